@@ -1,0 +1,22 @@
+//! Zero-copy decoders for the industrial protocols icsight watches.
+//!
+//! # The no-panic contract
+//!
+//! Every function in this crate takes untrusted bytes straight off the wire. None of them panics,
+//! whatever the input: lengths are checked once, up front, and every later read stays inside the
+//! checked range. Views borrow from the packet; nothing here allocates.
+//!
+//! # Layout
+//!
+//! * [`app`]: the interface between a reassembled byte stream and a protocol parser, shared by
+//!   every protocol.
+//! * One module per protocol — [`modbus`], [`s7comm`], [`dnp3`] — each with a `probe` used for
+//!   protocol detection and a [`app::StreamParser`] that frames and parses PDUs.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod dnp3;
+pub mod modbus;
+pub mod s7comm;
+
+pub use app::{AppProto, Direction, Parsed, Probe, StreamParser};

@@ -1,0 +1,118 @@
+//! S7comm and S7comm-plus over ISO-on-TCP (RFC 1006: TPKT carrying ISO 8073 COTP).
+//!
+//! Every S7 PDU travels in a TPKT whose length field frames the stream; TPKT is what this module
+//! frames. What COTP and S7 say inside is read from the borrowed [`Tpkt`] view.
+
+mod error;
+pub mod tpkt;
+
+pub use error::Error;
+pub use tpkt::{CotpType, Tpkt};
+
+use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
+
+/// ISO-TSAP, the port S7 PLCs listen on.
+pub const PORT: u16 = 102;
+
+/// Probe the first payload of a direction: a TPKT header (version 3) around a COTP header of a
+/// known type whose length fits inside the TPKT.
+pub fn probe(_dir: Direction, bytes: &[u8]) -> Probe {
+    if bytes.len() < tpkt::MIN_LEN {
+        return Probe::NeedMore;
+    }
+    match Tpkt::new_checked(bytes) {
+        Ok(Some(t)) if t.cotp_type().is_some() => Probe::Match,
+        Ok(Some(_)) | Err(_) => Probe::NoMatch,
+        // The header is plausible but the TPKT is longer than this segment.
+        Ok(None) => match tpkt::check_header(bytes) {
+            Ok(_) => Probe::Match,
+            Err(_) => Probe::NoMatch,
+        },
+    }
+}
+
+/// Frames an ISO-on-TCP byte stream into TPKTs.
+#[derive(Debug, Default, Clone)]
+pub struct S7commParser;
+
+impl StreamParser for S7commParser {
+    type Pdu<'a> = Tpkt<'a>;
+    type Error = Error;
+    const PROTO: AppProto = AppProto::S7comm;
+    const MAX_PDU: usize = tpkt::MAX_LEN;
+
+    fn parse<'a>(&mut self, _dir: Direction, buf: &'a [u8]) -> Parsed<Tpkt<'a>, Error> {
+        if buf.len() < tpkt::HEADER_LEN {
+            return Parsed::Incomplete {
+                needed: tpkt::HEADER_LEN - buf.len(),
+            };
+        }
+        match Tpkt::new_checked(buf) {
+            Ok(Some(t)) => Parsed::Pdu {
+                len: t.len(),
+                pdu: t,
+            },
+            Ok(None) => match tpkt::check_header(buf) {
+                Ok(len) => Parsed::Incomplete {
+                    needed: len.saturating_sub(buf.len()).max(1),
+                },
+                Err(e) => Parsed::Invalid(e),
+            },
+            Err(e) => Parsed::Invalid(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// COTP connection request from a Snap7 client (TSAPs 0x0100 / 0x0102).
+    static COTP_CR: [u8; 22] = [
+        0x03, 0x00, 0x00, 0x16, 0x11, 0xe0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xc0, 0x01, 0x0a, 0xc1,
+        0x02, 0x01, 0x00, 0xc2, 0x02, 0x01, 0x02,
+    ];
+
+    #[test]
+    fn probe_cr() {
+        assert_eq!(probe(Direction::ToServer, &COTP_CR), Probe::Match);
+        assert_eq!(probe(Direction::ToServer, &COTP_CR[..3]), Probe::NeedMore);
+        assert_eq!(probe(Direction::ToServer, &COTP_CR[..12]), Probe::Match);
+        assert_eq!(
+            probe(Direction::ToServer, b"\x16\x03\x01\x02\x00\x01\x00"),
+            Probe::NoMatch
+        );
+    }
+
+    #[test]
+    fn parse_cr() {
+        let mut p = S7commParser;
+        match p.parse(Direction::ToServer, &COTP_CR) {
+            Parsed::Pdu { pdu, len } => {
+                assert_eq!(len, 22);
+                assert_eq!(pdu.cotp_type(), Some(CotpType::ConnectionRequest));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            p.parse(Direction::ToServer, &COTP_CR[..10]),
+            Parsed::Incomplete { needed: 12 }
+        );
+        let mut bad = COTP_CR;
+        bad[0] = 2;
+        assert_eq!(
+            p.parse(Direction::ToServer, &bad),
+            Parsed::Invalid(Error::Version(2))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = probe(Direction::ToServer, &bytes);
+            if let Parsed::Pdu { len, .. } = S7commParser.parse(Direction::ToServer, &bytes) {
+                proptest::prop_assert!(len <= bytes.len());
+            }
+        }
+    }
+}
