@@ -1,0 +1,152 @@
+//! Feeds reassembled bytes to a [`StreamParser`], keeping what a PDU split across chunks needs.
+//!
+//! The parser frames straight from the chunk whenever it can, so PDUs that sit whole inside a
+//! segment are never copied. Only the tail of a chunk that begins a PDU is kept, in a buffer the
+//! direction reuses, and exactly as many bytes as the parser asks for are appended to it until
+//! the PDU is whole. After a gap or an invalid header the direction has lost its framing: it
+//! drops what it holds and waits for a chunk whose start parses again.
+
+use decoders::app::AnomalyName;
+use decoders::{Direction, Parsed, StreamParser};
+
+use super::AppCtx;
+use crate::reassembly::Chunk;
+
+/// A protocol's parser, with what the sensor does with each PDU.
+pub trait Logged: StreamParser {
+    fn log(ctx: &mut AppCtx<'_>, dir: Direction, pdu: Self::Pdu<'_>);
+}
+
+enum Step<E> {
+    Need(usize),
+    Done,
+    Invalid(E),
+}
+
+#[derive(Default)]
+struct Side {
+    pending: Vec<u8>,
+    lost: bool,
+}
+
+pub struct Driver<P: Logged> {
+    parser: P,
+    sides: [Side; 2],
+}
+
+impl<P: Logged> Default for Driver<P> {
+    fn default() -> Self {
+        Driver {
+            parser: P::default(),
+            sides: Default::default(),
+        }
+    }
+}
+
+impl<P: Logged> Driver<P> {
+    pub fn heap_bytes(&self) -> usize {
+        self.sides.iter().map(|s| s.pending.capacity()).sum()
+    }
+
+    /// Bytes of a TCP stream (or a gap in it).
+    pub fn chunk(&mut self, dir: Direction, chunk: Chunk<'_>, ctx: &mut AppCtx<'_>) {
+        match chunk {
+            Chunk::Data(bytes) => self.data(dir, bytes, ctx),
+            Chunk::Gap(len) => {
+                let side = &mut self.sides[dir.index()];
+                side.pending.clear();
+                side.lost = true;
+                ctx.stats.proto(P::PROTO).gaps += 1;
+                ctx.anomaly(dir, "stream", "stream.reassembly_gap", &len);
+            }
+        }
+    }
+
+    /// A whole UDP datagram: PDUs must not straddle datagrams.
+    pub fn datagram(&mut self, dir: Direction, bytes: &[u8], ctx: &mut AppCtx<'_>) {
+        let side = &mut self.sides[dir.index()];
+        side.pending.clear();
+        side.lost = false;
+        self.data(dir, bytes, ctx);
+        let side = &mut self.sides[dir.index()];
+        if !side.pending.is_empty() {
+            side.pending.clear();
+            ctx.stats.proto(P::PROTO).anomalies += 1;
+            ctx.anomaly(dir, "applayer", "applayer.truncated_datagram", &P::PROTO);
+        }
+    }
+
+    fn data(&mut self, dir: Direction, mut input: &[u8], ctx: &mut AppCtx<'_>) {
+        let side = &mut self.sides[dir.index()];
+        if side.lost {
+            if let Parsed::Invalid(_) = self.parser.parse(dir, input) {
+                return;
+            }
+            side.lost = false;
+        }
+        // Complete a PDU begun in an earlier chunk.
+        if !side.pending.is_empty() {
+            loop {
+                match Self::parse_pending(&mut self.parser, dir, &side.pending, ctx) {
+                    Step::Need(needed) if !input.is_empty() => {
+                        let take = needed.clamp(1, input.len());
+                        side.pending.extend_from_slice(&input[..take]);
+                        input = &input[take..];
+                    }
+                    Step::Need(_) => return,
+                    Step::Done => {
+                        side.pending.clear();
+                        break;
+                    }
+                    Step::Invalid(e) => {
+                        Self::invalid(side, dir, e, ctx);
+                        return;
+                    }
+                }
+            }
+        }
+        // Frame straight from the chunk.
+        while !input.is_empty() {
+            match self.parser.parse(dir, input) {
+                Parsed::Pdu { pdu, len } => {
+                    P::log(ctx, dir, pdu);
+                    ctx.stats.proto(P::PROTO).pdus += 1;
+                    input = &input[len..];
+                }
+                Parsed::Incomplete { .. } => {
+                    side.pending.extend_from_slice(input);
+                    return;
+                }
+                Parsed::Invalid(e) => {
+                    Self::invalid(side, dir, e, ctx);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Parse the held bytes; a whole PDU is logged here, while they are borrowed.
+    fn parse_pending(
+        parser: &mut P,
+        dir: Direction,
+        held: &[u8],
+        ctx: &mut AppCtx<'_>,
+    ) -> Step<P::Error> {
+        match parser.parse(dir, held) {
+            Parsed::Incomplete { needed } => Step::Need(needed),
+            Parsed::Pdu { pdu, .. } => {
+                P::log(ctx, dir, pdu);
+                ctx.stats.proto(P::PROTO).pdus += 1;
+                Step::Done
+            }
+            Parsed::Invalid(e) => Step::Invalid(e),
+        }
+    }
+
+    fn invalid(side: &mut Side, dir: Direction, e: P::Error, ctx: &mut AppCtx<'_>) {
+        side.pending.clear();
+        side.lost = true;
+        ctx.stats.proto(P::PROTO).anomalies += 1;
+        ctx.anomaly(dir, "applayer", e.anomaly_name(), &e);
+    }
+}

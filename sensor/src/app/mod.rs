@@ -1,0 +1,263 @@
+//! Application-layer detection and dispatch.
+//!
+//! A new flow starts in [`AppState::Detecting`]. Its first payload in either direction is probed:
+//! protocols configured on the flow's server port first, then (unless disabled) every other
+//! protocol, so Modbus/TCP is found off port 502 and DNP3 wherever its start bytes appear. A
+//! match hands the flow to that protocol's [`Driver`] for good; a flow nothing matches within a
+//! few payloads is left alone.
+
+pub mod dnp3;
+mod driver;
+pub mod modbus;
+pub mod s7comm;
+
+pub use driver::{Driver, Logged};
+
+use std::fmt::Display;
+
+use decoders::dnp3::Dnp3Parser;
+use decoders::modbus::ModbusParser;
+use decoders::s7comm::S7commParser;
+use decoders::{AppProto, Direction, Probe};
+use serde::Serialize;
+
+use crate::config::AppConfig;
+use crate::eve::{EveWriter, Event, Timestamp};
+use crate::flow::FlowMeta;
+use crate::reassembly::Chunk;
+
+/// Payloads probed per direction before a flow is declared unknown.
+const MAX_PROBES: u8 = 4;
+
+/// Which protocols to look for, and where.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    /// (protocol, ports) of every enabled protocol.
+    protos: Vec<(AppProto, Vec<u16>)>,
+    probe_all_ports: bool,
+}
+
+impl Detection {
+    pub fn new(config: &AppConfig) -> Self {
+        let protos = [
+            (AppProto::Modbus, &config.modbus),
+            (AppProto::S7comm, &config.s7comm),
+            (AppProto::Dnp3, &config.dnp3),
+        ]
+        .into_iter()
+        .filter(|(_, c)| c.enabled)
+        .map(|(p, c)| (p, c.ports.clone()))
+        .collect();
+        Detection {
+            protos,
+            probe_all_ports: config.probe_all_ports,
+        }
+    }
+
+    /// Whether some protocol is configured on `port`: such a port is taken to be the server's.
+    pub fn is_service_port(&self, port: u16) -> bool {
+        self.protos.iter().any(|(_, ports)| ports.contains(&port))
+    }
+
+    fn detect(&self, dir: Direction, server_port: u16, bytes: &[u8]) -> Option<AppProto> {
+        let on_port = self
+            .protos
+            .iter()
+            .filter(|(_, ports)| ports.contains(&server_port));
+        for (proto, _) in on_port {
+            // On its own port a protocol needs only not to be contradicted.
+            match proto.probe(dir, bytes) {
+                Probe::Match | Probe::NeedMore => return Some(*proto),
+                Probe::NoMatch => {}
+            }
+        }
+        if !self.probe_all_ports {
+            return None;
+        }
+        self.protos
+            .iter()
+            .filter(|(_, ports)| !ports.contains(&server_port))
+            .find(|(p, _)| p.probe(dir, bytes) == Probe::Match)
+            .map(|(p, _)| *p)
+    }
+}
+
+/// Counters for one protocol.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ProtoStats {
+    pub flows: u64,
+    pub pdus: u64,
+    pub anomalies: u64,
+    pub gaps: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct AppStats {
+    pub modbus: ProtoStats,
+    pub s7comm: ProtoStats,
+    pub dnp3: ProtoStats,
+    /// Flows with payload that no protocol claimed.
+    pub unknown: u64,
+}
+
+impl AppStats {
+    pub fn proto(&mut self, p: AppProto) -> &mut ProtoStats {
+        match p {
+            AppProto::Modbus => &mut self.modbus,
+            AppProto::S7comm => &mut self.s7comm,
+            AppProto::Dnp3 => &mut self.dnp3,
+        }
+    }
+}
+
+/// What the app layer needs from the pipeline while it handles one packet's bytes.
+pub struct AppCtx<'a> {
+    pub ts: Timestamp,
+    pub meta: &'a mut FlowMeta,
+    pub eve: &'a mut EveWriter,
+    pub stats: &'a mut AppStats,
+    pub detection: &'a Detection,
+}
+
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct AnomalyBody<'a, M: Display> {
+    anomaly: Anomaly<'a, M>,
+}
+
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct Anomaly<'a, M: Display> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'a str,
+    direction: &'static str,
+    #[serde(serialize_with = "display")]
+    message: &'a M,
+}
+
+fn display<S: serde::Serializer, M: Display>(m: &&M, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(*m)
+}
+
+pub fn direction_name(dir: Direction) -> &'static str {
+    match dir {
+        Direction::ToServer => "to_server",
+        Direction::ToClient => "to_client",
+    }
+}
+
+impl AppCtx<'_> {
+    /// Write an event about this flow.
+    pub fn event<B: Serialize>(&mut self, event_type: &'static str, body: B) {
+        let ev = Event {
+            timestamp: self.ts,
+            flow_id: Some(self.meta.id),
+            event_type,
+            tuple: Some(self.meta.tuple()),
+            vlan: self.meta.vlan(),
+            app_proto: self.meta.app_proto.map(AppProto::name),
+            body,
+        };
+        self.eve.write(&ev);
+    }
+
+    /// Write an `anomaly` event about this flow.
+    pub fn anomaly(
+        &mut self,
+        dir: Direction,
+        kind: &'static str,
+        event: &str,
+        message: &impl Display,
+    ) {
+        let body = AnomalyBody {
+            anomaly: Anomaly {
+                kind,
+                event,
+                direction: direction_name(dir),
+                message,
+            },
+        };
+        self.event("anomaly", body);
+    }
+}
+
+/// Where a flow's application layer stands.
+pub enum AppState {
+    Detecting {
+        probes: [u8; 2],
+    },
+    Modbus(Driver<ModbusParser>),
+    S7comm(Driver<S7commParser>),
+    Dnp3(Driver<Dnp3Parser>),
+    /// No protocol we decode, or not TCP/UDP.
+    None,
+}
+
+impl AppState {
+    pub fn detecting() -> Self {
+        AppState::Detecting { probes: [0; 2] }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            AppState::Modbus(d) => d.heap_bytes(),
+            AppState::S7comm(d) => d.heap_bytes(),
+            AppState::Dnp3(d) => d.heap_bytes(),
+            AppState::Detecting { .. } | AppState::None => 0,
+        }
+    }
+
+    /// Bytes (or a gap) of a TCP direction.
+    pub fn chunk(&mut self, dir: Direction, chunk: Chunk<'_>, ctx: &mut AppCtx<'_>) {
+        if let (AppState::Detecting { .. }, Chunk::Data(bytes)) = (&*self, &chunk) {
+            self.detect(dir, bytes, ctx);
+        }
+        match self {
+            AppState::Modbus(d) => d.chunk(dir, chunk, ctx),
+            AppState::S7comm(d) => d.chunk(dir, chunk, ctx),
+            AppState::Dnp3(d) => d.chunk(dir, chunk, ctx),
+            AppState::Detecting { .. } | AppState::None => {}
+        }
+    }
+
+    /// A UDP datagram.
+    pub fn datagram(&mut self, dir: Direction, bytes: &[u8], ctx: &mut AppCtx<'_>) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let AppState::Detecting { .. } = self {
+            self.detect(dir, bytes, ctx);
+        }
+        match self {
+            AppState::Modbus(d) => d.datagram(dir, bytes, ctx),
+            AppState::S7comm(d) => d.datagram(dir, bytes, ctx),
+            AppState::Dnp3(d) => d.datagram(dir, bytes, ctx),
+            AppState::Detecting { .. } | AppState::None => {}
+        }
+    }
+
+    fn detect(&mut self, dir: Direction, bytes: &[u8], ctx: &mut AppCtx<'_>) {
+        let AppState::Detecting { probes } = self else {
+            return;
+        };
+        match ctx.detection.detect(dir, ctx.meta.server.1, bytes) {
+            Some(proto) => {
+                ctx.meta.app_proto = Some(proto);
+                ctx.stats.proto(proto).flows += 1;
+                *self = match proto {
+                    AppProto::Modbus => AppState::Modbus(Driver::default()),
+                    AppProto::S7comm => AppState::S7comm(Driver::default()),
+                    AppProto::Dnp3 => AppState::Dnp3(Driver::default()),
+                };
+            }
+            None => {
+                probes[dir.index()] += 1;
+                if probes[dir.index()] >= MAX_PROBES {
+                    ctx.stats.unknown += 1;
+                    *self = AppState::None;
+                }
+            }
+        }
+    }
+}

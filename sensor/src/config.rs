@@ -1,0 +1,514 @@
+//! `sensor.toml`: who this sensor is, and the limits it runs under.
+//!
+//! Every key is optional except the `[sensor]` identity. Unknown keys are errors, so a typo never
+//! silently falls back to a default. Every error names the file and the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where the sensor looks for its configuration when `--config` is not given.
+pub const DEFAULT_PATHS: [&str; 2] = ["sensor.toml", "/etc/icsight/sensor.toml"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: key `{key}`: {message}")]
+    Key {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub sensor: Identity,
+    #[serde(default)]
+    pub capture: CaptureConfig,
+    #[serde(default)]
+    pub flow: FlowConfig,
+    #[serde(default)]
+    pub stream: StreamConfig,
+    #[serde(default)]
+    pub defrag: DefragConfig,
+    #[serde(default)]
+    pub app: AppConfig,
+    #[serde(default)]
+    pub eve: EveConfig,
+}
+
+/// The identity every event carries in its `sensor` block.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Sensor id, unique within the enterprise: letters, digits, `.`, `_`, `-`.
+    pub id: String,
+    /// The enterprise's unified social credit code (GB 32100-2015, 18 characters).
+    pub enterprise_id: Option<String>,
+    /// Province-level administrative division code (GB/T 2260), e.g. `330000`.
+    pub province: Option<String>,
+    /// Industry class of the enterprise.
+    pub industry: Option<Industry>,
+    /// Security grade under the classification-and-grading scheme: 1 (highest) to 3.
+    pub grade: Option<u8>,
+}
+
+/// Industry classes of the enterprise registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Industry {
+    Equipment,
+    Machinery,
+    Automotive,
+    Energy,
+    Electronics,
+    Metallurgy,
+    Petrochemical,
+    Chemical,
+    Mining,
+    Pharmaceutical,
+    BuildingMaterials,
+    LightIndustry,
+    Textile,
+    Water,
+    Other,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// Kernel ring buffer for live capture, in MiB.
+    pub buffer_mb: u32,
+    /// Bytes kept of each packet.
+    pub snaplen: u32,
+    pub promiscuous: bool,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            buffer_mb: 64,
+            snaplen: 65535,
+            promiscuous: true,
+        }
+    }
+}
+
+/// Flow table limits and idle timeouts (seconds), per protocol and state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Hard cap on tracked flows; the least recently seen flow is evicted to make room.
+    pub max_flows: u32,
+    /// Hard cap on memory held by flows (state, reassembly queues, app buffers), in MiB.
+    pub memcap_mb: u32,
+    pub tcp_new_timeout: u32,
+    pub tcp_established_timeout: u32,
+    pub tcp_closed_timeout: u32,
+    pub udp_new_timeout: u32,
+    pub udp_established_timeout: u32,
+    pub other_new_timeout: u32,
+    pub other_established_timeout: u32,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        // Suricata's defaults, so flow records line up with what analysts know.
+        FlowConfig {
+            max_flows: 100_000,
+            memcap_mb: 512,
+            tcp_new_timeout: 60,
+            tcp_established_timeout: 600,
+            tcp_closed_timeout: 60,
+            udp_new_timeout: 30,
+            udp_established_timeout: 300,
+            other_new_timeout: 30,
+            other_established_timeout: 300,
+        }
+    }
+}
+
+/// TCP reassembly limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// Out-of-order bytes queued per flow direction before the hole is declared a gap, in KiB.
+    pub max_queued_kb: u32,
+    /// Out-of-order bytes queued over all flows, in MiB.
+    pub memcap_mb: u32,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            max_queued_kb: 1024,
+            memcap_mb: 128,
+        }
+    }
+}
+
+/// IP fragment reassembly limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragConfig {
+    /// Datagrams being reassembled at once; beyond it the oldest are dropped.
+    pub max_trackers: u32,
+    /// Seconds a datagram may wait for its missing fragments.
+    pub timeout: u32,
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        DefragConfig {
+            max_trackers: 4096,
+            timeout: 60,
+        }
+    }
+}
+
+/// Application-layer detection: the server ports tried first, and payload probing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppConfig {
+    /// Probe every protocol on any port, not only on its configured ports.
+    pub probe_all_ports: bool,
+    pub modbus: ProtoConfig,
+    pub s7comm: ProtoConfig,
+    pub dnp3: ProtoConfig,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            probe_all_ports: true,
+            modbus: ProtoConfig::on(decoders::modbus::PORT),
+            s7comm: ProtoConfig::on(decoders::s7comm::PORT),
+            dnp3: ProtoConfig::on(decoders::dnp3::PORT),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtoConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ProtoConfig {
+    fn on(port: u16) -> Self {
+        ProtoConfig {
+            enabled: true,
+            ports: vec![port],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EveConfig {
+    /// Seconds between `stats` events on live capture; 0 logs stats only at exit.
+    pub stats_interval: u32,
+    /// Log a `flow` event when each flow ends.
+    pub flow: bool,
+}
+
+impl Default for EveConfig {
+    fn default() -> Self {
+        EveConfig {
+            stats_interval: 60,
+            flow: true,
+        }
+    }
+}
+
+impl Config {
+    /// Parse and validate a configuration; `path` is only used to name errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let key_error = |key: String, message: String| ConfigError::Key {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        let de = toml::Deserializer::new(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.message().to_owned();
+            let location = inner
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            key_error(
+                if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
+                format!("{message}{location}"),
+            )
+        })?;
+        config.validate().map_err(|(k, m)| key_error(k.into(), m))?;
+        Ok(config)
+    }
+
+    /// Read `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// `--config` if given, else the first of [`DEFAULT_PATHS`] that exists; `None` if none.
+    pub fn discover(explicit: Option<&Path>) -> Result<Option<(Config, PathBuf)>, ConfigError> {
+        if let Some(p) = explicit {
+            return Ok(Some((Config::load(p)?, p.to_owned())));
+        }
+        for p in DEFAULT_PATHS.iter().map(Path::new) {
+            if p.exists() {
+                return Ok(Some((Config::load(p)?, p.to_owned())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A configuration for a sensor nobody registered: every default, and an id but no enterprise.
+    pub fn unregistered() -> Config {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unregistered".into());
+        Config {
+            sensor: Identity {
+                id: host,
+                enterprise_id: None,
+                province: None,
+                industry: None,
+                grade: None,
+            },
+            capture: Default::default(),
+            flow: Default::default(),
+            stream: Default::default(),
+            defrag: Default::default(),
+            app: Default::default(),
+            eve: Default::default(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let s = &self.sensor;
+        if s.id.is_empty()
+            || s.id.len() > 64
+            || !s
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err((
+                "sensor.id",
+                format!("{:?} must be 1-64 letters, digits, '.', '_' or '-'", s.id),
+            ));
+        }
+        if let Some(code) = &s.enterprise_id {
+            check_uscc(code).map_err(|m| ("sensor.enterprise_id", m))?;
+        }
+        if let Some(code) = &s.province {
+            check_province(code).map_err(|m| ("sensor.province", m))?;
+        }
+        if let Some(g) = s.grade {
+            if !(1..=3).contains(&g) {
+                return Err(("sensor.grade", format!("{g} is not a grade: use 1, 2 or 3")));
+            }
+        }
+        let positive: [(&'static str, u32); 13] = [
+            ("capture.buffer_mb", self.capture.buffer_mb),
+            ("capture.snaplen", self.capture.snaplen),
+            ("flow.max_flows", self.flow.max_flows),
+            ("flow.memcap_mb", self.flow.memcap_mb),
+            ("flow.tcp_new_timeout", self.flow.tcp_new_timeout),
+            (
+                "flow.tcp_established_timeout",
+                self.flow.tcp_established_timeout,
+            ),
+            ("flow.udp_new_timeout", self.flow.udp_new_timeout),
+            (
+                "flow.udp_established_timeout",
+                self.flow.udp_established_timeout,
+            ),
+            ("flow.other_new_timeout", self.flow.other_new_timeout),
+            (
+                "flow.other_established_timeout",
+                self.flow.other_established_timeout,
+            ),
+            ("stream.max_queued_kb", self.stream.max_queued_kb),
+            ("stream.memcap_mb", self.stream.memcap_mb),
+            ("defrag.max_trackers", self.defrag.max_trackers),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err((key, "must be greater than 0".into()));
+            }
+        }
+        if self.capture.buffer_mb > 4096 {
+            return Err(("capture.buffer_mb", "at most 4096 MiB".into()));
+        }
+        if self.capture.snaplen > 262_144 {
+            return Err(("capture.snaplen", "at most 262144 bytes".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Province-level codes of GB/T 2260: the 31 mainland provinces, autonomous regions and
+/// municipalities, then Taiwan, Hong Kong and Macao.
+pub const PROVINCES: [&str; 34] = [
+    "110000", "120000", "130000", "140000", "150000", "210000", "220000", "230000", "310000",
+    "320000", "330000", "340000", "350000", "360000", "370000", "410000", "420000", "430000",
+    "440000", "450000", "460000", "500000", "510000", "520000", "530000", "540000", "610000",
+    "620000", "630000", "640000", "650000", "710000", "810000", "820000",
+];
+
+fn check_province(code: &str) -> Result<(), String> {
+    if PROVINCES.contains(&code) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{code:?} is not a GB/T 2260 province-level code (e.g. \"110000\" Beijing, \"330000\" Zhejiang)"
+        ))
+    }
+}
+
+/// Check a unified social credit code: 18 characters from the code's alphabet, the last a
+/// check character over the first 17 (GB 32100-2015).
+pub fn check_uscc(code: &str) -> Result<(), String> {
+    const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
+    let bytes = code.as_bytes();
+    if bytes.len() != 18 {
+        return Err(format!(
+            "{code:?} is not a unified social credit code: it has {} characters, not 18",
+            bytes.len()
+        ));
+    }
+    let mut values = [0u32; 18];
+    for (i, b) in bytes.iter().enumerate() {
+        match ALPHABET.iter().position(|a| a == b) {
+            Some(v) => values[i] = v as u32,
+            None => return Err(format!(
+                "{code:?} is not a unified social credit code: character {} ({:?}) is not allowed",
+                i + 1,
+                *b as char
+            )),
+        }
+    }
+    let sum: u32 = values[..17].iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
+    let check = (31 - sum % 31) % 31;
+    if values[17] != check {
+        return Err(format!(
+            "{code:?} is not a unified social credit code: its check character should be {:?}",
+            ALPHABET[check as usize] as char
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[sensor]
+id = "hz-plant1-s01"
+enterprise_id = "91330100MA2XXXXXX1"
+province = "330000"
+industry = "petrochemical"
+grade = 2
+"#;
+
+    fn err(text: &str) -> String {
+        Config::parse(text, Path::new("sensor.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn with_uscc(code: &str) -> String {
+        GOOD.replace("91330100MA2XXXXXX1", code)
+    }
+
+    #[test]
+    fn uscc_check_digit() {
+        // Published example codes with valid check characters.
+        check_uscc("91350100M000100Y43").unwrap();
+        check_uscc("91110000600037341L").unwrap();
+        assert!(check_uscc("91110000600037341M")
+            .unwrap_err()
+            .contains("should be 'L'"));
+        assert!(check_uscc("9111000060003734")
+            .unwrap_err()
+            .contains("16 characters"));
+        assert!(check_uscc("91110000600037341I")
+            .unwrap_err()
+            .contains("character 18"));
+    }
+
+    #[test]
+    fn good_config_parses() {
+        let c = Config::parse(&with_uscc("91350100M000100Y43"), Path::new("s.toml")).unwrap();
+        assert_eq!(c.sensor.grade, Some(2));
+        assert_eq!(c.sensor.industry, Some(Industry::Petrochemical));
+        assert_eq!(c.flow.max_flows, 100_000);
+        assert_eq!(c.app.modbus.ports, vec![502]);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let base = with_uscc("91350100M000100Y43");
+        let e = err(&base.replace("grade = 2", "grade = 4"));
+        assert!(e.starts_with("sensor.toml: key `sensor.grade`"), "{e}");
+        let e = err(&base.replace("grade = 2", "grade = \"two\""));
+        assert!(
+            e.contains("key `sensor.grade`") && e.contains("line 7"),
+            "{e}"
+        );
+        let e = err(&base.replace("petrochemical", "bakery"));
+        assert!(
+            e.contains("key `sensor.industry`") && e.contains("bakery"),
+            "{e}"
+        );
+        let e = err(&base.replace("330000", "330100"));
+        assert!(e.contains("key `sensor.province`"), "{e}");
+        let e = err(&format!("{base}\n[flow]\nmax_flow = 3\n"));
+        assert!(
+            e.contains("key `flow.max_flow`") && e.contains("unknown field"),
+            "{e}"
+        );
+        let e = err(&format!("{base}\n[flow]\nmax_flows = 0\n"));
+        assert!(e.contains("key `flow.max_flows`"), "{e}");
+        let e = err("[sensor]\n");
+        assert!(e.contains("missing field `id`"), "{e}");
+        let e = err(&with_uscc("91350100M000100Y44"));
+        assert!(e.contains("key `sensor.enterprise_id`"), "{e}");
+        let e = err("[sensor\nid=1");
+        assert!(e.starts_with("sensor.toml: key"), "{e}");
+    }
+}

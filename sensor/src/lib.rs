@@ -1,0 +1,17 @@
+//! icsight sensor: passive capture of industrial networks.
+//!
+//! Data flows one way: [`capture`] → [`decode`] → [`flow`] → [`reassembly`] → [`app`] →
+//! [`eve`], driven by the [`pipeline`].
+
+pub mod app;
+pub mod capture;
+pub mod config;
+pub mod decode;
+pub mod eve;
+pub mod flow;
+pub mod pipeline;
+pub mod reassembly;
+pub mod stats;
+
+pub use config::Config;
+pub use pipeline::Pipeline;

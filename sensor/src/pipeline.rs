@@ -1,0 +1,533 @@
+//! The per-packet path: decode → flow → reassembly → application layer → EVE.
+//!
+//! One [`Pipeline`] owns all per-capture state. It is fed borrowed frames and never copies one:
+//! in-order TCP payload and UDP payload reach the protocol parsers as slices of the frame.
+//! Flows time out by packet time, so a replay behaves as the live capture it was recorded from.
+
+use decoders::Direction;
+use serde::Serialize;
+
+use crate::app::{AppCtx, AppState, Detection};
+use crate::config::Config;
+use crate::decode::defrag::Defrag;
+use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
+use crate::eve::{EveWriter, Event, Proto, Timestamp};
+use crate::flow::tcp::{self, TcpSession};
+use crate::flow::{EndReason, Flow, FlowKey, FlowMeta, FlowTable};
+use crate::reassembly::Budget;
+use crate::stats::{CaptureStats, Stats, StatsBody, StatsEvent};
+
+/// Fixed memory charged to every flow against the memcap.
+const FLOW_SIZE: usize = std::mem::size_of::<Flow>() + 64;
+
+/// Flow ids fit in 51 bits, so JSON consumers that read numbers as doubles keep them exact.
+const FLOW_ID_MASK: u64 = (1 << 51) - 1;
+
+pub struct Pipeline {
+    link: LinkType,
+    defrag: Defrag,
+    flows: FlowTable,
+    budget: Budget,
+    max_queued: usize,
+    memcap: usize,
+    heap_used: usize,
+    detection: Detection,
+    log_flows: bool,
+    flow_ids: ahash::RandomState,
+    eve: EveWriter,
+    stats: Stats,
+    first_ts: Option<Timestamp>,
+    last_ts: Timestamp,
+    last_tick: u64,
+}
+
+#[derive(Serialize)]
+struct DecodeAnomaly {
+    anomaly: DecodeAnomalyBody,
+}
+
+#[derive(Serialize)]
+struct DecodeAnomalyBody {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'static str,
+}
+
+#[derive(Serialize)]
+struct FlowBody {
+    flow: FlowRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpRecord>,
+}
+
+#[derive(Serialize)]
+struct FlowRecord {
+    pkts_toserver: u64,
+    pkts_toclient: u64,
+    bytes_toserver: u64,
+    bytes_toclient: u64,
+    start: Timestamp,
+    end: Timestamp,
+    age: u64,
+    state: &'static str,
+    reason: &'static str,
+    alerted: bool,
+}
+
+/// A TCP flag byte as Suricata writes it: two hex digits.
+struct Hex(u8);
+
+impl Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let b = [
+            DIGITS[usize::from(self.0 >> 4)],
+            DIGITS[usize::from(self.0 & 15)],
+        ];
+        s.serialize_str(core::str::from_utf8(&b).unwrap_or("00"))
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+#[derive(Serialize)]
+struct TcpRecord {
+    tcp_flags: Hex,
+    tcp_flags_ts: Hex,
+    tcp_flags_tc: Hex,
+    #[serde(skip_serializing_if = "is_false")]
+    syn: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    fin: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    rst: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    psh: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    ack: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    midstream: bool,
+    state: &'static str,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config, eve: EveWriter) -> Self {
+        Pipeline {
+            link: LinkType::Ethernet,
+            defrag: Defrag::new(&config.defrag),
+            flows: FlowTable::new(&config.flow),
+            budget: Budget {
+                used: 0,
+                cap: config.stream.memcap_mb as usize * 1024 * 1024,
+            },
+            max_queued: config.stream.max_queued_kb as usize * 1024,
+            memcap: config.flow.memcap_mb as usize * 1024 * 1024,
+            heap_used: 0,
+            detection: Detection::new(&config.app),
+            log_flows: config.eve.flow,
+            flow_ids: ahash::RandomState::new(),
+            eve,
+            stats: Stats::default(),
+            first_ts: None,
+            last_ts: Timestamp(0),
+            last_tick: 0,
+        }
+    }
+
+    /// Start a new capture whose frames have link type `link`. Its clock starts afresh, since
+    /// one file's timestamps say nothing about the next's; end the previous capture's flows with
+    /// [`Pipeline::finish`] first.
+    pub fn begin_capture(&mut self, link: LinkType) {
+        self.link = link;
+        self.last_ts = Timestamp(0);
+        self.last_tick = 0;
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn eve(&mut self) -> &mut EveWriter {
+        &mut self.eve
+    }
+
+    /// Handle one captured frame; `wire_len` is its length on the wire.
+    pub fn packet(&mut self, ts: Timestamp, frame: &[u8], wire_len: u32) {
+        self.first_ts.get_or_insert(ts);
+        if ts > self.last_ts {
+            self.last_ts = ts;
+        }
+        let d = &mut self.stats.decoder;
+        d.pkts += 1;
+        d.bytes += u64::from(wire_len);
+        match self.link {
+            LinkType::Ethernet => d.ethernet += 1,
+            LinkType::LinuxSll => d.sll += 1,
+            LinkType::LinuxSll2 => d.sll2 += 1,
+            LinkType::Null | LinkType::Loop => d.null += 1,
+            LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => d.raw += 1,
+        }
+        if ts.secs() > self.last_tick {
+            self.tick(ts);
+        }
+        let decoded = decode::decode(self.link, frame)
+            .and_then(|sliced| decode::classify(sliced, &mut self.stats.decoder.layers));
+        match decoded {
+            Ok(Decoded::Ip(ip)) => self.ip(ts, ip, wire_len),
+            Ok(Decoded::Fragment(_)) => {
+                if let Some(dg) = self.defrag.push(self.link, frame, ts) {
+                    match decode::transport_of(dg.payload.ip_number.0, &dg.payload.payload) {
+                        Ok(transport) => {
+                            let ip = IpPacket {
+                                src: dg.src,
+                                dst: dg.dst,
+                                vlan: dg.vlan,
+                                proto: dg.payload.ip_number.0,
+                                transport,
+                            };
+                            self.count_transport(&ip.transport);
+                            self.ip(ts, ip, wire_len);
+                        }
+                        Err(e) => self.decode_anomaly(ts, e),
+                    }
+                    self.defrag.recycle(dg);
+                }
+            }
+            Ok(Decoded::NotIp) => {}
+            Err(e) => self.decode_anomaly(ts, e),
+        }
+    }
+
+    fn count_transport(&mut self, t: &Transport<'_>) {
+        let l = &mut self.stats.decoder.layers;
+        match t {
+            Transport::Tcp(_) => l.tcp += 1,
+            Transport::Udp(_) => l.udp += 1,
+            Transport::Other => l.other_ip += 1,
+        }
+    }
+
+    fn decode_anomaly(&mut self, ts: Timestamp, e: DecodeError) {
+        self.stats.decoder.invalid += 1;
+        self.eve.write(&Event {
+            timestamp: ts,
+            flow_id: None,
+            event_type: "anomaly",
+            tuple: None,
+            vlan: &[],
+            app_proto: None,
+            body: DecodeAnomaly {
+                anomaly: DecodeAnomalyBody {
+                    kind: "decode",
+                    event: e.name(),
+                },
+            },
+        });
+    }
+
+    fn ip(&mut self, ts: Timestamp, ip: IpPacket<'_>, wire_len: u32) {
+        let (sport, dport, flags, seq, payload): (u16, u16, u8, u32, &[u8]) = match &ip.transport {
+            Transport::Tcp(t) => (
+                t.source_port(),
+                t.destination_port(),
+                tcp::flags(t),
+                t.sequence_number(),
+                t.payload(),
+            ),
+            Transport::Udp(u) => (u.source_port(), u.destination_port(), 0, 0, u.payload()),
+            Transport::Other => (0, 0, 0, 0, &[]),
+        };
+        let is_tcp = matches!(ip.transport, Transport::Tcp(_));
+        let (key, src_is_a) = FlowKey::new((ip.src, sport), (ip.dst, dport), ip.proto, ip.vlan);
+        let idx = match self.flows.get(&key) {
+            Some(i) => {
+                let f = self.flows.flow(i);
+                if is_tcp && f.tcp.is_reuse(f.direction(src_is_a), flags, seq) {
+                    let old = self.flows.remove(i);
+                    self.end_flow(old, EndReason::TcpReuse);
+                    self.new_flow(ts, key, src_is_a, &ip, sport, dport, flags)
+                } else {
+                    i
+                }
+            }
+            None => self.new_flow(ts, key, src_is_a, &ip, sport, dport, flags),
+        };
+
+        let flow = self.flows.flow_mut(idx);
+        let dir = flow.direction(src_is_a);
+        let d = dir.index();
+        flow.last = ts;
+        flow.pkts[d] += 1;
+        flow.bytes[d] += u64::from(wire_len);
+        let Flow { tcp, app, meta, .. } = flow;
+        let mut ctx = AppCtx {
+            ts,
+            meta,
+            eve: &mut self.eve,
+            stats: &mut self.stats.app_layer,
+            detection: &self.detection,
+        };
+        if is_tcp {
+            let ts_ = &mut self.stats.tcp;
+            ts_.syn += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN);
+            ts_.synack += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN | tcp::ACK);
+            ts_.rst += u64::from(flags & tcp::RST != 0);
+            ts_.fin += u64::from(flags & tcp::FIN != 0);
+            let was_midstream = tcp.midstream;
+            tcp.track(dir, flags, seq);
+            if tcp.midstream && !was_midstream {
+                ts_.midstream_pickups += 1;
+            }
+            if !payload.is_empty() && flags & tcp::RST == 0 {
+                let data_seq = if flags & tcp::SYN != 0 {
+                    seq.wrapping_add(1)
+                } else {
+                    seq
+                };
+                let TcpSession { streams, .. } = tcp;
+                streams[d].segment(
+                    data_seq,
+                    payload,
+                    self.max_queued,
+                    &mut self.budget,
+                    &mut ts_.reassembly,
+                    &mut |chunk| app.chunk(dir, chunk, &mut ctx),
+                );
+            }
+        } else if !payload.is_empty() {
+            app.datagram(dir, payload, &mut ctx);
+        }
+
+        let heap = flow.heap_bytes();
+        self.heap_used = self.heap_used + heap - flow.heap;
+        flow.heap = heap;
+        self.flows.touch(idx);
+        while self.heap_used + self.flows.len() * FLOW_SIZE > self.memcap && self.flows.len() > 1 {
+            let Some(victim) = self.flows.oldest() else {
+                break;
+            };
+            self.stats.flow.memcap_evictions += 1;
+            let f = self.flows.remove(victim);
+            self.end_flow(f, EndReason::Forced);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_flow(
+        &mut self,
+        ts: Timestamp,
+        key: FlowKey,
+        src_is_a: bool,
+        ip: &IpPacket<'_>,
+        sport: u16,
+        dport: u16,
+        flags: u8,
+    ) -> u32 {
+        if self.flows.is_full() {
+            if let Some(victim) = self.flows.oldest() {
+                let f = self.flows.remove(victim);
+                self.end_flow(f, EndReason::Forced);
+            }
+        }
+        let src = (ip.src, sport);
+        let dst = (ip.dst, dport);
+        let src_is_client = self.src_is_client(&ip.transport, flags, sport, dport);
+        let (client, server) = if src_is_client {
+            (src, dst)
+        } else {
+            (dst, src)
+        };
+        let id = self.flow_ids.hash_one((key, ts)) & FLOW_ID_MASK;
+        let vlan_len = ip.vlan.iter().filter(|&&v| v != 0).count() as u8;
+        let proto = Proto(ip.proto);
+        let s = &mut self.stats.flow;
+        s.total += 1;
+        match &ip.transport {
+            Transport::Tcp(_) => {
+                s.tcp += 1;
+                self.stats.tcp.sessions += 1;
+            }
+            Transport::Udp(_) => s.udp += 1,
+            Transport::Other => s.other += 1,
+        }
+        let app = match ip.transport {
+            Transport::Tcp(_) | Transport::Udp(_) => AppState::detecting(),
+            Transport::Other => AppState::None,
+        };
+        self.flows.insert(Flow {
+            key,
+            meta: FlowMeta {
+                id,
+                client,
+                server,
+                proto,
+                vlan: ip.vlan,
+                vlan_len,
+                app_proto: None,
+            },
+            client_is_a: src_is_a == src_is_client,
+            start: ts,
+            last: ts,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            tcp: TcpSession::default(),
+            app,
+            heap: 0,
+        })
+    }
+
+    /// Which end opened the flow: the SYN's sender; else the side not on a service port; else
+    /// the side on the higher port when the other is privileged; else the first sender.
+    fn src_is_client(&self, t: &Transport<'_>, flags: u8, sport: u16, dport: u16) -> bool {
+        if matches!(t, Transport::Tcp(_)) && flags & tcp::SYN != 0 {
+            return flags & tcp::ACK == 0;
+        }
+        let (s_svc, d_svc) = (
+            self.detection.is_service_port(sport),
+            self.detection.is_service_port(dport),
+        );
+        if s_svc != d_svc {
+            return d_svc;
+        }
+        if (sport < 1024) != (dport < 1024) {
+            return dport < 1024;
+        }
+        true
+    }
+
+    /// Write the record of a flow that ended, after handing its queued bytes to the parser.
+    fn end_flow(&mut self, mut flow: Flow, reason: EndReason) {
+        let Flow { tcp, app, meta, .. } = &mut flow;
+        let mut ctx = AppCtx {
+            ts: self.last_ts,
+            meta,
+            eve: &mut self.eve,
+            stats: &mut self.stats.app_layer,
+            detection: &self.detection,
+        };
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            tcp.streams[dir.index()].flush(
+                &mut self.budget,
+                &mut self.stats.tcp.reassembly,
+                &mut |chunk| app.chunk(dir, chunk, &mut ctx),
+            );
+        }
+        self.heap_used -= flow.heap;
+        let s = &mut self.stats.flow;
+        match reason {
+            EndReason::Timeout => s.end_timeout += 1,
+            EndReason::Forced => s.end_forced += 1,
+            EndReason::TcpReuse => s.end_tcp_reuse += 1,
+            EndReason::Shutdown => s.end_shutdown += 1,
+        }
+        if !self.log_flows {
+            return;
+        }
+        let tcp = (flow.meta.proto == Proto::TCP).then(|| {
+            let f = flow.tcp.flags[0] | flow.tcp.flags[1];
+            TcpRecord {
+                tcp_flags: Hex(f),
+                tcp_flags_ts: Hex(flow.tcp.flags[0]),
+                tcp_flags_tc: Hex(flow.tcp.flags[1]),
+                syn: f & tcp::SYN != 0,
+                fin: f & tcp::FIN != 0,
+                rst: f & tcp::RST != 0,
+                psh: f & tcp::PSH != 0,
+                ack: f & tcp::ACK != 0,
+                midstream: flow.tcp.midstream,
+                state: flow.tcp.state.name(),
+            }
+        });
+        let body = FlowBody {
+            flow: FlowRecord {
+                pkts_toserver: flow.pkts[0],
+                pkts_toclient: flow.pkts[1],
+                bytes_toserver: flow.bytes[0],
+                bytes_toclient: flow.bytes[1],
+                start: flow.start,
+                end: flow.last,
+                age: flow.last.secs_since(flow.start),
+                state: flow.state_name(),
+                reason: reason.name(),
+                alerted: false,
+            },
+            tcp,
+        };
+        self.eve.write(&Event {
+            timestamp: flow.last,
+            flow_id: Some(flow.meta.id),
+            event_type: "flow",
+            tuple: Some(flow.meta.tuple()),
+            vlan: flow.meta.vlan(),
+            app_proto: flow.meta.app_proto.map(|p| p.name()),
+            body,
+        });
+    }
+
+    /// Let time pass: end idle flows, drop stale fragments. Called as packet time advances, and
+    /// by a live capture with wall-clock time when no packets come.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.last_tick = now.secs();
+        while let Some(idx) = self.flows.expired(now) {
+            let f = self.flows.remove(idx);
+            self.end_flow(f, EndReason::Timeout);
+        }
+        self.defrag.sweep(now);
+    }
+
+    /// The capture is over: end every flow.
+    pub fn finish(&mut self) {
+        while let Some(idx) = self.flows.any() {
+            let f = self.flows.remove(idx);
+            self.end_flow(f, EndReason::Shutdown);
+        }
+    }
+
+    /// Write a `stats` event.
+    pub fn log_stats(&mut self, now: Timestamp, capture: Option<CaptureStats>) {
+        self.refresh_stats(capture);
+        let uptime = now.secs_since(self.first_ts.unwrap_or(now));
+        let body = StatsBody {
+            stats: StatsEvent {
+                uptime,
+                stats: &self.stats,
+                eve: self.eve.counts,
+            },
+        };
+        self.eve.write(&Event {
+            timestamp: now,
+            flow_id: None,
+            event_type: "stats",
+            tuple: None,
+            vlan: &[],
+            app_proto: None,
+            body,
+        });
+    }
+
+    /// Bring the gauges in [`Stats`] up to date.
+    pub fn refresh_stats(&mut self, capture: Option<CaptureStats>) {
+        self.stats.flow.active = self.flows.len() as u64;
+        self.stats.flow.memuse = (self.heap_used + self.flows.len() * FLOW_SIZE) as u64;
+        self.stats.tcp.reassembly_memuse = self.budget.used as u64;
+        self.stats.decoder.defrag = self.defrag.stats;
+        if capture.is_some() {
+            self.stats.capture = capture;
+        }
+    }
+
+    /// Time of the latest packet seen.
+    pub fn last_ts(&self) -> Timestamp {
+        self.last_ts
+    }
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("flows", &self.flows.len())
+            .finish()
+    }
+}
