@@ -414,11 +414,13 @@ pub fn check_uscc(code: &str) -> Result<(), String> {
     for (i, b) in bytes.iter().enumerate() {
         match ALPHABET.iter().position(|a| a == b) {
             Some(v) => values[i] = v as u32,
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "{code:?} is not a unified social credit code: character {} ({:?}) is not allowed",
                 i + 1,
                 *b as char
-            )),
+            ))
+            }
         }
     }
     let sum: u32 = values[..17].iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();

@@ -68,17 +68,11 @@ pub struct TcpSession {
 
 impl TcpSession {
     /// Whether a segment opens a new connection on this flow's 5-tuple (port reuse): a SYN
-    /// without ACK whose sequence number differs from the first one seen that way, or any SYN
-    /// once the connection was closed by FIN or RST. Wireshark draws the same line.
+    /// without ACK whose sequence number differs from the first one seen that way. A SYN sent
+    /// again with the same sequence number, even after a RST, is the same connection attempt.
+    /// Wireshark 4.0 draws the same line.
     pub fn is_reuse(&self, dir: Direction, flags: u8, seq: u32) -> bool {
-        if flags & (SYN | ACK) != SYN {
-            return false;
-        }
-        let Some(base) = self.base_seq[dir.index()] else {
-            return false;
-        };
-        let ended = (self.flags[0] | self.flags[1]) & (FIN | RST) != 0;
-        seq != base || ended
+        flags & (SYN | ACK) == SYN && self.base_seq[dir.index()].is_some_and(|base| seq != base)
     }
 
     /// Follow one segment's flags.

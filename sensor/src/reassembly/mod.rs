@@ -345,6 +345,15 @@ mod tests {
     }
 
     #[test]
+    fn queued_segment_straddling_the_delivery_point() {
+        let mut h = Harness::new(0, 1 << 20);
+        h.seg(4, b"EFGH");
+        h.seg(0, b"ABCDEF"); // in order, and covers half of the queued segment
+        assert_eq!(h.got, b"ABCDEFGH");
+        assert_eq!(h.budget.used, 0);
+    }
+
+    #[test]
     fn wraps_sequence_space() {
         let mut h = Harness::new(u32::MAX - 2, 1 << 20);
         h.seg(1, b"EF");

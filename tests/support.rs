@@ -1,0 +1,108 @@
+//! What the suites share: where the binaries, the project's captures and the public corpus are,
+//! and how to run the sensor and tshark.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// The public capture corpus beside the project (`../shared/pcaps`).
+pub fn shared_pcaps() -> PathBuf {
+    std::env::var_os("ICSIGHT_SHARED_PCAPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/pcaps"))
+}
+
+/// The `sensor` binary of the profile these tests were built with. `cargo test --workspace`
+/// builds it (the sensor package has tests of its own); `ICSIGHT_SENSOR` overrides.
+pub fn sensor_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("ICSIGHT_SENSOR") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/sensor
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("sensor");
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo build -p icsight-sensor` or the whole workspace's tests",
+        bin.display()
+    );
+    bin
+}
+
+/// Events of one replay.
+pub struct Replay {
+    pub status: i32,
+    pub events: Vec<serde_json::Value>,
+    pub stderr: String,
+}
+
+/// Run `sensor replay` on `inputs` with `config`, EVE to stdout.
+pub fn replay(inputs: &[&Path], config: &Path) -> Replay {
+    let out = Command::new(sensor_bin())
+        .arg("replay")
+        .arg("--no-progress")
+        .arg("--config")
+        .arg(config)
+        .args(inputs)
+        .output()
+        .expect("run sensor");
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("EVE line is not JSON ({e}): {l}"))
+        })
+        .collect();
+    Replay {
+        status: out.status.code().unwrap_or(-1),
+        events,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Run tshark with `args` on `pcap`; its stdout.
+pub fn tshark(pcap: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .args(args)
+        .output()
+        .expect("tshark is installed (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {}",
+        pcap.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// tshark's TCP and UDP conversation counts (`-z conv,tcp -z conv,udp`).
+pub fn tshark_conversations(pcap: &Path) -> (usize, usize) {
+    let text = tshark(pcap, &["-q", "-z", "conv,tcp", "-z", "conv,udp"]);
+    let (mut tcp, mut udp, mut section) = (0, 0, None);
+    for line in text.lines() {
+        if line.starts_with("TCP Conversations") {
+            section = Some(true);
+        } else if line.starts_with("UDP Conversations") {
+            section = Some(false);
+        } else if line.contains("<->") {
+            match section {
+                Some(true) => tcp += 1,
+                Some(false) => udp += 1,
+                None => {}
+            }
+        }
+    }
+    (tcp, udp)
+}
