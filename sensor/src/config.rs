@@ -80,12 +80,19 @@ pub enum Industry {
     Other,
 }
 
+/// Live capture settings.
+///
+/// In immediate mode libpcap uses a TPACKET_V2 ring of fixed-size frames; on an interface with
+/// segmentation offloads on, each frame is as large as the snap length. The ring holds about
+/// `buffer_mb` MiB / (`snaplen` + 64) packets: 14,000 with the defaults. Turn GRO/LRO off on a
+/// capture interface (`ethtool -K IF gro off lro off`), as for any IDS, and frames shrink to the
+/// MTU.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CaptureConfig {
     /// Kernel ring buffer for live capture, in MiB.
     pub buffer_mb: u32,
-    /// Bytes kept of each packet.
+    /// Bytes kept of each packet: 9216 holds a jumbo frame.
     pub snaplen: u32,
     pub promiscuous: bool,
 }
@@ -93,8 +100,8 @@ pub struct CaptureConfig {
 impl Default for CaptureConfig {
     fn default() -> Self {
         CaptureConfig {
-            buffer_mb: 64,
-            snaplen: 65535,
+            buffer_mb: 128,
+            snaplen: 9216,
             promiscuous: true,
         }
     }

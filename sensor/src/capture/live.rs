@@ -1,21 +1,28 @@
 //! Live capture through libpcap's memory-mapped ring (TPACKET_V3 on Linux).
 //!
 //! Immediate mode hands every packet over as soon as it lands in the ring instead of waiting for
-//! a block to fill; a 100 ms read timeout lets the loop notice SIGINT/SIGTERM and let idle flows
+//! a block to fill. On an idle wire libpcap's own read would block in `poll` for good (the
+//! TPACKET_V3 ring ignores the read timeout), so the capture runs non-blocking and this loop
+//! polls its descriptor with a 100 ms timeout: it notices SIGINT/SIGTERM and lets idle flows
 //! time out while the wire is quiet. On a signal the loop stops, every flow is ended and logged,
 //! and libpcap's counters are reported: received, dropped by the kernel, dropped by the interface.
 
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::config::CaptureConfig;
 use crate::eve::Timestamp;
 use crate::pipeline::Pipeline;
 use crate::stats::CaptureStats;
 
-/// How long a read waits for packets before the loop looks around.
-const READ_TIMEOUT_MS: i32 = 100;
+/// How long the loop waits for packets before it looks around.
+const POLL_MS: u16 = 100;
+/// Packets handled between looks around on a busy wire.
+const BATCH: usize = 1024;
 
 pub struct LiveOptions<'a> {
     pub interface: &'a str,
@@ -40,9 +47,10 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
                 .buffer_size((opts.capture.buffer_mb as i32).saturating_mul(1 << 20))
                 .snaplen(opts.capture.snaplen as i32)
                 .promisc(opts.capture.promiscuous)
-                .timeout(READ_TIMEOUT_MS)
+                .timeout(i32::from(POLL_MS))
                 .open()
         })
+        .and_then(|c| c.setnonblock())
         .with_context(|| format!("interface {iface}: cannot open for capture"))?;
     if let Some(expr) = opts.bpf {
         cap.filter(expr, true)
@@ -56,14 +64,30 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
     let interval = Duration::from_secs(u64::from(opts.stats_interval));
     let mut next_stats = Instant::now() + interval;
     while !stop.load(Ordering::Relaxed) {
-        match cap.next_packet() {
-            Ok(p) => {
-                let ts = Timestamp::from_timeval(p.header.ts.tv_sec, p.header.ts.tv_usec);
-                pipeline.packet(ts, p.data, p.header.len);
+        let mut got = 0;
+        while got < BATCH {
+            match cap.next_packet() {
+                Ok(p) => {
+                    let ts = Timestamp::from_timeval(p.header.ts.tv_sec, p.header.ts.tv_usec);
+                    pipeline.packet(ts, p.data, p.header.len);
+                    got += 1;
+                }
+                Err(pcap::Error::TimeoutExpired) => break,
+                Err(pcap::Error::NoMorePackets) => {
+                    return Ok(counters(&mut cap).unwrap_or_default())
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("interface {iface}: capture failed"))
+                }
             }
-            Err(pcap::Error::TimeoutExpired) => pipeline.tick(Timestamp::now()),
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(e) => return Err(e).with_context(|| format!("interface {iface}: capture failed")),
+        }
+        if got == 0 {
+            pipeline.tick(Timestamp::now());
+            let mut fds = [PollFd::new(cap.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(POLL_MS)) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e).with_context(|| format!("interface {iface}: poll failed")),
+            }
         }
         if opts.stats_interval > 0 && Instant::now() >= next_stats {
             next_stats += interval;
