@@ -111,7 +111,7 @@ fn tshark_field_count(pcap: &Path, decode_as: &[&str], field: &str) -> u64 {
 fn pdu_framing_equals_tshark_on_project_captures() {
     let dir = root().join("pcaps");
     let config = root().join("tests/conformance.toml");
-    let cases: [(&str, &[&str], &str, &str); 6] = [
+    let cases: [(&str, &[&str], &str, &str); 7] = [
         (
             "modbus_pymodbus_libmodbus.pcap",
             &[],
@@ -126,6 +126,7 @@ fn pdu_framing_equals_tshark_on_project_captures() {
         ),
         ("s7comm_snap7.pcap", &[], "tpkt.version", "s7comm"),
         ("s7comm_snap7_control.pcap", &[], "tpkt.version", "s7comm"),
+        ("s7comm_snap7_control_native.pcap", &[], "tpkt.version", "s7comm"),
         ("dnp3_opendnp3.pcap", &[], "dnp3.start", "dnp3"),
         ("dnp3_opendnp3_udp.pcap", &[], "dnp3.start", "dnp3"),
     ];

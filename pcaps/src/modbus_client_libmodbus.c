@@ -2,7 +2,6 @@
  * Modbus/TCP polling client built on libmodbus (Debian libmodbus-dev).
  * Used by pcaps/make-captures.sh to produce reference captures.
  *
- *
  * Each round, for unit ids 1 and 2: FC1, FC2, FC3, FC4, FC5, FC6, FC15,
  * FC16, FC23, FC22, FC17 (report server id), then one read of an address
  * that is out of range (expects exception 02).  With UNKNOWN_UNIT given,

@@ -9,16 +9,22 @@ Modes:
            M, Q and I read/write, timers/counters, multi-var read, PLC
            clock get/set, a read of a DB that does not exist (error
            reply), disconnect.
-  control  (python-snap7 3.x): connect, CPU state, list blocks, upload of
-           DB1 (plain and full), download into DB2, read back, PLC stop,
-           CPU state, hot start, cold start, CPU state, disconnect.
+  control  connect, CPU state, list blocks, list DBs, upload of DB1 (plain
+           and full), download of a small block image as DB2, read back,
+           PLC stop, CPU state, hot start, CPU state, PLC stop, cold start,
+           CPU state, disconnect (against python-snap7 3.x's server, which
+           implements upload and download).
+  control-refused
+           the same against a server that refuses upload and download
+           (the native Snap7 server): those steps must fail.
 
-usage: s7_client_snap7.py [--host H] [--port P] [--mode basic|control]
+usage: s7_client_snap7.py [--host H] [--port P] [--mode basic|control|control-refused]
 """
 import argparse
 import ctypes
 import datetime
 import logging
+import struct
 import sys
 import time
 
@@ -103,19 +109,37 @@ def basic(client):
     step("db_read DB1.0 len 64", lambda: bytes(client.db_read(1, 0, 64)))
 
 
-def control(client):
+def block_image(number, mc7):
+    """A minimal S7 block image: 36-byte compact block header, MC7 (data)
+    and an empty 42-byte footer; enough for native Snap7's CheckBlock()."""
+    image = bytearray(36) + bytearray(mc7) + bytearray(42)
+    image[0:2] = b"pp"  # block signature
+    image[2] = 0x01  # block version
+    image[4] = 0x05  # language: DB
+    image[5] = 0x0A  # sub-block type: DB
+    struct.pack_into(">H", image, 6, number)
+    struct.pack_into(">I", image, 8, len(image))  # load-memory length
+    struct.pack_into(">H", image, 34, len(mc7))  # MC7 length
+    return image
+
+
+def control(client, refused):
+    """Upload/download/stop/start.  With refused=True the server is expected
+    to refuse upload and download (native Snap7 server)."""
     step("get_cpu_state", client.get_cpu_state)
     step("list_blocks", client.list_blocks)
-    up = step("upload DB1", lambda: client.upload(1))
-    step("full_upload DB1", lambda: client.full_upload(Block.DB, 1))
-    payload = bytearray((up or bytearray(64))[:64])
-    payload[0:4] = b"DNLD"
-    step("download 64 bytes to DB2", lambda: client.download(payload, 2))
-    step("db_read DB2.0 len 8", lambda: bytes(client.db_read(2, 0, 8)))
+    step("list_blocks_of_type DB", lambda: list(client.list_blocks_of_type(Block.DB, 16)))
+    step("upload DB1", lambda: bytes(client.upload(1)), expect_error=refused)
+    step("full_upload DB1", lambda: client.full_upload(Block.DB, 1), expect_error=refused)
+    image = block_image(2, b"DNLD" + bytes(range(60)))
+    step("download 142-byte block image as DB2", lambda: client.download(image, 2), expect_error=refused)
+    if not refused:
+        step("db_read DB2.36 len 8", lambda: bytes(client.db_read(2, 36, 8)))
     step("plc_stop", client.plc_stop)
     step("get_cpu_state", client.get_cpu_state)
     step("plc_hot_start", client.plc_hot_start)
     step("get_cpu_state", client.get_cpu_state)
+    step("plc_stop", client.plc_stop)
     step("plc_cold_start", client.plc_cold_start)
     step("get_cpu_state", client.get_cpu_state)
 
@@ -124,7 +148,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=102)
-    ap.add_argument("--mode", choices=["basic", "control"], default="basic")
+    ap.add_argument("--mode", choices=["basic", "control", "control-refused"], default="basic")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
@@ -137,7 +161,7 @@ def main():
     if args.mode == "basic":
         basic(client)
     else:
-        control(client)
+        control(client, refused=args.mode == "control-refused")
     step("disconnect", client.disconnect)
     client.destroy()
     print(f"s7 client done, {len(failures)} unexpected failure(s): {failures}", file=sys.stderr)

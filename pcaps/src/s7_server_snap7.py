@@ -2,7 +2,7 @@
 """S7comm server built on python-snap7 (used by make-captures.sh).
 
 Works with python-snap7 2.x (the wheel's native libsnap7 server) and 3.x
-(pure-Python server).  Registers DB1 (256 bytes), DB2 (64 bytes), process
+(pure-Python server).  Registers DB1 (256 bytes), DB2 (512 bytes), process
 inputs (I/PE), outputs (Q/PA), merkers (M/MK), timers and counters, then
 serves until SIGTERM/SIGINT.
 
@@ -39,7 +39,7 @@ def main():
     struct.pack_into(">hfI", db1, 0, 1234, 21.5, 0xCAFEBABE)
     areas = {
         (SrvArea.DB, 1): db1,
-        (SrvArea.DB, 2): area(64, lambda i: 0x20 + (i % 64)),
+        (SrvArea.DB, 2): area(512, lambda i: 0x20 + (i % 64)),
         (SrvArea.PE, 0): area(32, lambda i: 0x5A if i % 2 else 0xA5),
         (SrvArea.PA, 0): area(32, lambda i: 0),
         (SrvArea.MK, 0): area(64, lambda i: i),

@@ -1,0 +1,529 @@
+#!/usr/bin/env bash
+# Regenerate icsight's reference packet captures in pcaps/.
+#
+# Every capture is real traffic between two independent protocol stacks
+# talking over the loopback interface, recorded with tcpdump:
+#
+#   modbus_pymodbus_libmodbus.pcap  pymodbus client  -> libmodbus server, TCP 502
+#   modbus_pymodbus_offport.pcap    libmodbus client -> pymodbus server,  TCP 5020
+#   s7comm_snap7.pcap               python-snap7 2.x (native Snap7) client -> server, TCP 102
+#   s7comm_snap7_control.pcap       native Snap7 client -> python-snap7 3.x server, TCP 102
+#   s7comm_snap7_control_native.pcap native Snap7 client -> native Snap7 server, TCP 102
+#   dnp3_opendnp3.pcap              yadnp3/opendnp3 master -> outstation, TCP 20000
+#   dnp3_opendnp3_udp.pcap          yadnp3/opendnp3 master -> outstation, UDP 20000
+#
+# and MANIFEST.md is rewritten from what the captures hold.
+#
+# Usage (as root, on Debian 12):
+#   sudo pcaps/make-captures.sh                 # all scenarios
+#   sudo pcaps/make-captures.sh modbus dnp3     # only those (modbus, modbus-offport, s7,
+#                                               #  s7-control, s7-control-native, dnp3, dnp3-udp)
+#   sudo pcaps/make-captures.sh manifest        # only rewrite MANIFEST.md from the captures
+# Environment:
+#   SKIP_INSTALL=1   do not apt-get/pip anything; fail if something is missing
+#   PYTHON=...       interpreter for the virtualenvs (default /usr/bin/python3)
+#
+# Packages it installs when missing: Debian tcpdump tshark gcc libc6-dev
+# pkg-config libmodbus-dev python3 python3-venv iproute2; PyPI packages into
+# virtualenvs under ${XDG_CACHE_HOME:-$HOME/.cache}/icsight-pcaps-venv
+# (never inside the repository).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$HERE/src
+OUT=$HERE
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/icsight-pcaps-venv
+VENV=$CACHE/main        # pymodbus, python-snap7 2.x (ships native libsnap7), yadnp3
+VENV_S7V3=$CACHE/snap7v3 # python-snap7 3.x (pure-Python server with upload/download/stop)
+PYTHON=${PYTHON:-} # resolved after the Debian packages are in place
+
+PYMODBUS_SPEC=${PYMODBUS_SPEC:-pymodbus==3.16.1}
+SNAP7_V2_SPEC=${SNAP7_V2_SPEC:-python-snap7==2.1.0}
+SNAP7_V3_SPEC=${SNAP7_V3_SPEC:-python-snap7==3.3.0}
+YADNP3_SPEC=${YADNP3_SPEC:-yadnp3==3.2.1.4}
+
+APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2)
+ALL_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
+
+export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ----------------------------------------------------------------------------
+# cleanup: every background process we start is recorded in BG_PIDS
+# ----------------------------------------------------------------------------
+BG_PIDS=()
+WORK=""
+cleanup() {
+    local rc=$? pid
+    for pid in "${BG_PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for pid in "${BG_PIDS[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n $WORK && -d $WORK ]]; then
+        if (( rc != 0 )); then
+            log "logs of the failed run:"
+            for f in "$WORK"/*.log; do
+                [[ -s $f ]] || continue
+                printf -- '----- %s\n' "$(basename "$f")" >&2
+                tail -n 40 "$f" >&2
+            done
+        fi
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ----------------------------------------------------------------------------
+# dependencies
+# ----------------------------------------------------------------------------
+apt_install_missing() {
+    local missing=() p status
+    for p in "${APT_PACKAGES[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $status == "install ok installed" ]] || missing+=("$p")
+    done
+    (( ${#missing[@]} == 0 )) && return 0
+    [[ -n ${SKIP_INSTALL:-} ]] && die "missing Debian packages: ${missing[*]}"
+    command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get"
+    log "installing Debian packages: ${missing[*]}"
+    # Another apt/dpkg may be running: wait for its lock rather than failing.
+    local apt=(apt-get -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends)
+    if ! "${apt[@]}" install "${missing[@]}"; then
+        apt-get -q -o DPkg::Lock::Timeout=600 update
+        "${apt[@]}" install "${missing[@]}"
+    fi
+}
+
+ensure_venv() { # DIR PIP-SPEC...
+    local dir=$1; shift
+    if [[ ! -x $dir/bin/python ]] || ! "$dir/bin/python" -c 'import sys' 2>/dev/null; then
+        [[ -n ${SKIP_INSTALL:-} ]] && die "virtualenv $dir missing"
+        if [[ -z $PYTHON ]]; then
+            PYTHON=/usr/bin/python3
+            [[ -x $PYTHON ]] || PYTHON=$(command -v python3 || true)
+            [[ -n $PYTHON ]] || die "no python3 found"
+        fi
+        log "creating virtualenv $dir"
+        rm -rf "$dir"
+        mkdir -p "$(dirname "$dir")"
+        "$PYTHON" -m venv "$dir"
+    fi
+    if ! "$dir/bin/python" - "$@" <<'EOF' 2>/dev/null
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for spec in sys.argv[1:]:
+    name, _, want = spec.partition("==")
+    try:
+        have = version(name)
+    except PackageNotFoundError:
+        sys.exit(1)
+    if want and have != want:
+        sys.exit(1)
+EOF
+    then
+        [[ -n ${SKIP_INSTALL:-} ]] && die "virtualenv $dir lacks: $*"
+        log "pip install into $dir: $*"
+        "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
+    fi
+}
+
+install_deps() {
+    [[ $(id -u) -eq 0 ]] || die "run as root (tcpdump on lo, ports 102/502, apt-get): sudo $0"
+    apt_install_missing
+    ensure_venv "$VENV" "$PYMODBUS_SPEC" "$SNAP7_V2_SPEC" "$YADNP3_SPEC"
+    ensure_venv "$VENV_S7V3" "$SNAP7_V3_SPEC"
+    for c in tcpdump tshark gcc pkg-config ss; do
+        command -v "$c" >/dev/null || die "$c not found"
+    done
+}
+
+build_c_helpers() {
+    local flags
+    flags=$(pkg-config --cflags --libs libmodbus)
+    # shellcheck disable=SC2086
+    gcc -O2 -Wall -o "$WORK/modbus_server_libmodbus" "$SRC/modbus_server_libmodbus.c" $flags
+    # shellcheck disable=SC2086
+    gcc -O2 -Wall -o "$WORK/modbus_client_libmodbus" "$SRC/modbus_client_libmodbus.c" $flags
+}
+
+# ----------------------------------------------------------------------------
+# process helpers
+# ----------------------------------------------------------------------------
+LAST_PID=""
+start_bg() { # LOGFILE CMD... ; sets LAST_PID
+    local logfile=$1; shift
+    "$@" >"$logfile" 2>&1 &
+    LAST_PID=$!
+    BG_PIDS+=("$LAST_PID")
+}
+
+stop_bg() { # PID SIGNAL
+    local pid=$1 sig=${2:-TERM} i
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "-$sig" "$pid" 2>/dev/null || true
+    fi
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "process $pid did not stop on SIG$sig, killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+port_busy() { # tcp|udp PORT
+    local opt=-Hltn
+    [[ $1 == udp ]] && opt=-Huan # a connected UDP socket is not "listening"
+    [[ -n $(ss "$opt" "sport = :$2" 2>/dev/null) ]]
+}
+
+wait_port() { # tcp|udp PORT PID
+    local i
+    for ((i = 0; i < 150; i++)); do
+        port_busy "$1" "$2" && return 0
+        kill -0 "$3" 2>/dev/null || die "server (pid $3) exited before listening on $1/$2"
+        sleep 0.1
+    done
+    die "nothing listening on $1 port $2 after 15 s"
+}
+
+TCPDUMP_PID=""
+start_capture() { # NAME FILTER
+    local name=$1 filter=$2 i
+    start_bg "$WORK/$name.tcpdump.log" tcpdump -i lo -n -U -Z root -w "$WORK/$name.pcap" "$filter"
+    TCPDUMP_PID=$LAST_PID
+    for ((i = 0; i < 100; i++)); do
+        grep -q "listening on" "$WORK/$name.tcpdump.log" 2>/dev/null && break
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || die "tcpdump failed: $(cat "$WORK/$name.tcpdump.log")"
+        sleep 0.1
+    done
+    sleep 0.3
+}
+
+finish_capture() { # NAME
+    local name=$1
+    sleep 0.5
+    stop_bg "$TCPDUMP_PID" INT
+    [[ -s $WORK/$name.pcap ]] || die "$name: empty capture"
+    cp "$WORK/$name.pcap" "$OUT/$name.pcap.tmp"
+    chmod 0644 "$OUT/$name.pcap.tmp"
+    mv -f "$OUT/$name.pcap.tmp" "$OUT/$name.pcap"
+    log "$name.pcap: $(packets "$OUT/$name.pcap") packets, $(stat -c %s "$OUT/$name.pcap") bytes"
+}
+
+# Runs one client/server scenario.
+#   scenario NAME PROTO PORT FILTER -- SERVER-CMD... -- CLIENT-CMD...
+scenario() {
+    local name=$1 proto=$2 port=$3 filter=$4; shift 4
+    [[ $1 == -- ]] || die "scenario: missing --"; shift
+    local server=() client=()
+    while [[ $# -gt 0 && $1 != -- ]]; do server+=("$1"); shift; done
+    [[ ${1:-} == -- ]] || die "scenario: missing second --"; shift
+    client=("$@")
+
+    log "scenario $name ($proto/$port)"
+    port_busy "$proto" "$port" && die "$proto port $port is already in use"
+    start_capture "$name" "$filter"
+    start_bg "$WORK/$name.server.log" "${server[@]}"
+    local server_pid=$LAST_PID
+    wait_port "$proto" "$port" "$server_pid"
+    sleep 0.3
+    # In the background plus `wait`, so that SIGINT/SIGTERM are acted on at once.
+    start_bg "$WORK/$name.client.log" timeout 180 "${client[@]}"
+    wait "$LAST_PID" || die "$name: client failed (its log follows)"
+    sleep 0.3
+    stop_bg "$server_pid" TERM
+    finish_capture "$name"
+}
+
+# ----------------------------------------------------------------------------
+# scenarios
+# ----------------------------------------------------------------------------
+run_modbus() {
+    scenario modbus_pymodbus_libmodbus tcp 502 "tcp port 502" \
+        -- "$WORK/modbus_server_libmodbus" 127.0.0.1 502 \
+        -- "$VENV/bin/python" "$SRC/modbus_client_pymodbus.py" --port 502 --rounds 2 --sessions 2
+}
+
+run_modbus_offport() {
+    scenario modbus_pymodbus_offport tcp 5020 "tcp port 5020" \
+        -- "$VENV/bin/python" "$SRC/modbus_server_pymodbus.py" --port 5020 \
+        -- "$WORK/modbus_client_libmodbus" 127.0.0.1 5020 2 3
+}
+
+run_s7() {
+    scenario s7comm_snap7 tcp 102 "tcp port 102" \
+        -- "$VENV/bin/python" "$SRC/s7_server_snap7.py" --port 102 \
+        -- "$VENV/bin/python" "$SRC/s7_client_snap7.py" --port 102 --mode basic
+}
+
+run_s7_control() {
+    # Server: python-snap7 3.x (pure Python, implements upload/download/stop);
+    # client: python-snap7 2.x, i.e. the native Snap7 library.
+    scenario s7comm_snap7_control tcp 102 "tcp port 102" \
+        -- "$VENV_S7V3/bin/python" "$SRC/s7_server_snap7.py" --port 102 \
+        -- "$VENV/bin/python" "$SRC/s7_client_snap7.py" --port 102 --mode control
+}
+
+run_s7_control_native() {
+    # Native Snap7 on both ends: PLC stop/start honoured, upload/download refused.
+    scenario s7comm_snap7_control_native tcp 102 "tcp port 102" \
+        -- "$VENV/bin/python" "$SRC/s7_server_snap7.py" --port 102 \
+        -- "$VENV/bin/python" "$SRC/s7_client_snap7.py" --port 102 --mode control-refused
+}
+
+run_dnp3() {
+    scenario dnp3_opendnp3 tcp 20000 "tcp port 20000" \
+        -- "$VENV/bin/python" "$SRC/dnp3_outstation.py" --transport tcp --port 20000 \
+        -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport tcp --port 20000
+}
+
+run_dnp3_udp() {
+    port_busy udp 20001 && die "udp port 20001 is already in use"
+    scenario dnp3_opendnp3_udp udp 20000 "udp port 20000" \
+        -- "$VENV/bin/python" "$SRC/dnp3_outstation.py" --transport udp --port 20000 --master-port 20001 \
+        -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport udp --port 20000 --local-port 20001
+}
+
+# ----------------------------------------------------------------------------
+# verification and manifest
+# ----------------------------------------------------------------------------
+packets() { tshark -r "$1" -T fields -e frame.number 2>/dev/null | wc -l; }
+
+count() { # FILE FILTER [extra tshark args...]
+    local f=$1 filter=$2; shift 2
+    tshark -r "$f" "$@" -Y "$filter" -T fields -e frame.number 2>/dev/null | wc -l
+}
+
+# protocol list, decode-as args, and checks for each capture (display
+# filters, each of which must match at least one frame; no spaces inside)
+declare -A PROTOS=(
+    [modbus_pymodbus_libmodbus]="tcp mbtcp modbus"
+    [modbus_pymodbus_offport]="tcp mbtcp modbus"
+    [s7comm_snap7]="tcp tpkt cotp s7comm"
+    [s7comm_snap7_control]="tcp tpkt cotp s7comm"
+    [s7comm_snap7_control_native]="tcp tpkt cotp s7comm"
+    [dnp3_opendnp3]="tcp dnp3"
+    [dnp3_opendnp3_udp]="udp dnp3"
+)
+declare -A DECODE_AS=(
+    [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
+)
+declare -A EXTRA_CHECKS=(
+    [modbus_pymodbus_libmodbus]="modbus.exception_code"
+    [modbus_pymodbus_offport]="modbus.exception_code"
+    [s7comm_snap7]="cotp.type==0x0e cotp.type==0x0d s7comm.param.func==0xf0 s7comm.param.userdata.funcgroup==4"
+    [s7comm_snap7_control]="s7comm.param.func==0x1d s7comm.param.func==0x1a s7comm.param.func==0x1b s7comm.param.func==0x29 s7comm.param.func==0x28"
+    [s7comm_snap7_control_native]="s7comm.param.func==0x1d s7comm.param.func==0x29 s7comm.param.func==0x28"
+    [dnp3_opendnp3]="dnp3.al.func==130&&dnp3.al.obj dnp3.al.func==3 dnp3.al.func==4 dnp3.al.func==5 dnp3.al.func==20 dnp3.al.func==21 dnp3.al.func==13 dnp3.al.obj==0x0201 dnp3.al.obj==0x0b01 dnp3.al.obj==0x2a01 dnp3.ctl.secfunc==11"
+    [dnp3_opendnp3_udp]="dnp3.al.func==130&&dnp3.al.obj dnp3.al.func==3 dnp3.al.func==4 dnp3.al.func==5 dnp3.al.obj==0x0201 dnp3.al.obj==0x0b01"
+)
+
+verify() { # NAME
+    local name=$1 f=$OUT/$1.pcap p n c
+    local -a da=()
+    read -r -a da <<<"${DECODE_AS[$name]:-}"
+    for p in ${PROTOS[$name]}; do
+        n=$(count "$f" "$p" "${da[@]}")
+        (( n > 0 )) || die "$name: no $p frames"
+    done
+    for c in ${EXTRA_CHECKS[$name]:-}; do
+        n=$(count "$f" "$c" "${da[@]}")
+        (( n > 0 )) || die "$name: check '$c' matched no frame"
+    done
+    if [[ ${PROTOS[$name]} == tcp* ]]; then
+        local syn fin
+        syn=$(count "$f" "tcp.flags.syn==1 && tcp.flags.ack==0")
+        fin=$(count "$f" "tcp.flags.fin==1")
+        (( syn > 0 && fin >= 2 * syn )) || die "$name: incomplete TCP sessions (SYN $syn, FIN $fin)"
+    fi
+}
+
+proto_counts() { # NAME -> "tcp=.. modbus=.."
+    local name=$1 f=$OUT/$1.pcap p out=()
+    local -a da=()
+    read -r -a da <<<"${DECODE_AS[$name]:-}"
+    for p in ${PROTOS[$name]}; do
+        out+=("$p=$(count "$f" "$p" "${da[@]}")")
+    done
+    echo "${out[*]}"
+}
+
+sessions() { # NAME
+    local f=$OUT/$1.pcap
+    if [[ ${PROTOS[$1]} == tcp* ]]; then
+        echo "$(count "$f" "tcp.flags.syn==1 && tcp.flags.ack==0") TCP (SYN..FIN)"
+    else
+        echo "UDP, $(tshark -r "$f" -T fields -e udp.srcport -e udp.dstport 2>/dev/null | sort -u | wc -l) port pairs"
+    fi
+}
+
+pyver() { "$1/bin/python" -c "from importlib.metadata import version; print(version('$2'))"; }
+
+write_manifest() {
+    local m=$OUT/MANIFEST.md.tmp name
+    local v_pymodbus v_snap7 v_snap7v3 v_yadnp3 v_libmodbus v_tshark
+    v_pymodbus=$(pyver "$VENV" pymodbus)
+    v_snap7=$(pyver "$VENV" python-snap7)
+    v_snap7v3=$(pyver "$VENV_S7V3" python-snap7)
+    v_yadnp3=$(pyver "$VENV" yadnp3)
+    v_libmodbus=$(dpkg-query -W -f='${Version}' libmodbus-dev)
+    v_tshark=$(tshark --version 2>/dev/null | head -1 | sed 's/^TShark (Wireshark) //; s/ .*//')
+
+    declare -A STACKS=(
+        [modbus_pymodbus_libmodbus]="pymodbus $v_pymodbus client ↔ libmodbus $v_libmodbus C server (\`modbus_receive\`/\`modbus_reply\`)"
+        [modbus_pymodbus_offport]="libmodbus $v_libmodbus C client ↔ pymodbus $v_pymodbus server"
+        [s7comm_snap7]="python-snap7 $v_snap7 client ↔ python-snap7 $v_snap7 server (both the native Snap7 library shipped in the wheel)"
+        [s7comm_snap7_control]="python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (pure Python)"
+        [s7comm_snap7_control_native]="python-snap7 $v_snap7 client ↔ python-snap7 $v_snap7 server (native Snap7 on both ends)"
+        [dnp3_opendnp3]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
+        [dnp3_opendnp3_udp]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
+    )
+    declare -A TRANSPORT=(
+        [modbus_pymodbus_libmodbus]="TCP 502"
+        [modbus_pymodbus_offport]="TCP **5020** (non-standard)"
+        [s7comm_snap7]="TCP 102 (TPKT/COTP)"
+        [s7comm_snap7_control]="TCP 102 (TPKT/COTP)"
+        [s7comm_snap7_control_native]="TCP 102 (TPKT/COTP)"
+        [dnp3_opendnp3]="TCP 20000"
+        [dnp3_opendnp3_udp]="UDP 20000 (master on 20001)"
+    )
+    local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
+    declare -A CONTENTS=(
+        [modbus_pymodbus_libmodbus]="2 TCP sessions × 2 rounds × unit ids 1 and 2: FC1, FC2, FC3, FC4, FC5, FC6, FC15, FC16, FC23, FC22, FC17; exception 02 (FC3 at address 500) every round; exception 01 (FC43/14 read device id, which libmodbus lacks) in each session's first round"
+        [modbus_pymodbus_offport]="1 TCP session × 2 rounds × unit ids 1 and 2: FC1, FC2, FC3, FC4, FC5, FC6, FC15, FC16, FC23, FC22, FC17, exception 02 (FC3 at address 500); last, a read for unit id 3 (not served), answered with exception 04"
+        [s7comm_snap7]="COTP CR/CC, setup communication (PDU 480); SZL 0x0424 (CPU state), 0x001C (CPU info), 0x0011 ×2, 0x0131, 0x0232, 0x0000; list blocks, list DBs, block info DB1; read/write DB1, read DB2, read/write M, write/read Q, read/write I, read T and C, multi-item read (DB1+M+I), read/set/read PLC clock, read of missing DB99 (item error), read DB1; TCP close"
+        [s7comm_snap7_control]="COTP CR/CC, setup communication; SZL 0x0424 (answered with an error by this server), list blocks, list DBs; upload of DB1 (start upload/upload/end upload) twice (plain and full); download of a 142-byte DB2 block image (request download, server-driven download block and download ended, PI service _INSE); read DB2; PLC stop, SZL 0x0424, hot start (PI P_PROGRAM), SZL 0x0424, PLC stop, cold start (PI P_PROGRAM \"C \"), SZL 0x0424; TCP close"
+        [s7comm_snap7_control_native]="COTP CR/CC, setup communication; SZL 0x0424 (RUN), list blocks, list DBs; upload of DB1 twice and request download of DB2, each refused by the server (error 0xD241, not authorised at the current protection level); PLC stop, SZL 0x0424 (STOP), hot start, SZL 0x0424 (RUN), PLC stop, cold start, SZL 0x0424; TCP close"
+        [dnp3_opendnp3]="$dnp3_ops; TCP FIN at shutdown"
+        [dnp3_opendnp3_udp]="the same sequence as \`dnp3_opendnp3.pcap\`, over UDP"
+    )
+
+    {
+        echo "# Reference captures"
+        echo
+        echo "Small packet captures that icsight makes itself: real, independent protocol"
+        echo "stacks talking to each other over the loopback interface (\`lo\`, link type"
+        echo "Ethernet/DLT 1, 127.0.0.1), recorded with tcpdump. Nothing here is copied"
+        echo "from elsewhere."
+        echo
+        echo "Regenerate everything (as root on Debian 12; installs what it needs):"
+        echo
+        echo '```sh'
+        echo 'sudo pcaps/make-captures.sh            # all captures + this file'
+        echo 'sudo pcaps/make-captures.sh s7 dnp3    # a subset: modbus modbus-offport s7 s7-control dnp3 dnp3-udp'
+        echo '```'
+        echo
+        echo "Python packages go into virtualenvs under"
+        echo "\`\${XDG_CACHE_HOME:-\$HOME/.cache}/icsight-pcaps-venv\`; the helper programs"
+        echo "are in \`pcaps/src/\` (the two C files are compiled into a temporary directory)."
+        echo "Timestamps, client ports, transaction ids and TCP details differ from run"
+        echo "to run, and so does how DNP3 events are split between polls and unsolicited"
+        echo "responses; the sequence of operations does not."
+        echo
+        echo "Per-protocol counts are frames that match the tshark display filter of that"
+        echo "name (tshark $v_tshark). Sessions: TCP connections, each complete from SYN to FIN."
+        echo
+        echo "| file | stacks (client ↔ server) | transport | contents | packets | bytes | sessions | tshark frames per protocol |"
+        echo "|---|---|---|---|---|---|---|---|"
+        for name in "${ALL_CAPTURES[@]}"; do
+            [[ -f $OUT/$name.pcap ]] || continue
+            local extra=""
+            [[ -n ${DECODE_AS[$name]:-} ]] && extra=" (with \`${DECODE_AS[$name]}\`; 0 without)"
+            # shellcheck disable=SC2016 # the backquotes are Markdown
+            printf '| `%s` | %s | %s | %s | %s | %s | %s | %s%s |\n' \
+                "$name.pcap" "${STACKS[$name]}" "${TRANSPORT[$name]}" "${CONTENTS[$name]}" \
+                "$(packets "$OUT/$name.pcap")" "$(stat -c %s "$OUT/$name.pcap")" \
+                "$(sessions "$name")" "$(proto_counts "$name")" "$extra"
+        done
+        echo
+        echo "## Notes"
+        echo
+        echo "- \`modbus_pymodbus_offport.pcap\` uses port 5020 so that Modbus/TCP has to be"
+        echo "  recognised from the payload: Wireshark itself only dissects it as Modbus"
+        echo "  with \`-d tcp.port==5020,mbtcp\`. Without it, Wireshark's heuristic RPCAP"
+        echo "  dissector claims the FC15 request and response of the first round and"
+        echo "  reports them as malformed; the other frames are plain TCP data."
+        echo "- libmodbus's TCP server answers every unit id from one register map, so in"
+        echo "  the 502 capture units 1 and 2 see the same data. The pymodbus server on"
+        echo "  5020 has separate maps for units 1 and 2 and answers unit 3 with exception"
+        echo "  04 (server device failure; it logs a KeyError) rather than 0A/0B."
+        echo "- S7: the native Snap7 server (python-snap7 2.x wheel) honours PLC stop and"
+        echo "  start and reports the state in SZL 0x0424, but refuses upload and download"
+        echo "  (\`s7comm_snap7_control_native.pcap\`). python-snap7 3.x's pure-Python"
+        echo "  server carries out upload, download and stop/start, but does not implement"
+        echo "  SZL 0x0424, so its CPU-state reads get an error reply"
+        echo "  (\`s7comm_snap7_control.pcap\`). Both control captures use the native"
+        echo "  Snap7 client."
+        echo "- DNP3: master address 1, outstation address 10; ten points of each type (no"
+        echo "  g50 time-and-interval points, which tshark $v_tshark cannot dissect), all"
+        echo "  events in class 1 (opendnp3 default), so class 2/3 polls return no objects."
+        echo "  The outstation changes binary 0, analog 1 and counter 2 every 0.7 s and"
+        echo "  echoes controls into its output status points; it answers the cold"
+        echo "  restart with a 5 s delay but does not restart."
+        echo "- Over UDP, the outstation listens on 20000 and the master uses 20001; the"
+        echo "  capture filter is \`udp port 20000\`."
+    } >"$m"
+    mv -f "$m" "$OUT/MANIFEST.md"
+    log "wrote $OUT/MANIFEST.md"
+}
+
+ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7comm_snap7_control
+              s7comm_snap7_control_native dnp3_opendnp3 dnp3_opendnp3_udp)
+
+# ----------------------------------------------------------------------------
+main() {
+    local wanted=("$@") s
+    (( ${#wanted[@]} )) || wanted=("${ALL_SCENARIOS[@]}")
+    for s in "${wanted[@]}"; do
+        case $s in
+            modbus|modbus-offport|s7|s7-control|s7-control-native|dnp3|dnp3-udp|manifest) ;;
+            -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+            *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
+        esac
+    done
+
+    if [[ ${wanted[*]} == manifest ]]; then
+        SKIP_INSTALL=1 install_deps
+        write_manifest
+        return
+    fi
+    install_deps
+    WORK=$(mktemp -d /tmp/icsight-pcaps.XXXXXX)
+    build_c_helpers
+
+    for s in "${wanted[@]}"; do
+        case $s in
+            modbus) run_modbus; verify modbus_pymodbus_libmodbus ;;
+            modbus-offport) run_modbus_offport; verify modbus_pymodbus_offport ;;
+            s7) run_s7; verify s7comm_snap7 ;;
+            s7-control) run_s7_control; verify s7comm_snap7_control ;;
+            s7-control-native) run_s7_control_native; verify s7comm_snap7_control_native ;;
+            dnp3) run_dnp3; verify dnp3_opendnp3 ;;
+            dnp3-udp) run_dnp3_udp; verify dnp3_opendnp3_udp ;;
+            manifest) ;;
+        esac
+    done
+
+    write_manifest
+    log "done: $(du -ch "$OUT"/*.pcap | tail -1 | cut -f1) of captures in $OUT"
+}
+
+main "$@"
