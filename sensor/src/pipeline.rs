@@ -176,7 +176,7 @@ impl Pipeline {
             .and_then(|sliced| decode::classify(sliced, &mut self.stats.decoder.layers));
         match decoded {
             Ok(Decoded::Ip(ip)) => self.ip(ts, ip, wire_len),
-            Ok(Decoded::Fragment(_)) => {
+            Ok(Decoded::Fragment) => {
                 if let Some(dg) = self.defrag.push(self.link, frame, ts) {
                     match decode::transport_of(dg.payload.ip_number.0, &dg.payload.payload) {
                         Ok(transport) => {

@@ -60,7 +60,7 @@ fn session(rounds: u16) -> Vec<Vec<u8>> {
     };
     let mut tid = 0u16;
     for round in 0..rounds {
-        let mut send = |bytes: &[u8], cs: &mut u32, out: &mut Vec<Vec<u8>>| {
+        let send = |bytes: &[u8], cs: &mut u32, out: &mut Vec<Vec<u8>>| {
             out.push(tcp_frame(c, s, *cs, ss, 0x18, bytes));
             *cs += bytes.len() as u32;
         };

@@ -75,8 +75,7 @@ fn recut(s: &Session, seed: u64) -> Vec<(u64, Vec<u8>)> {
         tcp_frame(s.client, s.server, next(0), next(1), 0x10, &[]),
     ];
     let mut segments = Vec::new();
-    for d in 0..2 {
-        let (from, to) = ends[d];
+    for (d, &(from, to)) in ends.iter().enumerate() {
         let ack = next(1 - d);
         let bytes = &s.data[d];
         for i in 0..bytes.len() {
@@ -91,7 +90,7 @@ fn recut(s: &Session, seed: u64) -> Vec<(u64, Vec<u8>)> {
             }
         }
     }
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         segments.shuffle(&mut rng);
     } else {
         segments.chunks_mut(8).for_each(|w| w.shuffle(&mut rng));

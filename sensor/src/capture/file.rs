@@ -131,11 +131,11 @@ fn replay_file(
                 pipeline.packet(ts, p.data, p.header.len);
                 if let Some(bar) = bar {
                     pos += 16 + u64::from(p.header.caplen);
-                    if n % 4096 == 0 {
+                    if n.is_multiple_of(4096) {
                         bar.set_position(pos);
                     }
                 }
-                if n % 65536 == 0 && pipeline.eve().error().is_some() {
+                if n.is_multiple_of(65536) && pipeline.eve().error().is_some() {
                     return Ok(());
                 }
             }

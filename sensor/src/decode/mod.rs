@@ -109,7 +109,7 @@ pub struct IpPacket<'a> {
 pub enum Decoded<'a> {
     Ip(IpPacket<'a>),
     /// A fragment of an IP datagram: to be reassembled by [`defrag`] before its transport is read.
-    Fragment(LaxSlicedPacket<'a>),
+    Fragment,
     /// Not IP (ARP, LLDP, STP, …): counted, not tracked.
     NotIp,
 }
@@ -192,7 +192,7 @@ pub fn classify<'a>(
         stats.truncated += 1;
     }
     if payload.fragmented {
-        return Ok(Decoded::Fragment(pkt));
+        return Ok(Decoded::Fragment);
     }
     let proto = payload.ip_number.0;
     let transport = match pkt.transport {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the system packages icsight needs, where missing (Debian/Ubuntu, as root or via sudo).
+#   libpcap-dev       capture (the `pcap` crate links libpcap)
+#   libhyperscan-dev  the signature engine's regex prefilter
+#   tshark            the decoding oracle the conformance tests compare against (editcap too)
+#   tcpreplay         replays captures onto a veth pair for the live-capture test
+#   iproute2          network namespaces and veth pairs for that test
+set -euo pipefail
+
+packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; the answer does not matter here.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "error: cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
