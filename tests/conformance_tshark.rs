@@ -126,7 +126,12 @@ fn pdu_framing_equals_tshark_on_project_captures() {
         ),
         ("s7comm_snap7.pcap", &[], "tpkt.version", "s7comm"),
         ("s7comm_snap7_control.pcap", &[], "tpkt.version", "s7comm"),
-        ("s7comm_snap7_control_native.pcap", &[], "tpkt.version", "s7comm"),
+        (
+            "s7comm_snap7_control_native.pcap",
+            &[],
+            "tpkt.version",
+            "s7comm",
+        ),
         ("dnp3_opendnp3.pcap", &[], "dnp3.start", "dnp3"),
         ("dnp3_opendnp3_udp.pcap", &[], "dnp3.start", "dnp3"),
     ];

@@ -75,7 +75,9 @@ fn replay(c: &mut Criterion) {
     g.throughput(Throughput::Elements(packets));
     g.sample_size(10);
     g.bench_function("bare_read_etherparse", |b| b.iter(|| bare(&path)));
-    g.bench_function("sensor_pipeline", |b| b.iter(|| sensor_replay(&path, &config)));
+    g.bench_function("sensor_pipeline", |b| {
+        b.iter(|| sensor_replay(&path, &config))
+    });
     g.finish();
 }
 

@@ -112,7 +112,11 @@ fn in_order_packets_allocate_nothing() {
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let packets = (frames.len() - warm_up) as u64;
     let stats = *pipeline.stats();
-    assert_eq!(stats.app_layer.modbus.pdus, 2 * 8000, "every request and response was framed");
+    assert_eq!(
+        stats.app_layer.modbus.pdus,
+        2 * 8000,
+        "every request and response was framed"
+    );
     assert_eq!(pipeline.eve().counts.modbus, 2 * 8000);
     assert_eq!(
         allocations, 0,
