@@ -138,8 +138,12 @@ mod tests {
         assert_eq!(t.state, TcpState::Closed);
         assert!(!t.midstream);
         assert!(
-            t.is_reuse(ToServer, SYN, 100),
-            "SYN after FIN opens a new connection"
+            !t.is_reuse(ToServer, SYN, 100),
+            "the same SYN again is a retransmission"
+        );
+        assert!(
+            t.is_reuse(ToServer, SYN, 5000),
+            "a new ISN opens a new connection"
         );
     }
 
