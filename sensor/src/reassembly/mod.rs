@@ -345,6 +345,24 @@ mod tests {
     }
 
     #[test]
+    fn gap_on_per_direction_cap() {
+        let mut h = Harness::new(0, 1 << 20);
+        let mut got = Vec::new();
+        let mut gaps = Vec::new();
+        let mut out = |c: Chunk<'_>| match c {
+            Chunk::Data(d) => got.extend_from_slice(d),
+            Chunk::Gap(n) => gaps.push(n),
+        };
+        let (b, st) = (&mut h.budget, &mut h.stats);
+        h.stream.segment(10, b"abcdef", 8, b, st, &mut out);
+        h.stream.segment(20, b"uvwxyz", 8, b, st, &mut out); // 12 > 8 queued: give up 0..10
+        assert_eq!(gaps, vec![10]);
+        assert_eq!(got, b"abcdef");
+        assert_eq!(h.stream.queued_bytes(), 6);
+        assert_eq!(h.stats.queue_cap_reached, 1);
+    }
+
+    #[test]
     fn queued_segment_straddling_the_delivery_point() {
         let mut h = Harness::new(0, 1 << 20);
         h.seg(4, b"EFGH");
