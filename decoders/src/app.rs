@@ -93,6 +93,21 @@ pub enum Parsed<P, E> {
     Invalid(E),
 }
 
+impl<P, E> Parsed<P, E> {
+    /// The PDU of `len` bytes at the front of `buf`, viewed by `view`, once all of it is there.
+    pub fn take<'a>(buf: &'a [u8], len: usize, view: impl FnOnce(&'a [u8]) -> P) -> Self {
+        match buf.get(..len) {
+            Some(pdu) => Parsed::Pdu {
+                pdu: view(pdu),
+                len,
+            },
+            None => Parsed::Incomplete {
+                needed: len - buf.len(),
+            },
+        }
+    }
+}
+
 /// A framing parser for one application protocol.
 ///
 /// `parse` must frame before it decodes: if the header announces a length, a PDU whose body is

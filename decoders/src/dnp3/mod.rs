@@ -41,15 +41,7 @@ impl StreamParser for Dnp3Parser {
             Ok(None) => Parsed::Incomplete {
                 needed: link::HEADER_LEN - buf.len(),
             },
-            Ok(Some(len)) => match buf.get(..len) {
-                Some(frame) => Parsed::Pdu {
-                    pdu: Frame::new(frame),
-                    len,
-                },
-                None => Parsed::Incomplete {
-                    needed: len - buf.len(),
-                },
-            },
+            Ok(Some(len)) => Parsed::take(buf, len, Frame::new),
         }
     }
 }

@@ -61,16 +61,9 @@ impl StreamParser for ModbusParser {
         if let Err(e) = mbap.validate() {
             return Parsed::Invalid(e);
         }
-        let len = mbap.adu_len();
-        match buf.get(..len) {
-            Some(adu) => Parsed::Pdu {
-                pdu: Adu::new(mbap, &adu[mbap::HEADER_LEN..]),
-                len,
-            },
-            None => Parsed::Incomplete {
-                needed: len - buf.len(),
-            },
-        }
+        Parsed::take(buf, mbap.adu_len(), |adu| {
+            Adu::new(mbap, adu.get(mbap::HEADER_LEN..).unwrap_or_default())
+        })
     }
 }
 
