@@ -270,15 +270,15 @@ impl Pipeline {
             detection: &self.detection,
         };
         if is_tcp {
-            let ts_ = &mut self.stats.tcp;
-            ts_.syn += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN);
-            ts_.synack += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN | tcp::ACK);
-            ts_.rst += u64::from(flags & tcp::RST != 0);
-            ts_.fin += u64::from(flags & tcp::FIN != 0);
+            let tcp_stats = &mut self.stats.tcp;
+            tcp_stats.syn += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN);
+            tcp_stats.synack += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN | tcp::ACK);
+            tcp_stats.rst += u64::from(flags & tcp::RST != 0);
+            tcp_stats.fin += u64::from(flags & tcp::FIN != 0);
             let was_midstream = tcp.midstream;
             tcp.track(dir, flags, seq);
             if tcp.midstream && !was_midstream {
-                ts_.midstream_pickups += 1;
+                tcp_stats.midstream_pickups += 1;
             }
             if !payload.is_empty() && flags & tcp::RST == 0 {
                 let data_seq = if flags & tcp::SYN != 0 {
@@ -292,7 +292,7 @@ impl Pipeline {
                     payload,
                     self.max_queued,
                     &mut self.budget,
-                    &mut ts_.reassembly,
+                    &mut tcp_stats.reassembly,
                     &mut |chunk| app.chunk(dir, chunk, &mut ctx),
                 );
             }
