@@ -187,7 +187,7 @@ impl Pipeline {
                                 proto: dg.payload.ip_number.0,
                                 transport,
                             };
-                            self.count_transport(&ip.transport);
+                            self.stats.decoder.layers.count(&ip.transport);
                             self.ip(ts, ip, wire_len);
                         }
                         Err(e) => self.decode_anomaly(ts, e),
@@ -197,15 +197,6 @@ impl Pipeline {
             }
             Ok(Decoded::NotIp) => {}
             Err(e) => self.decode_anomaly(ts, e),
-        }
-    }
-
-    fn count_transport(&mut self, t: &Transport<'_>) {
-        let l = &mut self.stats.decoder.layers;
-        match t {
-            Transport::Tcp(_) => l.tcp += 1,
-            Transport::Udp(_) => l.udp += 1,
-            Transport::Other => l.other_ip += 1,
         }
     }
 

@@ -128,6 +128,17 @@ pub struct DecodeStats {
     pub truncated: u64,
 }
 
+impl DecodeStats {
+    /// Count a packet's transport layer.
+    pub fn count(&mut self, t: &Transport<'_>) {
+        match t {
+            Transport::Tcp(_) => self.tcp += 1,
+            Transport::Udp(_) => self.udp += 1,
+            Transport::Other => self.other_ip += 1,
+        }
+    }
+}
+
 /// Strip the link header and slice the rest.
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<LaxSlicedPacket<'_>, DecodeError> {
     let from_ip = |b| LaxSlicedPacket::from_ip(b).map_err(|_| DecodeError::IpInvalid);
@@ -196,20 +207,12 @@ pub fn classify<'a>(
     }
     let proto = payload.ip_number.0;
     let transport = match pkt.transport {
-        Some(TransportSlice::Tcp(t)) => {
-            stats.tcp += 1;
-            Transport::Tcp(t)
-        }
-        Some(TransportSlice::Udp(u)) => {
-            stats.udp += 1;
-            Transport::Udp(u)
-        }
+        Some(TransportSlice::Tcp(t)) => Transport::Tcp(t),
+        Some(TransportSlice::Udp(u)) => Transport::Udp(u),
         _ if proto == 6 || proto == 17 => return Err(DecodeError::TransportInvalid),
-        _ => {
-            stats.other_ip += 1;
-            Transport::Other
-        }
+        _ => Transport::Other,
     };
+    stats.count(&transport);
     Ok(Decoded::Ip(IpPacket {
         src,
         dst,
