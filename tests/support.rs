@@ -106,3 +106,36 @@ pub fn tshark_conversations(pcap: &Path) -> (usize, usize) {
     }
     (tcp, udp)
 }
+
+pub mod verify;
+
+/// tshark's values of `fields` for every frame that `filter` selects: one row per frame, one
+/// `Vec` per field holding each of its occurrences in that frame (a frame may carry several PDUs).
+/// `extra` is passed before the fields, e.g. `["-d", "tcp.port==5020,mbtcp"]`.
+pub fn tshark_fields(
+    pcap: &Path,
+    filter: &str,
+    fields: &[&str],
+    extra: &[&str],
+) -> Vec<Vec<Vec<String>>> {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["-Y", filter, "-T", "fields", "-E", "separator=\t"]);
+    args.extend(["-E", "occurrence=a", "-E", "aggregator=\u{1f}"]);
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    tshark(pcap, &args)
+        .lines()
+        .map(|line| {
+            line.split('\t')
+                .map(|v| {
+                    if v.is_empty() {
+                        Vec::new()
+                    } else {
+                        v.split('\u{1f}').map(str::to_owned).collect()
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}

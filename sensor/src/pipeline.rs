@@ -208,6 +208,7 @@ impl Pipeline {
             event_type: "anomaly",
             tuple: None,
             vlan: &[],
+            pcap_cnt: Some(self.stats.decoder.pkts),
             app_proto: None,
             body: DecodeAnomaly {
                 anomaly: DecodeAnomalyBody {
@@ -255,6 +256,7 @@ impl Pipeline {
         let Flow { tcp, app, meta, .. } = flow;
         let mut ctx = AppCtx {
             ts,
+            pcap_cnt: self.stats.decoder.pkts,
             meta,
             eve: &mut self.eve,
             stats: &mut self.stats.app_layer,
@@ -393,6 +395,7 @@ impl Pipeline {
         let Flow { tcp, app, meta, .. } = &mut flow;
         let mut ctx = AppCtx {
             ts: self.last_ts,
+            pcap_cnt: self.stats.decoder.pkts,
             meta,
             eve: &mut self.eve,
             stats: &mut self.stats.app_layer,
@@ -405,6 +408,7 @@ impl Pipeline {
                 &mut |chunk| app.chunk(dir, chunk, &mut ctx),
             );
         }
+        app.close(&mut ctx);
         self.heap_used -= flow.heap;
         let s = &mut self.stats.flow;
         match reason {
@@ -452,6 +456,7 @@ impl Pipeline {
             event_type: "flow",
             tuple: Some(flow.meta.tuple()),
             vlan: flow.meta.vlan(),
+            pcap_cnt: None,
             app_proto: flow.meta.app_proto.map(|p| p.name()),
             body,
         });
@@ -493,6 +498,7 @@ impl Pipeline {
             event_type: "stats",
             tuple: None,
             vlan: &[],
+            pcap_cnt: None,
             app_proto: None,
             body,
         });

@@ -69,7 +69,7 @@ pub struct TcpStats {
     pub reassembly_memuse: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
     pub decoder: DecoderStats,
     pub flow: FlowStats,

@@ -111,7 +111,7 @@ fn in_order_packets_allocate_nothing() {
     }
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let packets = (frames.len() - warm_up) as u64;
-    let stats = *pipeline.stats();
+    let stats = pipeline.stats().clone();
     assert_eq!(
         stats.app_layer.modbus.pdus,
         2 * 8000,

@@ -13,8 +13,22 @@ use super::AppCtx;
 use crate::reassembly::Chunk;
 
 /// A protocol's parser, with what the sensor does with each PDU.
+///
+/// `State` is the flow's memory above single PDUs — requests awaiting their response, fragments
+/// awaiting the rest — kept beside the parser for the life of the flow.
 pub trait Logged: StreamParser {
-    fn log(ctx: &mut AppCtx<'_>, dir: Direction, pdu: Self::Pdu<'_>);
+    type State: Default;
+
+    /// Handle one framed PDU.
+    fn log(state: &mut Self::State, ctx: &mut AppCtx<'_>, dir: Direction, pdu: Self::Pdu<'_>);
+
+    /// The flow has ended: report what is still open (requests never answered, …).
+    fn close(_state: &mut Self::State, _ctx: &mut AppCtx<'_>) {}
+
+    /// Heap bytes `state` holds, charged to the flow's memory.
+    fn state_heap_bytes(_state: &Self::State) -> usize {
+        0
+    }
 }
 
 enum Step<E> {
@@ -31,6 +45,7 @@ struct Side {
 
 pub struct Driver<P: Logged> {
     parser: P,
+    state: P::State,
     sides: [Side; 2],
 }
 
@@ -38,6 +53,7 @@ impl<P: Logged> Default for Driver<P> {
     fn default() -> Self {
         Driver {
             parser: P::default(),
+            state: P::State::default(),
             sides: Default::default(),
         }
     }
@@ -45,7 +61,16 @@ impl<P: Logged> Default for Driver<P> {
 
 impl<P: Logged> Driver<P> {
     pub fn heap_bytes(&self) -> usize {
-        self.sides.iter().map(|s| s.pending.capacity()).sum()
+        self.sides
+            .iter()
+            .map(|s| s.pending.capacity())
+            .sum::<usize>()
+            + P::state_heap_bytes(&self.state)
+    }
+
+    /// The flow has ended.
+    pub fn close(&mut self, ctx: &mut AppCtx<'_>) {
+        P::close(&mut self.state, ctx);
     }
 
     /// Bytes of a TCP stream (or a gap in it).
@@ -71,8 +96,7 @@ impl<P: Logged> Driver<P> {
         let side = &mut self.sides[dir.index()];
         if !side.pending.is_empty() {
             side.pending.clear();
-            ctx.stats.proto(P::PROTO).anomalies += 1;
-            ctx.anomaly(dir, "applayer", "applayer.truncated_datagram", &P::PROTO);
+            ctx.app_anomaly(P::PROTO, dir, "applayer.truncated_datagram", &P::PROTO);
         }
     }
 
@@ -87,7 +111,13 @@ impl<P: Logged> Driver<P> {
         // Complete a PDU begun in an earlier chunk.
         if !side.pending.is_empty() {
             loop {
-                match Self::parse_pending(&mut self.parser, dir, &side.pending, ctx) {
+                match Self::parse_pending(
+                    &mut self.parser,
+                    &mut self.state,
+                    dir,
+                    &side.pending,
+                    ctx,
+                ) {
                     Step::Need(needed) if !input.is_empty() => {
                         let take = needed.clamp(1, input.len());
                         side.pending.extend_from_slice(&input[..take]);
@@ -109,8 +139,8 @@ impl<P: Logged> Driver<P> {
         while !input.is_empty() {
             match self.parser.parse(dir, input) {
                 Parsed::Pdu { pdu, len } => {
-                    P::log(ctx, dir, pdu);
                     ctx.stats.proto(P::PROTO).pdus += 1;
+                    P::log(&mut self.state, ctx, dir, pdu);
                     input = &input[len..];
                 }
                 Parsed::Incomplete { .. } => {
@@ -128,6 +158,7 @@ impl<P: Logged> Driver<P> {
     /// Parse the held bytes; a whole PDU is logged here, while they are borrowed.
     fn parse_pending(
         parser: &mut P,
+        state: &mut P::State,
         dir: Direction,
         held: &[u8],
         ctx: &mut AppCtx<'_>,
@@ -135,8 +166,8 @@ impl<P: Logged> Driver<P> {
         match parser.parse(dir, held) {
             Parsed::Incomplete { needed } => Step::Need(needed),
             Parsed::Pdu { pdu, .. } => {
-                P::log(ctx, dir, pdu);
                 ctx.stats.proto(P::PROTO).pdus += 1;
+                P::log(state, ctx, dir, pdu);
                 Step::Done
             }
             Parsed::Invalid(e) => Step::Invalid(e),
@@ -146,7 +177,6 @@ impl<P: Logged> Driver<P> {
     fn invalid(side: &mut Side, dir: Direction, e: P::Error, ctx: &mut AppCtx<'_>) {
         side.pending.clear();
         side.lost = true;
-        ctx.stats.proto(P::PROTO).anomalies += 1;
-        ctx.anomaly(dir, "applayer", e.anomaly_name(), &e);
+        ctx.app_anomaly(P::PROTO, dir, e.anomaly_name(), &e);
     }
 }

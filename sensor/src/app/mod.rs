@@ -83,15 +83,44 @@ impl Detection {
 }
 
 /// Counters for one protocol.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ProtoStats {
     pub flows: u64,
     pub pdus: u64,
+    /// Protocol anomalies, all kinds together; `anomaly` breaks them down by name.
     pub anomalies: u64,
     pub gaps: u64,
+    pub anomaly: NamedCounts,
 }
 
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+/// Counters keyed by a static name, serialized as a JSON object. Names are few and fixed, so a
+/// short list searched linearly beats a map, and it allocates only when a name first occurs.
+#[derive(Clone, Debug, Default)]
+pub struct NamedCounts(Vec<(&'static str, u64)>);
+
+impl NamedCounts {
+    pub fn add(&mut self, name: &'static str) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => self.0.push((name, 1)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, c)| *c)
+    }
+}
+
+impl Serialize for NamedCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(n, c)| (*n, *c)))
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct AppStats {
     pub modbus: ProtoStats,
     pub s7comm: ProtoStats,
@@ -113,6 +142,8 @@ impl AppStats {
 /// What the app layer needs from the pipeline while it handles one packet's bytes.
 pub struct AppCtx<'a> {
     pub ts: Timestamp,
+    /// Number of the packet being handled, counted from 1 over the run (EVE's `pcap_cnt`).
+    pub pcap_cnt: u64,
     pub meta: &'a mut FlowMeta,
     pub eve: &'a mut EveWriter,
     pub stats: &'a mut AppStats,
@@ -156,10 +187,26 @@ impl AppCtx<'_> {
             event_type,
             tuple: Some(self.meta.tuple()),
             vlan: self.meta.vlan(),
+            pcap_cnt: Some(self.pcap_cnt),
             app_proto: self.meta.app_proto.map(AppProto::name),
             body,
         };
         self.eve.write(&ev);
+    }
+
+    /// Count and write an `applayer` anomaly of `proto`: `event` is its stable name, such as
+    /// `modbus.invalid_length`.
+    pub fn app_anomaly(
+        &mut self,
+        proto: AppProto,
+        dir: Direction,
+        event: &'static str,
+        message: &impl Display,
+    ) {
+        let stats = self.stats.proto(proto);
+        stats.anomalies += 1;
+        stats.anomaly.add(event);
+        self.anomaly(dir, "applayer", event, message);
     }
 
     /// Write an `anomaly` event about this flow.
@@ -205,6 +252,16 @@ impl AppState {
             AppState::S7comm(d) => d.heap_bytes(),
             AppState::Dnp3(d) => d.heap_bytes(),
             AppState::Detecting { .. } | AppState::None => 0,
+        }
+    }
+
+    /// The flow has ended: its queued bytes have been handed over; report what is still open.
+    pub fn close(&mut self, ctx: &mut AppCtx<'_>) {
+        match self {
+            AppState::Modbus(d) => d.close(ctx),
+            AppState::S7comm(d) => d.close(ctx),
+            AppState::Dnp3(d) => d.close(ctx),
+            AppState::Detecting { .. } | AppState::None => {}
         }
     }
 

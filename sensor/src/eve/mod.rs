@@ -70,6 +70,9 @@ pub struct Event<'a, B: Serialize> {
     pub tuple: Option<Tuple>,
     #[serde(skip_serializing_if = "<[u16]>::is_empty")]
     pub vlan: &'a [u16],
+    /// The packet that completed what the event reports, numbered from 1 over the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_cnt: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_proto: Option<&'static str>,
     #[serde(flatten)]

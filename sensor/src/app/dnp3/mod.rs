@@ -7,5 +7,7 @@ use decoders::Direction;
 use super::{AppCtx, Logged};
 
 impl Logged for Dnp3Parser {
-    fn log(_ctx: &mut AppCtx<'_>, _dir: Direction, _frame: Frame<'_>) {}
+    type State = ();
+
+    fn log(_state: &mut (), _ctx: &mut AppCtx<'_>, _dir: Direction, _frame: Frame<'_>) {}
 }

@@ -32,7 +32,9 @@ struct Pdu {
 }
 
 impl Logged for ModbusParser {
-    fn log(ctx: &mut AppCtx<'_>, dir: Direction, adu: Adu<'_>) {
+    type State = ();
+
+    fn log(_state: &mut (), ctx: &mut AppCtx<'_>, dir: Direction, adu: Adu<'_>) {
         let pdu = Pdu {
             transaction_id: adu.header.transaction_id,
             protocol_id: adu.header.protocol_id,

@@ -7,5 +7,7 @@ use decoders::Direction;
 use super::{AppCtx, Logged};
 
 impl Logged for S7commParser {
-    fn log(_ctx: &mut AppCtx<'_>, _dir: Direction, _tpkt: Tpkt<'_>) {}
+    type State = ();
+
+    fn log(_state: &mut (), _ctx: &mut AppCtx<'_>, _dir: Direction, _tpkt: Tpkt<'_>) {}
 }
