@@ -117,7 +117,12 @@ fn in_order_packets_allocate_nothing() {
         2 * 8000,
         "every request and response was framed"
     );
-    assert_eq!(pipeline.eve().counts.modbus, 2 * 8000);
+    assert_eq!(
+        pipeline.eve().counts.modbus,
+        8000,
+        "one event per request/response pair"
+    );
+    assert_eq!(stats.app_layer.modbus.anomalies, 0);
     assert_eq!(
         allocations, 0,
         "{allocations} allocations over {packets} in-order packets"

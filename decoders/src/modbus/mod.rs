@@ -54,6 +54,14 @@ pub fn probe(dir: Direction, bytes: &[u8]) -> Probe {
     }
 }
 
+/// The ADU that fills `buf` exactly, if its header is valid.
+pub fn frame(buf: &[u8]) -> Option<Adu<'_>> {
+    match ModbusParser.parse(Direction::ToServer, buf) {
+        Parsed::Pdu { pdu, len } if len == buf.len() => Some(pdu),
+        _ => None,
+    }
+}
+
 /// Frames a Modbus/TCP byte stream into ADUs.
 #[derive(Debug, Default, Clone)]
 pub struct ModbusParser;
