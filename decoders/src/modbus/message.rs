@@ -130,6 +130,9 @@ impl<'a> Message<'a> {
         if m.header.protocol_id != 0 {
             m.flags |= ErrorFlags::PROTO_ID;
         }
+        if !m.header.length_within_spec() {
+            m.flags |= ErrorFlags::DATA_LENGTH;
+        }
         let rest = match dir {
             Direction::ToServer => super::request::decode(&mut m, body),
             Direction::ToClient => super::response::decode(&mut m, body),
@@ -206,7 +209,7 @@ pub enum Pairing {
 pub fn pair(req: &Message<'_>, resp: &Message<'_>) -> Pairing {
     if req.header.transaction_id != resp.header.transaction_id
         || req.header.unit_id != resp.header.unit_id
-        || req.function != resp.function
+        || req.function_raw & !EXCEPTION_BIT != resp.function_raw & !EXCEPTION_BIT
     {
         return Pairing::NoMatch;
     }

@@ -27,30 +27,25 @@ use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
 /// The registered Modbus/TCP port.
 pub const PORT: u16 = 502;
 
-/// Probe the first payload of a direction: a plausible MBAP header and function code.
+/// Probe the first payload of a direction: a plausible MBAP header and a function code.
 ///
 /// Used to find Modbus/TCP off port 502. It asks for the whole MBAP header and the function
-/// code, a protocol id of 0 and a length the standard allows; a request must carry a function
-/// code below 0x80 (the exception bit is only set by servers), and a function code of 0 is never
-/// valid.
-pub fn probe(dir: Direction, bytes: &[u8]) -> Probe {
+/// code byte, a protocol id of 0 and a length the standard allows. A function code with the
+/// exception bit matches in either direction: a server that opens the TCP connection itself
+/// sends its responses "to the server". Function code 0 (or 0x80) is no function at all: it
+/// leaves the probe undecided ([`Probe::NeedMore`]), which is enough on a Modbus port (where
+/// such a PDU is malformed Modbus, decoded and flagged) and not enough elsewhere (where other
+/// protocols' headers can look like an MBAP header followed by a zero).
+pub fn probe(_dir: Direction, bytes: &[u8]) -> Probe {
     let Some(mbap) = Mbap::new_checked(bytes) else {
         return Probe::NeedMore;
     };
-    if mbap.validate().is_err() {
+    if mbap.validate().is_err() || !mbap.length_within_spec() {
         return Probe::NoMatch;
     }
-    let Some(&function) = bytes.get(mbap::HEADER_LEN) else {
-        return Probe::NeedMore;
-    };
-    let plausible = match dir {
-        Direction::ToServer => (1..0x80).contains(&function),
-        Direction::ToClient => function != 0 && function != 0x80,
-    };
-    if plausible {
-        Probe::Match
-    } else {
-        Probe::NoMatch
+    match bytes.get(mbap::HEADER_LEN) {
+        Some(f) if f & !function::EXCEPTION_BIT != 0 => Probe::Match,
+        _ => Probe::NeedMore,
     }
 }
 
@@ -105,8 +100,13 @@ mod tests {
         );
         let mut exception = READ_HOLDING;
         exception[7] = 0x83;
-        assert_eq!(probe(Direction::ToServer, &exception), Probe::NoMatch);
+        assert_eq!(probe(Direction::ToServer, &exception), Probe::Match);
         assert_eq!(probe(Direction::ToClient, &exception), Probe::Match);
+        let mut none = READ_HOLDING;
+        none[7] = 0;
+        assert_eq!(probe(Direction::ToServer, &none), Probe::NeedMore);
+        none[7] = 0x80;
+        assert_eq!(probe(Direction::ToClient, &none), Probe::NeedMore);
         let mut bad_proto = READ_HOLDING;
         bad_proto[3] = 1;
         assert_eq!(probe(Direction::ToServer, &bad_proto), Probe::NoMatch);
@@ -173,11 +173,20 @@ mod tests {
             Parsed::Invalid(Error::Length(1))
         );
         let mut long = READ_HOLDING;
-        long[5] = 255;
+        long[4] = 2;
+        long[5] = 1;
         assert_eq!(
             p.parse(Direction::ToServer, &long),
-            Parsed::Invalid(Error::Length(255))
+            Parsed::Invalid(Error::Length(513))
         );
+        // Over the standard's 254 but framed: flagged when decoded.
+        long[4] = 0;
+        long[5] = 255;
+        assert!(matches!(
+            p.parse(Direction::ToServer, &long),
+            Parsed::Incomplete { .. }
+        ));
+        assert_eq!(probe(Direction::ToServer, &long), Probe::NoMatch);
     }
 
 

@@ -83,6 +83,18 @@ impl State {
     }
 }
 
+/// Which way a PDU goes in Modbus terms. The flow's client is the side that sent the SYN; when
+/// that side sits on a Modbus port and the other does not, the device on the Modbus port is a
+/// server that opened the connection itself (as some gateways do), and its PDUs are responses.
+fn modbus_direction(ctx: &AppCtx<'_>, dir: Direction) -> Direction {
+    let d = ctx.detection;
+    if d.is_service_port(ctx.meta.client.1) && !d.is_service_port(ctx.meta.server.1) {
+        dir.reverse()
+    } else {
+        dir
+    }
+}
+
 /// Decode a kept request again.
 fn reparse(adu: &[u8]) -> Option<Message<'_>> {
     frame(adu).map(|a| Message::decode(&a, Direction::ToServer))
@@ -162,6 +174,7 @@ impl Logged for ModbusParser {
     type State = State;
 
     fn log(state: &mut State, ctx: &mut AppCtx<'_>, dir: Direction, adu: Adu<'_>) {
+        let dir = modbus_direction(ctx, dir);
         let mut m = Message::decode(&adu, dir);
         match dir {
             Direction::ToServer => {
