@@ -4,13 +4,15 @@
 //!   shows `mbtcp=` or `modbus=`) and of the project's `pcaps/`, the requests and responses per
 //!   function code in the sensor's `modbus` events, exceptions apart, equal what tshark
 //!   dissects. tshark calls the side on the Modbus port (502, or 5020 for the off-port capture
-//!   with `-d tcp.port==5020,mbtcp`) the server; a frame's PDUs are requests when it goes to
+//!   with `-d tcp.port==5020,mbtcp` and `-o mbtcp.tcp.port:5020`, without which tshark frames
+//!   the PDUs but cannot tell requests from responses) the server; a frame's PDUs are requests when it goes to
 //!   that port, responses when it comes from it. Differences are listed in [`KNOWN`], each with
 //!   why tshark is the one that is wrong, and the test checks they are the only ones and still
 //!   occur.
 //! * suricata-verify's `modbus` test: every filter on `modbus` events passes; the filters on
 //!   `alert` events (which need the signature engine) are the only ones not checked.
-//! * Fields: on the project's captures, every value tshark shows for a PDU's address,
+//! * Fields: on the project's captures and three of the corpus (all function codes between
+//!   them, MEI device identification among them), every value tshark shows for a PDU's address,
 //!   quantity, register and coil values, masks, byte count, exception code and MEI fields
 //!   equals the one in the sensor's event for that PDU.
 
@@ -60,7 +62,7 @@ fn captures() -> Vec<Capture> {
     out.push(Capture {
         path: own.join("modbus_pymodbus_offport.pcap"),
         port: 5020,
-        extra: &["-d", "tcp.port==5020,mbtcp"],
+        extra: &["-d", "tcp.port==5020,mbtcp", "-o", "mbtcp.tcp.port:5020"],
     });
     out
 }
@@ -363,7 +365,11 @@ fn rw<'a>(p: &'a Value, fc: u8) -> &'a Value {
 const FIELDS: &[Field] = &[
     Field {
         name: "modbus.reference_num",
-        ours: |p, fc| num(&rw(p, fc)["address"]),
+        ours: |p, fc| {
+            let mut v = num(&rw(p, fc)["address"]);
+            v.extend(num(&p["fifo"]["address"]));
+            v
+        },
     },
     Field {
         name: "modbus.word_cnt",
@@ -373,6 +379,8 @@ const FIELDS: &[Field] = &[
                 (false, false) => num(q),
                 // FC 16 responses echo the quantity as `write.data`.
                 (false, true) if fc == 16 => num(&p["write"]["data"]),
+                // FC 24 responses: the FIFO count.
+                (false, true) if fc == 24 => num(&p["fifo"]["fifo_count"]),
                 _ => vec![],
             }
         },
@@ -396,6 +404,7 @@ const FIELDS: &[Field] = &[
             }
             let mut v = list(&p["read"]["values"]);
             v.extend(list(&p["write"]["values"]));
+            v.extend(list(&p["fifo"]["values"]));
             v
         },
     },
@@ -408,6 +417,7 @@ const FIELDS: &[Field] = &[
         ours: |p, _| {
             let mut v = num(&p["read"]["byte_count"]);
             v.extend(num(&p["write"]["byte_count"]));
+            v.extend(num(&p["byte_count"]));
             v
         },
     },
@@ -446,6 +456,32 @@ const FIELDS: &[Field] = &[
     Field {
         name: "modbus.read_device_id",
         ours: |p, _| num(&p["mei"]["read_device_id_code"]),
+    },
+    Field {
+        name: "modbus.conformity_level",
+        ours: |p, _| {
+            let v = &p["mei"]["conformity_level"];
+            v.as_u64().map(|n| format!("0x{n:02x}")).into_iter().collect()
+        },
+    },
+    Field {
+        name: "modbus.more_follows",
+        ours: |p, _| {
+            let v = &p["mei"]["more_follows"];
+            v.as_u64().map(|n| format!("0x{n:02x}")).into_iter().collect()
+        },
+    },
+    Field {
+        name: "modbus.next_object_id",
+        ours: |p, _| num(&p["mei"]["next_object_id"]),
+    },
+    Field {
+        name: "modbus.num_objects",
+        ours: |p, _| num(&p["mei"]["number_of_objects"]),
+    },
+    Field {
+        name: "modbus.diagnostic_code",
+        ours: |p, _| num(&p["diagnostic"]["raw"]),
     },
     Field {
         name: "modbus.object_id",
@@ -531,7 +567,7 @@ fn check_fields(c: &Capture) -> usize {
 }
 
 #[test]
-fn field_values_equal_tshark_on_project_captures() {
+fn field_values_equal_tshark() {
     let own = root().join("pcaps");
     let caps = [
         Capture {
@@ -542,10 +578,20 @@ fn field_values_equal_tshark_on_project_captures() {
         Capture {
             path: own.join("modbus_pymodbus_offport.pcap"),
             port: 5020,
-            extra: &["-d", "tcp.port==5020,mbtcp"],
+            extra: &["-d", "tcp.port==5020,mbtcp", "-o", "mbtcp.tcp.port:5020"],
         },
         Capture {
             path: shared_pcaps().join("modbus/suricata-verify/modbus/modbus.pcap"),
+            port: 502,
+            extra: &[],
+        },
+        Capture {
+            path: shared_pcaps().join("modbus/icsnpp-modbus/traces/modbus_example.pcap"),
+            port: 502,
+            extra: &[],
+        },
+        Capture {
+            path: shared_pcaps().join("modbus/zeek/Traces/modbus/modbus-eit.pcap"),
             port: 502,
             extra: &[],
         },

@@ -372,6 +372,16 @@ impl Serialize for Side<'_> {
             Data::Bytes(data) => {
                 map.serialize_entry("data", &Text(data))?;
                 let wf = m.flags.is_empty() && !m.is_exception();
+                let counted = match (m.function, m.direction) {
+                    (FunctionCode::RdFileRec | FunctionCode::WrFileRec, _) => true,
+                    (FunctionCode::GetCommEventLog | FunctionCode::ReportServerID, dir) => {
+                        dir == Direction::ToClient
+                    }
+                    _ => false,
+                };
+                if let (true, false, Some(n)) = (counted, m.is_exception(), data.first()) {
+                    map.serialize_entry("byte_count", n)?;
+                }
                 match (m.function, m.direction) {
                     (FunctionCode::RdFileRec, Direction::ToServer) if wf => map.serialize_entry(
                         "file_records",
