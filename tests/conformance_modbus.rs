@@ -210,12 +210,48 @@ const KNOWN: &[Known] = &[
         0,
         "frame 23 (spurious retransmission)",
     ),
-    ("fuzz-72.pcap", ("response", 47, true), 1, 0, "frame 19 (retransmission)"),
-    ("fuzz-72.pcap", ("response", 51, true), 1, 0, "frame 21 (retransmission)"),
-    ("fuzz-72.pcap", ("response", 54, true), 1, 0, "frame 25 (spurious retransmission)"),
-    ("fuzz-72.pcap", ("response", 58, true), 1, 0, "frame 26 (retransmission)"),
-    ("fuzz-72.pcap", ("response", 59, true), 1, 0, "frame 27 (retransmission)"),
-    ("fuzz-72.pcap", ("response", 66, true), 1, 0, "frame 32 (retransmission)"),
+    (
+        "fuzz-72.pcap",
+        ("response", 47, true),
+        1,
+        0,
+        "frame 19 (retransmission)",
+    ),
+    (
+        "fuzz-72.pcap",
+        ("response", 51, true),
+        1,
+        0,
+        "frame 21 (retransmission)",
+    ),
+    (
+        "fuzz-72.pcap",
+        ("response", 54, true),
+        1,
+        0,
+        "frame 25 (spurious retransmission)",
+    ),
+    (
+        "fuzz-72.pcap",
+        ("response", 58, true),
+        1,
+        0,
+        "frame 26 (retransmission)",
+    ),
+    (
+        "fuzz-72.pcap",
+        ("response", 59, true),
+        1,
+        0,
+        "frame 27 (retransmission)",
+    ),
+    (
+        "fuzz-72.pcap",
+        ("response", 66, true),
+        1,
+        0,
+        "frame 32 (retransmission)",
+    ),
 ];
 
 #[test]
@@ -241,11 +277,17 @@ fn function_code_counts_equal_tshark() {
                 keys.dedup();
                 let mut t = totals.lock().unwrap();
                 for k in keys {
-                    let (a, b) = (ours.get(&k).copied().unwrap_or(0), theirs.get(&k).copied().unwrap_or(0));
+                    let (a, b) = (
+                        ours.get(&k).copied().unwrap_or(0),
+                        theirs.get(&k).copied().unwrap_or(0),
+                    );
                     t.0 += a.min(b);
                     t.1 += b;
                     if a != b {
-                        diffs.lock().unwrap().push((c.path.display().to_string(), k, a, b));
+                        diffs
+                            .lock()
+                            .unwrap()
+                            .push((c.path.display().to_string(), k, a, b));
                     }
                 }
             });
@@ -283,7 +325,10 @@ fn function_code_counts_equal_tshark() {
         unexplained.len(),
         show(&unexplained)
     );
-    assert!(vanished.is_empty(), "listed differences no longer occur: {vanished:?}");
+    assert!(
+        vanished.is_empty(),
+        "listed differences no longer occur: {vanished:?}"
+    );
     eprintln!(
         "{} captures: {matched} of tshark's {tshark_total} PDUs counted alike per function code; {} known differences",
         caps.len(),
@@ -349,17 +394,22 @@ fn list(v: &Value) -> Vec<String> {
 }
 
 fn hex16(v: &Value) -> Vec<String> {
-    v.as_u64().map(|n| format!("0x{n:04x}")).into_iter().collect()
+    v.as_u64()
+        .map(|n| format!("0x{n:04x}"))
+        .into_iter()
+        .collect()
 }
 
 const BIT_FUNCTIONS: [u8; 3] = [1, 2, 15];
 
 /// The address and quantity of a read or write, whichever the PDU has (FC 23 aside).
-fn rw<'a>(p: &'a Value, fc: u8) -> &'a Value {
+fn rw(p: &Value, fc: u8) -> &Value {
     if fc == 23 {
         return &Value::Null;
     }
-    p.get("read").or_else(|| p.get("write")).unwrap_or(&Value::Null)
+    p.get("read")
+        .or_else(|| p.get("write"))
+        .unwrap_or(&Value::Null)
 }
 
 const FIELDS: &[Field] = &[
@@ -461,14 +511,20 @@ const FIELDS: &[Field] = &[
         name: "modbus.conformity_level",
         ours: |p, _| {
             let v = &p["mei"]["conformity_level"];
-            v.as_u64().map(|n| format!("0x{n:02x}")).into_iter().collect()
+            v.as_u64()
+                .map(|n| format!("0x{n:02x}"))
+                .into_iter()
+                .collect()
         },
     },
     Field {
         name: "modbus.more_follows",
         ours: |p, _| {
             let v = &p["mei"]["more_follows"];
-            v.as_u64().map(|n| format!("0x{n:02x}")).into_iter().collect()
+            v.as_u64()
+                .map(|n| format!("0x{n:02x}"))
+                .into_iter()
+                .collect()
         },
     },
     Field {
@@ -523,8 +579,18 @@ fn check_fields(c: &Capture) -> usize {
             }
         }
     }
-    let head = ["tcp.srcport", "tcp.dstport", "mbtcp.trans_id", "mbtcp.unit_id", "modbus.func_code"];
-    let names: Vec<&str> = head.iter().copied().chain(FIELDS.iter().map(|f| f.name)).collect();
+    let head = [
+        "tcp.srcport",
+        "tcp.dstport",
+        "mbtcp.trans_id",
+        "mbtcp.unit_id",
+        "modbus.func_code",
+    ];
+    let names: Vec<&str> = head
+        .iter()
+        .copied()
+        .chain(FIELDS.iter().map(|f| f.name))
+        .collect();
     let rows = tshark_fields(&c.path, "modbus", &names, c.extra);
     let mut compared = 0;
     for row in &rows {
@@ -598,6 +664,9 @@ fn field_values_equal_tshark() {
     ];
     for c in &caps {
         let n = check_fields(c);
-        eprintln!("{}: {n} field values equal tshark's", Path::new(&c.path).display());
+        eprintln!(
+            "{}: {n} field values equal tshark's",
+            Path::new(&c.path).display()
+        );
     }
 }

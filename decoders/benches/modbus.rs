@@ -81,7 +81,8 @@ fn frame_only(dir: Direction, mut buf: &[u8]) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pcaps/modbus_pymodbus_libmodbus.pcap");
+    let pcap =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../pcaps/modbus_pymodbus_libmodbus.pcap");
     let adus = payloads(&pcap);
     let pdus = adus
         .iter()
@@ -89,7 +90,10 @@ fn bench(c: &mut Criterion) {
         .sum::<u64>();
     let bytes = adus.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
     assert!(pdus > 0);
-    for (unit, throughput) in [("pdus", Throughput::Elements(pdus)), ("bytes", Throughput::Bytes(bytes))] {
+    for (unit, throughput) in [
+        ("pdus", Throughput::Elements(pdus)),
+        ("bytes", Throughput::Bytes(bytes)),
+    ] {
         let mut g = c.benchmark_group(format!("modbus/{unit}"));
         g.throughput(throughput);
         g.bench_function("frame", |b| {

@@ -32,9 +32,13 @@ fn walk(m: &Message<'_>) -> usize {
         }
         _ => {}
     }
-    n += FileRecords::new(m.body, true).map(|r| r.data.len()).sum::<usize>();
+    n += FileRecords::new(m.body, true)
+        .map(|r| r.data.len())
+        .sum::<usize>();
     n += FileRecords::new(m.body, false).count();
-    n += FileRecordResponses::new(m.body).map(|r| r.data.len()).sum::<usize>();
+    n += FileRecordResponses::new(m.body)
+        .map(|r| r.data.len())
+        .sum::<usize>();
     if let Some(f) = Fifo::parse(m.body) {
         n += f.values().count() + usize::from(f.is_well_formed());
     }

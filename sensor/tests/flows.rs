@@ -228,7 +228,11 @@ fn bad_input_becomes_anomaly_events() {
         .filter(|e| !unanswered(e))
         .collect();
     assert_eq!(anomalies.len(), 2, "{anomalies:?}");
-    assert_eq!(ev.iter().filter(unanswered).count(), 2, "neither request is answered");
+    assert_eq!(
+        ev.iter().filter(unanswered).count(),
+        2,
+        "neither request is answered"
+    );
     assert_eq!(anomalies[0]["anomaly"]["type"], "decode");
     assert_eq!(anomalies[0]["anomaly"]["event"], "decoder.ip.invalid");
     assert_eq!(

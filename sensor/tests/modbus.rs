@@ -65,8 +65,7 @@ impl Session {
 
     fn frame(&mut self, f: Vec<u8>) {
         self.t += 1000;
-        self.pipeline
-            .packet(Timestamp(self.t), &f, f.len() as u32);
+        self.pipeline.packet(Timestamp(self.t), &f, f.len() as u32);
     }
 
     /// Send `adu` from the client (`to_server`) or the server.
@@ -101,7 +100,9 @@ fn read_req(tid: u16, unit: u8) -> Vec<u8> {
 /// Its response: 555, 0, 100.
 fn read_resp(tid: u16, unit: u8) -> Vec<u8> {
     let t = tid.to_be_bytes();
-    vec![t[0], t[1], 0, 0, 0, 9, unit, 3, 6, 0x02, 0x2b, 0, 0, 0, 0x64]
+    vec![
+        t[0], t[1], 0, 0, 0, 9, unit, 3, 6, 0x02, 0x2b, 0, 0, 0, 0x64,
+    ]
 }
 
 fn of_type<'a>(ev: &'a [Value], t: &str) -> Vec<&'a Value> {
@@ -132,7 +133,10 @@ fn pairs_out_of_order_by_transaction_and_unit() {
         .iter()
         .map(|e| {
             let m = &e["modbus"];
-            assert_eq!(m["request"]["transaction_id"], m["response"]["transaction_id"]);
+            assert_eq!(
+                m["request"]["transaction_id"],
+                m["response"]["transaction_id"]
+            );
             assert_eq!(m["request"]["unit_id"], m["response"]["unit_id"]);
             (
                 m["id"].as_u64().unwrap(),
@@ -163,8 +167,14 @@ fn unsolicited_and_unanswered() {
     assert_eq!(tx.len(), 3);
     assert!(tx[0]["modbus"].get("request").is_none());
     assert_eq!(tx[0]["modbus"]["id"], 1);
-    assert_eq!(tx[1]["modbus"]["id"], 3, "the second response begins transaction 3");
-    assert_eq!(tx[2]["modbus"]["id"], 2, "request 8, never answered, logged at flow end");
+    assert_eq!(
+        tx[1]["modbus"]["id"], 3,
+        "the second response begins transaction 3"
+    );
+    assert_eq!(
+        tx[2]["modbus"]["id"], 2,
+        "request 8, never answered, logged at flow end"
+    );
     assert!(tx[2]["modbus"].get("response").is_none());
     assert_eq!(
         anomaly_names(&ev),

@@ -348,7 +348,10 @@ mod tests {
         assert_eq!(Category::of_unassigned(110), Category::USER_DEFINED);
         assert_eq!(Category::of_unassigned(90), Category::RESERVED);
         assert_eq!(Category::of_unassigned(9), Category::RESERVED);
-        assert_eq!(Category::of_unassigned(100 - 1), Category::PUBLIC_UNASSIGNED);
+        assert_eq!(
+            Category::of_unassigned(100 - 1),
+            Category::PUBLIC_UNASSIGNED
+        );
         assert_eq!(Category::of_unassigned(0), Category::NONE);
         assert_eq!(Category::of_unassigned(0x90), Category::NONE);
         assert_eq!(FunctionCode::from_raw(0x83), FunctionCode::RdHoldRegs);

@@ -110,7 +110,8 @@ mod tests {
     /// The MEI data of a read device id response (basic, conformity 0x81): vendor "Company
     /// identification", product code "Product code XX", revision "V2.11" — the example of the
     /// Modbus Application Protocol v1.1b3, §6.21.
-    static RESPONSE: &[u8] = b"\x01\x81\x00\x00\x03\x00\x16Company identification\x01\x0fProduct code XX\x02\x05V2.11";
+    static RESPONSE: &[u8] =
+        b"\x01\x81\x00\x00\x03\x00\x16Company identification\x01\x0fProduct code XX\x02\x05V2.11";
 
     #[test]
     fn spec_example() {
@@ -121,7 +122,13 @@ mod tests {
         let objs: Vec<_> = r.objects().collect();
         assert_eq!(objs.len(), 3);
         assert_eq!(objs[0].value, b"Company identification");
-        assert_eq!(objs[2], Object { id: 2, value: b"V2.11" });
+        assert_eq!(
+            objs[2],
+            Object {
+                id: 2,
+                value: b"V2.11"
+            }
+        );
         assert!(r.is_well_formed());
         let cut = DeviceIdResponse::parse(&RESPONSE[..RESPONSE.len() - 1]).unwrap();
         assert_eq!(cut.objects().count(), 2);
@@ -129,7 +136,10 @@ mod tests {
         assert!(DeviceIdResponse::parse(&RESPONSE[..4]).is_none());
         assert_eq!(
             DeviceIdRequest::parse(&[1, 0]),
-            Some(DeviceIdRequest { read_device_id_code: 1, object_id: 0 })
+            Some(DeviceIdRequest {
+                read_device_id_code: 1,
+                object_id: 0
+            })
         );
     }
 }

@@ -80,13 +80,22 @@ pub enum Data<'a> {
     /// An exception response's code.
     Exception(u8),
     /// FC 8: the sub-function and its data.
-    Diagnostic { sub: u16, data: &'a [u8] },
+    Diagnostic {
+        sub: u16,
+        data: &'a [u8],
+    },
     /// FC 43: the MEI type and its data.
-    Mei { mei_type: u8, data: &'a [u8] },
+    Mei {
+        mei_type: u8,
+        data: &'a [u8],
+    },
     Read(Read<'a>),
     Write(Write<'a>),
     /// FC 23 requests.
-    ReadWrite { read: Read<'a>, write: Write<'a> },
+    ReadWrite {
+        read: Read<'a>,
+        write: Write<'a>,
+    },
     /// Everything after the function code, for functions decoded no further here (user-defined
     /// and vendor codes among them) and for bodies too short to decode.
     Bytes(&'a [u8]),
@@ -138,7 +147,7 @@ impl<'a> Message<'a> {
             Direction::ToClient => super::response::decode(&mut m, body),
         };
         match rest {
-            Some(rest) if rest.is_empty() => {}
+            Some([]) => {}
             Some(_) => m.flags |= ErrorFlags::DATA_LENGTH,
             None => {
                 m.flags |= ErrorFlags::DATA_LENGTH;
@@ -216,7 +225,13 @@ pub fn pair(req: &Message<'_>, resp: &Message<'_>) -> Pairing {
     if resp.category != Category::PUBLIC_ASSIGNED {
         return Pairing::Match;
     }
-    let agree = |ok: bool| if ok { Pairing::Match } else { Pairing::Mismatch };
+    let agree = |ok: bool| {
+        if ok {
+            Pairing::Match
+        } else {
+            Pairing::Mismatch
+        }
+    };
     let matched = |ok: bool| if ok { Pairing::Match } else { Pairing::NoMatch };
     let expected_bytes = |quantity: u16| {
         if resp.is_bit_access() {

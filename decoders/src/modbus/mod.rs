@@ -189,7 +189,6 @@ mod tests {
         assert_eq!(probe(Direction::ToServer, &long), Probe::NoMatch);
     }
 
-
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
             .step_by(2)
@@ -240,7 +239,10 @@ mod tests {
         );
         // Byte count disagrees with the data: decoded, flagged.
         decode(Direction::ToClient, "0001000000050101034992", |m| {
-            assert!(matches!(m.data, Data::Read(Read::Response { byte_count: 3, .. })));
+            assert!(matches!(
+                m.data,
+                Data::Read(Read::Response { byte_count: 3, .. })
+            ));
             assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
         });
         // Quantity out of range.
@@ -315,9 +317,13 @@ mod tests {
             assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
         });
         // FC 16 whose byte count is not twice the quantity.
-        decode(Direction::ToServer, "00080000000f01100014000508006400c8012c0190", |m| {
-            assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
-        });
+        decode(
+            Direction::ToServer,
+            "00080000000f01100014000508006400c8012c0190",
+            |m| {
+                assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
+            },
+        );
     }
 
     #[test]
@@ -346,13 +352,23 @@ mod tests {
             );
             assert_eq!(m.category, Category::PUBLIC_ASSIGNED);
         });
-        decode(Direction::ToClient, "000b0000000d01110ab4ff4c4d42332e312e36", |m| {
-            assert_eq!(m.function, FunctionCode::ReportServerID);
-            assert!(matches!(m.data, Data::Bytes(b) if b.len() == 11));
-        });
+        decode(
+            Direction::ToClient,
+            "000b0000000d01110ab4ff4c4d42332e312e36",
+            |m| {
+                assert_eq!(m.function, FunctionCode::ReportServerID);
+                assert!(matches!(m.data, Data::Bytes(b) if b.len() == 11));
+            },
+        );
         // Diagnostic, force listen only mode (the sawp-modbus test case).
         decode(Direction::ToServer, "000100000006030800040000", |m| {
-            assert_eq!(m.data, Data::Diagnostic { sub: 4, data: &[0, 0] });
+            assert_eq!(
+                m.data,
+                Data::Diagnostic {
+                    sub: 4,
+                    data: &[0, 0]
+                }
+            );
             assert_eq!(m.access, AccessType::NONE);
         });
         // User-defined (65) and Schneider UMAS (90) stay raw, with their category.
@@ -387,7 +403,10 @@ mod tests {
         assert_eq!(pair(&q, &m(&resp, Direction::ToClient)), Pairing::Match);
         assert_eq!(pair(&q, &m(&short, Direction::ToClient)), Pairing::Mismatch);
         assert_eq!(pair(&q, &m(&other, Direction::ToClient)), Pairing::NoMatch);
-        let (wr, bad) = (hex("00050000000601050003ff00"), hex("00050000000601050004ff00"));
+        let (wr, bad) = (
+            hex("00050000000601050003ff00"),
+            hex("00050000000601050004ff00"),
+        );
         let (echo, bad) = (m(&wr, Direction::ToClient), m(&bad, Direction::ToClient));
         let wr = m(&wr, Direction::ToServer);
         assert_eq!(pair(&wr, &echo), Pairing::Match);

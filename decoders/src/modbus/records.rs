@@ -142,7 +142,14 @@ mod tests {
         let req = [0x0e, 6, 0, 4, 0, 1, 0, 2, 6, 0, 3, 0, 9, 0, 2];
         let recs: Vec<_> = FileRecords::new(&req, false).collect();
         assert_eq!(recs.len(), 2);
-        assert_eq!((recs[0].file_number, recs[0].record_number, recs[0].record_length), (4, 1, 2));
+        assert_eq!(
+            (
+                recs[0].file_number,
+                recs[0].record_number,
+                recs[0].record_length
+            ),
+            (4, 1, 2)
+        );
         assert_eq!((recs[1].file_number, recs[1].record_number), (3, 9));
         // Its response.
         let resp = [
@@ -152,7 +159,9 @@ mod tests {
         assert_eq!(data.len(), 2);
         assert_eq!(data[1].data, &[0x33, 0xcd, 0x00, 0x40]);
         // FC 21 request (§6.15): one record of 3 registers.
-        let wr = [0x0d, 6, 0, 4, 0, 7, 0, 3, 0x06, 0xaf, 0x04, 0xbe, 0x10, 0x0d];
+        let wr = [
+            0x0d, 6, 0, 4, 0, 7, 0, 3, 0x06, 0xaf, 0x04, 0xbe, 0x10, 0x0d,
+        ];
         let recs: Vec<_> = FileRecords::new(&wr, true).collect();
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0].data.len(), 6);

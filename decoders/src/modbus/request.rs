@@ -12,7 +12,11 @@ pub(crate) fn decode<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]
                 m.flags |= ErrorFlags::DATA_LENGTH;
             }
             let rest = diagnostic(m, body)?;
-            if let Data::Diagnostic { sub, data: &[hi, lo] } = m.data {
+            if let Data::Diagnostic {
+                sub,
+                data: &[hi, lo],
+            } = m.data
+            {
                 let ok = match sub {
                     // Return query data echoes anything; listen-only and reserved take anything.
                     0x00 | 0x04 | 0x05..=0x09 | 0x16.. => true,
@@ -94,7 +98,11 @@ fn read<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]> {
     let mut r = Reader(body);
     let address = r.u16()?;
     let quantity = r.u16()?;
-    let max = if m.is_bit_access() { MAX_BITS } else { MAX_WORDS };
+    let max = if m.is_bit_access() {
+        MAX_BITS
+    } else {
+        MAX_WORDS
+    };
     if quantity == 0 || quantity > max {
         m.flags |= ErrorFlags::DATA_VALUE;
     }

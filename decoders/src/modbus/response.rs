@@ -35,7 +35,10 @@ fn exception<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]> {
     let mut r = Reader(body);
     let code = r.u8()?;
     let known = matches!(code, 0x01..=0x08 | 0x0a | 0x0b);
-    let file = matches!(m.function, FunctionCode::RdFileRec | FunctionCode::WrFileRec);
+    let file = matches!(
+        m.function,
+        FunctionCode::RdFileRec | FunctionCode::WrFileRec
+    );
     if !known || (code == MEM_PARITY_ERR && !file) {
         m.flags |= ErrorFlags::EXC_CODE;
     }
@@ -65,7 +68,11 @@ fn write<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]> {
         m.data = Data::Write(Write::Single { address, value });
     } else if m.access.contains(AccessType::MULTIPLE) {
         let quantity = r.u16()?;
-        let max = if m.is_bit_access() { MAX_BITS } else { MAX_WORDS };
+        let max = if m.is_bit_access() {
+            MAX_BITS
+        } else {
+            MAX_WORDS
+        };
         if quantity == 0 || quantity > max {
             m.flags |= ErrorFlags::DATA_VALUE;
         }

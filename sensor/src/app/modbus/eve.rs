@@ -103,7 +103,12 @@ impl Serialize for Bits<'_> {
 }
 
 /// The values of a read response or a write request: registers, or coil states.
-fn values<M: SerializeMap>(map: &mut M, bit_access: bool, data: &[u8], bits: usize) -> Result<(), M::Error> {
+fn values<M: SerializeMap>(
+    map: &mut M,
+    bit_access: bool,
+    data: &[u8],
+    bits: usize,
+) -> Result<(), M::Error> {
     if bit_access {
         map.serialize_entry("values", &Bits(data, bits))
     } else {
@@ -129,9 +134,7 @@ impl Serialize for ReadObj<'_> {
             Read::Response { byte_count, data } => {
                 map.serialize_entry("data", &Text(data))?;
                 map.serialize_entry("byte_count", &byte_count)?;
-                let bits = self
-                    .bit_quantity
-                    .map_or(8 * data.len(), usize::from);
+                let bits = self.bit_quantity.map_or(8 * data.len(), usize::from);
                 values(&mut map, self.bit_access, data, bits)?;
             }
         }
@@ -400,10 +403,9 @@ impl Serialize for Side<'_> {
                             with_data: true,
                         },
                     )?,
-                    (FunctionCode::RdFIFOQueue, dir) if !m.is_exception() => map.serialize_entry(
-                        "fifo",
-                        &FifoObj { body: data, dir },
-                    )?,
+                    (FunctionCode::RdFIFOQueue, dir) if !m.is_exception() => {
+                        map.serialize_entry("fifo", &FifoObj { body: data, dir })?
+                    }
                     _ => {}
                 }
             }

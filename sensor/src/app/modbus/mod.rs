@@ -70,8 +70,7 @@ impl State {
     /// The oldest pending request that `resp` answers, and how it agrees with it.
     fn answered_by(&self, resp: &Message<'_>) -> Option<(usize, Pairing)> {
         self.pending.iter().enumerate().find_map(|(i, p)| {
-            if p.transaction_id != resp.header.transaction_id || p.unit_id != resp.header.unit_id
-            {
+            if p.transaction_id != resp.header.transaction_id || p.unit_id != resp.header.unit_id {
                 return None;
             }
             let req = reparse(&p.adu)?;
@@ -120,7 +119,13 @@ impl fmt::Display for What<'_> {
     }
 }
 
-fn anomaly(ctx: &mut AppCtx<'_>, dir: Direction, m: &Message<'_>, name: &'static str, why: &'static str) {
+fn anomaly(
+    ctx: &mut AppCtx<'_>,
+    dir: Direction,
+    m: &Message<'_>,
+    name: &'static str,
+    why: &'static str,
+) {
     ctx.app_anomaly(AppProto::Modbus, dir, name, &What { m, why });
 }
 
@@ -132,10 +137,26 @@ fn flag_anomalies(ctx: &mut AppCtx<'_>, dir: Direction, m: &Message<'_>) {
             "modbus.invalid_function_code",
             "function code 0 or with the exception bit in a request",
         ),
-        (ErrorFlags::DATA_VALUE, "modbus.invalid_value", "a value out of range"),
-        (ErrorFlags::DATA_LENGTH, "modbus.invalid_length", "body length does not fit the function"),
-        (ErrorFlags::EXC_CODE, "modbus.invalid_exception_code", "exception code not defined for the function"),
-        (ErrorFlags::PROTO_ID, "modbus.invalid_protocol_id", "protocol id is not 0"),
+        (
+            ErrorFlags::DATA_VALUE,
+            "modbus.invalid_value",
+            "a value out of range",
+        ),
+        (
+            ErrorFlags::DATA_LENGTH,
+            "modbus.invalid_length",
+            "body length does not fit the function",
+        ),
+        (
+            ErrorFlags::EXC_CODE,
+            "modbus.invalid_exception_code",
+            "exception code not defined for the function",
+        ),
+        (
+            ErrorFlags::PROTO_ID,
+            "modbus.invalid_protocol_id",
+            "protocol id is not 0",
+        ),
     ];
     for (flag, name, why) in EVENTS {
         if m.flags.intersects(flag) {
@@ -149,9 +170,16 @@ fn flag_anomalies(ctx: &mut AppCtx<'_>, dir: Direction, m: &Message<'_>) {
 fn response_anomalies(ctx: &mut AppCtx<'_>, m: &Message<'_>) {
     let dir = Direction::ToClient;
     if m.access.intersects(AccessType::READ | AccessType::WRITE)
-        && m.flags.intersects(ErrorFlags::DATA_LENGTH | ErrorFlags::DATA_VALUE)
+        && m.flags
+            .intersects(ErrorFlags::DATA_LENGTH | ErrorFlags::DATA_VALUE)
     {
-        anomaly(ctx, dir, m, "modbus.value_mismatch", "response disagrees with the request or itself");
+        anomaly(
+            ctx,
+            dir,
+            m,
+            "modbus.value_mismatch",
+            "response disagrees with the request or itself",
+        );
     } else {
         flag_anomalies(ctx, dir, m);
     }
@@ -167,7 +195,13 @@ fn log_unanswered(ctx: &mut AppCtx<'_>, p: &Pending) {
         response: None,
     };
     ctx.event("modbus", Body { modbus: tx });
-    anomaly(ctx, Direction::ToServer, &req, "modbus.unanswered_request", "request never answered");
+    anomaly(
+        ctx,
+        Direction::ToServer,
+        &req,
+        "modbus.unanswered_request",
+        "request never answered",
+    );
 }
 
 impl Logged for ModbusParser {
@@ -184,7 +218,13 @@ impl Logged for ModbusParser {
                     let oldest = state.pending.remove(0);
                     if !state.flooded {
                         state.flooded = true;
-                        anomaly(ctx, dir, &m, "modbus.flooded", "too many requests awaiting a response");
+                        anomaly(
+                            ctx,
+                            dir,
+                            &m,
+                            "modbus.flooded",
+                            "too many requests awaiting a response",
+                        );
                     }
                     log_unanswered(ctx, &oldest);
                     state.spare.push(oldest.adu);
@@ -221,7 +261,13 @@ impl Logged for ModbusParser {
                         response: Some(Side::new(&m, None)),
                     };
                     ctx.event("modbus", Body { modbus: tx });
-                    anomaly(ctx, dir, &m, "modbus.unsolicited_response", "response to no pending request");
+                    anomaly(
+                        ctx,
+                        dir,
+                        &m,
+                        "modbus.unsolicited_response",
+                        "response to no pending request",
+                    );
                 }
             },
         }
@@ -236,7 +282,11 @@ impl Logged for ModbusParser {
 
     fn state_heap_bytes(state: &State) -> usize {
         state.pending.capacity() * std::mem::size_of::<Pending>()
-            + state.pending.iter().map(|p| p.adu.capacity()).sum::<usize>()
+            + state
+                .pending
+                .iter()
+                .map(|p| p.adu.capacity())
+                .sum::<usize>()
             + state.spare.capacity() * std::mem::size_of::<Vec<u8>>()
             + state.spare.iter().map(Vec::capacity).sum::<usize>()
     }
