@@ -261,7 +261,8 @@ fn function_code_counts_equal_tshark() {
     let config = root().join("tests/conformance.toml");
     let queue = Mutex::new(caps.iter());
     let diffs = Mutex::new(Vec::new());
-    let totals = Mutex::new((0u64, 0u64));
+    // (PDUs counted alike, tshark's PDUs, ours)
+    let totals = Mutex::new((0u64, 0u64, 0u64));
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| loop {
@@ -283,6 +284,7 @@ fn function_code_counts_equal_tshark() {
                     );
                     t.0 += a.min(b);
                     t.1 += b;
+                    t.2 += a;
                     if a != b {
                         diffs
                             .lock()
@@ -294,7 +296,7 @@ fn function_code_counts_equal_tshark() {
         }
     });
     let diffs = diffs.into_inner().unwrap();
-    let (matched, tshark_total) = totals.into_inner().unwrap();
+    let (matched, tshark_total, ours_total) = totals.into_inner().unwrap();
     let unexplained: Vec<_> = diffs
         .iter()
         .filter(|(p, k, a, b)| {
@@ -330,7 +332,8 @@ fn function_code_counts_equal_tshark() {
         "listed differences no longer occur: {vanished:?}"
     );
     eprintln!(
-        "{} captures: {matched} of tshark's {tshark_total} PDUs counted alike per function code; {} known differences",
+        "{} captures: {matched} PDUs counted alike per function code (tshark {tshark_total}, \
+         ours {ours_total}); {} known differences",
         caps.len(),
         KNOWN.len()
     );
