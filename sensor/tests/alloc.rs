@@ -50,13 +50,33 @@ fn session(rounds: u16) -> Vec<Vec<u8>> {
     cs += 1;
     ss += 1;
     out.push(tcp_frame(c, s, cs, ss, 0x10, &[]));
-    let req = |tid: u16| {
+    // Transactions cycle through function codes whose requests and responses differ in
+    // layout and size: read holding registers, write multiple registers, read coils, an
+    // exception, read device identification (with its objects).
+    let adu = |tid: u16, pdu: &[u8]| {
         let t = tid.to_be_bytes();
-        vec![t[0], t[1], 0, 0, 0, 6, 1, 3, 0, 0x10, 0, 2]
+        let len = (pdu.len() + 1) as u16;
+        let l = len.to_be_bytes();
+        let mut v = vec![t[0], t[1], 0, 0, l[0], l[1], 1];
+        v.extend_from_slice(pdu);
+        v
     };
-    let resp = |tid: u16| {
-        let t = tid.to_be_bytes();
-        vec![t[0], t[1], 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2]
+    let req = |tid: u16| match tid % 5 {
+        0 => adu(tid, &[3, 0, 0x10, 0, 2]),
+        1 => adu(tid, &[16, 0, 0x20, 0, 2, 4, 0x12, 0x34, 0x56, 0x78]),
+        2 => adu(tid, &[1, 0, 0, 0, 12]),
+        3 => adu(tid, &[3, 0x01, 0xf4, 0, 4]),
+        _ => adu(tid, &[43, 14, 1, 0]),
+    };
+    let resp = |tid: u16| match tid % 5 {
+        0 => adu(tid, &[3, 4, 0, 1, 0, 2]),
+        1 => adu(tid, &[16, 0, 0x20, 0, 2]),
+        2 => adu(tid, &[1, 2, 0xcd, 0x01]),
+        3 => adu(tid, &[0x83, 2]),
+        _ => adu(
+            tid,
+            b"\x2b\x0e\x01\x01\x00\x00\x03\x00\x07icsight\x01\x04demo\x02\x031.0",
+        ),
     };
     let mut tid = 0u16;
     for round in 0..rounds {
@@ -117,7 +137,12 @@ fn in_order_packets_allocate_nothing() {
         2 * 8000,
         "every request and response was framed"
     );
-    assert_eq!(pipeline.eve().counts.modbus, 2 * 8000);
+    assert_eq!(
+        pipeline.eve().counts.modbus,
+        8000,
+        "one event per request/response pair"
+    );
+    assert_eq!(stats.app_layer.modbus.anomalies, 0);
     assert_eq!(
         allocations, 0,
         "{allocations} allocations over {packets} in-order packets"

@@ -7,7 +7,8 @@ use crate::app::AnomalyName;
 pub enum Error {
     /// The MBAP protocol identifier is not 0 (Modbus).
     ProtocolId(u16),
-    /// The MBAP length is outside 2..=254 (unit id plus a PDU of 1..=253 bytes).
+    /// The MBAP length is outside 2..=512 (unit id plus a PDU of 1..=253 bytes by the
+    /// standard, with room for vendor PDUs a little longer).
     Length(u16),
 }
 
@@ -15,7 +16,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::ProtocolId(id) => write!(f, "MBAP protocol id {id} is not 0"),
-            Error::Length(len) => write!(f, "MBAP length {len} outside 2..=254"),
+            Error::Length(len) => write!(f, "MBAP length {len} outside 2..=512"),
         }
     }
 }

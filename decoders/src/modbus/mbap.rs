@@ -12,12 +12,16 @@ mod field {
 
 /// Length of the MBAP header, unit id included.
 pub const HEADER_LEN: usize = 7;
-/// Largest MBAP length: the unit id and a PDU of at most 253 bytes.
+/// Largest MBAP length the standard allows: the unit id and a PDU of at most 253 bytes.
 pub const MAX_LENGTH: u16 = 254;
+/// Largest MBAP length framed. Some vendor functions (Schneider's UMAS on FC 90) send PDUs a
+/// little over the standard's 253 bytes; such ADUs are framed and flagged rather than costing
+/// the stream its framing.
+pub const MAX_FRAMED_LENGTH: u16 = 512;
 /// Smallest MBAP length: the unit id and a function code.
 pub const MIN_LENGTH: u16 = 2;
-/// Largest ADU: 6 bytes before the length's scope, plus the longest length.
-pub const MAX_ADU_LEN: usize = 6 + MAX_LENGTH as usize;
+/// Largest ADU framed: 6 bytes before the length's scope, plus the longest length framed.
+pub const MAX_ADU_LEN: usize = 6 + MAX_FRAMED_LENGTH as usize;
 
 /// A decoded MBAP header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,10 +51,15 @@ impl Mbap {
         if self.protocol_id != 0 {
             return Err(Error::ProtocolId(self.protocol_id));
         }
-        if !(MIN_LENGTH..=MAX_LENGTH).contains(&self.length) {
+        if !(MIN_LENGTH..=MAX_FRAMED_LENGTH).contains(&self.length) {
             return Err(Error::Length(self.length));
         }
         Ok(())
+    }
+
+    /// Whether the length is within the standard's (framing tolerates a little more).
+    pub fn length_within_spec(&self) -> bool {
+        self.length <= MAX_LENGTH
     }
 
     /// Length of the whole ADU this header announces.

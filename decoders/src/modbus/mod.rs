@@ -3,42 +3,57 @@
 //! A Modbus/TCP ADU is a 7-byte MBAP header followed by a PDU of at most 253 bytes: a function
 //! code and its data. The MBAP length field frames the stream, so a PDU split over segments or
 //! several PDUs in one segment are framed without looking inside the PDU.
+//!
+//! Framing ([`ModbusParser`]) yields an [`Adu`]; [`Message::decode`] then reads its PDU the way
+//! its direction lays it out (`function`, `request`, `response`, `mei`, `records`), and
+//! [`pair`] tells whether a response answers a request.
 
 mod error;
+pub mod function;
 pub mod mbap;
+pub mod mei;
+pub mod message;
+pub mod records;
+mod request;
+mod response;
 
 pub use error::Error;
+pub use function::{AccessType, Category, ErrorFlags, FunctionCode};
 pub use mbap::{Adu, Mbap};
+pub use message::{pair, Data, Message, Pairing, Read, Write};
 
 use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
 
 /// The registered Modbus/TCP port.
 pub const PORT: u16 = 502;
 
-/// Probe the first payload of a direction: a plausible MBAP header and function code.
+/// Probe the first payload of a direction: a plausible MBAP header and a function code.
 ///
 /// Used to find Modbus/TCP off port 502. It asks for the whole MBAP header and the function
-/// code, a protocol id of 0 and a length the standard allows; a request must carry a function
-/// code below 0x80 (the exception bit is only set by servers), and a function code of 0 is never
-/// valid.
-pub fn probe(dir: Direction, bytes: &[u8]) -> Probe {
+/// code byte, a protocol id of 0 and a length the standard allows. A function code with the
+/// exception bit matches in either direction: a server that opens the TCP connection itself
+/// sends its responses "to the server". Function code 0 (or 0x80) is no function at all: it
+/// leaves the probe undecided ([`Probe::NeedMore`]), which is enough on a Modbus port (where
+/// such a PDU is malformed Modbus, decoded and flagged) and not enough elsewhere (where other
+/// protocols' headers can look like an MBAP header followed by a zero).
+pub fn probe(_dir: Direction, bytes: &[u8]) -> Probe {
     let Some(mbap) = Mbap::new_checked(bytes) else {
         return Probe::NeedMore;
     };
-    if mbap.validate().is_err() {
+    if mbap.validate().is_err() || !mbap.length_within_spec() {
         return Probe::NoMatch;
     }
-    let Some(&function) = bytes.get(mbap::HEADER_LEN) else {
-        return Probe::NeedMore;
-    };
-    let plausible = match dir {
-        Direction::ToServer => (1..0x80).contains(&function),
-        Direction::ToClient => function != 0 && function != 0x80,
-    };
-    if plausible {
-        Probe::Match
-    } else {
-        Probe::NoMatch
+    match bytes.get(mbap::HEADER_LEN) {
+        Some(f) if f & !function::EXCEPTION_BIT != 0 => Probe::Match,
+        _ => Probe::NeedMore,
+    }
+}
+
+/// The ADU that fills `buf` exactly, if its header is valid.
+pub fn frame(buf: &[u8]) -> Option<Adu<'_>> {
+    match ModbusParser.parse(Direction::ToServer, buf) {
+        Parsed::Pdu { pdu, len } if len == buf.len() => Some(pdu),
+        _ => None,
     }
 }
 
@@ -85,8 +100,13 @@ mod tests {
         );
         let mut exception = READ_HOLDING;
         exception[7] = 0x83;
-        assert_eq!(probe(Direction::ToServer, &exception), Probe::NoMatch);
+        assert_eq!(probe(Direction::ToServer, &exception), Probe::Match);
         assert_eq!(probe(Direction::ToClient, &exception), Probe::Match);
+        let mut none = READ_HOLDING;
+        none[7] = 0;
+        assert_eq!(probe(Direction::ToServer, &none), Probe::NeedMore);
+        none[7] = 0x80;
+        assert_eq!(probe(Direction::ToClient, &none), Probe::NeedMore);
         let mut bad_proto = READ_HOLDING;
         bad_proto[3] = 1;
         assert_eq!(probe(Direction::ToServer, &bad_proto), Probe::NoMatch);
@@ -153,11 +173,269 @@ mod tests {
             Parsed::Invalid(Error::Length(1))
         );
         let mut long = READ_HOLDING;
-        long[5] = 255;
+        long[4] = 2;
+        long[5] = 1;
         assert_eq!(
             p.parse(Direction::ToServer, &long),
-            Parsed::Invalid(Error::Length(255))
+            Parsed::Invalid(Error::Length(513))
         );
+        // Over the standard's 254 but framed: flagged when decoded.
+        long[4] = 0;
+        long[5] = 255;
+        assert!(matches!(
+            p.parse(Direction::ToServer, &long),
+            Parsed::Incomplete { .. }
+        ));
+        assert_eq!(probe(Direction::ToServer, &long), Probe::NoMatch);
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Decode one ADU given in hex, sent in `dir`.
+    fn decode(dir: Direction, adu: &str, f: impl FnOnce(Message<'_>)) {
+        let bytes = hex(adu);
+        let Parsed::Pdu { pdu, len } = ModbusParser.parse(dir, &bytes) else {
+            panic!("{adu} does not frame");
+        };
+        assert_eq!(len, bytes.len());
+        f(Message::decode(&pdu, dir))
+    }
+
+    // ADUs below are taken from pcaps/modbus_pymodbus_libmodbus.pcap (pymodbus client,
+    // libmodbus server) unless said otherwise.
+
+    #[test]
+    fn reads() {
+        decode(Direction::ToServer, "000100000006010100000010", |m| {
+            assert_eq!(m.function, FunctionCode::RdCoils);
+            assert_eq!(format!("{}", m.access), "READ | COILS");
+            assert_eq!(m.category, Category::PUBLIC_ASSIGNED);
+            assert_eq!(
+                m.data,
+                Data::Read(Read::Request {
+                    address: 0,
+                    quantity: 16
+                })
+            );
+            assert!(m.flags.is_empty());
+        });
+        decode(
+            Direction::ToClient,
+            "0003000000170103140000000a0014001e00280032003c00460050005a",
+            |m| {
+                let Data::Read(Read::Response { byte_count, data }) = m.data else {
+                    panic!("{m:?}")
+                };
+                assert_eq!(byte_count, 20);
+                let v: Vec<u16> = message::words(data).collect();
+                assert_eq!(v, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+                assert!(m.flags.is_empty());
+            },
+        );
+        // Byte count disagrees with the data: decoded, flagged.
+        decode(Direction::ToClient, "0001000000050101034992", |m| {
+            assert!(matches!(
+                m.data,
+                Data::Read(Read::Response { byte_count: 3, .. })
+            ));
+            assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
+        });
+        // Quantity out of range.
+        decode(Direction::ToServer, "00030000000601030000007e", |m| {
+            assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
+        });
+    }
+
+    #[test]
+    fn writes() {
+        decode(Direction::ToServer, "000700000009010f000a0009024d01", |m| {
+            let Data::Write(Write::Multiple {
+                address,
+                quantity,
+                byte_count,
+                data,
+            }) = m.data
+            else {
+                panic!("{m:?}")
+            };
+            assert_eq!((address, quantity, byte_count), (10, 9, 2));
+            let bits: Vec<bool> = message::bits(data, 9).collect();
+            assert_eq!(
+                bits,
+                [true, false, true, true, false, false, true, false, true]
+            );
+            assert!(m.flags.is_empty());
+        });
+        decode(Direction::ToClient, "000700000006010f000a0009", |m| {
+            assert_eq!(
+                m.data,
+                Data::Write(Write::Echo {
+                    address: 10,
+                    quantity: 9
+                })
+            );
+        });
+        decode(Direction::ToServer, "000a000000080116000200f20025", |m| {
+            assert_eq!(
+                m.data,
+                Data::Write(Write::Mask {
+                    address: 2,
+                    and_mask: 0xf2,
+                    or_mask: 0x25
+                })
+            );
+        });
+        decode(
+            Direction::ToServer,
+            "00090000000f011700140004001e000204beef0000",
+            |m| {
+                let Data::ReadWrite { read, write } = m.data else {
+                    panic!("{m:?}")
+                };
+                assert_eq!(
+                    read,
+                    Read::Request {
+                        address: 20,
+                        quantity: 4
+                    }
+                );
+                let Write::Multiple { address, data, .. } = write else {
+                    panic!()
+                };
+                assert_eq!(address, 30);
+                assert_eq!(message::words(data).collect::<Vec<_>>(), [0xbeef, 0]);
+                assert!(m.flags.is_empty());
+            },
+        );
+        // A single coil write of a value other than 0x0000 / 0xff00.
+        decode(Direction::ToServer, "00050000000601050003ff01", |m| {
+            assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
+        });
+        // FC 16 whose byte count is not twice the quantity.
+        decode(
+            Direction::ToServer,
+            "00080000000f01100014000508006400c8012c0190",
+            |m| {
+                assert_eq!(m.flags, ErrorFlags::DATA_VALUE);
+            },
+        );
+    }
+
+    #[test]
+    fn exceptions_and_others() {
+        decode(Direction::ToClient, "000c00000003018302", |m| {
+            assert!(m.is_exception());
+            assert_eq!(m.function, FunctionCode::RdHoldRegs);
+            assert_eq!(m.exception_code(), Some(2));
+            assert!(m.flags.is_empty());
+        });
+        decode(Direction::ToClient, "000d0000000301ab01", |m| {
+            assert_eq!(m.function, FunctionCode::MEI);
+            assert_eq!(m.category, Category::NONE);
+            assert_eq!(m.exception_code(), Some(1));
+        });
+        decode(Direction::ToClient, "000d0000000301ab09", |m| {
+            assert_eq!(m.flags, ErrorFlags::EXC_CODE);
+        });
+        decode(Direction::ToServer, "000d00000005012b0e0100", |m| {
+            assert_eq!(
+                m.data,
+                Data::Mei {
+                    mei_type: 14,
+                    data: &[1, 0]
+                }
+            );
+            assert_eq!(m.category, Category::PUBLIC_ASSIGNED);
+        });
+        decode(
+            Direction::ToClient,
+            "000b0000000d01110ab4ff4c4d42332e312e36",
+            |m| {
+                assert_eq!(m.function, FunctionCode::ReportServerID);
+                assert!(matches!(m.data, Data::Bytes(b) if b.len() == 11));
+            },
+        );
+        // Diagnostic, force listen only mode (the sawp-modbus test case).
+        decode(Direction::ToServer, "000100000006030800040000", |m| {
+            assert_eq!(
+                m.data,
+                Data::Diagnostic {
+                    sub: 4,
+                    data: &[0, 0]
+                }
+            );
+            assert_eq!(m.access, AccessType::NONE);
+        });
+        // User-defined (65) and Schneider UMAS (90) stay raw, with their category.
+        decode(Direction::ToServer, "0001000000040141aabb", |m| {
+            assert_eq!(m.category, Category::USER_DEFINED);
+            assert_eq!(m.data, Data::Bytes(&[0xaa, 0xbb]));
+        });
+        decode(Direction::ToServer, "000100000004015a0002", |m| {
+            assert_eq!(m.category, Category::RESERVED);
+            assert_eq!(m.function, FunctionCode::Unknown);
+        });
+        // A read request cut short.
+        decode(Direction::ToServer, "0001000000040103000a", |m| {
+            assert_eq!(m.flags, ErrorFlags::DATA_LENGTH);
+            assert_eq!(m.data, Data::Bytes(&[0, 0x0a]));
+        });
+    }
+
+    #[test]
+    fn pairing() {
+        let req = hex("00040000000601040000000a");
+        let resp = hex("00040000001701041403e803e903ea03eb03ec03ed03ee03ef03f003f1");
+        let short = hex("00040000001501041203e803e903ea03eb03ec03ed03ee03ef03f0");
+        let other = hex("00050000001701041403e803e903ea03eb03ec03ed03ee03ef03f003f1");
+        fn m(b: &[u8], dir: Direction) -> Message<'_> {
+            let Parsed::Pdu { pdu, .. } = ModbusParser.parse(dir, b) else {
+                panic!()
+            };
+            Message::decode(&pdu, dir)
+        }
+        let q = m(&req, Direction::ToServer);
+        assert_eq!(pair(&q, &m(&resp, Direction::ToClient)), Pairing::Match);
+        assert_eq!(pair(&q, &m(&short, Direction::ToClient)), Pairing::Mismatch);
+        assert_eq!(pair(&q, &m(&other, Direction::ToClient)), Pairing::NoMatch);
+        let (wr, bad) = (
+            hex("00050000000601050003ff00"),
+            hex("00050000000601050004ff00"),
+        );
+        let (echo, bad) = (m(&wr, Direction::ToClient), m(&bad, Direction::ToClient));
+        let wr = m(&wr, Direction::ToServer);
+        assert_eq!(pair(&wr, &echo), Pairing::Match);
+        assert_eq!(pair(&wr, &bad), Pairing::Mismatch);
+    }
+
+    /// Walk everything a message offers, as the sensor does.
+    fn exercise(m: &Message<'_>) {
+        let _ = (m.category, m.flags, m.is_exception(), m.exception_code());
+        match m.data {
+            Data::Read(Read::Response { data, .. }) => {
+                let _ = message::words(data).count() + message::bits(data, 2000).count();
+            }
+            Data::Mei { data, .. } => {
+                let _ = mei::DeviceIdRequest::parse(data);
+                if let Some(r) = mei::DeviceIdResponse::parse(data) {
+                    let _ = r.objects().count();
+                    let _ = r.is_well_formed();
+                }
+            }
+            _ => {}
+        }
+        let _ = records::FileRecords::new(m.body, true).count();
+        let _ = records::FileRecords::new(m.body, false).count();
+        let _ = records::FileRecordResponses::new(m.body).count();
+        if let Some(f) = records::Fifo::parse(m.body) {
+            let _ = f.values().count();
+            let _ = f.is_well_formed();
+        }
     }
 
     proptest::proptest! {
@@ -166,8 +444,13 @@ mod tests {
             let mut p = ModbusParser;
             let _ = probe(Direction::ToServer, &bytes);
             let _ = probe(Direction::ToClient, &bytes);
-            if let Parsed::Pdu { len, .. } = p.parse(Direction::ToServer, &bytes) {
-                proptest::prop_assert!(len <= bytes.len() && len > mbap::HEADER_LEN);
+            for dir in [Direction::ToServer, Direction::ToClient] {
+                if let Parsed::Pdu { pdu, len } = p.parse(dir, &bytes) {
+                    proptest::prop_assert!(len <= bytes.len() && len > mbap::HEADER_LEN);
+                    let m = Message::decode(&pdu, dir);
+                    exercise(&m);
+                    let _ = pair(&m, &m);
+                }
             }
         }
     }
