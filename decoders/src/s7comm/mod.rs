@@ -1,13 +1,35 @@
 //! S7comm and S7comm-plus over ISO-on-TCP (RFC 1006: TPKT carrying ISO 8073 COTP).
 //!
-//! Every S7 PDU travels in a TPKT whose length field frames the stream; TPKT is what this module
-//! frames. What COTP and S7 say inside is read from the borrowed [`Tpkt`] view.
+//! Every S7 PDU travels in a TPKT whose length field frames the stream; TPKT is what
+//! [`S7commParser`] frames. Inside, layer by layer, each a borrowed view:
+//!
+//! * [`cotp`]: the COTP TPDU — connection setup/teardown with TSAPs, data TPDUs;
+//! * [`reassembly`]: DT TPDUs with EOT clear joined into one TSDU, per direction, capped;
+//! * [`header`]: the S7 header (protocol id 0x32) of a TSDU;
+//! * [`param`] and [`item`]: functions of jobs and ack_data, read/write items;
+//! * [`userdata`]: userdata (SZL, block functions, clock, security, …);
+//! * [`plus`]: S7comm-plus (protocol id 0x72).
+//!
+//! Names of code points follow Wireshark's `packet-s7comm.c` value strings in snake case.
 
+pub mod cotp;
 mod error;
+pub mod header;
+pub mod item;
+pub mod param;
+pub mod plus;
+pub mod reassembly;
 pub mod tpkt;
+pub mod userdata;
 
+pub use cotp::Cotp;
 pub use error::Error;
+pub use header::{Rosctr, S7Pdu};
+pub use param::Function;
+pub use plus::Plus;
+pub use reassembly::Reassembler;
 pub use tpkt::{CotpType, Tpkt};
+pub use userdata::Userdata;
 
 use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
 
