@@ -6,7 +6,6 @@ use super::header::S7Pdu;
 use super::param::Block;
 
 mod field {
-    pub const HEAD: core::ops::Range<usize> = 0..3;
     pub const PARAM_LEN: usize = 3;
     pub const METHOD: usize = 4;
     pub const TYPE_GROUP: usize = 5;
@@ -74,7 +73,8 @@ pub struct DataUnit<'a> {
 impl<'a> Userdata<'a> {
     pub fn parse(pdu: &S7Pdu<'a>) -> Result<Self, UserdataError> {
         let p = pdu.param;
-        if p.len() <= field::SEQ || p.get(field::HEAD) != Some(&[0x00, 0x01, 0x12]) {
+        // The head is 0x000112 but for mode-transition pushes (0x010010); Wireshark ignores it.
+        if p.len() <= field::SEQ {
             return Err(UserdataError::Short(p.len()));
         }
         let long = p[field::PARAM_LEN] >= 8;
