@@ -131,7 +131,9 @@ impl<'a> Iterator for Params<'a> {
 /// Check that every parameter of a variable part fits.
 fn check_params(mut rest: &[u8]) -> Result<(), CotpError> {
     while let [_, len, tail @ ..] = rest {
-        rest = tail.get(usize::from(*len)..).ok_or(CotpError::BadParameter)?;
+        rest = tail
+            .get(usize::from(*len)..)
+            .ok_or(CotpError::BadParameter)?;
     }
     if rest.is_empty() {
         Ok(())

@@ -46,9 +46,14 @@ impl AnomalyName for super::cotp::CotpError {
 impl fmt::Display for super::cotp::CotpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            super::cotp::CotpError::UnknownType(t) => write!(f, "COTP TPDU type 0x{t:02x} is unknown"),
+            super::cotp::CotpError::UnknownType(t) => {
+                write!(f, "COTP TPDU type 0x{t:02x} is unknown")
+            }
             super::cotp::CotpError::ShortHeader { kind, li } => {
-                write!(f, "COTP length indicator {li} too small for TPDU type 0x{kind:02x}")
+                write!(
+                    f,
+                    "COTP length indicator {li} too small for TPDU type 0x{kind:02x}"
+                )
             }
             super::cotp::CotpError::BadParameter => {
                 f.write_str("COTP parameter runs past the header")
@@ -69,9 +74,14 @@ impl AnomalyName for super::header::HeaderError {
 impl fmt::Display for super::header::HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            super::header::HeaderError::Short(n) => write!(f, "S7 PDU of {n} bytes is shorter than its header"),
+            super::header::HeaderError::Short(n) => {
+                write!(f, "S7 PDU of {n} bytes is shorter than its header")
+            }
             super::header::HeaderError::ProtocolId(p) => {
-                write!(f, "COTP data starts with 0x{p:02x}, neither S7comm (0x32) nor S7comm-plus (0x72)")
+                write!(
+                    f,
+                    "COTP data starts with 0x{p:02x}, neither S7comm (0x32) nor S7comm-plus (0x72)"
+                )
             }
         }
     }

@@ -328,9 +328,15 @@ mod tests {
     fn request_items() {
         let mut it = ReqItems::new(&ITEMS, 2);
         let a = it.next().unwrap().any().unwrap();
-        assert_eq!((a.area, a.db, a.count, a.byte(), a.bit()), (0x83, 0, 4, 0, 0));
+        assert_eq!(
+            (a.area, a.db, a.count, a.byte(), a.bit()),
+            (0x83, 0, 4, 0, 0)
+        );
         let b = it.next().unwrap().any().unwrap();
-        assert_eq!((b.area, b.db, b.count, b.byte(), b.bit()), (0x84, 1, 2, 2, 0));
+        assert_eq!(
+            (b.area, b.db, b.count, b.byte(), b.bit()),
+            (0x84, 1, 2, 2, 0)
+        );
         assert!(it.next().is_none());
         assert!(it.rest().is_empty() && !it.broken());
         let mut short = ReqItems::new(&ITEMS[..20], 2);

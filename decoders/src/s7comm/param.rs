@@ -165,13 +165,21 @@ pub enum Function<'a> {
         data: DataItems<'a>,
     },
     /// Read var ack_data: one data item per requested item.
-    ReadResponse { count: u8, data: DataItems<'a> },
+    ReadResponse {
+        count: u8,
+        data: DataItems<'a>,
+    },
     /// Write var ack_data: one return code per item.
-    WriteResponse { count: u8, codes: ReturnCodes<'a> },
+    WriteResponse {
+        count: u8,
+        codes: ReturnCodes<'a>,
+    },
     Block(BlockControl<'a>),
     PiService(PiService<'a>),
     /// PLC stop: the PI service name it carries (`P_PROGRAM`).
-    PlcStop { service: &'a [u8] },
+    PlcStop {
+        service: &'a [u8],
+    },
     /// A function whose parameters are not decoded, or too short to be.
     Other,
 }
@@ -312,7 +320,10 @@ mod tests {
         };
         assert_eq!(b.upload_id, Some(0));
         let block = b.filename.unwrap().block().unwrap();
-        assert_eq!((block.kind_name(), block.number, block.filesystem), ("sdb", 0, b'A'));
+        assert_eq!(
+            (block.kind_name(), block.number, block.filesystem),
+            ("sdb", 0, b'A')
+        );
     }
 
     #[test]

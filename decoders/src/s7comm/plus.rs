@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn v1_request() {
         let p = Plus::parse(&CREATE).unwrap();
-        assert_eq!((p.version, p.opcode, p.function), (1, Some(0x31), Some(0x04ca)));
+        assert_eq!(
+            (p.version, p.opcode, p.function),
+            (1, Some(0x31), Some(0x04ca))
+        );
         assert_eq!(p.sequence_number, Some(1));
         assert_eq!(p.session_id, Some(0x120));
         assert!(p.truncated);

@@ -97,7 +97,9 @@ impl<'a> Userdata<'a> {
             subfunction: p[field::SUBFUNC],
             sequence_number: p[field::SEQ],
             data_unit_reference: long.then(|| p.get(field::DATA_UNIT_REF).copied()).flatten(),
-            last_data_unit: long.then(|| p.get(field::LAST_DATA_UNIT).copied()).flatten(),
+            last_data_unit: long
+                .then(|| p.get(field::LAST_DATA_UNIT).copied())
+                .flatten(),
             error_code: long
                 .then(|| p.get(field::ERROR_CODE))
                 .flatten()
@@ -365,8 +367,8 @@ mod tests {
 
     #[test]
     fn clock() {
-        let c = Clock::from_bcd(&[0x00, 0x20, 0x14, 0x03, 0x21, 0x13, 0x45, 0x07, 0x12, 0x34])
-            .unwrap();
+        let c =
+            Clock::from_bcd(&[0x00, 0x20, 0x14, 0x03, 0x21, 0x13, 0x45, 0x07, 0x12, 0x34]).unwrap();
         assert_eq!(c.to_string(), "2014-03-21T13:45:07.123");
         assert!(Clock::from_bcd(&[0, 0x2a, 0, 0, 0, 0, 0, 0, 0, 0]).is_none());
     }

@@ -19,7 +19,7 @@ use decoders::s7comm::{
 use decoders::{AppProto, Direction};
 
 use self::events::{
-    Body, BlockControlEv, CotpEvent, CotpFacts, Items, PduEvent, PiEv, PlusBody, PlusEvent,
+    BlockControlEv, Body, CotpEvent, CotpFacts, Items, PduEvent, PiEv, PlusBody, PlusEvent,
     UserdataEv,
 };
 use super::{direction_name, AppCtx, Logged};
