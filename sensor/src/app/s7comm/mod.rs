@@ -79,7 +79,8 @@ pub struct State {
     reassembler: Reassembler,
     /// DT TPDUs of the TSDU being assembled, per direction.
     tpdus: [u16; 2],
-    jobs: Jobs,
+    /// Boxed: allocated once with the flow, and keeps the flow's app state small.
+    jobs: Box<Jobs>,
     /// Data unit reference of a userdata response whose further units are due, per direction:
     /// those units continue its data and carry no SZL header of their own.
     open_unit: [Option<u8>; 2],
@@ -150,7 +151,7 @@ impl Logged for S7commParser {
     }
 
     fn state_heap_bytes(state: &State) -> usize {
-        state.reassembler.heap_bytes()
+        state.reassembler.heap_bytes() + std::mem::size_of::<Jobs>()
     }
 }
 
