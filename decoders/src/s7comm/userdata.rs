@@ -162,7 +162,8 @@ impl<'a> Userdata<'a> {
 }
 
 /// An S7 date and time (BCD): reserved, year (2 bytes), month, day, hour, minute, second,
-/// milliseconds (12 bits) and weekday (4 bits).
+/// milliseconds (12 bits) and weekday (4 bits). Like Wireshark, the year is read from its second
+/// byte alone (below 89: 20xx, else 19xx): Snap7 sends 0x19 0x24 for 2024.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Clock {
     pub year: u16,
@@ -181,11 +182,12 @@ fn bcd(b: u8) -> Option<u8> {
 
 impl Clock {
     fn from_bcd(b: &[u8]) -> Option<Self> {
-        let [_, y0, y1, mo, d, h, mi, s, ms0, ms1, ..] = b else {
+        let [_, _, y, mo, d, h, mi, s, ms0, ms1, ..] = b else {
             return None;
         };
+        let y = u16::from(bcd(*y)?);
         Some(Clock {
-            year: u16::from(bcd(*y0)?) * 100 + u16::from(bcd(*y1)?),
+            year: if y < 89 { 2000 + y } else { 1900 + y },
             month: bcd(*mo)?,
             day: bcd(*d)?,
             hour: bcd(*h)?,
@@ -370,6 +372,12 @@ mod tests {
         let c =
             Clock::from_bcd(&[0x00, 0x20, 0x14, 0x03, 0x21, 0x13, 0x45, 0x07, 0x12, 0x34]).unwrap();
         assert_eq!(c.to_string(), "2014-03-21T13:45:07.123");
-        assert!(Clock::from_bcd(&[0, 0x2a, 0, 0, 0, 0, 0, 0, 0, 0]).is_none());
+        // Snap7's set clock for 2024-05-17 08:30 (s7comm_snap7.pcap frame 66).
+        let snap7 = [0x00, 0x19, 0x24, 0x05, 0x17, 0x08, 0x30, 0x00, 0x00, 0x01];
+        assert_eq!(
+            Clock::from_bcd(&snap7).unwrap().to_string(),
+            "2024-05-17T08:30:00.000"
+        );
+        assert!(Clock::from_bcd(&[0, 0, 0x2a, 0, 0, 0, 0, 0, 0, 0]).is_none());
     }
 }
