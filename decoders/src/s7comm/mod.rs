@@ -134,7 +134,9 @@ mod tests {
         if let Ok(pdu) = S7Pdu::parse(tsdu) {
             match Function::parse(&pdu) {
                 Function::VarRequest { items, data, .. } => {
-                    n += items.map(|i| i.any().map_or(0, |a| a.byte() as usize)).count();
+                    n += items
+                        .map(|i| i.any().map_or(0, |a| a.byte() as usize))
+                        .count();
                     n += data.map(|d| d.data.len()).sum::<usize>();
                 }
                 Function::ReadResponse { data, .. } => n += data.count(),

@@ -150,6 +150,14 @@ impl Logged for S7commParser {
         );
     }
 
+    /// A fragment sequence cut by a gap can never be completed: drop it, so that it is not
+    /// joined to fragments after the gap.
+    fn gap(state: &mut State, dir: Direction) {
+        state.reassembler.reset(dir);
+        state.tpdus[dir.index()] = 0;
+        state.open_unit[dir.index()] = None;
+    }
+
     fn state_heap_bytes(state: &State) -> usize {
         state.reassembler.heap_bytes() + std::mem::size_of::<Jobs>()
     }
