@@ -4,10 +4,49 @@
 
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::{root, tcp_frame, write_pcap};
 use serde_json::Value;
+
+/// Counts allocations made on threads that ask for it, so tests running beside the counted one
+/// do not disturb it.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if COUNTED.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above, with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 const CLIENT: ([u8; 4], u16) = ([10, 0, 0, 1], 40100);
 const SERVER: ([u8; 4], u16) = ([10, 0, 0, 2], 102);
@@ -255,4 +294,58 @@ fn a_gap_drops_the_open_fragment_sequence() {
     assert_eq!(p[0]["items"][0]["db"], 1);
     assert_eq!(p[0]["param_length"], 14);
     assert_eq!(stats["anomalies"], 0, "{stats}");
+}
+
+/// Read SZL 0x0011 request (Snap7 client).
+const SZL_REQ: [u8; 26] = [
+    0x32, 0x07, 0x00, 0x00, 0x01, 0x00, 0x00, 0x08, 0x00, 0x08, //
+    0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00, //
+    0xff, 0x09, 0x00, 0x04, 0x00, 0x11, 0x00, 0x00,
+];
+
+#[test]
+fn in_order_s7_traffic_allocates_nothing() {
+    use sensor::decode::LinkType;
+    use sensor::eve::{EveWriter, Timestamp};
+    use sensor::{Config, Pipeline};
+
+    let ack = read_ack();
+    let mut segs = vec![(true, tpkt(&CR))];
+    for _ in 0..2000 {
+        segs.extend([
+            (true, dt(true, &READ_JOB)),
+            (false, dt(true, &ack)),
+            (true, dt(false, &READ_JOB[..10])),
+            (true, dt(true, &READ_JOB[10..])),
+            (false, dt(false, &ack[..30])),
+            (false, dt(true, &ack[30..])),
+            (true, dt(true, &SZL_REQ)),
+        ]);
+    }
+    let frames = session(&segs);
+    let config = Config::unregistered();
+    let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
+    let mut pipeline = Pipeline::new(&config, eve);
+    pipeline.begin_capture(LinkType::Ethernet);
+    let warm_up = 40;
+    let (head, tail) = frames.split_at(warm_up);
+    let (body, _fin) = tail.split_at(tail.len() - 2);
+    for (ts, f) in head {
+        pipeline.packet(Timestamp(*ts), f, f.len() as u32);
+    }
+    COUNTED.with(|c| c.set(true));
+    for (ts, f) in body {
+        pipeline.packet(Timestamp(*ts), f, f.len() as u32);
+    }
+    COUNTED.with(|c| c.set(false));
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let stats = pipeline.stats().clone();
+    assert_eq!(stats.app_layer.s7comm.pdus, 1 + 2000 * 7);
+    assert_eq!(stats.app_layer.s7comm.anomalies, 0);
+    assert_eq!(
+        allocations,
+        0,
+        "{allocations} allocations over {} in-order packets",
+        body.len()
+    );
 }
