@@ -151,11 +151,16 @@ impl Logged for S7commParser {
     }
 
     /// A fragment sequence cut by a gap can never be completed: drop it, so that it is not
-    /// joined to fragments after the gap.
+    /// joined to fragments after the gap. A gap towards the client also forgets pending jobs.
     fn gap(state: &mut State, dir: Direction) {
         state.reassembler.reset(dir);
         state.tpdus[dir.index()] = 0;
         state.open_unit[dir.index()] = None;
+        // Acknowledgements may have been lost with the bytes: the jobs they answered would
+        // wait forever and fill the table.
+        if dir == Direction::ToClient {
+            state.jobs.len = 0;
+        }
     }
 
     fn state_heap_bytes(state: &State) -> usize {
