@@ -136,7 +136,7 @@ mod tests {
                 Function::VarRequest { items, data, .. } => {
                     n += items
                         .map(|i| i.any().map_or(0, |a| a.byte() as usize))
-                        .count();
+                        .sum::<usize>();
                     n += data.map(|d| d.data.len()).sum::<usize>();
                 }
                 Function::ReadResponse { data, .. } => n += data.count(),
