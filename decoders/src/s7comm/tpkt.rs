@@ -100,6 +100,11 @@ impl<'a> Tpkt<'a> {
         CotpType::from_code(self.buf[field::COTP_TYPE])
     }
 
+    /// The COTP TPDU: everything after the TPKT header.
+    pub fn cotp_bytes(&self) -> &'a [u8] {
+        self.buf.get(HEADER_LEN..).unwrap_or_default()
+    }
+
     /// What follows the COTP header: the S7 PDU of a DT TPDU.
     pub fn payload(&self) -> &'a [u8] {
         let li = usize::from(self.buf[field::COTP_LI]);

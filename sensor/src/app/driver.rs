@@ -25,6 +25,9 @@ pub trait Logged: StreamParser {
     /// The flow has ended: report what is still open (requests never answered, …).
     fn close(_state: &mut Self::State, _ctx: &mut AppCtx<'_>) {}
 
+    /// Bytes of `dir` were lost: drop what the state holds of that direction's partial PDUs.
+    fn gap(_state: &mut Self::State, _dir: Direction) {}
+
     /// Heap bytes `state` holds, charged to the flow's memory.
     fn state_heap_bytes(_state: &Self::State) -> usize {
         0
@@ -81,6 +84,7 @@ impl<P: Logged> Driver<P> {
                 let side = &mut self.sides[dir.index()];
                 side.pending.clear();
                 side.lost = true;
+                P::gap(&mut self.state, dir);
                 ctx.stats.proto(P::PROTO).gaps += 1;
                 ctx.anomaly(dir, "stream", "stream.reassembly_gap", &len);
             }
