@@ -582,6 +582,12 @@ impl<'a> Objects<'a> {
         } else {
             layout(group, variation)
         };
+        // The cap comes before the data: a count too large to be there is still too many.
+        if layout != Layout::Empty
+            && self.points.saturating_add(u64::from(n)) > self.limits.max_points
+        {
+            return Err(ObjectError::TooManyPoints);
+        }
         let len = data_len(layout, (qualifier >> 4) & 0x7, n, body)?;
         let object = Object {
             group,
@@ -614,9 +620,6 @@ impl<'a> Iterator for Objects<'a> {
         self.objects += 1;
         if object.layout != Layout::Empty {
             self.points += u64::from(object.count);
-            if self.points > self.limits.max_points {
-                return self.fail(ObjectError::TooManyPoints);
-            }
         }
         self.rest = self.rest.get(len..).unwrap_or_default();
         if object.layout == Layout::Unknown {
@@ -951,6 +954,14 @@ mod tests {
         let mut it = Objects::new(&[1, 1, 0, 0, 9, 0, 0], limits);
         assert_eq!(it.by_ref().count(), 0);
         assert_eq!(it.error(), Some(ObjectError::TooManyPoints));
+    }
+
+    #[test]
+    fn point_cap_comes_before_the_data() {
+        // dnp3-max-points capture: write g1v1, 2-octet range 0..=65534, data cut short.
+        let (o, e) = objects(&[1, 1, 1, 0, 0, 0xfe, 0xff, 0, 0]);
+        assert!(o.is_empty());
+        assert_eq!(e, Some(ObjectError::TooManyPoints));
     }
 
     #[test]
