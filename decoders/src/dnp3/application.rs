@@ -185,7 +185,9 @@ mod tests {
     #[test]
     fn request_and_response_headers() {
         // Disable unsolicited (dnp3-eve capture, frame 4): C0 15 3C 02 06 3C 03 06 3C 04 06.
-        let req = [0xc0, 0x15, 0x3c, 0x02, 0x06, 0x3c, 0x03, 0x06, 0x3c, 0x04, 0x06];
+        let req = [
+            0xc0, 0x15, 0x3c, 0x02, 0x06, 0x3c, 0x03, 0x06, 0x3c, 0x04, 0x06,
+        ];
         let f = Fragment::new(&req).unwrap();
         assert_eq!(f.kind(), Kind::Request);
         assert_eq!(f.function(), 21);

@@ -118,7 +118,10 @@ pub enum Value<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
     /// Bits packed into octets, `bits` per point, no prefixes (binary inputs, outputs).
-    Packed { bits: u8, name: &'static str },
+    Packed {
+        bits: u8,
+        name: &'static str,
+    },
     /// Fixed-size points; `fields` is `None` where the size is known but not the fields.
     Fixed {
         size: usize,
@@ -403,7 +406,11 @@ pub fn prefix_is_size(code: u8) -> bool {
 
 fn read_uint(buf: &[u8], at: usize, len: usize) -> Option<u32> {
     let b = buf.get(at..at.checked_add(len)?)?;
-    Some(b.iter().rev().fold(0u32, |acc, &x| (acc << 8) | u32::from(x)))
+    Some(
+        b.iter()
+            .rev()
+            .fold(0u32, |acc, &x| (acc << 8) | u32::from(x)),
+    )
 }
 
 /// One object header and its points, borrowed.
@@ -459,12 +466,7 @@ impl<'a> Object<'a> {
 }
 
 /// Where an object's points end, given its layout: `Err` if they run past `buf`.
-fn data_len(
-    layout: Layout,
-    prefix_code: u8,
-    count: u32,
-    buf: &[u8],
-) -> Result<usize, ObjectError> {
+fn data_len(layout: Layout, prefix_code: u8, count: u32, buf: &[u8]) -> Result<usize, ObjectError> {
     let count_usize = usize::try_from(count).map_err(|_| ObjectError::Truncated)?;
     let prefix = prefix_len(prefix_code).ok_or(ObjectError::ReservedQualifier(prefix_code))?;
     let len = match layout {
@@ -546,7 +548,7 @@ impl<'a> Objects<'a> {
     }
 
     /// The object at the front and the octets it spans.
-    fn header(&mut self) -> Result<(Object<'a>, usize), ObjectError> {
+    fn header(&mut self) -> Result<(Object<'a>, usize, Option<ObjectError>), ObjectError> {
         let buf = self.rest;
         let [group, variation, qualifier] = match buf.get(..3) {
             Some(&[g, v, q]) => [g, v, q],
@@ -572,7 +574,9 @@ impl<'a> Objects<'a> {
             _ => return Err(ObjectError::ReservedQualifier(qualifier)),
         };
         let n = match range_code {
-            0..=5 => (stop - start).checked_add(1).ok_or(ObjectError::BadRange { start, stop })?,
+            0..=5 => (stop - start)
+                .checked_add(1)
+                .ok_or(ObjectError::BadRange { start, stop })?,
             6 => 0,
             _ => read_uint(buf, 3, range_len).ok_or(ObjectError::Truncated)?,
         };
@@ -588,7 +592,12 @@ impl<'a> Objects<'a> {
         {
             return Err(ObjectError::TooManyPoints);
         }
-        let len = data_len(layout, (qualifier >> 4) & 0x7, n, body)?;
+        // Points cut short still come out, as far as they go, before the error.
+        let (len, cut) = match data_len(layout, (qualifier >> 4) & 0x7, n, body) {
+            Ok(len) => (len, None),
+            Err(ObjectError::Truncated) => (body.len(), Some(ObjectError::Truncated)),
+            Err(e) => return Err(e),
+        };
         let object = Object {
             group,
             variation,
@@ -599,7 +608,7 @@ impl<'a> Objects<'a> {
             layout,
             data: body.get(..len).ok_or(ObjectError::Truncated)?,
         };
-        Ok((object, 3 + range_len + len))
+        Ok((object, 3 + range_len + len, cut))
     }
 }
 
@@ -613,7 +622,7 @@ impl<'a> Iterator for Objects<'a> {
         if self.objects >= self.limits.max_objects {
             return self.fail(ObjectError::TooManyObjects);
         }
-        let (object, len) = match self.header() {
+        let (object, len, cut) = match self.header() {
             Ok(o) => o,
             Err(e) => return self.fail(e),
         };
@@ -627,6 +636,9 @@ impl<'a> Iterator for Objects<'a> {
                 group: object.group,
                 variation: object.variation,
             });
+            self.done = true;
+        } else if cut.is_some() {
+            self.error = cut;
             self.done = true;
         }
         Some(object)
@@ -648,8 +660,14 @@ pub struct Point<'a> {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum PointValue<'a> {
-    Bits { name: &'static str, value: u8 },
-    Fields { fields: &'static [Field], bytes: &'a [u8] },
+    Bits {
+        name: &'static str,
+        value: u8,
+    },
+    Fields {
+        fields: &'static [Field],
+        bytes: &'a [u8],
+    },
 }
 
 impl<'a> Point<'a> {
@@ -760,7 +778,9 @@ impl<'a> Fields<'a> {
 }
 
 fn le(b: &[u8]) -> u64 {
-    b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
+    b.iter()
+        .rev()
+        .fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
 }
 
 impl<'a> Iterator for Fields<'a> {
@@ -799,11 +819,17 @@ impl<'a> Iterator for Fields<'a> {
                 }
                 I32(n) => {
                     let b = self.take(4)?;
-                    (n, Value::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+                    (
+                        n,
+                        Value::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    )
                 }
                 F32(n) => {
                     let b = self.take(4)?;
-                    (n, Value::Float(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+                    (
+                        n,
+                        Value::Float(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                    )
                 }
                 F64(n) => {
                     let b = self.take(8)?;
@@ -875,7 +901,10 @@ mod tests {
         ];
         let (o, e) = objects(&buf);
         assert_eq!(e, None);
-        assert_eq!((o[0].prefix_code(), o[0].range_code(), o[0].count), (2, 8, 1));
+        assert_eq!(
+            (o[0].prefix_code(), o[0].range_code(), o[0].count),
+            (2, 8, 1)
+        );
         let p = o[0].points().next().unwrap();
         assert_eq!((p.prefix, p.index, p.size), (1, 1, None));
         let f = fields(&p);
@@ -930,8 +959,11 @@ mod tests {
                 variation: 1
             })
         );
-        // Truncated point data.
-        assert_eq!(objects(&[30, 1, 0, 0, 1, 0, 0]).1, Some(ObjectError::Truncated));
+        // Truncated point data: the header and the whole points still come out.
+        let (o, e) = objects(&[30, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(e, Some(ObjectError::Truncated));
+        assert_eq!(o[0].count, 2);
+        assert_eq!(o[0].points().count(), 1);
         // Two trailing octets.
         assert_eq!(objects(&[0x3c, 1]).1, Some(ObjectError::Truncated));
         // Reserved range code.

@@ -228,7 +228,10 @@ mod tests {
         assert_eq!(r.push(&Frame::new(&first)), Push::Pending);
         let mut skip = tail.clone();
         skip[0] = 0x80 | 7;
-        assert_eq!(r.push(&Frame::new(&frame(0x44, 1, 1024, &skip))), Push::OutOfSequence);
+        assert_eq!(
+            r.push(&Frame::new(&frame(0x44, 1, 1024, &skip))),
+            Push::OutOfSequence
+        );
     }
 
     #[test]
@@ -236,9 +239,15 @@ mod tests {
         let mut r = Reassembler::with_max(300);
         let mut user = vec![0x40];
         user.extend([0u8; 249]);
-        assert_eq!(r.push(&Frame::new(&frame(0x44, 1, 2, &user))), Push::Pending);
+        assert_eq!(
+            r.push(&Frame::new(&frame(0x44, 1, 2, &user))),
+            Push::Pending
+        );
         user[0] = 1;
-        assert_eq!(r.push(&Frame::new(&frame(0x44, 1, 2, &user))), Push::TooLong);
+        assert_eq!(
+            r.push(&Frame::new(&frame(0x44, 1, 2, &user))),
+            Push::TooLong
+        );
         assert!(!r.in_progress());
         // Link status request: no user data.
         assert_eq!(r.push(&Frame::new(&frame(0xc9, 1, 2, &[]))), Push::LinkOnly);

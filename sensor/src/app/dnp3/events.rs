@@ -135,12 +135,7 @@ impl Serialize for ValueJson<'_> {
 }
 
 impl<'a> Body<'a> {
-    pub fn new(
-        link: &LinkHeader,
-        fragment: &Fragment<'a>,
-        limits: Limits,
-        complete: bool,
-    ) -> Self {
+    pub fn new(link: &LinkHeader, fragment: &Fragment<'a>, limits: Limits, complete: bool) -> Self {
         let lc = LinkControl(link.control);
         let ac: AppControl = fragment.control();
         let objects = fragment.objects(limits);
@@ -171,10 +166,7 @@ impl<'a> Body<'a> {
                     complete,
                 },
                 iin: (kind != Kind::Request).then(|| IinJson {
-                    indicators: fragment
-                        .iin()
-                        .filter(|i| i.0 != 0)
-                        .map(Indicators),
+                    indicators: fragment.iin().filter(|i| i.0 != 0).map(Indicators),
                 }),
             },
         }

@@ -115,11 +115,7 @@ impl Logged for Dnp3Parser {
     }
 
     fn state_heap_bytes(state: &State) -> usize {
-        state
-            .sides
-            .iter()
-            .map(|s| s.reassembler.heap_bytes())
-            .sum()
+        state.sides.iter().map(|s| s.reassembler.heap_bytes()).sum()
     }
 }
 
