@@ -82,7 +82,8 @@ pub fn check_header(buf: &[u8]) -> Result<Option<usize>, Error> {
         header[field::HEADER_CRC.start],
         header[field::HEADER_CRC.start + 1],
     ]);
-    if expected != found {
+    // Fuzzing builds accept any CRC so that the layers above are reached.
+    if expected != found && !cfg!(fuzzing) {
         return Err(Error::HeaderCrc { expected, found });
     }
     Ok(Some(frame_len(length)))
@@ -191,7 +192,7 @@ impl<'a> Frame<'a> {
                 return (&block[..0], false);
             };
             let (data, sent) = block.split_at(split);
-            (data, crc(data).to_le_bytes() == sent)
+            (data, crc(data).to_le_bytes() == sent || cfg!(fuzzing))
         })
     }
 

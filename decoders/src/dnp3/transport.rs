@@ -123,14 +123,9 @@ impl Reassembler {
         // the internal indications) from the outstation.
         let min_user = if control.dir() { 3 } else { 5 };
         let user_len = frame.user_len();
-        if user_len < 1 {
-            return Push::LenTooSmall;
-        }
-        if !frame.blocks_ok() {
-            return Push::BadCrc;
-        }
-        let mut blocks = frame.blocks().map(|(data, _)| data);
-        let Some(th) = blocks.next().and_then(|b| b.first().copied()) else {
+        // The transport header is read before its block's CRC is checked; nothing is kept
+        // unless every CRC checks.
+        let Some(&th) = frame.body().first().filter(|_| user_len >= 1) else {
             return Push::LenTooSmall;
         };
         let th = TransportHeader(th);
@@ -139,24 +134,29 @@ impl Reassembler {
             if user_len < min_user {
                 return Push::LenTooSmall;
             }
-            self.buf.clear();
-            self.active = true;
-            self.link = link;
-            self.first = th;
         } else if !self.active
             || self.link.source != link.source
             || self.link.destination != link.destination
             || (self.last_seq + 1) % SEQ_MOD != th.seq()
         {
-            return Push::OutOfSequence;
+            return if frame.blocks_ok() {
+                Push::OutOfSequence
+            } else {
+                Push::BadCrc
+            };
         }
-        self.last_seq = th.seq();
-        let payload = user_len - 1;
-        if self.buf.len() + payload > self.max {
+        let kept = if th.fir() { 0 } else { self.buf.len() };
+        if kept + user_len - 1 > self.max {
             self.reset();
             return Push::TooLong;
         }
-        for (i, block) in frame.blocks().map(|(data, _)| data).enumerate() {
+        // Check and copy in one pass, after what is held; a FIR then drops what came before.
+        let mark = self.buf.len();
+        for (i, (block, ok)) in frame.blocks().enumerate() {
+            if !ok {
+                self.buf.truncate(mark);
+                return Push::BadCrc;
+            }
             let block = if i == 0 {
                 block.get(1..).unwrap_or_default()
             } else {
@@ -164,6 +164,13 @@ impl Reassembler {
             };
             self.buf.extend_from_slice(block);
         }
+        if th.fir() {
+            self.buf.drain(..mark);
+            self.active = true;
+            self.link = link;
+            self.first = th;
+        }
+        self.last_seq = th.seq();
         if !th.fin() {
             return Push::Pending;
         }
