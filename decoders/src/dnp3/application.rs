@@ -161,13 +161,23 @@ impl<'a> Fragment<'a> {
 
     /// The objects, decoded lazily, within `limits`.
     pub fn objects(&self, limits: Limits) -> Objects<'a> {
-        Objects::new(self.object_bytes(), limits)
+        if self.kind() == Kind::Request && headers_only(self.function()) {
+            Objects::headers_only(self.object_bytes(), limits)
+        } else {
+            Objects::new(self.object_bytes(), limits)
+        }
     }
 
     /// The whole fragment.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.buf
     }
+}
+
+/// Whether a request with this function code names objects without their data: read,
+/// the immediate freezes, enable and disable unsolicited, assign class.
+pub fn headers_only(function: u8) -> bool {
+    matches!(function, 0x01 | 0x07..=0x0a | 0x14..=0x16)
 }
 
 /// Whether an application function code is a response's.

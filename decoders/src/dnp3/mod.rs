@@ -58,13 +58,7 @@ pub struct Dnp3Parser;
 /// 0x05 0x64 whose header checks, or whose header is not all there yet.
 fn resync(buf: &[u8]) -> usize {
     (1..buf.len())
-        .find(|&i| {
-            buf[i] == link::START[0]
-                && match link::check_header(&buf[i..]) {
-                    Ok(_) => true,
-                    Err(_) => false,
-                }
-        })
+        .find(|&i| buf[i] == link::START[0] && link::check_header(&buf[i..]).is_ok())
         .unwrap_or(buf.len())
 }
 

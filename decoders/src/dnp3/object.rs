@@ -512,6 +512,7 @@ fn data_len(layout: Layout, prefix_code: u8, count: u32, buf: &[u8]) -> Result<u
 pub struct Objects<'a> {
     rest: &'a [u8],
     limits: Limits,
+    headers_only: bool,
     objects: usize,
     points: u64,
     error: Option<ObjectError>,
@@ -523,10 +524,20 @@ impl<'a> Objects<'a> {
         Objects {
             rest: buf,
             limits,
+            headers_only: false,
             objects: 0,
             points: 0,
             error: None,
             done: false,
+        }
+    }
+
+    /// Objects that are headers alone, without point data, unless a size prefix says
+    /// otherwise: those of a read, a freeze, an assign-class request.
+    pub fn headers_only(buf: &'a [u8], limits: Limits) -> Self {
+        Objects {
+            headers_only: true,
+            ..Objects::new(buf, limits)
         }
     }
 
@@ -581,7 +592,10 @@ impl<'a> Objects<'a> {
             _ => read_uint(buf, 3, range_len).ok_or(ObjectError::Truncated)?,
         };
         let body = buf.get(3 + range_len..).unwrap_or_default();
-        let layout = if variation == 0 || n == 0 {
+        // In requests that name objects without data, a size prefix still brings its data
+        // (a file read names the file handle in a g70v5 object).
+        let bare = self.headers_only && !prefix_is_size((qualifier >> 4) & 0x7);
+        let layout = if variation == 0 || n == 0 || bare {
             Layout::Empty
         } else {
             layout(group, variation)
@@ -986,6 +1000,21 @@ mod tests {
         let mut it = Objects::new(&[1, 1, 0, 0, 9, 0, 0], limits);
         assert_eq!(it.by_ref().count(), 0);
         assert_eq!(it.error(), Some(ObjectError::TooManyPoints));
+    }
+
+    #[test]
+    fn read_requests_carry_headers_only() {
+        // Read g30v1 0..=4 (dnp3_opendnp3.pcap, frame 60): 1E 01 01 00 00 04 00.
+        let buf = [0x1e, 0x01, 0x01, 0, 0, 4, 0];
+        let mut it = Objects::headers_only(&buf, Limits::default());
+        let o: Vec<_> = it.by_ref().collect();
+        assert_eq!(it.error(), None);
+        assert_eq!(
+            (o[0].group, o[0].start, o[0].stop, o[0].count),
+            (30, 0, 4, 5)
+        );
+        assert_eq!(o[0].points().count(), 0);
+        assert_eq!(objects(&buf).1, Some(ObjectError::Truncated));
     }
 
     #[test]
