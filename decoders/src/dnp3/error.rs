@@ -29,7 +29,7 @@ impl AnomalyName for Error {
     fn anomaly_name(&self) -> &'static str {
         match self {
             Error::StartBytes => "dnp3.bad_start_bytes",
-            Error::Length(_) => "dnp3.bad_length",
+            Error::Length(_) => "dnp3.len_too_small",
             Error::HeaderCrc { .. } => "dnp3.bad_link_crc",
         }
     }

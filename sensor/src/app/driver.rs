@@ -36,7 +36,8 @@ pub trait Logged: StreamParser {
 
 enum Step<E> {
     Need(usize),
-    Done,
+    /// A PDU of this many held bytes was handled.
+    Done(usize),
     Invalid(E),
 }
 
@@ -128,9 +129,12 @@ impl<P: Logged> Driver<P> {
                         input = &input[take..];
                     }
                     Step::Need(_) => return,
-                    Step::Done => {
-                        side.pending.clear();
-                        break;
+                    Step::Done(len) => {
+                        // A parser that skips bad bytes may frame fewer than it was handed.
+                        side.pending.drain(..len.min(side.pending.len()));
+                        if side.pending.is_empty() {
+                            break;
+                        }
                     }
                     Step::Invalid(e) => {
                         Self::invalid(side, dir, e, ctx);
@@ -169,10 +173,10 @@ impl<P: Logged> Driver<P> {
     ) -> Step<P::Error> {
         match parser.parse(dir, held) {
             Parsed::Incomplete { needed } => Step::Need(needed),
-            Parsed::Pdu { pdu, .. } => {
+            Parsed::Pdu { pdu, len } => {
                 ctx.stats.proto(P::PROTO).pdus += 1;
                 P::log(state, ctx, dir, pdu);
-                Step::Done
+                Step::Done(len)
             }
             Parsed::Invalid(e) => Step::Invalid(e),
         }
