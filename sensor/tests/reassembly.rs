@@ -144,12 +144,16 @@ fn adus(
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Transactions are logged when they pair, so the order of events depends on how the two
+    // directions interleave; the ADUs of each direction are compared in transaction order.
     let mine = |side: &str| {
-        events
+        let mut adus = events
             .iter()
             .filter(|e| e["event_type"] == "modbus" && e["src_port"] == port)
-            .filter_map(|e| e["modbus"].get(side).cloned())
-            .collect::<Vec<_>>()
+            .filter_map(|e| Some((e["modbus"]["id"].as_u64()?, e["modbus"].get(side)?.clone())))
+            .collect::<Vec<_>>();
+        adus.sort_by_key(|(id, _)| *id);
+        adus.into_iter().map(|(_, adu)| adu).collect::<Vec<_>>()
     };
     let stats = events.last().unwrap()["stats"].clone();
     (mine("request"), mine("response"), stats)

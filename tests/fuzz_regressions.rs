@@ -1,0 +1,62 @@
+//! The fuzz targets' regression corpora, replayed on stable Rust in every test run.
+//!
+//! `scripts/fuzz.sh` fuzzes each target with cargo-fuzz and keeps the minimised corpus — every
+//! input that reached new code, plus any that ever crashed — in `fuzz/regressions/<target>/`.
+//! The harnesses are the very functions the fuzz targets call, so an input that once broke a
+//! decoder breaks this test until the decoder is fixed.
+
+use std::path::Path;
+
+#[path = "../fuzz/harness/dnp3.rs"]
+mod dnp3;
+#[path = "../fuzz/harness/modbus.rs"]
+mod modbus;
+#[path = "../fuzz/harness/pipeline.rs"]
+mod pipeline;
+#[path = "../fuzz/harness/s7comm.rs"]
+mod s7comm;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = icsight_tests::root().join("fuzz/regressions").join(target);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    inputs.sort();
+    assert!(
+        inputs.len() >= 10,
+        "{}: only {} inputs; regenerate with scripts/fuzz.sh",
+        dir.display(),
+        inputs.len()
+    );
+    for input in &inputs {
+        let bytes = std::fs::read(input).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+        let outcome = std::panic::catch_unwind(|| run(&bytes));
+        assert!(
+            outcome.is_ok(),
+            "{} panics (reproduce: cd fuzz && cargo fuzz run {target} {})",
+            input.display(),
+            Path::new("regressions").join(target).join(input.file_name().unwrap()).display()
+        );
+    }
+}
+
+#[test]
+fn modbus_corpus() {
+    replay("modbus", modbus::run);
+}
+
+#[test]
+fn s7comm_corpus() {
+    replay("s7comm", s7comm::run);
+}
+
+#[test]
+fn dnp3_corpus() {
+    replay("dnp3", dnp3::run);
+}
+
+#[test]
+fn pipeline_corpus() {
+    replay("pipeline", pipeline::run);
+}
