@@ -115,15 +115,6 @@ const UNCHECKED: &[(&str, usize, &str)] = &[
         0,
         "max-objects: 7 in the test's configuration",
     ),
-    // flow.age: Suricata subtracts whole seconds of the first and last packet times; the
-    // sensor truncates the duration (flow logging, shared with every protocol).
-    ("dnp3-del-measure", 2, "flow.age"),
-    ("dnp3-en-spon", 2, "flow.age"),
-    ("dnp3-eve", 57, "flow.age"),
-    ("dnp3-file-del", 2, "flow.age"),
-    ("dnp3-file-read", 9, "flow.age"),
-    ("dnp3-file-write", 4, "flow.age"),
-    ("dnp3-write", 2, "flow.age"),
 ];
 
 #[test]

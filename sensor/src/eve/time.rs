@@ -24,7 +24,8 @@ impl Timestamp {
 
     /// Seconds from `earlier` to `self`, zero if `earlier` is later.
     pub fn secs_since(self, earlier: Timestamp) -> u64 {
-        self.0.saturating_sub(earlier.0) / 1_000_000
+        // Whole seconds of each, then the difference: how Suricata computes `flow.age`.
+        self.secs().saturating_sub(earlier.secs())
     }
 
     /// `2024-05-01T12:34:56.123456+0000`, Suricata's EVE timestamp format, in UTC.
