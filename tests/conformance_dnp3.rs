@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use icsight_tests::verify::{tests_under, VerifyTest};
-use icsight_tests::{replay, root, shared_pcaps, tshark_fields};
+use icsight_tests::{manifest_captures, own_captures, replay, root, shared_pcaps, tshark_fields};
 use serde_json::Value;
 
 fn config() -> PathBuf {
@@ -200,29 +200,8 @@ fn suricata_verify_dnp3_tests_pass() {
 
 /// Every DNP3 capture: the manifest rows whose tshark column counts DNP3, and ours.
 fn dnp3_captures() -> Vec<PathBuf> {
-    let dir = shared_pcaps();
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("manifest");
-    let mut lines = manifest.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
-    let (path_col, proto_col) = (col("path"), col("ics_protocols_detected_tshark4.0"));
-    let mut out: Vec<PathBuf> = lines
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .filter(|f| f.get(proto_col).is_some_and(|p| p.contains("dnp3=")))
-        .map(|f| dir.join(f[path_col]))
-        .collect();
-    let own = root().join("pcaps");
-    let mut mine: Vec<PathBuf> = std::fs::read_dir(&own)
-        .expect("pcaps/")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("dnp3_"))
-        })
-        .collect();
-    mine.sort();
-    out.extend(mine);
+    let mut out = manifest_captures(&["dnp3="]);
+    out.extend(own_captures("dnp3_"));
     out
 }
 

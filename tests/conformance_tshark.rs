@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use icsight_tests::{replay, root, shared_pcaps, tshark, tshark_conversations};
+use icsight_tests::{manifest_captures, replay, root, tshark, tshark_conversations};
 
 fn flow_counts(events: &[serde_json::Value]) -> (usize, usize) {
     let count = |proto: &str| {
@@ -24,32 +24,7 @@ fn flow_counts(events: &[serde_json::Value]) -> (usize, usize) {
 
 /// Manifest rows whose tshark column shows one of our protocols.
 fn ics_captures() -> Vec<PathBuf> {
-    let dir = shared_pcaps();
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the public corpus must sit beside the project)",
-            dir.display()
-        )
-    });
-    let mut lines = manifest.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .expect("manifest column")
-    };
-    let (path_col, proto_col) = (col("path"), col("ics_protocols_detected_tshark4.0"));
-    lines
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .filter(|f| {
-            let p = f.get(proto_col).copied().unwrap_or("");
-            ["mbtcp=", "modbus=", "s7comm", "dnp3="]
-                .iter()
-                .any(|k| p.contains(k))
-        })
-        .map(|f| dir.join(f[path_col]))
-        .collect()
+    manifest_captures(&["mbtcp=", "modbus=", "s7comm", "dnp3="])
 }
 
 #[test]

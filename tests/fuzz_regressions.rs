@@ -36,7 +36,10 @@ fn replay(target: &str, run: fn(&[u8])) {
             outcome.is_ok(),
             "{} panics (reproduce: cd fuzz && cargo fuzz run {target} {})",
             input.display(),
-            Path::new("regressions").join(target).join(input.file_name().unwrap()).display()
+            Path::new("regressions")
+                .join(target)
+                .join(input.file_name().unwrap())
+                .display()
         );
     }
 }

@@ -139,3 +139,49 @@ pub fn tshark_fields(
         })
         .collect()
 }
+
+/// The corpus captures whose manifest row (column `ics_protocols_detected_tshark4.0`, tshark's
+/// frame counts per dissector) contains any of `keys`, e.g. `["dnp3="]`, in manifest order.
+pub fn manifest_captures(keys: &[&str]) -> Vec<PathBuf> {
+    let dir = shared_pcaps();
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the public corpus must sit beside the project)",
+            dir.display()
+        )
+    });
+    let mut lines = manifest.lines();
+    let header: Vec<&str> = lines.next().expect("manifest header").split('\t').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("manifest has no column {name}"))
+    };
+    let (path_col, proto_col) = (col("path"), col("ics_protocols_detected_tshark4.0"));
+    lines
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| {
+            let p = f.get(proto_col).copied().unwrap_or("");
+            keys.iter().any(|k| p.contains(k))
+        })
+        .map(|f| dir.join(f[path_col]))
+        .collect()
+}
+
+/// The project's own captures (`pcaps/`) whose name starts with `prefix`, sorted.
+pub fn own_captures(prefix: &str) -> Vec<PathBuf> {
+    let dir = root().join("pcaps");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "pcap")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .collect();
+    out.sort();
+    out
+}

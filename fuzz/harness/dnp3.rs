@@ -16,7 +16,7 @@ pub fn run(data: &[u8]) {
     };
     for dir in [Direction::ToServer, Direction::ToClient] {
         let _ = probe(dir, data);
-        let mut parser = Dnp3Parser::default();
+        let mut parser = Dnp3Parser;
         let mut reassembler = Reassembler::with_max(4096);
         let mut rest = data;
         while let Parsed::Pdu { pdu, len } = parser.parse(dir, rest) {

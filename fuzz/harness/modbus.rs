@@ -48,7 +48,7 @@ pub fn run(data: &[u8]) {
     let mut requests = Vec::new();
     for dir in [Direction::ToServer, Direction::ToClient] {
         let _ = probe(dir, data);
-        let mut parser = ModbusParser::default();
+        let mut parser = ModbusParser;
         let mut rest = data;
         while let Parsed::Pdu { pdu, len } = parser.parse(dir, rest) {
             assert!(len > 0 && len <= rest.len());

@@ -17,7 +17,9 @@ const LINKS: [LinkType; 6] = [
 
 /// One fuzz input.
 pub fn run(data: &[u8]) {
-    let Some((&link, mut rest)) = data.split_first() else { return };
+    let Some((&link, mut rest)) = data.split_first() else {
+        return;
+    };
     let config = Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(&config, eve);

@@ -51,7 +51,7 @@ pub fn run(data: &[u8]) {
     let mut reassembler = Reassembler::with_cap(CAP);
     for dir in [Direction::ToServer, Direction::ToClient] {
         let _ = probe(dir, data);
-        let mut parser = S7commParser::default();
+        let mut parser = S7commParser;
         let mut rest = data;
         while let Parsed::Pdu { len, pdu } = parser.parse(dir, rest) {
             assert!(len > 0 && len <= rest.len());

@@ -1,6 +1,8 @@
 //! Helpers shared by the sensor's integration tests: building frames and capture files.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use std::path::{Path, PathBuf};
 
 use etherparse::PacketBuilder;
