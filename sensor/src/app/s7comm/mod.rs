@@ -2,9 +2,10 @@
 //!
 //! Each framed TPKT is read as COTP. Connection setup and teardown TPDUs (CR, CC, DR, DC, ER)
 //! are logged as `s7comm` events with their TSAPs. Data TPDUs are joined per direction by the
-//! flow's [`Reassembler`] until EOT; the whole TSDU is an S7 PDU (protocol id 0x32, one
-//! `s7comm` event) or an S7comm-plus frame (0x72, one `s7commplus` event). Jobs wait in a small
-//! table by PDU reference so that their ack_data can name the job's function.
+//! flow's [`Reassembler`](decoders::s7comm::Reassembler) until EOT; the whole TSDU is an S7 PDU
+//! (protocol id 0x32, one `s7comm` event) or an S7comm-plus frame (0x72, one `s7commplus`
+//! event). Jobs wait in a small table by PDU reference so that their ack_data can name the
+//! job's function. The event schema is in `docs/eve/s7comm.md`.
 
 mod events;
 mod state;
