@@ -5,12 +5,18 @@
 //!   group, subfunction, type) equal tshark's. tshark 4.0 has no S7comm-plus dissector, so
 //!   S7comm-plus frames are counted per (opcode, function) from the COTP payloads tshark leaves
 //!   undissected (`data.data` starting with 0x72).
+//! * tshark, facts: frame by frame (capture by capture where TCP gaps delay PDUs to the end of
+//!   their flow), the S7ANY items (area, DB, byte.bit or timer/counter number, transport size,
+//!   count), the return codes, PI services, block file names, setup parameters, and per capture
+//!   the SZL ids and indexes, equal tshark's.
 //! * Zeek/ICSNPP: on the icsnpp-s7comm traces, our events carry the facts of `s7comm.log`,
 //!   `s7comm_read_szl.log`, `s7comm_upload_download.log` and `s7comm_plus.log`, record for
 //!   record and in order.
 //!
-//! Where an oracle is wrong, the difference is listed in [`TSHARK_KNOWN`] or [`ICSNPP_KNOWN`]
-//! with the reason, and the test checks that exactly the listed differences occur.
+//! Where an oracle is wrong, the difference is listed in [`TSHARK_KNOWN`], [`FACTS_KNOWN`] or
+//! [`ICSNPP_KNOWN`] with the reason, and the test checks that exactly the listed differences
+//! occur. The corpus's other Zeek logs for S7 captures (`*/ICS-pcap_zeek_logs/`) hold only
+//! `conn.log` and `packet_filter.log`, with no S7comm facts to compare.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -617,4 +623,297 @@ fn events_carry_icsnpp_facts() {
             .join("\n"),
     );
     assert!(compared >= 250, "only {compared} ICSNPP records matched");
+}
+
+/// Facts of one frame, in order: what tshark and our events say about items, return codes, PI
+/// services, block file names, setup parameters, and (per capture, see below) SZL ids.
+type Facts = BTreeMap<String, usize>;
+
+fn hex2(v: &str) -> String {
+    format!("0x{:02x}", num(v))
+}
+
+/// Facts keyed by frame, or by capture alone (`f*`) where TCP gaps delay our PDUs to the end of
+/// their flow, so that a PDU's frame is no longer the one tshark dissects it in.
+fn frame_key(frame: &str, per_frame: bool) -> String {
+    if per_frame {
+        format!("f{frame}")
+    } else {
+        "f*".into()
+    }
+}
+
+/// Return codes as one fact per frame, or one per code where facts are not per frame.
+fn return_codes(add: &mut impl FnMut(String), frame: &str, rc: Vec<String>, per_frame: bool) {
+    if rc.is_empty() {
+        return;
+    }
+    if per_frame {
+        add(format!("{frame} return_codes={}", rc.join(",")));
+    } else {
+        for c in rc {
+            add(format!("{frame} return_code={c}"));
+        }
+    }
+}
+
+/// tshark's facts of one capture.
+fn tshark_facts(pcap: &Path, per_frame: bool) -> Facts {
+    let fields = [
+        "frame.number",
+        "s7comm.param.item.syntaxid",
+        "s7comm.param.item.area",
+        "s7comm.param.item.db",
+        "s7comm.param.item.address.byte",
+        "s7comm.param.item.address.bit",
+        "s7comm.param.item.address.number",
+        "s7comm.param.item.transp_size",
+        "s7comm.param.item.length",
+        "s7comm.data.returncode",
+        "s7comm.param.pistart.servicename",
+        "s7comm.param.blockcontrol.filename",
+        "s7comm.param.maxamq_calling",
+        "s7comm.param.maxamq_called",
+        "s7comm.param.pdu_length",
+        "s7comm.data.userdata.szl_id",
+        "s7comm.data.userdata.szl_index",
+        "s7comm.header.rosctr",
+    ];
+    let mut facts = Facts::new();
+    for row in tshark_fields(pcap, "s7comm", &fields, &[]) {
+        let get = |i: usize| row.get(i).cloned().unwrap_or_default();
+        let frame = frame_key(&get(0).first().cloned().unwrap_or_default(), per_frame);
+        let mut add = |f: String| *facts.entry(f).or_default() += 1;
+        let syntax = get(1);
+        if !syntax.is_empty() && syntax.iter().all(|s| num(s) == 0x10) {
+            let (area, db, tsize, len) = (get(2), get(3), get(7), get(8));
+            let (mut bytes, mut bits, mut numbers) =
+                (get(4).into_iter(), get(5).into_iter(), get(6).into_iter());
+            for i in 0..syntax.len() {
+                let a = area.get(i).map_or(u64::MAX, |v| num(v));
+                let addr = if matches!(a, 0x1c | 0x1d) {
+                    format!("n{}", numbers.next().unwrap_or_default())
+                } else {
+                    format!(
+                        "{}.{}",
+                        bytes.next().unwrap_or_default(),
+                        bits.next().unwrap_or_default()
+                    )
+                };
+                add(format!(
+                    "{frame} item area=0x{a:02x} db={} addr={addr} tsize={} count={}",
+                    db.get(i).map_or("?".into(), |v| num(v).to_string()),
+                    tsize.get(i).map_or("?".into(), |v| hex2(v)),
+                    len.get(i).map_or("?".into(), |v| num(v).to_string()),
+                ));
+            }
+        }
+        // Return codes: of every item of jobs and ack_data; of userdata, the data unit's only
+        // (tshark also shows those of VarTab items, which we do not decode), and only where
+        // the frame holds that one PDU.
+        let rosctr: Vec<u64> = get(17).iter().map(|r| num(r)).collect();
+        let mut rc: Vec<String> = get(9).iter().map(|v| hex2(v)).collect();
+        if rosctr.contains(&7) {
+            rc.truncate(if rosctr.len() == 1 { 1 } else { 0 });
+        }
+        return_codes(&mut add, &frame, rc, per_frame);
+        for s in get(10) {
+            add(format!("{frame} pi_service={s}"));
+        }
+        for s in get(11) {
+            add(format!("{frame} filename={s}"));
+        }
+        if let ([a], [b], [p]) = (&get(12)[..], &get(13)[..], &get(14)[..]) {
+            add(format!("{frame} setup={}/{}/{}", num(a), num(b), num(p)));
+        }
+        // A multi-unit response shows its SZL id in the frame of its last unit (reassembled),
+        // ours in the first: SZL ids are compared per capture.
+        for (id, index) in get(15).iter().zip(get(16)) {
+            add(format!(
+                "szl id=0x{:04x} index=0x{:04x}",
+                num(id),
+                num(&index)
+            ));
+        }
+    }
+    facts
+}
+
+/// Our facts of one capture, keyed as tshark's; only frames in `frames` (those tshark dissects
+/// as S7comm) when per frame.
+fn our_facts(events: &[Value], per_frame: bool) -> Facts {
+    let mut facts = Facts::new();
+    let mut by_frame: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
+    for e in events {
+        if e["event_type"] == "s7comm" && e["s7comm"].get("rosctr").is_some() {
+            by_frame
+                .entry(e["pcap_cnt"].as_u64().unwrap_or(0))
+                .or_default()
+                .push(&e["s7comm"]);
+        }
+    }
+    for (frame, pdus) in by_frame {
+        let frame = frame_key(&frame.to_string(), per_frame);
+        let mut add = |f: String| *facts.entry(f).or_default() += 1;
+        // Items of PDUs whose items are all S7ANY (tshark's fields would not line up for others).
+        for s in &pdus {
+            let items: Vec<&Value> = s["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|i| i.get("syntax_raw").is_some())
+                .collect();
+            if !items.iter().all(|i| i["syntax_raw"] == 0x10) {
+                continue;
+            }
+            for i in items {
+                let addr = match i["number"].as_u64() {
+                    Some(n) => format!("n{n}"),
+                    None => i["address"].as_str().unwrap_or("?").to_owned(),
+                };
+                add(format!(
+                    "{frame} item area=0x{:02x} db={} addr={addr} tsize=0x{:02x} count={}",
+                    i["area_raw"].as_u64().unwrap_or(u64::MAX),
+                    i["db"],
+                    i["transport_size_raw"].as_u64().unwrap_or(u64::MAX),
+                    i["count"],
+                ));
+            }
+        }
+        let userdata = pdus.iter().any(|s| s["userdata"].is_object());
+        let mut rc = Vec::new();
+        for s in &pdus {
+            for i in s["items"].as_array().into_iter().flatten() {
+                if let Some(c) = i["return_code_raw"].as_u64() {
+                    rc.push(format!("0x{c:02x}"));
+                }
+            }
+            if let Some(c) = s["userdata"]["return_code_raw"].as_u64() {
+                rc.push(format!("0x{c:02x}"));
+            }
+        }
+        // Where gaps merge PDUs into one flush, each PDU is its own "frame".
+        if userdata && pdus.len() > 1 && per_frame {
+            rc.clear();
+        }
+        return_codes(&mut add, &frame, rc, per_frame);
+        for s in &pdus {
+            if let Some(p) = s["pi_service"]["service"].as_str() {
+                add(format!("{frame} pi_service={p}"));
+            }
+            if let Some(f) = s["block_control"]["filename"].as_str() {
+                add(format!("{frame} filename={f}"));
+            }
+            // tshark shows each block of an _INSE/_DELE list as a file name without the `_`.
+            for b in s["pi_service"]["blocks"].as_array().into_iter().flatten() {
+                add(format!(
+                    "{frame} filename={}{:05}{}",
+                    b["type_raw"].as_str().unwrap_or("?"),
+                    b["number"].as_u64().unwrap_or(0),
+                    b["filesystem"].as_str().unwrap_or("?")
+                ));
+            }
+            let setup = &s["setup"];
+            if setup.is_object() {
+                add(format!(
+                    "{frame} setup={}/{}/{}",
+                    setup["max_amq_calling"], setup["max_amq_called"], setup["pdu_size"]
+                ));
+            }
+            let szl = &s["userdata"]["szl"];
+            if szl.is_object() {
+                add(format!(
+                    "szl id=0x{:04x} index=0x{:04x}",
+                    szl["id_raw"].as_u64().unwrap_or(0),
+                    szl["index_raw"].as_u64().unwrap_or(0)
+                ));
+            }
+        }
+    }
+    facts
+}
+
+/// Differences in facts: (capture, fact, ours, tshark's, why tshark is wrong).
+const FACTS_KNOWN: &[(&str, &str, usize, usize, &str)] = &[
+    (CLEAN, "f398 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f412 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f1273 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f1456 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f1611 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f1746 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f2002 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f2296 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f2299 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f2859 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f3654 return_codes=0xff", 1, 0, SPURIOUS),
+    (CLEAN, "f4060 return_codes=0xff", 1, 0, SPURIOUS),
+];
+
+const CLEAN: &str = "s7comm/ITI-ICS-Security-Tools/s7/S7Comm/s7comm_clean.pcap";
+const SPURIOUS: &str = "the read var ack_data tshark does not dissect (see TSHARK_KNOWN)";
+
+#[test]
+fn pdu_facts_equal_tshark() {
+    let captures = captures();
+    let config = root().join("tests/conformance.toml");
+    let queue = Mutex::new(captures.iter());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let Some(path) = queue.lock().unwrap().next() else {
+                    break;
+                };
+                let r = replay(&[path.as_path()], &config);
+                let per_frame = !r.events.iter().any(|e| {
+                    e["event_type"] == "anomaly" && e["anomaly"]["event"] == "stream.reassembly_gap"
+                });
+                let ours = our_facts(&r.events, per_frame);
+                let theirs = tshark_facts(path, per_frame);
+                results.lock().unwrap().push((name(path), ours, theirs));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let (mut matched, mut found) = (0usize, Vec::new());
+    for (cap, ours, theirs) in &results {
+        let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
+        for k in keys {
+            let (o, t) = (
+                ours.get(k).copied().unwrap_or(0),
+                theirs.get(k).copied().unwrap_or(0),
+            );
+            matched += o.min(t);
+            if o != t {
+                found.push((cap.clone(), k.clone(), o, t));
+            }
+        }
+    }
+    let expected: Vec<(String, String, usize, usize)> = FACTS_KNOWN
+        .iter()
+        .map(|(c, k, o, t, _)| (c.to_string(), k.to_string(), *o, *t))
+        .collect();
+    eprintln!(
+        "{} captures, {matched} facts matched, {} known differences",
+        results.len(),
+        expected.len()
+    );
+    let unexpected: Vec<_> = found.iter().filter(|d| !expected.contains(d)).collect();
+    let gone: Vec<_> = expected.iter().filter(|d| !found.contains(d)).collect();
+    assert!(
+        unexpected.is_empty() && gone.is_empty(),
+        "{} facts differ from tshark (capture, fact, ours, tshark):\n{}\nlisted but no longer seen:\n{}",
+        unexpected.len(),
+        unexpected
+            .iter()
+            .take(60)
+            .map(|d| format!("  {d:?}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        gone.iter()
+            .map(|d| format!("  {d:?}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
 }

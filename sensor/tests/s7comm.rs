@@ -349,3 +349,69 @@ fn in_order_s7_traffic_allocates_nothing() {
         body.len()
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Arbitrary COTP TPDUs and S7 / S7comm-plus bodies in a session: the logger never panics
+    /// and every TPKT is counted.
+    #[test]
+    fn arbitrary_tpdus_never_panic(
+        tpdus in proptest::collection::vec(
+            (proptest::bool::ANY, 0u8..4, proptest::collection::vec(proptest::num::u8::ANY, 0..80)),
+            1..40,
+        ),
+    ) {
+        use sensor::decode::LinkType;
+        use sensor::eve::{EveWriter, Timestamp};
+        use sensor::{Config, Pipeline};
+
+        let segs: Vec<(bool, Vec<u8>)> = tpdus
+            .into_iter()
+            .map(|(up, kind, mut body)| {
+                let bytes = match kind {
+                    0 => {
+                        // An S7 header with random lengths and body.
+                        let mut b = READ_JOB[..10].to_vec();
+                        b.append(&mut body);
+                        dt(true, &b)
+                    }
+                    1 => {
+                        body.insert(0, 0x72);
+                        dt(up, &body)
+                    }
+                    2 => {
+                        body.insert(0, 0x32);
+                        dt(body.len() % 3 != 0, &body)
+                    }
+                    _ => {
+                        // Any COTP TPDU with a length indicator that fits.
+                        let li = body.len().saturating_sub(1).min(usize::from(*body.first().unwrap_or(&0)));
+                        if let Some(b) = body.first_mut() {
+                            *b = li as u8;
+                        } else {
+                            body = vec![0, 0xf0];
+                        }
+                        if body.len() < 3 {
+                            body.resize(3, 0);
+                        }
+                        tpkt(&body)
+                    }
+                };
+                (up, bytes)
+            })
+            .collect();
+        let n = segs.len() as u64;
+        let frames = session(&[vec![(true, tpkt(&CR))], segs].concat());
+        let config = Config::unregistered();
+        let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
+        let mut pipeline = Pipeline::new(&config, eve);
+        pipeline.begin_capture(LinkType::Ethernet);
+        for (ts, f) in &frames {
+            pipeline.packet(Timestamp(*ts), f, f.len() as u32);
+        }
+        pipeline.finish();
+        let stats = pipeline.stats().clone();
+        proptest::prop_assert!(stats.app_layer.s7comm.pdus <= n + 1);
+    }
+}

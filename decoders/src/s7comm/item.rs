@@ -30,6 +30,11 @@ pub struct AnyAddress {
 }
 
 impl AnyAddress {
+    /// Timers (0x1d) and counters (0x1c) are addressed by number: `address` is the number.
+    pub fn is_numbered(&self) -> bool {
+        matches!(self.area, 0x1c | 0x1d)
+    }
+
     pub fn byte(&self) -> u32 {
         self.address >> 3
     }

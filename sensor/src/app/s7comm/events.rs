@@ -270,6 +270,9 @@ struct ItemEv {
     db: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     address: Option<Address>,
+    /// Timers and counters are addressed by number, not by byte and bit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    number: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transport_size: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,7 +319,11 @@ impl Serialize for Items<'_> {
                         ev.area = Some(area_name(a.area));
                         ev.area_raw = Some(a.area);
                         ev.db = Some(a.db);
-                        ev.address = Some(Address(a.byte(), a.bit()));
+                        if a.is_numbered() {
+                            ev.number = Some(a.address);
+                        } else {
+                            ev.address = Some(Address(a.byte(), a.bit()));
+                        }
                         ev.transport_size = Some(transport_size_name(a.transport_size));
                         ev.transport_size_raw = Some(a.transport_size);
                         ev.count = Some(a.count);

@@ -2,11 +2,13 @@
 //!
 //! Each framed TPKT is read as COTP. Connection setup and teardown TPDUs (CR, CC, DR, DC, ER)
 //! are logged as `s7comm` events with their TSAPs. Data TPDUs are joined per direction by the
-//! flow's [`Reassembler`] until EOT; the whole TSDU is an S7 PDU (protocol id 0x32, one
-//! `s7comm` event) or an S7comm-plus frame (0x72, one `s7commplus` event). Jobs wait in a small
-//! table by PDU reference so that their ack_data can name the job's function.
+//! flow's [`Reassembler`](decoders::s7comm::Reassembler) until EOT; the whole TSDU is an S7 PDU
+//! (protocol id 0x32, one `s7comm` event) or an S7comm-plus frame (0x72, one `s7commplus`
+//! event). Jobs wait in a small table by PDU reference so that their ack_data can name the
+//! job's function. The event schema is in `docs/eve/s7comm.md`.
 
 mod events;
+mod state;
 
 use decoders::app::AnomalyName;
 use decoders::s7comm::header::{self, HeaderError};
@@ -14,7 +16,7 @@ use decoders::s7comm::item::MAX_ITEMS;
 use decoders::s7comm::param;
 use decoders::s7comm::plus;
 use decoders::s7comm::{
-    Cotp, CotpType, Function, Plus, Reassembler, Rosctr, S7Pdu, S7commParser, Tpkt, Userdata,
+    Cotp, CotpType, Function, Plus, Rosctr, S7Pdu, S7commParser, Tpkt, Userdata,
 };
 use decoders::{AppProto, Direction};
 
@@ -22,69 +24,9 @@ use self::events::{
     BlockControlEv, Body, CotpEvent, CotpFacts, Items, PduEvent, PiEv, PlusBody, PlusEvent,
     UserdataEv,
 };
+pub use self::state::State;
+use self::state::{Jobs, MAX_PENDING_JOBS};
 use super::{direction_name, AppCtx, Logged};
-
-/// Jobs awaiting their acknowledgement, per flow. S7 servers serve at most `max_amq_called`
-/// jobs at a time (rarely more than 8); beyond this many the oldest is forgotten.
-const MAX_PENDING_JOBS: usize = 32;
-
-/// Jobs by PDU reference, oldest first, in a fixed array: no allocation per flow.
-#[derive(Debug)]
-struct Jobs {
-    slots: [(u16, u8); MAX_PENDING_JOBS],
-    len: usize,
-}
-
-impl Default for Jobs {
-    fn default() -> Self {
-        Jobs {
-            slots: [(0, 0); MAX_PENDING_JOBS],
-            len: 0,
-        }
-    }
-}
-
-impl Jobs {
-    /// Remember a job; returns false when the oldest had to be dropped to make room.
-    fn insert(&mut self, pdu_ref: u16, function: u8) -> bool {
-        if let Some(s) = self.slots[..self.len].iter_mut().find(|s| s.0 == pdu_ref) {
-            s.1 = function;
-            return true;
-        }
-        let room = self.len < MAX_PENDING_JOBS;
-        if !room {
-            self.remove(0);
-        }
-        self.slots[self.len] = (pdu_ref, function);
-        self.len += 1;
-        room
-    }
-
-    fn take(&mut self, pdu_ref: u16) -> Option<u8> {
-        let at = self.slots[..self.len].iter().position(|s| s.0 == pdu_ref)?;
-        let f = self.slots[at].1;
-        self.remove(at);
-        Some(f)
-    }
-
-    fn remove(&mut self, at: usize) {
-        self.slots.copy_within(at + 1..self.len, at);
-        self.len -= 1;
-    }
-}
-
-/// What an S7 flow remembers between TPKTs.
-#[derive(Debug, Default)]
-pub struct State {
-    reassembler: Reassembler,
-    /// DT TPDUs of the TSDU being assembled, per direction.
-    tpdus: [u16; 2],
-    /// Boxed: allocated once with the flow, and keeps the flow's app state small.
-    jobs: Box<Jobs>,
-    /// Data unit reference of a userdata response whose further units are due, per direction:
-    /// those units continue its data and carry no SZL header of their own.
-    open_unit: [Option<u8>; 2],
-}
 
 const PROTO: AppProto = AppProto::S7comm;
 
@@ -159,7 +101,7 @@ impl Logged for S7commParser {
         // Acknowledgements may have been lost with the bytes: the jobs they answered would
         // wait forever and fill the table.
         if dir == Direction::ToClient {
-            state.jobs.len = 0;
+            state.jobs.clear();
         }
     }
 
@@ -374,23 +316,5 @@ fn function_logged<'a>(
                 &format_args!("item count {count}, but {n} items fit the PDU"),
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jobs_are_capped_oldest_first() {
-        let mut j = Jobs::default();
-        for r in 0..MAX_PENDING_JOBS as u16 {
-            assert!(j.insert(r, 4));
-        }
-        assert!(!j.insert(1000, 5));
-        assert_eq!(j.take(0), None);
-        assert_eq!(j.take(1000), Some(5));
-        assert_eq!(j.take(1), Some(4));
-        assert_eq!(j.take(1), None);
     }
 }
