@@ -119,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "replayed {} file(s), {} failed: {} packets, {} bytes, {} flows, {} events (flow {}, modbus {}, anomaly {}, stats {}), {} errors, {:.3} s, {:.0} packets/s",
+                "replayed {} file(s), {} failed: {} packets, {} bytes, {} flows, {} events (flow {}, modbus {}, s7comm {}, s7commplus {}, dnp3 {}, anomaly {}, stats {}), {} errors, {:.3} s, {:.0} packets/s",
                 summary.files,
                 failed,
                 s.decoder.pkts,
@@ -128,6 +128,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.total,
                 c.flow,
                 c.modbus,
+                c.s7comm,
+                c.s7commplus,
+                c.dnp3,
                 c.anomaly,
                 c.stats,
                 failed,

@@ -129,7 +129,7 @@ fn polls_decode_and_allocate_nothing() {
     assert_eq!(dnp3.anomalies, junk, "nothing else is odd");
     let counts = &pipeline.eve().counts;
     assert_eq!(
-        counts.other,
+        counts.dnp3,
         2 * u64::from(rounds),
         "one dnp3 event per request and per response"
     );
@@ -139,5 +139,57 @@ fn polls_decode_and_allocate_nothing() {
         0,
         "{allocations} allocations over {} packets",
         frames.len() - warm_up
+    );
+}
+
+#[test]
+fn a_gap_drops_the_fragment_being_gathered() {
+    // A response of two link frames whose TCP segments a hole separates, then a whole response:
+    // the second half must not complete the first, though its transport sequence follows on.
+    let c = ([10, 1, 1, 10], 40123);
+    let s = ([10, 1, 1, 20], 20000);
+    let (mut cs, mut ss) = (7u32, 90_000u32);
+    let mut out = vec![
+        tcp_frame(c, s, cs, 0, 0x02, &[]),
+        tcp_frame(s, c, ss, cs + 1, 0x12, &[]),
+    ];
+    cs += 1;
+    ss += 1;
+    out.push(tcp_frame(c, s, cs, ss, 0x10, &[]));
+    let mut app = vec![0xc0, 0x81, 0x00, 0x00, 20, 1, 0x00, 0, 59];
+    for i in 0..60u8 {
+        app.extend([0x01, i, 1, 0, 0]);
+    }
+    let mut oseq = 0u8;
+    let split = frames(0x44, 1, 10, &app, &mut oseq);
+    // The first link frame: a 10-byte header, then user data in CRC'd blocks of 16.
+    let user = usize::from(split[2]) - 5;
+    let first_len = 10 + user / 16 * 18 + if user % 16 > 0 { user % 16 + 2 } else { 0 };
+    assert!(
+        first_len < split.len(),
+        "the response spans two link frames"
+    );
+    let whole = frames(0x44, 1, 10, &[0xc1, 0x81, 0x00, 0x00], &mut oseq);
+    out.push(tcp_frame(s, c, ss, cs, 0x18, &split[..first_len]));
+    ss += first_len as u32 + 100; // a hole of 100 bytes
+    out.push(tcp_frame(s, c, ss, cs, 0x18, &split[first_len..]));
+    ss += (split.len() - first_len) as u32;
+    out.push(tcp_frame(s, c, ss, cs, 0x18, &whole));
+
+    let config = Config::unregistered();
+    let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
+    let mut pipeline = Pipeline::new(&config, eve);
+    pipeline.begin_capture(LinkType::Ethernet);
+    let mut ts = 1_700_000_000_000_000u64;
+    for f in &out {
+        ts += 100;
+        pipeline.packet(Timestamp(ts), f, f.len() as u32);
+    }
+    pipeline.finish();
+    assert_eq!(pipeline.stats().app_layer.dnp3.gaps, 1);
+    assert_eq!(
+        pipeline.eve().counts.dnp3,
+        1,
+        "only the whole response after the gap is logged"
     );
 }

@@ -94,6 +94,9 @@ pub struct EventCounts {
     pub anomaly: u64,
     pub stats: u64,
     pub modbus: u64,
+    pub s7comm: u64,
+    pub s7commplus: u64,
+    pub dnp3: u64,
     pub other: u64,
 }
 
@@ -147,6 +150,9 @@ impl EveWriter {
             "anomaly" => c.anomaly += 1,
             "stats" => c.stats += 1,
             "modbus" => c.modbus += 1,
+            "s7comm" => c.s7comm += 1,
+            "s7commplus" => c.s7commplus += 1,
+            "dnp3" => c.dnp3 += 1,
             _ => c.other += 1,
         }
     }

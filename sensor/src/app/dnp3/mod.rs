@@ -114,6 +114,13 @@ impl Logged for Dnp3Parser {
         }
     }
 
+    /// Bytes were lost: the fragment being gathered cannot be completed.
+    fn gap(state: &mut State, dir: Direction) {
+        let side = &mut state.sides[dir.index()];
+        side.reassembler.reset();
+        side.skipping = false;
+    }
+
     fn state_heap_bytes(state: &State) -> usize {
         state.sides.iter().map(|s| s.reassembler.heap_bytes()).sum()
     }
