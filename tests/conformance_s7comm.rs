@@ -22,38 +22,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use icsight_tests::{replay, root, shared_pcaps, tshark_fields};
+use icsight_tests::{manifest_captures, own_captures, replay, root, shared_pcaps, tshark_fields};
 use serde_json::Value;
 
 /// S7 captures of the public corpus and of the project.
 fn captures() -> Vec<PathBuf> {
-    let dir = shared_pcaps();
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the public corpus must sit beside the project)",
-            dir.display()
-        )
-    });
-    let mut lines = manifest.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
-    let (path_col, proto_col) = (col("path"), col("ics_protocols_detected_tshark4.0"));
-    let mut out: Vec<PathBuf> = lines
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .filter(|f| f.get(proto_col).is_some_and(|p| p.contains("s7comm")))
-        .map(|f| dir.join(f[path_col]))
-        .collect();
-    let mut own: Vec<PathBuf> = std::fs::read_dir(root().join("pcaps"))
-        .expect("pcaps/")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("s7comm_") && n.ends_with(".pcap"))
-        })
-        .collect();
-    own.sort();
-    out.extend(own);
+    let mut out = manifest_captures(&["s7comm"]);
+    out.extend(own_captures("s7comm_"));
     out
 }
 
