@@ -13,9 +13,7 @@ mod eve;
 
 use std::fmt;
 
-use decoders::modbus::{
-    frame, mbap, pair, AccessType, Adu, ErrorFlags, Message, ModbusParser, Pairing,
-};
+use decoders::modbus::{frame, pair, AccessType, Adu, ErrorFlags, Message, ModbusParser, Pairing};
 use decoders::{AppProto, Direction};
 
 use super::{AppCtx, Logged};
@@ -23,6 +21,11 @@ use eve::{Body, Side, Tx};
 
 /// Requests a flow may have waiting for a response: Suricata's request-flood default.
 pub const MAX_PENDING: usize = 500;
+
+/// First capacity of a buffer that keeps a request: most requests (reads, single writes,
+/// diagnostics, device identification) fit, and a buffer that once held a longer write keeps
+/// its size when reused, so a flow stops allocating once it has seen its largest request.
+const KEPT_ADU_CAPACITY: usize = 64;
 
 /// A request waiting for its response.
 struct Pending {
@@ -42,7 +45,7 @@ pub struct State {
     pending: Vec<Pending>,
     /// Buffers of answered requests, kept for the next ones.
     spare: Vec<Vec<u8>>,
-    /// The pending table hit its cap and has not drained since.
+    /// The pending table hit its cap and has not drained to half since.
     flooded: bool,
 }
 
@@ -51,7 +54,7 @@ impl State {
         let mut buf = self
             .spare
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(mbap::MAX_ADU_LEN));
+            .unwrap_or_else(|| Vec::with_capacity(KEPT_ADU_CAPACITY));
         buf.clear();
         let h = adu.header;
         buf.extend_from_slice(&h.transaction_id.to_be_bytes());
