@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use icsight_tests::verify::VerifyTest;
-use icsight_tests::{replay, root, shared_pcaps, tshark_fields};
+use icsight_tests::{manifest_captures, replay, root, shared_pcaps, tshark_fields};
 use serde_json::Value;
 
 /// One Modbus capture and how tshark must be told about it.
@@ -34,21 +34,10 @@ struct Capture {
 }
 
 fn captures() -> Vec<Capture> {
-    let dir = shared_pcaps();
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv"))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut lines = manifest.lines();
-    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
-    let (path, protos) = (col("path"), col("ics_protocols_detected_tshark4.0"));
-    let mut out: Vec<Capture> = lines
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .filter(|f| {
-            let p = f.get(protos).copied().unwrap_or("");
-            p.contains("mbtcp=") || p.contains("modbus=")
-        })
-        .map(|f| Capture {
-            path: dir.join(f[path]),
+    let mut out: Vec<Capture> = manifest_captures(&["mbtcp=", "modbus="])
+        .into_iter()
+        .map(|path| Capture {
+            path,
             port: 502,
             extra: &[],
         })
