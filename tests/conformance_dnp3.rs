@@ -10,10 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use icsight_tests::verify::{tests_under, VerifyTest};
-use icsight_tests::{manifest_captures, own_captures, replay, root, shared_pcaps, tshark_fields};
+use icsight_tests::{
+    manifest_captures, own_captures, par_map, replay, root, shared_pcaps, tshark_fields,
+};
 use serde_json::Value;
 
 fn config() -> PathBuf {
@@ -382,20 +383,7 @@ const DIFFERENCES: &[(&str, &[&str])] = &[
 fn function_codes_equal_tshark_on_every_dnp3_capture() {
     let captures = dnp3_captures();
     assert!(captures.len() >= 200, "only {} captures", captures.len());
-    let queue = Mutex::new(captures.iter());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(path) = queue.lock().unwrap().next() else {
-                    break;
-                };
-                let c = compare(path);
-                results.lock().unwrap().push((path.clone(), c));
-            });
-        }
-    });
-    let results = results.into_inner().unwrap();
+    let results = par_map(&captures, |path| (path.clone(), compare(path)));
     let mut problems = Vec::new();
     let (mut fragments, mut equal) = (0i64, 0);
     let mut differing = BTreeSet::new();

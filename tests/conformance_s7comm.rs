@@ -20,9 +20,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use icsight_tests::{manifest_captures, own_captures, replay, root, shared_pcaps, tshark_fields};
+use icsight_tests::{
+    manifest_captures, own_captures, par_map, replay, root, shared_pcaps, tshark_fields,
+};
 use serde_json::Value;
 
 /// S7 captures of the public corpus and of the project.
@@ -194,31 +195,14 @@ const TSHARK_KNOWN: &[(&str, &str, usize, usize, &str)] = &[(
      not dissect it; the bytes are new in the stream and the PDU is whole",
 )];
 
-#[test]
-fn pdu_counts_equal_tshark() {
-    let captures = captures();
-    assert!(captures.len() >= 40, "only {} S7 captures", captures.len());
-    let config = root().join("tests/conformance.toml");
-    let queue = Mutex::new(captures.iter());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(path) = queue.lock().unwrap().next() else {
-                    break;
-                };
-                let r = replay(&[path.as_path()], &config);
-                assert_eq!(r.status, 0, "{}: {}", path.display(), r.stderr);
-                let ours = our_counts(&r.events);
-                let theirs = tshark_counts(path);
-                results.lock().unwrap().push((name(path), ours, theirs));
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap();
+/// Per capture (sorted by name), the keys whose counts differ as (capture, key, ours, theirs),
+/// and how many counted items agree.
+fn differences(
+    results: &mut [(String, Counts, Counts)],
+) -> (usize, Vec<(String, String, usize, usize)>) {
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let (mut matched, mut found) = (0usize, Vec::new());
-    for (cap, ours, theirs) in &results {
+    for (cap, ours, theirs) in results.iter() {
         let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
         for k in keys {
             let (o, t) = (
@@ -231,6 +215,20 @@ fn pdu_counts_equal_tshark() {
             }
         }
     }
+    (matched, found)
+}
+
+#[test]
+fn pdu_counts_equal_tshark() {
+    let captures = captures();
+    assert!(captures.len() >= 40, "only {} S7 captures", captures.len());
+    let config = root().join("tests/conformance.toml");
+    let mut results = par_map(&captures, |path| {
+        let r = replay(&[path.as_path()], &config);
+        assert_eq!(r.status, 0, "{}: {}", path.display(), r.stderr);
+        (name(path), our_counts(&r.events), tshark_counts(path))
+    });
+    let (matched, found) = differences(&mut results);
     let expected: Vec<(String, String, usize, usize)> = TSHARK_KNOWN
         .iter()
         .map(|(c, k, o, t, _)| (c.to_string(), k.to_string(), *o, *t))
@@ -831,40 +829,16 @@ const SPURIOUS: &str = "the read var ack_data tshark does not dissect (see TSHAR
 fn pdu_facts_equal_tshark() {
     let captures = captures();
     let config = root().join("tests/conformance.toml");
-    let queue = Mutex::new(captures.iter());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(path) = queue.lock().unwrap().next() else {
-                    break;
-                };
-                let r = replay(&[path.as_path()], &config);
-                let per_frame = !r.events.iter().any(|e| {
-                    e["event_type"] == "anomaly" && e["anomaly"]["event"] == "stream.reassembly_gap"
-                });
-                let ours = our_facts(&r.events, per_frame);
-                let theirs = tshark_facts(path, per_frame);
-                results.lock().unwrap().push((name(path), ours, theirs));
-            });
-        }
+    let mut results = par_map(&captures, |path| {
+        let r = replay(&[path.as_path()], &config);
+        let per_frame = !r.events.iter().any(|e| {
+            e["event_type"] == "anomaly" && e["anomaly"]["event"] == "stream.reassembly_gap"
+        });
+        let ours = our_facts(&r.events, per_frame);
+        let theirs = tshark_facts(path, per_frame);
+        (name(path), ours, theirs)
     });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let (mut matched, mut found) = (0usize, Vec::new());
-    for (cap, ours, theirs) in &results {
-        let keys: std::collections::BTreeSet<&String> = ours.keys().chain(theirs.keys()).collect();
-        for k in keys {
-            let (o, t) = (
-                ours.get(k).copied().unwrap_or(0),
-                theirs.get(k).copied().unwrap_or(0),
-            );
-            matched += o.min(t);
-            if o != t {
-                found.push((cap.clone(), k.clone(), o, t));
-            }
-        }
-    }
+    let (matched, found) = differences(&mut results);
     let expected: Vec<(String, String, usize, usize)> = FACTS_KNOWN
         .iter()
         .map(|(c, k, o, t, _)| (c.to_string(), k.to_string(), *o, *t))

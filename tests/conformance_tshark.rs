@@ -8,9 +8,8 @@
 //!   PDUs tshark dissects.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use icsight_tests::{manifest_captures, replay, root, tshark, tshark_conversations};
+use icsight_tests::{manifest_captures, par_map, replay, root, tshark, tshark_conversations};
 
 fn flow_counts(events: &[serde_json::Value]) -> (usize, usize) {
     let count = |proto: &str| {
@@ -36,31 +35,24 @@ fn flow_counts_equal_tshark_on_public_ics_captures() {
         captures.len()
     );
     let config = root().join("tests/conformance.toml");
-    let queue = Mutex::new(captures.iter());
-    let mismatches = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let Some(path) = queue.lock().unwrap().next() else {
-                    break;
-                };
-                let r = replay(&[path.as_path()], &config);
-                let ours = flow_counts(&r.events);
-                let theirs = tshark_conversations(path);
-                if r.status != 0 || ours != theirs {
-                    mismatches.lock().unwrap().push(format!(
-                        "{}: sensor exit {} tcp/udp {:?}, tshark {:?}; {}",
-                        path.display(),
-                        r.status,
-                        ours,
-                        theirs,
-                        r.stderr.trim()
-                    ));
-                }
-            });
-        }
-    });
-    let mismatches = mismatches.into_inner().unwrap();
+    let mismatches: Vec<String> = par_map(&captures, |path| {
+        let r = replay(&[path.as_path()], &config);
+        let ours = flow_counts(&r.events);
+        let theirs = tshark_conversations(path);
+        (r.status != 0 || ours != theirs).then(|| {
+            format!(
+                "{}: sensor exit {} tcp/udp {:?}, tshark {:?}; {}",
+                path.display(),
+                r.status,
+                ours,
+                theirs,
+                r.stderr.trim()
+            )
+        })
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     assert!(
         mismatches.is_empty(),
         "{} of {} captures differ from tshark:\n{}",
