@@ -9,4 +9,4 @@ mkdir -p out
 ./target/release/sensor replay pcaps/ --config sensor.toml --eve out/eve.json
 echo
 echo "events by type in out/eve.json:"
-grep -o '"event_type":"[a-z_]*"' out/eve.json | sort | uniq -c | sed 's/"event_type"://'
+grep -o '"event_type":"[a-z0-9_]*"' out/eve.json | sort | uniq -c | sed 's/"event_type"://'
