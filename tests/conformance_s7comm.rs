@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use icsight_tests::{
-    manifest_captures, own_captures, par_map, replay, root, shared_pcaps, tshark_fields,
+    assert_only_listed, manifest_captures, own_captures, par_map, replay, root, shared_pcaps,
+    tshark_fields,
 };
 use serde_json::Value;
 
@@ -238,20 +239,10 @@ fn pdu_counts_equal_tshark() {
         results.len(),
         expected.len()
     );
-    let unexpected: Vec<_> = found.iter().filter(|d| !expected.contains(d)).collect();
-    let gone: Vec<_> = expected.iter().filter(|d| !found.contains(d)).collect();
-    assert!(
-        unexpected.is_empty() && gone.is_empty(),
-        "differences from tshark (capture, key, ours, tshark):\n{}\nlisted but no longer seen:\n{}",
-        unexpected
-            .iter()
-            .map(|d| format!("  {d:?}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        gone.iter()
-            .map(|d| format!("  {d:?}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+    assert_only_listed(
+        "from tshark (capture, key, ours, tshark)",
+        &found,
+        &expected,
     );
     assert!(matched > 20_000, "only {matched} PDUs matched");
 }
@@ -580,21 +571,7 @@ fn events_carry_icsnpp_facts() {
         "{logs} ICSNPP logs, {compared} records matched, {} known differences",
         expected.len()
     );
-    let unexpected: Vec<_> = found.iter().filter(|d| !expected.contains(d)).collect();
-    let gone: Vec<_> = expected.iter().filter(|d| !found.contains(d)).collect();
-    assert!(
-        unexpected.is_empty() && gone.is_empty(),
-        "our records ICSNPP lacks:\n{}\nlisted but no longer seen:\n{}",
-        unexpected
-            .iter()
-            .map(|d| format!("  {d:?}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        gone.iter()
-            .map(|d| format!("  {d:?}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
+    assert_only_listed("from ICSNPP (our records it lacks)", &found, &expected);
     assert!(compared >= 250, "only {compared} ICSNPP records matched");
 }
 
@@ -848,21 +825,9 @@ fn pdu_facts_equal_tshark() {
         results.len(),
         expected.len()
     );
-    let unexpected: Vec<_> = found.iter().filter(|d| !expected.contains(d)).collect();
-    let gone: Vec<_> = expected.iter().filter(|d| !found.contains(d)).collect();
-    assert!(
-        unexpected.is_empty() && gone.is_empty(),
-        "{} facts differ from tshark (capture, fact, ours, tshark):\n{}\nlisted but no longer seen:\n{}",
-        unexpected.len(),
-        unexpected
-            .iter()
-            .take(60)
-            .map(|d| format!("  {d:?}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        gone.iter()
-            .map(|d| format!("  {d:?}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+    assert_only_listed(
+        "from tshark (capture, fact, ours, tshark)",
+        &found,
+        &expected,
     );
 }

@@ -208,3 +208,25 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
 }
+
+/// Assert that the differences `found` between the sensor and an oracle are exactly those
+/// `listed` (each listed with the reason the oracle is wrong): none new, none gone. `what`
+/// names the tuples in the message, e.g. "(capture, key, ours, tshark)".
+pub fn assert_only_listed<T: PartialEq + std::fmt::Debug>(what: &str, found: &[T], listed: &[T]) {
+    let unexpected: Vec<_> = found.iter().filter(|d| !listed.contains(d)).collect();
+    let gone: Vec<_> = listed.iter().filter(|d| !found.contains(d)).collect();
+    let show = |v: &[&T]| {
+        v.iter()
+            .take(60)
+            .map(|d| format!("  {d:?}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        unexpected.is_empty() && gone.is_empty(),
+        "{} unlisted differences {what}:\n{}\nlisted but no longer seen:\n{}",
+        unexpected.len(),
+        show(&unexpected),
+        show(&gone),
+    );
+}

@@ -5,11 +5,8 @@
 
 mod common;
 
-use common::counting::{allocations, Counting};
+use common::counting::{allocations_after_warm_up, Counting};
 use common::tcp_frame;
-use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
-use sensor::{Config, Pipeline};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -91,22 +88,8 @@ fn session(rounds: u16) -> Vec<Vec<u8>> {
 #[test]
 fn in_order_packets_allocate_nothing() {
     let frames = session(6000);
-    let config = Config::unregistered();
-    let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
-    let mut pipeline = Pipeline::new(&config, eve);
-    pipeline.begin_capture(LinkType::Ethernet);
     let warm_up = 30;
-    let mut ts = 1_700_000_000_000_000u64;
-    for f in &frames[..warm_up] {
-        ts += 100;
-        pipeline.packet(Timestamp(ts), f, f.len() as u32);
-    }
-    let before = allocations();
-    for f in &frames[warm_up..] {
-        ts += 100;
-        pipeline.packet(Timestamp(ts), f, f.len() as u32);
-    }
-    let allocations = allocations() - before;
+    let (mut pipeline, allocations) = allocations_after_warm_up(&frames, warm_up);
     let packets = (frames.len() - warm_up) as u64;
     let stats = pipeline.stats().clone();
     assert_eq!(

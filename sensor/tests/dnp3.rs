@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::counting::{allocations, Counting};
+use common::counting::{allocations_after_warm_up, Counting};
 use common::tcp_frame;
 use decoders::dnp3::link::crc;
 use sensor::decode::LinkType;
@@ -101,23 +101,9 @@ fn session(rounds: u16) -> Vec<Vec<u8>> {
 fn polls_decode_and_allocate_nothing() {
     let rounds = 3000;
     let frames = session(rounds);
-    let config = Config::unregistered();
-    let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
-    let mut pipeline = Pipeline::new(&config, eve);
-    pipeline.begin_capture(LinkType::Ethernet);
     // Warm up past the first two-frame response and the first junk.
     let warm_up = 200;
-    let mut ts = 1_700_000_000_000_000u64;
-    for f in &frames[..warm_up] {
-        ts += 100;
-        pipeline.packet(Timestamp(ts), f, f.len() as u32);
-    }
-    let before = allocations();
-    for f in &frames[warm_up..] {
-        ts += 100;
-        pipeline.packet(Timestamp(ts), f, f.len() as u32);
-    }
-    let allocations = allocations() - before;
+    let (mut pipeline, allocations) = allocations_after_warm_up(&frames, warm_up);
     let stats = pipeline.stats().clone();
     let dnp3 = &stats.app_layer.dnp3;
     let junk = u64::from(rounds / 50);

@@ -3,27 +3,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::tcp_frame;
+use common::{tcp_frame, Shared};
 use etherparse::PacketBuilder;
 use sensor::decode::LinkType;
 use sensor::eve::{EveWriter, Timestamp};
 use sensor::{Config, Pipeline};
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 struct Run {
     pipeline: Pipeline,

@@ -5,28 +5,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::tcp_frame;
+use common::{tcp_frame, Shared};
 use sensor::app::modbus::MAX_PENDING;
 use sensor::decode::LinkType;
 use sensor::eve::{EveWriter, Timestamp};
 use sensor::{Config, Pipeline};
 use serde_json::Value;
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A TCP session (handshake done) into which ADUs are sent either way.
 struct Session {

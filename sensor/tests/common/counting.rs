@@ -30,3 +30,27 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
+
+/// Feed `frames` (Ethernet, 100 µs apart) to a fresh pipeline with the default configuration;
+/// return it and the allocations made while the frames after the first `warm_up` went through.
+/// The warm-up covers what a flow allocates once: its slot, detection, the first split PDU.
+pub fn allocations_after_warm_up(frames: &[Vec<u8>], warm_up: usize) -> (sensor::Pipeline, u64) {
+    use sensor::eve::{EveWriter, Timestamp};
+    let config = sensor::Config::unregistered();
+    let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
+    let mut pipeline = sensor::Pipeline::new(&config, eve);
+    pipeline.begin_capture(sensor::decode::LinkType::Ethernet);
+    let mut ts = 1_700_000_000_000_000u64;
+    let (first, rest) = frames.split_at(warm_up.min(frames.len()));
+    for f in first {
+        ts += 100;
+        pipeline.packet(Timestamp(ts), f, f.len() as u32);
+    }
+    let before = allocations();
+    for f in rest {
+        ts += 100;
+        pipeline.packet(Timestamp(ts), f, f.len() as u32);
+    }
+    let n = allocations() - before;
+    (pipeline, n)
+}

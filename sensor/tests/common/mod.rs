@@ -3,7 +3,9 @@
 
 pub mod counting;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use etherparse::PacketBuilder;
 
@@ -96,4 +98,18 @@ pub fn modbus_session(n: u16) -> Vec<(u64, Vec<u8>)> {
     push(tcp_frame(c, s, cs, ss, 0x11, &[]), &mut out);
     push(tcp_frame(s, c, ss, cs + 1, 0x11, &[]), &mut out);
     out
+}
+
+/// An EVE sink the test reads back while the pipeline still owns a clone of it.
+#[derive(Clone, Default)]
+pub struct Shared(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
