@@ -1,0 +1,71 @@
+//! Rule variables: `$HOME_NET`, `$MODBUS_SERVER`, `$S7_CLIENT`, … and port groups such as
+//! `$HTTP_PORTS`, defined in the sensor's configuration.
+
+use std::collections::HashMap;
+
+/// Address and port variables, by name without the `$`.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    addresses: HashMap<String, String>,
+    ports: HashMap<String, String>,
+}
+
+impl Vars {
+    /// The groups Suricata's default configuration defines, so that rules written for it load:
+    /// every address group `any` except `EXTERNAL_NET`, which is `!$HOME_NET`; ICS servers and
+    /// clients included.
+    pub fn suricata_defaults() -> Self {
+        let mut v = Vars::default();
+        for name in [
+            "HOME_NET",
+            "HTTP_SERVERS",
+            "SMTP_SERVERS",
+            "SQL_SERVERS",
+            "DNS_SERVERS",
+            "TELNET_SERVERS",
+            "AIM_SERVERS",
+            "DC_SERVERS",
+            "DNP3_SERVER",
+            "DNP3_CLIENT",
+            "MODBUS_CLIENT",
+            "MODBUS_SERVER",
+            "ENIP_CLIENT",
+            "ENIP_SERVER",
+            "S7_CLIENT",
+            "S7_SERVER",
+        ] {
+            v.set_address(name, "any");
+        }
+        v.set_address("EXTERNAL_NET", "!$HOME_NET");
+        for (name, value) in [
+            ("HTTP_PORTS", "80"),
+            ("SHELLCODE_PORTS", "!80"),
+            ("ORACLE_PORTS", "1521"),
+            ("SSH_PORTS", "22"),
+            ("DNP3_PORTS", "20000"),
+            ("MODBUS_PORTS", "502"),
+            ("S7_PORTS", "102"),
+            ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
+            ("FTP_PORTS", "21"),
+        ] {
+            v.set_port(name, value);
+        }
+        v
+    }
+
+    pub fn set_address(&mut self, name: &str, value: &str) {
+        self.addresses.insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn set_port(&mut self, name: &str, value: &str) {
+        self.ports.insert(name.to_owned(), value.to_owned());
+    }
+
+    pub fn address(&self, name: &str) -> Option<&str> {
+        self.addresses.get(name).map(String::as_str)
+    }
+
+    pub fn port(&self, name: &str) -> Option<&str> {
+        self.ports.get(name).map(String::as_str)
+    }
+}
