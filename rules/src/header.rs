@@ -125,11 +125,7 @@ impl Negated for PortExpr {
 fn list_matches<E: Negated>(items: &[E], matches: impl Fn(&E) -> bool) -> bool {
     let mut positives = items.iter().filter(|e| e.negated().is_none()).peekable();
     let included = positives.peek().is_none() || positives.any(&matches);
-    included
-        && !items
-            .iter()
-            .filter_map(Negated::negated)
-            .any(&matches)
+    included && !items.iter().filter_map(Negated::negated).any(&matches)
 }
 
 /// A parsed rule header.

@@ -3,14 +3,19 @@
 //! A rules file is read in two steps. [`text`] cuts it into rules (comments, continuation
 //! lines, the line each rule starts on) and each rule into its header and its options, without
 //! knowing any keyword. [`header`] then gives the header meaning: the action, the protocol,
-//! address and port expressions (with `$VARIABLES` from the configuration) and the direction.
+//! address and port expressions (with `$VARIABLES` from the configuration) and the direction;
+//! [`signature`] the identity options and the contents with their modifiers.
 //! Every error names the line it comes from, and one bad rule never stops the others.
 
+pub mod content;
 pub mod header;
+pub mod signature;
 pub mod text;
 pub mod vars;
 
+pub use content::Content;
 pub use header::{Action, AddrExpr, Direction, Header, PortExpr, Protocol};
+pub use signature::{parse_rules, Signature};
 pub use text::{split_rules, RawOption, RawRule, RuleText};
 pub use vars::Vars;
 

@@ -1,10 +1,10 @@
 //! Every rule of the Modbus and DNP3 suricata-verify tests in the public corpus
-//! (`../shared/pcaps`) cuts into header and options, and its header parses with Suricata's
-//! default variables.
+//! (`../shared/pcaps`) parses with Suricata's default variables: header, identity, contents
+//! and their modifiers.
 
 use std::path::{Path, PathBuf};
 
-use rules::{split_rules, Header, RawRule, Vars};
+use rules::{parse_rules, split_rules, Vars};
 
 fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -39,18 +39,10 @@ fn suricata_verify_rules_parse() {
     let (mut rules, mut errors) = (0, Vec::new());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        for r in split_rules(&text) {
-            rules += 1;
-            let parsed = RawRule::parse(&r).and_then(|raw| {
-                Header::parse(&raw.header, raw.line, &vars)?;
-                raw.value("sid")
-                    .ok_or_else(|| rules::Error::new(raw.line, "no sid"))
-                    .map(|_| ())
-            });
-            if let Err(e) = parsed {
-                errors.push(format!("{}:{e}", f.display()));
-            }
-        }
+        let (sigs, errs) = parse_rules(&text, &vars);
+        assert_eq!(sigs.len() + errs.len(), split_rules(&text).len());
+        rules += sigs.len();
+        errors.extend(errs.iter().map(|e| format!("{}:{e}", f.display())));
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     assert!(rules >= 25, "only {rules} rules");

@@ -1,0 +1,220 @@
+//! `content` and its modifiers.
+//!
+//! A content string mixes text and hex: `"USER|20|root"`, `"|00 01 ff|"`. In text, `\"`, `\;`,
+//! `\\` and `\:` stand for the character; `|` toggles hex, whose bytes may be separated by
+//! spaces. A leading `!` negates the match. The modifiers that follow a content (`nocase`,
+//! `offset`, `depth`, `distance`, `within`, `fast_pattern`, `startswith`, `endswith`) apply to
+//! it, and a sticky buffer keyword before it (`dnp3_data`, `file.data`, …) names what it
+//! inspects.
+
+/// One `content` match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Content {
+    pub bytes: Vec<u8>,
+    pub negated: bool,
+    pub nocase: bool,
+    pub offset: Option<u32>,
+    pub depth: Option<u32>,
+    /// Relative to the end of the previous match; may be negative.
+    pub distance: Option<i32>,
+    pub within: Option<u32>,
+    pub fast_pattern: bool,
+    pub startswith: bool,
+    pub endswith: bool,
+    /// The sticky buffer in force (`None`: the packet or stream payload).
+    pub buffer: Option<String>,
+}
+
+impl Content {
+    /// Parse the value of a `content` option.
+    pub fn parse(value: &str, buffer: Option<String>) -> Result<Self, String> {
+        let v = value.trim();
+        let (negated, v) = match v.strip_prefix('!') {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, v),
+        };
+        let inner = v
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .ok_or_else(|| format!("content `{value}` is not in double quotes"))?;
+        let bytes = content_bytes(inner)?;
+        if bytes.is_empty() {
+            return Err("empty content".into());
+        }
+        Ok(Content {
+            bytes,
+            negated,
+            buffer,
+            ..Content::default()
+        })
+    }
+
+    /// Apply one modifier keyword that follows this content; `false` if `name` is not one.
+    pub fn modify(&mut self, name: &str, value: Option<&str>) -> Result<bool, String> {
+        let unsigned = |v: Option<&str>| -> Result<u32, String> {
+            let v = v.ok_or_else(|| format!("`{name}` needs a value"))?.trim();
+            v.parse()
+                .map_err(|_| format!("`{name}:{v}`: not a whole number"))
+        };
+        match name {
+            "nocase" => self.nocase = true,
+            "offset" => self.offset = Some(unsigned(value)?),
+            "depth" => self.depth = Some(unsigned(value)?),
+            "within" => self.within = Some(unsigned(value)?),
+            "distance" => {
+                let v = value.ok_or("`distance` needs a value")?.trim();
+                self.distance = Some(
+                    v.parse()
+                        .map_err(|_| format!("`distance:{v}`: not a number"))?,
+                );
+            }
+            "fast_pattern" => self.fast_pattern = true,
+            "startswith" => self.startswith = true,
+            "endswith" => self.endswith = true,
+            "rawbytes" => {}
+            _ => return Ok(false),
+        }
+        if self.depth == Some(0) {
+            return Err("`depth:0` can never match".into());
+        }
+        if self.startswith && (self.offset.is_some() || self.distance.is_some()) {
+            return Err("`startswith` cannot be combined with `offset` or `distance`".into());
+        }
+        Ok(true)
+    }
+}
+
+/// The bytes a content string stands for.
+pub fn content_bytes(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut hex = false;
+    let mut nibble: Option<u8> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if hex {
+            match c {
+                '|' => {
+                    if nibble.is_some() {
+                        return Err("odd number of hex digits".into());
+                    }
+                    hex = false;
+                }
+                c if c.is_ascii_whitespace() => {
+                    if nibble.is_some() {
+                        return Err("a hex byte split by a space".into());
+                    }
+                }
+                c => {
+                    let d = c
+                        .to_digit(16)
+                        .ok_or_else(|| format!("`{c}` is not a hex digit"))?
+                        as u8;
+                    match nibble.take() {
+                        Some(hi) => out.push(hi << 4 | d),
+                        None => nibble = Some(d),
+                    }
+                }
+            }
+            continue;
+        }
+        match c {
+            '|' => hex = true,
+            '\\' => match chars.next() {
+                Some(e @ ('"' | ';' | '\\' | ':')) => out.push(e as u8),
+                Some(e) => return Err(format!("`\\{e}` is not an escape (\\\" \\; \\\\ \\:)")),
+                None => return Err("a lone `\\` at the end".into()),
+            },
+            '"' => return Err("an unescaped `\"` inside the content".into()),
+            ';' => return Err("an unescaped `;` inside the content".into()),
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    if hex {
+        return Err("a hex section `|…` is not closed".into());
+    }
+    Ok(out)
+}
+
+/// The text of a quoted string option (`msg`, `classtype`'s friends): quotes removed, escapes
+/// resolved.
+pub fn quoted_text(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    let inner = v
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(v);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(e) => out.push(e),
+                None => return Err("a lone `\\` at the end".into()),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_hex_and_escapes() {
+        assert_eq!(content_bytes("USER|20|root").unwrap(), b"USER root");
+        assert_eq!(content_bytes("|00 01 ff|").unwrap(), [0, 1, 0xff]);
+        assert_eq!(content_bytes("|0001FF|").unwrap(), [0, 1, 0xff]);
+        assert_eq!(content_bytes(r#"a\;b\"c\\d\:e"#).unwrap(), br#"a;b"c\d:e"#);
+        assert!(content_bytes("|0 1|").is_err());
+        assert!(content_bytes("|001|").is_err());
+        assert!(content_bytes("|zz|").is_err());
+        assert!(content_bytes("|00").is_err());
+        assert!(content_bytes(r"a\nb").is_err());
+        assert!(content_bytes("a;b").is_err());
+    }
+
+    #[test]
+    fn modifiers_apply_to_the_content() {
+        let mut c = Content::parse(r#"!"|32 01|""#, Some("dnp3_data".into())).unwrap();
+        assert!(c.negated);
+        assert_eq!(c.bytes, [0x32, 1]);
+        assert!(c.modify("offset", Some("2")).unwrap());
+        assert!(c.modify("depth", Some(" 4")).unwrap());
+        assert!(c.modify("nocase", None).unwrap());
+        assert!(c.modify("distance", Some("-3")).unwrap());
+        assert!(!c.modify("sid", Some("1")).unwrap());
+        assert_eq!(
+            (c.offset, c.depth, c.distance, c.nocase),
+            (Some(2), Some(4), Some(-3), true)
+        );
+        assert_eq!(c.buffer.as_deref(), Some("dnp3_data"));
+        assert!(c.modify("depth", Some("x")).is_err());
+        assert!(c.modify("depth", Some("0")).is_err());
+        assert!(c.modify("within", None).is_err());
+        assert!(Content::parse("abc", None).is_err());
+        assert!(Content::parse(r#""""#, None).is_err());
+    }
+
+    #[test]
+    fn quoted_text_unescapes() {
+        assert_eq!(
+            quoted_text(r#""Modbus \"write\"\; unit 1""#).unwrap(),
+            r#"Modbus "write"; unit 1"#
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,64}") {
+            let _ = content_bytes(&s);
+            let _ = quoted_text(&s);
+            let _ = Content::parse(&s, None);
+        }
+    }
+}
