@@ -6,7 +6,7 @@
 mod common;
 
 use common::counting::{allocations_after_warm_up, Counting};
-use common::tcp_frame;
+use common::{handshake, tcp_frame};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -17,13 +17,9 @@ fn session(rounds: u16) -> Vec<Vec<u8>> {
     let c = ([10, 1, 1, 10], 40123);
     let s = ([10, 1, 1, 20], 502);
     let (mut cs, mut ss) = (7u32, 90_000u32);
-    let mut out = vec![
-        tcp_frame(c, s, cs, 0, 0x02, &[]),
-        tcp_frame(s, c, ss, cs + 1, 0x12, &[]),
-    ];
+    let mut out = handshake(c, s, cs, ss).to_vec();
     cs += 1;
     ss += 1;
-    out.push(tcp_frame(c, s, cs, ss, 0x10, &[]));
     // Transactions cycle through function codes whose requests and responses differ in
     // layout and size: read holding registers, write multiple registers, read coils, an
     // exception, read device identification (with its objects).

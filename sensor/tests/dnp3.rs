@@ -4,7 +4,7 @@
 mod common;
 
 use common::counting::{allocations_after_warm_up, Counting};
-use common::tcp_frame;
+use common::{handshake, tcp_frame};
 use decoders::dnp3::link::crc;
 use sensor::decode::LinkType;
 use sensor::eve::{EveWriter, Timestamp};
@@ -49,13 +49,9 @@ fn session(rounds: u16) -> Vec<Vec<u8>> {
     let c = ([10, 1, 1, 10], 40123);
     let s = ([10, 1, 1, 20], 20000);
     let (mut cs, mut ss) = (7u32, 90_000u32);
-    let mut out = vec![
-        tcp_frame(c, s, cs, 0, 0x02, &[]),
-        tcp_frame(s, c, ss, cs + 1, 0x12, &[]),
-    ];
+    let mut out = handshake(c, s, cs, ss).to_vec();
     cs += 1;
     ss += 1;
-    out.push(tcp_frame(c, s, cs, ss, 0x10, &[]));
     let (mut mseq, mut oseq) = (0u8, 0u8);
     for round in 0..rounds {
         let app_seq = (round & 0x0f) as u8;
@@ -135,13 +131,9 @@ fn a_gap_drops_the_fragment_being_gathered() {
     let c = ([10, 1, 1, 10], 40123);
     let s = ([10, 1, 1, 20], 20000);
     let (mut cs, mut ss) = (7u32, 90_000u32);
-    let mut out = vec![
-        tcp_frame(c, s, cs, 0, 0x02, &[]),
-        tcp_frame(s, c, ss, cs + 1, 0x12, &[]),
-    ];
+    let mut out = handshake(c, s, cs, ss).to_vec();
     cs += 1;
     ss += 1;
-    out.push(tcp_frame(c, s, cs, ss, 0x10, &[]));
     let mut app = vec![0xc0, 0x81, 0x00, 0x00, 20, 1, 0x00, 0, 59];
     for i in 0..60u8 {
         app.extend([0x01, i, 1, 0, 0]);

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{root, tcp_frame, write_pcap};
+use common::{replay_events, root, tcp_frame, write_pcap};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -129,21 +127,7 @@ fn adus(
     Vec<serde_json::Value>,
     serde_json::Value,
 ) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sensor"))
-        .args(["replay", "--no-progress", "--config"])
-        .arg(root().join("sensor.toml"))
-        .arg(pcap)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = replay_events(pcap);
     // Sorted: once both directions are shuffled together, responses may be reassembled before
     // their requests, so transactions pair (and are logged) in another order, or not at all.
     let mine = |side: &str| {

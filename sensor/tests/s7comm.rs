@@ -4,46 +4,11 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{root, tcp_frame, write_pcap};
+use common::counting::{counted, Counting};
+use common::{handshake, replay_events, tcp_frame, write_pcap};
 use serde_json::Value;
-
-/// Counts allocations made on threads that ask for it, so tests running beside the counted one
-/// do not disturb it.
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTED.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc` above, with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as for `alloc` and `dealloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -101,11 +66,11 @@ fn session_with_hole(segments: &[(bool, Vec<u8>)], at: usize, hole: u32) -> Vec<
         t += 1000;
         out.push((t, f));
     };
-    push(tcp_frame(CLIENT, SERVER, cs, 0, 0x02, &[]));
-    push(tcp_frame(SERVER, CLIENT, ss, cs + 1, 0x12, &[]));
+    for frame in handshake(CLIENT, SERVER, cs, ss) {
+        push(frame);
+    }
     cs += 1;
     ss += 1;
-    push(tcp_frame(CLIENT, SERVER, cs, ss, 0x10, &[]));
     for (i, (up, bytes)) in segments.iter().enumerate() {
         if i == at {
             cs += hole;
@@ -121,24 +86,6 @@ fn session_with_hole(segments: &[(bool, Vec<u8>)], at: usize, hole: u32) -> Vec<
     push(tcp_frame(CLIENT, SERVER, cs, ss, 0x11, &[]));
     push(tcp_frame(SERVER, CLIENT, ss, cs + 1, 0x11, &[]));
     out
-}
-
-fn replay(path: &std::path::Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_sensor"))
-        .args(["replay", "--no-progress", "--config"])
-        .arg(root().join("sensor.toml"))
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The `s7comm` bodies of S7 PDUs, without the TPDU count.
@@ -178,7 +125,7 @@ fn fragmented_tpdus_give_the_whole_pdu() {
     ]);
     write_pcap(&whole, 1, &session(&a));
     write_pcap(&split, 1, &session(&b));
-    let (ea, eb) = (replay(&whole), replay(&split));
+    let (ea, eb) = (replay_events(&whole), replay_events(&split));
     let (pa, pb) = (pdus(&ea), pdus(&eb));
     assert_eq!(pa.len(), 2);
     assert_eq!(pa, pb);
@@ -243,7 +190,7 @@ fn anomalies_are_named_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("anomalies.pcap");
     write_pcap(&path, 1, &session(&segs));
-    let events = replay(&path);
+    let events = replay_events(&path);
     let stats = &events.last().unwrap()["stats"]["app_layer"]["s7comm"];
     let named = [
         "s7comm.fragment_too_long",
@@ -286,7 +233,7 @@ fn a_gap_drops_the_open_fragment_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gap.pcap");
     write_pcap(&path, 1, &session_with_hole(&segs, 2, 100));
-    let events = replay(&path);
+    let events = replay_events(&path);
     let stats = &events.last().unwrap()["stats"]["app_layer"]["s7comm"];
     assert_eq!(stats["gaps"], 1, "{stats}");
     let p = pdus(&events);
@@ -333,12 +280,11 @@ fn in_order_s7_traffic_allocates_nothing() {
     for (ts, f) in head {
         pipeline.packet(Timestamp(*ts), f, f.len() as u32);
     }
-    COUNTED.with(|c| c.set(true));
-    for (ts, f) in body {
-        pipeline.packet(Timestamp(*ts), f, f.len() as u32);
-    }
-    COUNTED.with(|c| c.set(false));
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed);
+    let ((), allocations) = counted(|| {
+        for (ts, f) in body {
+            pipeline.packet(Timestamp(*ts), f, f.len() as u32);
+        }
+    });
     let stats = pipeline.stats().clone();
     assert_eq!(stats.app_layer.s7comm.pdus, 1 + 2000 * 7);
     assert_eq!(stats.app_layer.s7comm.anomalies, 0);

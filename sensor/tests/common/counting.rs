@@ -1,22 +1,34 @@
 //! A global allocator that counts allocations, for the tests that prove the per-packet path
 //! allocates nothing. A test binary installs it with
-//! `#[global_allocator] static GLOBAL: Counting = Counting;`.
+//! `#[global_allocator] static GLOBAL: Counting = Counting;`. Only allocations made inside
+//! [`counted`] on its own thread are counted, so tests running beside it do not disturb it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 
 pub struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Allocations on this thread while counting, or `None` when not counting.
+    static COUNT: Cell<Option<u64>> = const { Cell::new(None) };
+}
 
-/// Allocations and reallocations so far, in this process.
-pub fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
+fn count() {
+    // `try_with`: the allocator may run while the thread's locals are being torn down.
+    let _ = COUNT.try_with(|c| c.set(c.get().map(|n| n + 1)));
+}
+
+/// Run `f` and return what it returns with the allocations it made on this thread.
+pub fn counted<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    COUNT.with(|c| c.set(Some(0)));
+    let r = f();
+    let n = COUNT.with(|c| c.replace(None)).unwrap_or(0);
+    (r, n)
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
@@ -25,7 +37,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: as for `alloc` and `dealloc`.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -46,11 +58,11 @@ pub fn allocations_after_warm_up(frames: &[Vec<u8>], warm_up: usize) -> (sensor:
         ts += 100;
         pipeline.packet(Timestamp(ts), f, f.len() as u32);
     }
-    let before = allocations();
-    for f in rest {
-        ts += 100;
-        pipeline.packet(Timestamp(ts), f, f.len() as u32);
-    }
-    let n = allocations() - before;
+    let ((), n) = counted(|| {
+        for f in rest {
+            ts += 100;
+            pipeline.packet(Timestamp(ts), f, f.len() as u32);
+        }
+    });
     (pipeline, n)
 }

@@ -16,6 +16,16 @@ pub fn root() -> PathBuf {
         .to_owned()
 }
 
+/// A TCP handshake from client `c` to server `s` whose initial sequence numbers are `cs` and
+/// `ss`: SYN, SYN-ACK, ACK. Data then starts at `cs + 1` and `ss + 1`.
+pub fn handshake(c: ([u8; 4], u16), s: ([u8; 4], u16), cs: u32, ss: u32) -> [Vec<u8>; 3] {
+    [
+        tcp_frame(c, s, cs, 0, 0x02, &[]),
+        tcp_frame(s, c, ss, cs + 1, 0x12, &[]),
+        tcp_frame(c, s, cs + 1, ss + 1, 0x10, &[]),
+    ]
+}
+
 /// A TCP segment from `src` to `dst` framed as Ethernet.
 pub fn tcp_frame(
     src: ([u8; 4], u16),
@@ -81,11 +91,11 @@ pub fn modbus_session(n: u16) -> Vec<(u64, Vec<u8>)> {
         t += 1000;
         out.push((t, frame));
     };
-    push(tcp_frame(c, s, cs, 0, 0x02, &[]), &mut out);
-    push(tcp_frame(s, c, ss, cs + 1, 0x12, &[]), &mut out);
+    for frame in handshake(c, s, cs, ss) {
+        push(frame, &mut out);
+    }
     cs += 1;
     ss += 1;
-    push(tcp_frame(c, s, cs, ss, 0x10, &[]), &mut out);
     for i in 0..n {
         let tid = i.to_be_bytes();
         let req = [tid[0], tid[1], 0, 0, 0, 6, 1, 3, 0, 0, 0, 2];
@@ -112,4 +122,24 @@ impl Write for Shared {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The events of `sensor replay` on `pcap` with the example `sensor.toml`; the replay must
+/// succeed.
+pub fn replay_events(pcap: &Path) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sensor"))
+        .args(["replay", "--no-progress", "--config"])
+        .arg(root().join("sensor.toml"))
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
