@@ -4,8 +4,7 @@
 //! `\\` and `\:` stand for the character; `|` toggles hex, whose bytes may be separated by
 //! spaces. A leading `!` negates the match. The modifiers that follow a content (`nocase`,
 //! `offset`, `depth`, `distance`, `within`, `fast_pattern`, `startswith`, `endswith`) apply to
-//! it, and a sticky buffer keyword before it (`dnp3_data`, `file.data`, …) names what it
-//! inspects.
+//! it.
 
 /// One `content` match.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,13 +20,11 @@ pub struct Content {
     pub fast_pattern: bool,
     pub startswith: bool,
     pub endswith: bool,
-    /// The sticky buffer in force (`None`: the packet or stream payload).
-    pub buffer: Option<String>,
 }
 
 impl Content {
     /// Parse the value of a `content` option.
-    pub fn parse(value: &str, buffer: Option<String>) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, String> {
         let v = value.trim();
         let (negated, v) = match v.strip_prefix('!') {
             Some(rest) => (true, rest.trim_start()),
@@ -44,7 +41,6 @@ impl Content {
         Ok(Content {
             bytes,
             negated,
-            buffer,
             ..Content::default()
         })
     }
@@ -181,7 +177,7 @@ mod tests {
 
     #[test]
     fn modifiers_apply_to_the_content() {
-        let mut c = Content::parse(r#"!"|32 01|""#, Some("dnp3_data".into())).unwrap();
+        let mut c = Content::parse(r#"!"|32 01|""#).unwrap();
         assert!(c.negated);
         assert_eq!(c.bytes, [0x32, 1]);
         assert!(c.modify("offset", Some("2")).unwrap());
@@ -193,12 +189,11 @@ mod tests {
             (c.offset, c.depth, c.distance, c.nocase),
             (Some(2), Some(4), Some(-3), true)
         );
-        assert_eq!(c.buffer.as_deref(), Some("dnp3_data"));
         assert!(c.modify("depth", Some("x")).is_err());
         assert!(c.modify("depth", Some("0")).is_err());
         assert!(c.modify("within", None).is_err());
-        assert!(Content::parse("abc", None).is_err());
-        assert!(Content::parse(r#""""#, None).is_err());
+        assert!(Content::parse("abc").is_err());
+        assert!(Content::parse(r#""""#).is_err());
     }
 
     #[test]
@@ -214,7 +209,7 @@ mod tests {
         fn never_panics(s in "\\PC{0,64}") {
             let _ = content_bytes(&s);
             let _ = quoted_text(&s);
-            let _ = Content::parse(&s, None);
+            let _ = Content::parse(&s);
         }
     }
 }

@@ -1,21 +1,41 @@
-//! Suricata-compatible rules for icsight.
+//! Suricata-compatible rules for icsight, with keywords for Modbus, DNP3, S7comm and
+//! S7comm-plus.
 //!
-//! A rules file is read in two steps. [`text`] cuts it into rules (comments, continuation
-//! lines, the line each rule starts on) and each rule into its header and its options, without
-//! knowing any keyword. [`header`] then gives the header meaning: the action, the protocol,
-//! address and port expressions (with `$VARIABLES` from the configuration) and the direction;
-//! [`signature`] the identity options and the contents with their modifiers.
-//! Every error names the line it comes from, and one bad rule never stops the others.
+//! A rules file is read in layers. [`text`] cuts it into rules and each rule into header and
+//! options; [`header`] gives the header meaning (action, protocol, addresses, ports, with
+//! `$VARIABLES`); [`signature`] every option, through the module of its concept — [`content`],
+//! [`pcre`], [`byte`], [`payload`] for bytes, [`flow`], [`threshold`], and one module per
+//! protocol ([`modbus`], [`dnp3`], [`s7comm`]). [`engine`] compiles the rules into a
+//! [`Ruleset`] that packets, transactions and events are matched against, through the
+//! multi-pattern [`prefilter`]; [`load`] reads files and directories. Every error names the line
+//! it comes from, and one bad rule never stops the others.
 
+pub mod byte;
+pub mod classification;
 pub mod content;
+pub mod dnp3;
+pub mod engine;
+pub mod flow;
 pub mod header;
+pub mod load;
+pub mod modbus;
+pub mod num;
+pub mod payload;
+pub mod pcre;
+pub mod prefilter;
+pub mod s7comm;
 pub mod signature;
 pub mod text;
+pub mod threshold;
 pub mod vars;
 
+pub use classification::Classification;
 pub use content::Content;
+pub use engine::{Detector, PacketView, Rule, Ruleset, Transport, Tx};
+pub use flow::FlowBits;
 pub use header::{Action, AddrExpr, Direction, Header, PortExpr, Protocol};
-pub use signature::{parse_rules, Signature};
+pub use load::{load, load_sources, LoadError, Loaded};
+pub use signature::{parse_rules, parse_rules_with, Signature};
 pub use text::{split_rules, RawOption, RawRule, RuleText};
 pub use vars::Vars;
 

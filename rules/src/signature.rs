@@ -1,11 +1,25 @@
-//! A rule given meaning: header, identity (`sid`, `rev`, `gid`, `msg`, `classtype`,
-//! `priority`, `reference`, `metadata`) and its contents with their modifiers. Options the
-//! engine does not interpret yet are kept, in order, in [`Signature::other`].
+//! A rule given meaning: its header, its identity (`sid`, `rev`, `gid`, `msg`, `classtype`,
+//! `priority`, `reference`, `metadata`) and every option the engine evaluates.
+//!
+//! Options are checked as they are read, so a rule either loads whole or is refused with the
+//! reason; an option this engine does not know is a refusal too (naming it), never silently
+//! dropped, since a rule missing a condition would alert on traffic its author never meant.
 
+use decoders::AppProto;
+
+use crate::byte::{ByteExtract, ByteJump, ByteTest};
 use crate::content::{quoted_text, Content};
-use crate::{split_rules, Error, Header, RawOption, RawRule, RuleText, Vars};
+use crate::dnp3::{self, IndMatch};
+use crate::flow::{FlowOpts, FlowbitNames, FlowbitOp};
+use crate::modbus::ModbusMatch;
+use crate::num::UintMatch;
+use crate::payload::{parse_isdataat, Buffer, Inspection, Op};
+use crate::pcre::Pcre;
+use crate::s7comm::{self, PlusMatch, S7Match};
+use crate::threshold::Threshold;
+use crate::{split_rules, Error, Header, Protocol, RawRule, RuleText, Vars};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Signature {
     pub line: usize,
     pub header: Header,
@@ -19,22 +33,31 @@ pub struct Signature {
     pub references: Vec<(String, String)>,
     /// `metadata:KEY VALUE, …`, in order (e.g. `mitre_attack_ics T0843`).
     pub metadata: Vec<(String, String)>,
-    pub contents: Vec<Content>,
-    pub other: Vec<RawOption>,
+    /// The byte-inspecting options, one list per buffer, in the order the buffers appear.
+    pub inspections: Vec<Inspection>,
+    pub dsize: Option<UintMatch>,
+    pub flow: FlowOpts,
+    pub flowbits: Vec<FlowbitOp>,
+    /// `threshold` or `detection_filter`.
+    pub threshold: Option<Threshold>,
+    /// `app-layer-event` names (`dnp3.flooded`, …): the rule matches when the event occurs.
+    pub app_events: Vec<String>,
+    /// `app-layer-protocol`: the flow's protocol must (or, negated, must not) be this one.
+    pub app_layer_protocol: Option<(AppProto, bool)>,
+    pub modbus: Vec<ModbusMatch>,
+    pub dnp3_func: Option<u8>,
+    pub dnp3_ind: Vec<IndMatch>,
+    pub dnp3_obj: Vec<(u8, u8)>,
+    pub s7: Vec<S7Match>,
+    pub s7plus: Vec<PlusMatch>,
 }
 
-/// Keywords that switch the buffer later contents inspect. `pkt_data` returns to the payload.
-fn sticky_buffer(name: &str, value: Option<&str>) -> Option<Option<String>> {
-    match name {
-        "pkt_data" => Some(None),
-        "dnp3_data" | "file_data" | "file.data" => Some(Some(name.to_owned())),
-        _ if value.is_none() && name.contains('.') => Some(Some(name.to_owned())),
-        _ => None,
-    }
-}
+/// Keywords accepted and deliberately without effect on a passive sensor.
+const NO_EFFECT: [&str; 3] = ["rawbytes", "target", "prefilter"];
 
 impl Signature {
-    pub fn parse(rule: &RuleText, vars: &Vars) -> Result<Self, Error> {
+    /// Parse one rule; flowbit names are shared with the other rules of the set.
+    pub fn parse(rule: &RuleText, vars: &Vars, bits: &mut FlowbitNames) -> Result<Self, Error> {
         let raw = RawRule::parse(rule)?;
         let line = raw.line;
         let err = |m: String| Error::new(line, m);
@@ -50,13 +73,26 @@ impl Signature {
             priority: None,
             references: Vec::new(),
             metadata: Vec::new(),
-            contents: Vec::new(),
-            other: Vec::new(),
+            inspections: Vec::new(),
+            dsize: None,
+            flow: FlowOpts::default(),
+            flowbits: Vec::new(),
+            threshold: None,
+            app_events: Vec::new(),
+            app_layer_protocol: None,
+            modbus: Vec::new(),
+            dnp3_func: None,
+            dnp3_ind: Vec::new(),
+            dnp3_obj: Vec::new(),
+            s7: Vec::new(),
+            s7plus: Vec::new(),
         };
-        let mut buffer: Option<String> = None;
+        let mut buffer = Buffer::Payload;
+        let mut extract_names: Vec<String> = Vec::new();
         for opt in raw.options {
             let name = opt.name.as_str();
             let value = opt.value.as_deref();
+            let e = |m: String| err(format!("{name}: {m}"));
             let need = || value.ok_or_else(|| err(format!("`{name}` needs a value")));
             let number = |v: &str| -> Result<u32, Error> {
                 v.trim()
@@ -64,7 +100,7 @@ impl Signature {
                     .map_err(|_| err(format!("`{name}:{v}`: not a whole number")))
             };
             match name {
-                "msg" => sig.msg = quoted_text(need()?).map_err(|m| err(format!("msg: {m}")))?,
+                "msg" => sig.msg = quoted_text(need()?).map_err(e)?,
                 "sid" => sig.sid = number(need()?)?,
                 "rev" => sig.rev = number(need()?)?,
                 "gid" => sig.gid = number(need()?)?,
@@ -91,33 +127,240 @@ impl Signature {
                         sig.metadata.push((k.to_owned(), v.trim().to_owned()));
                     }
                 }
-                "content" => sig.contents.push(
-                    Content::parse(need()?, buffer.clone())
-                        .map_err(|m| err(format!("content: {m}")))?,
-                ),
+                "content" => {
+                    let c = Content::parse(need()?).map_err(e)?;
+                    sig.op(buffer, Op::Content(c));
+                }
+                "pcre" => {
+                    let p = Pcre::parse(need()?).map_err(e)?;
+                    sig.op(buffer, Op::Pcre(p));
+                }
+                "isdataat" => sig.op(buffer, parse_isdataat(need()?).map_err(e)?),
+                "byte_test" => {
+                    let t = ByteTest::parse(need()?, &extract_names).map_err(e)?;
+                    sig.op(buffer, Op::ByteTest(t));
+                }
+                "byte_jump" => {
+                    let j = ByteJump::parse(need()?, &extract_names).map_err(e)?;
+                    sig.op(buffer, Op::ByteJump(j));
+                }
+                "byte_extract" => {
+                    let x = ByteExtract::parse(need()?, &mut extract_names).map_err(e)?;
+                    sig.op(buffer, Op::ByteExtract(x));
+                }
+                "dsize" => sig.dsize = Some(UintMatch::parse(need()?).map_err(e)?),
+                "flow" => sig.flow = FlowOpts::parse(need()?).map_err(e)?,
+                "flowbits" => sig.flowbits.push(bits.parse(need()?).map_err(e)?),
+                "noalert" => sig.flowbits.push(FlowbitOp::NoAlert),
+                "threshold" | "detection_filter" => {
+                    if sig.threshold.is_some() {
+                        return Err(err("only one threshold or detection_filter".into()));
+                    }
+                    let t = Threshold::parse(need()?, name == "detection_filter").map_err(e)?;
+                    sig.threshold = Some(t);
+                }
+                "app-layer-event" => sig.app_events.push(need()?.trim().to_owned()),
+                "app-layer-protocol" => {
+                    let v = need()?.trim();
+                    let (neg, p) = match v.strip_prefix('!') {
+                        Some(p) => (true, p),
+                        None => (false, v),
+                    };
+                    let proto = match p {
+                        "modbus" => AppProto::Modbus,
+                        "dnp3" => AppProto::Dnp3,
+                        "s7comm" => AppProto::S7comm,
+                        _ => return Err(e(format!("`{p}` is not a protocol this sensor decodes"))),
+                    };
+                    sig.app_layer_protocol = Some((proto, !neg));
+                }
+                "modbus" => sig.modbus.push(ModbusMatch::parse(need()?).map_err(e)?),
+                "dnp3_func" | "dnp3.func" => {
+                    sig.dnp3_func = Some(dnp3::parse_func(need()?).map_err(e)?)
+                }
+                "dnp3_ind" | "dnp3.ind" => sig.dnp3_ind.push(IndMatch::parse(need()?).map_err(e)?),
+                "dnp3_obj" | "dnp3.obj" => sig.dnp3_obj.push(dnp3::parse_obj(need()?).map_err(e)?),
+                _ if s7comm::is_keyword(name) => {
+                    if name.starts_with("s7commplus_") {
+                        sig.s7plus.push(PlusMatch::parse(name, value).map_err(e)?);
+                    } else {
+                        sig.s7.push(S7Match::parse(name, value).map_err(e)?);
+                    }
+                }
                 _ => {
-                    if let Some(b) = sticky_buffer(name, value) {
-                        buffer = b;
-                        sig.other.push(opt);
+                    if value.is_none() {
+                        match Buffer::from_keyword(name).map_err(&err)? {
+                            Some(b) => {
+                                buffer = b;
+                                continue;
+                            }
+                            None if is_content_modifier(name) => {}
+                            None if NO_EFFECT.contains(&name) => continue,
+                            None => {}
+                        }
+                    }
+                    if is_content_modifier(name) {
+                        let Some(Op::Content(c)) = sig.last_op_mut(buffer) else {
+                            return Err(err(format!("`{name}` without a content right before it")));
+                        };
+                        c.modify(name, value).map_err(&err)?;
                         continue;
                     }
-                    let applied = match sig.contents.last_mut() {
-                        Some(c) => c.modify(name, value).map_err(&err)?,
-                        None if is_content_modifier(name) => {
-                            return Err(err(format!("`{name}` without a content before it")))
-                        }
-                        None => false,
-                    };
-                    if !applied {
-                        sig.other.push(opt);
+                    if NO_EFFECT.contains(&name) {
+                        continue;
                     }
+                    return Err(err(format!("keyword `{name}` is not supported")));
                 }
             }
         }
         if sig.sid == 0 {
             return Err(err("no `sid` (or sid 0)".into()));
         }
+        sig.check().map_err(err)?;
         Ok(sig)
+    }
+
+    fn op(&mut self, buffer: Buffer, op: Op) {
+        match self.inspections.iter_mut().find(|i| i.buffer == buffer) {
+            Some(i) => i.ops.push(op),
+            None => self.inspections.push(Inspection {
+                buffer,
+                ops: vec![op],
+            }),
+        }
+    }
+
+    fn last_op_mut(&mut self, buffer: Buffer) -> Option<&mut Op> {
+        self.inspections
+            .iter_mut()
+            .find(|i| i.buffer == buffer)
+            .and_then(|i| i.ops.last_mut())
+    }
+
+    /// Every content of the rule, with the buffer it inspects.
+    pub fn contents(&self) -> impl Iterator<Item = (Buffer, &Content)> {
+        self.inspections.iter().flat_map(|i| {
+            i.ops.iter().filter_map(move |op| match op {
+                Op::Content(c) => Some((i.buffer, c)),
+                _ => None,
+            })
+        })
+    }
+
+    /// The application protocol the rule is about, from its header or its keywords.
+    pub fn app_proto(&self) -> Option<AppProto> {
+        match self.header.protocol {
+            Protocol::Modbus => Some(AppProto::Modbus),
+            Protocol::Dnp3 => Some(AppProto::Dnp3),
+            Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
+            _ => {
+                if !self.modbus.is_empty() {
+                    Some(AppProto::Modbus)
+                } else if self.has_dnp3_keywords() {
+                    Some(AppProto::Dnp3)
+                } else if !self.s7.is_empty() || !self.s7plus.is_empty() {
+                    Some(AppProto::S7comm)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn has_dnp3_keywords(&self) -> bool {
+        self.dnp3_func.is_some()
+            || !self.dnp3_ind.is_empty()
+            || !self.dnp3_obj.is_empty()
+            || self
+                .inspections
+                .iter()
+                .any(|i| i.buffer == Buffer::Dnp3Data)
+    }
+
+    /// Whether the rule looks into application transactions rather than packets.
+    pub fn is_transactional(&self) -> bool {
+        !self.modbus.is_empty()
+            || self.has_dnp3_keywords()
+            || !self.s7.is_empty()
+            || !self.s7plus.is_empty()
+            || self.header.protocol == Protocol::S7commPlus
+    }
+
+    /// Combinations no traffic could match, refused at load.
+    fn check(&self) -> Result<(), String> {
+        let families = [
+            !self.modbus.is_empty(),
+            self.has_dnp3_keywords(),
+            !self.s7.is_empty() || !self.s7plus.is_empty(),
+        ];
+        if families.iter().filter(|f| **f).count() > 1 {
+            return Err("keywords of more than one ICS protocol".into());
+        }
+        let implied = if !self.modbus.is_empty() {
+            Some(AppProto::Modbus)
+        } else if self.has_dnp3_keywords() {
+            Some(AppProto::Dnp3)
+        } else if families[2] {
+            Some(AppProto::S7comm)
+        } else {
+            None
+        };
+        let header = match self.header.protocol {
+            Protocol::Modbus => Some(AppProto::Modbus),
+            Protocol::Dnp3 => Some(AppProto::Dnp3),
+            Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
+            Protocol::Icmp => {
+                if implied.is_some() {
+                    return Err("ICS keywords in an icmp rule".into());
+                }
+                None
+            }
+            _ => None,
+        };
+        if let (Some(h), Some(k)) = (header, implied) {
+            if h != k {
+                return Err(format!(
+                    "{} keywords in a {} rule",
+                    k.name(),
+                    self.header_protocol_name()
+                ));
+            }
+        }
+        if !self.s7.is_empty() && self.header.protocol == Protocol::S7commPlus {
+            return Err("s7comm keywords in an s7commplus rule".into());
+        }
+        if !self.s7plus.is_empty() && self.header.protocol == Protocol::S7comm {
+            return Err("s7commplus keywords in an s7comm rule".into());
+        }
+        if !self.app_events.is_empty() && self.is_transactional() {
+            return Err("app-layer-event cannot be combined with transaction keywords".into());
+        }
+        if !self.app_events.is_empty() && !self.inspections.is_empty() {
+            return Err("app-layer-event cannot be combined with payload keywords".into());
+        }
+        if self.is_transactional() && self.dsize.is_some() {
+            return Err("dsize looks at packets, not at transactions".into());
+        }
+        if self.is_transactional() && self.inspections.iter().any(|i| i.buffer == Buffer::Payload) {
+            return Err(
+                "payload keywords with transaction keywords: put them after a sticky buffer such as dnp3_data"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn header_protocol_name(&self) -> &'static str {
+        match self.header.protocol {
+            Protocol::Ip => "ip",
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::Modbus => "modbus",
+            Protocol::Dnp3 => "dnp3",
+            Protocol::S7comm => "s7comm",
+            Protocol::S7commPlus => "s7commplus",
+        }
     }
 }
 
@@ -132,17 +375,25 @@ fn is_content_modifier(name: &str) -> bool {
             | "fast_pattern"
             | "startswith"
             | "endswith"
-            | "rawbytes"
     )
 }
 
 /// Every rule of a rules file: the ones that parse, and an error for each that does not
 /// (including a second rule with a `gid:sid` already taken). One bad rule costs only itself.
 pub fn parse_rules(file: &str, vars: &Vars) -> (Vec<Signature>, Vec<Error>) {
+    parse_rules_with(file, vars, &mut FlowbitNames::default())
+}
+
+/// [`parse_rules`] with flowbit names shared across files.
+pub fn parse_rules_with(
+    file: &str,
+    vars: &Vars,
+    bits: &mut FlowbitNames,
+) -> (Vec<Signature>, Vec<Error>) {
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     let mut seen = std::collections::HashMap::new();
     for rule in split_rules(file) {
-        match Signature::parse(&rule, vars) {
+        match Signature::parse(&rule, vars, bits) {
             Ok(sig) => match seen.insert((sig.gid, sig.sid), sig.line) {
                 Some(first) => bad.push(Error::new(
                     sig.line,
@@ -163,12 +414,18 @@ pub fn parse_rules(file: &str, vars: &Vars) -> (Vec<Signature>, Vec<Error>) {
 mod tests {
     use super::*;
 
+    fn one(text: &str) -> Result<Signature, Error> {
+        Signature::parse(
+            &split_rules(text)[0],
+            &Vars::suricata_defaults(),
+            &mut FlowbitNames::default(),
+        )
+    }
+
     #[test]
     fn identity_and_contents() {
-        let text = r#"alert modbus any any -> any 502 (msg:"Modbus \"write\" to PLC"; content:"|00 00|"; offset:2; depth:2; modbus: function 16; classtype:attempted-admin; priority:2; reference:url,attack.mitre.org/techniques/T0836; metadata: mitre_attack_ics T0836, created_at 2026_11_21; sid:9000001; rev:3;)"#;
-        let (sigs, errs) = parse_rules(text, &Vars::suricata_defaults());
-        assert!(errs.is_empty(), "{errs:?}");
-        let s = &sigs[0];
+        let text = r#"alert tcp any any -> any 502 (msg:"Modbus \"write\" to PLC"; content:"|00 00|"; offset:2; depth:2; classtype:attempted-admin; priority:2; reference:url,attack.mitre.org/techniques/T0836; metadata: mitre_attack_ics T0836, created_at 2026_11_21; sid:9000001; rev:3;)"#;
+        let s = one(text).unwrap();
         assert_eq!((s.gid, s.sid, s.rev), (1, 9000001, 3));
         assert_eq!(s.msg, r#"Modbus "write" to PLC"#);
         assert_eq!(s.classtype.as_deref(), Some("attempted-admin"));
@@ -178,21 +435,44 @@ mod tests {
             s.metadata[0],
             ("mitre_attack_ics".to_owned(), "T0836".to_owned())
         );
-        assert_eq!(s.contents.len(), 1);
+        let contents: Vec<_> = s.contents().collect();
+        assert_eq!(contents.len(), 1);
         assert_eq!(
-            (s.contents[0].offset, s.contents[0].depth),
+            (contents[0].1.offset, contents[0].1.depth),
             (Some(2), Some(2))
         );
-        assert_eq!(s.other.len(), 1);
-        assert_eq!(s.other[0].name, "modbus");
+        assert!(!s.is_transactional());
     }
 
     #[test]
     fn sticky_buffers_scope_contents() {
-        let text = r#"alert dnp3 any any -> any any (content:"a"; dnp3_data; content:"b"; pkt_data; content:"c"; sid:1;)"#;
-        let (sigs, _) = parse_rules(text, &Vars::suricata_defaults());
-        let bufs: Vec<_> = sigs[0].contents.iter().map(|c| c.buffer.clone()).collect();
-        assert_eq!(bufs, [None, Some("dnp3_data".to_owned()), None]);
+        let text = r#"alert dnp3 any any -> any any (dnp3_data; content:"b"; pkt_data; sid:1;)"#;
+        let s = one(text).unwrap();
+        let bufs: Vec<_> = s.contents().map(|(b, _)| b).collect();
+        assert_eq!(bufs, [Buffer::Dnp3Data]);
+        assert!(s.is_transactional());
+        let mixed = r#"alert dnp3 any any -> any any (content:"a"; dnp3_func:1; sid:1;)"#;
+        assert!(one(mixed).unwrap_err().message.contains("sticky buffer"));
+    }
+
+    #[test]
+    fn ics_keywords_and_their_protocols() {
+        let s = one("alert tcp any any -> any 502 (modbus: function 8, subfunction 1; sid:1;)")
+            .unwrap();
+        assert_eq!(s.app_proto(), Some(AppProto::Modbus));
+        assert!(s.is_transactional());
+        let s = one("alert s7comm any any -> any any (s7comm.function: plc_stop; s7comm.rosctr: job; sid:1;)").unwrap();
+        assert_eq!(s.s7.len(), 2);
+        assert!(one("alert dnp3 any any -> any any (modbus: function 1; sid:1;)").is_err());
+        assert!(one("alert s7comm any any -> any any (s7commplus_func: explore; sid:1;)").is_err());
+        assert!(one(
+            "alert modbus any any -> any any (modbus: function 1; dnp3_func: read; sid:1;)"
+        )
+        .is_err());
+        let e = one("alert tcp any any -> any any (lua:x.lua; sid:1;)").unwrap_err();
+        assert!(e.message.contains("`lua` is not supported"));
+        let e = one("alert tcp any any -> any any (http.uri; content:\"x\"; sid:1;)").unwrap_err();
+        assert!(e.message.contains("does not decode"));
     }
 
     #[test]

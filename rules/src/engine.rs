@@ -1,0 +1,590 @@
+//! The compiled ruleset and its three ways in: packets, application transactions, and
+//! application-layer events.
+//!
+//! * Packet rules (`tcp`, `udp`, `ip`, and protocol rules without transaction keywords) are
+//!   found through the [`Prefilter`] over each packet's payload; `flow:only_stream` rules look
+//!   at reassembled stream data instead.
+//! * Transaction rules (`modbus:`, `dnp3_*`, `s7comm.*`, `s7commplus_*`) are indexed by the
+//!   protocol field they require — Modbus function, DNP3 function, S7 function — so a
+//!   transaction meets only the rules for its own code plus those that name none.
+//! * `app-layer-event` rules are indexed by event name.
+//!
+//! Matching allocates nothing once its [`Detector`] is warm: candidates and alerts go into
+//! vectors that are reused.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use decoders::dnp3::Fragment;
+use decoders::modbus::Message;
+use decoders::s7comm::Plus;
+use decoders::{AppProto, Direction};
+
+use crate::classification::Classification;
+use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
+use crate::payload::Buffer;
+use crate::prefilter::{Entry, Prefilter, Scratch};
+use crate::s7comm::S7Tx;
+use crate::threshold::{Seen, Thresholds};
+use crate::{dnp3, Action, Direction as RuleDirection, Protocol, Signature};
+
+/// The transport of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+    /// Another IP protocol, by number.
+    Other(u8),
+}
+
+/// What the rules see of the packet (or transaction) being inspected: its addresses in the
+/// direction it travels, and the state of its flow.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketView {
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+    pub transport: Transport,
+    pub dir: Direction,
+    pub established: bool,
+    pub app_proto: Option<AppProto>,
+    pub flow_id: u64,
+    /// Packet time, in seconds.
+    pub secs: u64,
+}
+
+/// An application transaction, borrowed from the decoders.
+#[derive(Debug, Clone, Copy)]
+pub enum Tx<'p, 'a> {
+    /// A request and its response; either may be missing.
+    Modbus {
+        request: Option<&'p Message<'a>>,
+        response: Option<&'p Message<'a>>,
+    },
+    /// One application fragment.
+    Dnp3(&'p Fragment<'a>),
+    S7comm(S7Tx<'p, 'a>),
+    S7commPlus(&'p Plus<'a>),
+}
+
+/// A loaded rule with what its alerts carry.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub sig: Signature,
+    /// The classification's description of the rule's classtype (EVE `alert.category`).
+    pub category: String,
+    /// `priority`, else the classtype's, else 3 (EVE `alert.severity`).
+    pub severity: u8,
+    /// `metadata` grouped by key, values in order.
+    pub metadata: Vec<(String, Vec<String>)>,
+    noalert: bool,
+}
+
+impl Rule {
+    fn new(sig: Signature, classes: &Classification) -> Result<Self, String> {
+        let class = match &sig.classtype {
+            Some(c) => Some(
+                classes
+                    .get(c)
+                    .ok_or_else(|| format!("classtype `{c}` is not in the classification"))?,
+            ),
+            None => None,
+        };
+        let mut metadata: Vec<(String, Vec<String>)> = Vec::new();
+        for (k, v) in &sig.metadata {
+            match metadata.iter_mut().find(|(key, _)| key == k) {
+                Some((_, vs)) => vs.push(v.clone()),
+                None => metadata.push((k.clone(), vec![v.clone()])),
+            }
+        }
+        Ok(Rule {
+            category: class.map(|c| c.description.clone()).unwrap_or_default(),
+            severity: sig.priority.or(class.map(|c| c.priority)).unwrap_or(3),
+            metadata,
+            noalert: sig.flowbits.contains(&FlowbitOp::NoAlert),
+            sig,
+        })
+    }
+}
+
+/// Transaction rules of one protocol, by the code they require.
+#[derive(Debug, Clone, Default)]
+struct TxIndex {
+    by_code: HashMap<u8, Vec<u32>>,
+    any_code: Vec<u32>,
+}
+
+impl TxIndex {
+    fn add(&mut self, rule: u32, code: Option<u8>) {
+        match code {
+            Some(c) => self.by_code.entry(c).or_default().push(rule),
+            None => self.any_code.push(rule),
+        }
+    }
+
+    fn candidates(&self, code: Option<u8>, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(&self.any_code);
+        if let Some(rules) = code.and_then(|c| self.by_code.get(&c)) {
+            out.extend_from_slice(rules);
+            out.sort_unstable();
+        }
+    }
+}
+
+/// Mutable matching state: threshold counters and reusable buffers.
+#[derive(Debug, Default)]
+pub struct Detector {
+    pub thresholds: Thresholds,
+    scratch: Scratch,
+    /// Rules fully evaluated, over the run.
+    pub evaluated: u64,
+}
+
+/// How many rules of each kind a ruleset holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub rules: usize,
+    pub packet: usize,
+    pub stream: usize,
+    pub transaction: usize,
+    pub event: usize,
+    /// Distinct literals in the packet prefilter.
+    pub patterns: usize,
+}
+
+/// A compiled set of rules.
+#[derive(Debug, Clone, Default)]
+pub struct Ruleset {
+    rules: Vec<Rule>,
+    packet: Prefilter,
+    stream: Prefilter,
+    modbus: TxIndex,
+    dnp3: TxIndex,
+    s7comm: TxIndex,
+    s7plus: TxIndex,
+    events: HashMap<String, Vec<u32>>,
+    counts: Counts,
+    flowbits: FlowbitNames,
+}
+
+/// The literal a rule's payload inspection offers the prefilter.
+fn fast_pattern(sig: &Signature) -> Entry<'_> {
+    let contents = || {
+        sig.contents()
+            .filter(|(b, c)| *b == Buffer::Payload && !c.negated)
+            .map(|(_, c)| c)
+    };
+    let chosen = contents()
+        .find(|c| c.fast_pattern)
+        .or_else(|| contents().max_by_key(|c| c.bytes.len()));
+    match chosen {
+        Some(c) => Entry::Pattern {
+            bytes: &c.bytes,
+            nocase: c.nocase,
+        },
+        None => Entry::Always,
+    }
+}
+
+impl Ruleset {
+    /// Compile signatures. A rule whose classtype is unknown is refused with its line; pass
+    /// rules are ordered first, so that they can silence the others.
+    pub fn compile(
+        sigs: Vec<Signature>,
+        classes: &Classification,
+        flowbits: FlowbitNames,
+    ) -> (Self, Vec<crate::Error>) {
+        let mut errors = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        for sig in sigs {
+            let line = sig.line;
+            match Rule::new(sig, classes) {
+                Ok(r) => rules.push(r),
+                Err(m) => errors.push(crate::Error::new(line, m)),
+            }
+        }
+        rules.sort_by_key(|r| r.sig.header.action != Action::Pass);
+        let mut set = Ruleset {
+            flowbits,
+            ..Ruleset::default()
+        };
+        let (mut packet, mut stream) = (Vec::new(), Vec::new());
+        for (i, r) in rules.iter().enumerate() {
+            let i = i as u32;
+            let s = &r.sig;
+            if !s.app_events.is_empty() {
+                for e in &s.app_events {
+                    set.events.entry(e.clone()).or_default().push(i);
+                }
+                set.counts.event += 1;
+            } else if s.is_transactional() {
+                let (index, code) = match s.app_proto() {
+                    Some(AppProto::Modbus) => (
+                        &mut set.modbus,
+                        match s.modbus.as_slice() {
+                            [m] => m.function_key(),
+                            _ => None,
+                        },
+                    ),
+                    Some(AppProto::Dnp3) => (&mut set.dnp3, s.dnp3_func),
+                    _ if !s.s7plus.is_empty() || s.header.protocol == Protocol::S7commPlus => {
+                        (&mut set.s7plus, None)
+                    }
+                    _ => (&mut set.s7comm, s.s7.iter().find_map(|m| m.function_key())),
+                };
+                index.add(i, code);
+                set.counts.transaction += 1;
+            } else if s.flow.only_stream {
+                stream.push((i, fast_pattern(s)));
+                set.counts.stream += 1;
+            } else {
+                packet.push((i, fast_pattern(s)));
+                set.counts.packet += 1;
+            }
+        }
+        set.packet = Prefilter::build(packet);
+        set.stream = Prefilter::build(stream);
+        set.counts.rules = rules.len();
+        set.counts.patterns = set.packet.patterns();
+        set.rules = rules;
+        (set, errors)
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn rule(&self, i: u32) -> &Rule {
+        &self.rules[i as usize]
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    pub fn flowbit_names(&self) -> &FlowbitNames {
+        &self.flowbits
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Rules matching a packet's payload (`stream`: a chunk of reassembled stream instead).
+    /// Alerting rules are appended to `alerts`.
+    pub fn match_packet(
+        &self,
+        pkt: &PacketView,
+        payload: &[u8],
+        stream: bool,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let prefilter = if stream { &self.stream } else { &self.packet };
+        let mut scratch = std::mem::take(&mut det.scratch);
+        prefilter.candidates(payload, &mut scratch);
+        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |s| {
+            s.dsize.is_none_or(|d| d.matches(payload.len() as u64))
+                && s.inspections.iter().all(|i| {
+                    i.buffer == Buffer::Payload
+                        && (!payload.is_empty() || i.ops.is_empty())
+                        && i.matches(payload)
+                })
+        });
+        det.scratch = scratch;
+    }
+
+    /// Rules matching an application transaction, seen as `pkt` (oriented the way the
+    /// transaction goes: a Modbus request-response pair from client to server).
+    pub fn match_tx(
+        &self,
+        pkt: &PacketView,
+        tx: &Tx<'_, '_>,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let (index, code) = match tx {
+            Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
+            Tx::Dnp3(f) => (&self.dnp3, Some(f.function())),
+            Tx::S7comm(s) => (&self.s7comm, s.pdu.function().or(s.job_function)),
+            Tx::S7commPlus(_) => (&self.s7plus, None),
+        };
+        if index.any_code.is_empty() && index.by_code.is_empty() {
+            return;
+        }
+        let mut scratch = std::mem::take(&mut det.scratch);
+        index.candidates(code, &mut scratch.candidates);
+        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |s| {
+            tx_matches(s, tx)
+        });
+        det.scratch = scratch;
+    }
+
+    /// Rules on an application-layer event (`dnp3.flooded`, …) raised on the flow.
+    pub fn match_event(
+        &self,
+        pkt: &PacketView,
+        event: &str,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        if let Some(rules) = self.events.get(event) {
+            self.evaluate(rules, pkt, bits, det, alerts, |_| true);
+        }
+    }
+
+    /// Whether any rule listens for application-layer events.
+    pub fn has_event_rules(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    fn evaluate(
+        &self,
+        candidates: &[u32],
+        pkt: &PacketView,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+        specific: impl Fn(&Signature) -> bool,
+    ) {
+        let first = alerts.len();
+        for &i in candidates {
+            let rule = &self.rules[i as usize];
+            let s = &rule.sig;
+            det.evaluated += 1;
+            if !header_matches(s, pkt) || !bits.check(&s.flowbits) || !specific(s) {
+                continue;
+            }
+            bits.apply(&s.flowbits);
+            if s.header.action == Action::Pass {
+                // A pass rule stops inspection of this packet: nothing else alerts.
+                alerts.truncate(first);
+                return;
+            }
+            if rule.noalert {
+                continue;
+            }
+            if let Some(t) = &s.threshold {
+                let seen = Seen {
+                    src: pkt.src,
+                    dst: pkt.dst,
+                    flow: pkt.flow_id,
+                    now: pkt.secs,
+                };
+                if !det.thresholds.alert(i, t, seen) {
+                    continue;
+                }
+            }
+            alerts.push(i);
+        }
+    }
+}
+
+/// Protocol, addresses, ports, direction and flow state.
+fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
+    let h = &s.header;
+    let proto_ok = match h.protocol {
+        Protocol::Ip => true,
+        Protocol::Tcp => pkt.transport == Transport::Tcp,
+        Protocol::Udp => pkt.transport == Transport::Udp,
+        Protocol::Icmp => matches!(pkt.transport, Transport::Other(1 | 58)),
+        Protocol::Modbus => pkt.app_proto == Some(AppProto::Modbus),
+        Protocol::Dnp3 => pkt.app_proto == Some(AppProto::Dnp3),
+        Protocol::S7comm | Protocol::S7commPlus => pkt.app_proto == Some(AppProto::S7comm),
+    };
+    if !proto_ok || !s.flow.matches(pkt.dir, pkt.established) {
+        return false;
+    }
+    if let Some(p) = s.app_proto() {
+        if pkt.app_proto != Some(p) {
+            return false;
+        }
+    }
+    if let Some((p, want)) = s.app_layer_protocol {
+        if (pkt.app_proto == Some(p)) != want {
+            return false;
+        }
+    }
+    let forward = h.src.matches(pkt.src)
+        && h.src_ports.matches(pkt.sport)
+        && h.dst.matches(pkt.dst)
+        && h.dst_ports.matches(pkt.dport);
+    forward
+        || (h.direction == RuleDirection::Both
+            && h.src.matches(pkt.dst)
+            && h.src_ports.matches(pkt.dport)
+            && h.dst.matches(pkt.src)
+            && h.dst_ports.matches(pkt.sport))
+}
+
+/// The ICS keywords and `dnp3_data` contents of a transaction rule.
+fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
+    match tx {
+        Tx::Modbus { request, .. } => {
+            !s.modbus.is_empty() && s.modbus.iter().all(|m| m.matches(*request))
+        }
+        Tx::Dnp3(f) => {
+            s.dnp3_func.is_none_or(|fc| fc == f.function())
+                && s.dnp3_ind.iter().all(|m| m.matches(f))
+                && s.dnp3_obj.iter().all(|&(g, v)| dnp3::has_object(f, g, v))
+                && s.inspections
+                    .iter()
+                    .all(|i| i.buffer == Buffer::Dnp3Data && i.matches(f.as_bytes()))
+                && (s.dnp3_func.is_some()
+                    || !s.dnp3_ind.is_empty()
+                    || !s.dnp3_obj.is_empty()
+                    || !s.inspections.is_empty())
+        }
+        Tx::S7comm(t) => {
+            s.s7plus.is_empty()
+                && !s.s7.is_empty()
+                && s.header.protocol != Protocol::S7commPlus
+                && s.s7.iter().all(|m| m.matches(t))
+        }
+        Tx::S7commPlus(p) => s.s7.is_empty() && s.s7plus.iter().all(|m| m.matches(p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_rules, Vars};
+
+    fn ruleset(text: &str) -> Ruleset {
+        let (sigs, errs) = parse_rules(text, &Vars::suricata_defaults());
+        assert!(errs.is_empty(), "{errs:?}");
+        let (set, errs) =
+            Ruleset::compile(sigs, &Classification::builtin(), FlowbitNames::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        set
+    }
+
+    fn view(dir: Direction, app: Option<AppProto>) -> PacketView {
+        let (c, s) = (IpAddr::from([10, 0, 0, 2]), IpAddr::from([10, 0, 0, 1]));
+        let (src, sport, dst, dport) = match dir {
+            Direction::ToServer => (c, 40000, s, 502),
+            Direction::ToClient => (s, 502, c, 40000),
+        };
+        PacketView {
+            src,
+            sport,
+            dst,
+            dport,
+            transport: Transport::Tcp,
+            dir,
+            established: true,
+            app_proto: app,
+            flow_id: 1,
+            secs: 0,
+        }
+    }
+
+    fn sids(set: &Ruleset, alerts: &[u32]) -> Vec<u32> {
+        alerts.iter().map(|&i| set.rule(i).sig.sid).collect()
+    }
+
+    #[test]
+    fn packet_rules_through_the_prefilter() {
+        let set = ruleset(
+            r#"
+alert tcp any any -> any 502 (msg:"FC8 restart"; content:"|00 00|"; offset:2; depth:2; content:"|08 00 01|"; offset:7; depth:3; classtype:attempted-dos; sid:1;)
+alert tcp any any -> any 502 (msg:"tiny"; dsize:<8; sid:2;)
+alert tcp any any -> any 502 (msg:"to client only"; flow:to_client; content:"|08|"; sid:3;)
+alert tcp any any <> any 502 (msg:"either way"; content:"|ff 00|"; sid:4;)
+alert tcp any any -> any 503 (msg:"other port"; content:"|08|"; sid:5;)
+"#,
+        );
+        assert_eq!(set.counts().packet, 5);
+        let pkt = [0, 5, 0, 0, 0, 6, 1, 8, 0, 1, 0xff, 0];
+        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let v = view(Direction::ToServer, Some(AppProto::Modbus));
+        set.match_packet(&v, &pkt, false, &mut bits, &mut det, &mut alerts);
+        assert_eq!(sids(&set, &alerts), [1, 4]);
+        assert_eq!(set.rule(alerts[0]).category, "Attempted Denial of Service");
+        assert_eq!(set.rule(alerts[0]).severity, 2);
+        alerts.clear();
+        let v = view(Direction::ToClient, Some(AppProto::Modbus));
+        set.match_packet(&v, &pkt, false, &mut bits, &mut det, &mut alerts);
+        assert_eq!(
+            sids(&set, &alerts),
+            [4],
+            "`->` rules do not match the reverse way"
+        );
+        alerts.clear();
+        let v = view(Direction::ToServer, None);
+        set.match_packet(&v, &pkt[..6], false, &mut bits, &mut det, &mut alerts);
+        assert_eq!(sids(&set, &alerts), [2]);
+    }
+
+    #[test]
+    fn modbus_transactions_by_function() {
+        let set = ruleset(
+            r#"
+alert modbus any any -> any any (msg:"restart"; modbus: function 8, subfunction 1; sid:1;)
+alert modbus any any -> any any (msg:"write"; modbus: access write; sid:2;)
+alert modbus any any -> any any (msg:"unit 1"; modbus: unit 1; sid:3;)
+alert dnp3 any any -> any any (msg:"cold"; dnp3_func: cold_restart; sid:4;)
+"#,
+        );
+        assert_eq!(set.counts().transaction, 4);
+        let adu = [0, 2, 0, 0, 0, 6, 1, 8, 0, 1, 0, 0];
+        let m = Message::decode(&decoders::modbus::frame(&adu).unwrap(), Direction::ToServer);
+        let tx = Tx::Modbus {
+            request: Some(&m),
+            response: None,
+        };
+        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let v = view(Direction::ToServer, Some(AppProto::Modbus));
+        set.match_tx(&v, &tx, &mut bits, &mut det, &mut alerts);
+        assert_eq!(sids(&set, &alerts), [1, 3]);
+        // Only the rules for function 8 and those naming none were evaluated.
+        assert_eq!(det.evaluated, 3);
+    }
+
+    #[test]
+    fn flowbits_pass_and_thresholds() {
+        let set = ruleset(
+            r#"
+alert tcp any any -> any any (msg:"login"; content:"LOGIN"; flowbits:set,logged_in; flowbits:noalert; sid:1;)
+alert tcp any any -> any any (msg:"write after login"; content:"WRITE"; flowbits:isset,logged_in; sid:2;)
+pass tcp 10.0.0.9 any -> any any (msg:"trusted"; sid:3;)
+alert tcp any any -> any any (msg:"scan"; content:"PROBE"; threshold: type both, track by_src, count 3, seconds 60; sid:4;)
+"#,
+        );
+        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let v = view(Direction::ToServer, None);
+        set.match_packet(&v, b"WRITE", false, &mut bits, &mut det, &mut alerts);
+        assert!(alerts.is_empty(), "the bit is not set yet");
+        set.match_packet(&v, b"LOGIN", false, &mut bits, &mut det, &mut alerts);
+        assert!(alerts.is_empty(), "noalert");
+        set.match_packet(&v, b"WRITE", false, &mut bits, &mut det, &mut alerts);
+        assert_eq!(sids(&set, &alerts), [2]);
+        alerts.clear();
+        for _ in 0..5 {
+            set.match_packet(&v, b"PROBE", false, &mut bits, &mut det, &mut alerts);
+        }
+        assert_eq!(sids(&set, &alerts), [4], "one alert at the third probe");
+        alerts.clear();
+        let mut trusted = v;
+        trusted.src = IpAddr::from([10, 0, 0, 9]);
+        set.match_packet(&trusted, b"WRITE", false, &mut bits, &mut det, &mut alerts);
+        assert!(alerts.is_empty(), "a pass rule silences the packet");
+    }
+
+    #[test]
+    fn unknown_classtype_is_refused() {
+        let (sigs, _) = parse_rules(
+            "alert tcp any any -> any any (classtype:made-up; sid:1;)",
+            &Vars::suricata_defaults(),
+        );
+        let (set, errs) =
+            Ruleset::compile(sigs, &Classification::builtin(), FlowbitNames::default());
+        assert!(set.is_empty());
+        assert!(errs[0].message.contains("made-up"));
+    }
+}

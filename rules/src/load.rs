@@ -1,0 +1,157 @@
+//! Loading rules files and directories into a [`Ruleset`], with every refused rule reported as
+//! `FILE:LINE: reason` while the others load.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::classification::Classification;
+use crate::engine::Ruleset;
+use crate::flow::FlowbitNames;
+use crate::signature::parse_rules_with;
+use crate::Vars;
+
+/// One rule (or file) that did not load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// The rule's first line; 0 when the whole file failed.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        }
+    }
+}
+
+/// The outcome of a load.
+#[derive(Debug)]
+pub struct Loaded {
+    pub ruleset: Ruleset,
+    pub errors: Vec<LoadError>,
+    /// The rules files read, in order.
+    pub files: Vec<PathBuf>,
+}
+
+impl Loaded {
+    /// Rules that failed (file-level failures not counted).
+    pub fn failed_rules(&self) -> usize {
+        self.errors.iter().filter(|e| e.line > 0).count()
+    }
+}
+
+/// The `.rules` files a path names: itself, or those in it (recursively, sorted by name).
+pub fn rule_files(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    if !path.is_dir() {
+        out.push(path.to_owned());
+        return;
+    }
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+        Err(e) => {
+            errors.push(LoadError {
+                file: path.to_owned(),
+                line: 0,
+                message: format!("cannot read the directory: {e}"),
+            });
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            rule_files(&p, out, errors);
+        } else if p.extension().is_some_and(|x| x == "rules") {
+            out.push(p);
+        }
+    }
+}
+
+/// Load every rule under `paths` (files or directories).
+pub fn load(paths: &[PathBuf], vars: &Vars, classes: &Classification) -> Loaded {
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for p in paths {
+        rule_files(p, &mut files, &mut errors);
+    }
+    let mut sources = Vec::new();
+    for f in &files {
+        match std::fs::read_to_string(f) {
+            Ok(text) => sources.push((f.clone(), text)),
+            Err(e) => errors.push(LoadError {
+                file: f.clone(),
+                line: 0,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let mut loaded = load_sources(&sources, vars, classes);
+    errors.append(&mut loaded.errors);
+    loaded.errors = errors;
+    loaded.files = files;
+    loaded
+}
+
+/// Load rules from texts, each named by the file it came from.
+pub fn load_sources(
+    sources: &[(PathBuf, String)],
+    vars: &Vars,
+    classes: &Classification,
+) -> Loaded {
+    let mut errors = Vec::new();
+    let mut bits = FlowbitNames::default();
+    let mut all = Vec::new();
+    let mut seen: HashMap<(u32, u32), (usize, usize)> = HashMap::new();
+    for (fi, (file, text)) in sources.iter().enumerate() {
+        let (sigs, errs) = parse_rules_with(text, vars, &mut bits);
+        errors.extend(errs.into_iter().map(|e| LoadError {
+            file: file.clone(),
+            line: e.line,
+            message: e.message,
+        }));
+        for sig in sigs {
+            if let Some(c) = sig
+                .classtype
+                .as_deref()
+                .filter(|c| classes.get(c).is_none())
+            {
+                errors.push(LoadError {
+                    file: file.clone(),
+                    line: sig.line,
+                    message: format!("classtype `{c}` is not in the classification"),
+                });
+                continue;
+            }
+            if let Some(&(f0, l0)) = seen.get(&(sig.gid, sig.sid)) {
+                errors.push(LoadError {
+                    file: file.clone(),
+                    line: sig.line,
+                    message: format!(
+                        "sid {}:{} is already used by {}:{l0}",
+                        sig.gid,
+                        sig.sid,
+                        sources[f0].0.display()
+                    ),
+                });
+                continue;
+            }
+            seen.insert((sig.gid, sig.sid), (fi, sig.line));
+            all.push(sig);
+        }
+    }
+    let (ruleset, errs) = Ruleset::compile(all, classes, bits);
+    // Classtypes were checked file by file above, so nothing is refused here.
+    debug_assert!(errs.is_empty());
+    errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    Loaded {
+        ruleset,
+        errors,
+        files: sources.iter().map(|(f, _)| f.clone()).collect(),
+    }
+}

@@ -1,0 +1,138 @@
+//! `pcre:"/REGEX/FLAGS"`.
+//!
+//! Expressions run on `regex::bytes` (linear time, so no rule can stall the sensor on a hostile
+//! payload); PCRE-only constructs it lacks — backreferences, look-around — are refused at load
+//! with the reason. Suricata's flags: `i` `s` `m` `x` as in PCRE, `A` anchored at the start (of
+//! the buffer, or of where the previous match ended with `R`), `E` `$` only at the very end,
+//! `G` ungreedy, `R` relative to the previous match, `B`/`O` accepted and without effect here.
+
+use regex::bytes::{Regex, RegexBuilder};
+
+/// A compiled `pcre` option.
+#[derive(Debug, Clone)]
+pub struct Pcre {
+    /// The expression as written, for the prefilter.
+    pub source: String,
+    pub regex: Regex,
+    pub negated: bool,
+    pub relative: bool,
+    pub anchored: bool,
+    pub nocase: bool,
+    pub dotall: bool,
+    pub multiline: bool,
+}
+
+impl PartialEq for Pcre {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+            && self.negated == other.negated
+            && self.relative == other.relative
+            && self.anchored == other.anchored
+    }
+}
+
+impl Pcre {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let v = value.trim();
+        let (negated, v) = match v.strip_prefix('!') {
+            Some(r) => (true, r.trim_start()),
+            None => (false, v),
+        };
+        let inner = v
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .ok_or_else(|| format!("pcre `{value}` is not in double quotes"))?;
+        let body = inner
+            .strip_prefix('/')
+            .ok_or_else(|| "pcre must be written /REGEX/FLAGS".to_owned())?;
+        let end = body
+            .rfind('/')
+            .ok_or_else(|| "pcre has no closing `/`".to_owned())?;
+        let (source, flags) = (&body[..end], &body[end + 1..]);
+        // The rule text escapes `;` and `"`; the expression wants them plain.
+        let source = source.replace("\\;", ";").replace("\\\"", "\"");
+        let mut p = Pcre {
+            source,
+            regex: Regex::new("").map_err(|e| e.to_string())?,
+            negated,
+            relative: false,
+            anchored: false,
+            nocase: false,
+            dotall: false,
+            multiline: false,
+        };
+        let (mut extended, mut ungreedy) = (false, false);
+        for f in flags.chars() {
+            match f {
+                'i' => p.nocase = true,
+                's' => p.dotall = true,
+                'm' => p.multiline = true,
+                'x' => extended = true,
+                'A' => p.anchored = true,
+                'R' => p.relative = true,
+                'G' => ungreedy = true,
+                // `$` already matches only at the very end unless `m` is given.
+                'E' => {}
+                // Raw bytes and match-limit overrides: nothing to change here.
+                'B' | 'O' => {}
+                'U' | 'I' | 'P' | 'H' | 'D' | 'M' | 'C' | 'K' | 'S' | 'Y' | 'V' | 'W' | 'Q' => {
+                    return Err(format!(
+                        "pcre flag `{f}` selects an HTTP buffer, which this sensor does not have"
+                    ))
+                }
+                other => return Err(format!("unknown pcre flag `{other}`")),
+            }
+        }
+        let pattern = if p.anchored {
+            format!(r"\A(?:{})", p.source)
+        } else {
+            p.source.clone()
+        };
+        p.regex = RegexBuilder::new(&pattern)
+            .unicode(false)
+            .case_insensitive(p.nocase)
+            .dot_matches_new_line(p.dotall)
+            .multi_line(p.multiline)
+            .ignore_whitespace(extended)
+            .swap_greed(ungreedy)
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| {
+                let e = e.to_string();
+                let why = e.lines().last().unwrap_or(&e).trim().to_owned();
+                format!("pcre `/{}/`: {why}", p.source)
+            })?;
+        Ok(p)
+    }
+
+    /// Where the expression matches in `buf[from..]`: the end of the match, as an index into
+    /// `buf`.
+    pub fn find(&self, buf: &[u8], from: usize) -> Option<usize> {
+        let hay = buf.get(from..)?;
+        self.regex.find(hay).map(|m| from + m.end())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_matching() {
+        let p = Pcre::parse(r#""/^\x00\x01.{2}\x00/s""#).unwrap();
+        assert_eq!(p.find(b"\x00\x01\n\n\x00rest", 0), Some(5));
+        let p = Pcre::parse(r#""/user\s+root/i""#).unwrap();
+        assert!(p.find(b"xx USER  root", 0).is_some());
+        let p = Pcre::parse(r#""/ab/AR""#).unwrap();
+        assert!(p.anchored && p.relative);
+        assert_eq!(p.find(b"xxab", 2), Some(4));
+        assert_eq!(p.find(b"xxcab", 2), None);
+        let p = Pcre::parse(r#"!"/a\;b/""#).unwrap();
+        assert!(p.negated);
+        assert_eq!(p.find(b"a;b", 0), Some(3));
+        assert!(Pcre::parse(r#""/(a)\1/""#).is_err());
+        assert!(Pcre::parse(r#""/a/U""#).is_err());
+        assert!(Pcre::parse(r#""/a/q""#).is_err());
+        assert!(Pcre::parse(r#""a""#).is_err());
+    }
+}
