@@ -49,11 +49,17 @@ pub struct Replay {
 
 /// Run `sensor replay` on `inputs` with `config`, EVE to stdout.
 pub fn replay(inputs: &[&Path], config: &Path) -> Replay {
+    replay_with(inputs, config, &[])
+}
+
+/// [`replay`] with more arguments (`--rules DIR`, …).
+pub fn replay_with(inputs: &[&Path], config: &Path, args: &[&std::ffi::OsStr]) -> Replay {
     let out = Command::new(sensor_bin())
         .arg("replay")
         .arg("--no-progress")
         .arg("--config")
         .arg(config)
+        .args(args)
         .args(inputs)
         .output()
         .expect("run sensor");

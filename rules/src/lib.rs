@@ -13,6 +13,7 @@
 pub mod byte;
 pub mod classification;
 pub mod content;
+pub mod default;
 pub mod dnp3;
 pub mod engine;
 pub mod flow;

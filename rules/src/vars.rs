@@ -12,12 +12,12 @@ pub struct Vars {
 
 impl Vars {
     /// The groups Suricata's default configuration defines, so that rules written for it load:
-    /// every address group `any` except `EXTERNAL_NET`, which is `!$HOME_NET`; ICS servers and
-    /// clients included.
+    /// `HOME_NET` the private ranges, `EXTERNAL_NET` `!$HOME_NET`, every other address group
+    /// (ICS servers and clients included) `any`.
     pub fn suricata_defaults() -> Self {
         let mut v = Vars::default();
+        v.set_address("HOME_NET", "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]");
         for name in [
-            "HOME_NET",
             "HTTP_SERVERS",
             "SMTP_SERVERS",
             "SQL_SERVERS",

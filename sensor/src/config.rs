@@ -41,6 +41,23 @@ pub struct Config {
     pub app: AppConfig,
     #[serde(default)]
     pub eve: EveConfig,
+    #[serde(default)]
+    pub rules: RulesConfig,
+}
+
+/// Signatures: which rules load without `--rules`, how they are classified, and the rule
+/// variables (`$HOME_NET`, `$MODBUS_SERVER`, `$S7_PORTS` …) for this plant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// Rules files or directories; empty: the default ICS ruleset built into the sensor.
+    pub files: Vec<PathBuf>,
+    /// A Suricata `classification.config`; none: the one shipped in `rules/`.
+    pub classification: Option<PathBuf>,
+    /// Address variables, e.g. `HOME_NET = "[10.10.0.0/16]"`, `MODBUS_SERVER = "10.10.1.5"`.
+    pub address_groups: std::collections::BTreeMap<String, String>,
+    /// Port variables, e.g. `MODBUS_PORTS = "[502,5020]"`.
+    pub port_groups: std::collections::BTreeMap<String, String>,
 }
 
 /// The identity every event carries in its `sensor` block.
@@ -317,6 +334,7 @@ impl Config {
             defrag: Default::default(),
             app: Default::default(),
             eve: Default::default(),
+            rules: Default::default(),
         }
     }
 

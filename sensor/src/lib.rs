@@ -1,12 +1,13 @@
 //! icsight sensor: passive capture of industrial networks.
 //!
 //! Data flows one way: [`capture`] → [`decode`] → [`flow`] → [`reassembly`] → [`app`] →
-//! [`eve`], driven by the [`pipeline`].
+//! [`detect`] → [`eve`], driven by the [`pipeline`].
 
 pub mod app;
 pub mod capture;
 pub mod config;
 pub mod decode;
+pub mod detect;
 pub mod eve;
 pub mod flow;
 pub mod pipeline;

@@ -38,6 +38,10 @@ enum Command {
         /// No progress bar, even on a terminal.
         #[arg(long)]
         no_progress: bool,
+        /// Rules file or directory (repeatable); default: `rules.files` of sensor.toml, else
+        /// the built-in ICS ruleset.
+        #[arg(long = "rules", value_name = "FILE|DIR")]
+        rules: Vec<PathBuf>,
     },
     /// Capture from a network interface until SIGINT or SIGTERM.
     Live {
@@ -54,7 +58,52 @@ enum Command {
         /// Kernel ring buffer in MiB (overrides capture.buffer_mb).
         #[arg(long)]
         buffer_mb: Option<u32>,
+        /// Rules file or directory (repeatable); reloaded on SIGHUP.
+        #[arg(long = "rules", value_name = "FILE|DIR")]
+        rules: Vec<PathBuf>,
     },
+    /// Work with rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load rules and report every bad one (FILE:LINE: reason) and a summary; exit 1 if any
+    /// rule failed. With no path, checks the built-in ruleset.
+    Check {
+        #[arg(value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Load the rules, print what failed and a one-line summary to stderr.
+fn load_rules(
+    paths: &[PathBuf],
+    config: &Config,
+) -> anyhow::Result<(std::sync::Arc<rules::Ruleset>, usize)> {
+    let loaded = sensor::detect::load_rules(paths, &config.rules)?;
+    for e in &loaded.errors {
+        eprintln!("rule error: {e}");
+    }
+    let c = loaded.ruleset.counts();
+    eprintln!(
+        "rules: {} loaded from {} file(s), {} failed ({} packet, {} stream, {} transaction, {} event; {} prefilter patterns)",
+        c.rules,
+        loaded.files.len(),
+        loaded.failed_rules(),
+        c.packet,
+        c.stream,
+        c.transaction,
+        c.event,
+        c.patterns,
+    );
+    let failed = loaded.failed_rules();
+    Ok((std::sync::Arc::new(loaded.ruleset), failed))
 }
 
 fn main() -> ExitCode {
@@ -101,10 +150,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eve,
             config,
             no_progress,
+            rules,
         } => {
             let config = load_config(config.as_deref())?;
+            let (ruleset, failed) = load_rules(&rules, &config)?;
             let writer = EveWriter::new(open_eve(&eve, false)?, &config.sensor);
             let mut pipeline = Pipeline::new(&config, writer);
+            pipeline.detect().replace_initial(ruleset, failed);
             let mut errors = Vec::new();
             let files = file::expand_inputs(&inputs, &mut errors);
             let mut summary = file::replay(&mut pipeline, &files, !no_progress);
@@ -119,13 +171,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "replayed {} file(s), {} failed: {} packets, {} bytes, {} flows, {} events (flow {}, modbus {}, s7comm {}, s7commplus {}, dnp3 {}, anomaly {}, stats {}), {} errors, {:.3} s, {:.0} packets/s",
+                "replayed {} file(s), {} failed: {} packets, {} bytes, {} flows, {} events (alert {}, flow {}, modbus {}, s7comm {}, s7commplus {}, dnp3 {}, anomaly {}, stats {}), {} errors, {:.3} s, {:.0} packets/s",
                 summary.files,
                 failed,
                 s.decoder.pkts,
                 s.decoder.bytes,
                 s.flow.total,
                 c.total,
+                c.alert,
                 c.flow,
                 c.modbus,
                 c.s7comm,
@@ -149,18 +202,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eve,
             config,
             buffer_mb,
+            rules,
         } => {
             let mut config = load_config(config.as_deref())?;
             if let Some(mb) = buffer_mb {
                 config.capture.buffer_mb = mb;
             }
+            let (ruleset, failed) = load_rules(&rules, &config)?;
             let writer = EveWriter::new(open_eve(&eve, true)?, &config.sensor);
             let mut pipeline = Pipeline::new(&config, writer);
+            pipeline.detect().replace_initial(ruleset, failed);
+            // A reload that cannot read its configuration or classification keeps the rules
+            // in force; bad rules are reported and the rest load.
+            let reload = || match load_rules(&rules, &config) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("rules reload failed, keeping the loaded rules: {e:#}");
+                    None
+                }
+            };
             let opts = live::LiveOptions {
                 interface: &interface,
                 bpf: bpf.as_deref(),
                 capture: config.capture.clone(),
                 stats_interval: config.eve.stats_interval,
+                reload: &reload,
             };
             let counters = live::run(&mut pipeline, &opts)?;
             pipeline.finish();
@@ -178,6 +244,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 events,
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules {
+            command: RulesCommand::Check { paths, config },
+        } => {
+            let config = match config {
+                Some(p) => Config::load(&p)?,
+                None => Config::discover(None)?
+                    .map(|(c, _)| c)
+                    .unwrap_or_else(Config::unregistered),
+            };
+            let (_, failed) = load_rules(&paths, &config)?;
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }

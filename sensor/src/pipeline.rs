@@ -11,6 +11,7 @@ use crate::app::{AppCtx, AppState, Detection};
 use crate::config::Config;
 use crate::decode::defrag::Defrag;
 use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
+use crate::detect::Detect;
 use crate::eve::{EveWriter, Event, Proto, Timestamp};
 use crate::flow::tcp::{self, TcpSession};
 use crate::flow::{EndReason, Flow, FlowKey, FlowMeta, FlowTable};
@@ -32,6 +33,7 @@ pub struct Pipeline {
     memcap: usize,
     heap_used: usize,
     detection: Detection,
+    detect: Detect,
     log_flows: bool,
     flow_ids: ahash::RandomState,
     eve: EveWriter,
@@ -126,6 +128,7 @@ impl Pipeline {
             memcap: config.flow.memcap_mb as usize * 1024 * 1024,
             heap_used: 0,
             detection: Detection::new(&config.app),
+            detect: Detect::default(),
             log_flows: config.eve.flow,
             flow_ids: ahash::RandomState::new(),
             eve,
@@ -141,12 +144,18 @@ impl Pipeline {
     /// [`Pipeline::finish`] first.
     pub fn begin_capture(&mut self, link: LinkType) {
         self.link = link;
+        self.detect.linktype = link.number_and_name();
         self.last_ts = Timestamp(0);
         self.last_tick = 0;
     }
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The signature matching state: swap rulesets through it (between packets).
+    pub fn detect(&mut self) -> &mut Detect {
+        &mut self.detect
     }
 
     pub fn eve(&mut self) -> &mut EveWriter {
@@ -232,6 +241,11 @@ impl Pipeline {
             Transport::Other => (0, 0, 0, 0, &[]),
         };
         let is_tcp = matches!(ip.transport, Transport::Tcp(_));
+        let transport = match ip.transport {
+            Transport::Tcp(_) => rules::Transport::Tcp,
+            Transport::Udp(_) => rules::Transport::Udp,
+            Transport::Other => rules::Transport::Other(ip.proto),
+        };
         let (key, src_is_a) = FlowKey::new((ip.src, sport), (ip.dst, dport), ip.proto, ip.vlan);
         let idx = match self.flows.get(&key) {
             Some(i) => {
@@ -253,7 +267,14 @@ impl Pipeline {
         flow.last = ts;
         flow.pkts[d] += 1;
         flow.bytes[d] += u64::from(wire_len);
-        let Flow { tcp, app, meta, .. } = flow;
+        let established = flow.established();
+        let Flow {
+            tcp,
+            app,
+            meta,
+            bits,
+            ..
+        } = flow;
         let mut ctx = AppCtx {
             ts,
             pcap_cnt: self.stats.decoder.pkts,
@@ -261,6 +282,10 @@ impl Pipeline {
             eve: &mut self.eve,
             stats: &mut self.stats.app_layer,
             detection: &self.detection,
+            detect: &mut self.detect,
+            bits,
+            transport,
+            established,
         };
         if is_tcp {
             let tcp_stats = &mut self.stats.tcp;
@@ -291,6 +316,30 @@ impl Pipeline {
             }
         } else if !payload.is_empty() {
             app.datagram(dir, payload, &mut ctx);
+        }
+        // Packet rules see the packet as it travels, after the app layer has named the flow's
+        // protocol.
+        let pkt = rules::PacketView {
+            src: ip.src,
+            sport,
+            dst: ip.dst,
+            dport,
+            ..ctx.view(dir)
+        };
+        let d = &mut *ctx.detect;
+        d.ruleset.match_packet(
+            &pkt,
+            payload,
+            false,
+            ctx.bits,
+            &mut d.detector,
+            &mut d.alerts,
+        );
+        if !d.alerts.is_empty() {
+            let m = &*ctx.meta;
+            if d.write_alerts::<()>(ctx.eve, &pkt, ts, ctx.pcap_cnt, m.vlan(), m.proto, None) {
+                ctx.meta.alerted = true;
+            }
         }
 
         let heap = flow.heap_bytes();
@@ -359,6 +408,7 @@ impl Pipeline {
                 vlan: ip.vlan,
                 vlan_len,
                 app_proto: None,
+                alerted: false,
             },
             client_is_a: src_is_a == src_is_client,
             start: ts,
@@ -367,6 +417,7 @@ impl Pipeline {
             bytes: [0; 2],
             tcp: TcpSession::default(),
             app,
+            bits: rules::FlowBits::default(),
             heap: 0,
         })
     }
@@ -392,7 +443,19 @@ impl Pipeline {
 
     /// Write the record of a flow that ended, after handing its queued bytes to the parser.
     fn end_flow(&mut self, mut flow: Flow, reason: EndReason) {
-        let Flow { tcp, app, meta, .. } = &mut flow;
+        let established = flow.established();
+        let transport = match flow.meta.proto {
+            Proto::TCP => rules::Transport::Tcp,
+            Proto::UDP => rules::Transport::Udp,
+            Proto(p) => rules::Transport::Other(p),
+        };
+        let Flow {
+            tcp,
+            app,
+            meta,
+            bits,
+            ..
+        } = &mut flow;
         let mut ctx = AppCtx {
             ts: self.last_ts,
             pcap_cnt: self.stats.decoder.pkts,
@@ -400,6 +463,10 @@ impl Pipeline {
             eve: &mut self.eve,
             stats: &mut self.stats.app_layer,
             detection: &self.detection,
+            detect: &mut self.detect,
+            bits,
+            transport,
+            established,
         };
         for dir in [Direction::ToServer, Direction::ToClient] {
             tcp.streams[dir.index()].flush(
@@ -446,7 +513,7 @@ impl Pipeline {
                 age: flow.last.secs_since(flow.start),
                 state: flow.state_name(),
                 reason: reason.name(),
-                alerted: false,
+                alerted: flow.meta.alerted,
             },
             tcp,
         };
@@ -510,6 +577,8 @@ impl Pipeline {
         self.stats.flow.memuse = (self.heap_used + self.flows.len() * FLOW_SIZE) as u64;
         self.stats.tcp.reassembly_memuse = self.budget.used as u64;
         self.stats.decoder.defrag = self.defrag.stats;
+        self.detect.refresh_stats();
+        self.stats.detect = self.detect.stats;
         if capture.is_some() {
             self.stats.capture = capture;
         }

@@ -75,6 +75,7 @@ pub struct Stats {
     pub flow: FlowStats,
     pub tcp: TcpStats,
     pub app_layer: AppStats,
+    pub detect: crate::detect::DetectStats,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureStats>,
 }

@@ -22,6 +22,7 @@ use decoders::{AppProto, Direction, Probe};
 use serde::Serialize;
 
 use crate::config::AppConfig;
+use crate::detect::Detect;
 use crate::eve::{EveWriter, Event, Timestamp};
 use crate::flow::FlowMeta;
 use crate::reassembly::Chunk;
@@ -148,6 +149,12 @@ pub struct AppCtx<'a> {
     pub eve: &'a mut EveWriter,
     pub stats: &'a mut AppStats,
     pub detection: &'a Detection,
+    pub detect: &'a mut Detect,
+    /// The flow's flowbits.
+    pub bits: &'a mut rules::FlowBits,
+    pub transport: rules::Transport,
+    /// Whether the flow was established when the packet arrived.
+    pub established: bool,
 }
 
 #[derive(Serialize)]
@@ -179,6 +186,72 @@ pub fn direction_name(dir: Direction) -> &'static str {
 }
 
 impl AppCtx<'_> {
+    /// What the rules see of this flow going the way `dir` goes.
+    pub fn view(&self, dir: Direction) -> rules::PacketView {
+        let m = &self.meta;
+        let (src, dst) = match dir {
+            Direction::ToServer => (m.client, m.server),
+            Direction::ToClient => (m.server, m.client),
+        };
+        rules::PacketView {
+            src: src.0,
+            sport: src.1,
+            dst: dst.0,
+            dport: dst.1,
+            transport: self.transport,
+            dir,
+            established: self.established,
+            app_proto: m.app_proto,
+            flow_id: m.id,
+            secs: self.ts.secs(),
+        }
+    }
+
+    /// Write a transaction event, then match the rules on the transaction; each alert carries
+    /// the same body.
+    pub fn transaction<B: Serialize>(
+        &mut self,
+        event_type: &'static str,
+        dir: Direction,
+        tx: rules::Tx<'_, '_>,
+        body: B,
+    ) {
+        self.transaction_alerting(event_type, dir, tx, &body, &body);
+    }
+
+    /// [`AppCtx::transaction`] where alerts carry the transaction laid out differently from
+    /// its own event (as Suricata lays out DNP3).
+    pub fn transaction_alerting<B: Serialize, A: Serialize>(
+        &mut self,
+        event_type: &'static str,
+        dir: Direction,
+        tx: rules::Tx<'_, '_>,
+        body: &B,
+        alert_body: &A,
+    ) {
+        self.event(event_type, body);
+        let pkt = self.view(dir);
+        let d = &mut *self.detect;
+        d.ruleset
+            .match_tx(&pkt, &tx, self.bits, &mut d.detector, &mut d.alerts);
+        self.write_alerts(&pkt, Some(alert_body));
+    }
+
+    fn write_alerts<B: Serialize>(&mut self, pkt: &rules::PacketView, app: Option<&B>) {
+        let m = &*self.meta;
+        if self.detect.write_alerts(
+            self.eve,
+            pkt,
+            self.ts,
+            self.pcap_cnt,
+            m.vlan(),
+            m.proto,
+            app,
+        ) {
+            self.meta.alerted = true;
+        }
+    }
+
     /// Write an event about this flow.
     pub fn event<B: Serialize>(&mut self, event_type: &'static str, body: B) {
         let ev = Event {
@@ -207,6 +280,13 @@ impl AppCtx<'_> {
         stats.anomalies += 1;
         stats.anomaly.add(event);
         self.anomaly(dir, "applayer", event, message);
+        if self.detect.ruleset.has_event_rules() {
+            let pkt = self.view(dir);
+            let d = &mut *self.detect;
+            d.ruleset
+                .match_event(&pkt, event, self.bits, &mut d.detector, &mut d.alerts);
+            self.write_alerts::<()>(&pkt, None);
+        }
     }
 
     /// Write an `anomaly` event about this flow.

@@ -6,6 +6,7 @@
 //! polls its descriptor with a 100 ms timeout: it notices SIGINT/SIGTERM and lets idle flows
 //! time out while the wire is quiet. On a signal the loop stops, every flow is ended and logged,
 //! and libpcap's counters are reported: received, dropped by the kernel, dropped by the interface.
+//! SIGHUP reloads the rules between two packets, without touching flows.
 
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,9 @@ pub struct LiveOptions<'a> {
     pub capture: CaptureConfig,
     /// Seconds between `stats` events; 0 for none until exit.
     pub stats_interval: u32,
+    /// Loads the rules again, on SIGHUP: the new ruleset and how many rules failed, or `None`
+    /// to keep the current one.
+    pub reload: &'a dyn Fn() -> Option<(Arc<rules::Ruleset>, usize)>,
 }
 
 /// Capture until SIGINT or SIGTERM; return libpcap's final counters.
@@ -40,6 +44,9 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .context("installing the SIGHUP handler")?;
     let iface = opts.interface;
     let mut cap = pcap::Capture::from_device(iface)
         .and_then(|c| {
@@ -87,6 +94,13 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
             match poll(&mut fds, PollTimeout::from(POLL_MS)) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e).with_context(|| format!("interface {iface}: poll failed")),
+            }
+        }
+        if hup.swap(false, Ordering::Relaxed) {
+            // Between two packets: flows, flowbits and thresholds carry over.
+            if let Some((ruleset, failed)) = (opts.reload)() {
+                pipeline.detect().replace(ruleset, failed);
+                eprintln!("rules reloaded on SIGHUP");
             }
         }
         if opts.stats_interval > 0 && Instant::now() >= next_stats {

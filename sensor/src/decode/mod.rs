@@ -36,6 +36,22 @@ pub enum LinkType {
 }
 
 impl LinkType {
+    /// The LINKTYPE number and libpcap's name for it.
+    pub fn number_and_name(self) -> (u16, &'static str) {
+        match self {
+            LinkType::Ethernet => (1, "EN10MB"),
+            LinkType::Null => (0, "NULL"),
+            LinkType::Loop => (108, "LOOP"),
+            LinkType::Raw => (101, "RAW"),
+            LinkType::Ipv4 => (228, "IPV4"),
+            LinkType::Ipv6 => (229, "IPV6"),
+            LinkType::LinuxSll => (113, "LINUX_SLL"),
+            LinkType::LinuxSll2 => (276, "LINUX_SLL2"),
+        }
+    }
+}
+
+impl LinkType {
     pub fn from_dlt(dlt: i32) -> Option<LinkType> {
         Some(match dlt {
             1 => LinkType::Ethernet,

@@ -91,6 +91,7 @@ struct WithSensor<'a, E: Serialize> {
 pub struct EventCounts {
     pub total: u64,
     pub flow: u64,
+    pub alert: u64,
     pub anomaly: u64,
     pub stats: u64,
     pub modbus: u64,
@@ -147,6 +148,7 @@ impl EveWriter {
         c.total += 1;
         match event.event_type {
             "flow" => c.flow += 1,
+            "alert" => c.alert += 1,
             "anomaly" => c.anomaly += 1,
             "stats" => c.stats += 1,
             "modbus" => c.modbus += 1,

@@ -49,6 +49,8 @@ pub struct FlowMeta {
     pub vlan: [u16; 2],
     pub vlan_len: u8,
     pub app_proto: Option<AppProto>,
+    /// Some rule alerted on the flow.
+    pub alerted: bool,
 }
 
 impl FlowMeta {
@@ -81,6 +83,8 @@ pub struct Flow {
     pub bytes: [u64; 2],
     pub tcp: tcp::TcpSession,
     pub app: AppState,
+    /// Flowbits set by rules.
+    pub bits: rules::FlowBits,
     /// Heap bytes this flow held when last measured (reassembly queues, app buffers).
     pub heap: usize,
 }
@@ -100,6 +104,7 @@ impl Flow {
         self.tcp.streams[0].queued_bytes()
             + self.tcp.streams[1].queued_bytes()
             + self.app.heap_bytes()
+            + self.bits.heap_bytes()
     }
 
     /// EVE's `flow.state`: `new` until both sides have spoken, `closed` after FIN/RST.
@@ -115,6 +120,18 @@ impl Flow {
             "established"
         } else {
             "new"
+        }
+    }
+
+    /// Whether the flow counts as established for `flow:established`: a TCP handshake seen
+    /// (or picked up mid-stream), or packets both ways.
+    pub fn established(&self) -> bool {
+        match self.meta.proto {
+            Proto::TCP => matches!(
+                self.tcp.state,
+                tcp::TcpState::Established | tcp::TcpState::FinWait
+            ),
+            _ => self.pkts[0] > 0 && self.pkts[1] > 0,
         }
     }
 

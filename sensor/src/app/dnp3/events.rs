@@ -12,6 +12,31 @@ pub struct Body<'a> {
     dnp3: Dnp3<'a>,
 }
 
+impl<'a> Body<'a> {
+    /// The block an alert carries: Suricata nests the fragment under `request` or `response`.
+    pub fn for_alert(&self) -> AlertBody<'_, 'a> {
+        let side = if self.dnp3.kind == "request" {
+            Side::Request(&self.dnp3)
+        } else {
+            Side::Response(&self.dnp3)
+        };
+        AlertBody { dnp3: side }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AlertBody<'b, 'a> {
+    dnp3: Side<'b, 'a>,
+}
+
+#[derive(Serialize)]
+enum Side<'b, 'a> {
+    #[serde(rename = "request")]
+    Request(&'b Dnp3<'a>),
+    #[serde(rename = "response")]
+    Response(&'b Dnp3<'a>),
+}
+
 #[derive(Serialize)]
 struct Dnp3<'a> {
     #[serde(rename = "type")]

@@ -105,9 +105,13 @@ impl Logged for Dnp3Parser {
         }
         let limits = Limits::default();
         let error = fragment.objects(limits).summary().1;
-        ctx.event(
+        let body = events::Body::new(&assembled.link, &fragment, limits, error.is_none());
+        ctx.transaction_alerting(
             "dnp3",
-            events::Body::new(&assembled.link, &fragment, limits, error.is_none()),
+            dir,
+            rules::Tx::Dnp3(&fragment),
+            &body,
+            &body.for_alert(),
         );
         if let Some(e) = error {
             report(ctx, dir, e);

@@ -197,7 +197,11 @@ fn log_unanswered(ctx: &mut AppCtx<'_>, p: &Pending) {
         request: Some(Side::new(&req, None)),
         response: None,
     };
-    ctx.event("modbus", Body { modbus: tx });
+    let rule_tx = rules::Tx::Modbus {
+        request: Some(&req),
+        response: None,
+    };
+    ctx.transaction("modbus", Direction::ToServer, rule_tx, Body { modbus: tx });
     anomaly(
         ctx,
         Direction::ToServer,
@@ -248,7 +252,16 @@ impl Logged for ModbusParser {
                             request: Some(Side::new(&req, None)),
                             response: Some(Side::new(&m, bits)),
                         };
-                        ctx.event("modbus", Body { modbus: tx });
+                        let rule_tx = rules::Tx::Modbus {
+                            request: Some(&req),
+                            response: Some(&m),
+                        };
+                        ctx.transaction(
+                            "modbus",
+                            Direction::ToServer,
+                            rule_tx,
+                            Body { modbus: tx },
+                        );
                     }
                     state.spare.push(p.adu);
                     if state.flooded && state.pending.len() <= MAX_PENDING / 2 {
@@ -263,7 +276,11 @@ impl Logged for ModbusParser {
                         request: None,
                         response: Some(Side::new(&m, None)),
                     };
-                    ctx.event("modbus", Body { modbus: tx });
+                    let rule_tx = rules::Tx::Modbus {
+                        request: None,
+                        response: Some(&m),
+                    };
+                    ctx.transaction("modbus", dir, rule_tx, Body { modbus: tx });
                     anomaly(
                         ctx,
                         dir,

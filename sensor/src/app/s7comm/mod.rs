@@ -19,6 +19,7 @@ use decoders::s7comm::{
     Cotp, CotpType, Function, Plus, Rosctr, S7Pdu, S7commParser, Tpkt, Userdata,
 };
 use decoders::{AppProto, Direction};
+use rules::s7comm::S7Tx;
 
 use self::events::{
     BlockControlEv, Body, CotpEvent, CotpFacts, Items, PduEvent, PiEv, PlusBody, PlusEvent,
@@ -140,8 +141,10 @@ fn tsdu_logged(
                         ),
                     );
                 }
-                ctx.event(
+                ctx.transaction(
                     "s7commplus",
+                    dir,
+                    rules::Tx::S7commPlus(&p),
                     PlusBody {
                         s7commplus: PlusEvent::new(direction_name(dir), &p, tpdus),
                     },
@@ -224,7 +227,11 @@ fn s7_logged(
                 }
                 Err(e) => ctx.app_anomaly(PROTO, dir, e.anomaly_name(), &e),
             }
-            ctx.event("s7comm", Body { s7comm: ev });
+            let tx = S7Tx {
+                pdu,
+                job_function: None,
+            };
+            ctx.transaction("s7comm", dir, rules::Tx::S7comm(tx), Body { s7comm: ev });
             return;
         }
     }
@@ -239,7 +246,11 @@ fn s7_logged(
         }
         function_logged(&mut ev, ctx, dir, pdu);
     }
-    ctx.event("s7comm", Body { s7comm: ev });
+    let tx = S7Tx {
+        pdu,
+        job_function: ev.job_function_raw,
+    };
+    ctx.transaction("s7comm", dir, rules::Tx::S7comm(tx), Body { s7comm: ev });
 }
 
 /// Fill in what the function carries, and check its items.

@@ -1,0 +1,243 @@
+//! Signature matching in the sensor, and the EVE `alert` events it writes.
+//!
+//! The pipeline hands every packet's payload to the ruleset, and the protocol loggers every
+//! transaction they log and every anomaly they raise; a rule that matches becomes one `alert`
+//! event, laid out as Suricata writes it (`alert.signature_id`, `rev`, `signature`,
+//! `category`, `severity`, `metadata`), carrying the transaction that triggered it — its
+//! `modbus`/`s7comm`/`dnp3` block — when there is one.
+//!
+//! The ruleset sits behind an [`Arc`] so that a reload can swap it between two packets: flows,
+//! their flowbits and the threshold counters carry over.
+
+use std::sync::Arc;
+
+use rules::{Detector, PacketView, Ruleset};
+use serde::ser::SerializeMap;
+use serde::Serialize;
+
+use crate::eve::{EveWriter, Event, Proto, Timestamp, Tuple};
+
+/// Counters of the `stats.detect` block.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct DetectStats {
+    /// Rules loaded now.
+    pub rules_loaded: u64,
+    /// Rules that failed to load, at the last (re)load.
+    pub rules_failed: u64,
+    pub reloads: u64,
+    pub alerts: u64,
+    /// Rules evaluated in full after the prefilter and the protocol-field index.
+    pub rules_evaluated: u64,
+    /// Thresholded matches that alerted because the threshold table was full.
+    pub threshold_untracked: u64,
+}
+
+/// The ruleset and the matching state of one pipeline.
+pub struct Detect {
+    pub ruleset: Arc<Ruleset>,
+    pub detector: Detector,
+    /// Rules that matched the current packet or transaction (reused).
+    pub alerts: Vec<u32>,
+    pub stats: DetectStats,
+    /// The capture's link type, for `packet_info` (number, libpcap name).
+    pub linktype: (u16, &'static str),
+}
+
+impl Default for Detect {
+    fn default() -> Self {
+        Detect::new(Arc::new(Ruleset::default()), 0)
+    }
+}
+
+impl Detect {
+    pub fn new(ruleset: Arc<Ruleset>, failed: usize) -> Self {
+        Detect {
+            stats: DetectStats {
+                rules_loaded: ruleset.rules().len() as u64,
+                rules_failed: failed as u64,
+                ..DetectStats::default()
+            },
+            ruleset,
+            detector: Detector::default(),
+            alerts: Vec::with_capacity(16),
+            linktype: (1, "EN10MB"),
+        }
+    }
+
+    /// Install the ruleset loaded at start.
+    pub fn replace_initial(&mut self, ruleset: Arc<Ruleset>, failed: usize) {
+        self.replace(ruleset, failed);
+        self.stats.reloads = 0;
+    }
+
+    /// Swap in a new ruleset; flows and thresholds carry over.
+    pub fn replace(&mut self, ruleset: Arc<Ruleset>, failed: usize) {
+        self.stats.rules_loaded = ruleset.rules().len() as u64;
+        self.stats.rules_failed = failed as u64;
+        self.stats.reloads += 1;
+        self.ruleset = ruleset;
+    }
+
+    pub fn refresh_stats(&mut self) {
+        self.stats.rules_evaluated = self.detector.evaluated;
+        self.stats.threshold_untracked = self.detector.thresholds.untracked;
+    }
+
+    /// Write one `alert` event per rule in [`Detect::alerts`], and clear it. `app` is the
+    /// transaction block the alerts carry; `true` if any alert was written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_alerts<B: Serialize>(
+        &mut self,
+        eve: &mut EveWriter,
+        pkt: &PacketView,
+        ts: Timestamp,
+        pcap_cnt: u64,
+        vlan: &[u16],
+        proto: Proto,
+        app: Option<&B>,
+    ) -> bool {
+        if self.alerts.is_empty() {
+            return false;
+        }
+        let ports = proto == Proto::TCP || proto == Proto::UDP;
+        for &i in &self.alerts {
+            let rule = self.ruleset.rule(i);
+            let s = &rule.sig;
+            let ev = Event {
+                timestamp: ts,
+                flow_id: Some(pkt.flow_id),
+                event_type: "alert",
+                tuple: Some(Tuple {
+                    src_ip: pkt.src,
+                    src_port: ports.then_some(pkt.sport),
+                    dest_ip: pkt.dst,
+                    dest_port: ports.then_some(pkt.dport),
+                    proto,
+                }),
+                vlan,
+                pcap_cnt: Some(pcap_cnt),
+                app_proto: pkt.app_proto.map(decoders::AppProto::name),
+                body: AlertBody {
+                    direction: crate::app::direction_name(pkt.dir),
+                    packet_info: PacketInfo {
+                        linktype: self.linktype.0,
+                        linktype_name: self.linktype.1,
+                    },
+                    alert: AlertRecord {
+                        action: "allowed",
+                        gid: s.gid,
+                        signature_id: s.sid,
+                        rev: s.rev,
+                        signature: &s.msg,
+                        category: &rule.category,
+                        severity: rule.severity,
+                        metadata: Metadata(&rule.metadata),
+                    },
+                    app,
+                },
+            };
+            eve.write(&ev);
+        }
+        self.stats.alerts += self.alerts.len() as u64;
+        self.alerts.clear();
+        true
+    }
+}
+
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct AlertBody<'a, B: Serialize> {
+    direction: &'static str,
+    packet_info: PacketInfo,
+    alert: AlertRecord<'a>,
+    #[serde(flatten)]
+    app: Option<&'a B>,
+}
+
+/// The link type of the packet, as Suricata 8 reports it.
+#[derive(Serialize)]
+struct PacketInfo {
+    linktype: u16,
+    linktype_name: &'static str,
+}
+
+#[derive(Serialize)]
+struct AlertRecord<'a> {
+    action: &'static str,
+    gid: u32,
+    signature_id: u32,
+    rev: u32,
+    signature: &'a str,
+    category: &'a str,
+    severity: u8,
+    #[serde(skip_serializing_if = "Metadata::is_empty")]
+    metadata: Metadata<'a>,
+}
+
+/// `metadata` as Suricata writes it: each key with the list of its values.
+struct Metadata<'a>(&'a [(String, Vec<String>)]);
+
+impl Metadata<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The rule variables: Suricata's defaults, then the configuration's groups.
+pub fn rule_vars(cfg: &crate::config::RulesConfig) -> rules::Vars {
+    let mut vars = rules::Vars::suricata_defaults();
+    for (k, v) in &cfg.address_groups {
+        vars.set_address(k, v);
+    }
+    for (k, v) in &cfg.port_groups {
+        vars.set_port(k, v);
+    }
+    vars
+}
+
+/// Load the rules: `paths` when given, else the configuration's `rules.files`, else the
+/// default ICS ruleset built into the sensor. Bad rules are reported in the result, not as an
+/// error; an unreadable classification file is an error.
+pub fn load_rules(
+    paths: &[std::path::PathBuf],
+    cfg: &crate::config::RulesConfig,
+) -> anyhow::Result<rules::Loaded> {
+    use anyhow::Context;
+    let classes = match &cfg.classification {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("rules.classification {}: cannot read", p.display()))?;
+            let (c, errors) = rules::Classification::parse(&text);
+            if let Some(e) = errors.first() {
+                anyhow::bail!("{}:{}: {}", p.display(), e.line, e.message);
+            }
+            c
+        }
+        None => rules::Classification::builtin(),
+    };
+    let vars = rule_vars(cfg);
+    let paths = if paths.is_empty() {
+        &cfg.files[..]
+    } else {
+        paths
+    };
+    Ok(if paths.is_empty() {
+        let sources: Vec<_> = rules::default::SOURCES
+            .iter()
+            .map(|(name, text)| (std::path::PathBuf::from(name), (*text).to_owned()))
+            .collect();
+        rules::load_sources(&sources, &vars, &classes)
+    } else {
+        rules::load(paths, &vars, &classes)
+    })
+}
