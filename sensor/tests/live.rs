@@ -131,12 +131,41 @@ fn veth_capture_accounts_for_every_packet() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(sensor.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    // The rules summary comes first, then the capture starts.
+    let mut lines = String::new();
+    for _ in 0..8 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 || line.starts_with("capturing on") {
+            lines.push_str(&line);
+            break;
+        }
+        lines.push_str(&line);
+    }
     assert!(
-        line.starts_with("capturing on"),
-        "sensor did not start: {line}"
+        lines.contains("rules: ")
+            && lines
+                .lines()
+                .last()
+                .unwrap_or("")
+                .starts_with("capturing on"),
+        "sensor did not start: {lines}"
     );
+
+    // Reload the rules before the traffic: flows and counters carry over, and the reloaded
+    // rules alert on the replayed traffic as replay does.
+    run(&["kill", "-HUP", &sensor.id().to_string()]);
+    let mut reloaded = String::new();
+    for _ in 0..16 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        reloaded.push_str(&line);
+        if line.starts_with("rules reloaded") {
+            break;
+        }
+    }
+    assert!(reloaded.contains("rules reloaded on SIGHUP"), "{reloaded}");
 
     let out = Command::new("tcpreplay")
         .args(["--topspeed", "-i", &ns.outside])
@@ -203,6 +232,7 @@ fn veth_capture_accounts_for_every_packet() {
         "the default ring (~14,000 frames) holds all of it"
     );
     assert_eq!(capture["kernel_ifdrops"], 0);
+    assert_eq!(stats["detect"]["reloads"], 1);
 
     // The same events as replaying the files.
     let replayed = Command::new(env!("CARGO_BIN_EXE_sensor"))
@@ -220,5 +250,6 @@ fn veth_capture_accounts_for_every_packet() {
         "one event per transaction"
     );
     assert_eq!(count(&live, "flow"), count(&replayed, "flow"));
+    assert_eq!(count(&live, "alert"), count(&replayed, "alert"));
     assert_eq!(count(&live, "anomaly"), 0);
 }
