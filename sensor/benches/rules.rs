@@ -1,0 +1,133 @@
+//! Rule-count scaling: the whole pipeline over one capture with 10, 1,000 and 10,000 rules.
+//!
+//! The rules are synthetic but shaped like real ones, in equal parts: Modbus packet rules with a
+//! content at an offset, content plus a relative `pcre`, an MBAP check followed by a relative
+//! content, and Modbus transaction rules on a function code and unit. Their literals are random
+//! (seeded), so nearly none match: the cost measured is that of looking. Frames are read into
+//! memory first, so the file read is not measured. The capture is `ICSIGHT_BENCH_PCAP`, else the
+//! largest Modbus capture of the public corpus, else the project's own.
+//! Run: `cargo bench -p icsight-sensor --bench rules`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
+use sensor::capture::link_type;
+use sensor::decode::LinkType;
+use sensor::eve::{EveWriter, Timestamp};
+use sensor::{Config, Pipeline};
+
+fn capture() -> PathBuf {
+    if let Some(p) = std::env::var_os("ICSIGHT_BENCH_PCAP") {
+        return p.into();
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let big = root.join("../shared/pcaps/modbus/Modbus_dataset-CSET16/channel_5d_3s.pcap");
+    if big.exists() {
+        big
+    } else {
+        root.join("pcaps/modbus_pymodbus_libmodbus.pcap")
+    }
+}
+
+struct Frames {
+    link: LinkType,
+    frames: Vec<(Timestamp, Vec<u8>, u32)>,
+}
+
+fn read(path: &Path) -> Frames {
+    let mut cap = pcap::Capture::from_file(path).unwrap();
+    let link = link_type(cap.get_datalink(), "bench").unwrap();
+    let mut frames = Vec::new();
+    while let Ok(p) = cap.next_packet() {
+        let ts = Timestamp::from_timeval(p.header.ts.tv_sec, p.header.ts.tv_usec);
+        frames.push((ts, p.data.to_vec(), p.header.len));
+    }
+    Frames { link, frames }
+}
+
+fn hex(rng: &mut rand::rngs::StdRng, n: usize) -> String {
+    (0..n)
+        .map(|_| format!("{:02x}", rng.gen::<u8>()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `n` synthetic rules.
+fn synthetic(n: usize) -> String {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut out = String::new();
+    for i in 0..n {
+        let sid = 1_000_000 + i;
+        let rule = match i % 4 {
+            0 => format!(
+                "alert tcp any any -> any 502 (msg:\"s{sid}\"; flow:to_server; content:\"|{}|\"; offset:{}; depth:32; sid:{sid};)",
+                hex(&mut rng, 5),
+                rng.gen_range(0..8)
+            ),
+            1 => format!(
+                "alert tcp any 502 -> any any (msg:\"s{sid}\"; content:\"|{}|\"; pcre:\"/^.{{2}}\\x{:02x}/sR\"; sid:{sid};)",
+                hex(&mut rng, 4),
+                rng.gen::<u8>()
+            ),
+            2 => format!(
+                "alert tcp any any -> any 502 (msg:\"s{sid}\"; content:\"|00 00|\"; offset:2; depth:2; content:\"|{}|\"; distance:0; within:40; sid:{sid};)",
+                hex(&mut rng, 6)
+            ),
+            _ => format!(
+                "alert modbus any any -> any any (msg:\"s{sid}\"; modbus: unit {}, function {}; sid:{sid};)",
+                rng.gen_range(100..=247),
+                rng.gen_range(1..=127)
+            ),
+        };
+        out.push_str(&rule);
+        out.push('\n');
+    }
+    out
+}
+
+fn run(frames: &Frames, config: &Config, ruleset: &Arc<rules::Ruleset>) -> u64 {
+    let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
+    let mut pipeline = Pipeline::new(config, eve);
+    pipeline.detect().replace_initial(Arc::clone(ruleset), 0);
+    pipeline.begin_capture(frames.link);
+    for (ts, data, len) in &frames.frames {
+        pipeline.packet(*ts, data, *len);
+    }
+    pipeline.finish();
+    pipeline.eve().counts.alert
+}
+
+fn rules_scaling(c: &mut Criterion) {
+    let path = capture();
+    let frames = read(&path);
+    let config = Config::unregistered();
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(frames.frames.len() as u64));
+    g.sample_size(10);
+    for n in [10usize, 1_000, 10_000] {
+        let text = synthetic(n);
+        let loaded = rules::load_sources(
+            &[(PathBuf::from("synthetic.rules"), text)],
+            &rules::Vars::suricata_defaults(),
+            &rules::Classification::builtin(),
+        );
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
+        let ruleset = Arc::new(loaded.ruleset);
+        eprintln!(
+            "{n} rules ({:?}) on {} ({} packets): {} alerts",
+            ruleset.counts(),
+            path.display(),
+            frames.frames.len(),
+            run(&frames, &config, &ruleset)
+        );
+        g.bench_function(format!("{n}_rules"), |b| {
+            b.iter(|| run(&frames, &config, &ruleset))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, rules_scaling);
+criterion_main!(benches);
