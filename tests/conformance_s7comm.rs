@@ -312,6 +312,10 @@ fn icsnpp_pdu_ref(ours: u64) -> u64 {
 
 /// The record one of our events gives in an ICSNPP log, or `None` if that log has no row for it.
 fn our_record(log: &str, e: &Value) -> Option<String> {
+    // Alerts carry the same blocks; the records are the protocol events'.
+    if !matches!(e["event_type"].as_str(), Some("s7comm" | "s7commplus")) {
+        return None;
+    }
     let orig =
         if e["s7comm"]["direction"] == "to_server" || e["s7commplus"]["direction"] == "to_server" {
             "T"
