@@ -2,6 +2,7 @@
 //! (`dnp3.obj`); `dnp3_data` is a sticky buffer (see [`crate::payload::Buffer`]). Each looks
 //! at one application fragment, request or response.
 
+use decoders::dnp3::application::Iin;
 use decoders::dnp3::{Fragment, Limits};
 
 /// Function names and codes, as Suricata names them.
@@ -45,27 +46,9 @@ const FUNCTIONS: [(&str, u8); 37] = [
     ("authenticate_resp", 131),
 ];
 
-/// Internal indications by name; IIN1 is the high octet. Suricata's names, with the decoder's
-/// spelling of bit 0 of IIN2 accepted too.
-const INDICATIONS: [(&str, u16); 17] = [
-    ("all_stations", 0x0100),
-    ("class_1_events", 0x0200),
-    ("class_2_events", 0x0400),
-    ("class_3_events", 0x0800),
-    ("need_time", 0x1000),
-    ("local_control", 0x2000),
-    ("device_trouble", 0x4000),
-    ("device_restart", 0x8000),
-    ("no_func_code_support", 0x0001),
-    ("function_code_not_implemented", 0x0001),
-    ("object_unknown", 0x0002),
-    ("parameter_error", 0x0004),
-    ("event_buffer_overflow", 0x0008),
-    ("already_executing", 0x0010),
-    ("config_corrupt", 0x0020),
-    ("reserved_2", 0x0040),
-    ("reserved_1", 0x0080),
-];
+/// Suricata 8's name for bit 0 of IIN2, which the decoder (after Suricata 7's EVE) calls
+/// `function_code_not_implemented`; both are accepted.
+const NO_FUNC_CODE_SUPPORT: (&str, u16) = ("no_func_code_support", 0x0001);
 
 /// `dnp3_func:<name|number>`.
 pub fn parse_func(value: &str) -> Result<u8, String> {
@@ -107,10 +90,8 @@ impl IndMatch {
             };
             let bits = match number(w) {
                 Some(n) => n,
-                None => INDICATIONS
-                    .iter()
-                    .find(|(n, _)| *n == w)
-                    .map(|(_, b)| *b)
+                None => Iin::bit(w)
+                    .or((w == NO_FUNC_CODE_SUPPORT.0).then_some(NO_FUNC_CODE_SUPPORT.1))
                     .ok_or_else(|| format!("unknown DNP3 indication `{w}`"))?,
             };
             if neg {
@@ -183,5 +164,9 @@ mod tests {
         let f = Fragment::new(&quiet).unwrap();
         assert!(!IndMatch::parse("!0").unwrap().matches(&f));
         assert!(IndMatch::parse("sleepy").is_err());
+        assert_eq!(
+            IndMatch::parse("no_func_code_support"),
+            IndMatch::parse("function_code_not_implemented")
+        );
     }
 }

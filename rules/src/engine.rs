@@ -83,14 +83,7 @@ pub struct Rule {
 
 impl Rule {
     fn new(sig: Signature, classes: &Classification) -> Result<Self, String> {
-        let class = match &sig.classtype {
-            Some(c) => Some(
-                classes
-                    .get(c)
-                    .ok_or_else(|| format!("classtype `{c}` is not in the classification"))?,
-            ),
-            None => None,
-        };
+        let class = class_of(&sig, classes)?;
         let mut metadata: Vec<(String, Vec<String>)> = Vec::new();
         for (k, v) in &sig.metadata {
             match metadata.iter_mut().find(|(key, _)| key == k) {
@@ -105,6 +98,20 @@ impl Rule {
             noalert: sig.flowbits.contains(&FlowbitOp::NoAlert),
             sig,
         })
+    }
+}
+
+/// The classification of a rule's classtype; an error if it names one the classification lacks.
+pub(crate) fn class_of<'c>(
+    sig: &Signature,
+    classes: &'c Classification,
+) -> Result<Option<&'c crate::classification::Class>, String> {
+    match &sig.classtype {
+        Some(c) => classes
+            .get(c)
+            .map(Some)
+            .ok_or_else(|| format!("classtype `{c}` is not in the classification")),
+        None => Ok(None),
     }
 }
 

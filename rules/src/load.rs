@@ -116,15 +116,11 @@ pub fn load_sources(
             message: e.message,
         }));
         for sig in sigs {
-            if let Some(c) = sig
-                .classtype
-                .as_deref()
-                .filter(|c| classes.get(c).is_none())
-            {
+            if let Err(message) = crate::engine::class_of(&sig, classes) {
                 errors.push(LoadError {
                     file: file.clone(),
                     line: sig.line,
-                    message: format!("classtype `{c}` is not in the classification"),
+                    message,
                 });
                 continue;
             }

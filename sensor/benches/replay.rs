@@ -5,26 +5,16 @@
 //! (`../shared/pcaps/modbus/Modbus_dataset-CSET16/channel_5d_3s.pcap`, 143,809 packets), else
 //! the project's own Modbus capture. Run: `cargo bench -p icsight-sensor --bench replay`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+mod common;
+
+use common::capture;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use etherparse::LaxSlicedPacket;
 use sensor::capture::link_type;
 use sensor::eve::{EveWriter, Timestamp};
 use sensor::{Config, Pipeline};
-
-fn capture() -> PathBuf {
-    if let Some(p) = std::env::var_os("ICSIGHT_BENCH_PCAP") {
-        return p.into();
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let big = root.join("../shared/pcaps/modbus/Modbus_dataset-CSET16/channel_5d_3s.pcap");
-    if big.exists() {
-        big
-    } else {
-        root.join("pcaps/modbus_pymodbus_libmodbus.pcap")
-    }
-}
 
 fn count_packets(path: &Path) -> u64 {
     let mut cap = pcap::Capture::from_file(path).unwrap();

@@ -11,25 +11,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod common;
+
+use common::capture;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 use sensor::capture::link_type;
 use sensor::decode::LinkType;
 use sensor::eve::{EveWriter, Timestamp};
 use sensor::{Config, Pipeline};
-
-fn capture() -> PathBuf {
-    if let Some(p) = std::env::var_os("ICSIGHT_BENCH_PCAP") {
-        return p.into();
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let big = root.join("../shared/pcaps/modbus/Modbus_dataset-CSET16/channel_5d_3s.pcap");
-    if big.exists() {
-        big
-    } else {
-        root.join("pcaps/modbus_pymodbus_libmodbus.pcap")
-    }
-}
 
 struct Frames {
     link: LinkType,

@@ -241,11 +241,6 @@ impl Pipeline {
             Transport::Other => (0, 0, 0, 0, &[]),
         };
         let is_tcp = matches!(ip.transport, Transport::Tcp(_));
-        let transport = match ip.transport {
-            Transport::Tcp(_) => rules::Transport::Tcp,
-            Transport::Udp(_) => rules::Transport::Udp,
-            Transport::Other => rules::Transport::Other(ip.proto),
-        };
         let (key, src_is_a) = FlowKey::new((ip.src, sport), (ip.dst, dport), ip.proto, ip.vlan);
         let idx = match self.flows.get(&key) {
             Some(i) => {
@@ -284,7 +279,6 @@ impl Pipeline {
             detection: &self.detection,
             detect: &mut self.detect,
             bits,
-            transport,
             established,
         };
         if is_tcp {
@@ -326,21 +320,7 @@ impl Pipeline {
             dport,
             ..ctx.view(dir)
         };
-        let d = &mut *ctx.detect;
-        d.ruleset.match_packet(
-            &pkt,
-            payload,
-            false,
-            ctx.bits,
-            &mut d.detector,
-            &mut d.alerts,
-        );
-        if !d.alerts.is_empty() {
-            let m = &*ctx.meta;
-            if d.write_alerts::<()>(ctx.eve, &pkt, ts, ctx.pcap_cnt, m.vlan(), m.proto, None) {
-                ctx.meta.alerted = true;
-            }
-        }
+        ctx.inspect_packet(&pkt, payload);
 
         let heap = flow.heap_bytes();
         self.heap_used = self.heap_used + heap - flow.heap;
@@ -444,11 +424,6 @@ impl Pipeline {
     /// Write the record of a flow that ended, after handing its queued bytes to the parser.
     fn end_flow(&mut self, mut flow: Flow, reason: EndReason) {
         let established = flow.established();
-        let transport = match flow.meta.proto {
-            Proto::TCP => rules::Transport::Tcp,
-            Proto::UDP => rules::Transport::Udp,
-            Proto(p) => rules::Transport::Other(p),
-        };
         let Flow {
             tcp,
             app,
@@ -465,7 +440,6 @@ impl Pipeline {
             detection: &self.detection,
             detect: &mut self.detect,
             bits,
-            transport,
             established,
         };
         for dir in [Direction::ToServer, Direction::ToClient] {

@@ -72,6 +72,14 @@ const INDICATORS: [(&str, u16); 16] = [
 ];
 
 impl Iin {
+    /// The bit of the indication called `name` (IIN1 in the high octet).
+    pub fn bit(name: &str) -> Option<u16> {
+        INDICATORS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bit)| *bit)
+    }
+
     /// The names of the indications that are set.
     pub fn indicators(self) -> impl Iterator<Item = &'static str> + Clone {
         INDICATORS

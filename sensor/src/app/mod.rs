@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::config::AppConfig;
 use crate::detect::Detect;
-use crate::eve::{EveWriter, Event, Timestamp};
+use crate::eve::{EveWriter, Event, Proto, Timestamp};
 use crate::flow::FlowMeta;
 use crate::reassembly::Chunk;
 
@@ -152,7 +152,6 @@ pub struct AppCtx<'a> {
     pub detect: &'a mut Detect,
     /// The flow's flowbits.
     pub bits: &'a mut rules::FlowBits,
-    pub transport: rules::Transport,
     /// Whether the flow was established when the packet arrived.
     pub established: bool,
 }
@@ -198,7 +197,11 @@ impl AppCtx<'_> {
             sport: src.1,
             dst: dst.0,
             dport: dst.1,
-            transport: self.transport,
+            transport: match m.proto {
+                Proto::TCP => rules::Transport::Tcp,
+                Proto::UDP => rules::Transport::Udp,
+                Proto(p) => rules::Transport::Other(p),
+            },
             dir,
             established: self.established,
             app_proto: m.app_proto,
@@ -235,6 +238,20 @@ impl AppCtx<'_> {
         d.ruleset
             .match_tx(&pkt, &tx, self.bits, &mut d.detector, &mut d.alerts);
         self.write_alerts(&pkt, Some(alert_body));
+    }
+
+    /// Match the packet rules on one packet's payload (`pkt` oriented the way the packet goes).
+    pub fn inspect_packet(&mut self, pkt: &rules::PacketView, payload: &[u8]) {
+        let d = &mut *self.detect;
+        d.ruleset.match_packet(
+            pkt,
+            payload,
+            false,
+            self.bits,
+            &mut d.detector,
+            &mut d.alerts,
+        );
+        self.write_alerts::<()>(pkt, None);
     }
 
     fn write_alerts<B: Serialize>(&mut self, pkt: &rules::PacketView, app: Option<&B>) {
