@@ -12,12 +12,29 @@
 #   dnp3_opendnp3.pcap              yadnp3/opendnp3 master -> outstation, TCP 20000
 #   dnp3_opendnp3_udp.pcap          yadnp3/opendnp3 master -> outstation, UDP 20000
 #
+# attack / operations captures (for the default ruleset in rules/default/):
+#
+#   modbus_attack_writes.pcap       libmodbus client -> pymodbus server (broadcast on), TCP 502
+#   modbus_attack_diagnostics.pcap  pymodbus client  -> pymodbus server,  TCP 502
+#   modbus_attack_fcscan.pcap       libmodbus client -> pymodbus server,  TCP 502
+#   modbus_attack_unitscan.pcap     libmodbus client -> pymodbus server,  TCP 502
+#   modbus_normal_polling.pcap      pymodbus client  -> libmodbus server, TCP 502
+#   s7comm_attack_control.pcap      native Snap7 client -> python-snap7 3.x server, TCP 102
+#   s7comm_normal_polling.pcap      native Snap7 client -> python-snap7 3.x server, TCP 102
+#   dnp3_attack_control.pcap        yadnp3/opendnp3 master -> outstation, TCP 20000
+#   dnp3_normal_polling.pcap        yadnp3/opendnp3 master -> outstation, TCP 20000
+#
 # and MANIFEST.md is rewritten from what the captures hold.
 #
 # Usage (as root, on Debian 12):
 #   sudo pcaps/make-captures.sh                 # all scenarios
 #   sudo pcaps/make-captures.sh modbus dnp3     # only those (modbus, modbus-offport, s7,
-#                                               #  s7-control, s7-control-native, dnp3, dnp3-udp)
+#                                               #  s7-control, s7-control-native, dnp3, dnp3-udp,
+#                                               #  modbus-writes, modbus-diag, modbus-fcscan,
+#                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
+#                                               #  dnp3-attack, dnp3-poll)
+#   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
+#   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh manifest        # only rewrite MANIFEST.md from the captures
 # Environment:
 #   SKIP_INSTALL=1   do not apt-get/pip anything; fail if something is missing
@@ -43,7 +60,10 @@ SNAP7_V3_SPEC=${SNAP7_V3_SPEC:-python-snap7==3.3.0}
 YADNP3_SPEC=${YADNP3_SPEC:-yadnp3==3.2.1.4}
 
 APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2)
-ALL_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
+REFERENCE_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
+ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack)
+NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
+ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}")
 
 export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 export DEBIAN_FRONTEND=noninteractive
@@ -159,6 +179,8 @@ build_c_helpers() {
     gcc -O2 -Wall -o "$WORK/modbus_server_libmodbus" "$SRC/modbus_server_libmodbus.c" $flags
     # shellcheck disable=SC2086
     gcc -O2 -Wall -o "$WORK/modbus_client_libmodbus" "$SRC/modbus_client_libmodbus.c" $flags
+    # shellcheck disable=SC2086
+    gcc -O2 -Wall -o "$WORK/modbus_attack_libmodbus" "$SRC/modbus_attack_libmodbus.c" $flags
 }
 
 # ----------------------------------------------------------------------------
@@ -207,7 +229,7 @@ wait_port() { # tcp|udp PORT PID
 TCPDUMP_PID=""
 start_capture() { # NAME FILTER
     local name=$1 filter=$2 i
-    start_bg "$WORK/$name.tcpdump.log" tcpdump -i lo -n -U -Z root -w "$WORK/$name.pcap" "$filter"
+    start_bg "$WORK/$name.tcpdump.log" tcpdump -i lo -n -U --immediate-mode -Z root -w "$WORK/$name.pcap" "$filter"
     TCPDUMP_PID=$LAST_PID
     for ((i = 0; i < 100; i++)); do
         grep -q "listening on" "$WORK/$name.tcpdump.log" 2>/dev/null && break
@@ -302,6 +324,66 @@ run_dnp3_udp() {
         -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport udp --port 20000 --local-port 20001
 }
 
+# attack / operations scenarios --------------------------------------------
+run_modbus_writes() {
+    # pymodbus treats unit id 0 as broadcast (carried out, never answered).
+    scenario modbus_attack_writes tcp 502 "tcp port 502" \
+        -- "$VENV/bin/python" "$SRC/modbus_server_pymodbus.py" --port 502 --broadcast \
+        -- "$WORK/modbus_attack_libmodbus" 127.0.0.1 502 writes
+}
+
+run_modbus_diag() {
+    # libmodbus implements neither FC8 nor FC43/FC20/FC21 on the server side.
+    scenario modbus_attack_diagnostics tcp 502 "tcp port 502" \
+        -- "$VENV/bin/python" "$SRC/modbus_server_pymodbus.py" --port 502 \
+        -- "$VENV/bin/python" "$SRC/modbus_ops_pymodbus.py" --port 502 --mode diagnostics
+}
+
+run_modbus_fcscan() {
+    scenario modbus_attack_fcscan tcp 502 "tcp port 502" \
+        -- "$VENV/bin/python" "$SRC/modbus_server_pymodbus.py" --port 502 \
+        -- "$WORK/modbus_attack_libmodbus" 127.0.0.1 502 fcscan 1
+}
+
+run_modbus_unitscan() {
+    # Unit ids 1..200 (not 247) keep the capture under 40 KB.
+    scenario modbus_attack_unitscan tcp 502 "tcp port 502" \
+        -- "$VENV/bin/python" "$SRC/modbus_server_pymodbus.py" --port 502 \
+        -- "$WORK/modbus_attack_libmodbus" 127.0.0.1 502 unitscan 1 200
+}
+
+run_modbus_poll() {
+    scenario modbus_normal_polling tcp 502 "tcp port 502" \
+        -- "$WORK/modbus_server_libmodbus" 127.0.0.1 502 \
+        -- "$VENV/bin/python" "$SRC/modbus_ops_pymodbus.py" --port 502 --mode poll --polls 60 --period 0.2
+}
+
+run_s7_attack() {
+    # python-snap7 3.x server: carries out upload/download and answers the
+    # PI services, password and clock requests; native Snap7 client.
+    scenario s7comm_attack_control tcp 102 "tcp port 102" \
+        -- "$VENV_S7V3/bin/python" "$SRC/s7_server_snap7.py" --port 102 \
+        -- "$VENV/bin/python" "$SRC/s7_client_snap7.py" --port 102 --mode attack
+}
+
+run_s7_poll() {
+    scenario s7comm_normal_polling tcp 102 "tcp port 102" \
+        -- "$VENV_S7V3/bin/python" "$SRC/s7_server_snap7.py" --port 102 \
+        -- "$VENV/bin/python" "$SRC/s7_client_snap7.py" --port 102 --mode poll --polls 60 --period 0.2
+}
+
+run_dnp3_attack() {
+    scenario dnp3_attack_control tcp 20000 "tcp port 20000" \
+        -- "$VENV/bin/python" "$SRC/dnp3_outstation.py" --transport tcp --port 20000 --warm-restart --need-time \
+        -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport tcp --port 20000 --scenario attack
+}
+
+run_dnp3_poll() {
+    scenario dnp3_normal_polling tcp 20000 "tcp port 20000" \
+        -- "$VENV/bin/python" "$SRC/dnp3_outstation.py" --transport tcp --port 20000 \
+        -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport tcp --port 20000 --scenario poll --polls 40 --period 0.5
+}
+
 # ----------------------------------------------------------------------------
 # verification and manifest
 # ----------------------------------------------------------------------------
@@ -322,6 +404,15 @@ declare -A PROTOS=(
     [s7comm_snap7_control_native]="tcp tpkt cotp s7comm"
     [dnp3_opendnp3]="tcp dnp3"
     [dnp3_opendnp3_udp]="udp dnp3"
+    [modbus_attack_writes]="tcp mbtcp modbus"
+    [modbus_attack_diagnostics]="tcp mbtcp modbus"
+    [modbus_attack_fcscan]="tcp mbtcp modbus"
+    [modbus_attack_unitscan]="tcp mbtcp modbus"
+    [modbus_normal_polling]="tcp mbtcp modbus"
+    [s7comm_attack_control]="tcp tpkt cotp s7comm"
+    [s7comm_normal_polling]="tcp tpkt cotp s7comm"
+    [dnp3_attack_control]="tcp dnp3"
+    [dnp3_normal_polling]="tcp dnp3"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
@@ -334,6 +425,21 @@ declare -A EXTRA_CHECKS=(
     [s7comm_snap7_control_native]="s7comm.param.func==0x1d s7comm.param.func==0x29 s7comm.param.func==0x28"
     [dnp3_opendnp3]="dnp3.al.func==130&&dnp3.al.obj dnp3.al.func==3 dnp3.al.func==4 dnp3.al.func==5 dnp3.al.func==20 dnp3.al.func==21 dnp3.al.func==13 dnp3.al.obj==0x0201 dnp3.al.obj==0x0b01 dnp3.al.obj==0x2a01 dnp3.ctl.secfunc==11"
     [dnp3_opendnp3_udp]="dnp3.al.func==130&&dnp3.al.obj dnp3.al.func==3 dnp3.al.func==4 dnp3.al.func==5 dnp3.al.obj==0x0201 dnp3.al.obj==0x0b01"
+    [modbus_attack_writes]="mbtcp.unit_id==0&&modbus.func_code==5 mbtcp.unit_id==0&&modbus.func_code==16 modbus.func_code==6&&modbus.data==fd:e8 modbus.func_code==15 modbus.func_code==22 modbus.func_code==23"
+    [modbus_attack_diagnostics]="modbus.diagnostic_code==0 modbus.diagnostic_code==1 modbus.diagnostic_code==4 modbus.diagnostic_code==10 modbus.func_code==17 modbus.mei==14 modbus.func_code==20 modbus.func_code==21"
+    [modbus_attack_fcscan]="modbus.func_code==127 modbus.func_code==90 modbus.func_code==65 modbus.exception_code==1"
+    [modbus_attack_unitscan]="mbtcp.unit_id==200 modbus.exception_code"
+    [s7comm_attack_control]="s7comm.param.func==0x29 s7comm.param.func==0x28 s7comm.param.func==0x1a s7comm.param.func==0x1b s7comm.param.func==0x1c s7comm.param.func==0x1d s7comm.param.func==0x1e s7comm.param.func==0x1f s7comm.param.func==0x05 s7comm.param.userdata.funcgroup==5 s7comm.param.userdata.funcgroup==7 s7comm.param.userdata.funcgroup==3 s7comm.data.userdata.szl_id==0x0011 s7comm.data.userdata.szl_id==0x001c"
+    [s7comm_normal_polling]="s7comm.param.func==0x04 s7comm.param.func==0xf0"
+    [dnp3_attack_control]="dnp3.al.func==13 dnp3.al.func==14 dnp3.al.func==3 dnp3.al.func==4 dnp3.al.func==5 dnp3.al.func==6 dnp3.al.func==21 dnp3.al.func==7 dnp3.al.func==9 dnp3.al.func==18 dnp3.al.func==2&&dnp3.al.obj==0x3201 dnp3.al.func==2&&dnp3.al.obj==0x5001 dnp3.al.obj==0x2902 dnp3.al.obj==0x0c01"
+    [dnp3_normal_polling]="dnp3.al.func==1 dnp3.al.func==129"
+)
+# display filters that must match NO frame (the normal-polling captures must
+# hold nothing a default rule fires on)
+declare -A MUST_NOT=(
+    [modbus_normal_polling]="!(modbus.func_code<=4)&&modbus mbtcp.unit_id!=1 modbus.exception_code"
+    [s7comm_normal_polling]="s7comm&&!(s7comm.param.func==0x04||s7comm.param.func==0xf0) s7comm.header.rosctr==7 s7comm.header.errcls!=0"
+    [dnp3_normal_polling]="dnp3.al.func&&!(dnp3.al.func==0||dnp3.al.func==1||dnp3.al.func==20||dnp3.al.func==129||dnp3.al.func==130) dnp3.al.iin.fcni==1"
 )
 
 verify() { # NAME
@@ -348,6 +454,13 @@ verify() { # NAME
         n=$(count "$f" "$c" "${da[@]}")
         (( n > 0 )) || die "$name: check '$c' matched no frame"
     done
+    for c in ${MUST_NOT[$name]:-}; do
+        n=$(count "$f" "$c" "${da[@]}")
+        (( n == 0 )) || die "$name: '$c' matched $n frame(s), expected none"
+    done
+    local size
+    size=$(stat -c %s "$f")
+    (( size < 40000 )) || die "$name: $size bytes, over the 40 kB limit"
     if [[ ${PROTOS[$name]} == tcp* ]]; then
         local syn fin
         syn=$(count "$f" "tcp.flags.syn==1 && tcp.flags.ack==0")
@@ -395,6 +508,15 @@ write_manifest() {
         [s7comm_snap7_control_native]="python-snap7 $v_snap7 client ↔ python-snap7 $v_snap7 server (native Snap7 on both ends)"
         [dnp3_opendnp3]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
         [dnp3_opendnp3_udp]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
+        [modbus_attack_writes]="libmodbus $v_libmodbus C client ↔ pymodbus $v_pymodbus server (broadcast enabled)"
+        [modbus_attack_diagnostics]="pymodbus $v_pymodbus client ↔ pymodbus $v_pymodbus server (separate processes)"
+        [modbus_attack_fcscan]="libmodbus $v_libmodbus C client (\`modbus_send_raw_request\`) ↔ pymodbus $v_pymodbus server"
+        [modbus_attack_unitscan]="libmodbus $v_libmodbus C client ↔ pymodbus $v_pymodbus server"
+        [modbus_normal_polling]="pymodbus $v_pymodbus client ↔ libmodbus $v_libmodbus C server"
+        [s7comm_attack_control]="python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (pure Python)"
+        [s7comm_normal_polling]="python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (pure Python)"
+        [dnp3_attack_control]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
+        [dnp3_normal_polling]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
     )
     declare -A TRANSPORT=(
         [modbus_pymodbus_libmodbus]="TCP 502"
@@ -404,6 +526,15 @@ write_manifest() {
         [s7comm_snap7_control_native]="TCP 102 (TPKT/COTP)"
         [dnp3_opendnp3]="TCP 20000"
         [dnp3_opendnp3_udp]="UDP 20000 (master on 20001)"
+        [modbus_attack_writes]="TCP 502"
+        [modbus_attack_diagnostics]="TCP 502"
+        [modbus_attack_fcscan]="TCP 502"
+        [modbus_attack_unitscan]="TCP 502"
+        [modbus_normal_polling]="TCP 502"
+        [s7comm_attack_control]="TCP 102 (TPKT/COTP)"
+        [s7comm_normal_polling]="TCP 102 (TPKT/COTP)"
+        [dnp3_attack_control]="TCP 20000"
+        [dnp3_normal_polling]="TCP 20000"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -414,6 +545,15 @@ write_manifest() {
         [s7comm_snap7_control_native]="COTP CR/CC, setup communication; SZL 0x0424 (RUN), list blocks, list DBs; upload of DB1 twice and request download of DB2, each refused by the server (error 0xD241, not authorised at the current protection level); PLC stop, SZL 0x0424 (STOP), hot start, SZL 0x0424 (RUN), PLC stop, cold start, SZL 0x0424; TCP close"
         [dnp3_opendnp3]="$dnp3_ops; TCP FIN at shutdown"
         [dnp3_opendnp3_udp]="the same sequence as \`dnp3_opendnp3.pcap\`, over UDP"
+        [modbus_attack_writes]="1 TCP session. Unit 1: FC3 read HR 0-9; FC6 HR0 := 65000 (out of the process range) and HR1 := 1500; FC5 coil 0 ON, coil 1 OFF; FC15 coils 10-19 and coils 0-79 (80 coils); FC16 HR 10-13 and HR 0-99 (100 registers); FC22 mask write HR2; FC23 write HR30-31/read HR0-3; FC3 and FC1 reads. Unit 2: FC6 HR0 := 65000, FC16 HR 40-43. Unit 0 (broadcast): FC5 coil 2, FC6 HR0 := 0, FC15 coils 0-9, FC16 HR 20-23, none answered (the client times out after 0.3 s each). Last, FC3 unit 1"
+        [modbus_attack_diagnostics]="1 TCP session, unit 1: FC3; FC8 sub-functions 0 (return query data), 2 (diagnostic register), 10 (clear counters), 4 (force listen-only; answered anyway), 1 (restart communications); FC7 read exception status; FC11 comm event counter; FC12 comm event log; FC17 report server id; FC43/14 read device identification ×4 (basic, regular, extended, object 4); FC20 read file record; FC21 write file record; FC3"
+        [modbus_attack_fcscan]="1 TCP session, unit 1: one request per function code 1..127, each with data 00 00 00 01, back to back; 14 answered normally (FC1-8, 11, 12, 17, 20, 21, 24), 113 with exception 01 (illegal function)"
+        [modbus_attack_unitscan]="1 TCP session: FC3 read of holding register 0 to every unit id 1..200, back to back; units 1 and 2 answer, the other 198 get exception 04 (server device failure: pymodbus's answer for a unit it does not serve)"
+        [modbus_normal_polling]="1 TCP session, unit 1, 60 poll cycles 0.2 s apart: FC3 HR 0-9 and FC1 coils 0-15 each cycle, FC4 IR 0-7 and FC2 DI 0-15 every sixth cycle; reads only, no exceptions"
+        [s7comm_attack_control]="COTP CR/CC, setup communication; recon: SZL 0x001C (component id), 0x0011 (module id), 0x0232 (protection), 0x0131 (communication), 0x0000 (SZL list), list blocks, list DBs, block info DB1; set session password ×3 (\"secret1\", \"123456\", \"admin\"), clear password; upload of DB1 twice (start upload/upload/end upload); PLC stop; download of DB2 (request download, download block, download ended, PI _INSE); PI _DELE (delete DB2); PI _GARB (compress); PI _MODU (copy RAM to ROM); hot start (PI P_PROGRAM); PLC stop; cold start (PI P_PROGRAM \"C \"); write_var DB1.DBB0, QB0, IB0, MB0, C0; set PLC clock; TCP close"
+        [s7comm_normal_polling]="COTP CR/CC, setup communication, then 60 poll cycles 0.2 s apart: read_var DB1.DBB0 (16 bytes) and read_var MB0 (8 bytes); TCP close. Nothing else"
+        [dnp3_attack_control]="startup: disable unsolicited, write g80v1 (clear the restart IIN), integrity poll, delay measurement and write g50v1 (time, the outstation sets NEED_TIME), enable unsolicited; unsolicited events; disable unsolicited; CROB select/operate (pulse on); 6 CROB direct operates (latch on/off); CROB direct operate no ack (function 6); analog output direct operate g41v2 and g41v1, select/operate g41v3; write of analog dead-bands (g34v3; unsupported); assign class (unsupported); immediate freeze and freeze-and-clear of g20; initialize data, stop application, initialize application, start application, activate configuration (each unsupported: IIN2.0); delete file (g70v3; unsupported); warm restart (g52v2); cold restart (g52v1); event poll"
+        [dnp3_normal_polling]="startup: integrity poll (class 1/2/3/0), enable unsolicited; then 40 class 1/2/3 event polls 0.5 s apart; unsolicited responses with events and their confirms. No controls, restarts, writes, time sync or disable unsolicited (the master leaves the restart IIN set)"
     )
 
     {
@@ -428,12 +568,14 @@ write_manifest() {
         echo
         echo '```sh'
         echo 'sudo pcaps/make-captures.sh            # all captures + this file'
-        echo 'sudo pcaps/make-captures.sh s7 dnp3    # a subset: modbus modbus-offport s7 s7-control dnp3 dnp3-udp'
+        echo 'sudo pcaps/make-captures.sh s7 dnp3    # a subset: modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp'
+        echo 'sudo pcaps/make-captures.sh attacks    # modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack'
+        echo 'sudo pcaps/make-captures.sh normal     # modbus-poll s7-poll dnp3-poll'
         echo '```'
         echo
         echo "Python packages go into virtualenvs under"
         echo "\`\${XDG_CACHE_HOME:-\$HOME/.cache}/icsight-pcaps-venv\`; the helper programs"
-        echo "are in \`pcaps/src/\` (the two C files are compiled into a temporary directory)."
+        echo "are in \`pcaps/src/\` (the C files are compiled into a temporary directory)."
         echo "Timestamps, client ports, transaction ids and TCP details differ from run"
         echo "to run, and so does how DNP3 events are split between polls and unsolicited"
         echo "responses; the sequence of operations does not."
@@ -480,13 +622,59 @@ write_manifest() {
         echo "  restart with a 5 s delay but does not restart."
         echo "- Over UDP, the outstation listens on 20000 and the master uses 20001; the"
         echo "  capture filter is \`udp port 20000\`."
+        echo
+        echo "### Attack and normal-polling captures"
+        echo
+        echo "Every \`*_attack_*\` capture fires the default rules listed for it in"
+        echo "\`rules/default/expected.tsv\`; the three \`*_normal_polling\` captures must"
+        echo "fire none (make-captures.sh checks with tshark that they hold only"
+        echo "reads/polls). Each capture is under 40 kB."
+        echo
+        echo "- Modbus broadcast (unit 0): the pymodbus server, started with broadcast"
+        echo "  enabled, carries the writes out on every unit and sends no response;"
+        echo "  libmodbus's client waits 0.3 s and gives up on each."
+        echo "- FC8/04 (force listen-only) is answered by pymodbus, which sets its"
+        echo "  listen-only flag but keeps answering; the pymodbus client does not wait"
+        echo "  for that answer and drops it when it arrives."
+        echo "- The function-code and unit-id scans are two captures, not one, to keep"
+        echo "  each under 40 kB; for the same reason the unit-id scan stops at 200"
+        echo "  rather than 247. The scan requests carry 00 00 00 01 for every function"
+        echo "  code, so Wireshark flags the FC15, FC16, FC20 and FC21 requests (too short"
+        echo "  for those functions) as malformed; pymodbus answers them with"
+        echo "  exception 01."
+        echo "- pymodbus answers a unit id it does not serve with exception 04 (server"
+        echo "  device failure; it logs a KeyError), not 0A/0B."
+        echo "- S7: every operation in \`s7comm_attack_control.pcap\` goes through the"
+        echo "  native Snap7 client's own API (\`delete\`, \`compress\`, \`copy_ram_to_rom\`,"
+        echo "  \`set_session_password\`, ...); no raw S7 PDUs were needed. The"
+        echo "  python-snap7 3.x server accepts every one of them (it acknowledges"
+        echo "  _DELE, _GARB, _MODU and the password without acting on them) and"
+        echo "  carries out the download of DB2 (a DB it has registered: it refuses"
+        echo "  blocks it does not hold)."
+        echo "- DNP3 in \`dnp3_attack_control.pcap\`: the outstation accepts warm restarts"
+        echo "  (fine delay, g52v2) and cold restarts (coarse, g52v1) without restarting,"
+        echo "  and sets NEED_TIME until the master writes the time. opendnp3 does not"
+        echo "  implement assign class (without application support), initialize data,"
+        echo "  stop/start/initialize application, activate configuration, dead-band"
+        echo "  writes or file services; it answers those requests with IIN2.0 (function"
+        echo "  code not supported). The CROB direct operate without acknowledgement"
+        echo "  (function 6) is sent by the master library's \`PerformFunction\` with the"
+        echo "  g12v1 object given as raw bytes by \`dnp3_master.py\`: opendnp3's master"
+        echo "  has no API for it; the outstation carries it out. The stop/start"
+        echo "  application requests carry no g90 application identifier object."
+        echo "- DNP3 in \`dnp3_normal_polling.pcap\`: the master is configured to leave"
+        echo "  the outstation's restart indication (IIN1.7) alone, so every response"
+        echo "  carries it; a master that clears it would write g80v1."
     } >"$m"
     mv -f "$m" "$OUT/MANIFEST.md"
     log "wrote $OUT/MANIFEST.md"
 }
 
 ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7comm_snap7_control
-              s7comm_snap7_control_native dnp3_opendnp3 dnp3_opendnp3_udp)
+              s7comm_snap7_control_native dnp3_opendnp3 dnp3_opendnp3_udp
+              modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
+              modbus_normal_polling s7comm_attack_control s7comm_normal_polling
+              dnp3_attack_control dnp3_normal_polling)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -495,10 +683,22 @@ main() {
     for s in "${wanted[@]}"; do
         case $s in
             modbus|modbus-offport|s7|s7-control|s7-control-native|dnp3|dnp3-udp|manifest) ;;
+            modbus-writes|modbus-diag|modbus-fcscan|modbus-unitscan|modbus-poll) ;;
+            s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
     done
+
+    local expanded=()
+    for s in "${wanted[@]}"; do
+        case $s in
+            attacks) expanded+=("${ATTACK_SCENARIOS[@]}") ;;
+            normal) expanded+=("${NORMAL_SCENARIOS[@]}") ;;
+            *) expanded+=("$s") ;;
+        esac
+    done
+    wanted=("${expanded[@]}")
 
     if [[ ${wanted[*]} == manifest ]]; then
         SKIP_INSTALL=1 install_deps
@@ -518,6 +718,15 @@ main() {
             s7-control-native) run_s7_control_native; verify s7comm_snap7_control_native ;;
             dnp3) run_dnp3; verify dnp3_opendnp3 ;;
             dnp3-udp) run_dnp3_udp; verify dnp3_opendnp3_udp ;;
+            modbus-writes) run_modbus_writes; verify modbus_attack_writes ;;
+            modbus-diag) run_modbus_diag; verify modbus_attack_diagnostics ;;
+            modbus-fcscan) run_modbus_fcscan; verify modbus_attack_fcscan ;;
+            modbus-unitscan) run_modbus_unitscan; verify modbus_attack_unitscan ;;
+            modbus-poll) run_modbus_poll; verify modbus_normal_polling ;;
+            s7-attack) run_s7_attack; verify s7comm_attack_control ;;
+            s7-poll) run_s7_poll; verify s7comm_normal_polling ;;
+            dnp3-attack) run_dnp3_attack; verify dnp3_attack_control ;;
+            dnp3-poll) run_dnp3_poll; verify dnp3_normal_polling ;;
             manifest) ;;
         esac
     done

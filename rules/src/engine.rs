@@ -429,7 +429,8 @@ fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
             && h.dst_ports.matches(pkt.sport))
 }
 
-/// The ICS keywords and `dnp3_data` contents of a transaction rule.
+/// The ICS keywords and sticky-buffer contents (`dnp3_data`, `s7comm.param`) of a transaction
+/// rule.
 fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
     match tx {
         Tx::Modbus { request, .. } => {
@@ -449,11 +450,16 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         }
         Tx::S7comm(t) => {
             s.s7plus.is_empty()
-                && !s.s7.is_empty()
+                && (!s.s7.is_empty() || !s.inspections.is_empty())
                 && s.header.protocol != Protocol::S7commPlus
                 && s.s7.iter().all(|m| m.matches(t))
+                && s.inspections
+                    .iter()
+                    .all(|i| i.buffer == Buffer::S7Param && i.matches(t.pdu.param))
         }
-        Tx::S7commPlus(p) => s.s7.is_empty() && s.s7plus.iter().all(|m| m.matches(p)),
+        Tx::S7commPlus(p) => {
+            s.s7.is_empty() && s.inspections.is_empty() && s.s7plus.iter().all(|m| m.matches(p))
+        }
     }
 }
 
@@ -593,5 +599,46 @@ alert tcp any any -> any any (msg:"scan"; content:"PROBE"; threshold: type both,
             Ruleset::compile(sigs, &Classification::builtin(), FlowbitNames::default());
         assert!(set.is_empty());
         assert!(errs[0].message.contains("made-up"));
+    }
+
+    #[test]
+    fn s7_param_buffer_tells_cold_from_hot_start() {
+        let set = ruleset(
+            r#"
+alert s7comm any any -> any any (msg:"start"; s7comm.pi: P_PROGRAM; sid:1;)
+alert s7comm any any -> any any (msg:"cold"; s7comm.pi: P_PROGRAM; s7comm.param; content:"|00 02|C |09|P_PROGRAM"; sid:2;)
+alert s7comm any any -> any any (msg:"param only"; s7comm.param; content:"P_PROGRAM"; sid:3;)
+"#,
+        );
+        // PI service job: function 0x28, seven unknown bytes, then the argument block and the
+        // service name, each after its length.
+        let pi = |args: &[u8]| {
+            let mut param = vec![0x28, 0, 0, 0, 0, 0, 0, 0xfd];
+            param.extend_from_slice(&(args.len() as u16).to_be_bytes());
+            param.extend_from_slice(args);
+            param.push(9);
+            param.extend_from_slice(b"P_PROGRAM");
+            let mut v = vec![0x32, 1, 0, 0, 0, 1];
+            v.extend_from_slice(&(param.len() as u16).to_be_bytes());
+            v.extend_from_slice(&[0, 0]);
+            v.extend_from_slice(&param);
+            v
+        };
+        let v = view(Direction::ToServer, Some(AppProto::S7comm));
+        let fired = |bytes: &[u8]| {
+            let pdu = decoders::s7comm::S7Pdu::parse(bytes).unwrap();
+            let tx = Tx::S7comm(S7Tx {
+                pdu: &pdu,
+                job_function: None,
+            });
+            let (mut bits, mut det, mut alerts) =
+                (FlowBits::default(), Detector::default(), vec![]);
+            set.match_tx(&v, &tx, &mut bits, &mut det, &mut alerts);
+            let mut got = sids(&set, &alerts);
+            got.sort();
+            got
+        };
+        assert_eq!(fired(&pi(b"C ")), [1, 2, 3]);
+        assert_eq!(fired(&pi(b"")), [1, 3], "a hot start has no argument");
     }
 }

@@ -1,4 +1,5 @@
-//! Inspection of one buffer — the packet payload, or a sticky buffer such as `dnp3_data` — by
+//! Inspection of one buffer — the packet payload, or a sticky buffer such as `dnp3_data` or
+//! `s7comm.param` — by
 //! the options that read bytes, in rule order: `content`, `pcre`, `isdataat`, `byte_test`,
 //! `byte_jump`, `byte_extract`.
 //!
@@ -19,6 +20,9 @@ pub enum Buffer {
     Payload,
     /// A DNP3 application fragment, link CRCs removed (`dnp3_data`).
     Dnp3Data,
+    /// The parameter part of an S7 PDU (`s7comm.param`): where PI service arguments, item
+    /// addresses and block names sit that no `s7comm.*` field keyword spells out.
+    S7Param,
 }
 
 impl Buffer {
@@ -27,6 +31,7 @@ impl Buffer {
         match name {
             "pkt_data" => Ok(Some(Buffer::Payload)),
             "dnp3_data" | "dnp3.data" => Ok(Some(Buffer::Dnp3Data)),
+            "s7comm.param" => Ok(Some(Buffer::S7Param)),
             "file_data" | "file.data" => Err(format!(
                 "`{name}`: file extraction is not part of this sensor's protocols"
             )),

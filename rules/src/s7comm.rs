@@ -379,7 +379,7 @@ impl PlusMatch {
 
 /// Whether `item` names one of the keywords of this module.
 pub fn is_keyword(name: &str) -> bool {
-    name.starts_with("s7comm.") || name.starts_with("s7commplus_")
+    (name.starts_with("s7comm.") && name != "s7comm.param") || name.starts_with("s7commplus_")
 }
 
 #[cfg(test)]

@@ -258,7 +258,7 @@ impl Signature {
                     Some(AppProto::Modbus)
                 } else if self.has_dnp3_keywords() {
                     Some(AppProto::Dnp3)
-                } else if !self.s7.is_empty() || !self.s7plus.is_empty() {
+                } else if self.has_s7_keywords() {
                     Some(AppProto::S7comm)
                 } else {
                     None
@@ -277,12 +277,17 @@ impl Signature {
                 .any(|i| i.buffer == Buffer::Dnp3Data)
     }
 
+    fn has_s7_keywords(&self) -> bool {
+        !self.s7.is_empty()
+            || !self.s7plus.is_empty()
+            || self.inspections.iter().any(|i| i.buffer == Buffer::S7Param)
+    }
+
     /// Whether the rule looks into application transactions rather than packets.
     pub fn is_transactional(&self) -> bool {
         !self.modbus.is_empty()
             || self.has_dnp3_keywords()
-            || !self.s7.is_empty()
-            || !self.s7plus.is_empty()
+            || self.has_s7_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 
@@ -291,7 +296,7 @@ impl Signature {
         let families = [
             !self.modbus.is_empty(),
             self.has_dnp3_keywords(),
-            !self.s7.is_empty() || !self.s7plus.is_empty(),
+            self.has_s7_keywords(),
         ];
         if families.iter().filter(|f| **f).count() > 1 {
             return Err("keywords of more than one ICS protocol".into());
@@ -329,6 +334,10 @@ impl Signature {
         if !self.s7.is_empty() && self.header.protocol == Protocol::S7commPlus {
             return Err("s7comm keywords in an s7commplus rule".into());
         }
+        let s7_param = self.inspections.iter().any(|i| i.buffer == Buffer::S7Param);
+        if (!self.s7plus.is_empty() || self.header.protocol == Protocol::S7commPlus) && s7_param {
+            return Err("s7comm.param looks at S7comm PDUs, not at S7comm-plus frames".into());
+        }
         if !self.s7plus.is_empty() && self.header.protocol == Protocol::S7comm {
             return Err("s7commplus keywords in an s7comm rule".into());
         }
@@ -343,7 +352,7 @@ impl Signature {
         }
         if self.is_transactional() && self.inspections.iter().any(|i| i.buffer == Buffer::Payload) {
             return Err(
-                "payload keywords with transaction keywords: put them after a sticky buffer such as dnp3_data"
+                "payload keywords with transaction keywords: put them after a sticky buffer (dnp3_data, s7comm.param)"
                     .into(),
             );
         }
@@ -453,6 +462,14 @@ mod tests {
         assert!(s.is_transactional());
         let mixed = r#"alert dnp3 any any -> any any (content:"a"; dnp3_func:1; sid:1;)"#;
         assert!(one(mixed).unwrap_err().message.contains("sticky buffer"));
+        let s7 = r#"alert tcp any any -> any any (s7comm.param; content:"P_"; sid:1;)"#;
+        let s = one(s7).unwrap();
+        assert_eq!(s.app_proto(), Some(AppProto::S7comm));
+        assert!(s.is_transactional());
+        let plus = r#"alert s7commplus any any -> any any (s7comm.param; content:"P_"; sid:1;)"#;
+        assert!(one(plus).unwrap_err().message.contains("S7comm-plus"));
+        let both = r#"alert tcp any any -> any any (s7comm.param; content:"P_"; dnp3_data; content:"x"; sid:1;)"#;
+        assert!(one(both).is_err());
     }
 
     #[test]

@@ -218,8 +218,15 @@ pub enum Pairing {
 pub fn pair(req: &Message<'_>, resp: &Message<'_>) -> Pairing {
     if req.header.transaction_id != resp.header.transaction_id
         || req.header.unit_id != resp.header.unit_id
-        || req.function_raw & !EXCEPTION_BIT != resp.function_raw & !EXCEPTION_BIT
     {
+        return Pairing::NoMatch;
+    }
+    // Some servers (pymodbus among them) answer a function they do not know with exception
+    // function 0x80, not echoing the code: still the answer to that request.
+    if resp.function_raw == EXCEPTION_BIT && matches!(resp.data, Data::Exception(_)) {
+        return Pairing::Match;
+    }
+    if req.function_raw & !EXCEPTION_BIT != resp.function_raw & !EXCEPTION_BIT {
         return Pairing::NoMatch;
     }
     if resp.category != Category::PUBLIC_ASSIGNED {

@@ -411,6 +411,18 @@ mod tests {
         let wr = m(&wr, Direction::ToServer);
         assert_eq!(pair(&wr, &echo), Pairing::Match);
         assert_eq!(pair(&wr, &bad), Pairing::Mismatch);
+        // An unknown function answered with exception function 0x80 (pymodbus does).
+        let (unknown, illegal) = (hex("000000000006011400000001"), hex("000000000003018001"));
+        let unknown = m(&unknown, Direction::ToServer);
+        assert_eq!(
+            pair(&unknown, &m(&illegal, Direction::ToClient)),
+            Pairing::Match
+        );
+        let other_unit = hex("000000000003028001");
+        assert_eq!(
+            pair(&unknown, &m(&other_unit, Direction::ToClient)),
+            Pairing::NoMatch
+        );
     }
 
     /// Walk everything a message offers, as the sensor does.

@@ -32,6 +32,9 @@ struct Pending {
     tx_id: u64,
     transaction_id: u16,
     unit_id: u8,
+    /// Whether the flow was established when the request came: a request never answered is
+    /// matched at flow end, when the connection no longer is.
+    established: bool,
     /// The whole ADU, MBAP header included.
     adu: Vec<u8>,
 }
@@ -50,7 +53,7 @@ pub struct State {
 }
 
 impl State {
-    fn keep(&mut self, tx_id: u64, adu: &Adu<'_>) {
+    fn keep(&mut self, tx_id: u64, adu: &Adu<'_>, established: bool) {
         let mut buf = self
             .spare
             .pop()
@@ -66,6 +69,7 @@ impl State {
             tx_id,
             transaction_id: h.transaction_id,
             unit_id: h.unit_id,
+            established,
             adu: buf,
         });
     }
@@ -201,7 +205,9 @@ fn log_unanswered(ctx: &mut AppCtx<'_>, p: &Pending) {
         request: Some(&req),
         response: None,
     };
+    let now = std::mem::replace(&mut ctx.established, p.established);
     ctx.transaction("modbus", Direction::ToServer, rule_tx, Body { modbus: tx });
+    ctx.established = now;
     anomaly(
         ctx,
         Direction::ToServer,
@@ -236,7 +242,7 @@ impl Logged for ModbusParser {
                     log_unanswered(ctx, &oldest);
                     state.spare.push(oldest.adu);
                 }
-                state.keep(state.tx_id, &adu);
+                state.keep(state.tx_id, &adu, ctx.established);
             }
             Direction::ToClient => match state.answered_by(&m) {
                 Some((i, how)) => {
