@@ -22,8 +22,8 @@ use decoders::{AppProto, Direction};
 
 use crate::classification::Classification;
 use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
-use crate::payload::Buffer;
-use crate::prefilter::{Entry, Prefilter, Scratch};
+use crate::payload::{Buffer, Op};
+use crate::prefilter::{Entry, Prefilter, Regex, Scratch};
 use crate::s7comm::S7Tx;
 use crate::threshold::{Seen, Thresholds};
 use crate::{dnp3, Action, Direction as RuleDirection, Protocol, Signature};
@@ -159,6 +159,11 @@ pub struct Counts {
     pub event: usize,
     /// Distinct literals in the packet prefilter.
     pub patterns: usize,
+    /// Expressions in the packet prefilter's Hyperscan database: pcre-only rules, and the
+    /// literals too when there are thousands.
+    pub expressions: usize,
+    /// Packet rules the prefilter cannot narrow: candidates for every packet.
+    pub unfiltered: usize,
 }
 
 /// A compiled set of rules.
@@ -176,7 +181,8 @@ pub struct Ruleset {
     flowbits: FlowbitNames,
 }
 
-/// The literal a rule's payload inspection offers the prefilter.
+/// What a rule's payload inspection offers the prefilter: a literal, else the first pcre that
+/// looks at the whole payload (not relative to an earlier match, not negated).
 fn fast_pattern(sig: &Signature) -> Entry<'_> {
     let contents = || {
         sig.contents()
@@ -191,7 +197,23 @@ fn fast_pattern(sig: &Signature) -> Entry<'_> {
             bytes: &c.bytes,
             nocase: c.nocase,
         },
-        None => Entry::Always,
+        None => sig
+            .inspections
+            .iter()
+            .filter(|i| i.buffer == Buffer::Payload)
+            .flat_map(|i| &i.ops)
+            .find_map(|op| match op {
+                Op::Pcre(p) if !p.negated && !p.relative => Some(Entry::Regex(Regex {
+                    source: &p.source,
+                    nocase: p.nocase,
+                    dotall: p.dotall,
+                    multiline: p.multiline,
+                    extended: p.extended,
+                    anchored: p.anchored,
+                })),
+                _ => None,
+            })
+            .unwrap_or(Entry::Always),
     }
 }
 
@@ -255,6 +277,8 @@ impl Ruleset {
         set.stream = Prefilter::build(stream);
         set.counts.rules = rules.len();
         set.counts.patterns = set.packet.patterns();
+        set.counts.expressions = set.packet.regexes();
+        set.counts.unfiltered = set.packet.always();
         set.rules = rules;
         (set, errors)
     }

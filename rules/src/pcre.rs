@@ -20,6 +20,7 @@ pub struct Pcre {
     pub nocase: bool,
     pub dotall: bool,
     pub multiline: bool,
+    pub extended: bool,
 }
 
 impl PartialEq for Pcre {
@@ -60,14 +61,15 @@ impl Pcre {
             nocase: false,
             dotall: false,
             multiline: false,
+            extended: false,
         };
-        let (mut extended, mut ungreedy) = (false, false);
+        let mut ungreedy = false;
         for f in flags.chars() {
             match f {
                 'i' => p.nocase = true,
                 's' => p.dotall = true,
                 'm' => p.multiline = true,
-                'x' => extended = true,
+                'x' => p.extended = true,
                 'A' => p.anchored = true,
                 'R' => p.relative = true,
                 'G' => ungreedy = true,
@@ -93,7 +95,7 @@ impl Pcre {
             .case_insensitive(p.nocase)
             .dot_matches_new_line(p.dotall)
             .multi_line(p.multiline)
-            .ignore_whitespace(extended)
+            .ignore_whitespace(p.extended)
             .swap_greed(ungreedy)
             .size_limit(1 << 22)
             .build()

@@ -6,6 +6,10 @@
 //! (seeded), so nearly none match: the cost measured is that of looking. Frames are read into
 //! memory first, so the file read is not measured. The capture is `ICSIGHT_BENCH_PCAP`, else the
 //! largest Modbus capture of the public corpus, else the project's own.
+//!
+//! A second group runs 1,000 pcre-only rules (no literal for Aho–Corasick) twice: as written,
+//! so that Hyperscan narrows them, and with the same expressions relative (`R`), which no
+//! prefilter can take, so every rule is evaluated on every packet.
 //! Run: `cargo bench -p icsight-sensor --bench rules`.
 
 use std::path::{Path, PathBuf};
@@ -77,6 +81,35 @@ fn synthetic(n: usize) -> String {
     out
 }
 
+/// `n` pcre-only rules: a Modbus request's MBAP protocol id and length, then a random unit and
+/// function (seeded), so nearly none match. `relative` adds `R`, which keeps them out of the
+/// prefilter.
+fn pcre_only(n: usize, relative: bool) -> String {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut out = String::new();
+    for i in 0..n {
+        let sid = 2_000_000 + i;
+        out.push_str(&format!(
+            "alert tcp any any -> any 502 (msg:\"p{sid}\"; pcre:\"/^.{{2}}\\x00\\x00.{{2}}\\x{:02x}[\\x{:02x}\\x{:02x}]/s{}\"; sid:{sid};)\n",
+            rng.gen::<u8>(),
+            rng.gen::<u8>(),
+            rng.gen::<u8>(),
+            if relative { "R" } else { "" }
+        ));
+    }
+    out
+}
+
+fn compile(text: String) -> Arc<rules::Ruleset> {
+    let loaded = rules::load_sources(
+        &[(PathBuf::from("synthetic.rules"), text)],
+        &rules::Vars::suricata_defaults(),
+        &rules::Classification::builtin(),
+    );
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
+    Arc::new(loaded.ruleset)
+}
+
 fn run(frames: &Frames, config: &Config, ruleset: &Arc<rules::Ruleset>) -> u64 {
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(config, eve);
@@ -97,14 +130,7 @@ fn rules_scaling(c: &mut Criterion) {
     g.throughput(Throughput::Elements(frames.frames.len() as u64));
     g.sample_size(10);
     for n in [10usize, 1_000, 10_000] {
-        let text = synthetic(n);
-        let loaded = rules::load_sources(
-            &[(PathBuf::from("synthetic.rules"), text)],
-            &rules::Vars::suricata_defaults(),
-            &rules::Classification::builtin(),
-        );
-        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors.first());
-        let ruleset = Arc::new(loaded.ruleset);
+        let ruleset = compile(synthetic(n));
         eprintln!(
             "{n} rules ({:?}) on {} ({} packets): {} alerts",
             ruleset.counts(),
@@ -119,5 +145,26 @@ fn rules_scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, rules_scaling);
+fn pcre_prefilter(c: &mut Criterion) {
+    let path = capture();
+    let frames = read(&path);
+    let config = Config::unregistered();
+    let mut g = c.benchmark_group("pcre_only");
+    g.throughput(Throughput::Elements(frames.frames.len() as u64));
+    g.sample_size(10);
+    for (name, relative) in [("hyperscan", false), ("unfiltered", true)] {
+        let ruleset = compile(pcre_only(1_000, relative));
+        let alerts = run(&frames, &config, &ruleset);
+        eprintln!(
+            "1000 pcre-only rules, {name} ({:?}): {alerts} alerts",
+            ruleset.counts()
+        );
+        g.bench_function(format!("1000_rules_{name}"), |b| {
+            b.iter(|| run(&frames, &config, &ruleset))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, rules_scaling, pcre_prefilter);
 criterion_main!(benches);

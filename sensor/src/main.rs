@@ -92,7 +92,7 @@ fn load_rules(
     }
     let c = loaded.ruleset.counts();
     eprintln!(
-        "rules: {} loaded from {} file(s), {} failed ({} packet, {} stream, {} transaction, {} event; {} prefilter patterns)",
+        "rules: {} loaded from {} file(s), {} failed ({} packet, {} stream, {} transaction, {} event; prefilter: {} literals, {} Hyperscan expressions, {} unfiltered)",
         c.rules,
         loaded.files.len(),
         loaded.failed_rules(),
@@ -101,6 +101,8 @@ fn load_rules(
         c.transaction,
         c.event,
         c.patterns,
+        c.expressions,
+        c.unfiltered,
     );
     let failed = loaded.failed_rules();
     Ok((std::sync::Arc::new(loaded.ruleset), failed))

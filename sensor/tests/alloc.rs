@@ -1,11 +1,16 @@
 //! The per-packet path allocates nothing for in-order traffic: after a flow's first packets
 //! (flow creation, protocol detection, the buffer a split PDU first needs), a counting global
 //! allocator sees no allocation at all while thousands more packets go through decode, flow
-//! lookup, reassembly, Modbus framing and EVE serialization.
+//! lookup, reassembly, Modbus framing and EVE serialization — and none either with rules loaded
+//! that match packets (Aho–Corasick and Hyperscan prefilters), transactions and thresholds and
+//! write alerts.
 
 mod common;
 
-use common::counting::{allocations_after_warm_up, Counting};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use common::counting::{allocations_after_warm_up, allocations_with_rules, Counting};
 use common::{handshake, tcp_frame};
 
 #[global_allocator]
@@ -102,5 +107,51 @@ fn in_order_packets_allocate_nothing() {
     assert_eq!(
         allocations, 0,
         "{allocations} allocations over {packets} in-order packets"
+    );
+}
+
+/// The built-in ruleset and rules of every other kind, several of which fire on [`session`].
+fn ruleset() -> Arc<rules::Ruleset> {
+    let extra = r#"
+alert tcp any any -> any 502 (msg:"MBAP then FC16"; flow:established,to_server; content:"|00 00|"; offset:2; depth:2; content:"|10|"; distance:3; within:1; sid:1;)
+alert tcp any any -> any 502 (msg:"pcre only: read of 0x01f4"; pcre:"/^.{7}\x03\x01\xf4/s"; sid:2;)
+alert tcp any 502 -> any any (msg:"exception, relative pcre"; content:"|00 00|"; offset:2; depth:2; pcre:"/^.{3}\x83/R"; sid:3;)
+alert tcp any any -> any 502 (msg:"FC43 request"; content:"|2b 0e|"; byte_test:1,=,1,0,relative; flowbits:set,seen_mei; sid:4;)
+alert tcp any 502 -> any any (msg:"MEI answer after request"; flowbits:isset,seen_mei; content:"icsight"; sid:5;)
+alert modbus any any -> any any (msg:"reads, thresholded"; modbus: access read; threshold: type threshold, track by_src, count 100, seconds 1; sid:6;)
+"#;
+    let mut sources: Vec<(PathBuf, String)> = rules::default::SOURCES
+        .iter()
+        .map(|(name, text)| (PathBuf::from(name), text.to_string()))
+        .collect();
+    sources.push((PathBuf::from("extra.rules"), extra.to_owned()));
+    let loaded = rules::load_sources(
+        &sources,
+        &rules::Vars::suricata_defaults(),
+        &rules::Classification::builtin(),
+    );
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(
+        loaded.ruleset.counts().expressions,
+        1,
+        "sid 2 goes to Hyperscan"
+    );
+    Arc::new(loaded.ruleset)
+}
+
+#[test]
+fn matching_and_alerts_allocate_nothing() {
+    let frames = session(6000);
+    let warm_up = 30;
+    let (mut pipeline, allocations) = allocations_with_rules(&frames, warm_up, Some(ruleset()));
+    let alerts = pipeline.eve().counts.alert;
+    // Each extra rule fires on its fifth of the transactions; FC16 also fires the built-in
+    // write rule and FC43 the device identification rule.
+    assert!(alerts > 8000, "{alerts} alerts");
+    assert_eq!(
+        allocations,
+        0,
+        "{allocations} allocations over {} packets with rules, {alerts} alerts",
+        frames.len() - warm_up
     );
 }

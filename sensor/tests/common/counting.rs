@@ -47,10 +47,24 @@ unsafe impl GlobalAlloc for Counting {
 /// return it and the allocations made while the frames after the first `warm_up` went through.
 /// The warm-up covers what a flow allocates once: its slot, detection, the first split PDU.
 pub fn allocations_after_warm_up(frames: &[Vec<u8>], warm_up: usize) -> (sensor::Pipeline, u64) {
+    allocations_with_rules(frames, warm_up, None)
+}
+
+/// [`allocations_after_warm_up`] with `ruleset` loaded, so that matching and alerts are counted
+/// too.
+#[allow(dead_code)]
+pub fn allocations_with_rules(
+    frames: &[Vec<u8>],
+    warm_up: usize,
+    ruleset: Option<std::sync::Arc<rules::Ruleset>>,
+) -> (sensor::Pipeline, u64) {
     use sensor::eve::{EveWriter, Timestamp};
     let config = sensor::Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = sensor::Pipeline::new(&config, eve);
+    if let Some(r) = ruleset {
+        pipeline.detect().replace_initial(r, 0);
+    }
     pipeline.begin_capture(sensor::decode::LinkType::Ethernet);
     let mut ts = 1_700_000_000_000_000u64;
     let (first, rest) = frames.split_at(warm_up.min(frames.len()));
