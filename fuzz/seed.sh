@@ -36,4 +36,10 @@ while off + 16 <= len(data) and len(out) < 60000:
 open(sys.argv[2], 'wb').write(out)
 PY
 done
+# Rules: each rule of the built-in ruleset and of the classic test rules, one a file.
+mkdir -p corpus/rules
+cat ../rules/default/*.rules ../tests/rules/classic.rules | grep -v '^#' | grep . |
+  while IFS= read -r rule; do
+    printf '%s\n' "$rule" > "corpus/rules/$(printf '%s' "$rule" | sha1sum | cut -c1-16)"
+  done
 echo "corpora: $(for d in corpus/*; do echo -n "$(basename $d)=$(ls $d | wc -l) "; done)"

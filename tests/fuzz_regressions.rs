@@ -15,6 +15,8 @@ mod dnp3;
 mod modbus;
 #[path = "../fuzz/harness/pipeline.rs"]
 mod pipeline;
+#[path = "../fuzz/harness/rules.rs"]
+mod rules_text;
 #[path = "../fuzz/harness/s7comm.rs"]
 mod s7comm;
 
@@ -64,4 +66,9 @@ fn dnp3_corpus() {
 #[test]
 fn pipeline_corpus() {
     replay("pipeline", pipeline::run);
+}
+
+#[test]
+fn rules_corpus() {
+    replay("rules", rules_text::run);
 }
