@@ -4,6 +4,7 @@
 //! [`detect`] → [`eve`], driven by the [`pipeline`].
 
 pub mod app;
+pub mod baseline;
 pub mod capture;
 pub mod config;
 pub mod decode;
