@@ -48,6 +48,7 @@ impl Automaton {
 }
 
 /// The rules' regular expressions in one Hyperscan database.
+#[derive(Clone)]
 struct Regexes {
     db: Arc<BlockDatabase>,
     /// The rules behind each expression id.
@@ -56,17 +57,6 @@ struct Regexes {
     all: Vec<u32>,
     /// Tells databases apart, so a scratch made for one is never used with another.
     id: u64,
-}
-
-impl Clone for Regexes {
-    fn clone(&self) -> Self {
-        Regexes {
-            db: Arc::clone(&self.db),
-            rules: self.rules.clone(),
-            all: self.all.clone(),
-            id: self.id,
-        }
-    }
 }
 
 impl fmt::Debug for Regexes {
