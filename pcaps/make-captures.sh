@@ -657,7 +657,9 @@ setpoint drawn from 450-550, in cycles 5, 15, 25, ...: every 10 s).
 make-captures.sh checks every capture with \`src/baseline_check.py\`
 (tshark dissection, frame by frame): only the expected hosts; the HMI's
 requests, their schedule (one cycle a second, the expected counts) and
-answers (no exception, no S7 error); in the normal captures nothing from
+answers (no exception, no S7 error); every value the HMI reads inside the
+envelopes above (and, in the attack capture, the written values and the
+frozen S7 areas after the steps that set them); in the normal captures nothing from
 $ATTACKER_ADDR and no write but those FC6; in the attack capture every row
 of \`baseline_attack.steps.tsv\` (columns \`step src_ip dst_ip protocol
 what\`) found as requests from src_ip to dst_ip on a TCP connection of its

@@ -21,7 +21,11 @@ verify    exits 1 with the reasons when the capture does not hold what its
           is found: requests from src_ip to dst_ip, each answered, one TCP
           connection per step, in the order of the file; the intruder does
           nothing else; the HMI keeps polling for at least 15 s after the
-          last step.
+          last step.  Both kinds: every value the HMI reads lies inside the
+          process envelopes of plant_modbus_plc.py and plant_s7_plc.py; in
+          the attack capture, once the intruder has written them, HR0-3 read
+          9999, coils 0-7 read as written, DB1.DBW12 9999 and MB0 0x00, and
+          DB1 and M no longer change after the PLC STOP.
 counts    frames per (source address, protocol, function), tab-separated.
 manifest  Markdown: per capture its timeline (offsets from the first frame)
           and the counts.
@@ -31,6 +35,7 @@ import collections
 import csv
 import datetime
 import statistics
+import struct
 import subprocess
 import sys
 
@@ -41,7 +46,7 @@ FIELDS = [
     "frame.number", "frame.time_relative", "frame.time_epoch", "ip.src", "ip.dst", "tcp.stream",
     "tcp.srcport", "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset",
     "mbtcp.trans_id", "mbtcp.unit_id", "modbus.func_code", "modbus.exception_code", "modbus.mei", "modbus.read_device_id",
-    "modbus.reference_num", "modbus.word_cnt", "modbus.bit_cnt", "modbus.data", "modbus.regval_uint16", "modbus.request_frame",
+    "modbus.reference_num", "modbus.word_cnt", "modbus.bit_cnt", "modbus.data", "modbus.regval_uint16", "modbus.bitval", "modbus.request_frame",
     "cotp.type", "s7comm.header.rosctr", "s7comm.header.pduref", "s7comm.header.errcls",
     "s7comm.header.errcod", "s7comm.param.func", "s7comm.param.item.area", "s7comm.param.item.db",
     "s7comm.param.item.address.byte", "s7comm.param.item.length", "s7comm.resp.data",
@@ -70,8 +75,9 @@ class Frame:
     def __init__(self, values):
         for k, v in zip(KEYS, values):
             setattr(self, k, v.split(",")[0] if v else "")
-        # all the register values of an FC16 request
+        # all the register values (FC3/FC4 responses, FC16 requests) and coil bits (FC1 responses)
         self.regs = [int(x) for x in values[KEYS.index("modbus_regval_uint16")].split(",") if x]
+        self.bits = [x in ("1", "True") for x in values[KEYS.index("modbus_bitval")].split(",") if x]
         self.n = int(self.frame_number)
         self.t = float(self.frame_time_relative)
         self.stream = num(self.tcp_stream)
@@ -179,6 +185,104 @@ def answered(frames, req, plc):
                 and f.s7comm_header_pduref == req.s7comm_header_pduref and f.n > req.n):
             return f
     return None
+
+
+# What the HMI may read while the process runs undisturbed (plant_modbus_plc.py,
+# plant_s7_plc.py): (low, high) per value.
+HR_ENVELOPE = [(400, 600), (200, 260), (100, 150), (300, 350), (40, 80), (450, 550), (230, 230),
+               (580, 580), (420, 420), (1, 1)]
+IR_ENVELOPE = [(4000, 6000), (2000, 2600), (1000, 1500), (3000, 3500), (50, 70)]
+DB1_LAYOUT = ">hhffhhHH"
+DB1_ENVELOPE = [(400, 600), (200, 260), (10.0, 15.0), (2.0, 3.5), (500, 500), (40, 80), (1, 1), (0, 0)]
+DB1_NAMES = ["DBW0", "DBW2", "DBD4", "DBD8", "DBW12", "DBW14", "DBW16", "DBW18"]
+
+
+def hmi_reads(frames):
+    """(time, kind, values) of every answer the HMI gets: kind HR, IR, coils, DB1 or M."""
+    out = []
+    for f in frames:
+        if f.ip_dst != HMI:
+            continue
+        if f.is_modbus and f.mb_exc is None:
+            if f.mb_func == 3:
+                out.append((f.t, "HR", f.regs, f))
+            elif f.mb_func == 4:
+                out.append((f.t, "IR", f.regs, f))
+            elif f.mb_func == 1:
+                out.append((f.t, "coils", f.bits, f))
+        elif f.is_s7 and f.s7_rosctr == 3 and f.s7_func == 0x04 and f.s7comm_resp_data:
+            data = bytes.fromhex(f.s7comm_resp_data.replace(":", ""))
+            if len(data) == 20:
+                out.append((f.t, "DB1", list(struct.unpack(DB1_LAYOUT, data)), f))
+            elif len(data) == 4:
+                out.append((f.t, "M", list(data), f))
+    return out
+
+
+def outside(values, envelope, names):
+    return [f"{n}={v:g} not in {lo:g}..{hi:g}" for v, (lo, hi), n in zip(values, envelope, names)
+            if not lo <= v <= hi]
+
+
+def process_problems(frames, found=None):
+    """Values the HMI reads: inside the envelopes while nobody else writes; in
+    the attack capture, afterwards, what the intruder wrote, and frozen after
+    the PLC STOP."""
+    bad = []
+    after = {}  # what -> time of its last answer
+    during = []  # (first request, last answer) of each write step
+    for item in found or []:
+        if item:
+            after[item["row"]["what"]] = max([x.t for x in item["resps"]] or [item["reqs"][-1].t])
+            if item["row"]["what"].startswith("write"):
+                during.append((item["reqs"][0].t, after[item["row"]["what"]]))
+    first_write = min([after[w] for w in after if w.startswith("write")] or [float("inf")])
+    frozen = {}
+    for t, kind, vals, f in hmi_reads(frames):
+        where = f"frame {f.n} ({t:.1f} s), {kind}"
+        if any(a < t <= b for a, b in during):
+            continue  # a read between two writes of one step
+        if kind == "HR":
+            if len(vals) != 10:
+                bad.append(f"{where}: {len(vals)} registers")
+                continue
+            if t > after.get("write_registers", float("inf")):
+                if vals[:4] != [9999] * 4:
+                    bad.append(f"{where}: HR0-3 {vals[:4]} after the intruder wrote 9999")
+                bad += [f"{where}: {p}" for p in outside(vals[4:], HR_ENVELOPE[4:], [f"HR{i}" for i in range(4, 10)])]
+            else:
+                bad += [f"{where}: {p}" for p in outside(vals, HR_ENVELOPE, [f"HR{i}" for i in range(10)])]
+        elif kind == "IR":
+            bad += [f"{where}: {p}" for p in outside(vals, IR_ENVELOPE, [f"IR{100 + i}" for i in range(5)])]
+        elif kind == "coils":
+            if len(vals) != 16 or any(vals[8:]):
+                bad.append(f"{where}: coils {vals}")
+            elif t > after.get("write_coils", float("inf")):
+                if vals[:8] != [False, False, False, False, True, False, False, False]:
+                    bad.append(f"{where}: coils 0-7 {vals[:8]}, not what the intruder wrote")
+            elif not (vals[0] and vals[3] and vals[7]) or vals[5] or vals[6] or vals[1] != vals[2]:
+                bad.append(f"{where}: coils 0-7 {vals[:8]}")
+        elif kind == "DB1":
+            env = list(DB1_ENVELOPE)
+            if t > after.get("write_db", float("inf")):
+                if vals[4] != 9999:
+                    bad.append(f"{where}: DBW12 {vals[4]} after the intruder wrote 9999")
+                env[4] = (9999, 9999)
+            bad += [f"{where}: {p}" for p in outside(vals, env, DB1_NAMES)]
+        elif kind == "M":
+            if t > after.get("write_flags", float("inf")):
+                if vals[0] != 0:
+                    bad.append(f"{where}: MB0 {vals[0]:#04x} after the intruder wrote 0x00")
+            elif vals[0] & 0x07 != 0x07 or vals[0] & 0xE0:
+                bad.append(f"{where}: MB0 {vals[0]:#04x}")
+            if vals[1] or vals[3] or vals[2] > 7:
+                bad.append(f"{where}: MB1-3 {vals[1:]}")
+        if kind in ("DB1", "M") and t > after.get("plc_stop", float("inf")) + 1.5:
+            if frozen.setdefault(kind, vals) != vals:
+                bad.append(f"{where}: {vals} changed while the PLC is in STOP ({frozen[kind]} before)")
+    if first_write < float("inf") and not any(t < first_write for t, *_ in hmi_reads(frames)):
+        bad.append("no HMI reads before the first write")
+    return bad
 
 
 def hmi_problems(frames, cycles, stop_at=None):
@@ -318,6 +422,7 @@ def verify(args):
         if fin_streams[f.stream] < 2:
             bad.append(f"TCP stream {f.stream} ({f.ip_src}:{f.tcp_srcport}) not closed by both ends")
     stop_at = None
+    found = None
     if args.kind == "attack":
         steps = read_steps(args.steps)
         found, problems = attack_steps(frames, steps)
@@ -338,6 +443,7 @@ def verify(args):
             if f.s7_job() and f.s7_func not in (0x04, 0xF0):
                 bad.append(f"frame {f.n}: S7 function 0x{f.s7_func:02x} from {f.ip_src}")
     bad += hmi_problems(frames, args.cycles, stop_at)
+    bad += process_problems(frames, found if args.kind == "attack" else None)
     if bad:
         print(f"{args.pcap}: {len(bad)} problem(s)", file=sys.stderr)
         for b in bad[:40]:
