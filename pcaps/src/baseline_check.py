@@ -34,6 +34,7 @@ import argparse
 import collections
 import csv
 import datetime
+import os
 import statistics
 import struct
 import subprocess
@@ -405,7 +406,7 @@ def verify(args):
     bad = []
     if multi:
         bad.append(f"frames with more than one Modbus/S7 PDU: {multi[:10]}")
-    size = __import__("os").stat(args.pcap).st_size
+    size = os.stat(args.pcap).st_size
     if size > args.max_bytes:
         bad.append(f"{size} bytes, over {args.max_bytes}")
     ips = collections.Counter(f.ip_src for f in frames)
