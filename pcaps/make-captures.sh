@@ -24,6 +24,17 @@
 #   dnp3_attack_control.pcap        yadnp3/opendnp3 master -> outstation, TCP 20000
 #   dnp3_normal_polling.pcap        yadnp3/opendnp3 master -> outstation, TCP 20000
 #
+# baseline captures of a small plant, Modbus/TCP and S7comm at the same time
+# (HMI 127.0.0.5, Modbus PLC 127.0.0.10, S7 PLC 127.0.0.20, intruder
+# 127.0.0.66; each client binds its own loopback address):
+#
+#   baseline_normal_a.pcap  3 min: the HMI (pymodbus client + native Snap7
+#                           client) polls a pymodbus PLC (TCP 502) and a
+#                           python-snap7 3.x PLC (TCP 102) once a second
+#   baseline_normal_b.pcap  the same, recorded separately, 2 min
+#   baseline_attack.pcap    40 s of the same, then eight steps by the intruder
+#                           (pcaps/baseline_attack.steps.tsv), HMI polling on
+#
 # and MANIFEST.md is rewritten from what the captures hold.
 #
 # Usage (as root, on Debian 12):
@@ -32,9 +43,11 @@
 #                                               #  s7-control, s7-control-native, dnp3, dnp3-udp,
 #                                               #  modbus-writes, modbus-diag, modbus-fcscan,
 #                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
-#                                               #  dnp3-attack, dnp3-poll)
+#                                               #  dnp3-attack, dnp3-poll, baseline-normal-a,
+#                                               #  baseline-normal-b, baseline-attack)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
+#   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
 #   sudo pcaps/make-captures.sh manifest        # only rewrite MANIFEST.md from the captures
 # Environment:
 #   SKIP_INSTALL=1   do not apt-get/pip anything; fail if something is missing
@@ -63,7 +76,15 @@ APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 pyth
 REFERENCE_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
 ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack)
 NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
-ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}")
+BASELINE_SCENARIOS=(baseline-normal-a baseline-normal-b baseline-attack)
+ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
+               "${BASELINE_SCENARIOS[@]}")
+
+# address plan of the baseline captures (all on lo: Linux routes 127.0.0.0/8 there)
+HMI_ADDR=127.0.0.5
+MODBUS_PLC_ADDR=127.0.0.10
+S7_PLC_ADDR=127.0.0.20
+ATTACKER_ADDR=127.0.0.66
 
 export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 export DEBIAN_FRONTEND=noninteractive
@@ -181,6 +202,7 @@ build_c_helpers() {
     gcc -O2 -Wall -o "$WORK/modbus_client_libmodbus" "$SRC/modbus_client_libmodbus.c" $flags
     # shellcheck disable=SC2086
     gcc -O2 -Wall -o "$WORK/modbus_attack_libmodbus" "$SRC/modbus_attack_libmodbus.c" $flags
+    gcc -O2 -Wall -shared -fPIC -o "$WORK/bind_source.so" "$SRC/bind_source.c" -ldl
 }
 
 # ----------------------------------------------------------------------------
@@ -384,6 +406,60 @@ run_dnp3_poll() {
         -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport tcp --port 20000 --scenario poll --polls 40 --period 0.5
 }
 
+# baseline scenarios ----------------------------------------------------------
+# Two PLCs and an HMI that polls both, on their own loopback addresses; with
+# ATTACK-DELAY, an intruder starts that many seconds after the HMI.  The
+# native Snap7 client cannot bind a source address itself: the HMI and the
+# intruder run with the bind_source.so shim (LD_PRELOAD) for it.
+BASELINE_CYCLES_NORMAL_A=180
+BASELINE_CYCLES_NORMAL_B=120
+BASELINE_CYCLES_ATTACK=91 # steps from 40 s to 69 s, polling goes on to 90 s
+BASELINE_ATTACK_DELAY=40
+
+run_baseline() { # NAME CYCLES [ATTACK-DELAY]
+    local name=$1 cycles=$2 delay=${3:-} mb_pid s7_pid hmi_pid attacker_pid="" f
+    log "scenario $name (Modbus/TCP 502 + S7comm 102, $cycles s of polling${delay:+, intruder after $delay s})"
+    port_busy tcp 502 && die "tcp port 502 is already in use"
+    port_busy tcp 102 && die "tcp port 102 is already in use"
+    start_capture "$name" "tcp port 502 or tcp port 102"
+    start_bg "$WORK/$name.modbus-plc.log" "$VENV/bin/python" "$SRC/plant_modbus_plc.py" \
+        --host "$MODBUS_PLC_ADDR" --port 502
+    mb_pid=$LAST_PID
+    start_bg "$WORK/$name.s7-plc.log" "$VENV_S7V3/bin/python" "$SRC/plant_s7_plc.py" \
+        --host "$S7_PLC_ADDR" --port 102
+    s7_pid=$LAST_PID
+    wait_port tcp 502 "$mb_pid"
+    wait_port tcp 102 "$s7_pid"
+    sleep 0.5
+    start_bg "$WORK/$name.hmi.log" timeout $((cycles + 60)) \
+        env BIND_SOURCE_ADDR="$HMI_ADDR" LD_PRELOAD="$WORK/bind_source.so" \
+        "$VENV/bin/python" "$SRC/plant_hmi.py" --modbus-plc "$MODBUS_PLC_ADDR" --s7-plc "$S7_PLC_ADDR" \
+        --source "$HMI_ADDR" --duration "$cycles"
+    hmi_pid=$LAST_PID
+    if [[ -n $delay ]]; then
+        start_bg "$WORK/$name.attacker.log" timeout $((cycles + 60)) \
+            env BIND_SOURCE_ADDR="$ATTACKER_ADDR" LD_PRELOAD="$WORK/bind_source.so" \
+            "$VENV/bin/python" "$SRC/plant_attacker.py" --modbus-plc "$MODBUS_PLC_ADDR" \
+            --s7-plc "$S7_PLC_ADDR" --source "$ATTACKER_ADDR" --delay "$delay" --gap 4
+        attacker_pid=$LAST_PID
+    fi
+    wait "$hmi_pid" || die "$name: HMI failed (its log follows)"
+    if [[ -n $attacker_pid ]]; then
+        wait "$attacker_pid" || die "$name: intruder failed (its log follows)"
+    fi
+    sleep 0.5
+    stop_bg "$mb_pid" TERM
+    stop_bg "$s7_pid" TERM
+    for f in "$WORK/$name".*.log; do
+        [[ $f == *tcpdump.log ]] || { printf -- '----- %s\n' "$(basename "$f")"; tail -n 4 "$f"; } >&2
+    done
+    finish_capture "$name"
+}
+
+run_baseline_normal_a() { run_baseline baseline_normal_a "$BASELINE_CYCLES_NORMAL_A"; }
+run_baseline_normal_b() { run_baseline baseline_normal_b "$BASELINE_CYCLES_NORMAL_B"; }
+run_baseline_attack() { run_baseline baseline_attack "$BASELINE_CYCLES_ATTACK" "$BASELINE_ATTACK_DELAY"; }
+
 # ----------------------------------------------------------------------------
 # verification and manifest
 # ----------------------------------------------------------------------------
@@ -413,6 +489,9 @@ declare -A PROTOS=(
     [s7comm_normal_polling]="tcp tpkt cotp s7comm"
     [dnp3_attack_control]="tcp dnp3"
     [dnp3_normal_polling]="tcp dnp3"
+    [baseline_normal_a]="tcp mbtcp modbus tpkt cotp s7comm"
+    [baseline_normal_b]="tcp mbtcp modbus tpkt cotp s7comm"
+    [baseline_attack]="tcp mbtcp modbus tpkt cotp s7comm"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
@@ -442,9 +521,35 @@ declare -A MUST_NOT=(
     [dnp3_normal_polling]="dnp3.al.func&&!(dnp3.al.func==0||dnp3.al.func==1||dnp3.al.func==20||dnp3.al.func==129||dnp3.al.func==130) dnp3.al.iin.fcni==1"
 )
 
+# The baseline captures are checked frame by frame by src/baseline_check.py
+# (address plan, poll schedule, setpoint writes, attack steps and their
+# answers); their size limit is 2 MB.
+declare -A BASELINE_CHECK=(
+    [baseline_normal_a]="--kind normal --cycles $BASELINE_CYCLES_NORMAL_A"
+    [baseline_normal_b]="--kind normal --cycles $BASELINE_CYCLES_NORMAL_B"
+    [baseline_attack]="--kind attack --cycles $BASELINE_CYCLES_ATTACK --steps $OUT/baseline_attack.steps.tsv"
+)
+
+verify_baseline() { # NAME
+    local name=$1 p n
+    local -a opts=()
+    read -r -a opts <<<"${BASELINE_CHECK[$name]}"
+    for p in ${PROTOS[$name]}; do
+        n=$(count "$OUT/$name.pcap" "$p")
+        (( n > 0 )) || die "$name: no $p frames"
+    done
+    "$VENV/bin/python" "$SRC/baseline_check.py" verify "$OUT/$name.pcap" "${opts[@]}" --max-bytes 2000000 \
+        || die "$name: the capture does not hold what the scenario says"
+    "$VENV/bin/python" "$SRC/baseline_check.py" counts "$OUT/$name.pcap" | sed "s/^/    /" >&2
+}
+
 verify() { # NAME
     local name=$1 f=$OUT/$1.pcap p n c
     local -a da=()
+    if [[ -n ${BASELINE_CHECK[$name]:-} ]]; then
+        verify_baseline "$name"
+        return
+    fi
     read -r -a da <<<"${DECODE_AS[$name]:-}"
     for p in ${PROTOS[$name]}; do
         n=$(count "$f" "$p" "${da[@]}")
@@ -490,15 +595,96 @@ sessions() { # NAME
 
 pyver() { "$1/bin/python" -c "from importlib.metadata import version; print(version('$2'))"; }
 
+baseline_manifest() { # the baseline section of MANIFEST.md, on stdout (uses write_manifest's versions)
+    local present=() name
+    for name in baseline_normal_a baseline_normal_b baseline_attack; do
+        [[ -f $OUT/$name.pcap ]] && present+=("$OUT/$name.pcap")
+    done
+    (( ${#present[@]} )) || return 0
+    cat <<EOF
+
+## Baseline captures
+
+\`baseline_normal_a.pcap\` and \`baseline_normal_b.pcap\` are two separate
+recordings of the normal behaviour of one small plant, Modbus/TCP and S7comm
+at the same time; \`baseline_attack.pcap\` starts the same way and then an
+intruder steps in. They are meant for learning a baseline from the first two
+and finding the deviations in the third. Each is under 2 MB.
+
+| host | address | program (\`pcaps/src/\`) | stack |
+|---|---|---|---|
+| HMI | $HMI_ADDR | \`plant_hmi.py\` | pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7), one process |
+| Modbus PLC | $MODBUS_PLC_ADDR, TCP 502 | \`plant_modbus_plc.py\` | pymodbus $v_pymodbus server (SimDevice, unit 1) |
+| S7 PLC | $S7_PLC_ADDR, TCP 102 | \`plant_s7_plc.py\` | python-snap7 $v_snap7v3 server (pure Python; carries out PLC STOP) |
+| intruder | $ATTACKER_ADDR | \`plant_attacker.py\` | pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7) |
+
+Every client binds its own source address before it connects: pymodbus
+with \`source_address\`; the native Snap7 client, which has no such option,
+through \`src/bind_source.c\`, an LD_PRELOAD shim that binds the socket to
+\`BIND_SOURCE_ADDR\` inside \`connect()\`. The capture filter is
+\`tcp port 502 or tcp port 102\`.
+
+The process behind the registers (both PLCs draw their random seed from
+\`os.urandom\`, so every recording has other values inside the same
+envelopes; every second each value takes a small random step):
+
+- Modbus PLC, unit 1: HR0 tank level 400-600 (follows the setpoint HR5),
+  HR1 temperature 200-260, HR2 flow 100-150, HR3 pressure 300-350, HR4 pump
+  speed 40-80, HR5 level setpoint (500 until the HMI writes it), HR6 230,
+  HR7 580, HR8 420, HR9 1; holding registers 10-999 exist and read as 0,
+  1000 and up get exception 02. Coils 0-7: pump 1, pump 2 and inlet valve
+  (level hysteresis), outlet valve, heater (temperature hysteresis), high and
+  low level alarms (never set inside the envelope), auto mode. Input
+  registers 100-104: level and temperature ×10 (4000-6000, 2000-2600), flow
+  and pressure ×10, motor current 50-70. FC43/14 is answered from a fixed
+  identity (vendor "icsight-plant", product code "TFC-200", revision 2.4.1,
+  URL, product and model name, application name).
+- S7 PLC: DB1.DBW0 level 400-600, DBW2 temperature 200-260, DBD4 flow (REAL
+  10-15), DBD8 pressure (REAL 2.0-3.5), DBW12 setpoint 500, DBW14 pump speed
+  40-80, DBW16 status 1, DBW18 alarms 0; MB0 running/auto/pump/heater bits,
+  MB1 alarm bits (0), MB2 clock-memory bits toggling every 1, 2 and 4 s, MB3
+  0; QB0 outputs; IB0 3 input bits.
+- A value the PLC program drives that a client overwrites keeps the written
+  value from then on (Modbus HR0-4 and coils 0-7; S7 DB1, M and Q bytes), so
+  after the intruder's writes the HMI reads 9999 in HR0-3, the coils as
+  written, 9999 in DB1.DBW12 and 0x00 in MB0. After the PLC STOP the S7 PLC's
+  program halts: DB1 and M keep their last values and Q goes to 0 (the
+  python-snap7 server still answers read_var in STOP, so the HMI's S7 polls
+  go on and are answered).
+
+The only writes in the normal captures are the HMI's FC6 of HR5 (a level
+setpoint drawn from 450-550, in cycles 5, 15, 25, ...: every 10 s).
+make-captures.sh checks every capture with \`src/baseline_check.py\`
+(tshark dissection, frame by frame): only the expected hosts; the HMI's
+requests, their schedule (one cycle a second, the expected counts) and
+answers (no exception, no S7 error); every value the HMI reads inside the
+envelopes above (and, in the attack capture, the written values and the
+frozen S7 areas after the steps that set them); in the normal captures nothing from
+$ATTACKER_ADDR and no write but those FC6; in the attack capture every row
+of \`baseline_attack.steps.tsv\` (columns \`step src_ip dst_ip protocol
+what\`) found as requests from src_ip to dst_ip on a TCP connection of its
+own, each answered, in order, nothing else from the intruder, the first step
+after at least 30 s and the HMI polling for at least 15 s after the last;
+every TCP connection closed by both ends, no reset.
+
+The timelines below are read from the captures by
+\`src/baseline_check.py manifest\` (offsets are \`frame.time_relative\`:
+seconds from the first frame, the HMI's first SYN).
+
+EOF
+    "$VENV/bin/python" "$SRC/baseline_check.py" manifest "${present[@]}" --steps "$OUT/baseline_attack.steps.tsv"
+}
+
 write_manifest() {
     local m=$OUT/MANIFEST.md.tmp name
-    local v_pymodbus v_snap7 v_snap7v3 v_yadnp3 v_libmodbus v_tshark
+    local v_pymodbus v_snap7 v_snap7v3 v_yadnp3 v_libmodbus v_tshark baseline_stacks
     v_pymodbus=$(pyver "$VENV" pymodbus)
     v_snap7=$(pyver "$VENV" python-snap7)
     v_snap7v3=$(pyver "$VENV_S7V3" python-snap7)
     v_yadnp3=$(pyver "$VENV" yadnp3)
     v_libmodbus=$(dpkg-query -W -f='${Version}' libmodbus-dev)
     v_tshark=$(tshark --version 2>/dev/null | head -1 | sed 's/^TShark (Wireshark) //; s/ .*//')
+    baseline_stacks="HMI: pymodbus $v_pymodbus client ↔ pymodbus $v_pymodbus server (Modbus PLC), python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (S7 PLC, pure Python); separate processes"
 
     declare -A STACKS=(
         [modbus_pymodbus_libmodbus]="pymodbus $v_pymodbus client ↔ libmodbus $v_libmodbus C server (\`modbus_receive\`/\`modbus_reply\`)"
@@ -517,6 +703,9 @@ write_manifest() {
         [s7comm_normal_polling]="python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (pure Python)"
         [dnp3_attack_control]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
         [dnp3_normal_polling]="yadnp3 $v_yadnp3 (opendnp3 fork) master ↔ yadnp3 $v_yadnp3 outstation, separate processes"
+        [baseline_normal_a]="$baseline_stacks"
+        [baseline_normal_b]="$baseline_stacks"
+        [baseline_attack]="$baseline_stacks; intruder: pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7)"
     )
     declare -A TRANSPORT=(
         [modbus_pymodbus_libmodbus]="TCP 502"
@@ -535,6 +724,9 @@ write_manifest() {
         [s7comm_normal_polling]="TCP 102 (TPKT/COTP)"
         [dnp3_attack_control]="TCP 20000"
         [dnp3_normal_polling]="TCP 20000"
+        [baseline_normal_a]="TCP 502 and TCP 102, 127.0.0.5/10/20"
+        [baseline_normal_b]="TCP 502 and TCP 102, 127.0.0.5/10/20"
+        [baseline_attack]="TCP 502 and TCP 102, 127.0.0.5/10/20/66"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -554,6 +746,9 @@ write_manifest() {
         [s7comm_normal_polling]="COTP CR/CC, setup communication, then 60 poll cycles 0.2 s apart: read_var DB1.DBB0 (16 bytes) and read_var MB0 (8 bytes); TCP close. Nothing else"
         [dnp3_attack_control]="startup: disable unsolicited, write g80v1 (clear the restart IIN), integrity poll, delay measurement and write g50v1 (time, the outstation sets NEED_TIME), enable unsolicited; unsolicited events; disable unsolicited; CROB select/operate (pulse on); 6 CROB direct operates (latch on/off); CROB direct operate no ack (function 6); analog output direct operate g41v2 and g41v1, select/operate g41v3; write of analog dead-bands (g34v3; unsupported); assign class (unsupported); immediate freeze and freeze-and-clear of g20; initialize data, stop application, initialize application, start application, activate configuration (each unsupported: IIN2.0); delete file (g70v3; unsupported); warm restart (g52v2); cold restart (g52v1); event poll"
         [dnp3_normal_polling]="startup: integrity poll (class 1/2/3/0), enable unsolicited; then 40 class 1/2/3 event polls 0.5 s apart; unsolicited responses with events and their confirms. No controls, restarts, writes, time sync or disable unsolicited (the master leaves the restart IIN set)"
+        [baseline_normal_a]="$BASELINE_CYCLES_NORMAL_A s of HMI polling, once a second: Modbus FC3 HR 0-9, FC1 coils 0-15, FC4 IR 100-104 (unit 1), FC6 HR5 := setpoint in 450-550 every tenth cycle; S7 read_var DB1.DBB0 (20 bytes) and MB0 (4 bytes). One TCP connection per protocol. Timeline below"
+        [baseline_normal_b]="the same as \`baseline_normal_a.pcap\`, recorded separately (new processes and ports, other random values), $BASELINE_CYCLES_NORMAL_B s"
+        [baseline_attack]="$BASELINE_CYCLES_ATTACK s of the same HMI polling; from $BASELINE_ATTACK_DELAY s, 127.0.0.66: FC43/14 read device id; FC3 sweep of HR 0-1999; FC16 HR 0-3 := 9999; FC15 coils 0-7 off and FC5 coil 4 on; S7 write_var DB1, M, Q; PLC STOP. Timeline below and in \`baseline_attack.steps.tsv\`"
     )
 
     {
@@ -561,8 +756,8 @@ write_manifest() {
         echo
         echo "Small packet captures that icsight makes itself: real, independent protocol"
         echo "stacks talking to each other over the loopback interface (\`lo\`, link type"
-        echo "Ethernet/DLT 1, 127.0.0.1), recorded with tcpdump. Nothing here is copied"
-        echo "from elsewhere."
+        echo "Ethernet/DLT 1, 127.0.0.1; the baseline captures use other 127.0.0.0/8"
+        echo "addresses), recorded with tcpdump. Nothing here is copied from elsewhere."
         echo
         echo "Regenerate everything (as root on Debian 12; installs what it needs):"
         echo
@@ -571,6 +766,7 @@ write_manifest() {
         echo 'sudo pcaps/make-captures.sh s7 dnp3    # a subset: modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp'
         echo 'sudo pcaps/make-captures.sh attacks    # modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack'
         echo 'sudo pcaps/make-captures.sh normal     # modbus-poll s7-poll dnp3-poll'
+        echo 'sudo pcaps/make-captures.sh baseline   # baseline-normal-a baseline-normal-b baseline-attack (about 7 min)'
         echo '```'
         echo
         echo "Python packages go into virtualenvs under"
@@ -665,6 +861,7 @@ write_manifest() {
         echo "- DNP3 in \`dnp3_normal_polling.pcap\`: the master is configured to leave"
         echo "  the outstation's restart indication (IIN1.7) alone, so every response"
         echo "  carries it; a master that clears it would write g80v1."
+        baseline_manifest
     } >"$m"
     mv -f "$m" "$OUT/MANIFEST.md"
     log "wrote $OUT/MANIFEST.md"
@@ -674,7 +871,8 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               s7comm_snap7_control_native dnp3_opendnp3 dnp3_opendnp3_udp
               modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
               modbus_normal_polling s7comm_attack_control s7comm_normal_polling
-              dnp3_attack_control dnp3_normal_polling)
+              dnp3_attack_control dnp3_normal_polling
+              baseline_normal_a baseline_normal_b baseline_attack)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -685,6 +883,7 @@ main() {
             modbus|modbus-offport|s7|s7-control|s7-control-native|dnp3|dnp3-udp|manifest) ;;
             modbus-writes|modbus-diag|modbus-fcscan|modbus-unitscan|modbus-poll) ;;
             s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
+            baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -695,6 +894,7 @@ main() {
         case $s in
             attacks) expanded+=("${ATTACK_SCENARIOS[@]}") ;;
             normal) expanded+=("${NORMAL_SCENARIOS[@]}") ;;
+            baseline) expanded+=("${BASELINE_SCENARIOS[@]}") ;;
             *) expanded+=("$s") ;;
         esac
     done
@@ -727,6 +927,9 @@ main() {
             s7-poll) run_s7_poll; verify s7comm_normal_polling ;;
             dnp3-attack) run_dnp3_attack; verify dnp3_attack_control ;;
             dnp3-poll) run_dnp3_poll; verify dnp3_normal_polling ;;
+            baseline-normal-a) run_baseline_normal_a; verify baseline_normal_a ;;
+            baseline-normal-b) run_baseline_normal_b; verify baseline_normal_b ;;
+            baseline-attack) run_baseline_attack; verify baseline_attack ;;
             manifest) ;;
         esac
     done
