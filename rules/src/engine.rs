@@ -23,7 +23,7 @@ use decoders::{AppProto, Direction};
 use crate::classification::Classification;
 use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
 use crate::payload::{Buffer, Op};
-use crate::prefilter::{Entry, Prefilter, Regex, Scratch};
+use crate::prefilter::{Entry, Prefilter, Scratch};
 use crate::s7comm::S7Tx;
 use crate::threshold::{Seen, Thresholds};
 use crate::{dnp3, Action, Direction as RuleDirection, Protocol, Signature};
@@ -203,14 +203,7 @@ fn fast_pattern(sig: &Signature) -> Entry<'_> {
             .filter(|i| i.buffer == Buffer::Payload)
             .flat_map(|i| &i.ops)
             .find_map(|op| match op {
-                Op::Pcre(p) if !p.negated && !p.relative => Some(Entry::Regex(Regex {
-                    source: &p.source,
-                    nocase: p.nocase,
-                    dotall: p.dotall,
-                    multiline: p.multiline,
-                    extended: p.extended,
-                    anchored: p.anchored,
-                })),
+                Op::Pcre(p) if !p.negated && !p.relative => Some(Entry::Regex(p)),
                 _ => None,
             })
             .unwrap_or(Entry::Always),

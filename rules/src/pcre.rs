@@ -85,12 +85,7 @@ impl Pcre {
                 other => return Err(format!("unknown pcre flag `{other}`")),
             }
         }
-        let pattern = if p.anchored {
-            format!(r"\A(?:{})", p.source)
-        } else {
-            p.source.clone()
-        };
-        p.regex = RegexBuilder::new(&pattern)
+        p.regex = RegexBuilder::new(&p.expression())
             .unicode(false)
             .case_insensitive(p.nocase)
             .dot_matches_new_line(p.dotall)
@@ -105,6 +100,16 @@ impl Pcre {
                 format!("pcre `/{}/`: {why}", p.source)
             })?;
         Ok(p)
+    }
+
+    /// The expression to compile: the source, held to the start with `A`. The group closes on
+    /// a line of its own, since under `x` a comment would run on over it.
+    pub fn expression(&self) -> String {
+        if !self.anchored {
+            return self.source.clone();
+        }
+        let close = if self.extended { "\n)" } else { ")" };
+        format!(r"\A(?:{}{close}", self.source)
     }
 
     /// Where the expression matches in `buf[from..]`: the end of the match, as an index into
@@ -136,5 +141,9 @@ mod tests {
         assert!(Pcre::parse(r#""/a/U""#).is_err());
         assert!(Pcre::parse(r#""/a/q""#).is_err());
         assert!(Pcre::parse(r#""a""#).is_err());
+        // Under `x`, a trailing comment does not swallow the anchoring group's end.
+        let p = Pcre::parse(r#""/stop \s+ now # the command/xA""#).unwrap();
+        assert_eq!(p.find(b"stop  now!", 0), Some(9));
+        assert_eq!(p.find(b"xstop now", 0), None);
     }
 }

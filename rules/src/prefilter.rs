@@ -3,8 +3,9 @@
 //! Each rule contributes one literal, its fast pattern: the content marked `fast_pattern`, else
 //! its longest positive content. All of them go into one Aho–Corasick DFA (a second one for
 //! `nocase` patterns), so the cost of a scan depends on the buffer, not on how many rules there
-//! are; past [`LARGE_LITERAL_SET`] literals they go to Hyperscan instead, which is faster there. A hit makes the rule a candidate, evaluated in full afterwards. Identical
-//! patterns are stored once, with every rule that uses them.
+//! are; past [`LARGE_LITERAL_SET`] literals they go to Hyperscan instead, which is faster
+//! there. A hit makes the rule a candidate, evaluated in full afterwards. Identical patterns are
+//! stored once, with every rule that uses them.
 //!
 //! A rule with no literal but a `pcre` gives its expression instead: all of them are compiled
 //! into one Hyperscan database in prefilter mode (which may match more than the expression,
@@ -19,6 +20,8 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use hyperscan::prelude::*;
 use hyperscan::{BlockDatabase, Matching, PatternFlags};
+
+use crate::pcre::Pcre;
 
 /// Literal sets larger than this go to Hyperscan rather than Aho–Corasick.
 const LARGE_LITERAL_SET: usize = 2_000;
@@ -68,16 +71,6 @@ impl fmt::Debug for Regexes {
     }
 }
 
-/// A pcre as the prefilter takes it.
-pub struct Regex<'a> {
-    pub source: &'a str,
-    pub nocase: bool,
-    pub dotall: bool,
-    pub multiline: bool,
-    pub extended: bool,
-    pub anchored: bool,
-}
-
 impl Regexes {
     /// Compile what Hyperscan accepts; an expression it refuses leaves its rules to `always`.
     fn build(mut entries: Vec<(Pattern, Vec<u32>)>, always: &mut Vec<u32>) -> Option<Self> {
@@ -119,7 +112,7 @@ impl Regexes {
 /// The Hyperscan form of a pcre: its flags as Hyperscan's, `x` and `A` written into the
 /// expression. Prefilter mode lets Hyperscan approximate what it cannot match exactly;
 /// single-match, since one hit is enough to make the rule a candidate.
-fn hyperscan_pattern(re: &Regex<'_>) -> Option<Pattern> {
+fn hyperscan_pattern(re: &Pcre) -> Option<Pattern> {
     let mut flags = PatternFlags::PREFILTER | PatternFlags::SINGLEMATCH | PatternFlags::ALLOWEMPTY;
     for (on, f) in [
         (re.nocase, PatternFlags::CASELESS),
@@ -130,17 +123,9 @@ fn hyperscan_pattern(re: &Regex<'_>) -> Option<Pattern> {
             flags |= f;
         }
     }
-    let mut expr = String::with_capacity(re.source.len() + 12);
+    let mut expr = re.expression();
     if re.extended {
-        expr.push_str("(?x)");
-    }
-    if re.anchored {
-        expr.push_str("\\A(?:");
-        expr.push_str(re.source);
-        // A newline ends an `x` comment; the group must close after it.
-        expr.push_str(if re.extended { "\n)" } else { ")" });
-    } else {
-        expr.push_str(re.source);
+        expr.insert_str(0, "(?x)");
     }
     // Hyperscan takes C strings.
     if expr.contains('\0') {
@@ -243,7 +228,7 @@ pub struct Prefilter {
 /// What a rule gives the prefilter.
 pub enum Entry<'a> {
     Pattern { bytes: &'a [u8], nocase: bool },
-    Regex(Regex<'a>),
+    Regex(&'a Pcre),
     Always,
 }
 
@@ -275,7 +260,7 @@ impl Prefilter {
         let patterns = exact.len() + nocase.len();
         let mut hs: Vec<(Pattern, Vec<u32>)> = Vec::new();
         for (re, rules) in regexes {
-            match hyperscan_pattern(&re) {
+            match hyperscan_pattern(re) {
                 Some(p) => hs.push((p, rules)),
                 None => always.extend(rules),
             }
@@ -391,42 +376,24 @@ mod tests {
         assert_eq!(s.candidates, [2]);
     }
 
-    fn re(source: &str) -> Entry<'_> {
-        Entry::Regex(Regex {
-            source,
-            nocase: false,
-            dotall: false,
-            multiline: false,
-            extended: false,
-            anchored: false,
-        })
+    fn pcre(rule: &str) -> Pcre {
+        Pcre::parse(rule).unwrap()
     }
 
     #[test]
     fn expressions_make_candidates_only_where_they_may_match() {
-        let anchored = Entry::Regex(Regex {
-            source: "PLC",
-            nocase: true,
-            dotall: false,
-            multiline: false,
-            extended: false,
-            anchored: true,
-        });
-        let spaced = Entry::Regex(Regex {
-            source: "stop \\s+ now  # a comment",
-            nocase: false,
-            dotall: false,
-            multiline: false,
-            extended: true,
-            anchored: true,
-        });
-        let p = Prefilter::build([
-            (0, re("^\\x05\\x00.{2}[\\x01-\\x10]")),
-            (1, anchored),
-            (2, re("(?-u:\\xff)unsupported")),
-            (3, spaced),
-            (4, re("user\\s+root")),
-        ]);
+        let res = [
+            pcre(r#""/^\x05\x00.{2}[\x01-\x10]/s""#),
+            pcre(r#""/PLC/iA""#),
+            pcre(r#""/(?-u:\xff)unsupported/""#),
+            pcre(r#""/stop \s+ now  # a comment/xA""#),
+            pcre(r#""/user\s+root/""#),
+        ];
+        let p = Prefilter::build(
+            res.iter()
+                .enumerate()
+                .map(|(i, re)| (i as u32, Entry::Regex(re))),
+        );
         assert_eq!(p.regexes(), 4, "Hyperscan refuses one expression");
         assert_eq!(p.always(), 1);
         let mut s = Scratch::default();
@@ -441,7 +408,8 @@ mod tests {
         p.candidates(b"su user  root", &mut s);
         assert_eq!(s.candidates, [2, 4]);
         // A scratch survives a rebuilt prefilter: it is made anew for the new database.
-        let q = Prefilter::build([(7, re("abc"))]);
+        let abc = pcre(r#""/abc/""#);
+        let q = Prefilter::build([(7, Entry::Regex(&abc))]);
         q.candidates(b"xabc", &mut s);
         assert_eq!(s.candidates, [7]);
         p.candidates(b"plc", &mut s);
@@ -462,7 +430,8 @@ mod tests {
                 },
             )
         });
-        let p = Prefilter::build(entries.chain([(3_000, re("^\\x00+$"))]));
+        let zeros = pcre(r#""/^\x00+$/""#);
+        let p = Prefilter::build(entries.chain([(3_000, Entry::Regex(&zeros))]));
         assert_eq!((p.patterns(), p.regexes(), p.always()), (3_000, 3_001, 0));
         let mut s = Scratch::default();
         p.candidates(b"..w00007|..W00010|..W00011|.w02999|", &mut s);
