@@ -43,6 +43,58 @@ pub struct Config {
     pub eve: EveConfig,
     #[serde(default)]
     pub rules: RulesConfig,
+    #[serde(default)]
+    pub baseline: BaselineConfig,
+}
+
+/// Anomaly baselines: what learning keeps, and how far detection lets behaviour stray from it.
+/// The caps bound a baseline's memory on a large network; what falls beyond one is counted,
+/// not learned, and the count is reported.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineConfig {
+    /// Seconds `sensor learn --interface` watches before it writes the baseline.
+    pub learn_seconds: u64,
+    /// Hosts kept in the inventory.
+    pub max_assets: u32,
+    /// (client, server) pairs learned.
+    pub max_pairs: u32,
+    /// Address ranges kept per table or area; past it the closest ranges join.
+    pub max_ranges: u32,
+    /// Points whose values are enveloped, per pair.
+    pub max_points: u32,
+    /// Distinct polling operations timed, per pair.
+    pub max_operations: u32,
+    /// How far beyond a learned value envelope a value may go, as a fraction of its span.
+    pub value_tolerance: f64,
+    /// Samples an envelope, period or rate needs before it is judged.
+    pub min_samples: u32,
+    /// Seconds before the same deviation of the same pair is reported again.
+    pub realert_seconds: u64,
+    /// A master is silent after this many of its longest learned polling periods without a
+    /// request (and at least a minute).
+    pub silence_periods: f64,
+    /// A pair's request rate is abnormal beyond this factor of its learned per-minute maximum
+    /// (or below its minimum divided by it).
+    pub rate_factor: f64,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            learn_seconds: 86_400,
+            max_assets: 65_536,
+            max_pairs: 16_384,
+            max_ranges: 32,
+            max_points: 512,
+            max_operations: 64,
+            value_tolerance: 0.25,
+            min_samples: 10,
+            realert_seconds: 300,
+            silence_periods: 10.0,
+            rate_factor: 3.0,
+        }
+    }
 }
 
 /// Signatures: which rules load without `--rules`, how they are classified, and the rule
@@ -335,6 +387,7 @@ impl Config {
             app: Default::default(),
             eve: Default::default(),
             rules: Default::default(),
+            baseline: Default::default(),
         }
     }
 
@@ -390,6 +443,33 @@ impl Config {
         for (key, v) in positive {
             if v == 0 {
                 return Err((key, "must be greater than 0".into()));
+            }
+        }
+        let b = &self.baseline;
+        let caps: [(&'static str, u32); 6] = [
+            ("baseline.max_assets", b.max_assets),
+            ("baseline.max_pairs", b.max_pairs),
+            ("baseline.max_ranges", b.max_ranges),
+            ("baseline.max_points", b.max_points),
+            ("baseline.max_operations", b.max_operations),
+            ("baseline.min_samples", b.min_samples),
+        ];
+        for (key, v) in caps {
+            if v == 0 {
+                return Err((key, "must be greater than 0".into()));
+            }
+        }
+        if b.learn_seconds == 0 {
+            return Err(("baseline.learn_seconds", "must be greater than 0".into()));
+        }
+        let factors = [
+            ("baseline.value_tolerance", b.value_tolerance, 0.0),
+            ("baseline.silence_periods", b.silence_periods, 1.0),
+            ("baseline.rate_factor", b.rate_factor, 1.0),
+        ];
+        for (key, v, min) in factors {
+            if !(v.is_finite() && v >= min) {
+                return Err((key, format!("{v} must be a number of at least {min}")));
             }
         }
         if self.capture.buffer_mb > 4096 {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sensor::baseline::{self, model::Baseline, Watch};
 use sensor::capture::{file, live};
 use sensor::eve::{EveWriter, Timestamp};
 use sensor::{Config, Pipeline};
@@ -42,6 +43,9 @@ enum Command {
         /// the built-in ICS ruleset.
         #[arg(long = "rules", value_name = "FILE|DIR")]
         rules: Vec<PathBuf>,
+        /// Report deviations from this baseline (from `sensor learn`) as anomaly alerts.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
     },
     /// Capture from a network interface until SIGINT or SIGTERM.
     Live {
@@ -61,12 +65,64 @@ enum Command {
         /// Rules file or directory (repeatable); reloaded on SIGHUP.
         #[arg(long = "rules", value_name = "FILE|DIR")]
         rules: Vec<PathBuf>,
+        /// Report deviations from this baseline as anomaly alerts.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
+    /// Learn a baseline of normal behaviour from captures, or from an interface for a period.
+    /// An existing --out file is learned into (incremental) unless --fresh.
+    Learn {
+        /// Capture files or directories; none with --interface.
+        #[arg(required_unless_present = "interface", conflicts_with = "interface")]
+        inputs: Vec<PathBuf>,
+        /// Learn from this interface for --seconds (default baseline.learn_seconds).
+        #[arg(long, short = 'i')]
+        interface: Option<String>,
+        #[arg(long, requires = "interface")]
+        seconds: Option<u64>,
+        #[arg(long, requires = "interface")]
+        bpf: Option<String>,
+        /// The baseline file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Start from nothing even if --out exists.
+        #[arg(long)]
+        fresh: bool,
+        /// Also write EVE events (asset events among them) here.
+        #[arg(long)]
+        eve: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Print the asset inventory of a baseline.
+    Assets {
+        #[arg(value_name = "BASELINE")]
+        baseline: PathBuf,
+        /// JSON (one array) in place of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with baseline files.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
     },
     /// Work with rules.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// What changed from A to B, one line per fact (+ added, - removed, ~ changed); exit 1
+    /// when they differ, as diff does.
+    Diff { a: PathBuf, b: PathBuf },
+    /// Check a baseline file (after an edit); exit 1 with the place and reason if it is bad.
+    Check { baseline: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -153,12 +209,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             no_progress,
             rules,
+            baseline,
         } => {
             let config = load_config(config.as_deref())?;
             let (ruleset, failed) = load_rules(&rules, &config)?;
             let writer = EveWriter::new(open_eve(&eve, false)?, &config.sensor);
             let mut pipeline = Pipeline::new(&config, writer);
             pipeline.detect().replace_initial(ruleset, failed);
+            if let Some(path) = &baseline {
+                pipeline.set_watch(detect_watch(path, &config)?);
+            }
             let mut errors = Vec::new();
             let files = file::expand_inputs(&inputs, &mut errors);
             let mut summary = file::replay(&mut pipeline, &files, !no_progress);
@@ -192,6 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 summary.seconds,
                 s.decoder.pkts as f64 / summary.seconds.max(1e-9),
             );
+            report_watch(&pipeline);
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -205,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             buffer_mb,
             rules,
+            baseline,
         } => {
             let mut config = load_config(config.as_deref())?;
             if let Some(mb) = buffer_mb {
@@ -214,6 +276,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let writer = EveWriter::new(open_eve(&eve, true)?, &config.sensor);
             let mut pipeline = Pipeline::new(&config, writer);
             pipeline.detect().replace_initial(ruleset, failed);
+            if let Some(path) = &baseline {
+                pipeline.set_watch(detect_watch(path, &config)?);
+            }
             // A reload that cannot read its configuration or classification keeps the rules
             // in force; bad rules are reported and the rest load.
             let reload = || match load_rules(&rules, &config) {
@@ -229,6 +294,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 capture: config.capture.clone(),
                 stats_interval: config.eve.stats_interval,
                 reload: &reload,
+                duration: None,
             };
             let counters = live::run(&mut pipeline, &opts)?;
             pipeline.finish();
@@ -245,8 +311,70 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 s.flow.total,
                 events,
             );
+            report_watch(&pipeline);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Learn {
+            inputs,
+            interface,
+            seconds,
+            bpf,
+            out,
+            fresh,
+            eve,
+            config,
+            no_progress,
+        } => learn(LearnArgs {
+            inputs,
+            interface,
+            seconds,
+            bpf,
+            out,
+            fresh,
+            eve,
+            config,
+            no_progress,
+        }),
+        Command::Assets { baseline, json } => {
+            let b = Baseline::load(&baseline)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&b.assets)?);
+            } else {
+                print!("{}", assets_table(&b));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Baseline {
+            command: BaselineCommand::Diff { a, b },
+        } => {
+            let (a, b) = (Baseline::load(&a)?, Baseline::load(&b)?);
+            let lines = baseline::diff::diff(&a, &b);
+            for l in &lines {
+                println!("{l}");
+            }
+            Ok(if lines.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Baseline {
+            command: BaselineCommand::Check { baseline },
+        } => match Baseline::load(&baseline) {
+            Ok(b) => {
+                println!(
+                    "{}: {} assets, {} pairs",
+                    baseline.display(),
+                    b.assets.len(),
+                    b.pairs.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Rules {
             command: RulesCommand::Check { paths, config },
         } => {
@@ -264,4 +392,180 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// A detecting watch over the baseline at `path`.
+fn detect_watch(path: &Path, config: &Config) -> anyhow::Result<Watch> {
+    let b = Baseline::load(path)?;
+    eprintln!(
+        "baseline: {} assets, {} pairs from {}",
+        b.assets.len(),
+        b.pairs.len(),
+        path.display()
+    );
+    Ok(Watch::detect(config.baseline.clone(), b))
+}
+
+fn report_watch(pipeline: &Pipeline) {
+    if let Some(w) = pipeline.watch() {
+        let s = w.stats;
+        eprintln!(
+            "baseline: {} transactions checked, {} anomaly alerts ({} repeats held back), {} asset events",
+            s.transactions, s.anomalies, s.suppressed, s.asset_events
+        );
+    }
+}
+
+struct LearnArgs {
+    inputs: Vec<PathBuf>,
+    interface: Option<String>,
+    seconds: Option<u64>,
+    bpf: Option<String>,
+    out: PathBuf,
+    fresh: bool,
+    eve: Option<String>,
+    config: Option<PathBuf>,
+    no_progress: bool,
+}
+
+fn learn(args: LearnArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    let start = if args.out.exists() && !args.fresh {
+        let b = Baseline::load(&args.out)?;
+        eprintln!(
+            "learning into {} ({} assets, {} pairs)",
+            args.out.display(),
+            b.assets.len(),
+            b.pairs.len()
+        );
+        b
+    } else {
+        Baseline::default()
+    };
+    let sink: Box<dyn Write + Send> = match &args.eve {
+        Some(target) => open_eve(target, false)?,
+        None => Box::new(std::io::sink()),
+    };
+    let mut pipeline = Pipeline::new(&config, EveWriter::new(sink, &config.sensor));
+    // Learning is about behaviour: signatures are not matched.
+    pipeline
+        .detect()
+        .replace_initial(std::sync::Arc::new(rules::Ruleset::default()), 0);
+    pipeline.set_watch(Watch::learn(config.baseline.clone(), start));
+    let started = std::time::Instant::now();
+    let mut errors = Vec::new();
+    match &args.interface {
+        Some(iface) => {
+            let secs = args.seconds.unwrap_or(config.baseline.learn_seconds);
+            eprintln!("learning on {iface} for {secs} s");
+            let keep = || None;
+            let opts = live::LiveOptions {
+                interface: iface,
+                bpf: args.bpf.as_deref(),
+                capture: config.capture.clone(),
+                stats_interval: 0,
+                reload: &keep,
+                duration: Some(std::time::Duration::from_secs(secs)),
+            };
+            live::run(&mut pipeline, &opts)?;
+            pipeline.finish();
+        }
+        None => {
+            let files = file::expand_inputs(&args.inputs, &mut errors);
+            let mut summary = file::replay(&mut pipeline, &files, !args.no_progress);
+            errors.append(&mut summary.errors);
+        }
+    }
+    pipeline.eve().flush().context("writing EVE output")?;
+    let packets = pipeline.stats().decoder.pkts;
+    let b = pipeline
+        .take_watch()
+        .map(Watch::into_baseline)
+        .unwrap_or_default();
+    b.save(&args.out)
+        .with_context(|| format!("--out {}: cannot write", args.out.display()))?;
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let d = b.learned.dropped;
+    eprintln!(
+        "learned {} assets, {} pairs from {} packets ({} transactions, {:.0} s of traffic) in {:.3} s; kept out by caps: {} assets, {} pairs, {} points, {} operations; wrote {}",
+        b.assets.len(),
+        b.pairs.len(),
+        packets,
+        b.learned.transactions,
+        b.learned.seconds,
+        started.elapsed().as_secs_f64(),
+        d.assets,
+        d.pairs,
+        d.points,
+        d.operations,
+        args.out.display()
+    );
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The inventory as an aligned table.
+fn assets_table(b: &Baseline) -> String {
+    let names = |v: &[&str]| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(",")
+        }
+    };
+    let mut rows = vec![[
+        "IP".to_owned(),
+        "MAC".to_owned(),
+        "ROLES".to_owned(),
+        "SERVES".to_owned(),
+        "USES".to_owned(),
+        "FIRST SEEN".to_owned(),
+        "LAST SEEN".to_owned(),
+        "IDENTITY".to_owned(),
+    ]];
+    for a in &b.assets {
+        let mut t = [0u8; 31];
+        let first = a.first_seen.format(&mut t)[..19].to_owned();
+        let last = a.last_seen.format(&mut t)[..19].to_owned();
+        let macs: Vec<String> = a.macs.iter().map(ToString::to_string).collect();
+        let roles: Vec<&str> = a.roles.iter().map(|r| r.name()).collect();
+        let serves: Vec<&str> = a.serves.iter().map(|p| p.name()).collect();
+        let uses: Vec<&str> = a.uses.iter().map(|p| p.name()).collect();
+        rows.push([
+            a.ip.to_string(),
+            if macs.is_empty() {
+                "-".into()
+            } else {
+                macs.join(",")
+            },
+            names(&roles),
+            names(&serves),
+            names(&uses),
+            first,
+            last,
+            a.identity.summary(),
+        ]);
+    }
+    let mut widths = [0usize; 8];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -8,6 +8,8 @@ use decoders::Direction;
 use serde::Serialize;
 
 use crate::app::{AppCtx, AppState, Detection};
+use crate::baseline::anomaly::Place;
+use crate::baseline::Watch;
 use crate::config::Config;
 use crate::decode::defrag::Defrag;
 use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
@@ -41,6 +43,8 @@ pub struct Pipeline {
     first_ts: Option<Timestamp>,
     last_ts: Timestamp,
     last_tick: u64,
+    /// Baseline learning or detection, when asked for.
+    watch: Option<Box<Watch>>,
 }
 
 #[derive(Serialize)]
@@ -136,13 +140,31 @@ impl Pipeline {
             first_ts: None,
             last_ts: Timestamp(0),
             last_tick: 0,
+            watch: None,
         }
+    }
+
+    /// Learn a baseline, or detect against one, from now on.
+    pub fn set_watch(&mut self, watch: Watch) {
+        self.watch = Some(Box::new(watch));
+    }
+
+    pub fn watch(&self) -> Option<&Watch> {
+        self.watch.as_deref()
+    }
+
+    /// Take the watch back (to save what it learned); end the flows first.
+    pub fn take_watch(&mut self) -> Option<Watch> {
+        self.watch.take().map(|w| *w)
     }
 
     /// Start a new capture whose frames have link type `link`. Its clock starts afresh, since
     /// one file's timestamps say nothing about the next's; end the previous capture's flows with
     /// [`Pipeline::finish`] first.
-    pub fn begin_capture(&mut self, link: LinkType) {
+    pub fn begin_capture(&mut self, link: LinkType, source: &str) {
+        if let Some(w) = &mut self.watch {
+            w.begin_capture(Some(source.to_owned()));
+        }
         self.link = link;
         self.detect.linktype = link.number_and_name();
         self.last_ts = Timestamp(0);
@@ -178,6 +200,9 @@ impl Pipeline {
             LinkType::Null | LinkType::Loop => d.null += 1,
             LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => d.raw += 1,
         }
+        if let Some(w) = &mut self.watch {
+            w.packet_time(ts);
+        }
         if ts.secs() > self.last_tick {
             self.tick(ts);
         }
@@ -195,6 +220,7 @@ impl Pipeline {
                                 vlan: dg.vlan,
                                 proto: dg.payload.ip_number.0,
                                 transport,
+                                src_mac: None,
                             };
                             self.stats.decoder.layers.count(&ip.transport);
                             self.ip(ts, ip, wire_len);
@@ -242,24 +268,46 @@ impl Pipeline {
         };
         let is_tcp = matches!(ip.transport, Transport::Tcp(_));
         let (key, src_is_a) = FlowKey::new((ip.src, sport), (ip.dst, dport), ip.proto, ip.vlan);
-        let idx = match self.flows.get(&key) {
+        let (idx, created) = match self.flows.get(&key) {
             Some(i) => {
                 let f = self.flows.flow(i);
                 if is_tcp && f.tcp.is_reuse(f.direction(src_is_a), flags, seq) {
                     let old = self.flows.remove(i);
                     self.end_flow(old, EndReason::TcpReuse);
-                    self.new_flow(ts, key, src_is_a, &ip, sport, dport, flags)
+                    (
+                        self.new_flow(ts, key, src_is_a, &ip, sport, dport, flags),
+                        true,
+                    )
                 } else {
-                    i
+                    (i, false)
                 }
             }
-            None => self.new_flow(ts, key, src_is_a, &ip, sport, dport, flags),
+            None => (
+                self.new_flow(ts, key, src_is_a, &ip, sport, dport, flags),
+                true,
+            ),
         };
+        if let (true, Some(w)) = (created, &mut self.watch) {
+            let meta = &self.flows.flow(idx).meta;
+            let place = Place {
+                ts,
+                flow_id: Some(meta.id),
+                tuple: meta.tuple(),
+                vlan: meta.vlan(),
+                pcap_cnt: Some(self.stats.decoder.pkts),
+                app_proto: None,
+                direction: None,
+            };
+            w.flow_started(&mut self.eve, &place, meta);
+        }
 
         let flow = self.flows.flow_mut(idx);
         let dir = flow.direction(src_is_a);
         let d = dir.index();
         flow.last = ts;
+        if flow.meta.macs[d].is_none() {
+            flow.meta.macs[d] = ip.src_mac;
+        }
         flow.pkts[d] += 1;
         flow.bytes[d] += u64::from(wire_len);
         let established = flow.established();
@@ -280,6 +328,7 @@ impl Pipeline {
             detect: &mut self.detect,
             bits,
             established,
+            watch: self.watch.as_deref_mut(),
         };
         if is_tcp {
             let tcp_stats = &mut self.stats.tcp;
@@ -389,6 +438,7 @@ impl Pipeline {
                 vlan_len,
                 app_proto: None,
                 alerted: false,
+                macs: [None; 2],
             },
             client_is_a: src_is_a == src_is_client,
             start: ts,
@@ -441,6 +491,7 @@ impl Pipeline {
             detect: &mut self.detect,
             bits,
             established,
+            watch: self.watch.as_deref_mut(),
         };
         for dir in [Direction::ToServer, Direction::ToClient] {
             tcp.streams[dir.index()].flush(
@@ -450,6 +501,9 @@ impl Pipeline {
             );
         }
         app.close(&mut ctx);
+        if let Some(w) = &mut self.watch {
+            w.flow_ended(&mut self.eve, &flow.meta, flow.last);
+        }
         self.heap_used -= flow.heap;
         let s = &mut self.stats.flow;
         match reason {
@@ -512,6 +566,9 @@ impl Pipeline {
             self.end_flow(f, EndReason::Timeout);
         }
         self.defrag.sweep(now);
+        if let Some(w) = &mut self.watch {
+            w.tick(&mut self.eve, now);
+        }
     }
 
     /// The capture is over: end every flow.

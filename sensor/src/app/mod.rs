@@ -21,6 +21,8 @@ use decoders::s7comm::S7commParser;
 use decoders::{AppProto, Direction, Probe};
 use serde::Serialize;
 
+use crate::baseline::anomaly::Place;
+use crate::baseline::Watch;
 use crate::config::AppConfig;
 use crate::detect::Detect;
 use crate::eve::{EveWriter, Event, Proto, Timestamp};
@@ -154,6 +156,8 @@ pub struct AppCtx<'a> {
     pub bits: &'a mut rules::FlowBits,
     /// Whether the flow was established when the packet arrived.
     pub established: bool,
+    /// Baseline learning or detection, when on.
+    pub watch: Option<&'a mut Watch>,
 }
 
 #[derive(Serialize)]
@@ -238,6 +242,34 @@ impl AppCtx<'_> {
         d.ruleset
             .match_tx(&pkt, &tx, self.bits, &mut d.detector, &mut d.alerts);
         self.write_alerts(&pkt, Some(alert_body));
+        if let Some(w) = self.watch.as_deref_mut() {
+            let m = &*self.meta;
+            let place = Place {
+                ts: self.ts,
+                flow_id: Some(m.id),
+                tuple: crate::eve::Tuple {
+                    src_ip: pkt.src,
+                    src_port: Some(pkt.sport),
+                    dest_ip: pkt.dst,
+                    dest_port: Some(pkt.dport),
+                    proto: m.proto,
+                },
+                vlan: m.vlan(),
+                pcap_cnt: Some(self.pcap_cnt),
+                app_proto: m.app_proto.map(AppProto::name),
+                direction: Some(direction_name(dir)),
+            };
+            if w.transaction(self.eve, &place, m, &tx, Some(alert_body)) {
+                self.meta.alerted = true;
+            }
+        }
+    }
+
+    /// A DNP3 link frame's source address, for the sender's identity.
+    pub fn dnp3_link(&mut self, dir: Direction, source: u16) {
+        if let Some(w) = self.watch.as_deref_mut() {
+            w.dnp3_link(self.meta, dir, source, self.ts);
+        }
     }
 
     /// Match the packet rules on one packet's payload (`pkt` oriented the way the packet goes).

@@ -119,7 +119,7 @@ fn replay_file(
     let mut cap =
         pcap::Capture::from_file(path).map_err(|e| format!("{name}: cannot open: {e}"))?;
     let link = super::link_type(cap.get_datalink(), &name)?;
-    pipeline.begin_capture(link);
+    pipeline.begin_capture(link, &name);
     let mut n: u64 = 0;
     // Record headers on disk are 16 bytes (pcap) or more (pcapng): the position is an estimate.
     let mut pos = done_bytes + 24;

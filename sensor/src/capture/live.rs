@@ -34,9 +34,11 @@ pub struct LiveOptions<'a> {
     /// Loads the rules again, on SIGHUP: the new ruleset and how many rules failed, or `None`
     /// to keep the current one.
     pub reload: &'a dyn Fn() -> Option<(Arc<rules::Ruleset>, usize)>,
+    /// Stop by itself after this long (learning for a set period), as on SIGTERM.
+    pub duration: Option<Duration>,
 }
 
-/// Capture until SIGINT or SIGTERM; return libpcap's final counters.
+/// Capture until SIGINT or SIGTERM (or the duration asked for); return libpcap's final counters.
 pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<CaptureStats> {
     use anyhow::Context;
     let stop = Arc::new(AtomicBool::new(false));
@@ -65,9 +67,10 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
     }
     let link = super::link_type(cap.get_datalink(), &format!("interface {iface}"))
         .map_err(anyhow::Error::msg)?;
-    pipeline.begin_capture(link);
+    pipeline.begin_capture(link, &format!("interface {iface}"));
     eprintln!("capturing on {iface} (link type {link:?}); SIGINT or SIGTERM stops");
 
+    let deadline = opts.duration.map(|d| Instant::now() + d);
     let interval = Duration::from_secs(u64::from(opts.stats_interval));
     let mut next_stats = Instant::now() + interval;
     while !stop.load(Ordering::Relaxed) {
@@ -110,6 +113,9 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
         }
         if let Some(e) = pipeline.eve().error() {
             anyhow::bail!("EVE output: {e}");
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
         }
     }
     let cs = counters(&mut cap).unwrap_or_default();

@@ -118,6 +118,8 @@ pub struct IpPacket<'a> {
     /// IP protocol number of the transport.
     pub proto: u8,
     pub transport: Transport<'a>,
+    /// The Ethernet source address, where the link layer has one (for the asset inventory).
+    pub src_mac: Option<[u8; 6]>,
 }
 
 /// What one frame decoded to.
@@ -229,12 +231,17 @@ pub fn classify<'a>(
         _ => Transport::Other,
     };
     stats.count(&transport);
+    let src_mac = match &pkt.link {
+        Some(LinkSlice::Ethernet2(e)) => Some(e.source()),
+        _ => None,
+    };
     Ok(Decoded::Ip(IpPacket {
         src,
         dst,
         vlan,
         proto,
         transport,
+        src_mac,
     }))
 }
 

@@ -1,6 +1,6 @@
 //! Packet timestamps and their EVE spelling, formatted without touching the heap.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A packet timestamp: microseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,6 +70,89 @@ impl Timestamp {
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+impl Timestamp {
+    /// Read a timestamp as EVE writes it, `2026-11-21T17:35:11.123456+0000`; the fraction is
+    /// optional, and the offset may also be `Z`, `+08:00` or absent (UTC).
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        let b = s.as_bytes();
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let d = b.get(r)?;
+            d.iter().all(u8::is_ascii_digit).then(|| {
+                d.iter()
+                    .fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+        if seps.iter().any(|&(i, c)| b.get(i) != Some(&c)) {
+            return None;
+        }
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut at = 19;
+        let mut micros = 0i64;
+        if b.get(at) == Some(&b'.') {
+            let start = at + 1;
+            let end = start + b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if end == start {
+                return None;
+            }
+            let digits = &b[start..end.min(start + 6)];
+            micros = digits
+                .iter()
+                .fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'))
+                * 10i64.pow(6 - digits.len() as u32);
+            at = end;
+        }
+        let offset = match &b[at..] {
+            [] | [b'Z'] => 0,
+            [sign @ (b'+' | b'-'), rest @ ..] => {
+                let (oh, om) = match rest {
+                    [_, _, b':', _, _] | [_, _, _, _] => {
+                        let m = rest.len() - 2;
+                        (num(at + 1..at + 3)?, num(at + 1 + m..at + 3 + m)?)
+                    }
+                    _ => return None,
+                };
+                let o = oh * 3600 + om * 60;
+                if *sign == b'+' {
+                    o
+                } else {
+                    -o
+                }
+            }
+            _ => return None,
+        };
+        let secs =
+            days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+        (secs >= 0).then(|| Timestamp(secs as u64 * 1_000_000 + micros as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Timestamp::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not a timestamp like 2026-11-21T17:35:11.000000+0000"
+            ))
+        })
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -107,5 +190,30 @@ mod tests {
         // Leap day.
         let t = Timestamp::from_timeval(1_709_164_800, 1);
         assert_eq!(t.format(&mut b), "2024-02-29T00:00:00.000001+0000");
+    }
+
+    #[test]
+    fn parses_what_it_formats() {
+        let mut b = [0; 31];
+        for t in [
+            0,
+            1_259_098_029_534_255,
+            1_709_164_800_000_001,
+            1_795_000_000_999_999,
+        ] {
+            let t = Timestamp(t);
+            assert_eq!(Timestamp::parse(t.format(&mut b)), Some(t));
+        }
+        let t = Timestamp::parse("2026-11-21T17:35:11Z").unwrap();
+        assert_eq!(Timestamp::parse("2026-11-22T01:35:11.000+08:00"), Some(t));
+        assert_eq!(Timestamp::parse("2026-11-21T17:35:11"), Some(t));
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "2026-11-21 17:35:11",
+            "2026-11-21T17:35:11.",
+            "x",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -51,6 +51,8 @@ pub struct FlowMeta {
     pub app_proto: Option<AppProto>,
     /// Some rule alerted on the flow.
     pub alerted: bool,
+    /// The Ethernet source address first seen from the client and from the server.
+    pub macs: [Option<[u8; 6]>; 2],
 }
 
 impl FlowMeta {

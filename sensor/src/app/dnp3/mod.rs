@@ -105,6 +105,7 @@ impl Logged for Dnp3Parser {
         }
         let limits = Limits::default();
         let error = fragment.objects(limits).summary().1;
+        ctx.dnp3_link(dir, assembled.link.source);
         let body = events::Body::new(&assembled.link, &fragment, limits, error.is_none());
         ctx.transaction_alerting(
             "dnp3",
