@@ -23,7 +23,7 @@ pub fn run(data: &[u8]) {
     let config = Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(&config, eve);
-    pipeline.begin_capture(LINKS[usize::from(link) % LINKS.len()]);
+    pipeline.begin_capture(LINKS[usize::from(link) % LINKS.len()], "test");
     let mut ts = 1_000_000u64;
     while rest.len() >= 2 {
         let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])).min(rest.len() - 2);

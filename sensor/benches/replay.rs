@@ -43,7 +43,7 @@ fn sensor_replay(path: &Path, config: &Config) -> u64 {
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(config, eve);
     let mut cap = pcap::Capture::from_file(path).unwrap();
-    pipeline.begin_capture(link_type(cap.get_datalink(), "bench").unwrap());
+    pipeline.begin_capture(link_type(cap.get_datalink(), "bench").unwrap(), "test");
     while let Ok(p) = cap.next_packet() {
         let ts = Timestamp::from_timeval(p.header.ts.tv_sec, p.header.ts.tv_usec);
         pipeline.packet(ts, p.data, p.header.len);

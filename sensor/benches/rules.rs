@@ -114,7 +114,7 @@ fn run(frames: &Frames, config: &Config, ruleset: &Arc<rules::Ruleset>) -> u64 {
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(config, eve);
     pipeline.detect().replace_initial(Arc::clone(ruleset), 0);
-    pipeline.begin_capture(frames.link);
+    pipeline.begin_capture(frames.link, "test");
     for (ts, data, len) in &frames.frames {
         pipeline.packet(*ts, data, *len);
     }

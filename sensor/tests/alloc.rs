@@ -3,14 +3,17 @@
 //! allocator sees no allocation at all while thousands more packets go through decode, flow
 //! lookup, reassembly, Modbus framing and EVE serialization — and none either with rules loaded
 //! that match packets (Aho–Corasick and Hyperscan prefilters), transactions and thresholds and
-//! write alerts.
+//! write alerts — nor with a baseline watched: its facts checked, its envelopes and polling
+//! periods judged.
 
 mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::counting::{allocations_after_warm_up, allocations_with_rules, Counting};
+use common::counting::{
+    allocations_after_warm_up, allocations_with, allocations_with_rules, Counting,
+};
 use common::{handshake, tcp_frame};
 
 #[global_allocator]
@@ -152,6 +155,32 @@ fn matching_and_alerts_allocate_nothing() {
         allocations,
         0,
         "{allocations} allocations over {} packets with rules, {alerts} alerts",
+        frames.len() - warm_up
+    );
+}
+
+#[test]
+fn baseline_detection_allocates_nothing() {
+    use sensor::baseline::model::Baseline;
+    use sensor::baseline::Watch;
+    let frames = session(6000);
+    let cfg = sensor::Config::unregistered().baseline;
+    // Learn on the same traffic, so detection finds it normal and writes nothing.
+    let learner = Watch::learn(cfg.clone(), Baseline::default());
+    let (mut p, _) = allocations_with(&frames, frames.len(), None, Some(learner));
+    p.finish();
+    let learned = p.take_watch().unwrap().into_baseline();
+    assert_eq!(learned.pairs.len(), 1);
+    let watch = Watch::detect(cfg, learned);
+    let warm_up = 30;
+    let (pipeline, allocations) = allocations_with(&frames, warm_up, None, Some(watch));
+    let w = pipeline.watch().unwrap();
+    assert_eq!(w.stats.transactions, 8000, "every transaction was checked");
+    assert_eq!(w.stats.anomalies, 0);
+    assert_eq!(
+        allocations,
+        0,
+        "{allocations} allocations over {} packets checked against a baseline",
         frames.len() - warm_up
     );
 }

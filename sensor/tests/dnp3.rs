@@ -157,7 +157,7 @@ fn a_gap_drops_the_fragment_being_gathered() {
     let config = Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(&config, eve);
-    pipeline.begin_capture(LinkType::Ethernet);
+    pipeline.begin_capture(LinkType::Ethernet, "test");
     let mut ts = 1_700_000_000_000_000u64;
     for f in &out {
         ts += 100;

@@ -23,7 +23,7 @@ impl Run {
             &config,
             EveWriter::new(Box::new(out.clone()), &config.sensor),
         );
-        pipeline.begin_capture(LinkType::Ethernet);
+        pipeline.begin_capture(LinkType::Ethernet, "test");
         Run { pipeline, out }
     }
 

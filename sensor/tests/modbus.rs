@@ -31,7 +31,7 @@ impl Session {
             &config,
             EveWriter::new(Box::new(out.clone()), &config.sensor),
         );
-        pipeline.begin_capture(LinkType::Ethernet);
+        pipeline.begin_capture(LinkType::Ethernet, "test");
         let mut s = Session {
             pipeline,
             out,

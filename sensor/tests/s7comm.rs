@@ -273,7 +273,7 @@ fn in_order_s7_traffic_allocates_nothing() {
     let config = Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = Pipeline::new(&config, eve);
-    pipeline.begin_capture(LinkType::Ethernet);
+    pipeline.begin_capture(LinkType::Ethernet, "test");
     let warm_up = 40;
     let (head, tail) = frames.split_at(warm_up);
     let (body, _fin) = tail.split_at(tail.len() - 2);
@@ -352,7 +352,7 @@ proptest::proptest! {
         let config = Config::unregistered();
         let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
         let mut pipeline = Pipeline::new(&config, eve);
-        pipeline.begin_capture(LinkType::Ethernet);
+        pipeline.begin_capture(LinkType::Ethernet, "test");
         for (ts, f) in &frames {
             pipeline.packet(Timestamp(*ts), f, f.len() as u32);
         }

@@ -356,7 +356,7 @@ impl Watch {
                 serde_json::Value::Null,
             );
             self.pending.push((subject(protocol.name()), f));
-        } else if detecting && !pair.protocols().contains(&protocol) {
+        } else if detecting && !pair.has(protocol) {
             let f = Finding::new(
                 Kind::NewProtocol,
                 "pair.protocol",

@@ -427,6 +427,15 @@ impl Pair {
         }
     }
 
+    pub fn has(&self, p: Protocol) -> bool {
+        match p {
+            Protocol::Modbus => self.modbus.is_some(),
+            Protocol::S7comm => self.s7comm.is_some(),
+            Protocol::S7commplus => self.s7commplus.is_some(),
+            Protocol::Dnp3 => self.dnp3.is_some(),
+        }
+    }
+
     pub fn protocols(&self) -> Vec<Protocol> {
         let mut v = Vec::new();
         if self.modbus.is_some() {

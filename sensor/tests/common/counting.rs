@@ -58,6 +58,16 @@ pub fn allocations_with_rules(
     warm_up: usize,
     ruleset: Option<std::sync::Arc<rules::Ruleset>>,
 ) -> (sensor::Pipeline, u64) {
+    allocations_with(frames, warm_up, ruleset, None)
+}
+
+/// [`allocations_with_rules`] with a baseline watch (learning or detecting) on.
+pub fn allocations_with(
+    frames: &[Vec<u8>],
+    warm_up: usize,
+    ruleset: Option<std::sync::Arc<rules::Ruleset>>,
+    watch: Option<sensor::baseline::Watch>,
+) -> (sensor::Pipeline, u64) {
     use sensor::eve::{EveWriter, Timestamp};
     let config = sensor::Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
@@ -65,7 +75,10 @@ pub fn allocations_with_rules(
     if let Some(r) = ruleset {
         pipeline.detect().replace_initial(r, 0);
     }
-    pipeline.begin_capture(sensor::decode::LinkType::Ethernet);
+    if let Some(w) = watch {
+        pipeline.set_watch(w);
+    }
+    pipeline.begin_capture(sensor::decode::LinkType::Ethernet, "test");
     let mut ts = 1_700_000_000_000_000u64;
     let (first, rest) = frames.split_at(warm_up.min(frames.len()));
     for f in first {
