@@ -100,6 +100,13 @@ fn is_host_mac(m: &[u8; 6]) -> bool {
     *m != [0; 6] && m[0] & 1 == 0
 }
 
+/// Whether learned periods are polling worth judging: enough of them, at least 0.1 s apart
+/// on average, and regular (spread within half the mean). Bursts (a multi-part answer, a
+/// script's loop) and irregular requests are learned but not judged.
+fn is_polling(p: &Envelope, min_samples: u64) -> bool {
+    p.count >= min_samples && p.mean >= 0.1 && p.std <= 0.5 * p.mean
+}
+
 fn secs_between(a: Timestamp, b: Timestamp) -> f64 {
     b.0.saturating_sub(a.0) as f64 / 1e6
 }
@@ -512,7 +519,7 @@ impl Watch {
                 match (&mut op.period, learning) {
                     (Some(p), true) => p.add(dt),
                     (None, true) => op.period = Some(Envelope::new(dt)),
-                    (Some(p), false) if p.count >= min_samples => {
+                    (Some(p), false) if is_polling(p, min_samples) => {
                         let d = detail(&[op_hash(&r.op)]);
                         let describe = |what| {
                             format!(
@@ -615,7 +622,7 @@ impl Watch {
                 .operations
                 .iter()
                 .filter_map(|o| o.period.as_ref())
-                .filter(|p| p.count >= min_samples)
+                .filter(|p| is_polling(p, min_samples))
                 .map(|p| p.max)
                 .fold(0.0, f64::max);
             if longest <= 0.0 {
