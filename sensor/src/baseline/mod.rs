@@ -41,7 +41,7 @@ use crate::flow::FlowMeta;
 /// Seconds in a rate window.
 const WINDOW_SECS: u64 = 60;
 /// Deviations remembered for re-alert pacing; past it the memory starts afresh.
-const MAX_SUPPRESSED: usize = 65_536;
+const MAX_SUPPRESSED: usize = 262_144;
 
 /// Counters of a watch, for the run's summary.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -229,14 +229,16 @@ impl Watch {
             a.first_seen = a.first_seen.min(ts);
             return Some(i);
         }
-        if self.base.assets.len() >= self.cfg.max_assets as usize {
-            self.base.learned.dropped.assets += 1;
-            return None;
-        }
+        let full = self.base.assets.len() >= self.cfg.max_assets as usize;
         let i = self.base.assets.len();
-        self.base.assets.push(Asset::new(ip, ts));
-        self.asset_index.insert(ip, i);
-        self.changed.push((i, true));
+        if full {
+            self.base.learned.dropped.assets += 1;
+        } else {
+            self.base.assets.push(Asset::new(ip, ts));
+            self.asset_index.insert(ip, i);
+            self.changed.push((i, true));
+        }
+        // A full inventory still reports the host; re-alert pacing keeps it to one alert.
         if self.mode == Mode::Detect {
             let f = Finding::new(
                 Kind::NewAsset,
@@ -252,7 +254,7 @@ impl Watch {
             };
             self.pending.push((subject, f));
         }
-        Some(i)
+        (!full).then_some(i)
     }
 
     /// The pair (client, server), made when new; whether it was made.
@@ -338,10 +340,20 @@ impl Watch {
         }
         let ci = self.asset(client, ts);
         let si = self.asset(server, ts);
+        let detecting = self.mode == Mode::Detect;
         let Some((pi, created)) = self.pair(client, server, ts) else {
+            // The pair table is full: a new pair is still reported, not kept.
+            if detecting {
+                let f = new_pair(client, server, protocol);
+                let s = Subject {
+                    host: client,
+                    pair: Some((client, server)),
+                    protocol: Some(protocol.name()),
+                };
+                self.pending.push((s, f));
+            }
             return self.flush(eve, place, app);
         };
-        let detecting = self.mode == Mode::Detect;
         let subject = |protocol| Subject {
             host: client,
             pair: Some((client, server)),
@@ -349,19 +361,7 @@ impl Watch {
         };
         let pair = &self.base.pairs[pi];
         if detecting && created {
-            let f = Finding::new(
-                Kind::NewPair,
-                "pair",
-                0,
-                format!(
-                    "{client} has not spoken {} to {server} before",
-                    protocol.name()
-                ),
-            )
-            .values(
-                [client.to_string(), server.to_string()],
-                serde_json::Value::Null,
-            );
+            let f = new_pair(client, server, protocol);
             self.pending.push((subject(protocol.name()), f));
         } else if detecting && !pair.has(protocol) {
             let f = Finding::new(
@@ -708,6 +708,22 @@ impl Watch {
     }
 }
 
+fn new_pair(client: IpAddr, server: IpAddr, protocol: Protocol) -> Finding {
+    Finding::new(
+        Kind::NewPair,
+        "pair",
+        0,
+        format!(
+            "{client} has not spoken {} to {server} before",
+            protocol.name()
+        ),
+    )
+    .values(
+        [client.to_string(), server.to_string()],
+        serde_json::Value::Null,
+    )
+}
+
 fn subject_clone(s: &Subject) -> Subject {
     Subject {
         host: s.host,
@@ -767,4 +783,167 @@ fn write_asset(eve: &mut EveWriter, ts: Timestamp, a: &Asset, new: bool) {
             },
         },
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n))
+    }
+
+    fn small_caps() -> BaselineConfig {
+        BaselineConfig {
+            max_assets: 10,
+            max_pairs: 5,
+            max_points: 3,
+            ..BaselineConfig::default()
+        }
+    }
+
+    #[test]
+    fn hosts_and_pairs_stop_at_their_caps() {
+        let mut w = Watch::learn(small_caps(), Baseline::default());
+        for n in 0..40 {
+            w.asset(ip(n), Timestamp(n.into()));
+            w.pair(ip(100), ip(n), Timestamp(n.into()));
+        }
+        let b = w.into_baseline();
+        assert_eq!(b.assets.len(), 10);
+        assert_eq!(b.pairs.len(), 5);
+        assert_eq!(b.learned.dropped.assets, 30);
+        assert_eq!(b.learned.dropped.pairs, 35);
+    }
+
+    #[test]
+    fn a_full_inventory_still_reports_new_hosts() {
+        let mut learner = Watch::learn(small_caps(), Baseline::default());
+        for n in 0..10 {
+            learner.asset(ip(n), Timestamp(1));
+        }
+        let mut w = Watch::detect(small_caps(), learner.into_baseline());
+        assert_eq!(w.asset(ip(3), Timestamp(2)), Some(3));
+        assert!(w.pending.is_empty());
+        assert_eq!(w.asset(ip(77), Timestamp(2)), None, "not kept");
+        assert_eq!(w.pending.len(), 1);
+        assert_eq!(w.pending[0].1.kind, Kind::NewAsset);
+        assert_eq!(w.pending[0].0.host, ip(77));
+    }
+
+    #[test]
+    fn non_hosts_are_not_assets() {
+        let mut w = Watch::learn(small_caps(), Baseline::default());
+        for a in ["255.255.255.255", "224.0.0.251", "0.0.0.0", "ff02::1"] {
+            assert_eq!(w.asset(a.parse().unwrap(), Timestamp(1)), None, "{a}");
+        }
+        assert!(is_host_mac(&[0, 0x0c, 0x29, 1, 2, 3]));
+        assert!(!is_host_mac(&[0; 6]) && !is_host_mac(&[1, 0, 0x5e, 0, 0, 1]));
+    }
+
+    fn judge<'a>(
+        mode: Mode,
+        cfg: &'a BaselineConfig,
+        findings: &'a mut Vec<Finding>,
+        dropped: &'a mut model::Dropped,
+    ) -> Judge<'a> {
+        Judge {
+            mode,
+            cfg,
+            findings,
+            dropped,
+            points_left: cfg.max_points as usize,
+            client_only_read: true,
+            fresh_function: false,
+            from_server: false,
+        }
+    }
+
+    #[test]
+    fn value_points_stop_at_their_cap() {
+        let cfg = small_caps();
+        let (mut f, mut d) = (Vec::new(), model::Dropped::default());
+        let mut j = judge(Mode::Learn, &cfg, &mut f, &mut d);
+        let mut values = model::Values::new();
+        for a in 0..10 {
+            j.value(&mut values, a, 1.0, "t", 0, String::new);
+        }
+        assert_eq!(values.len(), 3);
+        assert_eq!(d.points, 7);
+    }
+
+    #[test]
+    fn detection_reports_a_new_fact_once_and_by_what_it_does() {
+        let cfg = BaselineConfig::default();
+        let (mut f, mut d) = (Vec::new(), model::Dropped::default());
+        let mut functions = vec![3u8];
+        let mut ranges = ranges::Ranges::default();
+        ranges.add(0, 9, 32);
+        {
+            let mut j = judge(Mode::Detect, &cfg, &mut f, &mut d);
+            j.function(
+                &mut functions,
+                16u8,
+                Activity::Write,
+                "modbus.function",
+                String::new,
+            );
+            // The new function's own addresses are not reported a second time.
+            j.range(&mut ranges, 100, 101, "modbus.address", 0, String::new);
+        }
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, Kind::ReadOnlyWrites, "a reader that writes");
+        assert_eq!(functions, vec![3, 16], "taken in: reported once");
+        {
+            let mut j = judge(Mode::Detect, &cfg, &mut f, &mut d);
+            j.function(
+                &mut functions,
+                16u8,
+                Activity::Write,
+                "modbus.function",
+                String::new,
+            );
+            j.range(&mut ranges, 200, 201, "modbus.address", 0, String::new);
+            j.range(&mut ranges, 5, 9, "modbus.address", 0, String::new);
+            j.function(
+                &mut functions,
+                0x29u8,
+                Activity::Control,
+                "s7comm.function",
+                String::new,
+            );
+        }
+        let kinds: Vec<Kind> = f.iter().map(|x| x.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                Kind::ReadOnlyWrites,
+                Kind::AddressOutsideRange,
+                Kind::PlcControl
+            ]
+        );
+    }
+
+    #[test]
+    fn detection_judges_values_but_never_widens_them() {
+        let cfg = BaselineConfig::default();
+        let (mut f, mut d) = (Vec::new(), model::Dropped::default());
+        let mut values = model::Values::new();
+        {
+            let mut j = judge(Mode::Learn, &cfg, &mut f, &mut d);
+            for v in 400..=600 {
+                j.value(&mut values, 0, f64::from(v), "v", 0, String::new);
+            }
+            // Too few samples to judge: learned, never reported.
+            j.value(&mut values, 1, 5.0, "v", 0, String::new);
+        }
+        let mut j = judge(Mode::Detect, &cfg, &mut f, &mut d);
+        j.value(&mut values, 0, 640.0, "v", 0, String::new);
+        j.value(&mut values, 0, 9999.0, "v", 0, String::new);
+        j.value(&mut values, 0, 9999.0, "v", 0, String::new);
+        j.value(&mut values, 1, 9999.0, "v", 0, String::new);
+        assert_eq!(f.len(), 2, "640 is within 25% of the span; 9999 twice");
+        assert_eq!(values[&0].max, 600.0);
+    }
 }

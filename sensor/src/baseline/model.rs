@@ -634,10 +634,12 @@ impl Baseline {
 
     /// Write as pretty JSON, through a temporary file so a crash leaves the old one whole.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        text.push('\n');
+        use std::io::Write;
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, path)
     }
 }
