@@ -42,4 +42,10 @@ cat ../rules/default/*.rules ../tests/rules/classic.rules | grep -v '^#' | grep 
   while IFS= read -r rule; do
     printf '%s\n' "$rule" > "corpus/rules/$(printf '%s' "$rule" | sha1sum | cut -c1-16)"
   done
+# Baselines: learned from the plant's normal recording and from its attack recording.
+mkdir -p corpus/baseline
+../target/release/sensor learn ../pcaps/baseline_normal_a.pcap --fresh --no-progress \
+  --out corpus/baseline/normal_a.json 2>/dev/null
+../target/release/sensor learn ../pcaps/baseline_attack.pcap --fresh --no-progress \
+  --out corpus/baseline/attack.json 2>/dev/null
 echo "corpora: $(for d in corpus/*; do echo -n "$(basename $d)=$(ls $d | wc -l) "; done)"

@@ -290,6 +290,9 @@ fn an_edit_changes_what_is_normal() {
     assert_eq!(found[0]["anomaly"]["learned"], serde_json::json!([[0, 4]]));
 }
 
+/// A file name, the edit that breaks it, and what the error must say.
+type Case = (&'static str, fn(&mut Value), &'static str);
+
 #[test]
 fn a_bad_baseline_is_refused_by_place() {
     let dir = tempfile::tempdir().unwrap();
@@ -299,7 +302,7 @@ fn a_bad_baseline_is_refused_by_place() {
         (o.status.code(), String::from_utf8(o.stderr).unwrap())
     };
     assert_eq!(check(&a).0, Some(0));
-    let cases: [(&str, fn(&mut Value), &str); 4] = [
+    let cases: [Case; 4] = [
         (
             "reversed.json",
             |b| modbus_pair(b)["modbus"]["units"][0]["coils"]["read"] = serde_json::json!([[9, 2]]),

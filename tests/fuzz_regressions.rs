@@ -9,6 +9,8 @@
 
 use std::path::Path;
 
+#[path = "../fuzz/harness/baseline.rs"]
+mod baseline;
 #[path = "../fuzz/harness/dnp3.rs"]
 mod dnp3;
 #[path = "../fuzz/harness/modbus.rs"]
@@ -66,6 +68,11 @@ fn dnp3_corpus() {
 #[test]
 fn pipeline_corpus() {
     replay("pipeline", pipeline::run);
+}
+
+#[test]
+fn baseline_corpus() {
+    replay("baseline", baseline::run);
 }
 
 #[test]

@@ -34,7 +34,10 @@ fn run(cmd: &[&str]) {
 
 impl Netns {
     fn new() -> Netns {
-        let id = std::process::id() % 100_000;
+        // Tests run side by side in one process: each takes its own number.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = (std::process::id() % 10_000) * 10 + n % 10;
         let ns = Netns {
             name: format!("icsight-live-{id}"),
             outside: format!("icso{id}"),
@@ -252,4 +255,71 @@ fn veth_capture_accounts_for_every_packet() {
     assert_eq!(count(&live, "flow"), count(&replayed, "flow"));
     assert_eq!(count(&live, "alert"), count(&replayed, "alert"));
     assert_eq!(count(&live, "anomaly"), 0);
+}
+
+/// `sensor learn --interface` learns for the period asked and stops by itself, with what the
+/// traffic showed: the plant's hosts, their roles and pairs.
+#[test]
+fn live_learning_stops_after_its_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("live.json");
+    let ns = Netns::new();
+    let started = Instant::now();
+    let mut sensor = Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_sensor")])
+        .args(["learn", "-i", &ns.inside, "--seconds", "4", "--out"])
+        .arg(&out)
+        .arg("--config")
+        .arg(root().join("sensor.toml"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(sensor.stderr.take().unwrap());
+    let mut lines = String::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        lines.push_str(&line);
+        if line.starts_with("capturing on") {
+            break;
+        }
+    }
+    assert!(
+        lines.contains("capturing on"),
+        "sensor did not start: {lines}"
+    );
+    let replayed = Command::new("tcpreplay")
+        .args(["--topspeed", "-i", &ns.outside])
+        .arg(root().join("pcaps/baseline_normal_a.pcap"))
+        .output()
+        .expect("tcpreplay");
+    assert!(replayed.status.success());
+    // No signal: it stops when its four seconds are over.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = sensor.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "still learning after 20 s");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{lines}{rest}");
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(b["pairs"].as_array().unwrap().len(), 2, "{rest}");
+    let hmi = b["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "127.0.0.5")
+        .expect("the HMI");
+    assert_eq!(hmi["roles"], serde_json::json!(["hmi"]));
+    assert!(b["learned"]["sources"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("interface "));
 }

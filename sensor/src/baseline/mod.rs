@@ -378,7 +378,7 @@ impl Watch {
         }
         let client_only_read = ci.is_some_and(|i| {
             let a = &self.base.assets[i].activity;
-            a.iter().any(|x| *x == Activity::Read)
+            a.contains(&Activity::Read)
                 && a.iter()
                     .all(|x| matches!(x, Activity::Read | Activity::Identify | Activity::Other))
         });
