@@ -251,6 +251,7 @@ struct AnomalyRecord<'a> {
 }
 
 /// Who a finding is about.
+#[derive(Debug, Clone, Copy)]
 pub struct Subject {
     pub host: IpAddr,
     pub pair: Option<(IpAddr, IpAddr)>,

@@ -535,7 +535,7 @@ impl Watch {
                                 describe("too soon"),
                             )
                             .values(dt, &*p);
-                            self.pending.push((subject_clone(&subject), f));
+                            self.pending.push((subject, f));
                         } else if dt > (p.max * 3.0).max(p.mean + 6.0 * p.std) + 1.0 {
                             let f = Finding::new(
                                 Kind::PeriodTooLong,
@@ -544,7 +544,7 @@ impl Watch {
                                 describe("too late"),
                             )
                             .values(dt, &*p);
-                            self.pending.push((subject_clone(&subject), f));
+                            self.pending.push((subject, f));
                         }
                     }
                     _ => {}
@@ -652,15 +652,13 @@ impl Watch {
             };
             self.pending.push((s, f));
         }
-        if !self.pending.is_empty() {
-            // Each silent pair's alert is placed on its own two hosts.
-            let pending: Vec<_> = self.pending.drain(..).collect();
-            for (s, f) in pending {
-                let (c, sv) = s.pair.unwrap_or((s.host, s.host));
-                self.pending.push((s, f));
-                self.flush::<()>(eve, &Place::hosts(now, c, sv), None);
-            }
+        // Each silent pair's alert is placed on its own two hosts.
+        let mut pending = std::mem::take(&mut self.pending);
+        for (s, f) in pending.drain(..) {
+            let (c, sv) = s.pair.unwrap_or((s.host, s.host));
+            self.emit::<()>(eve, &Place::hosts(now, c, sv), &s, &f, None);
         }
+        self.pending = pending;
     }
 
     /// Write pending anomaly alerts (paced) and asset events; `true` if an alert was written.
@@ -671,29 +669,12 @@ impl Watch {
         app: Option<&A>,
     ) -> bool {
         let mut wrote = false;
-        for (subject, f) in self.pending.drain(..) {
-            let key = detail(&[
-                f.kind as u64,
-                host_key(subject.host),
-                subject.pair.map_or(0, |p| host_key(p.1)),
-                f.detail,
-            ]);
-            let realert = self.cfg.realert_seconds * 1_000_000;
-            match self.suppress.get(&key) {
-                Some(t) if place.ts.0 < t.0.saturating_add(realert) => {
-                    self.stats.suppressed += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            if self.suppress.len() >= MAX_SUPPRESSED {
-                self.suppress.clear();
-            }
-            self.suppress.insert(key, place.ts);
-            anomaly::write(eve, place, &subject, &f, app);
-            self.stats.anomalies += 1;
-            wrote = true;
+        // Taken out and put back, so its buffer is reused.
+        let mut pending = std::mem::take(&mut self.pending);
+        for (subject, f) in pending.drain(..) {
+            wrote |= self.emit(eve, place, &subject, &f, app);
         }
+        self.pending = pending;
         if !self.changed.is_empty() {
             // One event per asset, `new` if it is.
             self.changed.sort_unstable_by_key(|c| (c.0, !c.1));
@@ -705,6 +686,38 @@ impl Watch {
             self.changed.clear();
         }
         wrote
+    }
+
+    /// Write one anomaly alert unless the same deviation was written within
+    /// `realert_seconds`; `true` if written.
+    fn emit<A: Serialize>(
+        &mut self,
+        eve: &mut EveWriter,
+        place: &Place<'_>,
+        subject: &Subject,
+        f: &Finding,
+        app: Option<&A>,
+    ) -> bool {
+        let key = detail(&[
+            f.kind as u64,
+            host_key(subject.host),
+            subject.pair.map_or(0, |p| host_key(p.1)),
+            f.detail,
+        ]);
+        let realert = self.cfg.realert_seconds * 1_000_000;
+        if let Some(t) = self.suppress.get(&key) {
+            if place.ts.0 < t.0.saturating_add(realert) {
+                self.stats.suppressed += 1;
+                return false;
+            }
+        }
+        if self.suppress.len() >= MAX_SUPPRESSED {
+            self.suppress.clear();
+        }
+        self.suppress.insert(key, place.ts);
+        anomaly::write(eve, place, subject, f, app);
+        self.stats.anomalies += 1;
+        true
     }
 }
 
@@ -722,14 +735,6 @@ fn new_pair(client: IpAddr, server: IpAddr, protocol: Protocol) -> Finding {
         [client.to_string(), server.to_string()],
         serde_json::Value::Null,
     )
-}
-
-fn subject_clone(s: &Subject) -> Subject {
-    Subject {
-        host: s.host,
-        pair: s.pair,
-        protocol: s.protocol,
-    }
 }
 
 fn host_key(ip: IpAddr) -> u64 {
