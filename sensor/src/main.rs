@@ -71,31 +71,7 @@ enum Command {
     },
     /// Learn a baseline of normal behaviour from captures, or from an interface for a period.
     /// An existing --out file is learned into (incremental) unless --fresh.
-    Learn {
-        /// Capture files or directories; none with --interface.
-        #[arg(required_unless_present = "interface", conflicts_with = "interface")]
-        inputs: Vec<PathBuf>,
-        /// Learn from this interface for --seconds (default baseline.learn_seconds).
-        #[arg(long, short = 'i')]
-        interface: Option<String>,
-        #[arg(long, requires = "interface")]
-        seconds: Option<u64>,
-        #[arg(long, requires = "interface")]
-        bpf: Option<String>,
-        /// The baseline file to write.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Start from nothing even if --out exists.
-        #[arg(long)]
-        fresh: bool,
-        /// Also write EVE events (asset events among them) here.
-        #[arg(long)]
-        eve: Option<String>,
-        #[arg(long)]
-        config: Option<PathBuf>,
-        #[arg(long)]
-        no_progress: bool,
-    },
+    Learn(LearnArgs),
     /// Print the asset inventory of a baseline.
     Assets {
         #[arg(value_name = "BASELINE")]
@@ -314,27 +290,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report_watch(&pipeline);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Learn {
-            inputs,
-            interface,
-            seconds,
-            bpf,
-            out,
-            fresh,
-            eve,
-            config,
-            no_progress,
-        } => learn(LearnArgs {
-            inputs,
-            interface,
-            seconds,
-            bpf,
-            out,
-            fresh,
-            eve,
-            config,
-            no_progress,
-        }),
+        Command::Learn(args) => learn(args),
         Command::Assets { baseline, json } => {
             let b = Baseline::load(&baseline)?;
             if json {
@@ -416,15 +372,30 @@ fn report_watch(pipeline: &Pipeline) {
     }
 }
 
+#[derive(clap::Args)]
 struct LearnArgs {
+    /// Capture files or directories; none with --interface.
+    #[arg(required_unless_present = "interface", conflicts_with = "interface")]
     inputs: Vec<PathBuf>,
+    /// Learn from this interface for --seconds (default baseline.learn_seconds).
+    #[arg(long, short = 'i')]
     interface: Option<String>,
+    #[arg(long, requires = "interface")]
     seconds: Option<u64>,
+    #[arg(long, requires = "interface")]
     bpf: Option<String>,
+    /// The baseline file to write.
+    #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Start from nothing even if --out exists.
+    #[arg(long)]
     fresh: bool,
+    /// Also write EVE events (asset events among them) here.
+    #[arg(long)]
     eve: Option<String>,
+    #[arg(long)]
     config: Option<PathBuf>,
+    #[arg(long)]
     no_progress: bool,
 }
 
