@@ -100,14 +100,14 @@ pub fn observe(facts: &mut Facts, frag: &Fragment<'_>, j: &mut Judge<'_>) -> Opt
         {
             Ok(i) => i,
             Err(i) => {
-                if j.detecting() && !j.fresh_function {
+                j.report(|| {
                     let learned: Vec<[u8; 2]> = facts
                         .objects
                         .iter()
                         .filter(|x| x.from == side)
                         .map(|x| [x.group, x.variation])
                         .collect();
-                    let f = super::anomaly::Finding::new(
+                    super::anomaly::Finding::new(
                         Kind::NewFunction,
                         "dnp3.object",
                         detail(&[side as u64, u64::from(o.group), u64::from(o.variation)]),
@@ -122,9 +122,8 @@ pub fn observe(facts: &mut Facts, frag: &Fragment<'_>, j: &mut Judge<'_>) -> Opt
                             }
                         ),
                     )
-                    .values([o.group, o.variation], learned);
-                    j.findings.push(f);
-                }
+                    .values([o.group, o.variation], learned)
+                });
                 facts.objects.insert(
                     i,
                     Object {

@@ -76,6 +76,16 @@ impl Judge<'_> {
         insert_sorted(functions, code);
     }
 
+    /// Report a fact the baseline lacks, unless learning or this transaction's function was
+    /// just reported (its details would only repeat it); `true` if reported.
+    pub fn report(&mut self, finding: impl FnOnce() -> Finding) -> bool {
+        if !self.detecting() || self.fresh_function {
+            return false;
+        }
+        self.findings.push(finding());
+        true
+    }
+
     /// A member of a small learned set (S7 SZL ids, userdata functions, DNP3 objects…).
     pub fn member<T: Ord + Copy + Serialize + Into<u64>>(
         &mut self,
@@ -88,11 +98,10 @@ impl Judge<'_> {
         if set.binary_search(&x).is_ok() {
             return;
         }
-        if self.detecting() && !self.fresh_function {
+        self.report(|| {
             let d = detail(&[fact_key(fact), x.into()]);
-            let f = Finding::new(kind, fact, d, describe()).values(x, &*set);
-            self.findings.push(f);
-        }
+            Finding::new(kind, fact, d, describe()).values(x, &*set)
+        });
         insert_sorted(set, x);
     }
 
@@ -109,11 +118,10 @@ impl Judge<'_> {
         if ranges.contains(first, last) {
             return;
         }
-        if self.detecting() && !self.fresh_function {
-            let f = Finding::new(Kind::AddressOutsideRange, fact, detail, describe())
-                .values([first, last], &*ranges);
-            self.findings.push(f);
-        }
+        self.report(|| {
+            Finding::new(Kind::AddressOutsideRange, fact, detail, describe())
+                .values([first, last], &*ranges)
+        });
         ranges.add(first, last, self.cfg.max_ranges as usize);
     }
 
@@ -157,14 +165,17 @@ impl Judge<'_> {
 
 /// A fact's name as a suppression detail part.
 pub fn fact_key(fact: &str) -> u64 {
-    fact.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    fnv(fact.bytes().map(u64::from))
 }
 
 /// A suppression detail from small parts (unit, table, address…).
 pub fn detail(parts: &[u64]) -> u64 {
-    parts.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &p| {
+    fnv(parts.iter().copied())
+}
+
+/// FNV-1a over whole words: cheap, and stable from run to run.
+fn fnv(parts: impl Iterator<Item = u64>) -> u64 {
+    parts.fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
         (h ^ p).wrapping_mul(0x100_0000_01b3)
     })
 }

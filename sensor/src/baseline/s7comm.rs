@@ -247,6 +247,14 @@ fn job(facts: &mut Facts, pdu: &S7Pdu<'_>, j: &mut Judge<'_>) -> Option<Request>
     })
 }
 
+/// How an engineer names an area: `DB1`, `flags`, `outputs`…
+fn area_label(area: u8, db: u16) -> String {
+    match db {
+        0 => area_name(area).to_owned(),
+        n => format!("DB{n}"),
+    }
+}
+
 /// One item of a read or write job: its area and range, and the value written.
 fn items_seen(
     facts: &mut Facts,
@@ -258,35 +266,28 @@ fn items_seen(
     value: Option<&[u8]>,
 ) {
     let (i, new_area) = facts.area(a.area, db);
-    let where_ = || {
-        if db != 0 {
-            format!("DB{db}")
-        } else {
-            area_name(a.area).to_owned()
-        }
-    };
+    let where_ = || area_label(a.area, db);
     let rw = if write { "write" } else { "read" };
-    if new_area && j.detecting() && !j.fresh_function {
-        let learned: Vec<String> = facts
-            .areas
-            .iter()
-            .filter(|x| (x.area.0, x.db) != (a.area, db))
-            .map(|x| match x.db {
-                0 => area_name(x.area.0).to_owned(),
-                n => format!("DB{n}"),
-            })
-            .collect();
-        let f = super::anomaly::Finding::new(
-            super::anomaly::Kind::AddressOutsideRange,
-            "s7comm.area",
-            detail(&[u64::from(a.area), u64::from(db), u64::from(write)]),
-            format!(
-                "S7 {rw} of {} {first}-{last}: area not learned for this pair",
-                where_()
-            ),
-        )
-        .values(where_(), learned);
-        j.findings.push(f);
+    let reported = new_area
+        && j.report(|| {
+            let learned: Vec<String> = facts
+                .areas
+                .iter()
+                .filter(|x| (x.area.0, x.db) != (a.area, db))
+                .map(|x| area_label(x.area.0, x.db))
+                .collect();
+            super::anomaly::Finding::new(
+                super::anomaly::Kind::AddressOutsideRange,
+                "s7comm.area",
+                detail(&[u64::from(a.area), u64::from(db), u64::from(write)]),
+                format!(
+                    "S7 {rw} of {} {first}-{last}: area not learned for this pair",
+                    where_()
+                ),
+            )
+            .values(where_(), learned)
+        });
+    if reported {
         // Reported as an area: its range is not reported again.
         j.fresh_function = true;
     }
