@@ -99,7 +99,6 @@ impl Detect {
         if self.alerts.is_empty() {
             return false;
         }
-        let ports = proto == Proto::TCP || proto == Proto::UDP;
         for &i in &self.alerts {
             let rule = self.ruleset.rule(i);
             let s = &rule.sig;
@@ -107,13 +106,7 @@ impl Detect {
                 timestamp: ts,
                 flow_id: Some(pkt.flow_id),
                 event_type: "alert",
-                tuple: Some(Tuple {
-                    src_ip: pkt.src,
-                    src_port: ports.then_some(pkt.sport),
-                    dest_ip: pkt.dst,
-                    dest_port: ports.then_some(pkt.dport),
-                    proto,
-                }),
+                tuple: Some(tuple(pkt, proto)),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),
                 app_proto: pkt.app_proto.map(decoders::AppProto::name),
@@ -141,6 +134,18 @@ impl Detect {
         self.stats.alerts += self.alerts.len() as u64;
         self.alerts.clear();
         true
+    }
+}
+
+/// The tuple of a packet going the way `pkt` goes; ports only for TCP and UDP.
+pub fn tuple(pkt: &PacketView, proto: Proto) -> Tuple {
+    let ports = proto == Proto::TCP || proto == Proto::UDP;
+    Tuple {
+        src_ip: pkt.src,
+        src_port: ports.then_some(pkt.sport),
+        dest_ip: pkt.dst,
+        dest_port: ports.then_some(pkt.dport),
+        proto,
     }
 }
 

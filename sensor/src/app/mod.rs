@@ -247,13 +247,7 @@ impl AppCtx<'_> {
             let place = Place {
                 ts: self.ts,
                 flow_id: Some(m.id),
-                tuple: crate::eve::Tuple {
-                    src_ip: pkt.src,
-                    src_port: Some(pkt.sport),
-                    dest_ip: pkt.dst,
-                    dest_port: Some(pkt.dport),
-                    proto: m.proto,
-                },
+                tuple: crate::detect::tuple(&pkt, m.proto),
                 vlan: m.vlan(),
                 pcap_cnt: Some(self.pcap_cnt),
                 app_proto: m.app_proto.map(AppProto::name),
