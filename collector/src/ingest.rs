@@ -1,0 +1,297 @@
+//! `POST /v1/ingest`: a batch of a sensor's events, NDJSON, compressed.
+//!
+//! A batch is checked whole before anything is written: one bad line refuses the batch with a
+//! 4xx naming the line and the reason, and nothing of it is stored. A batch that was stored
+//! before (the sensor resends what it did not see acknowledged) stores nothing twice.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http_body_util::BodyExt;
+use serde::Serialize;
+
+use crate::auth::Peer;
+use crate::event::{self, LineError};
+use crate::metrics::{Outcome, Table};
+use crate::server::App;
+use crate::store::Batch;
+
+/// A refused request: its status, reason, and the line at fault if there is one.
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    #[serde(skip)]
+    pub status: StatusCode,
+    #[serde(skip)]
+    pub outcome: &'static str,
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl Refusal {
+    pub fn new(status: StatusCode, outcome: &'static str, error: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            outcome,
+            error: error.into(),
+            line: None,
+        }
+    }
+
+    fn at(mut self, line: usize) -> Refusal {
+        self.error = format!("line {line}: {}", self.error);
+        self.line = Some(line);
+        self
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+/// What an accepted batch did.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub accepted: usize,
+    pub stored: usize,
+    pub duplicates: usize,
+    pub skipped: usize,
+}
+
+pub async fn ingest(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let result = accept(&app, &peer, &headers, body).await;
+    let outcome = match &result {
+        Ok(_) => "stored",
+        Err(r) => r.outcome,
+    };
+    app.metrics
+        .batches
+        .get_or_create(&Outcome { outcome })
+        .inc();
+    match result {
+        Ok(a) => {
+            app.metrics
+                .batch_seconds
+                .observe(started.elapsed().as_secs_f64());
+            (StatusCode::OK, Json(a)).into_response()
+        }
+        Err(r) => {
+            if r.status.is_client_error() {
+                tracing::warn!(status = %r.status, error = %r.error, "batch refused");
+            }
+            r.into_response()
+        }
+    }
+}
+
+async fn accept(
+    app: &App,
+    peer: &Peer,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Accepted, Refusal> {
+    let limits = &app.config.server;
+    let who = app.credentials.sensor(headers, peer).map_err(|d| {
+        let outcome = if d.status == StatusCode::UNAUTHORIZED {
+            "unauthorized"
+        } else {
+            "forbidden"
+        };
+        Refusal::new(d.status, outcome, d.message)
+    })?;
+    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
+        v.to_str()
+            .unwrap_or("(not text)")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    let max_body = limits.max_body_kb * 1024;
+    let compressed = http_body_util::Limited::new(body, max_body as usize)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("body larger than {} KiB", limits.max_body_kb),
+                )
+            } else {
+                Refusal::new(StatusCode::BAD_REQUEST, "invalid", format!("body: {e}"))
+            }
+        })?
+        .to_bytes();
+    let text = decompress(encoding.as_deref(), &compressed, limits.max_batch_kb * 1024)?;
+    let received = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
+    let max_line = limits.max_line_kb * 1024;
+    let mut batch = Batch::default();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let (mut accepted, mut skipped) = (0, 0);
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let n = i + 1;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if raw.len() > max_line {
+            return Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("longer than {} KiB", limits.max_line_kb),
+            )
+            .at(n));
+        }
+        accepted += 1;
+        if accepted > limits.max_batch_events {
+            return Err(Refusal::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("more than {} events in one batch", limits.max_batch_events),
+            )
+            .at(n));
+        }
+        let line = std::str::from_utf8(raw).map_err(|e| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("not UTF-8: {e}"),
+            )
+            .at(n)
+        })?;
+        let row = event::parse(line, who, received, |t| {
+            app.config.storage.transactions.iter().any(|s| s == t)
+        })
+        .map_err(|e| match e {
+            LineError::Invalid(m) => Refusal::new(StatusCode::BAD_REQUEST, "invalid", m).at(n),
+            LineError::Forbidden(m) => Refusal::new(StatusCode::FORBIDDEN, "forbidden", m).at(n),
+        })?;
+        let Some(row) = row else {
+            skipped += 1;
+            continue;
+        };
+        if let Some(first) = seen.insert(row.event_id().to_owned(), n) {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("event_id {:?} repeats line {first}", row.event_id()),
+            )
+            .at(n));
+        }
+        batch.push(row);
+    }
+    let stored = app.store.store(who, batch).await.map_err(|e| {
+        app.metrics.clickhouse_errors.inc();
+        tracing::error!(error = %e, sensor = %who.id, "storing a batch failed");
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("storage unavailable, send again later: {e}"),
+        )
+    })?;
+    let (mut total, mut duplicates) = (0, 0);
+    for (kind, s) in &stored {
+        total += s.stored;
+        duplicates += s.duplicates;
+        app.metrics
+            .stored
+            .get_or_create(&Table {
+                table: kind.table(),
+            })
+            .inc_by(s.stored as u64);
+    }
+    app.metrics.duplicates.inc_by(duplicates as u64);
+    app.metrics.skipped.inc_by(skipped as u64);
+    Ok(Accepted {
+        accepted,
+        stored: total,
+        duplicates,
+        skipped,
+    })
+}
+
+/// The batch as text, no longer than `max` bytes once decompressed.
+fn decompress(encoding: Option<&str>, body: &[u8], max: u64) -> Result<Vec<u8>, Refusal> {
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("batch larger than {} KiB once decompressed", max / 1024),
+        )
+    };
+    let corrupt = |what: &str, e: std::io::Error| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "encoding",
+            format!("body is not valid {what}: {e}"),
+        )
+    };
+    let mut out = Vec::new();
+    let read = match encoding {
+        None | Some("identity") => {
+            if body.len() as u64 > max {
+                return Err(too_large());
+            }
+            return Ok(body.to_vec());
+        }
+        Some("zstd") => zstd::stream::read::Decoder::new(body)
+            .and_then(|d| d.take(max + 1).read_to_end(&mut out))
+            .map_err(|e| corrupt("zstd", e)),
+        Some("gzip") => flate2::read::MultiGzDecoder::new(body)
+            .take(max + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| corrupt("gzip", e)),
+        Some(other) => {
+            return Err(Refusal::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "encoding",
+                format!("Content-Encoding {other:?}: use zstd, gzip or identity"),
+            ))
+        }
+    };
+    read?;
+    if out.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn decompression_is_bounded() {
+        let text = vec![b'a'; 100_000];
+        let z = zstd::encode_all(&text[..], 3).unwrap();
+        assert_eq!(decompress(Some("zstd"), &z, 200_000).unwrap(), text);
+        let r = decompress(Some("zstd"), &z, 50_000).unwrap_err();
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        g.write_all(&text).unwrap();
+        let g = g.finish().unwrap();
+        assert_eq!(decompress(Some("gzip"), &g, 200_000).unwrap(), text);
+        let r = decompress(Some("gzip"), &z, 200_000).unwrap_err();
+        assert_eq!((r.status, r.outcome), (StatusCode::BAD_REQUEST, "encoding"));
+        let r = decompress(Some("br"), &z, 200_000).unwrap_err();
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let r = decompress(None, &text, 1000).unwrap_err();
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}

@@ -1,0 +1,782 @@
+//! The analysts' API: alerts by any of their dimensions, sorted and paged by cursor, as JSON or
+//! CSV; and roll-up series for charts.
+//!
+//! Every value a request carries is bound (`?`), never spliced into the SQL text; the only words
+//! that vary in the text are chosen from fixed lists here. An analyst's scope (province,
+//! enterprise) is a filter the request cannot widen.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::config::AnalystEntry;
+use crate::ingest::Refusal;
+use crate::metrics::Endpoint;
+use crate::server::App;
+use crate::time::{format_time, parse_time};
+
+/// A value bound to a `?` of the query.
+enum Arg {
+    Str(String),
+    U32(u32),
+    U64(u64),
+    U32s(Vec<u32>),
+}
+
+/// A WHERE clause and its arguments, built together so they cannot drift apart.
+#[derive(Default)]
+struct Filter {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Filter {
+    fn and(&mut self, clause: &str, args: impl IntoIterator<Item = Arg>) {
+        self.sql.push_str(if self.sql.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
+        self.sql.push_str(clause);
+        self.args.extend(args);
+    }
+
+    fn bind(self, mut q: clickhouse::query::Query) -> clickhouse::query::Query {
+        for a in self.args {
+            q = match a {
+                Arg::Str(s) => q.bind(s),
+                Arg::U32(n) => q.bind(n),
+                Arg::U64(n) => q.bind(n),
+                Arg::U32s(v) => q.bind(v),
+            };
+        }
+        q
+    }
+}
+
+fn bad(param: &str, message: impl std::fmt::Display) -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "invalid",
+        format!("{param}: {message}"),
+    )
+}
+
+/// The filters alerts and roll-ups share.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertParams {
+    /// RFC 3339 time or UNIX seconds; default 24 hours before `to`.
+    pub from: Option<String>,
+    /// Default now.
+    pub to: Option<String>,
+    pub province: Option<String>,
+    pub enterprise: Option<String>,
+    pub industry: Option<String>,
+    pub sensor: Option<String>,
+    /// One severity or a comma-separated list (`1,2`).
+    pub severity: Option<String>,
+    /// An ATT&CK for ICS technique id (`T0836`).
+    pub technique: Option<String>,
+    /// The application protocol (`modbus`, `s7comm`, `dnp3`, …).
+    pub proto: Option<String>,
+    /// `signature` or `baseline`.
+    pub kind: Option<String>,
+    /// Either end of the alert's tuple.
+    pub ip: Option<String>,
+    pub sid: Option<u32>,
+    /// Words in the signature, any case.
+    pub q: Option<String>,
+    /// `time_desc` (default), `time_asc` or `severity` (most severe first, then newest).
+    pub sort: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    /// `json` (default) or `csv`; `Accept: text/csv` asks for CSV too.
+    pub format: Option<String>,
+    /// Roll-ups: `5m` or `1h`.
+    pub step: Option<String>,
+    /// Roll-ups: the dimension each series is.
+    pub by: Option<String>,
+}
+
+fn time_param(name: &str, v: Option<&str>, default: u64) -> Result<u64, Refusal> {
+    let Some(v) = v else { return Ok(default) };
+    if let Ok(secs) = v.parse::<u64>() {
+        return Ok(secs);
+    }
+    parse_time(v).map(|us| us / 1_000_000).ok_or_else(|| {
+        bad(
+            name,
+            format!("{v:?} is not UNIX seconds or an RFC 3339 time"),
+        )
+    })
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The scope filters: the analyst's own, narrowed (never widened) by the request's.
+fn scope(who: &AnalystEntry, p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
+    for (param, column, own, asked) in [
+        ("province", "province", &who.province, &p.province),
+        (
+            "enterprise",
+            "enterprise_id",
+            &who.enterprise_id,
+            &p.enterprise,
+        ),
+    ] {
+        let value = match (own.is_empty(), asked) {
+            (false, Some(a)) if a != own => {
+                return Err(Refusal::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!("{param} {a:?} is outside {}'s scope", who.name),
+                ))
+            }
+            (false, _) => Some(own.clone()),
+            (true, a) => a.clone(),
+        };
+        if let Some(v) = value {
+            f.and(&format!("{column} = ?"), [Arg::Str(v)]);
+        }
+    }
+    Ok(())
+}
+
+/// Filters on an alert's dimensions that the roll-ups also have.
+fn dimensions(p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
+    if let Some(i) = &p.industry {
+        f.and("industry = ?", [Arg::Str(i.clone())]);
+    }
+    if let Some(s) = &p.severity {
+        let list = s
+            .split(',')
+            .map(|x| x.trim().parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| bad("severity", format!("{s:?} is not a list of numbers")))?;
+        f.and("has(?, toUInt32(severity))", [Arg::U32s(list)]);
+    }
+    if let Some(pr) = &p.proto {
+        f.and("app_proto = ?", [Arg::Str(pr.clone())]);
+    }
+    if let Some(k) = &p.kind {
+        f.and("kind = ?", [Arg::Str(k.clone())]);
+    }
+    Ok(())
+}
+
+fn analyst<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AnalystEntry, Refusal> {
+    app.credentials.analyst(headers).map_err(|d| {
+        let outcome = if d.status == StatusCode::UNAUTHORIZED {
+            "unauthorized"
+        } else {
+            "forbidden"
+        };
+        Refusal::new(d.status, outcome, d.message)
+    })
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct AlertOut {
+    ts_us: u64,
+    event_id: String,
+    sensor_id: String,
+    enterprise_id: String,
+    province: String,
+    industry: String,
+    grade: u8,
+    flow_id: u64,
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+    proto: String,
+    app_proto: String,
+    kind: String,
+    sid: u32,
+    rev: u32,
+    signature: String,
+    category: String,
+    severity: u8,
+    techniques: Vec<String>,
+    anomaly_event: String,
+    raw: String,
+}
+
+#[derive(Serialize)]
+struct AlertJson<'a> {
+    timestamp: String,
+    event_id: &'a str,
+    sensor_id: &'a str,
+    enterprise_id: &'a str,
+    province: &'a str,
+    industry: &'a str,
+    grade: u8,
+    flow_id: u64,
+    src_ip: &'a str,
+    src_port: u16,
+    dest_ip: &'a str,
+    dest_port: u16,
+    proto: &'a str,
+    app_proto: &'a str,
+    kind: &'a str,
+    sid: u32,
+    rev: u32,
+    signature: &'a str,
+    category: &'a str,
+    severity: u8,
+    techniques: &'a [String],
+    #[serde(skip_serializing_if = "str::is_empty")]
+    anomaly_event: &'a str,
+    /// The EVE event as the sensor wrote it.
+    event: Option<&'a RawValue>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sort {
+    TimeDesc,
+    TimeAsc,
+    Severity,
+}
+
+impl Sort {
+    fn parse(v: Option<&str>) -> Result<Sort, Refusal> {
+        Ok(match v.unwrap_or("time_desc") {
+            "time_desc" => Sort::TimeDesc,
+            "time_asc" => Sort::TimeAsc,
+            "severity" => Sort::Severity,
+            other => {
+                return Err(bad(
+                    "sort",
+                    format!("{other:?}: use time_desc, time_asc or severity"),
+                ))
+            }
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Sort::TimeDesc => "time_desc",
+            Sort::TimeAsc => "time_asc",
+            Sort::Severity => "severity",
+        }
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            Sort::TimeDesc => "ts_us DESC, event_id DESC",
+            Sort::TimeAsc => "ts_us ASC, event_id ASC",
+            Sort::Severity => "severity ASC, ts_us DESC, event_id DESC",
+        }
+    }
+}
+
+/// Where the next page starts: the sort keys of the last row served.
+#[derive(Debug, PartialEq)]
+struct Cursor {
+    sort: Sort,
+    severity: u8,
+    ts_us: u64,
+    event_id: String,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        let text = format!(
+            "{}|{}|{}|{}",
+            self.sort.name(),
+            self.severity,
+            self.ts_us,
+            self.event_id
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
+    fn decode(v: &str, sort: Sort) -> Result<Cursor, Refusal> {
+        let bad_cursor = || bad("cursor", "not a cursor this API gave out");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(v)
+            .map_err(|_| bad_cursor())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+        let mut parts = text.splitn(4, '|');
+        let (Some(s), Some(sev), Some(ts), Some(id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad_cursor());
+        };
+        if s != sort.name() {
+            return Err(bad(
+                "cursor",
+                format!("made for sort {s}, not {}", sort.name()),
+            ));
+        }
+        Ok(Cursor {
+            sort,
+            severity: sev.parse().map_err(|_| bad_cursor())?,
+            ts_us: ts.parse().map_err(|_| bad_cursor())?,
+            event_id: id.to_owned(),
+        })
+    }
+
+    /// The rows after this one in its sort.
+    fn after(self, f: &mut Filter) {
+        let (ts, id) = (Arg::U64(self.ts_us), Arg::Str(self.event_id));
+        match self.sort {
+            Sort::TimeDesc => f.and("(ts_us, event_id) < (?, ?)", [ts, id]),
+            Sort::TimeAsc => f.and("(ts_us, event_id) > (?, ?)", [ts, id]),
+            Sort::Severity => f.and(
+                "(severity > ? OR (severity = ? AND (ts_us, event_id) < (?, ?)))",
+                [
+                    Arg::U32(self.severity.into()),
+                    Arg::U32(self.severity.into()),
+                    ts,
+                    id,
+                ],
+            ),
+        }
+    }
+}
+
+const MAX_JSON_ROWS: usize = 1000;
+const MAX_CSV_ROWS: usize = 1_000_000;
+
+fn wants_csv(p: &AlertParams, headers: &HeaderMap) -> Result<bool, Refusal> {
+    match p.format.as_deref() {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(bad("format", format!("{other:?}: use json or csv"))),
+        None => Ok(headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"))),
+    }
+}
+
+/// `GET /v1/alerts`
+pub async fn alerts(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let started = Instant::now();
+    let r = alerts_inner(&app, &headers, params).await;
+    observe(&app, "alerts", started);
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn observe(app: &App, endpoint: &'static str, started: Instant) {
+    app.metrics
+        .queries
+        .get_or_create(&Endpoint { endpoint })
+        .inc();
+    app.metrics
+        .query_seconds
+        .observe(started.elapsed().as_secs_f64());
+}
+
+fn storage_error(app: &App, e: clickhouse::error::Error) -> Refusal {
+    app.metrics.clickhouse_errors.inc();
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("storage unavailable: {e}"),
+    )
+}
+
+fn params_of(
+    params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<AlertParams, Refusal> {
+    params
+        .map(|Query(p)| p)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid", e.body_text()))
+}
+
+async fn alerts_inner(
+    app: &App,
+    headers: &HeaderMap,
+    params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Refusal> {
+    let who = analyst(app, headers)?;
+    let p = params_of(params)?;
+    if p.step.is_some() || p.by.is_some() {
+        return Err(bad("step", "step and by belong to /v1/rollup"));
+    }
+    let csv = wants_csv(&p, headers)?;
+    let to = time_param("to", p.to.as_deref(), now())?;
+    let from = time_param("from", p.from.as_deref(), to.saturating_sub(86_400))?;
+    let sort = Sort::parse(p.sort.as_deref())?;
+    let max = if csv { MAX_CSV_ROWS } else { MAX_JSON_ROWS };
+    let limit = p.limit.unwrap_or(if csv { 10_000 } else { 100 });
+    if limit == 0 || limit > max {
+        return Err(bad("limit", format!("{limit} is not 1-{max}")));
+    }
+    let mut f = Filter::default();
+    f.and(
+        "ts >= ? AND ts <= ?",
+        [
+            Arg::U32(from.min(u32::MAX as u64) as u32),
+            Arg::U32(to.min(u32::MAX as u64) as u32),
+        ],
+    );
+    scope(who, &p, &mut f)?;
+    dimensions(&p, &mut f)?;
+    if let Some(s) = &p.sensor {
+        f.and("sensor_id = ?", [Arg::Str(s.clone())]);
+    }
+    if let Some(t) = &p.technique {
+        f.and("has(techniques, ?)", [Arg::Str(t.clone())]);
+    }
+    if let Some(ip) = &p.ip {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(bad("ip", format!("{ip:?} is not an IP address")));
+        }
+        f.and(
+            "(src_ip = ? OR dest_ip = ?)",
+            [Arg::Str(ip.clone()), Arg::Str(ip.clone())],
+        );
+    }
+    if let Some(sid) = p.sid {
+        f.and("sid = ?", [Arg::U32(sid)]);
+    }
+    if let Some(q) = &p.q {
+        f.and(
+            "positionCaseInsensitiveUTF8(signature, ?) > 0",
+            [Arg::Str(q.clone())],
+        );
+    }
+    if let Some(c) = &p.cursor {
+        Cursor::decode(c, sort)?.after(&mut f);
+    }
+    let sql = format!(
+        "SELECT ?fields FROM alerts{} ORDER BY {} LIMIT {}",
+        f.sql,
+        sort.order_by(),
+        limit
+    );
+    let rows: Vec<AlertOut> = f
+        .bind(app.store.client().query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| storage_error(app, e))?;
+    let next = (rows.len() == limit).then(|| {
+        let last = rows.last().expect("limit is at least 1");
+        Cursor {
+            sort,
+            severity: last.severity,
+            ts_us: last.ts_us,
+            event_id: last.event_id.clone(),
+        }
+        .encode()
+    });
+    if csv {
+        return csv_response(&rows, next);
+    }
+    let alerts: Vec<AlertJson<'_>> = rows.iter().map(to_json).collect();
+    Ok(Json(serde_json::json!({ "alerts": alerts, "next_cursor": next })).into_response())
+}
+
+fn to_json(r: &AlertOut) -> AlertJson<'_> {
+    AlertJson {
+        timestamp: format_time(r.ts_us),
+        event_id: &r.event_id,
+        sensor_id: &r.sensor_id,
+        enterprise_id: &r.enterprise_id,
+        province: &r.province,
+        industry: &r.industry,
+        grade: r.grade,
+        flow_id: r.flow_id,
+        src_ip: &r.src_ip,
+        src_port: r.src_port,
+        dest_ip: &r.dest_ip,
+        dest_port: r.dest_port,
+        proto: &r.proto,
+        app_proto: &r.app_proto,
+        kind: &r.kind,
+        sid: r.sid,
+        rev: r.rev,
+        signature: &r.signature,
+        category: &r.category,
+        severity: r.severity,
+        techniques: &r.techniques,
+        anomaly_event: &r.anomaly_event,
+        event: serde_json::from_str(&r.raw).ok(),
+    }
+}
+
+/// The page as CSV; the next page's cursor rides in the `X-Next-Cursor` header.
+fn csv_response(rows: &[AlertOut], next: Option<String>) -> Result<Response, Refusal> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unavailable",
+            format!("writing CSV: {e}"),
+        )
+    };
+    w.write_record([
+        "timestamp",
+        "event_id",
+        "sensor_id",
+        "enterprise_id",
+        "province",
+        "industry",
+        "grade",
+        "src_ip",
+        "src_port",
+        "dest_ip",
+        "dest_port",
+        "proto",
+        "app_proto",
+        "kind",
+        "sid",
+        "signature",
+        "category",
+        "severity",
+        "techniques",
+    ])
+    .map_err(fail)?;
+    for r in rows {
+        w.write_record([
+            format_time(r.ts_us).as_str(),
+            &r.event_id,
+            &r.sensor_id,
+            &r.enterprise_id,
+            &r.province,
+            &r.industry,
+            &r.grade.to_string(),
+            &r.src_ip,
+            &r.src_port.to_string(),
+            &r.dest_ip,
+            &r.dest_port.to_string(),
+            &r.proto,
+            &r.app_proto,
+            &r.kind,
+            &r.sid.to_string(),
+            &r.signature,
+            &r.category,
+            &r.severity.to_string(),
+            &r.techniques.join(" "),
+        ])
+        .map_err(fail)?;
+    }
+    let body = w.into_inner().map_err(|e| fail(e.into_error().into()))?;
+    let mut resp = (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"alerts.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(n) = next.and_then(|n| n.parse().ok()) {
+        resp.headers_mut().insert("x-next-cursor", n);
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Point {
+    bucket: u32,
+    key: String,
+    alerts: u64,
+    sources: u64,
+}
+
+#[derive(Serialize)]
+struct SeriesPoint {
+    t: String,
+    alerts: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Series {
+    key: String,
+    points: Vec<SeriesPoint>,
+}
+
+/// The roll-up column a series may be keyed by.
+fn by_column(by: Option<&str>) -> Result<&'static str, Refusal> {
+    Ok(match by.unwrap_or("") {
+        "" => "'all'",
+        "severity" => "toString(severity)",
+        "technique" => "technique",
+        "proto" => "app_proto",
+        "province" => "province",
+        "enterprise" => "enterprise_id",
+        "industry" => "industry",
+        "grade" => "toString(grade)",
+        "kind" => "kind",
+        other => {
+            return Err(bad(
+                "by",
+                format!(
+                    "{other:?}: use severity, technique, proto, province, enterprise, industry, grade or kind"
+                ),
+            ))
+        }
+    })
+}
+
+/// `GET /v1/rollup`
+pub async fn rollup(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let started = Instant::now();
+    let r = rollup_inner(&app, &headers, params).await;
+    observe(&app, "rollup", started);
+    r.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn rollup_inner(
+    app: &App,
+    headers: &HeaderMap,
+    params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Refusal> {
+    let who = analyst(app, headers)?;
+    let p = params_of(params)?;
+    for (name, set) in [
+        ("sensor", p.sensor.is_some()),
+        ("ip", p.ip.is_some()),
+        ("sid", p.sid.is_some()),
+        ("q", p.q.is_some()),
+        ("sort", p.sort.is_some()),
+        ("cursor", p.cursor.is_some()),
+        ("limit", p.limit.is_some()),
+        ("format", p.format.is_some()),
+    ] {
+        if set {
+            return Err(bad(name, "not a roll-up dimension; use /v1/alerts"));
+        }
+    }
+    let to = time_param("to", p.to.as_deref(), now())?;
+    let from = time_param("from", p.from.as_deref(), to.saturating_sub(86_400))?;
+    let step = p.step.as_deref().unwrap_or("5m");
+    let (table, measures, hourly) = match step {
+        "5m" => (
+            "alerts_5m",
+            "sum(alerts) AS alerts, toUInt64(0) AS sources",
+            false,
+        ),
+        "1h" => (
+            "alerts_1h",
+            "countMerge(alerts) AS alerts, uniqMerge(sources) AS sources",
+            true,
+        ),
+        other => return Err(bad("step", format!("{other:?}: use 5m or 1h"))),
+    };
+    let key = by_column(p.by.as_deref())?;
+    let mut f = Filter::default();
+    f.and(
+        "bucket >= ? AND bucket <= ?",
+        [
+            Arg::U32(from.min(u32::MAX as u64) as u32),
+            Arg::U32(to.min(u32::MAX as u64) as u32),
+        ],
+    );
+    scope(who, &p, &mut f)?;
+    dimensions(&p, &mut f)?;
+    if let Some(t) = &p.technique {
+        f.and("technique = ?", [Arg::Str(t.clone())]);
+    }
+    let mut sql = String::new();
+    let _ = write!(
+        sql,
+        "SELECT toUInt32(bucket) AS bucket, {key} AS key, {measures} FROM {table}{} \
+         GROUP BY bucket, key ORDER BY key, bucket",
+        f.sql
+    );
+    let points: Vec<Point> = f
+        .bind(app.store.client().query(&sql))
+        .fetch_all()
+        .await
+        .map_err(|e| storage_error(app, e))?;
+    let mut series: Vec<Series> = Vec::new();
+    for pt in points {
+        if series.last().is_none_or(|s| s.key != pt.key) {
+            series.push(Series {
+                key: pt.key.clone(),
+                points: Vec::new(),
+            });
+        }
+        let s = series.last_mut().expect("pushed above");
+        s.points.push(SeriesPoint {
+            t: format_time(u64::from(pt.bucket) * 1_000_000),
+            alerts: pt.alerts,
+            sources: hourly.then_some(pt.sources),
+        });
+    }
+    Ok(Json(serde_json::json!({
+        "step": step,
+        "by": p.by.as_deref().unwrap_or(""),
+        "from": format_time(from * 1_000_000),
+        "to": format_time(to * 1_000_000),
+        "series": series,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_other_sorts() {
+        let c = Cursor {
+            sort: Sort::Severity,
+            severity: 2,
+            ts_us: 1_795_282_860_765_135,
+            event_id: "abc-1|x".into(),
+        };
+        let text = c.encode();
+        assert_eq!(Cursor::decode(&text, Sort::Severity).unwrap(), c);
+        assert!(Cursor::decode(&text, Sort::TimeDesc).is_err());
+        assert!(Cursor::decode("!!", Sort::TimeDesc).is_err());
+    }
+
+    #[test]
+    fn scope_cannot_be_widened() {
+        let who = AnalystEntry {
+            name: "zj".into(),
+            token_sha256: String::new(),
+            province: "330000".into(),
+            enterprise_id: String::new(),
+        };
+        let mut f = Filter::default();
+        let p = AlertParams {
+            province: Some("110000".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            scope(&who, &p, &mut f).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        let mut f = Filter::default();
+        scope(&who, &AlertParams::default(), &mut f).unwrap();
+        assert_eq!(f.sql, " WHERE province = ?");
+    }
+
+    #[test]
+    fn by_is_a_fixed_list() {
+        assert!(by_column(Some("severity); DROP TABLE alerts")).is_err());
+        assert_eq!(by_column(Some("enterprise")).unwrap(), "enterprise_id");
+    }
+}

@@ -1,0 +1,297 @@
+//! The ClickHouse schema, as numbered migrations.
+//!
+//! The statements keep to what Debian's ClickHouse 18.16 and current releases both accept: the
+//! `PARTITION BY … ORDER BY` MergeTree syntax, `DateTime('UTC')`, IPs as strings, no TTL,
+//! codecs, skip indexes, `LowCardinality` or query parameters. Every table of events is
+//! partitioned by event day (`toYYYYMMDD`), so retention is a DROP PARTITION. Every statement is
+//! `IF NOT EXISTS`: a migration that died half-way is simply run again.
+
+use clickhouse::Client;
+
+/// One step of the schema. `{db}` in a statement is the configured database.
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub statements: &'static [&'static str],
+}
+
+/// Columns every event table starts with: when, which event, and whose.
+macro_rules! event_columns {
+    () => {
+        "ts DateTime('UTC'),
+         ts_us UInt64,
+         received DateTime('UTC'),
+         event_id String,
+         sensor_id String,
+         enterprise_id String,
+         province String,
+         industry String,
+         grade UInt8,"
+    };
+}
+
+/// The columns of a flow's 5-tuple.
+macro_rules! tuple_columns {
+    () => {
+        "flow_id UInt64,
+         src_ip String,
+         src_port UInt16,
+         dest_ip String,
+         dest_port UInt16,
+         proto String,
+         app_proto String,"
+    };
+}
+
+/// Event tables sort by scope, then time: an analyst's query names a province or enterprise and
+/// a time range, and the ingest de-duplication looks a batch's ids up under the same prefix.
+macro_rules! event_table {
+    ($name:literal, $columns:expr) => {
+        concat!(
+            "CREATE TABLE IF NOT EXISTS {db}.",
+            $name,
+            " (",
+            event_columns!(),
+            $columns,
+            ") ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) \
+             ORDER BY (province, enterprise_id, sensor_id, ts, event_id)"
+        )
+    };
+}
+
+/// The dimensions alerts roll up by.
+macro_rules! rollup_dims {
+    () => {
+        "province, enterprise_id, industry, grade, severity, technique, app_proto, kind"
+    };
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "events, roll-ups and the asset inventory",
+    statements: &[
+        event_table!(
+            "alerts",
+            concat!(
+                tuple_columns!(),
+                "kind String,
+                 action String,
+                 gid UInt32,
+                 sid UInt32,
+                 rev UInt32,
+                 signature String,
+                 category String,
+                 severity UInt8,
+                 technique String,
+                 techniques Array(String),
+                 anomaly_event String,
+                 raw String"
+            )
+        ),
+        event_table!(
+            "anomalies",
+            concat!(
+                tuple_columns!(),
+                "anomaly_type String,
+                 event String,
+                 raw String"
+            )
+        ),
+        event_table!(
+            "flows",
+            concat!(
+                tuple_columns!(),
+                "flow_start DateTime('UTC'),
+                 flow_end DateTime('UTC'),
+                 pkts_toserver UInt64,
+                 pkts_toclient UInt64,
+                 bytes_toserver UInt64,
+                 bytes_toclient UInt64,
+                 state String,
+                 reason String,
+                 alerted UInt8"
+            )
+        ),
+        event_table!("transactions", concat!(tuple_columns!(), "raw String")),
+        event_table!(
+            "assets",
+            "ip String,
+             change String,
+             macs Array(String),
+             roles Array(String),
+             vendor String,
+             product String,
+             raw String"
+        ),
+        event_table!(
+            "sensor_stats",
+            "uptime UInt64,
+             packets UInt64,
+             bytes UInt64,
+             kernel_drops UInt64,
+             raw String"
+        ),
+        // The inventory as it stands: the latest event of each host, per enterprise.
+        "CREATE TABLE IF NOT EXISTS {db}.assets_current (
+             province String,
+             enterprise_id String,
+             ip String,
+             ts DateTime('UTC'),
+             ts_us UInt64,
+             sensor_id String,
+             macs Array(String),
+             roles Array(String),
+             vendor String,
+             product String,
+             raw String
+         ) ENGINE = ReplacingMergeTree(ts_us) ORDER BY (province, enterprise_id, ip)",
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.assets_current_mv TO {db}.assets_current AS
+         SELECT province, enterprise_id, ip, ts, ts_us, sensor_id, macs, roles, vendor, product, raw
+         FROM {db}.assets",
+        concat!(
+            "CREATE TABLE IF NOT EXISTS {db}.alerts_5m (
+                 bucket DateTime('UTC'),
+                 province String,
+                 enterprise_id String,
+                 industry String,
+                 grade UInt8,
+                 severity UInt8,
+                 technique String,
+                 app_proto String,
+                 kind String,
+                 alerts UInt64
+             ) ENGINE = SummingMergeTree(alerts) PARTITION BY toYYYYMMDD(bucket)
+             ORDER BY (",
+            rollup_dims!(),
+            ", bucket)"
+        ),
+        concat!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.alerts_5m_mv TO {db}.alerts_5m AS
+             SELECT toStartOfFiveMinute(ts) AS bucket, ",
+            rollup_dims!(),
+            ", count() AS alerts FROM {db}.alerts GROUP BY bucket, ",
+            rollup_dims!()
+        ),
+        concat!(
+            "CREATE TABLE IF NOT EXISTS {db}.alerts_1h (
+                 bucket DateTime('UTC'),
+                 province String,
+                 enterprise_id String,
+                 industry String,
+                 grade UInt8,
+                 severity UInt8,
+                 technique String,
+                 app_proto String,
+                 kind String,
+                 alerts AggregateFunction(count),
+                 sources AggregateFunction(uniq, String),
+                 signatures AggregateFunction(uniq, UInt32)
+             ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(bucket)
+             ORDER BY (",
+            rollup_dims!(),
+            ", bucket)"
+        ),
+        concat!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.alerts_1h_mv TO {db}.alerts_1h AS
+             SELECT toStartOfHour(ts) AS bucket, ",
+            rollup_dims!(),
+            ", countState() AS alerts, uniqState(src_ip) AS sources, uniqState(sid) AS signatures
+             FROM {db}.alerts GROUP BY bucket, ",
+            rollup_dims!()
+        ),
+    ],
+}];
+
+/// The newest schema version this collector knows.
+pub fn latest() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The raw event tables, partitioned by `toYYYYMMDD(ts)`.
+pub const EVENT_TABLES: [&str; 6] = [
+    "alerts",
+    "anomalies",
+    "flows",
+    "transactions",
+    "assets",
+    "sensor_stats",
+];
+
+/// Roll-up tables and the partition expression each uses.
+pub const ROLLUP_TABLES: [(&str, Partition); 2] = [
+    ("alerts_5m", Partition::Day),
+    ("alerts_1h", Partition::Month),
+];
+
+#[derive(Clone, Copy, Debug)]
+pub enum Partition {
+    /// `toYYYYMMDD`
+    Day,
+    /// `toYYYYMM`
+    Month,
+}
+
+fn bookkeeping(db: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (
+             version UInt32,
+             name String,
+             applied DateTime('UTC')
+         ) ENGINE = MergeTree ORDER BY version"
+    )
+}
+
+/// The version the database is at (0: none).
+pub async fn current(client: &Client, db: &str) -> clickhouse::error::Result<u32> {
+    let exists: u8 = client
+        .query("SELECT toUInt8(count()) FROM system.tables WHERE database = ? AND name = 'schema_migrations'")
+        .bind(db)
+        .fetch_one()
+        .await?;
+    if exists == 0 {
+        return Ok(0);
+    }
+    client
+        .query(&format!("SELECT max(version) FROM {db}.schema_migrations"))
+        .fetch_one()
+        .await
+}
+
+/// Create the database or bring it up to [`latest`]. Returns the versions applied.
+pub async fn migrate(client: &Client, db: &str) -> anyhow::Result<Vec<u32>> {
+    use anyhow::Context;
+    client
+        .query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))
+        .execute()
+        .await
+        .with_context(|| format!("creating database {db}"))?;
+    client
+        .query(&bookkeeping(db))
+        .execute()
+        .await
+        .context("creating schema_migrations")?;
+    let at = current(client, db).await?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version > at) {
+        for (i, s) in m.statements.iter().enumerate() {
+            client
+                .query(&s.replace("{db}", db))
+                .execute()
+                .await
+                .with_context(|| {
+                    format!("migration {} ({}), statement {}", m.version, m.name, i + 1)
+                })?;
+        }
+        client
+            .query(&format!(
+                "INSERT INTO {db}.schema_migrations (version, name, applied) VALUES (?, ?, now())"
+            ))
+            .bind(m.version)
+            .bind(m.name)
+            .execute()
+            .await
+            .with_context(|| format!("recording migration {}", m.version))?;
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
