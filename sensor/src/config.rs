@@ -45,6 +45,144 @@ pub struct Config {
     pub rules: RulesConfig,
     #[serde(default)]
     pub baseline: BaselineConfig,
+    #[serde(default)]
+    pub uplink: UplinkConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// Event types a sensor may send to its collector.
+pub const UPLINK_EVENT_TYPES: [&str; 9] = [
+    "alert",
+    "anomaly",
+    "asset",
+    "flow",
+    "stats",
+    "modbus",
+    "s7comm",
+    "s7commplus",
+    "dnp3",
+];
+
+/// The push of events to the provincial collector, through an on-disk spool.
+/// See `docs/uplink.md` for the spool layout and what is kept when the link is down.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UplinkConfig {
+    /// The collector's base URL (`https://collector.example:8443`); empty: no uplink.
+    pub url: String,
+    /// A file holding the bearer token (trimmed); empty: no `Authorization` header.
+    pub token_file: PathBuf,
+    /// PEM of the CA that signed the collector's certificate; required for `https`.
+    pub ca: PathBuf,
+    /// Client certificate (PEM) for mutual TLS; empty: none.
+    pub cert: PathBuf,
+    /// The client certificate's private key (PEM).
+    pub key: PathBuf,
+    /// Where unsent events wait, one file per batch.
+    pub spool_dir: PathBuf,
+    /// Cap on the spool; beyond it the oldest unsent segments are deleted first.
+    pub spool_max_mb: u32,
+    /// Events in one segment (one request) at most.
+    pub segment_max_events: u32,
+    /// Bytes in one segment at most, in KiB, uncompressed.
+    pub segment_max_kb: u32,
+    /// An open segment is closed, and becomes sendable, this long after its first event.
+    pub segment_seconds: f64,
+    pub fsync: Fsync,
+    /// Event types sent; the others stay in the local EVE output only.
+    pub events: Vec<String>,
+    pub compression: Compression,
+    /// Backoff between retries starts here and doubles …
+    pub retry_min_ms: u32,
+    /// … up to this, with ±20% jitter.
+    pub retry_max_s: u32,
+    /// Limit on one request, connect to last byte of the answer.
+    pub timeout_s: u32,
+    /// At exit, how long the spool may take to drain before what is left stays for next time.
+    pub drain_seconds: f64,
+}
+
+impl UplinkConfig {
+    /// Whether an uplink is configured at all.
+    pub fn enabled(&self) -> bool {
+        !self.url.is_empty()
+    }
+}
+
+impl Default for UplinkConfig {
+    fn default() -> Self {
+        UplinkConfig {
+            url: String::new(),
+            token_file: PathBuf::new(),
+            ca: PathBuf::new(),
+            cert: PathBuf::new(),
+            key: PathBuf::new(),
+            spool_dir: PathBuf::from("spool"),
+            spool_max_mb: 1024,
+            segment_max_events: 1000,
+            segment_max_kb: 1024,
+            segment_seconds: 1.0,
+            fsync: Fsync::Segment,
+            events: ["alert", "anomaly", "asset", "flow", "stats"]
+                .map(String::from)
+                .to_vec(),
+            compression: Compression::Zstd,
+            retry_min_ms: 500,
+            retry_max_s: 30,
+            timeout_s: 30,
+            drain_seconds: 30.0,
+        }
+    }
+}
+
+/// When spooled events are forced to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fsync {
+    /// After every event.
+    Always,
+    /// When a segment closes: a power loss may cost the open segment.
+    Segment,
+    /// Never: the kernel writes back when it likes.
+    Never,
+}
+
+/// How request bodies are compressed (`Content-Encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    Zstd,
+    Gzip,
+}
+
+impl Compression {
+    /// The `Content-Encoding` token.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Zstd => "zstd",
+            Compression::Gzip => "gzip",
+        }
+    }
+}
+
+/// A Prometheus text-format file the sensor rewrites for node_exporter's textfile collector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where to write; empty: no metrics file.
+    pub file: PathBuf,
+    /// Seconds between rewrites on live capture.
+    pub interval: u32,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            file: PathBuf::new(),
+            interval: 10,
+        }
+    }
 }
 
 /// Anomaly baselines: what learning keeps, and how far detection lets behaviour stray from it.
@@ -388,6 +526,8 @@ impl Config {
             eve: Default::default(),
             rules: Default::default(),
             baseline: Default::default(),
+            uplink: Default::default(),
+            metrics: Default::default(),
         }
     }
 
@@ -472,11 +612,122 @@ impl Config {
                 return Err((key, format!("{v} must be a number of at least {min}")));
             }
         }
+        self.uplink.validate()?;
+        if self.metrics.interval == 0 {
+            return Err(("metrics.interval", "must be greater than 0".into()));
+        }
         if self.capture.buffer_mb > 4096 {
             return Err(("capture.buffer_mb", "at most 4096 MiB".into()));
         }
         if self.capture.snaplen > 262_144 {
             return Err(("capture.snaplen", "at most 262144 bytes".into()));
+        }
+        Ok(())
+    }
+}
+
+impl UplinkConfig {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let positive: [(&'static str, u32); 6] = [
+            ("uplink.spool_max_mb", self.spool_max_mb),
+            ("uplink.segment_max_events", self.segment_max_events),
+            ("uplink.segment_max_kb", self.segment_max_kb),
+            ("uplink.retry_min_ms", self.retry_min_ms),
+            ("uplink.retry_max_s", self.retry_max_s),
+            ("uplink.timeout_s", self.timeout_s),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err((key, "must be greater than 0".into()));
+            }
+        }
+        for (key, v) in [
+            ("uplink.segment_seconds", self.segment_seconds),
+            ("uplink.drain_seconds", self.drain_seconds),
+        ] {
+            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
+                return Err((
+                    key,
+                    format!("{v} must be a number of seconds from 0 to 86400"),
+                ));
+            }
+        }
+        if self.segment_seconds < 0.01 {
+            return Err(("uplink.segment_seconds", "must be at least 0.01".into()));
+        }
+        if u64::from(self.segment_max_kb) > u64::from(self.spool_max_mb) * 1024 {
+            return Err((
+                "uplink.segment_max_kb",
+                format!(
+                    "{} KiB does not fit in uplink.spool_max_mb = {} MiB",
+                    self.segment_max_kb, self.spool_max_mb
+                ),
+            ));
+        }
+        if u64::from(self.retry_min_ms) > u64::from(self.retry_max_s) * 1000 {
+            return Err((
+                "uplink.retry_min_ms",
+                format!(
+                    "{} ms is more than uplink.retry_max_s = {} s",
+                    self.retry_min_ms, self.retry_max_s
+                ),
+            ));
+        }
+        for e in &self.events {
+            if !UPLINK_EVENT_TYPES.contains(&e.as_str()) {
+                return Err((
+                    "uplink.events",
+                    format!(
+                        "{e:?} is not an event type that can be sent: use {}",
+                        UPLINK_EVENT_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if !self.enabled() {
+            return Ok(());
+        }
+        let url = self.url.as_str();
+        let Some(rest) = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+        else {
+            return Err((
+                "uplink.url",
+                format!("{url:?} must start with https:// (or http:// for tests)"),
+            ));
+        };
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(("uplink.url", format!("{url:?} names no host")));
+        }
+        if rest.contains(['?', '#']) {
+            return Err((
+                "uplink.url",
+                format!("{url:?}: give the base URL only; /v1/ingest is added"),
+            ));
+        }
+        if url.starts_with("https://") && self.ca.as_os_str().is_empty() {
+            return Err((
+                "uplink.ca",
+                format!("an https url ({url}) needs the PEM of the collector's CA"),
+            ));
+        }
+        if self.cert.as_os_str().is_empty() != self.key.as_os_str().is_empty() {
+            let (key, message) = if self.key.as_os_str().is_empty() {
+                (
+                    "uplink.key",
+                    "uplink.cert is set: its private key is needed too",
+                )
+            } else {
+                (
+                    "uplink.cert",
+                    "uplink.key is set: its certificate is needed too",
+                )
+            };
+            return Err((key, message.into()));
+        }
+        if self.spool_dir.as_os_str().is_empty() {
+            return Err(("uplink.spool_dir", "must not be empty".into()));
         }
         Ok(())
     }
@@ -617,5 +868,74 @@ grade = 2
         assert!(e.contains("key `sensor.enterprise_id`"), "{e}");
         let e = err("[sensor\nid=1");
         assert!(e.starts_with("sensor.toml: key"), "{e}");
+    }
+
+    #[test]
+    fn uplink_and_metrics_errors_name_the_key() {
+        let base = with_uscc("91350100M000100Y43");
+        let up = |body: &str| err(&format!("{base}\n[uplink]\n{body}\n"));
+        for (body, key) in [
+            ("url = \"ftp://c\"", "uplink.url"),
+            ("url = \"https://\"", "uplink.url"),
+            ("url = \"https://c:8443\"", "uplink.ca"),
+            ("url = \"http://c\"\ncert = \"c.pem\"", "uplink.key"),
+            ("url = \"http://c\"\nkey = \"k.pem\"", "uplink.cert"),
+            ("events = [\"alert\", \"http\"]", "uplink.events"),
+            ("fsync = \"sometimes\"", "uplink.fsync"),
+            ("compression = \"lz4\"", "uplink.compression"),
+            ("segment_max_kb = 0", "uplink.segment_max_kb"),
+            (
+                "spool_max_mb = 1\nsegment_max_kb = 2048",
+                "uplink.segment_max_kb",
+            ),
+            ("retry_min_ms = 60000", "uplink.retry_min_ms"),
+            ("segment_seconds = -1.0", "uplink.segment_seconds"),
+            ("drain_seconds = nan", "uplink.drain_seconds"),
+            ("timeout_s = 0", "uplink.timeout_s"),
+            ("spool_max_mb = \"big\"", "uplink.spool_max_mb"),
+            ("urll = \"http://c\"", "uplink.urll"),
+        ] {
+            let e = up(body);
+            assert!(
+                e.starts_with(&format!("sensor.toml: key `{key}`")),
+                "{body}: {e}"
+            );
+        }
+        let e = err(&format!("{base}\n[metrics]\ninterval = 0\n"));
+        assert!(e.contains("key `metrics.interval`"), "{e}");
+        let e = err(&format!("{base}\n[metrics]\nfil = \"m.prom\"\n"));
+        assert!(e.contains("key `metrics.fil`"), "{e}");
+    }
+
+    #[test]
+    fn uplink_defaults_and_a_full_section() {
+        let c = Config::parse(&with_uscc("91350100M000100Y43"), Path::new("s.toml")).unwrap();
+        assert!(!c.uplink.enabled());
+        assert_eq!(
+            c.uplink.events,
+            ["alert", "anomaly", "asset", "flow", "stats"]
+        );
+        assert_eq!(c.uplink.fsync, Fsync::Segment);
+        assert!(c.metrics.file.as_os_str().is_empty());
+        let text = format!(
+            "{}\n[uplink]\nurl = \"https://collector.example:8443\"\nca = \"ca.pem\"\ncert = \"s.pem\"\nkey = \"s.key\"\nfsync = \"always\"\ncompression = \"gzip\"\nevents = [\"modbus\", \"dnp3\"]\n[metrics]\nfile = \"/var/lib/node_exporter/icsight.prom\"\ninterval = 5\n",
+            with_uscc("91350100M000100Y43")
+        );
+        let c = Config::parse(&text, Path::new("s.toml")).unwrap();
+        assert!(c.uplink.enabled());
+        assert_eq!(c.uplink.compression, Compression::Gzip);
+        assert_eq!(c.uplink.fsync, Fsync::Always);
+        assert_eq!(c.metrics.interval, 5);
+    }
+
+    #[test]
+    fn the_shipped_sensor_toml_parses() {
+        let text = include_str!("../../sensor.toml");
+        let c = Config::parse(text, Path::new("sensor.toml")).unwrap();
+        assert!(!c.uplink.enabled());
+        let d = UplinkConfig::default();
+        assert_eq!(c.uplink.spool_max_mb, d.spool_max_mb);
+        assert_eq!(c.uplink.events, d.events);
+        assert_eq!(c.metrics.interval, 10);
     }
 }

@@ -1,7 +1,8 @@
 //! icsight sensor: passive capture of industrial networks.
 //!
 //! Data flows one way: [`capture`] → [`decode`] → [`flow`] → [`reassembly`] → [`app`] →
-//! [`detect`] → [`eve`], driven by the [`pipeline`].
+//! [`detect`] → [`eve`], driven by the [`pipeline`]; [`uplink`] sends events on to the collector
+//! and [`metrics`] writes the counters for Prometheus.
 
 pub mod app;
 pub mod baseline;
@@ -11,9 +12,11 @@ pub mod decode;
 pub mod detect;
 pub mod eve;
 pub mod flow;
+pub mod metrics;
 pub mod pipeline;
 pub mod reassembly;
 pub mod stats;
+pub mod uplink;
 
 pub use config::Config;
 pub use pipeline::Pipeline;

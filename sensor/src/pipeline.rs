@@ -588,6 +588,7 @@ impl Pipeline {
                 uptime,
                 stats: &self.stats,
                 eve: self.eve.counts,
+                uplink: self.eve.uplink_stats(),
             },
         };
         self.eve.write(&Event {

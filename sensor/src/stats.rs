@@ -92,4 +92,7 @@ pub struct StatsEvent<'a> {
     #[serde(flatten)]
     pub stats: &'a Stats,
     pub eve: EventCounts,
+    /// The uplink's counters, when one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<crate::uplink::UplinkStats>,
 }

@@ -1,8 +1,12 @@
 //! EVE JSON output: one JSON object a line, field names as Suricata writes them.
 //!
 //! Every event shares an envelope — `timestamp`, `flow_id`, the 5-tuple, `event_type`,
-//! `app_proto` — and carries this sensor's identity in a `sensor` block, rendered once at start.
-//! Events are serialized into one reused buffer, so logging allocates nothing in steady state.
+//! `app_proto` — and carries this sensor's identity in a `sensor` block, rendered once at start,
+//! and an `event_id` unique to this sensor across runs: `{run:016x}-{seq}`, the run being the
+//! writer's start time in microseconds and `seq` counting its events from 1. The collector
+//! de-duplicates on it, so an event sent twice (a retry after a lost acknowledgement) is stored
+//! once. Events are serialized into one reused buffer, so logging allocates nothing in steady
+//! state. With an [`Uplink`], each completed line is also handed to it.
 
 mod time;
 
@@ -10,11 +14,13 @@ pub use time::Timestamp;
 
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::config::Identity;
+use crate::uplink::{Uplink, UplinkStats};
 
 /// The 5-tuple of an event, oriented client → server for flow and transaction events.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -83,7 +89,74 @@ pub struct Event<'a, B: Serialize> {
 struct WithSensor<'a, E: Serialize> {
     #[serde(flatten)]
     event: &'a E,
+    event_id: EventId,
     sensor: &'a RawValue,
+}
+
+/// An event's id: the writer's run (its start in microseconds since the epoch) and the event's
+/// number in that run, from 1. Spelled `{run:016x}-{seq}`, at most 37 characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventId {
+    pub run: u64,
+    pub seq: u64,
+}
+
+impl EventId {
+    /// Longest spelling: 16 hex digits, `-`, 20 decimal digits.
+    pub const MAX_LEN: usize = 37;
+
+    /// Spell the id into `buf`, without touching the heap.
+    pub fn format(self, buf: &mut [u8; 40]) -> &str {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in buf[..16].iter_mut().enumerate() {
+            *b = HEX[((self.run >> (60 - 4 * i)) & 15) as usize];
+        }
+        buf[16] = b'-';
+        let mut digits = [0u8; 20];
+        let mut n = self.seq;
+        let mut len = 0;
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for (dst, src) in buf[17..17 + len].iter_mut().zip(digits[..len].iter().rev()) {
+            *dst = *src;
+        }
+        // Only ASCII hex digits, '-' and decimal digits were written.
+        core::str::from_utf8(&buf[..17 + len]).unwrap_or("0000000000000000-0")
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.format(&mut [0; 40]))
+    }
+}
+
+impl Serialize for EventId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.format(&mut [0; 40]))
+    }
+}
+
+/// The last run number handed out in this process, so two writers never share one.
+static LAST_RUN: AtomicU64 = AtomicU64::new(0);
+
+/// A run number: now in microseconds since the epoch, above every run this process used.
+fn new_run() -> u64 {
+    let now = Timestamp::now().0;
+    let mut last = LAST_RUN.load(Ordering::Relaxed);
+    loop {
+        let run = now.max(last + 1);
+        match LAST_RUN.compare_exchange_weak(last, run, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return run,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 /// Counts of events written, by type.
@@ -108,6 +181,9 @@ pub struct EveWriter {
     sensor: Box<RawValue>,
     error: Option<io::Error>,
     pub counts: EventCounts,
+    run: u64,
+    seq: u64,
+    uplink: Option<Uplink>,
 }
 
 impl EveWriter {
@@ -120,7 +196,42 @@ impl EveWriter {
             sensor,
             error: None,
             counts: EventCounts::default(),
+            run: new_run(),
+            seq: 0,
+            uplink: None,
         }
+    }
+
+    /// Also hand every event to `uplink` (which sends the types it is configured for).
+    pub fn with_uplink(mut self, uplink: Option<Uplink>) -> Self {
+        self.uplink = uplink;
+        self
+    }
+
+    /// This writer's run: the first half of every `event_id` it writes.
+    pub fn run(&self) -> u64 {
+        self.run
+    }
+
+    pub fn uplink(&self) -> Option<&Uplink> {
+        self.uplink.as_ref()
+    }
+
+    /// The uplink's counters, when one runs.
+    pub fn uplink_stats(&self) -> Option<UplinkStats> {
+        self.uplink.as_ref().map(Uplink::stats)
+    }
+
+    /// Let the uplink close a segment that has been open long enough. Call it regularly.
+    pub fn tick_uplink(&mut self) {
+        if let Some(u) = &mut self.uplink {
+            u.tick();
+        }
+    }
+
+    /// Take the uplink out, to [`Uplink::finish`] it once the last event is written.
+    pub fn take_uplink(&mut self) -> Option<Uplink> {
+        self.uplink.take()
     }
 
     /// Write one event. The first I/O error sticks: later writes are dropped and the capture
@@ -132,15 +243,23 @@ impl EveWriter {
         self.line.clear();
         let with_sensor = WithSensor {
             event,
+            event_id: EventId {
+                run: self.run,
+                seq: self.seq + 1,
+            },
             sensor: &self.sensor,
         };
-        let written = serde_json::to_writer(&mut self.line, &with_sensor)
-            .map_err(io::Error::other)
-            .and_then(|()| {
-                self.line.push(b'\n');
-                self.out.write_all(&self.line)
-            });
-        if let Err(e) = written {
+        if let Err(e) = serde_json::to_writer(&mut self.line, &with_sensor) {
+            self.error = Some(io::Error::other(e));
+            return;
+        }
+        self.seq += 1;
+        self.line.push(b'\n');
+        // The spool first: it is what must not lose the event.
+        if let Some(u) = &mut self.uplink {
+            u.push(event.event_type, &self.line);
+        }
+        if let Err(e) = self.out.write_all(&self.line) {
             self.error = Some(e);
             return;
         }
@@ -169,5 +288,79 @@ impl EveWriter {
             return Err(e);
         }
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_id_spelling() {
+        let mut buf = [0; 40];
+        let id = EventId {
+            run: 0x0006_1a2b_3c4d_5e6f,
+            seq: 1,
+        };
+        assert_eq!(id.format(&mut buf), "00061a2b3c4d5e6f-1");
+        let id = EventId {
+            run: u64::MAX,
+            seq: u64::MAX,
+        };
+        let s = id.format(&mut buf).to_owned();
+        assert_eq!(s, format!("{:016x}-{}", u64::MAX, u64::MAX));
+        assert_eq!(s.len(), EventId::MAX_LEN);
+        for (run, seq) in [(0, 0), (1, 9), (12345, 10), (1 << 60, 1_000_000_007)] {
+            let id = EventId { run, seq };
+            assert_eq!(id.to_string(), format!("{run:016x}-{seq}"));
+        }
+    }
+
+    #[test]
+    fn runs_differ_within_a_process() {
+        let a = new_run();
+        let b = new_run();
+        assert!(b > a);
+    }
+
+    #[test]
+    fn every_line_has_a_new_id() {
+        #[derive(Clone)]
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let out = Shared(Default::default());
+        let identity = crate::Config::unregistered().sensor;
+        let mut w = EveWriter::new(Box::new(out.clone()), &identity);
+        for _ in 0..3 {
+            w.write(&Event {
+                timestamp: Timestamp(1),
+                flow_id: None,
+                event_type: "stats",
+                tuple: None,
+                vlan: &[],
+                pcap_cnt: None,
+                app_proto: None,
+                body: serde_json::json!({"x": 1}),
+            });
+        }
+        w.flush().unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["event_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        let run = format!("{:016x}", w.run());
+        assert_eq!(ids, [1, 2, 3].map(|n| format!("{run}-{n}")));
     }
 }

@@ -1,0 +1,340 @@
+//! The sensor's counters as a Prometheus text-format file, for node_exporter's textfile
+//! collector (or anything that reads the format). The file is rewritten whole, atomically
+//! (a temporary file renamed over it), every `[metrics] interval` seconds on live capture and
+//! once at the end of a replay or a live capture. Every sample carries a `sensor` label.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::MetricsConfig;
+use crate::eve::EventCounts;
+use crate::pipeline::Pipeline;
+use crate::stats::{CaptureStats, Stats};
+use crate::uplink::UplinkStats;
+
+/// What one rendering reports.
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot<'a> {
+    pub stats: &'a Stats,
+    pub events: EventCounts,
+    /// libpcap's counters, on live capture.
+    pub capture: Option<CaptureStats>,
+    /// The uplink's counters, when one runs.
+    pub uplink: Option<&'a UplinkStats>,
+}
+
+/// Where and how often the metrics file is written.
+#[derive(Clone, Debug)]
+pub struct MetricsFile {
+    path: PathBuf,
+    pub interval: Duration,
+    sensor: String,
+}
+
+impl MetricsFile {
+    /// `None` when `[metrics] file` is empty.
+    pub fn new(cfg: &MetricsConfig, sensor_id: &str) -> Option<MetricsFile> {
+        (!cfg.file.as_os_str().is_empty()).then(|| MetricsFile {
+            path: cfg.file.clone(),
+            interval: Duration::from_secs(u64::from(cfg.interval.max(1))),
+            sensor: sensor_id.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Render `snap` and replace the file with it.
+    pub fn write(&self, snap: &Snapshot<'_>) -> io::Result<()> {
+        write_atomic(&self.path, render(&self.sensor, snap).as_bytes())
+    }
+
+    /// Write the pipeline's counters now, the uplink's too when it has one.
+    pub fn write_pipeline(
+        &self,
+        pipeline: &mut Pipeline,
+        capture: Option<CaptureStats>,
+    ) -> io::Result<()> {
+        pipeline.refresh_stats(capture);
+        let uplink = pipeline.eve().uplink_stats();
+        let events = pipeline.eve().counts;
+        self.write(&Snapshot {
+            stats: pipeline.stats(),
+            events,
+            capture: capture.or(pipeline.stats().capture),
+            uplink: uplink.as_ref(),
+        })
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file beside it, renamed over it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', r#"\""#)
+        .replace('\n', r"\n")
+}
+
+struct Out {
+    text: String,
+    sensor: String,
+}
+
+impl Out {
+    /// One metric family: its HELP and TYPE lines and its samples (extra labels, value).
+    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, f64)]) {
+        let _ = writeln!(self.text, "# HELP {name} {help}");
+        let _ = writeln!(self.text, "# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let sep = if labels.is_empty() { "" } else { "," };
+            let _ = writeln!(
+                self.text,
+                "{name}{{sensor=\"{}\"{sep}{labels}}} {v}",
+                self.sensor
+            );
+        }
+    }
+
+    fn one(&mut self, name: &str, kind: &str, help: &str, v: f64) {
+        self.family(name, kind, help, &[("", v)]);
+    }
+}
+
+/// The Prometheus text exposition of `snap` for sensor `sensor`.
+pub fn render(sensor: &str, snap: &Snapshot<'_>) -> String {
+    let mut o = Out {
+        text: String::with_capacity(4096),
+        sensor: escape(sensor),
+    };
+    let s = snap.stats;
+    o.one(
+        "icsight_sensor_packets_total",
+        "counter",
+        "Packets processed.",
+        s.decoder.pkts as f64,
+    );
+    o.one(
+        "icsight_sensor_bytes_total",
+        "counter",
+        "Bytes on the wire of the packets processed.",
+        s.decoder.bytes as f64,
+    );
+    if let Some(c) = snap.capture {
+        o.one(
+            "icsight_sensor_kernel_packets_total",
+            "counter",
+            "Packets the kernel delivered to the live capture.",
+            c.kernel_packets as f64,
+        );
+        o.one(
+            "icsight_sensor_kernel_drops_total",
+            "counter",
+            "Packets the kernel dropped because the capture ring was full.",
+            c.kernel_drops as f64,
+        );
+        o.one(
+            "icsight_sensor_interface_drops_total",
+            "counter",
+            "Packets the interface or its driver dropped.",
+            c.kernel_ifdrops as f64,
+        );
+    }
+    let e = snap.events;
+    o.family(
+        "icsight_sensor_events_total",
+        "counter",
+        "EVE events written, by type.",
+        &[
+            ("type=\"alert\"", e.alert as f64),
+            ("type=\"anomaly\"", e.anomaly as f64),
+            ("type=\"flow\"", e.flow as f64),
+            ("type=\"stats\"", e.stats as f64),
+            ("type=\"modbus\"", e.modbus as f64),
+            ("type=\"s7comm\"", e.s7comm as f64),
+            ("type=\"s7commplus\"", e.s7commplus as f64),
+            ("type=\"dnp3\"", e.dnp3 as f64),
+            ("type=\"other\"", e.other as f64),
+        ],
+    );
+    o.one(
+        "icsight_sensor_flows_total",
+        "counter",
+        "Flows created.",
+        s.flow.total as f64,
+    );
+    o.one(
+        "icsight_sensor_flows_active",
+        "gauge",
+        "Flows in the flow table.",
+        s.flow.active as f64,
+    );
+    if let Some(u) = snap.uplink {
+        o.one(
+            "icsight_uplink_spool_bytes",
+            "gauge",
+            "Bytes waiting in the uplink spool.",
+            u.spool_bytes as f64,
+        );
+        o.one(
+            "icsight_uplink_spool_segments",
+            "gauge",
+            "Segment files waiting in the uplink spool.",
+            u.spool_segments as f64,
+        );
+        o.one(
+            "icsight_uplink_spooled_events_total",
+            "counter",
+            "Events written to the uplink spool.",
+            u.spooled_events as f64,
+        );
+        o.one(
+            "icsight_uplink_sent_events_total",
+            "counter",
+            "Events the collector acknowledged.",
+            u.sent_events as f64,
+        );
+        o.one(
+            "icsight_uplink_duplicate_events_total",
+            "counter",
+            "Acknowledged events the collector already had.",
+            u.duplicates as f64,
+        );
+        o.family(
+            "icsight_uplink_dropped_events_total",
+            "counter",
+            "Events dropped unsent: spool over its cap (oldest first), or the disk refused them.",
+            &[
+                ("reason=\"spool_full\"", u.dropped_spool_full as f64),
+                ("reason=\"write_error\"", u.dropped_write_error as f64),
+            ],
+        );
+        o.one(
+            "icsight_uplink_rejected_events_total",
+            "counter",
+            "Events in segments the collector refused for good (kept in rejected/).",
+            u.rejected_events as f64,
+        );
+        o.one(
+            "icsight_uplink_send_lag_seconds",
+            "gauge",
+            "From the first event of the last acknowledged segment being spooled to its acknowledgement.",
+            u.send_lag_seconds,
+        );
+        o.one(
+            "icsight_uplink_oldest_unsent_seconds",
+            "gauge",
+            "Age of the oldest event not yet acknowledged (0 when the spool is empty).",
+            u.oldest_unsent_age_seconds,
+        );
+        o.one(
+            "icsight_uplink_connected",
+            "gauge",
+            "0 after a request that failed in a way that is retried (5xx, 408, 429, no answer), else 1.",
+            f64::from(u8::from(u.connected)),
+        );
+    }
+    o.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_families_with_help_type_and_labels() {
+        let mut stats = Stats::default();
+        stats.decoder.pkts = 34;
+        stats.decoder.bytes = 2048;
+        stats.flow.total = 2;
+        let events = EventCounts {
+            total: 5,
+            alert: 1,
+            flow: 2,
+            modbus: 2,
+            ..Default::default()
+        };
+        let uplink = UplinkStats {
+            spool_bytes: 900,
+            spool_segments: 2,
+            sent_events: 40,
+            dropped_spool_full: 3,
+            send_lag_seconds: 1.5,
+            ..Default::default()
+        };
+        let text = render(
+            "plant\"1",
+            &Snapshot {
+                stats: &stats,
+                events,
+                capture: Some(CaptureStats {
+                    kernel_packets: 40,
+                    kernel_drops: 6,
+                    kernel_ifdrops: 0,
+                }),
+                uplink: Some(&uplink),
+            },
+        );
+        for line in [
+            "# TYPE icsight_sensor_packets_total counter",
+            "icsight_sensor_packets_total{sensor=\"plant\\\"1\"} 34",
+            "icsight_sensor_bytes_total{sensor=\"plant\\\"1\"} 2048",
+            "icsight_sensor_kernel_drops_total{sensor=\"plant\\\"1\"} 6",
+            "icsight_sensor_events_total{sensor=\"plant\\\"1\",type=\"alert\"} 1",
+            "icsight_sensor_events_total{sensor=\"plant\\\"1\",type=\"modbus\"} 2",
+            "icsight_sensor_flows_total{sensor=\"plant\\\"1\"} 2",
+            "# TYPE icsight_uplink_spool_bytes gauge",
+            "icsight_uplink_spool_bytes{sensor=\"plant\\\"1\"} 900",
+            "icsight_uplink_sent_events_total{sensor=\"plant\\\"1\"} 40",
+            "icsight_uplink_dropped_events_total{sensor=\"plant\\\"1\",reason=\"spool_full\"} 3",
+            "icsight_uplink_dropped_events_total{sensor=\"plant\\\"1\",reason=\"write_error\"} 0",
+            "icsight_uplink_send_lag_seconds{sensor=\"plant\\\"1\"} 1.5",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
+        // Every family has HELP and TYPE before its samples.
+        let mut declared = std::collections::HashSet::new();
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("# TYPE ") {
+                declared.insert(rest.split(' ').next().unwrap().to_owned());
+            } else if !l.starts_with('#') {
+                let name = l.split('{').next().unwrap();
+                assert!(declared.contains(name), "{name} has no TYPE line");
+            }
+        }
+        let none = render(
+            "s",
+            &Snapshot {
+                stats: &stats,
+                events,
+                capture: None,
+                uplink: None,
+            },
+        );
+        assert!(!none.contains("icsight_uplink_") && !none.contains("kernel_drops"));
+    }
+
+    #[test]
+    fn writes_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sensor.prom");
+        write_atomic(&path, b"a 1\n").unwrap();
+        write_atomic(&path, b"a 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 2\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+}

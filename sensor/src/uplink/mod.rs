@@ -1,0 +1,418 @@
+//! The uplink: every event of the configured types goes to the provincial collector, none is
+//! lost while the link is down and none is stored twice.
+//!
+//! ```text
+//!  EveWriter::write ─ push ─▶ spool (segment files) ─▶ sender thread ─ POST /v1/ingest ─▶ collector
+//!                                  ▲                        │
+//!                                  └── delete on 200/201 ◀──┘
+//! ```
+//!
+//! - [`spool`]: each event line is appended to the open segment file with one write as it is
+//!   made; a segment closes (becomes sendable) when full or `segment_seconds` old. When the
+//!   spool passes its cap the oldest unsent segments are deleted first and counted.
+//! - [`send`]: one background thread sends the oldest closed segment, whole, compressed, and
+//!   deletes it only once the collector acknowledges it; order is kept, failures are retried
+//!   with exponential backoff ([`retry`]), `413` splits a segment in halves, other `4xx` move it
+//!   to `rejected/`.
+//! - Every event carries an `event_id` (see [`crate::eve`]), so a segment sent again after a
+//!   lost acknowledgement or a crash is de-duplicated by the collector.
+//!
+//! The capture thread and the sender share the spool through one mutex; the sender holds it
+//! only to pick a segment and to record an answer, never across a request.
+
+mod retry;
+mod send;
+mod spool;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::config::{Identity, UplinkConfig, UPLINK_EVENT_TYPES};
+
+/// How long a stopped sender may take to finish a request under way before it is left behind.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+/// An error of one kind is printed at most this often; the others are counted.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// A configuration or file problem found by [`Uplink::start`]; each names its `[uplink]` key.
+#[derive(Debug, thiserror::Error)]
+pub enum UplinkError {
+    #[error("uplink.{key}: {path}: {message}")]
+    File {
+        key: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("uplink.{key}: {message}")]
+    Key { key: &'static str, message: String },
+}
+
+impl UplinkError {
+    fn file(key: &'static str, path: &Path, message: impl Into<String>) -> Self {
+        UplinkError::File {
+            key,
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The `[uplink]` key at fault.
+    pub fn key(&self) -> &'static str {
+        match self {
+            UplinkError::File { key, .. } | UplinkError::Key { key, .. } => key,
+        }
+    }
+
+    /// What is wrong, without the key: the file and the reason.
+    pub fn detail(&self) -> String {
+        match self {
+            UplinkError::File { path, message, .. } => format!("{}: {message}", path.display()),
+            UplinkError::Key { message, .. } => message.clone(),
+        }
+    }
+}
+
+/// The uplink's counters, as reported in the `stats` event, the metrics file and at exit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct UplinkStats {
+    /// Events written to the spool since start.
+    pub spooled_events: u64,
+    /// Events the collector acknowledged since start (duplicates included).
+    pub sent_events: u64,
+    /// Of those, events the collector already had (by `event_id`).
+    pub duplicates: u64,
+    /// Events deleted unsent because the spool was over `spool_max_mb`.
+    pub dropped_spool_full: u64,
+    /// Events the disk refused to take.
+    pub dropped_write_error: u64,
+    /// Events in segments the collector refused for good (kept in `rejected/`).
+    pub rejected_events: u64,
+    /// Bytes in the spool now.
+    pub spool_bytes: u64,
+    /// Segment files in the spool now, the open one included.
+    pub spool_segments: u64,
+    /// From the first event of the last acknowledged segment being pushed to its acknowledgement.
+    pub send_lag_seconds: f64,
+    /// Age of the oldest event not yet acknowledged; 0 when the spool is empty.
+    pub oldest_unsent_age_seconds: f64,
+    /// The latest error reported, if any since start.
+    pub last_error: Option<String>,
+    /// False after a request that failed in a way retried with backoff (`5xx`, `408`, `429`,
+    /// no answer, TLS failure); true after any other answer.
+    pub connected: bool,
+}
+
+/// Errors printed to stderr, at most once a minute per kind, with the count of those held back.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorLog {
+    seen: Vec<Seen>,
+    /// The latest message printed.
+    pub last: Option<String>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    what: &'static str,
+    code: i32,
+    printed: Instant,
+    held_back: u64,
+}
+
+impl ErrorLog {
+    /// Report an error of kind (`what`, `code`); `message` is built only when it is printed.
+    pub fn report(&mut self, what: &'static str, code: i32, message: impl FnOnce() -> String) {
+        let now = Instant::now();
+        let held_back = match self
+            .seen
+            .iter_mut()
+            .find(|s| s.what == what && s.code == code)
+        {
+            Some(s) if now.duration_since(s.printed) < REPORT_EVERY => {
+                s.held_back += 1;
+                return;
+            }
+            Some(s) => {
+                s.printed = now;
+                std::mem::take(&mut s.held_back)
+            }
+            None => {
+                self.seen.push(Seen {
+                    what,
+                    code,
+                    printed: now,
+                    held_back: 0,
+                });
+                0
+            }
+        };
+        let message = message();
+        if held_back > 0 {
+            eprintln!("uplink: {message} ({held_back} more like it since the last report)");
+        } else {
+            eprintln!("uplink: {message}");
+        }
+        self.last = Some(message);
+    }
+
+    /// Print a message that is not rate limited (a rejected segment, a recovery).
+    pub fn note(&mut self, message: String, is_error: bool) {
+        eprintln!("uplink: {message}");
+        if is_error {
+            self.last = Some(message);
+        }
+    }
+}
+
+/// What the capture thread and the sender share.
+pub(crate) struct State {
+    pub spool: spool::Spool,
+    pub sent: u64,
+    pub duplicates: u64,
+    pub send_lag: f64,
+    pub connected: bool,
+    /// The sender is to stop after the request under way.
+    pub stop: bool,
+    /// The sender has stopped.
+    pub done: bool,
+}
+
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    /// Wakes the sender: a segment closed, or stop.
+    pub wake: Condvar,
+    /// Wakes [`Uplink::finish`]: the spool emptied, or the sender stopped.
+    pub idle: Condvar,
+}
+
+impl Shared {
+    /// The state; a panic elsewhere does not stop the uplink from counting.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The running uplink: the spool and its sender thread.
+pub struct Uplink {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    /// Bit i set: `UPLINK_EVENT_TYPES[i]` is sent.
+    events: u16,
+    /// Segments closed so far, to wake the sender when one more is.
+    closes: u64,
+}
+
+impl Uplink {
+    /// Open the spool (recovering what a previous run left), load the credentials and start the
+    /// sender thread.
+    pub fn start(cfg: &UplinkConfig, identity: &Identity) -> Result<Uplink, UplinkError> {
+        if !cfg.enabled() {
+            return Err(UplinkError::Key {
+                key: "url",
+                message: "is empty: no uplink to start".into(),
+            });
+        }
+        let mut events = 0u16;
+        for e in &cfg.events {
+            let Some(i) = UPLINK_EVENT_TYPES.iter().position(|t| t == e) else {
+                return Err(UplinkError::Key {
+                    key: "events",
+                    message: format!("{e:?} is not an event type that can be sent"),
+                });
+            };
+            events |= 1 << i;
+        }
+        let client = send::Client::new(cfg, identity)?;
+        let limits = spool::Limits {
+            max_bytes: u64::from(cfg.spool_max_mb) << 20,
+            segment_events: u64::from(cfg.segment_max_events.max(1)),
+            segment_bytes: u64::from(cfg.segment_max_kb.max(1)) << 10,
+            segment_age: Duration::try_from_secs_f64(cfg.segment_seconds)
+                .unwrap_or(Duration::from_secs(1)),
+            fsync: cfg.fsync,
+        };
+        let spool = spool::Spool::open(&cfg.spool_dir, limits).map_err(|e| {
+            UplinkError::file(
+                "spool_dir",
+                &cfg.spool_dir,
+                format!("cannot open the spool: {e}"),
+            )
+        })?;
+        if spool.segments() > 0 {
+            eprintln!(
+                "uplink: {} segment(s), {} bytes left unsent in {} from an earlier run",
+                spool.segments(),
+                spool.bytes(),
+                cfg.spool_dir.display()
+            );
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                spool,
+                sent: 0,
+                duplicates: 0,
+                send_lag: 0.0,
+                connected: false,
+                stop: false,
+                done: false,
+            }),
+            wake: Condvar::new(),
+            idle: Condvar::new(),
+        });
+        let backoff = retry::Backoff::new(
+            Duration::from_millis(u64::from(cfg.retry_min_ms)),
+            Duration::from_secs(u64::from(cfg.retry_max_s)),
+        );
+        let for_thread = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("uplink".into())
+            .spawn(move || send::run(&for_thread, &client, backoff))
+            .map_err(|e| UplinkError::Key {
+                key: "url",
+                message: format!("cannot start the sender thread: {e}"),
+            })?;
+        Ok(Uplink {
+            shared,
+            thread: Some(thread),
+            events,
+            closes: 0,
+        })
+    }
+
+    /// Whether events of this type are sent.
+    pub fn sends(&self, event_type: &str) -> bool {
+        UPLINK_EVENT_TYPES
+            .iter()
+            .position(|t| *t == event_type)
+            .is_some_and(|i| self.events & (1 << i) != 0)
+    }
+
+    /// Spool one EVE line (ending in `\n`) if its type is sent. Never blocks on the network and
+    /// never fails: what the disk refuses is counted in `dropped_write_error`.
+    pub fn push(&mut self, event_type: &str, line: &[u8]) {
+        if !self.sends(event_type) {
+            return;
+        }
+        let mut st = self.shared.lock();
+        st.spool.push(line);
+        wake_if_closed(&self.shared, &mut self.closes, &st);
+    }
+
+    /// Close the open segment if it is `segment_seconds` old, so a quiet sensor's events go out.
+    /// Call it regularly from the capture loop.
+    pub fn tick(&mut self) {
+        let mut st = self.shared.lock();
+        st.spool.rotate_if_old(Instant::now());
+        wake_if_closed(&self.shared, &mut self.closes, &st);
+    }
+
+    pub fn stats(&self) -> UplinkStats {
+        snapshot(&self.shared.lock())
+    }
+
+    /// The spool's directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.shared.lock().spool.dir().to_owned()
+    }
+
+    /// Close the open segment, wait up to `drain` for the spool to empty, stop the sender and
+    /// return the final counters. What is not sent stays on disk for the next start.
+    pub fn finish(mut self, drain: Duration) -> UplinkStats {
+        let deadline = Instant::now() + drain;
+        let mut st = self.shared.lock();
+        st.spool.close_open();
+        self.shared.wake.notify_one();
+        while !st.spool.is_empty() && !st.done {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = self
+                .shared
+                .idle
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(st);
+        self.stop_sender();
+        snapshot(&self.shared.lock())
+    }
+
+    /// Tell the sender to stop; wait briefly for a request under way, then let it go.
+    fn stop_sender(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let grace = Instant::now() + STOP_GRACE;
+        let mut st = self.shared.lock();
+        st.stop = true;
+        self.shared.wake.notify_all();
+        while !st.done {
+            let now = Instant::now();
+            if now >= grace {
+                // A request is hanging: leave the thread; the segment stays on disk.
+                return;
+            }
+            st = self
+                .shared
+                .idle
+                .wait_timeout(st, grace - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(st);
+        let _ = thread.join();
+    }
+}
+
+impl Drop for Uplink {
+    /// Without [`Uplink::finish`]: stop sending, leave the open segment as a crash would (it
+    /// is recovered at the next start).
+    fn drop(&mut self) {
+        self.stop_sender();
+    }
+}
+
+impl std::fmt::Debug for Uplink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uplink")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Wake the sender if a segment closed since `closes` was last seen.
+fn wake_if_closed(shared: &Shared, closes: &mut u64, st: &State) {
+    if st.spool.closes != *closes {
+        *closes = st.spool.closes;
+        shared.wake.notify_one();
+    }
+}
+
+fn snapshot(st: &State) -> UplinkStats {
+    let c = st.spool.counters;
+    let age = st.spool.oldest().map_or(0.0, |t| {
+        SystemTime::now()
+            .duration_since(t)
+            .unwrap_or_default()
+            .as_secs_f64()
+    });
+    UplinkStats {
+        spooled_events: c.spooled,
+        sent_events: st.sent,
+        duplicates: st.duplicates,
+        dropped_spool_full: c.dropped_spool_full,
+        dropped_write_error: c.dropped_write_error,
+        rejected_events: c.rejected,
+        spool_bytes: st.spool.bytes(),
+        spool_segments: st.spool.segments(),
+        send_lag_seconds: st.send_lag,
+        oldest_unsent_age_seconds: age,
+        last_error: st.spool.errors.last.clone(),
+        connected: st.connected,
+    }
+}
