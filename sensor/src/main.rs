@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use sensor::baseline::{self, model::Baseline, Watch};
 use sensor::capture::{file, live};
 use sensor::eve::{EveWriter, Timestamp};
+use sensor::metrics::{MetricsFile, Snapshot};
+use sensor::uplink::{Uplink, UplinkStats};
 use sensor::{Config, Pipeline};
 
 #[derive(Parser)]
@@ -152,14 +154,80 @@ fn main() -> ExitCode {
 }
 
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(load_config_from(path)?.0)
+}
+
+/// The configuration and the file it came from (`None`: no file, every default).
+fn load_config_from(path: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
     match Config::discover(path)? {
-        Some((config, _)) => Ok(config),
+        Some((config, path)) => Ok((config, Some(path))),
         None => {
             eprintln!(
                 "warning: no sensor.toml found; events carry only the sensor id, no enterprise identity"
             );
-            Ok(Config::unregistered())
+            Ok((Config::unregistered(), None))
         }
+    }
+}
+
+/// The uplink, when `[uplink] url` is set; its errors name the file and the key.
+fn start_uplink(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<Uplink>> {
+    let u = &config.uplink;
+    if !u.enabled() {
+        return Ok(None);
+    }
+    let uplink = Uplink::start(u, &config.sensor).map_err(|e| {
+        let file = path.map_or("sensor.toml".into(), |p| p.display().to_string());
+        anyhow::anyhow!("{file}: key `uplink.{}`: {}", e.key(), e.detail())
+    })?;
+    eprintln!(
+        "uplink: sending {} events to {} (spool {})",
+        u.events.join(", "),
+        u.url,
+        u.spool_dir.display()
+    );
+    Ok(Some(uplink))
+}
+
+/// Drain and stop the uplink, if one runs, and say how it went.
+fn finish_uplink(pipeline: &mut Pipeline, config: &Config) -> Option<UplinkStats> {
+    let uplink = pipeline.eve().take_uplink()?;
+    let drain =
+        std::time::Duration::try_from_secs_f64(config.uplink.drain_seconds).unwrap_or_default();
+    let s = uplink.finish(drain);
+    eprintln!(
+        "uplink: spooled {}, sent {}, duplicates {}, dropped (spool full) {}, dropped (write error) {}, rejected {}, left in spool {} segments",
+        s.spooled_events,
+        s.sent_events,
+        s.duplicates,
+        s.dropped_spool_full,
+        s.dropped_write_error,
+        s.rejected_events,
+        s.spool_segments,
+    );
+    Some(s)
+}
+
+/// Write the metrics file once more, with the uplink's final counters.
+fn final_metrics(
+    metrics: Option<&MetricsFile>,
+    pipeline: &mut Pipeline,
+    capture: Option<sensor::stats::CaptureStats>,
+    uplink: Option<&UplinkStats>,
+) {
+    let Some(m) = metrics else {
+        return;
+    };
+    pipeline.refresh_stats(capture);
+    let events = pipeline.eve().counts;
+    let snap = Snapshot {
+        stats: pipeline.stats(),
+        events,
+        capture: pipeline.stats().capture,
+        uplink,
+    };
+    if let Err(e) = m.write(&snap) {
+        eprintln!("metrics file {}: {e}", m.path().display());
     }
 }
 
@@ -187,9 +255,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rules,
             baseline,
         } => {
-            let config = load_config(config.as_deref())?;
+            let (config, config_path) = load_config_from(config.as_deref())?;
             let (ruleset, failed) = load_rules(&rules, &config)?;
-            let writer = EveWriter::new(open_eve(&eve, false)?, &config.sensor);
+            let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
+            let writer = EveWriter::new(open_eve(&eve, false)?, &config.sensor)
+                .with_uplink(start_uplink(&config, config_path.as_deref())?);
             let mut pipeline = Pipeline::new(&config, writer);
             pipeline.detect().replace_initial(ruleset, failed);
             if let Some(path) = &baseline {
@@ -202,6 +272,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let end = pipeline.last_ts().max(Timestamp(1));
             pipeline.log_stats(end, None);
             pipeline.eve().flush().context("writing EVE output")?;
+            let uplink = finish_uplink(&mut pipeline, &config);
+            final_metrics(metrics.as_ref(), &mut pipeline, None, uplink.as_ref());
             let c = pipeline.eve().counts;
             let s = pipeline.stats();
             let failed = errors.len();
@@ -244,12 +316,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rules,
             baseline,
         } => {
-            let mut config = load_config(config.as_deref())?;
+            let (mut config, config_path) = load_config_from(config.as_deref())?;
             if let Some(mb) = buffer_mb {
                 config.capture.buffer_mb = mb;
             }
             let (ruleset, failed) = load_rules(&rules, &config)?;
-            let writer = EveWriter::new(open_eve(&eve, true)?, &config.sensor);
+            let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
+            let writer = EveWriter::new(open_eve(&eve, true)?, &config.sensor)
+                .with_uplink(start_uplink(&config, config_path.as_deref())?);
             let mut pipeline = Pipeline::new(&config, writer);
             pipeline.detect().replace_initial(ruleset, failed);
             if let Some(path) = &baseline {
@@ -271,11 +345,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 stats_interval: config.eve.stats_interval,
                 reload: &reload,
                 duration: None,
+                metrics: metrics.as_ref(),
             };
             let counters = live::run(&mut pipeline, &opts)?;
             pipeline.finish();
             pipeline.log_stats(Timestamp::now(), Some(counters));
             pipeline.eve().flush().context("writing EVE output")?;
+            let uplink = finish_uplink(&mut pipeline, &config);
+            final_metrics(
+                metrics.as_ref(),
+                &mut pipeline,
+                Some(counters),
+                uplink.as_ref(),
+            );
             let events = pipeline.eve().counts.total;
             let s = pipeline.stats();
             eprintln!(
@@ -437,6 +519,7 @@ fn learn(args: LearnArgs) -> anyhow::Result<ExitCode> {
                 stats_interval: 0,
                 reload: &keep,
                 duration: Some(std::time::Duration::from_secs(secs)),
+                metrics: None,
             };
             live::run(&mut pipeline, &opts)?;
             pipeline.finish();

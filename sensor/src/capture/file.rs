@@ -93,6 +93,7 @@ pub fn replay(pipeline: &mut Pipeline, files: &[PathBuf], progress: bool) -> Rep
             summary.errors.push(e);
         }
         pipeline.finish();
+        pipeline.eve().tick_uplink();
         done_bytes += path.metadata().map(|m| m.len()).unwrap_or(0);
         if let Some(bar) = &bar {
             bar.set_position(done_bytes);
@@ -135,8 +136,11 @@ fn replay_file(
                         bar.set_position(pos);
                     }
                 }
-                if n.is_multiple_of(65536) && pipeline.eve().error().is_some() {
-                    return Ok(());
+                if n.is_multiple_of(65536) {
+                    if pipeline.eve().error().is_some() {
+                        return Ok(());
+                    }
+                    pipeline.eve().tick_uplink();
                 }
             }
             Err(pcap::Error::NoMorePackets) => return Ok(()),

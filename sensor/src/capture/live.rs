@@ -6,7 +6,8 @@
 //! polls its descriptor with a 100 ms timeout: it notices SIGINT/SIGTERM and lets idle flows
 //! time out while the wire is quiet. On a signal the loop stops, every flow is ended and logged,
 //! and libpcap's counters are reported: received, dropped by the kernel, dropped by the interface.
-//! SIGHUP reloads the rules between two packets, without touching flows.
+//! SIGHUP reloads the rules between two packets, without touching flows. Between batches the
+//! loop also lets the uplink close a segment that has aged, and rewrites the metrics file.
 
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::config::CaptureConfig;
 use crate::eve::Timestamp;
+use crate::metrics::MetricsFile;
 use crate::pipeline::Pipeline;
 use crate::stats::CaptureStats;
 
@@ -36,6 +38,8 @@ pub struct LiveOptions<'a> {
     pub reload: &'a dyn Fn() -> Option<(Arc<rules::Ruleset>, usize)>,
     /// Stop by itself after this long (learning for a set period), as on SIGTERM.
     pub duration: Option<Duration>,
+    /// Rewrite this metrics file every its interval.
+    pub metrics: Option<&'a MetricsFile>,
 }
 
 /// Capture until SIGINT or SIGTERM (or the duration asked for); return libpcap's final counters.
@@ -73,6 +77,8 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
     let deadline = opts.duration.map(|d| Instant::now() + d);
     let interval = Duration::from_secs(u64::from(opts.stats_interval));
     let mut next_stats = Instant::now() + interval;
+    let mut next_metrics = Instant::now();
+    let mut metrics_failing = false;
     while !stop.load(Ordering::Relaxed) {
         let mut got = 0;
         while got < BATCH {
@@ -106,10 +112,26 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
                 eprintln!("rules reloaded on SIGHUP");
             }
         }
+        pipeline.eve().tick_uplink();
         if opts.stats_interval > 0 && Instant::now() >= next_stats {
             next_stats += interval;
             let cs = counters(&mut cap);
             pipeline.log_stats(Timestamp::now(), cs);
+        }
+        if let Some(m) = opts.metrics {
+            let now = Instant::now();
+            if now >= next_metrics {
+                next_metrics = now + m.interval;
+                let cs = counters(&mut cap);
+                match m.write_pipeline(pipeline, cs) {
+                    Ok(()) => metrics_failing = false,
+                    Err(e) if !metrics_failing => {
+                        metrics_failing = true;
+                        eprintln!("metrics file {}: {e}", m.path().display());
+                    }
+                    Err(_) => {}
+                }
+            }
         }
         if let Some(e) = pipeline.eve().error() {
             anyhow::bail!("EVE output: {e}");
