@@ -5,9 +5,12 @@
 #   tshark            the decoding oracle the conformance tests compare against (editcap too)
 #   tcpreplay         replays captures onto a veth pair for the live-capture test
 #   iproute2          network namespaces and veth pairs for that test
+#   clickhouse-server the collector's store; tests start private instances (scripts/clickhouse.sh)
+#   curl, openssl     the collector tests talk HTTPS to it and check the certificates it issues
 set -euo pipefail
 
-packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps)
+packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps
+  clickhouse-server clickhouse-client curl openssl python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,8 @@
 //! What the suites share: where the binaries, the project's captures and the public corpus are,
 //! and how to run the sensor and tshark.
 
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,348 @@
+//! Real parts for the collector suites: a private ClickHouse (scripts/clickhouse.sh), a
+//! collector with its own CA and credentials, and sensors configured to push to it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::root;
+
+/// A binary of the workspace, from the profile these tests were built with.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join(name);
+    assert!(
+        bin.exists(),
+        "{} not built: run the workspace's tests, or `cargo build --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+/// A private ClickHouse server, stopped when dropped.
+pub struct ClickHouse {
+    dir: PathBuf,
+    pub url: String,
+}
+
+fn script(args: &[&str]) -> String {
+    let out = Command::new(root().join("scripts/clickhouse.sh"))
+        .args(args)
+        .output()
+        .expect("run scripts/clickhouse.sh");
+    assert!(
+        out.status.success(),
+        "scripts/clickhouse.sh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl ClickHouse {
+    /// Start one whose data lives in `dir`.
+    pub fn start(dir: &Path) -> ClickHouse {
+        let dir = dir.join("clickhouse");
+        let url = script(&["start", dir.to_str().expect("UTF-8 path")]);
+        ClickHouse { dir, url }
+    }
+
+    pub fn stop(&self) {
+        script(&["stop", self.dir.to_str().expect("UTF-8 path")]);
+    }
+
+    /// Start again after [`ClickHouse::stop`], on the same ports.
+    pub fn resume(&self) {
+        let url = script(&["start", self.dir.to_str().expect("UTF-8 path")]);
+        assert_eq!(url, self.url);
+    }
+
+    /// Run `sql`; its output (TSV).
+    pub fn query(&self, sql: &str) -> String {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--fail-with-body",
+                &format!("{}/", self.url),
+                "--data-binary",
+            ])
+            .arg(sql)
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "{sql}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The number `sql` answers.
+    pub fn count(&self, sql: &str) -> u64 {
+        let text = self.query(sql);
+        text.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{sql}: not a number: {text:?}"))
+    }
+}
+
+impl Drop for ClickHouse {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/clickhouse.sh"))
+            .args(["stop", self.dir.to_str().unwrap_or_default()])
+            .output();
+    }
+}
+
+/// How a sensor proves who it is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Auth {
+    /// A client certificate whose common name is the sensor id.
+    Certificate,
+    /// A bearer token.
+    Token,
+}
+
+/// A sensor registered with the collector.
+#[derive(Clone, Debug)]
+pub struct SensorSpec {
+    pub id: &'static str,
+    pub enterprise_id: &'static str,
+    pub province: &'static str,
+    pub industry: &'static str,
+    pub grade: u8,
+    pub auth: Auth,
+}
+
+/// The analyst token every test collector knows (scope: everything).
+pub const ANALYST_TOKEN: &str = "analyst-national-token";
+/// An analyst limited to province 330000.
+pub const ANALYST_ZJ_TOKEN: &str = "analyst-zj-token";
+
+/// A `collector serve` process with its CA, configuration and database.
+pub struct Collector {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub url: String,
+    pub database: String,
+    child: Option<Child>,
+}
+
+fn sha256_hex(text: &str) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(text.as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("run sha256sum");
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Run the collector binary with `args`; panics with its stderr on failure.
+pub fn collector(args: &[&str]) -> String {
+    let out = Command::new(bin("collector"))
+        .args(args)
+        .output()
+        .expect("run collector");
+    assert!(
+        out.status.success(),
+        "collector {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Collector {
+    /// Make the CA, the sensors' credentials and the configuration in `dir`, migrate
+    /// `database` in `ch`, and start serving. `extra` is appended to `[server]`.
+    pub fn new(
+        dir: &Path,
+        ch: &ClickHouse,
+        database: &str,
+        sensors: &[SensorSpec],
+        extra: &str,
+    ) -> Collector {
+        let dir = dir.join("collector");
+        std::fs::create_dir_all(&dir).expect("collector dir");
+        let pki = dir.join("pki");
+        let pki_s = pki.to_str().expect("UTF-8 path");
+        collector(&["pki", "init", pki_s]);
+        let port = free_port();
+        let mut toml = format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{pki_s}/server.pem\"\n\
+             key = \"{pki_s}/server.key\"\nclient_ca = \"{pki_s}/ca.pem\"\n{extra}\n\
+             [clickhouse]\nurl = \"{}\"\ndatabase = \"{database}\"\n\
+             [storage]\nretention_days = 0\nrollup_retention_days = 0\n",
+            ch.url
+        );
+        for s in sensors {
+            collector(&["pki", "sensor", pki_s, s.id]);
+            let token = format!("token-of-{}", s.id);
+            std::fs::write(pki.join(format!("sensors/{}.token", s.id)), &token)
+                .expect("write token");
+            toml.push_str(&format!(
+                "[[sensors]]\nid = \"{}\"\nenterprise_id = \"{}\"\nprovince = \"{}\"\n\
+                 industry = \"{}\"\ngrade = {}\ntoken_sha256 = \"{}\"\n",
+                s.id,
+                s.enterprise_id,
+                s.province,
+                s.industry,
+                s.grade,
+                sha256_hex(&token)
+            ));
+        }
+        for (name, token, province) in [
+            ("national", ANALYST_TOKEN, ""),
+            ("zhejiang", ANALYST_ZJ_TOKEN, "330000"),
+        ] {
+            toml.push_str(&format!(
+                "[[analysts]]\nname = \"{name}\"\ntoken_sha256 = \"{}\"\nprovince = \"{province}\"\n",
+                sha256_hex(token)
+            ));
+        }
+        let config = dir.join("collector.toml");
+        std::fs::write(&config, toml).expect("write collector.toml");
+        collector(&["migrate", "--config", config.to_str().expect("UTF-8 path")]);
+        let mut c = Collector {
+            dir,
+            config,
+            url: format!("https://127.0.0.1:{port}"),
+            database: database.to_owned(),
+            child: None,
+        };
+        c.start();
+        c
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("pki/ca.pem")
+    }
+
+    /// A sensor's credential files: (certificate, key, token file).
+    pub fn credentials(&self, id: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let s = self.dir.join("pki/sensors");
+        (
+            s.join(format!("{id}.pem")),
+            s.join(format!("{id}.key")),
+            s.join(format!("{id}.token")),
+        )
+    }
+
+    /// Start serving and wait until it answers.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("serve.log"))
+            .expect("collector log");
+        let child = Command::new(bin("collector"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start collector");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.get("/metrics", None).0 == 200 {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("collector exited ({status}): {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("collector did not answer in 30 s: {}", self.log());
+    }
+
+    /// SIGKILL: no shutdown, no flushing.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("kill collector");
+            c.wait().expect("reap collector");
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    /// `GET path` with an optional bearer token: (status, body).
+    pub fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut args = vec![format!("{}{path}", self.url)];
+        if let Some(t) = token {
+            args.extend(["-H".into(), format!("Authorization: Bearer {t}")]);
+        }
+        self.curl(&args)
+    }
+
+    /// curl against the collector (its CA trusted) with `args`: (status, body).
+    pub fn curl(&self, args: &[String]) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
+            .arg(self.ca())
+            .args(args)
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
+    /// A sensor.toml for sensor `s`, pushing to this collector, spooling under `dir`.
+    pub fn sensor_config(&self, s: &SensorSpec, dir: &Path, uplink_extra: &str) -> PathBuf {
+        let (cert, key, token) = self.credentials(s.id);
+        let auth = match s.auth {
+            Auth::Certificate => format!(
+                "cert = \"{}\"\nkey = \"{}\"\n",
+                cert.display(),
+                key.display()
+            ),
+            Auth::Token => format!("token_file = \"{}\"\n", token.display()),
+        };
+        let text = format!(
+            "[sensor]\nid = \"{}\"\nenterprise_id = \"{}\"\nprovince = \"{}\"\n\
+             industry = \"{}\"\ngrade = {}\n\n[uplink]\nurl = \"{}\"\nca = \"{}\"\n{auth}\
+             spool_dir = \"{}\"\n{uplink_extra}\n",
+            s.id,
+            s.enterprise_id,
+            s.province,
+            s.industry,
+            s.grade,
+            self.url,
+            self.ca().display(),
+            dir.join("spool").display(),
+        );
+        let path = dir.join("sensor.toml");
+        std::fs::create_dir_all(dir).expect("sensor dir");
+        std::fs::write(&path, text).expect("write sensor.toml");
+        path
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
