@@ -133,6 +133,9 @@ impl Collector {
                             r#"{{"accepted":{n},"stored":{stored},"duplicates":{}}}"#,
                             n - stored
                         )
+                    } else if status == 401 || status == 403 {
+                        // As the collector: a credential refusal names no line.
+                        format!(r#"{{"error":"answer {status} as told"}}"#)
                     } else {
                         format!(r#"{{"error":"answer {status} as told","line":1}}"#)
                     };

@@ -136,6 +136,8 @@ impl Client {
                 let body = answer_text(resp);
                 match status {
                     413 => Answer::TooLarge,
+                    // A refusal naming a line is about the batch, not the credential.
+                    401 | 403 if names_a_line(&body) => Answer::Refused { status, body },
                     401 | 403 => Answer::Credentials { status, body },
                     408 | 429 => Answer::Failed(format!("{status}: {body}")),
                     400..=499 => Answer::Refused { status, body },
@@ -168,6 +170,14 @@ fn answer_text(resp: ureq::Response) -> String {
     let mut buf = Vec::new();
     let _ = resp.into_reader().take(MAX_ANSWER).read_to_end(&mut buf);
     String::from_utf8_lossy(&buf).trim().to_owned()
+}
+
+/// Whether a refusal names the line at fault (`{"error":…,"line":N}`): the batch itself is
+/// refused, and resending it would be refused again.
+fn names_a_line(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("line").is_some_and(serde_json::Value::is_u64))
 }
 
 /// `duplicates` of a `{"accepted":N,"stored":S,"duplicates":D}` answer; 0 if absent or odd.
@@ -534,6 +544,16 @@ fn pause(shared: &Shared, d: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_naming_a_line_is_about_the_batch() {
+        assert!(names_a_line(
+            r#"{"error":"line 3: sensor.id \"b\" is not this credential's sensor","line":3}"#
+        ));
+        assert!(!names_a_line(r#"{"error":"unknown sensor token"}"#));
+        assert!(!names_a_line("forbidden"));
+        assert!(!names_a_line(r#"{"line":"3"}"#));
+    }
 
     #[test]
     fn splits_by_lines() {
