@@ -106,6 +106,9 @@ async fn accept(
     body: Body,
 ) -> Result<Accepted, Refusal> {
     let limits = &app.config.server;
+    // The body is read before anything is refused: a client cut off mid-upload sees a reset
+    // stream (HTTP/2) or connection, not the answer that says why.
+    let compressed = read_body(body, limits.max_body_kb * 1024).await;
     let who = app.credentials.sensor(headers, peer).map_err(|d| {
         let outcome = if d.status == StatusCode::UNAUTHORIZED {
             "unauthorized"
@@ -114,28 +117,22 @@ async fn accept(
         };
         Refusal::new(d.status, outcome, d.message)
     })?;
+    let compressed = compressed.map_err(|e| match e {
+        BodyError::TooLarge => Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body larger than {} KiB", limits.max_body_kb),
+        ),
+        BodyError::Broken(e) => {
+            Refusal::new(StatusCode::BAD_REQUEST, "invalid", format!("body: {e}"))
+        }
+    })?;
     let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
         v.to_str()
             .unwrap_or("(not text)")
             .trim()
             .to_ascii_lowercase()
     });
-    let max_body = limits.max_body_kb * 1024;
-    let compressed = http_body_util::Limited::new(body, max_body as usize)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    format!("body larger than {} KiB", limits.max_body_kb),
-                )
-            } else {
-                Refusal::new(StatusCode::BAD_REQUEST, "invalid", format!("body: {e}"))
-            }
-        })?
-        .to_bytes();
     let text = decompress(encoding.as_deref(), &compressed, limits.max_batch_kb * 1024)?;
     let received = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -223,6 +220,38 @@ async fn accept(
         duplicates,
         skipped,
     })
+}
+
+enum BodyError {
+    TooLarge,
+    Broken(axum::Error),
+}
+
+/// What an oversized body is still read (and thrown away) for, so its sender gets the 413.
+const DRAIN_MAX: u64 = 64 << 20;
+
+/// The request body, at most `max` bytes. An oversized body is read on to its end (up to
+/// [`DRAIN_MAX`] more) and dropped.
+async fn read_body(body: Body, max: u64) -> Result<Vec<u8>, BodyError> {
+    let mut body = body;
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyError::Broken)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len() as u64;
+        if total <= max {
+            out.extend_from_slice(&data);
+        } else if total > max + DRAIN_MAX {
+            break;
+        }
+    }
+    if total > max {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(out)
 }
 
 /// The batch as text, no longer than `max` bytes once decompressed.
