@@ -334,6 +334,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_the_defaults() {
+        let c = parse(include_str!("../../collector.toml")).unwrap();
+        let d = parse("").unwrap();
+        assert_eq!(format!("{:?}", c.server), format!("{:?}", d.server));
+        assert_eq!(format!("{:?}", c.clickhouse), format!("{:?}", d.clickhouse));
+        assert_eq!(format!("{:?}", c.storage), format!("{:?}", d.storage));
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let e = parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
         assert!(e.contains("server.listen"), "{e}");
