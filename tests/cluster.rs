@@ -307,7 +307,10 @@ impl Collector {
             .expect("run curl");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-        (code.trim().parse().unwrap_or(0), body.to_owned())
+        match code.trim().parse() {
+            Ok(code) if code != 0 => (code, body.to_owned()),
+            _ => (0, format!("curl: {}", String::from_utf8_lossy(&out.stderr))),
+        }
     }
 
     /// A sensor.toml for sensor `s`, pushing to this collector, spooling under `dir`.

@@ -506,6 +506,38 @@ fn analysts_find_page_export_and_chart_alerts_within_their_scope() {
         &format!("rollup?{range}&step=1h&by=province"),
     );
     assert_eq!(v["series"].as_array().unwrap().len(), 1);
+    // Retention drops whole days older than its period, here alerts of 2020, and nothing else;
+    // a second migrate has nothing to do.
+    let old: Vec<Value> = (0..5)
+        .map(|n| {
+            let mut a = alert(&S1, 10_000 + n);
+            a["timestamp"] = json!(format!("2020-03-0{}T12:00:00.000000+0000", n + 1));
+            a
+        })
+        .collect();
+    std::fs::write(tmp.path().join("old.ndjson"), ndjson(&old)).expect("write");
+    let (got, text) = post(&col, &tmp.path().join("old.ndjson"), &token_of(&col, &S1));
+    assert_eq!(got, 200, "{text}");
+    assert_eq!(ch.count("SELECT count() FROM q.alerts"), 215);
+    let config = std::fs::read_to_string(&col.config)
+        .expect("config")
+        .replace(
+            "retention_days = 0\nrollup_retention_days = 0",
+            "retention_days = 30\nrollup_retention_days = 365",
+        );
+    let kept = tmp.path().join("retention.toml");
+    std::fs::write(&kept, config).expect("write");
+    let out = icsight_tests::cluster::collector(&["retention", "--config", kept.to_str().unwrap()]);
+    assert!(out.contains("dropped 11 partition(s)"), "{out}");
+    assert!(
+        out.contains("alerts/20200301") && out.contains("alerts_1h/202003"),
+        "{out}"
+    );
+    assert_eq!(ch.count("SELECT count() FROM q.alerts"), 210);
+    assert_eq!(ch.count("SELECT sum(alerts) FROM q.alerts_5m"), 210);
+    let again = icsight_tests::cluster::collector(&["migrate", "--config", kept.to_str().unwrap()]);
+    assert!(again.contains("nothing to do"), "{again}");
+
     // Sensors' tokens are not analysts', bad parameters are named.
     let sensor_token = std::fs::read_to_string(col.credentials(S1.id).2).unwrap();
     assert_eq!(
