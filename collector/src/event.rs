@@ -64,6 +64,19 @@ pub const KNOWN_TYPES: &str =
 
 /// Declares a row struct whose first columns are the ones every event table starts with.
 macro_rules! event_row {
+    // A row of an event with a flow's tuple: the tuple's columns come next.
+    (tuple $(#[$m:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        event_row!($(#[$m])* $name {
+            flow_id: u64,
+            src_ip: String,
+            src_port: u16,
+            dest_ip: String,
+            dest_port: u16,
+            proto: String,
+            app_proto: String,
+            $($field: $ty,)*
+        });
+    };
     ($(#[$m:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, clickhouse::Row, Serialize, serde::Deserialize, PartialEq)]
@@ -83,15 +96,9 @@ macro_rules! event_row {
 }
 
 event_row!(
+    tuple
     /// An alert: a rule's (`kind` "signature") or a baseline's (`kind` "baseline").
     AlertRow {
-        flow_id: u64,
-        src_ip: String,
-        src_port: u16,
-        dest_ip: String,
-        dest_port: u16,
-        proto: String,
-        app_proto: String,
         kind: String,
         action: String,
         gid: u32,
@@ -108,15 +115,9 @@ event_row!(
 );
 
 event_row!(
+    tuple
     /// A decoder, stream or protocol anomaly.
     AnomalyRow {
-        flow_id: u64,
-        src_ip: String,
-        src_port: u16,
-        dest_ip: String,
-        dest_port: u16,
-        proto: String,
-        app_proto: String,
         anomaly_type: String,
         event: String,
         raw: String,
@@ -124,15 +125,9 @@ event_row!(
 );
 
 event_row!(
+    tuple
     /// A flow that ended.
     FlowRow {
-        flow_id: u64,
-        src_ip: String,
-        src_port: u16,
-        dest_ip: String,
-        dest_port: u16,
-        proto: String,
-        app_proto: String,
         flow_start: u32,
         flow_end: u32,
         pkts_toserver: u64,
@@ -146,15 +141,9 @@ event_row!(
 );
 
 event_row!(
+    tuple
     /// A protocol transaction (Modbus, S7comm, S7comm-plus, DNP3), kept whole in `raw`.
     TransactionRow {
-        flow_id: u64,
-        src_ip: String,
-        src_port: u16,
-        dest_ip: String,
-        dest_port: u16,
-        proto: String,
-        app_proto: String,
         raw: String,
     }
 );
@@ -229,6 +218,47 @@ impl Row {
     }
 }
 
+/// The common columns, before they are spread into a row.
+struct Common<'a> {
+    ts: u32,
+    ts_us: u64,
+    received: u32,
+    event_id: String,
+    who: &'a SensorEntry,
+}
+
+/// Fill the common columns of an `event_row!` struct.
+macro_rules! with_common {
+    // ... and the tuple's columns from a `Tuple`.
+    ($row:ident, $c:expr, tuple $t:expr, { $($field:ident $(: $value:expr)?),* $(,)? }) => {{
+        let t: Tuple = $t;
+        with_common!($row, $c, {
+            flow_id: t.flow_id,
+            src_ip: t.src_ip,
+            src_port: t.src_port,
+            dest_ip: t.dest_ip,
+            dest_port: t.dest_port,
+            proto: t.proto,
+            app_proto: t.app_proto,
+            $($field $(: $value)?,)*
+        })
+    }};
+    ($row:ident, $c:expr, { $($field:ident $(: $value:expr)?),* $(,)? }) => {
+        $row {
+            ts: $c.ts,
+            ts_us: $c.ts_us,
+            received: $c.received,
+            event_id: $c.event_id,
+            sensor_id: $c.who.id.clone(),
+            enterprise_id: $c.who.enterprise_id.clone(),
+            province: $c.who.province.clone(),
+            industry: $c.who.industry.clone(),
+            grade: $c.who.grade,
+            $($field $(: $value)?,)*
+        }
+    };
+}
+
 /// The longest event id accepted.
 const MAX_EVENT_ID: usize = 64;
 
@@ -278,57 +308,18 @@ pub fn parse(
             if !store_transaction(event_type) {
                 return Ok(None);
             }
-            let t = Tuple::of(o)?;
-            Row::Transaction(TransactionRow {
-                ts: c.ts,
-                ts_us: c.ts_us,
-                received: c.received,
-                event_id: c.event_id,
-                sensor_id: c.who.id.clone(),
-                enterprise_id: c.who.enterprise_id.clone(),
-                province: c.who.province.clone(),
-                industry: c.who.industry.clone(),
-                grade: c.who.grade,
-                flow_id: t.flow_id,
-                src_ip: t.src_ip,
-                src_port: t.src_port,
-                dest_ip: t.dest_ip,
-                dest_port: t.dest_port,
-                proto: t.proto,
+            // The transaction's protocol is its event type.
+            let t = Tuple {
                 app_proto: event_type.to_owned(),
+                ..Tuple::of(o)?
+            };
+            Row::Transaction(with_common!(TransactionRow, c, tuple t, {
                 raw: line.to_owned(),
-            })
+            }))
         }
         Kind::Asset => Row::Asset(asset(o, c, line)?),
         Kind::Stats => Row::Stats(stats(o, c, line)?),
     }))
-}
-
-/// The common columns, before they are spread into a row.
-struct Common<'a> {
-    ts: u32,
-    ts_us: u64,
-    received: u32,
-    event_id: String,
-    who: &'a SensorEntry,
-}
-
-/// Fill the common columns of an `event_row!` struct.
-macro_rules! with_common {
-    ($row:ident, $c:expr, { $($field:ident $(: $value:expr)?),* $(,)? }) => {
-        $row {
-            ts: $c.ts,
-            ts_us: $c.ts_us,
-            received: $c.received,
-            event_id: $c.event_id,
-            sensor_id: $c.who.id.clone(),
-            enterprise_id: $c.who.enterprise_id.clone(),
-            province: $c.who.province.clone(),
-            industry: $c.who.industry.clone(),
-            grade: $c.who.grade,
-            $($field $(: $value)?,)*
-        }
-    };
 }
 
 /// A line's `sensor` block must name the credential's sensor, and (where it says) its
@@ -372,6 +363,7 @@ struct Tuple {
     dest_ip: String,
     dest_port: u16,
     proto: String,
+    app_proto: String,
 }
 
 impl Tuple {
@@ -389,6 +381,7 @@ impl Tuple {
                 Some(Value::Number(n)) => n.to_string(),
                 Some(_) => return Err(invalid("proto: not a string or number")),
             },
+            app_proto: opt_str(o, "app_proto")?,
         })
     }
 }
@@ -420,14 +413,7 @@ fn alert(o: &Map<String, Value>, c: Common<'_>, line: &str) -> Result<AlertRow, 
             .to_owned(),
         None => String::new(),
     };
-    Ok(with_common!(AlertRow, c, {
-        flow_id: t.flow_id,
-        src_ip: t.src_ip,
-        src_port: t.src_port,
-        dest_ip: t.dest_ip,
-        dest_port: t.dest_port,
-        proto: t.proto,
-        app_proto: opt_str(o, "app_proto")?,
+    Ok(with_common!(AlertRow, c, tuple t, {
         kind: if anomaly_event.is_empty() { "signature" } else { "baseline" }.to_owned(),
         action: opt_str(a, "action")?,
         gid: opt_u64(a, "gid")?.unwrap_or(1).min(u32::MAX as u64) as u32,
@@ -454,14 +440,7 @@ fn anomaly(o: &Map<String, Value>, c: Common<'_>, line: &str) -> Result<AnomalyR
         Some(Value::String(s)) => s.clone(),
         _ => return Err(invalid("anomaly.type: missing or not a string")),
     };
-    Ok(with_common!(AnomalyRow, c, {
-        flow_id: t.flow_id,
-        src_ip: t.src_ip,
-        src_port: t.src_port,
-        dest_ip: t.dest_ip,
-        dest_port: t.dest_port,
-        proto: t.proto,
-        app_proto: opt_str(o, "app_proto")?,
+    Ok(with_common!(AnomalyRow, c, tuple t, {
         anomaly_type,
         event: opt_str(a, "event")?,
         raw: line.to_owned(),
@@ -481,14 +460,7 @@ fn flow(o: &Map<String, Value>, c: Common<'_>) -> Result<FlowRow, LineError> {
             .ok_or_else(|| invalid(format!("flow.{k}: not a time")))
     };
     let count = |k: &str| -> Result<u64, LineError> { Ok(opt_u64(f, k)?.unwrap_or(0)) };
-    Ok(with_common!(FlowRow, c, {
-        flow_id: t.flow_id,
-        src_ip: t.src_ip,
-        src_port: t.src_port,
-        dest_ip: t.dest_ip,
-        dest_port: t.dest_port,
-        proto: t.proto,
-        app_proto: opt_str(o, "app_proto")?,
+    Ok(with_common!(FlowRow, c, tuple t, {
         flow_start: time("start")?,
         flow_end: time("end")?,
         pkts_toserver: count("pkts_toserver")?,

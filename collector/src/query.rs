@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::config::AnalystEntry;
+use crate::event::AlertRow;
 use crate::ingest::Refusal;
 use crate::metrics::Endpoint;
 use crate::server::App;
@@ -186,33 +187,6 @@ fn analyst<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AnalystEntry, Re
         };
         Refusal::new(d.status, outcome, d.message)
     })
-}
-
-#[derive(Debug, clickhouse::Row, Deserialize)]
-struct AlertOut {
-    ts_us: u64,
-    event_id: String,
-    sensor_id: String,
-    enterprise_id: String,
-    province: String,
-    industry: String,
-    grade: u8,
-    flow_id: u64,
-    src_ip: String,
-    src_port: u16,
-    dest_ip: String,
-    dest_port: u16,
-    proto: String,
-    app_proto: String,
-    kind: String,
-    sid: u32,
-    rev: u32,
-    signature: String,
-    category: String,
-    severity: u8,
-    techniques: Vec<String>,
-    anomaly_event: String,
-    raw: String,
 }
 
 #[derive(Serialize)]
@@ -465,7 +439,7 @@ async fn alerts_inner(
         sort.order_by(),
         limit
     );
-    let rows: Vec<AlertOut> = f
+    let rows: Vec<AlertRow> = f
         .bind(app.store.client().query(&sql))
         .fetch_all()
         .await
@@ -487,7 +461,7 @@ async fn alerts_inner(
     Ok(Json(serde_json::json!({ "alerts": alerts, "next_cursor": next })).into_response())
 }
 
-fn to_json(r: &AlertOut) -> AlertJson<'_> {
+fn to_json(r: &AlertRow) -> AlertJson<'_> {
     AlertJson {
         timestamp: format_time(r.ts_us),
         event_id: &r.event_id,
@@ -516,7 +490,7 @@ fn to_json(r: &AlertOut) -> AlertJson<'_> {
 }
 
 /// The page as CSV; the next page's cursor rides in the `X-Next-Cursor` header.
-fn csv_response(rows: &[AlertOut], next: Option<String>) -> Result<Response, Refusal> {
+fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, Refusal> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| {
         Refusal::new(

@@ -66,6 +66,21 @@ macro_rules! rollup_dims {
     };
 }
 
+/// The columns of a roll-up: its time bucket and the dimensions.
+macro_rules! rollup_columns {
+    () => {
+        "bucket DateTime('UTC'),
+         province String,
+         enterprise_id String,
+         industry String,
+         grade UInt8,
+         severity UInt8,
+         technique String,
+         app_proto String,
+         kind String,"
+    };
+}
+
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     name: "events, roll-ups and the asset inventory",
@@ -149,17 +164,9 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
          SELECT province, enterprise_id, ip, ts, ts_us, sensor_id, macs, roles, vendor, product, raw
          FROM {db}.assets",
         concat!(
-            "CREATE TABLE IF NOT EXISTS {db}.alerts_5m (
-                 bucket DateTime('UTC'),
-                 province String,
-                 enterprise_id String,
-                 industry String,
-                 grade UInt8,
-                 severity UInt8,
-                 technique String,
-                 app_proto String,
-                 kind String,
-                 alerts UInt64
+            "CREATE TABLE IF NOT EXISTS {db}.alerts_5m (",
+            rollup_columns!(),
+            "alerts UInt64
              ) ENGINE = SummingMergeTree(alerts) PARTITION BY toYYYYMMDD(bucket)
              ORDER BY (",
             rollup_dims!(),
@@ -173,17 +180,9 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             rollup_dims!()
         ),
         concat!(
-            "CREATE TABLE IF NOT EXISTS {db}.alerts_1h (
-                 bucket DateTime('UTC'),
-                 province String,
-                 enterprise_id String,
-                 industry String,
-                 grade UInt8,
-                 severity UInt8,
-                 technique String,
-                 app_proto String,
-                 kind String,
-                 alerts AggregateFunction(count),
+            "CREATE TABLE IF NOT EXISTS {db}.alerts_1h (",
+            rollup_columns!(),
+            "alerts AggregateFunction(count),
                  sources AggregateFunction(uniq, String),
                  signatures AggregateFunction(uniq, UInt32)
              ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(bucket)

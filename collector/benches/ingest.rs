@@ -1,0 +1,343 @@
+//! Collector benchmarks against a private ClickHouse (scripts/clickhouse.sh) and the release
+//! `collector` binary, over HTTPS:
+//!
+//! 1. ingest rate (events/s) and batch latency with 1, 8 and 64 sensors uploading at once,
+//!    each sending zstd batches of 1,000 alerts as a sensor's uplink does;
+//! 2. p50/p99 latency of typical analyst queries over 10 M stored alerts (31 provinces,
+//!    1,000 enterprises, 30 days), generated inside ClickHouse.
+//!
+//! `cargo bench -p icsight-collector --bench ingest`; `ICSIGHT_BENCH_ALERTS` changes the
+//! 10 M, `ICSIGHT_BENCH_SECONDS` the length of each ingest run (default 20 s).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DAY: u64 = 86_400;
+/// 2026-11-21T00:00:00Z: the end of the generated month.
+const END: u64 = 1_795_219_200;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_owned()
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn clickhouse_query(url: &str, sql: &str) -> String {
+    run(Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            &format!("{url}/"),
+            "--data-binary",
+        ])
+        .arg(sql))
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(collector::config::token_digest(text))
+}
+
+struct Server {
+    child: Child,
+    ch_dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new(root().join("scripts/clickhouse.sh"))
+            .arg("stop")
+            .arg(&self.ch_dir)
+            .output();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn agent(ca: &Path) -> ureq::Agent {
+    let pem = std::fs::read(ca).expect("ca.pem");
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut &pem[..]) {
+        roots.add(c.expect("PEM")).expect("CA");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    ureq::AgentBuilder::new()
+        .tls_config(Arc::new(tls))
+        .timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// One batch of `n` alerts of `sensor`, as NDJSON.
+fn batch(sensor: usize, enterprise: &str, province: &str, seq: &mut u64, n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n * 700);
+    for _ in 0..n {
+        *seq += 1;
+        let s = *seq;
+        let t = END - DAY + s % DAY;
+        let line = serde_json::json!({
+            "timestamp": collector::time::format_time(t * 1_000_000 + s % 1_000_000),
+            "event_id": format!("bench{sensor}-{s}"),
+            "flow_id": s,
+            "event_type": "alert",
+            "src_ip": format!("10.{}.{}.{}", sensor % 256, s % 200, s % 250 + 1),
+            "src_port": 40000 + s % 20000,
+            "dest_ip": "10.200.0.5",
+            "dest_port": 502,
+            "proto": "TCP",
+            "app_proto": "modbus",
+            "alert": {
+                "action": "allowed", "gid": 1, "signature_id": 9100000 + s % 40, "rev": 1,
+                "signature": format!("ICSIGHT MODBUS write single register (FC6) {}", s % 40),
+                "category": "Write to an Industrial Process Value", "severity": s % 3 + 1,
+                "metadata": { "mitre_attack_ics": ["T0836", "T0855"] },
+            },
+            "modbus": { "id": s, "request": { "transaction_id": s % 65536, "unit_id": 1, "function_code": "WrSingleReg", "write": { "address": 5, "data": 550 } } },
+            "sensor": { "id": format!("bench-s{sensor}"), "enterprise_id": enterprise, "province": province },
+        });
+        serde_json::to_writer(&mut out, &line).expect("JSON");
+        out.push(b'\n');
+    }
+    out
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter that is not ours means another bench was asked for.
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with("--") && a != "ingest")
+    {
+        return;
+    }
+    let seconds: u64 = std::env::var("ICSIGHT_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let alerts: u64 = std::env::var("ICSIGHT_BENCH_ALERTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let ch_dir = dir.join("clickhouse");
+    let ch = run(Command::new(root().join("scripts/clickhouse.sh"))
+        .arg("start")
+        .arg(&ch_dir));
+    let bin = env!("CARGO_BIN_EXE_collector");
+    let pki = dir.join("pki");
+    run(Command::new(bin).args(["pki", "init"]).arg(&pki));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let mut toml = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{0}/server.pem\"\nkey = \"{0}/server.key\"\n\
+         [clickhouse]\nurl = \"{ch}\"\ndatabase = \"bench\"\n[storage]\nretention_days = 0\nrollup_retention_days = 0\n\
+         [[analysts]]\nname = \"national\"\ntoken_sha256 = \"{1}\"\n",
+        pki.display(),
+        sha256("analyst"),
+    );
+    // 64 sensors, 4 enterprises per province.
+    for i in 0..64 {
+        toml.push_str(&format!(
+            "[[sensors]]\nid = \"bench-s{i}\"\nenterprise_id = \"E{:04}\"\nprovince = \"{}\"\nindustry = \"energy\"\ngrade = 2\ntoken_sha256 = \"{}\"\n",
+            i / 2,
+            110000 + (i / 4) * 10000,
+            sha256(&format!("token{i}")),
+        ));
+    }
+    let config = dir.join("collector.toml");
+    std::fs::write(&config, toml).expect("config");
+    run(Command::new(bin).args(["migrate", "--config"]).arg(&config));
+    let child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let _server = Server {
+        child,
+        ch_dir: ch_dir.clone(),
+    };
+    let url = format!("https://127.0.0.1:{port}");
+    let agent = agent(&pki.join("server.pem").with_file_name("ca.pem"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while agent.get(&format!("{url}/healthz")).call().is_err() {
+        assert!(Instant::now() < deadline, "collector did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    println!("ingest: zstd batches of 1,000 alerts (~700 B each) over HTTPS, {seconds} s a run");
+    println!("sensors  events/s  batches  batch p50 ms  batch p99 ms");
+    for sensors in [1usize, 8, 64] {
+        let stop = Instant::now() + Duration::from_secs(seconds);
+        let handles: Vec<_> = (0..sensors)
+            .map(|i| {
+                let agent = agent.clone();
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let enterprise = format!("E{:04}", i / 2);
+                    let province = format!("{}", 110000 + (i / 4) * 10000);
+                    let token = format!("Bearer token{i}");
+                    let mut seq = (sensors as u64) << 40;
+                    let mut lat = Vec::new();
+                    let mut events = 0u64;
+                    while Instant::now() < stop {
+                        let body = zstd::bulk::compress(
+                            &batch(i, &enterprise, &province, &mut seq, 1000),
+                            3,
+                        )
+                        .expect("zstd");
+                        let t = Instant::now();
+                        let r = agent
+                            .post(&format!("{url}/v1/ingest"))
+                            .set("Authorization", &token)
+                            .set("Content-Encoding", "zstd")
+                            .send_bytes(&body);
+                        match r {
+                            Ok(_) => {
+                                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                                events += 1000;
+                            }
+                            Err(e) => panic!("ingest failed: {e}"),
+                        }
+                    }
+                    (events, lat)
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        let mut lat = Vec::new();
+        let mut events = 0;
+        for h in handles {
+            let (e, l) = h.join().expect("uploader");
+            events += e;
+            lat.extend(l);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        lat.sort_by(f64::total_cmp);
+        println!(
+            "{sensors:7}  {:8.0}  {:7}  {:12.1}  {:12.1}",
+            events as f64 / elapsed,
+            lat.len(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+    }
+
+    // 10 M alerts over 30 days, 31 provinces, 1,000 enterprises, made inside ClickHouse (the
+    // materialized roll-ups fill as they would from ingest).
+    let t = Instant::now();
+    clickhouse_query(&ch, "TRUNCATE TABLE bench.alerts");
+    let chunk = 1_000_000u64;
+    let mut done = 0;
+    while done < alerts {
+        let n = chunk.min(alerts - done);
+        clickhouse_query(
+            &ch,
+            &format!(
+                "INSERT INTO bench.alerts SELECT
+                   toDateTime({start} + intDiv(number * {span}, {alerts})) AS ts,
+                   toUInt64(ts) * 1000000 + number % 1000000 AS ts_us,
+                   ts AS received,
+                   concat('g-', toString(number)) AS event_id,
+                   concat('s', toString(number % 2000)) AS sensor_id,
+                   concat('E', toString(number % 1000)) AS enterprise_id,
+                   toString(110000 + (number % 1000) % 31 * 10000) AS province,
+                   ['energy','water','petrochemical','metallurgy'][number % 4 + 1] AS industry,
+                   toUInt8(number % 3 + 1) AS grade,
+                   number AS flow_id,
+                   concat('10.', toString(number % 256), '.', toString(intDiv(number, 256) % 256), '.', toString(number % 250 + 1)) AS src_ip,
+                   toUInt16(40000 + number % 20000) AS src_port,
+                   '10.200.0.5' AS dest_ip, toUInt16(502) AS dest_port, 'TCP' AS proto,
+                   ['modbus','s7comm','dnp3'][number % 3 + 1] AS app_proto,
+                   if(number % 10 = 0, 'baseline', 'signature') AS kind,
+                   'allowed' AS action, toUInt32(1) AS gid, toUInt32(9100000 + number % 80) AS sid, toUInt32(1) AS rev,
+                   concat('ICSIGHT ', ['MODBUS write single register', 'S7COMM PLC stop', 'DNP3 cold restart', 'MODBUS diagnostics'][number % 4 + 1], ' ', toString(number % 80)) AS signature,
+                   'Write to an Industrial Process Value' AS category,
+                   toUInt8(number % 7 = 0 ? 1 : number % 3 + 1) AS severity,
+                   ['T0836','T0855','T0858','T0816'][number % 4 + 1] AS technique,
+                   [technique] AS techniques,
+                   '' AS anomaly_event,
+                   concat('{{\"event_type\":\"alert\",\"event_id\":\"g-', toString(number), '\"}}') AS raw
+                 FROM numbers({done}, {n})",
+                start = END - 30 * DAY,
+                span = 30 * DAY,
+            ),
+        );
+        done += n;
+    }
+    println!(
+        "\nloaded {alerts} alerts in {:.1} s (INSERT … SELECT inside ClickHouse, roll-ups included)",
+        t.elapsed().as_secs_f64()
+    );
+    clickhouse_query(&ch, "OPTIMIZE TABLE bench.alerts_5m FINAL");
+    let week = END - 7 * DAY;
+    let month = END - 30 * DAY;
+    let queries = [
+        (
+            "a province's newest 100 alerts, last 7 days",
+            format!("/v1/alerts?province=330000&from={week}&to={END}&limit=100"),
+        ),
+        (
+            "an enterprise's severity-1 T0816 alerts, 30 days, page 1",
+            format!("/v1/alerts?province=180000&enterprise=E7&severity=1&technique=T0816&from={month}&to={END}&limit=100"),
+        ),
+        (
+            "national text + IP search, 30 days",
+            format!("/v1/alerts?q=plc%20stop&ip=10.1.9.2&from={month}&to={END}&limit=100"),
+        ),
+        (
+            "national hourly roll-up by severity, 30 days",
+            format!("/v1/rollup?step=1h&by=severity&from={month}&to={END}"),
+        ),
+    ];
+    println!("\nquery (over {alerts} alerts, 30 runs each)                 p50 ms   p99 ms  rows");
+    for (name, q) in &queries {
+        let mut lat = Vec::new();
+        let mut rows = 0;
+        for _ in 0..30 {
+            let t = Instant::now();
+            let r = agent
+                .get(&format!("{url}{q}"))
+                .set("Authorization", "Bearer analyst")
+                .call()
+                .unwrap_or_else(|e| panic!("{q}: {e}"));
+            let v: serde_json::Value = r.into_json().expect("JSON");
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            rows = v["alerts"]
+                .as_array()
+                .or(v["series"].as_array())
+                .map_or(0, Vec::len);
+        }
+        lat.sort_by(f64::total_cmp);
+        println!(
+            "{name:58} {:7.1}  {:7.1}  {rows}",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99)
+        );
+    }
+}
