@@ -6,13 +6,14 @@
 #                                     prints its HTTP URL. Ports are chosen once and kept in
 #                                     DIR/ports, so a restart answers on the same URL.
 #   scripts/clickhouse.sh stop DIR    stop it (SIGTERM, then SIGKILL after 30 s)
+#   scripts/clickhouse.sh kill DIR    stop it at once (SIGKILL), as a crash or power cut would
 #   scripts/clickhouse.sh url DIR     print the HTTP URL
 #
 # Installs Debian's clickhouse-server when it is missing.
 set -euo pipefail
 
 die() { echo "clickhouse.sh: $*" >&2; exit 1; }
-[ $# -eq 2 ] || die "usage: $0 start|stop|url DIR"
+[ $# -eq 2 ] || die "usage: $0 start|stop|kill|url DIR"
 cmd=$1
 dir=$2
 mkdir -p "$dir"
@@ -116,6 +117,16 @@ stop)
   fi
   rm -f "$dir/pid"
   ;;
+kill)
+  [ -f "$dir/pid" ] || exit 0
+  pid=$(cat "$dir/pid")
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$dir/pid"
+  ;;
 url) url ;;
-*) die "unknown command $cmd (start, stop, url)" ;;
+*) die "unknown command $cmd (start, stop, kill, url)" ;;
 esac

@@ -54,7 +54,12 @@ impl ClickHouse {
         script(&["stop", self.dir.to_str().expect("UTF-8 path")]);
     }
 
-    /// Start again after [`ClickHouse::stop`], on the same ports.
+    /// Stop at once (SIGKILL), mid-query if it is in one.
+    pub fn kill(&self) {
+        script(&["kill", self.dir.to_str().expect("UTF-8 path")]);
+    }
+
+    /// Start again after [`ClickHouse::stop`] or [`ClickHouse::kill`], on the same ports.
     pub fn resume(&self) {
         let url = script(&["start", self.dir.to_str().expect("UTF-8 path")]);
         assert_eq!(url, self.url);

@@ -1,8 +1,8 @@
 //! Sensors to ClickHouse, end to end, with real parts: a private ClickHouse, one collector over
 //! mutual TLS and tokens, two sensors replaying captures from `pcaps/` and `../shared/pcaps/`
 //! with their uplinks on. What ClickHouse holds must equal, one for one, what the sensors wrote
-//! locally — also when the collector is SIGKILLed twice and ClickHouse is stopped for a minute
-//! while the sensors are sending.
+//! locally — also when the collector is SIGKILLed twice and ClickHouse is killed and kept down
+//! for a minute while the sensors are sending.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -357,9 +357,9 @@ fn nothing_lost_or_doubled_through_collector_kills_and_a_clickhouse_outage() {
         col.start();
         seen = wait_for_more(&ch, seen, &mut [&mut zj, &mut gd]);
     }
-    ch.stop();
-    // A graceful stop lets ClickHouse finish what it was doing, and the sensors keep sending
-    // meanwhile: what counts is that events are waiting while it is down.
+    // At once, mid-insert if it is in one: a graceful stop lets ClickHouse serve the
+    // connections it has for seconds, and the sensors would drain meanwhile.
+    ch.kill();
     let waiting = |dir: &Path| segments(&dir.join("spool"));
     let before = (waiting(&dir_zj), waiting(&dir_gd));
     eprintln!("ClickHouse stopped at {seen} transactions stored; segments waiting {before:?}");
