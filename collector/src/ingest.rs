@@ -17,7 +17,7 @@ use axum::{Extension, Json};
 use http_body_util::BodyExt;
 use serde::Serialize;
 
-use crate::auth::Peer;
+use crate::auth::{Denied, Peer};
 use crate::event::{self, LineError};
 use crate::metrics::{Outcome, Table};
 use crate::server::App;
@@ -49,6 +49,17 @@ impl Refusal {
         self.error = format!("line {line}: {}", self.error);
         self.line = Some(line);
         self
+    }
+}
+
+impl From<Denied> for Refusal {
+    fn from(d: Denied) -> Refusal {
+        let outcome = if d.status == StatusCode::UNAUTHORIZED {
+            "unauthorized"
+        } else {
+            "forbidden"
+        };
+        Refusal::new(d.status, outcome, d.message)
     }
 }
 
@@ -109,14 +120,7 @@ async fn accept(
     // The body is read before anything is refused: a client cut off mid-upload sees a reset
     // stream (HTTP/2) or connection, not the answer that says why.
     let compressed = read_body(body, limits.max_body_kb * 1024).await;
-    let who = app.credentials.sensor(headers, peer).map_err(|d| {
-        let outcome = if d.status == StatusCode::UNAUTHORIZED {
-            "unauthorized"
-        } else {
-            "forbidden"
-        };
-        Refusal::new(d.status, outcome, d.message)
-    })?;
+    let who = app.credentials.sensor(headers, peer)?;
     let compressed = compressed.map_err(|e| match e {
         BodyError::TooLarge => Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,

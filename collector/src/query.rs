@@ -178,15 +178,26 @@ fn dimensions(p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn analyst<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AnalystEntry, Refusal> {
-    app.credentials.analyst(headers).map_err(|d| {
-        let outcome = if d.status == StatusCode::UNAUTHORIZED {
-            "unauthorized"
-        } else {
-            "forbidden"
-        };
-        Refusal::new(d.status, outcome, d.message)
-    })
+/// The filter every query starts with: `column` (a time) within the request's range, the
+/// analyst's scope, and the dimensions alerts and roll-ups share. Returns it with the range.
+fn base_filter(
+    who: &AnalystEntry,
+    p: &AlertParams,
+    column: &str,
+) -> Result<(Filter, u64, u64), Refusal> {
+    let to = time_param("to", p.to.as_deref(), now())?;
+    let from = time_param("from", p.from.as_deref(), to.saturating_sub(86_400))?;
+    let mut f = Filter::default();
+    f.and(
+        &format!("{column} >= ? AND {column} <= ?"),
+        [
+            Arg::U32(from.min(u32::MAX as u64) as u32),
+            Arg::U32(to.min(u32::MAX as u64) as u32),
+        ],
+    );
+    scope(who, p, &mut f)?;
+    dimensions(p, &mut f)?;
+    Ok((f, from, to))
 }
 
 #[derive(Serialize)]
@@ -382,30 +393,19 @@ async fn alerts_inner(
     headers: &HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Refusal> {
-    let who = analyst(app, headers)?;
+    let who = app.credentials.analyst(headers)?;
     let p = params_of(params)?;
     if p.step.is_some() || p.by.is_some() {
         return Err(bad("step", "step and by belong to /v1/rollup"));
     }
     let csv = wants_csv(&p, headers)?;
-    let to = time_param("to", p.to.as_deref(), now())?;
-    let from = time_param("from", p.from.as_deref(), to.saturating_sub(86_400))?;
     let sort = Sort::parse(p.sort.as_deref())?;
     let max = if csv { MAX_CSV_ROWS } else { MAX_JSON_ROWS };
     let limit = p.limit.unwrap_or(if csv { 10_000 } else { 100 });
     if limit == 0 || limit > max {
         return Err(bad("limit", format!("{limit} is not 1-{max}")));
     }
-    let mut f = Filter::default();
-    f.and(
-        "ts >= ? AND ts <= ?",
-        [
-            Arg::U32(from.min(u32::MAX as u64) as u32),
-            Arg::U32(to.min(u32::MAX as u64) as u32),
-        ],
-    );
-    scope(who, &p, &mut f)?;
-    dimensions(&p, &mut f)?;
+    let (mut f, _, _) = base_filter(who, &p, "ts")?;
     if let Some(s) = &p.sensor {
         f.and("sensor_id = ?", [Arg::Str(s.clone())]);
     }
@@ -625,7 +625,7 @@ async fn rollup_inner(
     headers: &HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Refusal> {
-    let who = analyst(app, headers)?;
+    let who = app.credentials.analyst(headers)?;
     let p = params_of(params)?;
     for (name, set) in [
         ("sensor", p.sensor.is_some()),
@@ -641,8 +641,6 @@ async fn rollup_inner(
             return Err(bad(name, "not a roll-up dimension; use /v1/alerts"));
         }
     }
-    let to = time_param("to", p.to.as_deref(), now())?;
-    let from = time_param("from", p.from.as_deref(), to.saturating_sub(86_400))?;
     let step = p.step.as_deref().unwrap_or("5m");
     let (table, measures, hourly) = match step {
         "5m" => (
@@ -658,16 +656,7 @@ async fn rollup_inner(
         other => return Err(bad("step", format!("{other:?}: use 5m or 1h"))),
     };
     let key = by_column(p.by.as_deref())?;
-    let mut f = Filter::default();
-    f.and(
-        "bucket >= ? AND bucket <= ?",
-        [
-            Arg::U32(from.min(u32::MAX as u64) as u32),
-            Arg::U32(to.min(u32::MAX as u64) as u32),
-        ],
-    );
-    scope(who, &p, &mut f)?;
-    dimensions(&p, &mut f)?;
+    let (mut f, from, to) = base_filter(who, &p, "bucket")?;
     if let Some(t) = &p.technique {
         f.and("technique = ?", [Arg::Str(t.clone())]);
     }
