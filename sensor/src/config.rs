@@ -5,7 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::Deserialize;
+
+pub use uplink::{Compression, Fsync, UplinkConfig};
 
 /// Where the sensor looks for its configuration when `--config` is not given.
 pub const DEFAULT_PATHS: [&str; 2] = ["sensor.toml", "/etc/icsight/sensor.toml"];
@@ -46,7 +50,7 @@ pub struct Config {
     #[serde(default)]
     pub baseline: BaselineConfig,
     #[serde(default)]
-    pub uplink: UplinkConfig,
+    pub uplink: UplinkSection,
     #[serde(default)]
     pub metrics: MetricsConfig,
 }
@@ -64,105 +68,179 @@ pub const UPLINK_EVENT_TYPES: [&str; 9] = [
     "dnp3",
 ];
 
-/// The push of events to the provincial collector, through an on-disk spool.
-/// See `docs/uplink.md` for the spool layout and what is kept when the link is down.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct UplinkConfig {
-    /// The collector's base URL (`https://collector.example:8443`); empty: no uplink.
-    pub url: String,
-    /// A file holding the bearer token (trimmed); empty: no `Authorization` header.
-    pub token_file: PathBuf,
-    /// PEM of the CA that signed the collector's certificate; required for `https`.
-    pub ca: PathBuf,
-    /// Client certificate (PEM) for mutual TLS; empty: none.
-    pub cert: PathBuf,
-    /// The client certificate's private key (PEM).
-    pub key: PathBuf,
-    /// Where unsent events wait, one file per batch.
-    pub spool_dir: PathBuf,
-    /// Cap on the spool; beyond it the oldest unsent segments are deleted first.
-    pub spool_max_mb: u32,
-    /// Events in one segment (one request) at most.
-    pub segment_max_events: u32,
-    /// Bytes in one segment at most, in KiB, uncompressed.
-    pub segment_max_kb: u32,
-    /// An open segment is closed, and becomes sendable, this long after its first event.
-    pub segment_seconds: f64,
-    pub fsync: Fsync,
+/// The `[uplink]` table: how events reach the provincial collector (the keys of
+/// [`UplinkConfig`], the `uplink` crate's) and which of them go (`events`, the sensor's own).
+/// It is one table in `sensor.toml`; unknown keys are errors, and every error names its key
+/// (`uplink.url`, `uplink.events`). See `docs/uplink.md`.
+#[derive(Debug, Clone)]
+pub struct UplinkSection {
+    /// Where and how to send: URL, credentials, spool, segments, retries.
+    pub link: UplinkConfig,
     /// Event types sent; the others stay in the local EVE output only.
     pub events: Vec<String>,
-    pub compression: Compression,
-    /// Backoff between retries starts here and doubles …
-    pub retry_min_ms: u32,
-    /// … up to this, with ±20% jitter.
-    pub retry_max_s: u32,
-    /// Limit on one request, connect to last byte of the answer.
-    pub timeout_s: u32,
-    /// At exit, how long the spool may take to drain before what is left stays for next time.
-    pub drain_seconds: f64,
 }
 
-impl UplinkConfig {
+impl UplinkSection {
+    /// The key of the table that is the sensor's, not the uplink crate's.
+    const EVENTS: &'static str = "events";
+
     /// Whether an uplink is configured at all.
     pub fn enabled(&self) -> bool {
-        !self.url.is_empty()
+        self.link.enabled()
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        self.link
+            .validate(crate::uplink::TABLE)
+            .map_err(|e| (e.full_key(), e.detail()))?;
+        for e in &self.events {
+            if !UPLINK_EVENT_TYPES.contains(&e.as_str()) {
+                return Err((
+                    "uplink.events".into(),
+                    format!(
+                        "{e:?} is not an event type that can be sent: use {}",
+                        UPLINK_EVENT_TYPES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
-impl Default for UplinkConfig {
+impl Default for UplinkSection {
     fn default() -> Self {
-        UplinkConfig {
-            url: String::new(),
-            token_file: PathBuf::new(),
-            ca: PathBuf::new(),
-            cert: PathBuf::new(),
-            key: PathBuf::new(),
-            spool_dir: PathBuf::from("spool"),
-            spool_max_mb: 1024,
-            segment_max_events: 1000,
-            segment_max_kb: 1024,
-            segment_seconds: 1.0,
-            fsync: Fsync::Segment,
+        UplinkSection {
+            link: UplinkConfig::default(),
             events: ["alert", "anomaly", "asset", "flow", "stats"]
                 .map(String::from)
                 .to_vec(),
-            compression: Compression::Zstd,
-            retry_min_ms: 500,
-            retry_max_s: 30,
-            timeout_s: 30,
-            drain_seconds: 30.0,
         }
     }
 }
 
-/// When spooled events are forced to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fsync {
-    /// After every event.
-    Always,
-    /// When a segment closes: a power loss may cost the open segment.
-    Segment,
-    /// Never: the kernel writes back when it likes.
-    Never,
-}
+/// One table, two owners: `events` is taken out for the sensor, every other key goes to
+/// [`UplinkConfig`]'s own `Deserialize` (unknown keys refused, defaults filled in). Keys are
+/// read through the caller's map, so an error names `uplink.KEY` as with a derived struct
+/// (`#[serde(flatten)]` would lose that, and would not refuse unknown keys).
+impl<'de> Deserialize<'de> for UplinkSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Table;
+        impl<'de> Visitor<'de> for Table {
+            type Value = UplinkSection;
 
-/// How request bodies are compressed (`Content-Encoding`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Compression {
-    Zstd,
-    Gzip,
-}
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the [uplink] table")
+            }
 
-impl Compression {
-    /// The `Content-Encoding` token.
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::Zstd => "zstd",
-            Compression::Gzip => "gzip",
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<UplinkSection, A::Error> {
+                let mut events = None;
+                let link = UplinkConfig::deserialize(AllBut {
+                    map,
+                    key: UplinkSection::EVENTS,
+                    value: &mut events,
+                })?;
+                Ok(UplinkSection {
+                    link,
+                    events: events.unwrap_or_else(|| UplinkSection::default().events),
+                })
+            }
         }
+        d.deserialize_map(Table)
+    }
+}
+
+/// A table's entries but `key`'s, as a deserializer of their own; `key`'s value lands in `value`.
+struct AllBut<'a, A, T> {
+    map: A,
+    key: &'static str,
+    value: &'a mut Option<T>,
+}
+
+impl<'de, A: MapAccess<'de>, T: Deserialize<'de>> serde::Deserializer<'de> for AllBut<'_, A, T> {
+    type Error = A::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_map(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+impl<'de, A: MapAccess<'de>, T: Deserialize<'de>> MapAccess<'de> for AllBut<'_, A, T> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        mut seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            let key = self.map.next_key_seed(KeyOrTaken {
+                seed,
+                taken: self.key,
+            })?;
+            match key {
+                None => return Ok(None),
+                Some(Key::Other(k)) => return Ok(Some(k)),
+                Some(Key::Taken(unused)) => {
+                    *self.value = Some(self.map.next_value()?);
+                    seed = unused;
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+}
+
+/// A key read from the table: the one taken out (with the seed, unused), or another, read by
+/// the seed it was meant for.
+enum Key<S, K> {
+    Taken(S),
+    Other(K),
+}
+
+/// Reads a key as the table's deserializer gives it, so its errors carry the key and its line.
+struct KeyOrTaken<S> {
+    seed: S,
+    taken: &'static str,
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for KeyOrTaken<S> {
+    type Value = Key<S, S::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for KeyOrTaken<S> {
+    type Value = Key<S, S::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v == self.taken {
+            return Ok(Key::Taken(self.seed));
+        }
+        self.seed.deserialize(v.into_deserializer()).map(Key::Other)
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        if v == self.taken {
+            return Ok(Key::Taken(self.seed));
+        }
+        self.seed
+            .deserialize(BorrowedStrDeserializer::new(v))
+            .map(Key::Other)
     }
 }
 
@@ -477,7 +555,7 @@ impl Config {
                 format!("{message}{location}"),
             )
         })?;
-        config.validate().map_err(|(k, m)| key_error(k.into(), m))?;
+        config.validate().map_err(|(k, m)| key_error(k, m))?;
         Ok(config)
     }
 
@@ -531,7 +609,7 @@ impl Config {
         }
     }
 
-    fn validate(&self) -> Result<(), (&'static str, String)> {
+    fn validate(&self) -> Result<(), (String, String)> {
         let s = &self.sensor;
         if s.id.is_empty()
             || s.id.len() > 64
@@ -541,19 +619,22 @@ impl Config {
                 .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         {
             return Err((
-                "sensor.id",
+                "sensor.id".into(),
                 format!("{:?} must be 1-64 letters, digits, '.', '_' or '-'", s.id),
             ));
         }
         if let Some(code) = &s.enterprise_id {
-            check_uscc(code).map_err(|m| ("sensor.enterprise_id", m))?;
+            check_uscc(code).map_err(|m| ("sensor.enterprise_id".into(), m))?;
         }
         if let Some(code) = &s.province {
-            check_province(code).map_err(|m| ("sensor.province", m))?;
+            check_province(code).map_err(|m| ("sensor.province".into(), m))?;
         }
         if let Some(g) = s.grade {
             if !(1..=3).contains(&g) {
-                return Err(("sensor.grade", format!("{g} is not a grade: use 1, 2 or 3")));
+                return Err((
+                    "sensor.grade".into(),
+                    format!("{g} is not a grade: use 1, 2 or 3"),
+                ));
             }
         }
         let positive: [(&'static str, u32); 13] = [
@@ -582,7 +663,7 @@ impl Config {
         ];
         for (key, v) in positive {
             if v == 0 {
-                return Err((key, "must be greater than 0".into()));
+                return Err((key.into(), "must be greater than 0".into()));
             }
         }
         let b = &self.baseline;
@@ -596,11 +677,14 @@ impl Config {
         ];
         for (key, v) in caps {
             if v == 0 {
-                return Err((key, "must be greater than 0".into()));
+                return Err((key.into(), "must be greater than 0".into()));
             }
         }
         if b.learn_seconds == 0 {
-            return Err(("baseline.learn_seconds", "must be greater than 0".into()));
+            return Err((
+                "baseline.learn_seconds".into(),
+                "must be greater than 0".into(),
+            ));
         }
         let factors = [
             ("baseline.value_tolerance", b.value_tolerance, 0.0),
@@ -609,125 +693,21 @@ impl Config {
         ];
         for (key, v, min) in factors {
             if !(v.is_finite() && v >= min) {
-                return Err((key, format!("{v} must be a number of at least {min}")));
+                return Err((
+                    key.into(),
+                    format!("{v} must be a number of at least {min}"),
+                ));
             }
         }
         self.uplink.validate()?;
         if self.metrics.interval == 0 {
-            return Err(("metrics.interval", "must be greater than 0".into()));
+            return Err(("metrics.interval".into(), "must be greater than 0".into()));
         }
         if self.capture.buffer_mb > 4096 {
-            return Err(("capture.buffer_mb", "at most 4096 MiB".into()));
+            return Err(("capture.buffer_mb".into(), "at most 4096 MiB".into()));
         }
         if self.capture.snaplen > 262_144 {
-            return Err(("capture.snaplen", "at most 262144 bytes".into()));
-        }
-        Ok(())
-    }
-}
-
-impl UplinkConfig {
-    fn validate(&self) -> Result<(), (&'static str, String)> {
-        let positive: [(&'static str, u32); 6] = [
-            ("uplink.spool_max_mb", self.spool_max_mb),
-            ("uplink.segment_max_events", self.segment_max_events),
-            ("uplink.segment_max_kb", self.segment_max_kb),
-            ("uplink.retry_min_ms", self.retry_min_ms),
-            ("uplink.retry_max_s", self.retry_max_s),
-            ("uplink.timeout_s", self.timeout_s),
-        ];
-        for (key, v) in positive {
-            if v == 0 {
-                return Err((key, "must be greater than 0".into()));
-            }
-        }
-        for (key, v) in [
-            ("uplink.segment_seconds", self.segment_seconds),
-            ("uplink.drain_seconds", self.drain_seconds),
-        ] {
-            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
-                return Err((
-                    key,
-                    format!("{v} must be a number of seconds from 0 to 86400"),
-                ));
-            }
-        }
-        if self.segment_seconds < 0.01 {
-            return Err(("uplink.segment_seconds", "must be at least 0.01".into()));
-        }
-        if u64::from(self.segment_max_kb) > u64::from(self.spool_max_mb) * 1024 {
-            return Err((
-                "uplink.segment_max_kb",
-                format!(
-                    "{} KiB does not fit in uplink.spool_max_mb = {} MiB",
-                    self.segment_max_kb, self.spool_max_mb
-                ),
-            ));
-        }
-        if u64::from(self.retry_min_ms) > u64::from(self.retry_max_s) * 1000 {
-            return Err((
-                "uplink.retry_min_ms",
-                format!(
-                    "{} ms is more than uplink.retry_max_s = {} s",
-                    self.retry_min_ms, self.retry_max_s
-                ),
-            ));
-        }
-        for e in &self.events {
-            if !UPLINK_EVENT_TYPES.contains(&e.as_str()) {
-                return Err((
-                    "uplink.events",
-                    format!(
-                        "{e:?} is not an event type that can be sent: use {}",
-                        UPLINK_EVENT_TYPES.join(", ")
-                    ),
-                ));
-            }
-        }
-        if !self.enabled() {
-            return Ok(());
-        }
-        let url = self.url.as_str();
-        let Some(rest) = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-        else {
-            return Err((
-                "uplink.url",
-                format!("{url:?} must start with https:// (or http:// for tests)"),
-            ));
-        };
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(("uplink.url", format!("{url:?} names no host")));
-        }
-        if rest.contains(['?', '#']) {
-            return Err((
-                "uplink.url",
-                format!("{url:?}: give the base URL only; /v1/ingest is added"),
-            ));
-        }
-        if url.starts_with("https://") && self.ca.as_os_str().is_empty() {
-            return Err((
-                "uplink.ca",
-                format!("an https url ({url}) needs the PEM of the collector's CA"),
-            ));
-        }
-        if self.cert.as_os_str().is_empty() != self.key.as_os_str().is_empty() {
-            let (key, message) = if self.key.as_os_str().is_empty() {
-                (
-                    "uplink.key",
-                    "uplink.cert is set: its private key is needed too",
-                )
-            } else {
-                (
-                    "uplink.cert",
-                    "uplink.key is set: its certificate is needed too",
-                )
-            };
-            return Err((key, message.into()));
-        }
-        if self.spool_dir.as_os_str().is_empty() {
-            return Err(("uplink.spool_dir", "must not be empty".into()));
+            return Err(("capture.snaplen".into(), "at most 262144 bytes".into()));
         }
         Ok(())
     }
@@ -915,7 +895,7 @@ grade = 2
             c.uplink.events,
             ["alert", "anomaly", "asset", "flow", "stats"]
         );
-        assert_eq!(c.uplink.fsync, Fsync::Segment);
+        assert_eq!(c.uplink.link.fsync, Fsync::Segment);
         assert!(c.metrics.file.as_os_str().is_empty());
         let text = format!(
             "{}\n[uplink]\nurl = \"https://collector.example:8443\"\nca = \"ca.pem\"\ncert = \"s.pem\"\nkey = \"s.key\"\nfsync = \"always\"\ncompression = \"gzip\"\nevents = [\"modbus\", \"dnp3\"]\n[metrics]\nfile = \"/var/lib/node_exporter/icsight.prom\"\ninterval = 5\n",
@@ -923,9 +903,43 @@ grade = 2
         );
         let c = Config::parse(&text, Path::new("s.toml")).unwrap();
         assert!(c.uplink.enabled());
-        assert_eq!(c.uplink.compression, Compression::Gzip);
-        assert_eq!(c.uplink.fsync, Fsync::Always);
+        assert_eq!(c.uplink.link.compression, Compression::Gzip);
+        assert_eq!(c.uplink.link.fsync, Fsync::Always);
         assert_eq!(c.metrics.interval, 5);
+    }
+
+    #[test]
+    fn events_is_the_sensors_key_in_the_uplinks_table() {
+        let base = with_uscc("91350100M000100Y43");
+        let parse = |body: &str| {
+            Config::parse(&format!("{base}\n[uplink]\n{body}\n"), Path::new("s.toml"))
+                .map(|c| c.uplink)
+        };
+        // Anywhere in the table, between the uplink crate's keys.
+        let u = parse("spool_max_mb = 9\nevents = [\"dnp3\"]\nsegment_seconds = 2").unwrap();
+        assert_eq!(u.events, ["dnp3"]);
+        assert_eq!((u.link.spool_max_mb, u.link.segment_seconds), (9, 2.0));
+        assert_eq!(parse("events = []").unwrap().events, Vec::<String>::new());
+        let u = parse("timeout_s = 3").unwrap();
+        assert_eq!(u.events, UplinkSection::default().events);
+        assert_eq!(u.link.timeout_s, 3);
+        // Its errors and the crate's name their key and line alike.
+        let e = err(&format!(
+            "{base}\n[uplink]\nurl = \"\"\nevents = \"alert\"\n"
+        ));
+        assert!(
+            e.starts_with("sensor.toml: key `uplink.events`") && e.contains("line 11"),
+            "{e}"
+        );
+        let e = err(&format!("{base}\n[uplink]\nevents = []\nurll = \"x\"\n"));
+        assert!(
+            e.starts_with("sensor.toml: key `uplink.urll`")
+                && e.contains("unknown field `urll`")
+                && e.contains("line 11"),
+            "{e}"
+        );
+        let e = err(&format!("uplink = 3\n{base}"));
+        assert!(e.starts_with("sensor.toml: key `uplink`"), "{e}");
     }
 
     #[test]
@@ -933,8 +947,8 @@ grade = 2
         let text = include_str!("../../sensor.toml");
         let c = Config::parse(text, Path::new("sensor.toml")).unwrap();
         assert!(!c.uplink.enabled());
-        let d = UplinkConfig::default();
-        assert_eq!(c.uplink.spool_max_mb, d.spool_max_mb);
+        let d = UplinkSection::default();
+        assert_eq!(c.uplink.link.spool_max_mb, d.link.spool_max_mb);
         assert_eq!(c.uplink.events, d.events);
         assert_eq!(c.metrics.interval, 10);
     }

@@ -178,13 +178,13 @@ fn start_uplink(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<U
     }
     let uplink = Uplink::start(u, &config.sensor).map_err(|e| {
         let file = path.map_or("sensor.toml".into(), |p| p.display().to_string());
-        anyhow::anyhow!("{file}: key `uplink.{}`: {}", e.key(), e.detail())
+        anyhow::anyhow!("{file}: key `{}`: {}", e.full_key(), e.detail())
     })?;
     eprintln!(
         "uplink: sending {} events to {} (spool {})",
         u.events.join(", "),
-        u.url,
-        u.spool_dir.display()
+        u.link.url,
+        u.link.spool_dir.display()
     );
     Ok(Some(uplink))
 }
@@ -192,8 +192,8 @@ fn start_uplink(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<U
 /// Drain and stop the uplink, if one runs, and say how it went.
 fn finish_uplink(pipeline: &mut Pipeline, config: &Config) -> Option<UplinkStats> {
     let uplink = pipeline.eve().take_uplink()?;
-    let drain =
-        std::time::Duration::try_from_secs_f64(config.uplink.drain_seconds).unwrap_or_default();
+    let drain = std::time::Duration::try_from_secs_f64(config.uplink.link.drain_seconds)
+        .unwrap_or_default();
     let s = uplink.finish(drain);
     eprintln!(
         "uplink: spooled {}, sent {}, duplicates {}, dropped (spool full) {}, dropped (write error) {}, rejected {}, left in spool {} segments",

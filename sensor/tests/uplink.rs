@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sensor::config::{Compression, Identity, UplinkConfig};
+use sensor::config::{Compression, Identity, UplinkConfig, UplinkSection};
 use sensor::uplink::{Uplink, UplinkStats};
 
 /// One request as the stand-in collector saw it.
@@ -194,17 +194,21 @@ fn identity() -> Identity {
     }
 }
 
-/// Small segments, short waits: what a test can run through in a second or two.
-fn config(url: &str, spool: &Path) -> UplinkConfig {
-    UplinkConfig {
-        url: url.into(),
-        spool_dir: spool.to_owned(),
-        segment_max_events: 10,
-        segment_seconds: 0.05,
-        retry_min_ms: 10,
-        retry_max_s: 1,
-        timeout_s: 5,
-        drain_seconds: 20.0,
+/// Small segments, short waits: what a test can run through in a second or two; the event
+/// types sent by default.
+fn config(url: &str, spool: &Path) -> UplinkSection {
+    UplinkSection {
+        link: UplinkConfig {
+            url: url.into(),
+            spool_dir: spool.to_owned(),
+            segment_max_events: 10,
+            segment_seconds: 0.05,
+            retry_min_ms: 10,
+            retry_max_s: 1,
+            timeout_s: 5,
+            drain_seconds: 20.0,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -263,7 +267,7 @@ fn events_arrive_in_order_exactly_once() {
     let token = dir.path().join("token");
     std::fs::write(&token, "  s3cret-token\n").unwrap();
     let mut cfg = config(&c.url, &dir.path().join("spool"));
-    cfg.token_file = token;
+    cfg.link.token_file = token;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     for n in 0..95 {
         u.push("alert", &line(n, 0));
@@ -289,7 +293,7 @@ fn events_arrive_in_order_exactly_once() {
         (0, 0, 0)
     );
     assert!(s.connected && s.last_error.is_none(), "{s:?}");
-    assert!(segments(&cfg.spool_dir).is_empty());
+    assert!(segments(&cfg.link.spool_dir).is_empty());
     let reqs = c.requests();
     assert!(reqs.len() >= 10, "segments of at most 10 events");
     for (r, status) in &reqs {
@@ -308,7 +312,7 @@ fn gzip_bodies_and_no_token() {
     let c = Collector::start();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&c.url, &dir.path().join("spool"));
-    cfg.compression = Compression::Gzip;
+    cfg.link.compression = Compression::Gzip;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     push_range(&mut u, 0..25);
     let s = finish(u);
@@ -400,13 +404,13 @@ fn restart_after_drop_sends_what_was_left() {
     c.answer(|_| 503);
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&c.url, &dir.path().join("spool"));
-    cfg.segment_seconds = 3600.0;
+    cfg.link.segment_seconds = 3600.0;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     push_range(&mut u, 0..25);
     // No finish: as if the process died.
     drop(u);
     assert_eq!(
-        segments(&cfg.spool_dir),
+        segments(&cfg.link.spool_dir),
         [
             "000000000001.ndjson",
             "000000000002.ndjson",
@@ -414,19 +418,19 @@ fn restart_after_drop_sends_what_was_left() {
         ]
     );
     // The crash came in the middle of a write.
-    let open = cfg.spool_dir.join("000000000003.open");
+    let open = cfg.link.spool_dir.join("000000000003.open");
     let mut partial = std::fs::read(&open).unwrap();
     partial.extend_from_slice(b"{\"event_type\":\"alert\",\"event_id\":\"t-2");
     std::fs::write(&open, partial).unwrap();
     c.answer(|_| 200);
-    cfg.segment_seconds = 0.05;
+    cfg.link.segment_seconds = 0.05;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     push_range(&mut u, 25..30);
     let s = finish(u);
     assert_eq!(c.stored(), lines(0..30));
     assert_eq!((s.sent_events, s.spooled_events), (30, 5));
     assert!(c.requests().iter().all(|(r, _)| r.whole_lines));
-    assert!(segments(&cfg.spool_dir).is_empty());
+    assert!(segments(&cfg.link.spool_dir).is_empty());
 }
 
 #[test]
@@ -474,9 +478,9 @@ fn one_event_too_large_is_rejected_with_its_segment() {
     want.extend(lines(8..20));
     assert_eq!(c.stored(), want);
     assert_eq!((s.sent_events, s.rejected_events), (19, 1));
-    let kept = std::fs::read(cfg.spool_dir.join("rejected/000000000001.ndjson")).unwrap();
+    let kept = std::fs::read(cfg.link.spool_dir.join("rejected/000000000001.ndjson")).unwrap();
     assert_eq!(kept, line(7, 2000));
-    assert!(segments(&cfg.spool_dir).is_empty());
+    assert!(segments(&cfg.link.spool_dir).is_empty());
 }
 
 #[test]
@@ -498,9 +502,10 @@ fn bad_request_rejects_the_segment_and_goes_on() {
     want.extend(lines(20..30));
     assert_eq!(c.stored(), want);
     assert_eq!((s.sent_events, s.rejected_events), (20, 10));
-    let kept = std::fs::read_to_string(cfg.spool_dir.join("rejected/000000000002.ndjson")).unwrap();
+    let kept =
+        std::fs::read_to_string(cfg.link.spool_dir.join("rejected/000000000002.ndjson")).unwrap();
     assert_eq!(kept.lines().collect::<Vec<_>>(), lines(10..20));
-    assert!(segments(&cfg.spool_dir).is_empty());
+    assert!(segments(&cfg.link.spool_dir).is_empty());
     let e = s.last_error.unwrap();
     assert!(e.contains("400") && e.contains("answer 400 as told"), "{e}");
     // A refused segment is not sent again.
@@ -533,9 +538,9 @@ fn full_spool_drops_the_oldest() {
     c.answer(|_| 503);
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&c.url, &dir.path().join("spool"));
-    cfg.spool_max_mb = 1;
-    cfg.segment_max_kb = 64;
-    cfg.segment_max_events = 1000;
+    cfg.link.spool_max_mb = 1;
+    cfg.link.segment_max_kb = 64;
+    cfg.link.segment_max_events = 1000;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     // About 2.5 MiB of events.
     let total = 5000;
@@ -600,10 +605,10 @@ fn full_disk_counts_and_recovers() {
     c.answer(|_| 503);
     let mut cfg = config(&c.url, &spool);
     // 15 pages: three full segments and the fourth cut off in the middle of a line.
-    cfg.segment_max_kb = 16;
-    cfg.segment_max_events = 1000;
+    cfg.link.segment_max_kb = 16;
+    cfg.link.segment_max_events = 1000;
     // The segment being written when the disk fills stays open while the disk frees up.
-    cfg.segment_seconds = 3600.0;
+    cfg.link.segment_seconds = 3600.0;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     let pushed = 200;
     for n in 0..pushed {
@@ -645,8 +650,14 @@ fn full_disk_counts_and_recovers() {
 fn start_errors_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let base = config("http://127.0.0.1:9", &d.join("spool"));
-    let err = |cfg: UplinkConfig| Uplink::start(&cfg, &identity()).unwrap_err();
+    let base = config("http://127.0.0.1:9", &d.join("spool")).link;
+    let err = |link: UplinkConfig| {
+        let cfg = UplinkSection {
+            link,
+            ..Default::default()
+        };
+        Uplink::start(&cfg, &identity()).unwrap_err()
+    };
     let e = err(UplinkConfig {
         token_file: d.join("missing-token"),
         ..base.clone()
@@ -681,6 +692,16 @@ fn start_errors_name_the_key() {
         ..base.clone()
     });
     assert_eq!(e.key(), "spool_dir");
+    // The event types are the sensor's to check.
+    let e = Uplink::start(
+        &UplinkSection {
+            link: base.clone(),
+            events: vec!["alert".into(), "http".into()],
+        },
+        &identity(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().starts_with("uplink.events: \"http\""), "{e}");
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate it signed, as PEM files.
@@ -791,10 +812,10 @@ fn mutual_tls_with_the_configured_ca() {
         &format!("https://127.0.0.1:{port}"),
         &dir.path().join("spool"),
     );
-    cfg.ca = ca;
-    cfg.cert = cert;
-    cfg.key = key.clone();
-    cfg.segment_seconds = 3600.0;
+    cfg.link.ca = ca;
+    cfg.link.cert = cert;
+    cfg.link.key = key.clone();
+    cfg.link.segment_seconds = 3600.0;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     push_range(&mut u, 0..25);
     let s = finish(u);
@@ -818,9 +839,9 @@ fn a_collector_with_an_unknown_ca_is_not_trusted() {
         &format!("https://127.0.0.1:{port}"),
         &dir.path().join("spool"),
     );
-    cfg.ca = other_ca;
-    cfg.cert = cert;
-    cfg.key = key;
+    cfg.link.ca = other_ca;
+    cfg.link.cert = cert;
+    cfg.link.key = key;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     push_range(&mut u, 0..3);
     let s = u.finish(Duration::from_millis(500));

@@ -21,10 +21,9 @@ use std::time::{Duration, Instant, SystemTime};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::retry::Backoff;
-use super::spool::Segment;
-use super::{Shared, UplinkError};
-use crate::config::{Compression, Identity, UplinkConfig};
+use crate::retry::Backoff;
+use crate::spool::Segment;
+use crate::{Compression, Shared, UplinkConfig, UplinkError};
 
 /// How long an idle sender sleeps before it looks at the open segment's age again.
 const IDLE_POLL: Duration = Duration::from_millis(250);
@@ -59,34 +58,37 @@ pub(crate) struct Client {
     agent: ureq::Agent,
     endpoint: String,
     auth: Option<String>,
-    sensor: String,
+    /// The sender's id, for `X-Icsight-Sensor`.
+    sender: String,
     compression: Compression,
 }
 
 impl Client {
-    pub fn new(cfg: &UplinkConfig, identity: &Identity) -> Result<Client, UplinkError> {
+    /// Errors name keys under `table`; `sender` is the id every request carries.
+    pub fn new(cfg: &UplinkConfig, table: &str, sender: &str) -> Result<Client, UplinkError> {
         let mut builder = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(u64::from(cfg.timeout_s.max(1))))
             .redirects(0)
-            .user_agent(concat!("icsight-sensor/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("icsight-uplink/", env!("CARGO_PKG_VERSION")));
         if cfg.url.starts_with("https://") {
-            builder = builder.tls_config(tls_config(cfg)?);
+            builder = builder.tls_config(tls_config(cfg, table)?);
         } else if !cfg.url.starts_with("http://") {
-            return Err(UplinkError::Key {
-                key: "url",
-                message: format!("{:?} must start with https:// or http://", cfg.url),
-            });
+            return Err(UplinkError::invalid(
+                table,
+                "url",
+                format!("{:?} must start with https:// or http://", cfg.url),
+            ));
         }
         let auth = if cfg.token_file.as_os_str().is_empty() {
             None
         } else {
-            Some(format!("Bearer {}", read_token(&cfg.token_file)?))
+            Some(format!("Bearer {}", read_token(&cfg.token_file, table)?))
         };
         Ok(Client {
             agent: builder.build(),
             endpoint: format!("{}/v1/ingest", cfg.url.trim_end_matches('/')),
             auth,
-            sensor: identity.id.clone(),
+            sender: sender.to_owned(),
             compression: cfg.compression,
         })
     }
@@ -117,7 +119,7 @@ impl Client {
             .post(&self.endpoint)
             .set("Content-Type", "application/x-ndjson")
             .set("Content-Encoding", self.compression.name())
-            .set("X-Icsight-Sensor", &self.sensor);
+            .set("X-Icsight-Sensor", &self.sender);
         if let Some(a) = &self.auth {
             req = req.set("Authorization", a);
         }
@@ -188,15 +190,16 @@ fn duplicates(body: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn read_token(path: &std::path::Path) -> Result<String, UplinkError> {
+fn read_token(path: &std::path::Path, table: &str) -> Result<String, UplinkError> {
     let text = fs::read_to_string(path)
-        .map_err(|e| UplinkError::file("token_file", path, format!("cannot read: {e}")))?;
+        .map_err(|e| UplinkError::file(table, "token_file", path, format!("cannot read: {e}")))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(UplinkError::file("token_file", path, "is empty"));
+        return Err(UplinkError::file(table, "token_file", path, "is empty"));
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(UplinkError::file(
+            table,
             "token_file",
             path,
             "the token must be one word of printable ASCII",
@@ -206,52 +209,66 @@ fn read_token(path: &std::path::Path) -> Result<String, UplinkError> {
 }
 
 fn read_certs(
+    table: &str,
     key: &'static str,
     path: &std::path::Path,
 ) -> Result<Vec<CertificateDer<'static>>, UplinkError> {
-    let pem =
-        fs::read(path).map_err(|e| UplinkError::file(key, path, format!("cannot read: {e}")))?;
+    let pem = fs::read(path)
+        .map_err(|e| UplinkError::file(table, key, path, format!("cannot read: {e}")))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| UplinkError::file(key, path, format!("not PEM: {e}")))?;
+        .map_err(|e| UplinkError::file(table, key, path, format!("not PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(UplinkError::file(key, path, "holds no PEM certificate"));
+        return Err(UplinkError::file(
+            table,
+            key,
+            path,
+            "holds no PEM certificate",
+        ));
     }
     Ok(certs)
 }
 
 /// TLS with the `ring` provider: the collector's certificate must chain to `ca`; with `cert` and
-/// `key` the sensor proves who it is (mutual TLS).
-pub(crate) fn tls_config(cfg: &UplinkConfig) -> Result<Arc<rustls::ClientConfig>, UplinkError> {
+/// `key` the sender proves who it is (mutual TLS). Errors name keys under `table`.
+pub(crate) fn tls_config(
+    cfg: &UplinkConfig,
+    table: &str,
+) -> Result<Arc<rustls::ClientConfig>, UplinkError> {
     if cfg.ca.as_os_str().is_empty() {
-        return Err(UplinkError::Key {
-            key: "ca",
-            message: "an https url needs the PEM of the collector's CA".into(),
-        });
+        return Err(UplinkError::invalid(
+            table,
+            "ca",
+            "an https url needs the PEM of the collector's CA",
+        ));
     }
     let mut roots = rustls::RootCertStore::empty();
-    for cert in read_certs("ca", &cfg.ca)? {
+    for cert in read_certs(table, "ca", &cfg.ca)? {
         roots.add(cert).map_err(|e| {
-            UplinkError::file("ca", &cfg.ca, format!("not a usable CA certificate: {e}"))
+            UplinkError::file(
+                table,
+                "ca",
+                &cfg.ca,
+                format!("not a usable CA certificate: {e}"),
+            )
         })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| UplinkError::Key {
-            key: "url",
-            message: format!("TLS: {e}"),
-        })?
+        .map_err(|e| UplinkError::invalid(table, "url", format!("TLS: {e}")))?
         .with_root_certificates(roots);
     let config = if cfg.cert.as_os_str().is_empty() {
         builder.with_no_client_auth()
     } else {
-        let chain = read_certs("cert", &cfg.cert)?;
+        let chain = read_certs(table, "cert", &cfg.cert)?;
         let key = match fs::read(&cfg.key) {
-            Ok(pem) => PrivateKeyDer::from_pem_slice(&pem)
-                .map_err(|e| UplinkError::file("key", &cfg.key, format!("no private key: {e}")))?,
+            Ok(pem) => PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+                UplinkError::file(table, "key", &cfg.key, format!("no private key: {e}"))
+            })?,
             Err(e) => {
                 return Err(UplinkError::file(
+                    table,
                     "key",
                     &cfg.key,
                     format!("cannot read: {e}"),
@@ -260,9 +277,10 @@ pub(crate) fn tls_config(cfg: &UplinkConfig) -> Result<Arc<rustls::ClientConfig>
         };
         builder.with_client_auth_cert(chain, key).map_err(|e| {
             UplinkError::file(
+                table,
                 "key",
                 &cfg.key,
-                format!("does not go with uplink.cert: {e}"),
+                format!("does not go with {table}.cert: {e}"),
             )
         })?
     };
@@ -486,8 +504,9 @@ fn send_segment(
                 let delay = backoff.max_delay();
                 st.spool.errors.report("credentials", i32::from(status), || {
                     format!(
-                        "{}: {status}, the collector does not accept this sensor's credentials: {body}; retrying every {:.0} s, nothing is dropped",
+                        "{}: {status}, the collector does not accept the credentials of {}: {body}; retrying every {:.0} s, nothing is dropped",
                         client.endpoint,
+                        client.sender,
                         delay.as_secs_f64()
                     )
                 });

@@ -1,103 +1,75 @@
-//! The uplink: every event of the configured types goes to the provincial collector, none is
-//! lost while the link is down and none is stored twice.
+//! The uplink: every record pushed goes to a collector's `POST /v1/ingest`, none is lost while
+//! the link is down and none is stored twice.
 //!
 //! ```text
-//!  EveWriter::write ─ push ─▶ spool (segment files) ─▶ sender thread ─ POST /v1/ingest ─▶ collector
-//!                                  ▲                        │
-//!                                  └── delete on 200/201 ◀──┘
+//!  caller ─ push ─▶ spool (segment files) ─▶ sender thread ─ POST /v1/ingest ─▶ collector
+//!                        ▲                        │
+//!                        └── delete on 200/201 ◀──┘
 //! ```
 //!
-//! - [`spool`]: each event line is appended to the open segment file with one write as it is
-//!   made; a segment closes (becomes sendable) when full or `segment_seconds` old. When the
-//!   spool passes its cap the oldest unsent segments are deleted first and counted.
-//! - [`send`]: one background thread sends the oldest closed segment, whole, compressed, and
+//! - `spool.rs`: each record line is appended to the open segment file with one write as it is
+//!   pushed; a segment closes (becomes sendable) when full, `segment_seconds` old, or flushed.
+//!   When the spool passes its cap the oldest unsent segments are deleted first and counted.
+//! - `send.rs`: one background thread sends the oldest closed segment, whole, compressed, and
 //!   deletes it only once the collector acknowledges it; order is kept, failures are retried
-//!   with exponential backoff ([`retry`]), `413` splits a segment in halves, other `4xx` move it
+//!   with exponential backoff (`retry.rs`), `413` splits a segment in halves, other `4xx` move it
 //!   to `rejected/`.
-//! - Every event carries an `event_id` (see [`crate::eve`]), so a segment sent again after a
-//!   lost acknowledgement or a crash is de-duplicated by the collector.
+//! - Idempotence is the caller's part: every line carries an `event_id` unique for its sender,
+//!   so a segment sent again after a lost acknowledgement or a crash is de-duplicated by the
+//!   collector.
 //!
-//! The capture thread and the sender share the spool through one mutex; the sender holds it
+//! The sensor pushes its EVE lines (its `[uplink]` table); a collector forwards to the tier above
+//! it the same way (its `[upstream]` table). The uplink knows neither: the caller gives the name
+//! of its configuration table, which prefixes log lines and names keys in errors, and its own id,
+//! sent in every request's `X-Icsight-Sensor` header. What to push is the caller's choice.
+//!
+//! The caller's thread and the sender share the spool through one mutex; the sender holds it
 //! only to pick a segment and to record an answer, never across a request.
 
+mod config;
+mod error;
 mod retry;
 mod send;
 mod spool;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::config::{Identity, UplinkConfig, UPLINK_EVENT_TYPES};
+pub use config::{Compression, Fsync, UplinkConfig};
+pub use error::UplinkError;
 
 /// How long a stopped sender may take to finish a request under way before it is left behind.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 /// An error of one kind is printed at most this often; the others are counted.
 const REPORT_EVERY: Duration = Duration::from_secs(60);
 
-/// A configuration or file problem found by [`Uplink::start`]; each names its `[uplink]` key.
-#[derive(Debug, thiserror::Error)]
-pub enum UplinkError {
-    #[error("uplink.{key}: {path}: {message}")]
-    File {
-        key: &'static str,
-        path: PathBuf,
-        message: String,
-    },
-    #[error("uplink.{key}: {message}")]
-    Key { key: &'static str, message: String },
-}
-
-impl UplinkError {
-    fn file(key: &'static str, path: &Path, message: impl Into<String>) -> Self {
-        UplinkError::File {
-            key,
-            path: path.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    /// The `[uplink]` key at fault.
-    pub fn key(&self) -> &'static str {
-        match self {
-            UplinkError::File { key, .. } | UplinkError::Key { key, .. } => key,
-        }
-    }
-
-    /// What is wrong, without the key: the file and the reason.
-    pub fn detail(&self) -> String {
-        match self {
-            UplinkError::File { path, message, .. } => format!("{}: {message}", path.display()),
-            UplinkError::Key { message, .. } => message.clone(),
-        }
-    }
-}
-
-/// The uplink's counters, as reported in the `stats` event, the metrics file and at exit.
+/// The uplink's counters; the sensor reports them in its `stats` event, its metrics file and
+/// at exit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct UplinkStats {
-    /// Events written to the spool since start.
+    /// Records (lines) written to the spool since start.
     pub spooled_events: u64,
-    /// Events the collector acknowledged since start (duplicates included).
+    /// Records the collector acknowledged since start (duplicates included).
     pub sent_events: u64,
-    /// Of those, events the collector already had (by `event_id`).
+    /// Of those, records the collector already had (by `event_id`).
     pub duplicates: u64,
-    /// Events deleted unsent because the spool was over `spool_max_mb`.
+    /// Records deleted unsent because the spool was over `spool_max_mb`.
     pub dropped_spool_full: u64,
-    /// Events the disk refused to take.
+    /// Records the disk refused to take.
     pub dropped_write_error: u64,
-    /// Events in segments the collector refused for good (kept in `rejected/`).
+    /// Records in segments the collector refused for good (kept in `rejected/`).
     pub rejected_events: u64,
     /// Bytes in the spool now.
     pub spool_bytes: u64,
     /// Segment files in the spool now, the open one included.
     pub spool_segments: u64,
-    /// From the first event of the last acknowledged segment being pushed to its acknowledgement.
+    /// From the first record of the last acknowledged segment being pushed to its acknowledgement.
     pub send_lag_seconds: f64,
-    /// Age of the oldest event not yet acknowledged; 0 when the spool is empty.
+    /// Age of the oldest record not yet acknowledged; 0 when the spool is empty.
     pub oldest_unsent_age_seconds: f64,
     /// The latest error reported, if any since start.
     pub last_error: Option<String>,
@@ -106,9 +78,11 @@ pub struct UplinkStats {
     pub connected: bool,
 }
 
-/// Errors printed to stderr, at most once a minute per kind, with the count of those held back.
-#[derive(Debug, Default)]
+/// Errors printed to stderr, at most once a minute per kind, with the count of those held back;
+/// each line starts with the name of the caller's configuration table (`uplink: …`).
+#[derive(Debug)]
 pub(crate) struct ErrorLog {
+    name: String,
     seen: Vec<Seen>,
     /// The latest message printed.
     pub last: Option<String>,
@@ -123,6 +97,14 @@ struct Seen {
 }
 
 impl ErrorLog {
+    pub fn new(name: &str) -> Self {
+        ErrorLog {
+            name: name.to_owned(),
+            seen: Vec::new(),
+            last: None,
+        }
+    }
+
     /// Report an error of kind (`what`, `code`); `message` is built only when it is printed.
     pub fn report(&mut self, what: &'static str, code: i32, message: impl FnOnce() -> String) {
         let now = Instant::now();
@@ -151,23 +133,26 @@ impl ErrorLog {
         };
         let message = message();
         if held_back > 0 {
-            eprintln!("uplink: {message} ({held_back} more like it since the last report)");
+            eprintln!(
+                "{}: {message} ({held_back} more like it since the last report)",
+                self.name
+            );
         } else {
-            eprintln!("uplink: {message}");
+            eprintln!("{}: {message}", self.name);
         }
         self.last = Some(message);
     }
 
     /// Print a message that is not rate limited (a rejected segment, a recovery).
     pub fn note(&mut self, message: String, is_error: bool) {
-        eprintln!("uplink: {message}");
+        eprintln!("{}: {message}", self.name);
         if is_error {
             self.last = Some(message);
         }
     }
 }
 
-/// What the capture thread and the sender share.
+/// What the caller's thread and the sender share.
 pub(crate) struct State {
     pub spool: spool::Spool,
     pub sent: u64,
@@ -199,33 +184,28 @@ impl Shared {
 pub struct Uplink {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    /// Bit i set: `UPLINK_EVENT_TYPES[i]` is sent.
-    events: u16,
     /// Segments closed so far, to wake the sender when one more is.
     closes: u64,
 }
 
 impl Uplink {
-    /// Open the spool (recovering what a previous run left), load the credentials and start the
-    /// sender thread.
-    pub fn start(cfg: &UplinkConfig, identity: &Identity) -> Result<Uplink, UplinkError> {
+    /// Check `cfg`, open the spool (recovering what a previous run left), load the credentials
+    /// and start the sender thread.
+    ///
+    /// `table` is the name of the caller's configuration table (`"uplink"` for the sensor,
+    /// `"upstream"` for a collector forwarding up): errors name keys as `{table}.{key}`, and
+    /// the sender's log lines start with `{table}: `. `sender` is the caller's own id, sent in
+    /// every request's `X-Icsight-Sensor` header (a sensor id, or a collector's id).
+    pub fn start(cfg: &UplinkConfig, table: &str, sender: &str) -> Result<Uplink, UplinkError> {
         if !cfg.enabled() {
-            return Err(UplinkError::Key {
-                key: "url",
-                message: "is empty: no uplink to start".into(),
-            });
+            return Err(UplinkError::invalid(
+                table,
+                "url",
+                "is empty: no uplink to start",
+            ));
         }
-        let mut events = 0u16;
-        for e in &cfg.events {
-            let Some(i) = UPLINK_EVENT_TYPES.iter().position(|t| t == e) else {
-                return Err(UplinkError::Key {
-                    key: "events",
-                    message: format!("{e:?} is not an event type that can be sent"),
-                });
-            };
-            events |= 1 << i;
-        }
-        let client = send::Client::new(cfg, identity)?;
+        cfg.validate(table)?;
+        let client = send::Client::new(cfg, table, sender)?;
         let limits = spool::Limits {
             max_bytes: u64::from(cfg.spool_max_mb) << 20,
             segment_events: u64::from(cfg.segment_max_events.max(1)),
@@ -234,16 +214,18 @@ impl Uplink {
                 .unwrap_or(Duration::from_secs(1)),
             fsync: cfg.fsync,
         };
-        let spool = spool::Spool::open(&cfg.spool_dir, limits).map_err(|e| {
-            UplinkError::file(
-                "spool_dir",
-                &cfg.spool_dir,
-                format!("cannot open the spool: {e}"),
-            )
-        })?;
+        let spool =
+            spool::Spool::open(&cfg.spool_dir, limits, ErrorLog::new(table)).map_err(|e| {
+                UplinkError::file(
+                    table,
+                    "spool_dir",
+                    &cfg.spool_dir,
+                    format!("cannot open the spool: {e}"),
+                )
+            })?;
         if spool.segments() > 0 {
             eprintln!(
-                "uplink: {} segment(s), {} bytes left unsent in {} from an earlier run",
+                "{table}: {} segment(s), {} bytes left unsent in {} from an earlier run",
                 spool.segments(),
                 spool.bytes(),
                 cfg.spool_dir.display()
@@ -268,47 +250,46 @@ impl Uplink {
         );
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
-            .name("uplink".into())
+            .name(table.into())
             .spawn(move || send::run(&for_thread, &client, backoff))
-            .map_err(|e| UplinkError::Key {
-                key: "url",
-                message: format!("cannot start the sender thread: {e}"),
+            .map_err(|e| {
+                UplinkError::invalid(table, "url", format!("cannot start the sender thread: {e}"))
             })?;
         Ok(Uplink {
             shared,
             thread: Some(thread),
-            events,
             closes: 0,
         })
     }
 
-    /// Whether events of this type are sent.
-    pub fn sends(&self, event_type: &str) -> bool {
-        UPLINK_EVENT_TYPES
-            .iter()
-            .position(|t| *t == event_type)
-            .is_some_and(|i| self.events & (1 << i) != 0)
-    }
-
-    /// Spool one EVE line (ending in `\n`) if its type is sent. Never blocks on the network and
-    /// never fails: what the disk refuses is counted in `dropped_write_error`.
-    pub fn push(&mut self, event_type: &str, line: &[u8]) {
-        if !self.sends(event_type) {
-            return;
-        }
+    /// Spool one NDJSON line (ending in `\n`); it leaves when its segment closes, by size or
+    /// age. Never blocks on the network and never fails: what the disk refuses is counted in
+    /// `dropped_write_error`. Every line goes: choosing what to send is the caller's part.
+    pub fn push(&mut self, line: &[u8]) {
         let mut st = self.shared.lock();
         st.spool.push(line);
         wake_if_closed(&self.shared, &mut self.closes, &st);
     }
 
-    /// Close the open segment if it is `segment_seconds` old, so a quiet sensor's events go out.
-    /// Call it regularly from the capture loop.
+    /// Close the open segment now and wake the sender, so what was pushed leaves at once
+    /// instead of after `segment_seconds` (an urgent record, just pushed). Sending still keeps
+    /// order, and a sender waiting out a backoff keeps waiting. Nothing open: nothing to do.
+    pub fn flush(&mut self) {
+        let mut st = self.shared.lock();
+        st.spool.close_open();
+        wake_if_closed(&self.shared, &mut self.closes, &st);
+    }
+
+    /// Close the open segment if it is `segment_seconds` old, so a quiet caller's records go
+    /// out. Call it regularly (the sensor does from its capture loop); the sender thread checks
+    /// too, at least every 250 ms.
     pub fn tick(&mut self) {
         let mut st = self.shared.lock();
         st.spool.rotate_if_old(Instant::now());
         wake_if_closed(&self.shared, &mut self.closes, &st);
     }
 
+    /// The counters now.
     pub fn stats(&self) -> UplinkStats {
         snapshot(&self.shared.lock())
     }

@@ -1,8 +1,9 @@
-//! The on-disk spool: events wait here, in segment files, until the collector acknowledges them.
+//! The on-disk spool: events (NDJSON lines) wait here, in segment files, until the collector
+//! acknowledges them.
 //!
 //! A segment is one batch, one request. Its file is named by a zero-padded sequence number:
 //! `000000000042.open` while events are appended to it, `000000000042.ndjson` once closed. Each
-//! event line is appended with one unbuffered write as it is made, so a crash of the sensor
+//! event line is appended with one unbuffered write as it is pushed, so a crash of the process
 //! loses nothing already pushed; the fsync policy says what a power loss may cost. Closing a
 //! segment fsyncs the file, renames it and fsyncs the directory.
 //!
@@ -12,7 +13,7 @@
 //! When full (more than `spool_max_mb` on disk), the oldest closed segments are deleted first,
 //! except the one being sent, and their events counted as dropped: recent events are worth more
 //! to an analyst than old ones, and the oldest are the likeliest to have reached the collector
-//! already through another path (the local EVE file).
+//! already through another path (a sensor's local EVE file).
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -20,8 +21,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::ErrorLog;
-use crate::config::Fsync;
+use crate::{ErrorLog, Fsync};
 
 /// Extension of the segment being written.
 pub(crate) const OPEN: &str = "open";
@@ -137,8 +137,9 @@ fn cut_partial_line(path: &Path) -> io::Result<u64> {
 }
 
 impl Spool {
-    /// Open the spool in `dir` (created if missing), recovering what a previous run left.
-    pub fn open(dir: &Path, limits: Limits) -> io::Result<Spool> {
+    /// Open the spool in `dir` (created if missing), recovering what a previous run left;
+    /// problems on the way are reported to `errors`.
+    pub fn open(dir: &Path, limits: Limits, errors: ErrorLog) -> io::Result<Spool> {
         fs::create_dir_all(dir.join(REJECTED))?;
         let mut max_seq = 0u64;
         for entry in fs::read_dir(dir.join(REJECTED))? {
@@ -205,7 +206,7 @@ impl Spool {
             in_flight: None,
             closes: 0,
             counters: Counters::default(),
-            errors: ErrorLog::default(),
+            errors,
         };
         spool.enforce_cap();
         Ok(spool)
@@ -516,6 +517,10 @@ mod tests {
         }
     }
 
+    fn open(dir: &Path, limits: Limits) -> Spool {
+        Spool::open(dir, limits, ErrorLog::new("uplink")).unwrap()
+    }
+
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)
             .unwrap()
@@ -537,7 +542,7 @@ mod tests {
     #[test]
     fn rotates_by_events_and_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Spool::open(dir.path(), limits()).unwrap();
+        let mut s = open(dir.path(), limits());
         for i in 0..7 {
             s.push(format!("{{\"n\":{i}}}\n").as_bytes());
         }
@@ -574,7 +579,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut l = limits();
         l.segment_age = Duration::from_millis(50);
-        let mut s = Spool::open(dir.path(), l).unwrap();
+        let mut s = open(dir.path(), l);
         s.push(b"{}\n");
         assert!(!s.rotate_if_old(Instant::now()));
         assert!(s.front().is_none());
@@ -595,7 +600,7 @@ mod tests {
         fs::write(d.join("notes.txt"), "kept").unwrap();
         fs::create_dir_all(d.join(REJECTED)).unwrap();
         fs::write(d.join(REJECTED).join("000000000020.ndjson"), "{}\n").unwrap();
-        let mut s = Spool::open(d, limits()).unwrap();
+        let mut s = open(d, limits());
         assert_eq!(
             names(d),
             [
@@ -626,7 +631,7 @@ mod tests {
         let mut l = limits();
         l.max_bytes = 100;
         l.segment_events = 1;
-        let mut s = Spool::open(dir.path(), l).unwrap();
+        let mut s = open(dir.path(), l);
         let line = [b'x'; 29].iter().chain(b"\n").copied().collect::<Vec<u8>>();
         for _ in 0..3 {
             s.push(&line);
@@ -647,7 +652,7 @@ mod tests {
     #[test]
     fn reject_moves_and_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Spool::open(dir.path(), limits()).unwrap();
+        let mut s = open(dir.path(), limits());
         for _ in 0..3 {
             s.push(b"{}\n");
         }

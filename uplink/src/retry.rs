@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Jitter: each delay is drawn from ±20% around its nominal value, so sensors that lost the
+/// Jitter: each delay is drawn from ±20% around its nominal value, so senders that lost the
 /// collector together do not come back in step.
 const JITTER: f64 = 0.2;
 

@@ -1,0 +1,85 @@
+//! The sensor's uplink: the EVE events of the types in `[uplink] events` go to the provincial
+//! collector through the `uplink` crate's spool and sender (see that crate and
+//! `docs/uplink.md`). What this module adds is the sensor's part: which event types are sent,
+//! and the sensor's id in every request.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use uplink::{UplinkError, UplinkStats};
+
+use crate::config::{Identity, UplinkSection, UPLINK_EVENT_TYPES};
+
+/// The `sensor.toml` table the uplink is configured in: its errors and log lines are named so.
+pub const TABLE: &str = "uplink";
+
+/// The running uplink, sending the configured event types.
+#[derive(Debug)]
+pub struct Uplink {
+    link: uplink::Uplink,
+    /// Bit i set: `UPLINK_EVENT_TYPES[i]` is sent.
+    events: u16,
+}
+
+impl Uplink {
+    /// Check the event types, open the spool (recovering what a previous run left), load the
+    /// credentials and start the sender thread, which names this sensor in every request.
+    pub fn start(cfg: &UplinkSection, identity: &Identity) -> Result<Uplink, UplinkError> {
+        let events = event_bits(&cfg.events)?;
+        let link = uplink::Uplink::start(&cfg.link, TABLE, &identity.id)?;
+        Ok(Uplink { link, events })
+    }
+
+    /// Whether events of this type are sent.
+    pub fn sends(&self, event_type: &str) -> bool {
+        UPLINK_EVENT_TYPES
+            .iter()
+            .position(|t| *t == event_type)
+            .is_some_and(|i| self.events & (1 << i) != 0)
+    }
+
+    /// Spool one EVE line (ending in `\n`) if its type is sent. Never blocks on the network and
+    /// never fails: what the disk refuses is counted in `dropped_write_error`.
+    pub fn push(&mut self, event_type: &str, line: &[u8]) {
+        if self.sends(event_type) {
+            self.link.push(line);
+        }
+    }
+
+    /// Close the open segment if it is `segment_seconds` old, so a quiet sensor's events go out.
+    /// Call it regularly from the capture loop.
+    pub fn tick(&mut self) {
+        self.link.tick();
+    }
+
+    pub fn stats(&self) -> UplinkStats {
+        self.link.stats()
+    }
+
+    /// The spool's directory.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.link.spool_dir()
+    }
+
+    /// Close the open segment, wait up to `drain` for the spool to empty, stop the sender and
+    /// return the final counters. What is not sent stays on disk for the next start.
+    pub fn finish(self, drain: Duration) -> UplinkStats {
+        self.link.finish(drain)
+    }
+}
+
+/// The set of `events` as bits over [`UPLINK_EVENT_TYPES`].
+fn event_bits(events: &[String]) -> Result<u16, UplinkError> {
+    let mut bits = 0u16;
+    for e in events {
+        let Some(i) = UPLINK_EVENT_TYPES.iter().position(|t| t == e) else {
+            return Err(UplinkError::invalid(
+                TABLE,
+                "events",
+                format!("{e:?} is not an event type that can be sent"),
+            ));
+        };
+        bits |= 1 << i;
+    }
+    Ok(bits)
+}

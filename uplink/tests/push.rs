@@ -1,0 +1,152 @@
+//! The uplink crate on its own, as a collector forwarding upward uses it: every line pushed is
+//! sent (no filter), `flush` sends the open segment at once, the caller's id and table name
+//! are what requests and errors carry. (The sensor's tests, `sensor/tests/uplink.rs`, run
+//! outages, crashes, splits, rejections and full disks through the same code.)
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use uplink::{Uplink, UplinkConfig};
+
+/// What the stand-in collector saw of one request.
+struct Seen {
+    sender: String,
+    lines: Vec<String>,
+    at: Instant,
+}
+
+/// A collector on 127.0.0.1 that acknowledges every request and reports it on a channel.
+fn collector() -> (String, mpsc::Receiver<Seen>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}",
+        server.server_addr().to_ip().unwrap().port()
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for mut req in server.incoming_requests() {
+            let sender = req
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("X-Icsight-Sensor"))
+                .map(|h| h.value.to_string())
+                .unwrap_or_default();
+            assert_eq!(req.url(), "/v1/ingest");
+            let mut raw = Vec::new();
+            req.as_reader().read_to_end(&mut raw).unwrap();
+            let text = String::from_utf8(zstd::stream::decode_all(&raw[..]).unwrap()).unwrap();
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let answer = format!(
+                r#"{{"accepted":{n},"stored":{n},"duplicates":0}}"#,
+                n = lines.len()
+            );
+            let _ = req.respond(tiny_http::Response::from_string(answer));
+            if tx
+                .send(Seen {
+                    sender,
+                    lines,
+                    at: Instant::now(),
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// Segments that close only when flushed (or full, or at finish).
+fn config(url: &str, spool: &Path) -> UplinkConfig {
+    UplinkConfig {
+        url: url.into(),
+        spool_dir: spool.to_owned(),
+        segment_seconds: 3600.0,
+        retry_min_ms: 10,
+        retry_max_s: 1,
+        timeout_s: 5,
+        ..Default::default()
+    }
+}
+
+fn record(n: usize, kind: &str) -> Vec<u8> {
+    format!("{{\"record\":\"{kind}\",\"event_id\":\"c1-{n}\"}}\n").into_bytes()
+}
+
+#[test]
+fn flush_sends_the_open_segment_at_once() {
+    let (url, rx) = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let mut u = Uplink::start(&config(&url, dir.path()), "upstream", "prov-330000").unwrap();
+    // Any line goes: the uplink does not look at what it carries.
+    u.push(&record(1, "rollup"));
+    u.push(&record(2, "whatever"));
+    // Not flushed, the segment stays open for its hour.
+    assert!(rx.recv_timeout(Duration::from_millis(400)).is_err());
+    assert_eq!(u.stats().spool_segments, 1);
+    u.push(&record(3, "incident"));
+    let flushed = Instant::now();
+    u.flush();
+    let seen = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("sent on flush");
+    let took = seen.at.duration_since(flushed);
+    assert!(
+        took < Duration::from_millis(500),
+        "flush to request: {took:?}"
+    );
+    assert_eq!(seen.sender, "prov-330000");
+    assert_eq!(seen.lines.len(), 3);
+    assert!(seen.lines[2].contains("c1-3"));
+    // Flushing with nothing open sends nothing.
+    u.flush();
+    u.push(&record(4, "rollup"));
+    let s = u.finish(Duration::from_secs(5));
+    let last = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("sent at finish");
+    assert_eq!(last.lines.len(), 1);
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    assert_eq!(
+        (s.spooled_events, s.sent_events, s.spool_segments),
+        (4, 4, 0)
+    );
+}
+
+#[test]
+fn errors_name_the_callers_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = config("http://127.0.0.1:9", &d.join("spool"));
+    let e = Uplink::start(
+        &UplinkConfig {
+            token_file: d.join("missing"),
+            ..base.clone()
+        },
+        "upstream",
+        "prov-330000",
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.key(), e.full_key().as_str()),
+        ("token_file", "upstream.token_file")
+    );
+    assert!(e.to_string().starts_with("upstream.token_file: "), "{e}");
+    // `start` checks the values as `validate` does.
+    let e = Uplink::start(
+        &UplinkConfig {
+            retry_min_ms: 5000,
+            ..base.clone()
+        },
+        "upstream",
+        "prov-330000",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "upstream.retry_min_ms: 5000 ms is more than upstream.retry_max_s = 1 s"
+    );
+    let e = Uplink::start(&UplinkConfig::default(), "uplink", "s1").unwrap_err();
+    assert_eq!(e.full_key(), "uplink.url");
+}
