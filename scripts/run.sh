@@ -63,9 +63,11 @@ enterprise_id = "91330100MA27XY1235"
 province = "330000"
 industry = "petrochemical"
 grade = 2
-[[analysts]]
+[[accounts]]
 name = "zhejiang-soc"
+role = "analyst"
 token_sha256 = "$analyst_sha"
+token_expires = "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)"
 province = "330000"
 TOML
 $collector migrate --config out/collector/collector.toml

@@ -216,7 +216,8 @@ impl Collector {
             ("zhejiang", ANALYST_ZJ_TOKEN, "330000"),
         ] {
             toml.push_str(&format!(
-                "[[analysts]]\nname = \"{name}\"\ntoken_sha256 = \"{}\"\nprovince = \"{province}\"\n",
+                "[[accounts]]\nname = \"{name}\"\nrole = \"analyst\"\ntoken_sha256 = \"{}\"\n\
+                 token_expires = \"2099-01-01T00:00:00Z\"\nprovince = \"{province}\"\n",
                 sha256_hex(token)
             ));
         }

@@ -153,9 +153,10 @@ fn main() {
         .expect("port")
         .port();
     let mut toml = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{0}/server.pem\"\nkey = \"{0}/server.key\"\n\
+        "escalation = []\n[server]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{0}/server.pem\"\nkey = \"{0}/server.key\"\n\
          [clickhouse]\nurl = \"{ch}\"\ndatabase = \"bench\"\n[storage]\nretention_days = 0\nrollup_retention_days = 0\n\
-         [[analysts]]\nname = \"national\"\ntoken_sha256 = \"{1}\"\n",
+         [[accounts]]\nname = \"national\"\nrole = \"analyst\"\ntoken_sha256 = \"{1}\"\n\
+         token_expires = \"2099-01-01T00:00:00Z\"\n",
         pki.display(),
         sha256("analyst"),
     );

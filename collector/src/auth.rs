@@ -1,4 +1,5 @@
-//! Who is asking: a sensor (by client certificate or bearer token) or an analyst (by token).
+//! Who is asking: a sensor or a lower tier's collector (by client certificate or bearer token),
+//! or a person's account (by API token or login session).
 //!
 //! A sensor's credential is bound, in `collector.toml`, to its id, enterprise and province;
 //! nothing the sensor sends can change that binding.
@@ -7,13 +8,17 @@ use std::collections::HashMap;
 
 use axum::http::{header, HeaderMap, StatusCode};
 
-use crate::config::{parse_digest, token_digest, AnalystEntry, Config, SensorEntry};
+use crate::account::{verify_password, Account, Sessions};
+use crate::config::{parse_digest, token_digest, CollectorEntry, Config, SensorEntry};
+use crate::time::parse_time;
 
 /// The verified client certificate's common name, if the peer presented one. The accept loop
 /// puts it into every request of the connection.
 #[derive(Clone, Debug, Default)]
 pub struct Peer {
     pub common_name: Option<String>,
+    /// The client's address.
+    pub remote: Option<std::net::SocketAddr>,
 }
 
 /// The header a sensor may use to say who it is; it must agree with its credential.
@@ -33,69 +38,126 @@ fn denied(status: StatusCode, message: impl Into<String>) -> Denied {
     }
 }
 
-/// Every credential of the configuration, indexed.
+/// Who posts events: a sensor, or a collector of the tier below.
+#[derive(Clone, Copy, Debug)]
+pub enum Sender<'a> {
+    Sensor(&'a SensorEntry),
+    Collector(&'a CollectorEntry),
+}
+
+impl Sender<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            Sender::Sensor(s) => &s.id,
+            Sender::Collector(c) => &c.id,
+        }
+    }
+
+    pub fn role(&self) -> &'static str {
+        match self {
+            Sender::Sensor(_) => "sensor",
+            Sender::Collector(_) => "collector",
+        }
+    }
+}
+
+/// Every credential of the configuration, indexed, and the open sessions.
 pub struct Credentials {
     sensors: Vec<SensorEntry>,
-    by_id: HashMap<String, usize>,
-    sensor_tokens: HashMap<[u8; 32], usize>,
-    analysts: Vec<AnalystEntry>,
-    analyst_tokens: HashMap<[u8; 32], usize>,
+    collectors: Vec<CollectorEntry>,
+    /// Client certificate common name → sender.
+    by_id: HashMap<String, Who>,
+    sender_tokens: HashMap<[u8; 32], Who>,
+    accounts: Vec<Account>,
+    account_tokens: HashMap<[u8; 32], usize>,
+    /// When each account's token stops working (UNIX s).
+    token_expires: Vec<u64>,
+    pub sessions: Sessions,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Who {
+    Sensor(usize),
+    Collector(usize),
 }
 
 impl Credentials {
     /// Index a validated configuration.
     pub fn new(config: &Config) -> Credentials {
         let digest = |h: &str| parse_digest(h).expect("validated by Config::parse");
+        let mut by_id = HashMap::new();
+        let mut sender_tokens = HashMap::new();
+        for (i, s) in config.sensors.iter().enumerate() {
+            by_id.insert(s.id.clone(), Who::Sensor(i));
+            if !s.token_sha256.is_empty() {
+                sender_tokens.insert(digest(&s.token_sha256), Who::Sensor(i));
+            }
+        }
+        for (i, c) in config.collectors.iter().enumerate() {
+            by_id.insert(c.id.clone(), Who::Collector(i));
+            if !c.token_sha256.is_empty() {
+                sender_tokens.insert(digest(&c.token_sha256), Who::Collector(i));
+            }
+        }
         Credentials {
-            by_id: (config.sensors.iter().enumerate())
-                .map(|(i, s)| (s.id.clone(), i))
-                .collect(),
-            sensor_tokens: (config.sensors.iter().enumerate())
-                .filter(|(_, s)| !s.token_sha256.is_empty())
-                .map(|(i, s)| (digest(&s.token_sha256), i))
-                .collect(),
-            analyst_tokens: (config.analysts.iter().enumerate())
+            by_id,
+            sender_tokens,
+            account_tokens: (config.accounts.iter().enumerate())
+                .filter(|(_, a)| !a.token_sha256.is_empty())
                 .map(|(i, a)| (digest(&a.token_sha256), i))
                 .collect(),
+            token_expires: (config.accounts.iter())
+                .map(|a| parse_time(&a.token_expires).map_or(0, |us| us / 1_000_000))
+                .collect(),
             sensors: config.sensors.clone(),
-            analysts: config.analysts.clone(),
+            collectors: config.collectors.clone(),
+            accounts: config.accounts.clone(),
+            sessions: Sessions::default(),
         }
     }
 
-    /// The sensor making this request.
-    pub fn sensor(&self, headers: &HeaderMap, peer: &Peer) -> Result<&SensorEntry, Denied> {
+    fn resolve(&self, who: Who) -> Sender<'_> {
+        match who {
+            Who::Sensor(i) => Sender::Sensor(&self.sensors[i]),
+            Who::Collector(i) => Sender::Collector(&self.collectors[i]),
+        }
+    }
+
+    /// The sensor or collector making this request: by token, by client certificate, or both
+    /// (then they must agree), and `X-Icsight-Sensor`, if sent, must name the same.
+    pub fn sender(&self, headers: &HeaderMap, peer: &Peer) -> Result<Sender<'_>, Denied> {
         let by_token = match bearer(headers)? {
             Some(t) => Some(
-                self.sensor_tokens
+                *self
+                    .sender_tokens
                     .get(&token_digest(t))
-                    .map(|&i| &self.sensors[i])
                     .ok_or_else(|| denied(StatusCode::UNAUTHORIZED, "unknown sensor token"))?,
             ),
             None => None,
         };
-        let by_cert =
-            match &peer.common_name {
-                Some(cn) => Some(self.by_id.get(cn).map(|&i| &self.sensors[i]).ok_or_else(
-                    || {
-                        denied(
-                            StatusCode::FORBIDDEN,
-                            format!("client certificate {cn:?} names no registered sensor"),
-                        )
-                    },
-                )?),
-                None => None,
-            };
+        let by_cert = match &peer.common_name {
+            Some(cn) => Some(*self.by_id.get(cn).ok_or_else(|| {
+                denied(
+                    StatusCode::FORBIDDEN,
+                    format!("client certificate {cn:?} names no registered sensor or collector"),
+                )
+            })?),
+            None => None,
+        };
         let who = match (by_token, by_cert) {
-            (Some(t), Some(c)) if t.id != c.id => {
+            (Some(t), Some(c)) if t != c => {
                 return Err(denied(
                     StatusCode::FORBIDDEN,
                     format!(
-                        "token of sensor {:?} used with the certificate of sensor {:?}",
-                        t.id, c.id
+                        "token of {} {:?} used with the certificate of {} {:?}",
+                        self.resolve(t).role(),
+                        self.resolve(t).id(),
+                        self.resolve(c).role(),
+                        self.resolve(c).id()
                     ),
                 ))
             }
-            (Some(s), _) | (None, Some(s)) => s,
+            (Some(s), _) | (None, Some(s)) => self.resolve(s),
             (None, None) => {
                 return Err(denied(
                     StatusCode::UNAUTHORIZED,
@@ -105,12 +167,13 @@ impl Credentials {
         };
         if let Some(claimed) = headers.get(SENSOR_HEADER) {
             let claimed = claimed.to_str().unwrap_or("(not text)");
-            if claimed != who.id {
+            if claimed != who.id() {
                 return Err(denied(
                     StatusCode::FORBIDDEN,
                     format!(
-                        "{SENSOR_HEADER} {claimed:?} is not this credential's sensor {:?}",
-                        who.id
+                        "{SENSOR_HEADER} {claimed:?} is not this credential's {} {:?}",
+                        who.role(),
+                        who.id()
                     ),
                 ));
             }
@@ -118,18 +181,56 @@ impl Credentials {
         Ok(who)
     }
 
-    /// The analyst making this request.
-    pub fn analyst(&self, headers: &HeaderMap) -> Result<&AnalystEntry, Denied> {
+    /// The sensor making this request; a collector's credential is refused.
+    pub fn sensor(&self, headers: &HeaderMap, peer: &Peer) -> Result<&SensorEntry, Denied> {
+        match self.sender(headers, peer)? {
+            Sender::Sensor(s) => Ok(s),
+            Sender::Collector(c) => Err(denied(
+                StatusCode::FORBIDDEN,
+                format!("{:?} is a collector, not a sensor", c.id),
+            )),
+        }
+    }
+
+    /// The account making this request, by API token or session token.
+    pub fn account(&self, headers: &HeaderMap, now: u64) -> Result<&Account, Denied> {
         let t = bearer(headers)?.ok_or_else(|| {
             denied(
                 StatusCode::UNAUTHORIZED,
-                "no credential: send an analyst's bearer token",
+                "no credential: log in (POST /v1/login) or send an API token",
             )
         })?;
-        self.analyst_tokens
-            .get(&token_digest(t))
-            .map(|&i| &self.analysts[i])
-            .ok_or_else(|| denied(StatusCode::UNAUTHORIZED, "unknown analyst token"))
+        let d = token_digest(t);
+        if let Some(&i) = self.account_tokens.get(&d) {
+            if self.token_expires[i] <= now {
+                return Err(denied(
+                    StatusCode::UNAUTHORIZED,
+                    format!("the API token of {:?} has expired", self.accounts[i].name),
+                ));
+            }
+            return Ok(&self.accounts[i]);
+        }
+        self.sessions
+            .account(&d, now)
+            .map(|i| &self.accounts[i])
+            .ok_or_else(|| denied(StatusCode::UNAUTHORIZED, "unknown or expired token"))
+    }
+
+    /// The account named `name`, by index, if its password is `password`.
+    pub fn check_password(&self, name: &str, password: &str) -> Option<usize> {
+        let i = self.accounts.iter().position(|a| a.name == name)?;
+        let a = &self.accounts[i];
+        (!a.password_argon2.is_empty() && verify_password(&a.password_argon2, password))
+            .then_some(i)
+    }
+
+    pub fn account_at(&self, i: usize) -> &Account {
+        &self.accounts[i]
+    }
+
+    /// The token in the `Authorization` header, as `Sessions` keys it.
+    pub fn bearer_digest(headers: &HeaderMap) -> Option<[u8; 32]> {
+        bearer(headers).ok().flatten().map(token_digest)
     }
 }
 

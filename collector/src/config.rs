@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+pub use crate::account::Account;
+use crate::registry;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +38,184 @@ pub struct Config {
     pub clickhouse: ClickHouseConfig,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub tier: TierConfig,
+    #[serde(default)]
+    pub upstream: UpstreamConfig,
     /// The sensors allowed to write, each bound to its enterprise and province.
     #[serde(default)]
     pub sensors: Vec<SensorEntry>,
-    /// The analysts allowed to query, each limited to a scope.
+    /// The collectors of the tier below allowed to report, each bound to its province (and
+    /// enterprise, for an enterprise collector).
     #[serde(default)]
-    pub analysts: Vec<AnalystEntry>,
+    pub collectors: Vec<CollectorEntry>,
+    /// The people who query and act, each with a role and a scope.
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    /// What opens an incident; absent: [`default_criteria`]. `escalation = []`: nothing does.
+    #[serde(default = "default_criteria")]
+    pub escalation: Vec<Criterion>,
+}
+
+/// Which tier this collector is, and the part of the country it oversees.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TierConfig {
+    pub role: TierRole,
+    /// This collector's id: its client certificate's common name at the tier above, and the
+    /// prefix of the bulletins and incidents it issues.
+    pub id: String,
+    /// The province served (`provincial`, `enterprise`); the national tier leaves it empty.
+    pub province: String,
+    /// The enterprise served (`enterprise` tier only).
+    pub enterprise_id: String,
+    /// Minutes a login session lasts.
+    pub session_minutes: u64,
+    /// Seconds between reloads of the enterprise registry from ClickHouse.
+    pub registry_refresh_s: u64,
+}
+
+impl Default for TierConfig {
+    fn default() -> Self {
+        TierConfig {
+            role: TierRole::Provincial,
+            id: "collector".into(),
+            province: String::new(),
+            enterprise_id: String::new(),
+            session_minutes: 480,
+            registry_refresh_s: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierRole {
+    Enterprise,
+    Provincial,
+    National,
+}
+
+impl TierRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            TierRole::Enterprise => "enterprise",
+            TierRole::Provincial => "provincial",
+            TierRole::National => "national",
+        }
+    }
+}
+
+/// The tier above: where roll-ups, serious alerts, asset counts, incidents and bulletin
+/// progress go, and where bulletins come from. `[upstream.link]` is the same durable uplink a
+/// sensor uses (spool, mutual TLS, retries).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    pub link: uplink::UplinkConfig,
+    /// Alerts of this severity or more severe (1 is the most) are forwarded one by one.
+    pub forward_max_severity: u8,
+    /// Seconds between reports of changed roll-up buckets.
+    pub rollup_interval_s: f64,
+    /// Seconds between reports of asset counts and the registry.
+    pub inventory_interval_s: f64,
+    /// Seconds between polls for new bulletins.
+    pub bulletin_poll_s: f64,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            link: uplink::UplinkConfig {
+                spool_dir: PathBuf::from("upstream-spool"),
+                ..uplink::UplinkConfig::default()
+            },
+            forward_max_severity: 2,
+            rollup_interval_s: 10.0,
+            inventory_interval_s: 60.0,
+            bulletin_poll_s: 30.0,
+        }
+    }
+}
+
+/// A collector of the tier below, by client certificate (common name `id`) or token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorEntry {
+    pub id: String,
+    pub province: String,
+    /// An enterprise collector's enterprise; empty for a provincial collector.
+    #[serde(default)]
+    pub enterprise_id: String,
+    #[serde(default)]
+    pub token_sha256: String,
+}
+
+/// One escalation criterion: the alerts that open an incident. Every condition given must hold;
+/// with `enterprises` ≥ 2 the incident opens when that many enterprises of one province show
+/// such alerts of one technique within `window_s`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    /// Severity 1 (most severe) up to this.
+    #[serde(default)]
+    pub severity_max: Option<u8>,
+    #[serde(default)]
+    pub grades: Vec<u8>,
+    #[serde(default)]
+    pub industries: Vec<String>,
+    #[serde(default)]
+    pub sids: Vec<u32>,
+    #[serde(default)]
+    pub techniques: Vec<String>,
+    #[serde(default)]
+    pub enterprises: u32,
+    #[serde(default = "one_hour")]
+    pub window_s: u64,
+}
+
+fn one_hour() -> u64 {
+    3600
+}
+
+/// The criteria a collector escalates by unless told otherwise.
+pub fn default_criteria() -> Vec<Criterion> {
+    let base = Criterion {
+        name: String::new(),
+        title: String::new(),
+        severity_max: None,
+        grades: Vec::new(),
+        industries: Vec::new(),
+        sids: Vec::new(),
+        techniques: Vec::new(),
+        enterprises: 0,
+        window_s: 3600,
+    };
+    vec![
+        Criterion {
+            name: "critical-at-grade-1".into(),
+            title: "Critical alert at a grade-1 enterprise".into(),
+            severity_max: Some(1),
+            grades: vec![1],
+            ..base.clone()
+        },
+        Criterion {
+            name: "plc-stop-or-download".into(),
+            title: "PLC stopped or program downloaded".into(),
+            sids: vec![9100101, 9100104, 9100214],
+            ..base.clone()
+        },
+        Criterion {
+            name: "technique-spread".into(),
+            title: "Same technique at several enterprises of a province within an hour".into(),
+            severity_max: Some(2),
+            enterprises: 3,
+            ..base
+        },
+    ]
 }
 
 /// The HTTPS listener and the limits on one ingest request.
@@ -156,20 +331,6 @@ fn lowest_grade() -> u8 {
     3
 }
 
-/// One analyst's credential and what they may see.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnalystEntry {
-    pub name: String,
-    pub token_sha256: String,
-    /// Empty: every province.
-    #[serde(default)]
-    pub province: String,
-    /// Empty: every enterprise (in the province, if one is set).
-    #[serde(default)]
-    pub enterprise_id: String,
-}
-
 /// The SHA-256 of a token, as `token_sha256` holds it.
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.trim().as_bytes()).into()
@@ -271,14 +432,216 @@ impl Config {
                 }
             }
         }
-        for (i, a) in self.analysts.iter().enumerate() {
-            let key = |k: &str| format!("analysts[{i}].{k}");
-            if a.name.is_empty() {
-                return Err((key("name"), "must not be empty".into()));
+        self.validate_tier()?;
+        for (i, c) in self.collectors.iter().enumerate() {
+            let key = |k: &str| format!("collectors[{i}].{k}");
+            check_id(&c.id).map_err(|m| (key("id"), m))?;
+            registry::check_province(&c.province).map_err(|m| (key("province"), m))?;
+            if !c.enterprise_id.is_empty() {
+                registry::check_uscc(&c.enterprise_id).map_err(|m| (key("enterprise_id"), m))?;
             }
-            let d = parse_digest(&a.token_sha256).map_err(|m| (key("token_sha256"), m))?;
-            if tokens.insert(d, usize::MAX).is_some() {
-                return Err((key("token_sha256"), "token already used".into()));
+            if let Some(j) = ids.insert(c.id.as_str(), usize::MAX - i) {
+                return Err((key("id"), format!("{:?} is also sensors[{j}]", c.id)));
+            }
+            if !c.token_sha256.is_empty() {
+                let d = parse_digest(&c.token_sha256).map_err(|m| (key("token_sha256"), m))?;
+                if tokens.insert(d, usize::MAX).is_some() {
+                    return Err((key("token_sha256"), "token already used".into()));
+                }
+            }
+        }
+        let mut names = HashMap::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let key = |k: &str| format!("accounts[{i}].{k}");
+            check_id(&a.name).map_err(|m| (key("name"), m))?;
+            if let Some(j) = names.insert(a.name.as_str(), i) {
+                return Err((key("name"), format!("{:?} is also accounts[{j}]", a.name)));
+            }
+            if a.password_argon2.is_empty() && a.token_sha256.is_empty() {
+                return Err((
+                    key("password_argon2"),
+                    "an account needs a password_argon2 or a token_sha256".into(),
+                ));
+            }
+            if !a.password_argon2.is_empty() {
+                crate::account::check_hash(&a.password_argon2)
+                    .map_err(|m| (key("password_argon2"), m))?;
+            }
+            if !a.token_sha256.is_empty() {
+                let d = parse_digest(&a.token_sha256).map_err(|m| (key("token_sha256"), m))?;
+                if tokens.insert(d, usize::MAX).is_some() {
+                    return Err((key("token_sha256"), "token already used".into()));
+                }
+                if crate::time::parse_time(&a.token_expires).is_none() {
+                    return Err((
+                        key("token_expires"),
+                        format!(
+                            "{:?}: a token needs an end, like 2027-01-01T00:00:00Z",
+                            a.token_expires
+                        ),
+                    ));
+                }
+            }
+            if !a.province.is_empty() {
+                registry::check_province(&a.province).map_err(|m| (key("province"), m))?;
+                if !self.tier.province.is_empty() && a.province != self.tier.province {
+                    return Err((
+                        key("province"),
+                        format!(
+                            "{} is outside this tier's province {}",
+                            a.province, self.tier.province
+                        ),
+                    ));
+                }
+            }
+            if !a.enterprise_id.is_empty() {
+                registry::check_uscc(&a.enterprise_id).map_err(|m| (key("enterprise_id"), m))?;
+            }
+        }
+        let mut criteria = HashMap::new();
+        for (i, c) in self.escalation.iter().enumerate() {
+            let key = |k: &str| format!("escalation[{i}].{k}");
+            check_id(&c.name).map_err(|m| (key("name"), m))?;
+            if let Some(j) = criteria.insert(c.name.as_str(), i) {
+                return Err((key("name"), format!("{:?} is also escalation[{j}]", c.name)));
+            }
+            for g in &c.grades {
+                registry::check_grade(*g).map_err(|m| (key("grades"), m))?;
+            }
+            for ind in &c.industries {
+                registry::check_industry(ind).map_err(|m| (key("industries"), m))?;
+            }
+            if c.severity_max.is_none()
+                && c.grades.is_empty()
+                && c.industries.is_empty()
+                && c.sids.is_empty()
+                && c.techniques.is_empty()
+                && c.enterprises < 2
+            {
+                return Err((
+                    key("name"),
+                    "a criterion with no condition would escalate every alert".into(),
+                ));
+            }
+            if c.enterprises == 1 {
+                return Err((
+                    key("enterprises"),
+                    "0 (each enterprise) or at least 2".into(),
+                ));
+            }
+            if c.enterprises >= 2 && !(60..=7 * 86_400).contains(&c.window_s) {
+                return Err((key("window_s"), "60 s to 7 days".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_tier(&self) -> Result<(), (String, String)> {
+        let t = &self.tier;
+        check_id(&t.id).map_err(|m| ("tier.id".to_string(), m))?;
+        match t.role {
+            TierRole::National => {
+                if !t.province.is_empty() || !t.enterprise_id.is_empty() {
+                    return Err((
+                        "tier.province".into(),
+                        "the national tier oversees every province: leave province and enterprise_id empty".into(),
+                    ));
+                }
+                if self.upstream.link.enabled() {
+                    return Err((
+                        "upstream.link.url".into(),
+                        "the national tier has no tier above".into(),
+                    ));
+                }
+            }
+            TierRole::Provincial | TierRole::Enterprise => {
+                if !t.province.is_empty() {
+                    registry::check_province(&t.province)
+                        .map_err(|m| ("tier.province".to_string(), m))?;
+                }
+                if t.role == TierRole::Enterprise {
+                    registry::check_uscc(&t.enterprise_id)
+                        .map_err(|m| ("tier.enterprise_id".to_string(), m))?;
+                    if t.province.is_empty() {
+                        return Err((
+                            "tier.province".into(),
+                            "an enterprise tier names its province".into(),
+                        ));
+                    }
+                } else if !t.enterprise_id.is_empty() {
+                    return Err((
+                        "tier.enterprise_id".into(),
+                        "only an enterprise tier serves one enterprise".into(),
+                    ));
+                }
+            }
+        }
+        if !(1..=7 * 24 * 60).contains(&t.session_minutes) {
+            return Err(("tier.session_minutes".into(), "1 minute to 7 days".into()));
+        }
+        if t.registry_refresh_s == 0 {
+            return Err((
+                "tier.registry_refresh_s".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        for (i, e) in self.sensors.iter().enumerate() {
+            if !t.province.is_empty() && e.province != t.province {
+                return Err((
+                    format!("sensors[{i}].province"),
+                    format!("{} is not this tier's province {}", e.province, t.province),
+                ));
+            }
+            if !t.enterprise_id.is_empty() && e.enterprise_id != t.enterprise_id {
+                return Err((
+                    format!("sensors[{i}].enterprise_id"),
+                    format!(
+                        "{} is not this tier's enterprise {}",
+                        e.enterprise_id, t.enterprise_id
+                    ),
+                ));
+            }
+        }
+        for (i, c) in self.collectors.iter().enumerate() {
+            let ok = match t.role {
+                TierRole::National => c.enterprise_id.is_empty(),
+                TierRole::Provincial => {
+                    !c.enterprise_id.is_empty()
+                        && (t.province.is_empty() || c.province == t.province)
+                }
+                TierRole::Enterprise => false,
+            };
+            if !ok {
+                return Err((
+                    format!("collectors[{i}]"),
+                    format!(
+                        "a {} tier takes reports from {}",
+                        t.role.name(),
+                        match t.role {
+                            TierRole::National => "provincial collectors (no enterprise_id)",
+                            TierRole::Provincial => "enterprise collectors of its province",
+                            TierRole::Enterprise => "no collector",
+                        }
+                    ),
+                ));
+            }
+        }
+        let u = &self.upstream;
+        u.link
+            .validate("upstream.link")
+            .map_err(|e| (e.full_key(), e.detail()))?;
+        if !(1..=10).contains(&u.forward_max_severity) {
+            return Err(("upstream.forward_max_severity".into(), "1 to 10".into()));
+        }
+        for (key, v) in [
+            ("upstream.rollup_interval_s", u.rollup_interval_s),
+            ("upstream.inventory_interval_s", u.inventory_interval_s),
+            ("upstream.bulletin_poll_s", u.bulletin_poll_s),
+        ] {
+            if !(v.is_finite() && (0.1..=86_400.0).contains(&v)) {
+                return Err((key.into(), format!("{v}: 0.1 to 86400 seconds")));
             }
         }
         Ok(())

@@ -17,9 +17,12 @@ use axum::{Extension, Json};
 use http_body_util::BodyExt;
 use serde::Serialize;
 
-use crate::auth::{Denied, Peer};
-use crate::event::{self, LineError};
+use crate::auth::{Denied, Peer, Sender};
+use crate::config::{SensorEntry, TierRole};
+use crate::event::{self, AlertRow, LineError, Row};
 use crate::metrics::{Outcome, Table};
+use crate::registry::Registry;
+use crate::report::{self, Report};
 use crate::server::App;
 use crate::store::Batch;
 
@@ -102,6 +105,7 @@ pub async fn ingest(
             (StatusCode::OK, Json(a)).into_response()
         }
         Err(r) => {
+            app.audit_refusal(&headers, &peer, "ingest", "/v1/ingest", &r);
             if r.status.is_client_error() {
                 tracing::warn!(status = %r.status, error = %r.error, "batch refused");
             }
@@ -111,7 +115,7 @@ pub async fn ingest(
 }
 
 async fn accept(
-    app: &App,
+    app: &Arc<App>,
     peer: &Peer,
     headers: &HeaderMap,
     body: Body,
@@ -120,7 +124,7 @@ async fn accept(
     // The body is read before anything is refused: a client cut off mid-upload sees a reset
     // stream (HTTP/2) or connection, not the answer that says why.
     let compressed = read_body(body, limits.max_body_kb * 1024).await;
-    let who = app.credentials.sensor(headers, peer)?;
+    let sender = app.credentials.sender(headers, peer)?;
     let compressed = compressed.map_err(|e| match e {
         BodyError::TooLarge => Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -142,9 +146,21 @@ async fn accept(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as u32);
     let max_line = limits.max_line_kb * 1024;
-    let mut batch = Batch::default();
+    let registry = app.registry();
+    // Rows by the sensor they are stored under: one for a sensor, any of its scope for a
+    // collector below.
+    let mut batches: Vec<(SensorEntry, Batch)> = Vec::new();
+    let mut reports: Vec<Report> = Vec::new();
+    let mut forward: Vec<Vec<u8>> = Vec::new();
+    // Alerts to escalate, and whether only by criteria that span enterprises (relayed ones
+    // were escalated by their enterprise's tier already).
+    let mut alerts: Vec<AlertRow> = Vec::new();
+    let relayed = matches!(sender, Sender::Collector(_));
     let mut seen: HashMap<String, usize> = HashMap::new();
     let (mut accepted, mut skipped) = (0, 0);
+    let tier = &app.config.tier;
+    let forward_all = tier.role == TierRole::Enterprise;
+    let forward_max = app.config.upstream.forward_max_severity;
     for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
         let n = i + 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
@@ -175,13 +191,24 @@ async fn accept(
             )
             .at(n)
         })?;
-        let row = event::parse(line, who, received, |t| {
-            app.config.storage.transactions.iter().any(|s| s == t)
-        })
-        .map_err(|e| match e {
+        let refuse = |e: LineError| match e {
             LineError::Invalid(m) => Refusal::new(StatusCode::BAD_REQUEST, "invalid", m).at(n),
             LineError::Forbidden(m) => Refusal::new(StatusCode::FORBIDDEN, "forbidden", m).at(n),
-        })?;
+        };
+        let who = match sender {
+            Sender::Sensor(s) => bound(s, &registry),
+            Sender::Collector(c) => match report::parse(line, c).map_err(refuse)? {
+                report::Line::Event(who) => who,
+                report::Line::Report(r) => {
+                    reports.push(r);
+                    continue;
+                }
+            },
+        };
+        let row = event::parse(line, &who, received, |t| {
+            app.config.storage.transactions.iter().any(|s| s == t)
+        })
+        .map_err(refuse)?;
         let Some(row) = row else {
             skipped += 1;
             continue;
@@ -194,27 +221,62 @@ async fn accept(
             )
             .at(n));
         }
-        batch.push(row);
+        if app.upstream.is_some() {
+            let serious = matches!(&row, Row::Alert(a) if a.severity <= forward_max);
+            if forward_all || serious {
+                forward.extend(report::forwarded(line, &who));
+            }
+        }
+        if let Row::Alert(a) = &row {
+            alerts.push(a.clone());
+        }
+        match batches.iter_mut().find(|(w, _)| w.id == who.id) {
+            Some((_, b)) => b.push(row),
+            None => {
+                let mut b = Batch::default();
+                b.push(row);
+                batches.push((who, b));
+            }
+        }
     }
-    let stored = app.store.store(who, batch).await.map_err(|e| {
+    let unavailable = |e: clickhouse::error::Error| {
         app.metrics.clickhouse_errors.inc();
-        tracing::error!(error = %e, sensor = %who.id, "storing a batch failed");
+        tracing::error!(error = %e, sender = %sender.id(), "storing a batch failed");
         Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
             format!("storage unavailable, send again later: {e}"),
         )
-    })?;
+    };
     let (mut total, mut duplicates) = (0, 0);
-    for (kind, s) in &stored {
-        total += s.stored;
-        duplicates += s.duplicates;
-        app.metrics
-            .stored
-            .get_or_create(&Table {
-                table: kind.table(),
-            })
-            .inc_by(s.stored as u64);
+    for (who, batch) in batches {
+        let stored = app.store.store(&who, batch).await.map_err(unavailable)?;
+        for (kind, s) in &stored {
+            total += s.stored;
+            duplicates += s.duplicates;
+            app.metrics
+                .stored
+                .get_or_create(&Table {
+                    table: kind.table(),
+                })
+                .inc_by(s.stored as u64);
+        }
+    }
+    total += store_reports(app, reports).await.map_err(unavailable)?;
+    // Incidents are stored before the batch is acknowledged: a batch sent again after a
+    // failure here is escalated again, and the same incident comes out.
+    let incidents = app
+        .escalator
+        .observe(&alerts, crate::time::now_us(), relayed);
+    if !incidents.is_empty() {
+        crate::incident::record(app, &incidents)
+            .await
+            .map_err(unavailable)?;
+    }
+    if let Some(up) = &app.upstream {
+        for l in &forward {
+            up.push(l);
+        }
     }
     app.metrics.duplicates.inc_by(duplicates as u64);
     app.metrics.skipped.inc_by(skipped as u64);
@@ -224,6 +286,56 @@ async fn accept(
         duplicates,
         skipped,
     })
+}
+
+/// A sensor's binding, with industry and grade as the registry has them now.
+fn bound(s: &SensorEntry, registry: &Registry) -> SensorEntry {
+    let mut who = s.clone();
+    if let Some(e) = registry.get(&s.enterprise_id) {
+        who.industry = e.industry.clone();
+        who.grade = e.grade;
+    }
+    who
+}
+
+/// Store the report rows of a lower tier; how many.
+async fn store_reports(app: &App, reports: Vec<Report>) -> clickhouse::error::Result<usize> {
+    let (mut rollups, mut counts, mut incidents, mut progress, mut enterprises) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let n = reports.len();
+    for r in reports {
+        match r {
+            Report::Rollup(r) => rollups.push(r),
+            Report::AssetCount(r) => counts.push(r),
+            Report::Incident(r) => incidents.push(r),
+            Report::Progress(r) => progress.push(r),
+            Report::Enterprise(r) => enterprises.push(r),
+        }
+    }
+    let store = &app.store;
+    store.insert("tier_rollup_5m", &rollups).await?;
+    store.insert("asset_counts", &counts).await?;
+    store.insert("incidents", &incidents).await?;
+    store.insert("bulletin_progress", &progress).await?;
+    store.insert("enterprises", &enterprises).await?;
+    if !incidents.is_empty() || !progress.is_empty() {
+        // The tier above hears of them at once, not at its next report.
+        if let Some(up) = &app.upstream {
+            let lines: Vec<Vec<u8>> = incidents
+                .iter()
+                .map(|i| report::line("incident", &format!("i-{}-{}", i.incident_id, i.version), i))
+                .chain(progress.iter().map(|p| {
+                    report::line(
+                        "bulletin_progress",
+                        &format!("p-{}-{}-{}", p.bulletin_id, p.enterprise_id, p.state),
+                        p,
+                    )
+                }))
+                .collect();
+            up.push_now(lines.iter().map(Vec::as_slice));
+        }
+    }
+    Ok(n)
 }
 
 enum BodyError {

@@ -1,5 +1,5 @@
-//! `collector`: serve sensors and analysts, create or upgrade the schema, apply retention, and
-//! issue the credentials sensors use.
+//! `collector`: serve sensors, lower tiers and people, create or upgrade the schema, apply
+//! retention, import the registry, and issue the credentials sensors and collectors use.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,11 +9,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+use collector::audit::{Audit, Record};
 use collector::auth::Credentials;
 use collector::config::Config;
+use collector::incident::Escalator;
 use collector::metrics::Metrics;
+use collector::registry::{Enterprise, Registry};
+use collector::report::EnterpriseRow;
 use collector::server::{self, App};
 use collector::store::{self, Store};
+use collector::upstream::{self, Upstream};
 use collector::{pki, retention, schema};
 
 #[derive(Parser)]
@@ -42,10 +47,28 @@ enum Command {
     },
     /// Make a random bearer token; prints it and the SHA-256 that goes into collector.toml.
     Token,
+    /// Hash a password (read from stdin) for an account's `password_argon2`.
+    Password,
+    /// The enterprise registry.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// Certificates for mutual TLS.
     Pki {
         #[command(subcommand)]
         command: PkiCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Import enterprises from a CSV (enterprise_id,name,province,industry,grade), checked
+    /// whole first; a provincial or enterprise tier takes only its own.
+    Import {
+        #[arg(long, default_value = "collector.toml")]
+        config: PathBuf,
+        file: PathBuf,
     },
 }
 
@@ -150,6 +173,64 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Password => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.len() < 12 {
+                bail!("a password has at least 12 characters");
+            }
+            let phc = collector::account::hash_password(password).map_err(anyhow::Error::msg)?;
+            println!("password_argon2 = \"{phc}\"");
+            Ok(())
+        }
+        Command::Registry {
+            command: RegistryCommand::Import { config, file },
+        } => {
+            let config = Config::load(&config)?;
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("{}: cannot open", file.display()))?;
+            let list = collector::registry::read_csv(std::io::BufReader::new(f), &file)?;
+            let tier = &config.tier;
+            for e in &list {
+                if (!tier.province.is_empty() && e.province != tier.province)
+                    || (!tier.enterprise_id.is_empty() && e.enterprise_id != tier.enterprise_id)
+                {
+                    bail!(
+                        "{}: enterprise {} ({}) is outside this {} tier's scope",
+                        file.display(),
+                        e.enterprise_id,
+                        e.province,
+                        tier.role.name()
+                    );
+                }
+            }
+            runtime()?.block_on(async {
+                let store = Store::new(&config.clickhouse);
+                let version = collector::time::now_us();
+                let rows: Vec<EnterpriseRow> = list
+                    .iter()
+                    .map(|e| EnterpriseRow::new(e, version, "import"))
+                    .collect();
+                store
+                    .insert("enterprises", &rows)
+                    .await
+                    .context("storing the registry")?;
+                let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+                let r = Record::new(&user, "admin", "registry.import", "ok")
+                    .target(&file.display().to_string())
+                    .scope(&tier.province, &tier.enterprise_id)
+                    .detail(format!("{} enterprises", rows.len()));
+                store
+                    .insert("audit", &[r])
+                    .await
+                    .context("auditing the import")?;
+                println!("{}: {} enterprises imported", file.display(), rows.len());
+                Ok(())
+            })
+        }
         Command::Pki { command } => match command {
             PkiCommand::Init { dir, hosts } => {
                 pki::init(&dir, &hosts)?;
@@ -188,19 +269,45 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("server.listen {}: cannot listen", config.server.listen))?;
     let metrics = Metrics::new();
     metrics.schema_version.set(i64::from(version));
+    let registry = registry_of(&store)
+        .await
+        .context("loading the enterprise registry")?;
+    let escalator = Escalator::new(config.escalation.clone(), &config.tier.id);
+    escalator.restore(
+        open_incidents(&store)
+            .await
+            .context("loading open incidents")?,
+    );
+    let upstream = Upstream::start(&config)?;
     let app = Arc::new(App {
         credentials: Credentials::new(&config),
+        audit: Audit::start(store.clone(), metrics.audit_records.clone()),
+        registry: std::sync::RwLock::new(Arc::new(registry)),
+        escalator,
+        upstream,
+        bulletins: load_bulletins(&store).await.context("loading bulletins")?,
+        issuing: tokio::sync::Mutex::new(()),
         store,
         metrics,
         config,
     });
     tracing::info!(
         listen = %app.config.server.listen,
+        tier = app.config.tier.role.name(),
+        id = %app.config.tier.id,
         tls = tls.is_some(),
         sensors = app.config.sensors.len(),
-        analysts = app.config.analysts.len(),
+        collectors = app.config.collectors.len(),
+        accounts = app.config.accounts.len(),
+        enterprises = app.registry().len(),
+        upstream = app.upstream.is_some(),
         "collector serving"
     );
+    tokio::spawn(registry_loop(app.clone()));
+    tokio::spawn(upstream::tick_loop(app.clone()));
+    tokio::spawn(upstream::rollup_loop(app.clone()));
+    tokio::spawn(upstream::inventory_loop(app.clone()));
+    tokio::spawn(collector::bulletin::pull_loop(app.clone()));
     tokio::spawn(retention_loop(app.clone()));
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -212,6 +319,79 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("stopping");
     };
     server::serve(listener, tls, app, shutdown).await
+}
+
+/// The registry as ClickHouse holds it: the newest version of each enterprise.
+async fn registry_of(store: &Store) -> clickhouse::error::Result<Registry> {
+    let rows: Vec<Enterprise> = store
+        .client()
+        .query("SELECT enterprise_id, name, province, industry, grade FROM enterprises FINAL")
+        .fetch_all()
+        .await?;
+    Ok(Registry::new(rows))
+}
+
+/// Incidents not yet closed, newest version of each.
+async fn open_incidents(
+    store: &Store,
+) -> clickhouse::error::Result<Vec<collector::incident::Incident>> {
+    store
+        .client()
+        .query(
+            "SELECT incident_id, province, enterprise_id, industry, grade, sensor_id, criterion, \
+             title, priority, severity, technique, sid, state, toUInt32(opened) AS opened, \
+             toUInt32(updated) AS updated, alerts, evidence, history, origin, version \
+             FROM incidents FINAL WHERE state != 'closed'",
+        )
+        .fetch_all()
+        .await
+}
+
+/// The bulletins held here, their targets and the progress recorded.
+async fn load_bulletins(store: &Store) -> clickhouse::error::Result<collector::bulletin::Book> {
+    let c = store.client();
+    let list = c
+        .query(
+            "SELECT bulletin_id, seq, issuer, toUInt32(issued) AS issued, title, severity, \
+             description, scope, indicators, rules, actions, toUInt32(deadline) AS deadline, \
+             revoked, version FROM bulletins FINAL",
+        )
+        .fetch_all()
+        .await?;
+    let targets = c
+        .query("SELECT DISTINCT bulletin_id, province, enterprise_id, name, industry, grade FROM bulletin_targets")
+        .fetch_all()
+        .await?;
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct Step {
+        bulletin_id: String,
+        enterprise_id: String,
+        state: String,
+    }
+    let progress: Vec<Step> = c
+        .query("SELECT DISTINCT bulletin_id, enterprise_id, state FROM bulletin_progress")
+        .fetch_all()
+        .await?;
+    Ok(collector::bulletin::Book::load(
+        list,
+        targets,
+        progress
+            .into_iter()
+            .map(|s| (s.bulletin_id, s.enterprise_id, s.state))
+            .collect(),
+    ))
+}
+
+/// Reload the registry every `registry_refresh_s`: imports and reports from below.
+async fn registry_loop(app: Arc<App>) {
+    let every = Duration::from_secs(app.config.tier.registry_refresh_s);
+    loop {
+        tokio::time::sleep(every).await;
+        match registry_of(&app.store).await {
+            Ok(r) => *app.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r),
+            Err(e) => tracing::warn!(error = %e, "reloading the registry failed; keeping the last"),
+        }
+    }
 }
 
 /// Apply retention now and then every `retention_interval_s`.

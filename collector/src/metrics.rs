@@ -36,6 +36,8 @@ pub struct Metrics {
     pub query_seconds: Histogram,
     pub partitions_dropped: Counter,
     pub schema_version: Gauge,
+    pub audit_records: Counter,
+    pub incidents: Counter,
 }
 
 impl Metrics {
@@ -52,6 +54,8 @@ impl Metrics {
             query_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             partitions_dropped: Counter::default(),
             schema_version: Gauge::default(),
+            audit_records: Counter::default(),
+            incidents: Counter::default(),
         };
         let r = &mut m.registry;
         r.register("batches", "Ingest requests, by outcome", m.batches.clone());
@@ -95,6 +99,16 @@ impl Metrics {
             "schema_version",
             "The ClickHouse schema version in use",
             m.schema_version.clone(),
+        );
+        r.register(
+            "audit_records",
+            "Audit records written",
+            m.audit_records.clone(),
+        );
+        r.register(
+            "incident_versions",
+            "Incident versions stored (opened, grown, moved on)",
+            m.incidents.clone(),
         );
         m
     }

@@ -12,12 +12,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::config::AnalystEntry;
+use crate::account::Account;
+use crate::auth::Peer;
+use crate::config::TierRole;
 use crate::event::AlertRow;
 use crate::ingest::Refusal;
 use crate::metrics::Endpoint;
@@ -127,31 +129,14 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The scope filters: the analyst's own, narrowed (never widened) by the request's.
-fn scope(who: &AnalystEntry, p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
-    for (param, column, own, asked) in [
-        ("province", "province", &who.province, &p.province),
-        (
-            "enterprise",
-            "enterprise_id",
-            &who.enterprise_id,
-            &p.enterprise,
-        ),
-    ] {
-        let value = match (own.is_empty(), asked) {
-            (false, Some(a)) if a != own => {
-                return Err(Refusal::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("{param} {a:?} is outside {}'s scope", who.name),
-                ))
-            }
-            (false, _) => Some(own.clone()),
-            (true, a) => a.clone(),
-        };
-        if let Some(v) = value {
-            f.and(&format!("{column} = ?"), [Arg::Str(v)]);
-        }
+/// The scope filters: the account's own, narrowed (never widened) by the request's.
+fn scope(who: &Account, p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
+    let (province, enterprise) = who.narrow(p.province.as_deref(), p.enterprise.as_deref())?;
+    if let Some(v) = province {
+        f.and("province = ?", [Arg::Str(v)]);
+    }
+    if let Some(v) = enterprise {
+        f.and("enterprise_id = ?", [Arg::Str(v)]);
     }
     Ok(())
 }
@@ -181,7 +166,7 @@ fn dimensions(p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
 /// The filter every query starts with: `column` (a time) within the request's range, the
 /// analyst's scope, and the dimensions alerts and roll-ups share. Returns it with the range.
 fn base_filter(
-    who: &AnalystEntry,
+    who: &Account,
     p: &AlertParams,
     column: &str,
 ) -> Result<(Filter, u64, u64), Refusal> {
@@ -352,12 +337,16 @@ fn wants_csv(p: &AlertParams, headers: &HeaderMap) -> Result<bool, Refusal> {
 /// `GET /v1/alerts`
 pub async fn alerts(
     State(app): State<Arc<App>>,
+    Extension(peer): Extension<Peer>,
     headers: HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let started = Instant::now();
     let r = alerts_inner(&app, &headers, params).await;
     observe(&app, "alerts", started);
+    if let Err(refusal) = &r {
+        app.audit_refusal(&headers, &peer, "query.alerts", "/v1/alerts", refusal);
+    }
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -393,7 +382,7 @@ async fn alerts_inner(
     headers: &HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Refusal> {
-    let who = app.credentials.analyst(headers)?;
+    let who = app.credentials.account(headers, now())?;
     let p = params_of(params)?;
     if p.step.is_some() || p.by.is_some() {
         return Err(bad("step", "step and by belong to /v1/rollup"));
@@ -565,7 +554,7 @@ fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, Ref
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct Point {
-    bucket: u32,
+    t: u32,
     key: String,
     alerts: u64,
     sources: u64,
@@ -611,12 +600,16 @@ fn by_column(by: Option<&str>) -> Result<&'static str, Refusal> {
 /// `GET /v1/rollup`
 pub async fn rollup(
     State(app): State<Arc<App>>,
+    Extension(peer): Extension<Peer>,
     headers: HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let started = Instant::now();
     let r = rollup_inner(&app, &headers, params).await;
     observe(&app, "rollup", started);
+    if let Err(refusal) = &r {
+        app.audit_refusal(&headers, &peer, "query.rollup", "/v1/rollup", refusal);
+    }
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -625,7 +618,7 @@ async fn rollup_inner(
     headers: &HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Refusal> {
-    let who = app.credentials.analyst(headers)?;
+    let who = app.credentials.account(headers, now())?;
     let p = params_of(params)?;
     for (name, set) in [
         ("sensor", p.sensor.is_some()),
@@ -642,18 +635,36 @@ async fn rollup_inner(
         }
     }
     let step = p.step.as_deref().unwrap_or("5m");
-    let (table, measures, hourly) = match step {
-        "5m" => (
+    // The national tier reads the roll-ups the provinces report (the latest version of each
+    // bucket); the others their own alerts' roll-ups.
+    let national = app.config.tier.role == TierRole::National;
+    let (table, measures, hourly) = match (step, national) {
+        ("5m", false) => (
             "alerts_5m",
             "sum(alerts) AS alerts, toUInt64(0) AS sources",
             false,
         ),
-        "1h" => (
+        ("1h", false) => (
             "alerts_1h",
             "countMerge(alerts) AS alerts, uniqMerge(sources) AS sources",
             true,
         ),
-        other => return Err(bad("step", format!("{other:?}: use 5m or 1h"))),
+        ("5m", true) => (
+            "tier_rollup_5m FINAL",
+            "sum(alerts) AS alerts, toUInt64(0) AS sources",
+            false,
+        ),
+        ("1h", true) => (
+            "tier_rollup_5m FINAL",
+            "sum(alerts) AS alerts, toUInt64(0) AS sources",
+            false,
+        ),
+        (other, _) => return Err(bad("step", format!("{other:?}: use 5m or 1h"))),
+    };
+    let bucket = if national && step == "1h" {
+        "toUInt32(toStartOfHour(bucket))"
+    } else {
+        "toUInt32(bucket)"
     };
     let key = by_column(p.by.as_deref())?;
     let (mut f, from, to) = base_filter(who, &p, "bucket")?;
@@ -663,8 +674,8 @@ async fn rollup_inner(
     let mut sql = String::new();
     let _ = write!(
         sql,
-        "SELECT toUInt32(bucket) AS bucket, {key} AS key, {measures} FROM {table}{} \
-         GROUP BY bucket, key ORDER BY key, bucket",
+        "SELECT {bucket} AS t, {key} AS key, {measures} FROM {table}{} \
+         GROUP BY t, key ORDER BY key, t",
         f.sql
     );
     let points: Vec<Point> = f
@@ -682,7 +693,7 @@ async fn rollup_inner(
         }
         let s = series.last_mut().expect("pushed above");
         s.points.push(SeriesPoint {
-            t: format_time(u64::from(pt.bucket) * 1_000_000),
+            t: format_time(u64::from(pt.t) * 1_000_000),
             alerts: pt.alerts,
             sources: hourly.then_some(pt.sources),
         });
@@ -717,9 +728,12 @@ mod tests {
 
     #[test]
     fn scope_cannot_be_widened() {
-        let who = AnalystEntry {
+        let who = Account {
             name: "zj".into(),
+            role: crate::account::Role::Analyst,
+            password_argon2: String::new(),
             token_sha256: String::new(),
+            token_expires: String::new(),
             province: "330000".into(),
             enterprise_id: String::new(),
         };

@@ -81,7 +81,8 @@ macro_rules! rollup_columns {
     };
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[
+Migration {
     version: 1,
     name: "events, roll-ups and the asset inventory",
     statements: &[
@@ -199,6 +200,125 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             rollup_dims!()
         ),
     ],
+},
+Migration {
+    version: 2,
+    name: "tiers: registry, forwarded roll-ups, incidents, bulletins, audit",
+    statements: &[
+        // The registry; each import or report is a new version of the enterprise's row.
+        "CREATE TABLE IF NOT EXISTS {db}.enterprises (
+             enterprise_id String,
+             name String,
+             province String,
+             industry String,
+             grade UInt8,
+             version UInt64,
+             source String
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id)",
+        // Which 5-minute buckets of alerts changed, by arrival second: what a lower tier
+        // forwards again to the tier above.
+        "CREATE TABLE IF NOT EXISTS {db}.rollup_dirty (
+             received DateTime('UTC'),
+             bucket DateTime('UTC'),
+             alerts UInt64
+         ) ENGINE = SummingMergeTree(alerts) PARTITION BY toYYYYMMDD(received)
+         ORDER BY (received, bucket)",
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.rollup_dirty_mv TO {db}.rollup_dirty AS
+         SELECT received, toStartOfFiveMinute(ts) AS bucket, count() AS alerts
+         FROM {db}.alerts GROUP BY received, bucket",
+        // Roll-ups reported by the tiers below, each row the latest version of its bucket.
+        concat!(
+            "CREATE TABLE IF NOT EXISTS {db}.tier_rollup_5m (",
+            rollup_columns!(),
+            "alerts UInt64,
+             version UInt64,
+             collector_id String
+             ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMMDD(bucket)
+             ORDER BY (",
+            rollup_dims!(),
+            ", bucket)"
+        ),
+        "CREATE TABLE IF NOT EXISTS {db}.asset_counts (
+             province String,
+             enterprise_id String,
+             assets UInt64,
+             controllers UInt64,
+             ts DateTime('UTC'),
+             version UInt64,
+             collector_id String
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id)",
+        "CREATE TABLE IF NOT EXISTS {db}.incidents (
+             incident_id String,
+             province String,
+             enterprise_id String,
+             industry String,
+             grade UInt8,
+             sensor_id String,
+             criterion String,
+             title String,
+             priority UInt8,
+             severity UInt8,
+             technique String,
+             sid UInt32,
+             state String,
+             opened DateTime('UTC'),
+             updated DateTime('UTC'),
+             alerts UInt64,
+             evidence String,
+             history String,
+             origin String,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, incident_id)",
+        "CREATE TABLE IF NOT EXISTS {db}.bulletins (
+             bulletin_id String,
+             seq UInt64,
+             issuer String,
+             issued DateTime('UTC'),
+             title String,
+             severity UInt8,
+             description String,
+             scope String,
+             indicators String,
+             rules String,
+             actions String,
+             deadline DateTime('UTC'),
+             revoked UInt8,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY bulletin_id",
+        "CREATE TABLE IF NOT EXISTS {db}.bulletin_targets (
+             bulletin_id String,
+             province String,
+             enterprise_id String,
+             name String,
+             industry String,
+             grade UInt8
+         ) ENGINE = ReplacingMergeTree ORDER BY (bulletin_id, province, enterprise_id)",
+        // One row per enterprise and step (received, acknowledged, disposed); the first time
+        // a step is reported is the one kept.
+        "CREATE TABLE IF NOT EXISTS {db}.bulletin_progress (
+             bulletin_id String,
+             province String,
+             enterprise_id String,
+             state String,
+             at DateTime('UTC'),
+             actor String,
+             note String,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (bulletin_id, province, enterprise_id, state)",
+        "CREATE TABLE IF NOT EXISTS {db}.audit (
+             ts DateTime('UTC'),
+             ts_us UInt64,
+             actor String,
+             role String,
+             action String,
+             target String,
+             province String,
+             enterprise_id String,
+             outcome String,
+             detail String,
+             remote String
+         ) ENGINE = MergeTree PARTITION BY toYYYYMM(ts) ORDER BY (ts, actor)",
+    ],
 }];
 
 /// The newest schema version this collector knows.
@@ -217,9 +337,11 @@ pub const EVENT_TABLES: [&str; 6] = [
 ];
 
 /// Roll-up tables and the partition expression each uses.
-pub const ROLLUP_TABLES: [(&str, Partition); 2] = [
+pub const ROLLUP_TABLES: [(&str, Partition); 4] = [
     ("alerts_5m", Partition::Day),
     ("alerts_1h", Partition::Month),
+    ("tier_rollup_5m", Partition::Day),
+    ("rollup_dirty", Partition::Day),
 ];
 
 #[derive(Clone, Copy, Debug)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -17,10 +17,16 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use crate::audit::{Audit, Record};
 use crate::auth::{Credentials, Peer};
+use crate::bulletin::Book;
 use crate::config::Config;
+use crate::incident::Escalator;
+use crate::ingest::Refusal;
 use crate::metrics::Metrics;
+use crate::registry::Registry;
 use crate::store::Store;
+use crate::upstream::Upstream;
 
 /// What every handler shares.
 pub struct App {
@@ -28,6 +34,64 @@ pub struct App {
     pub credentials: Credentials,
     pub store: Store,
     pub metrics: Metrics,
+    pub audit: Audit,
+    pub registry: std::sync::RwLock<Arc<Registry>>,
+    pub escalator: Escalator,
+    /// The tier above, if there is one.
+    pub upstream: Option<Upstream>,
+    pub bulletins: Book,
+    /// Bulletins are numbered and stored one at a time.
+    pub issuing: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    /// Audit a request refused for its credential or scope (401, 403): who it came as, what it
+    /// asked, and why not. Other refusals (bad parameters, storage away) are not attempts.
+    pub fn audit_refusal(
+        &self,
+        headers: &HeaderMap,
+        peer: &Peer,
+        action: &str,
+        target: &str,
+        r: &Refusal,
+    ) {
+        if r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN {
+            return;
+        }
+        let now = crate::time::now_s();
+        let (actor, role) = match self.credentials.account(headers, now) {
+            Ok(a) => (a.name.clone(), a.role.name()),
+            Err(_) => match self.credentials.sender(headers, peer) {
+                Ok(s) => (s.id().to_owned(), s.role()),
+                Err(_) => (
+                    peer.common_name
+                        .clone()
+                        .or_else(|| {
+                            headers
+                                .get(crate::auth::SENSOR_HEADER)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_else(|| "unknown".into()),
+                    "unknown",
+                ),
+            },
+        };
+        self.audit.record(
+            Record::new(&actor, role, action, "denied")
+                .target(target)
+                .detail(r.error.clone())
+                .remote(peer.remote),
+        );
+    }
+
+    /// The registry as last loaded.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -35,6 +99,27 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/ingest", post(crate::ingest::ingest))
         .route("/v1/alerts", get(crate::query::alerts))
         .route("/v1/rollup", get(crate::query::rollup))
+        .route("/v1/login", post(crate::login::login))
+        .route("/v1/logout", post(crate::login::logout))
+        .route("/v1/incidents", get(crate::incident::incidents))
+        .route("/v1/incidents/{id}", get(crate::incident::incident))
+        .route(
+            "/v1/incidents/{id}/state",
+            post(crate::incident::transition),
+        )
+        .route(
+            "/v1/bulletins",
+            get(crate::bulletin::bulletins).post(crate::bulletin::issue),
+        )
+        .route("/v1/bulletins/feed", get(crate::bulletin::feed))
+        .route("/v1/bulletins/stix", post(crate::bulletin::stix_import))
+        .route("/v1/bulletins/{id}", get(crate::bulletin::bulletin))
+        .route("/v1/bulletins/{id}/stix", get(crate::bulletin::stix_export))
+        .route(
+            "/v1/bulletins/{id}/acknowledge",
+            post(crate::bulletin::acknowledge),
+        )
+        .route("/v1/bulletins/{id}/dispose", post(crate::bulletin::dispose))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(app)
@@ -174,6 +259,7 @@ pub async fn serve(
                         Err(_) => return,
                     };
                     let peer = Peer {
+                        remote: Some(remote),
                         common_name: tls
                             .get_ref()
                             .1
@@ -186,7 +272,11 @@ pub async fn serve(
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
                 None => {
-                    let service = hyper_service(router, Peer::default());
+                    let peer = Peer {
+                        common_name: None,
+                        remote: Some(remote),
+                    };
+                    let service = hyper_service(router, peer);
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }

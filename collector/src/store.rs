@@ -192,6 +192,21 @@ impl Store {
         })
     }
 
+    /// Insert rows into `table` as they are (no de-duplication).
+    pub async fn insert<T>(&self, table: &str, rows: &[T]) -> clickhouse::error::Result<()>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowWrite,
+    {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut insert = self.client.insert::<T>(table).await?;
+        for r in rows {
+            insert.write(r).await?;
+        }
+        insert.end().await
+    }
+
     /// Whether ClickHouse answers.
     pub async fn ping(&self) -> clickhouse::error::Result<()> {
         self.client.query("SELECT 1").execute().await

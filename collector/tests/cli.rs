@@ -29,8 +29,48 @@ fn bad_configuration_is_refused_by_key() {
         ("[clickhouse]\ndatabase = \"a;b\"\n", "clickhouse.database"),
         ("[server]\ncert = \"x.pem\"\n", "server.cert"),
         (
-            "[[analysts]]\nname = \"a\"\ntoken_sha256 = \"abc\"\n",
-            "analysts[0].token_sha256",
+            "[[accounts]]\nname = \"a\"\nrole = \"analyst\"\ntoken_sha256 = \"abc\"\n",
+            "accounts[0].token_sha256",
+        ),
+        (
+            "[[accounts]]\nname = \"a\"\nrole = \"analyst\"\n",
+            "accounts[0].password_argon2",
+        ),
+        (
+            "[[accounts]]\nname = \"a\"\nrole = \"king\"\npassword_argon2 = \"x\"\n",
+            "accounts[0].role",
+        ),
+        (
+            "[[accounts]]\nname = \"a\"\nrole = \"admin\"\npassword_argon2 = \"plain\"\n",
+            "accounts[0].password_argon2",
+        ),
+        (
+            concat!(
+                "[[accounts]]\nname = \"a\"\nrole = \"admin\"\n",
+                "token_sha256 = \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"\n"
+            ),
+            "accounts[0].token_expires",
+        ),
+        (
+            "[tier]\nrole = \"national\"\nprovince = \"330000\"\n",
+            "tier.province",
+        ),
+        (
+            "[tier]\nrole = \"provincial\"\nprovince = \"339999\"\n",
+            "tier.province",
+        ),
+        (
+            "[tier]\nrole = \"national\"\n[upstream.link]\nurl = \"https://x:1\"\n",
+            "upstream.link.url",
+        ),
+        (
+            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n",
+            "collectors[0]",
+        ),
+        ("[[escalation]]\nname = \"all\"\n", "escalation[0].name"),
+        (
+            "[[escalation]]\nname = \"x\"\ngrades = [4]\n",
+            "escalation[0].grades",
         ),
         ("[storage]\nretention = 3\n", "retention"),
     ] {
@@ -48,6 +88,72 @@ fn bad_configuration_is_refused_by_key() {
     let o = collector(&["serve", "--config", "/nonexistent/collector.toml"]);
     assert!(
         stderr(&o).contains("/nonexistent/collector.toml: cannot read"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn passwords_are_hashed_and_a_bad_registry_is_named_by_line() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_collector"))
+        .arg("password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run collector password");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"correct horse battery\n")
+        .expect("write password");
+    let o = child.wait_with_output().expect("wait");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("password_argon2 = \"$argon2id$"), "{out}");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let c = config(
+        tmp.path(),
+        "[tier]\nrole = \"provincial\"\nprovince = \"330000\"\n",
+    );
+    let csv = tmp.path().join("registry.csv");
+    std::fs::write(
+        &csv,
+        "enterprise_id,name,province,industry,grade\n\
+         91330100MA27XY1235,Hangzhou Refinery,330000,petrochemical,1\n\
+         91440300MA5FXT12X5,Shenzhen Fab,440000,electronics,9\n",
+    )
+    .expect("write csv");
+    let o = collector(&[
+        "registry",
+        "import",
+        "--config",
+        &c,
+        csv.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("registry.csv line 3: grade"),
+        "{}",
+        stderr(&o)
+    );
+    // Another province's enterprise is outside a provincial tier's registry.
+    std::fs::write(
+        &csv,
+        "enterprise_id,name,province,industry,grade\n91440300MA5FXT12X5,Shenzhen Fab,440000,electronics,2\n",
+    )
+    .expect("write csv");
+    let o = collector(&[
+        "registry",
+        "import",
+        "--config",
+        &c,
+        csv.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("outside this provincial tier's scope"),
         "{}",
         stderr(&o)
     );

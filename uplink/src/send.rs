@@ -152,6 +152,45 @@ impl Client {
 }
 
 /// A transport error without the URL (the log line names it): kind, message, causes.
+/// GET requests to the same collector with the same credentials and identity: what a sensor
+/// or a lower tier pulls from the tier above (bulletins).
+pub struct Fetch {
+    client: Client,
+    base: String,
+}
+
+impl Fetch {
+    /// Errors name keys under `table`; `sender` is the id every request carries.
+    pub fn new(cfg: &UplinkConfig, table: &str, sender: &str) -> Result<Fetch, UplinkError> {
+        Ok(Fetch {
+            client: Client::new(cfg, table, sender)?,
+            base: cfg.url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// GET `path` (with its query string): the body of a `200`, or what went wrong.
+    pub fn get(&self, path: &str) -> Result<String, String> {
+        let mut req = self
+            .client
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .set("X-Icsight-Sensor", &self.client.sender);
+        if let Some(a) = &self.client.auth {
+            req = req.set("Authorization", a);
+        }
+        match req.call() {
+            Ok(resp) if resp.status() == 200 => resp
+                .into_string()
+                .map_err(|e| format!("GET {path}: reading the answer: {e}")),
+            Ok(resp) => Err(format!("GET {path}: answer {}", resp.status())),
+            Err(ureq::Error::Status(status, resp)) => {
+                Err(format!("GET {path}: {status}: {}", answer_text(resp)))
+            }
+            Err(ureq::Error::Transport(t)) => Err(format!("GET {path}: {}", transport_error(&t))),
+        }
+    }
+}
+
 fn transport_error(t: &ureq::Transport) -> String {
     let mut s = t.kind().to_string();
     if let Some(m) = t.message() {

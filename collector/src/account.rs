@@ -1,0 +1,257 @@
+//! People at a tier: accounts with a role and a scope, logged in by password (argon2) or by an
+//! API token, each session or token with an end.
+//!
+//! The scope is enforced where data is read and written ([`Account::narrow`]), not in a user
+//! interface: an enterprise account sees its enterprise, a provincial one its province, a
+//! national one everything the tier holds.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Denied;
+
+/// What an account may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything an analyst may, and issue bulletins.
+    Admin,
+    /// Read, and act on incidents and bulletins: acknowledge, dispose, close.
+    Analyst,
+    /// Read only: the regulator's view.
+    Regulator,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Regulator => "regulator",
+        }
+    }
+}
+
+/// One account of `collector.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    /// The password's argon2 hash (PHC string, `collector password` makes one); empty: none.
+    #[serde(default)]
+    pub password_argon2: String,
+    /// SHA-256 of an API token, hex; empty: none.
+    #[serde(default)]
+    pub token_sha256: String,
+    /// When the API token stops working (`2027-01-01T00:00:00Z`); required with a token.
+    #[serde(default)]
+    pub token_expires: String,
+    /// Empty: every province the tier holds.
+    #[serde(default)]
+    pub province: String,
+    /// Empty: every enterprise in scope.
+    #[serde(default)]
+    pub enterprise_id: String,
+}
+
+impl Account {
+    /// The scope a request asks for, narrowed to this account's: `Err` names what the request
+    /// asked for outside it. `None` in the answer: no limit on that dimension.
+    pub fn narrow(
+        &self,
+        province: Option<&str>,
+        enterprise: Option<&str>,
+    ) -> Result<(Option<String>, Option<String>), Denied> {
+        let one = |param: &str, own: &str, asked: Option<&str>| match (own.is_empty(), asked) {
+            (false, Some(a)) if a != own => Err(Denied {
+                status: StatusCode::FORBIDDEN,
+                message: format!("{param} {a:?} is outside {}'s scope", self.name),
+            }),
+            (false, _) => Ok(Some(own.to_owned())),
+            (true, a) => Ok(a.map(str::to_owned)),
+        };
+        Ok((
+            one("province", &self.province, province)?,
+            one("enterprise", &self.enterprise_id, enterprise)?,
+        ))
+    }
+
+    /// Whether a record of `province` and `enterprise` is within this account's scope.
+    pub fn sees(&self, province: &str, enterprise: &str) -> bool {
+        (self.province.is_empty() || self.province == province)
+            && (self.enterprise_id.is_empty() || self.enterprise_id == enterprise)
+    }
+
+    /// Refuse a read-only account a write.
+    pub fn may_write(&self, what: &str) -> Result<(), Denied> {
+        if self.role == Role::Regulator {
+            return Err(Denied {
+                status: StatusCode::FORBIDDEN,
+                message: format!("{} is read-only: cannot {what}", self.name),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuse anyone but an administrator.
+    pub fn may_administer(&self, what: &str) -> Result<(), Denied> {
+        if self.role != Role::Admin {
+            return Err(Denied {
+                status: StatusCode::FORBIDDEN,
+                message: format!("{} is not an administrator: cannot {what}", self.name),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Hash a password for `password_argon2` (argon2id, random salt).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| format!("no randomness: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Check a `password_argon2` value is a hash argon2 can verify against.
+pub fn check_hash(phc: &str) -> Result<(), String> {
+    PasswordHash::new(phc)
+        .map(|_| ())
+        .map_err(|e| format!("not an argon2 PHC string ({e}): make one with `collector password`"))
+}
+
+/// Whether `password` is the one `phc` was made from. Slow on purpose (argon2).
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The most sessions open at once; a login beyond it is refused until some expire.
+pub const MAX_SESSIONS: usize = 10_000;
+
+/// Open sessions, by the SHA-256 of their token.
+#[derive(Default)]
+pub struct Sessions {
+    open: Mutex<HashMap<[u8; 32], Session>>,
+}
+
+#[derive(Clone, Copy)]
+struct Session {
+    account: usize,
+    expires: u64,
+}
+
+impl Sessions {
+    /// Open a session for account `account` until `expires` (UNIX s): its token.
+    pub fn open(&self, account: usize, now: u64, expires: u64) -> Result<String, Denied> {
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).map_err(|e| Denied {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("no randomness: {e}"),
+        })?;
+        let token = hex::encode(raw);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.len() >= MAX_SESSIONS {
+            open.retain(|_, s| s.expires > now);
+        }
+        if open.len() >= MAX_SESSIONS {
+            return Err(Denied {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!("{MAX_SESSIONS} sessions open: try again later"),
+            });
+        }
+        open.insert(
+            crate::config::token_digest(&token),
+            Session { account, expires },
+        );
+        Ok(token)
+    }
+
+    /// The account of a live session.
+    pub fn account(&self, digest: &[u8; 32], now: u64) -> Option<usize> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        match open.get(digest) {
+            Some(s) if s.expires > now => Some(s.account),
+            Some(_) => {
+                open.remove(digest);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// End a session; whether there was one.
+    pub fn close(&self, digest: &[u8; 32]) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.remove(digest).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(province: &str, enterprise: &str) -> Account {
+        Account {
+            name: "a".into(),
+            role: Role::Analyst,
+            password_argon2: String::new(),
+            token_sha256: String::new(),
+            token_expires: String::new(),
+            province: province.into(),
+            enterprise_id: enterprise.into(),
+        }
+    }
+
+    #[test]
+    fn scope_narrows_never_widens() {
+        let p = account("330000", "");
+        assert_eq!(p.narrow(None, None).unwrap(), (Some("330000".into()), None));
+        assert_eq!(
+            p.narrow(Some("330000"), Some("E")).unwrap(),
+            (Some("330000".into()), Some("E".into()))
+        );
+        assert_eq!(
+            p.narrow(Some("440000"), None).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
+        let e = account("330000", "E");
+        assert!(e.narrow(None, Some("F")).is_err());
+        assert!(e.sees("330000", "E") && !e.sees("330000", "F") && !e.sees("440000", "E"));
+        let n = account("", "");
+        assert_eq!(
+            n.narrow(Some("440000"), None).unwrap().0.as_deref(),
+            Some("440000")
+        );
+    }
+
+    #[test]
+    fn passwords_and_sessions() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        check_hash(&h).unwrap();
+        assert!(check_hash("plain").is_err());
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "wrong"));
+        let s = Sessions::default();
+        let t = s.open(3, 100, 200).unwrap();
+        let d = crate::config::token_digest(&t);
+        assert_eq!(s.account(&d, 150), Some(3));
+        assert_eq!(s.account(&d, 200), None, "expired");
+        assert_eq!(s.account(&d, 150), None, "and forgotten");
+        let t = s.open(1, 100, 200).unwrap();
+        assert!(s.close(&crate::config::token_digest(&t)));
+    }
+}

@@ -1,0 +1,596 @@
+//! Incidents: what the escalation criteria open, carried up to every tier above at once, with
+//! their evidence and a lifecycle (open → acknowledged → disposed → closed).
+//!
+//! The tier whose sensors saw the alerts owns an incident and is the only one that moves it
+//! on; each version is stored locally and pushed upward, where the newest version replaces the
+//! older (ReplacingMergeTree on `version`). Opening is idempotent: an incident's id is made
+//! from the criterion and the first alert that met it, and the alerts it holds are kept by
+//! event id, so a batch a sensor sends again neither opens a second incident nor counts twice.
+
+mod api;
+
+pub use api::{incident, incidents, record, transition};
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::Criterion;
+use crate::event::AlertRow;
+use crate::registry::priority;
+
+/// Where an incident is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Open,
+    Acknowledged,
+    Disposed,
+    Closed,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Acknowledged => "acknowledged",
+            State::Disposed => "disposed",
+            State::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "open" => State::Open,
+            "acknowledged" => State::Acknowledged,
+            "disposed" => State::Disposed,
+            "closed" => State::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// An incident as stored at every tier, one row per version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Incident {
+    pub incident_id: String,
+    pub province: String,
+    /// Empty for an incident of a province (the same technique at several enterprises).
+    pub enterprise_id: String,
+    pub industry: String,
+    pub grade: u8,
+    pub sensor_id: String,
+    pub criterion: String,
+    pub title: String,
+    /// 0-100, from severity, grade and industry ([`priority`]).
+    pub priority: u8,
+    pub severity: u8,
+    pub technique: String,
+    pub sid: u32,
+    pub state: String,
+    pub opened: u32,
+    pub updated: u32,
+    pub alerts: u64,
+    /// JSON: `{"alerts": [EVE…], "assets": […], "flows": […], "enterprises": […]}`.
+    pub evidence: String,
+    /// JSON: `[{"state", "at", "by", "note"}…]`.
+    pub history: String,
+    /// The tier that opened it and moves it on.
+    pub origin: String,
+    /// Microseconds of this version; the newest wins everywhere.
+    pub version: u64,
+}
+
+/// The evidence an incident carries.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The first alerts that met the criterion, as the sensor wrote them (up to [`MAX_EVIDENCE`]).
+    pub alerts: Vec<serde_json::Value>,
+    /// The hosts involved, from the asset inventory.
+    #[serde(default)]
+    pub assets: Vec<serde_json::Value>,
+    /// Flows between the hosts involved around the time.
+    #[serde(default)]
+    pub flows: Vec<serde_json::Value>,
+    /// For an incident of a province: the enterprises involved.
+    #[serde(default)]
+    pub enterprises: Vec<String>,
+}
+
+/// Alerts kept whole as evidence, per incident.
+pub const MAX_EVIDENCE: usize = 20;
+/// Event ids remembered per incident to count alerts once.
+const MAX_IDS: usize = 10_000;
+/// Incidents kept in memory (open ones); beyond it the oldest are forgotten first.
+pub const MAX_OPEN: usize = 100_000;
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Step {
+    pub state: State,
+    pub at: String,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// The escalation engine of one tier.
+pub struct Escalator {
+    criteria: Vec<Criterion>,
+    origin: String,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Open (not closed) incidents by key: criterion, then enterprise and sid, or province and
+    /// technique.
+    open: HashMap<String, Open>,
+    /// For spread criteria: (criterion, province, technique) → (alert time, enterprise).
+    spread: HashMap<(usize, String, String), VecDeque<(u32, String)>>,
+    /// Insertion order of `open`, to forget the oldest first.
+    order: VecDeque<String>,
+}
+
+struct Open {
+    incident: Incident,
+    ids: HashSet<String>,
+    evidence: Evidence,
+}
+
+impl Escalator {
+    pub fn new(criteria: Vec<Criterion>, origin: &str) -> Escalator {
+        Escalator {
+            criteria,
+            origin: origin.to_owned(),
+            inner: Mutex::default(),
+        }
+    }
+
+    /// Take back the open incidents stored earlier (at start).
+    pub fn restore(&self, incidents: Vec<Incident>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for i in incidents {
+            if i.origin != self.origin || i.state == "closed" {
+                continue;
+            }
+            let evidence: Evidence = serde_json::from_str(&i.evidence).unwrap_or_default();
+            let ids = evidence
+                .alerts
+                .iter()
+                .filter_map(|a| {
+                    a.get("event_id")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                })
+                .collect();
+            let key = key_of(&i);
+            inner.order.push_back(key.clone());
+            inner.open.insert(
+                key,
+                Open {
+                    incident: i,
+                    ids,
+                    evidence,
+                },
+            );
+        }
+    }
+
+    /// Run a batch of alerts through the criteria: the incidents opened or grown, each in its
+    /// new version, to store and push upward.
+    ///
+    /// `spread_only`: alerts relayed by an enterprise collector, whose own tier escalated them
+    /// already; only criteria that span enterprises apply.
+    pub fn observe(&self, alerts: &[AlertRow], now_us: u64, spread_only: bool) -> Vec<Incident> {
+        if self.criteria.is_empty() || alerts.is_empty() {
+            return Vec::new();
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed: Vec<String> = Vec::new();
+        for a in alerts {
+            for (ci, c) in self.criteria.iter().enumerate() {
+                if spread_only && c.enterprises < 2 {
+                    continue;
+                }
+                let Some(technique) = matches(c, a) else {
+                    continue;
+                };
+                if c.enterprises >= 2 {
+                    if technique.is_empty() {
+                        continue;
+                    }
+                    let enterprises = {
+                        let w = inner
+                            .spread
+                            .entry((ci, a.province.clone(), technique.to_owned()))
+                            .or_default();
+                        w.push_back((a.ts, a.enterprise_id.clone()));
+                        let newest = w.iter().map(|(t, _)| *t).max().unwrap_or(a.ts);
+                        let horizon = newest.saturating_sub(c.window_s as u32);
+                        w.retain(|(t, _)| *t >= horizon);
+                        while w.len() > 10_000 {
+                            w.pop_front();
+                        }
+                        let mut set: Vec<String> = w.iter().map(|(_, e)| e.clone()).collect();
+                        set.sort();
+                        set.dedup();
+                        set
+                    };
+                    if enterprises.len() < c.enterprises as usize {
+                        continue;
+                    }
+                    let key = format!("{}|{}||{}", c.name, a.province, technique);
+                    let grown = self.add(&mut inner, key.clone(), c, a, technique, true, now_us);
+                    if let Some(o) = inner.open.get_mut(&key) {
+                        if o.evidence.enterprises != enterprises {
+                            o.evidence.enterprises = enterprises;
+                            o.incident.version = o.incident.version.max(now_us);
+                            changed.push(key.clone());
+                        }
+                    }
+                    if grown {
+                        changed.push(key);
+                    }
+                } else {
+                    let key = format!("{}|{}|{}|{}", c.name, a.province, a.enterprise_id, a.sid);
+                    if self.add(&mut inner, key.clone(), c, a, technique, false, now_us) {
+                        changed.push(key);
+                    }
+                }
+            }
+        }
+        changed.sort();
+        changed.dedup();
+        changed
+            .iter()
+            .filter_map(|k| {
+                let o = inner.open.get_mut(k)?;
+                o.incident.evidence =
+                    serde_json::to_string(&o.evidence).unwrap_or_else(|_| "{}".into());
+                Some(o.incident.clone())
+            })
+            .collect()
+    }
+
+    /// Add alert `a` to the incident under `key`, opening it if there is none; whether it
+    /// changed.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &self,
+        inner: &mut Inner,
+        key: String,
+        c: &Criterion,
+        a: &AlertRow,
+        technique: &str,
+        of_province: bool,
+        now_us: u64,
+    ) -> bool {
+        if let Some(o) = inner.open.get_mut(&key) {
+            if o.ids.contains(&a.event_id) || o.ids.len() >= MAX_IDS {
+                return false;
+            }
+            o.ids.insert(a.event_id.clone());
+            o.incident.alerts += 1;
+            o.incident.updated = (now_us / 1_000_000) as u32;
+            o.incident.version = o.incident.version.max(now_us);
+            if o.evidence.alerts.len() < MAX_EVIDENCE {
+                o.evidence.alerts.push(alert_json(a));
+            }
+            let p = priority(a.severity, a.grade, &a.industry);
+            o.incident.priority = o.incident.priority.max(p);
+            o.incident.severity = o.incident.severity.min(a.severity);
+            return true;
+        }
+        let id = incident_id(&self.origin, &c.name, &a.event_id);
+        let at = crate::time::format_time(now_us);
+        let title = if c.title.is_empty() {
+            format!("{}: {}", c.name, a.signature)
+        } else {
+            format!("{}: {}", c.title, a.signature)
+        };
+        let incident = Incident {
+            incident_id: id,
+            province: a.province.clone(),
+            enterprise_id: if of_province {
+                String::new()
+            } else {
+                a.enterprise_id.clone()
+            },
+            industry: if of_province {
+                String::new()
+            } else {
+                a.industry.clone()
+            },
+            grade: if of_province { 0 } else { a.grade },
+            sensor_id: if of_province {
+                String::new()
+            } else {
+                a.sensor_id.clone()
+            },
+            criterion: c.name.clone(),
+            title,
+            priority: priority(a.severity, a.grade, &a.industry),
+            severity: a.severity,
+            technique: technique.to_owned(),
+            sid: a.sid,
+            state: State::Open.name().into(),
+            opened: (now_us / 1_000_000) as u32,
+            updated: (now_us / 1_000_000) as u32,
+            alerts: 1,
+            evidence: String::new(),
+            history: serde_json::to_string(&[Step {
+                state: State::Open,
+                at,
+                by: self.origin.clone(),
+                note: format!("criterion {}", c.name),
+            }])
+            .unwrap_or_default(),
+            origin: self.origin.clone(),
+            version: now_us,
+        };
+        let mut ids = HashSet::new();
+        ids.insert(a.event_id.clone());
+        if inner.open.len() >= MAX_OPEN {
+            if let Some(old) = inner.order.pop_front() {
+                inner.open.remove(&old);
+            }
+        }
+        inner.order.push_back(key.clone());
+        inner.open.insert(
+            key,
+            Open {
+                incident,
+                ids,
+                evidence: Evidence {
+                    alerts: vec![alert_json(a)],
+                    ..Evidence::default()
+                },
+            },
+        );
+        true
+    }
+
+    /// Record evidence found after opening (assets, flows) in the open incident `id`; its new
+    /// version.
+    pub fn enrich(
+        &self,
+        id: &str,
+        assets: Vec<serde_json::Value>,
+        flows: Vec<serde_json::Value>,
+        now_us: u64,
+    ) -> Option<Incident> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let o = inner
+            .open
+            .values_mut()
+            .find(|o| o.incident.incident_id == id)?;
+        o.evidence.assets = assets;
+        o.evidence.flows = flows;
+        o.incident.version = o.incident.version.max(now_us);
+        o.incident.evidence = serde_json::to_string(&o.evidence).unwrap_or_default();
+        Some(o.incident.clone())
+    }
+
+    /// Move incident `current` on to `to`; the new version. Only forward moves.
+    pub fn transition(
+        &self,
+        current: &Incident,
+        to: State,
+        by: &str,
+        note: &str,
+        now_us: u64,
+    ) -> Result<Incident, String> {
+        let from = State::parse(&current.state).unwrap_or(State::Open);
+        if to <= from {
+            return Err(format!(
+                "incident {} is {}: it can move on to a later state only (open → acknowledged → disposed → closed)",
+                current.incident_id,
+                from.name()
+            ));
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // The in-memory copy holds the newest alerts count and evidence.
+        let key = inner
+            .open
+            .iter()
+            .find(|(_, o)| o.incident.incident_id == current.incident_id)
+            .map(|(k, _)| k.clone());
+        let mut next = match &key {
+            Some(k) => inner.open[k].incident.clone(),
+            None => current.clone(),
+        };
+        let mut history: Vec<Step> = serde_json::from_str(&next.history).unwrap_or_default();
+        history.push(Step {
+            state: to,
+            at: crate::time::format_time(now_us),
+            by: by.to_owned(),
+            note: note.to_owned(),
+        });
+        next.history = serde_json::to_string(&history).unwrap_or_default();
+        next.state = to.name().into();
+        next.updated = (now_us / 1_000_000) as u32;
+        next.version = next.version.max(current.version).max(now_us);
+        if let Some(k) = key {
+            if to == State::Closed {
+                inner.open.remove(&k);
+                inner.order.retain(|o| *o != k);
+            } else if let Some(o) = inner.open.get_mut(&k) {
+                o.incident = next.clone();
+            }
+        }
+        Ok(next)
+    }
+}
+
+fn key_of(i: &Incident) -> String {
+    if i.enterprise_id.is_empty() {
+        format!("{}|{}||{}", i.criterion, i.province, i.technique)
+    } else {
+        format!(
+            "{}|{}|{}|{}",
+            i.criterion, i.province, i.enterprise_id, i.sid
+        )
+    }
+}
+
+/// Whether alert `a` meets criterion `c`: the technique it met it by ("" when the criterion
+/// names none and the alert has none).
+fn matches<'a>(c: &Criterion, a: &'a AlertRow) -> Option<&'a str> {
+    if c.severity_max.is_some_and(|m| a.severity > m) {
+        return None;
+    }
+    if !c.grades.is_empty() && !c.grades.contains(&a.grade) {
+        return None;
+    }
+    if !c.industries.is_empty() && !c.industries.contains(&a.industry) {
+        return None;
+    }
+    if !c.sids.is_empty() && !c.sids.contains(&a.sid) {
+        return None;
+    }
+    if c.techniques.is_empty() {
+        return Some(a.technique.as_str());
+    }
+    a.techniques
+        .iter()
+        .find(|t| c.techniques.contains(t))
+        .map(String::as_str)
+}
+
+/// An incident's id: the tier, then a digest of the criterion and the first alert.
+fn incident_id(origin: &str, criterion: &str, first_event: &str) -> String {
+    let d = Sha256::digest(format!("{criterion}\n{first_event}").as_bytes());
+    format!("{origin}-{}", hex::encode(&d[..8]))
+}
+
+fn alert_json(a: &AlertRow) -> serde_json::Value {
+    serde_json::from_str(&a.raw).unwrap_or_else(|_| serde_json::json!({ "event_id": a.event_id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::default_criteria;
+
+    pub fn alert(
+        id: &str,
+        enterprise: &str,
+        sid: u32,
+        severity: u8,
+        grade: u8,
+        technique: &str,
+        ts: u32,
+    ) -> AlertRow {
+        AlertRow {
+            ts,
+            ts_us: u64::from(ts) * 1_000_000,
+            received: ts,
+            event_id: id.into(),
+            sensor_id: "s1".into(),
+            enterprise_id: enterprise.into(),
+            province: "330000".into(),
+            industry: "energy".into(),
+            grade,
+            flow_id: 1,
+            src_ip: "10.0.0.1".into(),
+            src_port: 1000,
+            dest_ip: "10.0.0.2".into(),
+            dest_port: 102,
+            proto: "TCP".into(),
+            app_proto: "s7comm".into(),
+            kind: "signature".into(),
+            action: "allowed".into(),
+            gid: 1,
+            sid,
+            rev: 1,
+            signature: format!("sig {sid}"),
+            category: String::new(),
+            severity,
+            technique: technique.into(),
+            techniques: if technique.is_empty() {
+                vec![]
+            } else {
+                vec![technique.into()]
+            },
+            anomaly_event: String::new(),
+            raw: format!("{{\"event_id\":\"{id}\"}}"),
+        }
+    }
+
+    #[test]
+    fn a_plc_stop_opens_one_incident_however_often_it_is_sent() {
+        let e = Escalator::new(default_criteria(), "zj");
+        let stop = alert("r-1", "E1", 9100101, 2, 3, "T0858", 1000);
+        let opened = e.observe(std::slice::from_ref(&stop), 5_000_000, false);
+        assert_eq!(opened.len(), 1);
+        assert_eq!(opened[0].criterion, "plc-stop-or-download");
+        assert_eq!(opened[0].state, "open");
+        assert!(
+            e.observe(std::slice::from_ref(&stop), 6_000_000, false)
+                .is_empty(),
+            "resent: nothing new"
+        );
+        let again = alert("r-2", "E1", 9100101, 2, 3, "T0858", 1001);
+        let grown = e.observe(&[again], 7_000_000, false);
+        assert_eq!((grown.len(), grown[0].alerts), (1, 2));
+        assert_eq!(grown[0].incident_id, opened[0].incident_id);
+        // A harmless alert opens nothing.
+        assert!(e
+            .observe(
+                &[alert("r-3", "E1", 9100001, 3, 3, "", 1002)],
+                8_000_000,
+                false
+            )
+            .is_empty());
+    }
+
+    #[test]
+    fn the_same_technique_at_three_enterprises_within_an_hour() {
+        let e = Escalator::new(default_criteria(), "zj");
+        assert!(e
+            .observe(&[alert("a", "E1", 1, 2, 3, "T0855", 1000)], 1, false)
+            .is_empty());
+        assert!(e
+            .observe(&[alert("b", "E2", 1, 2, 3, "T0855", 1100)], 2, false)
+            .is_empty());
+        // The third comes two hours later: the first has left the window.
+        assert!(e
+            .observe(&[alert("c", "E3", 1, 2, 3, "T0855", 8300)], 3, false)
+            .is_empty());
+        assert!(e
+            .observe(&[alert("d", "E1", 1, 2, 3, "T0855", 8400)], 4, false)
+            .is_empty());
+        let i = e.observe(&[alert("f", "E2", 1, 2, 3, "T0855", 8500)], 5, false);
+        assert_eq!(i.len(), 1);
+        assert_eq!(
+            (i[0].criterion.as_str(), i[0].enterprise_id.as_str()),
+            ("technique-spread", "")
+        );
+        let ev: Evidence = serde_json::from_str(&i[0].evidence).unwrap();
+        assert_eq!(ev.enterprises, ["E1", "E2", "E3"]);
+    }
+
+    #[test]
+    fn the_lifecycle_moves_forward_only() {
+        let e = Escalator::new(default_criteria(), "zj");
+        let i = e
+            .observe(&[alert("x", "E1", 9100104, 2, 3, "T0843", 1)], 10, false)
+            .remove(0);
+        let a = e
+            .transition(&i, State::Acknowledged, "ops", "looking", 20)
+            .unwrap();
+        assert_eq!((a.state.as_str(), a.version), ("acknowledged", 20));
+        assert!(e.transition(&a, State::Open, "ops", "", 30).is_err());
+        let d = e
+            .transition(&a, State::Disposed, "ops", "reflashed", 40)
+            .unwrap();
+        let c = e.transition(&d, State::Closed, "ops", "", 50).unwrap();
+        let h: Vec<Step> = serde_json::from_str(&c.history).unwrap();
+        assert_eq!(h.len(), 4);
+        // Closed: the next download opens a new incident.
+        let n = e.observe(&[alert("y", "E1", 9100104, 2, 3, "T0843", 2)], 60, false);
+        assert_ne!(n[0].incident_id, i.incident_id);
+    }
+}

@@ -1,0 +1,118 @@
+//! `POST /v1/login` and `POST /v1/logout`: a session token for a name and password, good for
+//! `tier.session_minutes`. Every attempt is audited.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+
+use crate::audit::Record;
+use crate::auth::{Credentials, Peer};
+use crate::ingest::Refusal;
+use crate::server::App;
+use crate::time::{format_time, now_s};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    name: String,
+    password: String,
+}
+
+pub async fn login(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Peer>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(l)) = body else {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "expected {\"name\": …, \"password\": …}",
+        )
+        .into_response();
+    };
+    if l.name.len() > 64 || l.password.len() > 1024 {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "name or password too long",
+        )
+        .into_response();
+    }
+    // argon2 is slow on purpose: off the async workers.
+    let check = {
+        let app = app.clone();
+        let (name, password) = (l.name.clone(), l.password);
+        tokio::task::spawn_blocking(move || app.credentials.check_password(&name, &password))
+    };
+    let Ok(Some(i)) = check.await else {
+        app.audit.record(
+            Record::new(&l.name, "unknown", "login", "denied")
+                .detail("wrong name or password")
+                .remote(peer.remote),
+        );
+        return Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong name or password",
+        )
+        .into_response();
+    };
+    let now = now_s();
+    let expires = now + app.config.tier.session_minutes * 60;
+    let a = app.credentials.account_at(i);
+    match app.credentials.sessions.open(i, now, expires) {
+        Ok(token) => {
+            app.audit.record(
+                Record::new(&a.name, a.role.name(), "login", "ok")
+                    .scope(&a.province, &a.enterprise_id)
+                    .remote(peer.remote),
+            );
+            Json(serde_json::json!({
+                "token": token,
+                "expires": format_time(expires * 1_000_000),
+                "name": a.name,
+                "role": a.role,
+                "province": a.province,
+                "enterprise_id": a.enterprise_id,
+                "tier": app.config.tier.role,
+            }))
+            .into_response()
+        }
+        Err(d) => Refusal::from(d).into_response(),
+    }
+}
+
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+) -> Response {
+    let who = app
+        .credentials
+        .account(&headers, now_s())
+        .ok()
+        .map(|a| (a.name.clone(), a.role.name()));
+    let closed =
+        Credentials::bearer_digest(&headers).is_some_and(|d| app.credentials.sessions.close(&d));
+    if let Some((name, role)) = &who {
+        app.audit.record(
+            Record::new(name, role, "logout", if closed { "ok" } else { "failed" })
+                .remote(peer.remote),
+        );
+    }
+    if closed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "no session to end",
+        )
+        .into_response()
+    }
+}

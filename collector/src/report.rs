@@ -1,0 +1,288 @@
+//! Reports: what a collector sends to the tier above, and how the tier above takes them.
+//!
+//! Two kinds of line travel up the same `POST /v1/ingest` a sensor uses:
+//!
+//! - a sensor's own event, unchanged but for an `origin` block naming the sensor, enterprise,
+//!   province, industry and grade it was stored under below. The serious alerts of a
+//!   province go up this way, and everything an enterprise collector relays. They are stored and
+//!   de-duplicated exactly as if the sensor had sent them.
+//! - a report row (`rollup`, `asset_count`, `incident`, `bulletin_progress`, `enterprise`) in
+//!   `row`, for a table where the newest version of a key replaces the older.
+//!
+//! The tier above checks every line against the sending collector's binding: a provincial
+//! collector speaks for its province only, an enterprise collector for its enterprise only.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::config::{CollectorEntry, SensorEntry};
+use crate::event::LineError;
+use crate::incident::Incident;
+use crate::registry::{self, Enterprise};
+
+/// A 5-minute roll-up row, as reported and as stored in `tier_rollup_5m`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct RollupRow {
+    pub bucket: u32,
+    pub province: String,
+    pub enterprise_id: String,
+    pub industry: String,
+    pub grade: u8,
+    pub severity: u8,
+    pub technique: String,
+    pub app_proto: String,
+    pub kind: String,
+    pub alerts: u64,
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub collector_id: String,
+}
+
+/// An enterprise's asset count, as reported and stored in `asset_counts`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct AssetCount {
+    pub province: String,
+    pub enterprise_id: String,
+    pub assets: u64,
+    /// Hosts that answer as a PLC, RTU or outstation.
+    pub controllers: u64,
+    pub ts: u32,
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub collector_id: String,
+}
+
+/// A step of an enterprise's handling of a bulletin, as stored in `bulletin_progress`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Progress {
+    pub bulletin_id: String,
+    pub province: String,
+    pub enterprise_id: String,
+    /// `received`, `acknowledged` or `disposed`.
+    pub state: String,
+    pub at: u32,
+    pub actor: String,
+    pub note: String,
+    /// `u64::MAX` minus the time: the first report of a step is the one kept.
+    pub version: u64,
+}
+
+/// A registry row as stored in `enterprises`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct EnterpriseRow {
+    pub enterprise_id: String,
+    pub name: String,
+    pub province: String,
+    pub industry: String,
+    pub grade: u8,
+    pub version: u64,
+    pub source: String,
+}
+
+impl EnterpriseRow {
+    pub fn new(e: &Enterprise, version: u64, source: &str) -> EnterpriseRow {
+        EnterpriseRow {
+            enterprise_id: e.enterprise_id.clone(),
+            name: e.name.clone(),
+            province: e.province.clone(),
+            industry: e.industry.clone(),
+            grade: e.grade,
+            version,
+            source: source.to_owned(),
+        }
+    }
+
+    pub fn enterprise(&self) -> Enterprise {
+        Enterprise {
+            enterprise_id: self.enterprise_id.clone(),
+            name: self.name.clone(),
+            province: self.province.clone(),
+            industry: self.industry.clone(),
+            grade: self.grade,
+        }
+    }
+}
+
+/// A report row, checked.
+#[derive(Debug)]
+pub enum Report {
+    Rollup(RollupRow),
+    AssetCount(AssetCount),
+    Incident(Incident),
+    Progress(Progress),
+    Enterprise(EnterpriseRow),
+}
+
+/// The report types and their `event_type`.
+pub const REPORT_TYPES: [&str; 5] = [
+    "rollup",
+    "asset_count",
+    "incident",
+    "bulletin_progress",
+    "enterprise",
+];
+
+/// A line for the tier above: `{"event_type", "event_id", "row"}`.
+pub fn line<T: Serialize>(event_type: &str, event_id: &str, row: &T) -> Vec<u8> {
+    let mut v = serde_json::to_vec(&serde_json::json!({
+        "event_type": event_type,
+        "event_id": event_id,
+        "row": row,
+    }))
+    .expect("rows serialize");
+    v.push(b'\n');
+    v
+}
+
+/// A sensor's event line with its `origin`, for the tier above.
+pub fn forwarded(line: &str, who: &SensorEntry) -> Option<Vec<u8>> {
+    let mut o: Map<String, Value> = serde_json::from_str(line).ok()?;
+    o.insert(
+        "origin".into(),
+        serde_json::json!({
+            "sensor_id": who.id,
+            "enterprise_id": who.enterprise_id,
+            "province": who.province,
+            "industry": who.industry,
+            "grade": who.grade,
+        }),
+    );
+    let mut v = serde_json::to_vec(&o).ok()?;
+    v.push(b'\n');
+    Some(v)
+}
+
+/// What a collector's line is.
+pub enum Line {
+    /// A sensor's event, to be stored as its sensor's, bound as `origin` says.
+    Event(SensorEntry),
+    Report(Report),
+}
+
+fn invalid(m: impl Into<String>) -> LineError {
+    LineError::Invalid(m.into())
+}
+
+/// Check a line posted by collector `by`.
+pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
+    let v: Value = serde_json::from_str(line).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
+    let o = v.as_object().ok_or_else(|| invalid("not a JSON object"))?;
+    let event_type = o
+        .get("event_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("event_type: missing or not a string"))?;
+    if !REPORT_TYPES.contains(&event_type) {
+        let origin = o
+            .get("origin")
+            .ok_or_else(|| invalid("origin: a collector's event must say whose it is"))?;
+        let origin: Origin =
+            serde_json::from_value(origin.clone()).map_err(|e| invalid(format!("origin: {e}")))?;
+        within(by, &origin.province, &origin.enterprise_id)?;
+        registry::check_grade(origin.grade).map_err(|m| invalid(format!("origin.grade: {m}")))?;
+        return Ok(Line::Event(SensorEntry {
+            id: origin.sensor_id,
+            enterprise_id: origin.enterprise_id,
+            province: origin.province,
+            industry: origin.industry,
+            grade: origin.grade,
+            token_sha256: String::new(),
+        }));
+    }
+    let row = o
+        .get("row")
+        .cloned()
+        .ok_or_else(|| invalid("row: missing"))?;
+    let bad = |e: serde_json::Error| invalid(format!("row: {e}"));
+    let mut report = match event_type {
+        "rollup" => Report::Rollup(serde_json::from_value(row).map_err(bad)?),
+        "asset_count" => Report::AssetCount(serde_json::from_value(row).map_err(bad)?),
+        "incident" => Report::Incident(serde_json::from_value(row).map_err(bad)?),
+        "bulletin_progress" => Report::Progress(serde_json::from_value(row).map_err(bad)?),
+        _ => Report::Enterprise(serde_json::from_value(row).map_err(bad)?),
+    };
+    match &mut report {
+        Report::Rollup(r) => {
+            within(by, &r.province, &r.enterprise_id)?;
+            r.collector_id = by.id.clone();
+        }
+        Report::AssetCount(r) => {
+            within(by, &r.province, &r.enterprise_id)?;
+            r.collector_id = by.id.clone();
+        }
+        Report::Incident(r) => {
+            // An incident of a province has no enterprise: only a provincial collector's.
+            if r.enterprise_id.is_empty() && !by.enterprise_id.is_empty() {
+                return Err(LineError::Forbidden(format!(
+                    "an enterprise collector ({}) reports no incident of a province",
+                    by.id
+                )));
+            }
+            within(
+                by,
+                &r.province,
+                if r.enterprise_id.is_empty() {
+                    &by.enterprise_id
+                } else {
+                    &r.enterprise_id
+                },
+            )?;
+            State::check(&r.state)?;
+        }
+        Report::Progress(r) => {
+            within(by, &r.province, &r.enterprise_id)?;
+            if !["received", "acknowledged", "disposed"].contains(&r.state.as_str()) {
+                return Err(invalid(format!(
+                    "row.state: {:?} is not received, acknowledged or disposed",
+                    r.state
+                )));
+            }
+        }
+        Report::Enterprise(r) => {
+            within(by, &r.province, &r.enterprise_id)?;
+            r.enterprise()
+                .check()
+                .map_err(|m| invalid(format!("row.{m}")))?;
+            r.source = by.id.clone();
+        }
+    }
+    Ok(Line::Report(report))
+}
+
+struct State;
+
+impl State {
+    fn check(s: &str) -> Result<(), LineError> {
+        crate::incident::State::parse(s)
+            .map(|_| ())
+            .ok_or_else(|| invalid(format!("row.state: {s:?} is not an incident state")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Origin {
+    sensor_id: String,
+    enterprise_id: String,
+    province: String,
+    industry: String,
+    grade: u8,
+}
+
+/// A collector speaks for its province, and an enterprise collector for its enterprise.
+fn within(by: &CollectorEntry, province: &str, enterprise: &str) -> Result<(), LineError> {
+    if province != by.province {
+        return Err(LineError::Forbidden(format!(
+            "province {province:?} is not collector {}'s {:?}",
+            by.id, by.province
+        )));
+    }
+    if !by.enterprise_id.is_empty() && enterprise != by.enterprise_id {
+        return Err(LineError::Forbidden(format!(
+            "enterprise {enterprise:?} is not collector {}'s {:?}",
+            by.id, by.enterprise_id
+        )));
+    }
+    Ok(())
+}

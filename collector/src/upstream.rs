@@ -1,0 +1,236 @@
+//! The way up: what a provincial (or enterprise) collector reports to the tier above, through
+//! the same durable uplink a sensor uses: a spool on disk, sent in order, deleted only once
+//! acknowledged, de-duplicated above by event id or by version.
+//!
+//! - serious alerts (severity ≤ `forward_max_severity`), and for an enterprise collector every
+//!   event, are spooled by the ingest as they are stored ([`Upstream::push`]);
+//! - incidents and bulletin progress are spooled when they happen and sent at once
+//!   ([`Upstream::push_now`]);
+//! - roll-ups: every `rollup_interval_s` the 5-minute buckets that received alerts since the
+//!   last report (table `rollup_dirty`) are read whole from `alerts_5m` and reported with a new
+//!   version, which replaces the older above; the watermark is kept in the spool directory;
+//! - asset counts and the registry: every `inventory_interval_s`, what changed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::report::{self, AssetCount, EnterpriseRow, RollupRow};
+use crate::server::App;
+use crate::time::{now_s, now_us};
+
+/// Buckets re-read before the watermark: a batch's `received` is set before its insert ends.
+const OVERLAP_S: u32 = 120;
+/// Buckets read in one query.
+const BUCKETS_PER_QUERY: usize = 500;
+
+/// The running uplink to the tier above.
+pub struct Upstream {
+    link: Mutex<uplink::Uplink>,
+    spool_dir: PathBuf,
+}
+
+impl Upstream {
+    /// Start the uplink of `[upstream.link]`; `None` when no tier above is configured.
+    pub fn start(config: &crate::config::Config) -> anyhow::Result<Option<Upstream>> {
+        let cfg = &config.upstream.link;
+        if !cfg.enabled() {
+            return Ok(None);
+        }
+        let link = uplink::Uplink::start(cfg, "upstream.link", &config.tier.id)
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.full_key(), e.detail()))?;
+        Ok(Some(Upstream {
+            spool_dir: cfg.spool_dir.clone(),
+            link: Mutex::new(link),
+        }))
+    }
+
+    fn link(&self) -> std::sync::MutexGuard<'_, uplink::Uplink> {
+        self.link.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Spool a line; it leaves with its segment.
+    pub fn push(&self, line: &[u8]) {
+        self.link().push(line);
+    }
+
+    /// Spool lines and send them now, not when the segment would close.
+    pub fn push_now<'a>(&self, lines: impl IntoIterator<Item = &'a [u8]>) {
+        let mut link = self.link();
+        for l in lines {
+            link.push(l);
+        }
+        link.flush();
+    }
+
+    pub fn stats(&self) -> uplink::UplinkStats {
+        self.link().stats()
+    }
+
+    /// Close segments that are old enough.
+    pub fn tick(&self) {
+        self.link().tick();
+    }
+}
+
+/// Close old segments every 100 ms.
+pub async fn tick_loop(app: Arc<App>) {
+    let Some(up) = &app.upstream else { return };
+    let mut t = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        t.tick().await;
+        up.tick();
+    }
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Bucket {
+    bucket: u32,
+}
+
+/// Report changed roll-up buckets, every `rollup_interval_s`.
+pub async fn rollup_loop(app: Arc<App>) {
+    let Some(up) = &app.upstream else { return };
+    let path = up.spool_dir.join("rollup.watermark");
+    let mut watermark: u32 = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let every = Duration::from_secs_f64(app.config.upstream.rollup_interval_s);
+    loop {
+        tokio::time::sleep(every).await;
+        let now = now_s() as u32;
+        match report_rollups(&app, up, watermark.saturating_sub(OVERLAP_S)).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::debug!(rows = n, "roll-ups reported upstream");
+                }
+                watermark = now;
+                let tmp = path.with_extension("tmp");
+                if let Err(e) = std::fs::write(&tmp, format!("{now}\n"))
+                    .and_then(|()| std::fs::rename(&tmp, &path))
+                {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot keep the roll-up watermark");
+                }
+            }
+            Err(e) => {
+                app.metrics.clickhouse_errors.inc();
+                tracing::warn!(error = %e, "reading roll-ups to report failed; retrying");
+            }
+        }
+    }
+}
+
+async fn report_rollups(app: &App, up: &Upstream, since: u32) -> clickhouse::error::Result<usize> {
+    let client = app.store.client();
+    let buckets: Vec<u32> = client
+        .query("SELECT DISTINCT toUInt32(bucket) AS bucket FROM rollup_dirty WHERE received >= ?")
+        .bind(since)
+        .fetch_all::<Bucket>()
+        .await?
+        .into_iter()
+        .map(|b| b.bucket)
+        .collect();
+    let mut n = 0;
+    for chunk in buckets.chunks(BUCKETS_PER_QUERY) {
+        let rows: Vec<RollupRow> = client
+            .query(
+                "SELECT toUInt32(bucket) AS bucket, province, enterprise_id, industry, grade, \
+                 severity, technique, app_proto, kind, sum(alerts) AS alerts, \
+                 toUInt64(0) AS version, '' AS collector_id FROM alerts_5m \
+                 WHERE has(?, toUInt32(bucket)) \
+                 GROUP BY bucket, province, enterprise_id, industry, grade, severity, technique, \
+                 app_proto, kind",
+            )
+            .bind(chunk)
+            .fetch_all()
+            .await?;
+        let version = now_us();
+        for mut r in rows {
+            r.version = version;
+            let id = format!("r-{}-{}-{version}", r.bucket, key_digest(&r));
+            up.push(&report::line("rollup", &id, &r));
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// A short digest of a roll-up row's dimensions, for its event id.
+fn key_digest(r: &RollupRow) -> String {
+    let d = Sha256::digest(
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            r.province,
+            r.enterprise_id,
+            r.industry,
+            r.grade,
+            r.severity,
+            r.technique,
+            r.app_proto,
+            r.kind
+        )
+        .as_bytes(),
+    );
+    hex::encode(&d[..6])
+}
+
+/// Report asset counts and registry entries that changed, every `inventory_interval_s`.
+pub async fn inventory_loop(app: Arc<App>) {
+    let Some(up) = &app.upstream else { return };
+    let every = Duration::from_secs_f64(app.config.upstream.inventory_interval_s);
+    let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut enterprises: HashMap<String, crate::registry::Enterprise> = HashMap::new();
+    loop {
+        let registry = app.registry();
+        for e in registry.iter() {
+            if enterprises.get(&e.enterprise_id) != Some(e) {
+                let row = EnterpriseRow::new(e, now_us(), &app.config.tier.id);
+                up.push(&report::line(
+                    "enterprise",
+                    &format!("e-{}-{}", e.enterprise_id, row.version),
+                    &row,
+                ));
+                enterprises.insert(e.enterprise_id.clone(), e.clone());
+            }
+        }
+        match asset_counts(&app).await {
+            Ok(rows) => {
+                for mut r in rows {
+                    let now = (r.assets, r.controllers);
+                    if counts.get(&r.enterprise_id) == Some(&now) {
+                        continue;
+                    }
+                    r.version = now_us();
+                    r.ts = now_s() as u32;
+                    up.push(&report::line(
+                        "asset_count",
+                        &format!("a-{}-{}", r.enterprise_id, r.version),
+                        &r,
+                    ));
+                    counts.insert(r.enterprise_id.clone(), now);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading asset counts to report failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+async fn asset_counts(app: &App) -> clickhouse::error::Result<Vec<AssetCount>> {
+    app.store
+        .client()
+        .query(
+            "SELECT province, enterprise_id, count() AS assets, \
+             countIf(has(roles, 'outstation')) AS controllers, toUInt32(0) AS ts, \
+             toUInt64(0) AS version, '' AS collector_id \
+             FROM (SELECT province, enterprise_id, ip, argMax(roles, ts_us) AS roles \
+                   FROM assets_current GROUP BY province, enterprise_id, ip) \
+             GROUP BY province, enterprise_id",
+        )
+        .fetch_all()
+        .await
+}
