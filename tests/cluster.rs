@@ -137,7 +137,8 @@ pub struct Collector {
     child: Option<Child>,
 }
 
-fn sha256_hex(text: &str) -> String {
+/// The hex SHA-256 of `text`, as `token_sha256` holds it.
+pub fn sha256_hex(text: &str) -> String {
     let out = Command::new("sha256sum")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -182,7 +183,21 @@ impl Collector {
         sensors: &[SensorSpec],
         extra: &str,
     ) -> Collector {
-        let dir = dir.join("collector");
+        Collector::build(dir, "collector", ch, database, sensors, extra, "")
+    }
+
+    /// As [`Collector::new`], in `dir/name`, with `tables` (TOML: `[tier]`, `[upstream]`,
+    /// `[[collectors]]`, `[[accounts]]` …) appended to the configuration.
+    pub fn build(
+        dir: &Path,
+        name: &str,
+        ch: &ClickHouse,
+        database: &str,
+        sensors: &[SensorSpec],
+        extra: &str,
+        tables: &str,
+    ) -> Collector {
+        let dir = dir.join(name);
         std::fs::create_dir_all(&dir).expect("collector dir");
         let pki = dir.join("pki");
         let pki_s = pki.to_str().expect("UTF-8 path");
@@ -211,16 +226,23 @@ impl Collector {
                 sha256_hex(&token)
             ));
         }
-        for (name, token, province) in [
-            ("national", ANALYST_TOKEN, ""),
-            ("zhejiang", ANALYST_ZJ_TOKEN, "330000"),
-        ] {
+        // A tier's own accounts come with its `[tier]`; the others get the two test analysts.
+        let analysts: &[(&str, &str, &str)] = if tables.contains("[tier]") {
+            &[]
+        } else {
+            &[
+                ("national", ANALYST_TOKEN, ""),
+                ("zhejiang", ANALYST_ZJ_TOKEN, "330000"),
+            ]
+        };
+        for &(name, token, province) in analysts {
             toml.push_str(&format!(
                 "[[accounts]]\nname = \"{name}\"\nrole = \"analyst\"\ntoken_sha256 = \"{}\"\n\
                  token_expires = \"2099-01-01T00:00:00Z\"\nprovince = \"{province}\"\n",
                 sha256_hex(token)
             ));
         }
+        toml.push_str(tables);
         let config = dir.join("collector.toml");
         std::fs::write(&config, toml).expect("write collector.toml");
         collector(&["migrate", "--config", config.to_str().expect("UTF-8 path")]);

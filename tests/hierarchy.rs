@@ -1,0 +1,533 @@
+//! The three tiers end to end, with real parts: one ClickHouse holding a national and two
+//! provincial databases, a national collector, two provincial collectors reporting to it over
+//! mutual TLS, four enterprises with sensors replaying captures. The national roll-ups must
+//! equal the sum of the provinces', and those the sum of their sensors' alerts; a bulletin for
+//! one industry must reach exactly its enterprises and their handling come back up; a PLC STOP
+//! must reach the national tier as an incident within 5 s; and no account, sensor or collector
+//! may see or write outside its scope — each attempt refused and audited.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use icsight_tests::cluster::{collector, sha256_hex, Auth, ClickHouse, Collector, SensorSpec};
+use icsight_tests::{root, sensor_bin};
+use serde_json::Value;
+
+const E1: &str = "91330100MA27XY1235"; // Zhejiang, energy, grade 1
+const E2: &str = "91330200MA2AB3CD4G"; // Zhejiang, machinery, grade 2
+const E3: &str = "91440300MA5FXT12X5"; // Guangdong, energy, grade 2
+const E4: &str = "91440100MA59XY7Y86"; // Guangdong, electronics, grade 3
+
+const fn sensor(
+    id: &'static str,
+    enterprise_id: &'static str,
+    province: &'static str,
+) -> SensorSpec {
+    SensorSpec {
+        id,
+        enterprise_id,
+        province,
+        industry: "other",
+        grade: 3,
+        auth: Auth::Certificate,
+    }
+}
+
+const S1: SensorSpec = sensor("zj-e1-s1", E1, "330000");
+const S2: SensorSpec = sensor("zj-e2-s1", E2, "330000");
+const S3: SensorSpec = sensor("gd-e3-s1", E3, "440000");
+const S4: SensorSpec = sensor("gd-e4-s1", E4, "440000");
+
+const NATIONAL_ADMIN: &str = "national-admin-token";
+const REGULATOR: &str = "national-regulator-token";
+
+fn token(name: &str) -> String {
+    format!("token-of-account-{name}")
+}
+
+fn account(name: &str, role: &str, province: &str, enterprise: &str) -> String {
+    format!(
+        "[[accounts]]\nname = \"{name}\"\nrole = \"{role}\"\ntoken_sha256 = \"{}\"\n\
+         token_expires = \"2099-01-01T00:00:00Z\"\nprovince = \"{province}\"\nenterprise_id = \"{enterprise}\"\n",
+        sha256_hex(&token(name))
+    )
+}
+
+fn get_json(c: &Collector, path: &str, who: &str) -> Value {
+    let (status, body) = c.get(path, Some(&token(who)));
+    assert_eq!(status, 200, "GET {path} as {who}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+fn post_json(c: &Collector, path: &str, who: &str, body: &Value) -> (u16, String) {
+    c.curl(&[
+        "-X".into(),
+        "POST".into(),
+        format!("{}{path}", c.url),
+        "-H".into(),
+        format!("Authorization: Bearer {}", token(who)),
+        "-H".into(),
+        "Content-Type: application/json".into(),
+        "--data-binary".into(),
+        body.to_string(),
+    ])
+}
+
+/// A provincial collector of `province`, reporting to `national` with the certificate the
+/// national tier issued it.
+fn provincial(
+    dir: &Path,
+    ch: &ClickHouse,
+    national: &Collector,
+    id: &str,
+    province: &str,
+    sensors: &[SensorSpec],
+    accounts: &str,
+) -> Collector {
+    let pki = national.dir.join("pki/sensors");
+    let tables = format!(
+        "[tier]\nrole = \"provincial\"\nid = \"{id}\"\nprovince = \"{province}\"\nregistry_refresh_s = 1\n\
+         [upstream]\nrollup_interval_s = 1\ninventory_interval_s = 1\nbulletin_poll_s = 1\n\
+         [upstream.link]\nurl = \"{}\"\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
+         spool_dir = \"{}\"\nsegment_seconds = 0.2\nretry_max_s = 2\n{accounts}",
+        national.url,
+        national.ca().display(),
+        pki.join(format!("{id}.pem")).display(),
+        pki.join(format!("{id}.key")).display(),
+        dir.join(format!("{id}-upstream")).display(),
+    );
+    Collector::build(
+        dir,
+        id,
+        ch,
+        id.replace('-', "_").as_str(),
+        sensors,
+        "",
+        &tables,
+    )
+}
+
+fn replay(col: &Collector, spec: &SensorSpec, dir: &Path, inputs: &[PathBuf]) -> Child {
+    let config = col.sensor_config(spec, dir, "segment_seconds = 0.2\n");
+    Command::new(sensor_bin())
+        .args(["replay", "--no-progress", "--config"])
+        .arg(&config)
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .args(inputs)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.log")).expect("sensor log"))
+        .spawn()
+        .expect("start sensor")
+}
+
+fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn alerts_in(eve: &Path) -> u64 {
+    std::fs::read_to_string(eve)
+        .expect("eve.json")
+        .lines()
+        .filter(|l| l.contains("\"event_type\":\"alert\""))
+        .count() as u64
+}
+
+/// Alerts in a roll-up answer, all series and points.
+fn rollup_total(v: &Value) -> u64 {
+    v["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .flat_map(|s| s["points"].as_array().expect("points").iter())
+        .map(|p| p["alerts"].as_u64().expect("alerts"))
+        .sum()
+}
+
+fn rollup_by(v: &Value, key: &str) -> u64 {
+    v["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .filter(|s| s["key"] == key)
+        .flat_map(|s| s["points"].as_array().expect("points").iter())
+        .map(|p| p["alerts"].as_u64().expect("alerts"))
+        .sum()
+}
+
+const EVER: &str = "from=1970-01-02T00:00:00Z&to=2099-01-01T00:00:00Z";
+
+#[test]
+fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let national_tables = format!(
+        "[tier]\nrole = \"national\"\nid = \"national\"\nregistry_refresh_s = 1\n\
+         [[collectors]]\nid = \"zj-collector\"\nprovince = \"330000\"\n\
+         [[collectors]]\nid = \"gd-collector\"\nprovince = \"440000\"\n{}{}",
+        account("national-admin", "admin", "", ""),
+        account("regulator", "regulator", "", ""),
+    );
+    let _ = (NATIONAL_ADMIN, REGULATOR);
+    let national = Collector::build(
+        tmp.path(),
+        "national",
+        &ch,
+        "nat",
+        &[],
+        "",
+        &national_tables,
+    );
+    let npki = national.dir.join("pki");
+    for id in ["zj-collector", "gd-collector"] {
+        collector(&["pki", "sensor", npki.to_str().expect("UTF-8"), id]);
+    }
+    let zj = provincial(
+        tmp.path(),
+        &ch,
+        &national,
+        "zj-collector",
+        "330000",
+        &[S1, S2],
+        &format!(
+            "{}{}{}",
+            account("zj-soc", "analyst", "330000", ""),
+            account("e1-ops", "analyst", "330000", E1),
+            account("e2-ops", "analyst", "330000", E2),
+        ),
+    );
+    let gd = provincial(
+        tmp.path(),
+        &ch,
+        &national,
+        "gd-collector",
+        "440000",
+        &[S3, S4],
+        &format!(
+            "{}{}",
+            account("gd-soc", "analyst", "440000", ""),
+            account("e3-ops", "analyst", "440000", E3),
+        ),
+    );
+    // The registries, one per province.
+    for (col, rows) in [
+        (&zj, format!("{E1},Hangzhou Power,330000,energy,1\n{E2},Ningbo Machine Works,330000,machinery,2\n")),
+        (&gd, format!("{E3},Shenzhen Grid,440000,energy,2\n{E4},Guangzhou Electronics,440000,electronics,3\n")),
+    ] {
+        let csv = col.dir.join("registry.csv");
+        std::fs::write(&csv, format!("enterprise_id,name,province,industry,grade\n{rows}")).expect("csv");
+        collector(&["registry", "import", "--config", col.config.to_str().expect("UTF-8"), csv.to_str().expect("UTF-8")]);
+    }
+    // The registries reach the national tier.
+    wait_for(
+        "4 enterprises at the national tier",
+        Duration::from_secs(30),
+        || ch.count("SELECT count() FROM (SELECT enterprise_id FROM nat.enterprises FINAL)") == 4,
+    );
+
+    // Load: four plants replay attack captures (no PLC stop among them).
+    let pcaps = root().join("pcaps");
+    let plan: [(&Collector, SensorSpec, Vec<PathBuf>); 4] = [
+        (&zj, S1, vec![pcaps.join("modbus_attack_writes.pcap")]),
+        (
+            &zj,
+            S2,
+            vec![
+                pcaps.join("modbus_attack_diagnostics.pcap"),
+                pcaps.join("modbus_attack_fcscan.pcap"),
+            ],
+        ),
+        (&gd, S3, vec![pcaps.join("modbus_attack_unitscan.pcap")]),
+        (
+            &gd,
+            S4,
+            vec![
+                pcaps.join("modbus_attack_writes.pcap"),
+                pcaps.join("dnp3_attack_control.pcap"),
+            ],
+        ),
+    ];
+    let mut expected = Vec::new();
+    for (col, spec, inputs) in &plan {
+        let dir = tmp.path().join(spec.id);
+        let mut child = replay(col, spec, &dir, inputs);
+        let status = child.wait().expect("sensor");
+        assert!(
+            status.success(),
+            "{}",
+            std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+        );
+        expected.push((
+            spec.province,
+            spec.enterprise_id,
+            alerts_in(&dir.join("eve.json")),
+        ));
+    }
+    let per_province = |p: &str| {
+        expected
+            .iter()
+            .filter(|e| e.0 == p)
+            .map(|e| e.2)
+            .sum::<u64>()
+    };
+    let total: u64 = expected.iter().map(|e| e.2).sum();
+    assert!(total > 50, "the captures raise alerts: {expected:?}");
+    // Provinces equal their sensors.
+    for (col, who, p) in [(&zj, "zj-soc", "330000"), (&gd, "gd-soc", "440000")] {
+        wait_for(
+            "a province's roll-up equals its sensors' alerts",
+            Duration::from_secs(30),
+            || {
+                rollup_total(&get_json(col, &format!("/v1/rollup?step=1h&{EVER}"), who))
+                    == per_province(p)
+            },
+        );
+    }
+    // The country equals the provinces, and each enterprise its sensor.
+    wait_for(
+        "the national roll-up equals the provinces'",
+        Duration::from_secs(30),
+        || {
+            let v = get_json(
+                &national,
+                &format!("/v1/rollup?step=5m&by=province&{EVER}"),
+                "regulator",
+            );
+            rollup_by(&v, "330000") == per_province("330000")
+                && rollup_by(&v, "440000") == per_province("440000")
+        },
+    );
+    let by_e = get_json(
+        &national,
+        &format!("/v1/rollup?step=1h&by=enterprise&{EVER}"),
+        "regulator",
+    );
+    for (_, e, n) in &expected {
+        let want: u64 = expected.iter().filter(|x| x.1 == *e).map(|x| x.2).sum();
+        assert_eq!(rollup_by(&by_e, e), want, "enterprise {e} ({n})");
+    }
+    assert_eq!(rollup_total(&by_e), total);
+
+    // A PLC STOP at one plant is an incident at the national tier within 5 s.
+    let dir = tmp.path().join("gd-e3-stop");
+    let started = Instant::now();
+    let mut child = replay(&gd, &S3, &dir, &[pcaps.join("s7comm_attack_control.pcap")]);
+    let mut seen = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        let v = get_json(&national, "/v1/incidents?state=open", "regulator");
+        if let Some(i) = v["incidents"]
+            .as_array()
+            .expect("incidents")
+            .iter()
+            .find(|i| {
+                i["criterion"] == "plc-stop-or-download"
+                    && i["enterprise_id"] == E3
+                    && i["sid"] == 9100101
+            })
+        {
+            seen = Some((started.elapsed(), i.clone()));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.wait().expect("sensor").success());
+    let (latency, incident) = seen.expect("a PLC STOP incident at the national tier");
+    eprintln!("PLC STOP → national incident in {latency:?}");
+    assert!(latency < Duration::from_secs(5), "{latency:?}");
+    assert_eq!(incident["origin"], "gd-collector");
+    assert!(incident["priority"].as_u64().expect("priority") >= 50);
+    assert!(!incident["evidence"]["alerts"]
+        .as_array()
+        .expect("evidence")
+        .is_empty());
+    // Its lifecycle, moved on at the province, is seen at the national tier.
+    let id = incident["incident_id"].as_str().expect("id").to_owned();
+    for state in ["acknowledged", "disposed", "closed"] {
+        let (s, b) = post_json(
+            &gd,
+            &format!("/v1/incidents/{id}/state"),
+            "e3-ops",
+            &serde_json::json!({"state": state, "note": "handled"}),
+        );
+        assert_eq!(s, 200, "{state}: {b}");
+    }
+    let (s, b) = post_json(
+        &national,
+        &format!("/v1/incidents/{id}/state"),
+        "national-admin",
+        &serde_json::json!({"state": "closed"}),
+    );
+    assert!(
+        s == 409 || s == 400,
+        "moved on only where it is handled: {s} {b}"
+    );
+    wait_for(
+        "the closed incident at the national tier",
+        Duration::from_secs(10),
+        || get_json(&national, &format!("/v1/incidents/{id}"), "regulator")["state"] == "closed",
+    );
+
+    // A bulletin for the energy industry reaches exactly E1 and E3.
+    let (s, b) = post_json(
+        &national,
+        "/v1/bulletins",
+        "national-admin",
+        &serde_json::json!({
+            "title": "Modbus write campaign against energy plants",
+            "severity": 1,
+            "description": "Unauthorised Modbus writes to grid RTUs.",
+            "scope": {"industries": ["energy"]},
+            "indicators": {"ips": ["203.0.113.66"], "domains": ["update.grid-c2.example"], "sids": [9100001]},
+            "signatures": "alert tcp any any -> any 502 (msg:\"BULLETIN Modbus write single register\"; flow:to_server; content:\"|06|\"; offset:7; depth:1; sid:4100001; rev:1;)",
+            "actions": ["Block 203.0.113.66", "Review RTU write access"],
+            "deadline": "2099-01-01T00:00:00Z",
+        }),
+    );
+    assert_eq!(s, 201, "{b}");
+    let bid = serde_json::from_str::<Value>(&b).expect("json")["bulletin_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (s, b) = post_json(
+        &national,
+        "/v1/bulletins",
+        "regulator",
+        &serde_json::json!({"title": "x", "severity": 1, "deadline": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(s, 403, "a regulator issues nothing: {b}");
+    wait_for(
+        "the bulletin at both provinces",
+        Duration::from_secs(15),
+        || {
+            [(&zj, "zj-soc"), (&gd, "gd-soc")].iter().all(|(c, w)| {
+                get_json(c, "/v1/bulletins", w)["bulletins"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|x| x["bulletin_id"] == bid.as_str()))
+            })
+        },
+    );
+    let e1 = get_json(&zj, "/v1/bulletins", "e1-ops");
+    assert_eq!(e1["bulletins"].as_array().expect("list").len(), 1);
+    let e2 = get_json(&zj, "/v1/bulletins", "e2-ops");
+    assert_eq!(
+        e2["bulletins"].as_array().expect("list").len(),
+        0,
+        "machinery is not in scope"
+    );
+    let (s, _) = post_json(
+        &zj,
+        &format!("/v1/bulletins/{bid}/acknowledge"),
+        "e2-ops",
+        &serde_json::json!({}),
+    );
+    assert_eq!(s, 404, "nor can it act on it");
+    // E1 disposes of it, E3 acknowledges; the national tier sees who did what.
+    let (s, b) = post_json(
+        &zj,
+        &format!("/v1/bulletins/{bid}/dispose"),
+        "e1-ops",
+        &serde_json::json!({"note": "blocked at the firewall"}),
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = post_json(
+        &gd,
+        &format!("/v1/bulletins/{bid}/acknowledge"),
+        "e3-ops",
+        &serde_json::json!({}),
+    );
+    assert_eq!(s, 200, "{b}");
+    wait_for(
+        "progress at the national tier",
+        Duration::from_secs(15),
+        || {
+            let v = get_json(&national, &format!("/v1/bulletins/{bid}"), "regulator");
+            let st = v["status"].as_array().expect("status");
+            let of = |e: &str| {
+                st.iter()
+                    .find(|x| x["enterprise_id"] == e)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            st.len() == 2
+                && !of(E1)["disposed"].is_null()
+                && !of(E1)["acknowledged"].is_null()
+                && !of(E3)["acknowledged"].is_null()
+                && of(E3)["disposed"].is_null()
+                && of(E3)["overdue"] == false
+        },
+    );
+    // STIX 2.1 out.
+    let stix = get_json(&national, &format!("/v1/bulletins/{bid}/stix"), "regulator");
+    assert_eq!(stix["type"], "bundle");
+    assert!(stix
+        .to_string()
+        .contains("[ipv4-addr:value = '203.0.113.66']"));
+
+    // Scope: refused, nothing leaked, audited.
+    let (s, b) = zj.get(
+        &format!("/v1/alerts?enterprise={E2}&{EVER}"),
+        Some(&token("e1-ops")),
+    );
+    assert_eq!(s, 403, "{b}");
+    assert!(!b.contains("signature"), "{b}");
+    let (s, _) = zj.get(
+        &format!("/v1/alerts?province=440000&{EVER}"),
+        Some(&token("zj-soc")),
+    );
+    assert_eq!(s, 403);
+    let (s, _) = gd.get(&format!("/v1/incidents/{id}"), Some(&token("e3-ops")));
+    assert_eq!(s, 200, "its own incident");
+    let (s, _) = zj.get(&format!("/v1/alerts?{EVER}"), Some("not-a-token"));
+    assert_eq!(s, 401);
+    // A sensor posting as another sensor; a collector as another province.
+    let (cert, key, _) = zj.credentials(S1.id);
+    let line = format!(
+        "{{\"timestamp\":\"2026-11-21T10:00:00.000000+0000\",\"event_type\":\"stats\",\"event_id\":\"x-1\",\"sensor\":{{\"id\":\"{}\"}},\"stats\":{{}}}}\n",
+        S2.id
+    );
+    let (s, b) = zj.curl(&[
+        "--cert".into(),
+        cert.display().to_string(),
+        "--key".into(),
+        key.display().to_string(),
+        "-X".into(),
+        "POST".into(),
+        format!("{}/v1/ingest", zj.url),
+        "--data-binary".into(),
+        line,
+    ]);
+    assert_eq!(s, 403, "{b}");
+    let row = serde_json::json!({"event_type": "rollup", "event_id": "r-1", "row": {
+        "bucket": 1_795_000_000u32, "province": "440000", "enterprise_id": E3, "industry": "energy", "grade": 2,
+        "severity": 1, "technique": "", "app_proto": "modbus", "kind": "signature", "alerts": 1_000_000u64}});
+    let (s, b) = national.curl(&[
+        "--cert".into(),
+        npki.join("sensors/zj-collector.pem").display().to_string(),
+        "--key".into(),
+        npki.join("sensors/zj-collector.key").display().to_string(),
+        "-X".into(),
+        "POST".into(),
+        format!("{}/v1/ingest", national.url),
+        "--data-binary".into(),
+        format!("{row}\n"),
+    ]);
+    assert_eq!(s, 403, "{b}");
+    assert_eq!(
+        ch.count("SELECT count() FROM nat.tier_rollup_5m WHERE alerts = 1000000"),
+        0
+    );
+    wait_for("the attempts audited", Duration::from_secs(10), || {
+        let zj_denied = ch.count("SELECT count() FROM zj_collector.audit WHERE outcome = 'denied'");
+        let nat_denied = ch.count(
+            "SELECT count() FROM nat.audit WHERE outcome = 'denied' AND actor = 'zj-collector'",
+        );
+        zj_denied >= 4 && nat_denied >= 1
+    });
+    assert!(ch.count("SELECT count() FROM nat.audit WHERE action = 'bulletin.issue' AND outcome = 'ok' AND actor = 'national-admin'") == 1);
+    assert!(ch.count("SELECT count() FROM gd_collector.audit WHERE action = 'incident.transition' AND outcome = 'ok'") == 3);
+}
