@@ -703,6 +703,9 @@ mod tests {
         assert_eq!(format!("{:?}", c.server), format!("{:?}", d.server));
         assert_eq!(format!("{:?}", c.clickhouse), format!("{:?}", d.clickhouse));
         assert_eq!(format!("{:?}", c.storage), format!("{:?}", d.storage));
+        assert_eq!(format!("{:?}", c.tier), format!("{:?}", d.tier));
+        assert_eq!(format!("{:?}", c.upstream), format!("{:?}", d.upstream));
+        assert_eq!(c.escalation, default_criteria());
     }
 
     #[test]
