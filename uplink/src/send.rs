@@ -151,7 +151,6 @@ impl Client {
     }
 }
 
-/// A transport error without the URL (the log line names it): kind, message, causes.
 /// GET requests to the same collector with the same credentials and identity: what a sensor
 /// or a lower tier pulls from the tier above (bulletins).
 pub struct Fetch {
@@ -191,6 +190,7 @@ impl Fetch {
     }
 }
 
+/// A transport error without the URL (the log line names it): kind, message, causes.
 fn transport_error(t: &ureq::Transport) -> String {
     let mut s = t.kind().to_string();
     if let Some(m) = t.message() {
