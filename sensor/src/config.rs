@@ -53,6 +53,8 @@ pub struct Config {
     pub uplink: UplinkSection,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub bulletins: BulletinsConfig,
 }
 
 /// Event types a sensor may send to its collector.
@@ -241,6 +243,35 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for KeyOrTaken<S> {
         self.seed
             .deserialize(BorrowedStrDeserializer::new(v))
             .map(Key::Other)
+    }
+}
+
+/// Threat bulletins pulled from the collector (`GET {uplink.url}/v1/bulletins/feed`, with the
+/// uplink's credentials): their rules are loaded with the others. Off unless `dir` is set, and
+/// then `[uplink] url` must be set too. See `docs/uplink.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BulletinsConfig {
+    /// Where each bulletin's rules file (`<bulletin_id>.rules`) and the feed's cursor
+    /// (`feed.cursor`) are kept; empty: no bulletins.
+    pub dir: PathBuf,
+    /// Seconds between pulls on live capture (a replay pulls once, at start).
+    pub poll_seconds: u32,
+}
+
+impl BulletinsConfig {
+    /// Whether bulletins are pulled and loaded.
+    pub fn enabled(&self) -> bool {
+        !self.dir.as_os_str().is_empty()
+    }
+}
+
+impl Default for BulletinsConfig {
+    fn default() -> Self {
+        BulletinsConfig {
+            dir: PathBuf::new(),
+            poll_seconds: 30,
+        }
     }
 }
 
@@ -606,6 +637,7 @@ impl Config {
             baseline: Default::default(),
             uplink: Default::default(),
             metrics: Default::default(),
+            bulletins: Default::default(),
         }
     }
 
@@ -702,6 +734,22 @@ impl Config {
         self.uplink.validate()?;
         if self.metrics.interval == 0 {
             return Err(("metrics.interval".into(), "must be greater than 0".into()));
+        }
+        let bulletins = &self.bulletins;
+        if !(1..=86_400).contains(&bulletins.poll_seconds) {
+            return Err((
+                "bulletins.poll_seconds".into(),
+                format!("{} must be from 1 to 86400 seconds", bulletins.poll_seconds),
+            ));
+        }
+        if bulletins.enabled() && !self.uplink.enabled() {
+            return Err((
+                "bulletins.dir".into(),
+                format!(
+                    "{:?}: bulletins come from the collector, but [uplink] url is not set: set it, or dir = \"\" for no bulletins",
+                    bulletins.dir.display().to_string()
+                ),
+            ));
         }
         if self.capture.buffer_mb > 4096 {
             return Err(("capture.buffer_mb".into(), "at most 4096 MiB".into()));
@@ -943,6 +991,42 @@ grade = 2
     }
 
     #[test]
+    fn bulletins_are_off_by_default_and_need_the_uplink() {
+        let base = with_uscc("91350100M000100Y43");
+        let c = Config::parse(&base, Path::new("s.toml")).unwrap();
+        assert!(!c.bulletins.enabled());
+        assert_eq!(c.bulletins.poll_seconds, 30);
+        let uplink = "[uplink]\nurl = \"http://127.0.0.1:9\"\n";
+        let c = Config::parse(
+            &format!("{base}\n{uplink}[bulletins]\ndir = \"/var/lib/icsight/bulletins\"\npoll_seconds = 5\n"),
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        assert!(c.bulletins.enabled());
+        assert_eq!(c.bulletins.dir, Path::new("/var/lib/icsight/bulletins"));
+        assert_eq!(c.bulletins.poll_seconds, 5);
+        let e = err(&format!("{base}\n[bulletins]\ndir = \"bulletins\"\n"));
+        assert!(
+            e.starts_with("sensor.toml: key `bulletins.dir`")
+                && e.contains("[uplink] url is not set"),
+            "{e}"
+        );
+        for (body, key) in [
+            ("poll_seconds = 0", "bulletins.poll_seconds"),
+            ("poll_seconds = 86401", "bulletins.poll_seconds"),
+            ("poll_seconds = -1", "bulletins.poll_seconds"),
+            ("dir = 3", "bulletins.dir"),
+            ("poll = 3", "bulletins.poll"),
+        ] {
+            let e = err(&format!("{base}\n{uplink}[bulletins]\n{body}\n"));
+            assert!(
+                e.starts_with(&format!("sensor.toml: key `{key}`")),
+                "{body}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn the_shipped_sensor_toml_parses() {
         let text = include_str!("../../sensor.toml");
         let c = Config::parse(text, Path::new("sensor.toml")).unwrap();
@@ -951,5 +1035,8 @@ grade = 2
         assert_eq!(c.uplink.link.spool_max_mb, d.link.spool_max_mb);
         assert_eq!(c.uplink.events, d.events);
         assert_eq!(c.metrics.interval, 10);
+        let b = BulletinsConfig::default();
+        assert_eq!(c.bulletins.dir, b.dir);
+        assert_eq!(c.bulletins.poll_seconds, b.poll_seconds);
     }
 }

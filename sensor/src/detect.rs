@@ -211,11 +211,14 @@ pub fn rule_vars(cfg: &crate::config::RulesConfig) -> rules::Vars {
 }
 
 /// Load the rules: `paths` when given, else the configuration's `rules.files`, else the
-/// default ICS ruleset built into the sensor. Bad rules are reported in the result, not as an
-/// error; an unreadable classification file is an error.
+/// default ICS ruleset built into the sensor; and, in addition, every `*.rules` file in
+/// `bulletins` (the bulletins directory, when bulletins are on; nothing while it does not
+/// exist). Bad rules are reported in the result, not as an error; an unreadable classification
+/// file is an error.
 pub fn load_rules(
     paths: &[std::path::PathBuf],
     cfg: &crate::config::RulesConfig,
+    bulletins: Option<&std::path::Path>,
 ) -> anyhow::Result<rules::Loaded> {
     use anyhow::Context;
     let classes = match &cfg.classification {
@@ -236,13 +239,38 @@ pub fn load_rules(
     } else {
         paths
     };
-    Ok(if paths.is_empty() {
-        let sources: Vec<_> = rules::default::SOURCES
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    let mut sources: Vec<(std::path::PathBuf, String)> = if paths.is_empty() {
+        rules::default::SOURCES
             .iter()
             .map(|(name, text)| (std::path::PathBuf::from(name), (*text).to_owned()))
-            .collect();
-        rules::load_sources(&sources, &vars, &classes)
+            .collect()
     } else {
-        rules::load(paths, &vars, &classes)
-    })
+        for p in paths {
+            rules::load::rule_files(p, &mut files, &mut errors);
+        }
+        Vec::new()
+    };
+    let builtin = sources.len();
+    if let Some(dir) = bulletins.filter(|d| d.is_dir()) {
+        rules::load::rule_files(dir, &mut files, &mut errors);
+    }
+    for f in &files {
+        match std::fs::read_to_string(f) {
+            Ok(text) => sources.push((f.clone(), text)),
+            Err(e) => errors.push(rules::LoadError {
+                file: f.clone(),
+                line: 0,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let mut loaded = rules::load_sources(&sources, &vars, &classes);
+    errors.append(&mut loaded.errors);
+    loaded.errors = errors;
+    // As `rules::load` reports them: the built-in sources, then every file found, read or not.
+    loaded.files.truncate(builtin);
+    loaded.files.extend(files);
+    Ok(loaded)
 }

@@ -2,10 +2,12 @@
 //!
 //! Data flows one way: [`capture`] → [`decode`] → [`flow`] → [`reassembly`] → [`app`] →
 //! [`detect`] → [`eve`], driven by the [`pipeline`]; [`uplink`] sends events on to the collector
-//! and [`metrics`] writes the counters for Prometheus.
+//! and [`metrics`] writes the counters for Prometheus; [`bulletin`] pulls the collector's threat
+//! bulletins, whose rules [`detect`] loads with the others.
 
 pub mod app;
 pub mod baseline;
+pub mod bulletin;
 pub mod capture;
 pub mod config;
 pub mod decode;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sensor::baseline::{self, model::Baseline, Watch};
+use sensor::bulletin::Bulletins;
 use sensor::capture::{file, live};
 use sensor::eve::{EveWriter, Timestamp};
 use sensor::metrics::{MetricsFile, Snapshot};
@@ -115,12 +116,14 @@ enum RulesCommand {
     },
 }
 
-/// Load the rules, print what failed and a one-line summary to stderr.
+/// Load the rules (with the bulletins' when `bulletins` names their directory), print what
+/// failed and a one-line summary to stderr.
 fn load_rules(
     paths: &[PathBuf],
     config: &Config,
+    bulletins: Option<&Path>,
 ) -> anyhow::Result<(std::sync::Arc<rules::Ruleset>, usize)> {
-    let loaded = sensor::detect::load_rules(paths, &config.rules)?;
+    let loaded = sensor::detect::load_rules(paths, &config.rules, bulletins)?;
     for e in &loaded.errors {
         eprintln!("rule error: {e}");
     }
@@ -189,6 +192,15 @@ fn start_uplink(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<U
     Ok(Some(uplink))
 }
 
+/// The bulletins, when `[bulletins] dir` is set; errors (the uplink's credentials) name the file
+/// and the key.
+fn bulletins(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<Bulletins>> {
+    Bulletins::new(config).map_err(|e| {
+        let file = path.map_or("sensor.toml".into(), |p| p.display().to_string());
+        anyhow::anyhow!("{file}: key `{}`: {}", e.full_key(), e.detail())
+    })
+}
+
 /// Drain and stop the uplink, if one runs, and say how it went.
 fn finish_uplink(pipeline: &mut Pipeline, config: &Config) -> Option<UplinkStats> {
     let uplink = pipeline.eve().take_uplink()?;
@@ -220,11 +232,13 @@ fn final_metrics(
     };
     pipeline.refresh_stats(capture);
     let events = pipeline.eve().counts;
+    let bulletins = pipeline.bulletin_stats();
     let snap = Snapshot {
         stats: pipeline.stats(),
         events,
         capture: pipeline.stats().capture,
         uplink,
+        bulletins: bulletins.as_ref(),
     };
     if let Err(e) = m.write(&snap) {
         eprintln!("metrics file {}: {e}", m.path().display());
@@ -256,12 +270,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
         } => {
             let (config, config_path) = load_config_from(config.as_deref())?;
-            let (ruleset, failed) = load_rules(&rules, &config)?;
+            // Once, before the rules load; unreachable: what the directory holds is loaded.
+            let bulletins = bulletins(&config, config_path.as_deref())?;
+            if let Some(b) = &bulletins {
+                b.pull_now(false);
+            }
+            let bulletin_dir = bulletins.as_ref().map(Bulletins::dir);
+            let (ruleset, failed) = load_rules(&rules, &config, bulletin_dir)?;
             let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
             let writer = EveWriter::new(open_eve(&eve, false)?, &config.sensor)
                 .with_uplink(start_uplink(&config, config_path.as_deref())?);
             let mut pipeline = Pipeline::new(&config, writer);
             pipeline.detect().replace_initial(ruleset, failed);
+            if let Some(b) = &bulletins {
+                pipeline.set_bulletins(b.status());
+            }
             if let Some(path) = &baseline {
                 pipeline.set_watch(detect_watch(path, &config)?);
             }
@@ -320,7 +343,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(mb) = buffer_mb {
                 config.capture.buffer_mb = mb;
             }
-            let (ruleset, failed) = load_rules(&rules, &config)?;
+            let bulletins = bulletins(&config, config_path.as_deref())?;
+            let bulletin_dir = bulletins.as_ref().map(|b| b.dir().to_owned());
+            let (ruleset, failed) = load_rules(&rules, &config, bulletin_dir.as_deref())?;
             let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
             let writer = EveWriter::new(open_eve(&eve, true)?, &config.sensor)
                 .with_uplink(start_uplink(&config, config_path.as_deref())?);
@@ -329,9 +354,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(path) = &baseline {
                 pipeline.set_watch(detect_watch(path, &config)?);
             }
+            // Pulled on a thread of their own, at once and every poll_seconds; new or revoked
+            // bulletins reload the rules as SIGHUP does.
+            let rules_changed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let poller = bulletins.map(|b| {
+                pipeline.set_bulletins(b.status());
+                b.spawn(std::sync::Arc::clone(&rules_changed))
+            });
             // A reload that cannot read its configuration or classification keeps the rules
             // in force; bad rules are reported and the rest load.
-            let reload = || match load_rules(&rules, &config) {
+            let reload = || match load_rules(&rules, &config, bulletin_dir.as_deref()) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     eprintln!("rules reload failed, keeping the loaded rules: {e:#}");
@@ -344,10 +376,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 capture: config.capture.clone(),
                 stats_interval: config.eve.stats_interval,
                 reload: &reload,
+                rules_changed: poller.as_ref().map(|_| &*rules_changed),
                 duration: None,
                 metrics: metrics.as_ref(),
             };
             let counters = live::run(&mut pipeline, &opts)?;
+            if let Some(p) = poller {
+                p.stop();
+            }
             pipeline.finish();
             pipeline.log_stats(Timestamp::now(), Some(counters));
             pipeline.eve().flush().context("writing EVE output")?;
@@ -422,7 +458,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|(c, _)| c)
                     .unwrap_or_else(Config::unregistered),
             };
-            let (_, failed) = load_rules(&paths, &config)?;
+            let (_, failed) = load_rules(&paths, &config, None)?;
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -518,6 +554,7 @@ fn learn(args: LearnArgs) -> anyhow::Result<ExitCode> {
                 capture: config.capture.clone(),
                 stats_interval: 0,
                 reload: &keep,
+                rules_changed: None,
                 duration: Some(std::time::Duration::from_secs(secs)),
                 metrics: None,
             };

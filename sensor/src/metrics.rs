@@ -8,6 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::bulletin::BulletinStats;
 use crate::config::MetricsConfig;
 use crate::eve::EventCounts;
 use crate::pipeline::Pipeline;
@@ -23,6 +24,8 @@ pub struct Snapshot<'a> {
     pub capture: Option<CaptureStats>,
     /// The uplink's counters, when one runs.
     pub uplink: Option<&'a UplinkStats>,
+    /// The bulletins' counters, when bulletins are pulled.
+    pub bulletins: Option<&'a BulletinStats>,
 }
 
 /// Where and how often the metrics file is written.
@@ -60,12 +63,14 @@ impl MetricsFile {
     ) -> io::Result<()> {
         pipeline.refresh_stats(capture);
         let uplink = pipeline.eve().uplink_stats();
+        let bulletins = pipeline.bulletin_stats();
         let events = pipeline.eve().counts;
         self.write(&Snapshot {
             stats: pipeline.stats(),
             events,
             capture: capture.or(pipeline.stats().capture),
             uplink: uplink.as_ref(),
+            bulletins: bulletins.as_ref(),
         })
     }
 }
@@ -244,6 +249,35 @@ pub fn render(sensor: &str, snap: &Snapshot<'_>) -> String {
             f64::from(u8::from(u.connected)),
         );
     }
+    if let Some(b) = snap.bulletins {
+        o.one(
+            "icsight_bulletins_held",
+            "gauge",
+            "Threat bulletins whose rules files the sensor holds.",
+            b.held as f64,
+        );
+        o.one(
+            "icsight_bulletins_cursor",
+            "gauge",
+            "The collector's bulletin seq up to which the sensor holds every bulletin.",
+            b.cursor as f64,
+        );
+        o.family(
+            "icsight_bulletins_pulls_total",
+            "counter",
+            "Pulls of the collector's bulletin feed, by result.",
+            &[
+                ("result=\"ok\"", b.pulls_ok as f64),
+                ("result=\"failed\"", b.pulls_failed as f64),
+            ],
+        );
+        o.one(
+            "icsight_bulletins_last_pull_age_seconds",
+            "gauge",
+            "Seconds since the last pull of the bulletin feed that succeeded (since start when none has).",
+            b.last_pull_age_seconds,
+        );
+    }
     o.text
 }
 
@@ -283,6 +317,14 @@ mod tests {
                     kernel_ifdrops: 0,
                 }),
                 uplink: Some(&uplink),
+                bulletins: Some(&BulletinStats {
+                    held: 2,
+                    cursor: 7,
+                    pulls_ok: 5,
+                    pulls_failed: 1,
+                    last_pull_age_seconds: 12.5,
+                    last_error: None,
+                }),
             },
         );
         for line in [
@@ -299,6 +341,10 @@ mod tests {
             "icsight_uplink_dropped_events_total{sensor=\"plant\\\"1\",reason=\"spool_full\"} 3",
             "icsight_uplink_dropped_events_total{sensor=\"plant\\\"1\",reason=\"write_error\"} 0",
             "icsight_uplink_send_lag_seconds{sensor=\"plant\\\"1\"} 1.5",
+            "icsight_bulletins_held{sensor=\"plant\\\"1\"} 2",
+            "icsight_bulletins_cursor{sensor=\"plant\\\"1\"} 7",
+            "icsight_bulletins_pulls_total{sensor=\"plant\\\"1\",result=\"failed\"} 1",
+            "icsight_bulletins_last_pull_age_seconds{sensor=\"plant\\\"1\"} 12.5",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
@@ -322,9 +368,11 @@ mod tests {
                 events,
                 capture: None,
                 uplink: None,
+                bulletins: None,
             },
         );
         assert!(!none.contains("icsight_uplink_") && !none.contains("kernel_drops"));
+        assert!(!none.contains("icsight_bulletins_"));
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Pipeline {
     last_tick: u64,
     /// Baseline learning or detection, when asked for.
     watch: Option<Box<Watch>>,
+    /// The bulletins' counters, reported in `stats` events, when bulletins are pulled.
+    bulletins: Option<crate::bulletin::Status>,
 }
 
 #[derive(Serialize)]
@@ -141,6 +143,7 @@ impl Pipeline {
             last_ts: Timestamp(0),
             last_tick: 0,
             watch: None,
+            bulletins: None,
         }
     }
 
@@ -173,6 +176,16 @@ impl Pipeline {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Report these bulletins' counters in `stats` events and the metrics file.
+    pub fn set_bulletins(&mut self, status: crate::bulletin::Status) {
+        self.bulletins = Some(status);
+    }
+
+    /// The bulletins' counters, when bulletins are pulled.
+    pub fn bulletin_stats(&self) -> Option<crate::bulletin::BulletinStats> {
+        self.bulletins.as_ref().map(crate::bulletin::Status::stats)
     }
 
     /// The signature matching state: swap rulesets through it (between packets).
@@ -589,6 +602,7 @@ impl Pipeline {
                 stats: &self.stats,
                 eve: self.eve.counts,
                 uplink: self.eve.uplink_stats(),
+                bulletins: self.bulletin_stats(),
             },
         };
         self.eve.write(&Event {

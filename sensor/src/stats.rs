@@ -95,4 +95,7 @@ pub struct StatsEvent<'a> {
     /// The uplink's counters, when one runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uplink: Option<crate::uplink::UplinkStats>,
+    /// The bulletins' counters, when bulletins are pulled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulletins: Option<crate::bulletin::BulletinStats>,
 }

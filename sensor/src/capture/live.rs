@@ -6,7 +6,8 @@
 //! polls its descriptor with a 100 ms timeout: it notices SIGINT/SIGTERM and lets idle flows
 //! time out while the wire is quiet. On a signal the loop stops, every flow is ended and logged,
 //! and libpcap's counters are reported: received, dropped by the kernel, dropped by the interface.
-//! SIGHUP reloads the rules between two packets, without touching flows. Between batches the
+//! SIGHUP reloads the rules between two packets, without touching flows; so does a change of the
+//! rules on disk that another thread reports (the bulletin puller). Between batches the
 //! loop also lets the uplink close a segment that has aged, and rewrites the metrics file.
 
 use std::os::fd::AsFd;
@@ -36,6 +37,9 @@ pub struct LiveOptions<'a> {
     /// Loads the rules again, on SIGHUP: the new ruleset and how many rules failed, or `None`
     /// to keep the current one.
     pub reload: &'a dyn Fn() -> Option<(Arc<rules::Ruleset>, usize)>,
+    /// Set by another thread when the rules on disk changed (new or revoked bulletins): the loop
+    /// clears it and reloads as on SIGHUP.
+    pub rules_changed: Option<&'a AtomicBool>,
     /// Stop by itself after this long (learning for a set period), as on SIGTERM.
     pub duration: Option<Duration>,
     /// Rewrite this metrics file every its interval.
@@ -105,11 +109,19 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
                 Err(e) => return Err(e).with_context(|| format!("interface {iface}: poll failed")),
             }
         }
-        if hup.swap(false, Ordering::Relaxed) {
+        let signalled = hup.swap(false, Ordering::Relaxed);
+        let changed = opts
+            .rules_changed
+            .is_some_and(|c| c.swap(false, Ordering::Relaxed));
+        if signalled || changed {
             // Between two packets: flows, flowbits and thresholds carry over.
             if let Some((ruleset, failed)) = (opts.reload)() {
                 pipeline.detect().replace(ruleset, failed);
-                eprintln!("rules reloaded on SIGHUP");
+                if signalled {
+                    eprintln!("rules reloaded on SIGHUP");
+                } else {
+                    eprintln!("rules reloaded: bulletins changed");
+                }
             }
         }
         pipeline.eve().tick_uplink();
