@@ -340,6 +340,13 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     eprintln!("PLC STOP → national incident in {latency:?}");
     assert!(latency < Duration::from_secs(5), "{latency:?}");
     assert_eq!(incident["origin"], "gd-collector");
+    let (_, metrics) = gd.get("/metrics", None);
+    let versions: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("icsight_collector_incident_versions_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(versions >= 1, "incident versions counted: {metrics}");
     assert!(incident["priority"].as_u64().expect("priority") >= 50);
     assert!(!incident["evidence"]["alerts"]
         .as_array()

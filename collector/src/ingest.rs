@@ -318,23 +318,11 @@ async fn store_reports(app: &App, reports: Vec<Report>) -> clickhouse::error::Re
     store.insert("incidents", &incidents).await?;
     store.insert("bulletin_progress", &progress).await?;
     store.insert("enterprises", &enterprises).await?;
-    if !incidents.is_empty() || !progress.is_empty() {
-        // The tier above hears of them at once, not at its next report.
-        if let Some(up) = &app.upstream {
-            let lines: Vec<Vec<u8>> = incidents
-                .iter()
-                .map(|i| report::line("incident", &format!("i-{}-{}", i.incident_id, i.version), i))
-                .chain(progress.iter().map(|p| {
-                    report::line(
-                        "bulletin_progress",
-                        &format!("p-{}-{}-{}", p.bulletin_id, p.enterprise_id, p.state),
-                        p,
-                    )
-                }))
-                .collect();
-            up.push_now(lines.iter().map(Vec::as_slice));
-        }
-    }
+    // The tier above hears of incidents and progress at once, not at its next report.
+    let lines: Vec<Vec<u8>> = (incidents.iter().map(report::incident_line))
+        .chain(progress.iter().map(report::progress_line))
+        .collect();
+    app.report_now(&lines);
     Ok(n)
 }
 

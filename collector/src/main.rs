@@ -274,7 +274,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("loading the enterprise registry")?;
     let escalator = Escalator::new(config.escalation.clone(), &config.tier.id);
     escalator.restore(
-        open_incidents(&store)
+        collector::incident::load_open(&store)
             .await
             .context("loading open incidents")?,
     );
@@ -329,22 +329,6 @@ async fn registry_of(store: &Store) -> clickhouse::error::Result<Registry> {
         .fetch_all()
         .await?;
     Ok(Registry::new(rows))
-}
-
-/// Incidents not yet closed, newest version of each.
-async fn open_incidents(
-    store: &Store,
-) -> clickhouse::error::Result<Vec<collector::incident::Incident>> {
-    store
-        .client()
-        .query(
-            "SELECT incident_id, province, enterprise_id, industry, grade, sensor_id, criterion, \
-             title, priority, severity, technique, sid, state, toUInt32(opened) AS opened, \
-             toUInt32(updated) AS updated, alerts, evidence, history, origin, version \
-             FROM incidents FINAL WHERE state != 'closed'",
-        )
-        .fetch_all()
-        .await
 }
 
 /// The bulletins held here, their targets and the progress recorded.

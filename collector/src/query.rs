@@ -344,10 +344,7 @@ pub async fn alerts(
     let started = Instant::now();
     let r = alerts_inner(&app, &headers, params).await;
     observe(&app, "alerts", started);
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "query.alerts", "/v1/alerts", refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "query.alerts", "/v1/alerts", r)
 }
 
 fn observe(app: &App, endpoint: &'static str, started: Instant) {
@@ -358,15 +355,6 @@ fn observe(app: &App, endpoint: &'static str, started: Instant) {
     app.metrics
         .query_seconds
         .observe(started.elapsed().as_secs_f64());
-}
-
-fn storage_error(app: &App, e: clickhouse::error::Error) -> Refusal {
-    app.metrics.clickhouse_errors.inc();
-    Refusal::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        format!("storage unavailable: {e}"),
-    )
 }
 
 fn params_of(
@@ -432,7 +420,7 @@ async fn alerts_inner(
         .bind(app.store.client().query(&sql))
         .fetch_all()
         .await
-        .map_err(|e| storage_error(app, e))?;
+        .map_err(|e| app.storage_error(e))?;
     let next = (rows.len() == limit).then(|| {
         let last = rows.last().expect("limit is at least 1");
         Cursor {
@@ -607,10 +595,7 @@ pub async fn rollup(
     let started = Instant::now();
     let r = rollup_inner(&app, &headers, params).await;
     observe(&app, "rollup", started);
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "query.rollup", "/v1/rollup", refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "query.rollup", "/v1/rollup", r)
 }
 
 async fn rollup_inner(
@@ -682,7 +667,7 @@ async fn rollup_inner(
         .bind(app.store.client().query(&sql))
         .fetch_all()
         .await
-        .map_err(|e| storage_error(app, e))?;
+        .map_err(|e| app.storage_error(e))?;
     let mut series: Vec<Series> = Vec::new();
     for pt in points {
         if series.last().is_none_or(|s| s.key != pt.key) {

@@ -136,6 +136,20 @@ pub fn line<T: Serialize>(event_type: &str, event_id: &str, row: &T) -> Vec<u8> 
     v
 }
 
+/// An incident's version as a line for the tier above.
+pub fn incident_line(i: &Incident) -> Vec<u8> {
+    line("incident", &format!("i-{}-{}", i.incident_id, i.version), i)
+}
+
+/// A step of a bulletin's handling as a line for the tier above.
+pub fn progress_line(p: &Progress) -> Vec<u8> {
+    line(
+        "bulletin_progress",
+        &format!("p-{}-{}-{}", p.bulletin_id, p.enterprise_id, p.state),
+        p,
+    )
+}
+
 /// A sensor's event line with its `origin`, for the tier above.
 pub fn forwarded(line: &str, who: &SensorEntry) -> Option<Vec<u8>> {
     let mut o: Map<String, Value> = serde_json::from_str(line).ok()?;

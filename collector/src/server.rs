@@ -85,6 +85,75 @@ impl App {
         );
     }
 
+    /// Answer a read; a refusal for credential or scope is audited as `action` on `target`.
+    pub fn answer(
+        &self,
+        headers: &HeaderMap,
+        peer: &Peer,
+        action: &str,
+        target: &str,
+        r: Result<Response, Refusal>,
+    ) -> Response {
+        if let Err(refusal) = &r {
+            self.audit_refusal(headers, peer, action, target, refusal);
+        }
+        r.unwrap_or_else(IntoResponse::into_response)
+    }
+
+    /// Answer a write and audit it: `ok` with the write's own detail, `denied` (4xx) or
+    /// `failed` (5xx) with the reason.
+    pub fn audited(
+        &self,
+        headers: &HeaderMap,
+        peer: &Peer,
+        action: &str,
+        target: &str,
+        r: Result<(Response, String), Refusal>,
+    ) -> Response {
+        let actor = self.credentials.account(headers, crate::time::now_s()).ok();
+        let (outcome, detail) = match &r {
+            Ok((_, d)) => ("ok", d.clone()),
+            Err(e) if e.status.is_client_error() => ("denied", e.error.clone()),
+            Err(e) => ("failed", e.error.clone()),
+        };
+        self.audit.record(
+            Record::new(
+                actor.map_or("unknown", |a| a.name.as_str()),
+                actor.map_or("unknown", |a| a.role.name()),
+                action,
+                outcome,
+            )
+            .target(target)
+            .detail(detail)
+            .remote(peer.remote),
+        );
+        match r {
+            Ok((resp, _)) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    /// A 503 for a failed ClickHouse request, counted.
+    pub fn storage_error(&self, e: clickhouse::error::Error) -> Refusal {
+        self.metrics.clickhouse_errors.inc();
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("storage unavailable: {e}"),
+        )
+    }
+
+    /// Send report lines to the tier above at once, not with the next segment; nothing
+    /// without a tier above.
+    pub fn report_now(&self, lines: &[Vec<u8>]) {
+        if lines.is_empty() {
+            return;
+        }
+        if let Some(up) = &self.upstream {
+            up.push_now(lines.iter().map(Vec::as_slice));
+        }
+    }
+
     /// The registry as last loaded.
     pub fn registry(&self) -> Arc<Registry> {
         self.registry

@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::{Bulletin, Indicators, Target};
 use crate::account::Account;
-use crate::audit::Record;
 use crate::auth::{Peer, Sender};
 use crate::config::TierRole;
 use crate::ingest::Refusal;
@@ -24,15 +23,6 @@ use crate::time::{format_time, now_s, now_us, parse_time};
 
 fn bad(m: impl Into<String>) -> Refusal {
     Refusal::new(StatusCode::BAD_REQUEST, "invalid", m)
-}
-
-fn storage(app: &App, e: clickhouse::error::Error) -> Refusal {
-    app.metrics.clickhouse_errors.inc();
-    Refusal::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        format!("storage unavailable: {e}"),
-    )
 }
 
 fn not_found(id: &str, who: &Account) -> Refusal {
@@ -133,11 +123,11 @@ async fn keep(app: &App, b: Bulletin, targets: Vec<Target>) -> Result<(), Refusa
     app.store
         .insert("bulletin_targets", &targets)
         .await
-        .map_err(|e| storage(app, e))?;
+        .map_err(|e| app.storage_error(e))?;
     app.store
         .insert("bulletins", std::slice::from_ref(&b))
         .await
-        .map_err(|e| storage(app, e))?;
+        .map_err(|e| app.storage_error(e))?;
     app.bulletins.put(b, targets);
     Ok(())
 }
@@ -174,7 +164,7 @@ pub async fn issue(
         body.map(|Json(b)| b).map_err(|e| e.body_text()),
     )
     .await;
-    audited(&app, &headers, &peer, "bulletin.issue", r)
+    app.audited(&headers, &peer, "bulletin.issue", "/v1/bulletins", r)
 }
 
 async fn issue_inner(
@@ -230,36 +220,6 @@ async fn issue_inner(
         (StatusCode::CREATED, Json(body)).into_response(),
         format!("{id}: {} targets", targets.len()),
     ))
-}
-
-/// Answer, and audit the write (or the refused attempt).
-fn audited(
-    app: &App,
-    headers: &HeaderMap,
-    peer: &Peer,
-    action: &str,
-    r: Result<(Response, String), Refusal>,
-) -> Response {
-    let actor = app.credentials.account(headers, now_s()).ok();
-    let (outcome, detail) = match &r {
-        Ok((_, d)) => ("ok", d.clone()),
-        Err(e) if e.status.is_client_error() => ("denied", e.error.clone()),
-        Err(e) => ("failed", e.error.clone()),
-    };
-    app.audit.record(
-        Record::new(
-            actor.map_or("unknown", |a| a.name.as_str()),
-            actor.map_or("unknown", |a| a.role.name()),
-            action,
-            outcome,
-        )
-        .detail(detail)
-        .remote(peer.remote),
-    );
-    match r {
-        Ok((resp, _)) => resp,
-        Err(e) => e.into_response(),
-    }
 }
 
 fn bulletin_json(b: &Bulletin) -> serde_json::Value {
@@ -319,10 +279,7 @@ pub async fn bulletins(
         Ok::<_, Refusal>(Json(serde_json::json!({ "bulletins": out })).into_response())
     }
     .await;
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "bulletin.list", "/v1/bulletins", refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "bulletin.list", "/v1/bulletins", r)
 }
 
 async fn progress_of(app: &App, bulletin: Option<&str>) -> Result<Vec<Progress>, Refusal> {
@@ -336,7 +293,7 @@ async fn progress_of(app: &App, bulletin: Option<&str>) -> Result<Vec<Progress>,
     if let Some(b) = bulletin {
         q = q.bind(b);
     }
-    q.fetch_all().await.map_err(|e| storage(app, e))
+    q.fetch_all().await.map_err(|e| app.storage_error(e))
 }
 
 /// `GET /v1/bulletins/{id}`: the bulletin and, per enterprise in the account's scope, when it
@@ -390,10 +347,7 @@ pub async fn bulletin(
         Ok(Json(j).into_response())
     }
     .await;
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "bulletin.read", &id, refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "bulletin.read", &id, r)
 }
 
 /// Record a step of an enterprise's handling, the first time only, and report it up at once.
@@ -426,16 +380,9 @@ async fn record_progress(
     {
         app.bulletins
             .forget(&b.bulletin_id, &t.enterprise_id, state);
-        return Err(storage(app, e));
+        return Err(app.storage_error(e));
     }
-    if let Some(up) = &app.upstream {
-        let l = report::line(
-            "bulletin_progress",
-            &format!("p-{}-{}-{state}", b.bulletin_id, t.enterprise_id),
-            &p,
-        );
-        up.push_now([l.as_slice()]);
-    }
+    app.report_now(&[report::progress_line(&p)]);
     Ok(true)
 }
 
@@ -458,7 +405,7 @@ pub async fn acknowledge(
     body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let r = step(&app, &headers, &id, body, "acknowledged").await;
-    audited(&app, &headers, &peer, "bulletin.acknowledge", r)
+    app.audited(&headers, &peer, "bulletin.acknowledge", &id, r)
 }
 
 /// `POST /v1/bulletins/{id}/dispose`
@@ -470,7 +417,7 @@ pub async fn dispose(
     body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let r = step(&app, &headers, &id, body, "disposed").await;
-    audited(&app, &headers, &peer, "bulletin.dispose", r)
+    app.audited(&headers, &peer, "bulletin.dispose", &id, r)
 }
 
 async fn step(
@@ -563,16 +510,7 @@ pub async fn feed(
         )
     }
     .await;
-    if let Err(refusal) = &r {
-        app.audit_refusal(
-            &headers,
-            &peer,
-            "bulletin.feed",
-            "/v1/bulletins/feed",
-            refusal,
-        );
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "bulletin.feed", "/v1/bulletins/feed", r)
 }
 
 #[derive(Deserialize)]
@@ -688,10 +626,7 @@ pub async fn stix_export(
             .into_response())
     }
     .await;
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "bulletin.stix", &id, refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "bulletin.stix", &id, r)
 }
 
 /// `POST /v1/bulletins/stix`: issue a bulletin from a STIX 2.1 bundle (its report, indicators
@@ -706,5 +641,5 @@ pub async fn stix_import(
         .map_err(|e| e.body_text())
         .and_then(|Json(v)| super::stix::import(&v));
     let r = issue_inner(&app, &headers, n).await;
-    audited(&app, &headers, &peer, "bulletin.import", r)
+    app.audited(&headers, &peer, "bulletin.import", "/v1/bulletins/stix", r)
 }

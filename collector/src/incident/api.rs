@@ -10,24 +10,25 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::{Incident, State as Lifecycle};
-use crate::audit::Record;
 use crate::auth::Peer;
 use crate::ingest::Refusal;
 use crate::report;
 use crate::server::App;
 use crate::time::{now_s, now_us, parse_time};
 
+/// Store incidents' new versions, count them and send them to the tier above at once.
+async fn store_versions(app: &App, incidents: &[Incident]) -> clickhouse::error::Result<()> {
+    app.store.insert("incidents", incidents).await?;
+    app.metrics.incidents.inc_by(incidents.len() as u64);
+    let lines: Vec<Vec<u8>> = incidents.iter().map(report::incident_line).collect();
+    app.report_now(&lines);
+    Ok(())
+}
+
 /// Store incidents' new versions and send them up at once; look for the evidence of the
 /// newly opened ones in the background.
 pub async fn record(app: &Arc<App>, incidents: &[Incident]) -> clickhouse::error::Result<()> {
-    app.store.insert("incidents", incidents).await?;
-    if let Some(up) = &app.upstream {
-        let lines: Vec<Vec<u8>> = incidents
-            .iter()
-            .map(|i| report::line("incident", &format!("i-{}-{}", i.incident_id, i.version), i))
-            .collect();
-        up.push_now(lines.iter().map(Vec::as_slice));
-    }
+    store_versions(app, incidents).await?;
     for i in incidents
         .iter()
         .filter(|i| i.alerts == 1 && i.state == "open")
@@ -128,17 +129,7 @@ async fn enrich(app: &Arc<App>, i: &Incident) -> anyhow::Result<()> {
         .escalator
         .enrich(&i.incident_id, assets, flows, now_us())
     {
-        app.store
-            .insert("incidents", std::slice::from_ref(&next))
-            .await?;
-        if let Some(up) = &app.upstream {
-            let l = report::line(
-                "incident",
-                &format!("i-{}-{}", next.incident_id, next.version),
-                &next,
-            );
-            up.push_now([l.as_slice()]);
-        }
+        store_versions(app, std::slice::from_ref(&next)).await?;
     }
     Ok(())
 }
@@ -159,6 +150,18 @@ const COLUMNS: &str =
     title, priority, severity, technique, sid, state, toUInt32(opened) AS opened, \
     toUInt32(updated) AS updated, alerts, evidence, history, origin, version";
 
+/// The incidents not yet closed, newest version of each: what the escalator takes back at
+/// start.
+pub async fn load_open(store: &crate::store::Store) -> clickhouse::error::Result<Vec<Incident>> {
+    store
+        .client()
+        .query(&format!(
+            "SELECT {COLUMNS} FROM incidents FINAL WHERE state != 'closed'"
+        ))
+        .fetch_all()
+        .await
+}
+
 /// `GET /v1/incidents`: the newest version of each incident in scope, by priority.
 pub async fn incidents(
     State(app): State<Arc<App>>,
@@ -167,10 +170,7 @@ pub async fn incidents(
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let r = list(&app, &headers, params).await;
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "incident.list", "/v1/incidents", refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "incident.list", "/v1/incidents", r)
 }
 
 fn bad(param: &str, m: impl std::fmt::Display) -> Refusal {
@@ -234,20 +234,11 @@ async fn list(
         .bind(limit)
         .fetch_all()
         .await
-        .map_err(|e| storage(app, e))?;
+        .map_err(|e| app.storage_error(e))?;
     Ok(Json(serde_json::json!({
         "incidents": rows.iter().map(as_json).collect::<Vec<_>>(),
     }))
     .into_response())
-}
-
-fn storage(app: &App, e: clickhouse::error::Error) -> Refusal {
-    app.metrics.clickhouse_errors.inc();
-    Refusal::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        format!("storage unavailable: {e}"),
-    )
 }
 
 /// An incident as the API shows it: evidence and history as JSON, times as text.
@@ -286,7 +277,7 @@ async fn load(app: &App, id: &str) -> Result<Option<Incident>, Refusal> {
         .bind(id)
         .fetch_all()
         .await
-        .map_err(|e| storage(app, e))?;
+        .map_err(|e| app.storage_error(e))?;
     Ok(rows.into_iter().next())
 }
 
@@ -312,10 +303,7 @@ pub async fn incident(
         }
     }
     .await;
-    if let Err(refusal) = &r {
-        app.audit_refusal(&headers, &peer, "incident.read", &id, refusal);
-    }
-    r.unwrap_or_else(IntoResponse::into_response)
+    app.answer(&headers, &peer, "incident.read", &id, r)
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,33 +323,7 @@ pub async fn transition(
     body: Result<Json<Transition>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let r = move_on(&app, &headers, &id, body).await;
-    let (outcome, detail) = match &r {
-        Ok((_, t)) => ("ok", t.clone()),
-        Err(e) => (
-            if e.status.is_client_error() {
-                "denied"
-            } else {
-                "failed"
-            },
-            e.error.clone(),
-        ),
-    };
-    let actor = app.credentials.account(&headers, now_s()).ok();
-    app.audit.record(
-        Record::new(
-            actor.map_or("unknown", |a| a.name.as_str()),
-            actor.map_or("unknown", |a| a.role.name()),
-            "incident.transition",
-            outcome,
-        )
-        .target(&id)
-        .detail(detail)
-        .remote(peer.remote),
-    );
-    match r {
-        Ok((i, _)) => Json(as_json(&i)).into_response(),
-        Err(e) => e.into_response(),
-    }
+    app.audited(&headers, &peer, "incident.transition", &id, r)
 }
 
 async fn move_on(
@@ -369,7 +331,7 @@ async fn move_on(
     headers: &HeaderMap,
     id: &str,
     body: Result<Json<Transition>, axum::extract::rejection::JsonRejection>,
-) -> Result<(Incident, String), Refusal> {
+) -> Result<(Response, String), Refusal> {
     let who = app.credentials.account(headers, now_s())?;
     let Json(t) =
         body.map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid", e.body_text()))?;
@@ -407,18 +369,9 @@ async fn move_on(
         .escalator
         .transition(&current, to, &who.name, &t.note, now_us())
         .map_err(|m| Refusal::new(StatusCode::CONFLICT, "conflict", m))?;
-    app.store
-        .insert("incidents", std::slice::from_ref(&next))
+    store_versions(app, std::slice::from_ref(&next))
         .await
-        .map_err(|e| storage(app, e))?;
-    if let Some(up) = &app.upstream {
-        let l = report::line(
-            "incident",
-            &format!("i-{}-{}", next.incident_id, next.version),
-            &next,
-        );
-        up.push_now([l.as_slice()]);
-    }
+        .map_err(|e| app.storage_error(e))?;
     let detail = format!("{} → {}", current.state, next.state);
-    Ok((next, detail))
+    Ok((Json(as_json(&next)).into_response(), detail))
 }

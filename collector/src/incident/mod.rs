@@ -9,7 +9,7 @@
 
 mod api;
 
-pub use api::{incident, incidents, record, transition};
+pub use api::{incident, incidents, load_open, record, transition};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
