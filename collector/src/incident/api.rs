@@ -29,6 +29,7 @@ async fn store_versions(app: &App, incidents: &[Incident]) -> clickhouse::error:
 /// newly opened ones in the background.
 pub async fn record(app: &Arc<App>, incidents: &[Incident]) -> clickhouse::error::Result<()> {
     store_versions(app, incidents).await?;
+    app.escalator.saved(incidents);
     for i in incidents
         .iter()
         .filter(|i| i.alerts == 1 && i.state == "open")
@@ -130,6 +131,7 @@ async fn enrich(app: &Arc<App>, i: &Incident) -> anyhow::Result<()> {
         .enrich(&i.incident_id, assets, flows, now_us())
     {
         store_versions(app, std::slice::from_ref(&next)).await?;
+        app.escalator.saved(std::slice::from_ref(&next));
     }
     Ok(())
 }

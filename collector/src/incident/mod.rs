@@ -131,6 +131,9 @@ struct Inner {
     spread: HashMap<(usize, String, String), VecDeque<(u32, String)>>,
     /// Insertion order of `open`, to forget the oldest first.
     order: VecDeque<String>,
+    /// Keys of incidents whose newest version is not known to be stored: returned by every
+    /// [`Escalator::observe`] until [`Escalator::saved`] says it is.
+    unsaved: HashSet<String>,
 }
 
 struct Open {
@@ -179,7 +182,10 @@ impl Escalator {
     }
 
     /// Run a batch of alerts through the criteria: the incidents opened or grown, each in its
-    /// new version, to store and push upward.
+    /// new version, to store and push upward — with any earlier version not yet [`saved`], so
+    /// an incident whose storing failed comes out again with the batch sent again.
+    ///
+    /// [`saved`]: Escalator::saved
     ///
     /// `spread_only`: alerts relayed by an enterprise collector, whose own tier escalated them
     /// already; only criteria that span enterprises apply.
@@ -241,10 +247,10 @@ impl Escalator {
                 }
             }
         }
-        changed.sort();
-        changed.dedup();
-        changed
-            .iter()
+        inner.unsaved.extend(changed);
+        let mut keys: Vec<String> = inner.unsaved.iter().cloned().collect();
+        keys.sort();
+        keys.iter()
             .filter_map(|k| {
                 let o = inner.open.get_mut(k)?;
                 o.incident.evidence =
@@ -352,8 +358,23 @@ impl Escalator {
         true
     }
 
+    /// The versions in `incidents` are stored: [`Escalator::observe`] stops returning them.
+    pub fn saved(&self, incidents: &[Incident]) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        for i in incidents {
+            let key = key_of(i);
+            if inner
+                .open
+                .get(&key)
+                .is_none_or(|o| o.incident.version == i.version)
+            {
+                inner.unsaved.remove(&key);
+            }
+        }
+    }
+
     /// Record evidence found after opening (assets, flows) in the open incident `id`; its new
-    /// version.
+    /// version, unsaved until [`Escalator::saved`].
     pub fn enrich(
         &self,
         id: &str,
@@ -370,7 +391,9 @@ impl Escalator {
         o.evidence.flows = flows;
         o.incident.version = o.incident.version.max(now_us);
         o.incident.evidence = serde_json::to_string(&o.evidence).unwrap_or_default();
-        Some(o.incident.clone())
+        let next = o.incident.clone();
+        inner.unsaved.insert(key_of(&next));
+        Some(next)
     }
 
     /// Move incident `current` on to `to`; the new version. Only forward moves.
@@ -415,6 +438,7 @@ impl Escalator {
         if let Some(k) = key {
             if to == State::Closed {
                 inner.open.remove(&k);
+                inner.unsaved.remove(&k);
                 inner.order.retain(|o| *o != k);
             } else if let Some(o) = inner.open.get_mut(&k) {
                 o.incident = next.clone();
@@ -519,6 +543,13 @@ mod tests {
         }
     }
 
+    /// Observe, and store what comes out.
+    fn stored(e: &Escalator, alerts: &[AlertRow], now: u64) -> Vec<Incident> {
+        let out = e.observe(alerts, now, false);
+        e.saved(&out);
+        out
+    }
+
     #[test]
     fn a_plc_stop_opens_one_incident_however_often_it_is_sent() {
         let e = Escalator::new(default_criteria(), "zj");
@@ -527,23 +558,27 @@ mod tests {
         assert_eq!(opened.len(), 1);
         assert_eq!(opened[0].criterion, "plc-stop-or-download");
         assert_eq!(opened[0].state, "open");
+        // Not stored (ClickHouse away): the batch sent again brings the same version out again.
+        assert_eq!(
+            e.observe(std::slice::from_ref(&stop), 5_500_000, false),
+            opened
+        );
+        e.saved(&opened);
         assert!(
-            e.observe(std::slice::from_ref(&stop), 6_000_000, false)
-                .is_empty(),
-            "resent: nothing new"
+            stored(&e, std::slice::from_ref(&stop), 6_000_000).is_empty(),
+            "resent and stored: nothing new"
         );
         let again = alert("r-2", "E1", 9100101, 2, 3, "T0858", 1001);
-        let grown = e.observe(&[again], 7_000_000, false);
+        let grown = stored(&e, &[again], 7_000_000);
         assert_eq!((grown.len(), grown[0].alerts), (1, 2));
         assert_eq!(grown[0].incident_id, opened[0].incident_id);
         // A harmless alert opens nothing.
-        assert!(e
-            .observe(
-                &[alert("r-3", "E1", 9100001, 3, 3, "", 1002)],
-                8_000_000,
-                false
-            )
-            .is_empty());
+        assert!(stored(
+            &e,
+            &[alert("r-3", "E1", 9100001, 3, 3, "", 1002)],
+            8_000_000
+        )
+        .is_empty());
     }
 
     #[test]
