@@ -468,6 +468,24 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
                 && of(E3)["overdue"] == false
         },
     );
+    // The issuer's list counts them.
+    let list = get_json(&national, "/v1/bulletins", "regulator");
+    let row = list["bulletins"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|x| x["bulletin_id"] == bid.as_str())
+        .cloned()
+        .expect("the bulletin in the national list");
+    assert_eq!(
+        [
+            &row["targets"],
+            &row["received"],
+            &row["acknowledged"],
+            &row["disposed"]
+        ],
+        [2, 2, 2, 1]
+    );
     // STIX 2.1 out.
     let stix = get_json(&national, &format!("/v1/bulletins/{bid}/stix"), "regulator");
     assert_eq!(stix["type"], "bundle");

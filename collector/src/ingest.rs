@@ -317,6 +317,10 @@ async fn store_reports(app: &App, reports: Vec<Report>) -> clickhouse::error::Re
     store.insert("asset_counts", &counts).await?;
     store.insert("incidents", &incidents).await?;
     store.insert("bulletin_progress", &progress).await?;
+    for p in &progress {
+        app.bulletins
+            .first(&p.bulletin_id, &p.enterprise_id, &p.state);
+    }
     store.insert("enterprises", &enterprises).await?;
     // The tier above hears of incidents and progress at once, not at its next report.
     let lines: Vec<Vec<u8>> = (incidents.iter().map(report::incident_line))

@@ -251,22 +251,14 @@ pub async fn bulletins(
         let list = app
             .bulletins
             .all(|t| who.sees(&t.province, &t.enterprise_id));
-        let progress = progress_of(&app, None).await?;
         let mut out = Vec::new();
         for (b, targets) in &list {
             if !who.enterprise_id.is_empty() {
                 record_progress(&app, b, &targets[0], "received", &who.name, "").await?;
             }
             let count = |state: &str| {
-                targets
-                    .iter()
-                    .filter(|t| {
-                        progress.iter().any(|p| {
-                            p.bulletin_id == b.bulletin_id
-                                && p.enterprise_id == t.enterprise_id
-                                && p.state == state
-                        })
-                    })
+                (targets.iter())
+                    .filter(|t| app.bulletins.has(&b.bulletin_id, &t.enterprise_id, state))
                     .count()
             };
             let mut j = bulletin_json(b);
@@ -282,18 +274,18 @@ pub async fn bulletins(
     app.answer(&headers, &peer, "bulletin.list", "/v1/bulletins", r)
 }
 
-async fn progress_of(app: &App, bulletin: Option<&str>) -> Result<Vec<Progress>, Refusal> {
-    let mut sql = "SELECT bulletin_id, province, enterprise_id, state, toUInt32(at) AS at, actor, note, version \
-                   FROM bulletin_progress FINAL"
-        .to_string();
-    if bulletin.is_some() {
-        sql.push_str(" WHERE bulletin_id = ?");
-    }
-    let mut q = app.store.client().query(&sql);
-    if let Some(b) = bulletin {
-        q = q.bind(b);
-    }
-    q.fetch_all().await.map_err(|e| app.storage_error(e))
+/// The steps recorded for bulletin `id`, with their times and actors.
+async fn progress_of(app: &App, id: &str) -> Result<Vec<Progress>, Refusal> {
+    app.store
+        .client()
+        .query(
+            "SELECT bulletin_id, province, enterprise_id, state, toUInt32(at) AS at, actor, \
+             note, version FROM bulletin_progress FINAL WHERE bulletin_id = ?",
+        )
+        .bind(id)
+        .fetch_all()
+        .await
+        .map_err(|e| app.storage_error(e))
 }
 
 /// `GET /v1/bulletins/{id}`: the bulletin and, per enterprise in the account's scope, when it
@@ -317,7 +309,7 @@ pub async fn bulletin(
         if !who.enterprise_id.is_empty() {
             record_progress(&app, &b, mine[0], "received", &who.name, "").await?;
         }
-        let progress = progress_of(&app, Some(&id)).await?;
+        let progress = progress_of(&app, &id).await?;
         let now = now_s();
         let status: Vec<serde_json::Value> = mine
             .iter()

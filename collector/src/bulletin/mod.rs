@@ -277,6 +277,15 @@ impl Book {
             .insert((bulletin.to_owned(), enterprise.to_owned(), state.to_owned()))
     }
 
+    /// Whether this step is recorded.
+    pub fn has(&self, bulletin: &str, enterprise: &str, state: &str) -> bool {
+        self.read().progress.contains(&(
+            bulletin.to_owned(),
+            enterprise.to_owned(),
+            state.to_owned(),
+        ))
+    }
+
     /// Forget a step that could not be stored, so it is tried again.
     pub fn forget(&self, bulletin: &str, enterprise: &str, state: &str) {
         self.write().progress.remove(&(
