@@ -242,7 +242,12 @@ pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
                     &r.enterprise_id
                 },
             )?;
-            State::check(&r.state)?;
+            if crate::incident::State::parse(&r.state).is_none() {
+                return Err(invalid(format!(
+                    "row.state: {:?} is not an incident state",
+                    r.state
+                )));
+            }
         }
         Report::Progress(r) => {
             within(by, &r.province, &r.enterprise_id)?;
@@ -262,16 +267,6 @@ pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
         }
     }
     Ok(Line::Report(report))
-}
-
-struct State;
-
-impl State {
-    fn check(s: &str) -> Result<(), LineError> {
-        crate::incident::State::parse(s)
-            .map(|_| ())
-            .ok_or_else(|| invalid(format!("row.state: {s:?} is not an incident state")))
-    }
 }
 
 #[derive(Deserialize)]
