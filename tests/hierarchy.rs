@@ -109,7 +109,18 @@ fn provincial(
 }
 
 fn replay(col: &Collector, spec: &SensorSpec, dir: &Path, inputs: &[PathBuf]) -> Child {
-    let config = col.sensor_config(spec, dir, "segment_seconds = 0.2\n");
+    replay_with(col, spec, dir, inputs, "")
+}
+
+/// [`replay`], with `extra` (TOML tables) after the sensor's `[uplink]`.
+fn replay_with(
+    col: &Collector,
+    spec: &SensorSpec,
+    dir: &Path,
+    inputs: &[PathBuf],
+    extra: &str,
+) -> Child {
+    let config = col.sensor_config(spec, dir, &format!("segment_seconds = 0.2\n{extra}"));
     Command::new(sensor_bin())
         .args(["replay", "--no-progress", "--config"])
         .arg(&config)
@@ -131,10 +142,17 @@ fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
 }
 
 fn alerts_in(eve: &Path) -> u64 {
+    alerts_where(eve, |_| true)
+}
+
+/// Alerts in an EVE file that `pick` accepts.
+fn alerts_where(eve: &Path, pick: impl Fn(&Value) -> bool) -> u64 {
     std::fs::read_to_string(eve)
         .expect("eve.json")
         .lines()
         .filter(|l| l.contains("\"event_type\":\"alert\""))
+        .map(|l| serde_json::from_str::<Value>(l).expect("EVE line"))
+        .filter(|v| pick(v))
         .count() as u64
 }
 
@@ -416,6 +434,68 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
                     .as_array()
                     .is_some_and(|l| l.iter().any(|x| x["bulletin_id"] == bid.as_str()))
             })
+        },
+    );
+    // A province pages the feed above.
+    let feed = |q: &str| {
+        national.curl(&[
+            "--cert".into(),
+            npki.join("sensors/zj-collector.pem").display().to_string(),
+            "--key".into(),
+            npki.join("sensors/zj-collector.key").display().to_string(),
+            format!("{}/v1/bulletins/feed?{q}", national.url),
+        ])
+    };
+    let (s, b) = feed("after=0&limit=0");
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = feed("after=0&limit=1");
+    assert_eq!(s, 200, "{b}");
+    let page: Value = serde_json::from_str(&b).expect("json");
+    assert_eq!(page["bulletins"].as_array().expect("page").len(), 1);
+    let (s, b) = feed(&format!("after={}&limit=1", page["last"]));
+    assert_eq!((s, b.contains("\"bulletins\":[]")), (200, true), "{b}");
+    // The energy plant's sensor pulls the bulletin on its next replay, and its signature fires
+    // there; its asking again is the receipt the national tier sees. The machinery plant's
+    // sensor gets nothing.
+    let mut fired = Vec::new();
+    for spec in [S1, S2] {
+        let dir = tmp.path().join(format!("{}-bulletin", spec.id));
+        let held = dir.join("bulletins");
+        let extra = format!("\n[bulletins]\ndir = \"{}\"\n", held.display());
+        let mut child = replay_with(
+            &zj,
+            &spec,
+            &dir,
+            &[pcaps.join("modbus_attack_writes.pcap")],
+            &extra,
+        );
+        assert!(child.wait().expect("sensor").success());
+        let rules = std::fs::read_dir(&held).map_or(0, |d| d.count());
+        fired.push((
+            rules,
+            alerts_where(&dir.join("eve.json"), |v| {
+                v["alert"]["signature_id"] == 4100001
+            }),
+        ));
+    }
+    assert!(fired[0].0 >= 1 && fired[0].1 > 0, "E1's sensor: {fired:?}");
+    assert_eq!(fired[1].1, 0, "E2's sensor: {fired:?}");
+    assert!(
+        !tmp.path()
+            .join("zj-e2-s1-bulletin/bulletins")
+            .join(format!("{bid}.rules"))
+            .exists(),
+        "E2's sensor holds no rules of it"
+    );
+    wait_for(
+        "the sensor's receipt at the national tier",
+        Duration::from_secs(15),
+        || {
+            ch.count(&format!(
+                "SELECT count() FROM nat.bulletin_progress FINAL WHERE bulletin_id = '{bid}' \
+                 AND enterprise_id = '{E1}' AND state = 'received' AND actor = '{}'",
+                S1.id
+            )) == 1
         },
     );
     let e1 = get_json(&zj, "/v1/bulletins", "e1-ops");

@@ -451,16 +451,24 @@ async fn step(
     ))
 }
 
+/// Bulletins in one feed answer unless `limit` says fewer: the reader asks again from the
+/// answer's `last` until an answer is empty, so no answer grows with the number issued.
+pub const FEED_PAGE: usize = 100;
+/// The most a reader may ask for in one answer.
+pub const FEED_PAGE_MAX: usize = 1000;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedParams {
     #[serde(default)]
     pub after: u64,
+    pub limit: Option<usize>,
 }
 
-/// `GET /v1/bulletins/feed?after=SEQ`: for a sensor, the bulletins for its enterprise after
-/// `SEQ` (asking confirms it holds those up to `SEQ`); for a collector below, those reaching
-/// its province or enterprise, with its targets.
+/// `GET /v1/bulletins/feed?after=SEQ[&limit=N]`: for a sensor, the bulletins for its
+/// enterprise after `SEQ` (asking confirms it holds those up to `SEQ`); for a collector below,
+/// those reaching its province or enterprise, with its targets. One page of at most
+/// [`FEED_PAGE`] (or `limit`) in `seq` order; `last` is the highest `seq` in it.
 pub async fn feed(
     State(app): State<Arc<App>>,
     Extension(peer): Extension<Peer>,
@@ -470,6 +478,10 @@ pub async fn feed(
     let r = async {
         let sender = app.credentials.sender(&headers, &peer)?;
         let Query(p) = params.map_err(|e| bad(e.body_text()))?;
+        let limit = p.limit.unwrap_or(FEED_PAGE);
+        if !(1..=FEED_PAGE_MAX).contains(&limit) {
+            return Err(bad(format!("limit: {limit} is not 1 to {FEED_PAGE_MAX}")));
+        }
         let list = match sender {
             Sender::Sensor(s) => {
                 for (b, t) in app.bulletins.all(|t| t.enterprise_id == s.enterprise_id) {
@@ -478,9 +490,9 @@ pub async fn feed(
                     }
                 }
                 app.bulletins
-                    .after(p.after, |t| t.enterprise_id == s.enterprise_id)
+                    .after(p.after, limit, |t| t.enterprise_id == s.enterprise_id)
             }
-            Sender::Collector(c) => app.bulletins.after(p.after, |t| {
+            Sender::Collector(c) => app.bulletins.after(p.after, limit, |t| {
                 t.province == c.province
                     && (c.enterprise_id.is_empty() || t.enterprise_id == c.enterprise_id)
             }),

@@ -245,13 +245,18 @@ impl Book {
         Some((b, inner.targets.get(id).cloned().unwrap_or_default()))
     }
 
-    /// Bulletins after `seq` with a target that `pick` accepts, each with those targets.
-    pub fn after(&self, seq: u64, pick: impl Fn(&Target) -> bool) -> Vec<(Bulletin, Vec<Target>)> {
+    /// The first `limit` bulletins after `seq` with a target that `pick` accepts, in `seq`
+    /// order, each with those targets.
+    pub fn after(
+        &self,
+        seq: u64,
+        limit: usize,
+        pick: impl Fn(&Target) -> bool,
+    ) -> Vec<(Bulletin, Vec<Target>)> {
         let inner = self.read();
-        inner
-            .list
+        let from = inner.list.partition_point(|b| b.seq <= seq);
+        inner.list[from..]
             .iter()
-            .filter(|b| b.seq > seq)
             .filter_map(|b| {
                 let t: Vec<Target> = inner
                     .targets
@@ -262,12 +267,13 @@ impl Book {
                     .collect();
                 (!t.is_empty()).then(|| (b.clone(), t))
             })
+            .take(limit)
             .collect()
     }
 
     /// Every bulletin with its targets that `pick` accepts (all, for an unlimited scope).
     pub fn all(&self, pick: impl Fn(&Target) -> bool) -> Vec<(Bulletin, Vec<Target>)> {
-        self.after(0, pick)
+        self.after(0, usize::MAX, pick)
     }
 
     /// Whether this step was recorded; records it if not.
@@ -326,5 +332,55 @@ mod tests {
             ..Indicators::default()
         };
         assert!(bad.check().unwrap_err().contains("indicators.ips"));
+    }
+
+    fn numbered(seq: u64, enterprise: &str) -> (Bulletin, Vec<Target>) {
+        let id = format!("CN-{seq:06}");
+        let b = Bulletin {
+            bulletin_id: id.clone(),
+            seq,
+            issuer: "national".into(),
+            issued: 0,
+            title: "t".into(),
+            severity: 2,
+            description: String::new(),
+            scope: "{}".into(),
+            indicators: "{}".into(),
+            rules: String::new(),
+            actions: "[]".into(),
+            deadline: 0,
+            revoked: 0,
+            version: 1,
+        };
+        let t = Target {
+            bulletin_id: id,
+            province: "330000".into(),
+            enterprise_id: enterprise.into(),
+            name: String::new(),
+            industry: "energy".into(),
+            grade: 1,
+        };
+        (b, vec![t])
+    }
+
+    #[test]
+    fn the_feed_pages_in_seq_order_and_skips_other_enterprises() {
+        let book = Book::default();
+        // Put out of order: the book keeps `seq` order.
+        for seq in [3, 1, 5, 2, 4, 6] {
+            let (b, t) = numbered(seq, if seq == 4 { "B" } else { "A" });
+            book.put(b, t);
+        }
+        let seqs = |after, limit| -> Vec<u64> {
+            (book.after(after, limit, |t| t.enterprise_id == "A").iter())
+                .map(|(b, _)| b.seq)
+                .collect()
+        };
+        assert_eq!(seqs(0, 2), [1, 2]);
+        assert_eq!(seqs(2, 2), [3, 5], "4 is another enterprise's");
+        assert_eq!(seqs(5, 2), [6]);
+        assert!(seqs(6, 2).is_empty());
+        assert_eq!(book.all(|_| true).len(), 6);
+        assert_eq!(book.next_seq(), 7);
     }
 }
