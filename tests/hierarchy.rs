@@ -75,7 +75,7 @@ fn post_json(c: &Collector, path: &str, who: &str, body: &Value) -> (u16, String
 }
 
 /// A provincial collector of `province`, reporting to `national` with the certificate the
-/// national tier issued it.
+/// national tier issued it; `tables` (TOML) close its configuration.
 fn provincial(
     dir: &Path,
     ch: &ClickHouse,
@@ -83,18 +83,35 @@ fn provincial(
     id: &str,
     province: &str,
     sensors: &[SensorSpec],
-    accounts: &str,
+    tables: &str,
 ) -> Collector {
-    let pki = national.dir.join("pki/sensors");
+    let tier = format!("role = \"provincial\"\nprovince = \"{province}\"\n");
+    below(dir, ch, national, id, &tier, sensors, tables)
+}
+
+/// A collector `id` of the tier below `above` (`tier`: the keys of its `[tier]` besides its id),
+/// reporting with the certificate `above` issues it here.
+fn below(
+    dir: &Path,
+    ch: &ClickHouse,
+    above: &Collector,
+    id: &str,
+    tier: &str,
+    sensors: &[SensorSpec],
+    tables: &str,
+) -> Collector {
+    let pki = above.dir.join("pki");
+    collector(&["pki", "sensor", pki.to_str().expect("UTF-8"), id]);
+    let (cert, key, _) = above.credentials(id);
     let tables = format!(
-        "[tier]\nrole = \"provincial\"\nid = \"{id}\"\nprovince = \"{province}\"\nregistry_refresh_s = 1\n\
+        "[tier]\nid = \"{id}\"\n{tier}registry_refresh_s = 1\n\
          [upstream]\nrollup_interval_s = 1\ninventory_interval_s = 1\nbulletin_poll_s = 1\n\
          [upstream.link]\nurl = \"{}\"\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
-         spool_dir = \"{}\"\nsegment_seconds = 0.2\nretry_max_s = 2\n{accounts}",
-        national.url,
-        national.ca().display(),
-        pki.join(format!("{id}.pem")).display(),
-        pki.join(format!("{id}.key")).display(),
+         spool_dir = \"{}\"\nsegment_seconds = 0.2\nretry_max_s = 2\n{tables}",
+        above.url,
+        above.ca().display(),
+        cert.display(),
+        key.display(),
         dir.join(format!("{id}-upstream")).display(),
     );
     Collector::build(
@@ -106,6 +123,23 @@ fn provincial(
         "",
         &tables,
     )
+}
+
+/// Import `rows` (CSV lines without the header) into `col`'s registry.
+fn import_registry(col: &Collector, rows: &str) {
+    let csv = col.dir.join("registry.csv");
+    std::fs::write(
+        &csv,
+        format!("enterprise_id,name,province,industry,grade\n{rows}"),
+    )
+    .expect("csv");
+    collector(&[
+        "registry",
+        "import",
+        "--config",
+        col.config.to_str().expect("UTF-8"),
+        csv.to_str().expect("UTF-8"),
+    ]);
 }
 
 fn replay(col: &Collector, spec: &SensorSpec, dir: &Path, inputs: &[PathBuf]) -> Child {
@@ -178,6 +212,23 @@ fn rollup_by(v: &Value, key: &str) -> u64 {
         .sum()
 }
 
+/// A bulletin for the energy industry whose signature fires on Modbus writes of one register.
+fn energy_bulletin() -> Value {
+    serde_json::json!({
+        "title": "Modbus write campaign against energy plants",
+        "severity": 1,
+        "description": "Unauthorised Modbus writes to grid RTUs.",
+        "scope": {"industries": ["energy"]},
+        "indicators": {"ips": ["203.0.113.66"], "domains": ["update.grid-c2.example"], "sids": [9100001]},
+        "signatures": "alert tcp any any -> any 502 (msg:\"BULLETIN Modbus write single register\"; flow:to_server; content:\"|06|\"; offset:7; depth:1; sid:4100001; rev:1;)",
+        "actions": ["Block 203.0.113.66", "Review RTU write access"],
+        "deadline": "2099-01-01T00:00:00Z",
+    })
+}
+
+/// The bulletin's signature's sid.
+const BULLETIN_SID: u64 = 4100001;
+
 const EVER: &str = "from=1970-01-02T00:00:00Z&to=2099-01-01T00:00:00Z";
 
 #[test]
@@ -202,9 +253,6 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         &national_tables,
     );
     let npki = national.dir.join("pki");
-    for id in ["zj-collector", "gd-collector"] {
-        collector(&["pki", "sensor", npki.to_str().expect("UTF-8"), id]);
-    }
     let zj = provincial(
         tmp.path(),
         &ch,
@@ -233,14 +281,18 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         ),
     );
     // The registries, one per province.
-    for (col, rows) in [
-        (&zj, format!("{E1},Hangzhou Power,330000,energy,1\n{E2},Ningbo Machine Works,330000,machinery,2\n")),
-        (&gd, format!("{E3},Shenzhen Grid,440000,energy,2\n{E4},Guangzhou Electronics,440000,electronics,3\n")),
-    ] {
-        let csv = col.dir.join("registry.csv");
-        std::fs::write(&csv, format!("enterprise_id,name,province,industry,grade\n{rows}")).expect("csv");
-        collector(&["registry", "import", "--config", col.config.to_str().expect("UTF-8"), csv.to_str().expect("UTF-8")]);
-    }
+    import_registry(
+        &zj,
+        &format!(
+            "{E1},Hangzhou Power,330000,energy,1\n{E2},Ningbo Machine Works,330000,machinery,2\n"
+        ),
+    );
+    import_registry(
+        &gd,
+        &format!(
+            "{E3},Shenzhen Grid,440000,energy,2\n{E4},Guangzhou Electronics,440000,electronics,3\n"
+        ),
+    );
     // The registries reach the national tier.
     wait_for(
         "4 enterprises at the national tier",
@@ -402,16 +454,7 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         &national,
         "/v1/bulletins",
         "national-admin",
-        &serde_json::json!({
-            "title": "Modbus write campaign against energy plants",
-            "severity": 1,
-            "description": "Unauthorised Modbus writes to grid RTUs.",
-            "scope": {"industries": ["energy"]},
-            "indicators": {"ips": ["203.0.113.66"], "domains": ["update.grid-c2.example"], "sids": [9100001]},
-            "signatures": "alert tcp any any -> any 502 (msg:\"BULLETIN Modbus write single register\"; flow:to_server; content:\"|06|\"; offset:7; depth:1; sid:4100001; rev:1;)",
-            "actions": ["Block 203.0.113.66", "Review RTU write access"],
-            "deadline": "2099-01-01T00:00:00Z",
-        }),
+        &energy_bulletin(),
     );
     assert_eq!(s, 201, "{b}");
     let bid = serde_json::from_str::<Value>(&b).expect("json")["bulletin_id"]
@@ -425,6 +468,10 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         &serde_json::json!({"title": "x", "severity": 1, "deadline": "2099-01-01T00:00:00Z"}),
     );
     assert_eq!(s, 403, "a regulator issues nothing: {b}");
+    let mut nobody = energy_bulletin();
+    nobody["scope"] = serde_json::json!({"industries": ["mining"]});
+    let (s, b) = post_json(&national, "/v1/bulletins", "national-admin", &nobody);
+    assert_eq!(s, 422, "a scope that reaches no one: {b}");
     wait_for(
         "the bulletin at both provinces",
         Duration::from_secs(15),
@@ -474,7 +521,7 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         fired.push((
             rules,
             alerts_where(&dir.join("eve.json"), |v| {
-                v["alert"]["signature_id"] == 4100001
+                v["alert"]["signature_id"] == BULLETIN_SID
             }),
         ));
     }
@@ -635,4 +682,248 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     });
     assert!(ch.count("SELECT count() FROM nat.audit WHERE action = 'bulletin.issue' AND outcome = 'ok' AND actor = 'national-admin'") == 1);
     assert!(ch.count("SELECT count() FROM gd_collector.audit WHERE action = 'incident.transition' AND outcome = 'ok'") == 3);
+}
+
+/// The ids of the incidents in database `db`, sorted.
+fn incident_ids(ch: &ClickHouse, db: &str) -> String {
+    ch.query(&format!(
+        "SELECT incident_id FROM {db}.incidents FINAL ORDER BY incident_id"
+    ))
+}
+
+/// An enterprise tier on site: its sensor pushes to it, it relays every event to its province,
+/// which rolls them up for the national tier; its incidents and its handling of a bulletin go
+/// up through the province, the national bulletin comes down through both, and the province
+/// opens no second incident for what the site escalated already.
+#[test]
+fn an_enterprise_tier_relays_everything_through_its_province() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let national = Collector::build(
+        tmp.path(),
+        "national",
+        &ch,
+        "nat",
+        &[],
+        "",
+        &format!(
+            "[tier]\nrole = \"national\"\nid = \"national\"\nregistry_refresh_s = 1\n\
+             [[collectors]]\nid = \"zj-collector\"\nprovince = \"330000\"\n{}{}",
+            account("national-admin", "admin", "", ""),
+            account("regulator", "regulator", "", ""),
+        ),
+    );
+    let zj = provincial(
+        tmp.path(),
+        &ch,
+        &national,
+        "zj-collector",
+        "330000",
+        &[],
+        &format!(
+            "[[collectors]]\nid = \"e1-collector\"\nprovince = \"330000\"\nenterprise_id = \"{E1}\"\n{}",
+            account("zj-soc", "analyst", "330000", ""),
+        ),
+    );
+    let site = below(
+        tmp.path(),
+        &ch,
+        &zj,
+        "e1-collector",
+        &format!("role = \"enterprise\"\nprovince = \"330000\"\nenterprise_id = \"{E1}\"\n"),
+        &[S1],
+        &account("e1-ops", "analyst", "330000", E1),
+    );
+    let row = format!("{E1},Hangzhou Power,330000,energy,1\n");
+    import_registry(&zj, &row);
+    import_registry(&site, &row);
+    wait_for("E1 at the national tier", Duration::from_secs(30), || {
+        ch.count("SELECT count() FROM (SELECT enterprise_id FROM nat.enterprises FINAL)") == 1
+    });
+
+    // A national bulletin for energy reaches the site through the province (once the national
+    // registry, refreshed every second, holds E1: before, the scope reaches no one).
+    let mut issued = (0, String::new());
+    wait_for("a bulletin issued", Duration::from_secs(10), || {
+        issued = post_json(
+            &national,
+            "/v1/bulletins",
+            "national-admin",
+            &energy_bulletin(),
+        );
+        issued.0 != 422
+    });
+    let (s, b) = issued;
+    assert_eq!(s, 201, "{b}");
+    let bid = serde_json::from_str::<Value>(&b).expect("json")["bulletin_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_for("the bulletin at the site", Duration::from_secs(20), || {
+        ch.count(&format!(
+            "SELECT count() FROM e1_collector.bulletin_targets WHERE bulletin_id = '{bid}' \
+             AND enterprise_id = '{E1}'"
+        )) == 1
+    });
+
+    // The site's sensor replays writes and a PLC STOP, with the bulletin's rules loaded.
+    let pcaps = root().join("pcaps");
+    let dir = tmp.path().join(S1.id);
+    let extra = format!(
+        "\n[bulletins]\ndir = \"{}\"\n",
+        dir.join("bulletins").display()
+    );
+    let mut child = replay_with(
+        &site,
+        &S1,
+        &dir,
+        &[
+            pcaps.join("modbus_attack_writes.pcap"),
+            pcaps.join("s7comm_attack_control.pcap"),
+        ],
+        &extra,
+    );
+    assert!(
+        child.wait().expect("sensor").success(),
+        "{}",
+        std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+    );
+    let eve = dir.join("eve.json");
+    let total = alerts_in(&eve);
+    let serious = alerts_where(&eve, |v| v["alert"]["severity"].as_u64() <= Some(2));
+    assert!(
+        alerts_where(&eve, |v| v["alert"]["signature_id"] == BULLETIN_SID) > 0,
+        "the bulletin's signature fires at the site's sensor"
+    );
+    assert!(serious > 0 && serious < total, "{serious} of {total}");
+
+    // Every event goes up whole to the province; the province rolls them up for the nation.
+    let site_total = rollup_total(&get_json(
+        &site,
+        &format!("/v1/rollup?step=1h&{EVER}"),
+        "e1-ops",
+    ));
+    assert_eq!(site_total, total);
+    wait_for(
+        "the province holds every event of the site",
+        Duration::from_secs(30),
+        || {
+            rollup_total(&get_json(
+                &zj,
+                &format!("/v1/rollup?step=1h&{EVER}"),
+                "zj-soc",
+            )) == total
+        },
+    );
+    for table in ["alerts", "flows"] {
+        let q = |db: &str| {
+            ch.query(&format!(
+                "SELECT count(), uniqExact(event_id) FROM {db}.{table} WHERE sensor_id = '{}'",
+                S1.id
+            ))
+        };
+        let at_site = q("e1_collector");
+        assert!(
+            !at_site.starts_with("0\t"),
+            "{table} at the site: {at_site}"
+        );
+        wait_for(
+            &format!("the site's {table} at the province, once each"),
+            Duration::from_secs(15),
+            || q("zj_collector") == at_site,
+        );
+    }
+    wait_for(
+        "the national roll-up of E1 equals its sensor's alerts",
+        Duration::from_secs(30),
+        || {
+            let v = get_json(
+                &national,
+                &format!("/v1/rollup?step=1h&by=enterprise&{EVER}"),
+                "regulator",
+            );
+            rollup_by(&v, E1) == total
+        },
+    );
+    wait_for(
+        "the serious alerts at the national tier",
+        Duration::from_secs(30),
+        || ch.count("SELECT count() FROM nat.alerts") == serious,
+    );
+    assert_eq!(
+        ch.count("SELECT uniqExact(event_id) FROM nat.alerts"),
+        serious
+    );
+
+    // The site's incidents, and only those, at every tier above.
+    wait_for(
+        "the PLC STOP incident at the national tier",
+        Duration::from_secs(15),
+        || {
+            get_json(&national, "/v1/incidents?state=open", "regulator")["incidents"]
+                .as_array()
+                .expect("incidents")
+                .iter()
+                .any(|i| i["criterion"] == "plc-stop-or-download" && i["origin"] == "e1-collector")
+        },
+    );
+    let at_site = incident_ids(&ch, "e1_collector");
+    assert!(!at_site.trim().is_empty());
+    wait_for("the same incidents above", Duration::from_secs(15), || {
+        incident_ids(&ch, "zj_collector") == at_site && incident_ids(&ch, "nat") == at_site
+    });
+    let list = get_json(&site, "/v1/incidents?state=open", "e1-ops");
+    let id = list["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .find(|i| i["criterion"] == "plc-stop-or-download")
+        .and_then(|i| i["incident_id"].as_str())
+        .expect("the PLC STOP incident at the site")
+        .to_owned();
+    let (s, b) = post_json(
+        &zj,
+        &format!("/v1/incidents/{id}/state"),
+        "zj-soc",
+        &serde_json::json!({"state": "acknowledged"}),
+    );
+    assert!(s == 409 || s == 400, "the site handles its own: {s} {b}");
+    let (s, b) = post_json(
+        &site,
+        &format!("/v1/incidents/{id}/state"),
+        "e1-ops",
+        &serde_json::json!({"state": "acknowledged", "note": "operator on site"}),
+    );
+    assert_eq!(s, 200, "{b}");
+    wait_for(
+        "the acknowledgement at the national tier",
+        Duration::from_secs(15),
+        || {
+            get_json(&national, &format!("/v1/incidents/{id}"), "regulator")["state"]
+                == "acknowledged"
+        },
+    );
+
+    // The sensor's receipt and the site's disposal of the bulletin reach the national tier.
+    let (s, b) = post_json(
+        &site,
+        &format!("/v1/bulletins/{bid}/dispose"),
+        "e1-ops",
+        &serde_json::json!({"note": "blocked at the plant firewall"}),
+    );
+    assert_eq!(s, 200, "{b}");
+    wait_for(
+        "receipt and disposal at the national tier",
+        Duration::from_secs(15),
+        || {
+            ch.count(&format!(
+                "SELECT count() FROM nat.bulletin_progress FINAL WHERE bulletin_id = '{bid}' \
+                 AND enterprise_id = '{E1}' AND state = 'received' AND actor = '{}'",
+                S1.id
+            )) == 1
+                && get_json(&national, &format!("/v1/bulletins/{bid}"), "regulator")["status"][0]
+                    ["disposed"]
+                    .is_string()
+        },
+    );
 }

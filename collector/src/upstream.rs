@@ -6,9 +6,10 @@
 //!   event, are spooled by the ingest as they are stored ([`Upstream::push`]);
 //! - incidents and bulletin progress are spooled when they happen and sent at once
 //!   ([`Upstream::push_now`]);
-//! - roll-ups: every `rollup_interval_s` the 5-minute buckets that received alerts since the
-//!   last report (table `rollup_dirty`) are read whole from `alerts_5m` and reported with a new
-//!   version, which replaces the older above; the watermark is kept in the spool directory;
+//! - roll-ups (not from an enterprise tier, whose events go up whole): every
+//!   `rollup_interval_s` the 5-minute buckets that received alerts since the last report
+//!   (table `rollup_dirty`) are read whole from `alerts_5m` and reported with a new version,
+//!   which replaces the older above; the watermark is kept in the spool directory;
 //! - asset counts and the registry: every `inventory_interval_s`, what changed.
 
 use std::collections::HashMap;
@@ -91,9 +92,13 @@ struct Bucket {
     bucket: u32,
 }
 
-/// Report changed roll-up buckets, every `rollup_interval_s`.
+/// Report changed roll-up buckets, every `rollup_interval_s`. An enterprise tier relays every
+/// event, and its province rolls them up itself: it reports none.
 pub async fn rollup_loop(app: Arc<App>) {
     let Some(up) = &app.upstream else { return };
+    if app.config.tier.role == crate::config::TierRole::Enterprise {
+        return;
+    }
     let path = up.spool_dir.join("rollup.watermark");
     let mut watermark: u32 = std::fs::read_to_string(&path)
         .ok()

@@ -209,6 +209,14 @@ async fn issue_inner(
     let id = format!("{}-{:06}", tier.id, seq);
     let b = make(&n, &id, &tier.id, seq, now_s()).map_err(bad)?;
     let targets = targets_of(app, &id, &n.scope);
+    // A bulletin that reaches no one is a mistaken scope (or a registry not yet filled).
+    if targets.is_empty() {
+        return Err(Refusal::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_targets",
+            "scope: reaches no enterprise in this tier's registry",
+        ));
+    }
     keep(app, b.clone(), targets.clone()).await?;
     let body = serde_json::json!({
         "bulletin_id": id,
