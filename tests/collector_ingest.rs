@@ -321,6 +321,23 @@ fn bad_batches_are_refused_whole_and_store_nothing() {
     assert_eq!(got, 200, "{text}");
     assert_eq!(ch.count("SELECT count() FROM bad.alerts"), 15);
     assert_eq!(ch.count("SELECT uniqExact(event_id) FROM bad.alerts"), 15);
+    // A sender that hangs up while its batch is being stored and sends it again at once (a
+    // timeout, a sensor restarted): stored once.
+    let mut sent = 15;
+    for round in 0..10 {
+        let batch: Vec<Value> = (0..400)
+            .map(|n| alert(&S1, 1000 * (round + 1) + n))
+            .collect();
+        let batch_gz = gzip(&ndjson(&batch), d, &format!("cut-{round}.ndjson"));
+        let mut cut = cat(gz(), token_of(&col, &S1));
+        cut.extend(["--max-time".into(), format!("0.0{}", round % 5 + 1)]);
+        let _ = post(&col, &batch_gz, &cut);
+        let (got, text) = post(&col, &batch_gz, &cat(gz(), token_of(&col, &S1)));
+        assert_eq!(got, 200, "{text}");
+        sent += 400;
+    }
+    assert_eq!(ch.count("SELECT uniqExact(event_id) FROM bad.alerts"), sent);
+    assert_eq!(ch.count("SELECT count() FROM bad.alerts"), sent);
     assert_eq!(col.get("/healthz", None), (200, "ok\n".into()));
 }
 

@@ -2,7 +2,10 @@
 //!
 //! A batch is checked whole before anything is written: one bad line refuses the batch with a
 //! 4xx naming the line and the reason, and nothing of it is stored. A batch that was stored
-//! before (the sensor resends what it did not see acknowledged) stores nothing twice.
+//! before (the sensor resends what it did not see acknowledged) stores nothing twice: a sensor's
+//! batches are stored one at a time (`Store::store`), each to the end even if its sender hangs
+//! up, so a batch sent again while the first is still being stored (a timeout, a restarted
+//! sensor) waits and finds it stored.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -88,7 +91,19 @@ pub async fn ingest(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let result = accept(&app, &peer, &headers, body).await;
+    // Run to the end on its own task: a sender hanging up must not stop a batch half stored.
+    let task = {
+        let (app, peer, headers) = (app.clone(), peer.clone(), headers.clone());
+        tokio::spawn(async move { accept(&app, &peer, &headers, body).await })
+    };
+    let result = task.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "storing a batch failed");
+        Err(Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "failed",
+            "storing the batch failed; send again",
+        ))
+    });
     let outcome = match &result {
         Ok(_) => "stored",
         Err(r) => r.outcome,
