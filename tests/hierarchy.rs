@@ -927,3 +927,228 @@ fn an_enterprise_tier_relays_everything_through_its_province() {
         },
     );
 }
+
+/// One sensor's load: replays of `inputs` back to back, each a new process on the same spool,
+/// until `stop`; the EVE files of its runs, each with when it started.
+fn load(
+    config: PathBuf,
+    dir: PathBuf,
+    inputs: Vec<PathBuf>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(Instant, PathBuf)>> {
+    std::thread::spawn(move || {
+        let mut runs = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let eve = dir.join(format!("eve-{}.json", runs.len()));
+            let log = std::fs::File::create(dir.join(format!("stderr-{}.log", runs.len())))
+                .expect("sensor log");
+            runs.push((Instant::now(), eve.clone()));
+            let status = Command::new(sensor_bin())
+                .args(["replay", "--no-progress", "--config"])
+                .arg(&config)
+                .arg("--eve")
+                .arg(&eve)
+                .args(&inputs)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .status()
+                .expect("run sensor");
+            assert!(status.success(), "sensor run {}: {status}", eve.display());
+        }
+        runs
+    })
+}
+
+/// The segments waiting in a sensor's spool.
+fn spooled(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("spool")).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "ndjson" || x == "open")
+            })
+            .count()
+    })
+}
+
+/// A provincial collector killed (SIGKILL) under load and kept down for
+/// `ICSIGHT_OUTAGE_SECONDS` (default 300), its sensors replaying all the while, then started
+/// again: the national tier ends with every serious alert once, roll-ups equal to the sensors'
+/// alerts, and every incident of the province.
+#[test]
+fn a_province_down_for_five_minutes_under_load_loses_and_duplicates_nothing() {
+    let outage = Duration::from_secs(
+        std::env::var("ICSIGHT_OUTAGE_SECONDS")
+            .ok()
+            .map(|s| s.parse().expect("ICSIGHT_OUTAGE_SECONDS: whole seconds"))
+            .unwrap_or(300),
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let national = Collector::build(
+        tmp.path(),
+        "national",
+        &ch,
+        "nat",
+        &[],
+        "",
+        &format!(
+            "[tier]\nrole = \"national\"\nid = \"national\"\nregistry_refresh_s = 1\n\
+             [[collectors]]\nid = \"zj-collector\"\nprovince = \"330000\"\n{}",
+            account("regulator", "regulator", "", ""),
+        ),
+    );
+    let mut zj = provincial(
+        tmp.path(),
+        &ch,
+        &national,
+        "zj-collector",
+        "330000",
+        &[S1, S2],
+        &account("zj-soc", "analyst", "330000", ""),
+    );
+    import_registry(
+        &zj,
+        &format!(
+            "{E1},Hangzhou Power,330000,energy,1\n{E2},Ningbo Machine Works,330000,machinery,2\n"
+        ),
+    );
+
+    let pcaps = root().join("pcaps");
+    let plan = [
+        (
+            S1,
+            vec![
+                pcaps.join("modbus_attack_writes.pcap"),
+                pcaps.join("s7comm_attack_control.pcap"),
+            ],
+        ),
+        (
+            S2,
+            vec![
+                pcaps.join("modbus_attack_diagnostics.pcap"),
+                pcaps.join("modbus_attack_fcscan.pcap"),
+            ],
+        ),
+    ];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut configs = Vec::new();
+    let mut sensors = Vec::new();
+    for (spec, inputs) in &plan {
+        let dir = tmp.path().join(spec.id);
+        // A run leaves after a second of trying; what it could not send waits for the next.
+        let config = zj.sensor_config(
+            spec,
+            &dir,
+            "segment_seconds = 0.2\nretry_max_s = 1\ndrain_seconds = 1\n",
+        );
+        configs.push((config.clone(), dir.clone(), inputs.clone()));
+        sensors.push(load(config, dir, inputs.clone(), stop.clone()));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    zj.kill();
+    let down = Instant::now();
+    eprintln!("province down for {outage:?} under load");
+    std::thread::sleep(outage);
+    let backlog: usize = configs.iter().map(|(_, d, _)| spooled(d)).sum();
+    zj.start();
+    let up = Instant::now();
+    std::thread::sleep(Duration::from_secs(10));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let runs: Vec<Vec<(Instant, PathBuf)>> = sensors
+        .into_iter()
+        .map(|h| h.join().expect("load"))
+        .collect();
+    // The sensors send what is left.
+    for (config, dir, inputs) in &configs {
+        let text = std::fs::read_to_string(config)
+            .expect("sensor.toml")
+            .replace("drain_seconds = 1\n", "drain_seconds = 120\n");
+        let last = dir.join("sensor-drain.toml");
+        std::fs::write(&last, text).expect("sensor.toml");
+        let status = Command::new(sensor_bin())
+            .args(["replay", "--no-progress", "--config"])
+            .arg(&last)
+            .arg("--eve")
+            .arg(dir.join("eve-last.json"))
+            .arg(&inputs[0])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run sensor");
+        assert!(status.success());
+        assert_eq!(spooled(dir), 0, "{}: spool drained", dir.display());
+    }
+
+    let mut total = 0;
+    let mut serious = 0;
+    let mut during = 0;
+    for (i, sensor_runs) in runs.iter().enumerate() {
+        let dir = &configs[i].1;
+        let files = sensor_runs
+            .iter()
+            .map(|(at, eve)| (Some(*at), eve.clone()))
+            .chain([(None, dir.join("eve-last.json"))]);
+        for (at, eve) in files {
+            let n = alerts_in(&eve);
+            total += n;
+            serious += alerts_where(&eve, |v| v["alert"]["severity"].as_u64() <= Some(2));
+            if at.is_some_and(|t| t > down && t < up) {
+                during += n;
+            }
+        }
+    }
+    let runs_n: usize = runs.iter().map(Vec::len).sum();
+    eprintln!(
+        "{runs_n} sensor runs, {total} alerts ({serious} serious), {during} raised while the \
+         province was down, {backlog} segments spooled at the sensors when it came back"
+    );
+    assert!(
+        during > 0 && backlog > 0,
+        "load while down: {during} alerts, {backlog} segments"
+    );
+
+    // Event ids are unique to their sensor.
+    wait_for(
+        "the province holds every alert",
+        Duration::from_secs(60),
+        || ch.count("SELECT uniqExact(sensor_id, event_id) FROM zj_collector.alerts") == total,
+    );
+    assert_eq!(
+        ch.count("SELECT count() FROM zj_collector.alerts"),
+        total,
+        "stored twice at the province: {}",
+        ch.query(
+            "SELECT event_id, sensor_id, count(), groupArray(received), groupArray(ts) \
+             FROM zj_collector.alerts GROUP BY event_id, sensor_id HAVING count() > 1 LIMIT 20"
+        )
+    );
+    wait_for(
+        "the national tier holds every serious alert, and the roll-ups add up",
+        Duration::from_secs(60),
+        || {
+            let v = get_json(
+                &national,
+                &format!("/v1/rollup?step=5m&by=enterprise&{EVER}"),
+                "regulator",
+            );
+            ch.count("SELECT count() FROM nat.alerts") == serious && rollup_total(&v) == total
+        },
+    );
+    assert_eq!(
+        ch.count("SELECT uniqExact(sensor_id, event_id) FROM nat.alerts"),
+        serious,
+        "no serious alert twice"
+    );
+    // Every incident of the province, once, at the national tier.
+    wait_for(
+        "the province's incidents above",
+        Duration::from_secs(30),
+        || incident_ids(&ch, "nat") == incident_ids(&ch, "zj_collector"),
+    );
+    assert!(!incident_ids(&ch, "nat").trim().is_empty());
+    assert_eq!(
+        ch.count("SELECT count() FROM (SELECT incident_id FROM nat.incidents FINAL)"),
+        ch.count("SELECT uniqExact(incident_id) FROM nat.incidents")
+    );
+}

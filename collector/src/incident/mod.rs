@@ -163,9 +163,8 @@ impl Escalator {
                 .alerts
                 .iter()
                 .filter_map(|a| {
-                    a.get("event_id")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
+                    let sensor = a.pointer("/sensor/id").and_then(|v| v.as_str())?;
+                    Some(alert_key(sensor, a.get("event_id")?.as_str()?))
                 })
                 .collect();
             let key = key_of(&i);
@@ -274,10 +273,11 @@ impl Escalator {
         now_us: u64,
     ) -> bool {
         if let Some(o) = inner.open.get_mut(&key) {
-            if o.ids.contains(&a.event_id) || o.ids.len() >= MAX_IDS {
+            let k = alert_key(&a.sensor_id, &a.event_id);
+            if o.ids.contains(&k) || o.ids.len() >= MAX_IDS {
                 return false;
             }
-            o.ids.insert(a.event_id.clone());
+            o.ids.insert(k);
             o.incident.alerts += 1;
             o.incident.updated = (now_us / 1_000_000) as u32;
             o.incident.version = o.incident.version.max(now_us);
@@ -289,7 +289,8 @@ impl Escalator {
             o.incident.severity = o.incident.severity.min(a.severity);
             return true;
         }
-        let id = incident_id(&self.origin, &c.name, &a.event_id);
+        let first = alert_key(&a.sensor_id, &a.event_id);
+        let id = incident_id(&self.origin, &c.name, &first);
         let at = crate::time::format_time(now_us);
         let title = if c.title.is_empty() {
             format!("{}: {}", c.name, a.signature)
@@ -336,8 +337,7 @@ impl Escalator {
             origin: self.origin.clone(),
             version: now_us,
         };
-        let mut ids = HashSet::new();
-        ids.insert(a.event_id.clone());
+        let ids = HashSet::from([first]);
         if inner.open.len() >= MAX_OPEN {
             if let Some(old) = inner.order.pop_front() {
                 inner.open.remove(&old);
@@ -483,14 +483,22 @@ fn matches<'a>(c: &Criterion, a: &'a AlertRow) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// An incident's id: the tier, then a digest of the criterion and the first alert.
+/// An alert's identity: event ids are unique to their sensor only.
+fn alert_key(sensor: &str, event_id: &str) -> String {
+    format!("{sensor}/{event_id}")
+}
+
+/// An incident's id, the same whenever the same alert opens it: the tier, then a digest of the
+/// criterion and the first alert's identity.
 fn incident_id(origin: &str, criterion: &str, first_event: &str) -> String {
     let d = Sha256::digest(format!("{criterion}\n{first_event}").as_bytes());
     format!("{origin}-{}", hex::encode(&d[..8]))
 }
 
 fn alert_json(a: &AlertRow) -> serde_json::Value {
-    serde_json::from_str(&a.raw).unwrap_or_else(|_| serde_json::json!({ "event_id": a.event_id }))
+    serde_json::from_str(&a.raw).unwrap_or_else(
+        |_| serde_json::json!({ "event_id": a.event_id, "sensor": { "id": a.sensor_id } }),
+    )
 }
 
 #[cfg(test)]
@@ -539,7 +547,7 @@ mod tests {
                 vec![technique.into()]
             },
             anomaly_event: String::new(),
-            raw: format!("{{\"event_id\":\"{id}\"}}"),
+            raw: format!("{{\"event_id\":\"{id}\",\"sensor\":{{\"id\":\"s1\"}}}}"),
         }
     }
 
@@ -579,6 +587,27 @@ mod tests {
             8_000_000
         )
         .is_empty());
+    }
+
+    #[test]
+    fn event_ids_are_told_apart_by_their_sensor() {
+        // Two sensors' runs may start in the same microsecond and number their events alike.
+        let e = Escalator::new(default_criteria(), "zj");
+        let one = alert("r-1", "E1", 9100101, 2, 3, "T0858", 1000);
+        let mut other = alert("r-1", "E2", 9100101, 2, 3, "T0858", 1000);
+        other.sensor_id = "s2".into();
+        let opened = stored(&e, &[one.clone(), other.clone()], 5_000_000);
+        assert_eq!(opened.len(), 2, "one incident for each enterprise");
+        assert_ne!(opened[0].incident_id, opened[1].incident_id);
+        // At one enterprise, both alerts count.
+        let e = Escalator::new(default_criteria(), "zj");
+        other.enterprise_id = "E1".into();
+        let opened = stored(&e, &[one.clone(), other], 5_000_000);
+        assert_eq!((opened.len(), opened[0].alerts), (1, 2));
+        // Taken back at start, the incident knows its alerts by sensor and id.
+        let back = Escalator::new(default_criteria(), "zj");
+        back.restore(opened);
+        assert!(stored(&back, &[one], 6_000_000).is_empty());
     }
 
     #[test]
