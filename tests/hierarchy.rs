@@ -673,6 +673,44 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         ch.count("SELECT count() FROM nat.tier_rollup_5m WHERE alerts = 1000000"),
         0
     );
+    // Event ids are unique to their sensor: two sensors' alerts may share one in a province's
+    // batch; one sensor's twice is a broken batch.
+    let forwarded = |spec: &SensorSpec, grade: u8| {
+        serde_json::json!({
+            "timestamp": "2026-11-21T10:00:00.000000+0000", "event_type": "alert",
+            "event_id": "0000000000000001-1", "flow_id": 1, "src_ip": "10.0.0.1", "src_port": 40000,
+            "dest_ip": "10.0.0.2", "dest_port": 502, "proto": "TCP", "app_proto": "modbus",
+            "alert": {"action": "allowed", "gid": 1, "signature_id": 9100001, "rev": 1,
+                      "signature": "test", "category": "test", "severity": 1},
+            "sensor": {"id": spec.id},
+            "origin": {"sensor_id": spec.id, "enterprise_id": spec.enterprise_id,
+                       "province": spec.province, "industry": "energy", "grade": grade},
+        })
+        .to_string()
+    };
+    let post_as_zj = |body: String| {
+        national.curl(&[
+            "--cert".into(),
+            npki.join("sensors/zj-collector.pem").display().to_string(),
+            "--key".into(),
+            npki.join("sensors/zj-collector.key").display().to_string(),
+            "-X".into(),
+            "POST".into(),
+            format!("{}/v1/ingest", national.url),
+            "--data-binary".into(),
+            body,
+        ])
+    };
+    let (s, b) = post_as_zj(format!("{}\n{}\n", forwarded(&S1, 1), forwarded(&S2, 2)));
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&b).expect("json")["stored"],
+        2,
+        "{b}"
+    );
+    let (s, b) = post_as_zj(format!("{}\n{}\n", forwarded(&S1, 1), forwarded(&S1, 1)));
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("repeats line 1"), "{b}");
     wait_for("the attempts audited", Duration::from_secs(10), || {
         let zj_denied = ch.count("SELECT count() FROM zj_collector.audit WHERE outcome = 'denied'");
         let nat_denied = ch.count(

@@ -171,7 +171,9 @@ async fn accept(
     // were escalated by their enterprise's tier already).
     let mut alerts: Vec<AlertRow> = Vec::new();
     let relayed = matches!(sender, Sender::Collector(_));
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    // (sensor, event id) → line: event ids are unique to their sensor, and a collector's batch
+    // holds many sensors'.
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
     let (mut accepted, mut skipped) = (0, 0);
     let tier = &app.config.tier;
     let forward_all = tier.role == TierRole::Enterprise;
@@ -228,7 +230,7 @@ async fn accept(
             skipped += 1;
             continue;
         };
-        if let Some(first) = seen.insert(row.event_id().to_owned(), n) {
+        if let Some(first) = seen.insert((who.id.clone(), row.event_id().to_owned()), n) {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "invalid",
