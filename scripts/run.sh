@@ -24,63 +24,92 @@ echo "anomaly alerts in out/eve-attack.json (time, host, event, message):"
 grep '"anomaly":{"type":"baseline"' out/eve-attack.json |
   sed -E 's/.*"timestamp":"[0-9-]+T([0-9:]+)\.[0-9]+.*"event":"([a-z_]+)".*"host":"([^"]+)".*"message":"([^"]*)".*/  \1  \3  \2: \4/'
 
-# The provincial collector: a private ClickHouse (out/clickhouse), a CA and credentials, the
-# collector over mutual TLS, and the sensor replaying every capture again with its uplink on.
-# Then an analyst's view through the query API.
+# The tiers: a private ClickHouse (out/clickhouse) holding a national and a provincial database,
+# a national collector, the Zhejiang provincial collector reporting to it over mutual TLS, and
+# the sensor replaying every capture again with its uplink to the province. Then an analyst's
+# view at the province, the regulator's at the national tier, and a national threat bulletin
+# down to the plant and its handling back up.
 cargo build --release --quiet -p icsight-collector
 ch_dir=out/clickhouse
 collector=./target/release/collector
 scripts/clickhouse.sh stop "$ch_dir" 2>/dev/null || true
 ch_url=$(scripts/clickhouse.sh start "$ch_dir")
-serve_pid=""
+pids=()
 cleanup() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   scripts/clickhouse.sh stop "$ch_dir"
 }
 trap cleanup EXIT
-rm -rf out/collector out/spool
-mkdir -p out/collector
+rm -rf out/collector out/national out/spool out/bulletins
+mkdir -p out/collector out/national
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+new_token() { $collector token | awk '/^token /{print $2}'; }
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+expires=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+account() { # name role token province
+  printf '[[accounts]]\nname = "%s"\nrole = "%s"\ntoken_sha256 = "%s"\ntoken_expires = "%s"\nprovince = "%s"\n' \
+    "$1" "$2" "$(sha "$3")" "$expires" "$4"
+}
+server() { # dir port database
+  printf '[server]\nlisten = "127.0.0.1:%s"\ncert = "%s/pki/server.pem"\nkey = "%s/pki/server.key"\nclient_ca = "%s/pki/ca.pem"\n' \
+    "$2" "$1" "$1" "$1"
+  printf '[clickhouse]\nurl = "%s"\ndatabase = "%s"\n' "$ch_url" "$3"
+  # The bundled captures keep their recording times: nothing is dropped for age.
+  printf '[storage]\nretention_days = 0\nrollup_retention_days = 0\n'
+}
+serve() { # dir url
+  $collector migrate --config "$1/collector.toml" >/dev/null
+  RUST_LOG=warn $collector serve --config "$1/collector.toml" &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS --cacert "$1/pki/ca.pem" "$2/healthz" >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  echo "collector in $1 did not start" >&2
+  exit 1
+}
+
+# National: the provincial collector is known by the certificate the national CA issues it.
+$collector pki init out/national/pki >/dev/null
+$collector pki sensor out/national/pki zj-collector >/dev/null
+regulator_token=$(new_token)
+admin_token=$(new_token)
+nport=$(free_port)
+nurl="https://127.0.0.1:$nport"
+{
+  server out/national "$nport" national
+  printf '[tier]\nrole = "national"\nid = "national"\nregistry_refresh_s = 2\n'
+  printf '[[collectors]]\nid = "zj-collector"\nprovince = "330000"\n'
+  account national-regulator regulator "$regulator_token" ""
+  account national-admin admin "$admin_token" ""
+} >out/national/collector.toml
+serve out/national "$nurl"
+
+# Zhejiang: the plant's sensor by its certificate, the enterprise registry from CSV.
 $collector pki init out/collector/pki >/dev/null
 $collector pki sensor out/collector/pki demo-plant-s01 >/dev/null
-analyst_token=$($collector token | awk '/^token /{print $2}')
-analyst_sha=$(printf %s "$analyst_token" | sha256sum | cut -d' ' -f1)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >out/collector/collector.toml <<TOML
-[server]
-listen = "127.0.0.1:$port"
-cert = "out/collector/pki/server.pem"
-key = "out/collector/pki/server.key"
-client_ca = "out/collector/pki/ca.pem"
-[clickhouse]
-url = "$ch_url"
-database = "icsight"
-[storage]
-retention_days = 0        # the bundled captures keep their recording times
-rollup_retention_days = 0
-[[sensors]]
-id = "demo-plant-s01"
-enterprise_id = "91330100MA27XY1235"
-province = "330000"
-industry = "petrochemical"
-grade = 2
-[[accounts]]
-name = "zhejiang-soc"
-role = "analyst"
-token_sha256 = "$analyst_sha"
-token_expires = "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)"
-province = "330000"
-TOML
-$collector migrate --config out/collector/collector.toml
-RUST_LOG=warn $collector serve --config out/collector/collector.toml &
-serve_pid=$!
+analyst_token=$(new_token)
+port=$(free_port)
 url="https://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  curl -fsS --cacert out/collector/pki/ca.pem "$url/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
 {
-  # sensor.toml without its (empty) [uplink] section, then this one.
-  awk '/^\[/{skip = ($1 == "[uplink]")} !skip' sensor.toml
+  server out/collector "$port" icsight
+  printf '[[sensors]]\nid = "demo-plant-s01"\nenterprise_id = "91330100MA27XY1235"\nprovince = "330000"\nindustry = "petrochemical"\ngrade = 2\n'
+  printf '[tier]\nrole = "provincial"\nid = "zj-collector"\nprovince = "330000"\nregistry_refresh_s = 2\n'
+  printf '[upstream]\nrollup_interval_s = 2\ninventory_interval_s = 2\nbulletin_poll_s = 1\n'
+  printf '[upstream.link]\nurl = "%s"\nca = "out/national/pki/ca.pem"\ncert = "out/national/pki/sensors/zj-collector.pem"\nkey = "out/national/pki/sensors/zj-collector.key"\nspool_dir = "out/collector/upstream"\n' "$nurl"
+  account zhejiang-soc analyst "$analyst_token" 330000
+} >out/collector/collector.toml
+cat >out/collector/registry.csv <<CSV
+enterprise_id,name,province,industry,grade
+91330100MA27XY1235,Demo Petrochemical Works,330000,petrochemical,2
+91330200MA2AB3CD4G,Ningbo Machine Works,330000,machinery,2
+CSV
+$collector migrate --config out/collector/collector.toml >/dev/null
+$collector registry import --config out/collector/collector.toml out/collector/registry.csv
+serve out/collector "$url"
+{
+  # sensor.toml without its (empty) [uplink] and [bulletins] sections, then these.
+  awk '/^\[/{skip = ($1 == "[uplink]" || $1 == "[bulletins]")} !skip' sensor.toml
   cat <<TOML
 
 [uplink]
@@ -89,6 +118,9 @@ ca = "out/collector/pki/ca.pem"
 cert = "out/collector/pki/sensors/demo-plant-s01.pem"
 key = "out/collector/pki/sensors/demo-plant-s01.key"
 spool_dir = "out/spool"
+
+[bulletins]
+dir = "out/bulletins"
 TOML
 } >out/sensor-uplink.toml
 echo
@@ -107,3 +139,62 @@ q "/v1/rollup?from=0&step=1h&by=severity" |
   python3 -c 'import json,sys; d=json.load(sys.stdin); [print("  severity", s["key"], sum(p["alerts"] for p in s["points"]), "alerts") for s in d["series"]]'
 echo "analyst: the five most severe alerts (GET /v1/alerts?sort=severity&format=csv):"
 q "/v1/alerts?from=0&sort=severity&limit=5&format=csv" | cut -d, -f1,8,10,14,15,16,18 | sed 's/^/  /'
+
+# The national tier: the regulator's view of the country, built from the province's reports.
+n() { curl -fsS --cacert out/national/pki/ca.pem -H "Authorization: Bearer $regulator_token" "$nurl$1"; }
+total() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(p["alerts"] for s in d["series"] for p in s["points"]))'; }
+by_key() { python3 -c 'import json,sys; d=json.load(sys.stdin); [print("  %-20s %6d alerts" % (s["key"], sum(p["alerts"] for p in s["points"]))) for s in d["series"]]'; }
+province_total=$(q "/v1/rollup?from=0&step=1h" | total)
+for _ in $(seq 1 60); do
+  [ "$(n "/v1/rollup?from=0&step=1h" | total)" = "$province_total" ] && break
+  sleep 0.5
+done
+echo
+echo "regulator at the national tier ($nurl): alerts by province, then by enterprise"
+echo "(the province's own roll-up: $province_total alerts)"
+n "/v1/rollup?from=0&step=1h&by=province" | by_key
+n "/v1/rollup?from=0&step=1h&by=enterprise" | by_key
+echo "regulator: open incidents, escalated by the province (GET /v1/incidents?state=open):"
+n "/v1/incidents?state=open" | python3 -c '
+import json, sys
+for i in json.load(sys.stdin)["incidents"]:
+    print("  priority %3d  %-22s %s  %s  (%d alerts, from %s)" % (i["priority"], i["criterion"], i["enterprise_id"], i["title"], i["alerts"], i["origin"]))'
+
+# A national bulletin for the petrochemical industry, with a signature: down to the province,
+# pulled by the plant's sensor on its next replay, where it fires; the province acknowledges
+# for the plant, and the national tier sees who received and acknowledged it.
+bulletin=$(curl -fsS --cacert out/national/pki/ca.pem -H "Authorization: Bearer $admin_token" \
+  -H 'Content-Type: application/json' -X POST "$nurl/v1/bulletins" --data-binary @- <<JSON
+{"title": "Unauthorised Modbus register writes at petrochemical plants",
+ "severity": 1,
+ "description": "Writes to holding registers of process controllers from engineering hosts.",
+ "scope": {"industries": ["petrochemical"]},
+ "indicators": {"ips": ["203.0.113.66"], "domains": ["update.plc-c2.example"]},
+ "signatures": "alert tcp any any -> any 502 (msg:\"BULLETIN Modbus write single register\"; flow:to_server; content:\"|06|\"; offset:7; depth:1; sid:4100001; rev:1;)",
+ "actions": ["Block 203.0.113.66 at the plant boundary", "Review which hosts may write to controllers"],
+ "deadline": "$(date -u -d '+7 days' +%Y-%m-%dT%H:%M:%SZ)"}
+JSON
+)
+bid=$(printf %s "$bulletin" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bulletin_id"])')
+echo
+echo "national admin issued bulletin $bid: $bulletin"
+for _ in $(seq 1 60); do
+  q /v1/bulletins | grep -q "\"$bid\"" && break
+  sleep 0.5
+done
+./target/release/sensor replay pcaps/modbus_attack_writes.pcap --config out/sensor-uplink.toml \
+  --eve out/eve-bulletin.json --no-progress 2>/dev/null
+echo "the plant's sensor pulled it ($(ls out/bulletins/*.rules | tr '\n' ' ')); its signature fired" \
+  "$(grep -c '"signature_id":4100001' out/eve-bulletin.json) times on the next replay"
+curl -fsS --cacert out/collector/pki/ca.pem -H "Authorization: Bearer $analyst_token" \
+  -H 'Content-Type: application/json' -X POST "$url/v1/bulletins/$bid/acknowledge" \
+  --data-binary '{"enterprise_id": "91330100MA27XY1235", "note": "boundary rule in place"}' >/dev/null
+for _ in $(seq 1 60); do
+  n "/v1/bulletins/$bid" | grep -q '"acknowledged":"' && break
+  sleep 0.5
+done
+echo "regulator: who has it (GET /v1/bulletins/$bid):"
+n "/v1/bulletins/$bid" | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["status"]:
+    print("  %s %-26s received %s  acknowledged %s  disposed %s  overdue %s" % (s["enterprise_id"], s["name"], s["received"], s["acknowledged"], s["disposed"], s["overdue"]))'

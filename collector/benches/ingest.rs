@@ -9,86 +9,11 @@
 //! `cargo bench -p icsight-collector --bench ingest`; `ICSIGHT_BENCH_ALERTS` changes the
 //! 10 M, `ICSIGHT_BENCH_SECONDS` the length of each ingest run (default 20 s).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-const DAY: u64 = 86_400;
-/// 2026-11-21T00:00:00Z: the end of the generated month.
-const END: u64 = 1_795_219_200;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_owned()
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn clickhouse_query(url: &str, sql: &str) -> String {
-    run(Command::new("curl")
-        .args([
-            "-sS",
-            "--fail-with-body",
-            &format!("{url}/"),
-            "--data-binary",
-        ])
-        .arg(sql))
-}
-
-fn sha256(text: &str) -> String {
-    hex::encode(collector::config::token_digest(text))
-}
-
-struct Server {
-    child: Child,
-    ch_dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = Command::new(root().join("scripts/clickhouse.sh"))
-            .arg("stop")
-            .arg(&self.ch_dir)
-            .output();
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn agent(ca: &Path) -> ureq::Agent {
-    let pem = std::fs::read(ca).expect("ca.pem");
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut &pem[..]) {
-        roots.add(c.expect("PEM")).expect("CA");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("TLS versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    ureq::AgentBuilder::new()
-        .tls_config(Arc::new(tls))
-        .timeout(Duration::from_secs(60))
-        .build()
-}
+use common::{clickhouse_query, env_or, percentile, sha256, Server, DAY, END};
 
 /// One batch of `n` alerts of `sensor`, as NDJSON.
 fn batch(sensor: usize, enterprise: &str, province: &str, seq: &mut u64, n: usize) -> Vec<u8> {
@@ -124,72 +49,28 @@ fn batch(sensor: usize, enterprise: &str, province: &str, seq: &mut u64, n: usiz
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter that is not ours means another bench was asked for.
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with("--") && a != "ingest")
-    {
+    if common::not_asked("ingest") {
         return;
     }
-    let seconds: u64 = std::env::var("ICSIGHT_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let alerts: u64 = std::env::var("ICSIGHT_BENCH_ALERTS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000_000);
+    let seconds: u64 = env_or("ICSIGHT_BENCH_SECONDS", 20);
+    let alerts: u64 = env_or("ICSIGHT_BENCH_ALERTS", 10_000_000);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    let ch_dir = dir.join("clickhouse");
-    let ch = run(Command::new(root().join("scripts/clickhouse.sh"))
-        .arg("start")
-        .arg(&ch_dir));
-    let bin = env!("CARGO_BIN_EXE_collector");
-    let pki = dir.join("pki");
-    run(Command::new(bin).args(["pki", "init"]).arg(&pki));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut toml = format!(
-        "escalation = []\n[server]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{0}/server.pem\"\nkey = \"{0}/server.key\"\n\
-         [clickhouse]\nurl = \"{ch}\"\ndatabase = \"bench\"\n[storage]\nretention_days = 0\nrollup_retention_days = 0\n\
-         [[accounts]]\nname = \"national\"\nrole = \"analyst\"\ntoken_sha256 = \"{1}\"\n\
+    let mut tables = format!(
+        "[[accounts]]\nname = \"national\"\nrole = \"analyst\"\ntoken_sha256 = \"{}\"\n\
          token_expires = \"2099-01-01T00:00:00Z\"\n",
-        pki.display(),
         sha256("analyst"),
     );
     // 64 sensors, 4 enterprises per province.
     for i in 0..64 {
-        toml.push_str(&format!(
+        tables.push_str(&format!(
             "[[sensors]]\nid = \"bench-s{i}\"\nenterprise_id = \"E{:04}\"\nprovince = \"{}\"\nindustry = \"energy\"\ngrade = 2\ntoken_sha256 = \"{}\"\n",
             i / 2,
             110000 + (i / 4) * 10000,
             sha256(&format!("token{i}")),
         ));
     }
-    let config = dir.join("collector.toml");
-    std::fs::write(&config, toml).expect("config");
-    run(Command::new(bin).args(["migrate", "--config"]).arg(&config));
-    let child = Command::new(bin)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let _server = Server {
-        child,
-        ch_dir: ch_dir.clone(),
-    };
-    let url = format!("https://127.0.0.1:{port}");
-    let agent = agent(&pki.join("server.pem").with_file_name("ca.pem"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while agent.get(&format!("{url}/healthz")).call().is_err() {
-        assert!(Instant::now() < deadline, "collector did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let server = Server::start(tmp.path(), "bench", "escalation = []\n", &tables);
+    let (ch, url, agent) = (&server.ch, &server.url, &server.agent);
 
     println!("ingest: zstd batches of 1,000 alerts (~700 B each) over HTTPS, {seconds} s a run");
     println!("sensors  events/s  batches  batch p50 ms  batch p99 ms");
@@ -252,13 +133,13 @@ fn main() {
     // 10 M alerts over 30 days, 31 provinces, 1,000 enterprises, made inside ClickHouse (the
     // materialized roll-ups fill as they would from ingest).
     let t = Instant::now();
-    clickhouse_query(&ch, "TRUNCATE TABLE bench.alerts");
+    clickhouse_query(ch, "TRUNCATE TABLE bench.alerts");
     let chunk = 1_000_000u64;
     let mut done = 0;
     while done < alerts {
         let n = chunk.min(alerts - done);
         clickhouse_query(
-            &ch,
+            ch,
             &format!(
                 "INSERT INTO bench.alerts SELECT
                    toDateTime({start} + intDiv(number * {span}, {alerts})) AS ts,
@@ -295,7 +176,7 @@ fn main() {
         "\nloaded {alerts} alerts in {:.1} s (INSERT … SELECT inside ClickHouse, roll-ups included)",
         t.elapsed().as_secs_f64()
     );
-    clickhouse_query(&ch, "OPTIMIZE TABLE bench.alerts_5m FINAL");
+    clickhouse_query(ch, "OPTIMIZE TABLE bench.alerts_5m FINAL");
     let week = END - 7 * DAY;
     let month = END - 30 * DAY;
     let queries = [
@@ -316,29 +197,9 @@ fn main() {
             format!("/v1/rollup?step=1h&by=severity&from={month}&to={END}"),
         ),
     ];
-    println!("\nquery (over {alerts} alerts, 30 runs each)                 p50 ms   p99 ms  rows");
-    for (name, q) in &queries {
-        let mut lat = Vec::new();
-        let mut rows = 0;
-        for _ in 0..30 {
-            let t = Instant::now();
-            let r = agent
-                .get(&format!("{url}{q}"))
-                .set("Authorization", "Bearer analyst")
-                .call()
-                .unwrap_or_else(|e| panic!("{q}: {e}"));
-            let v: serde_json::Value = r.into_json().expect("JSON");
-            lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            rows = v["alerts"]
-                .as_array()
-                .or(v["series"].as_array())
-                .map_or(0, Vec::len);
-        }
-        lat.sort_by(f64::total_cmp);
-        println!(
-            "{name:58} {:7.1}  {:7.1}  {rows}",
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
-        );
-    }
+    server.time_queries(
+        &format!("query (over {alerts} alerts, 30 runs each)"),
+        "analyst",
+        &queries,
+    );
 }
