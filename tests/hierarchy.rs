@@ -546,13 +546,7 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     wait_for(
         "the sensor's receipt at the national tier",
         Duration::from_secs(15),
-        || {
-            ch.count(&format!(
-                "SELECT count() FROM nat.bulletin_progress FINAL WHERE bulletin_id = '{bid}' \
-                 AND enterprise_id = '{E1}' AND state = 'received' AND actor = '{}'",
-                S1.id
-            )) == 1
-        },
+        || received_by(&ch, &bid, E1, S1.id),
     );
     let e1 = get_json(&zj, "/v1/bulletins", "e1-ops");
     assert_eq!(e1["bulletins"].as_array().expect("list").len(), 1);
@@ -729,6 +723,14 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     });
     assert!(ch.count("SELECT count() FROM nat.audit WHERE action = 'bulletin.issue' AND outcome = 'ok' AND actor = 'national-admin'") == 1);
     assert!(ch.count("SELECT count() FROM gd_collector.audit WHERE action = 'incident.transition' AND outcome = 'ok'") == 3);
+}
+
+/// Whether the national tier has `actor`'s receipt of bulletin `bid` for `enterprise`.
+fn received_by(ch: &ClickHouse, bid: &str, enterprise: &str, actor: &str) -> bool {
+    ch.count(&format!(
+        "SELECT count() FROM nat.bulletin_progress FINAL WHERE bulletin_id = '{bid}' \
+         AND enterprise_id = '{enterprise}' AND state = 'received' AND actor = '{actor}'"
+    )) == 1
 }
 
 /// The ids of the incidents in database `db`, sorted.
@@ -951,11 +953,7 @@ fn an_enterprise_tier_relays_everything_through_its_province() {
         "receipt and disposal at the national tier",
         Duration::from_secs(15),
         || {
-            ch.count(&format!(
-                "SELECT count() FROM nat.bulletin_progress FINAL WHERE bulletin_id = '{bid}' \
-                 AND enterprise_id = '{E1}' AND state = 'received' AND actor = '{}'",
-                S1.id
-            )) == 1
+            received_by(&ch, &bid, E1, S1.id)
                 && get_json(&national, &format!("/v1/bulletins/{bid}"), "regulator")["status"][0]
                     ["disposed"]
                     .is_string()
