@@ -137,6 +137,20 @@ fn below(
     )
 }
 
+/// curl against `above` with `args`, as the collector `id` below it (the certificate `above`
+/// issued it): (status, body).
+fn as_collector(above: &Collector, id: &str, args: &[String]) -> (u16, String) {
+    let (cert, key, _) = above.credentials(id);
+    let mut all = vec![
+        "--cert".into(),
+        cert.display().to_string(),
+        "--key".into(),
+        key.display().to_string(),
+    ];
+    all.extend_from_slice(args);
+    above.curl(&all)
+}
+
 /// Import `rows` (CSV lines without the header) into `col`'s registry.
 fn import_registry(col: &Collector, rows: &str) {
     let csv = col.dir.join("registry.csv");
@@ -261,7 +275,6 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         &ch,
         &[("zj-collector", "330000"), ("gd-collector", "440000")],
     );
-    let npki = national.dir.join("pki");
     let zj = provincial(
         tmp.path(),
         &ch,
@@ -494,13 +507,11 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     );
     // A province pages the feed above.
     let feed = |q: &str| {
-        national.curl(&[
-            "--cert".into(),
-            npki.join("sensors/zj-collector.pem").display().to_string(),
-            "--key".into(),
-            npki.join("sensors/zj-collector.key").display().to_string(),
-            format!("{}/v1/bulletins/feed?{q}", national.url),
-        ])
+        as_collector(
+            &national,
+            "zj-collector",
+            &[format!("{}/v1/bulletins/feed?{q}", national.url)],
+        )
     };
     let (s, b) = feed("after=0&limit=0");
     assert_eq!(s, 400, "{b}");
@@ -660,17 +671,20 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     let row = serde_json::json!({"event_type": "rollup", "event_id": "r-1", "row": {
         "bucket": 1_795_000_000u32, "province": "440000", "enterprise_id": E3, "industry": "energy", "grade": 2,
         "severity": 1, "technique": "", "app_proto": "modbus", "kind": "signature", "alerts": 1_000_000u64}});
-    let (s, b) = national.curl(&[
-        "--cert".into(),
-        npki.join("sensors/zj-collector.pem").display().to_string(),
-        "--key".into(),
-        npki.join("sensors/zj-collector.key").display().to_string(),
-        "-X".into(),
-        "POST".into(),
-        format!("{}/v1/ingest", national.url),
-        "--data-binary".into(),
-        format!("{row}\n"),
-    ]);
+    let post_as_zj = |body: String| {
+        as_collector(
+            &national,
+            "zj-collector",
+            &[
+                "-X".into(),
+                "POST".into(),
+                format!("{}/v1/ingest", national.url),
+                "--data-binary".into(),
+                body,
+            ],
+        )
+    };
+    let (s, b) = post_as_zj(format!("{row}\n"));
     assert_eq!(s, 403, "{b}");
     assert_eq!(
         ch.count("SELECT count() FROM nat.tier_rollup_5m WHERE alerts = 1000000"),
@@ -690,19 +704,6 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
                        "province": spec.province, "industry": "energy", "grade": grade},
         })
         .to_string()
-    };
-    let post_as_zj = |body: String| {
-        national.curl(&[
-            "--cert".into(),
-            npki.join("sensors/zj-collector.pem").display().to_string(),
-            "--key".into(),
-            npki.join("sensors/zj-collector.key").display().to_string(),
-            "-X".into(),
-            "POST".into(),
-            format!("{}/v1/ingest", national.url),
-            "--data-binary".into(),
-            body,
-        ])
     };
     let (s, b) = post_as_zj(format!("{}\n{}\n", forwarded(&S1, 1), forwarded(&S2, 2)));
     assert_eq!(s, 200, "{b}");
