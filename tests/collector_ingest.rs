@@ -341,6 +341,106 @@ fn bad_batches_are_refused_whole_and_store_nothing() {
     assert_eq!(col.get("/healthz", None), (200, "ok\n".into()));
 }
 
+/// A host of `sensor`'s inventory, numbered `n`, at second `n` after 2026-11-21T00:00:00Z.
+fn asset(sensor: &SensorSpec, n: u32) -> Value {
+    json!({
+        "timestamp": format!("2026-11-21T00:{:02}:{:02}.000000+0000", n / 60 % 60, n % 60),
+        "event_id": format!("{}-asset-{n}", sensor.id),
+        "event_type": "asset",
+        "asset": { "ip": format!("10.9.0.{}", n % 250 + 1), "change": "new", "roles": ["plc"] },
+        "sensor": { "id": sensor.id, "enterprise_id": sensor.enterprise_id, "province": sensor.province },
+    })
+}
+
+/// ClickHouse writes a table before its views, with nothing atomic around them: a server
+/// killed in between (or a view's write that fails) leaves alerts the roll-ups never counted
+/// and hosts the inventory never saw. The views are detached for a first attempt to leave
+/// exactly that; the sender's resend finds the rows stored and makes the roll-ups whole, once.
+#[test]
+fn a_resend_makes_whole_the_rollups_an_interrupted_insert_missed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let col = Collector::new(tmp.path(), &ch, "views", &[S1], "");
+    let d = tmp.path();
+    let send = |name: &str, events: &[Value]| -> Value {
+        let body = d.join(name);
+        std::fs::write(&body, ndjson(events)).expect("write");
+        let (got, text) = post(&col, &body, &token_of(&col, &S1));
+        assert_eq!(got, 200, "{name}: {text}");
+        serde_json::from_str(&text).expect("JSON answer")
+    };
+    let rolled_up = || {
+        (
+            ch.count("SELECT sum(alerts) FROM views.alerts_5m"),
+            ch.count("SELECT countMerge(alerts) FROM views.alerts_1h"),
+            ch.count("SELECT uniqMerge(sources) FROM views.alerts_1h"),
+            ch.count("SELECT count() FROM views.assets_current FINAL"),
+        )
+    };
+    // Stored whole: 60 alerts over three 5-minute buckets.
+    let whole: Vec<Value> = (0..60).map(|i| alert(&S1, 15 * i + 1)).collect();
+    send("whole.ndjson", &whole);
+    // Interrupted: 60 more in the same buckets from other sources, and 5 hosts, reach the
+    // tables and none of their views.
+    let mut cut: Vec<Value> = (0..60).map(|i| alert(&S1, 15 * i + 7)).collect();
+    cut.extend((0..5).map(|i| asset(&S1, 100 * i)));
+    let views = [
+        "alerts_5m_mv",
+        "alerts_1h_mv",
+        "rollup_dirty_mv",
+        "assets_current_mv",
+    ];
+    for v in views {
+        ch.query(&format!("DETACH TABLE views.{v}"));
+    }
+    send("cut.ndjson", &cut);
+    for v in views {
+        ch.query(&format!("ATTACH TABLE views.{v}"));
+    }
+    assert_eq!(ch.count("SELECT count() FROM views.alerts"), 120);
+    let sources = ch.count("SELECT uniq(src_ip) FROM views.alerts");
+    assert_eq!(rolled_up(), (60, 60, 60.min(sources), 0));
+    assert!(sources > 60, "the lost batch's sources are new: {sources}");
+
+    // The resend stores nothing and completes the roll-ups; the tier above is told the
+    // buckets changed.
+    let since = ch.count("SELECT toUInt32(now())");
+    let a = send("cut.ndjson", &cut);
+    assert_eq!(
+        (a["stored"].as_u64(), a["duplicates"].as_u64()),
+        (Some(0), Some(65))
+    );
+    assert_eq!(rolled_up(), (120, 120, sources, 5));
+    assert_eq!(
+        ch.query(&format!(
+            "SELECT arrayStringConcat(arraySort(groupUniqArray(toString(bucket))), ',') \
+             FROM views.rollup_dirty WHERE received >= {since}"
+        ))
+        .trim(),
+        "2026-11-21 00:00:00,2026-11-21 00:05:00,2026-11-21 00:10:00"
+    );
+    // Per bucket and dimension, not only in total.
+    assert_eq!(
+        ch.query(
+            "SELECT toStartOfFiveMinute(ts) AS b, severity, technique, count() FROM views.alerts \
+             GROUP BY b, severity, technique ORDER BY b, severity, technique"
+        ),
+        ch.query(
+            "SELECT bucket AS b, severity, technique, sum(alerts) FROM views.alerts_5m \
+             GROUP BY b, severity, technique ORDER BY b, severity, technique"
+        )
+    );
+    // Sent again, and the whole batch again: nothing lacks, nothing is added twice.
+    send("cut.ndjson", &cut);
+    send("whole.ndjson", &whole);
+    assert_eq!(rolled_up(), (120, 120, sources, 5));
+    let (_, metrics) = col.get("/metrics", None);
+    assert!(
+        metrics.contains("icsight_collector_rollup_repaired_total 120"),
+        "{metrics}"
+    );
+}
+
 fn query(col: &Collector, token: &str, q: &str) -> (u16, Value) {
     let (status, text) = col.get(&format!("/v1/{q}"), Some(token));
     let v = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text }));

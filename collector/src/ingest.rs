@@ -271,6 +271,7 @@ async fn accept(
         for (kind, s) in &stored {
             total += s.stored;
             duplicates += s.duplicates;
+            app.metrics.repaired.inc_by(s.repaired);
             app.metrics
                 .stored
                 .get_or_create(&Table {

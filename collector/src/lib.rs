@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod pki;
 pub mod query;
 pub mod registry;
+pub mod repair;
 pub mod report;
 pub mod retention;
 pub mod schema;

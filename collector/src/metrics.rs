@@ -29,6 +29,7 @@ pub struct Metrics {
     pub batches: Family<Outcome, Counter>,
     pub stored: Family<Table, Counter>,
     pub duplicates: Counter,
+    pub repaired: Counter,
     pub skipped: Counter,
     pub batch_seconds: Histogram,
     pub clickhouse_errors: Counter,
@@ -47,6 +48,7 @@ impl Metrics {
             batches: Family::default(),
             stored: Family::default(),
             duplicates: Counter::default(),
+            repaired: Counter::default(),
             skipped: Counter::default(),
             batch_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             clickhouse_errors: Counter::default(),
@@ -68,6 +70,11 @@ impl Metrics {
             "events_duplicate",
             "Events received again and not written twice",
             m.duplicates.clone(),
+        );
+        r.register(
+            "rollup_repaired",
+            "Alerts a resent batch found stored but missing from the roll-ups, added to them",
+            m.repaired.clone(),
         );
         r.register(
             "events_skipped",

@@ -5,7 +5,8 @@
 //! looked up in it under the sorting key's prefix (province, enterprise, sensor, time range),
 //! which reads a few granules. Ids already there are not written again. A batch cut off half-way
 //! (collector killed, ClickHouse gone) is simply resent by the sensor; whatever reached a table
-//! is found and skipped, the rest is written.
+//! is found and skipped, the rest is written, and the roll-ups of what was found are checked
+//! ([`crate::repair`]): the earlier attempt may have stopped before the views.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,8 @@ impl Batch {
 pub struct Stored {
     pub stored: usize,
     pub duplicates: usize,
+    /// Alerts the roll-ups lacked and were given (5-minute and hourly together).
+    pub repaired: u64,
 }
 
 /// The ClickHouse side of the collector.
@@ -54,6 +57,9 @@ pub struct Store {
     db: String,
     /// One lock per sensor: its batches are de-duplicated and written one after another.
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Held shared by every alert insert and alone by a repair, which counts the roll-ups
+    /// against the table only while no insert is between them.
+    gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// A table row with the columns the de-duplication needs.
@@ -91,6 +97,7 @@ impl Store {
             client: client(cfg).with_database(&cfg.database),
             db: cfg.database.clone(),
             locks: Arc::default(),
+            gate: Arc::default(),
         }
     }
 
@@ -174,12 +181,15 @@ impl Store {
             .map(|i| i.event_id)
             .collect();
         let total = rows.len();
-        let fresh: Vec<T> = rows
-            .into_iter()
-            .filter(|r| !have.contains(r.event_id()))
-            .collect();
+        let (fresh, found): (Vec<T>, Vec<T>) =
+            rows.into_iter().partition(|r| !have.contains(r.event_id()));
+        let repaired = self.repair(who, kind, &found).await?;
         let stored = fresh.len();
         if stored > 0 {
+            let _shared = match kind {
+                Kind::Alert => Some(self.gate.read().await),
+                _ => None,
+            };
             let mut insert = self.client.insert::<T>(kind.table()).await?;
             for r in &fresh {
                 insert.write(r).await?;
@@ -189,7 +199,44 @@ impl Store {
         Ok(Stored {
             stored,
             duplicates: total - stored,
+            repaired,
         })
+    }
+
+    /// Make the views of `kind`'s table whole for rows `found` already stored.
+    async fn repair<T: Keyed>(
+        &self,
+        who: &SensorEntry,
+        kind: Kind,
+        found: &[T],
+    ) -> clickhouse::error::Result<u64> {
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let (lo, hi) = found.iter().fold((u32::MAX, 0), |(lo, hi), r| {
+            (lo.min(r.ts()), hi.max(r.ts()))
+        });
+        match kind {
+            Kind::Alert => {
+                let _alone = self.gate.write().await;
+                let r = crate::repair::alerts(&self.client, &self.db, who, lo, hi).await?;
+                if r.five_minute + r.hourly > 0 {
+                    tracing::warn!(
+                        sensor = %who.id,
+                        five_minute = r.five_minute,
+                        hourly = r.hourly,
+                        "alert roll-ups lacked a resent batch's alerts; added"
+                    );
+                }
+                Ok(r.five_minute + r.hourly)
+            }
+            Kind::Asset => {
+                let ids: Vec<&str> = found.iter().map(Keyed::event_id).collect();
+                crate::repair::assets(&self.client, &self.db, who, lo, hi, &ids).await?;
+                Ok(0)
+            }
+            _ => Ok(0),
+        }
     }
 
     /// Insert rows into `table` as they are (no de-duplication).
