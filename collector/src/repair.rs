@@ -37,8 +37,8 @@ pub async fn alerts(
     lo: u32,
     hi: u32,
 ) -> clickhouse::error::Result<Repaired> {
-    let five = (lo - lo % 300, hi - hi % 300 + 300);
-    let hour = (lo - lo % 3600, hi - hi % 3600 + 3600);
+    let five = (lo - lo % 300, (hi - hi % 300).saturating_add(300));
+    let hour = (lo - lo % 3600, (hi - hi % 3600).saturating_add(3600));
     // Per bucket and dimensions: alerts in the table (n) against alerts in the roll-up.
     let lacking_5m = format!(
         "SELECT bucket, {DIMS}, toUInt64(n - rolled) AS alerts FROM (
