@@ -73,7 +73,7 @@ impl Metrics {
         );
         r.register(
             "rollup_repaired",
-            "Alerts a resent batch found stored but missing from the roll-ups, added to them",
+            "Alerts added to the 5-minute and hourly roll-ups (each counted in both) that an interrupted insert left out, found when its batch was resent",
             m.repaired.clone(),
         );
         r.register(
