@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::veth::Veth;
 use serde_json::{json, Value};
 
 /// The rule a bulletin brings: it fires on each "read discrete inputs" request (10 in
@@ -113,24 +114,9 @@ impl Drop for Feed {
 /// How the stand-in answers one request.
 fn answer(state: &Mutex<State>, req: &mut tiny_http::Request) -> (u16, String) {
     let url = req.url().to_owned();
-    let headers: HashMap<String, String> = req
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let mut raw = Vec::new();
-    req.as_reader().read_to_end(&mut raw).unwrap();
+    let (headers, body) = common::read_request(req);
     let mut s = state.lock().unwrap();
     if url == "/v1/ingest" {
-        let body = match headers.get("content-encoding").map(String::as_str) {
-            Some("zstd") => zstd::stream::decode_all(&raw[..]).unwrap(),
-            _ => raw,
-        };
         let text = String::from_utf8(body).unwrap();
         let n = text.lines().count();
         s.ingested.extend(text.lines().map(str::to_owned));
@@ -532,49 +518,6 @@ fn bulletins_without_an_uplink_is_a_config_error() {
     );
 }
 
-/// A veth pair in this namespace (the stand-in collector on 127.0.0.1 stays reachable).
-struct Veth {
-    capture: String,
-    replay: String,
-}
-
-impl Veth {
-    fn new() -> Veth {
-        let id = std::process::id() % 100_000;
-        let v = Veth {
-            capture: format!("icsb{id}"),
-            replay: format!("icsc{id}"),
-        };
-        let run = |args: &[&str]| {
-            let ok = Command::new(args[0])
-                .args(&args[1..])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "{args:?} failed");
-        };
-        run(&[
-            "ip", "link", "add", &v.capture, "type", "veth", "peer", "name", &v.replay,
-        ]);
-        for end in [&v.capture, &v.replay] {
-            run(&[
-                "sysctl",
-                "-qw",
-                &format!("net.ipv6.conf.{end}.disable_ipv6=1"),
-            ]);
-            run(&["ip", "link", "set", end, "up"]);
-        }
-        v
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.capture])
-            .status();
-    }
-}
-
 /// Wait until `f` holds, for at most `secs`.
 fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + Duration::from_secs(secs);
@@ -653,7 +596,7 @@ fn live_picks_up_bulletins_without_restart() {
             metrics.display()
         ),
     );
-    let veth = Veth::new();
+    let veth = Veth::new('b');
     let eve = d.join("eve.json");
     let mut sensor = Command::new(env!("CARGO_BIN_EXE_sensor"))
         .args([

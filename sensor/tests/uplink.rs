@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use common::veth::Veth;
 use sensor::config::{Compression, Identity, UplinkConfig, UplinkSection};
 use sensor::uplink::{Uplink, UplinkStats};
 
@@ -86,29 +87,7 @@ impl Collector {
                     let Ok(Some(mut req)) = server.recv_timeout(Duration::from_millis(50)) else {
                         continue;
                     };
-                    let headers: HashMap<String, String> = req
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_owned(),
-                            )
-                        })
-                        .collect();
-                    let mut raw = Vec::new();
-                    req.as_reader().read_to_end(&mut raw).unwrap();
-                    let body = match headers.get("content-encoding").map(String::as_str) {
-                        Some("zstd") => zstd::stream::decode_all(&raw[..]).unwrap(),
-                        Some("gzip") => {
-                            let mut out = Vec::new();
-                            flate2::read::GzDecoder::new(&raw[..])
-                                .read_to_end(&mut out)
-                                .unwrap();
-                            out
-                        }
-                        _ => raw,
-                    };
+                    let (headers, body) = common::read_request(&mut req);
                     let text = String::from_utf8(body).unwrap();
                     let request = Request {
                         headers,
@@ -949,50 +928,6 @@ fn sensor_names_the_uplink_key_at_fault() {
     );
 }
 
-/// A veth pair in this namespace (the stand-in collector on 127.0.0.1 stays reachable).
-struct Veth {
-    capture: String,
-    replay: String,
-}
-
-impl Veth {
-    fn new() -> Veth {
-        let id = std::process::id() % 100_000;
-        let v = Veth {
-            capture: format!("icsu{id}"),
-            replay: format!("icsr{id}"),
-        };
-        let run = |args: &[&str]| {
-            let ok = std::process::Command::new(args[0])
-                .args(&args[1..])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "{args:?} failed");
-        };
-        run(&[
-            "ip", "link", "add", &v.capture, "type", "veth", "peer", "name", &v.replay,
-        ]);
-        for end in [&v.capture, &v.replay] {
-            // No IPv6: the kernel's own router solicitations are not ours to count.
-            run(&[
-                "sysctl",
-                "-qw",
-                &format!("net.ipv6.conf.{end}.disable_ipv6=1"),
-            ]);
-            run(&["ip", "link", "set", end, "up"]);
-        }
-        v
-    }
-}
-
-impl Drop for Veth {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["link", "del", &self.capture])
-            .status();
-    }
-}
-
 /// `sensor live` with an uplink and a metrics file: events go out while the capture runs (the
 /// loop's tick closes a quiet segment), the metrics file is rewritten as it goes, and SIGINT
 /// drains the spool.
@@ -1020,7 +955,7 @@ fn sensor_live_sends_while_capturing() {
     .unwrap();
     let pcap = d.join("modbus.pcap");
     common::write_pcap(&pcap, 1, &common::modbus_session(50));
-    let veth = Veth::new();
+    let veth = Veth::new('u');
     let eve = d.join("eve.json");
     let mut sensor = std::process::Command::new(env!("CARGO_BIN_EXE_sensor"))
         .args([

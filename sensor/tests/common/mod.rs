@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod veth;
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -142,4 +144,33 @@ pub fn replay_events(pcap: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// A request to a stand-in collector: its headers (names in lower case) and its body, decoded
+/// by its `Content-Encoding` (zstd, gzip or none) as the collector does.
+pub fn read_request(req: &mut tiny_http::Request) -> (HashMap<String, String>, Vec<u8>) {
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_owned(),
+            )
+        })
+        .collect();
+    let mut raw = Vec::new();
+    req.as_reader().read_to_end(&mut raw).unwrap();
+    let body = match headers.get("content-encoding").map(String::as_str) {
+        Some("zstd") => zstd::stream::decode_all(&raw[..]).unwrap(),
+        Some("gzip") => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        }
+        _ => raw,
+    };
+    (headers, body)
 }
