@@ -14,9 +14,7 @@
 use clickhouse::Client;
 
 use crate::config::SensorEntry;
-
-/// The dimensions alerts roll up by (as in the schema).
-const DIMS: &str = "province, enterprise_id, industry, grade, severity, technique, app_proto, kind";
+use crate::schema::ROLLUP_DIMS as DIMS;
 
 /// What one repair added.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

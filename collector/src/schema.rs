@@ -66,6 +66,9 @@ macro_rules! rollup_dims {
     };
 }
 
+/// [`rollup_dims!`] for code outside the schema's `concat!`s.
+pub const ROLLUP_DIMS: &str = rollup_dims!();
+
 /// The columns of a roll-up: its time bucket and the dimensions.
 macro_rules! rollup_columns {
     () => {

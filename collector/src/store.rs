@@ -159,9 +159,7 @@ impl Store {
             return Ok(Stored::default());
         }
         let table = format!("{}.{}", self.db, kind.table());
-        let (lo, hi) = rows.iter().fold((u32::MAX, 0), |(lo, hi), r| {
-            (lo.min(r.ts()), hi.max(r.ts()))
-        });
+        let (lo, hi) = span(&rows);
         let ids: Vec<&str> = rows.iter().map(Keyed::event_id).collect();
         let have: HashSet<String> = self
             .client
@@ -213,9 +211,7 @@ impl Store {
         if found.is_empty() {
             return Ok(0);
         }
-        let (lo, hi) = found.iter().fold((u32::MAX, 0), |(lo, hi), r| {
-            (lo.min(r.ts()), hi.max(r.ts()))
-        });
+        let (lo, hi) = span(found);
         match kind {
             Kind::Alert => {
                 let _alone = self.gate.write().await;
@@ -258,6 +254,13 @@ impl Store {
     pub async fn ping(&self) -> clickhouse::error::Result<()> {
         self.client.query("SELECT 1").execute().await
     }
+}
+
+/// The first and last second of `rows` (non-empty).
+fn span<T: Keyed>(rows: &[T]) -> (u32, u32) {
+    rows.iter().fold((u32::MAX, 0), |(lo, hi), r| {
+        (lo.min(r.ts()), hi.max(r.ts()))
+    })
 }
 
 /// A client for the configured ClickHouse. Validation is off: 18.16 has no
