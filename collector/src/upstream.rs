@@ -20,6 +20,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::report::{self, AssetCount, EnterpriseRow, RollupRow};
+use crate::schema::ROLLUP_DIMS;
 use crate::server::App;
 use crate::time::{now_s, now_us};
 
@@ -142,14 +143,11 @@ async fn report_rollups(app: &App, up: &Upstream, since: u32) -> clickhouse::err
     let mut n = 0;
     for chunk in buckets.chunks(BUCKETS_PER_QUERY) {
         let rows: Vec<RollupRow> = client
-            .query(
-                "SELECT toUInt32(bucket) AS bucket, province, enterprise_id, industry, grade, \
-                 severity, technique, app_proto, kind, sum(alerts) AS alerts, \
+            .query(&format!(
+                "SELECT toUInt32(bucket) AS bucket, {ROLLUP_DIMS}, sum(alerts) AS alerts, \
                  toUInt64(0) AS version, '' AS collector_id FROM alerts_5m \
-                 WHERE has(?, toUInt32(bucket)) \
-                 GROUP BY bucket, province, enterprise_id, industry, grade, severity, technique, \
-                 app_proto, kind",
-            )
+                 WHERE has(?, toUInt32(bucket)) GROUP BY bucket, {ROLLUP_DIMS}"
+            ))
             .bind(chunk)
             .fetch_all()
             .await?;
