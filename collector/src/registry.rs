@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use uplink::codes::{check_province, check_uscc, PROVINCES};
+pub use icsight_eve::codes::{check_province, check_uscc, PROVINCES};
 
 /// Industry classes of the registry, and how much each weighs in a priority: classes whose
 /// plants are critical infrastructure weigh most.

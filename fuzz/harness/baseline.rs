@@ -3,10 +3,11 @@
 //! (`pcaps/baseline_attack.pcap`, built in) must run through. Nothing may panic, and every
 //! refusal must name its place.
 
+use icsight_eve::Timestamp;
 use sensor::baseline::model::Baseline;
 use sensor::baseline::{diff::diff, Watch};
 use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 
 const CAPTURE: &[u8] = include_bytes!("../../pcaps/baseline_attack.pcap");

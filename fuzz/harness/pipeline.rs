@@ -2,8 +2,9 @@
 //! rest is a sequence of frames, each prefixed by a 2-byte length. Decode, defragmentation,
 //! flows, reassembly, detection and every app parser run; nothing may panic.
 
+use icsight_eve::Timestamp;
 use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 
 const LINKS: [LinkType; 6] = [

@@ -12,8 +12,9 @@ mod common;
 use common::capture;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use etherparse::LaxSlicedPacket;
+use icsight_eve::Timestamp;
 use sensor::capture::link_type;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 
 fn count_packets(path: &Path) -> u64 {

@@ -19,10 +19,11 @@ mod common;
 
 use common::capture;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use icsight_eve::Timestamp;
 use rand::{Rng, SeedableRng};
 use sensor::capture::link_type;
 use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 
 struct Frames {

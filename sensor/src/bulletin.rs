@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::eve::Timestamp;
+use icsight_eve::Timestamp;
 
 /// The collector's feed, relative to `[uplink] url`.
 pub const FEED: &str = "/v1/bulletins/feed";

@@ -5,10 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use icsight_eve::codes::{check_province, check_uscc};
+use icsight_eve::SensorIdentity;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use uplink::codes::{check_province, check_uscc};
 
 pub use uplink::{Compression, Fsync, UplinkConfig};
 
@@ -33,7 +34,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub sensor: Identity,
+    pub sensor: SensorIdentity,
     #[serde(default)]
     pub capture: CaptureConfig,
     #[serde(default)]
@@ -360,43 +361,6 @@ pub struct RulesConfig {
     pub port_groups: std::collections::BTreeMap<String, String>,
 }
 
-/// The identity every event carries in its `sensor` block.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    /// Sensor id, unique within the enterprise: letters, digits, `.`, `_`, `-`.
-    pub id: String,
-    /// The enterprise's unified social credit code (GB 32100-2015, 18 characters).
-    pub enterprise_id: Option<String>,
-    /// Province-level administrative division code (GB/T 2260), e.g. `330000`.
-    pub province: Option<String>,
-    /// Industry class of the enterprise.
-    pub industry: Option<Industry>,
-    /// Security grade under the classification-and-grading scheme: 1 (highest) to 3.
-    pub grade: Option<u8>,
-}
-
-/// Industry classes of the enterprise registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Industry {
-    Equipment,
-    Machinery,
-    Automotive,
-    Energy,
-    Electronics,
-    Metallurgy,
-    Petrochemical,
-    Chemical,
-    Mining,
-    Pharmaceutical,
-    BuildingMaterials,
-    LightIndustry,
-    Textile,
-    Water,
-    Other,
-}
-
 /// Live capture settings.
 ///
 /// In immediate mode libpcap uses a TPACKET_V2 ring of fixed-size frames; on an interface with
@@ -621,7 +585,7 @@ impl Config {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "unregistered".into());
         Config {
-            sensor: Identity {
+            sensor: SensorIdentity {
                 id: host,
                 enterprise_id: None,
                 province: None,
@@ -765,6 +729,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icsight_eve::Industry;
 
     const GOOD: &str = r#"
 [sensor]

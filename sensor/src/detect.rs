@@ -15,7 +15,8 @@ use rules::{Detector, PacketView, Ruleset};
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
-use crate::eve::{EveWriter, Event, Proto, Timestamp, Tuple};
+use crate::eve::EveWriter;
+use icsight_eve::{Event, EventType, Proto, Timestamp, Tuple};
 
 /// Counters of the `stats.detect` block.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -105,7 +106,7 @@ impl Detect {
             let ev = Event {
                 timestamp: ts,
                 flow_id: Some(pkt.flow_id),
-                event_type: "alert",
+                event_type: EventType::Alert,
                 tuple: Some(tuple(pkt, proto)),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use icsight_eve::Timestamp;
 use sensor::baseline::{self, model::Baseline, Watch};
 use sensor::bulletin::Bulletins;
 use sensor::capture::{file, live};
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::metrics::{MetricsFile, Snapshot};
 use sensor::uplink::{Uplink, UplinkStats};
 use sensor::{Config, Pipeline};

@@ -14,11 +14,12 @@ use crate::config::Config;
 use crate::decode::defrag::Defrag;
 use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
 use crate::detect::Detect;
-use crate::eve::{EveWriter, Event, Proto, Timestamp};
+use crate::eve::EveWriter;
 use crate::flow::tcp::{self, TcpSession};
 use crate::flow::{EndReason, Flow, FlowKey, FlowMeta, FlowTable};
 use crate::reassembly::Budget;
 use crate::stats::{CaptureStats, Stats, StatsBody, StatsEvent};
+use icsight_eve::{Event, EventType, Proto, Timestamp};
 
 /// Fixed memory charged to every flow against the memcap.
 const FLOW_SIZE: usize = std::mem::size_of::<Flow>() + 64;
@@ -253,7 +254,7 @@ impl Pipeline {
         self.eve.write(&Event {
             timestamp: ts,
             flow_id: None,
-            event_type: "anomaly",
+            event_type: EventType::Anomaly,
             tuple: None,
             vlan: &[],
             pcap_cnt: Some(self.stats.decoder.pkts),
@@ -561,7 +562,7 @@ impl Pipeline {
         self.eve.write(&Event {
             timestamp: flow.last,
             flow_id: Some(flow.meta.id),
-            event_type: "flow",
+            event_type: EventType::Flow,
             tuple: Some(flow.meta.tuple()),
             vlan: flow.meta.vlan(),
             pcap_cnt: None,
@@ -608,7 +609,7 @@ impl Pipeline {
         self.eve.write(&Event {
             timestamp: now,
             flow_id: None,
-            event_type: "stats",
+            event_type: EventType::Stats,
             tuple: None,
             vlan: &[],
             pcap_cnt: None,

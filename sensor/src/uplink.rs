@@ -8,7 +8,9 @@ use std::time::Duration;
 
 pub use uplink::{UplinkError, UplinkStats};
 
-use crate::config::{Identity, UplinkSection, UPLINK_EVENT_TYPES};
+use icsight_eve::SensorIdentity;
+
+use crate::config::{UplinkSection, UPLINK_EVENT_TYPES};
 
 /// The `sensor.toml` table the uplink is configured in: its errors and log lines are named so.
 pub const TABLE: &str = "uplink";
@@ -24,7 +26,7 @@ pub struct Uplink {
 impl Uplink {
     /// Check the event types, open the spool (recovering what a previous run left), load the
     /// credentials and start the sender thread, which names this sensor in every request.
-    pub fn start(cfg: &UplinkSection, identity: &Identity) -> Result<Uplink, UplinkError> {
+    pub fn start(cfg: &UplinkSection, identity: &SensorIdentity) -> Result<Uplink, UplinkError> {
         let events = event_bits(&cfg.events)?;
         let link = uplink::Uplink::start(&cfg.link, TABLE, &identity.id)?;
         Ok(Uplink { link, events })

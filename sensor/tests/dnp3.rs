@@ -6,8 +6,9 @@ mod common;
 use common::counting::{allocations_after_warm_up, Counting};
 use common::{handshake, tcp_frame};
 use decoders::dnp3::link::crc;
+use icsight_eve::Timestamp;
 use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 
 #[global_allocator]

@@ -5,8 +5,9 @@ mod common;
 
 use common::{tcp_frame, Shared};
 use etherparse::PacketBuilder;
+use icsight_eve::Timestamp;
 use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 
 struct Run {

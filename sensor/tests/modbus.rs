@@ -6,9 +6,10 @@
 mod common;
 
 use common::{tcp_frame, Shared};
+use icsight_eve::Timestamp;
 use sensor::app::modbus::MAX_PENDING;
 use sensor::decode::LinkType;
-use sensor::eve::{EveWriter, Timestamp};
+use sensor::eve::EveWriter;
 use sensor::{Config, Pipeline};
 use serde_json::Value;
 

@@ -252,8 +252,9 @@ const SZL_REQ: [u8; 26] = [
 
 #[test]
 fn in_order_s7_traffic_allocates_nothing() {
+    use icsight_eve::Timestamp;
     use sensor::decode::LinkType;
-    use sensor::eve::{EveWriter, Timestamp};
+    use sensor::eve::EveWriter;
     use sensor::{Config, Pipeline};
 
     let ack = read_ack();
@@ -309,7 +310,8 @@ proptest::proptest! {
         ),
     ) {
         use sensor::decode::LinkType;
-        use sensor::eve::{EveWriter, Timestamp};
+        use icsight_eve::Timestamp;
+use sensor::eve::EveWriter;
         use sensor::{Config, Pipeline};
 
         let segs: Vec<(bool, Vec<u8>)> = tpdus

@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::veth::Veth;
-use sensor::config::{Compression, Identity, UplinkConfig, UplinkSection};
+use icsight_eve::SensorIdentity;
+use sensor::config::{Compression, UplinkConfig, UplinkSection};
 use sensor::uplink::{Uplink, UplinkStats};
 
 /// One request as the stand-in collector saw it.
@@ -163,8 +164,8 @@ impl Drop for Collector {
     }
 }
 
-fn identity() -> Identity {
-    Identity {
+fn identity() -> SensorIdentity {
+    SensorIdentity {
         id: "test-sensor-01".into(),
         enterprise_id: None,
         province: None,

@@ -26,7 +26,6 @@
 //! The caller's thread and the sender share the spool through one mutex; the sender holds it
 //! only to pick a segment and to record an answer, never across a request.
 
-pub mod codes;
 mod config;
 mod error;
 mod retry;

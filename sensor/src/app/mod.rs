@@ -25,9 +25,10 @@ use crate::baseline::anomaly::Place;
 use crate::baseline::Watch;
 use crate::config::AppConfig;
 use crate::detect::Detect;
-use crate::eve::{EveWriter, Event, Proto, Timestamp};
+use crate::eve::EveWriter;
 use crate::flow::FlowMeta;
 use crate::reassembly::Chunk;
+use icsight_eve::{Event, EventType, Proto, Timestamp};
 
 /// Payloads probed per direction before a flow is declared unknown.
 const MAX_PROBES: u8 = 4;
@@ -218,7 +219,7 @@ impl AppCtx<'_> {
     /// the same body.
     pub fn transaction<B: Serialize>(
         &mut self,
-        event_type: &'static str,
+        event_type: EventType,
         dir: Direction,
         tx: rules::Tx<'_, '_>,
         body: B,
@@ -230,7 +231,7 @@ impl AppCtx<'_> {
     /// its own event (as Suricata lays out DNP3).
     pub fn transaction_alerting<B: Serialize, A: Serialize>(
         &mut self,
-        event_type: &'static str,
+        event_type: EventType,
         dir: Direction,
         tx: rules::Tx<'_, '_>,
         body: &B,
@@ -296,7 +297,7 @@ impl AppCtx<'_> {
     }
 
     /// Write an event about this flow.
-    pub fn event<B: Serialize>(&mut self, event_type: &'static str, body: B) {
+    pub fn event<B: Serialize>(&mut self, event_type: EventType, body: B) {
         let ev = Event {
             timestamp: self.ts,
             flow_id: Some(self.meta.id),
@@ -348,7 +349,7 @@ impl AppCtx<'_> {
                 message,
             },
         };
-        self.event("anomaly", body);
+        self.event(EventType::Anomaly, body);
     }
 }
 

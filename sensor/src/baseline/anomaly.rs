@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::eve::{EveWriter, Event, Proto, Timestamp, Tuple};
+use crate::eve::EveWriter;
+use icsight_eve::{Event, EventType, Proto, Timestamp, Tuple};
 
 /// The kinds of deviation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -270,7 +271,7 @@ pub fn write<A: Serialize>(
     let ev = Event {
         timestamp: place.ts,
         flow_id: place.flow_id,
-        event_type: "alert",
+        event_type: EventType::Alert,
         tuple: Some(place.tuple),
         vlan: place.vlan,
         pcap_cnt: place.pcap_cnt,

@@ -35,8 +35,9 @@ use self::judge::{detail, Judge, Request};
 use self::model::{insert_sorted, Activity, Asset, Baseline, Identity, Mac, Operation, Pair};
 use self::model::{Protocol, MAX_MACS};
 use crate::config::BaselineConfig;
-use crate::eve::{EveWriter, Event, Timestamp};
+use crate::eve::EveWriter;
 use crate::flow::FlowMeta;
+use icsight_eve::{Event, EventType, Timestamp};
 
 /// Seconds in a rate window.
 const WINDOW_SECS: u64 = 60;
@@ -776,7 +777,7 @@ fn write_asset(eve: &mut EveWriter, ts: Timestamp, a: &Asset, new: bool) {
     eve.write(&Event {
         timestamp: ts,
         flow_id: None,
-        event_type: "asset",
+        event_type: EventType::Asset,
         tuple: None,
         vlan: &[],
         pcap_cnt: None,

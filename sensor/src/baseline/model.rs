@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::envelope::Envelope;
 use super::{dnp3, modbus, s7comm};
-use crate::eve::Timestamp;
+use icsight_eve::Timestamp;
 
 /// The `format` every baseline file carries.
 pub const FORMAT: &str = "icsight-baseline";

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::eve::Timestamp;
 use crate::pipeline::Pipeline;
+use icsight_eve::Timestamp;
 
 /// File names taken from a directory.
 const EXTENSIONS: [&str; 4] = ["pcap", "pcapng", "cap", "dmp"];

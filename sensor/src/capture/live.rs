@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::config::CaptureConfig;
-use crate::eve::Timestamp;
 use crate::metrics::MetricsFile;
 use crate::pipeline::Pipeline;
 use crate::stats::CaptureStats;
+use icsight_eve::Timestamp;
 
 /// How long the loop waits for packets before it looks around.
 const POLL_MS: u16 = 100;

@@ -14,7 +14,7 @@ use etherparse::{EtherType, NetSlice, SlicedPacket};
 
 use super::LinkType;
 use crate::config::DefragConfig;
-use crate::eve::Timestamp;
+use icsight_eve::Timestamp;
 
 /// When the latest fragment of a datagram arrived: packet time, and its arrival number.
 #[derive(Clone, Copy, Debug)]

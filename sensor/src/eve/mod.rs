@@ -8,82 +8,14 @@
 //! once. Events are serialized into one reused buffer, so logging allocates nothing in steady
 //! state. With an [`Uplink`], each completed line is also handed to it.
 
-mod time;
-
-pub use time::Timestamp;
-
 use std::io::{self, Write};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use icsight_eve::{Event, EventId, EventType, SensorIdentity, Timestamp};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::config::Identity;
 use crate::uplink::{Uplink, UplinkStats};
-
-/// The 5-tuple of an event, oriented client → server for flow and transaction events.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Tuple {
-    pub src_ip: IpAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_port: Option<u16>,
-    pub dest_ip: IpAddr,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port: Option<u16>,
-    pub proto: Proto,
-}
-
-/// An IP protocol number, spelled as Suricata does (`TCP`, `UDP`, `ICMP`, …, else the number).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Proto(pub u8);
-
-impl Proto {
-    pub const TCP: Proto = Proto(6);
-    pub const UDP: Proto = Proto(17);
-
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            1 => "ICMP",
-            6 => "TCP",
-            17 => "UDP",
-            58 => "IPv6-ICMP",
-            47 => "GRE",
-            50 => "ESP",
-            132 => "SCTP",
-            _ => return None,
-        })
-    }
-}
-
-impl Serialize for Proto {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.name() {
-            Some(n) => s.serialize_str(n),
-            None => s.serialize_u8(self.0),
-        }
-    }
-}
-
-/// The fields every event shares. `B` adds the event-specific keys (flattened).
-#[derive(Serialize)]
-pub struct Event<'a, B: Serialize> {
-    pub timestamp: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub flow_id: Option<u64>,
-    pub event_type: &'static str,
-    #[serde(flatten)]
-    pub tuple: Option<Tuple>,
-    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
-    pub vlan: &'a [u16],
-    /// The packet that completed what the event reports, numbered from 1 over the run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pcap_cnt: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_proto: Option<&'static str>,
-    #[serde(flatten)]
-    pub body: B,
-}
 
 #[derive(Serialize)]
 struct WithSensor<'a, E: Serialize> {
@@ -91,56 +23,6 @@ struct WithSensor<'a, E: Serialize> {
     event: &'a E,
     event_id: EventId,
     sensor: &'a RawValue,
-}
-
-/// An event's id: the writer's run (its start in microseconds since the epoch) and the event's
-/// number in that run, from 1. Spelled `{run:016x}-{seq}`, at most 37 characters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EventId {
-    pub run: u64,
-    pub seq: u64,
-}
-
-impl EventId {
-    /// Longest spelling: 16 hex digits, `-`, 20 decimal digits.
-    pub const MAX_LEN: usize = 37;
-
-    /// Spell the id into `buf`, without touching the heap.
-    pub fn format(self, buf: &mut [u8; 40]) -> &str {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (i, b) in buf[..16].iter_mut().enumerate() {
-            *b = HEX[((self.run >> (60 - 4 * i)) & 15) as usize];
-        }
-        buf[16] = b'-';
-        let mut digits = [0u8; 20];
-        let mut n = self.seq;
-        let mut len = 0;
-        loop {
-            digits[len] = b'0' + (n % 10) as u8;
-            len += 1;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for (dst, src) in buf[17..17 + len].iter_mut().zip(digits[..len].iter().rev()) {
-            *dst = *src;
-        }
-        // Only ASCII hex digits, '-' and decimal digits were written.
-        core::str::from_utf8(&buf[..17 + len]).unwrap_or("0000000000000000-0")
-    }
-}
-
-impl std::fmt::Display for EventId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.format(&mut [0; 40]))
-    }
-}
-
-impl Serialize for EventId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.format(&mut [0; 40]))
-    }
 }
 
 /// The last run number handed out in this process, so two writers never share one.
@@ -187,7 +69,7 @@ pub struct EveWriter {
 }
 
 impl EveWriter {
-    pub fn new(out: Box<dyn Write + Send>, identity: &Identity) -> Self {
+    pub fn new(out: Box<dyn Write + Send>, identity: &SensorIdentity) -> Self {
         let sensor = serde_json::value::to_raw_value(identity)
             .expect("the sensor identity is plain strings and numbers");
         EveWriter {
@@ -257,7 +139,7 @@ impl EveWriter {
         self.line.push(b'\n');
         // The spool first: it is what must not lose the event.
         if let Some(u) = &mut self.uplink {
-            u.push(event.event_type, &self.line);
+            u.push(event.event_type.name(), &self.line);
         }
         if let Err(e) = self.out.write_all(&self.line) {
             self.error = Some(e);
@@ -266,15 +148,15 @@ impl EveWriter {
         let c = &mut self.counts;
         c.total += 1;
         match event.event_type {
-            "flow" => c.flow += 1,
-            "alert" => c.alert += 1,
-            "anomaly" => c.anomaly += 1,
-            "stats" => c.stats += 1,
-            "modbus" => c.modbus += 1,
-            "s7comm" => c.s7comm += 1,
-            "s7commplus" => c.s7commplus += 1,
-            "dnp3" => c.dnp3 += 1,
-            _ => c.other += 1,
+            EventType::Flow => c.flow += 1,
+            EventType::Alert => c.alert += 1,
+            EventType::Anomaly => c.anomaly += 1,
+            EventType::Stats => c.stats += 1,
+            EventType::Modbus => c.modbus += 1,
+            EventType::S7comm => c.s7comm += 1,
+            EventType::S7commPlus => c.s7commplus += 1,
+            EventType::Dnp3 => c.dnp3 += 1,
+            EventType::Asset => c.other += 1,
         }
     }
 
@@ -294,27 +176,6 @@ impl EveWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_id_spelling() {
-        let mut buf = [0; 40];
-        let id = EventId {
-            run: 0x0006_1a2b_3c4d_5e6f,
-            seq: 1,
-        };
-        assert_eq!(id.format(&mut buf), "00061a2b3c4d5e6f-1");
-        let id = EventId {
-            run: u64::MAX,
-            seq: u64::MAX,
-        };
-        let s = id.format(&mut buf).to_owned();
-        assert_eq!(s, format!("{:016x}-{}", u64::MAX, u64::MAX));
-        assert_eq!(s.len(), EventId::MAX_LEN);
-        for (run, seq) in [(0, 0), (1, 9), (12345, 10), (1 << 60, 1_000_000_007)] {
-            let id = EventId { run, seq };
-            assert_eq!(id.to_string(), format!("{run:016x}-{seq}"));
-        }
-    }
 
     #[test]
     fn runs_differ_within_a_process() {
@@ -343,7 +204,7 @@ mod tests {
             w.write(&Event {
                 timestamp: Timestamp(1),
                 flow_id: None,
-                event_type: "stats",
+                event_type: EventType::Stats,
                 tuple: None,
                 vlan: &[],
                 pcap_cnt: None,

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use decoders::{AppProto, Direction};
 
 use crate::app::AppState;
-use crate::eve::{Proto, Timestamp, Tuple};
+use icsight_eve::{Proto, Timestamp, Tuple};
 
 /// Why a flow record was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

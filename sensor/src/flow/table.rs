@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::{Flow, FlowKey};
 use crate::config::FlowConfig;
-use crate::eve::Timestamp;
+use icsight_eve::Timestamp;
 
 /// Timeout classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

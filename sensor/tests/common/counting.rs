@@ -68,7 +68,8 @@ pub fn allocations_with(
     ruleset: Option<std::sync::Arc<rules::Ruleset>>,
     watch: Option<sensor::baseline::Watch>,
 ) -> (sensor::Pipeline, u64) {
-    use sensor::eve::{EveWriter, Timestamp};
+    use icsight_eve::Timestamp;
+    use sensor::eve::EveWriter;
     let config = sensor::Config::unregistered();
     let eve = EveWriter::new(Box::new(std::io::sink()), &config.sensor);
     let mut pipeline = sensor::Pipeline::new(&config, eve);

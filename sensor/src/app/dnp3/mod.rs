@@ -13,6 +13,7 @@ use decoders::dnp3::application::{function, Kind};
 use decoders::dnp3::transport::Push;
 use decoders::dnp3::{Dnp3Parser, Fragment, Limits, ObjectError, Pdu, Reassembler};
 use decoders::{AppProto, Direction};
+use icsight_eve::EventType;
 
 use super::{AppCtx, Logged};
 
@@ -108,7 +109,7 @@ impl Logged for Dnp3Parser {
         ctx.dnp3_link(dir, assembled.link.source);
         let body = events::Body::new(&assembled.link, &fragment, limits, error.is_none());
         ctx.transaction_alerting(
-            "dnp3",
+            EventType::Dnp3,
             dir,
             rules::Tx::Dnp3(&fragment),
             &body,

@@ -11,6 +11,7 @@
 
 mod eve;
 
+use icsight_eve::EventType;
 use std::fmt;
 
 use decoders::modbus::{frame, pair, AccessType, Adu, ErrorFlags, Message, ModbusParser, Pairing};
@@ -206,7 +207,12 @@ fn log_unanswered(ctx: &mut AppCtx<'_>, p: &Pending) {
         response: None,
     };
     let now = std::mem::replace(&mut ctx.established, p.established);
-    ctx.transaction("modbus", Direction::ToServer, rule_tx, Body { modbus: tx });
+    ctx.transaction(
+        EventType::Modbus,
+        Direction::ToServer,
+        rule_tx,
+        Body { modbus: tx },
+    );
     ctx.established = now;
     anomaly(
         ctx,
@@ -263,7 +269,7 @@ impl Logged for ModbusParser {
                             response: Some(&m),
                         };
                         ctx.transaction(
-                            "modbus",
+                            EventType::Modbus,
                             Direction::ToServer,
                             rule_tx,
                             Body { modbus: tx },
@@ -286,7 +292,7 @@ impl Logged for ModbusParser {
                         request: None,
                         response: Some(&m),
                     };
-                    ctx.transaction("modbus", dir, rule_tx, Body { modbus: tx });
+                    ctx.transaction(EventType::Modbus, dir, rule_tx, Body { modbus: tx });
                     anomaly(
                         ctx,
                         dir,

@@ -19,6 +19,7 @@ use decoders::s7comm::{
     Cotp, CotpType, Function, Plus, Rosctr, S7Pdu, S7commParser, Tpkt, Userdata,
 };
 use decoders::{AppProto, Direction};
+use icsight_eve::EventType;
 use rules::s7comm::S7Tx;
 
 use self::events::{
@@ -83,7 +84,7 @@ impl Logged for S7commParser {
             state.reassembler.reset(dir);
         }
         ctx.event(
-            "s7comm",
+            EventType::S7comm,
             Body {
                 s7comm: CotpEvent {
                     direction,
@@ -142,7 +143,7 @@ fn tsdu_logged(
                     );
                 }
                 ctx.transaction(
-                    "s7commplus",
+                    EventType::S7commPlus,
                     dir,
                     rules::Tx::S7commPlus(&p),
                     PlusBody {
@@ -231,7 +232,12 @@ fn s7_logged(
                 pdu,
                 job_function: None,
             };
-            ctx.transaction("s7comm", dir, rules::Tx::S7comm(tx), Body { s7comm: ev });
+            ctx.transaction(
+                EventType::S7comm,
+                dir,
+                rules::Tx::S7comm(tx),
+                Body { s7comm: ev },
+            );
             return;
         }
     }
@@ -250,7 +256,12 @@ fn s7_logged(
         pdu,
         job_function: ev.job_function_raw,
     };
-    ctx.transaction("s7comm", dir, rules::Tx::S7comm(tx), Body { s7comm: ev });
+    ctx.transaction(
+        EventType::S7comm,
+        dir,
+        rules::Tx::S7comm(tx),
+        Body { s7comm: ev },
+    );
 }
 
 /// Fill in what the function carries, and check its items.

@@ -1,0 +1,109 @@
+//! The kinds of event a sensor writes: EVE's `event_type`.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An EVE `event_type`. Application protocols' transactions are named after the protocol, as
+/// Suricata names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    Alert,
+    Anomaly,
+    Flow,
+    Stats,
+    Asset,
+    Modbus,
+    S7comm,
+    S7commPlus,
+    Dnp3,
+}
+
+impl EventType {
+    /// Every type, the sensor's own first, then the transactions in probing order.
+    pub const ALL: [EventType; 9] = [
+        EventType::Alert,
+        EventType::Anomaly,
+        EventType::Flow,
+        EventType::Stats,
+        EventType::Asset,
+        EventType::Modbus,
+        EventType::S7comm,
+        EventType::S7commPlus,
+        EventType::Dnp3,
+    ];
+
+    /// The name EVE spells.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventType::Alert => "alert",
+            EventType::Anomaly => "anomaly",
+            EventType::Flow => "flow",
+            EventType::Stats => "stats",
+            EventType::Asset => "asset",
+            EventType::Modbus => "modbus",
+            EventType::S7comm => "s7comm",
+            EventType::S7commPlus => "s7commplus",
+            EventType::Dnp3 => "dnp3",
+        }
+    }
+
+    /// The type a name spells.
+    pub fn parse(name: &str) -> Option<EventType> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Whether this is an application protocol's transaction.
+    pub const fn is_transaction(self) -> bool {
+        matches!(
+            self,
+            EventType::Modbus | EventType::S7comm | EventType::S7commPlus | EventType::Dnp3
+        )
+    }
+
+    /// Every name, comma-separated, for error messages.
+    pub fn known() -> String {
+        Self::ALL.map(EventType::name).join(", ")
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        EventType::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown event_type {s:?} (known: {})",
+                EventType::known()
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.name()), Some(t));
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(serde_json::from_str::<EventType>(&json).unwrap(), t);
+        }
+        assert_eq!(EventType::parse("http"), None);
+        let e = serde_json::from_str::<EventType>(r#""http""#).unwrap_err();
+        assert!(e.to_string().contains("unknown event_type \"http\""), "{e}");
+    }
+}

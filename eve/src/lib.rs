@@ -1,0 +1,18 @@
+//! The EVE wire contract: what a sensor writes and a collector reads, in one place.
+//!
+//! Both sides build on these types, so a field renamed on one side fails to compile on the
+//! other instead of being refused at ingest. The crate does no I/O: it owns the envelope every
+//! event shares ([`Tuple`], [`Proto`], [`EventId`], [`Event`]), the [`EventType`]s, the
+//! [`Timestamp`] and its one parser, the [`SensorIdentity`] block, and the [`codes`] that say
+//! whose a record is (GB 32100 unified social credit codes, GB/T 2260 provinces).
+
+pub mod codes;
+mod envelope;
+mod event_type;
+mod identity;
+mod time;
+
+pub use envelope::{Event, EventId, Proto, Tuple};
+pub use event_type::EventType;
+pub use identity::{Industry, SensorIdentity};
+pub use time::Timestamp;

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Compare two EVE files event by event, but for what differs between any two runs.
+
+Usage: scripts/eve-compare.py BEFORE.json AFTER.json
+
+Ignored: `event_id` (its run half is the writer's start time), the `stats` event's wall-clock
+`timestamp` and `uptime`; `flow_id`s are random per run, so each file's are renumbered in order
+of first appearance. Exits 1 on the first difference, naming the line and key.
+"""
+import json
+import sys
+
+
+def events(path):
+    ids = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            e = json.loads(line)
+            e.pop("event_id", None)
+            if e.get("event_type") == "stats":
+                e.pop("timestamp", None)
+                e.get("stats", {}).pop("uptime", None)
+            if "flow_id" in e:
+                e["flow_id"] = ids.setdefault(e["flow_id"], len(ids) + 1)
+            yield n, e
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    before, after = list(events(sys.argv[1])), list(events(sys.argv[2]))
+    for (n, a), (_, b) in zip(before, after):
+        if a != b:
+            keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            print(f"line {n}: differs in {', '.join(keys)}")
+            for k in keys:
+                print(f"  before {k}: {json.dumps(a.get(k))[:400]}")
+                print(f"  after  {k}: {json.dumps(b.get(k))[:400]}")
+            sys.exit(1)
+    if len(before) != len(after):
+        print(f"{len(before)} events before, {len(after)} after")
+        sys.exit(1)
+    print(f"{len(before)} events equal")
+
+
+if __name__ == "__main__":
+    main()
