@@ -9,6 +9,10 @@
 
 use core::fmt;
 
+use crate::dnp3::Fragment;
+use crate::modbus::Message;
+use crate::s7comm::{Plus, S7Tx};
+
 /// Which way bytes travel within a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -67,6 +71,33 @@ impl AppProto {
 impl fmt::Display for AppProto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// An application transaction, borrowed from the decoded PDUs: what signatures and baselines
+/// inspect. It lives with the decoders so that every consumer takes it from the layer that
+/// produces it, not from one another.
+#[derive(Debug, Clone, Copy)]
+pub enum Tx<'p, 'a> {
+    /// A request and its response; either may be missing.
+    Modbus {
+        request: Option<&'p Message<'a>>,
+        response: Option<&'p Message<'a>>,
+    },
+    /// One application fragment.
+    Dnp3(&'p Fragment<'a>),
+    S7comm(S7Tx<'p, 'a>),
+    S7commPlus(&'p Plus<'a>),
+}
+
+impl Tx<'_, '_> {
+    /// The protocol the transaction belongs to.
+    pub fn proto(&self) -> AppProto {
+        match self {
+            Tx::Modbus { .. } => AppProto::Modbus,
+            Tx::Dnp3(_) => AppProto::Dnp3,
+            Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
+        }
     }
 }
 

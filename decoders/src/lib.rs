@@ -19,4 +19,4 @@ pub mod dnp3;
 pub mod modbus;
 pub mod s7comm;
 
-pub use app::{AppProto, Direction, Parsed, Probe, StreamParser};
+pub use app::{AppProto, Direction, Parsed, Probe, StreamParser, Tx};

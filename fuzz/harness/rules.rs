@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use decoders::dnp3::Fragment;
 use decoders::modbus::{Message, ModbusParser};
 use decoders::s7comm::S7Pdu;
+use decoders::s7comm::S7Tx;
+use decoders::Tx;
 use decoders::{AppProto, Direction, Parsed, StreamParser};
-use rules::s7comm::S7Tx;
-use rules::{Classification, Detector, FlowBits, PacketView, Transport, Tx, Vars};
+use rules::{Classification, Detector, FlowBits, PacketView, Transport, Vars};
 
 /// A Modbus write-multiple-registers request (MBAP included).
 const MODBUS: &[u8] = b"\x00\x01\x00\x00\x00\x0b\x01\x10\x00\x00\x00\x02\x04\x12\x34\x56\x78";

@@ -15,16 +15,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use decoders::dnp3::Fragment;
-use decoders::modbus::Message;
-use decoders::s7comm::Plus;
-use decoders::{AppProto, Direction};
+use decoders::{AppProto, Direction, Tx};
 
 use crate::classification::Classification;
 use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
 use crate::payload::{Buffer, Op};
 use crate::prefilter::{Entry, Prefilter, Scratch};
-use crate::s7comm::S7Tx;
 use crate::threshold::{Seen, Thresholds};
 use crate::{dnp3, Action, Direction as RuleDirection, Protocol, Signature};
 
@@ -52,20 +48,6 @@ pub struct PacketView {
     pub flow_id: u64,
     /// Packet time, in seconds.
     pub secs: u64,
-}
-
-/// An application transaction, borrowed from the decoders.
-#[derive(Debug, Clone, Copy)]
-pub enum Tx<'p, 'a> {
-    /// A request and its response; either may be missing.
-    Modbus {
-        request: Option<&'p Message<'a>>,
-        response: Option<&'p Message<'a>>,
-    },
-    /// One application fragment.
-    Dnp3(&'p Fragment<'a>),
-    S7comm(S7Tx<'p, 'a>),
-    S7commPlus(&'p Plus<'a>),
 }
 
 /// A loaded rule with what its alerts carry.
@@ -484,6 +466,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
 mod tests {
     use super::*;
     use crate::{parse_rules, Vars};
+    use decoders::modbus::Message;
+    use decoders::s7comm::S7Tx;
 
     fn ruleset(text: &str) -> Ruleset {
         let (sigs, errs) = parse_rules(text, &Vars::suricata_defaults());

@@ -32,7 +32,7 @@ pub mod vars;
 
 pub use classification::Classification;
 pub use content::Content;
-pub use engine::{Detector, PacketView, Rule, Ruleset, Transport, Tx};
+pub use engine::{Detector, PacketView, Rule, Ruleset, Transport};
 pub use flow::FlowBits;
 pub use header::{Action, AddrExpr, Direction, Header, PortExpr, Protocol};
 pub use load::{load, load_sources, LoadError, Loaded};

@@ -18,7 +18,7 @@
 
 use decoders::s7comm::header::Rosctr;
 use decoders::s7comm::param::{self, block_type_name, Block};
-use decoders::s7comm::{plus, Function, Plus, S7Pdu, Userdata};
+use decoders::s7comm::{plus, Function, Plus, S7Pdu, S7Tx, Userdata};
 
 use crate::num::{parse_number, InclusiveRange};
 
@@ -54,13 +54,6 @@ pub enum S7Match {
 pub enum PlusMatch {
     Opcode(u8),
     Function(u16),
-}
-
-/// The S7 PDU a transaction is, with the function of the job an ack_data answers.
-#[derive(Debug, Clone, Copy)]
-pub struct S7Tx<'p, 'a> {
-    pub pdu: &'p S7Pdu<'a>,
-    pub job_function: Option<u8>,
 }
 
 const AREAS: [(&str, u8); 18] = [

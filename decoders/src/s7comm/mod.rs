@@ -31,6 +31,14 @@ pub use reassembly::Reassembler;
 pub use tpkt::{CotpType, Tpkt};
 pub use userdata::Userdata;
 
+/// The S7 PDU a transaction is, with the function of the job an ack_data answers (an
+/// ack_data's parameter does not always repeat it).
+#[derive(Debug, Clone, Copy)]
+pub struct S7Tx<'p, 'a> {
+    pub pdu: &'p S7Pdu<'a>,
+    pub job_function: Option<u8>,
+}
+
 use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
 
 /// ISO-TSAP, the port S7 PLCs listen on.

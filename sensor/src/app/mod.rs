@@ -221,7 +221,7 @@ impl AppCtx<'_> {
         &mut self,
         event_type: EventType,
         dir: Direction,
-        tx: rules::Tx<'_, '_>,
+        tx: decoders::Tx<'_, '_>,
         body: B,
     ) {
         self.transaction_alerting(event_type, dir, tx, &body, &body);
@@ -233,7 +233,7 @@ impl AppCtx<'_> {
         &mut self,
         event_type: EventType,
         dir: Direction,
-        tx: rules::Tx<'_, '_>,
+        tx: decoders::Tx<'_, '_>,
         body: &B,
         alert_body: &A,
     ) {

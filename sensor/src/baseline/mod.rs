@@ -324,16 +324,16 @@ impl Watch {
         eve: &mut EveWriter,
         place: &Place<'_>,
         meta: &FlowMeta,
-        tx: &rules::Tx<'_, '_>,
+        tx: &decoders::Tx<'_, '_>,
         app: Option<&A>,
     ) -> bool {
         let ts = place.ts;
         let (client, server) = (meta.client.0, meta.server.0);
         let protocol = match tx {
-            rules::Tx::Modbus { .. } => Protocol::Modbus,
-            rules::Tx::S7comm(_) => Protocol::S7comm,
-            rules::Tx::S7commPlus(_) => Protocol::S7commplus,
-            rules::Tx::Dnp3(_) => Protocol::Dnp3,
+            decoders::Tx::Modbus { .. } => Protocol::Modbus,
+            decoders::Tx::S7comm(_) => Protocol::S7comm,
+            decoders::Tx::S7commPlus(_) => Protocol::S7commplus,
+            decoders::Tx::Dnp3(_) => Protocol::Dnp3,
         };
         self.stats.transactions += 1;
         if self.mode == Mode::Learn {
@@ -407,20 +407,20 @@ impl Watch {
             from_server: false,
         };
         let (request, id_changed) = match tx {
-            rules::Tx::Modbus { request, response } => modbus::observe(
+            decoders::Tx::Modbus { request, response } => modbus::observe(
                 pair.modbus.get_or_insert_with(Default::default),
                 identity,
                 *request,
                 *response,
                 &mut j,
             ),
-            rules::Tx::S7comm(s) => s7comm::observe(
+            decoders::Tx::S7comm(s) => s7comm::observe(
                 pair.s7comm.get_or_insert_with(Default::default),
                 identity,
                 s.pdu,
                 &mut j,
             ),
-            rules::Tx::S7commPlus(p) => (
+            decoders::Tx::S7commPlus(p) => (
                 s7comm::observe_plus(
                     pair.s7commplus.get_or_insert_with(Default::default),
                     p,
@@ -428,7 +428,7 @@ impl Watch {
                 ),
                 false,
             ),
-            rules::Tx::Dnp3(f) => (
+            decoders::Tx::Dnp3(f) => (
                 dnp3::observe(pair.dnp3.get_or_insert_with(Default::default), f, &mut j),
                 false,
             ),

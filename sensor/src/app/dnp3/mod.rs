@@ -111,7 +111,7 @@ impl Logged for Dnp3Parser {
         ctx.transaction_alerting(
             EventType::Dnp3,
             dir,
-            rules::Tx::Dnp3(&fragment),
+            decoders::Tx::Dnp3(&fragment),
             &body,
             &body.for_alert(),
         );

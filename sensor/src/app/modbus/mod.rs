@@ -202,7 +202,7 @@ fn log_unanswered(ctx: &mut AppCtx<'_>, p: &Pending) {
         request: Some(Side::new(&req, None)),
         response: None,
     };
-    let rule_tx = rules::Tx::Modbus {
+    let rule_tx = decoders::Tx::Modbus {
         request: Some(&req),
         response: None,
     };
@@ -264,7 +264,7 @@ impl Logged for ModbusParser {
                             request: Some(Side::new(&req, None)),
                             response: Some(Side::new(&m, bits)),
                         };
-                        let rule_tx = rules::Tx::Modbus {
+                        let rule_tx = decoders::Tx::Modbus {
                             request: Some(&req),
                             response: Some(&m),
                         };
@@ -288,7 +288,7 @@ impl Logged for ModbusParser {
                         request: None,
                         response: Some(Side::new(&m, None)),
                     };
-                    let rule_tx = rules::Tx::Modbus {
+                    let rule_tx = decoders::Tx::Modbus {
                         request: None,
                         response: Some(&m),
                     };

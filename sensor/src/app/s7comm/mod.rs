@@ -15,12 +15,12 @@ use decoders::s7comm::header::{self, HeaderError};
 use decoders::s7comm::item::MAX_ITEMS;
 use decoders::s7comm::param;
 use decoders::s7comm::plus;
+use decoders::s7comm::S7Tx;
 use decoders::s7comm::{
     Cotp, CotpType, Function, Plus, Rosctr, S7Pdu, S7commParser, Tpkt, Userdata,
 };
 use decoders::{AppProto, Direction};
 use icsight_eve::EventType;
-use rules::s7comm::S7Tx;
 
 use self::events::{
     BlockControlEv, Body, CotpEvent, CotpFacts, Items, PduEvent, PiEv, PlusBody, PlusEvent,
@@ -145,7 +145,7 @@ fn tsdu_logged(
                 ctx.transaction(
                     EventType::S7commPlus,
                     dir,
-                    rules::Tx::S7commPlus(&p),
+                    decoders::Tx::S7commPlus(&p),
                     PlusBody {
                         s7commplus: PlusEvent::new(direction_name(dir), &p, tpdus),
                     },
@@ -235,7 +235,7 @@ fn s7_logged(
             ctx.transaction(
                 EventType::S7comm,
                 dir,
-                rules::Tx::S7comm(tx),
+                decoders::Tx::S7comm(tx),
                 Body { s7comm: ev },
             );
             return;
@@ -259,7 +259,7 @@ fn s7_logged(
     ctx.transaction(
         EventType::S7comm,
         dir,
-        rules::Tx::S7comm(tx),
+        decoders::Tx::S7comm(tx),
         Body { s7comm: ev },
     );
 }
