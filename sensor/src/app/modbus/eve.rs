@@ -160,7 +160,9 @@ impl Serialize for WriteObj<'_> {
             } => {
                 map.serialize_entry("address", &address)?;
                 map.serialize_entry("quantity", &quantity)?;
-                map.serialize_entry("data", &Text(data))?;
+                // Not `data`: in Suricata's schema `write.data` is the integer of a single
+                // write, and one field with two types breaks a SIEM indexing both.
+                map.serialize_entry("bytes", &Text(data))?;
                 map.serialize_entry("byte_count", &byte_count)?;
                 values(&mut map, self.bit_access, data, usize::from(quantity))?;
             }
