@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use icsight_config::ConfigError;
 use icsight_eve::codes::{check_province, check_uscc};
 use icsight_eve::SensorIdentity;
 use serde::de::value::BorrowedStrDeserializer;
@@ -15,21 +16,6 @@ pub use uplink::{Compression, Fsync, UplinkConfig};
 
 /// Where the sensor looks for its configuration when `--config` is not given.
 pub const DEFAULT_PATHS: [&str; 2] = ["sensor.toml", "/etc/icsight/sensor.toml"];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: key `{key}`: {message}")]
-    Key {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -525,43 +511,16 @@ impl Default for EveConfig {
 impl Config {
     /// Parse and validate a configuration; `path` is only used to name errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let key_error = |key: String, message: String| ConfigError::Key {
-            path: path.to_owned(),
-            key,
-            message,
-        };
-        let de = toml::Deserializer::new(text);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
-            let inner = e.into_inner();
-            let message = inner.message().to_owned();
-            let location = inner
-                .span()
-                .map(|s| {
-                    let line = text[..s.start].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            key_error(
-                if key == "." {
-                    "(top level)".into()
-                } else {
-                    key
-                },
-                format!("{message}{location}"),
-            )
-        })?;
-        config.validate().map_err(|(k, m)| key_error(k, m))?;
+        let config: Config = icsight_config::parse(text, path)?;
+        config
+            .validate()
+            .map_err(|(k, m)| ConfigError::key(path, k, m))?;
         Ok(config)
     }
 
     /// Read `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(&text, path)
+        Config::parse(&icsight_config::read(path)?, path)
     }
 
     /// `--config` if given, else the first of [`DEFAULT_PATHS`] that exists; `None` if none.
