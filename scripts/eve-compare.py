@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Compare two EVE files event by event, but for what differs between any two runs.
 
-Usage: scripts/eve-compare.py BEFORE.json AFTER.json
+Usage: scripts/eve-compare.py [--renamed PATH=NEW ...] BEFORE.json AFTER.json
 
 Ignored: `event_id` (its run half is the writer's start time), the `stats` event's wall-clock
 `timestamp` and `uptime`; `flow_id`s are random per run, so each file's are renumbered in order
-of first appearance. Exits 1 on the first difference, naming the line and key.
+of first appearance. `--renamed modbus.request.write.data=bytes` accepts a field renamed on
+purpose: where AFTER has `bytes` and not `data` at that place, BEFORE's `data` is read as
+`bytes`. Exits 1 on the first difference, naming the line and key.
 """
 import json
 import sys
@@ -25,11 +27,30 @@ def events(path):
             yield n, e
 
 
+def rename(before, after, path, new):
+    """Read `before`'s field at `path` as `new` where `after` renamed it so."""
+    *parents, old = path.split(".")
+    for key in parents:
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            return
+        before, after = before.get(key), after.get(key)
+    if (isinstance(before, dict) and isinstance(after, dict) and old in before
+            and old not in after and new in after):
+        before[new] = before.pop(old)
+
+
 def main():
-    if len(sys.argv) != 3:
+    args, renames = sys.argv[1:], []
+    while args and args[0] == "--renamed":
+        path, _, new = args[1].partition("=")
+        renames.append((path, new))
+        args = args[2:]
+    if len(args) != 2:
         sys.exit(__doc__)
-    before, after = list(events(sys.argv[1])), list(events(sys.argv[2]))
+    before, after = list(events(args[0])), list(events(args[1]))
     for (n, a), (_, b) in zip(before, after):
+        for path, new in renames:
+            rename(a, b, path, new)
         if a != b:
             keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             print(f"line {n}: differs in {', '.join(keys)}")

@@ -37,36 +37,66 @@ impl Direction {
     }
 }
 
-/// The application protocols icsight decodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AppProto {
-    Modbus,
-    S7comm,
-    Dnp3,
+/// The application protocols icsight decodes, in probing order: the one list a new protocol
+/// joins. Each line names the protocol's [`AppProto`] variant, its module — the same name in
+/// every crate (`decoders::modbus`, the sensor's `app::modbus`, `[app.modbus]` in
+/// `sensor.toml`, `stats.app_layer.modbus`) and its EVE `app_proto` — and its [`StreamParser`].
+///
+/// `for_each_protocol!(m)` hands the list to the macro `m`, which is how [`AppProto`] here and
+/// the sensor's per-protocol state, counters and configuration are declared: adding a line is
+/// what makes them grow (see `docs/adding-a-protocol.md`).
+#[macro_export]
+macro_rules! for_each_protocol {
+    ($m:ident) => {
+        $m! {
+            Modbus, modbus, $crate::modbus::ModbusParser;
+            S7comm, s7comm, $crate::s7comm::S7commParser;
+            Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
+        }
+    };
 }
 
-impl AppProto {
-    /// Every protocol, in probing order.
-    pub const ALL: [AppProto; 3] = [AppProto::Modbus, AppProto::S7comm, AppProto::Dnp3];
-
-    /// The name used in EVE's `app_proto` field (Suricata's spelling).
-    pub fn name(self) -> &'static str {
-        match self {
-            AppProto::Modbus => "modbus",
-            AppProto::S7comm => "s7comm",
-            AppProto::Dnp3 => "dnp3",
+macro_rules! declare_app_proto {
+    ($($variant:ident, $name:ident, $parser:ty;)*) => {
+        /// An application protocol icsight decodes.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum AppProto {
+            $($variant,)*
         }
-    }
 
-    /// Whether `bytes`, the first payload seen in `dir`, looks like this protocol.
-    pub fn probe(self, dir: Direction, bytes: &[u8]) -> Probe {
-        match self {
-            AppProto::Modbus => crate::modbus::probe(dir, bytes),
-            AppProto::S7comm => crate::s7comm::probe(dir, bytes),
-            AppProto::Dnp3 => crate::dnp3::probe(dir, bytes),
+        impl AppProto {
+            /// How many there are.
+            pub const COUNT: usize = [$(stringify!($name)),*].len();
+
+            /// Every protocol, in probing order.
+            pub const ALL: [AppProto; AppProto::COUNT] = [$(AppProto::$variant),*];
+
+            /// The name used in EVE's `app_proto` field (Suricata's spelling), and the name of
+            /// the protocol's module everywhere.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(AppProto::$variant => stringify!($name),)*
+                }
+            }
+
+            /// The protocol's registered port.
+            pub fn default_port(self) -> u16 {
+                match self {
+                    $(AppProto::$variant => crate::$name::PORT,)*
+                }
+            }
+
+            /// Whether `bytes`, the first payload seen in `dir`, looks like this protocol.
+            pub fn probe(self, dir: Direction, bytes: &[u8]) -> Probe {
+                match self {
+                    $(AppProto::$variant => crate::$name::probe(dir, bytes),)*
+                }
+            }
         }
-    }
+    };
 }
+
+for_each_protocol!(declare_app_proto);
 
 impl fmt::Display for AppProto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

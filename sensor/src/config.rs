@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use decoders::AppProto;
 pub use icsight_config::ConfigError;
 use icsight_eve::codes::{check_province, check_uscc};
 use icsight_eve::SensorIdentity;
@@ -446,27 +447,39 @@ impl Default for DefragConfig {
     }
 }
 
-/// Application-layer detection: the server ports tried first, and payload probing.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AppConfig {
-    /// Probe every protocol on any port, not only on its configured ports.
-    pub probe_all_ports: bool,
-    pub modbus: ProtoConfig,
-    pub s7comm: ProtoConfig,
-    pub dnp3: ProtoConfig,
+macro_rules! declare_app_config {
+    ($($variant:ident, $name:ident, $parser:ty;)*) => {
+        /// Application-layer detection: the server ports tried first, and payload probing. One
+        /// `[app.NAME]` table a protocol.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct AppConfig {
+            /// Probe every protocol on any port, not only on its configured ports.
+            pub probe_all_ports: bool,
+            $(pub $name: ProtoConfig,)*
+        }
+
+        impl Default for AppConfig {
+            fn default() -> Self {
+                AppConfig {
+                    probe_all_ports: true,
+                    $($name: ProtoConfig::on(AppProto::$variant.default_port()),)*
+                }
+            }
+        }
+
+        impl AppConfig {
+            /// The settings of `proto`.
+            pub fn proto(&self, proto: AppProto) -> &ProtoConfig {
+                match proto {
+                    $(AppProto::$variant => &self.$name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Default for AppConfig {
-    fn default() -> Self {
-        AppConfig {
-            probe_all_ports: true,
-            modbus: ProtoConfig::on(decoders::modbus::PORT),
-            s7comm: ProtoConfig::on(decoders::s7comm::PORT),
-            dnp3: ProtoConfig::on(decoders::dnp3::PORT),
-        }
-    }
-}
+decoders::for_each_protocol!(declare_app_config);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -155,22 +155,17 @@ pub fn render(sensor: &str, snap: &Snapshot<'_>) -> String {
             c.kernel_ifdrops as f64,
         );
     }
-    let e = snap.events;
+    let by_type: Vec<(String, f64)> = snap
+        .events
+        .by_type()
+        .map(|(t, n)| (format!("type=\"{t}\""), n as f64))
+        .collect();
+    let by_type: Vec<(&str, f64)> = by_type.iter().map(|(l, n)| (l.as_str(), *n)).collect();
     o.family(
         "icsight_sensor_events_total",
         "counter",
         "EVE events written, by type.",
-        &[
-            ("type=\"alert\"", e.alert as f64),
-            ("type=\"anomaly\"", e.anomaly as f64),
-            ("type=\"flow\"", e.flow as f64),
-            ("type=\"stats\"", e.stats as f64),
-            ("type=\"modbus\"", e.modbus as f64),
-            ("type=\"s7comm\"", e.s7comm as f64),
-            ("type=\"s7commplus\"", e.s7commplus as f64),
-            ("type=\"dnp3\"", e.dnp3 as f64),
-            ("type=\"other\"", e.other as f64),
-        ],
+        &by_type,
     );
     o.one(
         "icsight_sensor_flows_total",

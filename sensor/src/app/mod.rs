@@ -15,9 +15,6 @@ pub use driver::{Driver, Logged};
 
 use std::fmt::Display;
 
-use decoders::dnp3::Dnp3Parser;
-use decoders::modbus::ModbusParser;
-use decoders::s7comm::S7commParser;
 use decoders::{AppProto, Direction, Probe};
 use serde::Serialize;
 
@@ -43,15 +40,12 @@ pub struct Detection {
 
 impl Detection {
     pub fn new(config: &AppConfig) -> Self {
-        let protos = [
-            (AppProto::Modbus, &config.modbus),
-            (AppProto::S7comm, &config.s7comm),
-            (AppProto::Dnp3, &config.dnp3),
-        ]
-        .into_iter()
-        .filter(|(_, c)| c.enabled)
-        .map(|(p, c)| (p, c.ports.clone()))
-        .collect();
+        let protos = AppProto::ALL
+            .into_iter()
+            .map(|p| (p, config.proto(p)))
+            .filter(|(_, c)| c.enabled)
+            .map(|(p, c)| (p, c.ports.clone()))
+            .collect();
         Detection {
             protos,
             probe_all_ports: config.probe_all_ports,
@@ -124,24 +118,27 @@ impl Serialize for NamedCounts {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct AppStats {
-    pub modbus: ProtoStats,
-    pub s7comm: ProtoStats,
-    pub dnp3: ProtoStats,
-    /// Flows with payload that no protocol claimed.
-    pub unknown: u64,
+macro_rules! declare_app_stats {
+    ($($variant:ident, $name:ident, $parser:ty;)*) => {
+        /// The application layer's counters: one [`ProtoStats`] a protocol.
+        #[derive(Clone, Debug, Default, Serialize)]
+        pub struct AppStats {
+            $(pub $name: ProtoStats,)*
+            /// Flows with payload that no protocol claimed.
+            pub unknown: u64,
+        }
+
+        impl AppStats {
+            pub fn proto(&mut self, p: AppProto) -> &mut ProtoStats {
+                match p {
+                    $(AppProto::$variant => &mut self.$name,)*
+                }
+            }
+        }
+    };
 }
 
-impl AppStats {
-    pub fn proto(&mut self, p: AppProto) -> &mut ProtoStats {
-        match p {
-            AppProto::Modbus => &mut self.modbus,
-            AppProto::S7comm => &mut self.s7comm,
-            AppProto::Dnp3 => &mut self.dnp3,
-        }
-    }
-}
+decoders::for_each_protocol!(declare_app_stats);
 
 /// What the app layer needs from the pipeline while it handles one packet's bytes.
 pub struct AppCtx<'a> {
@@ -353,69 +350,76 @@ impl AppCtx<'_> {
     }
 }
 
-/// Where a flow's application layer stands.
-pub enum AppState {
-    Detecting {
-        probes: [u8; 2],
-    },
-    Modbus(Driver<ModbusParser>),
-    S7comm(Driver<S7commParser>),
-    Dnp3(Driver<Dnp3Parser>),
-    /// No protocol we decode, or not TCP/UDP.
-    None,
+macro_rules! declare_app_state {
+    ($($variant:ident, $name:ident, $parser:ty;)*) => {
+        /// Where a flow's application layer stands: still probing, handed to one protocol's
+        /// [`Driver`] for good, or given up on.
+        pub enum AppState {
+            Detecting {
+                probes: [u8; 2],
+            },
+            $($variant(Driver<$parser>),)*
+            /// No protocol we decode, or not TCP/UDP.
+            None,
+        }
+
+        impl AppState {
+            /// A fresh driver for `proto`.
+            fn start(proto: AppProto) -> Self {
+                match proto {
+                    $(AppProto::$variant => AppState::$variant(Driver::default()),)*
+                }
+            }
+
+            pub fn heap_bytes(&self) -> usize {
+                match self {
+                    $(AppState::$variant(d) => d.heap_bytes(),)*
+                    AppState::Detecting { .. } | AppState::None => 0,
+                }
+            }
+
+            /// The flow has ended: its queued bytes have been handed over; report what is still
+            /// open.
+            pub fn close(&mut self, ctx: &mut AppCtx<'_>) {
+                match self {
+                    $(AppState::$variant(d) => d.close(ctx),)*
+                    AppState::Detecting { .. } | AppState::None => {}
+                }
+            }
+
+            /// Bytes (or a gap) of a TCP direction.
+            pub fn chunk(&mut self, dir: Direction, chunk: Chunk<'_>, ctx: &mut AppCtx<'_>) {
+                if let (AppState::Detecting { .. }, Chunk::Data(bytes)) = (&*self, &chunk) {
+                    self.detect(dir, bytes, ctx);
+                }
+                match self {
+                    $(AppState::$variant(d) => d.chunk(dir, chunk, ctx),)*
+                    AppState::Detecting { .. } | AppState::None => {}
+                }
+            }
+
+            /// A UDP datagram.
+            pub fn datagram(&mut self, dir: Direction, bytes: &[u8], ctx: &mut AppCtx<'_>) {
+                if bytes.is_empty() {
+                    return;
+                }
+                if let AppState::Detecting { .. } = self {
+                    self.detect(dir, bytes, ctx);
+                }
+                match self {
+                    $(AppState::$variant(d) => d.datagram(dir, bytes, ctx),)*
+                    AppState::Detecting { .. } | AppState::None => {}
+                }
+            }
+        }
+    };
 }
+
+decoders::for_each_protocol!(declare_app_state);
 
 impl AppState {
     pub fn detecting() -> Self {
         AppState::Detecting { probes: [0; 2] }
-    }
-
-    pub fn heap_bytes(&self) -> usize {
-        match self {
-            AppState::Modbus(d) => d.heap_bytes(),
-            AppState::S7comm(d) => d.heap_bytes(),
-            AppState::Dnp3(d) => d.heap_bytes(),
-            AppState::Detecting { .. } | AppState::None => 0,
-        }
-    }
-
-    /// The flow has ended: its queued bytes have been handed over; report what is still open.
-    pub fn close(&mut self, ctx: &mut AppCtx<'_>) {
-        match self {
-            AppState::Modbus(d) => d.close(ctx),
-            AppState::S7comm(d) => d.close(ctx),
-            AppState::Dnp3(d) => d.close(ctx),
-            AppState::Detecting { .. } | AppState::None => {}
-        }
-    }
-
-    /// Bytes (or a gap) of a TCP direction.
-    pub fn chunk(&mut self, dir: Direction, chunk: Chunk<'_>, ctx: &mut AppCtx<'_>) {
-        if let (AppState::Detecting { .. }, Chunk::Data(bytes)) = (&*self, &chunk) {
-            self.detect(dir, bytes, ctx);
-        }
-        match self {
-            AppState::Modbus(d) => d.chunk(dir, chunk, ctx),
-            AppState::S7comm(d) => d.chunk(dir, chunk, ctx),
-            AppState::Dnp3(d) => d.chunk(dir, chunk, ctx),
-            AppState::Detecting { .. } | AppState::None => {}
-        }
-    }
-
-    /// A UDP datagram.
-    pub fn datagram(&mut self, dir: Direction, bytes: &[u8], ctx: &mut AppCtx<'_>) {
-        if bytes.is_empty() {
-            return;
-        }
-        if let AppState::Detecting { .. } = self {
-            self.detect(dir, bytes, ctx);
-        }
-        match self {
-            AppState::Modbus(d) => d.datagram(dir, bytes, ctx),
-            AppState::S7comm(d) => d.datagram(dir, bytes, ctx),
-            AppState::Dnp3(d) => d.datagram(dir, bytes, ctx),
-            AppState::Detecting { .. } | AppState::None => {}
-        }
     }
 
     fn detect(&mut self, dir: Direction, bytes: &[u8], ctx: &mut AppCtx<'_>) {
@@ -426,11 +430,7 @@ impl AppState {
             Some(proto) => {
                 ctx.meta.app_proto = Some(proto);
                 ctx.stats.proto(proto).flows += 1;
-                *self = match proto {
-                    AppProto::Modbus => AppState::Modbus(Driver::default()),
-                    AppProto::S7comm => AppState::S7comm(Driver::default()),
-                    AppProto::Dnp3 => AppState::Dnp3(Driver::default()),
-                };
+                *self = AppState::start(proto);
             }
             None => {
                 probes[dir.index()] += 1;

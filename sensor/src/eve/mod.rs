@@ -41,7 +41,7 @@ fn new_run() -> u64 {
     }
 }
 
-/// Counts of events written, by type.
+/// Counts of events written, by type; `other` counts the types without a field (`asset`).
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct EventCounts {
     pub total: u64,
@@ -54,6 +54,33 @@ pub struct EventCounts {
     pub s7commplus: u64,
     pub dnp3: u64,
     pub other: u64,
+}
+
+impl EventCounts {
+    /// The counter of `t`.
+    fn of(&mut self, t: EventType) -> &mut u64 {
+        match t {
+            EventType::Flow => &mut self.flow,
+            EventType::Alert => &mut self.alert,
+            EventType::Anomaly => &mut self.anomaly,
+            EventType::Stats => &mut self.stats,
+            EventType::Modbus => &mut self.modbus,
+            EventType::S7comm => &mut self.s7comm,
+            EventType::S7commPlus => &mut self.s7commplus,
+            EventType::Dnp3 => &mut self.dnp3,
+            EventType::Asset => &mut self.other,
+        }
+    }
+
+    /// Every count but the total, by the name of its type (`other` last), for the metrics.
+    pub fn by_type(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        let mut c = *self;
+        EventType::ALL
+            .into_iter()
+            .filter(|t| *t != EventType::Asset)
+            .map(move |t| (t.name(), *c.of(t)))
+            .chain(std::iter::once(("other", self.other)))
+    }
 }
 
 /// Writes EVE lines to a file, stdout or any writer.
@@ -145,19 +172,8 @@ impl EveWriter {
             self.error = Some(e);
             return;
         }
-        let c = &mut self.counts;
-        c.total += 1;
-        match event.event_type {
-            EventType::Flow => c.flow += 1,
-            EventType::Alert => c.alert += 1,
-            EventType::Anomaly => c.anomaly += 1,
-            EventType::Stats => c.stats += 1,
-            EventType::Modbus => c.modbus += 1,
-            EventType::S7comm => c.s7comm += 1,
-            EventType::S7commPlus => c.s7commplus += 1,
-            EventType::Dnp3 => c.dnp3 += 1,
-            EventType::Asset => c.other += 1,
-        }
+        self.counts.total += 1;
+        *self.counts.of(event.event_type) += 1;
     }
 
     /// The first write error, if any.
