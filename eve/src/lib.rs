@@ -3,15 +3,18 @@
 //! Both sides build on these types, so a field renamed on one side fails to compile on the
 //! other instead of being refused at ingest. The crate does no I/O: it owns the envelope every
 //! event shares ([`Tuple`], [`Proto`], [`EventId`], [`Event`]), the [`EventType`]s, the
+//! [`AlertRecord`] every alert carries, the
 //! [`Timestamp`] and its one parser, the [`SensorIdentity`] block, and the [`codes`] that say
 //! whose a record is (GB 32100 unified social credit codes, GB/T 2260 provinces).
 
+mod alert;
 pub mod codes;
 mod envelope;
 mod event_type;
 mod identity;
 mod time;
 
+pub use alert::AlertRecord;
 pub use envelope::{Event, EventId, Proto, Tuple};
 pub use event_type::EventType;
 pub use identity::{Industry, SensorIdentity};

@@ -8,11 +8,11 @@ use decoders::Direction;
 use serde::Serialize;
 
 use crate::app::{AppCtx, AppState, Detection};
-use crate::baseline::anomaly::Place;
 use crate::baseline::Watch;
 use crate::config::Config;
 use crate::decode::defrag::Defrag;
 use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
+use crate::detect::alert::Place;
 use crate::detect::Detect;
 use crate::eve::EveWriter;
 use crate::flow::tcp::{self, TcpSession};
@@ -311,6 +311,7 @@ impl Pipeline {
                 pcap_cnt: Some(self.stats.decoder.pkts),
                 app_proto: None,
                 direction: None,
+                linktype: self.detect.linktype,
             };
             w.flow_started(&mut self.eve, &place, meta);
         }

@@ -18,9 +18,9 @@ use std::fmt::Display;
 use decoders::{AppProto, Direction, Probe};
 use serde::Serialize;
 
-use crate::baseline::anomaly::Place;
 use crate::baseline::Watch;
 use crate::config::AppConfig;
+use crate::detect::alert::Place;
 use crate::detect::Detect;
 use crate::eve::EveWriter;
 use crate::flow::FlowMeta;
@@ -250,6 +250,7 @@ impl AppCtx<'_> {
                 pcap_cnt: Some(self.pcap_cnt),
                 app_proto: m.app_proto.map(AppProto::name),
                 direction: Some(direction_name(dir)),
+                linktype: self.detect.linktype,
             };
             if w.transaction(self.eve, &place, m, &tx, Some(alert_body)) {
                 self.meta.alerted = true;

@@ -9,8 +9,11 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value;
 
+use icsight_eve::AlertRecord;
+
+use crate::detect::alert;
+pub use crate::detect::alert::Place;
 use crate::eve::EveWriter;
-use icsight_eve::{Event, EventType, Proto, Timestamp, Tuple};
 
 /// The kinds of deviation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -172,60 +175,6 @@ impl Finding {
     }
 }
 
-/// Where an anomaly alert stands in the traffic: the flow it came from, if any.
-pub struct Place<'a> {
-    pub ts: Timestamp,
-    pub flow_id: Option<u64>,
-    pub tuple: Tuple,
-    pub vlan: &'a [u16],
-    pub pcap_cnt: Option<u64>,
-    pub app_proto: Option<&'static str>,
-    pub direction: Option<&'static str>,
-}
-
-impl Place<'_> {
-    /// An alert about two hosts outside any flow (a silent master).
-    pub fn hosts(ts: Timestamp, src: IpAddr, dst: IpAddr) -> Place<'static> {
-        Place {
-            ts,
-            flow_id: None,
-            tuple: Tuple {
-                src_ip: src,
-                src_port: None,
-                dest_ip: dst,
-                dest_port: None,
-                proto: Proto(0),
-            },
-            vlan: &[],
-            pcap_cnt: None,
-            app_proto: None,
-            direction: None,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Body<'a, A: Serialize> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    direction: Option<&'static str>,
-    alert: AlertRecord,
-    anomaly: AnomalyRecord<'a>,
-    #[serde(flatten)]
-    app: Option<&'a A>,
-}
-
-#[derive(Serialize)]
-struct AlertRecord {
-    action: &'static str,
-    gid: u32,
-    signature_id: u32,
-    rev: u32,
-    signature: &'static str,
-    category: &'static str,
-    severity: u8,
-    metadata: Metadata,
-}
-
 #[derive(Serialize)]
 struct Metadata {
     mitre_attack_ics: [&'static str; 1],
@@ -268,45 +217,29 @@ pub fn write<A: Serialize>(
     app: Option<&A>,
 ) {
     let (technique, technique_name) = f.kind.technique();
-    let ev = Event {
-        timestamp: place.ts,
-        flow_id: place.flow_id,
-        event_type: EventType::Alert,
-        tuple: Some(place.tuple),
-        vlan: place.vlan,
-        pcap_cnt: place.pcap_cnt,
-        app_proto: place.app_proto,
-        body: Body {
-            direction: place.direction,
-            alert: AlertRecord {
-                action: "allowed",
-                gid: GID,
-                signature_id: f.kind.sid(),
-                rev: 1,
-                signature: f.kind.signature(),
-                category: CATEGORY,
-                severity: f.kind.severity(),
-                metadata: Metadata {
-                    mitre_attack_ics: [technique],
-                    mitre_technique_name: [technique_name],
-                },
-            },
-            anomaly: AnomalyRecord {
-                kind: "baseline",
-                event: f.kind.name(),
-                fact: f.fact,
-                host: subject.host,
-                client: subject.pair.map(|p| p.0),
-                server: subject.pair.map(|p| p.1),
-                protocol: subject.protocol,
-                message: &f.message,
-                observed: &f.observed,
-                learned: &f.learned,
-            },
-            app,
-        },
+    let record = AlertRecord::allowed(
+        (GID, f.kind.sid(), 1),
+        f.kind.signature(),
+        CATEGORY,
+        f.kind.severity(),
+        Some(Metadata {
+            mitre_attack_ics: [technique],
+            mitre_technique_name: [technique_name],
+        }),
+    );
+    let anomaly = AnomalyRecord {
+        kind: "baseline",
+        event: f.kind.name(),
+        fact: f.fact,
+        host: subject.host,
+        client: subject.pair.map(|p| p.0),
+        server: subject.pair.map(|p| p.1),
+        protocol: subject.protocol,
+        message: &f.message,
+        observed: &f.observed,
+        learned: &f.learned,
     };
-    eve.write(&ev);
+    alert::write(eve, place, &record, Some(&anomaly), app);
 }
 
 #[cfg(test)]

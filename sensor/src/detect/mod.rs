@@ -9,6 +9,8 @@
 //! The ruleset sits behind an [`Arc`] so that a reload can swap it between two packets: flows,
 //! their flowbits and the threshold counters carry over.
 
+pub mod alert;
+
 use std::sync::Arc;
 
 use rules::{Detector, PacketView, Ruleset};
@@ -16,7 +18,7 @@ use serde::ser::SerializeMap;
 use serde::Serialize;
 
 use crate::eve::EveWriter;
-use icsight_eve::{Event, EventType, Proto, Timestamp, Tuple};
+use icsight_eve::{AlertRecord, Proto, Timestamp, Tuple};
 
 /// Counters of the `stats.detect` block.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -103,34 +105,24 @@ impl Detect {
         for &i in &self.alerts {
             let rule = self.ruleset.rule(i);
             let s = &rule.sig;
-            let ev = Event {
-                timestamp: ts,
+            let place = alert::Place {
+                ts,
                 flow_id: Some(pkt.flow_id),
-                event_type: EventType::Alert,
-                tuple: Some(tuple(pkt, proto)),
+                tuple: tuple(pkt, proto),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),
                 app_proto: pkt.app_proto.map(decoders::AppProto::name),
-                body: AlertBody {
-                    direction: crate::app::direction_name(pkt.dir),
-                    packet_info: PacketInfo {
-                        linktype: self.linktype.0,
-                        linktype_name: self.linktype.1,
-                    },
-                    alert: AlertRecord {
-                        action: "allowed",
-                        gid: s.gid,
-                        signature_id: s.sid,
-                        rev: s.rev,
-                        signature: &s.msg,
-                        category: &rule.category,
-                        severity: rule.severity,
-                        metadata: Metadata(&rule.metadata),
-                    },
-                    app,
-                },
+                direction: Some(crate::app::direction_name(pkt.dir)),
+                linktype: self.linktype,
             };
-            eve.write(&ev);
+            let record = AlertRecord::allowed(
+                (s.gid, s.sid, s.rev),
+                &s.msg,
+                &rule.category,
+                rule.severity,
+                (!rule.metadata.is_empty()).then_some(Metadata(&rule.metadata)),
+            );
+            alert::write::<_, (), _>(eve, &place, &record, None, app);
         }
         self.stats.alerts += self.alerts.len() as u64;
         self.alerts.clear();
@@ -150,44 +142,8 @@ pub fn tuple(pkt: &PacketView, proto: Proto) -> Tuple {
     }
 }
 
-#[derive(Serialize)]
-#[serde(bound = "")]
-struct AlertBody<'a, B: Serialize> {
-    direction: &'static str,
-    packet_info: PacketInfo,
-    alert: AlertRecord<'a>,
-    #[serde(flatten)]
-    app: Option<&'a B>,
-}
-
-/// The link type of the packet, as Suricata 8 reports it.
-#[derive(Serialize)]
-struct PacketInfo {
-    linktype: u16,
-    linktype_name: &'static str,
-}
-
-#[derive(Serialize)]
-struct AlertRecord<'a> {
-    action: &'static str,
-    gid: u32,
-    signature_id: u32,
-    rev: u32,
-    signature: &'a str,
-    category: &'a str,
-    severity: u8,
-    #[serde(skip_serializing_if = "Metadata::is_empty")]
-    metadata: Metadata<'a>,
-}
-
 /// `metadata` as Suricata writes it: each key with the list of its values.
 struct Metadata<'a>(&'a [(String, Vec<String>)]);
-
-impl Metadata<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 impl Serialize for Metadata<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
