@@ -15,10 +15,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::incident::Incident;
+use super::registry::{self, Enterprise};
 use crate::config::{CollectorEntry, SensorEntry};
 use crate::event::LineError;
-use crate::incident::Incident;
-use crate::registry::{self, Enterprise};
 
 /// A 5-minute roll-up row, as reported and as stored in `tier_rollup_5m`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
@@ -242,7 +242,7 @@ pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
                     &r.enterprise_id
                 },
             )?;
-            if crate::incident::State::parse(&r.state).is_none() {
+            if super::incident::State::parse(&r.state).is_none() {
                 return Err(invalid(format!(
                     "row.state: {:?} is not an incident state",
                     r.state

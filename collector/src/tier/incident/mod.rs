@@ -7,9 +7,9 @@
 //! from the criterion and the first alert that met it, and the alerts it holds are kept by
 //! event id, so a batch a sensor sends again neither opens a second incident nor counts twice.
 
-mod api;
+mod record;
 
-pub use api::{incident, incidents, load_open, record, transition};
+pub use record::{load_open, Incidents, ListQuery, MoveError};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -17,9 +17,9 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::registry::priority;
 use crate::config::Criterion;
 use crate::event::AlertRow;
-use crate::registry::priority;
 
 /// Where an incident is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
