@@ -275,3 +275,88 @@ pub fn forward(up: Option<&Upstream>, lines: &[Vec<u8>]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const ALERT: &str = r#"{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"ICSIGHT MODBUS write","category":"c","severity":2,"metadata":{"mitre_attack_ics":["T0836"]}},"sensor":{"id":"s1","enterprise_id":"E1","province":"330000"}}"#;
+
+    fn config(server: &str) -> Config {
+        Config::parse(&format!("[server]\n{server}\n"), Path::new("c.toml")).unwrap()
+    }
+
+    fn sensor() -> Sender {
+        Sender::Sensor(SensorEntry {
+            id: "s1".into(),
+            enterprise_id: "E1".into(),
+            province: "330000".into(),
+            industry: "water".into(),
+            grade: 1,
+            token_sha256: String::new(),
+        })
+    }
+
+    fn alert(n: u32, severity: u8) -> String {
+        ALERT
+            .replace("\"1-1\"", &format!("\"1-{n}\""))
+            .replace("\"severity\":2", &format!("\"severity\":{severity}"))
+    }
+
+    fn check(text: &str, config: &Config, upstream: bool) -> Result<Checked, LineFault> {
+        let policy = Policy::of(config, upstream);
+        check_batch(text.as_bytes(), &sensor(), &Registry::default(), &policy, 7)
+    }
+
+    #[test]
+    fn a_good_batch_is_sorted_for_the_steps() {
+        let c = config("");
+        let text = format!("{}\n\n{}\n", alert(1, 1), alert(2, 3));
+        let checked = check(&text, &c, false).unwrap();
+        assert_eq!((checked.accepted, checked.skipped), (2, 0));
+        assert_eq!(checked.batches.len(), 1);
+        assert_eq!(checked.batches[0].0.id, "s1");
+        assert_eq!(checked.batches[0].1.alerts.len(), 2);
+        assert_eq!(checked.alerts.len(), 2);
+        assert!(checked.forward.is_empty() && checked.reports.is_empty());
+        assert!(!checked.relayed);
+        // With a tier above, alerts at least as severe as `forward_max_severity` (2) go up.
+        let checked = check(&text, &c, true).unwrap();
+        assert_eq!(checked.forward.len(), 1);
+        assert!(String::from_utf8_lossy(&checked.forward[0]).contains("\"1-1\""));
+    }
+
+    #[test]
+    fn one_bad_line_refuses_the_batch_and_names_it() {
+        let c = config("max_batch_events = 2");
+        let fault = |text: &str| check(text, &c, false).err().expect("refused");
+        let f = fault(&format!("{}\n{{\n", alert(1, 1)));
+        assert_eq!((f.line, f.fault), (2, Fault::Invalid));
+        assert!(f.to_string().starts_with("line 2: invalid JSON"), "{f}");
+        let f = fault(&format!("{}\n{}\n", alert(1, 1), alert(1, 2)));
+        assert_eq!(f.to_string(), "line 2: event_id \"1-1\" repeats line 1");
+        let f = fault(&ALERT.replace("\"E1\"", "\"E2\""));
+        assert_eq!((f.line, f.fault), (1, Fault::Forbidden));
+        let three = format!("{}\n{}\n{}\n", alert(1, 1), alert(2, 1), alert(3, 1));
+        let f = fault(&three);
+        assert_eq!((f.line, f.fault), (3, Fault::TooLarge));
+        assert_eq!(f.message, "more than 2 events in one batch");
+        let bytes = [ALERT.as_bytes(), b"\n\xff\xfe\n"].concat();
+        let policy = Policy::of(&c, false);
+        let f = check_batch(&bytes, &sensor(), &Registry::default(), &policy, 7)
+            .err()
+            .expect("refused");
+        assert_eq!((f.line, f.fault), (2, Fault::Invalid));
+        assert!(f.message.starts_with("not UTF-8"), "{f}");
+    }
+
+    #[test]
+    fn lines_are_bounded() {
+        let c = config("max_line_kb = 1");
+        let long = alert(1, 1).replace("ICSIGHT MODBUS write", &"x".repeat(2000));
+        let f = check(&long, &c, false).err().expect("refused");
+        assert_eq!((f.line, f.fault), (1, Fault::TooLarge));
+        assert_eq!(f.message, "longer than 1 KiB");
+    }
+}
