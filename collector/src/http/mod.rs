@@ -1,6 +1,6 @@
 //! The HTTP room: the collector's HTTP(S) service. [`App`] is what every handler shares,
 //! [`router`] puts each handler group's routes together (one file per group: [`ingest`],
-//! [`query`], [`login`], [`incidents`], [`bulletins`], [`health`]), [`serve`] is TLS and the
+//! [`query`], [`login`], [`incidents`], [`bulletins`], [`health`]), [`serve`](mod@serve) is TLS and the
 //! accept loop.
 //!
 //! Who is asking is settled by extractors ([`extract`]) before a handler runs and before a body
