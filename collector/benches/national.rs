@@ -32,7 +32,7 @@ const INDUSTRIES: [&str; 8] = [
 ];
 
 fn province(i: usize) -> &'static str {
-    collector::registry::PROVINCES[i % PROVINCES]
+    collector::tier::registry::PROVINCES[i % PROVINCES]
 }
 
 /// One batch of `n` roll-up rows of province `p`, as its upstream reports them.
@@ -42,7 +42,7 @@ fn batch(p: usize, seq: &mut u64, n: usize) -> Vec<u8> {
         *seq += 1;
         let s = *seq;
         let e = (s * PROVINCES as u64 + p as u64) % ENTERPRISES;
-        let row = collector::report::RollupRow {
+        let row = collector::tier::report::RollupRow {
             bucket: (END - DAY + (s % 288) * 300) as u32,
             province: province(p).to_owned(),
             enterprise_id: format!("E{e:06}"),
@@ -56,7 +56,7 @@ fn batch(p: usize, seq: &mut u64, n: usize) -> Vec<u8> {
             version: s,
             collector_id: String::new(),
         };
-        out.extend(collector::report::line(
+        out.extend(collector::tier::report::line(
             "rollup",
             &format!("r-{p}-{s}"),
             &row,
@@ -134,7 +134,7 @@ fn main() {
     let t = Instant::now();
     clickhouse_query(ch, "TRUNCATE TABLE nat.tier_rollup_5m");
     let distinct = rows / 2;
-    let provinces = collector::registry::PROVINCES[..PROVINCES]
+    let provinces = collector::tier::registry::PROVINCES[..PROVINCES]
         .iter()
         .map(|p| format!("'{p}'"))
         .collect::<Vec<_>>()

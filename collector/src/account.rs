@@ -13,7 +13,19 @@ use argon2::Argon2;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Denied;
+use sha2::{Digest, Sha256};
+
+/// A refusal for the credential or the scope, with its status.
+#[derive(Debug)]
+pub struct Denied {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// The SHA-256 of a token, as `token_sha256` holds it and sessions are keyed.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.trim().as_bytes()).into()
+}
 
 /// What an account may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -172,10 +184,7 @@ impl Sessions {
                 message: format!("{MAX_SESSIONS} sessions open: try again later"),
             });
         }
-        open.insert(
-            crate::config::token_digest(&token),
-            Session { account, expires },
-        );
+        open.insert(token_digest(&token), Session { account, expires });
         Ok(token)
     }
 
@@ -247,11 +256,11 @@ mod tests {
         assert!(!verify_password(&h, "wrong"));
         let s = Sessions::default();
         let t = s.open(3, 100, 200).unwrap();
-        let d = crate::config::token_digest(&t);
+        let d = token_digest(&t);
         assert_eq!(s.account(&d, 150), Some(3));
         assert_eq!(s.account(&d, 200), None, "expired");
         assert_eq!(s.account(&d, 150), None, "and forgotten");
         let t = s.open(1, 100, 200).unwrap();
-        assert!(s.close(&crate::config::token_digest(&t)));
+        assert!(s.close(&token_digest(&t)));
     }
 }

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use axum::http::{header, HeaderMap, StatusCode};
 
-use crate::account::{verify_password, Account, Sessions};
-use crate::config::{parse_digest, token_digest, CollectorEntry, Config, SensorEntry};
+pub use crate::account::Denied;
+use crate::account::{token_digest, verify_password, Account, Sessions};
+use crate::config::{parse_digest, CollectorEntry, Config, SensorEntry};
 use crate::time::parse_time;
 
 /// The verified client certificate's common name, if the peer presented one. The accept loop
@@ -24,13 +25,6 @@ pub struct Peer {
 /// The header a sensor may use to say who it is; it must agree with its credential.
 pub const SENSOR_HEADER: &str = "x-icsight-sensor";
 
-/// A refusal, with its status.
-#[derive(Debug)]
-pub struct Denied {
-    pub status: StatusCode,
-    pub message: String,
-}
-
 fn denied(status: StatusCode, message: impl Into<String>) -> Denied {
     Denied {
         status,
@@ -38,14 +32,15 @@ fn denied(status: StatusCode, message: impl Into<String>) -> Denied {
     }
 }
 
-/// Who posts events: a sensor, or a collector of the tier below.
-#[derive(Clone, Copy, Debug)]
-pub enum Sender<'a> {
-    Sensor(&'a SensorEntry),
-    Collector(&'a CollectorEntry),
+/// Who posts events: a sensor, or a collector of the tier below (its entry of the
+/// configuration).
+#[derive(Clone, Debug)]
+pub enum Sender {
+    Sensor(SensorEntry),
+    Collector(CollectorEntry),
 }
 
-impl Sender<'_> {
+impl Sender {
     pub fn id(&self) -> &str {
         match self {
             Sender::Sensor(s) => &s.id,
@@ -116,16 +111,23 @@ impl Credentials {
         }
     }
 
-    fn resolve(&self, who: Who) -> Sender<'_> {
+    fn resolve(&self, who: Who) -> Sender {
         match who {
-            Who::Sensor(i) => Sender::Sensor(&self.sensors[i]),
-            Who::Collector(i) => Sender::Collector(&self.collectors[i]),
+            Who::Sensor(i) => Sender::Sensor(self.sensors[i].clone()),
+            Who::Collector(i) => Sender::Collector(self.collectors[i].clone()),
+        }
+    }
+
+    fn id_of(&self, who: Who) -> (&'static str, &str) {
+        match who {
+            Who::Sensor(i) => ("sensor", &self.sensors[i].id),
+            Who::Collector(i) => ("collector", &self.collectors[i].id),
         }
     }
 
     /// The sensor or collector making this request: by token, by client certificate, or both
     /// (then they must agree), and `X-Icsight-Sensor`, if sent, must name the same.
-    pub fn sender(&self, headers: &HeaderMap, peer: &Peer) -> Result<Sender<'_>, Denied> {
+    pub fn sender(&self, headers: &HeaderMap, peer: &Peer) -> Result<Sender, Denied> {
         let by_token = match bearer(headers)? {
             Some(t) => Some(
                 *self
@@ -150,10 +152,10 @@ impl Credentials {
                     StatusCode::FORBIDDEN,
                     format!(
                         "token of {} {:?} used with the certificate of {} {:?}",
-                        self.resolve(t).role(),
-                        self.resolve(t).id(),
-                        self.resolve(c).role(),
-                        self.resolve(c).id()
+                        self.id_of(t).0,
+                        self.id_of(t).1,
+                        self.id_of(c).0,
+                        self.id_of(c).1
                     ),
                 ))
             }
@@ -179,17 +181,6 @@ impl Credentials {
             }
         }
         Ok(who)
-    }
-
-    /// The sensor making this request; a collector's credential is refused.
-    pub fn sensor(&self, headers: &HeaderMap, peer: &Peer) -> Result<&SensorEntry, Denied> {
-        match self.sender(headers, peer)? {
-            Sender::Sensor(s) => Ok(s),
-            Sender::Collector(c) => Err(denied(
-                StatusCode::FORBIDDEN,
-                format!("{:?} is a collector, not a sensor", c.id),
-            )),
-        }
     }
 
     /// The account making this request, by API token or session token.

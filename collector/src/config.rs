@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::account::Account;
-use crate::registry;
-use sha2::{Digest, Sha256};
+pub use crate::account::{token_digest, Account};
+use crate::codes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -331,11 +330,6 @@ fn lowest_grade() -> u8 {
     3
 }
 
-/// The SHA-256 of a token, as `token_sha256` holds it.
-pub fn token_digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.trim().as_bytes()).into()
-}
-
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -436,9 +430,9 @@ impl Config {
         for (i, c) in self.collectors.iter().enumerate() {
             let key = |k: &str| format!("collectors[{i}].{k}");
             check_id(&c.id).map_err(|m| (key("id"), m))?;
-            registry::check_province(&c.province).map_err(|m| (key("province"), m))?;
+            codes::check_province(&c.province).map_err(|m| (key("province"), m))?;
             if !c.enterprise_id.is_empty() {
-                registry::check_uscc(&c.enterprise_id).map_err(|m| (key("enterprise_id"), m))?;
+                codes::check_uscc(&c.enterprise_id).map_err(|m| (key("enterprise_id"), m))?;
             }
             if let Some(j) = ids.insert(c.id.as_str(), usize::MAX - i) {
                 return Err((key("id"), format!("{:?} is also sensors[{j}]", c.id)));
@@ -483,7 +477,7 @@ impl Config {
                 }
             }
             if !a.province.is_empty() {
-                registry::check_province(&a.province).map_err(|m| (key("province"), m))?;
+                codes::check_province(&a.province).map_err(|m| (key("province"), m))?;
                 if !self.tier.province.is_empty() && a.province != self.tier.province {
                     return Err((
                         key("province"),
@@ -495,7 +489,7 @@ impl Config {
                 }
             }
             if !a.enterprise_id.is_empty() {
-                registry::check_uscc(&a.enterprise_id).map_err(|m| (key("enterprise_id"), m))?;
+                codes::check_uscc(&a.enterprise_id).map_err(|m| (key("enterprise_id"), m))?;
             }
         }
         let mut criteria = HashMap::new();
@@ -506,10 +500,10 @@ impl Config {
                 return Err((key("name"), format!("{:?} is also escalation[{j}]", c.name)));
             }
             for g in &c.grades {
-                registry::check_grade(*g).map_err(|m| (key("grades"), m))?;
+                codes::check_grade(*g).map_err(|m| (key("grades"), m))?;
             }
             for ind in &c.industries {
-                registry::check_industry(ind).map_err(|m| (key("industries"), m))?;
+                codes::check_industry(ind).map_err(|m| (key("industries"), m))?;
             }
             if c.severity_max.is_none()
                 && c.grades.is_empty()
@@ -558,11 +552,11 @@ impl Config {
             }
             TierRole::Provincial | TierRole::Enterprise => {
                 if !t.province.is_empty() {
-                    registry::check_province(&t.province)
+                    codes::check_province(&t.province)
                         .map_err(|m| ("tier.province".to_string(), m))?;
                 }
                 if t.role == TierRole::Enterprise {
-                    registry::check_uscc(&t.enterprise_id)
+                    codes::check_uscc(&t.enterprise_id)
                         .map_err(|m| ("tier.enterprise_id".to_string(), m))?;
                     if t.province.is_empty() {
                         return Err((

@@ -2,30 +2,29 @@
 //! HTTPS from sensors or the tier below, into ClickHouse, roll-ups and incidents up to the tier
 //! above, bulletins down, and the scoped API for the people at each tier.
 //!
-//! `ingest` checks and admits batches, `store` writes them exactly once, `schema` is the
-//! ClickHouse layout and its migrations, `retention` drops old partitions, `query` answers
-//! analysts, `registry` knows the enterprises, `incident` escalates, `report` and `upstream`
-//! carry what goes up, `account`, `login` and `audit` are who may do what and the trail of it,
-//! `server` ties them to an HTTP(S) listener.
+//! The code lives in three rooms, each allowed to call only the ones below it, so a change to
+//! one reads without the others and no circle can form (`tests/rooms.rs` checks it):
+//!
+//! - [`http`] — the service: the shared `App`, the router, TLS, one file per handler group,
+//!   the extractors that say who is asking and the one `ApiError` every handler answers with;
+//! - [`tier`] — what makes this collector a tier: the registry, batches checked and carried
+//!   through ([`tier::ingest::check_batch`] is pure), incidents and their escalation, bulletins
+//!   and STIX, and what is reported to the tier above;
+//! - [`store`] — ClickHouse: the schema and its migrations, batches written exactly once,
+//!   roll-ups repaired, retention, the audit trail.
+//!
+//! Below them, leaves any room may use and that use no room: [`config`], [`account`] and
+//! [`auth`] (who may do what), [`codes`], [`event`] (a sensor's line as rows), [`metrics`],
+//! [`pki`] and [`time`].
 
 pub mod account;
-pub mod audit;
 pub mod auth;
-pub mod bulletin;
+pub mod codes;
 pub mod config;
 pub mod event;
-pub mod incident;
-pub mod ingest;
-pub mod login;
+pub mod http;
 pub mod metrics;
 pub mod pki;
-pub mod query;
-pub mod registry;
-pub mod repair;
-pub mod report;
-pub mod retention;
-pub mod schema;
-pub mod server;
 pub mod store;
+pub mod tier;
 pub mod time;
-pub mod upstream;

@@ -9,17 +9,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use collector::audit::{Audit, Record};
 use collector::auth::Credentials;
 use collector::config::Config;
-use collector::incident::Escalator;
+use collector::http::{self, App};
 use collector::metrics::Metrics;
-use collector::registry::{Enterprise, Registry};
-use collector::report::EnterpriseRow;
-use collector::server::{self, App};
-use collector::store::{self, Store};
-use collector::upstream::{self, Upstream};
-use collector::{pki, retention, schema};
+use collector::pki;
+use collector::store::audit::{Audit, Record};
+use collector::store::{self, retention, schema, Store};
+use collector::tier::bulletin::Bulletins;
+use collector::tier::incident::{self, Escalator, Incidents};
+use collector::tier::registry;
+use collector::tier::report::EnterpriseRow;
+use collector::tier::upstream::{self, Upstream};
 
 #[derive(Parser)]
 #[command(name = "collector", version, about = "icsight provincial collector")]
@@ -192,7 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let f = std::fs::File::open(&file)
                 .with_context(|| format!("{}: cannot open", file.display()))?;
-            let list = collector::registry::read_csv(std::io::BufReader::new(f), &file)?;
+            let list = registry::read_csv(std::io::BufReader::new(f), &file)?;
             let tier = &config.tier;
             for e in &list {
                 if (!tier.province.is_empty() && e.province != tier.province)
@@ -247,7 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let tls = server::tls_config(&config)?;
+    let tls = http::tls_config(&config)?;
     let store = Store::new(&config.clickhouse);
     let db = config.clickhouse.database.clone();
     let version = schema::current(store.client(), &db)
@@ -267,48 +268,82 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("server.listen {}: cannot listen", config.server.listen))?;
+    let config = Arc::new(config);
     let metrics = Metrics::new();
     metrics.schema_version.set(i64::from(version));
-    let registry = registry_of(&store)
-        .await
-        .context("loading the enterprise registry")?;
+    let registry = Arc::new(registry::Shared::new(
+        registry::load(&store)
+            .await
+            .context("loading the enterprise registry")?,
+    ));
     let escalator = Escalator::new(config.escalation.clone(), &config.tier.id);
     escalator.restore(
-        collector::incident::load_open(&store)
+        incident::load_open(&store)
             .await
             .context("loading open incidents")?,
     );
-    let upstream = Upstream::start(&config)?;
+    let upstream = Upstream::start(&config)?.map(Arc::new);
+    let incidents = Arc::new(Incidents::new(
+        escalator,
+        store.clone(),
+        upstream.clone(),
+        metrics.incidents.clone(),
+    ));
+    let bulletins = Arc::new(Bulletins::new(
+        Bulletins::load(&store).await.context("loading bulletins")?,
+        store.clone(),
+        upstream.clone(),
+        config.tier.clone(),
+    ));
     let app = Arc::new(App {
         credentials: Credentials::new(&config),
         audit: Audit::start(store.clone(), metrics.audit_records.clone()),
-        registry: std::sync::RwLock::new(Arc::new(registry)),
-        escalator,
-        upstream,
-        bulletins: load_bulletins(&store).await.context("loading bulletins")?,
-        issuing: tokio::sync::Mutex::new(()),
-        store,
+        registry: registry.clone(),
+        incidents,
+        bulletins: bulletins.clone(),
+        upstream: upstream.clone(),
+        store: store.clone(),
         metrics,
-        config,
+        config: config.clone(),
     });
     tracing::info!(
-        listen = %app.config.server.listen,
-        tier = app.config.tier.role.name(),
-        id = %app.config.tier.id,
+        listen = %config.server.listen,
+        tier = config.tier.role.name(),
+        id = %config.tier.id,
         tls = tls.is_some(),
-        sensors = app.config.sensors.len(),
-        collectors = app.config.collectors.len(),
-        accounts = app.config.accounts.len(),
+        sensors = config.sensors.len(),
+        collectors = config.collectors.len(),
+        accounts = config.accounts.len(),
         enterprises = app.registry().len(),
-        upstream = app.upstream.is_some(),
+        upstream = upstream.is_some(),
         "collector serving"
     );
-    tokio::spawn(registry_loop(app.clone()));
-    tokio::spawn(upstream::tick_loop(app.clone()));
-    tokio::spawn(upstream::rollup_loop(app.clone()));
-    tokio::spawn(upstream::inventory_loop(app.clone()));
-    tokio::spawn(collector::bulletin::pull_loop(app.clone()));
-    tokio::spawn(retention_loop(app.clone()));
+    tokio::spawn(registry::refresh_loop(
+        registry.clone(),
+        store.clone(),
+        Duration::from_secs(config.tier.registry_refresh_s),
+    ));
+    if let Some(up) = &upstream {
+        tokio::spawn(upstream::tick_loop(up.clone()));
+        tokio::spawn(upstream::rollup_loop(
+            up.clone(),
+            store.clone(),
+            config.clone(),
+            app.metrics.clickhouse_errors.clone(),
+        ));
+        tokio::spawn(upstream::inventory_loop(
+            up.clone(),
+            store.clone(),
+            registry,
+            config.clone(),
+        ));
+    }
+    tokio::spawn(bulletins.pull_loop(config.upstream.clone()));
+    tokio::spawn(retention::run_loop(
+        store,
+        config.storage.clone(),
+        app.metrics.partitions_dropped.clone(),
+    ));
     let shutdown = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("installing a SIGTERM handler");
@@ -318,91 +353,5 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         tracing::info!("stopping");
     };
-    server::serve(listener, tls, app, shutdown).await
-}
-
-/// The registry as ClickHouse holds it: the newest version of each enterprise.
-async fn registry_of(store: &Store) -> clickhouse::error::Result<Registry> {
-    let rows: Vec<Enterprise> = store
-        .client()
-        .query("SELECT enterprise_id, name, province, industry, grade FROM enterprises FINAL")
-        .fetch_all()
-        .await?;
-    Ok(Registry::new(rows))
-}
-
-/// The bulletins held here, their targets and the progress recorded.
-async fn load_bulletins(store: &Store) -> clickhouse::error::Result<collector::bulletin::Book> {
-    let c = store.client();
-    let list = c
-        .query(
-            "SELECT bulletin_id, seq, issuer, toUInt32(issued) AS issued, title, severity, \
-             description, scope, indicators, rules, actions, toUInt32(deadline) AS deadline, \
-             revoked, version FROM bulletins FINAL",
-        )
-        .fetch_all()
-        .await?;
-    let targets = c
-        .query("SELECT DISTINCT bulletin_id, province, enterprise_id, name, industry, grade FROM bulletin_targets")
-        .fetch_all()
-        .await?;
-    #[derive(clickhouse::Row, serde::Deserialize)]
-    struct Step {
-        bulletin_id: String,
-        enterprise_id: String,
-        state: String,
-    }
-    let progress: Vec<Step> = c
-        .query("SELECT DISTINCT bulletin_id, enterprise_id, state FROM bulletin_progress")
-        .fetch_all()
-        .await?;
-    Ok(collector::bulletin::Book::load(
-        list,
-        targets,
-        progress
-            .into_iter()
-            .map(|s| (s.bulletin_id, s.enterprise_id, s.state))
-            .collect(),
-    ))
-}
-
-/// Reload the registry every `registry_refresh_s`: imports and reports from below.
-async fn registry_loop(app: Arc<App>) {
-    let every = Duration::from_secs(app.config.tier.registry_refresh_s);
-    loop {
-        tokio::time::sleep(every).await;
-        match registry_of(&app.store).await {
-            Ok(r) => *app.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r),
-            Err(e) => tracing::warn!(error = %e, "reloading the registry failed; keeping the last"),
-        }
-    }
-}
-
-/// Apply retention now and then every `retention_interval_s`.
-async fn retention_loop(app: Arc<App>) {
-    let s = &app.config.storage;
-    if s.retention_days == 0 && s.rollup_retention_days == 0 {
-        return;
-    }
-    let mut tick = tokio::time::interval(Duration::from_secs(s.retention_interval_s.max(60)));
-    loop {
-        tick.tick().await;
-        match retention::run(
-            app.store.client(),
-            app.store.db(),
-            s.retention_days,
-            s.rollup_retention_days,
-            now(),
-        )
-        .await
-        {
-            Ok(dropped) => {
-                app.metrics.partitions_dropped.inc_by(dropped.len() as u64);
-                if !dropped.is_empty() {
-                    tracing::info!(partitions = %dropped.join(" "), "retention dropped");
-                }
-            }
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "retention failed"),
-        }
-    }
+    http::serve(listener, tls, app, shutdown).await
 }

@@ -1,10 +1,15 @@
 //! Retention as DROP PARTITION: event tables keep `retention_days` of event days, roll-ups
 //! `rollup_retention_days`. Dropping a whole partition is instant and needs no TTL support.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use clickhouse::Client;
+use prometheus_client::metrics::counter::Counter;
 
-use crate::schema::{Partition, EVENT_TABLES, ROLLUP_TABLES};
+use crate::config::StorageConfig;
+
+use super::schema::{Partition, EVENT_TABLES, ROLLUP_TABLES};
 
 /// Drop the partitions wholly older than the retention periods, `now` being UNIX seconds.
 /// Returns the `table/partition` names dropped.
@@ -77,6 +82,35 @@ fn yyyymmdd(t: u64) -> u32 {
         .replace('-', "")
         .parse()
         .expect("a formatted date")
+}
+
+/// Apply retention now and then every `retention_interval_s`; `dropped` counts partitions.
+pub async fn run_loop(store: super::Store, s: StorageConfig, dropped: Counter) {
+    if s.retention_days == 0 && s.rollup_retention_days == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(s.retention_interval_s.max(60)));
+    loop {
+        tick.tick().await;
+        let now = crate::time::now_s();
+        match run(
+            store.client(),
+            store.db(),
+            s.retention_days,
+            s.rollup_retention_days,
+            now,
+        )
+        .await
+        {
+            Ok(names) => {
+                dropped.inc_by(names.len() as u64);
+                if !names.is_empty() {
+                    tracing::info!(partitions = %names.join(" "), "retention dropped");
+                }
+            }
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "retention failed"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,30 +8,16 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use icsight_eve::codes::{check_province, check_uscc, PROVINCES};
+use crate::store::Store;
 
-/// Industry classes of the registry, and how much each weighs in a priority: classes whose
-/// plants are critical infrastructure weigh most.
-pub const INDUSTRIES: [(&str, u8); 15] = [
-    ("energy", 20),
-    ("petrochemical", 20),
-    ("chemical", 20),
-    ("water", 20),
-    ("metallurgy", 15),
-    ("mining", 15),
-    ("pharmaceutical", 15),
-    ("equipment", 10),
-    ("machinery", 10),
-    ("automotive", 10),
-    ("electronics", 10),
-    ("building_materials", 5),
-    ("light_industry", 5),
-    ("textile", 5),
-    ("other", 5),
-];
+pub use crate::codes::{
+    check_grade, check_industry, check_province, check_uscc, INDUSTRIES, PROVINCES,
+};
 
 /// One registered enterprise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clickhouse::Row)]
@@ -66,26 +52,6 @@ pub fn priority(severity: u8, grade: u8, industry: &str) -> u8 {
         .find(|(name, _)| *name == industry)
         .map_or(5, |(_, w)| *w);
     s + g + i
-}
-
-pub fn check_industry(industry: &str) -> Result<(), String> {
-    if INDUSTRIES.iter().any(|(i, _)| *i == industry) {
-        Ok(())
-    } else {
-        let known: Vec<&str> = INDUSTRIES.iter().map(|(i, _)| *i).collect();
-        Err(format!(
-            "{industry:?} is not an industry class: use {}",
-            known.join(", ")
-        ))
-    }
-}
-
-pub fn check_grade(grade: u8) -> Result<(), String> {
-    if (1..=3).contains(&grade) {
-        Ok(())
-    } else {
-        Err(format!("{grade} is not a security grade: 1, 2 or 3"))
-    }
 }
 
 impl Enterprise {
@@ -263,6 +229,46 @@ impl Registry {
 
     pub fn iter(&self) -> impl Iterator<Item = &Enterprise> {
         self.by_id.values()
+    }
+}
+
+/// The registry as last loaded, read by handlers and loops while it is reloaded.
+#[derive(Default)]
+pub struct Shared(RwLock<Arc<Registry>>);
+
+impl Shared {
+    pub fn new(r: Registry) -> Shared {
+        Shared(RwLock::new(Arc::new(r)))
+    }
+
+    /// The registry as last loaded.
+    pub fn get(&self) -> Arc<Registry> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn replace(&self, r: Registry) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r);
+    }
+}
+
+/// The registry as ClickHouse holds it: the newest version of each enterprise.
+pub async fn load(store: &Store) -> clickhouse::error::Result<Registry> {
+    let rows: Vec<Enterprise> = store
+        .client()
+        .query("SELECT enterprise_id, name, province, industry, grade FROM enterprises FINAL")
+        .fetch_all()
+        .await?;
+    Ok(Registry::new(rows))
+}
+
+/// Reload the registry every `every`: imports and reports from below.
+pub async fn refresh_loop(shared: Arc<Shared>, store: Store, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match load(&store).await {
+            Ok(r) => shared.replace(r),
+            Err(e) => tracing::warn!(error = %e, "reloading the registry failed; keeping the last"),
+        }
     }
 }
 

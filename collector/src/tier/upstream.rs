@@ -17,11 +17,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use sha2::{Digest, Sha256};
 
-use crate::report::{self, AssetCount, EnterpriseRow, RollupRow};
-use crate::schema::ROLLUP_DIMS;
-use crate::server::App;
+use super::registry;
+use super::report::{self, AssetCount, EnterpriseRow, RollupRow};
+use crate::config::{Config, TierRole};
+use crate::store::schema::ROLLUP_DIMS;
+use crate::store::Store;
 use crate::time::{now_s, now_us};
 
 /// Buckets re-read before the watermark: a batch's `received` is set before its insert ends.
@@ -37,7 +40,7 @@ pub struct Upstream {
 
 impl Upstream {
     /// Start the uplink of `[upstream.link]`; `None` when no tier above is configured.
-    pub fn start(config: &crate::config::Config) -> anyhow::Result<Option<Upstream>> {
+    pub fn start(config: &Config) -> anyhow::Result<Option<Upstream>> {
         let cfg = &config.upstream.link;
         if !cfg.enabled() {
             return Ok(None);
@@ -68,6 +71,13 @@ impl Upstream {
         link.flush();
     }
 
+    /// Send lines up at once (incidents, bulletin progress); nothing if there are none.
+    pub fn report_now(&self, lines: &[Vec<u8>]) {
+        if !lines.is_empty() {
+            self.push_now(lines.iter().map(Vec::as_slice));
+        }
+    }
+
     pub fn stats(&self) -> uplink::UplinkStats {
         self.link().stats()
     }
@@ -78,9 +88,15 @@ impl Upstream {
     }
 }
 
+/// Send lines up at once through `up`, if there is a tier above.
+pub fn report_now(up: Option<&Upstream>, lines: &[Vec<u8>]) {
+    if let Some(up) = up {
+        up.report_now(lines);
+    }
+}
+
 /// Close old segments every 100 ms.
-pub async fn tick_loop(app: Arc<App>) {
-    let Some(up) = &app.upstream else { return };
+pub async fn tick_loop(up: Arc<Upstream>) {
     let mut t = tokio::time::interval(Duration::from_millis(100));
     loop {
         t.tick().await;
@@ -95,9 +111,9 @@ struct Bucket {
 
 /// Report changed roll-up buckets, every `rollup_interval_s`. An enterprise tier relays every
 /// event, and its province rolls them up itself: it reports none.
-pub async fn rollup_loop(app: Arc<App>) {
-    let Some(up) = &app.upstream else { return };
-    if app.config.tier.role == crate::config::TierRole::Enterprise {
+/// `errors` counts failed reads.
+pub async fn rollup_loop(up: Arc<Upstream>, store: Store, config: Arc<Config>, errors: Counter) {
+    if config.tier.role == TierRole::Enterprise {
         return;
     }
     let path = up.spool_dir.join("rollup.watermark");
@@ -105,11 +121,11 @@ pub async fn rollup_loop(app: Arc<App>) {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
-    let every = Duration::from_secs_f64(app.config.upstream.rollup_interval_s);
+    let every = Duration::from_secs_f64(config.upstream.rollup_interval_s);
     loop {
         tokio::time::sleep(every).await;
         let now = now_s() as u32;
-        match report_rollups(&app, up, watermark.saturating_sub(OVERLAP_S)).await {
+        match report_rollups(&store, &up, watermark.saturating_sub(OVERLAP_S)).await {
             Ok(n) => {
                 if n > 0 {
                     tracing::debug!(rows = n, "roll-ups reported upstream");
@@ -123,15 +139,19 @@ pub async fn rollup_loop(app: Arc<App>) {
                 }
             }
             Err(e) => {
-                app.metrics.clickhouse_errors.inc();
+                errors.inc();
                 tracing::warn!(error = %e, "reading roll-ups to report failed; retrying");
             }
         }
     }
 }
 
-async fn report_rollups(app: &App, up: &Upstream, since: u32) -> clickhouse::error::Result<usize> {
-    let client = app.store.client();
+async fn report_rollups(
+    store: &Store,
+    up: &Upstream,
+    since: u32,
+) -> clickhouse::error::Result<usize> {
+    let client = store.client();
     let buckets: Vec<u32> = client
         .query("SELECT DISTINCT toUInt32(bucket) AS bucket FROM rollup_dirty WHERE received >= ?")
         .bind(since)
@@ -182,16 +202,20 @@ fn key_digest(r: &RollupRow) -> String {
 }
 
 /// Report asset counts and registry entries that changed, every `inventory_interval_s`.
-pub async fn inventory_loop(app: Arc<App>) {
-    let Some(up) = &app.upstream else { return };
-    let every = Duration::from_secs_f64(app.config.upstream.inventory_interval_s);
+pub async fn inventory_loop(
+    up: Arc<Upstream>,
+    store: Store,
+    registry: Arc<registry::Shared>,
+    config: Arc<Config>,
+) {
+    let every = Duration::from_secs_f64(config.upstream.inventory_interval_s);
     let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
-    let mut enterprises: HashMap<String, crate::registry::Enterprise> = HashMap::new();
+    let mut enterprises: HashMap<String, registry::Enterprise> = HashMap::new();
     loop {
-        let registry = app.registry();
+        let registry = registry.get();
         for e in registry.iter() {
             if enterprises.get(&e.enterprise_id) != Some(e) {
-                let row = EnterpriseRow::new(e, now_us(), &app.config.tier.id);
+                let row = EnterpriseRow::new(e, now_us(), &config.tier.id);
                 up.push(&report::line(
                     "enterprise",
                     &format!("e-{}-{}", e.enterprise_id, row.version),
@@ -200,7 +224,7 @@ pub async fn inventory_loop(app: Arc<App>) {
                 enterprises.insert(e.enterprise_id.clone(), e.clone());
             }
         }
-        match asset_counts(&app).await {
+        match asset_counts(&store).await {
             Ok(rows) => {
                 for mut r in rows {
                     let now = (r.assets, r.controllers);
@@ -223,8 +247,8 @@ pub async fn inventory_loop(app: Arc<App>) {
     }
 }
 
-async fn asset_counts(app: &App) -> clickhouse::error::Result<Vec<AssetCount>> {
-    app.store
+async fn asset_counts(store: &Store) -> clickhouse::error::Result<Vec<AssetCount>> {
+    store
         .client()
         .query(
             "SELECT province, enterprise_id, count() AS assets, \

@@ -7,9 +7,9 @@
 //! from the criterion and the first alert that met it, and the alerts it holds are kept by
 //! event id, so a batch a sensor sends again neither opens a second incident nor counts twice.
 
-mod api;
+mod record;
 
-pub use api::{incident, incidents, load_open, record, transition};
+pub use record::{load_open, Incidents, ListQuery, MoveError};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -17,71 +17,11 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::tier::report::{Incident, State};
+
 use crate::config::Criterion;
 use crate::event::AlertRow;
-use crate::registry::priority;
-
-/// Where an incident is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Open,
-    Acknowledged,
-    Disposed,
-    Closed,
-}
-
-impl State {
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Open => "open",
-            State::Acknowledged => "acknowledged",
-            State::Disposed => "disposed",
-            State::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        Some(match s {
-            "open" => State::Open,
-            "acknowledged" => State::Acknowledged,
-            "disposed" => State::Disposed,
-            "closed" => State::Closed,
-            _ => return None,
-        })
-    }
-}
-
-/// An incident as stored at every tier, one row per version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
-pub struct Incident {
-    pub incident_id: String,
-    pub province: String,
-    /// Empty for an incident of a province (the same technique at several enterprises).
-    pub enterprise_id: String,
-    pub industry: String,
-    pub grade: u8,
-    pub sensor_id: String,
-    pub criterion: String,
-    pub title: String,
-    /// 0-100, from severity, grade and industry ([`priority`]).
-    pub priority: u8,
-    pub severity: u8,
-    pub technique: String,
-    pub sid: u32,
-    pub state: String,
-    pub opened: u32,
-    pub updated: u32,
-    pub alerts: u64,
-    /// JSON: `{"alerts": [EVE…], "assets": […], "flows": […], "enterprises": […]}`.
-    pub evidence: String,
-    /// JSON: `[{"state", "at", "by", "note"}…]`.
-    pub history: String,
-    /// The tier that opened it and moves it on.
-    pub origin: String,
-    /// Microseconds of this version; the newest wins everywhere.
-    pub version: u64,
-}
+use crate::tier::registry::priority;
 
 /// The evidence an incident carries.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

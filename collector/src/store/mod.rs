@@ -1,3 +1,8 @@
+//! The storage room: everything that talks to ClickHouse for its own sake — the schema and
+//! its migrations ([`schema`]), batches written exactly once (here), roll-ups made whole again
+//! ([`repair`]), partitions dropped ([`retention`]) and the audit trail ([`audit`]). It names
+//! no tier and no HTTP: the rooms above hand it rows.
+//!
 //! Writing a checked batch into ClickHouse exactly once.
 //!
 //! ClickHouse has no unique keys, so the collector makes an insert idempotent itself: batches of
@@ -6,7 +11,7 @@
 //! which reads a few granules. Ids already there are not written again. A batch cut off half-way
 //! (collector killed, ClickHouse gone) is simply resent by the sensor; whatever reached a table
 //! is found and skipped, the rest is written, and the roll-ups of what was found are checked
-//! ([`crate::repair`]): the earlier attempt may have stopped before the views.
+//! ([`repair`]): the earlier attempt may have stopped before the views.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -16,6 +21,14 @@ use serde::Serialize;
 
 use crate::config::{ClickHouseConfig, SensorEntry};
 use crate::event::{Kind, Row};
+
+pub mod audit;
+pub mod repair;
+pub mod retention;
+pub mod schema;
+
+/// What a failed ClickHouse request returns; the rooms above decide what a client may see of it.
+pub type Error = clickhouse::error::Error;
 
 /// Rows of one batch, by table.
 #[derive(Default)]
@@ -215,7 +228,7 @@ impl Store {
         match kind {
             Kind::Alert => {
                 let _alone = self.gate.write().await;
-                let r = crate::repair::alerts(&self.client, &self.db, who, lo, hi).await?;
+                let r = repair::alerts(&self.client, &self.db, who, lo, hi).await?;
                 if r.five_minute + r.hourly > 0 {
                     tracing::warn!(
                         sensor = %who.id,
@@ -228,7 +241,7 @@ impl Store {
             }
             Kind::Asset => {
                 let ids: Vec<&str> = found.iter().map(Keyed::event_id).collect();
-                crate::repair::assets(&self.client, &self.db, who, lo, hi, &ids).await?;
+                repair::assets(&self.client, &self.db, who, lo, hi, &ids).await?;
                 Ok(0)
             }
             _ => Ok(0),

@@ -10,21 +10,27 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::routing::get;
+use axum::{Json, Router};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::extract::{act, Authed};
+use super::{ApiError, App};
 use crate::account::Account;
-use crate::auth::Peer;
 use crate::config::TierRole;
 use crate::event::AlertRow;
-use crate::ingest::Refusal;
 use crate::metrics::Endpoint;
-use crate::server::App;
 use crate::time::{format_time, parse_time};
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/alerts", get(alerts).route_layer(act("query.alerts")))
+        .route("/v1/rollup", get(rollup).route_layer(act("query.rollup")))
+}
 
 /// A value bound to a `?` of the query.
 enum Arg {
@@ -65,12 +71,8 @@ impl Filter {
     }
 }
 
-fn bad(param: &str, message: impl std::fmt::Display) -> Refusal {
-    Refusal::new(
-        StatusCode::BAD_REQUEST,
-        "invalid",
-        format!("{param}: {message}"),
-    )
+fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::bad(format!("{param}: {message}"))
 }
 
 /// The filters alerts and roll-ups share.
@@ -110,7 +112,7 @@ pub struct AlertParams {
     pub by: Option<String>,
 }
 
-fn time_param(name: &str, v: Option<&str>, default: u64) -> Result<u64, Refusal> {
+fn time_param(name: &str, v: Option<&str>, default: u64) -> Result<u64, ApiError> {
     let Some(v) = v else { return Ok(default) };
     if let Ok(secs) = v.parse::<u64>() {
         return Ok(secs);
@@ -130,7 +132,7 @@ fn now() -> u64 {
 }
 
 /// The scope filters: the account's own, narrowed (never widened) by the request's.
-fn scope(who: &Account, p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
+fn scope(who: &Account, p: &AlertParams, f: &mut Filter) -> Result<(), ApiError> {
     let (province, enterprise) = who.narrow(p.province.as_deref(), p.enterprise.as_deref())?;
     if let Some(v) = province {
         f.and("province = ?", [Arg::Str(v)]);
@@ -142,7 +144,7 @@ fn scope(who: &Account, p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> 
 }
 
 /// Filters on an alert's dimensions that the roll-ups also have.
-fn dimensions(p: &AlertParams, f: &mut Filter) -> Result<(), Refusal> {
+fn dimensions(p: &AlertParams, f: &mut Filter) -> Result<(), ApiError> {
     if let Some(i) = &p.industry {
         f.and("industry = ?", [Arg::Str(i.clone())]);
     }
@@ -169,7 +171,7 @@ fn base_filter(
     who: &Account,
     p: &AlertParams,
     column: &str,
-) -> Result<(Filter, u64, u64), Refusal> {
+) -> Result<(Filter, u64, u64), ApiError> {
     let to = time_param("to", p.to.as_deref(), now())?;
     let from = time_param("from", p.from.as_deref(), to.saturating_sub(86_400))?;
     let mut f = Filter::default();
@@ -222,7 +224,7 @@ enum Sort {
 }
 
 impl Sort {
-    fn parse(v: Option<&str>) -> Result<Sort, Refusal> {
+    fn parse(v: Option<&str>) -> Result<Sort, ApiError> {
         Ok(match v.unwrap_or("time_desc") {
             "time_desc" => Sort::TimeDesc,
             "time_asc" => Sort::TimeAsc,
@@ -274,7 +276,7 @@ impl Cursor {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
     }
 
-    fn decode(v: &str, sort: Sort) -> Result<Cursor, Refusal> {
+    fn decode(v: &str, sort: Sort) -> Result<Cursor, ApiError> {
         let bad_cursor = || bad("cursor", "not a cursor this API gave out");
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(v)
@@ -322,7 +324,7 @@ impl Cursor {
 const MAX_JSON_ROWS: usize = 1000;
 const MAX_CSV_ROWS: usize = 1_000_000;
 
-fn wants_csv(p: &AlertParams, headers: &HeaderMap) -> Result<bool, Refusal> {
+fn wants_csv(p: &AlertParams, headers: &HeaderMap) -> Result<bool, ApiError> {
     match p.format.as_deref() {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
@@ -337,14 +339,14 @@ fn wants_csv(p: &AlertParams, headers: &HeaderMap) -> Result<bool, Refusal> {
 /// `GET /v1/alerts`
 pub async fn alerts(
     State(app): State<Arc<App>>,
-    Extension(peer): Extension<Peer>,
+    who: Authed<Account>,
     headers: HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let started = Instant::now();
-    let r = alerts_inner(&app, &headers, params).await;
+    let r = alerts_inner(&app, &who.who, &headers, params).await;
     observe(&app, "alerts", started);
-    app.answer(&headers, &peer, "query.alerts", "/v1/alerts", r)
+    who.answer(&app, r)
 }
 
 fn observe(app: &App, endpoint: &'static str, started: Instant) {
@@ -359,18 +361,18 @@ fn observe(app: &App, endpoint: &'static str, started: Instant) {
 
 fn params_of(
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<AlertParams, Refusal> {
+) -> Result<AlertParams, ApiError> {
     params
         .map(|Query(p)| p)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid", e.body_text()))
+        .map_err(|e| ApiError::bad(e.body_text()))
 }
 
 async fn alerts_inner(
     app: &App,
+    who: &Account,
     headers: &HeaderMap,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, Refusal> {
-    let who = app.credentials.account(headers, now())?;
+) -> Result<Response, ApiError> {
     let p = params_of(params)?;
     if p.step.is_some() || p.by.is_some() {
         return Err(bad("step", "step and by belong to /v1/rollup"));
@@ -467,15 +469,9 @@ fn to_json(r: &AlertRow) -> AlertJson<'_> {
 }
 
 /// The page as CSV; the next page's cursor rides in the `X-Next-Cursor` header.
-fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, Refusal> {
+fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| {
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "unavailable",
-            format!("writing CSV: {e}"),
-        )
-    };
+    let fail = |e: csv::Error| ApiError::internal("writing CSV failed", e);
     w.write_record([
         "timestamp",
         "event_id",
@@ -563,7 +559,7 @@ struct Series {
 }
 
 /// The roll-up column a series may be keyed by.
-fn by_column(by: Option<&str>) -> Result<&'static str, Refusal> {
+fn by_column(by: Option<&str>) -> Result<&'static str, ApiError> {
     Ok(match by.unwrap_or("") {
         "" => "'all'",
         "severity" => "toString(severity)",
@@ -588,22 +584,20 @@ fn by_column(by: Option<&str>) -> Result<&'static str, Refusal> {
 /// `GET /v1/rollup`
 pub async fn rollup(
     State(app): State<Arc<App>>,
-    Extension(peer): Extension<Peer>,
-    headers: HeaderMap,
+    who: Authed<Account>,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let started = Instant::now();
-    let r = rollup_inner(&app, &headers, params).await;
+    let r = rollup_inner(&app, &who.who, params).await;
     observe(&app, "rollup", started);
-    app.answer(&headers, &peer, "query.rollup", "/v1/rollup", r)
+    who.answer(&app, r)
 }
 
 async fn rollup_inner(
     app: &App,
-    headers: &HeaderMap,
+    who: &Account,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, Refusal> {
-    let who = app.credentials.account(headers, now())?;
+) -> Result<Response, ApiError> {
     let p = params_of(params)?;
     for (name, set) in [
         ("sensor", p.sensor.is_some()),
@@ -696,6 +690,7 @@ async fn rollup_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn cursors_round_trip_and_refuse_other_sorts() {
@@ -728,7 +723,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            scope(&who, &p, &mut f).unwrap_err().status,
+            scope(&who, &p, &mut f).unwrap_err().status(),
             StatusCode::FORBIDDEN
         );
         let mut f = Filter::default();

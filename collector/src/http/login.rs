@@ -6,14 +6,22 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
-use crate::audit::Record;
+use super::extract::{act, Authed};
+use super::{ApiError, App};
+use crate::account::Account;
 use crate::auth::{Credentials, Peer};
-use crate::ingest::Refusal;
-use crate::server::App;
+use crate::store::audit::Record;
 use crate::time::{format_time, now_s};
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/login", post(login).route_layer(act("login")))
+        .route("/v1/logout", post(logout).route_layer(act("logout")))
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,13 +30,14 @@ pub struct Login {
     password: String,
 }
 
+/// `POST /v1/login`: a session token for a name and password.
 pub async fn login(
     State(app): State<Arc<App>>,
     Extension(peer): Extension<Peer>,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(l)) = body else {
-        return Refusal::new(
+        return ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid",
             "expected {\"name\": …, \"password\": …}",
@@ -36,7 +45,7 @@ pub async fn login(
         .into_response();
     };
     if l.name.len() > 64 || l.password.len() > 1024 {
-        return Refusal::new(
+        return ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid",
             "name or password too long",
@@ -55,7 +64,7 @@ pub async fn login(
                 .detail("wrong name or password")
                 .remote(peer.remote),
         );
-        return Refusal::new(
+        return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "wrong name or password",
@@ -83,32 +92,33 @@ pub async fn login(
             }))
             .into_response()
         }
-        Err(d) => Refusal::from(d).into_response(),
+        Err(d) => ApiError::from(d).into_response(),
     }
 }
 
+/// `POST /v1/logout`: end the session the bearer token is; audited when it named an account.
 pub async fn logout(
     State(app): State<Arc<App>>,
-    Extension(peer): Extension<Peer>,
+    who: Option<Authed<Account>>,
     headers: HeaderMap,
 ) -> Response {
-    let who = app
-        .credentials
-        .account(&headers, now_s())
-        .ok()
-        .map(|a| (a.name.clone(), a.role.name()));
     let closed =
         Credentials::bearer_digest(&headers).is_some_and(|d| app.credentials.sessions.close(&d));
-    if let Some((name, role)) = &who {
+    if let Some(a) = &who {
         app.audit.record(
-            Record::new(name, role, "logout", if closed { "ok" } else { "failed" })
-                .remote(peer.remote),
+            Record::new(
+                &a.who.name,
+                a.who.role.name(),
+                "logout",
+                if closed { "ok" } else { "failed" },
+            )
+            .remote(a.peer.remote),
         );
     }
     if closed {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        Refusal::new(
+        ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "no session to end",

@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::store::Store;
+use super::Store;
 
 /// Records waiting to be written at most.
 pub const QUEUE: usize = 100_000;

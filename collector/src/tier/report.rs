@@ -11,14 +11,79 @@
 //!
 //! The tier above checks every line against the sending collector's binding: a provincial
 //! collector speaks for its province only, an enterprise collector for its enterprise only.
+//!
+//! The report rows themselves (roll-ups, asset counts, incidents, progress, enterprises) are
+//! defined here, below the code that makes them ([`super::incident`], [`super::bulletin`],
+//! [`super::upstream`]), so this module needs none of it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::registry::{self, Enterprise};
 use crate::config::{CollectorEntry, SensorEntry};
 use crate::event::LineError;
-use crate::incident::Incident;
-use crate::registry::{self, Enterprise};
+
+/// Where an incident is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Open,
+    Acknowledged,
+    Disposed,
+    Closed,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Acknowledged => "acknowledged",
+            State::Disposed => "disposed",
+            State::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "open" => State::Open,
+            "acknowledged" => State::Acknowledged,
+            "disposed" => State::Disposed,
+            "closed" => State::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// An incident as stored at every tier, one row per version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Incident {
+    pub incident_id: String,
+    pub province: String,
+    /// Empty for an incident of a province (the same technique at several enterprises).
+    pub enterprise_id: String,
+    pub industry: String,
+    pub grade: u8,
+    pub sensor_id: String,
+    pub criterion: String,
+    pub title: String,
+    /// 0-100, from severity, grade and industry ([`registry::priority`]).
+    pub priority: u8,
+    pub severity: u8,
+    pub technique: String,
+    pub sid: u32,
+    pub state: String,
+    pub opened: u32,
+    pub updated: u32,
+    pub alerts: u64,
+    /// JSON: `{"alerts": [EVE…], "assets": […], "flows": […], "enterprises": […]}`.
+    pub evidence: String,
+    /// JSON: `[{"state", "at", "by", "note"}…]`.
+    pub history: String,
+    /// The tier that opened it and moves it on.
+    pub origin: String,
+    /// Microseconds of this version; the newest wins everywhere.
+    pub version: u64,
+}
 
 /// A 5-minute roll-up row, as reported and as stored in `tier_rollup_5m`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
@@ -242,7 +307,7 @@ pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
                     &r.enterprise_id
                 },
             )?;
-            if crate::incident::State::parse(&r.state).is_none() {
+            if State::parse(&r.state).is_none() {
                 return Err(invalid(format!(
                     "row.state: {:?} is not an incident state",
                     r.state

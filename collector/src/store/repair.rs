@@ -13,8 +13,8 @@
 
 use clickhouse::Client;
 
+use super::schema::ROLLUP_DIMS as DIMS;
 use crate::config::SensorEntry;
-use crate::schema::ROLLUP_DIMS as DIMS;
 
 /// What one repair added.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

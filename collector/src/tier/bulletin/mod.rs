@@ -14,7 +14,7 @@
 //! Progress (received, acknowledged, disposed) is stored at the tier where it happens and
 //! reported up at once; the first report of a step is the one kept.
 
-mod api;
+mod issue;
 pub mod stix;
 
 use std::collections::{HashMap, HashSet};
@@ -23,11 +23,9 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::registry::Scope;
+use crate::tier::registry::Scope;
 
-pub use api::{
-    acknowledge, bulletin, bulletins, dispose, feed, issue, pull_loop, stix_export, stix_import,
-};
+pub use issue::{make, Bulletins, IssueError, Issued, NewBulletin, FEED_PAGE, FEED_PAGE_MAX};
 
 /// A bulletin as stored at every tier it reaches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]

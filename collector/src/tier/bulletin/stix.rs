@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::api::NewBulletin;
+use super::issue::NewBulletin;
 use super::{Bulletin, Indicators};
 use crate::time::format_time;
 
@@ -263,7 +263,7 @@ fn comparison(p: &str) -> Option<(&str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Scope;
+    use crate::tier::registry::Scope;
 
     #[test]
     fn a_bulletin_survives_a_round_trip_through_stix() {
@@ -282,7 +282,7 @@ mod tests {
             actions: vec!["Block 203.0.113.7 at the plant firewall".into()],
             deadline: "2099-01-01T00:00:00Z".into(),
         };
-        let b = super::super::api::make(&n, "CN-000001", "national", 1, 1_800_000_000).unwrap();
+        let b = super::super::issue::make(&n, "CN-000001", "national", 1, 1_800_000_000).unwrap();
         let bundle = export(&b);
         assert_eq!(bundle["objects"].as_array().unwrap().len(), 1 + 4 + 1 + 1);
         assert!(bundle
@@ -297,7 +297,7 @@ mod tests {
         assert_eq!(back.actions, n.actions);
         assert_eq!(back.deadline, "2099-01-01T00:00:00Z");
         let again =
-            super::super::api::make(&back, "CN-000002", "national", 2, 1_800_000_000).unwrap();
+            super::super::issue::make(&back, "CN-000002", "national", 2, 1_800_000_000).unwrap();
         assert_eq!(again.rules.lines().count(), b.rules.lines().count());
         assert!(import(&json!({"type": "bundle", "objects": []}))
             .unwrap_err()

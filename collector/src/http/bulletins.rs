@@ -1,0 +1,432 @@
+//! The bulletins API: issue (as JSON or a STIX 2.1 bundle), list, read with each enterprise's
+//! progress, acknowledge and dispose, export as STIX, and the feed sensors and lower tiers
+//! pull. What a bulletin is and how it is kept is the tier's ([`crate::tier::bulletin`]).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::extract::{act, Authed};
+use super::{ApiError, App};
+use crate::account::Account;
+use crate::auth::Sender;
+use crate::config::TierRole;
+use crate::tier::bulletin::{
+    stix, Bulletin, IssueError, NewBulletin, Target, FEED_PAGE, FEED_PAGE_MAX,
+};
+use crate::time::{format_time, now_s};
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/bulletins", get(list).route_layer(act("bulletin.list")))
+        .route(
+            "/v1/bulletins",
+            post(issue).route_layer(act("bulletin.issue")),
+        )
+        .route(
+            "/v1/bulletins/feed",
+            get(feed).route_layer(act("bulletin.feed")),
+        )
+        .route(
+            "/v1/bulletins/stix",
+            post(stix_import).route_layer(act("bulletin.import")),
+        )
+        .route(
+            "/v1/bulletins/{id}",
+            get(read).route_layer(act("bulletin.read")),
+        )
+        .route(
+            "/v1/bulletins/{id}/stix",
+            get(stix_export).route_layer(act("bulletin.stix")),
+        )
+        .route(
+            "/v1/bulletins/{id}/acknowledge",
+            post(acknowledge).route_layer(act("bulletin.acknowledge")),
+        )
+        .route(
+            "/v1/bulletins/{id}/dispose",
+            post(dispose).route_layer(act("bulletin.dispose")),
+        )
+}
+
+fn bad(m: impl Into<String>) -> ApiError {
+    ApiError::bad(m)
+}
+
+fn not_found(id: &str, who: &Account) -> ApiError {
+    ApiError::not_found(format!("no bulletin {id:?} in {}'s scope", who.name))
+}
+
+/// `POST /v1/bulletins`: an administrator of the national or a provincial tier issues one.
+async fn issue(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    body: Result<Json<NewBulletin>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let n = body.map(|Json(b)| b).map_err(|e| e.body_text());
+    let r = issue_inner(&app, &who.who, n).await;
+    who.audited(&app, r)
+}
+
+/// `POST /v1/bulletins/stix`: issue a bulletin from a STIX 2.1 bundle (its report, indicators
+/// and courses of action), with the scope and deadline the bundle's `x_icsight_*` say.
+async fn stix_import(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let n = body
+        .map_err(|e| e.body_text())
+        .and_then(|Json(v)| stix::import(&v));
+    let r = issue_inner(&app, &who.who, n).await;
+    who.audited(&app, r)
+}
+
+async fn issue_inner(
+    app: &App,
+    who: &Account,
+    body: Result<NewBulletin, String>,
+) -> Result<(Response, String), ApiError> {
+    who.may_administer("issue bulletins")?;
+    let tier = &app.config.tier;
+    if tier.role == TierRole::Enterprise {
+        return Err(ApiError::forbidden(
+            "an enterprise tier does not issue bulletins",
+        ));
+    }
+    let mut n = body.map_err(bad)?;
+    // A provincial tier's bulletins stay in its province.
+    if !tier.province.is_empty() {
+        if n.scope.provinces.iter().any(|p| *p != tier.province) {
+            return Err(ApiError::forbidden(format!(
+                "scope.provinces: a provincial tier issues for {} only",
+                tier.province
+            )));
+        }
+        n.scope.provinces = vec![tier.province.clone()];
+    }
+    if !who.province.is_empty() && n.scope.provinces != [who.province.clone()] {
+        return Err(ApiError::forbidden(format!(
+            "{} issues for province {} only",
+            who.name, who.province
+        )));
+    }
+    let issued = match app.bulletins.issue(&n, &app.registry()).await {
+        Ok(i) => i,
+        Err(IssueError::Invalid(m)) => return Err(bad(m)),
+        Err(e @ IssueError::NoTargets) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_targets",
+                e.to_string(),
+            ))
+        }
+        Err(IssueError::Storage(e)) => return Err(app.storage_error(e)),
+    };
+    let (b, targets) = (&issued.bulletin, &issued.targets);
+    let id = &b.bulletin_id;
+    let body = serde_json::json!({
+        "bulletin_id": id,
+        "seq": b.seq,
+        "targets": targets.len(),
+        "rules": b.rules.lines().count(),
+    });
+    Ok((
+        (StatusCode::CREATED, Json(body)).into_response(),
+        format!("{id}: {} targets", targets.len()),
+    ))
+}
+
+fn bulletin_json(b: &Bulletin) -> serde_json::Value {
+    serde_json::json!({
+        "bulletin_id": b.bulletin_id,
+        "seq": b.seq,
+        "issuer": b.issuer,
+        "issued": format_time(u64::from(b.issued) * 1_000_000),
+        "title": b.title,
+        "severity": b.severity,
+        "description": b.description,
+        "scope": b.scope(),
+        "indicators": b.indicators(),
+        "rules": b.rules,
+        "actions": b.actions(),
+        "deadline": format_time(u64::from(b.deadline) * 1_000_000),
+        "revoked": b.revoked != 0,
+    })
+}
+
+/// Record a step of an enterprise's handling, the first time only; whether it was.
+async fn record_progress(
+    app: &App,
+    b: &Bulletin,
+    t: &Target,
+    state: &str,
+    actor: &str,
+    note: &str,
+) -> Result<bool, ApiError> {
+    app.bulletins
+        .record_progress(b, t, state, actor, note)
+        .await
+        .map_err(|e| app.storage_error(e))
+}
+
+/// `GET /v1/bulletins`: the bulletins reaching the account's scope, with counts of progress.
+async fn list(State(app): State<Arc<App>>, who: Authed<Account>) -> Response {
+    let r = list_inner(&app, &who.who).await;
+    who.answer(&app, r)
+}
+
+async fn list_inner(app: &App, who: &Account) -> Result<Response, ApiError> {
+    let book = &app.bulletins.book;
+    let list = book.all(|t| who.sees(&t.province, &t.enterprise_id));
+    let mut out = Vec::new();
+    for (b, targets) in &list {
+        if !who.enterprise_id.is_empty() {
+            record_progress(app, b, &targets[0], "received", &who.name, "").await?;
+        }
+        let count = |state: &str| {
+            (targets.iter())
+                .filter(|t| book.has(&b.bulletin_id, &t.enterprise_id, state))
+                .count()
+        };
+        let mut j = bulletin_json(b);
+        j["targets"] = targets.len().into();
+        j["received"] = count("received").into();
+        j["acknowledged"] = count("acknowledged").into();
+        j["disposed"] = count("disposed").into();
+        out.push(j);
+    }
+    Ok(Json(serde_json::json!({ "bulletins": out })).into_response())
+}
+
+/// `GET /v1/bulletins/{id}`: the bulletin and, per enterprise in the account's scope, when it
+/// was received, acknowledged and disposed, and whether it is overdue.
+async fn read(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+) -> Response {
+    let r = read_inner(&app, &who.who, &id).await;
+    who.answer(&app, r)
+}
+
+async fn read_inner(app: &App, who: &Account, id: &str) -> Result<Response, ApiError> {
+    let (b, targets) = app
+        .bulletins
+        .book
+        .get(id)
+        .ok_or_else(|| not_found(id, who))?;
+    let mine: Vec<&Target> = targets
+        .iter()
+        .filter(|t| who.sees(&t.province, &t.enterprise_id))
+        .collect();
+    if mine.is_empty() {
+        return Err(not_found(id, who));
+    }
+    if !who.enterprise_id.is_empty() {
+        record_progress(app, &b, mine[0], "received", &who.name, "").await?;
+    }
+    let progress = app
+        .bulletins
+        .progress_of(id)
+        .await
+        .map_err(|e| app.storage_error(e))?;
+    let now = now_s();
+    let status: Vec<serde_json::Value> = mine
+        .iter()
+        .map(|t| {
+            let at = |state: &str| {
+                progress
+                    .iter()
+                    .find(|p| p.enterprise_id == t.enterprise_id && p.state == state)
+                    .map(|p| format_time(u64::from(p.at) * 1_000_000))
+            };
+            let disposed = at("disposed");
+            serde_json::json!({
+                "enterprise_id": t.enterprise_id,
+                "name": t.name,
+                "province": t.province,
+                "industry": t.industry,
+                "grade": t.grade,
+                "received": at("received"),
+                "acknowledged": at("acknowledged"),
+                "disposed": disposed,
+                "overdue": disposed.is_none() && now > u64::from(b.deadline),
+            })
+        })
+        .collect();
+    let mut j = bulletin_json(&b);
+    j["status"] = status.into();
+    Ok(Json(j).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The enterprise acting; may be left out by an enterprise account.
+    #[serde(default)]
+    pub enterprise_id: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /v1/bulletins/{id}/acknowledge`
+async fn acknowledge(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let r = step(&app, &who.who, &id, body, "acknowledged").await;
+    who.audited(&app, r)
+}
+
+/// `POST /v1/bulletins/{id}/dispose`
+async fn dispose(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let r = step(&app, &who.who, &id, body, "disposed").await;
+    who.audited(&app, r)
+}
+
+async fn step(
+    app: &App,
+    who: &Account,
+    id: &str,
+    body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
+    state: &str,
+) -> Result<(Response, String), ApiError> {
+    let Json(s) = body.map_err(|e| bad(e.body_text()))?;
+    if s.note.chars().count() > 4000 {
+        return Err(bad("note: at most 4000 characters"));
+    }
+    let enterprise = if s.enterprise_id.is_empty() {
+        who.enterprise_id.clone()
+    } else {
+        s.enterprise_id.clone()
+    };
+    if enterprise.is_empty() {
+        return Err(bad("enterprise_id: which enterprise acts?"));
+    }
+    let (b, targets) = app
+        .bulletins
+        .book
+        .get(id)
+        .ok_or_else(|| not_found(id, who))?;
+    let t = targets
+        .iter()
+        .find(|t| t.enterprise_id == enterprise && who.sees(&t.province, &t.enterprise_id))
+        .ok_or_else(|| not_found(id, who))?;
+    who.may_write("act on bulletins")?;
+    // Disposal implies the earlier steps.
+    record_progress(app, &b, t, "received", &who.name, "").await?;
+    if state == "disposed" {
+        record_progress(app, &b, t, "acknowledged", &who.name, "").await?;
+    }
+    let first = record_progress(app, &b, t, state, &who.name, &s.note).await?;
+    Ok((
+        Json(serde_json::json!({ "bulletin_id": id, "enterprise_id": enterprise, "state": state, "first": first }))
+            .into_response(),
+        format!("{id} {enterprise} {state}"),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedParams {
+    #[serde(default)]
+    pub after: u64,
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/bulletins/feed?after=SEQ[&limit=N]`: for a sensor, the bulletins for its
+/// enterprise after `SEQ` (asking confirms it holds those up to `SEQ`); for a collector below,
+/// those reaching its province or enterprise, with its targets. One page of at most
+/// [`FEED_PAGE`] (or `limit`) in `seq` order; `last` is the highest `seq` in it.
+async fn feed(
+    State(app): State<Arc<App>>,
+    sender: Authed<Sender>,
+    params: Result<Query<FeedParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let r = feed_inner(&app, &sender.who, params).await;
+    sender.answer(&app, r)
+}
+
+async fn feed_inner(
+    app: &App,
+    sender: &Sender,
+    params: Result<Query<FeedParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| bad(e.body_text()))?;
+    let limit = p.limit.unwrap_or(FEED_PAGE);
+    if !(1..=FEED_PAGE_MAX).contains(&limit) {
+        return Err(bad(format!("limit: {limit} is not 1 to {FEED_PAGE_MAX}")));
+    }
+    let book = &app.bulletins.book;
+    let list = match sender {
+        Sender::Sensor(s) => {
+            for (b, t) in book.all(|t| t.enterprise_id == s.enterprise_id) {
+                if b.seq <= p.after {
+                    record_progress(app, &b, &t[0], "received", &s.id, "").await?;
+                }
+            }
+            book.after(p.after, limit, |t| t.enterprise_id == s.enterprise_id)
+        }
+        Sender::Collector(c) => book.after(p.after, limit, |t| {
+            t.province == c.province
+                && (c.enterprise_id.is_empty() || t.enterprise_id == c.enterprise_id)
+        }),
+    };
+    let last = list.iter().map(|(b, _)| b.seq).max().unwrap_or(p.after);
+    let with_targets = matches!(sender, Sender::Collector(_));
+    let out: Vec<serde_json::Value> = list
+        .iter()
+        .map(|(b, t)| {
+            let mut j = serde_json::to_value(b).expect("serializes");
+            if with_targets {
+                j["targets"] = serde_json::to_value(t).expect("serializes");
+            }
+            j
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "bulletins": out, "last": last })).into_response())
+}
+
+/// `GET /v1/bulletins/{id}/stix`: the bulletin as a STIX 2.1 bundle.
+async fn stix_export(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+) -> Response {
+    let r = (|| {
+        let who = &who.who;
+        let (b, targets) = app
+            .bulletins
+            .book
+            .get(&id)
+            .ok_or_else(|| not_found(&id, who))?;
+        let everything = who.province.is_empty() && who.enterprise_id.is_empty();
+        if !everything
+            && !targets
+                .iter()
+                .any(|t| who.sees(&t.province, &t.enterprise_id))
+        {
+            return Err(not_found(&id, who));
+        }
+        let bundle = stix::export(&b);
+        Ok((
+            [(header::CONTENT_TYPE, "application/stix+json;version=2.1")],
+            Json(bundle),
+        )
+            .into_response())
+    })();
+    who.answer(&app, r)
+}

@@ -1,0 +1,116 @@
+//! The HTTP room: the collector's HTTP(S) service. [`App`] is what every handler shares,
+//! [`router`] puts each handler group's routes together (one file per group: [`ingest`],
+//! [`query`], [`login`], [`incidents`], [`bulletins`], [`health`]), [`serve`](mod@serve) is TLS and the
+//! accept loop.
+//!
+//! Who is asking is settled by extractors ([`extract`]) before a handler runs and before a body
+//! is read; every refusal is one [`ApiError`], which tells a client why its request was wrong
+//! but never what failed inside (ClickHouse's text stays in the log, under an error id).
+//! Handlers call the tier and the store; neither calls back.
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::Router;
+
+pub mod bulletins;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod incidents;
+pub mod ingest;
+pub mod login;
+pub mod query;
+pub mod serve;
+
+pub use error::{ApiError, ErrorId};
+pub use serve::{serve, tls_config};
+
+use crate::auth::{Credentials, Peer};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::audit::{Audit, Record};
+use crate::store::{self, Store};
+use crate::tier::bulletin::Bulletins;
+use crate::tier::incident::Incidents;
+use crate::tier::registry::{self, Registry};
+use crate::tier::upstream::Upstream;
+
+/// What every handler shares.
+pub struct App {
+    pub config: Arc<Config>,
+    pub credentials: Credentials,
+    pub store: Store,
+    pub metrics: Metrics,
+    pub audit: Audit,
+    pub registry: Arc<registry::Shared>,
+    pub incidents: Arc<Incidents>,
+    pub bulletins: Arc<Bulletins>,
+    /// The tier above, if there is one.
+    pub upstream: Option<Arc<Upstream>>,
+}
+
+impl App {
+    /// Audit a request refused for its credential or scope (401, 403): who it came as, what it
+    /// asked, and why not. Other refusals (bad parameters, storage away) are not attempts.
+    pub fn audit_refusal(
+        &self,
+        headers: &HeaderMap,
+        peer: &Peer,
+        action: &str,
+        target: &str,
+        e: &ApiError,
+    ) {
+        if !e.is_denial() {
+            return;
+        }
+        let now = crate::time::now_s();
+        let (actor, role) = match self.credentials.account(headers, now) {
+            Ok(a) => (a.name.clone(), a.role.name()),
+            Err(_) => match self.credentials.sender(headers, peer) {
+                Ok(s) => (s.id().to_owned(), s.role()),
+                Err(_) => (
+                    peer.common_name
+                        .clone()
+                        .or_else(|| {
+                            headers
+                                .get(crate::auth::SENSOR_HEADER)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_else(|| "unknown".into()),
+                    "unknown",
+                ),
+            },
+        };
+        self.audit.record(
+            Record::new(&actor, role, action, "denied")
+                .target(target)
+                .detail(e.to_string())
+                .remote(peer.remote),
+        );
+    }
+
+    /// A 503 for a failed ClickHouse request, counted and logged with its error id.
+    pub fn storage_error(&self, e: store::Error) -> ApiError {
+        self.metrics.clickhouse_errors.inc();
+        ApiError::storage(e)
+    }
+
+    /// The registry as last loaded.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.get()
+    }
+}
+
+/// Every route of the service.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .merge(ingest::router())
+        .merge(query::router())
+        .merge(login::router())
+        .merge(incidents::router())
+        .merge(bulletins::router())
+        .merge(health::router())
+        .with_state(app)
+}

@@ -1,0 +1,371 @@
+//! Bulletins at this tier: issued (checked, numbered, resolved against the registry, stored),
+//! pulled from the tier above, and each enterprise's progress recorded once and reported up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Book, Bulletin, Indicators, Target};
+use crate::config::{TierConfig, UpstreamConfig};
+use crate::store::{self, Store};
+use crate::tier::registry::{Registry, Scope};
+use crate::tier::report::{self, Progress};
+use crate::tier::upstream::{self, Upstream};
+use crate::time::{now_s, now_us, parse_time};
+
+/// Bulletins in one feed answer unless `limit` says fewer: the reader asks again from the
+/// answer's `last` until an answer is empty, so no answer grows with the number issued.
+pub const FEED_PAGE: usize = 100;
+/// The most a reader may ask for in one answer.
+pub const FEED_PAGE_MAX: usize = 1000;
+
+/// A new bulletin, as an administrator posts it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBulletin {
+    pub title: String,
+    pub severity: u8,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub indicators: Indicators,
+    /// New signatures, in the rules language sensors load.
+    #[serde(default)]
+    pub signatures: String,
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// When every enterprise in scope should have disposed of it.
+    pub deadline: String,
+}
+
+/// Check a new bulletin and make it, numbered `seq`, with id `id`.
+pub fn make(
+    n: &NewBulletin,
+    id: &str,
+    issuer: &str,
+    seq: u64,
+    now: u64,
+) -> Result<Bulletin, String> {
+    if n.title.trim().is_empty() || n.title.chars().count() > 300 {
+        return Err("title: 1-300 characters".into());
+    }
+    if !(1..=4).contains(&n.severity) {
+        return Err(format!(
+            "severity: {} is not 1 (most severe) to 4",
+            n.severity
+        ));
+    }
+    if n.description.len() > 64 * 1024 {
+        return Err("description: at most 64 KiB".into());
+    }
+    if n.actions.len() > 100 || n.actions.iter().any(|a| a.len() > 4096) {
+        return Err("actions: at most 100, each at most 4 KiB".into());
+    }
+    n.scope.check()?;
+    n.indicators.check()?;
+    let deadline = parse_time(&n.deadline).ok_or_else(|| {
+        format!(
+            "deadline: {:?} is not a time like 2026-12-31T00:00:00Z",
+            n.deadline
+        )
+    })? / 1_000_000;
+    if deadline <= now {
+        return Err("deadline: already past".into());
+    }
+    if n.signatures.len() > 256 * 1024 {
+        return Err("signatures: at most 256 KiB".into());
+    }
+    let rules = format!("{}\n{}", n.signatures.trim(), n.indicators.rules(id));
+    let loaded = rules::load_sources(
+        &[(std::path::PathBuf::from("signatures"), rules.clone())],
+        &rules::Vars::suricata_defaults(),
+        &rules::Classification::builtin(),
+    );
+    if let Some(e) = loaded.errors.first() {
+        return Err(format!("signatures: line {}: {}", e.line, e.message));
+    }
+    Ok(Bulletin {
+        bulletin_id: id.to_owned(),
+        seq,
+        issuer: issuer.to_owned(),
+        issued: now as u32,
+        title: n.title.trim().to_owned(),
+        severity: n.severity,
+        description: n.description.clone(),
+        scope: serde_json::to_string(&n.scope).expect("serializes"),
+        indicators: serde_json::to_string(&n.indicators).expect("serializes"),
+        rules: rules.trim_start().to_owned(),
+        actions: serde_json::to_string(&n.actions).expect("serializes"),
+        deadline: deadline.min(u64::from(u32::MAX)) as u32,
+        revoked: 0,
+        version: now_us(),
+    })
+}
+
+/// The bulletins of this tier: the book in memory and what it needs to keep it.
+pub struct Bulletins {
+    pub book: Book,
+    store: Store,
+    upstream: Option<Arc<Upstream>>,
+    tier: TierConfig,
+    /// Bulletins are numbered and stored one at a time.
+    issuing: tokio::sync::Mutex<()>,
+}
+
+/// A bulletin not issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The bulletin itself is wrong: the reason names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// Its scope reaches no enterprise of this tier's registry.
+    #[error("scope: reaches no enterprise in this tier's registry")]
+    NoTargets,
+    #[error(transparent)]
+    Storage(#[from] store::Error),
+}
+
+/// A bulletin issued here, with the enterprises it reaches.
+pub struct Issued {
+    pub bulletin: Bulletin,
+    pub targets: Vec<Target>,
+}
+
+impl Bulletins {
+    pub fn new(
+        book: Book,
+        store: Store,
+        upstream: Option<Arc<Upstream>>,
+        tier: TierConfig,
+    ) -> Bulletins {
+        Bulletins {
+            book,
+            store,
+            upstream,
+            tier,
+            issuing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The bulletins held in `store`, their targets and the progress recorded.
+    pub async fn load(store: &Store) -> clickhouse::error::Result<Book> {
+        let c = store.client();
+        let list = c
+            .query(
+                "SELECT bulletin_id, seq, issuer, toUInt32(issued) AS issued, title, severity, \
+                 description, scope, indicators, rules, actions, toUInt32(deadline) AS deadline, \
+                 revoked, version FROM bulletins FINAL",
+            )
+            .fetch_all()
+            .await?;
+        let targets = c
+            .query("SELECT DISTINCT bulletin_id, province, enterprise_id, name, industry, grade FROM bulletin_targets")
+            .fetch_all()
+            .await?;
+        #[derive(clickhouse::Row, serde::Deserialize)]
+        struct Step {
+            bulletin_id: String,
+            enterprise_id: String,
+            state: String,
+        }
+        let progress: Vec<Step> = c
+            .query("SELECT DISTINCT bulletin_id, enterprise_id, state FROM bulletin_progress")
+            .fetch_all()
+            .await?;
+        Ok(Book::load(
+            list,
+            targets,
+            progress
+                .into_iter()
+                .map(|s| (s.bulletin_id, s.enterprise_id, s.state))
+                .collect(),
+        ))
+    }
+
+    /// Number, check and store a new bulletin for the enterprises of `registry` in its scope.
+    pub async fn issue(&self, n: &NewBulletin, registry: &Registry) -> Result<Issued, IssueError> {
+        let _one_at_a_time = self.issuing.lock().await;
+        let seq = self.book.next_seq();
+        let id = format!("{}-{:06}", self.tier.id, seq);
+        let b = make(n, &id, &self.tier.id, seq, now_s()).map_err(IssueError::Invalid)?;
+        let targets = self.targets_of(registry, &id, &n.scope);
+        // A bulletin that reaches no one is a mistaken scope (or a registry not yet filled).
+        if targets.is_empty() {
+            return Err(IssueError::NoTargets);
+        }
+        self.keep(b.clone(), targets.clone()).await?;
+        Ok(Issued {
+            bulletin: b,
+            targets,
+        })
+    }
+
+    /// Store a bulletin and its targets at this tier, and hold it in the book.
+    async fn keep(&self, b: Bulletin, targets: Vec<Target>) -> clickhouse::error::Result<()> {
+        self.store.insert("bulletin_targets", &targets).await?;
+        self.store
+            .insert("bulletins", std::slice::from_ref(&b))
+            .await?;
+        self.book.put(b, targets);
+        Ok(())
+    }
+
+    /// The targets of `scope` here: the enterprises of this tier's registry in it.
+    fn targets_of(&self, registry: &Registry, id: &str, scope: &Scope) -> Vec<Target> {
+        let tier = &self.tier;
+        registry
+            .matching(scope)
+            .into_iter()
+            .filter(|e| tier.province.is_empty() || e.province == tier.province)
+            .filter(|e| tier.enterprise_id.is_empty() || e.enterprise_id == tier.enterprise_id)
+            .map(|e| Target {
+                bulletin_id: id.to_owned(),
+                province: e.province.clone(),
+                enterprise_id: e.enterprise_id.clone(),
+                name: e.name.clone(),
+                industry: e.industry.clone(),
+                grade: e.grade,
+            })
+            .collect()
+    }
+
+    /// The steps recorded for bulletin `id`, with their times and actors.
+    pub async fn progress_of(&self, id: &str) -> clickhouse::error::Result<Vec<Progress>> {
+        self.store
+            .client()
+            .query(
+                "SELECT bulletin_id, province, enterprise_id, state, toUInt32(at) AS at, actor, \
+                 note, version FROM bulletin_progress FINAL WHERE bulletin_id = ?",
+            )
+            .bind(id)
+            .fetch_all()
+            .await
+    }
+
+    /// Record a step of an enterprise's handling, the first time only, and report it up at
+    /// once; whether it was the first.
+    pub async fn record_progress(
+        &self,
+        b: &Bulletin,
+        t: &Target,
+        state: &str,
+        actor: &str,
+        note: &str,
+    ) -> clickhouse::error::Result<bool> {
+        if !self.book.first(&b.bulletin_id, &t.enterprise_id, state) {
+            return Ok(false);
+        }
+        let now = now_us();
+        let p = Progress {
+            bulletin_id: b.bulletin_id.clone(),
+            province: t.province.clone(),
+            enterprise_id: t.enterprise_id.clone(),
+            state: state.to_owned(),
+            at: (now / 1_000_000) as u32,
+            actor: actor.to_owned(),
+            note: note.to_owned(),
+            version: u64::MAX - now,
+        };
+        if let Err(e) = self
+            .store
+            .insert("bulletin_progress", std::slice::from_ref(&p))
+            .await
+        {
+            self.book.forget(&b.bulletin_id, &t.enterprise_id, state);
+            return Err(e);
+        }
+        upstream::report_now(self.upstream.as_deref(), &[report::progress_line(&p)]);
+        Ok(true)
+    }
+
+    /// Pull the bulletins of the tier above every `bulletin_poll_s`, store them with their
+    /// targets here, renumbered in this tier's order.
+    pub async fn pull_loop(self: Arc<Self>, cfg: UpstreamConfig) {
+        if !cfg.link.enabled() {
+            return;
+        }
+        let fetch = match uplink::Fetch::new(&cfg.link, "upstream.link", &self.tier.id) {
+            Ok(f) => Arc::new(f),
+            Err(e) => {
+                tracing::error!(error = %format!("{}: {}", e.full_key(), e.detail()), "cannot pull bulletins");
+                return;
+            }
+        };
+        let path = cfg.link.spool_dir.join("bulletins.cursor");
+        let mut cursor: u64 = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let every = Duration::from_secs_f64(cfg.bulletin_poll_s);
+        loop {
+            let f = fetch.clone();
+            let got = tokio::task::spawn_blocking(move || {
+                f.get(&format!("/v1/bulletins/feed?after={cursor}"))
+            })
+            .await;
+            match got {
+                Ok(Ok(text)) => match serde_json::from_str::<FeedAnswer>(&text) {
+                    Ok(a) => {
+                        let mut ok = true;
+                        for j in a.bulletins {
+                            if let Err(e) = self.take(j).await {
+                                tracing::warn!(error = %e, "storing a bulletin from above failed; will pull it again");
+                                ok = false;
+                                break;
+                            }
+                        }
+                        if ok && a.last > cursor {
+                            cursor = a.last;
+                            let tmp = path.with_extension("tmp");
+                            if let Err(e) = std::fs::write(&tmp, format!("{cursor}\n"))
+                                .and_then(|()| std::fs::rename(&tmp, &path))
+                            {
+                                tracing::warn!(error = %e, "cannot keep the bulletin cursor");
+                            }
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the bulletin feed above answered something else")
+                    }
+                },
+                Ok(Err(e)) => tracing::warn!(error = %e, "pulling bulletins failed"),
+                Err(e) => tracing::warn!(error = %e, "pulling bulletins failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// Store one bulletin of the feed above, with the targets it came with.
+    async fn take(&self, j: serde_json::Value) -> Result<(), String> {
+        let targets: Vec<Target> =
+            serde_json::from_value(j.get("targets").cloned().unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+        let mut b: Bulletin = serde_json::from_value(j).map_err(|e| e.to_string())?;
+        let tier = &self.tier;
+        let targets: Vec<Target> = targets
+            .into_iter()
+            .filter(|t| {
+                t.bulletin_id == b.bulletin_id
+                    && (tier.province.is_empty() || t.province == tier.province)
+            })
+            .collect();
+        let _one_at_a_time = self.issuing.lock().await;
+        b.seq = match self.book.get(&b.bulletin_id) {
+            Some((old, _)) if old.version >= b.version => return Ok(()),
+            _ => self.book.next_seq(),
+        };
+        self.keep(b, targets)
+            .await
+            .map_err(|e| format!("storage unavailable: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct FeedAnswer {
+    bulletins: Vec<serde_json::Value>,
+    last: u64,
+}

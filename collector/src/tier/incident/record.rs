@@ -1,0 +1,266 @@
+//! Incidents kept: each new version stored, counted and sent to the tier above at once; the
+//! evidence of a newly opened one gathered in the background; lists and moves on for the
+//! API, within the scope the caller gives.
+
+use std::sync::Arc;
+
+use prometheus_client::metrics::counter::Counter;
+use serde::Deserialize;
+
+use super::{Escalator, Evidence, Incident, State};
+use crate::event::AlertRow;
+use crate::store::{self, Store};
+use crate::tier::report;
+use crate::tier::upstream::{self, Upstream};
+use crate::time::now_us;
+
+/// The incidents of this tier: the escalator and what it needs to keep what it opens.
+pub struct Incidents {
+    pub escalator: Escalator,
+    store: Store,
+    upstream: Option<Arc<Upstream>>,
+    /// Incident versions stored.
+    stored: Counter,
+}
+
+/// A move on refused, or not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    /// Not a move this incident can make (backwards, or to where it is).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Storage(#[from] store::Error),
+}
+
+/// Which incidents a list asks for; `None` is no limit on that dimension.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    /// Opened within, UNIX seconds.
+    pub from: u32,
+    pub to: u32,
+    pub province: Option<String>,
+    pub enterprise: Option<String>,
+    pub state: Option<String>,
+    pub limit: u32,
+}
+
+const COLUMNS: &str =
+    "incident_id, province, enterprise_id, industry, grade, sensor_id, criterion, \
+    title, priority, severity, technique, sid, state, toUInt32(opened) AS opened, \
+    toUInt32(updated) AS updated, alerts, evidence, history, origin, version";
+
+/// The incidents not yet closed, newest version of each: what the escalator takes back at
+/// start.
+pub async fn load_open(store: &Store) -> clickhouse::error::Result<Vec<Incident>> {
+    store
+        .client()
+        .query(&format!(
+            "SELECT {COLUMNS} FROM incidents FINAL WHERE state != 'closed'"
+        ))
+        .fetch_all()
+        .await
+}
+
+impl Incidents {
+    pub fn new(
+        escalator: Escalator,
+        store: Store,
+        upstream: Option<Arc<Upstream>>,
+        stored: Counter,
+    ) -> Incidents {
+        Incidents {
+            escalator,
+            store,
+            upstream,
+            stored,
+        }
+    }
+
+    /// Store incidents' new versions, count them and send them to the tier above at once.
+    async fn store_versions(&self, incidents: &[Incident]) -> clickhouse::error::Result<()> {
+        self.store.insert("incidents", incidents).await?;
+        self.stored.inc_by(incidents.len() as u64);
+        let lines: Vec<Vec<u8>> = incidents.iter().map(report::incident_line).collect();
+        upstream::report_now(self.upstream.as_deref(), &lines);
+        Ok(())
+    }
+
+    /// Run a batch's alerts through the criteria and keep what they open or grow. Stored
+    /// before the batch is acknowledged: a batch sent again after a failure here is escalated
+    /// again, and the same incident comes out. `relayed`: alerts an enterprise tier escalated
+    /// already.
+    pub async fn escalate(
+        self: &Arc<Self>,
+        alerts: &[AlertRow],
+        relayed: bool,
+    ) -> clickhouse::error::Result<()> {
+        let incidents = self.escalator.observe(alerts, now_us(), relayed);
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        self.record(&incidents).await
+    }
+
+    /// Store incidents' new versions and send them up at once; look for the evidence of the
+    /// newly opened ones in the background.
+    pub async fn record(self: &Arc<Self>, incidents: &[Incident]) -> clickhouse::error::Result<()> {
+        self.store_versions(incidents).await?;
+        self.escalator.saved(incidents);
+        for i in incidents
+            .iter()
+            .filter(|i| i.alerts == 1 && i.state == "open")
+        {
+            tracing::warn!(incident = %i.incident_id, criterion = %i.criterion, province = %i.province,
+                enterprise = %i.enterprise_id, priority = i.priority, "incident opened");
+            let this = self.clone();
+            let i = i.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.enrich(&i).await {
+                    tracing::warn!(incident = %i.incident_id, error = %e, "gathering evidence failed");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// The hosts of the first alert, from the inventory, and the flows between them in the hour
+    /// around it.
+    async fn enrich(&self, i: &Incident) -> anyhow::Result<()> {
+        let ev: Evidence = serde_json::from_str(&i.evidence)?;
+        let Some(first) = ev.alerts.first() else {
+            return Ok(());
+        };
+        let ip = |k: &str| {
+            first
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (src, dest) = (ip("src_ip"), ip("dest_ip"));
+        let enterprise = first
+            .get("sensor")
+            .and_then(|s| s.get("enterprise_id"))
+            .and_then(|v| v.as_str())
+            .map_or_else(|| i.enterprise_id.clone(), str::to_owned);
+        let client = self.store.client();
+        let assets: Vec<Raw> = client
+            .query(
+                "SELECT argMax(raw, ts_us) AS raw FROM assets_current \
+                 WHERE province = ? AND enterprise_id = ? AND has(?, ip) GROUP BY ip",
+            )
+            .bind(&i.province)
+            .bind(&enterprise)
+            .bind(vec![src.clone(), dest.clone()])
+            .fetch_all()
+            .await?;
+        let t = i.opened;
+        let flows: Vec<FlowSummary> = client
+            .query(
+                "SELECT flow_id, src_ip, src_port, dest_ip, dest_port, app_proto, \
+                 toUInt32(flow_start) AS flow_start, toUInt32(flow_end) AS flow_end, \
+                 bytes_toserver, bytes_toclient, state FROM flows \
+                 WHERE province = ? AND enterprise_id = ? AND ts >= ? AND ts <= ? \
+                 AND ((src_ip = ? AND dest_ip = ?) OR (src_ip = ? AND dest_ip = ?)) \
+                 ORDER BY ts DESC LIMIT 20",
+            )
+            .bind(&i.province)
+            .bind(&enterprise)
+            .bind(t.saturating_sub(3600))
+            .bind(t + 3600)
+            .bind(&src)
+            .bind(&dest)
+            .bind(&dest)
+            .bind(&src)
+            .fetch_all()
+            .await?;
+        let assets = assets
+            .iter()
+            .filter_map(|a| serde_json::from_str(&a.raw).ok())
+            .collect();
+        let flows = flows
+            .iter()
+            .filter_map(|f| serde_json::to_value(f).ok())
+            .collect();
+        if let Some(next) = self
+            .escalator
+            .enrich(&i.incident_id, assets, flows, now_us())
+        {
+            self.store_versions(std::slice::from_ref(&next)).await?;
+            self.escalator.saved(std::slice::from_ref(&next));
+        }
+        Ok(())
+    }
+
+    /// The newest version of each incident `q` asks for, by priority.
+    pub async fn list(&self, q: &ListQuery) -> clickhouse::error::Result<Vec<Incident>> {
+        let mut sql =
+            format!("SELECT {COLUMNS} FROM incidents FINAL WHERE opened >= ? AND opened <= ?");
+        if q.province.is_some() {
+            sql.push_str(" AND province = ?");
+        }
+        if q.enterprise.is_some() {
+            sql.push_str(" AND enterprise_id = ?");
+        }
+        if q.state.is_some() {
+            sql.push_str(" AND state = ?");
+        }
+        sql.push_str(" ORDER BY priority DESC, updated DESC LIMIT ?");
+        let mut query = self.store.client().query(&sql).bind(q.from).bind(q.to);
+        for v in [&q.province, &q.enterprise, &q.state].into_iter().flatten() {
+            query = query.bind(v);
+        }
+        query.bind(q.limit).fetch_all().await
+    }
+
+    /// The newest version of incident `id`.
+    pub async fn get(&self, id: &str) -> clickhouse::error::Result<Option<Incident>> {
+        let rows: Vec<Incident> = self
+            .store
+            .client()
+            .query(&format!(
+                "SELECT {COLUMNS} FROM incidents FINAL WHERE incident_id = ? LIMIT 1"
+            ))
+            .bind(id)
+            .fetch_all()
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Move incident `current` on to `to`, by `by`; its new version, stored and sent up.
+    pub async fn transition(
+        &self,
+        current: &Incident,
+        to: State,
+        by: &str,
+        note: &str,
+    ) -> Result<Incident, MoveError> {
+        let next = self
+            .escalator
+            .transition(current, to, by, note, now_us())
+            .map_err(MoveError::Refused)?;
+        self.store_versions(std::slice::from_ref(&next)).await?;
+        Ok(next)
+    }
+}
+
+#[derive(clickhouse::Row, Deserialize)]
+struct Raw {
+    raw: String,
+}
+
+#[derive(clickhouse::Row, Deserialize, serde::Serialize)]
+struct FlowSummary {
+    flow_id: u64,
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+    app_proto: String,
+    flow_start: u32,
+    flow_end: u32,
+    bytes_toserver: u64,
+    bytes_toclient: u64,
+    state: String,
+}

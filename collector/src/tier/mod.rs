@@ -1,0 +1,15 @@
+//! The tier room: what makes this collector one tier of three — the enterprise registry
+//! ([`registry`]), batches checked and carried on ([`ingest`]), incidents opened and escalated
+//! ([`incident`]), bulletins issued, pulled and followed ([`bulletin`]), and what goes up to
+//! the tier above ([`report`], [`upstream`]).
+//!
+//! Tier code works with the [`Store`](crate::store::Store) below and the
+//! [`Upstream`](upstream::Upstream) above, handed to it as narrow handles; it never names the
+//! HTTP room, so it can be driven (and tested) without a request.
+
+pub mod bulletin;
+pub mod incident;
+pub mod ingest;
+pub mod registry;
+pub mod report;
+pub mod upstream;
