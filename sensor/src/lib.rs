@@ -17,8 +17,10 @@ pub mod flow;
 pub mod metrics;
 pub mod pipeline;
 pub mod reassembly;
+pub mod run;
 pub mod stats;
 pub mod uplink;
 
 pub use config::Config;
 pub use pipeline::Pipeline;
+pub use run::{Purpose, Sensor};

@@ -9,12 +9,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use icsight_eve::Timestamp;
 use sensor::baseline::{self, model::Baseline, Watch};
-use sensor::bulletin::Bulletins;
 use sensor::capture::{file, live};
-use sensor::eve::EveWriter;
-use sensor::metrics::{MetricsFile, Snapshot};
-use sensor::uplink::{Uplink, UplinkStats};
-use sensor::{Config, Pipeline};
+use sensor::{Config, Purpose, Sensor};
 
 #[derive(Parser)]
 #[command(
@@ -117,35 +113,6 @@ enum RulesCommand {
     },
 }
 
-/// Load the rules (with the bulletins' when `bulletins` names their directory), print what
-/// failed and a one-line summary to stderr.
-fn load_rules(
-    paths: &[PathBuf],
-    config: &Config,
-    bulletins: Option<&Path>,
-) -> anyhow::Result<(std::sync::Arc<rules::Ruleset>, usize)> {
-    let loaded = sensor::detect::load_rules(paths, &config.rules, bulletins)?;
-    for e in &loaded.errors {
-        eprintln!("rule error: {e}");
-    }
-    let c = loaded.ruleset.counts();
-    eprintln!(
-        "rules: {} loaded from {} file(s), {} failed ({} packet, {} stream, {} transaction, {} event; prefilter: {} literals, {} Hyperscan expressions, {} unfiltered)",
-        c.rules,
-        loaded.files.len(),
-        loaded.failed_rules(),
-        c.packet,
-        c.stream,
-        c.transaction,
-        c.event,
-        c.patterns,
-        c.expressions,
-        c.unfiltered,
-    );
-    let failed = loaded.failed_rules();
-    Ok((std::sync::Arc::new(loaded.ruleset), failed))
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -174,78 +141,6 @@ fn load_config_from(path: Option<&Path>) -> anyhow::Result<(Config, Option<PathB
     }
 }
 
-/// The uplink, when `[uplink] url` is set; its errors name the file and the key.
-fn start_uplink(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<Uplink>> {
-    let u = &config.uplink;
-    if !u.enabled() {
-        return Ok(None);
-    }
-    let uplink = Uplink::start(u, &config.sensor).map_err(|e| {
-        let file = path.map_or("sensor.toml".into(), |p| p.display().to_string());
-        anyhow::anyhow!("{file}: key `{}`: {}", e.full_key(), e.detail())
-    })?;
-    eprintln!(
-        "uplink: sending {} events to {} (spool {})",
-        u.events.join(", "),
-        u.link.url,
-        u.link.spool_dir.display()
-    );
-    Ok(Some(uplink))
-}
-
-/// The bulletins, when `[bulletins] dir` is set; errors (the uplink's credentials) name the file
-/// and the key.
-fn bulletins(config: &Config, path: Option<&Path>) -> anyhow::Result<Option<Bulletins>> {
-    Bulletins::new(config).map_err(|e| {
-        let file = path.map_or("sensor.toml".into(), |p| p.display().to_string());
-        anyhow::anyhow!("{file}: key `{}`: {}", e.full_key(), e.detail())
-    })
-}
-
-/// Drain and stop the uplink, if one runs, and say how it went.
-fn finish_uplink(pipeline: &mut Pipeline, config: &Config) -> Option<UplinkStats> {
-    let uplink = pipeline.eve().take_uplink()?;
-    let drain = std::time::Duration::try_from_secs_f64(config.uplink.link.drain_seconds)
-        .unwrap_or_default();
-    let s = uplink.finish(drain);
-    eprintln!(
-        "uplink: spooled {}, sent {}, duplicates {}, dropped (spool full) {}, dropped (write error) {}, rejected {}, left in spool {} segments",
-        s.spooled_events,
-        s.sent_events,
-        s.duplicates,
-        s.dropped_spool_full,
-        s.dropped_write_error,
-        s.rejected_events,
-        s.spool_segments,
-    );
-    Some(s)
-}
-
-/// Write the metrics file once more, with the uplink's final counters.
-fn final_metrics(
-    metrics: Option<&MetricsFile>,
-    pipeline: &mut Pipeline,
-    capture: Option<sensor::stats::CaptureStats>,
-    uplink: Option<&UplinkStats>,
-) {
-    let Some(m) = metrics else {
-        return;
-    };
-    pipeline.refresh_stats(capture);
-    let events = pipeline.eve().counts;
-    let bulletins = pipeline.bulletin_stats();
-    let snap = Snapshot {
-        stats: pipeline.stats(),
-        events,
-        capture: pipeline.stats().capture,
-        uplink,
-        bulletins: bulletins.as_ref(),
-    };
-    if let Err(e) = m.write(&snap) {
-        eprintln!("metrics file {}: {e}", m.path().display());
-    }
-}
-
 fn open_eve(target: &str, append: bool) -> anyhow::Result<Box<dyn Write + Send>> {
     if target == "-" {
         return Ok(Box::new(std::io::stdout()));
@@ -271,33 +166,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
         } => {
             let (config, config_path) = load_config_from(config.as_deref())?;
-            // Once, before the rules load; unreachable: what the directory holds is loaded.
-            let bulletins = bulletins(&config, config_path.as_deref())?;
-            if let Some(b) = &bulletins {
-                b.pull_now(false);
-            }
-            let bulletin_dir = bulletins.as_ref().map(Bulletins::dir);
-            let (ruleset, failed) = load_rules(&rules, &config, bulletin_dir)?;
-            let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
-            let writer = EveWriter::new(open_eve(&eve, false)?, &config.sensor)
-                .with_uplink(start_uplink(&config, config_path.as_deref())?);
-            let mut pipeline = Pipeline::new(&config, writer);
-            pipeline.detect().replace_initial(ruleset, failed);
-            if let Some(b) = &bulletins {
-                pipeline.set_bulletins(b.status());
-            }
-            if let Some(path) = &baseline {
-                pipeline.set_watch(detect_watch(path, &config)?);
-            }
+            let purpose = Purpose::Detect {
+                rules,
+                baseline,
+                pull_bulletins: true,
+            };
+            let mut sensor = Sensor::build(
+                &config,
+                config_path.as_deref(),
+                open_eve(&eve, false)?,
+                purpose,
+            )?;
+            let pipeline = &mut sensor.pipeline;
             let mut errors = Vec::new();
             let files = file::expand_inputs(&inputs, &mut errors);
-            let mut summary = file::replay(&mut pipeline, &files, !no_progress);
+            let mut summary = file::replay(pipeline, &files, !no_progress);
             errors.append(&mut summary.errors);
             let end = pipeline.last_ts().max(Timestamp(1));
             pipeline.log_stats(end, None);
-            pipeline.eve().flush().context("writing EVE output")?;
-            let uplink = finish_uplink(&mut pipeline, &config);
-            final_metrics(metrics.as_ref(), &mut pipeline, None, uplink.as_ref());
+            sensor.finish(None)?;
+            let pipeline = &mut sensor.pipeline;
             let c = pipeline.eve().counts;
             let s = pipeline.stats();
             let failed = errors.len();
@@ -324,7 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 summary.seconds,
                 s.decoder.pkts as f64 / summary.seconds.max(1e-9),
             );
-            report_watch(&pipeline);
+            sensor.report_watch();
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -344,27 +232,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(mb) = buffer_mb {
                 config.capture.buffer_mb = mb;
             }
-            let bulletins = bulletins(&config, config_path.as_deref())?;
-            let bulletin_dir = bulletins.as_ref().map(|b| b.dir().to_owned());
-            let (ruleset, failed) = load_rules(&rules, &config, bulletin_dir.as_deref())?;
-            let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
-            let writer = EveWriter::new(open_eve(&eve, true)?, &config.sensor)
-                .with_uplink(start_uplink(&config, config_path.as_deref())?);
-            let mut pipeline = Pipeline::new(&config, writer);
-            pipeline.detect().replace_initial(ruleset, failed);
-            if let Some(path) = &baseline {
-                pipeline.set_watch(detect_watch(path, &config)?);
-            }
+            let purpose = Purpose::Detect {
+                rules,
+                baseline,
+                pull_bulletins: false,
+            };
+            let mut sensor = Sensor::build(
+                &config,
+                config_path.as_deref(),
+                open_eve(&eve, true)?,
+                purpose,
+            )?;
             // Pulled on a thread of their own, at once and every poll_seconds; new or revoked
             // bulletins reload the rules as SIGHUP does.
             let rules_changed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let poller = bulletins.map(|b| {
-                pipeline.set_bulletins(b.status());
-                b.spawn(std::sync::Arc::clone(&rules_changed))
-            });
+            let poller = sensor
+                .bulletins
+                .take()
+                .map(|b| b.spawn(std::sync::Arc::clone(&rules_changed)));
             // A reload that cannot read its configuration or classification keeps the rules
             // in force; bad rules are reported and the rest load.
-            let reload = || match load_rules(&rules, &config, bulletin_dir.as_deref()) {
+            let source = sensor.rules();
+            let reload = || match source.load() {
                 Ok(r) => Some(r),
                 Err(e) => {
                     eprintln!("rules reload failed, keeping the loaded rules: {e:#}");
@@ -379,22 +268,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 reload: &reload,
                 rules_changed: poller.as_ref().map(|_| &*rules_changed),
                 duration: None,
-                metrics: metrics.as_ref(),
+                metrics: sensor.metrics.as_ref(),
             };
-            let counters = live::run(&mut pipeline, &opts)?;
+            let counters = live::run(&mut sensor.pipeline, &opts)?;
             if let Some(p) = poller {
                 p.stop();
             }
-            pipeline.finish();
-            pipeline.log_stats(Timestamp::now(), Some(counters));
-            pipeline.eve().flush().context("writing EVE output")?;
-            let uplink = finish_uplink(&mut pipeline, &config);
-            final_metrics(
-                metrics.as_ref(),
-                &mut pipeline,
-                Some(counters),
-                uplink.as_ref(),
-            );
+            sensor.pipeline.finish();
+            sensor.pipeline.log_stats(Timestamp::now(), Some(counters));
+            sensor.finish(Some(counters))?;
+            let pipeline = &mut sensor.pipeline;
             let events = pipeline.eve().counts.total;
             let s = pipeline.stats();
             eprintln!(
@@ -406,7 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 s.flow.total,
                 events,
             );
-            report_watch(&pipeline);
+            sensor.report_watch();
             Ok(ExitCode::SUCCESS)
         }
         Command::Learn(args) => learn(args),
@@ -459,35 +342,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|(c, _)| c)
                     .unwrap_or_else(Config::unregistered),
             };
-            let (_, failed) = load_rules(&paths, &config, None)?;
+            let (_, failed) = sensor::run::load_rules(&paths, &config.rules, None)?;
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
-    }
-}
-
-/// A detecting watch over the baseline at `path`.
-fn detect_watch(path: &Path, config: &Config) -> anyhow::Result<Watch> {
-    let b = Baseline::load(path)?;
-    eprintln!(
-        "baseline: {} assets, {} pairs from {}",
-        b.assets.len(),
-        b.pairs.len(),
-        path.display()
-    );
-    Ok(Watch::detect(config.baseline.clone(), b))
-}
-
-fn report_watch(pipeline: &Pipeline) {
-    if let Some(w) = pipeline.watch() {
-        let s = w.stats;
-        eprintln!(
-            "baseline: {} transactions checked, {} anomaly alerts ({} repeats held back), {} asset events",
-            s.transactions, s.anomalies, s.suppressed, s.asset_events
-        );
     }
 }
 
@@ -536,12 +397,8 @@ fn learn(args: LearnArgs) -> anyhow::Result<ExitCode> {
         Some(target) => open_eve(target, false)?,
         None => Box::new(std::io::sink()),
     };
-    let mut pipeline = Pipeline::new(&config, EveWriter::new(sink, &config.sensor));
-    // Learning is about behaviour: signatures are not matched.
-    pipeline
-        .detect()
-        .replace_initial(std::sync::Arc::new(rules::Ruleset::default()), 0);
-    pipeline.set_watch(Watch::learn(config.baseline.clone(), start));
+    let mut sensor = Sensor::build(&config, None, sink, Purpose::Learn(start))?;
+    let pipeline = &mut sensor.pipeline;
     let started = std::time::Instant::now();
     let mut errors = Vec::new();
     match &args.interface {
@@ -559,16 +416,17 @@ fn learn(args: LearnArgs) -> anyhow::Result<ExitCode> {
                 duration: Some(std::time::Duration::from_secs(secs)),
                 metrics: None,
             };
-            live::run(&mut pipeline, &opts)?;
+            live::run(pipeline, &opts)?;
             pipeline.finish();
         }
         None => {
             let files = file::expand_inputs(&args.inputs, &mut errors);
-            let mut summary = file::replay(&mut pipeline, &files, !args.no_progress);
+            let mut summary = file::replay(pipeline, &files, !args.no_progress);
             errors.append(&mut summary.errors);
         }
     }
-    pipeline.eve().flush().context("writing EVE output")?;
+    sensor.finish(None)?;
+    let pipeline = &mut sensor.pipeline;
     let packets = pipeline.stats().decoder.pkts;
     let b = pipeline
         .take_watch()
