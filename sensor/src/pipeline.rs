@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::decode::defrag::Defrag;
 use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
 use crate::detect::alert::Place;
-use crate::detect::Detect;
+use crate::detect::{Detect, Stage};
 use crate::eve::EveWriter;
 use crate::flow::tcp::{self, TcpSession};
 use crate::flow::{EndReason, Flow, FlowKey, FlowMeta, FlowTable};
@@ -35,17 +35,14 @@ pub struct Pipeline {
     max_queued: usize,
     memcap: usize,
     heap_used: usize,
-    detection: Detection,
-    detect: Detect,
     log_flows: bool,
     flow_ids: ahash::RandomState,
-    eve: EveWriter,
+    /// Where the app layer's findings go: EVE, signatures, baseline.
+    out: Stage,
     stats: Stats,
     first_ts: Option<Timestamp>,
     last_ts: Timestamp,
     last_tick: u64,
-    /// Baseline learning or detection, when asked for.
-    watch: Option<Box<Watch>>,
     /// The bulletins' counters, reported in `stats` events, when bulletins are pulled.
     bulletins: Option<crate::bulletin::Status>,
 }
@@ -134,43 +131,45 @@ impl Pipeline {
             max_queued: config.stream.max_queued_kb as usize * 1024,
             memcap: config.flow.memcap_mb as usize * 1024 * 1024,
             heap_used: 0,
-            detection: Detection::new(&config.app),
-            detect: Detect::default(),
             log_flows: config.eve.flow,
             flow_ids: ahash::RandomState::new(),
-            eve,
+            out: Stage {
+                eve,
+                detect: Detect::default(),
+                watch: None,
+                detection: Detection::new(&config.app),
+            },
             stats: Stats::default(),
             first_ts: None,
             last_ts: Timestamp(0),
             last_tick: 0,
-            watch: None,
             bulletins: None,
         }
     }
 
     /// Learn a baseline, or detect against one, from now on.
     pub fn set_watch(&mut self, watch: Watch) {
-        self.watch = Some(Box::new(watch));
+        self.out.watch = Some(Box::new(watch));
     }
 
     pub fn watch(&self) -> Option<&Watch> {
-        self.watch.as_deref()
+        self.out.watch.as_deref()
     }
 
     /// Take the watch back (to save what it learned); end the flows first.
     pub fn take_watch(&mut self) -> Option<Watch> {
-        self.watch.take().map(|w| *w)
+        self.out.watch.take().map(|w| *w)
     }
 
     /// Start a new capture whose frames have link type `link`. Its clock starts afresh, since
     /// one file's timestamps say nothing about the next's; end the previous capture's flows with
     /// [`Pipeline::finish`] first.
     pub fn begin_capture(&mut self, link: LinkType, source: &str) {
-        if let Some(w) = &mut self.watch {
+        if let Some(w) = &mut self.out.watch {
             w.begin_capture(Some(source.to_owned()));
         }
         self.link = link;
-        self.detect.linktype = link.number_and_name();
+        self.out.detect.linktype = link.number_and_name();
         self.last_ts = Timestamp(0);
         self.last_tick = 0;
     }
@@ -191,11 +190,11 @@ impl Pipeline {
 
     /// The signature matching state: swap rulesets through it (between packets).
     pub fn detect(&mut self) -> &mut Detect {
-        &mut self.detect
+        &mut self.out.detect
     }
 
     pub fn eve(&mut self) -> &mut EveWriter {
-        &mut self.eve
+        &mut self.out.eve
     }
 
     /// Handle one captured frame; `wire_len` is its length on the wire.
@@ -214,7 +213,7 @@ impl Pipeline {
             LinkType::Null | LinkType::Loop => d.null += 1,
             LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => d.raw += 1,
         }
-        if let Some(w) = &mut self.watch {
+        if let Some(w) = &mut self.out.watch {
             w.packet_time(ts);
         }
         if ts.secs() > self.last_tick {
@@ -251,7 +250,7 @@ impl Pipeline {
 
     fn decode_anomaly(&mut self, ts: Timestamp, e: DecodeError) {
         self.stats.decoder.invalid += 1;
-        self.eve.write(&Event {
+        self.out.eve.write(&Event {
             timestamp: ts,
             flow_id: None,
             event_type: EventType::Anomaly,
@@ -301,7 +300,7 @@ impl Pipeline {
                 true,
             ),
         };
-        if let (true, Some(w)) = (created, &mut self.watch) {
+        if let (true, Some(w)) = (created, &mut self.out.watch) {
             let meta = &self.flows.flow(idx).meta;
             let place = Place {
                 ts,
@@ -311,9 +310,9 @@ impl Pipeline {
                 pcap_cnt: Some(self.stats.decoder.pkts),
                 app_proto: None,
                 direction: None,
-                linktype: self.detect.linktype,
+                linktype: self.out.detect.linktype,
             };
-            w.flow_started(&mut self.eve, &place, meta);
+            w.flow_started(&mut self.out.eve, &place, meta);
         }
 
         let flow = self.flows.flow_mut(idx);
@@ -337,13 +336,10 @@ impl Pipeline {
             ts,
             pcap_cnt: self.stats.decoder.pkts,
             meta,
-            eve: &mut self.eve,
-            stats: &mut self.stats.app_layer,
-            detection: &self.detection,
-            detect: &mut self.detect,
             bits,
             established,
-            watch: self.watch.as_deref_mut(),
+            stats: &mut self.stats.app_layer,
+            out: &mut self.out,
         };
         if is_tcp {
             let tcp_stats = &mut self.stats.tcp;
@@ -474,8 +470,8 @@ impl Pipeline {
             return flags & tcp::ACK == 0;
         }
         let (s_svc, d_svc) = (
-            self.detection.is_service_port(sport),
-            self.detection.is_service_port(dport),
+            self.out.detection.is_service_port(sport),
+            self.out.detection.is_service_port(dport),
         );
         if s_svc != d_svc {
             return d_svc;
@@ -500,13 +496,10 @@ impl Pipeline {
             ts: self.last_ts,
             pcap_cnt: self.stats.decoder.pkts,
             meta,
-            eve: &mut self.eve,
-            stats: &mut self.stats.app_layer,
-            detection: &self.detection,
-            detect: &mut self.detect,
             bits,
             established,
-            watch: self.watch.as_deref_mut(),
+            stats: &mut self.stats.app_layer,
+            out: &mut self.out,
         };
         for dir in [Direction::ToServer, Direction::ToClient] {
             tcp.streams[dir.index()].flush(
@@ -516,8 +509,8 @@ impl Pipeline {
             );
         }
         app.close(&mut ctx);
-        if let Some(w) = &mut self.watch {
-            w.flow_ended(&mut self.eve, &flow.meta, flow.last);
+        if let Some(w) = &mut self.out.watch {
+            w.flow_ended(&mut self.out.eve, &flow.meta, flow.last);
         }
         self.heap_used -= flow.heap;
         let s = &mut self.stats.flow;
@@ -560,7 +553,7 @@ impl Pipeline {
             },
             tcp,
         };
-        self.eve.write(&Event {
+        self.out.eve.write(&Event {
             timestamp: flow.last,
             flow_id: Some(flow.meta.id),
             event_type: EventType::Flow,
@@ -581,8 +574,8 @@ impl Pipeline {
             self.end_flow(f, EndReason::Timeout);
         }
         self.defrag.sweep(now);
-        if let Some(w) = &mut self.watch {
-            w.tick(&mut self.eve, now);
+        if let Some(w) = &mut self.out.watch {
+            w.tick(&mut self.out.eve, now);
         }
     }
 
@@ -602,12 +595,12 @@ impl Pipeline {
             stats: StatsEvent {
                 uptime,
                 stats: &self.stats,
-                eve: self.eve.counts,
-                uplink: self.eve.uplink_stats(),
+                eve: self.out.eve.counts,
+                uplink: self.out.eve.uplink_stats(),
                 bulletins: self.bulletin_stats(),
             },
         };
-        self.eve.write(&Event {
+        self.out.eve.write(&Event {
             timestamp: now,
             flow_id: None,
             event_type: EventType::Stats,
@@ -625,8 +618,8 @@ impl Pipeline {
         self.stats.flow.memuse = (self.heap_used + self.flows.len() * FLOW_SIZE) as u64;
         self.stats.tcp.reassembly_memuse = self.budget.used as u64;
         self.stats.decoder.defrag = self.defrag.stats;
-        self.detect.refresh_stats();
-        self.stats.detect = self.detect.stats;
+        self.out.detect.refresh_stats();
+        self.stats.detect = self.out.detect.stats;
         if capture.is_some() {
             self.stats.capture = capture;
         }

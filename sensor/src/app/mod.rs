@@ -18,11 +18,9 @@ use std::fmt::Display;
 use decoders::{AppProto, Direction, Probe};
 use serde::Serialize;
 
-use crate::baseline::Watch;
 use crate::config::AppConfig;
 use crate::detect::alert::Place;
-use crate::detect::Detect;
-use crate::eve::EveWriter;
+use crate::detect::Stage;
 use crate::flow::FlowMeta;
 use crate::reassembly::Chunk;
 use icsight_eve::{Event, EventType, Proto, Timestamp};
@@ -140,22 +138,20 @@ macro_rules! declare_app_stats {
 
 decoders::for_each_protocol!(declare_app_stats);
 
-/// What the app layer needs from the pipeline while it handles one packet's bytes.
+/// What the app layer needs from the pipeline while it handles one packet's bytes: the flow
+/// the bytes belong to, and the stage its findings go to.
 pub struct AppCtx<'a> {
     pub ts: Timestamp,
     /// Number of the packet being handled, counted from 1 over the run (EVE's `pcap_cnt`).
     pub pcap_cnt: u64,
     pub meta: &'a mut FlowMeta,
-    pub eve: &'a mut EveWriter,
-    pub stats: &'a mut AppStats,
-    pub detection: &'a Detection,
-    pub detect: &'a mut Detect,
     /// The flow's flowbits.
     pub bits: &'a mut rules::FlowBits,
     /// Whether the flow was established when the packet arrived.
     pub established: bool,
-    /// Baseline learning or detection, when on.
-    pub watch: Option<&'a mut Watch>,
+    pub stats: &'a mut AppStats,
+    /// Where transactions, anomalies and alerts go.
+    pub out: &'a mut Stage,
 }
 
 #[derive(Serialize)]
@@ -236,11 +232,11 @@ impl AppCtx<'_> {
     ) {
         self.event(event_type, body);
         let pkt = self.view(dir);
-        let d = &mut *self.detect;
+        let d = &mut self.out.detect;
         d.ruleset
             .match_tx(&pkt, &tx, self.bits, &mut d.detector, &mut d.alerts);
         self.write_alerts(&pkt, Some(alert_body));
-        if let Some(w) = self.watch.as_deref_mut() {
+        if let Some(w) = self.out.watch.as_deref_mut() {
             let m = &*self.meta;
             let place = Place {
                 ts: self.ts,
@@ -250,9 +246,9 @@ impl AppCtx<'_> {
                 pcap_cnt: Some(self.pcap_cnt),
                 app_proto: m.app_proto.map(AppProto::name),
                 direction: Some(direction_name(dir)),
-                linktype: self.detect.linktype,
+                linktype: self.out.detect.linktype,
             };
-            if w.transaction(self.eve, &place, m, &tx, Some(alert_body)) {
+            if w.transaction(&mut self.out.eve, &place, m, &tx, Some(alert_body)) {
                 self.meta.alerted = true;
             }
         }
@@ -260,14 +256,14 @@ impl AppCtx<'_> {
 
     /// A DNP3 link frame's source address, for the sender's identity.
     pub fn dnp3_link(&mut self, dir: Direction, source: u16) {
-        if let Some(w) = self.watch.as_deref_mut() {
+        if let Some(w) = self.out.watch.as_deref_mut() {
             w.dnp3_link(self.meta, dir, source, self.ts);
         }
     }
 
     /// Match the packet rules on one packet's payload (`pkt` oriented the way the packet goes).
     pub fn inspect_packet(&mut self, pkt: &rules::PacketView, payload: &[u8]) {
-        let d = &mut *self.detect;
+        let d = &mut self.out.detect;
         d.ruleset.match_packet(
             pkt,
             payload,
@@ -281,8 +277,8 @@ impl AppCtx<'_> {
 
     fn write_alerts<B: Serialize>(&mut self, pkt: &rules::PacketView, app: Option<&B>) {
         let m = &*self.meta;
-        if self.detect.write_alerts(
-            self.eve,
+        if self.out.detect.write_alerts(
+            &mut self.out.eve,
             pkt,
             self.ts,
             self.pcap_cnt,
@@ -306,7 +302,7 @@ impl AppCtx<'_> {
             app_proto: self.meta.app_proto.map(AppProto::name),
             body,
         };
-        self.eve.write(&ev);
+        self.out.eve.write(&ev);
     }
 
     /// Count and write an `applayer` anomaly of `proto`: `event` is its stable name, such as
@@ -322,9 +318,9 @@ impl AppCtx<'_> {
         stats.anomalies += 1;
         stats.anomaly.add(event);
         self.anomaly(dir, "applayer", event, message);
-        if self.detect.ruleset.has_event_rules() {
+        if self.out.detect.ruleset.has_event_rules() {
             let pkt = self.view(dir);
-            let d = &mut *self.detect;
+            let d = &mut self.out.detect;
             d.ruleset
                 .match_event(&pkt, event, self.bits, &mut d.detector, &mut d.alerts);
             self.write_alerts::<()>(&pkt, None);
@@ -427,7 +423,7 @@ impl AppState {
         let AppState::Detecting { probes } = self else {
             return;
         };
-        match ctx.detection.detect(dir, ctx.meta.server.1, bytes) {
+        match ctx.out.detection.detect(dir, ctx.meta.server.1, bytes) {
             Some(proto) => {
                 ctx.meta.app_proto = Some(proto);
                 ctx.stats.proto(proto).flows += 1;

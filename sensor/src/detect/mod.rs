@@ -17,8 +17,23 @@ use rules::{Detector, PacketView, Ruleset};
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
+use crate::app::Detection;
+use crate::baseline::Watch;
 use crate::eve::EveWriter;
 use icsight_eve::{AlertRecord, Proto, Timestamp, Tuple};
+
+/// The stage after the parsers. Each transaction is written to the sinks (the EVE writer,
+/// with the uplink beside it), then matched against the signatures, then against the baseline;
+/// every alert of either is written through [`alert::write`]. The protocol probing settings
+/// ride along, as the parsers ask them which protocol a flow speaks.
+pub struct Stage {
+    pub eve: EveWriter,
+    /// The signatures and their matching state.
+    pub detect: Detect,
+    /// Baseline learning or detection, when on.
+    pub watch: Option<Box<Watch>>,
+    pub detection: Detection,
+}
 
 /// Counters of the `stats.detect` block.
 #[derive(Clone, Copy, Debug, Default, Serialize)]

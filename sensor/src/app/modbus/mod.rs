@@ -94,7 +94,7 @@ impl State {
 /// that side sits on a Modbus port and the other does not, the device on the Modbus port is a
 /// server that opened the connection itself (as some gateways do), and its PDUs are responses.
 fn modbus_direction(ctx: &AppCtx<'_>, dir: Direction) -> Direction {
-    let d = ctx.detection;
+    let d = &ctx.out.detection;
     if d.is_service_port(ctx.meta.client.1) && !d.is_service_port(ctx.meta.server.1) {
         dir.reverse()
     } else {
