@@ -110,6 +110,22 @@ pub struct Event<'a, B: Serialize> {
     pub body: B,
 }
 
+impl<B: Serialize> Event<'static, B> {
+    /// An event about no flow (a sensor's counters, an asset, a frame that did not decode).
+    pub fn unattached(timestamp: Timestamp, event_type: EventType, body: B) -> Self {
+        Event {
+            timestamp,
+            flow_id: None,
+            event_type,
+            tuple: None,
+            vlan: &[],
+            pcap_cnt: None,
+            app_proto: None,
+            body,
+        }
+    }
+}
+
 /// An event's id: the writer's run (its start in microseconds since the epoch) and the event's
 /// number in that run, from 1. Spelled `{run:016x}-{seq}`, at most 37 characters. Unique to
 /// its sensor: the collector knows an event by (sensor, event id).

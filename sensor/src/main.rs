@@ -171,12 +171,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 baseline,
                 pull_bulletins: true,
             };
-            let mut sensor = Sensor::build(
-                &config,
-                config_path.as_deref(),
-                open_eve(&eve, false)?,
-                purpose,
-            )?;
+            let out = open_eve(&eve, false)?;
+            let mut sensor = Sensor::build(&config, config_path.as_deref(), out, purpose)?;
             let pipeline = &mut sensor.pipeline;
             let mut errors = Vec::new();
             let files = file::expand_inputs(&inputs, &mut errors);
@@ -237,12 +233,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 baseline,
                 pull_bulletins: false,
             };
-            let mut sensor = Sensor::build(
-                &config,
-                config_path.as_deref(),
-                open_eve(&eve, true)?,
-                purpose,
-            )?;
+            let out = open_eve(&eve, true)?;
+            let mut sensor = Sensor::build(&config, config_path.as_deref(), out, purpose)?;
             // Pulled on a thread of their own, at once and every poll_seconds; new or revoked
             // bulletins reload the rules as SIGHUP does.
             let rules_changed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

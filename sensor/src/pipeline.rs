@@ -250,20 +250,15 @@ impl Pipeline {
 
     fn decode_anomaly(&mut self, ts: Timestamp, e: DecodeError) {
         self.stats.decoder.invalid += 1;
-        self.out.eve.write(&Event {
-            timestamp: ts,
-            flow_id: None,
-            event_type: EventType::Anomaly,
-            tuple: None,
-            vlan: &[],
-            pcap_cnt: Some(self.stats.decoder.pkts),
-            app_proto: None,
-            body: DecodeAnomaly {
-                anomaly: DecodeAnomalyBody {
-                    kind: "decode",
-                    event: e.name(),
-                },
+        let body = DecodeAnomaly {
+            anomaly: DecodeAnomalyBody {
+                kind: "decode",
+                event: e.name(),
             },
+        };
+        self.out.eve.write(&Event {
+            pcap_cnt: Some(self.stats.decoder.pkts),
+            ..Event::unattached(ts, EventType::Anomaly, body)
         });
     }
 
@@ -600,16 +595,9 @@ impl Pipeline {
                 bulletins: self.bulletin_stats(),
             },
         };
-        self.out.eve.write(&Event {
-            timestamp: now,
-            flow_id: None,
-            event_type: EventType::Stats,
-            tuple: None,
-            vlan: &[],
-            pcap_cnt: None,
-            app_proto: None,
-            body,
-        });
+        self.out
+            .eve
+            .write(&Event::unattached(now, EventType::Stats, body));
     }
 
     /// Bring the gauges in [`Stats`] up to date.

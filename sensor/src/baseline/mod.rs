@@ -774,21 +774,13 @@ struct AssetRecord<'a> {
 }
 
 fn write_asset(eve: &mut EveWriter, ts: Timestamp, a: &Asset, new: bool) {
-    eve.write(&Event {
-        timestamp: ts,
-        flow_id: None,
-        event_type: EventType::Asset,
-        tuple: None,
-        vlan: &[],
-        pcap_cnt: None,
-        app_proto: None,
-        body: AssetBody {
-            asset: AssetRecord {
-                change: if new { "new" } else { "changed" },
-                asset: a,
-            },
+    let body = AssetBody {
+        asset: AssetRecord {
+            change: if new { "new" } else { "changed" },
+            asset: a,
         },
-    });
+    };
+    eve.write(&Event::unattached(ts, EventType::Asset, body));
 }
 
 #[cfg(test)]

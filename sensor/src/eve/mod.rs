@@ -217,16 +217,11 @@ mod tests {
         let identity = crate::Config::unregistered().sensor;
         let mut w = EveWriter::new(Box::new(out.clone()), &identity);
         for _ in 0..3 {
-            w.write(&Event {
-                timestamp: Timestamp(1),
-                flow_id: None,
-                event_type: EventType::Stats,
-                tuple: None,
-                vlan: &[],
-                pcap_cnt: None,
-                app_proto: None,
-                body: serde_json::json!({"x": 1}),
-            });
+            w.write(&Event::unattached(
+                Timestamp(1),
+                EventType::Stats,
+                serde_json::json!({"x": 1}),
+            ));
         }
         w.flush().unwrap();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
