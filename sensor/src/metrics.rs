@@ -3,10 +3,15 @@
 //! (a temporary file renamed over it), every `[metrics] interval` seconds on live capture and
 //! once at the end of a replay or a live capture. Every sample carries a `sensor` label.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 
 use crate::bulletin::BulletinStats;
 use crate::config::MetricsConfig;
@@ -84,196 +89,190 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// A label value with `\`, `"` and newlines escaped.
+/// A label value with `\`, `"` and newlines escaped (the encoder writes values as given).
 fn escape(v: &str) -> String {
     v.replace('\\', r"\\")
         .replace('"', r#"\""#)
         .replace('\n', r"\n")
 }
 
-struct Out {
-    text: String,
-    sensor: String,
-}
+/// One rendering: every metric registered with the value it has now, under the `icsight`
+/// prefix, every sample labelled with the sensor.
+struct Out(Registry);
 
 impl Out {
-    /// One metric family: its HELP and TYPE lines and its samples (extra labels, value).
-    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, f64)]) {
-        let _ = writeln!(self.text, "# HELP {name} {help}");
-        let _ = writeln!(self.text, "# TYPE {name} {kind}");
-        for (labels, v) in samples {
-            let sep = if labels.is_empty() { "" } else { "," };
-            let _ = writeln!(
-                self.text,
-                "{name}{{sensor=\"{}\"{sep}{labels}}} {v}",
-                self.sensor
-            );
-        }
+    fn counter(&mut self, name: &str, help: &str, v: u64) {
+        self.0.register(name, help, ConstCounter::new(v));
     }
 
-    fn one(&mut self, name: &str, kind: &str, help: &str, v: f64) {
-        self.family(name, kind, help, &[("", v)]);
+    fn gauge(&mut self, name: &str, help: &str, v: i64) {
+        self.0.register(name, help, ConstGauge::new(v));
+    }
+
+    fn gauge_f64(&mut self, name: &str, help: &str, v: f64) {
+        self.0.register(name, help, ConstGauge::new(v));
+    }
+
+    /// A counter family with one label, `label`, and a value for each of its values.
+    fn counters(
+        &mut self,
+        name: &str,
+        help: &str,
+        label: &'static str,
+        values: impl IntoIterator<Item = (&'static str, u64)>,
+    ) {
+        let family = Family::<[(&'static str, &'static str); 1], Counter>::default();
+        for (value, n) in values {
+            family.get_or_create(&[(label, value)]).inc_by(n);
+        }
+        self.0.register(name, help, family);
     }
 }
 
 /// The Prometheus text exposition of `snap` for sensor `sensor`.
 pub fn render(sensor: &str, snap: &Snapshot<'_>) -> String {
-    let mut o = Out {
-        text: String::with_capacity(4096),
-        sensor: escape(sensor),
-    };
+    let labels = [(Cow::Borrowed("sensor"), Cow::Owned(escape(sensor)))];
+    let mut o = Out(Registry::with_prefix_and_labels(
+        "icsight",
+        labels.into_iter(),
+    ));
     let s = snap.stats;
-    o.one(
-        "icsight_sensor_packets_total",
-        "counter",
-        "Packets processed.",
-        s.decoder.pkts as f64,
-    );
-    o.one(
-        "icsight_sensor_bytes_total",
-        "counter",
-        "Bytes on the wire of the packets processed.",
-        s.decoder.bytes as f64,
+    o.counter("sensor_packets", "Packets processed", s.decoder.pkts);
+    o.counter(
+        "sensor_bytes",
+        "Bytes on the wire of the packets processed",
+        s.decoder.bytes,
     );
     if let Some(c) = snap.capture {
-        o.one(
-            "icsight_sensor_kernel_packets_total",
-            "counter",
-            "Packets the kernel delivered to the live capture.",
-            c.kernel_packets as f64,
+        o.counter(
+            "sensor_kernel_packets",
+            "Packets the kernel delivered to the live capture",
+            c.kernel_packets,
         );
-        o.one(
-            "icsight_sensor_kernel_drops_total",
-            "counter",
-            "Packets the kernel dropped because the capture ring was full.",
-            c.kernel_drops as f64,
+        o.counter(
+            "sensor_kernel_drops",
+            "Packets the kernel dropped because the capture ring was full",
+            c.kernel_drops,
         );
-        o.one(
-            "icsight_sensor_interface_drops_total",
-            "counter",
-            "Packets the interface or its driver dropped.",
-            c.kernel_ifdrops as f64,
+        o.counter(
+            "sensor_interface_drops",
+            "Packets the interface or its driver dropped",
+            c.kernel_ifdrops,
         );
     }
-    let by_type: Vec<(String, f64)> = snap
-        .events
-        .by_type()
-        .map(|(t, n)| (format!("type=\"{t}\""), n as f64))
-        .collect();
-    let by_type: Vec<(&str, f64)> = by_type.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    o.family(
-        "icsight_sensor_events_total",
-        "counter",
-        "EVE events written, by type.",
-        &by_type,
+    o.counters(
+        "sensor_events",
+        "EVE events written, by type",
+        "type",
+        snap.events.by_type(),
     );
-    o.one(
-        "icsight_sensor_flows_total",
-        "counter",
-        "Flows created.",
-        s.flow.total as f64,
-    );
-    o.one(
-        "icsight_sensor_flows_active",
-        "gauge",
-        "Flows in the flow table.",
-        s.flow.active as f64,
+    o.counter("sensor_flows", "Flows created", s.flow.total);
+    o.gauge(
+        "sensor_flows_active",
+        "Flows in the flow table",
+        s.flow.active as i64,
     );
     if let Some(u) = snap.uplink {
-        o.one(
-            "icsight_uplink_spool_bytes",
-            "gauge",
-            "Bytes waiting in the uplink spool.",
-            u.spool_bytes as f64,
+        o.gauge(
+            "uplink_spool_bytes",
+            "Bytes waiting in the uplink spool",
+            u.spool_bytes as i64,
         );
-        o.one(
-            "icsight_uplink_spool_segments",
-            "gauge",
-            "Segment files waiting in the uplink spool.",
-            u.spool_segments as f64,
+        o.gauge(
+            "uplink_spool_segments",
+            "Segment files waiting in the uplink spool",
+            u.spool_segments as i64,
         );
-        o.one(
-            "icsight_uplink_spooled_events_total",
-            "counter",
-            "Events written to the uplink spool.",
-            u.spooled_events as f64,
+        o.counter(
+            "uplink_spooled_events",
+            "Events written to the uplink spool",
+            u.spooled_events,
         );
-        o.one(
-            "icsight_uplink_sent_events_total",
-            "counter",
-            "Events the collector acknowledged.",
-            u.sent_events as f64,
+        o.counter(
+            "uplink_sent_events",
+            "Events the collector acknowledged",
+            u.sent_events,
         );
-        o.one(
-            "icsight_uplink_duplicate_events_total",
-            "counter",
-            "Acknowledged events the collector already had.",
-            u.duplicates as f64,
+        o.counter(
+            "uplink_duplicate_events",
+            "Acknowledged events the collector already had",
+            u.duplicates,
         );
-        o.family(
-            "icsight_uplink_dropped_events_total",
-            "counter",
-            "Events dropped unsent: spool over its cap (oldest first), or the disk refused them.",
-            &[
-                ("reason=\"spool_full\"", u.dropped_spool_full as f64),
-                ("reason=\"write_error\"", u.dropped_write_error as f64),
+        o.counters(
+            "uplink_dropped_events",
+            "Events dropped unsent: spool over its cap (oldest first), or the disk refused them",
+            "reason",
+            [
+                ("spool_full", u.dropped_spool_full),
+                ("write_error", u.dropped_write_error),
             ],
         );
-        o.one(
-            "icsight_uplink_rejected_events_total",
-            "counter",
-            "Events in segments the collector refused for good (kept in rejected/).",
-            u.rejected_events as f64,
+        o.counter(
+            "uplink_rejected_events",
+            "Events in segments the collector refused for good (kept in rejected/)",
+            u.rejected_events,
         );
-        o.one(
-            "icsight_uplink_send_lag_seconds",
-            "gauge",
-            "From the first event of the last acknowledged segment being spooled to its acknowledgement.",
-            u.send_lag_seconds,
-        );
-        o.one(
-            "icsight_uplink_oldest_unsent_seconds",
-            "gauge",
-            "Age of the oldest event not yet acknowledged (0 when the spool is empty).",
+        o.gauge_f64("uplink_send_lag_seconds", "From the first event of the last acknowledged segment being spooled to its acknowledgement", u.send_lag_seconds);
+        o.gauge_f64(
+            "uplink_oldest_unsent_seconds",
+            "Age of the oldest event not yet acknowledged (0 when the spool is empty)",
             u.oldest_unsent_age_seconds,
         );
-        o.one(
-            "icsight_uplink_connected",
-            "gauge",
-            "0 after a request that failed in a way that is retried (5xx, 408, 429, no answer), else 1.",
-            f64::from(u8::from(u.connected)),
-        );
+        o.gauge("uplink_connected", "0 after a request that failed in a way that is retried (5xx, 408, 429, no answer), else 1", i64::from(u.connected));
     }
     if let Some(b) = snap.bulletins {
-        o.one(
-            "icsight_bulletins_held",
-            "gauge",
-            "Threat bulletins whose rules files the sensor holds.",
-            b.held as f64,
+        o.gauge(
+            "bulletins_held",
+            "Threat bulletins whose rules files the sensor holds",
+            b.held as i64,
         );
-        o.one(
-            "icsight_bulletins_cursor",
-            "gauge",
-            "The collector's bulletin seq up to which the sensor holds every bulletin.",
-            b.cursor as f64,
+        o.gauge(
+            "bulletins_cursor",
+            "The collector's bulletin seq up to which the sensor holds every bulletin",
+            b.cursor as i64,
         );
-        o.family(
-            "icsight_bulletins_pulls_total",
-            "counter",
-            "Pulls of the collector's bulletin feed, by result.",
-            &[
-                ("result=\"ok\"", b.pulls_ok as f64),
-                ("result=\"failed\"", b.pulls_failed as f64),
-            ],
+        o.counters(
+            "bulletins_pulls",
+            "Pulls of the collector's bulletin feed, by result",
+            "result",
+            [("ok", b.pulls_ok), ("failed", b.pulls_failed)],
         );
-        o.one(
-            "icsight_bulletins_last_pull_age_seconds",
-            "gauge",
-            "Seconds since the last pull of the bulletin feed that succeeded (since start when none has).",
-            b.last_pull_age_seconds,
-        );
+        o.gauge_f64("bulletins_last_pull_age_seconds", "Seconds since the last pull of the bulletin feed that succeeded (since start when none has)", b.last_pull_age_seconds);
     }
-    o.text
+    let mut open_metrics = String::with_capacity(4096);
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut open_metrics, &o.0);
+    text_format(&open_metrics)
+}
+
+/// The Prometheus text format (0.0.4) of an OpenMetrics exposition, as node_exporter's textfile
+/// collector reads it: a counter's family is named as its samples are, with `_total`, and there
+/// is no `# EOF` line.
+fn text_format(open_metrics: &str) -> String {
+    let mut out = String::with_capacity(open_metrics.len());
+    let lines: Vec<&str> = open_metrics.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if *line == "# EOF" {
+            continue;
+        }
+        let counter = |name: &str| {
+            [i, i + 1]
+                .iter()
+                .filter_map(|&j| lines.get(j))
+                .any(|l| *l == format!("# TYPE {name} counter"))
+        };
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|tag| {
+            let rest = line.strip_prefix(tag)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counter(name).then(|| format!("{tag}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -346,6 +345,9 @@ mod tests {
                 "{line} missing from\n{text}"
             );
         }
+        // The Prometheus text format, not OpenMetrics: no EOF marker, gauges keep their names.
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(text.contains("# TYPE icsight_uplink_spool_bytes gauge\n"));
         // Every family has HELP and TYPE before its samples.
         let mut declared = std::collections::HashSet::new();
         for l in text.lines() {
