@@ -48,6 +48,11 @@ impl EventType {
         }
     }
 
+    /// Its place in [`EventType::ALL`], for tables indexed by type.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The type a name spells.
     pub fn parse(name: &str) -> Option<EventType> {
         Self::ALL.into_iter().find(|t| t.name() == name)
@@ -101,6 +106,9 @@ mod tests {
             assert_eq!(EventType::parse(t.name()), Some(t));
             let json = serde_json::to_string(&t).unwrap();
             assert_eq!(serde_json::from_str::<EventType>(&json).unwrap(), t);
+        }
+        for (i, t) in EventType::ALL.into_iter().enumerate() {
+            assert_eq!(t.index(), i);
         }
         assert_eq!(EventType::parse("http"), None);
         let e = serde_json::from_str::<EventType>(r#""http""#).unwrap_err();

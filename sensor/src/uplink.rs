@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use uplink::{UplinkError, UplinkStats};
 
-use icsight_eve::SensorIdentity;
+use icsight_eve::{EventType, SensorIdentity};
 
 use crate::config::{UplinkSection, UPLINK_EVENT_TYPES};
 
@@ -19,7 +19,7 @@ pub const TABLE: &str = "uplink";
 #[derive(Debug)]
 pub struct Uplink {
     link: uplink::Uplink,
-    /// Bit i set: `UPLINK_EVENT_TYPES[i]` is sent.
+    /// Bit `t.index()` set: events of type `t` are sent.
     events: u16,
 }
 
@@ -33,16 +33,13 @@ impl Uplink {
     }
 
     /// Whether events of this type are sent.
-    pub fn sends(&self, event_type: &str) -> bool {
-        UPLINK_EVENT_TYPES
-            .iter()
-            .position(|t| *t == event_type)
-            .is_some_and(|i| self.events & (1 << i) != 0)
+    pub fn sends(&self, event_type: EventType) -> bool {
+        self.events & (1 << event_type.index()) != 0
     }
 
     /// Spool one EVE line (ending in `\n`) if its type is sent. Never blocks on the network and
     /// never fails: what the disk refuses is counted in `dropped_write_error`.
-    pub fn push(&mut self, event_type: &str, line: &[u8]) {
+    pub fn push(&mut self, event_type: EventType, line: &[u8]) {
         if self.sends(event_type) {
             self.link.push(line);
         }
@@ -70,18 +67,19 @@ impl Uplink {
     }
 }
 
-/// The set of `events` as bits over [`UPLINK_EVENT_TYPES`].
+/// The set of `events` as bits by [`EventType::index`].
 fn event_bits(events: &[String]) -> Result<u16, UplinkError> {
     let mut bits = 0u16;
     for e in events {
-        let Some(i) = UPLINK_EVENT_TYPES.iter().position(|t| t == e) else {
+        let sendable = UPLINK_EVENT_TYPES.contains(&e.as_str());
+        let Some(t) = EventType::parse(e).filter(|_| sendable) else {
             return Err(UplinkError::invalid(
                 TABLE,
                 "events",
                 format!("{e:?} is not an event type that can be sent"),
             ));
         };
-        bits |= 1 << i;
+        bits |= 1 << t.index();
     }
     Ok(bits)
 }

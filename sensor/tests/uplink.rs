@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::veth::Veth;
-use icsight_eve::SensorIdentity;
+use icsight_eve::{EventType, SensorIdentity};
 use sensor::config::{Compression, UplinkConfig, UplinkSection};
 use sensor::uplink::{Uplink, UplinkStats};
 
@@ -209,7 +209,7 @@ fn lines(range: std::ops::Range<usize>) -> Vec<String> {
 
 fn push_range(u: &mut Uplink, range: std::ops::Range<usize>) {
     for n in range {
-        u.push("alert", &line(n, 0));
+        u.push(EventType::Alert, &line(n, 0));
     }
 }
 
@@ -250,10 +250,10 @@ fn events_arrive_in_order_exactly_once() {
     cfg.link.token_file = token;
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     for n in 0..95 {
-        u.push("alert", &line(n, 0));
+        u.push(EventType::Alert, &line(n, 0));
         // Not among the types sent by default.
         u.push(
-            "modbus",
+            EventType::Modbus,
             b"{\"event_type\":\"modbus\",\"event_id\":\"m\"}\n",
         );
     }
@@ -449,7 +449,7 @@ fn one_event_too_large_is_rejected_with_its_segment() {
     let cfg = config(&c.url, &dir.path().join("spool"));
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     for n in 0..10 {
-        u.push("alert", &line(n, if n == 7 { 2000 } else { 0 }));
+        u.push(EventType::Alert, &line(n, if n == 7 { 2000 } else { 0 }));
     }
     push_range(&mut u, 10..20);
     let s = finish(u);
@@ -525,7 +525,7 @@ fn full_spool_drops_the_oldest() {
     // About 2.5 MiB of events.
     let total = 5000;
     for n in 0..total {
-        u.push("alert", &line(n, 500));
+        u.push(EventType::Alert, &line(n, 500));
     }
     let s = u.stats();
     assert!(s.dropped_spool_full > 0, "{s:?}");
@@ -592,7 +592,7 @@ fn full_disk_counts_and_recovers() {
     let mut u = Uplink::start(&cfg, &identity()).unwrap();
     let pushed = 200;
     for n in 0..pushed {
-        u.push("alert", &line(n, 1100));
+        u.push(EventType::Alert, &line(n, 1100));
     }
     let s = u.stats();
     assert!(s.dropped_write_error > 0, "{s:?}");
@@ -605,7 +605,7 @@ fn full_disk_counts_and_recovers() {
         s.spool_segments == 1 && s.sent_events > 0
     }));
     for n in pushed..pushed + 10 {
-        u.push("alert", &line(n, 1100));
+        u.push(EventType::Alert, &line(n, 1100));
     }
     let s2 = finish(u);
     assert_eq!(s2.dropped_write_error, s.dropped_write_error);

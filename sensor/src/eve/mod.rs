@@ -166,7 +166,7 @@ impl EveWriter {
         self.line.push(b'\n');
         // The spool first: it is what must not lose the event.
         if let Some(u) = &mut self.uplink {
-            u.push(event.event_type.name(), &self.line);
+            u.push(event.event_type, &self.line);
         }
         if let Err(e) = self.out.write_all(&self.line) {
             self.error = Some(e);
