@@ -322,3 +322,170 @@ impl fmt::Display for Hint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::byte::ByteJump;
+    use crate::modbus::ModbusMatch;
+    use crate::s7comm::S7Match;
+    use crate::{dnp3, parse_rules, Vars};
+
+    #[test]
+    fn display_renders_the_rule_writers_messages() {
+        let unknown = KeywordError::unknown("S7 area", "nonsense");
+        assert_eq!(unknown.to_string(), "unknown S7 area `nonsense`");
+        let hinted = KeywordError::Unknown {
+            what: "function",
+            value: "sometimes".into(),
+            hint: Some("a number or a category"),
+        };
+        assert_eq!(
+            hinted.to_string(),
+            "unknown function `sometimes` (a number or a category)"
+        );
+        let range = KeywordError::OutOfRange {
+            value: "70000".into(),
+            min: 0,
+            max: 65535,
+        };
+        assert_eq!(range.to_string(), "`70000` is not a number from 0 to 65535");
+        assert_eq!(
+            KeywordError::invalid(Some("isdataat"), "x", "a whole number").to_string(),
+            "isdataat `x` is not a whole number"
+        );
+        assert_eq!(
+            KeywordError::invalid(None, "70000", "a port (0–65535)").to_string(),
+            "`70000` is not a port (0–65535)"
+        );
+        let bytes = |max| KeywordError::ByteCount { nbytes: 30, max };
+        assert_eq!(
+            bytes(8).to_string(),
+            "30 bytes: must be 1 to 8 (or up to 23 with `string`)"
+        );
+        assert_eq!(bytes(23).to_string(), "30 bytes: must be 1 to 23");
+        let nested = KeywordError::NotANumber { value: "x".into() }.inside("multiplier");
+        assert_eq!(nested.to_string(), "multiplier: `x` is not a number");
+        assert_eq!(
+            KeywordError::from(TextError::NotAnEscape('n')).to_string(),
+            r#"`\n` is not an escape (\" \; \\ \:)"#
+        );
+        assert_eq!(
+            KeywordError::from(TextError::Unescaped(';')).to_string(),
+            "an unescaped `;` inside the content"
+        );
+        let mixed = Conflict::Protocol {
+            keywords: "modbus",
+            rule: "dnp3",
+        };
+        assert_eq!(
+            KeywordError::from(mixed).to_string(),
+            "modbus keywords in a dnp3 rule"
+        );
+        assert_eq!(
+            Conflict::S7InPlus.to_string(),
+            "s7comm keywords in an s7commplus rule"
+        );
+    }
+
+    #[test]
+    fn bad_values_give_their_variant() {
+        assert_eq!(
+            ModbusMatch::parse("unit 70000"),
+            Err(KeywordError::OutOfRange {
+                value: "70000".into(),
+                min: 0,
+                max: 65535
+            })
+        );
+        // Not a Modbus function code (1–255): refused as neither a number nor a category.
+        assert_eq!(
+            ModbusMatch::parse("function 300"),
+            Err(KeywordError::Unknown {
+                what: "function",
+                value: "300".into(),
+                hint: Some("a number or a category"),
+            })
+        );
+        assert_eq!(
+            ModbusMatch::parse("function 0"),
+            Err(KeywordError::NotAModbusFunction { code: 0 })
+        );
+        assert_eq!(
+            ModbusMatch::parse("unit 1, unit 2"),
+            Err(Conflict::UnitTwice.into())
+        );
+        assert_eq!(
+            ModbusMatch::parse("unit 1, function 0"),
+            Err(KeywordError::NotAModbusFunction { code: 0 }.inside("after `unit`"))
+        );
+        assert_eq!(
+            S7Match::parse("s7comm.area", Some("nonsense")),
+            Err(KeywordError::unknown("S7 area", "nonsense"))
+        );
+        assert_eq!(
+            S7Match::parse("s7comm.szl", Some("0x1ffff")),
+            Err(KeywordError::TooLarge {
+                value: "0x1ffff".into()
+            })
+        );
+        assert_eq!(
+            S7Match::parse("s7comm.function", None),
+            Err(KeywordError::MissingValue {
+                keyword: "s7comm.function".into()
+            })
+        );
+        assert_eq!(
+            dnp3::parse_obj("300,1"),
+            Err(KeywordError::OutOfRange {
+                value: "300".into(),
+                min: 0,
+                max: 255
+            })
+        );
+        assert_eq!(
+            ByteJump::parse("1,0,multiplier x", &[]),
+            Err(KeywordError::NotANumber { value: "x".into() }.inside("multiplier"))
+        );
+    }
+
+    #[test]
+    fn a_refused_rule_carries_its_keyword_error() {
+        let text = "\
+alert tcp any any -> any 502 (modbus: function 300; sid:1;)
+alert tcp any any -> any any (content:\"|0|\"; sid:2;)
+alert tcp any any -> any any (lua:x.lua; sid:3;)
+alert tcp any any -> any any (msg:\"fine\"; sid:4;)
+alert tcp any 70000 -> any any (sid:5;)
+";
+        let (sigs, errs) = parse_rules(text, &Vars::suricata_defaults());
+        assert_eq!(sigs.iter().map(|s| s.sid).collect::<Vec<_>>(), [4]);
+        assert_eq!(errs.len(), 4);
+        assert_eq!(
+            errs[0].to_string(),
+            "line 1: modbus: unknown function `300` (a number or a category)"
+        );
+        assert!(matches!(
+            errs[0].kind,
+            Some(KeywordError::Unknown {
+                what: "function",
+                ..
+            })
+        ));
+        assert_eq!(errs[1].message, "content: odd number of hex digits");
+        assert_eq!(
+            errs[1].kind,
+            Some(KeywordError::Text(TextError::OddHexDigits))
+        );
+        assert_eq!(errs[2].message, "keyword `lua` is not supported");
+        assert_eq!(errs[2].kind, None);
+        assert_eq!(
+            errs[3].message,
+            "port `70000`: `70000` is not a port (0–65535)"
+        );
+        assert!(matches!(
+            errs[3].kind,
+            Some(KeywordError::Invalid { name: None, .. })
+        ));
+    }
+}
