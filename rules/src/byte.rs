@@ -5,6 +5,8 @@
 //! `oct`. `byte_extract` stores the value under a name that later `byte_test`/`byte_jump` values
 //! and offsets may use; a rule holds at most [`MAX_VARS`] of them.
 
+use crate::{Conflict, KeywordError};
+
 /// byte_extract variables a rule may define.
 pub const MAX_VARS: usize = 8;
 
@@ -16,7 +18,7 @@ pub enum Value {
 }
 
 impl Value {
-    fn parse(s: &str, vars: &[String]) -> Result<Self, String> {
+    fn parse(s: &str, vars: &[String]) -> Result<Self, KeywordError> {
         let s = s.trim();
         if let Some(i) = vars.iter().position(|v| v == s) {
             return Ok(Value::Var(i));
@@ -26,8 +28,8 @@ impl Value {
             None => (false, s),
         };
         let n = crate::num::parse_number(digits)
-            .map_err(|_| format!("`{s}` is neither a number nor a byte_extract variable"))?;
-        let n = i64::try_from(n).map_err(|_| format!("`{s}` is too large"))?;
+            .map_err(|_| KeywordError::NotANumberOrVariable { value: s.into() })?;
+        let n = i64::try_from(n).map_err(|_| KeywordError::TooLarge { value: s.into() })?;
         Ok(Value::Lit(if neg { -n } else { n }))
     }
 
@@ -59,7 +61,7 @@ impl Default for Value {
 
 impl Read {
     /// Apply a shared flag; `false` if `word` is not one.
-    fn flag(&mut self, word: &str) -> Result<bool, String> {
+    fn flag(&mut self, word: &str) -> Result<bool, KeywordError> {
         match word {
             "relative" => self.relative = true,
             "big" => self.little = false,
@@ -68,13 +70,13 @@ impl Read {
             "dec" => self.string_base = Some(10),
             "hex" => self.string_base = Some(16),
             "oct" => self.string_base = Some(8),
-            "dce" => return Err("`dce` needs DCE/RPC, which this sensor does not decode".into()),
+            "dce" => return Err(KeywordError::Dce),
             _ => {
                 if let Some(m) = word.strip_prefix("bitmask") {
                     let m = m.trim();
                     self.bitmask = Some(
                         crate::num::parse_number(m)
-                            .map_err(|_| format!("bitmask `{m}` is not a number"))?,
+                            .map_err(|_| KeywordError::invalid(Some("bitmask"), m, "a number"))?,
                     );
                 } else {
                     return Ok(false);
@@ -84,18 +86,13 @@ impl Read {
         Ok(true)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), KeywordError> {
         let max = if self.string_base.is_some() { 23 } else { 8 };
         if self.nbytes == 0 || self.nbytes > max {
-            return Err(format!(
-                "{} bytes: must be 1 to {max}{}",
-                self.nbytes,
-                if max == 8 {
-                    " (or up to 23 with `string`)"
-                } else {
-                    ""
-                }
-            ));
+            return Err(KeywordError::ByteCount {
+                nbytes: self.nbytes,
+                max,
+            });
         }
         Ok(())
     }
@@ -171,16 +168,25 @@ fn fields(value: &str) -> Vec<&str> {
     value.split(',').map(str::trim).collect()
 }
 
-fn nbytes(s: &str) -> Result<usize, String> {
-    s.parse().map_err(|_| format!("`{s}` is not a byte count"))
+fn nbytes(s: &str) -> Result<usize, KeywordError> {
+    s.parse()
+        .map_err(|_| KeywordError::invalid(None, s, "a byte count"))
+}
+
+/// The number after a flag's name (`multiplier 2`).
+fn setting(name: &'static str, value: &str) -> Result<u64, KeywordError> {
+    crate::num::parse_number(value).map_err(|e| e.inside(name))
 }
 
 impl ByteTest {
     /// `nbytes, [!]op, value, offset [, flags]`
-    pub fn parse(value: &str, vars: &[String]) -> Result<Self, String> {
+    pub fn parse(value: &str, vars: &[String]) -> Result<Self, KeywordError> {
         let f = fields(value);
         let [n, op, val, off, rest @ ..] = f.as_slice() else {
-            return Err("byte_test is `nbytes, operator, value, offset[, flags]`".into());
+            return Err(KeywordError::Form {
+                keyword: "byte_test",
+                form: "nbytes, operator, value, offset[, flags]",
+            });
         };
         let (negated, op) = match op.strip_prefix('!') {
             Some(o) => (true, o.trim()),
@@ -195,7 +201,7 @@ impl ByteTest {
             "&" => Op::And,
             "^" => Op::Xor,
             "" => Op::Eq,
-            o => return Err(format!("unknown byte_test operator `{o}`")),
+            o => return Err(KeywordError::unknown("byte_test operator", o)),
         };
         let mut read = Read {
             nbytes: nbytes(n)?,
@@ -204,7 +210,7 @@ impl ByteTest {
         };
         for w in rest {
             if !read.flag(w)? {
-                return Err(format!("unknown byte_test flag `{w}`"));
+                return Err(KeywordError::unknown("byte_test flag", *w));
             }
         }
         read.check()?;
@@ -236,10 +242,13 @@ impl ByteTest {
 
 impl ByteJump {
     /// `nbytes, offset [, flags]`
-    pub fn parse(value: &str, vars: &[String]) -> Result<Self, String> {
+    pub fn parse(value: &str, vars: &[String]) -> Result<Self, KeywordError> {
         let f = fields(value);
         let [n, off, rest @ ..] = f.as_slice() else {
-            return Err("byte_jump is `nbytes, offset[, flags]`".into());
+            return Err(KeywordError::Form {
+                keyword: "byte_jump",
+                form: "nbytes, offset[, flags]",
+            });
         };
         let mut j = ByteJump {
             read: Read {
@@ -258,12 +267,11 @@ impl ByteJump {
                 continue;
             }
             let (k, v) = w.split_once(char::is_whitespace).unwrap_or((w, ""));
-            let num = || crate::num::parse_number(v).map_err(|e| format!("{k}: {e}"));
             match k {
                 "align" => j.align = true,
                 "from_beginning" => j.from_beginning = true,
                 "from_end" => j.from_end = true,
-                "multiplier" => j.multiplier = num()?,
+                "multiplier" => j.multiplier = setting("multiplier", v)?,
                 "post_offset" => {
                     let (neg, d) = match v.trim().strip_prefix('-') {
                         Some(d) => (true, d),
@@ -272,7 +280,7 @@ impl ByteJump {
                     let n = crate::num::parse_number(d)? as i64;
                     j.post_offset = if neg { -n } else { n };
                 }
-                _ => return Err(format!("unknown byte_jump flag `{w}`")),
+                _ => return Err(KeywordError::unknown("byte_jump flag", *w)),
             }
         }
         j.read.check()?;
@@ -303,10 +311,13 @@ impl ByteJump {
 
 impl ByteExtract {
     /// `nbytes, offset, name [, flags]`; `vars` receives the new name.
-    pub fn parse(value: &str, vars: &mut Vec<String>) -> Result<Self, String> {
+    pub fn parse(value: &str, vars: &mut Vec<String>) -> Result<Self, KeywordError> {
         let f = fields(value);
         let [n, off, name, rest @ ..] = f.as_slice() else {
-            return Err("byte_extract is `nbytes, offset, name[, flags]`".into());
+            return Err(KeywordError::Form {
+                keyword: "byte_extract",
+                form: "nbytes, offset, name[, flags]",
+            });
         };
         let mut e = ByteExtract {
             read: Read {
@@ -323,22 +334,24 @@ impl ByteExtract {
                 continue;
             }
             let (k, v) = w.split_once(char::is_whitespace).unwrap_or((w, ""));
-            let num = || crate::num::parse_number(v).map_err(|e| format!("{k}: {e}"));
             match k {
-                "multiplier" => e.multiplier = num()?,
-                "align" => e.align = num()?,
-                _ => return Err(format!("unknown byte_extract flag `{w}`")),
+                "multiplier" => e.multiplier = setting("multiplier", v)?,
+                "align" => e.align = setting("align", v)?,
+                _ => return Err(KeywordError::unknown("byte_extract flag", *w)),
             }
         }
         e.read.check()?;
         if name.is_empty() || name.parse::<i64>().is_ok() {
-            return Err(format!("`{name}` is not a variable name"));
+            return Err(KeywordError::invalid(None, *name, "a variable name"));
         }
         if vars.iter().any(|v| v == name) {
-            return Err(format!("byte_extract variable `{name}` is defined twice"));
+            return Err(Conflict::VariableTwice {
+                name: (*name).to_owned(),
+            }
+            .into());
         }
         if vars.len() >= MAX_VARS {
-            return Err(format!("more than {MAX_VARS} byte_extract variables"));
+            return Err(KeywordError::TooManyVariables { max: MAX_VARS });
         }
         vars.push((*name).to_owned());
         Ok(e)

@@ -6,6 +6,8 @@
 //! `offset`, `depth`, `distance`, `within`, `fast_pattern`, `startswith`, `endswith`) apply to
 //! it.
 
+use crate::{Conflict, KeywordError, TextError};
+
 /// One `content` match.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Content {
@@ -24,7 +26,7 @@ pub struct Content {
 
 impl Content {
     /// Parse the value of a `content` option.
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, KeywordError> {
         let v = value.trim();
         let (negated, v) = match v.strip_prefix('!') {
             Some(rest) => (true, rest.trim_start()),
@@ -33,10 +35,10 @@ impl Content {
         let inner = v
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
-            .ok_or_else(|| format!("content `{value}` is not in double quotes"))?;
+            .ok_or_else(|| KeywordError::invalid(Some("content"), value, "in double quotes"))?;
         let bytes = content_bytes(inner)?;
         if bytes.is_empty() {
-            return Err("empty content".into());
+            return Err(TextError::Empty.into());
         }
         Ok(Content {
             bytes,
@@ -46,23 +48,32 @@ impl Content {
     }
 
     /// Apply one modifier keyword that follows this content; `false` if `name` is not one.
-    pub fn modify(&mut self, name: &str, value: Option<&str>) -> Result<bool, String> {
-        let unsigned = |v: Option<&str>| -> Result<u32, String> {
-            let v = v.ok_or_else(|| format!("`{name}` needs a value"))?.trim();
-            v.parse()
-                .map_err(|_| format!("`{name}:{v}`: not a whole number"))
+    pub fn modify(&mut self, name: &str, value: Option<&str>) -> Result<bool, KeywordError> {
+        let need = || {
+            value
+                .map(str::trim)
+                .ok_or_else(|| KeywordError::MissingValue {
+                    keyword: name.into(),
+                })
+        };
+        let unsigned = || -> Result<u32, KeywordError> {
+            let v = need()?;
+            v.parse().map_err(|_| KeywordError::NotAWholeNumber {
+                keyword: name.into(),
+                value: v.into(),
+            })
         };
         match name {
             "nocase" => self.nocase = true,
-            "offset" => self.offset = Some(unsigned(value)?),
-            "depth" => self.depth = Some(unsigned(value)?),
-            "within" => self.within = Some(unsigned(value)?),
+            "offset" => self.offset = Some(unsigned()?),
+            "depth" => self.depth = Some(unsigned()?),
+            "within" => self.within = Some(unsigned()?),
             "distance" => {
-                let v = value.ok_or("`distance` needs a value")?.trim();
-                self.distance = Some(
-                    v.parse()
-                        .map_err(|_| format!("`distance:{v}`: not a number"))?,
-                );
+                let v = need()?;
+                self.distance = Some(v.parse().map_err(|_| KeywordError::NotAnInteger {
+                    keyword: name.into(),
+                    value: v.into(),
+                })?);
             }
             "fast_pattern" => self.fast_pattern = true,
             "startswith" => self.startswith = true,
@@ -71,17 +82,17 @@ impl Content {
             _ => return Ok(false),
         }
         if self.depth == Some(0) {
-            return Err("`depth:0` can never match".into());
+            return Err(KeywordError::DepthZero);
         }
         if self.startswith && (self.offset.is_some() || self.distance.is_some()) {
-            return Err("`startswith` cannot be combined with `offset` or `distance`".into());
+            return Err(Conflict::StartswithOffset.into());
         }
         Ok(true)
     }
 }
 
 /// The bytes a content string stands for.
-pub fn content_bytes(s: &str) -> Result<Vec<u8>, String> {
+pub fn content_bytes(s: &str) -> Result<Vec<u8>, TextError> {
     let mut out = Vec::with_capacity(s.len());
     let mut hex = false;
     let mut nibble: Option<u8> = None;
@@ -91,20 +102,17 @@ pub fn content_bytes(s: &str) -> Result<Vec<u8>, String> {
             match c {
                 '|' => {
                     if nibble.is_some() {
-                        return Err("odd number of hex digits".into());
+                        return Err(TextError::OddHexDigits);
                     }
                     hex = false;
                 }
                 c if c.is_ascii_whitespace() => {
                     if nibble.is_some() {
-                        return Err("a hex byte split by a space".into());
+                        return Err(TextError::SplitHexByte);
                     }
                 }
                 c => {
-                    let d = c
-                        .to_digit(16)
-                        .ok_or_else(|| format!("`{c}` is not a hex digit"))?
-                        as u8;
+                    let d = c.to_digit(16).ok_or(TextError::NotHexDigit(c))? as u8;
                     match nibble.take() {
                         Some(hi) => out.push(hi << 4 | d),
                         None => nibble = Some(d),
@@ -117,11 +125,10 @@ pub fn content_bytes(s: &str) -> Result<Vec<u8>, String> {
             '|' => hex = true,
             '\\' => match chars.next() {
                 Some(e @ ('"' | ';' | '\\' | ':')) => out.push(e as u8),
-                Some(e) => return Err(format!("`\\{e}` is not an escape (\\\" \\; \\\\ \\:)")),
-                None => return Err("a lone `\\` at the end".into()),
+                Some(e) => return Err(TextError::NotAnEscape(e)),
+                None => return Err(TextError::LoneBackslash),
             },
-            '"' => return Err("an unescaped `\"` inside the content".into()),
-            ';' => return Err("an unescaped `;` inside the content".into()),
+            c @ ('"' | ';') => return Err(TextError::Unescaped(c)),
             c => {
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
@@ -129,14 +136,14 @@ pub fn content_bytes(s: &str) -> Result<Vec<u8>, String> {
         }
     }
     if hex {
-        return Err("a hex section `|…` is not closed".into());
+        return Err(TextError::UnclosedHex);
     }
     Ok(out)
 }
 
 /// The text of a quoted string option (`msg`, `classtype`'s friends): quotes removed, escapes
 /// resolved.
-pub fn quoted_text(value: &str) -> Result<String, String> {
+pub fn quoted_text(value: &str) -> Result<String, TextError> {
     let v = value.trim();
     let inner = v
         .strip_prefix('"')
@@ -148,7 +155,7 @@ pub fn quoted_text(value: &str) -> Result<String, String> {
         if c == '\\' {
             match chars.next() {
                 Some(e) => out.push(e),
-                None => return Err("a lone `\\` at the end".into()),
+                None => return Err(TextError::LoneBackslash),
             }
         } else {
             out.push(c);

@@ -5,6 +5,8 @@
 use decoders::dnp3::application::Iin;
 use decoders::dnp3::{Fragment, Limits};
 
+use crate::KeywordError;
+
 /// Function names and codes, as Suricata names them.
 const FUNCTIONS: [(&str, u8); 37] = [
     ("confirm", 0),
@@ -51,7 +53,7 @@ const FUNCTIONS: [(&str, u8); 37] = [
 const NO_FUNC_CODE_SUPPORT: (&str, u16) = ("no_func_code_support", 0x0001);
 
 /// `dnp3_func:<name|number>`.
-pub fn parse_func(value: &str) -> Result<u8, String> {
+pub fn parse_func(value: &str) -> Result<u8, KeywordError> {
     let v = value.trim();
     if let Ok(n) = v.parse::<u8>() {
         return Ok(n);
@@ -60,7 +62,7 @@ pub fn parse_func(value: &str) -> Result<u8, String> {
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(v))
         .map(|(_, c)| *c)
-        .ok_or_else(|| format!("unknown DNP3 function `{v}`"))
+        .ok_or_else(|| KeywordError::unknown("DNP3 function", v))
 }
 
 /// `dnp3_ind` as Suricata 8 reads it: every named (or numbered) indication must be set and
@@ -72,7 +74,7 @@ pub enum IndMatch {
 }
 
 impl IndMatch {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, KeywordError> {
         let v = value.trim();
         let number = |s: &str| {
             crate::num::parse_number(s)
@@ -92,7 +94,7 @@ impl IndMatch {
                 Some(n) => n,
                 None => Iin::bit(w)
                     .or((w == NO_FUNC_CODE_SUPPORT.0).then_some(NO_FUNC_CODE_SUPPORT.1))
-                    .ok_or_else(|| format!("unknown DNP3 indication `{w}`"))?,
+                    .ok_or_else(|| KeywordError::unknown("DNP3 indication", w))?,
             };
             if neg {
                 clear |= bits;
@@ -116,14 +118,18 @@ impl IndMatch {
 }
 
 /// `dnp3_obj:<group>,<variation>`.
-pub fn parse_obj(value: &str) -> Result<(u8, u8), String> {
-    let (g, v) = value
-        .split_once(',')
-        .ok_or_else(|| "dnp3_obj is `GROUP,VARIATION`".to_owned())?;
+pub fn parse_obj(value: &str) -> Result<(u8, u8), KeywordError> {
+    let (g, v) = value.split_once(',').ok_or(KeywordError::Form {
+        keyword: "dnp3_obj",
+        form: "GROUP,VARIATION",
+    })?;
     let n = |s: &str| {
-        s.trim()
-            .parse::<u8>()
-            .map_err(|_| format!("`{}` is not a number from 0 to 255", s.trim()))
+        let s = s.trim();
+        s.parse::<u8>().map_err(|_| KeywordError::OutOfRange {
+            value: s.into(),
+            min: 0,
+            max: 255,
+        })
     };
     Ok((n(g)?, n(v)?))
 }

@@ -22,7 +22,7 @@ use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
 use crate::payload::{Buffer, Op};
 use crate::prefilter::{Entry, Prefilter, Scratch};
 use crate::threshold::{Seen, Thresholds};
-use crate::{dnp3, Action, Direction as RuleDirection, Protocol, Signature};
+use crate::{dnp3, Action, Direction as RuleDirection, KeywordError, Protocol, Signature};
 
 /// The transport of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    fn new(sig: Signature, classes: &Classification) -> Result<Self, String> {
+    fn new(sig: Signature, classes: &Classification) -> Result<Self, KeywordError> {
         let class = class_of(&sig, classes)?;
         let mut metadata: Vec<(String, Vec<String>)> = Vec::new();
         for (k, v) in &sig.metadata {
@@ -87,12 +87,14 @@ impl Rule {
 pub(crate) fn class_of<'c>(
     sig: &Signature,
     classes: &'c Classification,
-) -> Result<Option<&'c crate::classification::Class>, String> {
+) -> Result<Option<&'c crate::classification::Class>, KeywordError> {
     match &sig.classtype {
         Some(c) => classes
             .get(c)
             .map(Some)
-            .ok_or_else(|| format!("classtype `{c}` is not in the classification")),
+            .ok_or_else(|| KeywordError::UnknownClasstype {
+                classtype: c.clone(),
+            }),
         None => Ok(None),
     }
 }
@@ -206,7 +208,7 @@ impl Ruleset {
             let line = sig.line;
             match Rule::new(sig, classes) {
                 Ok(r) => rules.push(r),
-                Err(m) => errors.push(crate::Error::new(line, m)),
+                Err(k) => errors.push(crate::Error::keyword(line, k)),
             }
         }
         rules.sort_by_key(|r| r.sig.header.action != Action::Pass);

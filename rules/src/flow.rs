@@ -3,6 +3,8 @@
 
 use decoders::Direction;
 
+use crate::{Conflict, KeywordError};
+
 /// `flow:` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FlowOpts {
@@ -14,11 +16,11 @@ pub struct FlowOpts {
 }
 
 impl FlowOpts {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, KeywordError> {
         let mut f = FlowOpts::default();
         for word in value.split(',').map(str::trim) {
             let set_dir = |f: &mut FlowOpts, d: Direction| match f.direction {
-                Some(old) if old != d => Err("flow: both directions given".to_owned()),
+                Some(old) if old != d => Err(Conflict::BothDirections),
                 _ => {
                     f.direction = Some(d);
                     Ok(())
@@ -35,7 +37,7 @@ impl FlowOpts {
                 // Packets are what is inspected unless `only_stream` says otherwise; the sensor
                 // reassembles IP fragments before inspection, so both match.
                 "no_stream" | "only_frag" | "no_frag" => {}
-                other => return Err(format!("unknown flow option `{other}`")),
+                other => return Err(KeywordError::unknown("flow option", other)),
             }
         }
         Ok(f)
@@ -69,12 +71,12 @@ pub enum FlowbitOp {
 pub struct FlowbitNames(Vec<String>);
 
 impl FlowbitNames {
-    fn id(&mut self, name: &str) -> Result<u16, String> {
+    fn id(&mut self, name: &str) -> Result<u16, KeywordError> {
         if let Some(i) = self.0.iter().position(|n| n == name) {
             return Ok(i as u16);
         }
         if self.0.len() >= usize::from(u16::MAX) {
-            return Err("too many flowbit names".into());
+            return Err(KeywordError::TooManyFlowbits);
         }
         self.0.push(name.to_owned());
         Ok((self.0.len() - 1) as u16)
@@ -85,7 +87,7 @@ impl FlowbitNames {
     }
 
     /// Parse `flowbits:CMD[,NAMES]`.
-    pub fn parse(&mut self, value: &str) -> Result<FlowbitOp, String> {
+    pub fn parse(&mut self, value: &str) -> Result<FlowbitOp, KeywordError> {
         let (cmd, names) = match value.split_once(',') {
             Some((c, n)) => (c.trim(), Some(n.trim())),
             None => (value.trim(), None),
@@ -95,10 +97,13 @@ impl FlowbitNames {
         }
         let names = names
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| format!("flowbits:{cmd} needs a name"))?;
+            .ok_or_else(|| KeywordError::Missing {
+                keyword: format!("flowbits:{cmd}"),
+                what: "a name",
+            })?;
         let all = names.contains('&');
         if all && names.contains('|') {
-            return Err("flowbits names mix `&` and `|`".into());
+            return Err(Conflict::FlowbitsAndOr.into());
         }
         let bits = names
             .split(['|', '&'])
@@ -110,7 +115,7 @@ impl FlowbitNames {
             "toggle" => FlowbitOp::Toggle(bits),
             "isset" => FlowbitOp::IsSet { bits, all },
             "isnotset" => FlowbitOp::IsNotSet { bits, all },
-            _ => return Err(format!("unknown flowbits command `{cmd}`")),
+            _ => return Err(KeywordError::unknown("flowbits command", cmd)),
         })
     }
 }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::{Error, Vars};
+use crate::{Error, KeywordError, ListError, Vars};
 
 /// What a matching rule does. The sensor is passive: `drop` and `reject` rules alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,8 +176,13 @@ impl Header {
             "<>" => Direction::Both,
             other => return Err(err(format!("`{other}` is not a direction (`->` or `<>`)"))),
         };
-        let addr = |s: &str| parse_addr(s, vars, 0).map_err(|m| err(format!("address `{s}`: {m}")));
-        let port = |s: &str| parse_port(s, vars, 0).map_err(|m| err(format!("port `{s}`: {m}")));
+        let addr = |s: &str| {
+            parse_addr(s, vars, 0)
+                .map_err(|k| Error::keyword_in(line, &format!("address `{s}`"), k))
+        };
+        let port = |s: &str| {
+            parse_port(s, vars, 0).map_err(|k| Error::keyword_in(line, &format!("port `{s}`"), k))
+        };
         Ok(Header {
             action,
             protocol,
@@ -214,7 +219,7 @@ fn fields(text: &str) -> Vec<&str> {
 }
 
 /// The members of a bracketed list, split on top-level commas.
-fn members(inner: &str) -> Result<Vec<&str>, String> {
+fn members(inner: &str) -> Result<Vec<&str>, ListError> {
     let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
     for (i, c) in inner.char_indices() {
         match c {
@@ -227,23 +232,23 @@ fn members(inner: &str) -> Result<Vec<&str>, String> {
             _ => {}
         }
         if depth < 0 {
-            return Err("unbalanced `]`".into());
+            return Err(ListError::Unbalanced(']'));
         }
     }
     if depth != 0 {
-        return Err("unbalanced `[`".into());
+        return Err(ListError::Unbalanced('['));
     }
     out.push(inner[start..].trim());
     if out.iter().any(|m| m.is_empty()) {
-        return Err("empty list member".into());
+        return Err(ListError::EmptyMember);
     }
     Ok(out)
 }
 
-fn parse_addr(s: &str, vars: &Vars, depth: usize) -> Result<AddrExpr, String> {
+fn parse_addr(s: &str, vars: &Vars, depth: usize) -> Result<AddrExpr, KeywordError> {
     let s = s.trim();
     if depth > MAX_VAR_DEPTH {
-        return Err("variables refer to each other in a loop".into());
+        return Err(KeywordError::VariableLoop);
     }
     if let Some(rest) = s.strip_prefix('!') {
         return Ok(AddrExpr::Not(Box::new(parse_addr(rest, vars, depth)?)));
@@ -258,7 +263,7 @@ fn parse_addr(s: &str, vars: &Vars, depth: usize) -> Result<AddrExpr, String> {
     if let Some(name) = s.strip_prefix('$') {
         let value = vars
             .address(name)
-            .ok_or_else(|| format!("variable ${name} is not defined"))?;
+            .ok_or_else(|| KeywordError::UndefinedVariable { name: name.into() })?;
         return parse_addr(value, vars, depth + 1);
     }
     if s.eq_ignore_ascii_case("any") {
@@ -269,13 +274,13 @@ fn parse_addr(s: &str, vars: &Vars, depth: usize) -> Result<AddrExpr, String> {
     }
     s.parse::<IpAddr>()
         .map(|ip| AddrExpr::Net(IpNet::from(ip)))
-        .map_err(|_| format!("`{s}` is not an address, network, list or variable"))
+        .map_err(|_| KeywordError::invalid(None, s, "an address, network, list or variable"))
 }
 
-fn parse_port(s: &str, vars: &Vars, depth: usize) -> Result<PortExpr, String> {
+fn parse_port(s: &str, vars: &Vars, depth: usize) -> Result<PortExpr, KeywordError> {
     let s = s.trim();
     if depth > MAX_VAR_DEPTH {
-        return Err("variables refer to each other in a loop".into());
+        return Err(KeywordError::VariableLoop);
     }
     if let Some(rest) = s.strip_prefix('!') {
         return Ok(PortExpr::Not(Box::new(parse_port(rest, vars, depth)?)));
@@ -290,30 +295,30 @@ fn parse_port(s: &str, vars: &Vars, depth: usize) -> Result<PortExpr, String> {
     if let Some(name) = s.strip_prefix('$') {
         let value = vars
             .port(name)
-            .ok_or_else(|| format!("variable ${name} is not defined"))?;
+            .ok_or_else(|| KeywordError::UndefinedVariable { name: name.into() })?;
         return parse_port(value, vars, depth + 1);
     }
     if s.eq_ignore_ascii_case("any") {
         return Ok(PortExpr::Any);
     }
-    let number = |p: &str, default: u16| -> Result<u16, String> {
+    let number = |p: &str, default: u16| -> Result<u16, KeywordError> {
         if p.is_empty() {
             return Ok(default);
         }
         p.parse::<u16>()
-            .map_err(|_| format!("`{p}` is not a port (0–65535)"))
+            .map_err(|_| KeywordError::invalid(None, p, "a port (0–65535)"))
     };
     match s.split_once(':') {
         Some((lo, hi)) => {
             let (lo, hi) = (number(lo, 0)?, number(hi, u16::MAX)?);
             if lo > hi {
-                return Err(format!("range {lo}:{hi} is empty"));
+                return Err(KeywordError::EmptyPortRange { lo, hi });
             }
             Ok(PortExpr::Range(lo, hi))
         }
         None => number(s, 0).and_then(|p| {
             if s.is_empty() {
-                Err("empty port".into())
+                Err(ListError::EmptyPort.into())
             } else {
                 Ok(PortExpr::Range(p, p))
             }

@@ -8,7 +8,8 @@
 //! protocol ([`modbus`], [`dnp3`], [`s7comm`]). [`engine`] compiles the rules into a
 //! [`Ruleset`] that packets, transactions and events are matched against, through the
 //! multi-pattern [`prefilter`]; [`load`] reads files and directories. Every error names the line
-//! it comes from, and one bad rule never stops the others.
+//! it comes from, and one bad rule never stops the others; what is wrong with an option's value
+//! is a typed [`KeywordError`] ([`error`]).
 
 pub mod byte;
 pub mod classification;
@@ -16,6 +17,7 @@ pub mod content;
 pub mod default;
 pub mod dnp3;
 pub mod engine;
+pub mod error;
 pub mod flow;
 pub mod header;
 pub mod load;
@@ -33,6 +35,7 @@ pub mod vars;
 pub use classification::Classification;
 pub use content::Content;
 pub use engine::{Detector, PacketView, Rule, Ruleset, Transport};
+pub use error::{Conflict, KeywordError, ListError, TextError};
 pub use flow::FlowBits;
 pub use header::{Action, AddrExpr, Direction, Header, PortExpr, Protocol};
 pub use load::{load, load_sources, LoadError, Loaded};
@@ -47,6 +50,10 @@ pub struct Error {
     /// The line the rule starts on, from 1.
     pub line: usize,
     pub message: String,
+    /// The keyword error behind `message`, when the rule was refused for an option's value (or
+    /// a header's address or port); `None` for the rule's own structure (fields, `sid`, an
+    /// unsupported keyword…).
+    pub kind: Option<KeywordError>,
 }
 
 impl Error {
@@ -54,6 +61,25 @@ impl Error {
         Error {
             line,
             message: message.into(),
+            kind: None,
+        }
+    }
+
+    /// A rule refused for `kind`; the message is its text.
+    pub fn keyword(line: usize, kind: KeywordError) -> Self {
+        Error {
+            line,
+            message: kind.to_string(),
+            kind: Some(kind),
+        }
+    }
+
+    /// A rule refused for `kind`, in what `context` names: the message is `context: kind`.
+    pub fn keyword_in(line: usize, context: &str, kind: KeywordError) -> Self {
+        Error {
+            line,
+            message: format!("{context}: {kind}"),
+            kind: Some(kind),
         }
     }
 }

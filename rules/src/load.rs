@@ -116,11 +116,11 @@ pub fn load_sources(
             message: e.message,
         }));
         for sig in sigs {
-            if let Err(message) = crate::engine::class_of(&sig, classes) {
+            if let Err(k) = crate::engine::class_of(&sig, classes) {
                 errors.push(LoadError {
                     file: file.clone(),
                     line: sig.line,
-                    message,
+                    message: k.to_string(),
                 });
                 continue;
             }

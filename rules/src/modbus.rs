@@ -13,6 +13,8 @@
 use decoders::modbus::function::{AccessType, Category};
 use decoders::modbus::{Data, Message, Read, Write};
 
+use crate::{Conflict, KeywordError};
+
 /// Suricata's range: `start == end` is exact; otherwise exclusive bounds, open at 0 or 65535.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
@@ -21,12 +23,14 @@ pub struct Range {
 }
 
 impl Range {
-    fn parse(s: &str) -> Result<Self, String> {
+    fn parse(s: &str) -> Result<Self, KeywordError> {
         let s = s.trim();
-        let num = |v: &str| -> Result<u16, String> {
-            v.trim()
-                .parse()
-                .map_err(|_| format!("`{v}` is not a number from 0 to 65535"))
+        let num = |v: &str| -> Result<u16, KeywordError> {
+            v.trim().parse().map_err(|_| KeywordError::OutOfRange {
+                value: v.into(),
+                min: 0,
+                max: u16::MAX.into(),
+            })
         };
         Ok(if let Some((a, b)) = s.split_once("<>") {
             Range {
@@ -88,7 +92,7 @@ pub struct ModbusMatch {
 }
 
 impl ModbusMatch {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, KeywordError> {
         let v = value.trim().trim_matches('"').trim();
         let (head, rest) = v.split_once(char::is_whitespace).unwrap_or((v, ""));
         match head {
@@ -101,10 +105,10 @@ impl ModbusMatch {
                 };
                 let mut m = match extra {
                     Some(e) => ModbusMatch::parse(e)
-                        .map_err(|err| format!("after `unit`: {err}"))
+                        .map_err(|err| err.inside("after `unit`"))
                         .and_then(|m| {
                             if m.unit.is_some() {
-                                Err("`unit` given twice".into())
+                                Err(Conflict::UnitTwice.into())
                             } else {
                                 Ok(m)
                             }
@@ -114,9 +118,11 @@ impl ModbusMatch {
                 m.unit = Some(Range::parse(range)?);
                 Ok(m)
             }
-            _ => Err(format!(
-                "modbus `{v}`: expected `function …`, `access …` or `unit …`"
-            )),
+            _ => Err(KeywordError::Expected {
+                name: Some("modbus"),
+                value: v.into(),
+                expected: "`function …`, `access …` or `unit …`",
+            }),
         }
     }
 
@@ -237,24 +243,28 @@ fn write_value_at(req: &Message<'_>, at: u16) -> Option<u16> {
     }
 }
 
-fn parse_function(s: &str) -> Result<ModbusMatch, String> {
+fn parse_function(s: &str) -> Result<ModbusMatch, KeywordError> {
     let (f, sub) = match s.split_once(',') {
         Some((f, sub)) => (f.trim(), Some(sub.trim())),
         None => (s, None),
     };
     if let Ok(n) = f.parse::<u8>() {
         if n == 0 {
-            return Err("function 0 is not a Modbus function".into());
+            return Err(KeywordError::NotAModbusFunction { code: n });
         }
         let subfunction = match sub {
             Some(sub) => {
                 let n = sub
                     .strip_prefix("subfunction")
                     .map(str::trim)
-                    .ok_or_else(|| format!("`{sub}`: expected `subfunction N`"))?;
+                    .ok_or_else(|| KeywordError::Expected {
+                        name: None,
+                        value: sub.into(),
+                        expected: "`subfunction N`",
+                    })?;
                 Some(
                     n.parse::<u16>()
-                        .map_err(|_| format!("subfunction `{n}` is not a number"))?,
+                        .map_err(|_| KeywordError::invalid(Some("subfunction"), n, "a number"))?,
                 )
             }
             None => None,
@@ -266,7 +276,7 @@ fn parse_function(s: &str) -> Result<ModbusMatch, String> {
         });
     }
     if sub.is_some() {
-        return Err("a subfunction needs a numeric function".into());
+        return Err(Conflict::SubfunctionWithoutFunction.into());
     }
     let (neg, word) = match f.strip_prefix('!') {
         Some(w) => (true, w.trim()),
@@ -284,7 +294,13 @@ fn parse_function(s: &str) -> Result<ModbusMatch, String> {
                 | Category::USER_DEFINED
                 | Category::RESERVED
         }
-        _ => return Err(format!("unknown function `{f}` (a number or a category)")),
+        _ => {
+            return Err(KeywordError::Unknown {
+                what: "function",
+                value: f.into(),
+                hint: Some("a number or a category"),
+            })
+        }
     };
     Ok(ModbusMatch {
         category: Some(if neg { Category(!c.0) } else { c }),
@@ -292,7 +308,7 @@ fn parse_function(s: &str) -> Result<ModbusMatch, String> {
     })
 }
 
-fn parse_access(s: &str) -> Result<ModbusMatch, String> {
+fn parse_access(s: &str) -> Result<ModbusMatch, KeywordError> {
     let mut parts = s.split(',').map(str::trim);
     let kind = parts.next().unwrap_or_default();
     let mut words = kind.split_whitespace();
@@ -300,10 +316,11 @@ fn parse_access(s: &str) -> Result<ModbusMatch, String> {
         Some("read") => AccessType::READ,
         Some("write") => AccessType::WRITE,
         other => {
-            return Err(format!(
-                "access `{}`: expected read or write",
-                other.unwrap_or("")
-            ))
+            return Err(KeywordError::Expected {
+                name: Some("access"),
+                value: other.unwrap_or("").into(),
+                expected: "read or write",
+            })
         }
     };
     let write = access == AccessType::WRITE;
@@ -313,11 +330,14 @@ fn parse_access(s: &str) -> Result<ModbusMatch, String> {
         Some("holding") => access |= AccessType::HOLDING,
         Some("discretes") if !write => access |= AccessType::DISCRETES,
         Some("input") if !write => access |= AccessType::INPUT,
-        Some(t @ ("discretes" | "input")) => return Err(format!("{t} can only be read")),
-        Some(t) => return Err(format!("unknown table `{t}`")),
+        Some("discretes") => return Err(Conflict::ReadOnly { table: "discretes" }.into()),
+        Some("input") => return Err(Conflict::ReadOnly { table: "input" }.into()),
+        Some(t) => return Err(KeywordError::unknown("table", t)),
     }
     if let Some(extra) = words.next() {
-        return Err(format!("unexpected `{extra}`"));
+        return Err(KeywordError::Unexpected {
+            value: extra.into(),
+        });
     }
     let mut m = ModbusMatch {
         access: Some(access),
@@ -330,14 +350,14 @@ fn parse_access(s: &str) -> Result<ModbusMatch, String> {
             "value" if m.address.is_some() && m.value.is_none() => {
                 let a = m.address.unwrap_or(Range { start: 0, end: 0 });
                 if a.start != a.end {
-                    return Err("a value needs a single address, not a range".into());
+                    return Err(Conflict::ValueWithRange.into());
                 }
                 if !write {
-                    return Err("a value can only be matched on write access".into());
+                    return Err(Conflict::ValueWithRead.into());
                 }
                 m.value = Some(Range::parse(v)?);
             }
-            _ => return Err(format!("unexpected `{part}`")),
+            _ => return Err(KeywordError::Unexpected { value: part.into() }),
         }
     }
     Ok(m)

@@ -1,6 +1,8 @@
 //! Numbers in rule options: Suricata's unsigned-integer match syntax (`dsize`, `s7comm.*`
 //! ranges) and number literals in decimal or `0x` hex.
 
+use crate::KeywordError;
+
 /// A comparison against an unsigned value: `N`, `!N`, `<N`, `<=N`, `>N`, `>=N`, `N<>M` and
 /// `N-M` (both exclusive, as Suricata's `dsize` has them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +18,7 @@ pub enum UintMatch {
 }
 
 impl UintMatch {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, KeywordError> {
         let s = s.trim();
         let num = |v: &str| parse_number(v.trim());
         if let Some((a, b)) = s.split_once("<>").or_else(|| {
@@ -27,7 +29,7 @@ impl UintMatch {
         }) {
             let (a, b) = (num(a)?, num(b)?);
             if a >= b {
-                return Err(format!("`{s}`: the range is empty"));
+                return Err(KeywordError::EmptyRange { range: s.into() });
             }
             return Ok(UintMatch::Between(a, b));
         }
@@ -68,13 +70,13 @@ pub struct InclusiveRange {
 }
 
 impl InclusiveRange {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, KeywordError> {
         let s = s.trim();
         let num = |v: &str| parse_number(v.trim());
         let r = if let Some(v) = s.strip_prefix('<') {
             let n = num(v)?;
             if n == 0 {
-                return Err(format!("`{s}` matches nothing"));
+                return Err(KeywordError::MatchesNothing { value: s.into() });
             }
             (0, n - 1)
         } else if let Some(v) = s.strip_prefix('>') {
@@ -86,7 +88,7 @@ impl InclusiveRange {
             (n, n)
         };
         if r.0 > r.1 {
-            return Err(format!("`{s}`: the range is empty"));
+            return Err(KeywordError::EmptyRange { range: s.into() });
         }
         Ok(InclusiveRange { min: r.0, max: r.1 })
     }
@@ -102,13 +104,13 @@ impl InclusiveRange {
 }
 
 /// A number in decimal or `0x` hex.
-pub fn parse_number(s: &str) -> Result<u64, String> {
+pub fn parse_number(s: &str) -> Result<u64, KeywordError> {
     let s = s.trim();
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u64::from_str_radix(h, 16),
         None => s.parse(),
     };
-    r.map_err(|_| format!("`{s}` is not a number"))
+    r.map_err(|_| KeywordError::NotANumber { value: s.into() })
 }
 
 #[cfg(test)]

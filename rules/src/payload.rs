@@ -10,7 +10,7 @@
 
 use crate::byte::{ByteExtract, ByteJump, ByteTest, MAX_VARS};
 use crate::pcre::Pcre;
-use crate::Content;
+use crate::{Content, KeywordError};
 
 /// Where a list of options looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,17 +27,19 @@ pub enum Buffer {
 
 impl Buffer {
     /// The buffer a sticky-buffer keyword selects, or why it cannot be had.
-    pub fn from_keyword(name: &str) -> Result<Option<Self>, String> {
+    pub fn from_keyword(name: &str) -> Result<Option<Self>, KeywordError> {
         match name {
             "pkt_data" => Ok(Some(Buffer::Payload)),
             "dnp3_data" | "dnp3.data" => Ok(Some(Buffer::Dnp3Data)),
             "s7comm.param" => Ok(Some(Buffer::S7Param)),
-            "file_data" | "file.data" => Err(format!(
-                "`{name}`: file extraction is not part of this sensor's protocols"
-            )),
-            n if n.starts_with("http") || n.starts_with("dns") || n.starts_with("tls") => Err(
-                format!("`{name}`: this sensor does not decode that protocol"),
-            ),
+            "file_data" | "file.data" => Err(KeywordError::FileData {
+                keyword: name.into(),
+            }),
+            n if n.starts_with("http") || n.starts_with("dns") || n.starts_with("tls") => {
+                Err(KeywordError::UndecodedProtocol {
+                    keyword: name.into(),
+                })
+            }
             _ => Ok(None),
         }
     }
@@ -71,7 +73,7 @@ impl Op {
 }
 
 /// Parse `isdataat:[!]N[,relative][,rawbytes]`.
-pub fn parse_isdataat(value: &str) -> Result<Op, String> {
+pub fn parse_isdataat(value: &str) -> Result<Op, KeywordError> {
     let mut parts = value.split(',').map(str::trim);
     let first = parts.next().unwrap_or_default();
     let (negated, n) = match first.strip_prefix('!') {
@@ -80,13 +82,13 @@ pub fn parse_isdataat(value: &str) -> Result<Op, String> {
     };
     let at = n
         .parse()
-        .map_err(|_| format!("isdataat `{n}` is not a whole number"))?;
+        .map_err(|_| KeywordError::invalid(Some("isdataat"), n, "a whole number"))?;
     let mut relative = false;
     for p in parts {
         match p {
             "relative" => relative = true,
             "rawbytes" => {}
-            other => return Err(format!("unknown isdataat flag `{other}`")),
+            other => return Err(KeywordError::unknown("isdataat flag", other)),
         }
     }
     Ok(Op::IsDataAt {

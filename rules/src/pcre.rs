@@ -8,6 +8,8 @@
 
 use regex::bytes::{Regex, RegexBuilder};
 
+use crate::KeywordError;
+
 /// A compiled `pcre` option.
 #[derive(Debug, Clone)]
 pub struct Pcre {
@@ -33,7 +35,7 @@ impl PartialEq for Pcre {
 }
 
 impl Pcre {
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, KeywordError> {
         let v = value.trim();
         let (negated, v) = match v.strip_prefix('!') {
             Some(r) => (true, r.trim_start()),
@@ -42,74 +44,66 @@ impl Pcre {
         let inner = v
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
-            .ok_or_else(|| format!("pcre `{value}` is not in double quotes"))?;
-        let body = inner
-            .strip_prefix('/')
-            .ok_or_else(|| "pcre must be written /REGEX/FLAGS".to_owned())?;
-        let end = body
-            .rfind('/')
-            .ok_or_else(|| "pcre has no closing `/`".to_owned())?;
+            .ok_or_else(|| KeywordError::invalid(Some("pcre"), value, "in double quotes"))?;
+        let body = inner.strip_prefix('/').ok_or(KeywordError::PcreForm)?;
+        let end = body.rfind('/').ok_or(KeywordError::PcreUnclosed)?;
         let (source, flags) = (&body[..end], &body[end + 1..]);
         // The rule text escapes `;` and `"`; the expression wants them plain.
         let source = source.replace("\\;", ";").replace("\\\"", "\"");
-        let mut p = Pcre {
-            source,
-            regex: Regex::new("").map_err(|e| e.to_string())?,
-            negated,
-            relative: false,
-            anchored: false,
-            nocase: false,
-            dotall: false,
-            multiline: false,
-            extended: false,
-        };
-        let mut ungreedy = false;
+        let (mut nocase, mut dotall, mut multiline, mut extended) = (false, false, false, false);
+        let (mut anchored, mut relative, mut ungreedy) = (false, false, false);
         for f in flags.chars() {
             match f {
-                'i' => p.nocase = true,
-                's' => p.dotall = true,
-                'm' => p.multiline = true,
-                'x' => p.extended = true,
-                'A' => p.anchored = true,
-                'R' => p.relative = true,
+                'i' => nocase = true,
+                's' => dotall = true,
+                'm' => multiline = true,
+                'x' => extended = true,
+                'A' => anchored = true,
+                'R' => relative = true,
                 'G' => ungreedy = true,
                 // `$` already matches only at the very end unless `m` is given.
                 'E' => {}
                 // Raw bytes and match-limit overrides: nothing to change here.
                 'B' | 'O' => {}
                 'U' | 'I' | 'P' | 'H' | 'D' | 'M' | 'C' | 'K' | 'S' | 'Y' | 'V' | 'W' | 'Q' => {
-                    return Err(format!(
-                        "pcre flag `{f}` selects an HTTP buffer, which this sensor does not have"
-                    ))
+                    return Err(KeywordError::PcreHttpFlag { flag: f })
                 }
-                other => return Err(format!("unknown pcre flag `{other}`")),
+                other => return Err(KeywordError::unknown("pcre flag", other)),
             }
         }
-        p.regex = RegexBuilder::new(&p.expression())
+        let regex = RegexBuilder::new(&expression(&source, anchored, extended))
             .unicode(false)
-            .case_insensitive(p.nocase)
-            .dot_matches_new_line(p.dotall)
-            .multi_line(p.multiline)
-            .ignore_whitespace(p.extended)
+            .case_insensitive(nocase)
+            .dot_matches_new_line(dotall)
+            .multi_line(multiline)
+            .ignore_whitespace(extended)
             .swap_greed(ungreedy)
             .size_limit(1 << 22)
             .build()
             .map_err(|e| {
                 let e = e.to_string();
                 let why = e.lines().last().unwrap_or(&e).trim().to_owned();
-                format!("pcre `/{}/`: {why}", p.source)
+                KeywordError::Regex {
+                    expression: source.clone(),
+                    reason: why,
+                }
             })?;
-        Ok(p)
+        Ok(Pcre {
+            source,
+            regex,
+            negated,
+            relative,
+            anchored,
+            nocase,
+            dotall,
+            multiline,
+            extended,
+        })
     }
 
-    /// The expression to compile: the source, held to the start with `A`. The group closes on
-    /// a line of its own, since under `x` a comment would run on over it.
+    /// The expression to compile: the source, held to the start with `A`.
     pub fn expression(&self) -> String {
-        if !self.anchored {
-            return self.source.clone();
-        }
-        let close = if self.extended { "\n)" } else { ")" };
-        format!(r"\A(?:{}{close}", self.source)
+        expression(&self.source, self.anchored, self.extended)
     }
 
     /// Where the expression matches in `buf[from..]`: the end of the match, as an index into
@@ -118,6 +112,16 @@ impl Pcre {
         let hay = buf.get(from..)?;
         self.regex.find(hay).map(|m| from + m.end())
     }
+}
+
+/// `source`, held to the start when `anchored`. The group closes on a line of its own under
+/// `extended`, since there a comment would run on over it.
+fn expression(source: &str, anchored: bool, extended: bool) -> String {
+    if !anchored {
+        return source.to_owned();
+    }
+    let close = if extended { "\n)" } else { ")" };
+    format!(r"\A(?:{source}{close}")
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use decoders::s7comm::param::{self, block_type_name, Block};
 use decoders::s7comm::{plus, Function, Plus, S7Pdu, S7Tx, Userdata};
 
 use crate::num::{parse_number, InclusiveRange};
+use crate::KeywordError;
 
 /// What one S7 keyword asks of a PDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,18 +97,18 @@ fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
         .map(|(_, v)| *v)
 }
 
-fn small<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+fn small<T: TryFrom<u64>>(s: &str) -> Result<T, KeywordError> {
     let n = parse_number(s)?;
-    T::try_from(n).map_err(|_| format!("`{s}` is too large"))
+    T::try_from(n).map_err(|_| KeywordError::TooLarge { value: s.into() })
 }
 
 /// `name value` pairs after the first part of a keyword value.
-fn pairs(rest: &[&str]) -> Result<Vec<(String, String)>, String> {
+fn pairs(rest: &[&str]) -> Result<Vec<(String, String)>, KeywordError> {
     rest.iter()
         .map(|p| {
             let (k, v) = p
                 .split_once(char::is_whitespace)
-                .ok_or_else(|| format!("`{p}` is not `NAME VALUE`"))?;
+                .ok_or_else(|| KeywordError::invalid(None, *p, "`NAME VALUE`"))?;
             Ok((k.to_ascii_lowercase(), v.trim().to_owned()))
         })
         .collect()
@@ -115,11 +116,13 @@ fn pairs(rest: &[&str]) -> Result<Vec<(String, String)>, String> {
 
 impl S7Match {
     /// Parse the value of keyword `name` (`s7comm.function`, …; `None` for `s7comm.password`).
-    pub fn parse(name: &str, value: Option<&str>) -> Result<Self, String> {
+    pub fn parse(name: &str, value: Option<&str>) -> Result<Self, KeywordError> {
         let need = || {
             value
                 .map(str::trim)
-                .ok_or(format!("`{name}` needs a value"))
+                .ok_or_else(|| KeywordError::MissingValue {
+                    keyword: name.into(),
+                })
         };
         let parts =
             |v: &'_ str| -> Vec<String> { v.split(',').map(|s| s.trim().to_owned()).collect() };
@@ -127,10 +130,12 @@ impl S7Match {
             "s7comm.function" => {
                 let v = need()?;
                 let code = match parse_number(v) {
-                    Ok(n) => u8::try_from(n).map_err(|_| format!("`{v}` is too large"))?,
+                    Ok(n) => {
+                        u8::try_from(n).map_err(|_| KeywordError::TooLarge { value: v.into() })?
+                    }
                     Err(_) => (0..=255u8)
                         .find(|c| param::function_name(*c) == Some(v))
-                        .ok_or_else(|| format!("unknown S7 function `{v}`"))?,
+                        .ok_or_else(|| KeywordError::unknown("S7 function", v))?,
                 };
                 Ok(S7Match::Function(code))
             }
@@ -141,23 +146,26 @@ impl S7Match {
                     "ack" => 2,
                     "ack_data" => 3,
                     "userdata" => 7,
-                    n => small(n).map_err(|_| format!("unknown ROSCTR `{n}`"))?,
+                    n => small(n).map_err(|_| KeywordError::unknown("ROSCTR", n))?,
                 };
                 Ok(S7Match::Rosctr(code))
             }
             "s7comm.area" => {
                 let p = parts(need()?);
-                let (first, rest) = p.split_first().ok_or("s7comm.area needs an area")?;
+                let (first, rest) = p.split_first().ok_or_else(|| KeywordError::Missing {
+                    keyword: "s7comm.area".into(),
+                    what: "an area",
+                })?;
                 let area = lookup(&AREAS, first)
                     .or_else(|| small(first).ok())
-                    .ok_or_else(|| format!("unknown S7 area `{first}`"))?;
+                    .ok_or_else(|| KeywordError::unknown("S7 area", first))?;
                 let (mut db, mut address) = (None, None);
                 let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
                 for (k, v) in pairs(&rest)? {
                     match k.as_str() {
                         "db" => db = Some(InclusiveRange::parse(&v)?),
                         "address" => address = Some(InclusiveRange::parse(&v)?),
-                        _ => return Err(format!("unknown s7comm.area setting `{k}`")),
+                        _ => return Err(KeywordError::unknown("s7comm.area setting", k)),
                     }
                 }
                 Ok(S7Match::Area { area, db, address })
@@ -170,7 +178,7 @@ impl S7Match {
                 for (k, v) in pairs(&rest)? {
                     match k.as_str() {
                         "index" => index = Some(small(&v)?),
-                        _ => return Err(format!("unknown s7comm.szl setting `{k}`")),
+                        _ => return Err(KeywordError::unknown("s7comm.szl setting", k)),
                     }
                 }
                 Ok(S7Match::Szl { id, index })
@@ -178,7 +186,10 @@ impl S7Match {
             "s7comm.pi" => {
                 let v = need()?.trim_matches('"');
                 if v.is_empty() || v.len() > 32 {
-                    return Err("s7comm.pi needs a service name of 1 to 32 characters".into());
+                    return Err(KeywordError::Missing {
+                        keyword: "s7comm.pi".into(),
+                        what: "a service name of 1 to 32 characters",
+                    });
                 }
                 Ok(S7Match::Pi(v.as_bytes().to_vec()))
             }
@@ -190,7 +201,7 @@ impl S7Match {
                         (0x3030u16..=0x3046)
                             .find(|k| block_type_name(*k) == t)
                             .map(u16::to_be_bytes)
-                            .ok_or_else(|| format!("unknown block type `{t}`"))?,
+                            .ok_or_else(|| KeywordError::unknown("block type", t))?,
                     ),
                 };
                 let mut number = None;
@@ -198,7 +209,7 @@ impl S7Match {
                 for (k, v) in pairs(&rest)? {
                     match k.as_str() {
                         "number" => number = Some(InclusiveRange::parse(&v)?),
-                        _ => return Err(format!("unknown s7comm.block setting `{k}`")),
+                        _ => return Err(KeywordError::unknown("s7comm.block setting", k)),
                     }
                 }
                 Ok(S7Match::Block { kind, number })
@@ -213,23 +224,29 @@ impl S7Match {
                             group = Some(
                                 lookup(&GROUPS, &v)
                                     .or_else(|| small(&v).ok())
-                                    .ok_or_else(|| format!("unknown userdata group `{v}`"))?,
+                                    .ok_or_else(|| KeywordError::unknown("userdata group", v))?,
                             )
                         }
                         "subfunction" => subfunction = Some(small(&v)?),
-                        _ => return Err(format!("unknown s7comm.userdata setting `{k}`")),
+                        _ => return Err(KeywordError::unknown("s7comm.userdata setting", k)),
                     }
                 }
                 Ok(S7Match::Userdata {
-                    group: group.ok_or("s7comm.userdata needs `group`")?,
+                    group: group.ok_or_else(|| KeywordError::Missing {
+                        keyword: "s7comm.userdata".into(),
+                        what: "`group`",
+                    })?,
                     subfunction,
                 })
             }
             "s7comm.password" => match value.map(str::trim) {
                 None | Some("") => Ok(S7Match::Password),
-                Some(v) => Err(format!("s7comm.password takes no value (`{v}`)")),
+                Some(v) => Err(KeywordError::TakesNoValue {
+                    keyword: "s7comm.password",
+                    value: v.into(),
+                }),
             },
-            _ => Err(format!("unknown S7 keyword `{name}`")),
+            _ => Err(KeywordError::unknown("S7 keyword", name)),
         }
     }
 
@@ -337,10 +354,12 @@ const PLUS_FUNCTIONS: [(&str, u16); 19] = [
 ];
 
 impl PlusMatch {
-    pub fn parse(name: &str, value: Option<&str>) -> Result<Self, String> {
+    pub fn parse(name: &str, value: Option<&str>) -> Result<Self, KeywordError> {
         let v = value
             .map(str::trim)
-            .ok_or_else(|| format!("`{name}` needs a value"))?;
+            .ok_or_else(|| KeywordError::MissingValue {
+                keyword: name.into(),
+            })?;
         match name {
             "s7commplus_opcode" => {
                 let code = match v.to_ascii_lowercase().as_str() {
@@ -348,17 +367,17 @@ impl PlusMatch {
                     "response" => plus::opcode::RESPONSE,
                     "notification" => plus::opcode::NOTIFICATION,
                     "response2" => plus::opcode::RESPONSE2,
-                    n => small(n).map_err(|_| format!("unknown S7comm-plus opcode `{n}`"))?,
+                    n => small(n).map_err(|_| KeywordError::unknown("S7comm-plus opcode", n))?,
                 };
                 Ok(PlusMatch::Opcode(code))
             }
             "s7commplus_func" => {
                 let code = lookup(&PLUS_FUNCTIONS, v)
                     .or_else(|| small(v).ok())
-                    .ok_or_else(|| format!("unknown S7comm-plus function `{v}`"))?;
+                    .ok_or_else(|| KeywordError::unknown("S7comm-plus function", v))?;
                 Ok(PlusMatch::Function(code))
             }
-            _ => Err(format!("unknown S7comm-plus keyword `{name}`")),
+            _ => Err(KeywordError::unknown("S7comm-plus keyword", name)),
         }
     }
 

@@ -17,7 +17,9 @@ use crate::payload::{parse_isdataat, Buffer, Inspection, Op};
 use crate::pcre::Pcre;
 use crate::s7comm::{self, PlusMatch, S7Match};
 use crate::threshold::Threshold;
-use crate::{split_rules, Error, Header, Protocol, RawRule, RuleText, Vars};
+use crate::{
+    split_rules, Conflict, Error, Header, KeywordError, Protocol, RawRule, RuleText, Vars,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signature {
@@ -61,6 +63,7 @@ impl Signature {
         let raw = RawRule::parse(rule)?;
         let line = raw.line;
         let err = |m: String| Error::new(line, m);
+        let kw = |k: KeywordError| Error::keyword(line, k);
         let header = Header::parse(&raw.header, line, vars)?;
         let mut sig = Signature {
             line,
@@ -92,15 +95,25 @@ impl Signature {
         for opt in raw.options {
             let name = opt.name.as_str();
             let value = opt.value.as_deref();
-            let e = |m: String| err(format!("{name}: {m}"));
-            let need = || value.ok_or_else(|| err(format!("`{name}` needs a value")));
+            // An error in the option's value, after the option's name.
+            let e = |k: KeywordError| Error::keyword_in(line, name, k);
+            let need = || {
+                value.ok_or_else(|| {
+                    kw(KeywordError::MissingValue {
+                        keyword: name.into(),
+                    })
+                })
+            };
             let number = |v: &str| -> Result<u32, Error> {
-                v.trim()
-                    .parse()
-                    .map_err(|_| err(format!("`{name}:{v}`: not a whole number")))
+                v.trim().parse().map_err(|_| {
+                    kw(KeywordError::NotAWholeNumber {
+                        keyword: name.into(),
+                        value: v.into(),
+                    })
+                })
             };
             match name {
-                "msg" => sig.msg = quoted_text(need()?).map_err(e)?,
+                "msg" => sig.msg = quoted_text(need()?).map_err(|t| e(t.into()))?,
                 "sid" => sig.sid = number(need()?)?,
                 "rev" => sig.rev = number(need()?)?,
                 "gid" => sig.gid = number(need()?)?,
@@ -111,13 +124,16 @@ impl Signature {
                         u8::try_from(p)
                             .ok()
                             .filter(|p| *p >= 1)
-                            .ok_or_else(|| err(format!("priority {p} is not 1–255")))?,
+                            .ok_or_else(|| kw(KeywordError::Priority { value: p }))?,
                     );
                 }
                 "reference" => {
-                    let (kind, id) = need()?
-                        .split_once(',')
-                        .ok_or_else(|| err("reference is `TYPE,ID`".into()))?;
+                    let (kind, id) = need()?.split_once(',').ok_or_else(|| {
+                        kw(KeywordError::Form {
+                            keyword: "reference",
+                            form: "TYPE,ID",
+                        })
+                    })?;
                     sig.references
                         .push((kind.trim().to_owned(), id.trim().to_owned()));
                 }
@@ -154,7 +170,7 @@ impl Signature {
                 "noalert" => sig.flowbits.push(FlowbitOp::NoAlert),
                 "threshold" | "detection_filter" => {
                     if sig.threshold.is_some() {
-                        return Err(err("only one threshold or detection_filter".into()));
+                        return Err(kw(Conflict::TwoThresholds.into()));
                     }
                     let t = Threshold::parse(need()?, name == "detection_filter").map_err(e)?;
                     sig.threshold = Some(t);
@@ -170,7 +186,13 @@ impl Signature {
                         "modbus" => AppProto::Modbus,
                         "dnp3" => AppProto::Dnp3,
                         "s7comm" => AppProto::S7comm,
-                        _ => return Err(e(format!("`{p}` is not a protocol this sensor decodes"))),
+                        _ => {
+                            return Err(e(KeywordError::invalid(
+                                None,
+                                p,
+                                "a protocol this sensor decodes",
+                            )))
+                        }
                     };
                     sig.app_layer_protocol = Some((proto, !neg));
                 }
@@ -189,7 +211,7 @@ impl Signature {
                 }
                 _ => {
                     if value.is_none() {
-                        match Buffer::from_keyword(name).map_err(&err)? {
+                        match Buffer::from_keyword(name).map_err(kw)? {
                             Some(b) => {
                                 buffer = b;
                                 continue;
@@ -203,7 +225,7 @@ impl Signature {
                         let Some(Op::Content(c)) = sig.last_op_mut(buffer) else {
                             return Err(err(format!("`{name}` without a content right before it")));
                         };
-                        c.modify(name, value).map_err(&err)?;
+                        c.modify(name, value).map_err(kw)?;
                         continue;
                     }
                     if NO_EFFECT.contains(&name) {
@@ -216,7 +238,7 @@ impl Signature {
         if sig.sid == 0 {
             return Err(err("no `sid` (or sid 0)".into()));
         }
-        sig.check().map_err(err)?;
+        sig.check().map_err(|c| kw(c.into()))?;
         Ok(sig)
     }
 
@@ -292,14 +314,14 @@ impl Signature {
     }
 
     /// Combinations no traffic could match, refused at load.
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), Conflict> {
         let families = [
             !self.modbus.is_empty(),
             self.has_dnp3_keywords(),
             self.has_s7_keywords(),
         ];
         if families.iter().filter(|f| **f).count() > 1 {
-            return Err("keywords of more than one ICS protocol".into());
+            return Err(Conflict::IcsProtocols);
         }
         let implied = if !self.modbus.is_empty() {
             Some(AppProto::Modbus)
@@ -316,7 +338,7 @@ impl Signature {
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
             Protocol::Icmp => {
                 if implied.is_some() {
-                    return Err("ICS keywords in an icmp rule".into());
+                    return Err(Conflict::IcsInIcmp);
                 }
                 None
             }
@@ -324,37 +346,33 @@ impl Signature {
         };
         if let (Some(h), Some(k)) = (header, implied) {
             if h != k {
-                return Err(format!(
-                    "{} keywords in a {} rule",
-                    k.name(),
-                    self.header_protocol_name()
-                ));
+                return Err(Conflict::Protocol {
+                    keywords: k.name(),
+                    rule: self.header_protocol_name(),
+                });
             }
         }
         if !self.s7.is_empty() && self.header.protocol == Protocol::S7commPlus {
-            return Err("s7comm keywords in an s7commplus rule".into());
+            return Err(Conflict::S7InPlus);
         }
         let s7_param = self.inspections.iter().any(|i| i.buffer == Buffer::S7Param);
         if (!self.s7plus.is_empty() || self.header.protocol == Protocol::S7commPlus) && s7_param {
-            return Err("s7comm.param looks at S7comm PDUs, not at S7comm-plus frames".into());
+            return Err(Conflict::S7ParamInPlus);
         }
         if !self.s7plus.is_empty() && self.header.protocol == Protocol::S7comm {
-            return Err("s7commplus keywords in an s7comm rule".into());
+            return Err(Conflict::PlusInS7);
         }
         if !self.app_events.is_empty() && self.is_transactional() {
-            return Err("app-layer-event cannot be combined with transaction keywords".into());
+            return Err(Conflict::EventWithTransaction);
         }
         if !self.app_events.is_empty() && !self.inspections.is_empty() {
-            return Err("app-layer-event cannot be combined with payload keywords".into());
+            return Err(Conflict::EventWithPayload);
         }
         if self.is_transactional() && self.dsize.is_some() {
-            return Err("dsize looks at packets, not at transactions".into());
+            return Err(Conflict::DsizeWithTransaction);
         }
         if self.is_transactional() && self.inspections.iter().any(|i| i.buffer == Buffer::Payload) {
-            return Err(
-                "payload keywords with transaction keywords: put them after a sticky buffer (dnp3_data, s7comm.param)"
-                    .into(),
-            );
+            return Err(Conflict::PayloadWithTransaction);
         }
         Ok(())
     }

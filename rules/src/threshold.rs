@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use crate::KeywordError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Alert on the first `count` matches of each window.
@@ -40,7 +42,7 @@ pub struct Threshold {
 
 impl Threshold {
     /// Parse `threshold:` (`detection_filter` when `filter`).
-    pub fn parse(value: &str, filter: bool) -> Result<Self, String> {
+    pub fn parse(value: &str, filter: bool) -> Result<Self, KeywordError> {
         let (mut kind, mut track, mut count, mut seconds) = (None, None, None, None);
         if filter {
             kind = Some(Kind::DetectionFilter);
@@ -49,10 +51,10 @@ impl Threshold {
             let (k, v) = part
                 .split_once(char::is_whitespace)
                 .map(|(k, v)| (k, v.trim()))
-                .ok_or_else(|| format!("`{part}` is not `NAME VALUE`"))?;
-            let num = || -> Result<u32, String> {
+                .ok_or_else(|| KeywordError::invalid(None, part, "`NAME VALUE`"))?;
+            let num = |name: &'static str| -> Result<u32, KeywordError> {
                 v.parse()
-                    .map_err(|_| format!("{k} `{v}` is not a whole number"))
+                    .map_err(|_| KeywordError::invalid(Some(name), v, "a whole number"))
             };
             match k {
                 "type" if !filter => {
@@ -60,7 +62,7 @@ impl Threshold {
                         "limit" => Kind::Limit,
                         "threshold" => Kind::Threshold,
                         "both" => Kind::Both,
-                        _ => return Err(format!("unknown threshold type `{v}`")),
+                        _ => return Err(KeywordError::unknown("threshold type", v)),
                     })
                 }
                 "track" => {
@@ -70,22 +72,26 @@ impl Threshold {
                         "by_both" => Track::ByBoth,
                         "by_rule" => Track::ByRule,
                         "by_flow" => Track::ByFlow,
-                        _ => return Err(format!("unknown track `{v}`")),
+                        _ => return Err(KeywordError::unknown("track", v)),
                     })
                 }
-                "count" => count = Some(num()?),
-                "seconds" => seconds = Some(num()?),
-                _ => return Err(format!("unknown threshold setting `{k}`")),
+                "count" => count = Some(num("count")?),
+                "seconds" => seconds = Some(num("seconds")?),
+                _ => return Err(KeywordError::unknown("threshold setting", k)),
             }
         }
+        let needs = |what| KeywordError::Missing {
+            keyword: "threshold".into(),
+            what,
+        };
         let t = Threshold {
-            kind: kind.ok_or("threshold needs `type`")?,
-            track: track.ok_or("threshold needs `track`")?,
-            count: count.ok_or("threshold needs `count`")?,
-            seconds: seconds.ok_or("threshold needs `seconds`")?,
+            kind: kind.ok_or_else(|| needs("`type`"))?,
+            track: track.ok_or_else(|| needs("`track`"))?,
+            count: count.ok_or_else(|| needs("`count`"))?,
+            seconds: seconds.ok_or_else(|| needs("`seconds`"))?,
         };
         if t.count == 0 && t.kind != Kind::DetectionFilter {
-            return Err("threshold count 0 never alerts".into());
+            return Err(KeywordError::CountZero);
         }
         Ok(t)
     }
