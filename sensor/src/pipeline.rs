@@ -327,15 +327,15 @@ impl Pipeline {
             bits,
             ..
         } = flow;
-        let mut ctx = AppCtx {
+        let pkts = self.stats.decoder.pkts;
+        let app_stats = &mut self.stats.app_layer;
+        let mut ctx = AppCtx::new(
             ts,
-            pcap_cnt: self.stats.decoder.pkts,
-            meta,
-            bits,
-            established,
-            stats: &mut self.stats.app_layer,
-            out: &mut self.out,
-        };
+            pkts,
+            (meta, bits, established),
+            app_stats,
+            &mut self.out,
+        );
         if is_tcp {
             let tcp_stats = &mut self.stats.tcp;
             tcp_stats.syn += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN);
@@ -487,15 +487,10 @@ impl Pipeline {
             bits,
             ..
         } = &mut flow;
-        let mut ctx = AppCtx {
-            ts: self.last_ts,
-            pcap_cnt: self.stats.decoder.pkts,
-            meta,
-            bits,
-            established,
-            stats: &mut self.stats.app_layer,
-            out: &mut self.out,
-        };
+        let pkts = self.stats.decoder.pkts;
+        let app_stats = &mut self.stats.app_layer;
+        let flow_ctx = (meta, bits, established);
+        let mut ctx = AppCtx::new(self.last_ts, pkts, flow_ctx, app_stats, &mut self.out);
         for dir in [Direction::ToServer, Direction::ToClient] {
             tcp.streams[dir.index()].flush(
                 &mut self.budget,

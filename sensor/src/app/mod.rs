@@ -182,6 +182,28 @@ pub fn direction_name(dir: Direction) -> &'static str {
     }
 }
 
+impl<'a> AppCtx<'a> {
+    /// The app layer's view of one flow — its metadata, flowbits and whether it is established —
+    /// at packet time `ts`, the `pcap_cnt`-th packet of the run.
+    pub fn new(
+        ts: Timestamp,
+        pcap_cnt: u64,
+        (meta, bits, established): (&'a mut FlowMeta, &'a mut rules::FlowBits, bool),
+        stats: &'a mut AppStats,
+        out: &'a mut Stage,
+    ) -> Self {
+        AppCtx {
+            ts,
+            pcap_cnt,
+            meta,
+            bits,
+            established,
+            stats,
+            out,
+        }
+    }
+}
+
 impl AppCtx<'_> {
     /// What the rules see of this flow going the way `dir` goes.
     pub fn view(&self, dir: Direction) -> rules::PacketView {
