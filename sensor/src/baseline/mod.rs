@@ -528,23 +528,15 @@ impl Watch {
                                 r.op, p.min, p.max
                             )
                         };
-                        if dt < p.min * 0.5 && dt < p.mean - 4.0 * p.std {
-                            let f = Finding::new(
-                                Kind::PeriodTooShort,
-                                "period",
-                                d,
-                                describe("too soon"),
-                            )
-                            .values(dt, &*p);
-                            self.pending.push((subject, f));
+                        let off = if dt < p.min * 0.5 && dt < p.mean - 4.0 * p.std {
+                            Some((Kind::PeriodTooShort, "too soon"))
                         } else if dt > (p.max * 3.0).max(p.mean + 6.0 * p.std) + 1.0 {
-                            let f = Finding::new(
-                                Kind::PeriodTooLong,
-                                "period",
-                                d,
-                                describe("too late"),
-                            )
-                            .values(dt, &*p);
+                            Some((Kind::PeriodTooLong, "too late"))
+                        } else {
+                            None
+                        };
+                        if let Some((kind, what)) = off {
+                            let f = Finding::new(kind, "period", d, describe(what)).values(dt, &*p);
                             self.pending.push((subject, f));
                         }
                     }
