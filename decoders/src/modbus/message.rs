@@ -41,6 +41,17 @@ impl<'a> Reader<'a> {
     pub fn rest(self) -> &'a [u8] {
         self.0
     }
+
+    /// The AND and OR masks of a mask write (FC 22) to `address`, alike in request and response.
+    pub fn mask_write(&mut self, address: u16) -> Option<Write<'a>> {
+        let and_mask = self.u16()?;
+        let or_mask = self.u16()?;
+        Some(Write::Mask {
+            address,
+            and_mask,
+            or_mask,
+        })
+    }
 }
 
 /// Read quantities and starting addresses.

@@ -149,13 +149,7 @@ fn write<'a>(m: &mut Message<'a>, input: &'a [u8]) -> Option<&'a [u8]> {
             _ => Data::Write(write),
         };
     } else {
-        let and_mask = r.u16()?;
-        let or_mask = r.u16()?;
-        m.data = Data::Write(Write::Mask {
-            address,
-            and_mask,
-            or_mask,
-        });
+        m.data = Data::Write(r.mask_write(address)?);
     }
     Some(r.rest())
 }

@@ -78,13 +78,7 @@ fn write<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]> {
         }
         m.data = Data::Write(Write::Echo { address, quantity });
     } else {
-        let and_mask = r.u16()?;
-        let or_mask = r.u16()?;
-        m.data = Data::Write(Write::Mask {
-            address,
-            and_mask,
-            or_mask,
-        });
+        m.data = Data::Write(r.mask_write(address)?);
     }
     Some(r.rest())
 }
