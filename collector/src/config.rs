@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use icsight_eve::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use crate::account::{token_digest, Account};
@@ -466,7 +467,7 @@ impl Config {
                 if tokens.insert(d, usize::MAX).is_some() {
                     return Err((key("token_sha256"), "token already used".into()));
                 }
-                if crate::time::parse_time(&a.token_expires).is_none() {
+                if Timestamp::parse(&a.token_expires).is_none() {
                     return Err((
                         key("token_expires"),
                         format!(

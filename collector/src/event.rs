@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::SensorEntry;
-use crate::time::parse_time;
+use icsight_eve::Timestamp;
 
 /// Why a line was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -289,7 +289,8 @@ pub fn parse(
         )));
     }
     check_sensor(o, who)?;
-    let ts_us = parse_time(str_key(o, "timestamp")?)
+    let ts_us = Timestamp::parse(str_key(o, "timestamp")?)
+        .map(|t| t.0)
         .ok_or_else(|| invalid("timestamp: not a time like 2026-11-21T10:00:00.000000+0000"))?;
     let ts =
         u32::try_from(ts_us / 1_000_000).map_err(|_| invalid("timestamp: outside 1970-2106"))?;
@@ -455,7 +456,8 @@ fn flow(o: &Map<String, Value>, c: Common<'_>) -> Result<FlowRow, LineError> {
             .get(k)
             .and_then(Value::as_str)
             .ok_or_else(|| invalid(format!("flow.{k}: missing or not a string")))?;
-        parse_time(s)
+        Timestamp::parse(s)
+            .map(|t| t.0)
             .and_then(|us| u32::try_from(us / 1_000_000).ok())
             .ok_or_else(|| invalid(format!("flow.{k}: not a time")))
     };

@@ -14,6 +14,7 @@ pub use record::{load_open, Incidents, ListQuery, MoveError};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
+use icsight_eve::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -231,7 +232,7 @@ impl Escalator {
         }
         let first = alert_key(&a.sensor_id, &a.event_id);
         let id = incident_id(&self.origin, &c.name, &first);
-        let at = crate::time::format_time(now_us);
+        let at = Timestamp(now_us).rfc3339();
         let title = if c.title.is_empty() {
             format!("{}: {}", c.name, a.signature)
         } else {
@@ -367,7 +368,7 @@ impl Escalator {
         let mut history: Vec<Step> = serde_json::from_str(&next.history).unwrap_or_default();
         history.push(Step {
             state: to,
-            at: crate::time::format_time(now_us),
+            at: Timestamp(now_us).rfc3339(),
             by: by.to_owned(),
             note: note.to_owned(),
         });
