@@ -13,6 +13,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use icsight_eve::Timestamp;
+
 use common::{clickhouse_query, env_or, percentile, sha256, Server, DAY, END};
 
 /// One batch of `n` alerts of `sensor`, as NDJSON.
@@ -23,7 +25,7 @@ fn batch(sensor: usize, enterprise: &str, province: &str, seq: &mut u64, n: usiz
         let s = *seq;
         let t = END - DAY + s % DAY;
         let line = serde_json::json!({
-            "timestamp": collector::time::format_time(t * 1_000_000 + s % 1_000_000),
+            "timestamp": Timestamp(t * 1_000_000 + s % 1_000_000).rfc3339(),
             "event_id": format!("bench{sensor}-{s}"),
             "flow_id": s,
             "event_type": "alert",

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 pub use crate::account::Denied;
 use crate::account::{token_digest, verify_password, Account, Sessions};
 use crate::config::{parse_digest, CollectorEntry, Config, SensorEntry};
-use crate::time::parse_time;
+use icsight_eve::Timestamp;
 
 /// The verified client certificate's common name, if the peer presented one. The accept loop
 /// puts it into every request of the connection.
@@ -102,7 +102,7 @@ impl Credentials {
                 .map(|(i, a)| (digest(&a.token_sha256), i))
                 .collect(),
             token_expires: (config.accounts.iter())
-                .map(|a| parse_time(&a.token_expires).map_or(0, |us| us / 1_000_000))
+                .map(|a| Timestamp::parse(&a.token_expires).map_or(0, Timestamp::secs))
                 .collect(),
             sensors: config.sensors.clone(),
             collectors: config.collectors.clone(),

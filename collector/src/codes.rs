@@ -3,34 +3,62 @@
 //! grades. A leaf: checking a code needs nothing else of the collector.
 
 pub use icsight_eve::codes::{check_province, check_uscc, PROVINCES};
+use icsight_eve::Industry;
+use serde::Deserialize;
 
-/// Industry classes of the registry, and how much each weighs in a priority: classes whose
-/// plants are critical infrastructure weigh most.
-pub const INDUSTRIES: [(&str, u8); 15] = [
-    ("energy", 20),
-    ("petrochemical", 20),
-    ("chemical", 20),
-    ("water", 20),
-    ("metallurgy", 15),
-    ("mining", 15),
-    ("pharmaceutical", 15),
-    ("equipment", 10),
-    ("machinery", 10),
-    ("automotive", 10),
-    ("electronics", 10),
-    ("building_materials", 5),
-    ("light_industry", 5),
-    ("textile", 5),
-    ("other", 5),
+/// Industry classes of the registry ([`Industry`], spelled by its serde name), most weighty
+/// first.
+const INDUSTRIES: [Industry; 15] = [
+    Industry::Energy,
+    Industry::Petrochemical,
+    Industry::Chemical,
+    Industry::Water,
+    Industry::Metallurgy,
+    Industry::Mining,
+    Industry::Pharmaceutical,
+    Industry::Equipment,
+    Industry::Machinery,
+    Industry::Automotive,
+    Industry::Electronics,
+    Industry::BuildingMaterials,
+    Industry::LightIndustry,
+    Industry::Textile,
+    Industry::Other,
 ];
 
-pub fn check_industry(industry: &str) -> Result<(), String> {
-    if INDUSTRIES.iter().any(|(i, _)| *i == industry) {
+/// How much an industry class weighs in a priority: classes whose plants are critical
+/// infrastructure weigh most.
+pub fn weight(industry: Industry) -> u8 {
+    use Industry::*;
+    match industry {
+        Energy | Petrochemical | Chemical | Water => 20,
+        Metallurgy | Mining | Pharmaceutical => 15,
+        Equipment | Machinery | Automotive | Electronics => 10,
+        BuildingMaterials | LightIndustry | Textile | Other => 5,
+    }
+}
+
+/// The industry class a name spells, as EVE and the registry spell it (`building_materials`).
+pub fn industry(name: &str) -> Option<Industry> {
+    use serde::de::{value, IntoDeserializer};
+    Industry::deserialize(IntoDeserializer::<value::Error>::into_deserializer(name)).ok()
+}
+
+/// The name of an industry class.
+fn industry_name(industry: Industry) -> String {
+    match serde_json::to_value(industry) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{industry:?}"),
+    }
+}
+
+pub fn check_industry(name: &str) -> Result<(), String> {
+    if industry(name).is_some() {
         Ok(())
     } else {
-        let known: Vec<&str> = INDUSTRIES.iter().map(|(i, _)| *i).collect();
+        let known: Vec<String> = INDUSTRIES.into_iter().map(industry_name).collect();
         Err(format!(
-            "{industry:?} is not an industry class: use {}",
+            "{name:?} is not an industry class: use {}",
             known.join(", ")
         ))
     }
@@ -41,5 +69,28 @@ pub fn check_grade(grade: u8) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{grade} is not a security grade: 1, 2 or 3"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn industries_by_name() {
+        assert_eq!(
+            industry("building_materials"),
+            Some(Industry::BuildingMaterials)
+        );
+        assert_eq!(industry("Energy"), None);
+        assert_eq!(industry_name(Industry::LightIndustry), "light_industry");
+        assert_eq!(weight(Industry::Water), 20);
+        assert!(check_industry("water").is_ok());
+        let e = check_industry("steel").unwrap_err();
+        assert!(
+            e.starts_with("\"steel\" is not an industry class: use energy, petrochemical,"),
+            "{e}"
+        );
+        assert!(e.ends_with("textile, other"), "{e}");
     }
 }

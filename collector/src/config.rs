@@ -8,25 +8,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use icsight_eve::{EventType, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub use crate::account::{token_digest, Account};
 use crate::codes;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: key `{key}`: {message}")]
-    Key {
-        path: PathBuf,
-        key: String,
-        message: String,
-    },
-}
+pub use icsight_config::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -293,7 +280,7 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
-            transactions: TRANSACTION_TYPES.map(String::from).to_vec(),
+            transactions: transaction_types().map(String::from).collect(),
             retention_days: 180,
             rollup_retention_days: 730,
             retention_interval_s: 3600,
@@ -302,7 +289,12 @@ impl Default for StorageConfig {
 }
 
 /// The protocol transaction event types a sensor writes.
-pub const TRANSACTION_TYPES: [&str; 4] = ["modbus", "s7comm", "s7commplus", "dnp3"];
+pub fn transaction_types() -> impl Iterator<Item = &'static str> {
+    EventType::ALL
+        .into_iter()
+        .filter(|t| t.is_transaction())
+        .map(EventType::name)
+}
 
 /// One sensor's credential and the scope it writes into.
 #[derive(Debug, Clone, Deserialize)]
@@ -332,26 +324,16 @@ fn lowest_grade() -> u8 {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(&text, path)
+        Config::parse(&icsight_config::read(path)?, path)
     }
 
+    /// Parse and check `text`, the contents of `path`; an error names the file and the key
+    /// (and, for what the parser refuses, the line).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let err = |key: String, message: String| ConfigError::Key {
-            path: path.to_owned(),
-            key,
-            message,
-        };
-        let de = toml::Deserializer::new(text);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
-            let inner = e.into_inner();
-            err(key, inner.message().to_owned())
-        })?;
-        config.validate().map_err(|(k, m)| err(k, m))?;
+        let config: Config = icsight_config::parse(text, path)?;
+        config
+            .validate()
+            .map_err(|(key, message)| ConfigError::key(path, key, message))?;
         Ok(config)
     }
 
@@ -395,10 +377,11 @@ impl Config {
             ));
         }
         for (i, t) in self.storage.transactions.iter().enumerate() {
-            if !TRANSACTION_TYPES.contains(&t.as_str()) {
+            if !EventType::parse(t).is_some_and(EventType::is_transaction) {
+                let known: Vec<&str> = transaction_types().collect();
                 return Err((
                     format!("storage.transactions[{i}]"),
-                    format!("{t:?} is not one of {}", TRANSACTION_TYPES.join(", ")),
+                    format!("{t:?} is not one of {}", known.join(", ")),
                 ));
             }
         }
@@ -466,7 +449,7 @@ impl Config {
                 if tokens.insert(d, usize::MAX).is_some() {
                     return Err((key("token_sha256"), "token already used".into()));
                 }
-                if crate::time::parse_time(&a.token_expires).is_none() {
+                if Timestamp::parse(&a.token_expires).is_none() {
                     return Err((
                         key("token_expires"),
                         format!(

@@ -1,14 +1,23 @@
-//! One EVE line, checked and turned into the row of the table its type belongs in.
+//! One EVE line, read once into its [`Envelope`], checked, and turned into the row of the
+//! table its type belongs in.
+//!
+//! The line is deserialized once, into typed fields borrowed from it: the shared contract's
+//! [`Timestamp`], [`EventType`], [`Proto`] and [`AlertRecord`], and the few keys of the other
+//! blocks that are stored in columns. Everything else is kept in the row as the line's text.
 //!
 //! The collector trusts a sensor's credential, not its words: the enterprise, province,
 //! industry and grade stored come from the credential's binding, and a line claiming another
 //! sensor or enterprise is refused. Every error says what is wrong in terms of the line's keys.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+use icsight_eve::{AlertRecord, EventType, Proto, Timestamp};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::config::SensorEntry;
-use crate::time::parse_time;
 
 /// Why a line was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,16 +44,18 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn of(event_type: &str) -> Option<Kind> {
-        Some(match event_type {
-            "alert" => Kind::Alert,
-            "anomaly" => Kind::Anomaly,
-            "flow" => Kind::Flow,
-            "modbus" | "s7comm" | "s7commplus" | "dnp3" => Kind::Transaction,
-            "asset" => Kind::Asset,
-            "stats" => Kind::Stats,
-            _ => return None,
-        })
+    pub fn of(event_type: EventType) -> Kind {
+        match event_type {
+            EventType::Alert => Kind::Alert,
+            EventType::Anomaly => Kind::Anomaly,
+            EventType::Flow => Kind::Flow,
+            EventType::Asset => Kind::Asset,
+            EventType::Stats => Kind::Stats,
+            t => {
+                debug_assert!(t.is_transaction());
+                Kind::Transaction
+            }
+        }
     }
 
     pub fn table(self) -> &'static str {
@@ -58,9 +69,6 @@ impl Kind {
         }
     }
 }
-
-pub const KNOWN_TYPES: &str =
-    "alert, anomaly, flow, asset, stats, modbus, s7comm, s7commplus, dnp3";
 
 /// Declares a row struct whose first columns are the ones every event table starts with.
 macro_rules! event_row {
@@ -262,98 +270,457 @@ macro_rules! with_common {
 /// The longest event id accepted.
 const MAX_EVENT_ID: usize = 64;
 
-/// Parse and check one line for the sensor `who`. `received` is the batch's arrival (UNIX s).
-/// `Ok(None)`: a valid event of a type this collector does not store (`app_proto` not among
-/// the configured transactions).
+/// An `event_type` as a line spells it: one of EVE's, or another name (a report of the tier
+/// below, or a type nobody knows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeName<'a> {
+    Eve(EventType),
+    Other(Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for TypeName<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl<'de> Visitor<'de> for Name {
+            type Value = TypeName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(EventType::parse(s).map_or(TypeName::Other(Cow::Borrowed(s)), TypeName::Eve))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(EventType::parse(s)
+                    .map_or_else(|| TypeName::Other(Cow::Owned(s.to_owned())), TypeName::Eve))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+impl TypeName<'_> {
+    /// EVE's type, or the refusal of a name that is none.
+    pub fn eve(&self) -> Result<EventType, LineError> {
+        match self {
+            TypeName::Eve(t) => Ok(*t),
+            TypeName::Other(s) => Err(invalid(format!(
+                "unknown event_type {s:?} (known: {})",
+                EventType::known()
+            ))),
+        }
+    }
+}
+
+/// One line, read once. Every key is optional here, so that what is missing is named by the
+/// checks that follow ([`Envelope::row`]); a key of the wrong type is refused while reading,
+/// by its path (`alert.severity: …`).
+#[derive(Deserialize, Default)]
+pub struct Envelope<'a> {
+    pub timestamp: Option<Timestamp>,
+    #[serde(borrow)]
+    pub event_type: Option<TypeName<'a>>,
+    #[serde(borrow)]
+    pub event_id: Option<Cow<'a, str>>,
+    pub flow_id: Option<u64>,
+    #[serde(borrow)]
+    pub src_ip: Option<Cow<'a, str>>,
+    pub src_port: Option<u64>,
+    #[serde(borrow)]
+    pub dest_ip: Option<Cow<'a, str>>,
+    pub dest_port: Option<u64>,
+    pub proto: Option<Proto>,
+    #[serde(borrow)]
+    pub app_proto: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub sensor: Option<SensorClaim<'a>>,
+    #[serde(borrow)]
+    pub alert: Option<AlertRecord<'a, AlertMetadata>>,
+    #[serde(borrow)]
+    pub anomaly: Option<AnomalyBlock<'a>>,
+    #[serde(borrow)]
+    pub flow: Option<FlowBlock<'a>>,
+    #[serde(borrow)]
+    pub asset: Option<AssetBlock<'a>>,
+    pub stats: Option<StatsBlock>,
+    /// On a collector's line: whose event it is, as the tier below stored it. Read by the
+    /// tier ([`crate::tier::report`]), which also rewrites it in place for the tier above.
+    #[serde(borrow)]
+    pub origin: Option<&'a RawValue>,
+    /// On a collector's line: a report row, read by the tier as its type says.
+    #[serde(borrow)]
+    pub row: Option<&'a RawValue>,
+}
+
+/// The `sensor` block: who the line says it is.
+#[derive(Deserialize, Default)]
+pub struct SensorClaim<'a> {
+    #[serde(borrow)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub enterprise_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub province: Option<Cow<'a, str>>,
+}
+
+/// What an alert's `metadata` holds that is stored in columns.
+#[derive(Deserialize, Default)]
+pub struct AlertMetadata {
+    pub mitre_attack_ics: Option<Vec<String>>,
+}
+
+/// The `anomaly` block of an anomaly event, or of a baseline's alert.
+#[derive(Deserialize, Default)]
+pub struct AnomalyBlock<'a> {
+    #[serde(borrow, rename = "type")]
+    pub anomaly_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event: Option<Cow<'a, str>>,
+}
+
+/// The `flow` block.
+#[derive(Deserialize, Default)]
+pub struct FlowBlock<'a> {
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub pkts_toserver: Option<u64>,
+    pub pkts_toclient: Option<u64>,
+    pub bytes_toserver: Option<u64>,
+    pub bytes_toclient: Option<u64>,
+    #[serde(borrow)]
+    pub state: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub reason: Option<Cow<'a, str>>,
+    pub alerted: Option<bool>,
+}
+
+/// The `asset` block.
+#[derive(Deserialize, Default)]
+pub struct AssetBlock<'a> {
+    #[serde(borrow)]
+    pub ip: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub change: Option<Cow<'a, str>>,
+    pub macs: Option<Vec<String>>,
+    pub roles: Option<Vec<String>>,
+    #[serde(borrow)]
+    pub identity: Option<AssetIdentity<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AssetIdentity<'a> {
+    #[serde(borrow)]
+    pub vendor: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub product: Option<Cow<'a, str>>,
+}
+
+/// The `stats` block's counters that are stored in columns.
+#[derive(Deserialize, Default)]
+pub struct StatsBlock {
+    pub uptime: Option<u64>,
+    pub decoder: Option<DecoderStats>,
+    pub capture: Option<CaptureStats>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DecoderStats {
+    pub pkts: Option<u64>,
+    pub bytes: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CaptureStats {
+    pub kernel_drops: Option<u64>,
+}
+
+/// A `serde_json` error's message without its position (the line is one line; the key names
+/// the place).
+pub fn message(e: &serde_json::Error) -> String {
+    let m = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    m.strip_suffix(&at).map_or(m.clone(), str::to_owned)
+}
+
+impl<'a> Envelope<'a> {
+    /// Read a line: the one `serde_json` pass over it.
+    pub fn parse(line: &'a str) -> Result<Envelope<'a>, LineError> {
+        if !line.trim_start().starts_with('{') {
+            // A struct reads from a JSON array too: say what the line is instead.
+            return Err(match serde_json::from_str::<de::IgnoredAny>(line) {
+                Err(e) => invalid(format!("invalid JSON: {e}")),
+                Ok(_) => invalid("not a JSON object"),
+            });
+        }
+        serde_json::from_str(line).map_err(|e| {
+            if !e.is_data() {
+                return invalid(format!("invalid JSON: {e}"));
+            }
+            // Refused: read again only to name the key.
+            let mut de = serde_json::Deserializer::from_str(line);
+            match serde_path_to_error::deserialize::<_, Envelope<'_>>(&mut de) {
+                Err(e) => keyed(e.path().to_string(), &message(e.inner())),
+                Ok(_) => invalid(message(&e)),
+            }
+        })
+    }
+
+    /// Check the line for the sensor `who` and make its row. `received` is the batch's arrival
+    /// (UNIX s). `Ok(None)`: a valid event of a type this collector does not store (a
+    /// transaction not among `store_transaction`'s).
+    pub fn row(
+        &self,
+        line: &str,
+        who: &SensorEntry,
+        received: u32,
+        store_transaction: impl Fn(&str) -> bool,
+    ) -> Result<Option<Row>, LineError> {
+        let event_type = self
+            .event_type
+            .as_ref()
+            .ok_or_else(|| invalid("event_type: missing or not a string"))?
+            .eve()?;
+        let event_id = self
+            .event_id
+            .as_deref()
+            .ok_or_else(|| invalid("event_id: missing or not a string"))?;
+        if event_id.is_empty()
+            || event_id.len() > MAX_EVENT_ID
+            || event_id.chars().any(char::is_control)
+        {
+            return Err(invalid(format!(
+                "event_id {event_id:?} must be 1-{MAX_EVENT_ID} printable characters"
+            )));
+        }
+        self.check_sensor(who)?;
+        let ts_us = self
+            .timestamp
+            .ok_or_else(|| invalid("timestamp: missing or not a string"))?
+            .0;
+        let ts = u32::try_from(ts_us / 1_000_000)
+            .map_err(|_| invalid("timestamp: outside 1970-2106"))?;
+        let c = Common {
+            ts,
+            ts_us,
+            received,
+            event_id: event_id.to_owned(),
+            who,
+        };
+        Ok(Some(match Kind::of(event_type) {
+            Kind::Alert => Row::Alert(self.alert_row(c, line)?),
+            Kind::Anomaly => Row::Anomaly(self.anomaly_row(c, line)?),
+            Kind::Flow => Row::Flow(self.flow_row(c)?),
+            Kind::Transaction => {
+                if !store_transaction(event_type.name()) {
+                    return Ok(None);
+                }
+                // The transaction's protocol is its event type.
+                let t = Tuple {
+                    app_proto: event_type.name().to_owned(),
+                    ..self.tuple()?
+                };
+                Row::Transaction(with_common!(TransactionRow, c, tuple t, {
+                    raw: line.to_owned(),
+                }))
+            }
+            Kind::Asset => Row::Asset(self.asset_row(c, line)?),
+            Kind::Stats => Row::Stats(self.stats_row(c, line)?),
+        }))
+    }
+
+    /// A line's `sensor` block must name the credential's sensor, and (where it says) its
+    /// enterprise and province.
+    fn check_sensor(&self, who: &SensorEntry) -> Result<(), LineError> {
+        let s = self
+            .sensor
+            .as_ref()
+            .ok_or_else(|| invalid("sensor: missing or not an object"))?;
+        let id =
+            s.id.as_deref()
+                .ok_or_else(|| invalid("sensor.id: missing or not a string"))?;
+        if id != who.id {
+            return Err(LineError::Forbidden(format!(
+                "sensor.id {id:?} is not this credential's sensor {:?}",
+                who.id
+            )));
+        }
+        for (key, said, bound) in [
+            ("enterprise_id", &s.enterprise_id, &who.enterprise_id),
+            ("province", &s.province, &who.province),
+        ] {
+            match said.as_deref() {
+                None => {}
+                Some(v) if v == bound => {}
+                Some(v) => {
+                    return Err(LineError::Forbidden(format!(
+                        "sensor.{key} {v:?} is not this sensor's {bound:?}"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The envelope's tuple; every part is optional, as in EVE.
+    fn tuple(&self) -> Result<Tuple, LineError> {
+        Ok(Tuple {
+            flow_id: self.flow_id.unwrap_or(0),
+            src_ip: ip("src_ip", &self.src_ip)?,
+            src_port: port("src_port", self.src_port)?,
+            dest_ip: ip("dest_ip", &self.dest_ip)?,
+            dest_port: port("dest_port", self.dest_port)?,
+            proto: self.proto.map(|p| p.to_string()).unwrap_or_default(),
+            app_proto: text(&self.app_proto),
+        })
+    }
+
+    fn alert_row(&self, c: Common<'_>, line: &str) -> Result<AlertRow, LineError> {
+        let t = self.tuple()?;
+        let a = self
+            .alert
+            .as_ref()
+            .ok_or_else(|| invalid("alert: missing or not an object"))?;
+        if a.severity == 0 {
+            return Err(invalid("alert.severity: 0 is not 1-255"));
+        }
+        let techniques = a
+            .metadata
+            .as_ref()
+            .and_then(|m| m.mitre_attack_ics.clone())
+            .unwrap_or_default();
+        let anomaly_event = match &self.anomaly {
+            Some(an) => an
+                .event
+                .as_deref()
+                .ok_or_else(|| invalid("anomaly.event: missing or not a string"))?
+                .to_owned(),
+            None => String::new(),
+        };
+        Ok(with_common!(AlertRow, c, tuple t, {
+            kind: if anomaly_event.is_empty() { "signature" } else { "baseline" }.to_owned(),
+            action: a.action.as_ref().to_owned(),
+            gid: a.gid,
+            sid: a.signature_id,
+            rev: a.rev,
+            signature: a.signature.as_ref().to_owned(),
+            category: a.category.as_ref().to_owned(),
+            severity: a.severity,
+            technique: techniques.first().cloned().unwrap_or_default(),
+            techniques,
+            anomaly_event,
+            raw: line.to_owned(),
+        }))
+    }
+
+    fn anomaly_row(&self, c: Common<'_>, line: &str) -> Result<AnomalyRow, LineError> {
+        let t = self.tuple()?;
+        let a = self
+            .anomaly
+            .as_ref()
+            .ok_or_else(|| invalid("anomaly: missing or not an object"))?;
+        let anomaly_type = a
+            .anomaly_type
+            .as_ref()
+            .or(a.kind.as_ref())
+            .ok_or_else(|| invalid("anomaly.type: missing or not a string"))?
+            .as_ref()
+            .to_owned();
+        Ok(with_common!(AnomalyRow, c, tuple t, {
+            anomaly_type,
+            event: text(&a.event),
+            raw: line.to_owned(),
+        }))
+    }
+
+    fn flow_row(&self, c: Common<'_>) -> Result<FlowRow, LineError> {
+        let t = self.tuple()?;
+        let f = self
+            .flow
+            .as_ref()
+            .ok_or_else(|| invalid("flow: missing or not an object"))?;
+        let time = |k: &str, v: Option<Timestamp>| -> Result<u32, LineError> {
+            let v = v.ok_or_else(|| invalid(format!("flow.{k}: missing or not a string")))?;
+            u32::try_from(v.secs()).map_err(|_| invalid(format!("flow.{k}: not a time")))
+        };
+        Ok(with_common!(FlowRow, c, tuple t, {
+            flow_start: time("start", f.start)?,
+            flow_end: time("end", f.end)?,
+            pkts_toserver: f.pkts_toserver.unwrap_or(0),
+            pkts_toclient: f.pkts_toclient.unwrap_or(0),
+            bytes_toserver: f.bytes_toserver.unwrap_or(0),
+            bytes_toclient: f.bytes_toclient.unwrap_or(0),
+            state: text(&f.state),
+            reason: text(&f.reason),
+            alerted: u8::from(f.alerted.unwrap_or(false)),
+        }))
+    }
+
+    fn asset_row(&self, c: Common<'_>, line: &str) -> Result<AssetRow, LineError> {
+        let a = self
+            .asset
+            .as_ref()
+            .ok_or_else(|| invalid("asset: missing or not an object"))?;
+        let ip = ip("ip", &a.ip)?;
+        if ip.is_empty() {
+            return Err(invalid("asset.ip: missing"));
+        }
+        let identity = a.identity.as_ref();
+        Ok(with_common!(AssetRow, c, {
+            ip,
+            change: text(&a.change),
+            macs: a.macs.clone().unwrap_or_default(),
+            roles: a.roles.clone().unwrap_or_default(),
+            vendor: identity.map(|i| text(&i.vendor)).unwrap_or_default(),
+            product: identity.map(|i| text(&i.product)).unwrap_or_default(),
+            raw: line.to_owned(),
+        }))
+    }
+
+    fn stats_row(&self, c: Common<'_>, line: &str) -> Result<StatsRow, LineError> {
+        let s = self
+            .stats
+            .as_ref()
+            .ok_or_else(|| invalid("stats: missing or not an object"))?;
+        let decoder = s.decoder.as_ref();
+        Ok(with_common!(StatsRow, c, {
+            uptime: s.uptime.unwrap_or(0),
+            packets: decoder.and_then(|d| d.pkts).unwrap_or(0),
+            bytes: decoder.and_then(|d| d.bytes).unwrap_or(0),
+            kernel_drops: s.capture.as_ref().and_then(|c| c.kernel_drops).unwrap_or(0),
+            raw: line.to_owned(),
+        }))
+    }
+}
+
+/// Parse and check one line for the sensor `who`: [`Envelope::parse`], then
+/// [`Envelope::row`].
 pub fn parse(
     line: &str,
     who: &SensorEntry,
     received: u32,
     store_transaction: impl Fn(&str) -> bool,
 ) -> Result<Option<Row>, LineError> {
-    let v: Value = serde_json::from_str(line).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
-    let o = v.as_object().ok_or_else(|| invalid("not a JSON object"))?;
-    let event_type = str_key(o, "event_type")?;
-    let kind = Kind::of(event_type).ok_or_else(|| {
-        invalid(format!(
-            "unknown event_type {event_type:?} (known: {KNOWN_TYPES})"
-        ))
-    })?;
-    let event_id = str_key(o, "event_id")?;
-    if event_id.is_empty()
-        || event_id.len() > MAX_EVENT_ID
-        || event_id.chars().any(char::is_control)
-    {
-        return Err(invalid(format!(
-            "event_id {event_id:?} must be 1-{MAX_EVENT_ID} printable characters"
-        )));
-    }
-    check_sensor(o, who)?;
-    let ts_us = parse_time(str_key(o, "timestamp")?)
-        .ok_or_else(|| invalid("timestamp: not a time like 2026-11-21T10:00:00.000000+0000"))?;
-    let ts =
-        u32::try_from(ts_us / 1_000_000).map_err(|_| invalid("timestamp: outside 1970-2106"))?;
-    let c = Common {
-        ts,
-        ts_us,
-        received,
-        event_id: event_id.to_owned(),
-        who,
-    };
-    Ok(Some(match kind {
-        Kind::Alert => Row::Alert(alert(o, c, line)?),
-        Kind::Anomaly => Row::Anomaly(anomaly(o, c, line)?),
-        Kind::Flow => Row::Flow(flow(o, c)?),
-        Kind::Transaction => {
-            if !store_transaction(event_type) {
-                return Ok(None);
-            }
-            // The transaction's protocol is its event type.
-            let t = Tuple {
-                app_proto: event_type.to_owned(),
-                ..Tuple::of(o)?
-            };
-            Row::Transaction(with_common!(TransactionRow, c, tuple t, {
-                raw: line.to_owned(),
-            }))
-        }
-        Kind::Asset => Row::Asset(asset(o, c, line)?),
-        Kind::Stats => Row::Stats(stats(o, c, line)?),
-    }))
+    Envelope::parse(line)?.row(line, who, received, store_transaction)
 }
 
-/// A line's `sensor` block must name the credential's sensor, and (where it says) its
-/// enterprise and province.
-fn check_sensor(o: &Map<String, Value>, who: &SensorEntry) -> Result<(), LineError> {
-    let s = o
-        .get("sensor")
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid("sensor: missing or not an object"))?;
-    let id = s
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("sensor.id: missing or not a string"))?;
-    if id != who.id {
-        return Err(LineError::Forbidden(format!(
-            "sensor.id {id:?} is not this credential's sensor {:?}",
-            who.id
-        )));
+/// A refusal of the key at `path` (`.` for the line itself).
+fn keyed(path: String, message: &str) -> LineError {
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        return if path == "." {
+            invalid(format!("{field}: missing"))
+        } else {
+            invalid(format!("{path}.{field}: missing"))
+        };
     }
-    for (key, bound) in [
-        ("enterprise_id", &who.enterprise_id),
-        ("province", &who.province),
-    ] {
-        match s.get(key) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(v)) if v == bound => {}
-            Some(v) => {
-                return Err(LineError::Forbidden(format!(
-                    "sensor.{key} {v} is not this sensor's {bound:?}"
-                )))
-            }
-        }
+    if path == "." {
+        invalid(message.to_owned())
+    } else {
+        invalid(format!("{path}: {message}"))
     }
-    Ok(())
 }
 
 struct Tuple {
@@ -366,214 +733,23 @@ struct Tuple {
     app_proto: String,
 }
 
-impl Tuple {
-    /// The envelope's tuple; every part is optional, as in EVE.
-    fn of(o: &Map<String, Value>) -> Result<Tuple, LineError> {
-        Ok(Tuple {
-            flow_id: opt_u64(o, "flow_id")?.unwrap_or(0),
-            src_ip: opt_ip(o, "src_ip")?,
-            src_port: opt_port(o, "src_port")?,
-            dest_ip: opt_ip(o, "dest_ip")?,
-            dest_port: opt_port(o, "dest_port")?,
-            proto: match o.get("proto") {
-                None => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                Some(_) => return Err(invalid("proto: not a string or number")),
-            },
-            app_proto: opt_str(o, "app_proto")?,
-        })
-    }
+fn text(v: &Option<Cow<'_, str>>) -> String {
+    v.as_deref().unwrap_or_default().to_owned()
 }
 
-fn alert(o: &Map<String, Value>, c: Common<'_>, line: &str) -> Result<AlertRow, LineError> {
-    let t = Tuple::of(o)?;
-    let a = obj(o, "alert")?;
-    let at = |k: &str| format!("alert.{k}");
-    let sid = u32_in(a, "signature_id", &at("signature_id"))?;
-    let severity = u32_in(a, "severity", &at("severity"))?;
-    let severity = u8::try_from(severity)
-        .ok()
-        .filter(|s| *s >= 1)
-        .ok_or_else(|| invalid(format!("alert.severity: {severity} is not 1-255")))?;
-    let techniques = match a.get("metadata").and_then(|m| m.get("mitre_attack_ics")) {
-        None => Vec::new(),
-        Some(Value::Array(list)) => list
-            .iter()
-            .map(|t| t.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| invalid("alert.metadata.mitre_attack_ics: not a list of strings"))?,
-        Some(_) => return Err(invalid("alert.metadata.mitre_attack_ics: not a list")),
-    };
-    let anomaly_event = match o.get("anomaly") {
-        Some(an) => an
-            .get("event")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("anomaly.event: missing or not a string"))?
-            .to_owned(),
-        None => String::new(),
-    };
-    Ok(with_common!(AlertRow, c, tuple t, {
-        kind: if anomaly_event.is_empty() { "signature" } else { "baseline" }.to_owned(),
-        action: opt_str(a, "action")?,
-        gid: opt_u64(a, "gid")?.unwrap_or(1).min(u32::MAX as u64) as u32,
-        sid,
-        rev: opt_u64(a, "rev")?.unwrap_or(0).min(u32::MAX as u64) as u32,
-        signature: a
-            .get("signature")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("alert.signature: missing or not a string"))?
-            .to_owned(),
-        category: opt_str(a, "category")?,
-        severity,
-        technique: techniques.first().cloned().unwrap_or_default(),
-        techniques,
-        anomaly_event,
-        raw: line.to_owned(),
-    }))
-}
-
-fn anomaly(o: &Map<String, Value>, c: Common<'_>, line: &str) -> Result<AnomalyRow, LineError> {
-    let t = Tuple::of(o)?;
-    let a = obj(o, "anomaly")?;
-    let anomaly_type = match a.get("type").or_else(|| a.get("kind")) {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(invalid("anomaly.type: missing or not a string")),
-    };
-    Ok(with_common!(AnomalyRow, c, tuple t, {
-        anomaly_type,
-        event: opt_str(a, "event")?,
-        raw: line.to_owned(),
-    }))
-}
-
-fn flow(o: &Map<String, Value>, c: Common<'_>) -> Result<FlowRow, LineError> {
-    let t = Tuple::of(o)?;
-    let f = obj(o, "flow")?;
-    let time = |k: &str| -> Result<u32, LineError> {
-        let s = f
-            .get(k)
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(format!("flow.{k}: missing or not a string")))?;
-        parse_time(s)
-            .and_then(|us| u32::try_from(us / 1_000_000).ok())
-            .ok_or_else(|| invalid(format!("flow.{k}: not a time")))
-    };
-    let count = |k: &str| -> Result<u64, LineError> { Ok(opt_u64(f, k)?.unwrap_or(0)) };
-    Ok(with_common!(FlowRow, c, tuple t, {
-        flow_start: time("start")?,
-        flow_end: time("end")?,
-        pkts_toserver: count("pkts_toserver")?,
-        pkts_toclient: count("pkts_toclient")?,
-        bytes_toserver: count("bytes_toserver")?,
-        bytes_toclient: count("bytes_toclient")?,
-        state: opt_str(f, "state")?,
-        reason: opt_str(f, "reason")?,
-        alerted: u8::from(f.get("alerted").and_then(Value::as_bool).unwrap_or(false)),
-    }))
-}
-
-fn asset(o: &Map<String, Value>, c: Common<'_>, line: &str) -> Result<AssetRow, LineError> {
-    let a = obj(o, "asset")?;
-    let ip = opt_ip(a, "ip")?;
-    if ip.is_empty() {
-        return Err(invalid("asset.ip: missing"));
-    }
-    let identity = a.get("identity").and_then(Value::as_object);
-    let ident = |k: &str| -> Result<String, LineError> {
-        identity.map_or(Ok(String::new()), |i| opt_str(i, k))
-    };
-    Ok(with_common!(AssetRow, c, {
-        ip,
-        change: opt_str(a, "change")?,
-        macs: str_list(a, "macs")?,
-        roles: str_list(a, "roles")?,
-        vendor: ident("vendor")?,
-        product: ident("product")?,
-        raw: line.to_owned(),
-    }))
-}
-
-fn stats(o: &Map<String, Value>, c: Common<'_>, line: &str) -> Result<StatsRow, LineError> {
-    let s = obj(o, "stats")?;
-    let deep = |path: &[&str]| -> u64 {
-        let mut v = Some(&o["stats"]);
-        for k in path {
-            v = v.and_then(|x| x.get(*k));
-        }
-        v.and_then(Value::as_u64).unwrap_or(0)
-    };
-    Ok(with_common!(StatsRow, c, {
-        uptime: opt_u64(s, "uptime")?.unwrap_or(0),
-        packets: deep(&["decoder", "pkts"]),
-        bytes: deep(&["decoder", "bytes"]),
-        kernel_drops: deep(&["capture", "kernel_drops"]),
-        raw: line.to_owned(),
-    }))
-}
-
-fn obj<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a Map<String, Value>, LineError> {
-    o.get(key)
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid(format!("{key}: missing or not an object")))
-}
-
-fn str_key<'a>(o: &'a Map<String, Value>, key: &str) -> Result<&'a str, LineError> {
-    o.get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid(format!("{key}: missing or not a string")))
-}
-
-fn opt_str(o: &Map<String, Value>, key: &str) -> Result<String, LineError> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(invalid(format!("{key}: not a string"))),
-    }
-}
-
-fn opt_u64(o: &Map<String, Value>, key: &str) -> Result<Option<u64>, LineError> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| invalid(format!("{key}: not a non-negative integer"))),
-    }
-}
-
-fn u32_in(o: &Map<String, Value>, key: &str, name: &str) -> Result<u32, LineError> {
-    o.get(key)
-        .and_then(Value::as_u64)
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| invalid(format!("{name}: missing or not an integer 0-4294967295")))
-}
-
-fn opt_port(o: &Map<String, Value>, key: &str) -> Result<u16, LineError> {
-    match opt_u64(o, key)? {
+fn port(key: &str, v: Option<u64>) -> Result<u16, LineError> {
+    match v {
         None => Ok(0),
         Some(p) => u16::try_from(p).map_err(|_| invalid(format!("{key}: {p} is not a port"))),
     }
 }
 
-fn opt_ip(o: &Map<String, Value>, key: &str) -> Result<String, LineError> {
-    let s = opt_str(o, key)?;
+fn ip(key: &str, v: &Option<Cow<'_, str>>) -> Result<String, LineError> {
+    let s = text(v);
     if !s.is_empty() && s.parse::<std::net::IpAddr>().is_err() {
         return Err(invalid(format!("{key}: {s:?} is not an IP address")));
     }
     Ok(s)
-}
-
-fn str_list(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, LineError> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(list)) => list
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| invalid(format!("{key}: not a list of strings"))),
-        Some(_) => Err(invalid(format!("{key}: not a list"))),
-    }
 }
 
 #[cfg(test)]
@@ -627,6 +803,75 @@ mod tests {
         assert!(matches!(p(&bad_sev), LineError::Invalid(m) if m.starts_with("alert.severity")));
         let bad_ip = ALERT.replace("10.0.0.1", "10.0.0.300");
         assert!(matches!(p(&bad_ip), LineError::Invalid(m) if m.starts_with("src_ip")));
+    }
+
+    #[test]
+    fn keys_are_named_in_refusals() {
+        let w = who();
+        let p = |l: &str| match parse(l, &w, 0, |_| true).map(|_| ()).unwrap_err() {
+            LineError::Invalid(m) | LineError::Forbidden(m) => m,
+        };
+        let no_sig = ALERT.replace("\"signature\":\"ICSIGHT MODBUS write\",", "");
+        assert_eq!(p(&no_sig), "alert.signature: missing");
+        let bad_port = ALERT.replace("40000", "\"x\"");
+        assert!(
+            p(&bad_port).starts_with("src_port: invalid type: string"),
+            "{}",
+            p(&bad_port)
+        );
+        let big_port = ALERT.replace("40000", "70000");
+        assert_eq!(p(&big_port), "src_port: 70000 is not a port");
+        let bad_time = ALERT.replace("2026-11-21T17:41:00.765135+0000", "2026-11-21T17:41:00");
+        assert!(p(&bad_time).starts_with("timestamp: \"2026-11-21T17:41:00\" is not a"));
+        let no_time = ALERT.replace("\"timestamp\":\"2026-11-21T17:41:00.765135+0000\",", "");
+        assert_eq!(p(&no_time), "timestamp: missing or not a string");
+        let bad_tech = ALERT.replace("[\"T0836\",\"T0855\"]", "\"T0836\"");
+        assert!(p(&bad_tech).starts_with("alert.metadata.mitre_attack_ics: invalid type"));
+        assert_eq!(
+            p(&ALERT.replace("\"TCP\"", "\"TCPX\"")),
+            "proto: \"TCPX\" is not an IP protocol name or number"
+        );
+        assert_eq!(p("[]"), "not a JSON object");
+        assert!(p(" {\"event_type\": \"alert\", ").starts_with("invalid JSON: EOF"));
+        let no_sensor = ALERT.replace(
+            ",\"sensor\":{\"id\":\"s1\",\"enterprise_id\":\"E1\",\"province\":\"330000\"}",
+            "",
+        );
+        assert_eq!(p(&no_sensor), "sensor: missing or not an object");
+        let other = ALERT.replace("\"330000\"}", "\"440000\"}");
+        assert_eq!(
+            p(&other),
+            "sensor.province \"440000\" is not this sensor's \"330000\""
+        );
+    }
+
+    #[test]
+    fn read_once_typed() {
+        // Escaped strings are read (owned), numbers for protocols spelled as Suricata does.
+        let line = ALERT
+            .replace("ICSIGHT MODBUS write", "ICSIGHT \\\"MODBUS\\\" write")
+            .replace("\"TCP\"", "6");
+        let Some(Row::Alert(a)) = parse(&line, &who(), 0, |_| true).unwrap() else {
+            panic!("not an alert")
+        };
+        assert_eq!(a.signature, "ICSIGHT \"MODBUS\" write");
+        assert_eq!(a.proto, "TCP");
+        assert_eq!(a.techniques, ["T0836", "T0855"]);
+        assert_eq!(a.raw, line);
+        let env = Envelope::parse(&line).unwrap();
+        assert_eq!(env.event_type, Some(TypeName::Eve(EventType::Alert)));
+        assert!(env.origin.is_none() && env.row.is_none());
+        let report = r#"{"event_type":"rollup","event_id":"r-1","row":{"bucket":1}}"#;
+        let env = Envelope::parse(report).unwrap();
+        assert_eq!(env.event_type, Some(TypeName::Other("rollup".into())));
+        assert_eq!(env.row.map(RawValue::get), Some(r#"{"bucket":1}"#));
+        let e = env
+            .row(report, &who(), 0, |_| true)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            matches!(e, LineError::Invalid(m) if m.starts_with("unknown event_type \"rollup\" (known: alert,"))
+        );
     }
 
     #[test]

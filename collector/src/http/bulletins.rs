@@ -19,7 +19,8 @@ use crate::config::TierRole;
 use crate::tier::bulletin::{
     stix, Bulletin, IssueError, NewBulletin, Target, FEED_PAGE, FEED_PAGE_MAX,
 };
-use crate::time::{format_time, now_s};
+use crate::time::now_s;
+use icsight_eve::Timestamp;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -147,7 +148,7 @@ fn bulletin_json(b: &Bulletin) -> serde_json::Value {
         "bulletin_id": b.bulletin_id,
         "seq": b.seq,
         "issuer": b.issuer,
-        "issued": format_time(u64::from(b.issued) * 1_000_000),
+        "issued": Timestamp(u64::from(b.issued) * 1_000_000).rfc3339(),
         "title": b.title,
         "severity": b.severity,
         "description": b.description,
@@ -155,7 +156,7 @@ fn bulletin_json(b: &Bulletin) -> serde_json::Value {
         "indicators": b.indicators(),
         "rules": b.rules,
         "actions": b.actions(),
-        "deadline": format_time(u64::from(b.deadline) * 1_000_000),
+        "deadline": Timestamp(u64::from(b.deadline) * 1_000_000).rfc3339(),
         "revoked": b.revoked != 0,
     })
 }
@@ -244,7 +245,7 @@ async fn read_inner(app: &App, who: &Account, id: &str) -> Result<Response, ApiE
                 progress
                     .iter()
                     .find(|p| p.enterprise_id == t.enterprise_id && p.state == state)
-                    .map(|p| format_time(u64::from(p.at) * 1_000_000))
+                    .map(|p| Timestamp(u64::from(p.at) * 1_000_000).rfc3339())
             };
             let disposed = at("disposed");
             serde_json::json!({

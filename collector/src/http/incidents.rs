@@ -14,7 +14,8 @@ use super::extract::{act, Authed};
 use super::{ApiError, App};
 use crate::account::Account;
 use crate::tier::incident::{Incident, ListQuery, MoveError, State as Lifecycle};
-use crate::time::{format_time, now_s, parse_time};
+use crate::time::now_s;
+use icsight_eve::Timestamp;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -62,11 +63,15 @@ async fn list_inner(
     let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
     let (province, enterprise) = who.narrow(p.province.as_deref(), p.enterprise.as_deref())?;
     let to = match &p.to {
-        Some(t) => parse_time(t).ok_or_else(|| bad("to", "not a time"))? / 1_000_000,
+        Some(t) => Timestamp::parse(t)
+            .map(Timestamp::secs)
+            .ok_or_else(|| bad("to", "not a time"))?,
         None => now_s() + 60,
     };
     let from = match &p.from {
-        Some(t) => parse_time(t).ok_or_else(|| bad("from", "not a time"))? / 1_000_000,
+        Some(t) => Timestamp::parse(t)
+            .map(Timestamp::secs)
+            .ok_or_else(|| bad("from", "not a time"))?,
         None => to.saturating_sub(30 * 86_400),
     };
     let limit = p.limit.unwrap_or(100);
@@ -116,8 +121,8 @@ fn as_json(i: &Incident) -> serde_json::Value {
         "technique": i.technique,
         "sid": i.sid,
         "state": i.state,
-        "opened": format_time(u64::from(i.opened) * 1_000_000),
-        "updated": format_time(u64::from(i.updated) * 1_000_000),
+        "opened": Timestamp(u64::from(i.opened) * 1_000_000).rfc3339(),
+        "updated": Timestamp(u64::from(i.updated) * 1_000_000).rfc3339(),
         "alerts": i.alerts,
         "evidence": serde_json::from_str::<serde_json::Value>(&i.evidence).unwrap_or_default(),
         "history": serde_json::from_str::<serde_json::Value>(&i.history).unwrap_or_default(),

@@ -15,7 +15,8 @@ use super::{ApiError, App};
 use crate::account::Account;
 use crate::auth::{Credentials, Peer};
 use crate::store::audit::Record;
-use crate::time::{format_time, now_s};
+use crate::time::now_s;
+use icsight_eve::Timestamp;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -83,7 +84,7 @@ pub async fn login(
             );
             Json(serde_json::json!({
                 "token": token,
-                "expires": format_time(expires * 1_000_000),
+                "expires": Timestamp(expires * 1_000_000).rfc3339(),
                 "name": a.name,
                 "role": a.role,
                 "province": a.province,

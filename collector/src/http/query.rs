@@ -24,7 +24,7 @@ use crate::account::Account;
 use crate::config::TierRole;
 use crate::event::AlertRow;
 use crate::metrics::Endpoint;
-use crate::time::{format_time, parse_time};
+use icsight_eve::Timestamp;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -117,7 +117,7 @@ fn time_param(name: &str, v: Option<&str>, default: u64) -> Result<u64, ApiError
     if let Ok(secs) = v.parse::<u64>() {
         return Ok(secs);
     }
-    parse_time(v).map(|us| us / 1_000_000).ok_or_else(|| {
+    Timestamp::parse(v).map(Timestamp::secs).ok_or_else(|| {
         bad(
             name,
             format!("{v:?} is not UNIX seconds or an RFC 3339 time"),
@@ -442,7 +442,7 @@ async fn alerts_inner(
 
 fn to_json(r: &AlertRow) -> AlertJson<'_> {
     AlertJson {
-        timestamp: format_time(r.ts_us),
+        timestamp: Timestamp(r.ts_us).rfc3339(),
         event_id: &r.event_id,
         sensor_id: &r.sensor_id,
         enterprise_id: &r.enterprise_id,
@@ -496,7 +496,7 @@ fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, Api
     .map_err(fail)?;
     for r in rows {
         w.write_record([
-            format_time(r.ts_us).as_str(),
+            Timestamp(r.ts_us).rfc3339().as_str(),
             &r.event_id,
             &r.sensor_id,
             &r.enterprise_id,
@@ -672,7 +672,7 @@ async fn rollup_inner(
         }
         let s = series.last_mut().expect("pushed above");
         s.points.push(SeriesPoint {
-            t: format_time(u64::from(pt.t) * 1_000_000),
+            t: Timestamp(u64::from(pt.t) * 1_000_000).rfc3339(),
             alerts: pt.alerts,
             sources: hourly.then_some(pt.sources),
         });
@@ -680,8 +680,8 @@ async fn rollup_inner(
     Ok(Json(serde_json::json!({
         "step": step,
         "by": p.by.as_deref().unwrap_or(""),
-        "from": format_time(from * 1_000_000),
-        "to": format_time(to * 1_000_000),
+        "from": Timestamp(from * 1_000_000).rfc3339(),
+        "to": Timestamp(to * 1_000_000).rfc3339(),
         "series": series,
     }))
     .into_response())

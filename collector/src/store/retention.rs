@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clickhouse::Client;
+use icsight_eve::Timestamp;
 use prometheus_client::metrics::counter::Counter;
 
 use crate::config::StorageConfig;
@@ -77,7 +78,7 @@ fn expired(id: &str, partition: Partition, cutoff: u32) -> bool {
 
 /// The UTC day of UNIX second `t`, as YYYYMMDD.
 fn yyyymmdd(t: u64) -> u32 {
-    let text = crate::time::format_time(t * 1_000_000);
+    let text = Timestamp(t * 1_000_000).rfc3339();
     text[..10]
         .replace('-', "")
         .parse()

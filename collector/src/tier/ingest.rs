@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::auth::Sender;
 use crate::config::{Config, SensorEntry, ServerConfig, TierRole};
-use crate::event::{self, AlertRow, LineError, Row};
+use crate::event::{AlertRow, Envelope, LineError, Row};
 use crate::metrics::{Metrics, Table};
 use crate::store::{Batch, Store};
 use crate::tier::bulletin::Bulletins;
@@ -143,9 +143,11 @@ pub fn check_batch(
             LineError::Invalid(m) => LineFault::new(n, Fault::Invalid, m),
             LineError::Forbidden(m) => LineFault::new(n, Fault::Forbidden, m),
         };
+        // The one read of the line: everything after works on `env`.
+        let env = Envelope::parse(line).map_err(refuse)?;
         let who = match sender {
             Sender::Sensor(s) => bound(s, registry),
-            Sender::Collector(c) => match report::parse(line, c).map_err(refuse)? {
+            Sender::Collector(c) => match report::parse(&env, c).map_err(refuse)? {
                 report::Line::Event(who) => who,
                 report::Line::Report(r) => {
                     out.reports.push(r);
@@ -153,10 +155,11 @@ pub fn check_batch(
                 }
             },
         };
-        let row = event::parse(line, &who, received, |t| {
-            policy.transactions.iter().any(|s| s == t)
-        })
-        .map_err(refuse)?;
+        let row = env
+            .row(line, &who, received, |t| {
+                policy.transactions.iter().any(|s| s == t)
+            })
+            .map_err(refuse)?;
         let Some(row) = row else {
             out.skipped += 1;
             continue;
@@ -171,7 +174,7 @@ pub fn check_batch(
         if let Some(f) = policy.forward {
             let serious = matches!(&row, Row::Alert(a) if a.severity <= f.max_severity);
             if f.all || serious {
-                out.forward.extend(report::forwarded(line, &who));
+                out.forward.push(report::forwarded(line, &env, &who));
             }
         }
         if let Row::Alert(a) = &row {

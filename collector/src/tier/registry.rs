@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::Store;
 
-pub use crate::codes::{
-    check_grade, check_industry, check_province, check_uscc, INDUSTRIES, PROVINCES,
-};
+pub use crate::codes::{check_grade, check_industry, check_province, check_uscc, PROVINCES};
 
 /// One registered enterprise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, clickhouse::Row)]
@@ -47,10 +45,7 @@ pub fn priority(severity: u8, grade: u8, industry: &str) -> u8 {
         2 => 20,
         _ => 10,
     };
-    let i = INDUSTRIES
-        .iter()
-        .find(|(name, _)| *name == industry)
-        .map_or(5, |(_, w)| *w);
+    let i = crate::codes::industry(industry).map_or(5, crate::codes::weight);
     s + g + i
 }
 

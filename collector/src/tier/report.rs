@@ -16,12 +16,15 @@
 //! defined here, below the code that makes them ([`super::incident`], [`super::bulletin`],
 //! [`super::upstream`]), so this module needs none of it.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use super::registry::{self, Enterprise};
 use crate::config::{CollectorEntry, SensorEntry};
-use crate::event::LineError;
+use crate::event::{self, Envelope, LineError, TypeName};
 
 /// Where an incident is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -215,22 +218,50 @@ pub fn progress_line(p: &Progress) -> Vec<u8> {
     )
 }
 
-/// A sensor's event line with its `origin`, for the tier above.
-pub fn forwarded(line: &str, who: &SensorEntry) -> Option<Vec<u8>> {
-    let mut o: Map<String, Value> = serde_json::from_str(line).ok()?;
-    o.insert(
-        "origin".into(),
-        serde_json::json!({
-            "sensor_id": who.id,
-            "enterprise_id": who.enterprise_id,
-            "province": who.province,
-            "industry": who.industry,
-            "grade": who.grade,
-        }),
-    );
-    let mut v = serde_json::to_vec(&o).ok()?;
-    v.push(b'\n');
-    Some(v)
+/// A sensor's event line with its `origin` (the binding it was stored under here), for the
+/// tier above. The line was read once already, into `env`: it is not read again. An `origin`
+/// it has (relayed from an enterprise tier, or one a sensor made up) is replaced where it
+/// stands; else one is added as the last key.
+pub fn forwarded(line: &str, env: &Envelope<'_>, who: &SensorEntry) -> Vec<u8> {
+    let origin = Origin {
+        sensor_id: Cow::Borrowed(&who.id),
+        enterprise_id: Cow::Borrowed(&who.enterprise_id),
+        province: Cow::Borrowed(&who.province),
+        industry: Cow::Borrowed(&who.industry),
+        grade: who.grade,
+    };
+    let origin = serde_json::to_vec(&origin).expect("strings and a number serialize");
+    let line = line.trim_end();
+    let mut out = Vec::with_capacity(line.len() + origin.len() + 16);
+    match env.origin.and_then(|o| span(line, o.get())) {
+        Some(at) => {
+            out.extend_from_slice(&line.as_bytes()[..at.start]);
+            out.extend_from_slice(&origin);
+            out.extend_from_slice(&line.as_bytes()[at.end..]);
+        }
+        None => {
+            // An object, read whole: it ends with its `}`.
+            let body = line.strip_suffix('}').unwrap_or(line);
+            out.extend_from_slice(body.as_bytes());
+            if !body.trim_end().ends_with('{') {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"origin\":");
+            out.extend_from_slice(&origin);
+            out.push(b'}');
+        }
+    }
+    out.push(b'\n');
+    out
+}
+
+/// Where `part`, a slice of `line`, lies in it.
+fn span(line: &str, part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    let at = start..start + part.len();
+    line.get(at.clone())
+        .is_some_and(|s| std::ptr::eq(s, part))
+        .then_some(at)
 }
 
 /// What a collector's line is.
@@ -244,42 +275,39 @@ fn invalid(m: impl Into<String>) -> LineError {
     LineError::Invalid(m.into())
 }
 
-/// Check a line posted by collector `by`.
-pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
-    let v: Value = serde_json::from_str(line).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
-    let o = v.as_object().ok_or_else(|| invalid("not a JSON object"))?;
-    let event_type = o
-        .get("event_type")
-        .and_then(Value::as_str)
+/// Check a line posted by collector `by`, read once into `env`.
+pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError> {
+    let event_type = env
+        .event_type
+        .as_ref()
         .ok_or_else(|| invalid("event_type: missing or not a string"))?;
-    if !REPORT_TYPES.contains(&event_type) {
-        let origin = o
-            .get("origin")
-            .ok_or_else(|| invalid("origin: a collector's event must say whose it is"))?;
-        let origin: Origin =
-            serde_json::from_value(origin.clone()).map_err(|e| invalid(format!("origin: {e}")))?;
-        within(by, &origin.province, &origin.enterprise_id)?;
-        registry::check_grade(origin.grade).map_err(|m| invalid(format!("origin.grade: {m}")))?;
-        return Ok(Line::Event(SensorEntry {
-            id: origin.sensor_id,
-            enterprise_id: origin.enterprise_id,
-            province: origin.province,
-            industry: origin.industry,
-            grade: origin.grade,
-            token_sha256: String::new(),
-        }));
-    }
-    let row = o
-        .get("row")
-        .cloned()
-        .ok_or_else(|| invalid("row: missing"))?;
-    let bad = |e: serde_json::Error| invalid(format!("row: {e}"));
-    let mut report = match event_type {
-        "rollup" => Report::Rollup(serde_json::from_value(row).map_err(bad)?),
-        "asset_count" => Report::AssetCount(serde_json::from_value(row).map_err(bad)?),
-        "incident" => Report::Incident(serde_json::from_value(row).map_err(bad)?),
-        "bulletin_progress" => Report::Progress(serde_json::from_value(row).map_err(bad)?),
-        _ => Report::Enterprise(serde_json::from_value(row).map_err(bad)?),
+    let report_type = match event_type {
+        TypeName::Other(t) if REPORT_TYPES.contains(&t.as_ref()) => t.as_ref(),
+        _ => {
+            let origin = env
+                .origin
+                .ok_or_else(|| invalid("origin: a collector's event must say whose it is"))?;
+            let origin: Origin<'_> = read("origin", origin)?;
+            within(by, &origin.province, &origin.enterprise_id)?;
+            registry::check_grade(origin.grade)
+                .map_err(|m| invalid(format!("origin.grade: {m}")))?;
+            return Ok(Line::Event(SensorEntry {
+                id: origin.sensor_id.into_owned(),
+                enterprise_id: origin.enterprise_id.into_owned(),
+                province: origin.province.into_owned(),
+                industry: origin.industry.into_owned(),
+                grade: origin.grade,
+                token_sha256: String::new(),
+            }));
+        }
+    };
+    let row = env.row.ok_or_else(|| invalid("row: missing"))?;
+    let mut report = match report_type {
+        "rollup" => Report::Rollup(read("row", row)?),
+        "asset_count" => Report::AssetCount(read("row", row)?),
+        "incident" => Report::Incident(read("row", row)?),
+        "bulletin_progress" => Report::Progress(read("row", row)?),
+        _ => Report::Enterprise(read("row", row)?),
     };
     match &mut report {
         Report::Rollup(r) => {
@@ -334,13 +362,24 @@ pub fn parse(line: &str, by: &CollectorEntry) -> Result<Line, LineError> {
     Ok(Line::Report(report))
 }
 
-#[derive(Deserialize)]
+/// A block of a line, kept unread when the line was read (its type is the tier's to know),
+/// read now from its slice of the line.
+fn read<'a, T: Deserialize<'a>>(key: &str, raw: &'a RawValue) -> Result<T, LineError> {
+    serde_json::from_str(raw.get()).map_err(|e| invalid(format!("{key}: {}", event::message(&e))))
+}
+
+/// Whose a relayed event is: the `origin` block.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct Origin {
-    sensor_id: String,
-    enterprise_id: String,
-    province: String,
-    industry: String,
+struct Origin<'a> {
+    #[serde(borrow)]
+    sensor_id: Cow<'a, str>,
+    #[serde(borrow)]
+    enterprise_id: Cow<'a, str>,
+    #[serde(borrow)]
+    province: Cow<'a, str>,
+    #[serde(borrow)]
+    industry: Cow<'a, str>,
     grade: u8,
 }
 
@@ -359,4 +398,79 @@ fn within(by: &CollectorEntry, province: &str, enterprise: &str) -> Result<(), L
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who() -> SensorEntry {
+        SensorEntry {
+            id: "s1".into(),
+            enterprise_id: "E1".into(),
+            province: "330000".into(),
+            industry: "water".into(),
+            grade: 1,
+            token_sha256: String::new(),
+        }
+    }
+
+    fn origin_of(line: &[u8]) -> serde_json::Value {
+        let text = std::str::from_utf8(line).unwrap();
+        assert!(text.ends_with("}\n"), "{text}");
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v["origin"].clone()
+    }
+
+    #[test]
+    fn forwarded_lines_carry_the_binding() {
+        let want = serde_json::json!({"sensor_id": "s1", "enterprise_id": "E1",
+            "province": "330000", "industry": "water", "grade": 1});
+        let line = r#"{"event_type":"alert","event_id":"1-1","sensor":{"id":"s1"}} "#;
+        let env = Envelope::parse(line).unwrap();
+        let out = forwarded(line, &env, &who());
+        assert_eq!(origin_of(&out), want);
+        assert!(out.starts_with(
+            br#"{"event_type":"alert","event_id":"1-1","sensor":{"id":"s1"},"origin":{"#
+        ));
+        // An origin already there (relayed, or made up by a sensor) is replaced where it is.
+        let line =
+            r#"{"event_type":"alert","origin":{"sensor_id":"x","grade":9},"event_id":"1-1"}"#;
+        let env = Envelope::parse(line).unwrap();
+        let out = forwarded(line, &env, &who());
+        assert_eq!(origin_of(&out), want);
+        assert!(out.ends_with(b",\"event_id\":\"1-1\"}\n"));
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.matches("origin").count(), 1, "{out}");
+    }
+
+    #[test]
+    fn a_collectors_event_says_whose() {
+        let by = CollectorEntry {
+            id: "zj".into(),
+            province: "330000".into(),
+            enterprise_id: String::new(),
+            token_sha256: String::new(),
+        };
+        let line = r#"{"event_type":"alert","event_id":"1-1","origin":{"sensor_id":"s1","enterprise_id":"E1","province":"330000","industry":"water","grade":1}}"#;
+        let Line::Event(who) = parse(&Envelope::parse(line).unwrap(), &by).ok().unwrap() else {
+            panic!("not an event")
+        };
+        assert_eq!((who.id.as_str(), who.grade), ("s1", 1));
+        let refused = |l: &str| match parse(&Envelope::parse(l).unwrap(), &by) {
+            Err(LineError::Invalid(m) | LineError::Forbidden(m)) => m,
+            Ok(_) => panic!("accepted {l}"),
+        };
+        assert_eq!(
+            refused(r#"{"event_type":"alert"}"#),
+            "origin: a collector's event must say whose it is"
+        );
+        assert!(
+            refused(&line.replace(",\"grade\":1", "")).starts_with("origin: missing field `grade`")
+        );
+        assert!(refused(&line.replace("330000", "440000")).starts_with("province \"440000\""));
+        assert_eq!(refused(r#"{"event_type":"rollup"}"#), "row: missing");
+        assert!(refused(r#"{"event_type":"rollup","row":{"bucket":1}}"#)
+            .starts_with("row: missing field"));
+    }
 }

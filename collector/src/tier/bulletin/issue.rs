@@ -12,7 +12,8 @@ use crate::store::{self, Store};
 use crate::tier::registry::{Registry, Scope};
 use crate::tier::report::{self, Progress};
 use crate::tier::upstream::{self, Upstream};
-use crate::time::{now_s, now_us, parse_time};
+use crate::time::{now_s, now_us};
+use icsight_eve::Timestamp;
 
 /// Bulletins in one feed answer unless `limit` says fewer: the reader asks again from the
 /// answer's `last` until an answer is empty, so no answer grows with the number issued.
@@ -66,12 +67,14 @@ pub fn make(
     }
     n.scope.check()?;
     n.indicators.check()?;
-    let deadline = parse_time(&n.deadline).ok_or_else(|| {
-        format!(
-            "deadline: {:?} is not a time like 2026-12-31T00:00:00Z",
-            n.deadline
-        )
-    })? / 1_000_000;
+    let deadline = Timestamp::parse(&n.deadline)
+        .map(Timestamp::secs)
+        .ok_or_else(|| {
+            format!(
+                "deadline: {:?} is not a time like 2026-12-31T00:00:00Z",
+                n.deadline
+            )
+        })?;
     if deadline <= now {
         return Err("deadline: already past".into());
     }

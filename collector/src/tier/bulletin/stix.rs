@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::issue::NewBulletin;
 use super::{Bulletin, Indicators};
-use crate::time::format_time;
+use icsight_eve::Timestamp;
 
 /// A STIX id for (`kind`, `key`): a name-based UUID, so the same bulletin always exports the
 /// same ids.
@@ -31,7 +31,7 @@ fn stix_id(kind: &str, key: &str) -> String {
 
 /// STIX timestamps are UTC with a `Z` and milliseconds.
 fn stix_time(unix_s: u32) -> String {
-    let t = format_time(u64::from(unix_s) * 1_000_000);
+    let t = Timestamp(u64::from(unix_s) * 1_000_000).rfc3339();
     format!("{}Z", &t[..19])
 }
 
@@ -192,7 +192,9 @@ pub fn import(bundle: &Value) -> Result<NewBulletin, String> {
             .get("x_icsight_deadline")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .unwrap_or_else(|| format_time((crate::time::now_s() + 30 * 86_400) * 1_000_000)),
+            .unwrap_or_else(|| {
+                Timestamp((crate::time::now_s() + 30 * 86_400) * 1_000_000).rfc3339()
+            }),
     };
     if let Some(sids) = report.get("x_icsight_sids") {
         n.indicators.sids =

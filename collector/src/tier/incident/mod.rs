@@ -11,10 +11,13 @@ mod record;
 
 pub use record::{load_open, Incidents, ListQuery, MoveError};
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
+use icsight_eve::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 pub use crate::tier::report::{Incident, State};
@@ -26,14 +29,15 @@ use crate::tier::registry::priority;
 /// The evidence an incident carries.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The first alerts that met the criterion, as the sensor wrote them (up to [`MAX_EVIDENCE`]).
-    pub alerts: Vec<serde_json::Value>,
+    /// The first alerts that met the criterion, as the sensor wrote them (up to [`MAX_EVIDENCE`]):
+    /// the stored line's text, not read again.
+    pub alerts: Vec<Box<RawValue>>,
     /// The hosts involved, from the asset inventory.
     #[serde(default)]
-    pub assets: Vec<serde_json::Value>,
+    pub assets: Vec<Box<RawValue>>,
     /// Flows between the hosts involved around the time.
     #[serde(default)]
-    pub flows: Vec<serde_json::Value>,
+    pub flows: Vec<Box<RawValue>>,
     /// For an incident of a province: the enterprises involved.
     #[serde(default)]
     pub enterprises: Vec<String>,
@@ -103,8 +107,8 @@ impl Escalator {
                 .alerts
                 .iter()
                 .filter_map(|a| {
-                    let sensor = a.pointer("/sensor/id").and_then(|v| v.as_str())?;
-                    Some(alert_key(sensor, a.get("event_id")?.as_str()?))
+                    let a: AlertId<'_> = serde_json::from_str(a.get()).ok()?;
+                    Some(alert_key(&a.sensor.id, &a.event_id))
                 })
                 .collect();
             let key = key_of(&i);
@@ -231,7 +235,7 @@ impl Escalator {
         }
         let first = alert_key(&a.sensor_id, &a.event_id);
         let id = incident_id(&self.origin, &c.name, &first);
-        let at = crate::time::format_time(now_us);
+        let at = Timestamp(now_us).rfc3339();
         let title = if c.title.is_empty() {
             format!("{}: {}", c.name, a.signature)
         } else {
@@ -318,8 +322,8 @@ impl Escalator {
     pub fn enrich(
         &self,
         id: &str,
-        assets: Vec<serde_json::Value>,
-        flows: Vec<serde_json::Value>,
+        assets: Vec<Box<RawValue>>,
+        flows: Vec<Box<RawValue>>,
         now_us: u64,
     ) -> Option<Incident> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -367,7 +371,7 @@ impl Escalator {
         let mut history: Vec<Step> = serde_json::from_str(&next.history).unwrap_or_default();
         history.push(Step {
             state: to,
-            at: crate::time::format_time(now_us),
+            at: Timestamp(now_us).rfc3339(),
             by: by.to_owned(),
             note: note.to_owned(),
         });
@@ -435,10 +439,33 @@ fn incident_id(origin: &str, criterion: &str, first_event: &str) -> String {
     format!("{origin}-{}", hex::encode(&d[..8]))
 }
 
-fn alert_json(a: &AlertRow) -> serde_json::Value {
-    serde_json::from_str(&a.raw).unwrap_or_else(
-        |_| serde_json::json!({ "event_id": a.event_id, "sensor": { "id": a.sensor_id } }),
-    )
+/// An alert as evidence: its line as stored. The line was read at ingest; serde_json only
+/// checks that the text is JSON as it wraps it, and builds nothing of it.
+fn alert_json(a: &AlertRow) -> Box<RawValue> {
+    RawValue::from_string(a.raw.clone()).unwrap_or_else(|_| {
+        let id = AlertId {
+            event_id: Cow::Borrowed(&a.event_id),
+            sensor: SensorId {
+                id: Cow::Borrowed(&a.sensor_id),
+            },
+        };
+        serde_json::value::to_raw_value(&id).expect("strings serialize")
+    })
+}
+
+/// Who an alert of the evidence is: enough to count it once.
+#[derive(Serialize, Deserialize)]
+struct AlertId<'a> {
+    #[serde(borrow)]
+    event_id: Cow<'a, str>,
+    #[serde(borrow)]
+    sensor: SensorId<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SensorId<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! evidence of a newly opened one gathered in the background; lists and moves on for the
 //! API, within the scope the caller gives.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use prometheus_client::metrics::counter::Counter;
@@ -60,6 +61,23 @@ pub async fn load_open(store: &Store) -> clickhouse::error::Result<Vec<Incident>
         ))
         .fetch_all()
         .await
+}
+
+/// What the evidence gathering reads of an incident's first alert.
+#[derive(Deserialize)]
+struct FirstAlert<'a> {
+    #[serde(borrow, default)]
+    src_ip: Cow<'a, str>,
+    #[serde(borrow, default)]
+    dest_ip: Cow<'a, str>,
+    #[serde(borrow, default)]
+    sensor: FirstSensor<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct FirstSensor<'a> {
+    #[serde(borrow)]
+    enterprise_id: Option<Cow<'a, str>>,
 }
 
 impl Incidents {
@@ -131,19 +149,12 @@ impl Incidents {
         let Some(first) = ev.alerts.first() else {
             return Ok(());
         };
-        let ip = |k: &str| {
-            first
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let (src, dest) = (ip("src_ip"), ip("dest_ip"));
+        let first: FirstAlert<'_> = serde_json::from_str(first.get())?;
+        let (src, dest) = (first.src_ip.into_owned(), first.dest_ip.into_owned());
         let enterprise = first
-            .get("sensor")
-            .and_then(|s| s.get("enterprise_id"))
-            .and_then(|v| v.as_str())
-            .map_or_else(|| i.enterprise_id.clone(), str::to_owned);
+            .sensor
+            .enterprise_id
+            .map_or_else(|| i.enterprise_id.clone(), Cow::into_owned);
         let client = self.store.client();
         let assets: Vec<Raw> = client
             .query(
@@ -175,13 +186,14 @@ impl Incidents {
             .bind(&src)
             .fetch_all()
             .await?;
+        // The inventory's lines as stored, checked as JSON and kept as text.
         let assets = assets
-            .iter()
-            .filter_map(|a| serde_json::from_str(&a.raw).ok())
+            .into_iter()
+            .filter_map(|a| serde_json::value::RawValue::from_string(a.raw).ok())
             .collect();
         let flows = flows
             .iter()
-            .filter_map(|f| serde_json::to_value(f).ok())
+            .filter_map(|f| serde_json::value::to_raw_value(f).ok())
             .collect();
         if let Some(next) = self
             .escalator
