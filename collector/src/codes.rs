@@ -4,27 +4,6 @@
 
 pub use icsight_eve::codes::{check_province, check_uscc, PROVINCES};
 use icsight_eve::Industry;
-use serde::Deserialize;
-
-/// Industry classes of the registry ([`Industry`], spelled by its serde name), most weighty
-/// first.
-const INDUSTRIES: [Industry; 15] = [
-    Industry::Energy,
-    Industry::Petrochemical,
-    Industry::Chemical,
-    Industry::Water,
-    Industry::Metallurgy,
-    Industry::Mining,
-    Industry::Pharmaceutical,
-    Industry::Equipment,
-    Industry::Machinery,
-    Industry::Automotive,
-    Industry::Electronics,
-    Industry::BuildingMaterials,
-    Industry::LightIndustry,
-    Industry::Textile,
-    Industry::Other,
-];
 
 /// How much an industry class weighs in a priority: classes whose plants are critical
 /// infrastructure weigh most.
@@ -40,26 +19,19 @@ pub fn weight(industry: Industry) -> u8 {
 
 /// The industry class a name spells, as EVE and the registry spell it (`building_materials`).
 pub fn industry(name: &str) -> Option<Industry> {
-    use serde::de::{value, IntoDeserializer};
-    Industry::deserialize(IntoDeserializer::<value::Error>::into_deserializer(name)).ok()
-}
-
-/// The name of an industry class.
-fn industry_name(industry: Industry) -> String {
-    match serde_json::to_value(industry) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => format!("{industry:?}"),
-    }
+    Industry::parse(name)
 }
 
 pub fn check_industry(name: &str) -> Result<(), String> {
     if industry(name).is_some() {
         Ok(())
     } else {
-        let known: Vec<String> = INDUSTRIES.into_iter().map(industry_name).collect();
+        // Most weighty first.
+        let mut known = Industry::ALL;
+        known.sort_by_key(|i| std::cmp::Reverse(weight(*i)));
         Err(format!(
             "{name:?} is not an industry class: use {}",
-            known.join(", ")
+            known.map(Industry::name).join(", ")
         ))
     }
 }
@@ -83,7 +55,7 @@ mod tests {
             Some(Industry::BuildingMaterials)
         );
         assert_eq!(industry("Energy"), None);
-        assert_eq!(industry_name(Industry::LightIndustry), "light_industry");
+        assert_eq!(Industry::LightIndustry.name(), "light_industry");
         assert_eq!(weight(Industry::Water), 20);
         assert!(check_industry("water").is_ok());
         let e = check_industry("steel").unwrap_err();

@@ -40,3 +40,65 @@ pub enum Industry {
     Water,
     Other,
 }
+
+impl Industry {
+    /// Every class, in the order declared.
+    pub const ALL: [Industry; 15] = [
+        Industry::Equipment,
+        Industry::Machinery,
+        Industry::Automotive,
+        Industry::Energy,
+        Industry::Electronics,
+        Industry::Metallurgy,
+        Industry::Petrochemical,
+        Industry::Chemical,
+        Industry::Mining,
+        Industry::Pharmaceutical,
+        Industry::BuildingMaterials,
+        Industry::LightIndustry,
+        Industry::Textile,
+        Industry::Water,
+        Industry::Other,
+    ];
+
+    /// The name EVE, the registry and the configuration spell (`building_materials`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Industry::Equipment => "equipment",
+            Industry::Machinery => "machinery",
+            Industry::Automotive => "automotive",
+            Industry::Energy => "energy",
+            Industry::Electronics => "electronics",
+            Industry::Metallurgy => "metallurgy",
+            Industry::Petrochemical => "petrochemical",
+            Industry::Chemical => "chemical",
+            Industry::Mining => "mining",
+            Industry::Pharmaceutical => "pharmaceutical",
+            Industry::BuildingMaterials => "building_materials",
+            Industry::LightIndustry => "light_industry",
+            Industry::Textile => "textile",
+            Industry::Water => "water",
+            Industry::Other => "other",
+        }
+    }
+
+    /// The class a name spells.
+    pub fn parse(name: &str) -> Option<Industry> {
+        Self::ALL.into_iter().find(|i| i.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serde_names() {
+        for i in Industry::ALL {
+            let json = serde_json::to_string(&i).unwrap();
+            assert_eq!(json, format!("\"{}\"", i.name()));
+            assert_eq!(Industry::parse(i.name()), Some(i));
+        }
+        assert_eq!(Industry::parse("Energy"), None);
+    }
+}
