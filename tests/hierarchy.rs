@@ -803,6 +803,17 @@ fn an_enterprise_tier_relays_everything_through_its_province() {
              AND enterprise_id = '{E1}'"
         )) == 1
     });
+    // The site stores a bulletin's targets before it serves it, and the sensor pulls once as
+    // its replay starts: wait until the feed, as the sensor sees it, holds the bulletin.
+    wait_for(
+        "the bulletin in the site's feed",
+        Duration::from_secs(20),
+        || {
+            let feed = format!("{}/v1/bulletins/feed?after=0", site.url);
+            let (s, body) = as_collector(&site, S1.id, &[feed]);
+            s == 200 && body.contains(&bid)
+        },
+    );
 
     // The site's sensor replays writes and a PLC STOP, with the bulletin's rules loaded.
     let pcaps = root().join("pcaps");

@@ -314,6 +314,21 @@ pub struct SensorEntry {
     pub token_sha256: String,
 }
 
+#[cfg(test)]
+impl SensorEntry {
+    /// Sensor `s1` of enterprise `E1`, a grade-1 water plant in Zhejiang, known by certificate.
+    pub fn example() -> SensorEntry {
+        SensorEntry {
+            id: "s1".into(),
+            enterprise_id: "E1".into(),
+            province: "330000".into(),
+            industry: "water".into(),
+            grade: 1,
+            token_sha256: String::new(),
+        }
+    }
+}
+
 fn other_industry() -> String {
     "other".into()
 }

@@ -757,14 +757,7 @@ mod tests {
     use super::*;
 
     fn who() -> SensorEntry {
-        SensorEntry {
-            id: "s1".into(),
-            enterprise_id: "E1".into(),
-            province: "330000".into(),
-            industry: "water".into(),
-            grade: 1,
-            token_sha256: String::new(),
-        }
+        SensorEntry::example()
     }
 
     const ALERT: &str = r#"{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"ICSIGHT MODBUS write","category":"c","severity":2,"metadata":{"mitre_attack_ics":["T0836","T0855"]}},"sensor":{"id":"s1","enterprise_id":"E1","province":"330000"}}"#;

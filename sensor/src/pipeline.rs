@@ -319,23 +319,9 @@ impl Pipeline {
         }
         flow.pkts[d] += 1;
         flow.bytes[d] += u64::from(wire_len);
-        let established = flow.established();
-        let Flow {
-            tcp,
-            app,
-            meta,
-            bits,
-            ..
-        } = flow;
+        let (tcp, app, parts) = flow.split();
         let pkts = self.stats.decoder.pkts;
-        let app_stats = &mut self.stats.app_layer;
-        let mut ctx = AppCtx::new(
-            ts,
-            pkts,
-            (meta, bits, established),
-            app_stats,
-            &mut self.out,
-        );
+        let mut ctx = AppCtx::new(ts, pkts, parts, &mut self.stats.app_layer, &mut self.out);
         if is_tcp {
             let tcp_stats = &mut self.stats.tcp;
             tcp_stats.syn += u64::from(flags & (tcp::SYN | tcp::ACK) == tcp::SYN);
@@ -479,18 +465,10 @@ impl Pipeline {
 
     /// Write the record of a flow that ended, after handing its queued bytes to the parser.
     fn end_flow(&mut self, mut flow: Flow, reason: EndReason) {
-        let established = flow.established();
-        let Flow {
-            tcp,
-            app,
-            meta,
-            bits,
-            ..
-        } = &mut flow;
+        let (tcp, app, parts) = flow.split();
         let pkts = self.stats.decoder.pkts;
         let app_stats = &mut self.stats.app_layer;
-        let flow_ctx = (meta, bits, established);
-        let mut ctx = AppCtx::new(self.last_ts, pkts, flow_ctx, app_stats, &mut self.out);
+        let mut ctx = AppCtx::new(self.last_ts, pkts, parts, app_stats, &mut self.out);
         for dir in [Direction::ToServer, Direction::ToClient] {
             tcp.streams[dir.index()].flush(
                 &mut self.budget,

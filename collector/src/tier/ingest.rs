@@ -291,14 +291,7 @@ mod tests {
     }
 
     fn sensor() -> Sender {
-        Sender::Sensor(SensorEntry {
-            id: "s1".into(),
-            enterprise_id: "E1".into(),
-            province: "330000".into(),
-            industry: "water".into(),
-            grade: 1,
-            token_sha256: String::new(),
-        })
+        Sender::Sensor(SensorEntry::example())
     }
 
     fn alert(n: u32, severity: u8) -> String {

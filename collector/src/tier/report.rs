@@ -405,14 +405,7 @@ mod tests {
     use super::*;
 
     fn who() -> SensorEntry {
-        SensorEntry {
-            id: "s1".into(),
-            enterprise_id: "E1".into(),
-            province: "330000".into(),
-            industry: "water".into(),
-            grade: 1,
-            token_sha256: String::new(),
-        }
+        SensorEntry::example()
     }
 
     fn origin_of(line: &[u8]) -> serde_json::Value {

@@ -7,8 +7,8 @@
 //! and says what is wrong in [`Message::flags`], so one bad PDU never costs the stream.
 
 use super::function::{
-    AccessType, Category, ErrorFlags, FunctionCode, DIAGNOSTIC_RESERVED, EXCEPTION_BIT,
-    MEI_CANOPEN, MEI_READ_DEVICE_ID,
+    AccessType, Category, ErrorFlags, FunctionCode, DIAGNOSTIC_RESERVED, EXCEPTION_BIT, MAX_BITS,
+    MAX_WORDS, MEI_CANOPEN, MEI_READ_DEVICE_ID,
 };
 use super::mbap::{Adu, Mbap};
 use crate::app::Direction;
@@ -209,6 +209,19 @@ impl<'a> Message<'a> {
     /// Whether the bits read or written are coils or discrete inputs (else registers).
     pub fn is_bit_access(&self) -> bool {
         self.access.intersects(AccessType::BIT_ACCESS_MASK)
+    }
+
+    /// Flag a quantity of coils or registers the standard does not allow in one PDU (none, or
+    /// more than 2,000 coils or 125 registers).
+    pub(crate) fn check_quantity(&mut self, quantity: u16) {
+        let max = if self.is_bit_access() {
+            MAX_BITS
+        } else {
+            MAX_WORDS
+        };
+        if quantity == 0 || quantity > max {
+            self.flags |= ErrorFlags::DATA_VALUE;
+        }
     }
 }
 

@@ -98,14 +98,7 @@ fn read<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]> {
     let mut r = Reader(body);
     let address = r.u16()?;
     let quantity = r.u16()?;
-    let max = if m.is_bit_access() {
-        MAX_BITS
-    } else {
-        MAX_WORDS
-    };
-    if quantity == 0 || quantity > max {
-        m.flags |= ErrorFlags::DATA_VALUE;
-    }
+    m.check_quantity(quantity);
     if m.function != FunctionCode::RdWrMultRegs && body.len() > 4 {
         m.flags |= ErrorFlags::DATA_LENGTH;
     }

@@ -1,6 +1,6 @@
 //! Response layouts: what a server returns for each function code, and exceptions.
 
-use super::function::{AccessType, ErrorFlags, FunctionCode, EXCEPTION_BIT, MAX_BITS, MAX_WORDS};
+use super::function::{AccessType, ErrorFlags, FunctionCode, EXCEPTION_BIT};
 use super::message::{Data, Message, Read, Reader, Write};
 use super::request::{diagnostic, mei};
 
@@ -68,14 +68,7 @@ fn write<'a>(m: &mut Message<'a>, body: &'a [u8]) -> Option<&'a [u8]> {
         m.data = Data::Write(Write::Single { address, value });
     } else if m.access.contains(AccessType::MULTIPLE) {
         let quantity = r.u16()?;
-        let max = if m.is_bit_access() {
-            MAX_BITS
-        } else {
-            MAX_WORDS
-        };
-        if quantity == 0 || quantity > max {
-            m.flags |= ErrorFlags::DATA_VALUE;
-        }
+        m.check_quantity(quantity);
         m.data = Data::Write(Write::Echo { address, quantity });
     } else {
         m.data = Data::Write(r.mask_write(address)?);

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::config::AppConfig;
 use crate::detect::alert::Place;
 use crate::detect::Stage;
-use crate::flow::FlowMeta;
+use crate::flow::{FlowMeta, FlowParts};
 use crate::reassembly::Chunk;
 use icsight_eve::{Event, EventType, Proto, Timestamp};
 
@@ -188,7 +188,7 @@ impl<'a> AppCtx<'a> {
     pub fn new(
         ts: Timestamp,
         pcap_cnt: u64,
-        (meta, bits, established): (&'a mut FlowMeta, &'a mut rules::FlowBits, bool),
+        (meta, bits, established): FlowParts<'a>,
         stats: &'a mut AppStats,
         out: &'a mut Stage,
     ) -> Self {

@@ -72,6 +72,10 @@ impl FlowMeta {
     }
 }
 
+/// What the app layer borrows of a flow: its metadata, its flowbits, and whether it is
+/// established.
+pub type FlowParts<'a> = (&'a mut FlowMeta, &'a mut rules::FlowBits, bool);
+
 /// One tracked flow.
 pub struct Flow {
     pub key: FlowKey,
@@ -99,6 +103,17 @@ impl Flow {
         } else {
             Direction::ToClient
         }
+    }
+
+    /// The flow taken apart for the app layer: its TCP session and app state, and what the
+    /// app layer borrows of the rest (metadata, flowbits, whether it is established).
+    pub fn split(&mut self) -> (&mut tcp::TcpSession, &mut AppState, FlowParts<'_>) {
+        let established = self.established();
+        (
+            &mut self.tcp,
+            &mut self.app,
+            (&mut self.meta, &mut self.bits, established),
+        )
     }
 
     /// Memory attributable to this flow, for the memcap.
