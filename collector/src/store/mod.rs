@@ -54,6 +54,27 @@ impl Batch {
     }
 }
 
+/// The rows of one sensor's batch, by the table's sorting-key prefix (province, enterprise,
+/// sensor, time) and then by event id: bound with [`BindBatch::bind_batch`].
+pub(crate) const BATCH_EVENTS: &str = "province = ? AND enterprise_id = ? AND sensor_id = ? \
+     AND ts >= ? AND ts <= ? AND has(?, event_id)";
+
+/// Binding [`BATCH_EVENTS`]'s values: the sensor's scope, the batch's time span, its ids.
+pub(crate) trait BindBatch {
+    fn bind_batch(self, who: &SensorEntry, span: (u32, u32), ids: &[&str]) -> Self;
+}
+
+impl BindBatch for clickhouse::query::Query {
+    fn bind_batch(self, who: &SensorEntry, (lo, hi): (u32, u32), ids: &[&str]) -> Self {
+        self.bind(&who.province)
+            .bind(&who.enterprise_id)
+            .bind(&who.id)
+            .bind(lo)
+            .bind(hi)
+            .bind(ids)
+    }
+}
+
 /// What storing a batch did, per table.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Stored {
@@ -176,16 +197,8 @@ impl Store {
         let ids: Vec<&str> = rows.iter().map(Keyed::event_id).collect();
         let have: HashSet<String> = self
             .client
-            .query(&format!(
-                "SELECT ?fields FROM {table} WHERE province = ? AND enterprise_id = ? \
-                 AND sensor_id = ? AND ts >= ? AND ts <= ? AND has(?, event_id)"
-            ))
-            .bind(&who.province)
-            .bind(&who.enterprise_id)
-            .bind(&who.id)
-            .bind(lo)
-            .bind(hi)
-            .bind(ids)
+            .query(&format!("SELECT ?fields FROM {table} WHERE {BATCH_EVENTS}"))
+            .bind_batch(who, (lo, hi), &ids)
             .fetch_all::<Id>()
             .await?
             .into_iter()

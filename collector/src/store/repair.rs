@@ -14,6 +14,7 @@
 use clickhouse::Client;
 
 use super::schema::ROLLUP_DIMS as DIMS;
+use super::{BindBatch, BATCH_EVENTS};
 use crate::config::SensorEntry;
 
 /// What one repair added.
@@ -146,15 +147,9 @@ pub async fn assets(
              SELECT province, enterprise_id, ip, ts, ts_us, sensor_id, macs, roles, vendor,
                     product, raw
              FROM {db}.assets
-             WHERE province = ? AND enterprise_id = ? AND sensor_id = ? AND ts >= ? AND ts <= ?
-                   AND has(?, event_id)"
+             WHERE {BATCH_EVENTS}"
         ))
-        .bind(&who.province)
-        .bind(&who.enterprise_id)
-        .bind(&who.id)
-        .bind(lo)
-        .bind(hi)
-        .bind(ids)
+        .bind_batch(who, (lo, hi), ids)
         .execute()
         .await
 }
