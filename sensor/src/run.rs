@@ -45,6 +45,9 @@ pub struct Sensor {
     pub metrics: Option<MetricsFile>,
     /// The bulletins, when `[bulletins] dir` is set (a live capture takes them to poll).
     pub bulletins: Option<Bulletins>,
+    /// The uplink's spool and sender, when `[uplink] url` is set; the EVE writer spools into
+    /// it through a sink of its own.
+    uplink: Option<Uplink>,
     rules: Rules,
     drain: std::time::Duration,
 }
@@ -80,6 +83,7 @@ impl Sensor {
                 pipeline,
                 metrics: None,
                 bulletins: None,
+                uplink: None,
                 rules: Rules::none(config),
                 drain: std::time::Duration::ZERO,
             });
@@ -99,7 +103,8 @@ impl Sensor {
         let metrics = MetricsFile::new(&config.metrics, &config.sensor.id);
         let uplink = start_uplink(config)
             .map_err(|(key, detail)| anyhow::anyhow!("{}: key `{key}`: {detail}", file()))?;
-        let mut pipeline = Pipeline::new(config, writer.with_uplink(uplink));
+        let sink = uplink.as_ref().map(Uplink::sink);
+        let mut pipeline = Pipeline::new(config, writer.with_uplink(sink));
         pipeline.detect().replace_initial(ruleset, failed);
         if let Some(b) = &bulletins {
             pipeline.set_bulletins(b.status());
@@ -111,6 +116,7 @@ impl Sensor {
             pipeline,
             metrics,
             bulletins,
+            uplink,
             rules,
             drain: std::time::Duration::try_from_secs_f64(config.uplink.link.drain_seconds)
                 .unwrap_or_default(),
@@ -127,7 +133,7 @@ impl Sensor {
     /// metrics file a last time. The uplink's final counters, when one ran.
     pub fn finish(&mut self, capture: Option<CaptureStats>) -> anyhow::Result<Option<UplinkStats>> {
         self.pipeline.eve().flush().context("writing EVE output")?;
-        let uplink = self.pipeline.eve().take_uplink().map(|u| {
+        let uplink = self.uplink.take().map(|u| {
             let s = u.finish(self.drain);
             eprintln!(
                 "uplink: spooled {}, sent {}, duplicates {}, dropped (spool full) {}, dropped (write error) {}, rejected {}, left in spool {} segments",

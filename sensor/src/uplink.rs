@@ -45,6 +45,15 @@ impl Uplink {
         }
     }
 
+    /// A sink into this uplink's spool, for an EVE writer (each capture worker's, when there
+    /// are several): it spools the configured types while this owner keeps the sender.
+    pub fn sink(&self) -> UplinkSink {
+        UplinkSink {
+            pusher: self.link.pusher(),
+            events: self.events,
+        }
+    }
+
     /// Close the open segment if it is `segment_seconds` old, so a quiet sensor's events go out.
     /// Call it regularly from the capture loop.
     pub fn tick(&mut self) {
@@ -64,6 +73,31 @@ impl Uplink {
     /// return the final counters. What is not sent stays on disk for the next start.
     pub fn finish(self, drain: Duration) -> UplinkStats {
         self.link.finish(drain)
+    }
+}
+
+/// An EVE writer's way into the uplink's spool: a peer of its EVE file. Clones share the spool.
+#[derive(Clone, Debug)]
+pub struct UplinkSink {
+    pusher: uplink::Pusher,
+    events: u16,
+}
+
+impl UplinkSink {
+    /// Spool one EVE line if its type is sent, as [`Uplink::push`] does.
+    pub fn push(&mut self, event_type: EventType, line: &[u8]) {
+        if self.events & (1 << event_type.index()) != 0 {
+            self.pusher.push(line);
+        }
+    }
+
+    /// Close the open segment if it is `segment_seconds` old. Call it regularly.
+    pub fn tick(&mut self) {
+        self.pusher.tick();
+    }
+
+    pub fn stats(&self) -> UplinkStats {
+        self.pusher.stats()
     }
 }
 

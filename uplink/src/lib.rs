@@ -295,6 +295,16 @@ impl Uplink {
         snapshot(&self.shared.lock())
     }
 
+    /// A handle that pushes into this uplink's spool from elsewhere — an EVE writer, another
+    /// capture worker — while this owner keeps the sender and finishes it. Any number may push
+    /// at once: lines go into the spool whole, in the order the spool's lock is taken.
+    pub fn pusher(&self) -> Pusher {
+        Pusher {
+            shared: Arc::clone(&self.shared),
+            closes: self.closes,
+        }
+    }
+
     /// The spool's directory.
     pub fn spool_dir(&self) -> PathBuf {
         self.shared.lock().spool.dir().to_owned()
@@ -368,6 +378,44 @@ impl std::fmt::Debug for Uplink {
 }
 
 /// Wake the sender if a segment closed since `closes` was last seen.
+/// Pushes lines into a running uplink's spool; see [`Uplink::pusher`]. Pushing after the
+/// owner finished still spools the line, for the next start to send.
+#[derive(Clone)]
+pub struct Pusher {
+    shared: Arc<Shared>,
+    /// Segments closed as this handle last saw, to wake the sender when one more is.
+    closes: u64,
+}
+
+impl Pusher {
+    /// Spool one NDJSON line, as [`Uplink::push`] does.
+    pub fn push(&mut self, line: &[u8]) {
+        let mut st = self.shared.lock();
+        st.spool.push(line);
+        wake_if_closed(&self.shared, &mut self.closes, &st);
+    }
+
+    /// Close the open segment if it is old enough, as [`Uplink::tick`] does.
+    pub fn tick(&mut self) {
+        let mut st = self.shared.lock();
+        st.spool.rotate_if_old(Instant::now());
+        wake_if_closed(&self.shared, &mut self.closes, &st);
+    }
+
+    /// The uplink's counters now.
+    pub fn stats(&self) -> UplinkStats {
+        snapshot(&self.shared.lock())
+    }
+}
+
+impl std::fmt::Debug for Pusher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pusher")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
 fn wake_if_closed(shared: &Shared, closes: &mut u64, st: &State) {
     if st.spool.closes != *closes {
         *closes = st.spool.closes;

@@ -150,3 +150,48 @@ fn errors_name_the_callers_table() {
     let e = Uplink::start(&UplinkConfig::default(), "uplink", "s1").unwrap_err();
     assert_eq!(e.full_key(), "uplink.url");
 }
+
+/// Capture workers share one spool: pushers on four threads, 500 lines each, and every line
+/// reaches the collector once, each worker's in the order it pushed them.
+#[test]
+fn pushers_on_many_threads_share_one_spool() {
+    let (url, rx) = collector();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = UplinkConfig {
+        segment_max_events: 64,
+        ..config(&url, dir.path())
+    };
+    let u = Uplink::start(&cfg, "uplink", "s1").unwrap();
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let mut p = u.pusher();
+            std::thread::spawn(move || {
+                for n in 0..500 {
+                    p.push(format!("{{\"event_id\":\"w{w}-{n}\"}}\n").as_bytes());
+                    if n % 100 == 0 {
+                        p.tick();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(u.pusher().stats().spooled_events, 2000);
+    let s = u.finish(Duration::from_secs(20));
+    assert_eq!((s.sent_events, s.spool_segments), (2000, 0), "{s:?}");
+    let mut ids = Vec::new();
+    while let Ok(seen) = rx.recv_timeout(Duration::from_millis(200)) {
+        ids.extend(seen.lines);
+    }
+    assert_eq!(ids.len(), 2000, "every line once");
+    for w in 0..4 {
+        let order: Vec<usize> = ids
+            .iter()
+            .filter_map(|l| l.strip_prefix(&format!("{{\"event_id\":\"w{w}-")))
+            .map(|rest| rest.trim_end_matches("\"}").parse().unwrap())
+            .collect();
+        assert_eq!(order, (0..500).collect::<Vec<_>>(), "worker {w} in order");
+    }
+}

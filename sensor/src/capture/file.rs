@@ -93,7 +93,7 @@ pub fn replay(pipeline: &mut Pipeline, files: &[PathBuf], progress: bool) -> Rep
             summary.errors.push(e);
         }
         pipeline.finish();
-        pipeline.eve().tick_uplink();
+        pipeline.eve().tick();
         done_bytes += path.metadata().map(|m| m.len()).unwrap_or(0);
         if let Some(bar) = &bar {
             bar.set_position(done_bytes);
@@ -140,7 +140,7 @@ fn replay_file(
                     if pipeline.eve().error().is_some() {
                         return Ok(());
                     }
-                    pipeline.eve().tick_uplink();
+                    pipeline.eve().tick();
                 }
             }
             Err(pcap::Error::NoMorePackets) => return Ok(()),

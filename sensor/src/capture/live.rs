@@ -124,7 +124,7 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
                 }
             }
         }
-        pipeline.eve().tick_uplink();
+        pipeline.eve().tick();
         if opts.stats_interval > 0 && Instant::now() >= next_stats {
             next_stats += interval;
             let cs = counters(&mut cap);

@@ -6,7 +6,8 @@
 //! writer's start time in microseconds and `seq` counting its events from 1. The collector
 //! de-duplicates on it, so an event sent twice (a retry after a lost acknowledgement) is stored
 //! once. Events are serialized into one reused buffer, so logging allocates nothing in steady
-//! state. With an [`Uplink`], each completed line is also handed to it.
+//! state. Each completed line goes to the sinks: the uplink's spool first (what must not lose the
+//! event), then the EVE file.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use icsight_eve::{Event, EventId, EventType, SensorIdentity, Timestamp};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::uplink::{Uplink, UplinkStats};
+use crate::uplink::{UplinkSink, UplinkStats};
 
 #[derive(Serialize)]
 struct WithSensor<'a, E: Serialize> {
@@ -92,7 +93,8 @@ pub struct EveWriter {
     pub counts: EventCounts,
     run: u64,
     seq: u64,
-    uplink: Option<Uplink>,
+    /// The uplink's spool, a peer of `out`.
+    uplink: Option<UplinkSink>,
 }
 
 impl EveWriter {
@@ -111,8 +113,8 @@ impl EveWriter {
         }
     }
 
-    /// Also hand every event to `uplink` (which sends the types it is configured for).
-    pub fn with_uplink(mut self, uplink: Option<Uplink>) -> Self {
+    /// Also hand every event to `uplink` (which spools the types it is configured for).
+    pub fn with_uplink(mut self, uplink: Option<UplinkSink>) -> Self {
         self.uplink = uplink;
         self
     }
@@ -122,25 +124,17 @@ impl EveWriter {
         self.run
     }
 
-    pub fn uplink(&self) -> Option<&Uplink> {
-        self.uplink.as_ref()
-    }
-
     /// The uplink's counters, when one runs.
     pub fn uplink_stats(&self) -> Option<UplinkStats> {
-        self.uplink.as_ref().map(Uplink::stats)
+        self.uplink.as_ref().map(UplinkSink::stats)
     }
 
-    /// Let the uplink close a segment that has been open long enough. Call it regularly.
-    pub fn tick_uplink(&mut self) {
+    /// Let the sinks act on time passing: the uplink closes a segment that has been open long
+    /// enough. Call it regularly.
+    pub fn tick(&mut self) {
         if let Some(u) = &mut self.uplink {
             u.tick();
         }
-    }
-
-    /// Take the uplink out, to [`Uplink::finish`] it once the last event is written.
-    pub fn take_uplink(&mut self) -> Option<Uplink> {
-        self.uplink.take()
     }
 
     /// Write one event. The first I/O error sticks: later writes are dropped and the capture
