@@ -4,7 +4,9 @@
 //! protocols configured on the flow's server port first, then (unless disabled) every other
 //! protocol, so Modbus/TCP is found off port 502 and DNP3 wherever its start bytes appear. A
 //! match hands the flow to that protocol's [`Driver`] for good; a flow nothing matches within a
-//! few payloads is left alone.
+//! few payloads is left alone. What a protocol's logger finds — transactions, anomalies — it
+//! hands through its [`AppCtx`] to the detection stage ([`crate::detect::Stage`]), which writes,
+//! matches and alerts; the app layer itself decides nothing about alerts.
 
 pub mod dnp3;
 mod driver;
@@ -19,11 +21,10 @@ use decoders::{AppProto, Direction, Probe};
 use serde::Serialize;
 
 use crate::config::AppConfig;
-use crate::detect::alert::Place;
-use crate::detect::Stage;
-use crate::flow::{FlowMeta, FlowParts};
+use crate::detect::{Here, Stage};
+use crate::flow::FlowParts;
 use crate::reassembly::Chunk;
-use icsight_eve::{Event, EventType, Proto, Timestamp};
+use icsight_eve::{EventType, Timestamp};
 
 /// Payloads probed per direction before a flow is declared unknown.
 const MAX_PROBES: u8 = 4;
@@ -139,40 +140,12 @@ macro_rules! declare_app_stats {
 decoders::for_each_protocol!(declare_app_stats);
 
 /// What the app layer needs from the pipeline while it handles one packet's bytes: the flow
-/// the bytes belong to, and the stage its findings go to.
+/// and packet at hand, its counters, and the stage its findings go to.
 pub struct AppCtx<'a> {
-    pub ts: Timestamp,
-    /// Number of the packet being handled, counted from 1 over the run (EVE's `pcap_cnt`).
-    pub pcap_cnt: u64,
-    pub meta: &'a mut FlowMeta,
-    /// The flow's flowbits.
-    pub bits: &'a mut rules::FlowBits,
-    /// Whether the flow was established when the packet arrived.
-    pub established: bool,
+    pub here: Here<'a>,
     pub stats: &'a mut AppStats,
     /// Where transactions, anomalies and alerts go.
     pub out: &'a mut Stage,
-}
-
-#[derive(Serialize)]
-#[serde(bound = "")]
-struct AnomalyBody<'a, M: Display> {
-    anomaly: Anomaly<'a, M>,
-}
-
-#[derive(Serialize)]
-#[serde(bound = "")]
-struct Anomaly<'a, M: Display> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    event: &'a str,
-    direction: &'static str,
-    #[serde(serialize_with = "display")]
-    message: &'a M,
-}
-
-fn display<S: serde::Serializer, M: Display>(m: &&M, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(*m)
 }
 
 pub fn direction_name(dir: Direction) -> &'static str {
@@ -193,11 +166,13 @@ impl<'a> AppCtx<'a> {
         out: &'a mut Stage,
     ) -> Self {
         AppCtx {
-            ts,
-            pcap_cnt,
-            meta,
-            bits,
-            established,
+            here: Here {
+                ts,
+                pcap_cnt,
+                meta,
+                bits,
+                established,
+            },
             stats,
             out,
         }
@@ -207,31 +182,11 @@ impl<'a> AppCtx<'a> {
 impl AppCtx<'_> {
     /// What the rules see of this flow going the way `dir` goes.
     pub fn view(&self, dir: Direction) -> rules::PacketView {
-        let m = &self.meta;
-        let (src, dst) = match dir {
-            Direction::ToServer => (m.client, m.server),
-            Direction::ToClient => (m.server, m.client),
-        };
-        rules::PacketView {
-            src: src.0,
-            sport: src.1,
-            dst: dst.0,
-            dport: dst.1,
-            transport: match m.proto {
-                Proto::TCP => rules::Transport::Tcp,
-                Proto::UDP => rules::Transport::Udp,
-                Proto(p) => rules::Transport::Other(p),
-            },
-            dir,
-            established: self.established,
-            app_proto: m.app_proto,
-            flow_id: m.id,
-            secs: self.ts.secs(),
-        }
+        self.here.view(dir)
     }
 
-    /// Write a transaction event, then match the rules on the transaction; each alert carries
-    /// the same body.
+    /// Hand a transaction to the stage: its event, then signatures and baseline; each alert
+    /// carries the same body.
     pub fn transaction<B: Serialize>(
         &mut self,
         event_type: EventType,
@@ -239,7 +194,8 @@ impl AppCtx<'_> {
         tx: decoders::Tx<'_, '_>,
         body: B,
     ) {
-        self.transaction_alerting(event_type, dir, tx, &body, &body);
+        self.out
+            .transaction(&mut self.here, (event_type, dir), tx, &body, &body);
     }
 
     /// [`AppCtx::transaction`] where alerts carry the transaction laid out differently from
@@ -252,83 +208,27 @@ impl AppCtx<'_> {
         body: &B,
         alert_body: &A,
     ) {
-        self.event(event_type, body);
-        let pkt = self.view(dir);
-        let d = &mut self.out.detect;
-        d.ruleset
-            .match_tx(&pkt, &tx, self.bits, &mut d.detector, &mut d.alerts);
-        self.write_alerts(&pkt, Some(alert_body));
-        if let Some(w) = self.out.watch.as_deref_mut() {
-            let m = &*self.meta;
-            let place = Place {
-                ts: self.ts,
-                flow_id: Some(m.id),
-                tuple: crate::detect::tuple(&pkt, m.proto),
-                vlan: m.vlan(),
-                pcap_cnt: Some(self.pcap_cnt),
-                app_proto: m.app_proto.map(AppProto::name),
-                direction: Some(direction_name(dir)),
-                linktype: self.out.detect.linktype,
-            };
-            if w.transaction(&mut self.out.eve, &place, m, &tx, Some(alert_body)) {
-                self.meta.alerted = true;
-            }
-        }
+        self.out
+            .transaction(&mut self.here, (event_type, dir), tx, body, alert_body);
     }
 
     /// A DNP3 link frame's source address, for the sender's identity.
     pub fn dnp3_link(&mut self, dir: Direction, source: u16) {
-        if let Some(w) = self.out.watch.as_deref_mut() {
-            w.dnp3_link(self.meta, dir, source, self.ts);
-        }
+        self.out.dnp3_link(&self.here, dir, source);
     }
 
     /// Match the packet rules on one packet's payload (`pkt` oriented the way the packet goes).
     pub fn inspect_packet(&mut self, pkt: &rules::PacketView, payload: &[u8]) {
-        let d = &mut self.out.detect;
-        d.ruleset.match_packet(
-            pkt,
-            payload,
-            false,
-            self.bits,
-            &mut d.detector,
-            &mut d.alerts,
-        );
-        self.write_alerts::<()>(pkt, None);
-    }
-
-    fn write_alerts<B: Serialize>(&mut self, pkt: &rules::PacketView, app: Option<&B>) {
-        let m = &*self.meta;
-        if self.out.detect.write_alerts(
-            &mut self.out.eve,
-            pkt,
-            self.ts,
-            self.pcap_cnt,
-            m.vlan(),
-            m.proto,
-            app,
-        ) {
-            self.meta.alerted = true;
-        }
+        self.out.packet(&mut self.here, pkt, payload);
     }
 
     /// Write an event about this flow.
     pub fn event<B: Serialize>(&mut self, event_type: EventType, body: B) {
-        let ev = Event {
-            timestamp: self.ts,
-            flow_id: Some(self.meta.id),
-            event_type,
-            tuple: Some(self.meta.tuple()),
-            vlan: self.meta.vlan(),
-            pcap_cnt: Some(self.pcap_cnt),
-            app_proto: self.meta.app_proto.map(AppProto::name),
-            body,
-        };
-        self.out.eve.write(&ev);
+        self.out.event(&self.here, event_type, body);
     }
 
-    /// Count and write an `applayer` anomaly of `proto`: `event` is its stable name, such as
-    /// `modbus.invalid_length`.
+    /// Count and hand over an `applayer` anomaly of `proto`: `event` is its stable name, such
+    /// as `modbus.invalid_length`.
     pub fn app_anomaly(
         &mut self,
         proto: AppProto,
@@ -339,17 +239,11 @@ impl AppCtx<'_> {
         let stats = self.stats.proto(proto);
         stats.anomalies += 1;
         stats.anomaly.add(event);
-        self.anomaly(dir, "applayer", event, message);
-        if self.out.detect.ruleset.has_event_rules() {
-            let pkt = self.view(dir);
-            let d = &mut self.out.detect;
-            d.ruleset
-                .match_event(&pkt, event, self.bits, &mut d.detector, &mut d.alerts);
-            self.write_alerts::<()>(&pkt, None);
-        }
+        self.out
+            .anomaly(&mut self.here, ("applayer", dir), event, message);
     }
 
-    /// Write an `anomaly` event about this flow.
+    /// Hand over an `anomaly` of `kind` (`stream`, `applayer`) about this flow.
     pub fn anomaly(
         &mut self,
         dir: Direction,
@@ -357,15 +251,8 @@ impl AppCtx<'_> {
         event: &str,
         message: &impl Display,
     ) {
-        let body = AnomalyBody {
-            anomaly: Anomaly {
-                kind,
-                event,
-                direction: direction_name(dir),
-                message,
-            },
-        };
-        self.event(EventType::Anomaly, body);
+        self.out
+            .anomaly(&mut self.here, (kind, dir), event, message);
     }
 }
 
@@ -445,9 +332,9 @@ impl AppState {
         let AppState::Detecting { probes } = self else {
             return;
         };
-        match ctx.out.detection.detect(dir, ctx.meta.server.1, bytes) {
+        match ctx.out.detection.detect(dir, ctx.here.meta.server.1, bytes) {
             Some(proto) => {
-                ctx.meta.app_proto = Some(proto);
+                ctx.here.meta.app_proto = Some(proto);
                 ctx.stats.proto(proto).flows += 1;
                 *self = AppState::start(proto);
             }

@@ -10,6 +10,9 @@
 //! their flowbits and the threshold counters carry over.
 
 pub mod alert;
+mod stage;
+
+pub use stage::{Here, Stage};
 
 use std::sync::Arc;
 
@@ -17,23 +20,8 @@ use rules::{Detector, PacketView, Ruleset};
 use serde::ser::SerializeMap;
 use serde::Serialize;
 
-use crate::app::Detection;
-use crate::baseline::Watch;
 use crate::eve::EveWriter;
 use icsight_eve::{AlertRecord, Proto, Timestamp, Tuple};
-
-/// The stage after the parsers. Each transaction is written to the sinks (the EVE writer,
-/// with the uplink beside it), then matched against the signatures, then against the baseline;
-/// every alert of either is written through [`alert::write`]. The protocol probing settings
-/// ride along, as the parsers ask them which protocol a flow speaks.
-pub struct Stage {
-    pub eve: EveWriter,
-    /// The signatures and their matching state.
-    pub detect: Detect,
-    /// Baseline learning or detection, when on.
-    pub watch: Option<Box<Watch>>,
-    pub detection: Detection,
-}
 
 /// Counters of the `stats.detect` block.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -101,17 +89,15 @@ impl Detect {
         self.stats.threshold_untracked = self.detector.thresholds.untracked;
     }
 
-    /// Write one `alert` event per rule in [`Detect::alerts`], and clear it. `app` is the
-    /// transaction block the alerts carry; `true` if any alert was written.
-    #[allow(clippy::too_many_arguments)]
+    /// Write one `alert` event per rule in [`Detect::alerts`], and clear it: the packet's time
+    /// and number, its VLANs and IP protocol. `app` is the transaction block the alerts carry;
+    /// `true` if any alert was written.
     pub fn write_alerts<B: Serialize>(
         &mut self,
         eve: &mut EveWriter,
         pkt: &PacketView,
-        ts: Timestamp,
-        pcap_cnt: u64,
-        vlan: &[u16],
-        proto: Proto,
+        (ts, pcap_cnt): (Timestamp, u64),
+        (vlan, proto): (&[u16], Proto),
         app: Option<&B>,
     ) -> bool {
         if self.alerts.is_empty() {

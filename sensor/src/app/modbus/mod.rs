@@ -95,7 +95,7 @@ impl State {
 /// server that opened the connection itself (as some gateways do), and its PDUs are responses.
 fn modbus_direction(ctx: &AppCtx<'_>, dir: Direction) -> Direction {
     let d = &ctx.out.detection;
-    if d.is_service_port(ctx.meta.client.1) && !d.is_service_port(ctx.meta.server.1) {
+    if d.is_service_port(ctx.here.meta.client.1) && !d.is_service_port(ctx.here.meta.server.1) {
         dir.reverse()
     } else {
         dir
@@ -206,14 +206,14 @@ fn log_unanswered(ctx: &mut AppCtx<'_>, p: &Pending) {
         request: Some(&req),
         response: None,
     };
-    let now = std::mem::replace(&mut ctx.established, p.established);
+    let now = std::mem::replace(&mut ctx.here.established, p.established);
     ctx.transaction(
         EventType::Modbus,
         Direction::ToServer,
         rule_tx,
         Body { modbus: tx },
     );
-    ctx.established = now;
+    ctx.here.established = now;
     anomaly(
         ctx,
         Direction::ToServer,
@@ -248,7 +248,7 @@ impl Logged for ModbusParser {
                     log_unanswered(ctx, &oldest);
                     state.spare.push(oldest.adu);
                 }
-                state.keep(state.tx_id, &adu, ctx.established);
+                state.keep(state.tx_id, &adu, ctx.here.established);
             }
             Direction::ToClient => match state.answered_by(&m) {
                 Some((i, how)) => {

@@ -1,0 +1,209 @@
+//! The stage after the parsers: what a protocol logger hands over goes through here. A
+//! transaction is written to the sinks (the EVE writer, with the uplink's spool beside it),
+//! then matched against the signatures, then against the baseline, and every alert of either
+//! is written through [`super::alert::write`]. Packets meet the packet rules here, protocol anomalies
+//! the `app-layer-event` rules. The app layer parses; it decides nothing about alerts.
+
+use std::fmt::Display;
+
+use decoders::{AppProto, Direction};
+use icsight_eve::{Event, EventType, Proto, Timestamp};
+use serde::Serialize;
+
+use super::alert::Place;
+use super::Detect;
+use crate::app::{direction_name, Detection};
+use crate::baseline::Watch;
+use crate::eve::EveWriter;
+use crate::flow::FlowMeta;
+
+/// The stage, owned by the pipeline. The protocol probing settings ride along, as the parsers
+/// ask them which protocol a flow speaks.
+pub struct Stage {
+    pub eve: EveWriter,
+    /// The signatures and their matching state.
+    pub detect: Detect,
+    /// Baseline learning or detection, when on.
+    pub watch: Option<Box<Watch>>,
+    pub detection: Detection,
+}
+
+/// The flow and the packet a finding comes from.
+pub struct Here<'a> {
+    pub ts: Timestamp,
+    /// Number of the packet being handled, counted from 1 over the run (EVE's `pcap_cnt`).
+    pub pcap_cnt: u64,
+    pub meta: &'a mut FlowMeta,
+    /// The flow's flowbits.
+    pub bits: &'a mut rules::FlowBits,
+    /// Whether the flow was established when the packet arrived.
+    pub established: bool,
+}
+
+impl Here<'_> {
+    /// What the rules see of this flow going the way `dir` goes.
+    pub fn view(&self, dir: Direction) -> rules::PacketView {
+        let m = &self.meta;
+        let (src, dst) = match dir {
+            Direction::ToServer => (m.client, m.server),
+            Direction::ToClient => (m.server, m.client),
+        };
+        rules::PacketView {
+            src: src.0,
+            sport: src.1,
+            dst: dst.0,
+            dport: dst.1,
+            transport: match m.proto {
+                Proto::TCP => rules::Transport::Tcp,
+                Proto::UDP => rules::Transport::Udp,
+                Proto(p) => rules::Transport::Other(p),
+            },
+            dir,
+            established: self.established,
+            app_proto: m.app_proto,
+            flow_id: m.id,
+            secs: self.ts.secs(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct AnomalyBody<'a, M: Display> {
+    anomaly: Anomaly<'a, M>,
+}
+
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct Anomaly<'a, M: Display> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'a str,
+    direction: &'static str,
+    #[serde(serialize_with = "display")]
+    message: &'a M,
+}
+
+fn display<S: serde::Serializer, M: Display>(m: &&M, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(*m)
+}
+
+impl Stage {
+    /// A transaction: its event (`body`), then the signatures and the baseline, whose alerts
+    /// carry `alert_body` (the same as `body` but where Suricata lays alerts out otherwise).
+    pub fn transaction<B: Serialize, A: Serialize>(
+        &mut self,
+        here: &mut Here<'_>,
+        (event_type, dir): (EventType, Direction),
+        tx: decoders::Tx<'_, '_>,
+        body: &B,
+        alert_body: &A,
+    ) {
+        self.event(here, event_type, body);
+        let pkt = here.view(dir);
+        let d = &mut self.detect;
+        d.ruleset
+            .match_tx(&pkt, &tx, here.bits, &mut d.detector, &mut d.alerts);
+        self.alerts(here, &pkt, Some(alert_body));
+        if let Some(w) = self.watch.as_deref_mut() {
+            let m = &*here.meta;
+            let place = Place {
+                ts: here.ts,
+                flow_id: Some(m.id),
+                tuple: super::tuple(&pkt, m.proto),
+                vlan: m.vlan(),
+                pcap_cnt: Some(here.pcap_cnt),
+                app_proto: m.app_proto.map(AppProto::name),
+                direction: Some(direction_name(dir)),
+                linktype: self.detect.linktype,
+            };
+            if w.transaction(&mut self.eve, &place, m, &tx, Some(alert_body)) {
+                here.meta.alerted = true;
+            }
+        }
+    }
+
+    /// A packet's payload against the packet rules (`pkt` oriented the way the packet goes).
+    pub fn packet(&mut self, here: &mut Here<'_>, pkt: &rules::PacketView, payload: &[u8]) {
+        let d = &mut self.detect;
+        d.ruleset.match_packet(
+            pkt,
+            payload,
+            false,
+            here.bits,
+            &mut d.detector,
+            &mut d.alerts,
+        );
+        self.alerts::<()>(here, pkt, None);
+    }
+
+    /// A DNP3 link frame's source address, for the sender's identity in the baseline.
+    pub fn dnp3_link(&mut self, here: &Here<'_>, dir: Direction, source: u16) {
+        if let Some(w) = self.watch.as_deref_mut() {
+            w.dnp3_link(here.meta, dir, source, here.ts);
+        }
+    }
+
+    /// An event about the flow.
+    pub fn event<B: Serialize>(&mut self, here: &Here<'_>, event_type: EventType, body: B) {
+        let m = &here.meta;
+        self.eve.write(&Event {
+            timestamp: here.ts,
+            flow_id: Some(m.id),
+            event_type,
+            tuple: Some(m.tuple()),
+            vlan: m.vlan(),
+            pcap_cnt: Some(here.pcap_cnt),
+            app_proto: m.app_proto.map(AppProto::name),
+            body,
+        });
+    }
+
+    /// An `anomaly` event about the flow: `kind` is `applayer` or `stream`, `event` its stable
+    /// name (`modbus.invalid_length`). An `applayer` anomaly also meets the `app-layer-event`
+    /// rules.
+    pub fn anomaly(
+        &mut self,
+        here: &mut Here<'_>,
+        (kind, dir): (&'static str, Direction),
+        event: &str,
+        message: &impl Display,
+    ) {
+        let body = AnomalyBody {
+            anomaly: Anomaly {
+                kind,
+                event,
+                direction: direction_name(dir),
+                message,
+            },
+        };
+        self.event(here, EventType::Anomaly, body);
+        if kind == "applayer" && self.detect.ruleset.has_event_rules() {
+            let pkt = here.view(dir);
+            let d = &mut self.detect;
+            d.ruleset
+                .match_event(&pkt, event, here.bits, &mut d.detector, &mut d.alerts);
+            self.alerts::<()>(here, &pkt, None);
+        }
+    }
+
+    /// Write the alerts of the rules that just matched; the flow has alerted if any.
+    fn alerts<B: Serialize>(
+        &mut self,
+        here: &mut Here<'_>,
+        pkt: &rules::PacketView,
+        app: Option<&B>,
+    ) {
+        let m = &*here.meta;
+        let wrote = self.detect.write_alerts(
+            &mut self.eve,
+            pkt,
+            (here.ts, here.pcap_cnt),
+            (m.vlan(), m.proto),
+            app,
+        );
+        if wrote {
+            here.meta.alerted = true;
+        }
+    }
+}
