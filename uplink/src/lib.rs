@@ -183,10 +183,9 @@ impl Shared {
 
 /// The running uplink: the spool and its sender thread.
 pub struct Uplink {
-    shared: Arc<Shared>,
+    /// The owner's own way into the spool; `pusher.shared` is what the sender shares.
+    own: Pusher,
     thread: Option<JoinHandle<()>>,
-    /// Segments closed so far, to wake the sender when one more is.
-    closes: u64,
 }
 
 impl Uplink {
@@ -257,9 +256,8 @@ impl Uplink {
                 UplinkError::invalid(table, "url", format!("cannot start the sender thread: {e}"))
             })?;
         Ok(Uplink {
-            shared,
+            own: Pusher { shared, closes: 0 },
             thread: Some(thread),
-            closes: 0,
         })
     }
 
@@ -267,62 +265,57 @@ impl Uplink {
     /// age. Never blocks on the network and never fails: what the disk refuses is counted in
     /// `dropped_write_error`. Every line goes: choosing what to send is the caller's part.
     pub fn push(&mut self, line: &[u8]) {
-        let mut st = self.shared.lock();
-        st.spool.push(line);
-        wake_if_closed(&self.shared, &mut self.closes, &st);
+        self.own.push(line);
     }
 
     /// Close the open segment now and wake the sender, so what was pushed leaves at once
     /// instead of after `segment_seconds` (an urgent record, just pushed). Sending still keeps
     /// order, and a sender waiting out a backoff keeps waiting. Nothing open: nothing to do.
     pub fn flush(&mut self) {
-        let mut st = self.shared.lock();
+        let p = &mut self.own;
+        let mut st = p.shared.lock();
         st.spool.close_open();
-        wake_if_closed(&self.shared, &mut self.closes, &st);
+        wake_if_closed(&p.shared, &mut p.closes, &st);
     }
 
     /// Close the open segment if it is `segment_seconds` old, so a quiet caller's records go
     /// out. Call it regularly (the sensor does from its capture loop); the sender thread checks
     /// too, at least every 250 ms.
     pub fn tick(&mut self) {
-        let mut st = self.shared.lock();
-        st.spool.rotate_if_old(Instant::now());
-        wake_if_closed(&self.shared, &mut self.closes, &st);
+        self.own.tick();
     }
 
     /// The counters now.
     pub fn stats(&self) -> UplinkStats {
-        snapshot(&self.shared.lock())
+        snapshot(&self.own.shared.lock())
     }
 
     /// A handle that pushes into this uplink's spool from elsewhere — an EVE writer, another
     /// capture worker — while this owner keeps the sender and finishes it. Any number may push
     /// at once: lines go into the spool whole, in the order the spool's lock is taken.
     pub fn pusher(&self) -> Pusher {
-        Pusher {
-            shared: Arc::clone(&self.shared),
-            closes: self.closes,
-        }
+        self.own.clone()
     }
 
     /// The spool's directory.
     pub fn spool_dir(&self) -> PathBuf {
-        self.shared.lock().spool.dir().to_owned()
+        self.own.shared.lock().spool.dir().to_owned()
     }
 
     /// Close the open segment, wait up to `drain` for the spool to empty, stop the sender and
     /// return the final counters. What is not sent stays on disk for the next start.
     pub fn finish(mut self, drain: Duration) -> UplinkStats {
         let deadline = Instant::now() + drain;
-        let mut st = self.shared.lock();
+        let mut st = self.own.shared.lock();
         st.spool.close_open();
-        self.shared.wake.notify_one();
+        self.own.shared.wake.notify_one();
         while !st.spool.is_empty() && !st.done {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
             st = self
+                .own
                 .shared
                 .idle
                 .wait_timeout(st, deadline - now)
@@ -331,7 +324,7 @@ impl Uplink {
         }
         drop(st);
         self.stop_sender();
-        snapshot(&self.shared.lock())
+        snapshot(&self.own.shared.lock())
     }
 
     /// Tell the sender to stop; wait briefly for a request under way, then let it go.
@@ -340,9 +333,9 @@ impl Uplink {
             return;
         };
         let grace = Instant::now() + STOP_GRACE;
-        let mut st = self.shared.lock();
+        let mut st = self.own.shared.lock();
         st.stop = true;
-        self.shared.wake.notify_all();
+        self.own.shared.wake.notify_all();
         while !st.done {
             let now = Instant::now();
             if now >= grace {
@@ -350,6 +343,7 @@ impl Uplink {
                 return;
             }
             st = self
+                .own
                 .shared
                 .idle
                 .wait_timeout(st, grace - now)
