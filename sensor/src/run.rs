@@ -63,30 +63,27 @@ impl Sensor {
     ) -> anyhow::Result<Sensor> {
         let file = || config_path.map_or("sensor.toml".into(), |p| p.display().to_string());
         let writer = EveWriter::new(eve, &config.sensor);
-        let (rules, baseline, learn, pull) = match purpose {
+        let (rule_paths, baseline, pull) = match purpose {
             Purpose::Detect {
                 rules,
                 baseline,
                 pull_bulletins,
-            } => (Some(rules), baseline, None, pull_bulletins),
-            Purpose::Learn(start) => (None, None, Some(start), false),
-        };
-        let Some(rule_paths) = rules else {
-            let mut pipeline = Pipeline::new(config, writer);
-            pipeline
-                .detect()
-                .replace_initial(Arc::new(rules::Ruleset::default()), 0);
-            if let Some(start) = learn {
+            } => (rules, baseline, pull_bulletins),
+            Purpose::Learn(start) => {
+                let mut pipeline = Pipeline::new(config, writer);
+                pipeline
+                    .detect()
+                    .replace_initial(Arc::new(rules::Ruleset::default()), 0);
                 pipeline.set_watch(Watch::learn(config.baseline.clone(), start));
+                return Ok(Sensor {
+                    pipeline,
+                    metrics: None,
+                    bulletins: None,
+                    uplink: None,
+                    rules: Rules::none(config),
+                    drain: std::time::Duration::ZERO,
+                });
             }
-            return Ok(Sensor {
-                pipeline,
-                metrics: None,
-                bulletins: None,
-                uplink: None,
-                rules: Rules::none(config),
-                drain: std::time::Duration::ZERO,
-            });
         };
         let bulletins = Bulletins::new(config)
             .map_err(|e| anyhow::anyhow!("{}: key `{}`: {}", file(), e.full_key(), e.detail()))?;
