@@ -4,6 +4,7 @@
 //! once at the end of a replay or a live capture. Every sample carries a `sensor` label.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -249,28 +250,25 @@ pub fn render(sensor: &str, snap: &Snapshot<'_>) -> String {
 /// collector reads it: a counter's family is named as its samples are, with `_total`, and there
 /// is no `# EOF` line.
 fn text_format(open_metrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
     let mut out = String::with_capacity(open_metrics.len());
-    let lines: Vec<&str> = open_metrics.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if *line == "# EOF" {
-            continue;
-        }
-        let counter = |name: &str| {
-            [i, i + 1]
-                .iter()
-                .filter_map(|&j| lines.get(j))
-                .any(|l| *l == format!("# TYPE {name} counter"))
-        };
-        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|tag| {
-            let rest = line.strip_prefix(tag)?;
-            let (name, tail) = rest.split_once(' ')?;
-            counter(name).then(|| format!("{tag}{name}_total {tail}"))
+    for line in open_metrics.lines().filter(|l| *l != "# EOF") {
+        let family = ["# HELP ", "# TYPE "].iter().find_map(|tag| {
+            let (name, tail) = line.strip_prefix(tag)?.split_once(' ')?;
+            counters.contains(name).then_some((tag, name, tail))
         });
-        match renamed {
-            Some(l) => out.push_str(&l),
-            None => out.push_str(line),
+        match family {
+            Some((tag, name, tail)) => {
+                let _ = writeln!(out, "{tag}{name}_total {tail}");
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
         }
-        out.push('\n');
     }
     out
 }
