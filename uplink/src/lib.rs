@@ -272,10 +272,7 @@ impl Uplink {
     /// instead of after `segment_seconds` (an urgent record, just pushed). Sending still keeps
     /// order, and a sender waiting out a backoff keeps waiting. Nothing open: nothing to do.
     pub fn flush(&mut self) {
-        let p = &mut self.own;
-        let mut st = p.shared.lock();
-        st.spool.close_open();
-        wake_if_closed(&p.shared, &mut p.closes, &st);
+        self.own.with_spool(spool::Spool::close_open);
     }
 
     /// Close the open segment if it is `segment_seconds` old, so a quiet caller's records go
@@ -384,15 +381,20 @@ pub struct Pusher {
 impl Pusher {
     /// Spool one NDJSON line, as [`Uplink::push`] does.
     pub fn push(&mut self, line: &[u8]) {
-        let mut st = self.shared.lock();
-        st.spool.push(line);
-        wake_if_closed(&self.shared, &mut self.closes, &st);
+        self.with_spool(|s| s.push(line));
     }
 
     /// Close the open segment if it is old enough, as [`Uplink::tick`] does.
     pub fn tick(&mut self) {
+        self.with_spool(|s| {
+            s.rotate_if_old(Instant::now());
+        });
+    }
+
+    /// Act on the spool under its lock, then wake the sender if a segment closed meanwhile.
+    fn with_spool(&mut self, f: impl FnOnce(&mut spool::Spool)) {
         let mut st = self.shared.lock();
-        st.spool.rotate_if_old(Instant::now());
+        f(&mut st.spool);
         wake_if_closed(&self.shared, &mut self.closes, &st);
     }
 
