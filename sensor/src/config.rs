@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use decoders::AppProto;
 pub use icsight_config::ConfigError;
 use icsight_eve::codes::{check_province, check_uscc};
-use icsight_eve::SensorIdentity;
+use icsight_eve::{EventType, SensorIdentity};
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -46,19 +46,6 @@ pub struct Config {
     pub bulletins: BulletinsConfig,
 }
 
-/// Event types a sensor may send to its collector.
-pub const UPLINK_EVENT_TYPES: [&str; 9] = [
-    "alert",
-    "anomaly",
-    "asset",
-    "flow",
-    "stats",
-    "modbus",
-    "s7comm",
-    "s7commplus",
-    "dnp3",
-];
-
 /// The `[uplink]` table: how events reach the provincial collector (the keys of
 /// [`UplinkConfig`], the `uplink` crate's) and which of them go (`events`, the sensor's own).
 /// It is one table in `sensor.toml`; unknown keys are errors, and every error names its key
@@ -84,13 +71,14 @@ impl UplinkSection {
         self.link
             .validate(crate::uplink::TABLE)
             .map_err(|e| (e.full_key(), e.detail()))?;
+        // Every event type can be sent.
         for e in &self.events {
-            if !UPLINK_EVENT_TYPES.contains(&e.as_str()) {
+            if EventType::parse(e).is_none() {
                 return Err((
                     "uplink.events".into(),
                     format!(
                         "{e:?} is not an event type that can be sent: use {}",
-                        UPLINK_EVENT_TYPES.join(", ")
+                        EventType::known()
                     ),
                 ));
             }

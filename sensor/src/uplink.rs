@@ -10,7 +10,7 @@ pub use uplink::{UplinkError, UplinkStats};
 
 use icsight_eve::{EventType, SensorIdentity};
 
-use crate::config::{UplinkSection, UPLINK_EVENT_TYPES};
+use crate::config::UplinkSection;
 
 /// The `sensor.toml` table the uplink is configured in: its errors and log lines are named so.
 pub const TABLE: &str = "uplink";
@@ -105,8 +105,7 @@ impl UplinkSink {
 fn event_bits(events: &[String]) -> Result<u16, UplinkError> {
     let mut bits = 0u16;
     for e in events {
-        let sendable = UPLINK_EVENT_TYPES.contains(&e.as_str());
-        let Some(t) = EventType::parse(e).filter(|_| sendable) else {
+        let Some(t) = EventType::parse(e) else {
             return Err(UplinkError::invalid(
                 TABLE,
                 "events",
