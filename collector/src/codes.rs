@@ -17,13 +17,8 @@ pub fn weight(industry: Industry) -> u8 {
     }
 }
 
-/// The industry class a name spells, as EVE and the registry spell it (`building_materials`).
-pub fn industry(name: &str) -> Option<Industry> {
-    Industry::parse(name)
-}
-
 pub fn check_industry(name: &str) -> Result<(), String> {
-    if industry(name).is_some() {
+    if Industry::parse(name).is_some() {
         Ok(())
     } else {
         // Most weighty first.
@@ -51,10 +46,10 @@ mod tests {
     #[test]
     fn industries_by_name() {
         assert_eq!(
-            industry("building_materials"),
+            Industry::parse("building_materials"),
             Some(Industry::BuildingMaterials)
         );
-        assert_eq!(industry("Energy"), None);
+        assert_eq!(Industry::parse("Energy"), None);
         assert_eq!(Industry::LightIndustry.name(), "light_industry");
         assert_eq!(weight(Industry::Water), 20);
         assert!(check_industry("water").is_ok());

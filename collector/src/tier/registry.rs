@@ -45,7 +45,7 @@ pub fn priority(severity: u8, grade: u8, industry: &str) -> u8 {
         2 => 20,
         _ => 10,
     };
-    let i = crate::codes::industry(industry).map_or(5, crate::codes::weight);
+    let i = icsight_eve::Industry::parse(industry).map_or(5, crate::codes::weight);
     s + g + i
 }
 
