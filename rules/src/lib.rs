@@ -7,10 +7,12 @@
 //! [`pcre`], [`byte`], [`payload`] for bytes, [`flow`], [`threshold`], and one module per
 //! protocol ([`modbus`], [`dnp3`], [`s7comm`]). [`engine`] compiles the rules into a
 //! [`Ruleset`] that packets, transactions and events are matched against, through the
-//! multi-pattern [`prefilter`]; [`load`] reads files and directories. Every error names the line
-//! it comes from, and one bad rule never stops the others; what is wrong with an option's value
+//! multi-pattern [`prefilter`]; [`load`] reads files and directories, holding bulletins' rules
+//! to [`bulletin`]'s limits. Every error names the line it comes from, and one bad rule never
+//! stops the others; what is wrong with an option's value
 //! is a typed [`KeywordError`] ([`error`]).
 
+pub mod bulletin;
 pub mod byte;
 pub mod classification;
 pub mod content;
@@ -38,7 +40,7 @@ pub use engine::{Detector, PacketView, Rule, Ruleset, Transport};
 pub use error::{Conflict, KeywordError, ListError, TextError};
 pub use flow::FlowBits;
 pub use header::{Action, AddrExpr, Direction, Header, PortExpr, Protocol};
-pub use load::{load, load_sources, LoadError, Loaded};
+pub use load::{load, load_layered, load_sources, LoadError, Loaded};
 pub use signature::{parse_rules, parse_rules_with, Signature};
 pub use text::{split_rules, RawOption, RawRule, RuleText};
 pub use vars::Vars;

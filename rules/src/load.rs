@@ -104,17 +104,58 @@ pub fn load_sources(
     vars: &Vars,
     classes: &Classification,
 ) -> Loaded {
+    load_layered(sources, sources.len(), vars, classes)
+}
+
+/// Load rules from texts, each named by the file it came from, where those from
+/// `sources[bulletins_from..]` are bulletins': each is held to [`crate::bulletin`]'s caps and
+/// rules, and refused whole, naming why, when it breaks one. Bulletins come last, so a sid
+/// they share with the sensor's own rules is refused in the bulletin.
+pub fn load_layered(
+    sources: &[(PathBuf, String)],
+    bulletins_from: usize,
+    vars: &Vars,
+    classes: &Classification,
+) -> Loaded {
     let mut errors = Vec::new();
     let mut bits = FlowbitNames::default();
     let mut all = Vec::new();
     let mut seen: HashMap<(u32, u32), (usize, usize)> = HashMap::new();
     for (fi, (file, text)) in sources.iter().enumerate() {
+        let bulletin = fi >= bulletins_from;
+        if bulletin {
+            if let Err(message) = crate::bulletin::check_text(text) {
+                errors.push(LoadError {
+                    file: file.clone(),
+                    line: 0,
+                    message,
+                });
+                continue;
+            }
+        }
         let (sigs, errs) = parse_rules_with(text, vars, &mut bits);
         errors.extend(errs.into_iter().map(|e| LoadError {
             file: file.clone(),
             line: e.line,
             message: e.message,
         }));
+        if bulletin {
+            let refused: Vec<LoadError> = sigs
+                .iter()
+                .filter_map(|sig| {
+                    let message = crate::bulletin::check_rule(sig, &bits).err()?;
+                    Some(LoadError {
+                        file: file.clone(),
+                        line: sig.line,
+                        message: format!("{message}; the bulletin is refused whole"),
+                    })
+                })
+                .collect();
+            if !refused.is_empty() {
+                errors.extend(refused);
+                continue;
+            }
+        }
         for sig in sigs {
             if let Err(k) = crate::engine::class_of(&sig, classes) {
                 errors.push(LoadError {

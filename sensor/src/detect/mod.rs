@@ -171,8 +171,9 @@ pub fn rule_vars(cfg: &crate::config::RulesConfig) -> rules::Vars {
 /// Load the rules: `paths` when given, else the configuration's `rules.files`, else the
 /// default ICS ruleset built into the sensor; and, in addition, every `*.rules` file in
 /// `bulletins` (the bulletins directory, when bulletins are on; nothing while it does not
-/// exist). Bad rules are reported in the result, not as an error; an unreadable classification
-/// file is an error.
+/// exist), held to `rules::bulletin`'s caps and refused whole when one could silence others.
+/// Bad rules are reported in the result, not as an error; an unreadable classification file is
+/// an error.
 pub fn load_rules(
     paths: &[std::path::PathBuf],
     cfg: &crate::config::RulesConfig,
@@ -211,10 +212,15 @@ pub fn load_rules(
         Vec::new()
     };
     let builtin = sources.len();
+    let configured = files.len();
     if let Some(dir) = bulletins.filter(|d| d.is_dir()) {
         rules::load::rule_files(dir, &mut files, &mut errors);
     }
-    for f in &files {
+    let mut bulletins_from = usize::MAX;
+    for (i, f) in files.iter().enumerate() {
+        if i == configured {
+            bulletins_from = sources.len();
+        }
         match std::fs::read_to_string(f) {
             Ok(text) => sources.push((f.clone(), text)),
             Err(e) => errors.push(rules::LoadError {
@@ -224,7 +230,8 @@ pub fn load_rules(
             }),
         }
     }
-    let mut loaded = rules::load_sources(&sources, &vars, &classes);
+    // Bulletins' rules come last and may only add alerts (`rules::bulletin`).
+    let mut loaded = rules::load_layered(&sources, bulletins_from, &vars, &classes);
     errors.append(&mut loaded.errors);
     loaded.errors = errors;
     // As `rules::load` reports them: the built-in sources, then every file found, read or not.
