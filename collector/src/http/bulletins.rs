@@ -117,9 +117,11 @@ async fn issue_inner(
             who.name, who.province
         )));
     }
-    let issued = match app.bulletins.issue(&n, &app.registry()).await {
+    let sees = |province: &str, enterprise: &str| who.sees(province, enterprise);
+    let issued = match app.bulletins.issue(&n, &app.registry(), sees).await {
         Ok(i) => i,
         Err(IssueError::Invalid(m)) => return Err(bad(m)),
+        Err(e @ IssueError::OutOfScope(_)) => return Err(ApiError::forbidden(e.to_string())),
         Err(e @ IssueError::NoTargets) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -161,6 +163,12 @@ fn bulletin_json(b: &Bulletin) -> serde_json::Value {
     })
 }
 
+/// Whether `who` reading a bulletin records it received: an enterprise's own people do; a
+/// read-only regulator looking in does not.
+fn receives(who: &Account) -> bool {
+    !who.enterprise_id.is_empty() && who.may_write("receive bulletins").is_ok()
+}
+
 /// Record a step of an enterprise's handling, the first time only; whether it was.
 async fn record_progress(
     app: &App,
@@ -187,7 +195,7 @@ async fn list_inner(app: &App, who: &Account) -> Result<Response, ApiError> {
     let list = book.all(|t| who.sees(&t.province, &t.enterprise_id));
     let mut out = Vec::new();
     for (b, targets) in &list {
-        if !who.enterprise_id.is_empty() {
+        if receives(who) {
             record_progress(app, b, &targets[0], "received", &who.name, "").await?;
         }
         let count = |state: &str| {
@@ -229,7 +237,7 @@ async fn read_inner(app: &App, who: &Account, id: &str) -> Result<Response, ApiE
     if mine.is_empty() {
         return Err(not_found(id, who));
     }
-    if !who.enterprise_id.is_empty() {
+    if receives(who) {
         record_progress(app, &b, mine[0], "received", &who.name, "").await?;
     }
     let progress = app

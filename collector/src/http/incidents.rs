@@ -134,9 +134,10 @@ fn as_json(i: &Incident) -> serde_json::Value {
 /// Incident `id` if `who` may see it; outside the scope reads as absent: nothing about it
 /// leaks.
 async fn load_seen(app: &App, who: &Account, id: &str) -> Result<Incident, ApiError> {
+    let (province, enterprise) = who.narrow(None, None).map_err(ApiError::from)?;
     match app
         .incidents
-        .get(id)
+        .get(id, province.as_deref(), enterprise.as_deref())
         .await
         .map_err(|e| app.storage_error(e))?
     {

@@ -1,7 +1,8 @@
 //! `POST /v1/ingest`: a batch of a sensor's (or a lower tier's) events, NDJSON, compressed.
 //!
-//! The sender is authenticated before the body is read ([`Authed<Sender>`]); the body is
-//! read, bounded, decompressed, bounded again, and handed to the tier: checked whole first
+//! The sender is authenticated before the body is read ([`Authed<Sender>`]) and a refused one's
+//! body is never read; the body is read within the request's time, bounded, decompressed,
+//! bounded again, and handed to the tier: checked whole first
 //! ([`check_batch`]: one bad line refuses the batch with a 4xx naming the line, and nothing of
 //! it is stored), then stored, escalated and forwarded. A batch that was stored before (the
 //! sensor resends what it did not see acknowledged) stores nothing twice: a sensor's batches
@@ -51,19 +52,45 @@ async fn ingest(
     let sender = match sender {
         Ok(s) => s,
         Err(refused) => {
-            // Refused (and audited) before the body is read; it is read and dropped still, so
-            // a client cut off mid-upload does not see a reset instead of the reason.
-            let _ = read_body(body, app.config.server.max_body_kb * 1024).await;
+            // Refused (and audited) from the headers and certificate alone: the body is never
+            // read, and the connection is closed after the answer, so an unauthenticated
+            // client holds neither memory nor the connection.
+            drop(body);
             count(&app, refused.outcome());
             tracing::warn!(status = %refused.status(), error = %refused, "batch refused");
-            return refused.into_response();
+            let mut r = refused.into_response();
+            r.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return r;
         }
     };
     // Run to the end on its own task: a sender hanging up must not stop a batch half stored.
     let task = {
         let (app, who) = (app.clone(), sender.who.clone());
         let span = tracing::info_span!("ingest", sender = %who.id());
-        tokio::spawn(async move { accept(&app, &who, &headers, body).await }.instrument(span))
+        tokio::spawn(
+            async move {
+                // Batches in progress are bounded; one more waits its turn, within the
+                // request's time, and holds it to the end.
+                let busy = || {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "too many batches in progress: send again",
+                    )
+                };
+                let turn =
+                    tokio::time::timeout(app.guards.request_timeout, app.guards.ingests.acquire())
+                        .await;
+                let Ok(Ok(_turn)) = turn else {
+                    return Err(busy());
+                };
+                accept(&app, &who, &headers, body).await
+            }
+            .instrument(span),
+        )
     };
     let result = task.await.unwrap_or_else(|e| {
         Err(ApiError::internal(
@@ -114,16 +141,29 @@ async fn accept(
     body: Body,
 ) -> Result<Accepted, ApiError> {
     let limits = &app.config.server;
-    let compressed = read_body(body, limits.max_body_kb * 1024)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("body larger than {} KiB", limits.max_body_kb),
+    // The body has the request's time to arrive: a sender holding it open holds no slot long.
+    let compressed = tokio::time::timeout(
+        app.guards.request_timeout,
+        read_body(body, limits.max_body_kb * 1024),
+    )
+    .await
+    .unwrap_or(Err(BodyError::Slow))
+    .map_err(|e| match e {
+        BodyError::TooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body larger than {} KiB", limits.max_body_kb),
+        ),
+        BodyError::Broken(e) => ApiError::bad(format!("body: {e}")),
+        BodyError::Slow => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!(
+                "body not received within {} s",
+                app.guards.request_timeout.as_secs_f64()
             ),
-            BodyError::Broken(e) => ApiError::bad(format!("body: {e}")),
-        })?;
+        ),
+    })?;
     let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
         v.to_str()
             .unwrap_or("(not text)")
@@ -139,6 +179,16 @@ async fn accept(
         check_batch(&text, sender, &app.registry(), &policy, received).map_err(refusal)?;
     let unavailable = |e| app.storage_error(e);
     let up = app.upstream.as_deref();
+    if let Some((id, province)) = ingest::foreign_incident(&app.store, &checked.reports)
+        .await
+        .map_err(unavailable)?
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("incident {id} belongs to province {province}"),
+        ));
+    }
     let totals = ingest::store_rows(&app.store, &app.metrics, checked.batches)
         .await
         .map_err(unavailable)?;
@@ -163,6 +213,7 @@ async fn accept(
 enum BodyError {
     TooLarge,
     Broken(axum::Error),
+    Slow,
 }
 
 /// What an oversized body is still read (and thrown away) for, so its sender gets the 413.

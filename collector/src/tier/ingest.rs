@@ -149,7 +149,10 @@ pub fn check_batch(
             Sender::Sensor(s) => bound(s, registry),
             Sender::Collector(c) => match report::parse(&env, c).map_err(refuse)? {
                 report::Line::Event(who) => who,
-                report::Line::Report(r) => {
+                report::Line::Report(mut r) => {
+                    if let Report::Enterprise(e) = &mut r {
+                        owned_here(e, registry, received, n).map_err(refuse)?;
+                    }
                     out.reports.push(r);
                     continue;
                 }
@@ -192,6 +195,28 @@ pub fn check_batch(
     Ok(out)
 }
 
+/// An enterprise belongs to one province: a lower tier's row for an id registered here under
+/// another province is refused, whoever sent it. Its version is stamped on receipt (`received`,
+/// then the line `n` within the batch), never taken from the sender, so a report cannot
+/// outrank this tier's own imports by claiming a version from the future.
+fn owned_here(
+    e: &mut report::EnterpriseRow,
+    registry: &Registry,
+    received: u32,
+    n: usize,
+) -> Result<(), LineError> {
+    if let Some(held) = registry.get(&e.enterprise_id) {
+        if held.province != e.province {
+            return Err(LineError::Forbidden(format!(
+                "enterprise {} is registered in province {}, not {}",
+                e.enterprise_id, held.province, e.province
+            )));
+        }
+    }
+    e.version = u64::from(received) * 1_000_000 + (n as u64).min(999_999);
+    Ok(())
+}
+
 /// A sensor's binding, with industry and grade as the registry has them now.
 fn bound(s: &SensorEntry, registry: &Registry) -> SensorEntry {
     let mut who = s.clone();
@@ -231,6 +256,43 @@ pub async fn store_rows(
         }
     }
     Ok(t)
+}
+
+/// The first incident of `reports` whose id this tier holds under another province, with
+/// that province: an incident id belongs to the province that opened it, and a lower tier
+/// may not shadow another's.
+pub async fn foreign_incident(
+    store: &Store,
+    reports: &[Report],
+) -> clickhouse::error::Result<Option<(String, String)>> {
+    let mine: Vec<(&str, &str)> = (reports.iter())
+        .filter_map(|r| match r {
+            Report::Incident(i) => Some((i.incident_id.as_str(), i.province.as_str())),
+            _ => None,
+        })
+        .collect();
+    if mine.is_empty() {
+        return Ok(None);
+    }
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct Held {
+        incident_id: String,
+        province: String,
+    }
+    let ids: Vec<&str> = mine.iter().map(|(id, _)| *id).collect();
+    let held: Vec<Held> = store
+        .client()
+        .query("SELECT DISTINCT incident_id, province FROM incidents WHERE has(?, incident_id)")
+        .bind(ids)
+        .fetch_all()
+        .await?;
+    Ok(held
+        .into_iter()
+        .find(|h| {
+            mine.iter()
+                .any(|&(id, p)| id == h.incident_id && p != h.province)
+        })
+        .map(|h| (h.incident_id, h.province)))
 }
 
 /// Store the report rows of a lower tier; how many. Incidents and bulletin progress go on up

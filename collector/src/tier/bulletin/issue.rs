@@ -42,7 +42,45 @@ pub struct NewBulletin {
     pub deadline: String,
 }
 
-/// Check a new bulletin and make it, numbered `seq`, with id `id`.
+/// The longest a bulletin's rules may take to compile before it is refused.
+pub const COMPILE_LIMIT: Duration = Duration::from_secs(20);
+
+/// Compile a bulletin's rules as a sensor would load them, on a blocking thread, one bulletin
+/// at a time and for at most [`COMPILE_LIMIT`]: the error names the first rule refused.
+/// A compilation that overruns is refused, and the next waits until it has ended.
+pub async fn compile(rules: String) -> Result<(), String> {
+    static ONE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let run = async {
+        let permit = ONE.acquire().await.expect("never closed");
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let loaded = rules::load_layered(
+                &[(std::path::PathBuf::from("signatures"), rules)],
+                0,
+                &rules::Vars::suricata_defaults(),
+                &rules::Classification::builtin(),
+            );
+            match loaded.errors.first() {
+                Some(e) if e.line > 0 => Err(format!("signatures: line {}: {}", e.line, e.message)),
+                Some(e) => Err(format!("signatures: {}", e.message)),
+                None => Ok(()),
+            }
+        })
+        .await
+        .map_err(|_| "signatures: could not be compiled".to_owned())?
+    };
+    tokio::time::timeout(COMPILE_LIMIT, run)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "signatures: not compiled within {} s: simplify them",
+                COMPILE_LIMIT.as_secs()
+            ))
+        })
+}
+
+/// Check a new bulletin and make it, numbered `seq`, with id `id`. Its rules are checked
+/// against the caps here and compiled by [`compile`].
 pub fn make(
     n: &NewBulletin,
     id: &str,
@@ -82,14 +120,7 @@ pub fn make(
         return Err("signatures: at most 256 KiB".into());
     }
     let rules = format!("{}\n{}", n.signatures.trim(), n.indicators.rules(id));
-    let loaded = rules::load_sources(
-        &[(std::path::PathBuf::from("signatures"), rules.clone())],
-        &rules::Vars::suricata_defaults(),
-        &rules::Classification::builtin(),
-    );
-    if let Some(e) = loaded.errors.first() {
-        return Err(format!("signatures: line {}: {}", e.line, e.message));
-    }
+    rules::bulletin::check_text(&rules).map_err(|m| format!("signatures: {m}"))?;
     Ok(Bulletin {
         bulletin_id: id.to_owned(),
         seq,
@@ -127,6 +158,9 @@ pub enum IssueError {
     /// Its scope reaches no enterprise of this tier's registry.
     #[error("scope: reaches no enterprise in this tier's registry")]
     NoTargets,
+    /// Its scope names enterprises outside the issuer's.
+    #[error("scope.enterprises: {0} outside the issuer's scope")]
+    OutOfScope(String),
     #[error(transparent)]
     Storage(#[from] store::Error),
 }
@@ -188,17 +222,42 @@ impl Bulletins {
         ))
     }
 
-    /// Number, check and store a new bulletin for the enterprises of `registry` in its scope.
-    pub async fn issue(&self, n: &NewBulletin, registry: &Registry) -> Result<Issued, IssueError> {
+    /// Number, check and store a new bulletin for the enterprises of `registry` in its scope
+    /// and the issuer's: `issuer_sees(province, enterprise)`. Enterprises it names outside the
+    /// issuer's scope refuse it; its rules must compile within the caps.
+    pub async fn issue(
+        &self,
+        n: &NewBulletin,
+        registry: &Registry,
+        issuer_sees: impl Fn(&str, &str) -> bool,
+    ) -> Result<Issued, IssueError> {
         let _one_at_a_time = self.issuing.lock().await;
         let seq = self.book.next_seq();
         let id = format!("{}-{:06}", self.tier.id, seq);
         let b = make(n, &id, &self.tier.id, seq, now_s()).map_err(IssueError::Invalid)?;
-        let targets = self.targets_of(registry, &id, &n.scope);
+        let outside: Vec<&str> = (n.scope.enterprises.iter())
+            .filter(|e| {
+                registry
+                    .get(e)
+                    .is_some_and(|e| !issuer_sees(&e.province, &e.enterprise_id))
+            })
+            .map(String::as_str)
+            .collect();
+        if !outside.is_empty() {
+            return Err(IssueError::OutOfScope(outside.join(", ")));
+        }
+        let targets: Vec<Target> = self
+            .targets_of(registry, &id, &n.scope)
+            .into_iter()
+            .filter(|t| issuer_sees(&t.province, &t.enterprise_id))
+            .collect();
         // A bulletin that reaches no one is a mistaken scope (or a registry not yet filled).
         if targets.is_empty() {
             return Err(IssueError::NoTargets);
         }
+        compile(b.rules.clone())
+            .await
+            .map_err(IssueError::Invalid)?;
         self.keep(b.clone(), targets.clone()).await?;
         Ok(Issued {
             bulletin: b,

@@ -226,18 +226,28 @@ impl Incidents {
         query.bind(q.limit).fetch_all().await
     }
 
-    /// The newest version of incident `id`.
-    pub async fn get(&self, id: &str) -> clickhouse::error::Result<Option<Incident>> {
-        let rows: Vec<Incident> = self
-            .store
-            .client()
-            .query(&format!(
-                "SELECT {COLUMNS} FROM incidents FINAL WHERE incident_id = ? LIMIT 1"
-            ))
-            .bind(id)
-            .fetch_all()
-            .await?;
-        Ok(rows.into_iter().next())
+    /// The newest version of incident `id` within `province` and `enterprise` (`None`: any),
+    /// the scope filtered in the query: an incident is keyed by its province as well as its
+    /// id, and a row of another province never stands in for it.
+    pub async fn get(
+        &self,
+        id: &str,
+        province: Option<&str>,
+        enterprise: Option<&str>,
+    ) -> clickhouse::error::Result<Option<Incident>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM incidents FINAL WHERE incident_id = ?");
+        if province.is_some() {
+            sql.push_str(" AND province = ?");
+        }
+        if enterprise.is_some() {
+            sql.push_str(" AND enterprise_id = ?");
+        }
+        sql.push_str(" ORDER BY version DESC LIMIT 1");
+        let mut q = self.store.client().query(&sql).bind(id);
+        for v in [province, enterprise].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        Ok(q.fetch_all().await?.into_iter().next())
     }
 
     /// Move incident `current` on to `to`, by `by`; its new version, stored and sent up.
