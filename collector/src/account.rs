@@ -134,11 +134,51 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Check a `password_argon2` value is a hash argon2 can verify against.
+/// The weakest argon2 a password hash may use: argon2id with at least 19 MiB and 2 passes
+/// (what `collector password` makes, OWASP's minimum). A weaker hash is refused when the
+/// configuration is read, since it would let a stolen configuration be brute-forced cheaply.
+pub const MIN_MEMORY_KIB: u32 = 19_456;
+pub const MIN_PASSES: u32 = 2;
+
+/// Check a `password_argon2` value is a hash argon2 can verify against, at least as strong as
+/// [`MIN_MEMORY_KIB`] and [`MIN_PASSES`].
 pub fn check_hash(phc: &str) -> Result<(), String> {
-    PasswordHash::new(phc)
-        .map(|_| ())
-        .map_err(|e| format!("not an argon2 PHC string ({e}): make one with `collector password`"))
+    let h = PasswordHash::new(phc).map_err(|e| {
+        format!("not an argon2 PHC string ({e}): make one with `collector password`")
+    })?;
+    if h.algorithm.as_str() != "argon2id" {
+        return Err(format!(
+            "{} hash: use argon2id (`collector password`)",
+            h.algorithm
+        ));
+    }
+    let params = argon2::Params::try_from(&h).map_err(|e| format!("argon2 parameters: {e}"))?;
+    if params.m_cost() < MIN_MEMORY_KIB || params.t_cost() < MIN_PASSES {
+        return Err(format!(
+            "argon2 with m={} KiB, t={}: at least m={MIN_MEMORY_KIB}, t={MIN_PASSES} \
+             (`collector password` makes such a hash)",
+            params.m_cost(),
+            params.t_cost()
+        ));
+    }
+    Ok(())
+}
+
+/// A hash of no one's password, made once: what a login for an unknown name, or a name with
+/// no password, is checked against, so that it takes as long as a wrong password and the
+/// time does not tell which names exist.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut raw = [0u8; 24];
+        let _ = getrandom::fill(&mut raw);
+        hash_password(&hex::encode(raw)).unwrap_or_else(|_| {
+            // Not reached: hashing fails only without randomness for the salt.
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+             1Zt4kqXl6Zr2x0S3b1v2o3q4r5s6t7u8v9w0x1y2z3A"
+                .to_owned()
+        })
+    })
 }
 
 /// Whether `password` is the one `phc` was made from. Slow on purpose (argon2).
@@ -252,6 +292,17 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         check_hash(&h).unwrap();
         assert!(check_hash("plain").is_err());
+        let weak = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &SaltString::encode_b64(b"0123456789abcdef").unwrap())
+        .unwrap()
+        .to_string();
+        assert!(check_hash(&weak).unwrap_err().contains("at least m=19456"));
+        check_hash(decoy_hash()).unwrap();
+        assert!(!verify_password(decoy_hash(), ""));
         assert!(verify_password(&h, "correct horse"));
         assert!(!verify_password(&h, "wrong"));
         let s = Sessions::default();

@@ -224,6 +224,29 @@ pub struct ServerConfig {
     pub max_batch_events: usize,
     /// Largest single event line, in KiB.
     pub max_line_kb: usize,
+    /// Connections open at once, all clients together; lowered at start to what the open-file
+    /// limit leaves room for.
+    pub max_connections: usize,
+    /// Connections open at once from one client address.
+    pub max_connections_per_address: usize,
+    /// Seconds a client has to finish its TLS handshake, and then each request's headers; an
+    /// idle HTTP/1 connection is closed after as long.
+    pub header_timeout_s: f64,
+    /// Seconds a request may take to be answered, its body read included.
+    pub request_timeout_s: f64,
+    /// Concurrent requests (streams) on one HTTP/2 connection.
+    pub max_streams: u32,
+    /// Batches read and stored at once; more wait up to `request_timeout_s`, then get a 503.
+    pub max_concurrent_ingests: usize,
+    /// Password checks (argon2, ~19 MiB each) run at once; more wait their turn.
+    pub max_concurrent_logins: usize,
+    /// CSV exports streamed at once.
+    pub max_concurrent_exports: usize,
+    /// Where `/metrics` is served: `"open"` (on this listener, to anyone), `"token"` (on this
+    /// listener, to a bearer of `metrics_token_sha256`) or `"off"`.
+    pub metrics: String,
+    /// SHA-256 (hex) of the token `/metrics` asks for when `metrics = "token"`.
+    pub metrics_token_sha256: String,
 }
 
 impl Default for ServerConfig {
@@ -237,6 +260,16 @@ impl Default for ServerConfig {
             max_batch_kb: 16384,
             max_batch_events: 10_000,
             max_line_kb: 256,
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            header_timeout_s: 10.0,
+            request_timeout_s: 60.0,
+            max_streams: 32,
+            max_concurrent_ingests: 64,
+            max_concurrent_logins: 2,
+            max_concurrent_exports: 4,
+            metrics: "open".into(),
+            metrics_token_sha256: String::new(),
         }
     }
 }
@@ -377,9 +410,48 @@ impl Config {
             ("server.max_batch_kb", s.max_batch_kb),
             ("server.max_batch_events", s.max_batch_events as u64),
             ("server.max_line_kb", s.max_line_kb as u64),
+            ("server.max_connections", s.max_connections as u64),
+            (
+                "server.max_connections_per_address",
+                s.max_connections_per_address as u64,
+            ),
+            ("server.max_streams", u64::from(s.max_streams)),
+            (
+                "server.max_concurrent_ingests",
+                s.max_concurrent_ingests as u64,
+            ),
+            (
+                "server.max_concurrent_logins",
+                s.max_concurrent_logins as u64,
+            ),
+            (
+                "server.max_concurrent_exports",
+                s.max_concurrent_exports as u64,
+            ),
         ] {
             if v == 0 {
                 return Err((key.into(), "must be at least 1".into()));
+            }
+        }
+        for (key, v) in [
+            ("server.header_timeout_s", s.header_timeout_s),
+            ("server.request_timeout_s", s.request_timeout_s),
+        ] {
+            if !(0.1..=3600.0).contains(&v) {
+                return Err((key.into(), format!("{v} is not 0.1-3600 seconds")));
+            }
+        }
+        match s.metrics.as_str() {
+            "open" | "off" => {}
+            "token" => {
+                parse_digest(&s.metrics_token_sha256)
+                    .map_err(|m| ("server.metrics_token_sha256".to_owned(), m))?;
+            }
+            other => {
+                return Err((
+                    "server.metrics".into(),
+                    format!("{other:?} is not \"open\", \"token\" or \"off\""),
+                ))
             }
         }
         if !valid_name(&self.clickhouse.database) {

@@ -304,6 +304,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         upstream: upstream.clone(),
         store: store.clone(),
         metrics,
+        guards: http::guard::Guards::new(&config.server),
         config: config.clone(),
     });
     tracing::info!(

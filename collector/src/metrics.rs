@@ -39,6 +39,10 @@ pub struct Metrics {
     pub schema_version: Gauge,
     pub audit_records: Counter,
     pub incidents: Counter,
+    /// Connections closed at once: over a limit, or the accept itself failed.
+    pub connections_refused: Counter,
+    /// Logins refused while a name or address is backing off.
+    pub logins_throttled: Counter,
 }
 
 impl Metrics {
@@ -58,8 +62,20 @@ impl Metrics {
             schema_version: Gauge::default(),
             audit_records: Counter::default(),
             incidents: Counter::default(),
+            connections_refused: Counter::default(),
+            logins_throttled: Counter::default(),
         };
         let r = &mut m.registry;
+        r.register(
+            "connections_refused",
+            "Connections closed on accept: over the total or per-address limit, or accept failed",
+            m.connections_refused.clone(),
+        );
+        r.register(
+            "logins_throttled",
+            "Logins refused while their name or address backs off after failures",
+            m.logins_throttled.clone(),
+        );
         r.register("batches", "Ingest requests, by outcome", m.batches.clone());
         r.register(
             "events_stored",

@@ -117,6 +117,7 @@ token_expires = "2099-01-01T00:00:00Z"
         upstream: None,
         store,
         metrics,
+        guards: collector::http::guard::Guards::new(&config.server),
         config,
     })
 }

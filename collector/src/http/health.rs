@@ -1,17 +1,20 @@
-//! `GET /healthz` (whether ClickHouse answers) and `GET /metrics` (Prometheus text). Neither
-//! needs a credential, so neither says more than ok or not: why ClickHouse is away goes to the
-//! log, under an error id.
+//! `GET /healthz` (whether ClickHouse answers) and `GET /metrics` (Prometheus text, open, behind
+//! a token or off: `server.metrics`). Health needs no credential, so it says no more than ok
+//! or not: why ClickHouse is away goes to the log, under an error id.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::{App, ErrorId};
+use subtle::ConstantTimeEq;
+
+use super::{ApiError, App, ErrorId};
+use crate::auth::Credentials;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -40,7 +43,27 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
+/// `/metrics` as `server.metrics` says: open to anyone, to the bearer of the metrics token
+/// only (compared in constant time), or not served.
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let s = &app.config.server;
+    match s.metrics.as_str() {
+        "open" => {}
+        "token" => {
+            let want = crate::config::parse_digest(&s.metrics_token_sha256).unwrap_or_default();
+            let got = Credentials::bearer_digest(&headers);
+            let right = got.is_some_and(|d| d.ct_eq(&want).into());
+            if !right {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "metrics: a bearer token is needed",
+                )
+                .into_response();
+            }
+        }
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -2,9 +2,10 @@
 //! `tier.session_minutes`. Every attempt is audited.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -32,6 +33,13 @@ pub struct Login {
 }
 
 /// `POST /v1/login`: a session token for a name and password.
+///
+/// A name or an address that keeps failing waits longer between tries ([`Backoff`]); password
+/// checks run a few at a time (`server.max_concurrent_logins`), each against a real hash or
+/// the decoy, so neither memory nor the answer's time depends on how many try or which names
+/// exist.
+///
+/// [`Backoff`]: super::guard::Backoff
 pub async fn login(
     State(app): State<Arc<App>>,
     Extension(peer): Extension<Peer>,
@@ -53,6 +61,48 @@ pub async fn login(
         )
         .into_response();
     }
+    // A name is written to the log and the audit trail: no line breaks or escapes in it.
+    if l.name.chars().any(char::is_control) {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "name: control characters are not allowed",
+        )
+        .into_response();
+    }
+    let guards = &app.guards;
+    let keys = [
+        format!("name:{}", l.name),
+        format!(
+            "addr:{}",
+            peer.remote.map(|r| r.ip().to_string()).unwrap_or_default()
+        ),
+    ];
+    let started = Instant::now();
+    if let Some(wait) = (keys.iter())
+        .filter_map(|k| guards.login_failures.wait(k, started))
+        .max()
+    {
+        app.metrics.logins_throttled.inc();
+        let secs = wait.as_secs().max(1);
+        let mut r = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            format!("too many failed logins: try again in {secs} s"),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        return r;
+    }
+    let Ok(_turn) = guards.logins.acquire().await else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "shutting down",
+        )
+        .into_response();
+    };
     // argon2 is slow on purpose: off the async workers.
     let check = {
         let app = app.clone();
@@ -60,6 +110,9 @@ pub async fn login(
         tokio::task::spawn_blocking(move || app.credentials.check_password(&name, &password))
     };
     let Ok(Some(i)) = check.await else {
+        for k in &keys {
+            guards.login_failures.failed(k, Instant::now());
+        }
         app.audit.record(
             Record::new(&l.name, "unknown", "login", "denied")
                 .detail("wrong name or password")
@@ -72,6 +125,9 @@ pub async fn login(
         )
         .into_response();
     };
+    for k in &keys {
+        guards.login_failures.succeeded(k);
+    }
     let now = now_s();
     let expires = now + app.config.tier.session_minutes * 60;
     let a = app.credentials.account_at(i);

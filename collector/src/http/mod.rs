@@ -16,6 +16,7 @@ use axum::Router;
 pub mod bulletins;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod incidents;
 pub mod ingest;
@@ -48,6 +49,8 @@ pub struct App {
     pub bulletins: Arc<Bulletins>,
     /// The tier above, if there is one.
     pub upstream: Option<Arc<Upstream>>,
+    /// How much work clients may make at once.
+    pub guards: guard::Guards,
 }
 
 impl App {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::extract::{act, Authed};
-use super::{ApiError, App};
+use super::{ApiError, App, ErrorId};
 use crate::account::Account;
 use crate::config::TierRole;
 use crate::event::AlertRow;
@@ -33,6 +33,7 @@ pub fn router() -> Router<Arc<App>> {
 }
 
 /// A value bound to a `?` of the query.
+#[derive(Clone)]
 enum Arg {
     Str(String),
     U32(u32),
@@ -41,7 +42,7 @@ enum Arg {
 }
 
 /// A WHERE clause and its arguments, built together so they cannot drift apart.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Filter {
     sql: String,
     args: Vec<Arg>,
@@ -412,6 +413,9 @@ async fn alerts_inner(
     if let Some(c) = &p.cursor {
         Cursor::decode(c, sort)?.after(&mut f);
     }
+    if csv {
+        return csv_export(app, f, sort, limit).await;
+    }
     let sql = format!(
         "SELECT ?fields FROM alerts{} ORDER BY {} LIMIT {}",
         f.sql,
@@ -433,9 +437,6 @@ async fn alerts_inner(
         }
         .encode()
     });
-    if csv {
-        return csv_response(&rows, next);
-    }
     let alerts: Vec<AlertJson<'_>> = rows.iter().map(to_json).collect();
     Ok(Json(serde_json::json!({ "alerts": alerts, "next_cursor": next })).into_response())
 }
@@ -468,57 +469,142 @@ fn to_json(r: &AlertRow) -> AlertJson<'_> {
     }
 }
 
-/// The page as CSV; the next page's cursor rides in the `X-Next-Cursor` header.
-fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, ApiError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| ApiError::internal("writing CSV failed", e);
-    w.write_record([
-        "timestamp",
-        "event_id",
-        "sensor_id",
-        "enterprise_id",
-        "province",
-        "industry",
-        "grade",
-        "src_ip",
-        "src_port",
-        "dest_ip",
-        "dest_port",
-        "proto",
-        "app_proto",
-        "kind",
-        "sid",
-        "signature",
-        "category",
-        "severity",
-        "techniques",
-    ])
-    .map_err(fail)?;
-    for r in rows {
-        w.write_record([
-            Timestamp(r.ts_us).rfc3339().as_str(),
-            &r.event_id,
-            &r.sensor_id,
-            &r.enterprise_id,
-            &r.province,
-            &r.industry,
-            &r.grade.to_string(),
-            &r.src_ip,
-            &r.src_port.to_string(),
-            &r.dest_ip,
-            &r.dest_port.to_string(),
-            &r.proto,
-            &r.app_proto,
-            &r.kind,
-            &r.sid.to_string(),
-            &r.signature,
-            &r.category,
-            &r.severity.to_string(),
-            &r.techniques.join(" "),
-        ])
-        .map_err(fail)?;
-    }
-    let body = w.into_inner().map_err(|e| fail(e.into_error().into()))?;
+/// An alert as a CSV export reads it: the columns of the file, not the stored EVE line.
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct CsvRow {
+    ts_us: u64,
+    event_id: String,
+    sensor_id: String,
+    enterprise_id: String,
+    province: String,
+    industry: String,
+    grade: u8,
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+    proto: String,
+    app_proto: String,
+    kind: String,
+    sid: u32,
+    signature: String,
+    category: String,
+    severity: u8,
+    techniques: Vec<String>,
+}
+
+/// What a page's last row says of the next page.
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Key {
+    severity: u8,
+    ts_us: u64,
+    event_id: String,
+}
+
+const CSV_HEADER: [&str; 19] = [
+    "timestamp",
+    "event_id",
+    "sensor_id",
+    "enterprise_id",
+    "province",
+    "industry",
+    "grade",
+    "src_ip",
+    "src_port",
+    "dest_ip",
+    "dest_port",
+    "proto",
+    "app_proto",
+    "kind",
+    "sid",
+    "signature",
+    "category",
+    "severity",
+    "techniques",
+];
+
+/// CSV is written out in chunks of about this many bytes.
+const CSV_CHUNK: usize = 64 * 1024;
+
+/// A page of alerts as CSV, streamed: rows go out as ClickHouse sends them, in chunks, so an
+/// export of a million rows holds one chunk in memory, not the page; the stored EVE line is
+/// left out. Exports run `server.max_concurrent_exports` at a time; the next page's cursor is
+/// read first (the key of the page's last row) and rides in the `X-Next-Cursor` header.
+async fn csv_export(app: &App, f: Filter, sort: Sort, limit: usize) -> Result<Response, ApiError> {
+    let Ok(turn) = app.guards.exports.clone().try_acquire_owned() else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            "too many exports in progress: try again shortly",
+        ));
+    };
+    let client = app.store.client();
+    let key_sql = format!(
+        "SELECT ?fields FROM alerts{} ORDER BY {} LIMIT 1 OFFSET {}",
+        f.sql,
+        sort.order_by(),
+        limit - 1
+    );
+    let last: Vec<Key> = f
+        .clone()
+        .bind(client.query(&key_sql))
+        .fetch_all()
+        .await
+        .map_err(|e| app.storage_error(e))?;
+    let next = last.first().map(|k| {
+        Cursor {
+            sort,
+            severity: k.severity,
+            ts_us: k.ts_us,
+            event_id: k.event_id.clone(),
+        }
+        .encode()
+    });
+    let sql = format!(
+        "SELECT ?fields FROM alerts{} ORDER BY {} LIMIT {}",
+        f.sql,
+        sort.order_by(),
+        limit
+    );
+    let mut rows = f
+        .bind(client.query(&sql))
+        .fetch::<CsvRow>()
+        .map_err(|e| app.storage_error(e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let _turn = turn;
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(CSV_CHUNK * 2));
+        let mut ok = w.write_record(CSV_HEADER).is_ok();
+        while ok {
+            match rows.next().await {
+                Ok(Some(r)) => ok = csv_row(&mut w, &r).is_ok(),
+                Ok(None) => break,
+                Err(e) => {
+                    // The answer has begun: all that can be done is to cut it short, which
+                    // the client sees as a broken transfer, not a complete file.
+                    let id = ErrorId::new();
+                    tracing::error!(error_id = %id, error = %e, "CSV export failed midway");
+                    let _ = tx
+                        .send(Err(std::io::Error::other(format!("error id {id}"))))
+                        .await;
+                    return;
+                }
+            }
+            if w.get_ref().len() >= CSV_CHUNK {
+                let full = std::mem::replace(&mut w, csv::Writer::from_writer(Vec::new()));
+                let Ok(chunk) = full.into_inner() else { return };
+                if tx.send(Ok(chunk)).await.is_err() {
+                    return; // the client left
+                }
+            }
+        }
+        if let Ok(rest) = w.into_inner() {
+            let _ = tx.send(Ok(rest)).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
     let mut resp = (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -527,13 +613,37 @@ fn csv_response(rows: &[AlertRow], next: Option<String>) -> Result<Response, Api
                 "attachment; filename=\"alerts.csv\"",
             ),
         ],
-        body,
+        axum::body::Body::from_stream(stream),
     )
         .into_response();
     if let Some(n) = next.and_then(|n| n.parse().ok()) {
         resp.headers_mut().insert("x-next-cursor", n);
     }
     Ok(resp)
+}
+
+fn csv_row(w: &mut csv::Writer<Vec<u8>>, r: &CsvRow) -> csv::Result<()> {
+    w.write_record([
+        Timestamp(r.ts_us).rfc3339().as_str(),
+        &r.event_id,
+        &r.sensor_id,
+        &r.enterprise_id,
+        &r.province,
+        &r.industry,
+        &r.grade.to_string(),
+        &r.src_ip,
+        &r.src_port.to_string(),
+        &r.dest_ip,
+        &r.dest_port.to_string(),
+        &r.proto,
+        &r.app_proto,
+        &r.kind,
+        &r.sid.to_string(),
+        &r.signature,
+        &r.category,
+        &r.severity.to_string(),
+        &r.techniques.join(" "),
+    ])
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]

@@ -1,14 +1,17 @@
 //! TLS with optional client certificates, and the accept loop that tells each request which
 //! certificate its connection presented ([`Peer`]): the credential a sender's extractor reads.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
@@ -79,50 +82,205 @@ fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
     cn.as_str().ok().map(str::to_owned)
 }
 
+/// Connections open, in all and per client address: a slot is taken on accept and given back
+/// when the connection ends ([`Slot`]'s drop).
+struct Gate {
+    max: usize,
+    per_address: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+    total: AtomicUsize,
+}
+
+/// One open connection's place at the [`Gate`].
+struct Slot {
+    gate: Arc<Gate>,
+    ip: IpAddr,
+}
+
+impl Gate {
+    /// A slot for a connection from `ip`, or `None` when a limit is reached.
+    fn enter(gate: &Arc<Gate>, ip: IpAddr) -> Option<Slot> {
+        let mut open = gate.open.lock().unwrap_or_else(|p| p.into_inner());
+        if gate.total.load(Ordering::Relaxed) >= gate.max {
+            return None;
+        }
+        let n = open.entry(ip).or_insert(0);
+        if *n >= gate.per_address {
+            return None;
+        }
+        *n += 1;
+        gate.total.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            gate: gate.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.gate.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+        self.gate.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A warning logged at most once per [`QUIET`], with the number held back since: a flood of
+/// failed accepts or refused connections must not flood the log too.
+struct Quiet {
+    last: Option<Instant>,
+    held: u64,
+}
+
+const QUIET: Duration = Duration::from_secs(5);
+
+impl Quiet {
+    fn warn(&mut self, what: &str, detail: &dyn std::fmt::Display) {
+        let now = Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < QUIET) {
+            self.held += 1;
+            return;
+        }
+        tracing::warn!(error = %detail, also = self.held, "{what}");
+        self.last = Some(now);
+        self.held = 0;
+    }
+}
+
+/// The most connections the open-file limit leaves room for, after raising the soft limit to
+/// the hard one: each connection is one descriptor, and ClickHouse, the spool and the log
+/// need some (256 kept back).
+fn descriptor_room() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 768;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    usize::try_from(lim.rlim_cur)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(256)
+        .max(16)
+}
+
 /// Serve until `shutdown` resolves, then let open requests finish (at most 10 s).
+///
+/// Every connection is bounded: it counts against `server.max_connections` (lowered to what
+/// the open-file limit allows) and `max_connections_per_address`, and is closed at once over
+/// either; it has `header_timeout_s` for its TLS handshake and then for each request's
+/// headers (an idle HTTP/1 connection is closed as late); HTTP/2 allows `max_streams` at once
+/// and pings idle peers; each request has `request_timeout_s` to be answered.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<rustls::ServerConfig>,
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let limits = app.config.server.clone();
+    let header_timeout = Duration::from_secs_f64(limits.header_timeout_s);
+    let request_timeout = Duration::from_secs_f64(limits.request_timeout_s);
+    let room = descriptor_room();
+    if room < limits.max_connections {
+        tracing::warn!(
+            configured = limits.max_connections,
+            allowed = room,
+            "server.max_connections lowered to what the open-file limit leaves room for"
+        );
+    }
+    let gate = Arc::new(Gate {
+        max: limits.max_connections.min(room),
+        per_address: limits.max_connections_per_address,
+        open: Mutex::new(HashMap::new()),
+        total: AtomicUsize::new(0),
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(64 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams)
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(header_timeout)
+        .max_header_list_size(64 * 1024);
+    let builder = Arc::new(builder);
+    let metrics_refused = app.metrics.connections_refused.clone();
     let router = router(app);
     let acceptor = tls.map(|t| TlsAcceptor::from(Arc::new(t)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let (mut accept_failed, mut over_limit) = (
+        Quiet {
+            last: None,
+            held: 0,
+        },
+        Quiet {
+            last: None,
+            held: 0,
+        },
+    );
     tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    // Out of descriptors, most often: wait for some to close.
+                    metrics_refused.inc();
+                    accept_failed.warn("accept failed", &e);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = Gate::enter(&gate, remote.ip()) else {
+            metrics_refused.inc();
+            over_limit.warn(
+                "connection refused: too many open",
+                &format_args!("from {}", remote.ip()),
+            );
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let acceptor = acceptor.clone();
+        let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let _slot = slot;
             match acceptor {
                 Some(acceptor) => {
-                    let tls = match tokio::time::timeout(
-                        Duration::from_secs(10),
-                        acceptor.accept(stream),
-                    )
-                    .await
-                    {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::info!(%remote, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
+                    let tls =
+                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::info!(%remote, error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => return,
+                        };
                     let peer = Peer {
                         remote: Some(remote),
                         common_name: tls
@@ -132,7 +290,7 @@ pub async fn serve(
                             .and_then(|c| c.first())
                             .and_then(common_name),
                     };
-                    let service = hyper_service(router, peer);
+                    let service = hyper_service(router, peer, request_timeout);
                     let conn = builder.serve_connection(TokioIo::new(tls), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
@@ -141,7 +299,7 @@ pub async fn serve(
                         common_name: None,
                         remote: Some(remote),
                     };
-                    let service = hyper_service(router, peer);
+                    let service = hyper_service(router, peer, request_timeout);
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
@@ -157,10 +315,12 @@ pub async fn serve(
     Ok(())
 }
 
-/// The router as a hyper service whose requests carry the connection's `Peer`.
+/// The router as a hyper service whose requests carry the connection's `Peer`, each answered
+/// within `timeout` (a 503 otherwise).
 fn hyper_service(
     router: Router,
     peer: Peer,
+    timeout: Duration,
 ) -> hyper_util::service::TowerToHyperService<
     impl tower::Service<
             hyper::Request<hyper::body::Incoming>,
@@ -170,9 +330,24 @@ fn hyper_service(
         > + Clone,
 > {
     use tower::ServiceExt;
-    let svc = router.map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(peer.clone());
-        req.map(axum::body::Body::new)
-    });
+    let svc = router
+        .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(peer.clone());
+            req.map(axum::body::Body::new)
+        })
+        .map_future(move |answer| async move {
+            match tokio::time::timeout(timeout, answer).await {
+                Ok(r) => r,
+                Err(_) => Ok(super::ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    format!(
+                        "not answered within {} s: send the request again",
+                        timeout.as_secs_f64()
+                    ),
+                )
+                .into_response()),
+            }
+        });
     hyper_util::service::TowerToHyperService::new(svc)
 }
