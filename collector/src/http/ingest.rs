@@ -1,7 +1,7 @@
 //! `POST /v1/ingest`: a batch of a sensor's (or a lower tier's) events, NDJSON, compressed.
 //!
 //! The sender is authenticated before the body is read ([`Authed<Sender>`]) and a refused one's
-//! body is never read; the body is read within the request's time, bounded, decompressed,
+//! body is discarded unread; the body is read within the request's time, bounded, decompressed,
 //! bounded again, and handed to the tier: checked whole first
 //! ([`check_batch`]: one bad line refuses the batch with a 4xx naming the line, and nothing of
 //! it is stored), then stored, escalated and forwarded. A batch that was stored before (the
@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -28,6 +28,30 @@ use super::{ApiError, App};
 use crate::auth::Sender;
 use crate::metrics::Outcome;
 use crate::tier::ingest::{self, check_batch, Fault, LineFault, Policy};
+
+/// How much of a refused body is discarded, and for how long, before the stream is reset.
+const LINGER_BYTES: usize = 256 * 1024;
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Discards a refused request's body in the background, up to [`LINGER_BYTES`] within
+/// [`LINGER_TIME`], then drops it. Resetting a stream (HTTP/2) or closing a connection (HTTP/1)
+/// while the client is still uploading makes many clients report a transport error instead of
+/// the answer; a short, bounded linger lets the answer through, as a lingering close does.
+fn linger(body: Body) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut body = body;
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, |d| d.len());
+                if seen > LINGER_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
+}
 
 pub fn router() -> Router<Arc<App>> {
     Router::new().route("/v1/ingest", post(ingest).route_layer(act("ingest")))
@@ -45,6 +69,7 @@ pub struct Accepted {
 async fn ingest(
     State(app): State<Arc<App>>,
     sender: Result<Authed<Sender>, ApiError>,
+    version: Version,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -52,17 +77,19 @@ async fn ingest(
     let sender = match sender {
         Ok(s) => s,
         Err(refused) => {
-            // Refused (and audited) from the headers and certificate alone: the body is never
-            // read, and the connection is closed after the answer, so an unauthenticated
-            // client holds neither memory nor the connection.
-            drop(body);
+            // Refused (and audited) from the headers and certificate alone: the body is
+            // discarded unread, briefly, and an HTTP/1 connection is closed after the answer,
+            // so an unauthenticated client holds neither memory nor the connection.
+            linger(body);
             count(&app, refused.outcome());
             tracing::warn!(status = %refused.status(), error = %refused, "batch refused");
             let mut r = refused.into_response();
-            r.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
+            if version < Version::HTTP_2 {
+                r.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+            }
             return r;
         }
     };
@@ -81,13 +108,12 @@ async fn ingest(
                         "too many batches in progress: send again",
                     )
                 };
-                let turn =
-                    tokio::time::timeout(app.guards.request_timeout, app.guards.ingests.acquire())
-                        .await;
+                let deadline = tokio::time::Instant::from_std(started) + app.guards.request_timeout;
+                let turn = tokio::time::timeout_at(deadline, app.guards.ingests.acquire()).await;
                 let Ok(Ok(_turn)) = turn else {
                     return Err(busy());
                 };
-                accept(&app, &who, &headers, body).await
+                accept(&app, &who, &headers, body, deadline).await
             }
             .instrument(span),
         )
@@ -139,31 +165,30 @@ async fn accept(
     sender: &Sender,
     headers: &HeaderMap,
     body: Body,
+    deadline: tokio::time::Instant,
 ) -> Result<Accepted, ApiError> {
     let limits = &app.config.server;
-    // The body has the request's time to arrive: a sender holding it open holds no slot long.
-    let compressed = tokio::time::timeout(
-        app.guards.request_timeout,
-        read_body(body, limits.max_body_kb * 1024),
-    )
-    .await
-    .unwrap_or(Err(BodyError::Slow))
-    .map_err(|e| match e {
-        BodyError::TooLarge => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("body larger than {} KiB", limits.max_body_kb),
-        ),
-        BodyError::Broken(e) => ApiError::bad(format!("body: {e}")),
-        BodyError::Slow => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            format!(
-                "body not received within {} s",
-                app.guards.request_timeout.as_secs_f64()
+    // The body has what is left of the request's time to arrive: a sender holding it open
+    // holds no slot long.
+    let compressed = tokio::time::timeout_at(deadline, read_body(body, limits.max_body_kb * 1024))
+        .await
+        .unwrap_or(Err(BodyError::Slow))
+        .map_err(|e| match e {
+            BodyError::TooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("body larger than {} KiB", limits.max_body_kb),
             ),
-        ),
-    })?;
+            BodyError::Broken(e) => ApiError::bad(format!("body: {e}")),
+            BodyError::Slow => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "body not received within {} s",
+                    app.guards.request_timeout.as_secs_f64()
+                ),
+            ),
+        })?;
     let encoding = headers.get(header::CONTENT_ENCODING).map(|v| {
         v.to_str()
             .unwrap_or("(not text)")

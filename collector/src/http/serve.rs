@@ -315,6 +315,9 @@ pub async fn serve(
     Ok(())
 }
 
+/// How long after `request_timeout_s` a request nothing has answered gets its 503.
+const BACKSTOP_GRACE: Duration = Duration::from_secs(1);
+
 /// The router as a hyper service whose requests carry the connection's `Peer`, each answered
 /// within `timeout` (a 503 otherwise).
 fn hyper_service(
@@ -336,7 +339,9 @@ fn hyper_service(
             req.map(axum::body::Body::new)
         })
         .map_future(move |answer| async move {
-            match tokio::time::timeout(timeout, answer).await {
+            // A backstop: handlers answer their own deadlines (a held body is a 408), a
+            // moment before this one.
+            match tokio::time::timeout(timeout + BACKSTOP_GRACE, answer).await {
                 Ok(r) => r,
                 Err(_) => Ok(super::ApiError::new(
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
