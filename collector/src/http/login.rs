@@ -78,30 +78,28 @@ pub async fn login(
             peer.remote.map(|r| r.ip().to_string()).unwrap_or_default()
         ),
     ];
-    let started = Instant::now();
-    if let Some(wait) = (keys.iter())
-        .filter_map(|k| guards.login_failures.wait(k, started))
-        .max()
-    {
-        app.metrics.logins_throttled.inc();
-        let secs = wait.as_secs().max(1);
-        let mut r = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
-            format!("too many failed logins: try again in {secs} s"),
-        )
-        .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return r;
-    }
-    let Ok(_turn) = guards.logins.acquire().await else {
-        return ApiError::new(
+    let deadline = tokio::time::Instant::now() + guards.request_timeout;
+    let attempt = match guards.login_failures.begin(&keys, Instant::now()) {
+        Ok(a) => a,
+        Err(wait) => {
+            app.metrics.logins_throttled.inc();
+            return retry_after(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "too many failed logins",
+                wait,
+            );
+        }
+    };
+    let Ok(Ok(_turn)) = tokio::time::timeout_at(deadline, guards.logins.acquire()).await else {
+        // The attempt is dropped unanswered, and counts as a failure: a flood of them
+        // backs off like wrong passwords do.
+        return retry_after(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "shutting down",
-        )
-        .into_response();
+            "busy",
+            "too many logins at once",
+            std::time::Duration::from_secs(1),
+        );
     };
     // argon2 is slow on purpose: off the async workers.
     let check = {
@@ -110,9 +108,7 @@ pub async fn login(
         tokio::task::spawn_blocking(move || app.credentials.check_password(&name, &password))
     };
     let Ok(Some(i)) = check.await else {
-        for k in &keys {
-            guards.login_failures.failed(k, Instant::now());
-        }
+        drop(attempt);
         app.audit.record(
             Record::new(&l.name, "unknown", "login", "denied")
                 .detail("wrong name or password")
@@ -125,9 +121,7 @@ pub async fn login(
         )
         .into_response();
     };
-    for k in &keys {
-        guards.login_failures.succeeded(k);
-    }
+    attempt.succeeded();
     let now = now_s();
     let expires = now + app.config.tier.session_minutes * 60;
     let a = app.credentials.account_at(i);
@@ -151,6 +145,21 @@ pub async fn login(
         }
         Err(d) => ApiError::from(d).into_response(),
     }
+}
+
+/// `status` with `Retry-After` in whole seconds, at least one.
+fn retry_after(
+    status: StatusCode,
+    outcome: &'static str,
+    what: &str,
+    wait: std::time::Duration,
+) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r =
+        ApiError::new(status, outcome, format!("{what}: try again in {secs} s")).into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
 }
 
 /// `POST /v1/logout`: end the session the bearer token is; audited when it named an account.
