@@ -289,7 +289,7 @@ impl Collector {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if self.get("/metrics", None).0 == 200 {
+            if self.get("/healthz", None).0 == 200 {
                 return;
             }
             if let Some(status) = self
@@ -310,6 +310,11 @@ impl Collector {
             c.kill().expect("kill collector");
             c.wait().expect("reap collector");
         }
+    }
+
+    /// The serving process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn log(&self) -> String {

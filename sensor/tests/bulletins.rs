@@ -346,6 +346,67 @@ fn a_revoked_bulletin_is_unloaded() {
     assert_eq!(ev.last().unwrap()["stats"]["bulletins"]["held"], 0);
 }
 
+/// A bulletin cannot blind the sensor: `pass` rules for the S7 functions the built-in rules
+/// alert on (PLC stop, request download), a `noalert` rule and one clearing a flowbit of the
+/// sensor's are each refused whole when loaded, naming the file, and every built-in alert
+/// still fires on the captures.
+#[test]
+fn a_bulletin_cannot_silence_the_sensors_own_rules() {
+    const PLC_STOP: u64 = 9_100_101;
+    const DOWNLOAD: u64 = 9_100_104;
+    let captures: Vec<PathBuf> = ["s7comm_snap7_control.pcap", "s7comm_attack_control.pcap"]
+        .iter()
+        .map(|n| common::root().join("pcaps").join(n))
+        .collect();
+    let run = |cfg: &Path, eve: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sensor"))
+            .args(["replay", "--no-progress", "--config"])
+            .arg(cfg)
+            .arg("--eve")
+            .arg(eve)
+            .args(&captures)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        (events(eve), stderr)
+    };
+    let feed = Feed::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = config(d, "bulletin-s09", &feed, "");
+    let (before, _) = run(&cfg, &d.join("before.json"));
+    let stops = alerts(&before, PLC_STOP);
+    let downloads = alerts(&before, DOWNLOAD);
+    assert!(stops > 0 && downloads > 0, "{stops} {downloads}");
+
+    let blinding = [
+        "pass s7comm any any -> any any (msg:\"quiet\"; s7comm.function: plc_stop; sid:3000000101; rev:1;)",
+        "pass s7comm any any -> any any (msg:\"quiet\"; s7comm.function: request_download; sid:3000000102; rev:1;)",
+        "alert tcp any any -> any any (msg:\"quiet\"; flowbits:noalert; sid:3000000103; rev:1;)",
+        "alert tcp any any -> any any (msg:\"quiet\"; flowbits:unset,s7.session; sid:3000000104; rev:1;)",
+    ];
+    for (i, rule) in blinding.iter().enumerate() {
+        let seq = i as u64 + 1;
+        feed.publish(bulletin(&format!("national-00000{seq}"), seq, rule, 0));
+    }
+    let (after, stderr) = run(&cfg, &d.join("after.json"));
+    for seq in 1..=blinding.len() {
+        let file = d.join(format!("bulletins/national-00000{seq}.rules"));
+        assert!(
+            stderr.contains(&format!("{}:", file.display()))
+                && stderr.contains("the bulletin is refused whole"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(alerts(&after, PLC_STOP), stops, "PLC stop still alerts");
+    assert_eq!(
+        alerts(&after, DOWNLOAD),
+        downloads,
+        "request download still alerts"
+    );
+}
+
 /// Malformed answers are errors naming what is wrong: no file is written, the cursor stays
 /// where it was, nothing escapes the directory; a replay warns and goes on with what it holds.
 #[test]
