@@ -273,10 +273,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let events = pipeline.eve().counts.total;
             let s = pipeline.stats();
             eprintln!(
-                "stopped: received {}, dropped by kernel {}, dropped by interface {}; processed {} packets, {} flows, {} events",
+                "stopped: received {}, dropped by kernel {}, dropped by interface {}, dropped at shutdown {}; processed {} packets, {} flows, {} events",
                 counters.kernel_packets,
                 counters.kernel_drops,
                 counters.kernel_ifdrops,
+                counters.shutdown_drops,
                 s.decoder.pkts,
                 s.flow.total,
                 events,

@@ -160,6 +160,11 @@ pub fn render(sensor: &str, snap: &Snapshot<'_>) -> String {
             "Packets the interface or its driver dropped",
             c.kernel_ifdrops,
         );
+        o.counter(
+            "sensor_shutdown_drops",
+            "Packets still unread in the capture ring when the capture stopped",
+            c.shutdown_drops,
+        );
     }
     o.counters(
         "sensor_events",
@@ -307,6 +312,7 @@ mod tests {
                     kernel_packets: 40,
                     kernel_drops: 6,
                     kernel_ifdrops: 0,
+                    shutdown_drops: 0,
                 }),
                 uplink: Some(&uplink),
                 bulletins: Some(&BulletinStats {

@@ -17,6 +17,9 @@ pub struct CaptureStats {
     pub kernel_drops: u64,
     /// Packets the interface or its driver dropped.
     pub kernel_ifdrops: u64,
+    /// Packets the kernel took into the ring that were still unread when the capture stopped
+    /// (after draining for `capture.drain_seconds`): received = processed + kernel drops + these.
+    pub shutdown_drops: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]

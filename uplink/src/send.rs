@@ -11,10 +11,17 @@
 //!
 //! A part refused for good inside a split segment goes to `rejected/` alone; the other parts
 //! are still sent. So `rejected/NAME.ndjson` holds exactly the lines the collector refused.
+//!
+//! While a backlog waits (after an outage), one request carries as many of the oldest closed
+//! segments as fit in one segment's limits, sent back to back: draining is bounded by round
+//! trips to the collector, and segments closed by age during an outage are small. Such a batch
+//! answered `413` or refused is sent again one segment at a time, so the table above holds
+//! per segment.
 
 use std::fs;
 use std::io::{Read, Write};
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -49,8 +56,13 @@ enum Outcome {
         duplicates: u64,
         refused: Vec<Range<usize>>,
     },
-    /// Stop asked for, or the segment was deleted (spool full) meanwhile.
+    /// Stop asked for, or a segment was deleted (spool full) meanwhile.
     Abandoned,
+    /// Segments sent together were answered `413` or refused: send them one at a time.
+    Unmerge,
+    /// Failed before any part was stored, and waited out the backoff: pick the batch again, as
+    /// segments may have closed meanwhile (the front one is still the first).
+    Retry,
 }
 
 /// The HTTP side: one agent, its endpoint and the headers every request carries.
@@ -346,11 +358,13 @@ fn split(data: &[u8], range: &Range<usize>) -> Option<usize> {
     Some(range.start + i + 1)
 }
 
-/// The sender thread's body: until stopped, send the oldest closed segment.
+/// The sender thread's body: until stopped, send the oldest closed segments.
 pub(crate) fn run(shared: &Shared, client: &Client, mut backoff: Backoff) {
     let mut failing = false;
+    // Segments up to this one go one at a time: sent together, they were refused.
+    let mut alone_until: Option<u64> = None;
     loop {
-        let (seg, path) = {
+        let group: Vec<(Segment, PathBuf)> = {
             let mut st = shared.lock();
             loop {
                 if st.stop {
@@ -360,9 +374,19 @@ pub(crate) fn run(shared: &Shared, client: &Client, mut backoff: Backoff) {
                 }
                 let now = Instant::now();
                 st.spool.rotate_if_old(now);
-                if let Some(seg) = st.spool.front() {
-                    let path = st.spool.path(&seg);
-                    break (seg, path);
+                let batch = match st.spool.front() {
+                    Some(seg) if alone_until.is_some_and(|last| seg.seq <= last) => vec![seg],
+                    Some(_) => st.spool.batch(),
+                    None => Vec::new(),
+                };
+                if !batch.is_empty() {
+                    break batch
+                        .into_iter()
+                        .map(|seg| {
+                            let path = st.spool.path(&seg);
+                            (seg, path)
+                        })
+                        .collect();
                 }
                 shared.idle.notify_all();
                 let wait = st.spool.open_deadline().map_or(IDLE_POLL, |d| {
@@ -376,7 +400,8 @@ pub(crate) fn run(shared: &Shared, client: &Client, mut backoff: Backoff) {
                     .0;
             }
         };
-        let mut data = match fs::read(&path) {
+        let (seg, path) = &group[0];
+        let mut data = match fs::read(path) {
             Ok(d) => d,
             Err(e) => {
                 let mut st = shared.lock();
@@ -406,28 +431,42 @@ pub(crate) fn run(shared: &Shared, client: &Client, mut backoff: Backoff) {
             }
         };
         // A segment closed after a failed write may end in part of a line.
-        let whole = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        data.truncate(whole);
-        let outcome = send_segment(shared, client, &mut backoff, &seg, &data, &mut failing);
+        data.truncate(whole_lines(&data));
+        // Where each segment's lines end in `data`; a later segment that cannot be read now
+        // waits for a request of its own.
+        let mut ends = vec![data.len()];
+        for (_, path) in &group[1..] {
+            let Ok(more) = fs::read(path) else { break };
+            data.extend_from_slice(&more[..whole_lines(&more)]);
+            ends.push(data.len());
+        }
+        let group = &group[..ends.len()];
+        let segs: Vec<Segment> = group.iter().map(|(s, _)| *s).collect();
+        let outcome = send_segment(shared, client, &mut backoff, &segs, &data, &mut failing);
         let mut st = shared.lock();
         match outcome {
             Outcome::Done {
                 duplicates,
                 refused,
             } if refused.is_empty() => {
-                if let Some(s) = st.spool.acknowledge(seg.seq) {
-                    st.sent += lines(&data);
-                    st.duplicates += duplicates;
-                    st.send_lag = SystemTime::now()
-                        .duration_since(s.first)
-                        .unwrap_or_default()
-                        .as_secs_f64();
+                st.duplicates += duplicates;
+                let mut start = 0;
+                for (seg, end) in segs.iter().zip(&ends) {
+                    if let Some(s) = st.spool.acknowledge(seg.seq) {
+                        st.sent += lines(&data[start..*end]);
+                        st.send_lag = SystemTime::now()
+                            .duration_since(s.first)
+                            .unwrap_or_default()
+                            .as_secs_f64();
+                    }
+                    start = *end;
                 }
             }
             Outcome::Done {
                 duplicates,
                 refused,
             } => {
+                // Only a segment sent alone comes back with refused parts.
                 let kept: Vec<u8> = refused
                     .iter()
                     .flat_map(|r| data[r.clone()].iter().copied())
@@ -448,7 +487,8 @@ pub(crate) fn run(shared: &Shared, client: &Client, mut backoff: Backoff) {
                     );
                 }
             }
-            Outcome::Abandoned => {}
+            Outcome::Unmerge => alone_until = segs.last().map(|s| s.seq),
+            Outcome::Retry | Outcome::Abandoned => {}
         }
         if st.spool.is_empty() {
             shared.idle.notify_all();
@@ -456,16 +496,25 @@ pub(crate) fn run(shared: &Shared, client: &Client, mut backoff: Backoff) {
     }
 }
 
-/// Send one segment, splitting it on `413`, retrying what fails, until it is stored, refused
-/// for good, or abandoned.
+/// The length of `data` up to and with its last `\n`.
+fn whole_lines(data: &[u8]) -> usize {
+    data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
+/// Send one segment (or several oldest ones together, `data` holding their lines in order),
+/// splitting a lone segment on `413`, retrying what fails, until it is stored, refused for
+/// good, or abandoned. After every success the next request goes at once: a backoff applies
+/// only between failures.
 fn send_segment(
     shared: &Shared,
     client: &Client,
     backoff: &mut Backoff,
-    seg: &Segment,
+    segs: &[Segment],
     data: &[u8],
     failing: &mut bool,
 ) -> Outcome {
+    let seg = &segs[0];
+    let together = segs.len() > 1;
     // Parts still to send, the next one last.
     let mut pending: Vec<Range<usize>> = Vec::with_capacity(4);
     if !data.is_empty() {
@@ -476,10 +525,10 @@ fn send_segment(
     while let Some(range) = pending.last().cloned() {
         {
             let mut st = shared.lock();
-            if st.stop || !st.spool.contains(seg.seq) {
+            if st.stop || !segs.iter().all(|s| st.spool.contains(s.seq)) {
                 return Outcome::Abandoned;
             }
-            st.spool.in_flight = Some(seg.seq);
+            st.spool.in_flight = segs.last().map(|s| s.seq);
         }
         let answer = client.post(&data[range.clone()]);
         let mut st = shared.lock();
@@ -501,6 +550,10 @@ fn send_segment(
                 backoff.reset();
                 pending.pop();
                 duplicates += d;
+            }
+            Answer::TooLarge | Answer::Refused { .. } if together => {
+                backoff.reset();
+                return Outcome::Unmerge;
             }
             Answer::TooLarge => {
                 backoff.reset();
@@ -553,6 +606,9 @@ fn send_segment(
                 if !pause(shared, delay) {
                     return Outcome::Abandoned;
                 }
+                if untouched(&pending, data) {
+                    return Outcome::Retry;
+                }
             }
             Answer::Failed(reason) => {
                 *failing = true;
@@ -568,6 +624,9 @@ fn send_segment(
                 if !pause(shared, delay) {
                     return Outcome::Abandoned;
                 }
+                if untouched(&pending, data) {
+                    return Outcome::Retry;
+                }
             }
         }
     }
@@ -576,6 +635,11 @@ fn send_segment(
         duplicates,
         refused,
     }
+}
+
+/// Whether nothing of `data` has been answered yet: the one part pending is all of it.
+fn untouched(pending: &[Range<usize>], data: &[u8]) -> bool {
+    matches!(pending, [r] if *r == (0..data.len()))
 }
 
 /// Sleep `d` unless stopped (then `false`), closing the open segment when it is due meanwhile.

@@ -83,7 +83,8 @@ pub(crate) struct Spool {
     next_seq: u64,
     /// On disk, open segment included.
     bytes: u64,
-    /// The segment a request is under way for: the cap does not delete it.
+    /// The last segment of the request under way: the cap deletes none up to it (a request
+    /// carries the oldest segments).
     pub in_flight: Option<u64>,
     /// Segments closed since start.
     pub closes: u64,
@@ -385,11 +386,15 @@ impl Spool {
             });
     }
 
-    /// Delete the oldest closed segments, except the one in flight, until the spool fits.
+    /// Delete the oldest closed segments, except those in flight, until the spool fits.
     fn enforce_cap(&mut self) {
         while self.bytes > self.limits.max_bytes {
             let in_flight = self.in_flight;
-            let Some(i) = self.closed.iter().position(|s| Some(s.seq) != in_flight) else {
+            let Some(i) = self
+                .closed
+                .iter()
+                .position(|s| in_flight.is_none_or(|last| s.seq > last))
+            else {
                 break;
             };
             let Some(s) = self.closed.remove(i) else {
@@ -416,6 +421,26 @@ impl Spool {
     /// The oldest closed segment: the next to send.
     pub fn front(&self) -> Option<Segment> {
         self.closed.front().copied()
+    }
+
+    /// The oldest closed segments that fit together in one segment's limits (events and
+    /// bytes), at least the oldest: what one request carries. A backlog of small segments
+    /// (each closed by age while the link was down) then drains in few requests, not one
+    /// round trip to the collector per segment.
+    pub fn batch(&self) -> Vec<Segment> {
+        let (mut events, mut bytes) = (0, 0);
+        let mut batch = Vec::new();
+        for s in &self.closed {
+            events += s.events;
+            bytes += s.bytes;
+            if !batch.is_empty()
+                && (events > self.limits.segment_events || bytes > self.limits.segment_bytes)
+            {
+                break;
+            }
+            batch.push(*s);
+        }
+        batch
     }
 
     pub fn contains(&self, seq: u64) -> bool {
@@ -623,6 +648,49 @@ mod tests {
         s.push(b"{}\n");
         s.close_open();
         assert!(d.join("000000000021.ndjson").exists());
+    }
+
+    #[test]
+    fn a_batch_is_the_oldest_segments_within_one_segments_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open(dir.path(), limits());
+        for events in [1, 1, 2, 3, 1] {
+            for _ in 0..events {
+                s.push(b"{}\n");
+            }
+            s.close_open();
+        }
+        let seqs = |b: Vec<Segment>| b.iter().map(|g| g.seq).collect::<Vec<_>>();
+        // 1 + 1 events fit in 3, the next 2 would not.
+        assert_eq!(seqs(s.batch()), [1, 2]);
+        s.acknowledge(1).unwrap();
+        s.acknowledge(2).unwrap();
+        assert_eq!(seqs(s.batch()), [3]);
+        s.acknowledge(3).unwrap();
+        // A full segment goes alone.
+        assert_eq!(seqs(s.batch()), [4]);
+        s.acknowledge(4).unwrap();
+        assert_eq!(seqs(s.batch()), [5]);
+        s.acknowledge(5).unwrap();
+        assert!(s.batch().is_empty());
+    }
+
+    #[test]
+    fn in_flight_spares_every_segment_of_the_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = limits();
+        l.max_bytes = 100;
+        l.segment_events = 1;
+        let mut s = open(dir.path(), l);
+        let line = [b'x'; 29].iter().chain(b"\n").copied().collect::<Vec<u8>>();
+        for _ in 0..3 {
+            s.push(&line);
+        }
+        // Segments 1 and 2 go in one request.
+        s.in_flight = Some(2);
+        s.push(&line);
+        assert_eq!(s.counters.dropped_spool_full, 1);
+        assert!(s.contains(1) && s.contains(2) && !s.contains(3) && s.contains(4));
     }
 
     #[test]

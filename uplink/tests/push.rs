@@ -4,7 +4,8 @@
 //! outages, crashes, splits, rejections and full disks through the same code.)
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use uplink::{Uplink, UplinkConfig};
@@ -194,4 +195,94 @@ fn pushers_on_many_threads_share_one_spool() {
             .collect();
         assert_eq!(order, (0..500).collect::<Vec<_>>(), "worker {w} in order");
     }
+}
+
+/// A collector on 127.0.0.1 that answers `503` until `up` is set, then acknowledges every
+/// request and reports it on a channel; failed requests are only counted.
+fn collector_down_until(
+    up: Arc<AtomicBool>,
+    failed: Arc<AtomicUsize>,
+) -> (String, mpsc::Receiver<Seen>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}",
+        server.server_addr().to_ip().unwrap().port()
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for mut req in server.incoming_requests() {
+            let mut raw = Vec::new();
+            req.as_reader().read_to_end(&mut raw).unwrap();
+            if !up.load(Ordering::SeqCst) {
+                failed.fetch_add(1, Ordering::SeqCst);
+                let _ = req.respond(tiny_http::Response::from_string("down").with_status_code(503));
+                continue;
+            }
+            let text = String::from_utf8(zstd::stream::decode_all(&raw[..]).unwrap()).unwrap();
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let answer = format!(
+                r#"{{"accepted":{n},"stored":{n},"duplicates":0}}"#,
+                n = lines.len()
+            );
+            let _ = req.respond(tiny_http::Response::from_string(answer));
+            let seen = Seen {
+                sender: String::new(),
+                lines,
+                at: Instant::now(),
+            };
+            if tx.send(seen).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// An outage leaves a backlog of small segments (each closed on its own, as by age while the
+/// collector is away). Once the collector answers again the backlog goes back to back, as many
+/// segments a request as fit in one segment's limits: in order, every line once, and in as
+/// few requests as the limits allow rather than one round trip per segment.
+#[test]
+fn after_an_outage_the_backlog_drains_in_full_requests() {
+    let up = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let (url, rx) = collector_down_until(Arc::clone(&up), Arc::clone(&failed));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = UplinkConfig {
+        segment_max_events: 100,
+        ..config(&url, dir.path())
+    };
+    let mut u = Uplink::start(&cfg, "uplink", "s1").unwrap();
+    for n in 0..250 {
+        u.push(&record(n, "alert"));
+        u.flush();
+    }
+    // Down until the sender has failed a few times, its backoff grown.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while failed.load(Ordering::SeqCst) < 3 {
+        assert!(Instant::now() < deadline, "the sender never tried");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(u.stats().spool_segments, 250);
+    up.store(true, Ordering::SeqCst);
+    let s = u.finish(Duration::from_secs(120));
+    assert_eq!((s.sent_events, s.spool_segments), (250, 0), "{s:?}");
+    let requests: Vec<Seen> = rx.try_iter().collect();
+    let ids: Vec<String> = requests.iter().flat_map(|r| r.lines.clone()).collect();
+    assert_eq!(
+        ids,
+        (0..250)
+            .map(|n| String::from_utf8(record(n, "alert"))
+                .unwrap()
+                .trim_end()
+                .to_owned())
+            .collect::<Vec<_>>(),
+        "every line once, in order"
+    );
+    let sizes: Vec<usize> = requests.iter().map(|r| r.lines.len()).collect();
+    assert_eq!(
+        sizes,
+        [100, 100, 50],
+        "250 one-line segments, 100 a request"
+    );
 }

@@ -4,8 +4,12 @@
 //! a block to fill. On an idle wire libpcap's own read would block in `poll` for good (the
 //! TPACKET_V3 ring ignores the read timeout), so the capture runs non-blocking and this loop
 //! polls its descriptor with a 100 ms timeout: it notices SIGINT/SIGTERM and lets idle flows
-//! time out while the wire is quiet. On a signal the loop stops, every flow is ended and logged,
-//! and libpcap's counters are reported: received, dropped by the kernel, dropped by the interface.
+//! time out while the wire is quiet. On a signal the loop stops taking new work but first drains
+//! what the ring held when the signal came (for at most `capture.drain_seconds`): a sensor that
+//! was behind would otherwise leave packets the kernel counted as received neither processed
+//! nor dropped. What is still unread then is counted as dropped at shutdown, so received =
+//! processed + dropped by the kernel + dropped at shutdown under any load. Then every flow is
+//! ended and logged, and the counters are reported.
 //! SIGHUP reloads the rules between two packets, without touching flows; so does a change of the
 //! rules on disk that another thread reports (the bulletin puller). Between batches the
 //! loop also lets the uplink close a segment that has aged, and rewrites the metrics file.
@@ -83,24 +87,27 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
     let mut next_stats = Instant::now() + interval;
     let mut next_metrics = Instant::now();
     let mut metrics_failing = false;
+    // Packets handed to the pipeline: what the ring still holds is the kernel's count less these.
+    let mut read = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let mut got = 0;
         while got < BATCH {
             match cap.next_packet() {
                 Ok(p) => {
-                    let ts = Timestamp::from_timeval(p.header.ts.tv_sec, p.header.ts.tv_usec);
-                    pipeline.packet(ts, p.data, p.header.len);
+                    handle(pipeline, &p);
                     got += 1;
                 }
                 Err(pcap::Error::TimeoutExpired) => break,
                 Err(pcap::Error::NoMorePackets) => {
-                    return Ok(counters(&mut cap).unwrap_or_default())
+                    read += got as u64;
+                    return Ok(final_counters(&mut cap, read));
                 }
                 Err(e) => {
                     return Err(e).with_context(|| format!("interface {iface}: capture failed"))
                 }
             }
         }
+        read += got as u64;
         if got == 0 {
             pipeline.tick(Timestamp::now());
             let mut fds = [PollFd::new(cap.as_fd(), PollFlags::POLLIN)];
@@ -152,8 +159,62 @@ pub fn run(pipeline: &mut Pipeline, opts: &LiveOptions<'_>) -> anyhow::Result<Ca
             break;
         }
     }
-    let cs = counters(&mut cap).unwrap_or_default();
-    Ok(cs)
+    let limit = Duration::try_from_secs_f64(opts.capture.drain_seconds).unwrap_or_default();
+    drain(&mut cap, pipeline, &mut read, limit)
+        .with_context(|| format!("interface {iface}: capture failed while stopping"))?;
+    Ok(final_counters(&mut cap, read))
+}
+
+fn handle(pipeline: &mut Pipeline, p: &pcap::Packet<'_>) {
+    let ts = Timestamp::from_timeval(p.header.ts.tv_sec, p.header.ts.tv_usec);
+    pipeline.packet(ts, p.data, p.header.len);
+}
+
+/// After a stop: hand the pipeline what the ring held when the stop came, until the ring is
+/// empty, all of that is read, or `limit` has passed. Packets arriving meanwhile are not
+/// chased, so a busy wire cannot hold the stop up beyond what was already taken.
+fn drain(
+    cap: &mut pcap::Capture<pcap::Active>,
+    pipeline: &mut Pipeline,
+    read: &mut u64,
+    limit: Duration,
+) -> Result<(), pcap::Error> {
+    let until = Instant::now() + limit;
+    let held = counters(cap).map_or(0, |c| in_ring(&c, *read));
+    let (start, target) = (*read, *read + held);
+    while *read < target && Instant::now() < until {
+        match cap.next_packet() {
+            Ok(p) => {
+                handle(pipeline, &p);
+                *read += 1;
+            }
+            // Empty: the count ran ahead of what was readable, or libpcap filtered packets
+            // the kernel had counted; nothing more will come from what was held.
+            Err(pcap::Error::TimeoutExpired | pcap::Error::NoMorePackets) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    if held > 0 {
+        eprintln!(
+            "stopping: read {} of the {held} packets the ring held",
+            *read - start
+        );
+    }
+    Ok(())
+}
+
+/// Packets the kernel put in the ring that were not read: received less dropped less read.
+fn in_ring(c: &CaptureStats, read: u64) -> u64 {
+    c.kernel_packets
+        .saturating_sub(c.kernel_drops)
+        .saturating_sub(read)
+}
+
+/// The counters at the end, with what was left unread counted as dropped at shutdown.
+fn final_counters(cap: &mut pcap::Capture<pcap::Active>, read: u64) -> CaptureStats {
+    let mut c = counters(cap).unwrap_or_default();
+    c.shutdown_drops = in_ring(&c, read);
+    c
 }
 
 fn counters(cap: &mut pcap::Capture<pcap::Active>) -> Option<CaptureStats> {
@@ -161,5 +222,6 @@ fn counters(cap: &mut pcap::Capture<pcap::Active>) -> Option<CaptureStats> {
         kernel_packets: u64::from(s.received),
         kernel_drops: u64::from(s.dropped),
         kernel_ifdrops: u64::from(s.if_dropped),
+        shutdown_drops: 0,
     })
 }
