@@ -51,8 +51,8 @@ account() { # name role token province
     "$1" "$2" "$(sha "$3")" "$expires" "$4"
 }
 server() { # dir port database
-  printf '[server]\nlisten = "127.0.0.1:%s"\ncert = "%s/pki/server.pem"\nkey = "%s/pki/server.key"\nclient_ca = "%s/pki/ca.pem"\n' \
-    "$2" "$1" "$1" "$1"
+  printf '[server]\nlisten = "127.0.0.1:%s"\ncert = "%s/pki/server.pem"\nkey = "%s/pki/server.key"\nclient_ca = "%s/pki/ca.pem"\ncrl = "%s/pki/crl.pem"\n' \
+    "$2" "$1" "$1" "$1" "$1"
   printf '[clickhouse]\nurl = "%s"\ndatabase = "%s"\n' "$ch_url" "$3"
   # The bundled captures keep their recording times: nothing is dropped for age.
   printf '[storage]\nretention_days = 0\nrollup_retention_days = 0\n'

@@ -205,7 +205,8 @@ impl Collector {
         let port = free_port();
         let mut toml = format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\ncert = \"{pki_s}/server.pem\"\n\
-             key = \"{pki_s}/server.key\"\nclient_ca = \"{pki_s}/ca.pem\"\n{extra}\n\
+             key = \"{pki_s}/server.key\"\nclient_ca = \"{pki_s}/ca.pem\"\n\
+             crl = \"{pki_s}/crl.pem\"\n{extra}\n\
              [clickhouse]\nurl = \"{}\"\ndatabase = \"{database}\"\n\
              [storage]\nretention_days = 0\nrollup_retention_days = 0\n",
             ch.url

@@ -318,6 +318,86 @@ fn scope_holes_between_tiers_are_closed() {
     assert_eq!(v["status"][0]["received"], Value::Null, "{v}");
 }
 
+/// Finding 9's certificates: they live a year, are renewed without a gap, and a revoked one
+/// is refused at the next handshake, without a restart.
+#[test]
+fn a_revoked_certificate_is_refused_at_the_next_handshake() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let nat = national(tmp.path(), &ch);
+    let pki = nat.dir.join("pki");
+    let pki_s = pki.to_str().expect("UTF-8").to_owned();
+    let feed = |cert: &Path, key: &Path| {
+        nat.curl(&[
+            "--cert".into(),
+            cert.display().to_string(),
+            "--key".into(),
+            key.display().to_string(),
+            format!("{}/v1/bulletins/feed?after=0", nat.url),
+        ])
+    };
+    let (cert, key, _) = nat.credentials("zj");
+    assert_eq!(feed(&cert, &key).0, 200);
+
+    // Everything issued lives a year at most.
+    let list = collector(&["pki", "list", &pki_s]);
+    let mut names = 0;
+    for line in list.lines().skip(1) {
+        let days: i64 = line
+            .split("valid, ")
+            .nth(1)
+            .and_then(|d| d.split(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("not valid: {line}"));
+        assert!((360..=365).contains(&days), "{line}");
+        names += 1;
+    }
+    assert_eq!(names, 3, "server, zj, gd: {list}");
+
+    // Renewed: the old pair is kept aside, then revoked as superseded.
+    let old = (pki.join("zj-old.pem"), pki.join("zj-old.key"));
+    std::fs::copy(&cert, &old.0).expect("keep");
+    std::fs::copy(&key, &old.1).expect("keep");
+    collector(&["pki", "sensor", &pki_s, "zj", "--days", "90"]);
+    assert_eq!(feed(&old.0, &old.1).0, 200, "the old one until revoked");
+    assert_eq!(feed(&cert, &key).0, 200, "the new one at once");
+    collector(&[
+        "pki",
+        "revoke",
+        &pki_s,
+        old.0.to_str().expect("UTF-8"),
+        "--reason",
+        "superseded",
+    ]);
+    let mut refused = (0, String::new());
+    wait_for(
+        "the revocation taking effect",
+        Duration::from_secs(60),
+        || {
+            refused = feed(&old.0, &old.1);
+            refused.0 == 0
+        },
+    );
+    assert!(
+        nat.log().contains("TLS handshake failed") && nat.log().contains("Revoked"),
+        "refused as revoked: {}",
+        nat.log()
+    );
+    assert_eq!(feed(&cert, &key).0, 200, "the renewed one still works");
+
+    // A compromised name: every valid certificate of it, at once.
+    collector(&["pki", "revoke", &pki_s, "zj", "--reason", "key-compromise"]);
+    wait_for("revoking by name", Duration::from_secs(60), || {
+        feed(&cert, &key).0 == 0
+    });
+    let (gd_cert, gd_key, _) = nat.credentials("gd");
+    assert_eq!(feed(&gd_cert, &gd_key).0, 200, "others are untouched");
+    assert!(
+        nat.log().contains("revocation list read again"),
+        "{}",
+        nat.log()
+    );
+}
+
 /// A TLS client that trusts the collector's CA, speaking HTTP/1.1.
 fn tls_client(ca: &Path) -> Arc<rustls::ClientConfig> {
     let pem = std::fs::read(ca).expect("ca");

@@ -216,6 +216,9 @@ pub struct ServerConfig {
     /// CA (PEM) whose client certificates identify sensors by their common name. Empty: bearer
     /// tokens only.
     pub client_ca: PathBuf,
+    /// Revocation list (PEM) of `client_ca`, checked on every handshake and read again when it
+    /// changes (`collector pki revoke` writes it). Empty: no certificate is revoked.
+    pub crl: PathBuf,
     /// Largest request body as sent (compressed), in KiB.
     pub max_body_kb: u64,
     /// Largest batch once decompressed, in KiB: bounds what a small compressed body may expand to.
@@ -256,6 +259,7 @@ impl Default for ServerConfig {
             cert: PathBuf::new(),
             key: PathBuf::new(),
             client_ca: PathBuf::new(),
+            crl: PathBuf::new(),
             max_body_kb: 4096,
             max_batch_kb: 16384,
             max_batch_events: 10_000,
@@ -403,6 +407,12 @@ impl Config {
             return Err((
                 "server.client_ca".into(),
                 "client certificates need TLS: set server.cert and server.key".into(),
+            ));
+        }
+        if !s.crl.as_os_str().is_empty() && s.client_ca.as_os_str().is_empty() {
+            return Err((
+                "server.crl".into(),
+                "a revocation list is of client certificates: set server.client_ca".into(),
             ));
         }
         for (key, v) in [

@@ -75,15 +75,44 @@ enum RegistryCommand {
 
 #[derive(Subcommand)]
 enum PkiCommand {
-    /// Make a CA and the collector's server certificate in DIR.
+    /// Make a CA, the collector's server certificate and an empty revocation list in DIR.
     Init {
         dir: PathBuf,
         /// DNS names or IP addresses the collector is reached by.
         #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
         hosts: Vec<String>,
+        /// Days the server certificate lives.
+        #[arg(long, default_value_t = pki::DEFAULT_DAYS)]
+        days: u32,
     },
-    /// Make a client certificate for sensor ID (its common name), signed by DIR's CA.
-    Sensor { dir: PathBuf, id: String },
+    /// Renew the collector's server certificate in DIR; a running collector picks it up.
+    Server {
+        dir: PathBuf,
+        #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+        hosts: Vec<String>,
+        #[arg(long, default_value_t = pki::DEFAULT_DAYS)]
+        days: u32,
+    },
+    /// Make, or renew, a client certificate for ID (a sensor's or a lower tier's id, its
+    /// common name), signed by DIR's CA. The one it replaces stays valid until revoked.
+    Sensor {
+        dir: PathBuf,
+        id: String,
+        #[arg(long, default_value_t = pki::DEFAULT_DAYS)]
+        days: u32,
+    },
+    /// Revoke a certificate: by serial, by certificate file, or every valid one of a name.
+    Revoke {
+        dir: PathBuf,
+        what: String,
+        /// unspecified, key-compromise, superseded, cessation-of-operation, affiliation-changed.
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+    },
+    /// List the certificates DIR's CA has issued: serial, name, expiry, status.
+    List { dir: PathBuf },
+    /// Sign DIR's revocation list again (it names a next update a year ahead).
+    Crl { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -233,14 +262,62 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Pki { command } => match command {
-            PkiCommand::Init { dir, hosts } => {
-                pki::init(&dir, &hosts)?;
-                println!("{}: ca.pem, ca.key, server.pem, server.key", dir.display());
+            PkiCommand::Init { dir, hosts, days } => {
+                pki::init(&dir, &hosts, days)?;
+                println!(
+                    "{}: ca.pem, ca.key, server.pem, server.key, crl.pem",
+                    dir.display()
+                );
                 Ok(())
             }
-            PkiCommand::Sensor { dir, id } => {
-                pki::sensor(&dir, &id)?;
-                println!("{}/sensors/{id}.pem and {id}.key", dir.display());
+            PkiCommand::Server { dir, hosts, days } => {
+                let i = pki::server(&dir, &hosts, days)?;
+                println!(
+                    "{}/server.pem: serial {}, valid until {}",
+                    dir.display(),
+                    i.serial,
+                    i.not_after.date()
+                );
+                Ok(())
+            }
+            PkiCommand::Sensor { dir, id, days } => {
+                let i = pki::sensor(&dir, &id, days)?;
+                println!(
+                    "{}/sensors/{id}.pem and {id}.key: serial {}, valid until {}",
+                    dir.display(),
+                    i.serial,
+                    i.not_after.date()
+                );
+                Ok(())
+            }
+            PkiCommand::Revoke { dir, what, reason } => {
+                let newly = pki::revoke(&dir, &what, &reason)?;
+                for s in &newly {
+                    println!("revoked {s}");
+                }
+                println!(
+                    "{}/crl.pem signed: {} newly revoked",
+                    dir.display(),
+                    newly.len()
+                );
+                Ok(())
+            }
+            PkiCommand::List { dir } => {
+                let now = time::OffsetDateTime::now_utc();
+                println!("serial\tname\tnot_after\tstatus");
+                for e in pki::list(&dir)? {
+                    let status = match e.revoked {
+                        Some(t) => format!("revoked {}", t.date()),
+                        None if e.not_after <= now => "expired".to_owned(),
+                        None => format!("valid, {} days left", (e.not_after - now).whole_days()),
+                    };
+                    println!("{}\t{}\t{}\t{status}", e.serial, e.name, e.not_after.date());
+                }
+                Ok(())
+            }
+            PkiCommand::Crl { dir } => {
+                let n = pki::sign_crl(&dir)?;
+                println!("{}/crl.pem signed: {n} revoked", dir.display());
                 Ok(())
             }
         },

@@ -43,11 +43,24 @@ pub fn tls_config(config: &Config) -> anyhow::Result<Option<rustls::ServerConfig
             })?;
         }
         // Certificates are optional at the TLS layer: sensors may use tokens, analysts do.
-        let verifier =
+        let mut verifier =
             rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .allow_unauthenticated()
-                .build()
-                .context("client certificate verifier")?;
+                .allow_unauthenticated();
+        if !s.crl.as_os_str().is_empty() {
+            // The list revokes what it names; a certificate of a CA it does not cover is
+            // not refused for that.
+            verifier = verifier
+                .with_crls(read_crls(&s.crl)?)
+                .only_check_end_entity_revocation()
+                .allow_unknown_revocation_status();
+        }
+        let verifier = verifier.build().with_context(|| {
+            format!(
+                "{} and {}: not a usable CA and revocation list",
+                s.client_ca.display(),
+                s.crl.display()
+            )
+        })?;
         builder.with_client_cert_verifier(verifier)
     };
     let mut tls = builder
@@ -66,6 +79,62 @@ fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
         bail!("{}: no certificate in it", path.display());
     }
     Ok(certs)
+}
+
+fn read_crls(
+    path: &Path,
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>> {
+    let pem = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let crls = rustls_pemfile::crls(&mut &pem[..])
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{}: not PEM revocation lists", path.display()))?;
+    if crls.is_empty() {
+        bail!("{}: no revocation list in it", path.display());
+    }
+    Ok(crls)
+}
+
+/// How often the TLS files are looked at for changes.
+const TLS_POLL: Duration = Duration::from_secs(2);
+
+/// The TLS files' modification times and sizes, to tell when one changed.
+fn tls_stamp(s: &crate::config::ServerConfig) -> Vec<Option<(std::time::SystemTime, u64)>> {
+    [&s.cert, &s.key, &s.client_ca, &s.crl]
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((m.modified().ok()?, m.len()))
+        })
+        .collect()
+}
+
+/// Reads the certificate, key, client CA and revocation list again whenever one changes, so a
+/// revocation takes effect on the next handshake and a renewed server certificate without a
+/// restart. A set that does not load is logged and the one in use kept.
+async fn reload_tls(config: Arc<Config>, tx: tokio::sync::watch::Sender<Option<TlsAcceptor>>) {
+    let mut seen = tls_stamp(&config.server);
+    loop {
+        tokio::time::sleep(TLS_POLL).await;
+        if tx.is_closed() {
+            return;
+        }
+        let now = tls_stamp(&config.server);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match tls_config(&config) {
+            Ok(Some(t)) => {
+                tx.send_replace(Some(TlsAcceptor::from(Arc::new(t))));
+                tracing::info!("TLS certificate, client CA and revocation list read again");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "TLS files changed but do not load; the ones in use are kept"
+            ),
+        }
+    }
 }
 
 fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
@@ -226,8 +295,13 @@ pub async fn serve(
         .max_header_list_size(64 * 1024);
     let builder = Arc::new(builder);
     let metrics_refused = app.metrics.connections_refused.clone();
+    let config = app.config.clone();
     let router = router(app);
-    let acceptor = tls.map(|t| TlsAcceptor::from(Arc::new(t)));
+    let (tls_tx, acceptors) =
+        tokio::sync::watch::channel(tls.map(|t| TlsAcceptor::from(Arc::new(t))));
+    if acceptors.borrow().is_some() {
+        tokio::spawn(reload_tls(config, tls_tx));
+    }
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let (mut accept_failed, mut over_limit) = (
         Quiet {
@@ -265,7 +339,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let acceptor = acceptor.clone();
+        let acceptor = acceptors.borrow().clone();
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
