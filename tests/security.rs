@@ -627,6 +627,22 @@ fn hostile_clients_leave_the_collector_up() {
     let grown = rss_kib(pid).saturating_sub(base);
     assert!(grown < 100 * 1024, "{grown} KiB more with 60 bodies held");
     drop(held);
+    // 9. Sixty refusals from three addresses are a row per address in the audit trail, not
+    // sixty; the rest are summed when their minute closes.
+    let denied = || -> u64 {
+        ch.query("SELECT count() FROM hostile.audit WHERE action = 'ingest' AND outcome = 'denied'")
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    };
+    wait_for("the refusals audited", Duration::from_secs(60), || {
+        denied() >= 3
+    });
+    let rows = denied();
+    assert!(
+        rows <= 6,
+        "{rows} rows: one per address, then one summary each"
+    );
 
     // 3. An authenticated sender holding its body gets a 408 within the request's time.
     let (_, _, token_file) = c.credentials(SENSOR.id);
