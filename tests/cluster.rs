@@ -152,6 +152,20 @@ pub fn sha256_hex(text: &str) -> String {
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
 }
 
+/// The bearer token of the test account `name`.
+pub fn account_token(name: &str) -> String {
+    format!("token-of-account-{name}")
+}
+
+/// An `[[accounts]]` table for `name`, holding [`account_token`]'s digest.
+pub fn account(name: &str, role: &str, province: &str, enterprise: &str) -> String {
+    format!(
+        "[[accounts]]\nname = \"{name}\"\nrole = \"{role}\"\ntoken_sha256 = \"{}\"\n\
+         token_expires = \"2099-01-01T00:00:00Z\"\nprovince = \"{province}\"\nenterprise_id = \"{enterprise}\"\n",
+        sha256_hex(&account_token(name))
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -331,6 +345,21 @@ impl Collector {
         self.curl(&args)
     }
 
+    /// `POST path` of a JSON `body` with a bearer token: (status, body).
+    pub fn post_json(&self, path: &str, token: &str, body: &str) -> (u16, String) {
+        self.curl(&[
+            "-X".into(),
+            "POST".into(),
+            format!("{}{path}", self.url),
+            "-H".into(),
+            format!("Authorization: Bearer {token}"),
+            "-H".into(),
+            "Content-Type: application/json".into(),
+            "--data-binary".into(),
+            body.to_owned(),
+        ])
+    }
+
     /// curl against the collector (its CA trusted) with `args`: (status, body).
     pub fn curl(&self, args: &[String]) -> (u16, String) {
         let out = Command::new("curl")
@@ -345,6 +374,20 @@ impl Collector {
             Ok(code) if code != 0 => (code, body.to_owned()),
             _ => (0, format!("curl: {}", String::from_utf8_lossy(&out.stderr))),
         }
+    }
+
+    /// curl against this collector as the client `id`, with the certificate it issued:
+    /// (status, body).
+    pub fn curl_as(&self, id: &str, args: &[String]) -> (u16, String) {
+        let (cert, key, _) = self.credentials(id);
+        let mut all = vec![
+            "--cert".into(),
+            cert.display().to_string(),
+            "--key".into(),
+            key.display().to_string(),
+        ];
+        all.extend_from_slice(args);
+        self.curl(&all)
     }
 
     /// A sensor.toml for sensor `s`, pushing to this collector, spooling under `dir`.

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use icsight_tests::cluster::{collector, sha256_hex, Auth, ClickHouse, Collector, SensorSpec};
+use icsight_tests::cluster::{
+    account, account_token as token, collector, Auth, ClickHouse, Collector, SensorSpec,
+};
 use icsight_tests::{root, sensor_bin};
 use serde_json::Value;
 
@@ -39,18 +41,6 @@ const S2: SensorSpec = sensor("zj-e2-s1", E2, "330000");
 const S3: SensorSpec = sensor("gd-e3-s1", E3, "440000");
 const S4: SensorSpec = sensor("gd-e4-s1", E4, "440000");
 
-fn token(name: &str) -> String {
-    format!("token-of-account-{name}")
-}
-
-fn account(name: &str, role: &str, province: &str, enterprise: &str) -> String {
-    format!(
-        "[[accounts]]\nname = \"{name}\"\nrole = \"{role}\"\ntoken_sha256 = \"{}\"\n\
-         token_expires = \"2099-01-01T00:00:00Z\"\nprovince = \"{province}\"\nenterprise_id = \"{enterprise}\"\n",
-        sha256_hex(&token(name))
-    )
-}
-
 fn get_json(c: &Collector, path: &str, who: &str) -> Value {
     let (status, body) = c.get(path, Some(&token(who)));
     assert_eq!(status, 200, "GET {path} as {who}: {body}");
@@ -58,17 +48,7 @@ fn get_json(c: &Collector, path: &str, who: &str) -> Value {
 }
 
 fn post_json(c: &Collector, path: &str, who: &str, body: &Value) -> (u16, String) {
-    c.curl(&[
-        "-X".into(),
-        "POST".into(),
-        format!("{}{path}", c.url),
-        "-H".into(),
-        format!("Authorization: Bearer {}", token(who)),
-        "-H".into(),
-        "Content-Type: application/json".into(),
-        "--data-binary".into(),
-        body.to_string(),
-    ])
+    c.post_json(path, &token(who), &body.to_string())
 }
 
 /// The national collector (database `nat`), taking reports from the provincial collectors
@@ -135,20 +115,6 @@ fn below(
         "",
         &tables,
     )
-}
-
-/// curl against `above` with `args`, as the collector `id` below it (the certificate `above`
-/// issued it): (status, body).
-fn as_collector(above: &Collector, id: &str, args: &[String]) -> (u16, String) {
-    let (cert, key, _) = above.credentials(id);
-    let mut all = vec![
-        "--cert".into(),
-        cert.display().to_string(),
-        "--key".into(),
-        key.display().to_string(),
-    ];
-    all.extend_from_slice(args);
-    above.curl(&all)
 }
 
 /// Import `rows` (CSV lines without the header) into `col`'s registry.
@@ -507,8 +473,7 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
     );
     // A province pages the feed above.
     let feed = |q: &str| {
-        as_collector(
-            &national,
+        national.curl_as(
             "zj-collector",
             &[format!("{}/v1/bulletins/feed?{q}", national.url)],
         )
@@ -672,8 +637,7 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
         "bucket": 1_795_000_000u32, "province": "440000", "enterprise_id": E3, "industry": "energy", "grade": 2,
         "severity": 1, "technique": "", "app_proto": "modbus", "kind": "signature", "alerts": 1_000_000u64}});
     let post_as_zj = |body: String| {
-        as_collector(
-            &national,
+        national.curl_as(
             "zj-collector",
             &[
                 "-X".into(),
@@ -810,7 +774,7 @@ fn an_enterprise_tier_relays_everything_through_its_province() {
         Duration::from_secs(20),
         || {
             let feed = format!("{}/v1/bulletins/feed?after=0", site.url);
-            let (s, body) = as_collector(&site, S1.id, &[feed]);
+            let (s, body) = site.curl_as(S1.id, &[feed]);
             s == 200 && body.contains(&bid)
         },
     );

@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use icsight_tests::cluster::{collector, sha256_hex, Auth, ClickHouse, Collector, SensorSpec};
+use icsight_tests::cluster::{
+    account, account_token as token, collector, sha256_hex, Auth, ClickHouse, Collector, SensorSpec,
+};
 use serde_json::{json, Value};
 
 const E1: &str = "91330100MA27XY1235"; // Zhejiang
@@ -30,49 +32,9 @@ const SENSOR: SensorSpec = SensorSpec {
     auth: Auth::Token,
 };
 
-fn token(name: &str) -> String {
-    format!("token-of-account-{name}")
-}
-
-fn account(name: &str, role: &str, province: &str, enterprise: &str) -> String {
-    format!(
-        "[[accounts]]\nname = \"{name}\"\nrole = \"{role}\"\ntoken_sha256 = \"{}\"\n\
-         token_expires = \"2099-01-01T00:00:00Z\"\nprovince = \"{province}\"\nenterprise_id = \"{enterprise}\"\n",
-        sha256_hex(&token(name))
-    )
-}
-
-fn post(c: &Collector, path: &str, bearer: &str, body: &str) -> (u16, String) {
-    c.curl(&[
-        "-X".into(),
-        "POST".into(),
-        format!("{}{path}", c.url),
-        "-H".into(),
-        format!("Authorization: Bearer {bearer}"),
-        "-H".into(),
-        "Content-Type: application/json".into(),
-        "--data-binary".into(),
-        body.to_owned(),
-    ])
-}
-
-/// curl as the lower-tier collector `id` (the certificate `above` issued it).
-fn as_collector(above: &Collector, id: &str, args: &[String]) -> (u16, String) {
-    let (cert, key, _) = above.credentials(id);
-    let mut all = vec![
-        "--cert".into(),
-        cert.display().to_string(),
-        "--key".into(),
-        key.display().to_string(),
-    ];
-    all.extend_from_slice(args);
-    above.curl(&all)
-}
-
 fn ingest_as_collector(above: &Collector, id: &str, lines: &[Value]) -> (u16, String) {
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    as_collector(
-        above,
+    above.curl_as(
         id,
         &[
             "-X".into(),
@@ -146,7 +108,7 @@ fn national(dir: &Path, ch: &ClickHouse) -> Collector {
 fn issue(c: &Collector, who: &str, body: &str) -> (u16, Value) {
     let mut last = (0, String::new());
     wait_for("the registry loaded", Duration::from_secs(60), || {
-        last = post(c, "/v1/bulletins", &token(who), body);
+        last = c.post_json("/v1/bulletins", &token(who), body);
         !last.1.contains("no_targets") && !last.1.contains("reaches no enterprise")
     });
     let v = serde_json::from_str(&last.1).unwrap_or(Value::Null);
@@ -177,11 +139,7 @@ fn scope_holes_between_tiers_are_closed() {
     );
     assert_eq!((s, v["targets"].as_u64()), (201, Some(1)), "{v}");
     let id_e1 = v["bulletin_id"].as_str().expect("id").to_owned();
-    let (_, feed) = as_collector(
-        &nat,
-        "zj",
-        &[format!("{}/v1/bulletins/feed?after=0", nat.url)],
-    );
+    let (_, feed) = nat.curl_as("zj", &[format!("{}/v1/bulletins/feed?after=0", nat.url)]);
     let feed: Value = serde_json::from_str(&feed).expect("feed");
     let ours = feed["bulletins"]
         .as_array()
@@ -259,11 +217,7 @@ fn scope_holes_between_tiers_are_closed() {
         &bulletin(json!({"provinces": ["330000"], "enterprises": [E1]}), ""),
     );
     assert_eq!((s, v["targets"].as_u64()), (201, Some(1)), "{v}");
-    let (_, gd_feed) = as_collector(
-        &nat,
-        "gd",
-        &[format!("{}/v1/bulletins/feed?after=0", nat.url)],
-    );
+    let (_, gd_feed) = nat.curl_as("gd", &[format!("{}/v1/bulletins/feed?after=0", nat.url)]);
     assert!(!gd_feed.contains(E1), "{gd_feed}");
     // zj may still update its own enterprise's grade; the version is the tier's, not zj's.
     let own = json!({"event_type": "enterprise", "event_id": "e-own", "row": {

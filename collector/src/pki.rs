@@ -223,30 +223,16 @@ pub struct Entry {
 pub fn list(dir: &Path) -> anyhow::Result<Vec<Entry>> {
     let revoked = revocations(dir)?;
     let path = dir.join(ISSUED);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
-    };
     let mut out = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let f: Vec<&str> = line.split('\t').collect();
+    for (n, f) in rows(&path)? {
         let (Some(serial), Some(name), Some(not_after)) =
             (f.first(), f.get(1), f.get(2).and_then(|t| parse_time(t)))
         else {
-            bail!(
-                "{}:{}: not serial, name, expiry, issued",
-                path.display(),
-                n + 1
-            );
+            bail!("{}:{n}: not serial, name, expiry, issued", path.display());
         };
         out.push(Entry {
-            serial: (*serial).to_owned(),
-            name: (*name).to_owned(),
+            serial: serial.clone(),
+            name: name.clone(),
             not_after,
             revoked: revoked.iter().find(|r| r.0 == *serial).map(|r| r.1),
         });
@@ -254,26 +240,29 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<Entry>> {
     Ok(out)
 }
 
-/// `revoked.tsv`: (serial, when, reason).
-fn revocations(dir: &Path) -> anyhow::Result<Vec<(String, OffsetDateTime, String)>> {
-    let path = dir.join(REVOKED);
-    let text = match std::fs::read_to_string(&path) {
+/// The rows of a tab-separated index, numbered from 1; none while it does not exist.
+fn rows(path: &Path) -> anyhow::Result<Vec<(usize, Vec<String>)>> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
     };
-    let mut out = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
+    Ok((text.lines().enumerate())
         .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let f: Vec<&str> = line.split('\t').collect();
+        .map(|(n, l)| (n + 1, l.split('\t').map(str::to_owned).collect()))
+        .collect())
+}
+
+/// `revoked.tsv`: (serial, when, reason).
+fn revocations(dir: &Path) -> anyhow::Result<Vec<(String, OffsetDateTime, String)>> {
+    let path = dir.join(REVOKED);
+    let mut out = Vec::new();
+    for (n, f) in rows(&path)? {
         let (Some(serial), Some(when)) = (f.first(), f.get(1).and_then(|t| parse_time(t))) else {
-            bail!("{}:{}: not serial, time, reason", path.display(), n + 1);
+            bail!("{}:{n}: not serial, time, reason", path.display());
         };
-        let reason = f.get(2).copied().unwrap_or("unspecified").to_owned();
-        out.push(((*serial).to_owned(), when, reason));
+        let reason = f.get(2).map_or("unspecified", String::as_str).to_owned();
+        out.push((serial.clone(), when, reason));
     }
     Ok(out)
 }
