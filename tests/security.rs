@@ -579,6 +579,7 @@ fn hostile_clients_leave_the_collector_up() {
         assert_eq!(status_of(t), 401, "answered from the headers");
     }
     let grown = rss_kib(pid).saturating_sub(base);
+    eprintln!("60 held uploads: RSS {base} KiB before, {grown} KiB more");
     assert!(grown < 100 * 1024, "{grown} KiB more with 60 bodies held");
     drop(held);
     // 9. Sixty refusals from three addresses are a row per address in the audit trail, not
@@ -688,6 +689,7 @@ fn hostile_clients_leave_the_collector_up() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sampler.join().expect("sampler");
     let top = peak.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("login flood: RSS {base} KiB before, peak {top} KiB; answers {codes:?}");
     assert!(
         codes.iter().all(|c| c == "401" || c == "429" || c == "503"),
         "{codes:?}"
@@ -697,8 +699,10 @@ fn hostile_clients_leave_the_collector_up() {
         (1..=10).contains(&checked),
         "{checked} passwords checked of 30 tried at once: {codes:?}"
     );
+    // Two checks at a time, ~19 MiB each, given back after: not a multiple of the threads
+    // that ever ran one.
     assert!(
-        top.saturating_sub(base) < 150 * 1024,
+        top.saturating_sub(base) < 64 * 1024,
         "{} KiB more during the flood",
         top.saturating_sub(base)
     );
