@@ -1187,3 +1187,110 @@ fn a_province_down_for_five_minutes_under_load_loses_and_duplicates_nothing() {
         ch.count("SELECT uniqExact(incident_id) FROM nat.incidents")
     );
 }
+
+/// Fleet health: a live sensor's `stats` events are its heartbeat. Stopped mid-run, it shows
+/// offline at its province, and as a `sensor_offline` incident at the nation, within
+/// `offline_seconds` and a heartbeat; heard again, it is online and the incident disposed.
+#[test]
+fn a_sensor_gone_silent_shows_offline_at_its_province_and_the_nation() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let national = national(tmp.path(), &ch, &[("zj-collector", "330000")]);
+    let offline_seconds = 3;
+    let zj = below(
+        tmp.path(),
+        &ch,
+        &national,
+        "zj-collector",
+        &format!(
+            "role = \"provincial\"\nprovince = \"330000\"\noffline_seconds = {offline_seconds}\n"
+        ),
+        &[S1, S2],
+        &account("zj-analyst", "analyst", "330000", ""),
+    );
+    let sensors = |status: &str| -> Vec<Value> {
+        get_json(&zj, &format!("/v1/sensors?status={status}"), "zj-analyst")["sensors"]
+            .as_array()
+            .expect("sensors")
+            .clone()
+    };
+    assert_eq!(sensors("never_seen").len(), 2, "configured, not yet heard");
+
+    // S1 captures live on loopback (a port nothing uses: its heartbeat is all it sends).
+    let dir = tmp.path().join("s1-live");
+    let config = zj.sensor_config(
+        &S1,
+        &dir,
+        "segment_seconds = 0.2\nretry_max_s = 1\n\n[eve]\nstats_interval = 1\n",
+    );
+    let mut sensor = Command::new(sensor_bin())
+        .args(["live", "-i", "lo", "--bpf", "tcp port 9", "--config"])
+        .arg(&config)
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sensor live");
+    let signal = |sig: &str| {
+        Command::new("kill")
+            .args([sig, &sensor.id().to_string()])
+            .status()
+            .expect("kill");
+    };
+    wait_for("S1 online", Duration::from_secs(60), || {
+        sensors("online")
+            .iter()
+            .any(|s| s["sensor_id"] == S1.id && !s["version"].as_str().unwrap_or("").is_empty())
+    });
+    let s1 = sensors("online").remove(0);
+    assert!(s1["last_seen"].as_u64().unwrap_or(0) > 0, "{s1}");
+    assert!(s1["rules_loaded"].as_u64().unwrap_or(0) > 0, "{s1}");
+
+    // Stopped: offline at the province, an incident at the nation.
+    signal("-STOP");
+    let stopped = Instant::now();
+    wait_for(
+        "S1 offline at the province",
+        Duration::from_secs(60),
+        || sensors("offline").iter().any(|s| s["sensor_id"] == S1.id),
+    );
+    let at_province = stopped.elapsed();
+    let mut incident = Value::Null;
+    wait_for(
+        "a sensor_offline incident at the nation",
+        Duration::from_secs(60),
+        || {
+            let v = get_json(&national, "/v1/incidents?state=open", "regulator");
+            incident = (v["incidents"].as_array().expect("incidents").iter())
+                .find(|i| i["criterion"] == "sensor_offline" && i["sensor_id"] == S1.id)
+                .cloned()
+                .unwrap_or(Value::Null);
+            !incident.is_null()
+        },
+    );
+    eprintln!(
+        "offline at the province {at_province:?}, at the nation {:?} after the stop \
+         (offline_seconds {offline_seconds}, heartbeat 1 s)",
+        stopped.elapsed()
+    );
+    assert_eq!(incident["enterprise_id"], E1, "{incident}");
+    assert_eq!(incident["origin"], "zj-collector", "{incident}");
+    assert!(
+        sensors("online").is_empty() && sensors("never_seen").len() == 1,
+        "S2 never ran: never seen, not offline"
+    );
+
+    // Heard again: online, and the outage's incident disposed, up to the nation.
+    signal("-CONT");
+    let id = incident["incident_id"].as_str().expect("id").to_owned();
+    wait_for("S1 online again", Duration::from_secs(60), || {
+        sensors("online").iter().any(|s| s["sensor_id"] == S1.id)
+    });
+    wait_for(
+        "the incident disposed at the nation",
+        Duration::from_secs(60),
+        || get_json(&national, &format!("/v1/incidents/{id}"), "regulator")["state"] == "disposed",
+    );
+    let _ = sensor.kill();
+    let _ = sensor.wait();
+}

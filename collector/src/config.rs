@@ -59,6 +59,9 @@ pub struct TierConfig {
     pub session_minutes: u64,
     /// Seconds between reloads of the enterprise registry from ClickHouse.
     pub registry_refresh_s: u64,
+    /// Seconds without a heartbeat (a live sensor's `stats` event) after which a sensor is
+    /// offline and a `sensor_offline` incident is opened.
+    pub offline_seconds: u64,
 }
 
 impl Default for TierConfig {
@@ -70,6 +73,7 @@ impl Default for TierConfig {
             enterprise_id: String::new(),
             session_minutes: 480,
             registry_refresh_s: 60,
+            offline_seconds: 300,
         }
     }
 }
@@ -660,6 +664,9 @@ impl Config {
                 "tier.registry_refresh_s".into(),
                 "must be at least 1".into(),
             ));
+        }
+        if t.offline_seconds < 2 {
+            return Err(("tier.offline_seconds".into(), "must be at least 2".into()));
         }
         for (i, e) in self.sensors.iter().enumerate() {
             if !t.province.is_empty() && e.province != t.province {

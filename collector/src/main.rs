@@ -17,6 +17,7 @@ use collector::pki;
 use collector::store::audit::{Audit, Record};
 use collector::store::{self, retention, schema, Store};
 use collector::tier::bulletin::Bulletins;
+use collector::tier::fleet::{self, Fleet, Heartbeat};
 use collector::tier::incident::{self, Escalator, Incidents};
 use collector::tier::registry;
 use collector::tier::report::EnterpriseRow;
@@ -367,11 +368,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("loading the enterprise registry")?,
     ));
     let escalator = Escalator::new(config.escalation.clone(), &config.tier.id);
-    escalator.restore(
-        incident::load_open(&store)
-            .await
-            .context("loading open incidents")?,
-    );
+    let open = incident::load_open(&store)
+        .await
+        .context("loading open incidents")?;
+    let fleet = Arc::new(Fleet::new(
+        &config.sensors,
+        config.tier.offline_seconds,
+        &config.tier.id,
+    ));
+    for (who, at, raw) in fleet::recent(&store)
+        .await
+        .context("loading the sensors' latest heartbeats")?
+    {
+        fleet.heard(&who, Heartbeat::parse(&raw), at);
+    }
+    fleet.restore(&open);
+    escalator.restore(open);
     let upstream = Upstream::start(&config)?.map(Arc::new);
     let incidents = Arc::new(Incidents::new(
         escalator,
@@ -391,6 +403,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         registry: registry.clone(),
         incidents,
         bulletins: bulletins.clone(),
+        fleet: fleet.clone(),
         upstream: upstream.clone(),
         store: store.clone(),
         metrics,
@@ -430,6 +443,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
     tokio::spawn(bulletins.pull_loop(config.upstream.clone()));
+    tokio::spawn(fleet::sweep_loop(
+        fleet,
+        app.incidents.clone(),
+        config.tier.offline_seconds,
+    ));
     tokio::spawn(retention::run_loop(
         store,
         config.storage.clone(),

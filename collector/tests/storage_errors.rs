@@ -114,6 +114,11 @@ token_expires = "2099-01-01T00:00:00Z"
             None,
             config.tier.clone(),
         )),
+        fleet: Arc::new(collector::tier::fleet::Fleet::new(
+            &config.sensors,
+            config.tier.offline_seconds,
+            &config.tier.id,
+        )),
         upstream: None,
         store,
         metrics,

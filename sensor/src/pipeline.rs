@@ -45,6 +45,8 @@ pub struct Pipeline {
     last_tick: u64,
     /// The bulletins' counters, reported in `stats` events, when bulletins are pulled.
     bulletins: Option<crate::bulletin::Status>,
+    /// The baseline file detected against, named in every `stats` event (the heartbeat).
+    baseline: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -144,7 +146,13 @@ impl Pipeline {
             last_ts: Timestamp(0),
             last_tick: 0,
             bulletins: None,
+            baseline: None,
         }
+    }
+
+    /// Name the baseline file detected against in the `stats` events.
+    pub fn set_baseline_file(&mut self, path: &std::path::Path) {
+        self.baseline = Some(path.display().to_string());
     }
 
     /// Learn a baseline, or detect against one, from now on.
@@ -561,6 +569,8 @@ impl Pipeline {
         let uptime = now.secs_since(self.first_ts.unwrap_or(now));
         let body = StatsBody {
             stats: StatsEvent {
+                version: env!("CARGO_PKG_VERSION"),
+                baseline: self.baseline.as_deref(),
                 uptime,
                 stats: &self.stats,
                 eve: self.out.eve.counts,

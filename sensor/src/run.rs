@@ -108,6 +108,7 @@ impl Sensor {
         }
         if let Some(path) = &baseline {
             pipeline.set_watch(detect_watch(path, config)?);
+            pipeline.set_baseline_file(path);
         }
         Ok(Sensor {
             pipeline,

@@ -91,6 +91,11 @@ pub struct StatsBody<'a> {
 
 #[derive(Serialize)]
 pub struct StatsEvent<'a> {
+    /// The sensor's release: the collector shows its fleet's versions.
+    pub version: &'static str,
+    /// The baseline file detected against, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<&'a str>,
     pub uptime: u64,
     #[serde(flatten)]
     pub stats: &'a Stats,

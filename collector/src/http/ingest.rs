@@ -225,6 +225,11 @@ async fn accept(
         .await
         .map_err(unavailable)?;
     ingest::forward(up, &checked.forward);
+    for (who, beat) in checked.heartbeats {
+        if let Some(outage) = app.fleet.heard(&who, beat, u64::from(received)) {
+            back_online(app, &outage).await;
+        }
+    }
     app.metrics.duplicates.inc_by(totals.duplicates as u64);
     app.metrics.skipped.inc_by(checked.skipped as u64);
     Ok(Accepted {
@@ -233,6 +238,35 @@ async fn accept(
         duplicates: totals.duplicates,
         skipped: checked.skipped,
     })
+}
+
+/// A sensor heard again ends its outage: the `sensor_offline` incident is marked disposed by
+/// this tier (unless someone moved it further meanwhile).
+async fn back_online(app: &App, outage: &crate::tier::report::Incident) {
+    let current = app
+        .incidents
+        .get(&outage.incident_id, Some(&outage.province), None)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| outage.clone());
+    let moved = app
+        .incidents
+        .transition(
+            &current,
+            crate::tier::incident::State::Disposed,
+            &app.config.tier.id,
+            "the sensor is heard again",
+        )
+        .await;
+    match moved {
+        Ok(_) => {
+            tracing::info!(incident = %outage.incident_id, sensor = %outage.sensor_id, "sensor back online")
+        }
+        Err(e) => {
+            tracing::info!(incident = %outage.incident_id, sensor = %outage.sensor_id, error = %e, "sensor back online; its incident left as it is")
+        }
+    }
 }
 
 enum BodyError {

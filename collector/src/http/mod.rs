@@ -22,6 +22,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod login;
 pub mod query;
+pub mod sensors;
 pub mod serve;
 
 pub use error::{ApiError, ErrorId};
@@ -47,6 +48,8 @@ pub struct App {
     pub registry: Arc<registry::Shared>,
     pub incidents: Arc<Incidents>,
     pub bulletins: Arc<Bulletins>,
+    /// The sensors of this tier and their heartbeats.
+    pub fleet: Arc<crate::tier::fleet::Fleet>,
     /// The tier above, if there is one.
     pub upstream: Option<Arc<Upstream>>,
     /// How much work clients may make at once.
@@ -113,6 +116,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(query::router())
         .merge(login::router())
         .merge(incidents::router())
+        .merge(sensors::router())
         .merge(bulletins::router())
         .merge(health::router())
         .with_state(app)

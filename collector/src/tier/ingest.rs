@@ -14,6 +14,7 @@ use crate::event::{AlertRow, Envelope, LineError, Row};
 use crate::metrics::{Metrics, Table};
 use crate::store::{Batch, Store};
 use crate::tier::bulletin::Bulletins;
+use crate::tier::fleet::Heartbeat;
 use crate::tier::registry::Registry;
 use crate::tier::report::{self, Report};
 use crate::tier::upstream::{self, Upstream};
@@ -94,6 +95,8 @@ pub struct Checked {
     pub forward: Vec<Vec<u8>>,
     /// Alerts to escalate.
     pub alerts: Vec<AlertRow>,
+    /// Sensors' heartbeats (their `stats` events), for the fleet.
+    pub heartbeats: Vec<(SensorEntry, Heartbeat)>,
     /// Relayed by a collector below, whose tier escalated them already: only criteria that
     /// span enterprises apply.
     pub relayed: bool,
@@ -180,8 +183,10 @@ pub fn check_batch(
                 out.forward.push(report::forwarded(line, &env, &who));
             }
         }
-        if let Row::Alert(a) = &row {
-            out.alerts.push(a.clone());
+        match &row {
+            Row::Alert(a) => out.alerts.push(a.clone()),
+            Row::Stats(s) => out.heartbeats.push((who.clone(), Heartbeat::of(s))),
+            _ => {}
         }
         match out.batches.iter_mut().find(|(w, _)| w.id == who.id) {
             Some((_, b)) => b.push(row),

@@ -8,6 +8,7 @@
 //! HTTP room, so it can be driven (and tested) without a request.
 
 pub mod bulletin;
+pub mod fleet;
 pub mod incident;
 pub mod ingest;
 pub mod registry;

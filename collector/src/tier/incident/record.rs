@@ -120,6 +120,20 @@ impl Incidents {
         self.record(&incidents).await
     }
 
+    /// Store incidents made outside the criteria (a sensor gone silent) and send them up at
+    /// once.
+    pub async fn raise(&self, incidents: &[Incident]) -> clickhouse::error::Result<()> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        self.store_versions(incidents).await?;
+        for i in incidents {
+            tracing::warn!(incident = %i.incident_id, criterion = %i.criterion, province = %i.province,
+                enterprise = %i.enterprise_id, sensor = %i.sensor_id, priority = i.priority, "incident opened");
+        }
+        Ok(())
+    }
+
     /// Store incidents' new versions and send them up at once; look for the evidence of the
     /// newly opened ones in the background.
     pub async fn record(self: &Arc<Self>, incidents: &[Incident]) -> clickhouse::error::Result<()> {
