@@ -1275,6 +1275,27 @@ fn a_sensor_gone_silent_shows_offline_at_its_province_and_the_nation() {
     );
     assert_eq!(incident["enterprise_id"], E1, "{incident}");
     assert_eq!(incident["origin"], "zj-collector", "{incident}");
+    // The province reports its fleet up: the nation counts it too.
+    let at_nation = |status: &str| -> Value {
+        get_json(
+            &national,
+            &format!("/v1/sensors?status={status}"),
+            "regulator",
+        )
+    };
+    wait_for(
+        "S1 offline in the nation's fleet",
+        Duration::from_secs(60),
+        || {
+            let v = at_nation("offline");
+            v["sensors"]
+                .as_array()
+                .expect("sensors")
+                .iter()
+                .any(|s| s["sensor_id"] == S1.id)
+                && v["counts"]["never_seen"] == 1
+        },
+    );
     assert!(
         sensors("online").is_empty() && sensors("never_seen").len() == 1,
         "S2 never ran: never seen, not offline"

@@ -237,6 +237,13 @@ fn scope_holes_between_tiers_are_closed() {
         "stamped on receipt: {version}"
     );
 
+    // A sensor of 330000 reported by the 440000 collector (to hide an outage): refused.
+    let hidden = json!({"event_type": "sensor", "event_id": "s-hidden", "row": {
+        "sensor_id": "zj-e1-s1", "enterprise_id": E1, "province": "330000", "industry": "energy",
+        "grade": 1, "status": "online", "last_seen": 1_800_000_000u64}});
+    let (s, body) = ingest_as_collector(&nat, "gd", &[hidden]);
+    assert_eq!(s, 403, "{body}");
+
     // 2. An incident id of 330000 shadowed by the 440000 collector: refused; read as 330000's.
     let incident = |province: &str, title: &str| {
         json!({"event_type": "incident", "event_id": format!("i-{province}"), "row": {

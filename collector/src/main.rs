@@ -17,10 +17,11 @@ use collector::pki;
 use collector::store::audit::{Audit, Record};
 use collector::store::{self, retention, schema, Store};
 use collector::tier::bulletin::Bulletins;
-use collector::tier::fleet::{self, Fleet, Heartbeat};
+use collector::tier::fleet::{self, Fleet};
 use collector::tier::incident::{self, Escalator, Incidents};
 use collector::tier::registry;
 use collector::tier::report::EnterpriseRow;
+use collector::tier::report::Heartbeat;
 use collector::tier::upstream::{self, Upstream};
 
 #[derive(Parser)]
@@ -435,11 +436,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.clone(),
             app.metrics.clickhouse_errors.clone(),
         ));
+        let watched = fleet.clone();
         tokio::spawn(upstream::inventory_loop(
             up.clone(),
             store.clone(),
             registry,
             config.clone(),
+            move || watched.list(|_, _| true),
         ));
     }
     tokio::spawn(bulletins.pull_loop(config.upstream.clone()));

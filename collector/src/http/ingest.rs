@@ -225,6 +225,9 @@ async fn accept(
         .await
         .map_err(unavailable)?;
     ingest::forward(up, &checked.forward);
+    for s in checked.sensors {
+        app.fleet.relayed(s);
+    }
     for (who, beat) in checked.heartbeats {
         if let Some(outage) = app.fleet.heard(&who, beat, u64::from(received)) {
             back_online(app, &outage).await;

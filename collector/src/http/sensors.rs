@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::extract::{act, Authed};
 use super::{ApiError, App};
 use crate::account::Account;
-use crate::tier::fleet::Status;
+use crate::tier::report::Status;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new().route("/v1/sensors", get(list).route_layer(act("sensor.list")))

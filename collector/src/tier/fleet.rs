@@ -13,14 +13,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::config::SensorEntry;
 use crate::event::StatsRow;
 use crate::store::Store;
 use crate::tier::incident::{Incidents, State, Step};
 use crate::tier::registry::priority;
-use crate::tier::report::Incident;
+use crate::tier::report::{Heartbeat, Incident, SensorState, Status};
 use crate::time::now_s;
 use icsight_eve::Timestamp;
 
@@ -28,22 +28,6 @@ use icsight_eve::Timestamp;
 pub const OFFLINE: &str = "sensor_offline";
 /// Sensors tracked at most: the configured ones and those relayed from below.
 const MAX_SENSORS: usize = 100_000;
-
-/// What a sensor's latest heartbeat said.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Heartbeat {
-    pub version: String,
-    pub baseline: String,
-    pub uptime: u64,
-    pub packets: u64,
-    pub kernel_drops: u64,
-    pub rules_loaded: u64,
-    pub rules_failed: u64,
-    pub spool_segments: u64,
-    pub send_lag_seconds: f64,
-    /// Whether it comes from a live capture (a replay's never goes missing).
-    pub live: bool,
-}
 
 /// The parts of a `stats` line a heartbeat reads.
 #[derive(Deserialize, Default)]
@@ -100,37 +84,10 @@ impl Heartbeat {
     }
 }
 
-/// Whether a sensor is heard from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Configured, no heartbeat yet.
-    NeverSeen,
-    Online,
-    /// A replay's stats came, and nothing live since.
-    Replayed,
-    Offline,
-}
-
-/// One sensor as `/v1/sensors` shows it.
-#[derive(Clone, Debug, Serialize)]
-pub struct SensorState {
-    pub sensor_id: String,
-    pub enterprise_id: String,
-    pub province: String,
-    pub industry: String,
-    pub grade: u8,
-    pub status: Status,
-    /// UNIX seconds of the last heartbeat received; 0: never.
-    pub last_seen: u64,
-    #[serde(flatten)]
-    pub heartbeat: Heartbeat,
-    /// The open `sensor_offline` incident, if any.
-    pub incident_id: String,
-}
-
 struct Tracked {
     state: SensorState,
+    /// Reported by the tier below, which watches it: never swept here.
+    relayed: bool,
     /// The open incident of the current outage.
     incident: Option<Incident>,
 }
@@ -153,6 +110,7 @@ impl Fleet {
                     s.id.clone(),
                     Tracked {
                         state: state_of(s),
+                        relayed: false,
                         incident: None,
                     },
                 )
@@ -193,6 +151,7 @@ impl Fleet {
         }
         let t = sensors.entry(who.id.clone()).or_insert_with(|| Tracked {
             state: state_of(who),
+            relayed: false,
             incident: None,
         });
         if at < t.state.last_seen {
@@ -216,6 +175,22 @@ impl Fleet {
         t.incident.take()
     }
 
+    /// A sensor as the tier below reports it: its status is the one that tier decided.
+    pub fn relayed(&self, state: SensorState) {
+        let mut sensors = self.lock();
+        if !sensors.contains_key(&state.sensor_id) && sensors.len() >= MAX_SENSORS {
+            return;
+        }
+        sensors.insert(
+            state.sensor_id.clone(),
+            Tracked {
+                state,
+                relayed: true,
+                incident: None,
+            },
+        );
+    }
+
     /// The sensors newly silent at `now` (UNIX s): each marked offline, with the incident it
     /// opens.
     pub fn sweep(&self, now: u64) -> Vec<Incident> {
@@ -223,8 +198,9 @@ impl Fleet {
         let mut sensors = self.lock();
         for t in sensors.values_mut() {
             let s = &mut t.state;
-            let silent =
-                s.status == Status::Online && now.saturating_sub(s.last_seen) >= self.offline_after;
+            let silent = !t.relayed
+                && s.status == Status::Online
+                && now.saturating_sub(s.last_seen) >= self.offline_after;
             if !silent {
                 continue;
             }

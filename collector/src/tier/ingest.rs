@@ -14,9 +14,9 @@ use crate::event::{AlertRow, Envelope, LineError, Row};
 use crate::metrics::{Metrics, Table};
 use crate::store::{Batch, Store};
 use crate::tier::bulletin::Bulletins;
-use crate::tier::fleet::Heartbeat;
+
 use crate::tier::registry::Registry;
-use crate::tier::report::{self, Report};
+use crate::tier::report::{self, Heartbeat, Report, SensorState};
 use crate::tier::upstream::{self, Upstream};
 
 /// What a batch may hold and what of it goes up: the configuration's part that checking reads.
@@ -97,6 +97,8 @@ pub struct Checked {
     pub alerts: Vec<AlertRow>,
     /// Sensors' heartbeats (their `stats` events), for the fleet.
     pub heartbeats: Vec<(SensorEntry, Heartbeat)>,
+    /// The tier below's sensors, as it reports them.
+    pub sensors: Vec<SensorState>,
     /// Relayed by a collector below, whose tier escalated them already: only criteria that
     /// span enterprises apply.
     pub relayed: bool,
@@ -152,6 +154,10 @@ pub fn check_batch(
             Sender::Sensor(s) => bound(s, registry),
             Sender::Collector(c) => match report::parse(&env, c).map_err(refuse)? {
                 report::Line::Event(who) => who,
+                report::Line::Report(Report::Sensor(s)) => {
+                    out.sensors.push(s);
+                    continue;
+                }
                 report::Line::Report(mut r) => {
                     if let Report::Enterprise(e) = &mut r {
                         owned_here(e, registry, received, n).map_err(refuse)?;
@@ -318,6 +324,8 @@ pub async fn store_reports(
             Report::Incident(r) => incidents.push(r),
             Report::Progress(r) => progress.push(r),
             Report::Enterprise(r) => enterprises.push(r),
+            // Kept in memory by the fleet (`Checked::sensors`), not stored.
+            Report::Sensor(_) => {}
         }
     }
     store.insert("tier_rollup_5m", &rollups).await?;

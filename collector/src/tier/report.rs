@@ -173,6 +173,53 @@ impl EnterpriseRow {
     }
 }
 
+/// What a sensor's latest heartbeat said.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Heartbeat {
+    pub version: String,
+    pub baseline: String,
+    pub uptime: u64,
+    pub packets: u64,
+    pub kernel_drops: u64,
+    pub rules_loaded: u64,
+    pub rules_failed: u64,
+    pub spool_segments: u64,
+    pub send_lag_seconds: f64,
+    /// Whether it comes from a live capture (a replay's never goes missing).
+    pub live: bool,
+}
+
+/// Whether a sensor is heard from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Configured, no heartbeat yet.
+    NeverSeen,
+    Online,
+    /// A replay's stats came, and nothing live since.
+    Replayed,
+    Offline,
+}
+
+/// One sensor as `/v1/sensors` shows it, and as a tier reports it to the tier above.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SensorState {
+    pub sensor_id: String,
+    pub enterprise_id: String,
+    pub province: String,
+    pub industry: String,
+    pub grade: u8,
+    pub status: Status,
+    /// UNIX seconds of the last heartbeat received; 0: never.
+    pub last_seen: u64,
+    #[serde(flatten)]
+    pub heartbeat: Heartbeat,
+    /// The open `sensor_offline` incident, if any.
+    #[serde(default)]
+    pub incident_id: String,
+}
+
 /// A report row, checked.
 #[derive(Debug)]
 pub enum Report {
@@ -181,15 +228,17 @@ pub enum Report {
     Incident(Incident),
     Progress(Progress),
     Enterprise(EnterpriseRow),
+    Sensor(SensorState),
 }
 
 /// The report types and their `event_type`.
-pub const REPORT_TYPES: [&str; 5] = [
+pub const REPORT_TYPES: [&str; 6] = [
     "rollup",
     "asset_count",
     "incident",
     "bulletin_progress",
     "enterprise",
+    "sensor",
 ];
 
 /// A line for the tier above: `{"event_type", "event_id", "row"}`.
@@ -307,6 +356,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
         "asset_count" => Report::AssetCount(read("row", row)?),
         "incident" => Report::Incident(read("row", row)?),
         "bulletin_progress" => Report::Progress(read("row", row)?),
+        "sensor" => Report::Sensor(read("row", row)?),
         _ => Report::Enterprise(read("row", row)?),
     };
     match &mut report {
@@ -318,6 +368,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
             within(by, &r.province, &r.enterprise_id)?;
             r.collector_id = by.id.clone();
         }
+        Report::Sensor(s) => within(by, &s.province, &s.enterprise_id)?,
         Report::Incident(r) => {
             // An incident of a province has no enterprise: only a provincial collector's.
             if r.enterprise_id.is_empty() && !by.enterprise_id.is_empty() {

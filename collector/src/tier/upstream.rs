@@ -21,7 +21,7 @@ use prometheus_client::metrics::counter::Counter;
 use sha2::{Digest, Sha256};
 
 use super::registry;
-use super::report::{self, AssetCount, EnterpriseRow, RollupRow};
+use super::report::{self, AssetCount, EnterpriseRow, RollupRow, SensorState, Status};
 use crate::config::{Config, TierRole};
 use crate::store::schema::ROLLUP_DIMS;
 use crate::store::Store;
@@ -202,16 +202,41 @@ fn key_digest(r: &RollupRow) -> String {
 }
 
 /// Report asset counts and registry entries that changed, every `inventory_interval_s`.
+/// Every how many inventory reports all sensors are reported, changed or not.
+const SENSORS_FULL_EVERY: u64 = 10;
+
 pub async fn inventory_loop(
     up: Arc<Upstream>,
     store: Store,
     registry: Arc<registry::Shared>,
     config: Arc<Config>,
+    sensors: impl Fn() -> Vec<SensorState> + Send + 'static,
 ) {
     let every = Duration::from_secs_f64(config.upstream.inventory_interval_s);
     let mut counts: HashMap<String, (u64, u64)> = HashMap::new();
     let mut enterprises: HashMap<String, registry::Enterprise> = HashMap::new();
+    let mut reported: HashMap<String, (Status, String, String)> = HashMap::new();
+    let mut ticks = 0u64;
     loop {
+        // The sensors whose status, version or outage changed; all of them now and then, so
+        // a restarted tier above learns the fleet again. An enterprise tier relays its
+        // sensors' heartbeats whole: the province watches them itself.
+        if config.tier.role != TierRole::Enterprise {
+            let full = ticks.is_multiple_of(SENSORS_FULL_EVERY);
+            for s in sensors() {
+                let key = (s.status, s.heartbeat.version.clone(), s.incident_id.clone());
+                if !full && reported.get(&s.sensor_id) == Some(&key) {
+                    continue;
+                }
+                up.push(&report::line(
+                    "sensor",
+                    &format!("s-{}-{}", s.sensor_id, now_us()),
+                    &s,
+                ));
+                reported.insert(s.sensor_id.clone(), key);
+            }
+        }
+        ticks += 1;
         let registry = registry.get();
         for e in registry.iter() {
             if enterprises.get(&e.enterprise_id) != Some(e) {
