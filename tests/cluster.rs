@@ -152,6 +152,30 @@ pub fn sha256_hex(text: &str) -> String {
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
 }
 
+/// A password hash from `collector password`.
+pub fn password_hash(password: &str) -> String {
+    let mut child = Command::new(bin("collector"))
+        .arg("password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run collector password");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write password");
+    let out = child.wait_with_output().expect("wait");
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    line.trim()
+        .strip_prefix("password_argon2 = \"")
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("a hash")
+        .to_owned()
+}
+
 /// The bearer token of the test account `name`.
 pub fn account_token(name: &str) -> String {
     format!("token-of-account-{name}")

@@ -10,12 +10,13 @@
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use icsight_tests::cluster::{
-    account, account_token as token, collector, sha256_hex, Auth, ClickHouse, Collector, SensorSpec,
+    account, account_token as token, collector, password_hash, sha256_hex, Auth, ClickHouse,
+    Collector, SensorSpec,
 };
 use serde_json::{json, Value};
 
@@ -469,29 +470,6 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
-}
-
-/// A password hash from `collector password`.
-fn password_hash(password: &str) -> String {
-    let mut child = Command::new(icsight_tests::cluster::bin("collector"))
-        .arg("password")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run collector password");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write password");
-    let out = child.wait_with_output().expect("wait");
-    let line = String::from_utf8_lossy(&out.stdout).into_owned();
-    line.trim()
-        .strip_prefix("password_argon2 = \"")
-        .and_then(|l| l.strip_suffix('"'))
-        .expect("a hash")
-        .to_owned()
 }
 
 /// The alert a sensor sends, bound to [`SENSOR`].

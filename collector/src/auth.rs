@@ -209,6 +209,18 @@ impl Credentials {
             .ok_or_else(|| denied(StatusCode::UNAUTHORIZED, "unknown or expired token"))
     }
 
+    /// The account whose web session `token` is, while it lasts.
+    pub fn session(&self, token: &str, now: u64) -> Option<&Account> {
+        self.sessions
+            .account(&token_digest(token), now)
+            .map(|i| &self.accounts[i])
+    }
+
+    /// End the web session `token`; whether there was one.
+    pub fn end_session(&self, token: &str) -> bool {
+        self.sessions.close(&token_digest(token))
+    }
+
     /// The account named `name`, by index, if its password is `password`. One argon2
     /// verification runs whatever the name: against the decoy hash for a name unknown or
     /// without a password, so the answer takes as long either way.

@@ -53,26 +53,52 @@ pub async fn login(
         )
         .into_response();
     };
-    if l.name.len() > 64 || l.password.len() > 1024 {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            "name or password too long",
-        )
-        .into_response();
+    match sign_in(&app, &peer, &l.name, l.password).await {
+        Ok(s) => {
+            let a = app.credentials.account_at(s.account);
+            Json(serde_json::json!({
+                "token": s.token,
+                "expires": Timestamp(s.expires * 1_000_000).rfc3339(),
+                "name": a.name,
+                "role": a.role,
+                "province": a.province,
+                "enterprise_id": a.enterprise_id,
+                "tier": app.config.tier.role,
+            }))
+            .into_response()
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// A login that succeeded: the account (by index), its session token and when it ends.
+pub struct SignedIn {
+    pub account: usize,
+    pub token: String,
+    pub expires: u64,
+}
+
+/// Check `name` and `password` within every bound a login has (lengths, back-off, password
+/// checks at once, the request's time), audit the attempt and open a session; the refusal as
+/// the answer otherwise (400, 401, 429 or 503 with `Retry-After`). The API and the web pages
+/// both sign in here.
+pub async fn sign_in(
+    app: &Arc<App>,
+    peer: &Peer,
+    name: &str,
+    password: String,
+) -> Result<SignedIn, Response> {
+    let invalid = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid", m).into_response();
+    if name.len() > 64 || password.len() > 1024 {
+        return Err(invalid("name or password too long"));
     }
     // A name is written to the log and the audit trail: no line breaks or escapes in it.
-    if l.name.chars().any(char::is_control) {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            "name: control characters are not allowed",
-        )
-        .into_response();
+    if name.chars().any(char::is_control) {
+        return Err(invalid("name: control characters are not allowed"));
     }
     let guards = &app.guards;
     let keys = [
-        format!("name:{}", l.name),
+        format!("name:{name}"),
         format!(
             "addr:{}",
             peer.remote.map(|r| r.ip().to_string()).unwrap_or_default()
@@ -83,68 +109,63 @@ pub async fn login(
         Ok(a) => a,
         Err(wait) => {
             app.metrics.logins_throttled.inc();
-            return retry_after(
+            return Err(retry_after(
                 StatusCode::TOO_MANY_REQUESTS,
                 "throttled",
                 "too many failed logins",
                 wait,
-            );
+            ));
         }
     };
     let Ok(Ok(_turn)) = tokio::time::timeout_at(deadline, guards.logins.acquire()).await else {
         // The attempt is dropped unanswered, and counts as a failure: a flood of them
         // backs off like wrong passwords do.
-        return retry_after(
+        return Err(retry_after(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "too many logins at once",
             std::time::Duration::from_secs(1),
-        );
+        ));
     };
     // argon2 is slow on purpose: off the async workers.
     let check = {
         let app = app.clone();
-        let (name, password) = (l.name.clone(), l.password);
+        let name = name.to_owned();
         tokio::task::spawn_blocking(move || app.credentials.check_password(&name, &password))
     };
     let Ok(Some(i)) = check.await else {
         drop(attempt);
         app.audit.record(
-            Record::new(&l.name, "unknown", "login", "denied")
+            Record::new(name, "unknown", "login", "denied")
                 .detail("wrong name or password")
                 .remote(peer.remote),
         );
-        return ApiError::new(
+        return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "wrong name or password",
         )
-        .into_response();
+        .into_response());
     };
     attempt.succeeded();
     let now = now_s();
     let expires = now + app.config.tier.session_minutes * 60;
     let a = app.credentials.account_at(i);
-    match app.credentials.sessions.open(i, now, expires) {
-        Ok(token) => {
-            app.audit.record(
-                Record::new(&a.name, a.role.name(), "login", "ok")
-                    .scope(&a.province, &a.enterprise_id)
-                    .remote(peer.remote),
-            );
-            Json(serde_json::json!({
-                "token": token,
-                "expires": Timestamp(expires * 1_000_000).rfc3339(),
-                "name": a.name,
-                "role": a.role,
-                "province": a.province,
-                "enterprise_id": a.enterprise_id,
-                "tier": app.config.tier.role,
-            }))
-            .into_response()
-        }
-        Err(d) => ApiError::from(d).into_response(),
-    }
+    let token = app
+        .credentials
+        .sessions
+        .open(i, now, expires)
+        .map_err(|d| ApiError::from(d).into_response())?;
+    app.audit.record(
+        Record::new(&a.name, a.role.name(), "login", "ok")
+            .scope(&a.province, &a.enterprise_id)
+            .remote(peer.remote),
+    );
+    Ok(SignedIn {
+        account: i,
+        token,
+        expires,
+    })
 }
 
 /// `status` with `Retry-After` in whole seconds, at least one.

@@ -24,6 +24,7 @@ pub mod login;
 pub mod query;
 pub mod sensors;
 pub mod serve;
+pub mod web;
 
 pub use error::{ApiError, ErrorId};
 pub use serve::{serve, tls_config};
@@ -119,5 +120,6 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(sensors::router())
         .merge(bulletins::router())
         .merge(health::router())
+        .merge(web::router())
         .with_state(app)
 }

@@ -1,0 +1,153 @@
+//! The two languages of the pages: Simplified Chinese, the default, and English. Every label
+//! is a key of `dashboards/i18n/{zh-CN,en}.toml`, compiled in; a key missing from either
+//! catalogue, or used by a page and in neither, fails the tests below.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A page's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+const ZH: &str = include_str!("../../../../dashboards/i18n/zh-CN.toml");
+const EN: &str = include_str!("../../../../dashboards/i18n/en.toml");
+
+fn catalogue(text: &str) -> HashMap<String, String> {
+    toml::from_str(text).unwrap_or_default()
+}
+
+fn catalogues() -> &'static (HashMap<String, String>, HashMap<String, String>) {
+    static C: OnceLock<(HashMap<String, String>, HashMap<String, String>)> = OnceLock::new();
+    C.get_or_init(|| (catalogue(ZH), catalogue(EN)))
+}
+
+impl Lang {
+    /// `zh-CN`, `en`: what `?lang=` and the cookie say. Anything else is the default.
+    pub fn parse(s: &str) -> Lang {
+        if s.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other one, for the switch on every page.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// The label `key` in this language; the key itself if a catalogue lacks it (the tests
+    /// keep that from shipping).
+    pub fn t(self, key: &'static str) -> &'static str {
+        let (zh, en) = catalogues();
+        let c = match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        };
+        c.get(key).map_or(key, String::as_str)
+    }
+
+    /// A UNIX time as people of this language write it, in UTC.
+    pub fn time(self, secs: u64) -> String {
+        if secs == 0 {
+            return self.t("never").to_owned();
+        }
+        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs as i64) else {
+            return secs.to_string();
+        };
+        let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
+        let (h, mi, s) = (t.hour(), t.minute(), t.second());
+        match self {
+            Lang::Zh => format!("{y}年{m:02}月{d:02}日 {h:02}:{mi:02}:{s:02}（UTC）"),
+            Lang::En => format!("{y}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC"),
+        }
+    }
+
+    /// A count with the grouping this language uses (both: 1,234,567).
+    pub fn count(self, n: u64) -> String {
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_catalogues_parse_and_hold_the_same_keys() {
+        let zh = toml::from_str::<HashMap<String, String>>(ZH).expect("zh-CN.toml");
+        let en = toml::from_str::<HashMap<String, String>>(EN).expect("en.toml");
+        let (zk, ek): (BTreeSet<_>, BTreeSet<_>) = (zh.keys().collect(), en.keys().collect());
+        assert_eq!(
+            zk.difference(&ek).collect::<Vec<_>>(),
+            Vec::<&&String>::new(),
+            "in zh-CN.toml, not en.toml"
+        );
+        assert_eq!(
+            ek.difference(&zk).collect::<Vec<_>>(),
+            Vec::<&&String>::new(),
+            "in en.toml, not zh-CN.toml"
+        );
+        for (k, v) in &zh {
+            assert!(!v.trim().is_empty(), "zh-CN {k} is empty");
+            assert_ne!(
+                Some(v),
+                en.get(k).filter(|_| k != "product"),
+                "{k} untranslated"
+            );
+        }
+    }
+
+    #[test]
+    fn every_key_the_pages_use_is_in_the_catalogues() {
+        let (zh, _) = catalogues();
+        let src = include_str!("mod.rs");
+        let used: BTreeSet<&str> = src
+            .split("t(\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        assert!(used.len() > 20, "{used:?}");
+        let missing: Vec<_> = used.iter().filter(|k| !zh.contains_key(**k)).collect();
+        assert!(
+            missing.is_empty(),
+            "keys the pages use, in no catalogue: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn times_and_counts_by_language() {
+        assert_eq!(
+            Lang::Zh.time(1_764_921_600),
+            "2025年12月05日 08:00:00（UTC）"
+        );
+        assert_eq!(Lang::En.time(1_764_921_600), "2025-12-05 08:00:00 UTC");
+        assert_eq!(Lang::En.time(0), "never");
+        assert_eq!(Lang::Zh.count(1_234_567), "1,234,567");
+        assert_eq!(Lang::Zh.count(12), "12");
+        assert_eq!(Lang::parse("en"), Lang::En);
+        assert_eq!(Lang::parse("fr"), Lang::Zh, "the default");
+    }
+}

@@ -1,0 +1,508 @@
+//! The pages every collector serves on its own listener, for the people the API is for: the
+//! situation overview, the sensor fleet and the incidents of the account's scope. Rendered on
+//! the server (maud escapes every value it prints), in Simplified Chinese unless the reader
+//! chose English ([`i18n`]).
+//!
+//! A page session is the API's session, carried in a cookie (`HttpOnly`, `Secure`,
+//! `SameSite=Strict`); the login is the API's ([`sign_in`]: the same back-off, audit and
+//! bounds). Every form carries a CSRF token: the login form's matches a cookie of its own, the
+//! others' is derived from the session. Every answer forbids framing, scripts from anywhere and
+//! caching. What a page shows is filtered by [`Account::sees`], as the API's reads are.
+
+pub mod i18n;
+
+use std::sync::Arc;
+
+use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use self::i18n::Lang;
+use super::login::sign_in;
+use super::App;
+use crate::account::{Account, Role};
+use crate::auth::Peer;
+use crate::config::TierRole;
+use crate::tier::incident::ListQuery;
+use crate::tier::report::Status;
+use crate::time::now_s;
+
+const SESSION: &str = "icsight_session";
+const LOGIN_CSRF: &str = "icsight_login";
+const LANG: &str = "icsight_lang";
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/sensors", get(sensors))
+        .route("/incidents", get(incidents))
+        .route("/static/app.css", get(css))
+        .layer(axum::middleware::map_response(guarded))
+}
+
+/// The headers every page answer carries.
+async fn guarded(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The value of cookie `name` in the request's headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(name: &str, value: &str, max_age: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The CSRF token of a session's forms: derived from the session token, which a page of
+/// another site cannot read.
+fn csrf_of(session: &str) -> String {
+    let d = Sha256::digest(format!("icsight csrf\n{session}").as_bytes());
+    hex::encode(&d[..16])
+}
+
+fn same(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The language asked for (`?lang=`, then the cookie), Chinese by default.
+#[derive(Deserialize, Default)]
+struct LangParam {
+    lang: Option<String>,
+}
+
+fn lang_of(headers: &HeaderMap, asked: &LangParam) -> Lang {
+    asked
+        .lang
+        .as_deref()
+        .or_else(|| cookie(headers, LANG))
+        .map_or(Lang::Zh, Lang::parse)
+}
+
+/// A page answer in `lang`, remembering the language chosen.
+fn page(lang: Lang, body: Markup) -> Response {
+    let mut r = (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body.into_string(),
+    )
+        .into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(LANG, lang.code(), 365 * 86_400),
+    );
+    r
+}
+
+/// The reader of a page: an account with a live session, or a redirect to the login.
+struct Viewer {
+    account: Account,
+    session: String,
+    lang: Lang,
+}
+
+impl FromRequestParts<Arc<App>> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Viewer, Response> {
+        let asked = Query::<LangParam>::try_from_uri(&parts.uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        let lang = lang_of(&parts.headers, &asked);
+        let session = cookie(&parts.headers, SESSION).unwrap_or_default();
+        match app.credentials.session(session, now_s()) {
+            Some(a) => Ok(Viewer {
+                account: a.clone(),
+                session: session.to_owned(),
+                lang,
+            }),
+            None => Err(Redirect::to(&format!("/login?lang={}", lang.code())).into_response()),
+        }
+    }
+}
+
+fn tier_name(lang: Lang, role: TierRole) -> &'static str {
+    match role {
+        TierRole::National => lang.t("tier_national"),
+        TierRole::Provincial => lang.t("tier_provincial"),
+        TierRole::Enterprise => lang.t("tier_enterprise"),
+    }
+}
+
+fn role_name(lang: Lang, role: Role) -> &'static str {
+    match role {
+        Role::Admin => lang.t("role_admin"),
+        Role::Analyst => lang.t("role_analyst"),
+        Role::Regulator => lang.t("role_regulator"),
+    }
+}
+
+fn state_name(lang: Lang, state: &str) -> &'static str {
+    match state {
+        "acknowledged" => lang.t("state_acknowledged"),
+        "disposed" => lang.t("state_disposed"),
+        "closed" => lang.t("state_closed"),
+        _ => lang.t("state_open"),
+    }
+}
+
+fn status_name(lang: Lang, s: Status) -> &'static str {
+    match s {
+        Status::Online => lang.t("sensors_online"),
+        Status::Offline => lang.t("sensors_offline"),
+        Status::Replayed => lang.t("sensors_replayed"),
+        Status::NeverSeen => lang.t("sensors_never_seen"),
+    }
+}
+
+/// The frame of every signed-in page: the tier, the reader, the navigation, the language
+/// switch and the logout form.
+fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Markup {
+    let lang = v.lang;
+    let a = &v.account;
+    let scope = match (a.province.as_str(), a.enterprise_id.as_str()) {
+        ("", "") => lang.t("scope_all").to_owned(),
+        (p, "") => p.to_owned(),
+        (p, e) => format!("{p} / {e}"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (lang.t("product")) }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                header {
+                    strong { (lang.t("product")) }
+                    span.tier { (tier_name(lang, app.config.tier.role)) " · " (app.config.tier.id) }
+                    nav {
+                        @for (path, key) in [("/", "nav_overview"), ("/sensors", "nav_sensors"), ("/incidents", "nav_incidents")] {
+                            @let label = match key {
+                                "nav_sensors" => lang.t("nav_sensors"),
+                                "nav_incidents" => lang.t("nav_incidents"),
+                                _ => lang.t("nav_overview"),
+                            };
+                            @if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
+                        }
+                    }
+                    span.who {
+                        (lang.t("signed_in_as")) " " (a.name) " (" (role_name(lang, a.role)) ", " (scope) ")"
+                    }
+                    a.lang href={ (here) "?lang=" (lang.other().code()) } { (lang.t("other_lang")) }
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(csrf_of(&v.session));
+                        button type="submit" { (lang.t("logout")) }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+async fn overview(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    let lang = v.lang;
+    let fleet = app.fleet.list(|p, e| v.account.sees(p, e));
+    let count = |s: Status| fleet.iter().filter(|x| x.status == s).count() as u64;
+    let open = open_incidents(&app, &v.account, 10).await;
+    let body = html! {
+        section.figures {
+            @for (s, key) in [(Status::Online, "sensors_online"), (Status::Offline, "sensors_offline"), (Status::NeverSeen, "sensors_never_seen")] {
+                div.figure {
+                    span.n { (lang.count(count(s))) }
+                    span.label { (match key {
+                        "sensors_online" => lang.t("sensors_online"),
+                        "sensors_offline" => lang.t("sensors_offline"),
+                        _ => lang.t("sensors_never_seen"),
+                    }) }
+                }
+            }
+            div.figure {
+                span.n { (lang.count(open.len() as u64)) }
+                span.label { (lang.t("incidents_open")) }
+            }
+        }
+        h2 { (lang.t("incidents_open")) }
+        (incident_table(lang, &open))
+    };
+    page(lang, layout(&app, &v, "/", lang.t("overview_title"), body))
+}
+
+/// The account's open incidents, by priority; none if the store cannot say now.
+async fn open_incidents(app: &App, a: &Account, limit: u32) -> Vec<crate::tier::report::Incident> {
+    let q = ListQuery {
+        from: 0,
+        to: u32::MAX,
+        province: (!a.province.is_empty()).then(|| a.province.clone()),
+        enterprise: (!a.enterprise_id.is_empty()).then(|| a.enterprise_id.clone()),
+        state: None,
+        limit,
+    };
+    match app.incidents.list(&q).await {
+        Ok(all) => all
+            .into_iter()
+            .filter(|i| i.state != "closed" && a.sees(&i.province, &i.enterprise_id))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading incidents for a page failed");
+            Vec::new()
+        }
+    }
+}
+
+fn incident_table(lang: Lang, list: &[crate::tier::report::Incident]) -> Markup {
+    html! {
+        @if list.is_empty() {
+            p.none { (lang.t("none")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (lang.t("col_priority")) }
+                    th { (lang.t("col_title")) }
+                    th { (lang.t("col_enterprise")) }
+                    th { (lang.t("col_province")) }
+                    th { (lang.t("col_state")) }
+                    th { (lang.t("col_opened")) }
+                } }
+                tbody {
+                    @for i in list {
+                        tr {
+                            td.num { (i.priority) }
+                            td { (i.title) }
+                            td { (i.enterprise_id) }
+                            td { (i.province) }
+                            td { (state_name(lang, &i.state)) }
+                            td { (lang.time(u64::from(i.opened))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sensors(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    let lang = v.lang;
+    let fleet = app.fleet.list(|p, e| v.account.sees(p, e));
+    let body = html! {
+        @if fleet.is_empty() {
+            p.none { (lang.t("none")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (lang.t("col_sensor")) }
+                    th { (lang.t("col_enterprise")) }
+                    th { (lang.t("col_province")) }
+                    th { (lang.t("col_status")) }
+                    th { (lang.t("col_last_seen")) }
+                    th { (lang.t("col_version")) }
+                    th { (lang.t("col_rules")) }
+                    th { (lang.t("col_packets")) }
+                    th { (lang.t("col_kernel_drops")) }
+                    th { (lang.t("col_spool")) }
+                    th { (lang.t("col_send_lag")) }
+                } }
+                tbody {
+                    @for s in &fleet {
+                        tr class=(format!("{:?}", s.status).to_lowercase()) {
+                            td { (s.sensor_id) }
+                            td { (s.enterprise_id) }
+                            td { (s.province) }
+                            td { (status_name(lang, s.status)) }
+                            td { (lang.time(s.last_seen)) }
+                            td { (s.heartbeat.version) }
+                            td.num { (lang.count(s.heartbeat.rules_loaded)) }
+                            td.num { (lang.count(s.heartbeat.packets)) }
+                            td.num { (lang.count(s.heartbeat.kernel_drops)) }
+                            td.num { (lang.count(s.heartbeat.spool_segments)) }
+                            td.num { (format!("{:.1}", s.heartbeat.send_lag_seconds)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        lang,
+        layout(&app, &v, "/sensors", lang.t("sensors_title"), body),
+    )
+}
+
+async fn incidents(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    let lang = v.lang;
+    let open = open_incidents(&app, &v.account, 200).await;
+    let body = incident_table(lang, &open);
+    page(
+        lang,
+        layout(&app, &v, "/incidents", lang.t("incidents_title"), body),
+    )
+}
+
+/// The login page; `error`: the label of why the last try failed.
+fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (lang.t("login_title")) " · " (lang.t("product")) }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body.login {
+                main {
+                    h1 { (lang.t("product")) }
+                    @if let Some(e) = error { p.error role="alert" { (e) } }
+                    form method="post" action={ "/login?lang=" (lang.code()) } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label { (lang.t("login_name")) input name="name" autocomplete="username" required; }
+                        label { (lang.t("login_password")) input type="password" name="password" autocomplete="current-password" required; }
+                        button type="submit" { (lang.t("login_submit")) }
+                    }
+                    a.lang href={ "/login?lang=" (lang.other().code()) } { (lang.t("other_lang")) }
+                }
+            }
+        }
+    }
+}
+
+/// A fresh login form, with the cookie its CSRF token must match.
+fn login_answer(lang: Lang, status: StatusCode, error: Option<&'static str>) -> Response {
+    let mut raw = [0u8; 16];
+    if getrandom::fill(&mut raw).is_err() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let csrf = hex::encode(raw);
+    let mut r = page(lang, login_page(lang, &csrf, error));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(LOGIN_CSRF, &csrf, 3600));
+    r
+}
+
+async fn login_form(headers: HeaderMap, Query(asked): Query<LangParam>) -> Response {
+    login_answer(lang_of(&headers, &asked), StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login(
+    State(app): State<Arc<App>>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    Query(asked): Query<LangParam>,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = lang_of(&headers, &asked);
+    let Ok(Form(f)) = form else {
+        return login_answer(lang, StatusCode::BAD_REQUEST, Some(lang.t("login_invalid")));
+    };
+    let expected = cookie(&headers, LOGIN_CSRF).unwrap_or_default();
+    if expected.is_empty() || !same(expected, &f.csrf) {
+        return login_answer(lang, StatusCode::FORBIDDEN, Some(lang.t("login_expired")));
+    }
+    match sign_in(&app, &peer, &f.name, f.password).await {
+        Ok(s) => {
+            let mut r = Redirect::to("/").into_response();
+            let max_age = s.expires.saturating_sub(now_s());
+            r.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(SESSION, &s.token, max_age));
+            r.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(LOGIN_CSRF, "", 0));
+            r
+        }
+        Err(refused) => {
+            let status = refused.status();
+            let why = match status {
+                StatusCode::UNAUTHORIZED => lang.t("login_wrong"),
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                    lang.t("login_throttled")
+                }
+                _ => lang.t("login_invalid"),
+            };
+            login_answer(lang, status, Some(why))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if !same(&csrf_of(&v.session), &f.csrf) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    app.credentials.end_session(&v.session);
+    app.audit.record(
+        crate::store::audit::Record::new(&v.account.name, v.account.role.name(), "logout", "ok")
+            .scope(&v.account.province, &v.account.enterprise_id),
+    );
+    let mut r = Redirect::to(&format!("/login?lang={}", v.lang.code())).into_response();
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION, "", 0));
+    r
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../../../dashboards/app.css"),
+    )
+        .into_response()
+}
