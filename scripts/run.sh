@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # The main job, end to end on the bundled captures: build the sensor, replay every capture in
-# pcaps/ with the example sensor.toml, and write EVE JSON to out/eve.json.
+# pcaps/ with the example sensor.toml, and write EVE JSON to out/eve.json; then the tiers, fed
+# by the sensor, left serving their pages until Ctrl-C (`--no-serve`: stop at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+keep_serving=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-serve) keep_serving=0 ;;
+    *) echo "usage: scripts/run.sh [--no-serve]" >&2; exit 2 ;;
+  esac
+done
 scripts/setup.sh
 cargo build --release --quiet -p icsight-sensor
 mkdir -p out
@@ -46,9 +54,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 new_token() { $collector token | awk '/^token /{print $2}'; }
 sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 expires=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
-account() { # name role token province
-  printf '[[accounts]]\nname = "%s"\nrole = "%s"\ntoken_sha256 = "%s"\ntoken_expires = "%s"\nprovince = "%s"\n' \
-    "$1" "$2" "$(sha "$3")" "$expires" "$4"
+# Demo logins for the pages: the same password for every account of the run.
+demo_password=icsight-demo-2026
+demo_hash=$(printf '%s\n' "$demo_password" | $collector password | sed -E 's/^password_argon2 = "(.*)"$/\1/')
+account() { # name role token province [enterprise]
+  printf '[[accounts]]\nname = "%s"\nrole = "%s"\ntoken_sha256 = "%s"\ntoken_expires = "%s"\nprovince = "%s"\nenterprise_id = "%s"\npassword_argon2 = "%s"\n' \
+    "$1" "$2" "$(sha "$3")" "$expires" "$4" "${5:-}" "$demo_hash"
 }
 server() { # dir port database
   printf '[server]\nlisten = "127.0.0.1:%s"\ncert = "%s/pki/server.pem"\nkey = "%s/pki/server.key"\nclient_ca = "%s/pki/ca.pem"\ncrl = "%s/pki/crl.pem"\n' \
@@ -98,6 +109,7 @@ url="https://127.0.0.1:$port"
   printf '[upstream]\nrollup_interval_s = 2\ninventory_interval_s = 2\nbulletin_poll_s = 1\n'
   printf '[upstream.link]\nurl = "%s"\nca = "out/national/pki/ca.pem"\ncert = "out/national/pki/sensors/zj-collector.pem"\nkey = "out/national/pki/sensors/zj-collector.key"\nspool_dir = "out/collector/upstream"\n' "$nurl"
   account zhejiang-soc analyst "$analyst_token" 330000
+  account plant-engineer analyst "$(new_token)" 330000 91330100MA27XY1235
 } >out/collector/collector.toml
 cat >out/collector/registry.csv <<CSV
 enterprise_id,name,province,industry,grade
@@ -198,3 +210,17 @@ n "/v1/bulletins/$bid" | python3 -c '
 import json, sys
 for s in json.load(sys.stdin)["status"]:
     print("  %s %-26s received %s  acknowledged %s  disposed %s  overdue %s" % (s["enterprise_id"], s["name"], s["received"], s["acknowledged"], s["disposed"], s["overdue"]))'
+
+if [ "$keep_serving" = 1 ]; then
+  cat <<TEXT
+
+The tiers keep serving; open their pages in a browser (the certificates are the run's own CA:
+out/national/pki/ca.pem, out/collector/pki/ca.pem — accept them or import the CA):
+  national    $nurl/     national-regulator, national-admin
+  provincial  $url/     zhejiang-soc (Zhejiang), plant-engineer (the demo plant only)
+  password of every demo account: $demo_password   (中文默认；?lang=en for English)
+Ctrl-C stops the collectors and ClickHouse.
+TEXT
+  trap 'exit 0' INT TERM
+  wait
+fi

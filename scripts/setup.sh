@@ -7,10 +7,11 @@
 #   iproute2          network namespaces and veth pairs for that test
 #   clickhouse-server the collector's store; tests start private instances (scripts/clickhouse.sh)
 #   curl, openssl     the collector tests talk HTTPS to it and check the certificates it issues
+#   chromium, chromium-driver, fonts-noto-cjk  the pages tested in a real headless browser, in Chinese
 set -euo pipefail
 
 packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps
-  clickhouse-server clickhouse-client curl openssl python3)
+  clickhouse-server clickhouse-client curl openssl python3 chromium chromium-driver fonts-noto-cjk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -249,14 +249,10 @@ async fn overview(State(app): State<Arc<App>>, v: Viewer) -> Response {
     let open = open_incidents(&app, &v.account, 10).await;
     let body = html! {
         section.figures {
-            @for (s, key) in [(Status::Online, "sensors_online"), (Status::Offline, "sensors_offline"), (Status::NeverSeen, "sensors_never_seen")] {
+            @for status in [Status::Online, Status::Offline, Status::Replayed, Status::NeverSeen] {
                 div.figure {
-                    span.n { (lang.count(count(s))) }
-                    span.label { (match key {
-                        "sensors_online" => lang.t("sensors_online"),
-                        "sensors_offline" => lang.t("sensors_offline"),
-                        _ => lang.t("sensors_never_seen"),
-                    }) }
+                    span.n { (lang.count(count(status))) }
+                    span.label { (status_name(lang, status)) }
                 }
             }
             div.figure {
