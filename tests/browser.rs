@@ -148,7 +148,7 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
     let (_, _, token_file) = col.credentials(SENSOR.id);
     let token = std::fs::read_to_string(token_file).expect("token");
     let line = format!(
-        r#"{{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"<script>document.title='owned'</script>","category":"c","severity":1}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
+        r#"{{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"<script>document.title='owned'</script>","category":"c","severity":1,"metadata":{{"mitre_attack_ics":["T0855"]}}}},"modbus":{{"transaction_id":7,"function_code":6,"function":"write_single_register","request":{{"address":40001,"value":1234}}}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
         SENSOR.id
     );
     let (s, body) = col.curl(&[
@@ -194,6 +194,30 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
             );
             assert_ne!(c.title().await.expect("title"), "owned", "the script ran");
             shot(&c, "incidents").await;
+
+            // Down to the alert: its decoded transaction and technique by name.
+            c.find(Locator::LinkText("告警查询"))
+                .await
+                .expect("the alerts link")
+                .click()
+                .await
+                .expect("follow");
+            c.find(Locator::Css("table.alerts tbody td a"))
+                .await
+                .expect("an alert")
+                .click()
+                .await
+                .expect("open it");
+            assert_eq!(text_of(&c, "main h1").await, "告警详情");
+            let detail = text_of(&c, "main").await;
+            for expected in [
+                "T0855 未授权命令消息",
+                "write_single_register",
+                "解码的工控报文",
+            ] {
+                assert!(detail.contains(expected), "{expected} not in {detail}");
+            }
+            shot(&c, "alert").await;
 
             c.find(Locator::LinkText("探针状态"))
                 .await

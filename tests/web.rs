@@ -150,7 +150,7 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
     // A sensor's alert whose signature is a script: an incident at this grade-1 plant.
     let (_, _, token_file) = c.credentials(SENSOR.id);
     let line = format!(
-        r#"{{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"<script>alert(1)</script>","category":"c","severity":1}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
+        r#"{{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"<script>alert(1)</script>","category":"c","severity":1,"metadata":{{"mitre_attack_ics":["T0855"]}}}},"modbus":{{"transaction_id":7,"function_code":6,"function":"write_single_register","request":{{"address":40001,"value":1234}}}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
         SENSOR.id
     );
     let token = std::fs::read_to_string(token_file).expect("token");
@@ -179,6 +179,46 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
     );
     assert!(untranslated(&page).is_empty(), "{:?}", untranslated(&page));
 
+    // Drill down: the sensor's alerts, one alert with its decoded transaction and technique.
+    let (s, page) = browse(
+        &c,
+        &jar,
+        &[&url(&c, &format!("/alerts?sensor={}", SENSOR.id))],
+    );
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    let link = format!("/alert?sensor={}&amp;id=1-1", SENSOR.id);
+    assert!(page.contains(&link), "{link} not in {page}");
+    let (s, page) = browse(
+        &c,
+        &jar,
+        &[&url(&c, &format!("/alert?sensor={}&id=1-1", SENSOR.id))],
+    );
+    assert_eq!(s, 200, "{page}");
+    for expected in [
+        "T0855 未授权命令消息",
+        "write_single_register",
+        "40001",
+        "解码的工控报文",
+    ] {
+        assert!(page.contains(expected), "{expected} not in {page}");
+    }
+    assert!(!page.contains("<script>"), "{page}");
+    let (s, csv) = browse(
+        &c,
+        &jar,
+        &[&url(&c, &format!("/alerts.csv?sensor={}", SENSOR.id))],
+    );
+    assert_eq!(s, 200, "{csv}");
+    assert!(
+        csv.to_ascii_lowercase().contains("content-type: text/csv")
+            && csv.contains("\ntimestamp,event_id,sensor_id"),
+        "{csv}"
+    );
+
     // English on request, every label.
     for path in ["/", "/sensors", "/incidents"] {
         let (s, page) = browse(&c, &jar, &[&url(&c, &format!("{path}?lang=en"))]);
@@ -204,10 +244,35 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
         "the choice is remembered: {page}"
     );
 
-    // Guangdong's analyst sees neither Zhejiang's sensor nor its incident.
+    // Guangdong's analyst sees neither Zhejiang's sensor nor its incident nor its alert;
+    // typing the alert's address is "not found", and audited.
     let gd_jar = tmp.path().join("gd.cookies");
     assert_eq!(log_in(&c, &gd_jar, "gd", "guangdong password").0, 303);
-    for path in ["/", "/sensors", "/incidents"] {
+    let (s, page) = browse(
+        &c,
+        &gd_jar,
+        &[&url(&c, &format!("/alert?sensor={}&id=1-1", SENSOR.id))],
+    );
+    assert_eq!(s, 404, "{page}");
+    assert!(
+        page.contains("不在您的权限范围内") && !page.contains("alert(1)"),
+        "{page}"
+    );
+    let audited = || {
+        ch.count(
+            "SELECT count() FROM web.audit WHERE actor = 'gd' AND action = 'web.alert' \
+             AND outcome = 'not_found'",
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while audited() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the attempt was not audited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for path in ["/", "/sensors", "/incidents", "/alerts"] {
         let (s, page) = browse(&c, &gd_jar, &[&url(&c, path)]);
         assert_eq!(s, 200, "{page}");
         assert!(

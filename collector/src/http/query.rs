@@ -99,6 +99,8 @@ pub struct AlertParams {
     /// Either end of the alert's tuple.
     pub ip: Option<String>,
     pub sid: Option<u32>,
+    /// One alert, by its id (with `sensor`).
+    pub event_id: Option<String>,
     /// Words in the signature, any case.
     pub q: Option<String>,
     /// `time_desc` (default), `time_asc` or `severity` (most severe first, then newest).
@@ -368,7 +370,7 @@ fn params_of(
         .map_err(|e| ApiError::bad(e.body_text()))
 }
 
-async fn alerts_inner(
+pub(super) async fn alerts_inner(
     app: &App,
     who: &Account,
     headers: &HeaderMap,
@@ -385,7 +387,34 @@ async fn alerts_inner(
     if limit == 0 || limit > max {
         return Err(bad("limit", format!("{limit} is not 1-{max}")));
     }
-    let (mut f, _, _) = base_filter(who, &p, "ts")?;
+    let f = alert_filter(who, &p, sort)?;
+    if csv {
+        return csv_export(app, f, sort, limit).await;
+    }
+    let (rows, next) = page_of(app, f, sort, limit).await?;
+    let alerts: Vec<AlertJson<'_>> = rows.iter().map(to_json).collect();
+    Ok(Json(serde_json::json!({ "alerts": alerts, "next_cursor": next })).into_response())
+}
+
+/// A page of the alerts `p` asks for within `who`'s scope, and the cursor of the next: what
+/// `/v1/alerts` answers in JSON and the alerts page shows.
+pub(super) async fn find(
+    app: &App,
+    who: &Account,
+    p: &AlertParams,
+) -> Result<(Vec<AlertRow>, Option<String>), ApiError> {
+    let sort = Sort::parse(p.sort.as_deref())?;
+    let limit = p.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_JSON_ROWS {
+        return Err(bad("limit", format!("{limit} is not 1-{MAX_JSON_ROWS}")));
+    }
+    let f = alert_filter(who, p, sort)?;
+    page_of(app, f, sort, limit).await
+}
+
+/// The filter of `/v1/alerts`' parameters, scope first.
+fn alert_filter(who: &Account, p: &AlertParams, sort: Sort) -> Result<Filter, ApiError> {
+    let (mut f, _, _) = base_filter(who, p, "ts")?;
     if let Some(s) = &p.sensor {
         f.and("sensor_id = ?", [Arg::Str(s.clone())]);
     }
@@ -404,6 +433,9 @@ async fn alerts_inner(
     if let Some(sid) = p.sid {
         f.and("sid = ?", [Arg::U32(sid)]);
     }
+    if let Some(id) = &p.event_id {
+        f.and("event_id = ?", [Arg::Str(id.clone())]);
+    }
     if let Some(q) = &p.q {
         f.and(
             "positionCaseInsensitiveUTF8(signature, ?) > 0",
@@ -413,9 +445,15 @@ async fn alerts_inner(
     if let Some(c) = &p.cursor {
         Cursor::decode(c, sort)?.after(&mut f);
     }
-    if csv {
-        return csv_export(app, f, sort, limit).await;
-    }
+    Ok(f)
+}
+
+async fn page_of(
+    app: &App,
+    f: Filter,
+    sort: Sort,
+    limit: usize,
+) -> Result<(Vec<AlertRow>, Option<String>), ApiError> {
     let sql = format!(
         "SELECT ?fields FROM alerts{} ORDER BY {} LIMIT {}",
         f.sql,
@@ -437,8 +475,7 @@ async fn alerts_inner(
         }
         .encode()
     });
-    let alerts: Vec<AlertJson<'_>> = rows.iter().map(to_json).collect();
-    Ok(Json(serde_json::json!({ "alerts": alerts, "next_cursor": next })).into_response())
+    Ok((rows, next))
 }
 
 fn to_json(r: &AlertRow) -> AlertJson<'_> {

@@ -9,6 +9,7 @@
 //! others' is derived from the session. Every answer forbids framing, scripts from anywhere and
 //! caching. What a page shows is filtered by [`Account::sees`], as the API's reads are.
 
+mod alerts;
 pub mod i18n;
 
 use std::sync::Arc;
@@ -44,6 +45,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/logout", axum::routing::post(logout))
         .route("/sensors", get(sensors))
         .route("/incidents", get(incidents))
+        .route("/alerts", get(alerts::search))
+        .route("/alerts.csv", get(alerts::export))
+        .route("/alert", get(alerts::one))
         .route("/static/app.css", get(css))
         .layer(axum::middleware::map_response(guarded))
 }
@@ -215,10 +219,11 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                     strong { (lang.t("product")) }
                     span.tier { (tier_name(lang, app.config.tier.role)) " · " (app.config.tier.id) }
                     nav {
-                        @for (path, key) in [("/", "nav_overview"), ("/sensors", "nav_sensors"), ("/incidents", "nav_incidents")] {
+                        @for (path, key) in [("/", "nav_overview"), ("/sensors", "nav_sensors"), ("/incidents", "nav_incidents"), ("/alerts", "nav_alerts")] {
                             @let label = match key {
                                 "nav_sensors" => lang.t("nav_sensors"),
                                 "nav_incidents" => lang.t("nav_incidents"),
+                                "nav_alerts" => lang.t("nav_alerts"),
                                 _ => lang.t("nav_overview"),
                             };
                             @if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
@@ -343,7 +348,7 @@ async fn sensors(State(app): State<Arc<App>>, v: Viewer) -> Response {
                 tbody {
                     @for s in &fleet {
                         tr class=(format!("{:?}", s.status).to_lowercase()) {
-                            td { (s.sensor_id) }
+                            td { a href={ "/alerts?sensor=" (s.sensor_id) } { (s.sensor_id) } }
                             td { (s.enterprise_id) }
                             td { (s.province) }
                             td { (status_name(lang, s.status)) }
