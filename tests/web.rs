@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use icsight_tests::cluster::{password_hash, Auth, ClickHouse, Collector, SensorSpec};
+use icsight_tests::cluster::{
+    account, account_token, collector, password_hash, Auth, ClickHouse, Collector, SensorSpec,
+};
 use icsight_tests::root;
 
 const E1: &str = "91330100MA27XY1235";
@@ -83,10 +85,12 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
     let tmp = tempfile::tempdir().expect("tempdir");
     let ch = ClickHouse::start(tmp.path());
     let accounts = format!(
-        "[[accounts]]\nname = \"zj\"\nrole = \"analyst\"\nprovince = \"330000\"\npassword_argon2 = \"{}\"\n\
-         [[accounts]]\nname = \"gd\"\nrole = \"analyst\"\nprovince = \"440000\"\npassword_argon2 = \"{}\"\n",
+        "[tier]\nregistry_refresh_s = 1\n\
+         [[accounts]]\nname = \"zj\"\nrole = \"analyst\"\nprovince = \"330000\"\npassword_argon2 = \"{}\"\n\
+         [[accounts]]\nname = \"gd\"\nrole = \"analyst\"\nprovince = \"440000\"\npassword_argon2 = \"{}\"\n{}",
         password_hash("zhejiang password"),
         password_hash("guangdong password"),
+        account("zj-admin", "admin", "330000", ""),
     );
     let c = Collector::build(
         tmp.path(),
@@ -280,6 +284,97 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
             "{path}: {page}"
         );
     }
+
+    // The bulletin desk: a bulletin the province's admin issued, acknowledged and disposed of
+    // from the page; Guangdong's analyst cannot even find it.
+    let csv = c.dir.join("registry.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "enterprise_id,name,province,industry,grade\n{E1},Hangzhou Works,330000,energy,1\n"
+        ),
+    )
+    .expect("registry");
+    collector(&[
+        "registry",
+        "import",
+        "--config",
+        c.config.to_str().expect("UTF-8"),
+        csv.to_str().expect("UTF-8"),
+    ]);
+    let issue = r#"{"title":"S7 campaign <b>","severity":1,"deadline":"2099-01-01T00:00:00Z","scope":{"provinces":["330000"]}}"#;
+    let mut issued = (0, String::new());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while issued.0 != 201 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not issued: {issued:?}"
+        );
+        issued = c.post_json("/v1/bulletins", &account_token("zj-admin"), issue);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let id = issued
+        .1
+        .split("\"bulletin_id\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("id")
+        .to_owned();
+    let (s, page) = browse(&c, &jar, &[&url(&c, "/bulletins")]);
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        page.contains(&id) && page.contains("S7 campaign &lt;b&gt;"),
+        "{page}"
+    );
+    let (_, page) = browse(
+        &c,
+        &jar,
+        &[&url(&c, &format!("/bulletin?id={id}&lang=zh-CN"))],
+    );
+    assert!(page.contains("确认收到") && page.contains(E1), "{page}");
+    let token = csrf(&page);
+    let step = |state: &str, csrf: &str| {
+        browse(
+            &c,
+            &jar,
+            &[
+                &url(&c, "/bulletin/step"),
+                "--data-urlencode",
+                &format!("csrf={csrf}"),
+                "--data-urlencode",
+                &format!("id={id}"),
+                "--data-urlencode",
+                &format!("enterprise_id={E1}"),
+                "--data-urlencode",
+                &format!("state={state}"),
+                "--data-urlencode",
+                "note=boundary rule in place",
+            ],
+        )
+    };
+    assert_eq!(step("acknowledged", "forged").0, 403, "a forged form");
+    assert_eq!(step("acknowledged", &token).0, 303);
+    let (_, page) = browse(
+        &c,
+        &jar,
+        &[&url(&c, &format!("/bulletin?id={id}&lang=zh-CN"))],
+    );
+    assert!(
+        !page.contains("确认收到") && page.contains("处置完成"),
+        "acknowledged: {page}"
+    );
+    assert_eq!(step("disposed", &token).0, 303);
+    let (_, v) = c.get(
+        &format!("/v1/bulletins/{id}"),
+        Some(&account_token("zj-admin")),
+    );
+    assert!(
+        v.contains("\"acknowledged\":\"2") && v.contains("\"disposed\":\"2"),
+        "the API sees the page's steps: {v}"
+    );
+    let gd_jar = tmp.path().join("gd.cookies");
+    let (s, page) = browse(&c, &gd_jar, &[&url(&c, &format!("/bulletin?id={id}"))]);
+    assert_eq!(s, 404, "{page}");
 
     // Logout wants the session's CSRF token, then ends the session.
     let (_, page) = browse(&c, &jar, &[&url(&c, "/")]);

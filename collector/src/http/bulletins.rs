@@ -191,6 +191,13 @@ async fn list(State(app): State<Arc<App>>, who: Authed<Account>) -> Response {
 }
 
 async fn list_inner(app: &App, who: &Account) -> Result<Response, ApiError> {
+    let out = listing(app, who).await?;
+    Ok(Json(serde_json::json!({ "bulletins": out })).into_response())
+}
+
+/// The bulletins reaching `who`'s scope with counts of progress, as `GET /v1/bulletins` and
+/// the bulletins page show them; an enterprise's own people reading them receive them.
+pub(super) async fn listing(app: &App, who: &Account) -> Result<Vec<serde_json::Value>, ApiError> {
     let book = &app.bulletins.book;
     let list = book.all(|t| who.sees(&t.province, &t.enterprise_id));
     let mut out = Vec::new();
@@ -210,7 +217,7 @@ async fn list_inner(app: &App, who: &Account) -> Result<Response, ApiError> {
         j["disposed"] = count("disposed").into();
         out.push(j);
     }
-    Ok(Json(serde_json::json!({ "bulletins": out })).into_response())
+    Ok(out)
 }
 
 /// `GET /v1/bulletins/{id}`: the bulletin and, per enterprise in the account's scope, when it
@@ -225,6 +232,16 @@ async fn read(
 }
 
 async fn read_inner(app: &App, who: &Account, id: &str) -> Result<Response, ApiError> {
+    Ok(Json(reading(app, who, id).await?).into_response())
+}
+
+/// Bulletin `id` and its progress per enterprise of `who`'s scope, as `GET /v1/bulletins/{id}`
+/// and the bulletin's page show it; not found outside the scope.
+pub(super) async fn reading(
+    app: &App,
+    who: &Account,
+    id: &str,
+) -> Result<serde_json::Value, ApiError> {
     let (b, targets) = app
         .bulletins
         .book
@@ -271,7 +288,7 @@ async fn read_inner(app: &App, who: &Account, id: &str) -> Result<Response, ApiE
         .collect();
     let mut j = bulletin_json(&b);
     j["status"] = status.into();
-    Ok(Json(j).into_response())
+    Ok(j)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,7 +308,10 @@ async fn acknowledge(
     Path(id): Path<String>,
     body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let r = step(&app, &who.who, &id, body, "acknowledged").await;
+    let r = match body {
+        Ok(Json(s)) => step(&app, &who.who, &id, s, "acknowledged").await,
+        Err(e) => Err(bad(e.body_text())),
+    };
     who.audited(&app, r)
 }
 
@@ -302,18 +322,22 @@ async fn dispose(
     Path(id): Path<String>,
     body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let r = step(&app, &who.who, &id, body, "disposed").await;
+    let r = match body {
+        Ok(Json(s)) => step(&app, &who.who, &id, s, "disposed").await,
+        Err(e) => Err(bad(e.body_text())),
+    };
     who.audited(&app, r)
 }
 
-async fn step(
+/// Enterprise `s.enterprise_id` (or `who`'s own) took step `state` of bulletin `id`: the
+/// answer and the audit trail's detail. The API and the bulletin's page both act here.
+pub(super) async fn step(
     app: &App,
     who: &Account,
     id: &str,
-    body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
+    s: Step,
     state: &str,
 ) -> Result<(Response, String), ApiError> {
-    let Json(s) = body.map_err(|e| bad(e.body_text()))?;
     if s.note.chars().count() > 4000 {
         return Err(bad("note: at most 4000 characters"));
     }

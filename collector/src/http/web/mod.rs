@@ -10,6 +10,7 @@
 //! caching. What a page shows is filtered by [`Account::sees`], as the API's reads are.
 
 mod alerts;
+mod bulletins;
 pub mod i18n;
 
 use std::sync::Arc;
@@ -48,6 +49,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/alerts", get(alerts::search))
         .route("/alerts.csv", get(alerts::export))
         .route("/alert", get(alerts::one))
+        .route("/bulletins", get(bulletins::list))
+        .route("/bulletin", get(bulletins::one))
+        .route("/bulletin/step", axum::routing::post(bulletins::act))
         .route("/static/app.css", get(css))
         .layer(axum::middleware::map_response(guarded))
 }
@@ -219,11 +223,12 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                     strong { (lang.t("product")) }
                     span.tier { (tier_name(lang, app.config.tier.role)) " · " (app.config.tier.id) }
                     nav {
-                        @for (path, key) in [("/", "nav_overview"), ("/sensors", "nav_sensors"), ("/incidents", "nav_incidents"), ("/alerts", "nav_alerts")] {
+                        @for (path, key) in [("/", "nav_overview"), ("/sensors", "nav_sensors"), ("/incidents", "nav_incidents"), ("/alerts", "nav_alerts"), ("/bulletins", "nav_bulletins")] {
                             @let label = match key {
                                 "nav_sensors" => lang.t("nav_sensors"),
                                 "nav_incidents" => lang.t("nav_incidents"),
                                 "nav_alerts" => lang.t("nav_alerts"),
+                                "nav_bulletins" => lang.t("nav_bulletins"),
                                 _ => lang.t("nav_overview"),
                             };
                             @if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
