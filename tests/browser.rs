@@ -94,15 +94,33 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("save screenshot");
 }
 
+/// The text of the first element `css` selects, once there is one: a click's new page may
+/// still be loading, and an element of the page before goes stale under the reader.
 async fn text_of(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("text")
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                return t;
+            }
+        }
+        assert!(Instant::now() < deadline, "{css}: no such element");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Wait until the first element `css` selects reads `want` (the page it is on has loaded).
+async fn wait_text(c: &Client, css: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    while Instant::now() < deadline {
+        seen = text_of(c, css).await;
+        if seen == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css}: {seen:?}, not {want:?}");
 }
 
 async fn log_in(c: &Client, base: &str, name: &str, password: &str) {
@@ -171,12 +189,12 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
             let c = browser(&driver, &profile).await;
             // Not signed in: the login page, in Chinese.
             c.goto(&format!("{base}/sensors")).await.expect("goto");
-            assert_eq!(text_of(&c, "h1").await, "icsight 工控安全监测");
+            wait_text(&c, "h1", "icsight 工控安全监测").await;
             shot(&c, "login").await;
             log_in(&c, &base, "zj", "wrong").await;
-            assert_eq!(text_of(&c, "p.error").await, "用户名或密码错误");
+            wait_text(&c, "p.error", "用户名或密码错误").await;
             log_in(&c, &base, "zj", "zhejiang password").await;
-            assert_eq!(text_of(&c, "main h1").await, "态势总览");
+            wait_text(&c, "main h1", "态势总览").await;
             shot(&c, "overview").await;
 
             // The incident's title is the sensor's text, shown, not run.
@@ -186,7 +204,7 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
                 .click()
                 .await
                 .expect("follow");
-            assert_eq!(text_of(&c, "main h1").await, "安全事件");
+            wait_text(&c, "main h1", "安全事件").await;
             let row = text_of(&c, "main tbody tr").await;
             assert!(
                 row.contains("<script>document.title='owned'</script>"),
@@ -208,7 +226,7 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
                 .click()
                 .await
                 .expect("open it");
-            assert_eq!(text_of(&c, "main h1").await, "告警详情");
+            wait_text(&c, "main h1", "告警详情").await;
             let detail = text_of(&c, "main").await;
             for expected in [
                 "T0855 未授权命令消息",
@@ -225,6 +243,7 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
                 .click()
                 .await
                 .expect("follow");
+            wait_text(&c, "main h1", "探针状态").await;
             assert!(text_of(&c, "main tbody").await.contains(SENSOR.id));
             shot(&c, "sensors").await;
 
@@ -235,11 +254,11 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
                 .click()
                 .await
                 .expect("switch");
-            assert_eq!(text_of(&c, "main h1").await, "Sensor fleet");
+            wait_text(&c, "main h1", "Sensor fleet").await;
             let header = text_of(&c, "main thead").await;
             assert!(header.contains("Last heartbeat"), "{header}");
             c.goto(&format!("{base}/")).await.expect("goto");
-            assert_eq!(text_of(&c, "main h1").await, "Situation overview");
+            wait_text(&c, "main h1", "Situation overview").await;
             shot(&c, "overview-en").await;
 
             // Logout ends the session: the pages want a login again.
