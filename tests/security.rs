@@ -340,10 +340,14 @@ fn a_revoked_certificate_is_refused_at_the_next_handshake() {
         },
     );
     // The server logs the refusal after the alert has gone out: wait for the line.
-    wait_for("the refusal logged as revoked", Duration::from_secs(60), || {
-        let log = nat.log();
-        log.contains("TLS handshake failed") && log.contains("Revoked")
-    });
+    wait_for(
+        "the refusal logged as revoked",
+        Duration::from_secs(60),
+        || {
+            let log = nat.log();
+            log.contains("TLS handshake failed") && log.contains("Revoked")
+        },
+    );
     assert_eq!(feed(&cert, &key).0, 200, "the renewed one still works");
 
     // A compromised name: every valid certificate of it, at once.
