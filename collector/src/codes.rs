@@ -17,6 +17,33 @@ pub fn weight(industry: Industry) -> u8 {
     }
 }
 
+/// GB/T 2260 province and prefecture names (`dashboards/regions.tsv`): Chinese for every
+/// code, English for provinces.
+static REGIONS: std::sync::LazyLock<
+    std::collections::HashMap<&'static str, (&'static str, &'static str)>,
+> = std::sync::LazyLock::new(|| {
+    include_str!("../../dashboards/regions.tsv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?, (f.next()?, f.next().unwrap_or(""))))
+        })
+        .collect()
+});
+
+/// The name of a province or prefecture by its GB/T 2260 code, in English if asked and
+/// known; a prefecture of a municipality (`110100`) is its municipality.
+pub fn region_name(code: &str, english: bool) -> Option<&'static str> {
+    let (zh, en) = REGIONS.get(code).copied().or_else(|| {
+        let province = format!("{}0000", code.get(..2)?);
+        (code.ends_with("0100") || code.ends_with("0200"))
+            .then(|| REGIONS.get(province.as_str()).copied())
+            .flatten()
+    })?;
+    Some(if english && !en.is_empty() { en } else { zh })
+}
+
 pub fn check_industry(name: &str) -> Result<(), String> {
     if Industry::parse(name).is_some() {
         Ok(())
@@ -42,6 +69,20 @@ pub fn check_grade(grade: u8) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_by_code() {
+        assert_eq!(region_name("330000", false), Some("浙江省"));
+        assert_eq!(region_name("330000", true), Some("Zhejiang"));
+        assert_eq!(region_name("330100", false), Some("杭州市"));
+        // No English for prefectures: the Chinese name.
+        assert_eq!(region_name("330100", true), Some("杭州市"));
+        assert_eq!(region_name("110100", false), Some("北京市"));
+        assert_eq!(region_name("999900", false), None);
+        for p in PROVINCES {
+            assert!(region_name(p, true).is_some_and(|n| n.is_ascii()), "{p}");
+        }
+    }
 
     #[test]
     fn industries_by_name() {

@@ -391,6 +391,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store.clone(),
         upstream.clone(),
         metrics.incidents.clone(),
+        collector::tier::live::Live::default(),
     ));
     let bulletins = Arc::new(Bulletins::new(
         Bulletins::load(&store).await.context("loading bulletins")?,

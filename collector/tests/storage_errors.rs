@@ -107,6 +107,7 @@ token_expires = "2099-01-01T00:00:00Z"
             store.clone(),
             None,
             metrics.incidents.clone(),
+            collector::tier::live::Live::default(),
         )),
         bulletins: Arc::new(Bulletins::new(
             Book::default(),

@@ -133,7 +133,7 @@ fn as_json(i: &Incident) -> serde_json::Value {
 
 /// Incident `id` if `who` may see it; outside the scope reads as absent: nothing about it
 /// leaks.
-async fn load_seen(app: &App, who: &Account, id: &str) -> Result<Incident, ApiError> {
+pub(super) async fn load_seen(app: &App, who: &Account, id: &str) -> Result<Incident, ApiError> {
     let (province, enterprise) = who.narrow(None, None).map_err(ApiError::from)?;
     match app
         .incidents
@@ -187,6 +187,21 @@ async fn move_on(
     body: Result<Json<Transition>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(Response, String), ApiError> {
     let Json(t) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let next = step(app, who, id, t).await?;
+    Ok((
+        (StatusCode::OK, Json(as_json(&next.0))).into_response(),
+        next.1,
+    ))
+}
+
+/// Move incident `id` on as `who`, through the checks the API makes; the new version and
+/// what changed, for the audit.
+pub(super) async fn step(
+    app: &App,
+    who: &Account,
+    id: &str,
+    t: Transition,
+) -> Result<(Incident, String), ApiError> {
     let to = Lifecycle::parse(&t.state).ok_or_else(|| {
         bad(
             "state",
@@ -214,8 +229,5 @@ async fn move_on(
         Err(MoveError::Storage(e)) => return Err(app.storage_error(e)),
     };
     let detail = format!("{} → {}", current.state, next.state);
-    Ok((
-        (StatusCode::OK, Json(as_json(&next))).into_response(),
-        detail,
-    ))
+    Ok((next, detail))
 }

@@ -28,6 +28,7 @@ use super::{ApiError, App};
 use crate::auth::Sender;
 use crate::metrics::Outcome;
 use crate::tier::ingest::{self, check_batch, Fault, LineFault, Policy};
+use crate::tier::report::{Incident, Report};
 
 /// How much of a refused body is discarded, and for how long, before the stream is reset.
 const LINGER_BYTES: usize = 256 * 1024;
@@ -217,9 +218,17 @@ async fn accept(
     let totals = ingest::store_rows(&app.store, &app.metrics, checked.batches)
         .await
         .map_err(unavailable)?;
+    let arrived: Vec<Incident> = (checked.reports.iter())
+        .filter_map(|r| match r {
+            Report::Incident(i) => Some(i.clone()),
+            _ => None,
+        })
+        .collect();
     let reports = ingest::store_reports(&app.store, &app.bulletins, up, checked.reports)
         .await
         .map_err(unavailable)?;
+    app.incidents.live.incidents(&arrived);
+    app.incidents.live.alerts(&checked.alerts);
     app.incidents
         .escalate(&checked.alerts, checked.relayed)
         .await

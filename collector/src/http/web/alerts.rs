@@ -14,10 +14,12 @@ use serde_json::Value;
 
 use super::i18n::Lang;
 use super::{layout, page, Viewer};
+use crate::account::Account;
 use crate::event::AlertRow;
 use crate::http::query::{self, AlertParams};
 use crate::http::App;
 use crate::store::audit::Record;
+use crate::tier::situation::Scope;
 
 /// The search form's fields, as `/v1/alerts` names them.
 #[derive(Deserialize, Default)]
@@ -99,7 +101,7 @@ pub(super) fn encode(v: &str) -> String {
 }
 
 /// A technique as people read it: `T0855 未授权命令消息`.
-fn technique(lang: Lang, id: &str) -> String {
+pub(super) fn technique(lang: Lang, id: &str) -> String {
     match rules::attack::technique(id) {
         Some(t) if lang == Lang::Zh => format!("{id} {}", t.name_zh),
         Some(t) => format!("{id} {}", t.name),
@@ -147,33 +149,8 @@ pub(super) async fn search(
         },
         Ok((rows, next)) => html! {
             (form)
-            @if rows.is_empty() {
-                p.none { (lang.t("none")) }
-            } @else {
-                table.alerts {
-                    thead { tr {
-                        th { (lang.t("col_time")) }
-                        th { (lang.t("col_severity")) }
-                        th { (lang.t("col_signature")) }
-                        th { (lang.t("col_enterprise")) }
-                        th { (lang.t("col_sensor")) }
-                        th { (lang.t("col_flow")) }
-                        th { (lang.t("col_techniques")) }
-                    } }
-                    tbody {
-                        @for a in &rows {
-                            tr {
-                                td { (lang.time(u64::from(a.ts))) }
-                                td.num { (a.severity) }
-                                td { a href=(alert_link(a)) { (a.signature) } }
-                                td { (a.enterprise_id) }
-                                td { (a.sensor_id) }
-                                td { (a.src_ip) ":" (a.src_port) " → " (a.dest_ip) ":" (a.dest_port) " " (a.app_proto) }
-                                td { @for t in &a.techniques { span.technique { (technique(lang, t)) } " " } }
-                            }
-                        }
-                    }
-                }
+            (table(lang, &rows))
+            @if !rows.is_empty() {
                 @if let Some(c) = next {
                     a.next href={ "/alerts?" (s.query()) "&cursor=" (encode(&c)) } { (lang.t("next_page")) }
                 }
@@ -184,6 +161,55 @@ pub(super) async fn search(
         lang,
         layout(&app, &v, "/alerts", lang.t("alerts_title"), body),
     )
+}
+
+/// Alerts as a table, each linked to its page.
+pub(super) fn table(lang: Lang, rows: &[AlertRow]) -> Markup {
+    html! {
+        @if rows.is_empty() {
+            p.none { (lang.t("none")) }
+        } @else {
+            table.alerts {
+                thead { tr {
+                    th { (lang.t("col_time")) }
+                    th { (lang.t("col_severity")) }
+                    th { (lang.t("col_signature")) }
+                    th { (lang.t("col_enterprise")) }
+                    th { (lang.t("col_sensor")) }
+                    th { (lang.t("col_flow")) }
+                    th { (lang.t("col_techniques")) }
+                } }
+                tbody {
+                    @for a in rows {
+                        tr {
+                            td { (lang.time(u64::from(a.ts))) }
+                            td.num { (a.severity) }
+                            td { a href=(alert_link(a)) { (a.signature) } }
+                            td { (a.enterprise_id) }
+                            td { (a.sensor_id) }
+                            td { (a.src_ip) ":" (a.src_port) " → " (a.dest_ip) ":" (a.dest_port) " " (a.app_proto) }
+                            td { @for t in &a.techniques { span.technique { (technique(lang, t)) } " " } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The latest alerts (30 days) of `scope` as `who` may see them, as the API finds them.
+pub(super) async fn latest(app: &App, who: &Account, scope: &Scope, n: usize) -> Vec<AlertRow> {
+    let p = AlertParams {
+        from: Some(crate::time::now_s().saturating_sub(30 * 86_400).to_string()),
+        province: (!scope.province.is_empty()).then(|| scope.province.clone()),
+        enterprise: (!scope.enterprise.is_empty()).then(|| scope.enterprise.clone()),
+        limit: Some(n),
+        ..AlertParams::default()
+    };
+    query::find(app, who, &p)
+        .await
+        .map(|(rows, _)| rows)
+        .unwrap_or_default()
 }
 
 fn label_of(lang: Lang, key: &str) -> &'static str {
@@ -304,7 +330,7 @@ pub(super) async fn one(
 }
 
 /// A JSON value as nested definition lists, every string escaped.
-fn tree(v: &Value) -> Markup {
+pub(super) fn tree(v: &Value) -> Markup {
     html! {
         @match v {
             Value::Object(m) => dl {

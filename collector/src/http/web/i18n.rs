@@ -76,6 +76,33 @@ impl Lang {
         }
     }
 
+    /// A trend's bucket as its axis shows it: `12-05 08:00` for hours, `12-05` for days.
+    pub fn bucket(self, secs: u64, step: u64) -> String {
+        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs as i64) else {
+            return secs.to_string();
+        };
+        let (m, d, h) = (u8::from(t.month()), t.day(), t.hour());
+        match (self, step >= 86_400) {
+            (Lang::Zh, true) => format!("{m}月{d}日"),
+            (Lang::Zh, false) => format!("{m}月{d}日 {h:02}时"),
+            (Lang::En, true) => format!("{m:02}-{d:02}"),
+            (Lang::En, false) => format!("{m:02}-{d:02} {h:02}:00"),
+        }
+    }
+
+    /// A span of time, in the largest units that keep it readable.
+    pub fn duration(self, secs: u64) -> String {
+        let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+        match self {
+            Lang::Zh if d > 0 => format!("{d}天{h}小时"),
+            Lang::Zh if h > 0 => format!("{h}小时{m}分"),
+            Lang::Zh => format!("{m}分{}秒", secs % 60),
+            Lang::En if d > 0 => format!("{d} d {h} h"),
+            Lang::En if h > 0 => format!("{h} h {m} min"),
+            Lang::En => format!("{m} min {} s", secs % 60),
+        }
+    }
+
     /// A count with the grouping this language uses (both: 1,234,567).
     pub fn count(self, n: u64) -> String {
         let digits = n.to_string();
@@ -127,6 +154,10 @@ mod tests {
             include_str!("mod.rs"),
             include_str!("alerts.rs"),
             include_str!("bulletins.rs"),
+            include_str!("overview.rs"),
+            include_str!("incidents.rs"),
+            include_str!("assets.rs"),
+            include_str!("live.rs"),
         ]
         .concat();
         let used: BTreeSet<&str> = src
@@ -152,6 +183,10 @@ mod tests {
         assert_eq!(Lang::En.time(0), "never");
         assert_eq!(Lang::Zh.count(1_234_567), "1,234,567");
         assert_eq!(Lang::Zh.count(12), "12");
+        assert_eq!(Lang::Zh.bucket(1_764_921_600, 3_600), "12月5日 08时");
+        assert_eq!(Lang::En.bucket(1_764_921_600, 86_400), "12-05");
+        assert_eq!(Lang::Zh.duration(3_725), "1小时2分");
+        assert_eq!(Lang::En.duration(90_000), "1 d 1 h");
         assert_eq!(Lang::parse("en"), Lang::En);
         assert_eq!(Lang::parse("fr"), Lang::Zh, "the default");
     }

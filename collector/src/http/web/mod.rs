@@ -10,8 +10,13 @@
 //! caching. What a page shows is filtered by [`Account::sees`], as the API's reads are.
 
 mod alerts;
+mod assets;
 mod bulletins;
+mod files;
 pub mod i18n;
+mod incidents;
+mod live;
+mod overview;
 
 use std::sync::Arc;
 
@@ -31,7 +36,6 @@ use super::App;
 use crate::account::{Account, Role};
 use crate::auth::Peer;
 use crate::config::TierRole;
-use crate::tier::incident::ListQuery;
 use crate::tier::report::Status;
 use crate::time::now_s;
 
@@ -41,18 +45,22 @@ const LANG: &str = "icsight_lang";
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
-        .route("/", get(overview))
+        .route("/", get(overview::overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
         .route("/sensors", get(sensors))
-        .route("/incidents", get(incidents))
+        .route("/assets", get(assets::page_of))
+        .route("/incidents", get(incidents::list))
+        .route("/incident", get(incidents::one))
+        .route("/incident/step", axum::routing::post(incidents::act))
+        .route("/events", get(live::events))
         .route("/alerts", get(alerts::search))
         .route("/alerts.csv", get(alerts::export))
         .route("/alert", get(alerts::one))
         .route("/bulletins", get(bulletins::list))
         .route("/bulletin", get(bulletins::one))
         .route("/bulletin/step", axum::routing::post(bulletins::act))
-        .route("/static/app.css", get(css))
+        .route("/static/{name}", get(files::get))
         .layer(axum::middleware::map_response(guarded))
 }
 
@@ -62,8 +70,8 @@ async fn guarded(mut r: Response) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(
@@ -75,7 +83,9 @@ async fn guarded(mut r: Response) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     r
 }
 
@@ -181,7 +191,7 @@ fn role_name(lang: Lang, role: Role) -> &'static str {
     }
 }
 
-fn state_name(lang: Lang, state: &str) -> &'static str {
+pub(super) fn state_name(lang: Lang, state: &str) -> &'static str {
     match state {
         "acknowledged" => lang.t("state_acknowledged"),
         "disposed" => lang.t("state_disposed"),
@@ -216,24 +226,23 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (lang.t("product")) }
-                link rel="stylesheet" href="/static/app.css";
+                link rel="stylesheet" href=(files::url("app.css"));
             }
             body {
                 header {
                     strong { (lang.t("product")) }
                     span.tier { (tier_name(lang, app.config.tier.role)) " · " (app.config.tier.id) }
                     nav {
-                        @for (path, key) in [("/", "nav_overview"), ("/sensors", "nav_sensors"), ("/incidents", "nav_incidents"), ("/alerts", "nav_alerts"), ("/bulletins", "nav_bulletins")] {
-                            @let label = match key {
-                                "nav_sensors" => lang.t("nav_sensors"),
-                                "nav_incidents" => lang.t("nav_incidents"),
-                                "nav_alerts" => lang.t("nav_alerts"),
-                                "nav_bulletins" => lang.t("nav_bulletins"),
-                                _ => lang.t("nav_overview"),
-                            };
+                        @for (path, label) in [
+                            ("/", lang.t("nav_overview")), ("/sensors", lang.t("nav_sensors")),
+                            ("/assets", lang.t("nav_assets")), ("/incidents", lang.t("nav_incidents")),
+                            ("/alerts", lang.t("nav_alerts")), ("/bulletins", lang.t("nav_bulletins")),
+                            ("/reports", lang.t("nav_reports")),
+                        ] {
                             @if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
                         }
                     }
+                    button #unread.badge type="button" hidden title=(lang.t("live_unread")) { "0" }
                     span.who {
                         (lang.t("signed_in_as")) " " (a.name) " (" (role_name(lang, a.role)) ", " (scope) ")"
                     }
@@ -243,87 +252,13 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                         button type="submit" { (lang.t("logout")) }
                     }
                 }
+                ol #live hidden aria-live="polite" {}
                 main {
                     h1 { (title) }
                     (body)
                 }
-            }
-        }
-    }
-}
-
-async fn overview(State(app): State<Arc<App>>, v: Viewer) -> Response {
-    let lang = v.lang;
-    let fleet = app.fleet.list(|p, e| v.account.sees(p, e));
-    let count = |s: Status| fleet.iter().filter(|x| x.status == s).count() as u64;
-    let open = open_incidents(&app, &v.account, 10).await;
-    let body = html! {
-        section.figures {
-            @for status in [Status::Online, Status::Offline, Status::Replayed, Status::NeverSeen] {
-                div.figure {
-                    span.n { (lang.count(count(status))) }
-                    span.label { (status_name(lang, status)) }
-                }
-            }
-            div.figure {
-                span.n { (lang.count(open.len() as u64)) }
-                span.label { (lang.t("incidents_open")) }
-            }
-        }
-        h2 { (lang.t("incidents_open")) }
-        (incident_table(lang, &open))
-    };
-    page(lang, layout(&app, &v, "/", lang.t("overview_title"), body))
-}
-
-/// The account's open incidents, by priority; none if the store cannot say now.
-async fn open_incidents(app: &App, a: &Account, limit: u32) -> Vec<crate::tier::report::Incident> {
-    let q = ListQuery {
-        from: 0,
-        to: u32::MAX,
-        province: (!a.province.is_empty()).then(|| a.province.clone()),
-        enterprise: (!a.enterprise_id.is_empty()).then(|| a.enterprise_id.clone()),
-        state: None,
-        limit,
-    };
-    match app.incidents.list(&q).await {
-        Ok(all) => all
-            .into_iter()
-            .filter(|i| i.state != "closed" && a.sees(&i.province, &i.enterprise_id))
-            .collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading incidents for a page failed");
-            Vec::new()
-        }
-    }
-}
-
-fn incident_table(lang: Lang, list: &[crate::tier::report::Incident]) -> Markup {
-    html! {
-        @if list.is_empty() {
-            p.none { (lang.t("none")) }
-        } @else {
-            table {
-                thead { tr {
-                    th { (lang.t("col_priority")) }
-                    th { (lang.t("col_title")) }
-                    th { (lang.t("col_enterprise")) }
-                    th { (lang.t("col_province")) }
-                    th { (lang.t("col_state")) }
-                    th { (lang.t("col_opened")) }
-                } }
-                tbody {
-                    @for i in list {
-                        tr {
-                            td.num { (i.priority) }
-                            td { (i.title) }
-                            td { (i.enterprise_id) }
-                            td { (i.province) }
-                            td { (state_name(lang, &i.state)) }
-                            td { (lang.time(u64::from(i.opened))) }
-                        }
-                    }
-                }
+                script src=(files::url("echarts.min.js")) {}
+                script src=(files::url("app.js")) {}
             }
         }
     }
@@ -332,11 +267,20 @@ fn incident_table(lang: Lang, list: &[crate::tier::report::Incident]) -> Markup 
 async fn sensors(State(app): State<Arc<App>>, v: Viewer) -> Response {
     let lang = v.lang;
     let fleet = app.fleet.list(|p, e| v.account.sees(p, e));
-    let body = html! {
+    let body = sensor_table(lang, &fleet);
+    page(
+        lang,
+        layout(&app, &v, "/sensors", lang.t("sensors_title"), body),
+    )
+}
+
+/// Sensors with their heartbeat's figures.
+fn sensor_table(lang: Lang, fleet: &[crate::tier::report::SensorState]) -> Markup {
+    html! {
         @if fleet.is_empty() {
             p.none { (lang.t("none")) }
         } @else {
-            table {
+            table.sensors {
                 thead { tr {
                     th { (lang.t("col_sensor")) }
                     th { (lang.t("col_enterprise")) }
@@ -351,12 +295,12 @@ async fn sensors(State(app): State<Arc<App>>, v: Viewer) -> Response {
                     th { (lang.t("col_send_lag")) }
                 } }
                 tbody {
-                    @for s in &fleet {
+                    @for s in fleet {
                         tr class=(format!("{:?}", s.status).to_lowercase()) {
-                            td { a href={ "/alerts?sensor=" (s.sensor_id) } { (s.sensor_id) } }
-                            td { (s.enterprise_id) }
+                            td { a href={ "/alerts?sensor=" (alerts::encode(&s.sensor_id)) } { (s.sensor_id) } }
+                            td { a href={ "/?enterprise=" (alerts::encode(&s.enterprise_id)) } { (s.enterprise_id) } }
                             td { (s.province) }
-                            td { (status_name(lang, s.status)) }
+                            td.status { (status_name(lang, s.status)) }
                             td { (lang.time(s.last_seen)) }
                             td { (s.heartbeat.version) }
                             td.num { (lang.count(s.heartbeat.rules_loaded)) }
@@ -369,21 +313,27 @@ async fn sensors(State(app): State<Arc<App>>, v: Viewer) -> Response {
                 }
             }
         }
-    };
-    page(
-        lang,
-        layout(&app, &v, "/sensors", lang.t("sensors_title"), body),
-    )
+    }
 }
 
-async fn incidents(State(app): State<Arc<App>>, v: Viewer) -> Response {
+/// The page for what is absent or outside the reader's scope (they look the same), with
+/// the attempt audited.
+fn not_found(app: &App, v: &Viewer, here: &str, action: &str, asked: &str) -> Response {
     let lang = v.lang;
-    let open = open_incidents(&app, &v.account, 200).await;
-    let body = incident_table(lang, &open);
-    page(
-        lang,
-        layout(&app, &v, "/incidents", lang.t("incidents_title"), body),
-    )
+    app.audit.record(
+        crate::store::audit::Record::new(
+            &v.account.name,
+            v.account.role.name(),
+            action,
+            "not_found",
+        )
+        .detail(format!("{asked}: none in scope"))
+        .scope(&v.account.province, &v.account.enterprise_id),
+    );
+    let body = html! { p.none { (lang.t("not_found_text")) } };
+    let mut r = page(lang, layout(app, v, here, lang.t("not_found"), body));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
 }
 
 /// The login page; `error`: the label of why the last try failed.
@@ -395,7 +345,7 @@ fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (lang.t("login_title")) " · " (lang.t("product")) }
-                link rel="stylesheet" href="/static/app.css";
+                link rel="stylesheet" href=(files::url("app.css"));
             }
             body.login {
                 main {
@@ -503,12 +453,4 @@ async fn logout(
     r.headers_mut()
         .append(header::SET_COOKIE, set_cookie(SESSION, "", 0));
     r
-}
-
-async fn css() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../../../dashboards/app.css"),
-    )
-        .into_response()
 }

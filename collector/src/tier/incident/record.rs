@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::{Escalator, Evidence, Incident, State};
 use crate::event::AlertRow;
 use crate::store::{self, Store};
+use crate::tier::live::Live;
 use crate::tier::report;
 use crate::tier::upstream::{self, Upstream};
 use crate::time::now_us;
@@ -22,6 +23,8 @@ pub struct Incidents {
     upstream: Option<Arc<Upstream>>,
     /// Incident versions stored.
     stored: Counter,
+    /// Where new incidents are announced.
+    pub live: Live,
 }
 
 /// A move on refused, or not stored.
@@ -86,12 +89,14 @@ impl Incidents {
         store: Store,
         upstream: Option<Arc<Upstream>>,
         stored: Counter,
+        live: Live,
     ) -> Incidents {
         Incidents {
             escalator,
             store,
             upstream,
             stored,
+            live,
         }
     }
 
@@ -99,6 +104,7 @@ impl Incidents {
     async fn store_versions(&self, incidents: &[Incident]) -> clickhouse::error::Result<()> {
         self.store.insert("incidents", incidents).await?;
         self.stored.inc_by(incidents.len() as u64);
+        self.live.incidents(incidents);
         let lines: Vec<Vec<u8>> = incidents.iter().map(report::incident_line).collect();
         upstream::report_now(self.upstream.as_deref(), &lines);
         Ok(())
