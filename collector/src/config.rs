@@ -28,6 +28,8 @@ pub struct Config {
     pub tier: TierConfig,
     #[serde(default)]
     pub upstream: UpstreamConfig,
+    #[serde(default)]
+    pub reports: ReportsConfig,
     /// The sensors allowed to write, each bound to its enterprise and province.
     #[serde(default)]
     pub sensors: Vec<SensorEntry>,
@@ -41,6 +43,28 @@ pub struct Config {
     /// What opens an incident; absent: [`default_criteria`]. `escalation = []`: nothing does.
     #[serde(default = "default_criteria")]
     pub escalation: Vec<Criterion>,
+}
+
+/// Situation reports: when they are issued, and what prints their PDF.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Issue the tier's daily, weekly and monthly reports as each period ends.
+    pub scheduled: bool,
+    /// The headless Chromium that prints a report's page to PDF.
+    pub chromium: String,
+    /// Seconds a PDF may take to print.
+    pub pdf_timeout_s: u64,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            scheduled: true,
+            chromium: "chromium".into(),
+            pdf_timeout_s: 60,
+        }
+    }
 }
 
 /// Which tier this collector is, and the part of the country it oversees.

@@ -424,6 +424,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         upstream = upstream.is_some(),
         "collector serving"
     );
+    tokio::spawn(http::web::reports::schedule_loop(app.clone()));
     tokio::spawn(registry::refresh_loop(
         registry.clone(),
         store.clone(),

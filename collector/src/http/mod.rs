@@ -120,6 +120,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(sensors::router())
         .merge(bulletins::router())
         .merge(health::router())
+        .merge(web::reports::api_router())
         .merge(web::router())
         .with_state(app)
 }

@@ -322,6 +322,30 @@ Migration {
              remote String
          ) ENGINE = MergeTree PARTITION BY toYYYYMM(ts) ORDER BY (ts, actor)",
     ],
+},
+Migration {
+    version: 3,
+    name: "situation reports",
+    statements: &[
+        // A report as issued, never changed: its id names its origin, scope, period and
+        // language; a later version only adds the PDF rendered from the same page.
+        "CREATE TABLE IF NOT EXISTS {db}.situation_reports (
+             report_id String,
+             origin String,
+             province String,
+             enterprise_id String,
+             period String,
+             period_from DateTime('UTC'),
+             period_to DateTime('UTC'),
+             issued DateTime('UTC'),
+             lang String,
+             title String,
+             figures String,
+             html String,
+             pdf String,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, report_id)",
+    ],
 }];
 
 /// The newest schema version this collector knows.

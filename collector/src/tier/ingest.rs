@@ -314,8 +314,14 @@ pub async fn store_reports(
     up: Option<&Upstream>,
     reports: Vec<Report>,
 ) -> clickhouse::error::Result<usize> {
-    let (mut rollups, mut counts, mut incidents, mut progress, mut enterprises) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut rollups, mut counts, mut incidents, mut progress, mut enterprises, mut sitreps) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     let n = reports.len();
     for r in reports {
         match r {
@@ -324,6 +330,7 @@ pub async fn store_reports(
             Report::Incident(r) => incidents.push(r),
             Report::Progress(r) => progress.push(r),
             Report::Enterprise(r) => enterprises.push(r),
+            Report::Sitrep(r) => sitreps.push(r),
             // Kept in memory by the fleet (`Checked::sensors`), not stored.
             Report::Sensor(_) => {}
         }
@@ -338,6 +345,7 @@ pub async fn store_reports(
             .first(&p.bulletin_id, &p.enterprise_id, &p.state);
     }
     store.insert("enterprises", &enterprises).await?;
+    store.insert("situation_reports", &sitreps).await?;
     let lines: Vec<Vec<u8>> = (incidents.iter().map(report::incident_line))
         .chain(progress.iter().map(report::progress_line))
         .collect();

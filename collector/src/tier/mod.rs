@@ -15,5 +15,6 @@ pub mod ingest;
 pub mod live;
 pub mod registry;
 pub mod report;
+pub mod sitrep;
 pub mod situation;
 pub mod upstream;

@@ -229,16 +229,19 @@ pub enum Report {
     Progress(Progress),
     Enterprise(EnterpriseRow),
     Sensor(SensorState),
+    /// A situation report issued below.
+    Sitrep(super::sitrep::Row),
 }
 
 /// The report types and their `event_type`.
-pub const REPORT_TYPES: [&str; 6] = [
+pub const REPORT_TYPES: [&str; 7] = [
     "rollup",
     "asset_count",
     "incident",
     "bulletin_progress",
     "enterprise",
     "sensor",
+    "sitrep",
 ];
 
 /// A line for the tier above: `{"event_type", "event_id", "row"}`.
@@ -357,6 +360,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
         "incident" => Report::Incident(read("row", row)?),
         "bulletin_progress" => Report::Progress(read("row", row)?),
         "sensor" => Report::Sensor(read("row", row)?),
+        "sitrep" => Report::Sitrep(read("row", row)?),
         _ => Report::Enterprise(read("row", row)?),
     };
     match &mut report {
@@ -369,6 +373,27 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
             r.collector_id = by.id.clone();
         }
         Report::Sensor(s) => within(by, &s.province, &s.enterprise_id)?,
+        Report::Sitrep(r) => {
+            within(
+                by,
+                &r.province,
+                if r.enterprise_id.is_empty() {
+                    &by.enterprise_id
+                } else {
+                    &r.enterprise_id
+                },
+            )?;
+            if r.origin != by.id || !r.report_id.starts_with(&format!("{}-", by.id)) {
+                return Err(LineError::Forbidden(format!(
+                    "report {:?} is not collector {}'s",
+                    r.report_id, by.id
+                )));
+            }
+            if r.html.len() > 4 << 20 {
+                return Err(invalid("row.html: longer than 4 MiB"));
+            }
+            r.pdf.clear();
+        }
         Report::Incident(r) => {
             // An incident of a province has no enterprise: only a provincial collector's.
             if r.enterprise_id.is_empty() && !by.enterprise_id.is_empty() {

@@ -64,6 +64,11 @@ pub fn url(name: &str) -> String {
     }
 }
 
+/// An asset's bytes, for a page printed outside the browser.
+pub fn bytes(name: &str) -> Option<&'static [u8]> {
+    ASSETS.iter().find(|a| a.name == name).map(|a| a.raw)
+}
+
 /// `GET /static/{name}`
 pub(super) async fn get(Path(name): Path<String>, headers: HeaderMap) -> Response {
     let Some(a) = ASSETS.iter().find(|a| a.name == name) else {

@@ -158,6 +158,7 @@ mod tests {
             include_str!("incidents.rs"),
             include_str!("assets.rs"),
             include_str!("live.rs"),
+            include_str!("reports.rs"),
         ]
         .concat();
         let used: BTreeSet<&str> = src

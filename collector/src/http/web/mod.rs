@@ -17,6 +17,7 @@ pub mod i18n;
 mod incidents;
 mod live;
 mod overview;
+pub mod reports;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/incident", get(incidents::one))
         .route("/incident/step", axum::routing::post(incidents::act))
         .route("/events", get(live::events))
+        .route("/reports", get(reports::list))
+        .route("/report", get(reports::one))
         .route("/alerts", get(alerts::search))
         .route("/alerts.csv", get(alerts::export))
         .route("/alert", get(alerts::one))

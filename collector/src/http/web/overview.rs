@@ -90,7 +90,7 @@ pub(super) async fn overview(
         return not_found(&app, &v, "/", "web.overview", &asked);
     };
     let days = match p.days {
-        Some(d @ (7 | 30)) => d,
+        Some(d @ 1..=366) => d,
         _ => 1,
     };
     let w = Window::last(days, now_s());
@@ -175,7 +175,7 @@ fn crumbs(lang: Lang, scope: &Scope, registry: &crate::tier::registry::Registry)
     }
 }
 
-fn figures(lang: Lang, s: &Situation) -> Markup {
+pub(super) fn figures(lang: Lang, s: &Situation) -> Markup {
     let overdue: u64 = s.bulletins.iter().map(|b| b.overdue).sum();
     let open: u64 = s.incidents.open_by_band.iter().sum();
     let c = &s.coverage;
@@ -201,7 +201,7 @@ fn figures(lang: Lang, s: &Situation) -> Markup {
 }
 
 /// A chart, its description in `data-spec`.
-fn chart(spec: Value) -> Markup {
+pub(super) fn chart(spec: Value) -> Markup {
     let map = spec["type"] == "map";
     html! {
         @if map {
@@ -278,7 +278,12 @@ async fn enterprise(app: &App, v: &Viewer, s: &Situation) -> Markup {
 }
 
 /// Places with their risk and its parts; `drill`: link each to its own overview.
-fn place_table(lang: Lang, places: &[Place], drill: Option<u64>, enterprises: bool) -> Markup {
+pub(super) fn place_table(
+    lang: Lang,
+    places: &[Place],
+    drill: Option<u64>,
+    enterprises: bool,
+) -> Markup {
     let en = lang == Lang::En;
     html! {
         @if places.is_empty() {
@@ -337,7 +342,7 @@ fn place_table(lang: Lang, places: &[Place], drill: Option<u64>, enterprises: bo
     }
 }
 
-fn bar_of(lang: Lang, places: &[Place], days: u64) -> Value {
+pub(super) fn bar_of(lang: Lang, places: &[Place], days: u64) -> Value {
     json!({
         "type": "bar", "horizontal": true,
         "x": places.iter().map(|p| if p.name.is_empty() { p.key.clone() } else { p.name.clone() }).collect::<Vec<_>>(),
@@ -359,7 +364,7 @@ fn key_name(lang: Lang, dim: &str, key: &str) -> String {
     }
 }
 
-fn trends(lang: Lang, s: &Situation) -> Markup {
+pub(super) fn trends(lang: Lang, s: &Situation) -> Markup {
     let Some(w) = s.window else {
         return html! {};
     };
@@ -400,7 +405,7 @@ fn trends(lang: Lang, s: &Situation) -> Markup {
     }
 }
 
-fn incidents(lang: Lang, s: &Situation) -> Markup {
+pub(super) fn incidents(lang: Lang, s: &Situation) -> Markup {
     let i = &s.incidents;
     let bands = [
         lang.t("band_urgent"),
@@ -430,7 +435,7 @@ fn incidents(lang: Lang, s: &Situation) -> Markup {
     }
 }
 
-fn bulletins(lang: Lang, s: &Situation) -> Markup {
+pub(super) fn bulletins(lang: Lang, s: &Situation) -> Markup {
     let list: Vec<_> = s.bulletins.iter().take(10).collect();
     let pct = |n: u64, of: u64| if of == 0 { 0 } else { n * 100 / of };
     let spec = json!({
