@@ -8,10 +8,11 @@
 #   clickhouse-server the collector's store; tests start private instances (scripts/clickhouse.sh)
 #   curl, openssl     the collector tests talk HTTPS to it and check the certificates it issues
 #   chromium, chromium-driver, fonts-noto-cjk  the pages tested in a real headless browser, in Chinese
+#   poppler-utils                     pdftotext, which reads the situation reports' PDFs back in the tests
 set -euo pipefail
 
 packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps
-  clickhouse-server clickhouse-client curl openssl python3 chromium chromium-driver fonts-noto-cjk)
+  clickhouse-server clickhouse-client curl openssl python3 chromium chromium-driver fonts-noto-cjk poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

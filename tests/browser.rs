@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use icsight_tests::cluster::{password_hash, Auth, ClickHouse, Collector, SensorSpec};
+use icsight_tests::cluster::{
+    account, below, import_registry, password_hash, replay_with, Auth, ClickHouse, Collector,
+    SensorSpec,
+};
 use icsight_tests::root;
 
 const E1: &str = "91330100MA27XY1235";
@@ -166,8 +169,9 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
     let (_, _, token_file) = col.credentials(SENSOR.id);
     let token = std::fs::read_to_string(token_file).expect("token");
     let line = format!(
-        r#"{{"timestamp":"2026-11-21T17:41:00.765135+0000","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"<script>document.title='owned'</script>","category":"c","severity":1,"metadata":{{"mitre_attack_ics":["T0855"]}}}},"modbus":{{"transaction_id":7,"function_code":6,"function":"write_single_register","request":{{"address":40001,"value":1234}}}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
-        SENSOR.id
+        r#"{{"timestamp":"{now}","event_id":"1-1","flow_id":7,"event_type":"alert","src_ip":"10.0.0.1","src_port":40000,"dest_ip":"10.0.0.2","dest_port":502,"proto":"TCP","app_proto":"modbus","alert":{{"action":"allowed","gid":1,"signature_id":9100002,"rev":1,"signature":"<script>document.title='owned'</script>","category":"c","severity":1,"metadata":{{"mitre_attack_ics":["T0855"]}}}},"modbus":{{"transaction_id":7,"function_code":6,"function":"write_single_register","request":{{"address":40001,"value":1234}}}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
+        SENSOR.id,
+        now = time_now(),
     );
     let (s, body) = col.curl(&[
         format!("{}/v1/ingest", col.url),
@@ -194,7 +198,7 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
             log_in(&c, &base, "zj", "wrong").await;
             wait_text(&c, "p.error", "用户名或密码错误").await;
             log_in(&c, &base, "zj", "zhejiang password").await;
-            wait_text(&c, "main h1", "态势总览").await;
+            wait_text(&c, "main h1", "浙江省 · 态势总览").await;
             shot(&c, "overview").await;
 
             // The incident's title is the sensor's text, shown, not run.
@@ -258,7 +262,7 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
             let header = text_of(&c, "main thead").await;
             assert!(header.contains("Last heartbeat"), "{header}");
             c.goto(&format!("{base}/")).await.expect("goto");
-            wait_text(&c, "main h1", "Situation overview").await;
+            wait_text(&c, "main h1", "Zhejiang · Situation overview").await;
             shot(&c, "overview-en").await;
 
             // Logout ends the session: the pages want a login again.
@@ -273,4 +277,269 @@ fn a_user_logs_in_reads_the_pages_in_two_languages_and_logs_out() {
             text_of(&c, "body.login").await;
             c.close().await.expect("close");
         });
+}
+
+/// Now as EVE writes a timestamp: the pages look back 30 days by default.
+fn time_now() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.000000+0000"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Text of the whole page's main part, once `css` is on it.
+async fn main_text(c: &Client, css: &str) -> String {
+    text_of(c, css).await;
+    text_of(c, "main").await
+}
+
+async fn click_link(c: &Client, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c.find(Locator::LinkText(text)).await {
+            if e.click().await.is_ok() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "no link {text:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.expect(css);
+    e.clear().await.expect("clear");
+    e.send_keys(text).await.expect("type");
+}
+
+/// Poll `ok` until it holds.
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}: not within 90 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const E3: &str = "91440300MA5FXT12X5";
+
+#[test]
+fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let ch = ClickHouse::start(dir);
+    let pw = password_hash("demo password");
+    let person = |name: &str, role: &str, province: &str, enterprise: &str| {
+        format!(
+            "{}password_argon2 = \"{pw}\"\n",
+            account(name, role, province, enterprise)
+        )
+    };
+    let national = Collector::build(
+        dir,
+        "national",
+        &ch,
+        "nat",
+        &[],
+        "",
+        &format!(
+            "[tier]\nrole = \"national\"\nid = \"national\"\nregistry_refresh_s = 1\n\
+             [[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}{}",
+            person("national-admin", "admin", "", ""),
+            person("regulator", "regulator", "", "")
+        ),
+    );
+    let zj = below(
+        dir,
+        &ch,
+        &national,
+        "zj",
+        "role = \"provincial\"\nprovince = \"330000\"\n",
+        &[],
+        &format!(
+            "[[collectors]]\nid = \"e1\"\nprovince = \"330000\"\nenterprise_id = \"{E1}\"\n{}",
+            person("zj-analyst", "analyst", "330000", "")
+        ),
+    );
+    let site = below(
+        dir,
+        &ch,
+        &zj,
+        "e1",
+        &format!("role = \"enterprise\"\nprovince = \"330000\"\nenterprise_id = \"{E1}\"\n"),
+        &[SENSOR],
+        &person("plant-admin", "admin", "330000", E1),
+    );
+    let rows = format!("{E1},Hangzhou Refinery,330000,petrochemical,1\n");
+    import_registry(&site, &rows);
+    import_registry(&zj, &rows);
+    import_registry(
+        &national,
+        &format!("{rows}{E3},Shenzhen Grid,440000,energy,2\n"),
+    );
+
+    // The plant's sensor replays an S7 PLC STOP: a critical alert goes up whole.
+    let pcaps = root().join("pcaps");
+    let sdir = dir.join("sensor");
+    let mut child = replay_with(
+        &site,
+        &SENSOR,
+        &sdir,
+        &[pcaps.join("s7comm_attack_control.pcap")],
+        "",
+    );
+    let status = child.wait().expect("sensor");
+    assert!(status.success(), "sensor replay failed");
+    wait_for("the PLC STOP at the national tier", || {
+        ch.count("SELECT count() FROM nat.alerts WHERE sid = 9100101") > 0
+            && ch.count("SELECT count() FROM nat.tier_rollup_5m") > 0
+    });
+
+    let driver = Driver::start();
+    let profile = dir.join("chromium");
+    let (nat, prov, plant) = (national.url.clone(), zj.url.clone(), site.url.clone());
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let c = browser(&driver, &profile).await;
+
+            // Nation: the map, its table, then down to the alert.
+            log_in(&c, &nat, "regulator", "demo password").await;
+            text_of(&c, "header nav").await;
+            c.goto(&format!("{nat}/?days=366")).await.expect("goto");
+            let page = main_text(&c, "div.chart.map").await;
+            assert!(
+                page.contains("全国态势") && page.contains("浙江省"),
+                "{page}"
+            );
+            wait_text(&c, "div.chart.map[data-drawn] canvas", "").await;
+            shot(&c, "national").await;
+            click_link(&c, "浙江省").await;
+            wait_text(&c, "main h1", "浙江省 · 态势总览").await;
+            shot(&c, "national-province").await;
+            click_link(&c, "Hangzhou Refinery").await;
+            wait_text(&c, "main h1", "Hangzhou Refinery · 态势总览").await;
+            shot(&c, "national-enterprise").await;
+            click_link(&c, SENSOR.id).await;
+            wait_text(&c, "main h1", "告警查询").await;
+            click_link(&c, "ICSIGHT S7COMM PLC stop").await;
+            wait_text(&c, "main h1", "告警详情").await;
+            let detail = text_of(&c, "main").await;
+            for expected in ["plc_stop", "P_PROGRAM", "T0858", "解码的工控报文"] {
+                assert!(detail.contains(expected), "{expected} not in {detail}");
+            }
+            shot(&c, "national-alert").await;
+            log_out(&c).await;
+
+            // Nation: an administrator issues a bulletin from the page.
+            log_in(&c, &nat, "national-admin", "demo password").await;
+            text_of(&c, "header nav").await;
+            c.goto(&format!("{nat}/bulletin/new")).await.expect("goto");
+            fill(&c, "input[name=title]", "S7 PLC 异常停机预警").await;
+            fill(&c, "input[name=industries]", "petrochemical").await;
+            fill(&c, "textarea[name=ips]", "203.0.113.7").await;
+            fill(&c, "textarea[name=actions]", "核查 PLC 运行模式").await;
+            fill(&c, "input[name=deadline]", "12312099").await;
+            shot(&c, "bulletin-issue").await;
+            c.find(Locator::Css("form.issue button[type=submit]"))
+                .await
+                .expect("issue")
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "main h1", "通报详情").await;
+            let issued = text_of(&c, "main").await;
+            assert!(
+                issued.contains("S7 PLC 异常停机预警") && issued.contains(E1),
+                "{issued}"
+            );
+            let bid = text_of(&c, "table.fields tbody tr td").await;
+            log_out(&c).await;
+
+            // The plant: it arrives; acknowledged, then disposed.
+            log_in(&c, &plant, "plant-admin", "demo password").await;
+            text_of(&c, "header nav").await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                c.goto(&format!("{plant}/bulletins")).await.expect("goto");
+                if text_of(&c, "main").await.contains(&bid) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{bid} never reached the plant");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            c.goto(&format!("{plant}/bulletin?id={bid}"))
+                .await
+                .expect("goto");
+            c.find(Locator::Css("form.step button[value=acknowledged]"))
+                .await
+                .expect("acknowledge")
+                .click()
+                .await
+                .expect("acknowledge");
+            wait_text(&c, "main h1", "通报详情").await;
+            fill(&c, "form.step input[name=note]", "已核查，PLC 已恢复运行").await;
+            c.find(Locator::Css("form.step button[value=disposed]"))
+                .await
+                .expect("dispose")
+                .click()
+                .await
+                .expect("dispose");
+            wait_text(&c, "main h1", "通报详情").await;
+            shot(&c, "plant-bulletin").await;
+            log_out(&c).await;
+
+            // The nation sees it disposed.
+            log_in(&c, &nat, "regulator", "demo password").await;
+            text_of(&c, "header nav").await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                c.goto(&format!("{nat}/bulletins")).await.expect("goto");
+                let row = text_of(&c, "table.bulletins tbody tr").await;
+                // targets, received, acknowledged, disposed: 1 1 1 1
+                if row.ends_with("1 1 1 1") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "not disposed at the nation: {row}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            shot(&c, "national-bulletins").await;
+            c.goto(&format!("{nat}/reports")).await.expect("goto");
+            wait_text(&c, "main h1", "态势报告").await;
+            log_out(&c).await;
+
+            // The province: another province's page is not found, and the attempt recorded.
+            log_in(&c, &prov, "zj-analyst", "demo password").await;
+            text_of(&c, "header nav").await;
+            wait_text(&c, "main h1", "浙江省 · 态势总览").await;
+            c.goto(&format!("{prov}/?province=440000"))
+                .await
+                .expect("goto");
+            wait_text(&c, "main h1", "未找到").await;
+            shot(&c, "province-not-found").await;
+            log_out(&c).await;
+            c.goto(&format!("{prov}/")).await.expect("goto");
+            text_of(&c, "body.login").await;
+            c.close().await.expect("close");
+        });
+    wait_for("the refusal audited", || {
+        ch.count(
+            "SELECT count() FROM zj.audit WHERE actor = 'zj-analyst' \
+             AND action = 'web.overview' AND outcome = 'not_found'",
+        ) == 1
+    });
+}
+
+async fn log_out(c: &Client) {
+    c.find(Locator::Css("header form button"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("log out");
+    text_of(c, "body.login").await;
 }

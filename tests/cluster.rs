@@ -450,3 +450,77 @@ impl Drop for Collector {
         self.kill();
     }
 }
+
+/// A collector `id` of the tier below `above` (`tier`: the keys of its `[tier]` besides its id),
+/// reporting with the certificate `above` issues it here.
+pub fn below(
+    dir: &Path,
+    ch: &ClickHouse,
+    above: &Collector,
+    id: &str,
+    tier: &str,
+    sensors: &[SensorSpec],
+    tables: &str,
+) -> Collector {
+    let pki = above.dir.join("pki");
+    collector(&["pki", "sensor", pki.to_str().expect("UTF-8"), id]);
+    let (cert, key, _) = above.credentials(id);
+    let tables = format!(
+        "[tier]\nid = \"{id}\"\n{tier}registry_refresh_s = 1\n\
+         [upstream]\nrollup_interval_s = 1\ninventory_interval_s = 1\nbulletin_poll_s = 1\n\
+         [upstream.link]\nurl = \"{}\"\nca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\n\
+         spool_dir = \"{}\"\nsegment_seconds = 0.2\nretry_max_s = 2\n{tables}",
+        above.url,
+        above.ca().display(),
+        cert.display(),
+        key.display(),
+        dir.join(format!("{id}-upstream")).display(),
+    );
+    Collector::build(
+        dir,
+        id,
+        ch,
+        id.replace('-', "_").as_str(),
+        sensors,
+        "",
+        &tables,
+    )
+}
+
+/// Import `rows` (CSV lines without the header) into `col`'s registry.
+pub fn import_registry(col: &Collector, rows: &str) {
+    let csv = col.dir.join("registry.csv");
+    std::fs::write(
+        &csv,
+        format!("enterprise_id,name,province,industry,grade\n{rows}"),
+    )
+    .expect("csv");
+    collector(&[
+        "registry",
+        "import",
+        "--config",
+        col.config.to_str().expect("UTF-8"),
+        csv.to_str().expect("UTF-8"),
+    ]);
+}
+
+/// [`replay`], with `extra` (TOML tables) after the sensor's `[uplink]`.
+pub fn replay_with(
+    col: &Collector,
+    spec: &SensorSpec,
+    dir: &Path,
+    inputs: &[PathBuf],
+    extra: &str,
+) -> Child {
+    let config = col.sensor_config(spec, dir, &format!("segment_seconds = 0.2\n{extra}"));
+    Command::new(crate::sensor_bin())
+        .args(["replay", "--no-progress", "--config"])
+        .arg(&config)
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .args(inputs)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.log")).expect("sensor log"))
+        .spawn()
+        .expect("start sensor")
+}

@@ -91,7 +91,7 @@
         if (key) window.location.assign(spec.link + encodeURIComponent(key));
       });
     }
-    chart.on("finished", () => el.setAttribute("data-drawn", "1"));
+    el.setAttribute("data-drawn", "1");
     window.addEventListener("resize", () => chart.resize());
   }
 

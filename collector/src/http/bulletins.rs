@@ -88,7 +88,7 @@ async fn stix_import(
     who.audited(&app, r)
 }
 
-async fn issue_inner(
+pub(super) async fn issue_inner(
     app: &App,
     who: &Account,
     body: Result<NewBulletin, String>,

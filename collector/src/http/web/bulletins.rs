@@ -28,6 +28,11 @@ fn text(v: &Value) -> String {
 
 pub(super) async fn list(State(app): State<Arc<App>>, v: Viewer) -> Response {
     let lang = v.lang;
+    let new = html! {
+        @if issues(&app, &v) {
+            p { a.button href="/bulletin/new" { (lang.t("issue_title")) } }
+        }
+    };
     let body = match bulletins::listing(&app, &v.account).await {
         Err(e) => html! { p.error role="alert" { (e.to_string()) } },
         Ok(all) if all.is_empty() => html! { p.none { (lang.t("none")) } },
@@ -61,6 +66,7 @@ pub(super) async fn list(State(app): State<Arc<App>>, v: Viewer) -> Response {
             }
         },
     };
+    let body = html! { (new) (body) };
     page(
         lang,
         layout(&app, &v, "/bulletins", lang.t("bulletins_title"), body),
@@ -219,6 +225,206 @@ pub(super) async fn act(
             let mut r = page(
                 lang,
                 layout(&app, &v, "/bulletins", lang.t("bulletin_title"), body),
+            );
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+/// Whether the reader may issue bulletins here: an administrator of a national or provincial
+/// tier (the API decides again on submission).
+fn issues(app: &App, v: &Viewer) -> bool {
+    v.account.may_administer("issue bulletins").is_ok()
+        && app.config.tier.role != crate::config::TierRole::Enterprise
+}
+
+/// `GET /bulletin/new`: the form that issues a bulletin.
+pub(super) async fn new(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    let lang = v.lang;
+    if !issues(&app, &v) {
+        return super::not_found(&app, &v, "/bulletins", "web.bulletin.new", "the issue form");
+    }
+    page(
+        lang,
+        layout(
+            &app,
+            &v,
+            "/bulletins",
+            lang.t("issue_title"),
+            issue_form(&app, &v, &IssueForm::default(), None),
+        ),
+    )
+}
+
+/// The issue form, filled with `f`, with the API's refusal above it if there was one.
+fn issue_form(app: &App, v: &Viewer, f: &IssueForm, error: Option<String>) -> maud::Markup {
+    let lang = v.lang;
+    let province = if app.config.tier.province.is_empty() {
+        f.provinces.clone()
+    } else {
+        app.config.tier.province.clone()
+    };
+    html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form.issue method="post" action="/bulletin/issue" {
+            input type="hidden" name="csrf" value=(csrf_of(&v.session));
+            label { (lang.t("col_title")) input name="title" required maxlength="200" value=(f.title); }
+            label { (lang.t("col_severity"))
+                select name="severity" {
+                    @for n in 1..=4u8 {
+                        @if n.to_string() == f.severity { option value=(n) selected { (n) } } @else { option value=(n) { (n) } }
+                    }
+                }
+            }
+            label { (lang.t("col_description")) textarea name="description" { (f.description) } }
+            label { (lang.t("issue_provinces")) input name="provinces" value=(province); }
+            label { (lang.t("issue_industries")) input name="industries" value=(f.industries); }
+            label { (lang.t("issue_grades")) input name="grades" value=(f.grades); }
+            label { (lang.t("issue_enterprises")) input name="enterprises" value=(f.enterprises); }
+            label { (lang.t("issue_ips")) textarea name="ips" { (f.ips) } }
+            label { (lang.t("issue_domains")) textarea name="domains" { (f.domains) } }
+            label { (lang.t("issue_hashes")) textarea name="hashes" { (f.hashes) } }
+            label { (lang.t("issue_signatures")) textarea name="signatures" { (f.signatures) } }
+            label { (lang.t("issue_actions")) textarea name="actions" { (f.actions) } }
+            label { (lang.t("col_deadline")) input type="date" name="deadline" required value=(f.deadline); }
+            button type="submit" { (lang.t("issue_submit")) }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct IssueForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    provinces: String,
+    #[serde(default)]
+    industries: String,
+    #[serde(default)]
+    grades: String,
+    #[serde(default)]
+    enterprises: String,
+    #[serde(default)]
+    ips: String,
+    #[serde(default)]
+    domains: String,
+    #[serde(default)]
+    hashes: String,
+    #[serde(default)]
+    signatures: String,
+    #[serde(default)]
+    actions: String,
+    #[serde(default)]
+    deadline: String,
+}
+
+/// Items of a list field: split on commas, whitespace and new lines.
+fn items(s: &str) -> Vec<String> {
+    s.split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl IssueForm {
+    /// The API's body for this form; a field that cannot be one is named.
+    fn bulletin(&self) -> Result<crate::tier::bulletin::NewBulletin, String> {
+        let numbers = |name: &str, s: &str| -> Result<Vec<u64>, String> {
+            items(s)
+                .iter()
+                .map(|x| {
+                    x.parse()
+                        .map_err(|_| format!("{name}: {x:?} is not a number"))
+                })
+                .collect()
+        };
+        let grades = numbers("grades", &self.grades)?
+            .into_iter()
+            .map(|g| u8::try_from(g).map_err(|_| format!("grades: {g} is not a grade")))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A deadline day ends at midnight in Beijing.
+        let end = crate::tier::sitrep::parse_day(self.deadline.trim())
+            .ok_or_else(|| format!("deadline: {:?} is not a day (2026-12-31)", self.deadline))?
+            + 86_400;
+        let deadline = icsight_eve::Timestamp(end * 1_000_000).rfc3339();
+        let v = serde_json::json!({
+            "title": self.title.trim(),
+            "severity": self.severity.trim().parse::<u8>().map_err(|_| "severity: 1 to 4".to_owned())?,
+            "description": self.description,
+            "scope": {
+                "provinces": items(&self.provinces),
+                "industries": items(&self.industries),
+                "grades": grades,
+                "enterprises": items(&self.enterprises),
+            },
+            "indicators": {
+                "ips": items(&self.ips),
+                "domains": items(&self.domains),
+                "hashes": items(&self.hashes),
+            },
+            "signatures": self.signatures,
+            "actions": self.actions.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            "deadline": deadline,
+        });
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+}
+
+/// `POST /bulletin/issue`: the API's issue (`POST /v1/bulletins`), audited alike.
+pub(super) async fn issue(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    form: Result<Form<IssueForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if !same(&csrf_of(&v.session), &f.csrf) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let lang = v.lang;
+    let a = &v.account;
+    let r = bulletins::issue_inner(&app, a, f.bulletin()).await;
+    match r {
+        Ok((resp, detail)) => {
+            app.audit.record(
+                Record::new(&a.name, a.role.name(), "bulletin.issue", "ok")
+                    .detail(detail)
+                    .scope(&a.province, &a.enterprise_id),
+            );
+            let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+                .await
+                .unwrap_or_default();
+            let id = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["bulletin_id"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            Redirect::to(&format!("/bulletin?id={}", encode(&id))).into_response()
+        }
+        Err(e) => {
+            app.audit.record(
+                Record::new(&a.name, a.role.name(), "bulletin.issue", "denied")
+                    .detail(e.to_string())
+                    .scope(&a.province, &a.enterprise_id),
+            );
+            let status = e.status();
+            let mut r = page(
+                lang,
+                layout(
+                    &app,
+                    &v,
+                    "/bulletins",
+                    lang.t("issue_title"),
+                    issue_form(&app, &v, &f, Some(e.to_string())),
+                ),
             );
             *r.status_mut() = status;
             r

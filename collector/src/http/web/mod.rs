@@ -63,6 +63,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/bulletins", get(bulletins::list))
         .route("/bulletin", get(bulletins::one))
         .route("/bulletin/step", axum::routing::post(bulletins::act))
+        .route("/bulletin/new", get(bulletins::new))
+        .route("/bulletin/issue", axum::routing::post(bulletins::issue))
         .route("/static/{name}", get(files::get))
         .layer(axum::middleware::map_response(guarded))
 }
@@ -270,15 +272,15 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
 async fn sensors(State(app): State<Arc<App>>, v: Viewer) -> Response {
     let lang = v.lang;
     let fleet = app.fleet.list(|p, e| v.account.sees(p, e));
-    let body = sensor_table(lang, &fleet);
+    let body = sensor_table(lang, &fleet, now_s().saturating_sub(30 * 86_400));
     page(
         lang,
         layout(&app, &v, "/sensors", lang.t("sensors_title"), body),
     )
 }
 
-/// Sensors with their heartbeat's figures.
-fn sensor_table(lang: Lang, fleet: &[crate::tier::report::SensorState]) -> Markup {
+/// Sensors with their heartbeat's figures, each linked to its alerts since `from`.
+fn sensor_table(lang: Lang, fleet: &[crate::tier::report::SensorState], from: u64) -> Markup {
     html! {
         @if fleet.is_empty() {
             p.none { (lang.t("none")) }
@@ -300,7 +302,7 @@ fn sensor_table(lang: Lang, fleet: &[crate::tier::report::SensorState]) -> Marku
                 tbody {
                     @for s in fleet {
                         tr class=(format!("{:?}", s.status).to_lowercase()) {
-                            td { a href={ "/alerts?sensor=" (alerts::encode(&s.sensor_id)) } { (s.sensor_id) } }
+                            td { a href={ "/alerts?sensor=" (alerts::encode(&s.sensor_id)) "&from=" (from) } { (s.sensor_id) } }
                             td { a href={ "/?enterprise=" (alerts::encode(&s.enterprise_id)) } { (s.enterprise_id) } }
                             td { (s.province) }
                             td.status { (status_name(lang, s.status)) }

@@ -110,13 +110,14 @@ pub(super) async fn overview(
             return page(lang, layout(&app, &v, "/", lang.t("overview_title"), body));
         }
     };
-    let title = match s.area {
+    let place = match s.area {
         Some(Area::Province) => lang.t("overview_national"),
         Some(Area::Enterprise) => region_name(&scope.province, lang == Lang::En).unwrap_or(""),
         _ => registry
             .get(&scope.enterprise)
             .map_or(scope.enterprise.as_str(), |e| e.name.as_str()),
     };
+    let title = format!("{place} · {}", lang.t("overview_title"));
     let body = html! {
         (crumbs(lang, &scope, &registry))
         nav.range {
@@ -142,7 +143,7 @@ pub(super) async fn overview(
         (bulletins(lang, &s))
         p.note { (lang.t("risk_explained")) }
     };
-    page(lang, layout(&app, &v, "/", title, body))
+    page(lang, layout(&app, &v, "/", &title, body))
 }
 
 /// The overview of `scope` over `days`, as a link.
@@ -269,7 +270,7 @@ async fn enterprise(app: &App, v: &Viewer, s: &Situation) -> Markup {
     let alerts = super::alerts::latest(app, &v.account, &s.scope, 20).await;
     html! {
         h2 { (lang.t("nav_sensors")) }
-        (super::sensor_table(lang, &fleet))
+        (super::sensor_table(lang, &fleet, s.window.map_or(0, |w| w.from)))
         h2 { a href={ "/assets?enterprise=" (encode(&s.scope.enterprise)) } { (lang.t("assets_title")) } }
         (super::assets::table(lang, &assets))
         h2 { a href={ "/alerts?enterprise=" (encode(&s.scope.enterprise)) } { (lang.t("latest_alerts")) } }
