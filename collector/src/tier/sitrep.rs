@@ -171,7 +171,7 @@ pub async fn list(
              argMax(period, version) AS period, toUInt32(argMax(period_from, version)) AS period_from, \
              toUInt32(argMax(period_to, version)) AS period_to, toUInt32(argMax(issued, version)) AS issued, \
              argMax(lang, version) AS lang, argMax(title, version) AS title, '' AS figures, \
-             '' AS html, '' AS pdf, max(version) AS version FROM situation_reports \
+             '' AS html, '' AS pdf, toUInt64(0) AS version FROM situation_reports \
              GROUP BY province, enterprise_id, report_id ORDER BY period_from DESC, report_id",
         )
         .fetch_all()

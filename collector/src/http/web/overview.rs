@@ -89,10 +89,7 @@ pub(super) async fn overview(
         );
         return not_found(&app, &v, "/", "web.overview", &asked);
     };
-    let days = match p.days {
-        Some(d @ 1..=366) => d,
-        _ => 1,
-    };
+    let days = p.days.filter(|d| (1..=366).contains(d)).unwrap_or(1);
     let w = Window::last(days, now_s());
     let registry = app.registry();
     let src = Sources {
@@ -438,7 +435,7 @@ pub(super) fn incidents(lang: Lang, s: &Situation) -> Markup {
 
 pub(super) fn bulletins(lang: Lang, s: &Situation) -> Markup {
     let list: Vec<_> = s.bulletins.iter().take(10).collect();
-    let pct = |n: u64, of: u64| if of == 0 { 0 } else { n * 100 / of };
+    let pct = |n: u64, of: u64| (n * 100).checked_div(of).unwrap_or(0);
     let spec = json!({
         "type": "bar", "stack": false,
         "x": list.iter().map(|b| b.bulletin_id.clone()).collect::<Vec<_>>(),
