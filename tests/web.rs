@@ -111,7 +111,9 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
     assert_eq!(s, 200, "{form}");
     let lower = form.to_ascii_lowercase();
     assert!(
-        lower.contains("content-security-policy: default-src 'none'; style-src 'self'"),
+        lower.contains(
+            "content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'"
+        ),
         "{form}"
     );
     assert!(lower.contains("x-frame-options: deny"), "{form}");

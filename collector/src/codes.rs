@@ -32,8 +32,9 @@ static REGIONS: std::sync::LazyLock<
         .collect()
 });
 
-/// The name of a province or prefecture by its GB/T 2260 code, in English if asked and
-/// known; a prefecture of a municipality (`110100`) is its municipality.
+/// The name of a province or prefecture by its GB/T 2260 code, in English if asked (none
+/// for a prefecture: the table has no English); a prefecture of a municipality (`110100`)
+/// is its municipality.
 pub fn region_name(code: &str, english: bool) -> Option<&'static str> {
     let (zh, en) = REGIONS.get(code).copied().or_else(|| {
         let province = format!("{}0000", code.get(..2)?);
@@ -41,7 +42,12 @@ pub fn region_name(code: &str, english: bool) -> Option<&'static str> {
             .then(|| REGIONS.get(province.as_str()).copied())
             .flatten()
     })?;
-    Some(if english && !en.is_empty() { en } else { zh })
+    match (english, en.is_empty()) {
+        (false, _) => Some(zh),
+        (true, false) => Some(en),
+        // No English name: the caller shows the code.
+        (true, true) => None,
+    }
 }
 
 pub fn check_industry(name: &str) -> Result<(), String> {
@@ -75,8 +81,11 @@ mod tests {
         assert_eq!(region_name("330000", false), Some("浙江省"));
         assert_eq!(region_name("330000", true), Some("Zhejiang"));
         assert_eq!(region_name("330100", false), Some("杭州市"));
-        // No English for prefectures: the Chinese name.
-        assert_eq!(region_name("330100", true), Some("杭州市"));
+        assert_eq!(
+            region_name("330100", true),
+            None,
+            "no English for prefectures"
+        );
         assert_eq!(region_name("110100", false), Some("北京市"));
         assert_eq!(region_name("999900", false), None);
         for p in PROVINCES {

@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn periods_follow_beijing_days() {
         // 2026-11-21 17:40 UTC is 2026-11-22 01:40 in Beijing.
-        let t = 1_795_196_400;
+        let t = 1_795_282_800;
         assert_eq!(day_of(t), "2026-11-22");
         let (from, to) = Period::Daily.around(t);
         assert_eq!(day_of(from), "2026-11-22");

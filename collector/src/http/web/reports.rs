@@ -27,7 +27,7 @@ use super::{layout, not_found, page, Viewer};
 use crate::account::Account;
 use crate::codes::region_name;
 use crate::config::TierRole;
-use crate::http::extract::{act, Authed};
+use crate::http::extract::{act as action, Authed};
 use crate::http::{ApiError, App};
 use crate::store::audit::Record;
 use crate::tier::sitrep::{self, day_of, parse_day, Period, Row};
@@ -37,7 +37,7 @@ use crate::time::now_s;
 
 /// `/v1/reports`, for the API's router.
 pub fn api_router() -> Router<Arc<App>> {
-    Router::new().route("/v1/reports", get(api).route_layer(act("report.read")))
+    Router::new().route("/v1/reports", get(api).route_layer(action("report.read")))
 }
 
 /// The scope a tier's own reports cover.
@@ -350,7 +350,13 @@ async fn pdf_of(app: &App, mut r: Row) -> Result<Vec<u8>, ApiError> {
     }
     base64::engine::general_purpose::STANDARD
         .decode(&r.pdf)
-        .map_err(|_| ApiError::conflict("the stored PDF is damaged"))
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the stored PDF is damaged",
+            )
+        })
 }
 
 fn as_file(r: &Row, format: &str, pdf: Option<Vec<u8>>) -> Response {
