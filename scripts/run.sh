@@ -212,12 +212,17 @@ for s in json.load(sys.stdin)["status"]:
     print("  %s %-26s received %s  acknowledged %s  disposed %s  overdue %s" % (s["enterprise_id"], s["name"], s["received"], s["acknowledged"], s["disposed"], s["overdue"]))'
 
 if [ "$keep_serving" = 1 ]; then
+  # The bundled captures keep their recording days: the overview looks back far enough.
+  recorded=$(python3 -c 'import struct,sys; print(struct.unpack("<I", open(sys.argv[1],"rb").read(28)[24:28])[0])' pcaps/baseline_attack.pcap)
+  days=$(( ($(date +%s) - recorded) / 86400 + 2 ))
+  [ "$days" -gt 366 ] && days=366
   cat <<TEXT
 
 The tiers keep serving; open their pages in a browser (the certificates are the run's own CA:
 out/national/pki/ca.pem, out/collector/pki/ca.pem — accept them or import the CA):
-  national    $nurl/     national-regulator, national-admin
-  provincial  $url/     zhejiang-soc (Zhejiang), plant-engineer (the demo plant only)
+  national    $nurl/?days=$days     national-regulator, national-admin
+  provincial  $url/?days=$days     zhejiang-soc (Zhejiang), plant-engineer (the demo plant only)
+  the day's situation report (PDF): $url/report?period=daily&date=2026-11-22&format=pdf
   password of every demo account: $demo_password   (中文默认；?lang=en for English)
 Ctrl-C stops the collectors and ClickHouse.
 TEXT
