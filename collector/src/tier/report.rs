@@ -256,6 +256,16 @@ pub fn line<T: Serialize>(event_type: &str, event_id: &str, row: &T) -> Vec<u8> 
     v
 }
 
+/// A situation report as a line for the tier above: the page and figures, not the PDF (the
+/// tier above renders its own from the same page).
+pub fn sitrep_line(r: &super::sitrep::Row) -> Vec<u8> {
+    let row = super::sitrep::Row {
+        pdf: String::new(),
+        ..r.clone()
+    };
+    line("sitrep", &format!("r-{}", r.report_id), &row)
+}
+
 /// An incident's version as a line for the tier above.
 pub fn incident_line(i: &Incident) -> Vec<u8> {
     line("incident", &format!("i-{}-{}", i.incident_id, i.version), i)

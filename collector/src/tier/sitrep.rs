@@ -189,16 +189,6 @@ pub async fn put(store: &Store, row: &Row) -> clickhouse::error::Result<()> {
         .await
 }
 
-/// A report as a line for the tier above: the page and figures, not the PDF (the tier above
-/// renders its own from the same page).
-pub fn line(r: &Row) -> Vec<u8> {
-    let row = Row {
-        pdf: String::new(),
-        ..r.clone()
-    };
-    super::report::line("sitrep", &format!("r-{}", r.report_id), &row)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ use crate::config::TierRole;
 use crate::http::extract::{act as action, Authed};
 use crate::http::{ApiError, App};
 use crate::store::audit::Record;
+use crate::tier::report;
 use crate::tier::sitrep::{self, day_of, parse_day, Period, Row};
 use crate::tier::situation::{self, Area, Scope, Situation, Sources, Window};
 use crate::tier::upstream;
@@ -324,7 +325,7 @@ pub async fn issue(
     sitrep::put(&app.store, &row)
         .await
         .map_err(|e| app.storage_error(e))?;
-    upstream::report_now(app.upstream.as_deref(), &[sitrep::line(&row)]);
+    upstream::report_now(app.upstream.as_deref(), &[report::sitrep_line(&row)]);
     tracing::info!(report = %row.report_id, "situation report issued");
     Ok(row)
 }
