@@ -86,6 +86,9 @@ pub struct TierConfig {
     /// Seconds without a heartbeat (a live sensor's `stats` event) after which a sensor is
     /// offline and a `sensor_offline` incident is opened.
     pub offline_seconds: u64,
+    /// Seconds between merges of the reported roll-ups' unsettled days (national tier), so
+    /// that pages read them without FINAL ([`crate::store::settle`]).
+    pub settle_interval_s: u64,
 }
 
 impl Default for TierConfig {
@@ -98,6 +101,7 @@ impl Default for TierConfig {
             session_minutes: 480,
             registry_refresh_s: 60,
             offline_seconds: 300,
+            settle_interval_s: 60,
         }
     }
 }
@@ -691,6 +695,9 @@ impl Config {
         }
         if t.offline_seconds < 2 {
             return Err(("tier.offline_seconds".into(), "must be at least 2".into()));
+        }
+        if t.settle_interval_s == 0 {
+            return Err(("tier.settle_interval_s".into(), "must be at least 1".into()));
         }
         for (i, e) in self.sensors.iter().enumerate() {
             if !t.province.is_empty() && e.province != t.province {

@@ -10,12 +10,12 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use collector::auth::Credentials;
-use collector::config::Config;
+use collector::config::{Config, TierRole};
 use collector::http::{self, App};
 use collector::metrics::Metrics;
 use collector::pki;
 use collector::store::audit::{Audit, Record};
-use collector::store::{self, retention, schema, Store};
+use collector::store::{self, retention, schema, settle, Store};
 use collector::tier::bulletin::Bulletins;
 use collector::tier::fleet::{self, Fleet};
 use collector::tier::incident::{self, Escalator, Incidents};
@@ -410,6 +410,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         metrics,
         guards: http::guard::Guards::new(&config.server),
+        situations: Default::default(),
         config: config.clone(),
     });
     tracing::info!(
@@ -453,6 +454,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         app.incidents.clone(),
         config.tier.offline_seconds,
     ));
+    if config.tier.role == TierRole::National {
+        tokio::spawn(http::web::warm_loop(app.clone()));
+        tokio::spawn(settle::run_loop(
+            store.clone(),
+            Duration::from_secs(config.tier.settle_interval_s),
+        ));
+    }
     tokio::spawn(retention::run_loop(
         store,
         config.storage.clone(),

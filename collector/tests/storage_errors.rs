@@ -124,6 +124,7 @@ token_expires = "2099-01-01T00:00:00Z"
         store,
         metrics,
         guards: collector::http::guard::Guards::new(&config.server),
+        situations: Default::default(),
         config,
     })
 }

@@ -55,6 +55,8 @@ pub struct App {
     pub upstream: Option<Arc<Upstream>>,
     /// How much work clients may make at once.
     pub guards: guard::Guards,
+    /// The situations the overview pages recently showed.
+    pub situations: crate::tier::situation::Cache,
 }
 
 impl App {

@@ -24,6 +24,7 @@ use crate::account::Account;
 use crate::config::TierRole;
 use crate::event::AlertRow;
 use crate::metrics::Endpoint;
+use crate::store::settle;
 use icsight_eve::Timestamp;
 
 pub fn router() -> Router<Arc<App>> {
@@ -775,13 +776,8 @@ async fn rollup_inner(
             "countMerge(alerts) AS alerts, uniqMerge(sources) AS sources",
             true,
         ),
-        ("5m", true) => (
-            "tier_rollup_5m FINAL",
-            "sum(alerts) AS alerts, toUInt64(0) AS sources",
-            false,
-        ),
-        ("1h", true) => (
-            "tier_rollup_5m FINAL",
+        ("5m", true) | ("1h", true) => (
+            "tier_rollup_5m",
             "sum(alerts) AS alerts, toUInt64(0) AS sources",
             false,
         ),
@@ -797,12 +793,21 @@ async fn rollup_inner(
     if let Some(t) = &p.technique {
         f.and("technique = ?", [Arg::Str(t.clone())]);
     }
+    let source = if national {
+        // Settled days plainly, the others with FINAL: the latest version of each bucket.
+        let settled = settle::settled(app.store.client(), app.store.db(), table)
+            .await
+            .map_err(|e| app.storage_error(e))?;
+        let filter = f.sql.replacen(" WHERE ", " AND ", 1);
+        settle::source(table, &settled, &filter, &mut f.args)
+    } else {
+        format!("{table}{}", f.sql)
+    };
     let mut sql = String::new();
     let _ = write!(
         sql,
-        "SELECT {bucket} AS t, {key} AS key, {measures} FROM {table}{} \
-         GROUP BY t, key ORDER BY key, t",
-        f.sql
+        "SELECT {bucket} AS t, {key} AS key, {measures} FROM {source} \
+         GROUP BY t, key ORDER BY key, t"
     );
     let points: Vec<Point> = f
         .bind(app.store.client().query(&sql))

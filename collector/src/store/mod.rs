@@ -26,6 +26,7 @@ pub mod audit;
 pub mod repair;
 pub mod retention;
 pub mod schema;
+pub mod settle;
 
 /// What a failed ClickHouse request returns; the rooms above decide what a client may see of it.
 pub type Error = clickhouse::error::Error;

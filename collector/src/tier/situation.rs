@@ -19,6 +19,7 @@ use super::fleet::Fleet;
 use super::registry::Registry;
 use super::report::Status;
 use crate::codes;
+use crate::store::settle::{self, Settled};
 use crate::store::Store;
 
 /// Alerts weighted by severity and grade, as SQL over a roll-up's columns.
@@ -34,7 +35,7 @@ const SERIES: usize = 6;
 const TOP: usize = 10;
 
 /// Whose situation: everything, a province, or one enterprise.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Scope {
     pub province: String,
     pub enterprise: String,
@@ -227,6 +228,8 @@ pub struct Situation {
     pub incidents: IncidentFigures,
     pub bulletins: Vec<BulletinFigures>,
     pub coverage: Coverage,
+    /// When the figures were gathered (UNIX seconds).
+    pub as_of: u64,
 }
 
 /// Where the figures come from.
@@ -247,10 +250,19 @@ struct PlaceRow {
     n_weighted: u64,
 }
 
-#[derive(serde::Deserialize, clickhouse::Row)]
 struct TrendRow {
     t: u32,
     key: String,
+    n: u64,
+}
+
+#[derive(serde::Deserialize, clickhouse::Row)]
+struct TrendRows {
+    t: u32,
+    technique: String,
+    app_proto: String,
+    industry: String,
+    grade: u8,
     n: u64,
 }
 
@@ -263,11 +275,25 @@ struct HandlingRow {
 }
 
 impl Sources<'_> {
-    fn rollups(&self) -> &'static str {
+    /// The roll-ups of `scope` in `w` as a FROM clause, its WHERE included: the tier's own, or
+    /// at the national tier those the provinces report, settled days read without FINAL.
+    fn rollups(
+        &self,
+        settled: &Settled,
+        scope: &Scope,
+        w: Window,
+        binds: &mut Vec<String>,
+    ) -> String {
+        let filter = format!(
+            " AND bucket >= {} AND bucket < {}{}",
+            w.from,
+            w.to,
+            scope.sql(binds)
+        );
         if self.national {
-            "tier_rollup_5m FINAL"
+            settle::source("tier_rollup_5m", settled, &filter, binds)
         } else {
-            "alerts_5m"
+            format!("alerts_5m WHERE 1{filter}")
         }
     }
 
@@ -282,6 +308,7 @@ impl Sources<'_> {
     /// Alerts per value of `key` (an SQL expression over roll-up columns) in the window.
     async fn places(
         &self,
+        settled: &Settled,
         scope: &Scope,
         w: Window,
         key: &str,
@@ -291,40 +318,45 @@ impl Sources<'_> {
         let sql = format!(
             // Aliases unlike the columns: ClickHouse would read `alerts` in `sumIf` as the alias.
             "SELECT {key} AS key, sum(alerts) AS n, sumIf(alerts, severity = 1) AS n_critical, \
-             {WEIGHTED} AS n_weighted FROM {} WHERE bucket >= {} AND bucket < {}{} \
-             GROUP BY key {order_limit}",
-            self.rollups(),
-            w.from,
-            w.to,
-            scope.sql(&mut binds)
+             {WEIGHTED} AS n_weighted FROM {} GROUP BY key {order_limit}",
+            self.rollups(settled, scope, w, &mut binds),
         );
         self.query(&sql, &binds).fetch_all().await
     }
 
-    async fn trend(
+    /// The trends by technique, protocol, industry and grade, from one scan of the roll-ups
+    /// grouped by all four (a few thousand rows at most), split here.
+    async fn trends(
         &self,
+        settled: &Settled,
         scope: &Scope,
         w: Window,
-        dim: &'static str,
-    ) -> clickhouse::error::Result<Trend> {
-        let column = match dim {
-            "proto" => "app_proto",
-            "grade" => "toString(grade)",
-            other => other,
-        };
+    ) -> clickhouse::error::Result<Vec<Trend>> {
         let mut binds = Vec::new();
         let sql = format!(
             "SELECT toUInt32(intDiv(toUInt32(bucket) - {from}, {step}) * {step} + {from}) AS t, \
-             {column} AS key, sum(alerts) AS n FROM {} \
-             WHERE bucket >= {from} AND bucket < {to}{} GROUP BY t, key",
-            self.rollups(),
-            scope.sql(&mut binds),
+             technique, app_proto, industry, grade, sum(alerts) AS n FROM {} \
+             GROUP BY t, technique, app_proto, industry, grade",
+            self.rollups(settled, scope, w, &mut binds),
             from = w.from,
-            to = w.to,
             step = w.step,
         );
-        let rows: Vec<TrendRow> = self.query(&sql, &binds).fetch_all().await?;
-        Ok(trend_of(dim, w, rows))
+        let rows: Vec<TrendRows> = self.query(&sql, &binds).fetch_all().await?;
+        let by = |key: fn(&TrendRows) -> String| {
+            rows.iter()
+                .map(|r| TrendRow {
+                    t: r.t,
+                    key: key(r),
+                    n: r.n,
+                })
+                .collect::<Vec<_>>()
+        };
+        Ok(vec![
+            trend_of("technique", w, by(|r| r.technique.clone())),
+            trend_of("proto", w, by(|r| r.app_proto.clone())),
+            trend_of("industry", w, by(|r| r.industry.clone())),
+            trend_of("grade", w, by(|r| r.grade.to_string())),
+        ])
     }
 
     /// Open incidents per place, and how the window's were handled.
@@ -460,11 +492,18 @@ pub async fn gather(
         Area::Province => "province",
         _ => "enterprise_id",
     };
-    let (places, top, incidents, technique, proto, industry, grade) = tokio::try_join!(
-        src.places(scope, w, key, ""),
+    let settled = if src.national {
+        settle::settled(src.store.client(), src.store.db(), "tier_rollup_5m").await?
+    } else {
+        Settled::default()
+    };
+    let settled = &settled;
+    let (places, top, incidents, trends) = tokio::try_join!(
+        src.places(settled, scope, w, key, ""),
         async {
             if area == Area::Province {
                 src.places(
+                    settled,
                     scope,
                     w,
                     "enterprise_id",
@@ -476,10 +515,7 @@ pub async fn gather(
             }
         },
         src.incidents(scope, w, area),
-        src.trend(scope, w, "technique"),
-        src.trend(scope, w, "proto"),
-        src.trend(scope, w, "industry"),
-        src.trend(scope, w, "grade"),
+        src.trends(settled, scope, w),
     )?;
     let (incidents, open_per_place) = incidents;
     let mut s = Situation {
@@ -488,8 +524,9 @@ pub async fn gather(
         area: Some(area),
         alerts: places.iter().map(|p| p.n).sum(),
         critical: places.iter().map(|p| p.n_critical).sum(),
-        trends: vec![technique, proto, industry, grade],
+        trends,
         incidents,
+        as_of: crate::time::now_s(),
         ..Situation::default()
     };
     s.bulletins = bulletin_figures(src.book, scope, w.to);
@@ -716,6 +753,88 @@ fn coverage(
     (c, covered, registered)
 }
 
+/// Situations recently gathered, by scope and days: many people look at the same page, and
+/// the roll-ups under it change once a reporting interval, not once a view. A situation is
+/// served as is while [`FRESH`]; after that, still served while [`STALE`] but refreshed behind
+/// the reader by exactly one of them ([`Cached::Stale`]); older, gathered again in line.
+#[derive(Default)]
+pub struct Cache {
+    entries: std::sync::Mutex<HashMap<(Scope, u64), Entry>>,
+}
+
+struct Entry {
+    at: std::time::Instant,
+    situation: std::sync::Arc<Situation>,
+    refreshing: bool,
+}
+
+/// How long a gathered situation is served without a refresh.
+pub const FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a stale one is still served while it is refreshed.
+pub const STALE: std::time::Duration = std::time::Duration::from_secs(600);
+/// Scopes × windows kept; the oldest goes first.
+const CACHED: usize = 512;
+
+pub enum Cached {
+    Fresh(std::sync::Arc<Situation>),
+    /// Serve it, and refresh it: this caller is the one to.
+    Stale(std::sync::Arc<Situation>),
+    Missing,
+}
+
+impl Cache {
+    pub fn get(&self, scope: &Scope, days: u64, now: std::time::Instant) -> Cached {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(e) = entries.get_mut(&(scope.clone(), days)) else {
+            return Cached::Missing;
+        };
+        let age = now.saturating_duration_since(e.at);
+        if age < FRESH || (e.refreshing && age < STALE) {
+            Cached::Fresh(e.situation.clone())
+        } else if age < STALE {
+            e.refreshing = true;
+            Cached::Stale(e.situation.clone())
+        } else {
+            Cached::Missing
+        }
+    }
+
+    pub fn put(
+        &self,
+        scope: &Scope,
+        days: u64,
+        situation: std::sync::Arc<Situation>,
+        at: std::time::Instant,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHED && !entries.contains_key(&(scope.clone(), days)) {
+            if let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, e)| e.at)
+                .map(|(k, _)| k.clone())
+            {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(
+            (scope.clone(), days),
+            Entry {
+                at,
+                situation,
+                refreshing: false,
+            },
+        );
+    }
+
+    /// A refresh failed: the next reader of the stale entry tries again.
+    pub fn failed(&self, scope: &Scope, days: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = entries.get_mut(&(scope.clone(), days)) {
+            e.refreshing = false;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,5 +910,34 @@ mod tests {
             " AND province = ? AND enterprise_id = ?"
         );
         assert_eq!(binds, ["330000", "e"]);
+    }
+
+    #[test]
+    fn the_cache_serves_fresh_refreshes_stale_once_and_forgets_old() {
+        let cache = Cache::default();
+        let scope = Scope::default();
+        let t0 = std::time::Instant::now();
+        assert!(matches!(cache.get(&scope, 1, t0), Cached::Missing));
+        cache.put(&scope, 1, std::sync::Arc::new(Situation::default()), t0);
+        assert!(matches!(
+            cache.get(&scope, 1, t0 + FRESH / 2),
+            Cached::Fresh(_)
+        ));
+        assert!(
+            matches!(cache.get(&scope, 7, t0), Cached::Missing),
+            "by days"
+        );
+        let stale = t0 + FRESH + std::time::Duration::from_secs(1);
+        assert!(matches!(cache.get(&scope, 1, stale), Cached::Stale(_)));
+        assert!(
+            matches!(cache.get(&scope, 1, stale), Cached::Fresh(_)),
+            "one reader refreshes; the others are served"
+        );
+        cache.failed(&scope, 1);
+        assert!(
+            matches!(cache.get(&scope, 1, stale), Cached::Stale(_)),
+            "tried again"
+        );
+        assert!(matches!(cache.get(&scope, 1, t0 + STALE), Cached::Missing));
     }
 }

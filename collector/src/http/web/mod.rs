@@ -17,6 +17,7 @@ pub mod i18n;
 mod incidents;
 mod live;
 mod overview;
+pub use overview::warm_loop;
 pub mod reports;
 
 use std::sync::Arc;

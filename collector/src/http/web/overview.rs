@@ -9,6 +9,7 @@
 //! outside it the page is "not found" and the attempt audited.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -22,7 +23,7 @@ use super::{files, layout, not_found, page, Viewer};
 use crate::codes::region_name;
 use crate::config::TierRole;
 use crate::http::App;
-use crate::tier::situation::{self, Area, Place, Scope, Situation, Sources, Trend, Window};
+use crate::tier::situation::{self, Area, Cached, Place, Scope, Situation, Sources, Trend, Window};
 use crate::time::now_s;
 
 #[derive(Deserialize, Default)]
@@ -74,6 +75,66 @@ fn scope_of(app: &App, v: &Viewer, p: &Params) -> Option<Scope> {
     })
 }
 
+/// The situation of `scope` over the last `days`. At the national tier, from the cache while
+/// it is fresh enough: there a page reads the roll-ups of a whole country, and every regulator
+/// opens the same one. Below, gathered for each view (a province's roll-ups answer in tens of
+/// milliseconds).
+async fn situation_of(
+    app: &Arc<App>,
+    scope: &Scope,
+    days: u64,
+) -> clickhouse::error::Result<Arc<Situation>> {
+    if app.config.tier.role != TierRole::National {
+        return refresh(app, scope, days).await;
+    }
+    match app.situations.get(scope, days, Instant::now()) {
+        Cached::Fresh(s) => Ok(s),
+        Cached::Stale(s) => {
+            let (app, scope) = (app.clone(), scope.clone());
+            tokio::spawn(async move {
+                if let Err(e) = refresh(&app, &scope, days).await {
+                    app.situations.failed(&scope, days);
+                    tracing::warn!(error = %e, "refreshing a page's situation failed");
+                }
+            });
+            Ok(s)
+        }
+        Cached::Missing => refresh(app, scope, days).await,
+    }
+}
+
+/// Gather the situation of `scope` over the last `days` now, and keep it.
+async fn refresh(app: &App, scope: &Scope, days: u64) -> clickhouse::error::Result<Arc<Situation>> {
+    let started = Instant::now();
+    let registry = app.registry();
+    let src = Sources {
+        store: &app.store,
+        national: app.config.tier.role == TierRole::National,
+        registry: &registry,
+        fleet: &app.fleet,
+        book: &app.bulletins.book,
+    };
+    let s = Arc::new(situation::gather(&src, scope, Window::last(days, now_s())).await?);
+    app.situations.put(scope, days, s.clone(), started);
+    Ok(s)
+}
+
+/// Keep the nation's situation over a day, a week and a month gathered, so that the page most
+/// regulators open first never waits for the roll-ups of a whole country.
+pub async fn warm_loop(app: Arc<App>) {
+    let mut tick = tokio::time::interval(situation::FRESH / 2);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let whole = Scope::default();
+    loop {
+        tick.tick().await;
+        for days in [1, 7, 30] {
+            if let Err(e) = refresh(&app, &whole, days).await {
+                tracing::warn!(error = %e, days, "gathering the tier's situation failed");
+            }
+        }
+    }
+}
+
 pub(super) async fn overview(
     State(app): State<Arc<App>>,
     v: Viewer,
@@ -90,16 +151,8 @@ pub(super) async fn overview(
         return not_found(&app, &v, "/", "web.overview", &asked);
     };
     let days = p.days.filter(|d| (1..=366).contains(d)).unwrap_or(1);
-    let w = Window::last(days, now_s());
     let registry = app.registry();
-    let src = Sources {
-        store: &app.store,
-        national: app.config.tier.role == TierRole::National,
-        registry: &registry,
-        fleet: &app.fleet,
-        book: &app.bulletins.book,
-    };
-    let s = match situation::gather(&src, &scope, w).await {
+    let s = match situation_of(&app, &scope, days).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "gathering the situation for a page failed");
@@ -124,6 +177,7 @@ pub(super) async fn overview(
                 @if d == days { a.here href=(href) { (label) } } @else { a href=(href) { (label) } }
             }
         }
+        p.as-of { (lang.t("data_as_of")) " " (lang.time(s.as_of)) }
         (figures(lang, &s))
         @match s.area {
             Some(Area::Province) => (national(lang, &s, days)),
