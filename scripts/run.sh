@@ -32,11 +32,12 @@ echo "anomaly alerts in out/eve-attack.json (time, host, event, message):"
 grep '"anomaly":{"type":"baseline"' out/eve-attack.json |
   sed -E 's/.*"timestamp":"[0-9-]+T([0-9:]+)\.[0-9]+.*"event":"([a-z_]+)".*"host":"([^"]+)".*"message":"([^"]*)".*/  \1  \3  \2: \4/'
 
-# The tiers: a private ClickHouse (out/clickhouse) holding a national and a provincial database,
-# a national collector, the Zhejiang provincial collector reporting to it over mutual TLS, and
-# the sensor replaying every capture again with its uplink to the province. Then an analyst's
-# view at the province, the regulator's at the national tier, and a national threat bulletin
-# down to the plant and its handling back up.
+# The tiers: a private ClickHouse (out/clickhouse) holding a national, a provincial and an
+# enterprise database; a national collector, the Zhejiang provincial collector reporting to it
+# over mutual TLS, the demo plant's own (enterprise-tier) collector relaying to the province,
+# and the sensor replaying every capture again with its uplink to the plant's collector. Then
+# an analyst's view at the province, the regulator's at the national tier, and a national
+# threat bulletin down to the plant and its handling back up.
 cargo build --release --quiet -p icsight-collector
 ch_dir=out/clickhouse
 collector=./target/release/collector
@@ -48,8 +49,8 @@ cleanup() {
   scripts/clickhouse.sh stop "$ch_dir"
 }
 trap cleanup EXIT
-rm -rf out/collector out/national out/spool out/bulletins
-mkdir -p out/collector out/national
+rm -rf out/collector out/national out/site out/spool out/bulletins
+mkdir -p out/collector out/national out/site
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 new_token() { $collector token | awk '/^token /{print $2}'; }
 sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
@@ -96,20 +97,20 @@ nurl="https://127.0.0.1:$nport"
 } >out/national/collector.toml
 serve out/national "$nurl"
 
-# Zhejiang: the plant's sensor by its certificate, the enterprise registry from CSV.
+# Zhejiang: the plant's collector by the certificate the province issues it, the enterprise
+# registry from CSV.
 $collector pki init out/collector/pki >/dev/null
-$collector pki sensor out/collector/pki demo-plant-s01 >/dev/null
+$collector pki sensor out/collector/pki demo-plant-collector >/dev/null
 analyst_token=$(new_token)
 port=$(free_port)
 url="https://127.0.0.1:$port"
 {
   server out/collector "$port" icsight
-  printf '[[sensors]]\nid = "demo-plant-s01"\nenterprise_id = "91330100MA27XY1235"\nprovince = "330000"\nindustry = "petrochemical"\ngrade = 2\n'
+  printf '[[collectors]]\nid = "demo-plant-collector"\nprovince = "330000"\nenterprise_id = "91330100MA27XY1235"\n'
   printf '[tier]\nrole = "provincial"\nid = "zj-collector"\nprovince = "330000"\nregistry_refresh_s = 2\n'
   printf '[upstream]\nrollup_interval_s = 2\ninventory_interval_s = 2\nbulletin_poll_s = 1\n'
   printf '[upstream.link]\nurl = "%s"\nca = "out/national/pki/ca.pem"\ncert = "out/national/pki/sensors/zj-collector.pem"\nkey = "out/national/pki/sensors/zj-collector.key"\nspool_dir = "out/collector/upstream"\n' "$nurl"
   account zhejiang-soc analyst "$analyst_token" 330000
-  account plant-engineer analyst "$(new_token)" 330000 91330100MA27XY1235
 } >out/collector/collector.toml
 cat >out/collector/registry.csv <<CSV
 enterprise_id,name,province,industry,grade
@@ -119,16 +120,36 @@ CSV
 $collector migrate --config out/collector/collector.toml >/dev/null
 $collector registry import --config out/collector/collector.toml out/collector/registry.csv
 serve out/collector "$url"
+
+# The demo plant's collector (enterprise tier): its sensor by its certificate, everything
+# relayed whole to the province, bulletins handled here.
+$collector pki init out/site/pki >/dev/null
+$collector pki sensor out/site/pki demo-plant-s01 >/dev/null
+plant_token=$(new_token)
+sport=$(free_port)
+surl="https://127.0.0.1:$sport"
+{
+  server out/site "$sport" demo_plant
+  printf '[[sensors]]\nid = "demo-plant-s01"\nenterprise_id = "91330100MA27XY1235"\nprovince = "330000"\nindustry = "petrochemical"\ngrade = 2\n'
+  printf '[tier]\nrole = "enterprise"\nid = "demo-plant-collector"\nprovince = "330000"\nenterprise_id = "91330100MA27XY1235"\nregistry_refresh_s = 2\n'
+  printf '[upstream]\nrollup_interval_s = 2\ninventory_interval_s = 2\nbulletin_poll_s = 1\n'
+  printf '[upstream.link]\nurl = "%s"\nca = "out/collector/pki/ca.pem"\ncert = "out/collector/pki/sensors/demo-plant-collector.pem"\nkey = "out/collector/pki/sensors/demo-plant-collector.key"\nspool_dir = "out/site/upstream"\n' "$url"
+  account plant-engineer admin "$plant_token" 330000 91330100MA27XY1235
+} >out/site/collector.toml
+head -2 out/collector/registry.csv >out/site/registry.csv
+$collector migrate --config out/site/collector.toml >/dev/null
+$collector registry import --config out/site/collector.toml out/site/registry.csv
+serve out/site "$surl"
 {
   # sensor.toml without its (empty) [uplink] and [bulletins] sections, then these.
   awk '/^\[/{skip = ($1 == "[uplink]" || $1 == "[bulletins]")} !skip' sensor.toml
   cat <<TOML
 
 [uplink]
-url = "$url"
-ca = "out/collector/pki/ca.pem"
-cert = "out/collector/pki/sensors/demo-plant-s01.pem"
-key = "out/collector/pki/sensors/demo-plant-s01.key"
+url = "$surl"
+ca = "out/site/pki/ca.pem"
+cert = "out/site/pki/sensors/demo-plant-s01.pem"
+key = "out/site/pki/sensors/demo-plant-s01.key"
 spool_dir = "out/spool"
 
 [bulletins]
@@ -140,6 +161,14 @@ echo
 ./target/release/sensor replay pcaps/baseline_attack.pcap --config out/sensor-uplink.toml \
   --baseline out/baseline.json --eve out/eve-uplink-attack.json --no-progress
 q() { curl -fsS --cacert out/collector/pki/ca.pem -H "Authorization: Bearer $analyst_token" "$url$1"; }
+plant() { curl -fsS --cacert out/site/pki/ca.pem -H "Authorization: Bearer $plant_token" "$surl$1"; }
+# The plant's collector relays what its sensor sent; wait until the province holds all of it.
+chq() { curl -fsS "$ch_url/" --data-binary "$1"; }
+for _ in $(seq 1 240); do
+  [ "$(chq 'SELECT count() FROM icsight.alerts')" = "$(chq 'SELECT count() FROM demo_plant.alerts')" ] &&
+    [ "$(chq 'SELECT count() FROM icsight.flows')" = "$(chq 'SELECT count() FROM demo_plant.flows')" ] && break
+  sleep 0.5
+done
 echo
 echo "ClickHouse holds (collector $url, database icsight):"
 for t in alerts anomalies flows transactions assets sensor_stats; do
@@ -166,15 +195,15 @@ echo "regulator at the national tier ($nurl): alerts by province, then by enterp
 echo "(the province's own roll-up: $province_total alerts)"
 n "/v1/rollup?from=0&step=1h&by=province" | by_key
 n "/v1/rollup?from=0&step=1h&by=enterprise" | by_key
-echo "regulator: open incidents, escalated by the province (GET /v1/incidents?state=open):"
+echo "regulator: open incidents, escalated at the plant's collector (GET /v1/incidents?state=open):"
 n "/v1/incidents?state=open" | python3 -c '
 import json, sys
 for i in json.load(sys.stdin)["incidents"]:
     print("  priority %3d  %-22s %s  %s  (%d alerts, from %s)" % (i["priority"], i["criterion"], i["enterprise_id"], i["title"], i["alerts"], i["origin"]))'
 
-# A national bulletin for the petrochemical industry, with a signature: down to the province,
-# pulled by the plant's sensor on its next replay, where it fires; the province acknowledges
-# for the plant, and the national tier sees who received and acknowledged it.
+# A national bulletin for the petrochemical industry, with a signature: down through the
+# province to the plant's collector, pulled by the plant's sensor on its next replay, where it
+# fires; the plant acknowledges it, and the national tier sees who received and acknowledged it.
 bulletin=$(curl -fsS --cacert out/national/pki/ca.pem -H "Authorization: Bearer $admin_token" \
   -H 'Content-Type: application/json' -X POST "$nurl/v1/bulletins" --data-binary @- <<JSON
 {"title": "Unauthorised Modbus register writes at petrochemical plants",
@@ -191,15 +220,15 @@ bid=$(printf %s "$bulletin" | python3 -c 'import json,sys; print(json.load(sys.s
 echo
 echo "national admin issued bulletin $bid: $bulletin"
 for _ in $(seq 1 60); do
-  q /v1/bulletins | grep -q "\"$bid\"" && break
+  plant /v1/bulletins | grep -q "\"$bid\"" && break
   sleep 0.5
 done
 ./target/release/sensor replay pcaps/modbus_attack_writes.pcap --config out/sensor-uplink.toml \
   --eve out/eve-bulletin.json --no-progress 2>/dev/null
 echo "the plant's sensor pulled it ($(ls out/bulletins/*.rules | tr '\n' ' ')); its signature fired" \
   "$(grep -c '"signature_id":4100001' out/eve-bulletin.json) times on the next replay"
-curl -fsS --cacert out/collector/pki/ca.pem -H "Authorization: Bearer $analyst_token" \
-  -H 'Content-Type: application/json' -X POST "$url/v1/bulletins/$bid/acknowledge" \
+curl -fsS --cacert out/site/pki/ca.pem -H "Authorization: Bearer $plant_token" \
+  -H 'Content-Type: application/json' -X POST "$surl/v1/bulletins/$bid/acknowledge" \
   --data-binary '{"enterprise_id": "91330100MA27XY1235", "note": "boundary rule in place"}' >/dev/null
 for _ in $(seq 1 60); do
   n "/v1/bulletins/$bid" | grep -q '"acknowledged":"' && break
@@ -219,9 +248,10 @@ if [ "$keep_serving" = 1 ]; then
   cat <<TEXT
 
 The tiers keep serving; open their pages in a browser (the certificates are the run's own CA:
-out/national/pki/ca.pem, out/collector/pki/ca.pem — accept them or import the CA):
+out/national/pki/ca.pem, out/collector/pki/ca.pem, out/site/pki/ca.pem — accept them or import the CA):
   national    $nurl/?days=$days     national-regulator, national-admin
-  provincial  $url/?days=$days     zhejiang-soc (Zhejiang), plant-engineer (the demo plant only)
+  provincial  $url/?days=$days     zhejiang-soc (Zhejiang)
+  enterprise  $surl/?days=$days     plant-engineer (the demo plant's collector)
   the day's situation report (PDF): $url/report?period=daily&date=2026-11-22&format=pdf
   password of every demo account: $demo_password   (中文默认；?lang=en for English)
 Ctrl-C stops the collectors and ClickHouse.
