@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::alerts::encode;
-use super::{csrf_of, layout, page, same, Viewer};
+use super::{csrf_of, layout, not_found, page, Csrf, PageId, Posted, Viewer};
 use crate::http::bulletins::{self, Step};
 use crate::http::App;
 use crate::store::audit::Record;
@@ -73,39 +73,16 @@ pub(super) async fn list(State(app): State<Arc<App>>, v: Viewer) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-pub(super) struct One {
-    id: String,
-}
-
-pub(super) async fn one(
-    State(app): State<Arc<App>>,
-    v: Viewer,
-    q: Result<Query<One>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): PageId) -> Response {
     let lang = v.lang;
-    let id = q.map(|Query(q)| q.id).unwrap_or_default();
-    let b = match bulletins::reading(&app, &v.account, &id).await {
-        Ok(b) => b,
-        Err(_) => {
-            app.audit.record(
-                Record::new(
-                    &v.account.name,
-                    v.account.role.name(),
-                    "web.bulletin",
-                    "not_found",
-                )
-                .detail(format!("bulletin {id}: none in scope"))
-                .scope(&v.account.province, &v.account.enterprise_id),
-            );
-            let body = html! { p.none { (lang.t("not_found_text")) } };
-            let mut r = page(
-                lang,
-                layout(&app, &v, "/bulletins", lang.t("not_found"), body),
-            );
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            return r;
-        }
+    let Ok(b) = bulletins::reading(&app, &v.account, &id).await else {
+        return not_found(
+            &app,
+            &v,
+            "/bulletins",
+            "web.bulletin",
+            &format!("bulletin {id}"),
+        );
     };
     let acts = v.account.may_write("act on bulletins").is_ok();
     let csrf = csrf_of(&v.session);
@@ -177,18 +154,17 @@ pub(super) struct StepForm {
     note: String,
 }
 
+impl Csrf for StepForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /bulletin/step`: acknowledge or dispose, for an enterprise of the reader's scope.
 pub(super) async fn act(
     State(app): State<Arc<App>>,
-    v: Viewer,
-    form: Result<Form<StepForm>, axum::extract::rejection::FormRejection>,
+    Posted { v, form: f }: Posted<StepForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    if !same(&csrf_of(&v.session), &f.csrf) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
     let state = match f.state.as_str() {
         "acknowledged" => "acknowledged",
         "disposed" => "disposed",
@@ -325,6 +301,12 @@ pub(super) struct IssueForm {
     deadline: String,
 }
 
+impl Csrf for IssueForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Items of a list field: split on commas, whitespace and new lines.
 fn items(s: &str) -> Vec<String> {
     s.split(|c: char| c == ',' || c == '，' || c.is_whitespace())
@@ -381,15 +363,8 @@ impl IssueForm {
 /// `POST /bulletin/issue`: the API's issue (`POST /v1/bulletins`), audited alike.
 pub(super) async fn issue(
     State(app): State<Arc<App>>,
-    v: Viewer,
-    form: Result<Form<IssueForm>, axum::extract::rejection::FormRejection>,
+    Posted { v, form: f }: Posted<IssueForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    if !same(&csrf_of(&v.session), &f.csrf) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
     let lang = v.lang;
     let a = &v.account;
     let r = bulletins::issue_inner(&app, a, f.bulletin()).await;

@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -13,7 +12,7 @@ use serde_json::Value;
 
 use super::alerts::{encode, tree};
 use super::i18n::Lang;
-use super::{csrf_of, layout, not_found, page, same, state_name, Viewer};
+use super::{csrf_of, layout, not_found, page, state_name, Csrf, PageId, Posted, Viewer};
 use crate::http::incidents::{self, Transition};
 use crate::http::App;
 use crate::store::audit::Record;
@@ -85,19 +84,9 @@ pub(super) async fn list(State(app): State<Arc<App>>, v: Viewer) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-pub(super) struct One {
-    id: String,
-}
-
 /// `GET /incident?id=`
-pub(super) async fn one(
-    State(app): State<Arc<App>>,
-    v: Viewer,
-    q: Result<Query<One>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): PageId) -> Response {
     let lang = v.lang;
-    let id = q.map(|Query(q)| q.id).unwrap_or_default();
     let Ok(i) = incidents::load_seen(&app, &v.account, &id).await else {
         return not_found(
             &app,
@@ -170,18 +159,17 @@ pub(super) struct StepForm {
     note: String,
 }
 
+impl Csrf for StepForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /incident/step`
 pub(super) async fn act(
     State(app): State<Arc<App>>,
-    v: Viewer,
-    form: Result<Form<StepForm>, axum::extract::rejection::FormRejection>,
+    Posted { v, form: f }: Posted<StepForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    if !same(&csrf_of(&v.session), &f.csrf) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
     let a = &v.account;
     let t = Transition {
         state: f.state,

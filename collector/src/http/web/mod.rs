@@ -22,13 +22,14 @@ pub mod reports;
 
 use std::sync::Arc;
 
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use maud::{html, Markup, DOCTYPE};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -178,6 +179,60 @@ impl FromRequestParts<Arc<App>> for Viewer {
             }),
             None => Err(Redirect::to(&format!("/login?lang={}", lang.code())).into_response()),
         }
+    }
+}
+
+/// A form a signed-in reader posted: the session is checked before the body is read, then
+/// the body parsed (400 when malformed) and its CSRF token matched against the session's (403).
+/// Every form handler behind a login takes one, so the check is written once.
+struct Posted<T> {
+    v: Viewer,
+    form: T,
+}
+
+/// A form carrying the CSRF token of the session it was served to.
+trait Csrf {
+    fn csrf(&self) -> &str;
+}
+
+impl<T> FromRequest<Arc<App>> for Posted<T>
+where
+    T: DeserializeOwned + Csrf + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Posted<T>, Response> {
+        let (mut parts, body) = req.into_parts();
+        let v = Viewer::from_request_parts(&mut parts, app).await?;
+        let req = Request::from_parts(parts, body);
+        let Ok(Form(form)) = Form::<T>::from_request(req, app).await else {
+            return Err(StatusCode::BAD_REQUEST.into_response());
+        };
+        if !same(&csrf_of(&v.session), form.csrf()) {
+            return Err(StatusCode::FORBIDDEN.into_response());
+        }
+        Ok(Posted { v, form })
+    }
+}
+
+/// The `?id=` of a page showing one record; empty when absent, so the page answers "not
+/// found" like any id outside the reader's scope.
+struct PageId(String);
+
+#[derive(Deserialize)]
+struct IdParam {
+    id: String,
+}
+
+impl<S: Sync> FromRequestParts<S> for PageId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<PageId, Self::Rejection> {
+        Ok(PageId(
+            Query::<IdParam>::try_from_uri(&parts.uri)
+                .map(|q| q.0.id)
+                .unwrap_or_default(),
+        ))
     }
 }
 
@@ -439,17 +494,13 @@ struct LogoutForm {
     csrf: String,
 }
 
-async fn logout(
-    State(app): State<Arc<App>>,
-    v: Viewer,
-    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    if !same(&csrf_of(&v.session), &f.csrf) {
-        return StatusCode::FORBIDDEN.into_response();
+impl Csrf for LogoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
+}
+
+async fn logout(State(app): State<Arc<App>>, Posted { v, .. }: Posted<LogoutForm>) -> Response {
     app.credentials.end_session(&v.session);
     app.audit.record(
         crate::store::audit::Record::new(&v.account.name, v.account.role.name(), "logout", "ok")
