@@ -13,8 +13,8 @@ use chromium::{
 };
 use fantoccini::Locator;
 use icsight_tests::cluster::{
-    account, below, import_registry, password_hash, replay_with, Auth, ClickHouse, Collector,
-    SensorSpec,
+    account, below, import_registry, national, password_hash, replay_with, Auth, ClickHouse,
+    Collector, SensorSpec,
 };
 use icsight_tests::root;
 
@@ -192,16 +192,12 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
             account(name, role, province, enterprise)
         )
     };
-    let national = Collector::build(
+    let national = national(
         dir,
-        "national",
         &ch,
-        "nat",
-        &[],
-        "",
+        "registry_refresh_s = 1\n",
         &format!(
-            "[tier]\nrole = \"national\"\nid = \"national\"\nregistry_refresh_s = 1\n\
-             [[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}{}",
+            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}{}",
             person("national-admin", "admin", "", ""),
             person("regulator", "regulator", "", "")
         ),

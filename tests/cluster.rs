@@ -451,6 +451,20 @@ impl Drop for Collector {
     }
 }
 
+/// The national collector, database `nat`, in `dir/national`; `tier`: the keys of its `[tier]`
+/// besides role and id, `tables` the rest of its configuration.
+pub fn national(dir: &Path, ch: &ClickHouse, tier: &str, tables: &str) -> Collector {
+    Collector::build(
+        dir,
+        "national",
+        ch,
+        "nat",
+        &[],
+        "",
+        &format!("[tier]\nrole = \"national\"\nid = \"national\"\n{tier}{tables}"),
+    )
+}
+
 /// A collector `id` of the tier below `above` (`tier`: the keys of its `[tier]` besides its id),
 /// reporting with the certificate `above` issues it here.
 pub fn below(

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use chromium::{browser, log_in, shot, Driver};
 use fantoccini::{Client, Locator};
 use icsight_eve::Industry;
-use icsight_tests::cluster::{account, account_token, password_hash, ClickHouse, Collector};
+use icsight_tests::cluster::{account, account_token, national, password_hash, ClickHouse};
 
 const ENTERPRISES: u64 = 100_150;
 const PROVINCES: [&str; 31] = [
@@ -136,15 +136,12 @@ fn main() {
     let dir = tmp.path();
     let ch = ClickHouse::start(dir);
     let pw = password_hash("bench password");
-    let mut national = Collector::build(
+    let mut national = national(
         dir,
-        "national",
         &ch,
-        "nat",
-        &[],
-        "",
+        "settle_interval_s = 5\n",
         &format!(
-            "[tier]\nrole = \"national\"\nid = \"national\"\nsettle_interval_s = 5\n{}{}password_argon2 = \"{pw}\"\n",
+            "{}{}password_argon2 = \"{pw}\"\n",
             account("national-admin", "admin", "", ""),
             account("regulator", "regulator", "", ""),
         ),

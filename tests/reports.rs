@@ -6,8 +6,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use icsight_tests::cluster::{
-    account, account_token as token, below, import_registry, replay_with, Auth, ClickHouse,
-    Collector, SensorSpec,
+    account, account_token as token, below, import_registry, national, replay_with, Auth,
+    ClickHouse, Collector, SensorSpec,
 };
 use icsight_tests::root;
 use serde_json::Value;
@@ -87,16 +87,12 @@ fn a_daily_report_prints_the_apis_figures_in_chinese_and_goes_up() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     let ch = ClickHouse::start(dir);
-    let national = Collector::build(
+    let national = national(
         dir,
-        "national",
         &ch,
-        "nat",
-        &[],
-        "",
+        "registry_refresh_s = 1\n",
         &format!(
-            "[tier]\nrole = \"national\"\nid = \"national\"\nregistry_refresh_s = 1\n\
-             [[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}",
+            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}",
             account("regulator", "regulator", "", "")
         ),
     );

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use icsight_tests::cluster::{account, account_token, ClickHouse, Collector};
+use icsight_tests::cluster::{account, account_token, national, ClickHouse, Collector};
 
 const EVER: &str = "from=1970-01-02T00:00:00Z&to=2099-01-01T00:00:00Z";
 
@@ -49,17 +49,11 @@ fn row(bucket: u64, enterprise: &str, alerts: u64, version: u64) -> String {
 fn settled_and_unsettled_days_count_each_buckets_latest_version_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ch = ClickHouse::start(tmp.path());
-    let national = Collector::build(
+    let national = national(
         tmp.path(),
-        "national",
         &ch,
-        "nat",
-        &[],
-        "",
-        &format!(
-            "[tier]\nrole = \"national\"\nid = \"national\"\nsettle_interval_s = 1\n{}",
-            account("regulator", "regulator", "", "")
-        ),
+        "settle_interval_s = 1\n",
+        &account("regulator", "regulator", "", ""),
     );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

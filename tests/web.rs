@@ -226,7 +226,15 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
     );
 
     // English on request, every label.
-    for path in ["/", "/sensors", "/incidents"] {
+    for path in [
+        "/",
+        "/sensors",
+        "/incidents",
+        "/assets",
+        "/alerts",
+        "/bulletins",
+        "/reports",
+    ] {
         let (s, page) = browse(&c, &jar, &[&url(&c, &format!("{path}?lang=en"))]);
         assert_eq!(s, 200, "{page}");
         assert!(page.contains("<html lang=\"en\">"), "{page}");
@@ -355,6 +363,24 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
         )
     };
     assert_eq!(step("acknowledged", "forged").0, 403, "a forged form");
+    let (s, answer) = browse(
+        &c,
+        &jar,
+        &[&url(&c, "/bulletin/step"), "-d", &format!("csrf={token}")],
+    );
+    assert_eq!(s, 400, "a form missing its fields: {answer}");
+    let stranger = tmp.path().join("stranger.cookies");
+    let (s, answer) = browse(
+        &c,
+        &stranger,
+        &[
+            &url(&c, "/bulletin/step"),
+            "-d",
+            &format!("csrf={token}&id={id}&enterprise_id={E1}&state=disposed"),
+        ],
+    );
+    assert_eq!(s, 303, "no session: to the login, {answer}");
+    assert!(answer.contains("location: /login"), "{answer}");
     assert_eq!(step("acknowledged", &token).0, 303);
     let (_, page) = browse(
         &c,
