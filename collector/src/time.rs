@@ -4,6 +4,10 @@
 
 use icsight_eve::Timestamp;
 
+/// China Standard Time's offset from UTC, seconds (UTC+8, no daylight saving): the time the
+/// pages and reports show and the days they count, wherever the collector's clock is set.
+pub const CST: i64 = 8 * 3_600;
+
 /// Now, in UNIX seconds.
 pub fn now_s() -> u64 {
     Timestamp::now().secs()

@@ -10,9 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::store::Store;
-
-/// China Standard Time's offset from UTC, seconds.
-pub const CST: i64 = 8 * 3_600;
+use crate::time::CST;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

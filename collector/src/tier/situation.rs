@@ -21,6 +21,7 @@ use super::report::Status;
 use crate::codes;
 use crate::store::settle::{self, Settled};
 use crate::store::Store;
+use crate::time::CST;
 
 /// Alerts weighted by severity and grade, as SQL over a roll-up's columns.
 const WEIGHTED: &str = "sum(alerts * multiIf(severity = 1, 10, severity = 2, 3, 1) \
@@ -89,14 +90,15 @@ pub struct Window {
 
 impl Window {
     /// The `days` up to `to`, in buckets that give a readable line: hours for a day, six
-    /// hours for a week, days beyond.
+    /// hours for a week, days beyond — days and quarter-days as Beijing counts them.
     pub fn last(days: u64, to: u64) -> Window {
         let step = match days {
             0 | 1 => 3_600,
             2..=7 => 6 * 3_600,
             _ => 86_400,
         };
-        let to = to.div_ceil(step) * step;
+        let cst = CST as u64;
+        let to = (to + cst).div_ceil(step) * step - cst;
         Window {
             from: to.saturating_sub(days.max(1) * 86_400),
             to,
@@ -847,7 +849,12 @@ mod tests {
         assert!(w.to >= 1_700_000_100);
         assert_eq!(w.buckets().len(), 24);
         assert_eq!(Window::last(7, 1_700_000_100).buckets().len(), 28);
-        assert_eq!(Window::last(30, 1_700_000_100).buckets().len(), 30);
+        let month = Window::last(30, 1_700_000_100);
+        assert_eq!(month.buckets().len(), 30);
+        // 2023-11-14 22:15 UTC is 06:15 on the 15th in Beijing: the last day ends at
+        // midnight of the 16th there, 16:00 UTC on the 15th.
+        assert_eq!(month.to, 1_700_064_000);
+        assert_eq!((month.from as i64 + CST) % 86_400, 0);
     }
 
     #[test]

@@ -12,6 +12,13 @@ pub enum Lang {
     En,
 }
 
+/// UNIX seconds as Beijing's wall clock.
+fn beijing(secs: u64) -> Option<time::OffsetDateTime> {
+    let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?;
+    let cst = time::UtcOffset::from_whole_seconds(crate::time::CST as i32).ok()?;
+    Some(t.to_offset(cst))
+}
+
 const ZH: &str = include_str!("../../../../dashboards/i18n/zh-CN.toml");
 const EN: &str = include_str!("../../../../dashboards/i18n/en.toml");
 
@@ -60,25 +67,27 @@ impl Lang {
         c.get(key).map_or(key, String::as_str)
     }
 
-    /// A UNIX time as people of this language write it, in UTC.
+    /// A UNIX time as people of this language write it, in Beijing time (the pages' readers
+    /// are in China; the API and EVE keep UTC).
     pub fn time(self, secs: u64) -> String {
         if secs == 0 {
             return self.t("never").to_owned();
         }
-        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs as i64) else {
+        let Some(t) = beijing(secs) else {
             return secs.to_string();
         };
         let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
         let (h, mi, s) = (t.hour(), t.minute(), t.second());
         match self {
-            Lang::Zh => format!("{y}年{m:02}月{d:02}日 {h:02}:{mi:02}:{s:02}（UTC）"),
-            Lang::En => format!("{y}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC"),
+            Lang::Zh => format!("{y}年{m:02}月{d:02}日 {h:02}:{mi:02}:{s:02}（北京时间）"),
+            Lang::En => format!("{y}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC+8"),
         }
     }
 
-    /// A trend's bucket as its axis shows it: `12-05 08:00` for hours, `12-05` for days.
+    /// A trend's bucket as its axis shows it, in Beijing time: `12-05 08:00` for hours,
+    /// `12-05` for days.
     pub fn bucket(self, secs: u64, step: u64) -> String {
-        let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs as i64) else {
+        let Some(t) = beijing(secs) else {
             return secs.to_string();
         };
         let (m, d, h) = (u8::from(t.month()), t.day(), t.hour());
@@ -176,16 +185,22 @@ mod tests {
 
     #[test]
     fn times_and_counts_by_language() {
+        // 08:00 UTC is 16:00 in Beijing.
         assert_eq!(
             Lang::Zh.time(1_764_921_600),
-            "2025年12月05日 08:00:00（UTC）"
+            "2025年12月05日 16:00:00（北京时间）"
         );
-        assert_eq!(Lang::En.time(1_764_921_600), "2025-12-05 08:00:00 UTC");
+        assert_eq!(Lang::En.time(1_764_921_600), "2025-12-05 16:00:00 UTC+8");
+        assert_eq!(
+            Lang::En.time(1_764_950_400),
+            "2025-12-06 00:00:00 UTC+8",
+            "16:00 UTC: the next day in Beijing"
+        );
         assert_eq!(Lang::En.time(0), "never");
         assert_eq!(Lang::Zh.count(1_234_567), "1,234,567");
         assert_eq!(Lang::Zh.count(12), "12");
-        assert_eq!(Lang::Zh.bucket(1_764_921_600, 3_600), "12月5日 08时");
-        assert_eq!(Lang::En.bucket(1_764_921_600, 86_400), "12-05");
+        assert_eq!(Lang::Zh.bucket(1_764_921_600, 3_600), "12月5日 16时");
+        assert_eq!(Lang::En.bucket(1_764_950_400, 86_400), "12-06");
         assert_eq!(Lang::Zh.duration(3_725), "1小时2分");
         assert_eq!(Lang::En.duration(90_000), "1 d 1 h");
         assert_eq!(Lang::parse("en"), Lang::En);
