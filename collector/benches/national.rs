@@ -5,8 +5,8 @@
 //!    once, as their upstream uplinks do — rows/s and batch p50/p99;
 //! 2. the regulator's roll-up queries over 30 days of roll-ups generated inside ClickHouse
 //!    (`tier_rollup_5m`, each bucket reported twice, the later version replacing the earlier,
-//!    read with FINAL), p50/p99 of 30 runs — as reported (versions not yet merged) and after
-//!    the merges.
+//!    read as the national tier reads them: merged days plainly, the others with FINAL),
+//!    p50/p99 of 30 runs — as reported (versions not yet all merged) and after the merges.
 //!
 //! `cargo bench -p icsight-collector --bench national`; `ICSIGHT_BENCH_ROLLUP_ROWS` changes the
 //! 20 M rows generated, `ICSIGHT_BENCH_SECONDS` the length of the ingest run (default 20 s).
