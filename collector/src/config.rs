@@ -30,6 +30,8 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     #[serde(default)]
     pub reports: ReportsConfig,
+    #[serde(default)]
+    pub incidents: IncidentsConfig,
     /// The sensors allowed to write, each bound to its enterprise and province.
     #[serde(default)]
     pub sensors: Vec<SensorEntry>,
@@ -63,6 +65,33 @@ impl Default for ReportsConfig {
             scheduled: true,
             chromium: "chromium".into(),
             pdf_timeout_s: 60,
+        }
+    }
+}
+
+/// Incident reports (事件报告): how long each stage may wait, by incident grade I (特别重大) to
+/// IV (一般); each list holds grade I's value first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// Seconds from opening to the first report.
+    pub first_report_s: [u64; 4],
+    /// Seconds from one report to the next follow-up while the incident is not disposed; 0:
+    /// none due.
+    pub followup_s: [u64; 4],
+    /// Seconds from disposal to the final report.
+    pub final_report_s: [u64; 4],
+    /// How often this tier looks for reports gone overdue.
+    pub overdue_check_s: u64,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig {
+            first_report_s: [3_600, 3_600, 4 * 3_600, 24 * 3_600],
+            followup_s: [4 * 3_600, 8 * 3_600, 24 * 3_600, 0],
+            final_report_s: [7 * 86_400; 4],
+            overdue_check_s: 30,
         }
     }
 }
@@ -193,6 +222,10 @@ pub struct Criterion {
     pub enterprises: u32,
     #[serde(default = "one_hour")]
     pub window_s: u64,
+    /// The grade an incident it opens starts with, owing a first report by that grade's
+    /// deadline (1 = I 特别重大 … 4 = IV 一般); 0: none until someone grades it.
+    #[serde(default)]
+    pub level: u8,
 }
 
 fn one_hour() -> u64 {
@@ -211,6 +244,7 @@ pub fn default_criteria() -> Vec<Criterion> {
         techniques: Vec::new(),
         enterprises: 0,
         window_s: 3600,
+        level: 0,
     };
     vec![
         Criterion {
@@ -218,12 +252,14 @@ pub fn default_criteria() -> Vec<Criterion> {
             title: "Critical alert at a grade-1 enterprise".into(),
             severity_max: Some(1),
             grades: vec![1],
+            level: 3,
             ..base.clone()
         },
         Criterion {
             name: "plc-stop-or-download".into(),
             title: "PLC stopped or program downloaded".into(),
             sids: vec![9100101, 9100104, 9100214],
+            level: 3,
             ..base.clone()
         },
         Criterion {
@@ -638,6 +674,12 @@ impl Config {
             if c.enterprises >= 2 && !(60..=7 * 86_400).contains(&c.window_s) {
                 return Err((key("window_s"), "60 s to 7 days".into()));
             }
+            if c.level > 4 {
+                return Err((
+                    key("level"),
+                    format!("{}: use 1 (I) to 4 (IV), or 0 for none", c.level),
+                ));
+            }
         }
         Ok(())
     }
@@ -695,6 +737,24 @@ impl Config {
         }
         if t.offline_seconds < 2 {
             return Err(("tier.offline_seconds".into(), "must be at least 2".into()));
+        }
+        let inc = &self.incidents;
+        for (key, list) in [
+            ("incidents.first_report_s", &inc.first_report_s),
+            ("incidents.final_report_s", &inc.final_report_s),
+        ] {
+            if list.contains(&0) {
+                return Err((
+                    key.into(),
+                    "every grade needs a deadline of at least 1 s".into(),
+                ));
+            }
+        }
+        if inc.overdue_check_s == 0 {
+            return Err((
+                "incidents.overdue_check_s".into(),
+                "must be at least 1".into(),
+            ));
         }
         if t.settle_interval_s == 0 {
             return Err(("tier.settle_interval_s".into(), "must be at least 1".into()));
@@ -817,6 +877,7 @@ mod tests {
         assert_eq!(format!("{:?}", c.storage), format!("{:?}", d.storage));
         assert_eq!(format!("{:?}", c.tier), format!("{:?}", d.tier));
         assert_eq!(format!("{:?}", c.upstream), format!("{:?}", d.upstream));
+        assert_eq!(format!("{:?}", c.incidents), format!("{:?}", d.incidents));
         assert_eq!(c.escalation, default_criteria());
     }
 

@@ -368,7 +368,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .context("loading the enterprise registry")?,
     ));
-    let escalator = Escalator::new(config.escalation.clone(), &config.tier.id);
+    let escalator = Escalator::new(config.escalation.clone(), &config.tier.id)
+        .with_deadlines(config.incidents.clone());
     let open = incident::load_open(&store)
         .await
         .context("loading open incidents")?;
@@ -453,6 +454,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         fleet,
         app.incidents.clone(),
         config.tier.offline_seconds,
+    ));
+    tokio::spawn(incident::overdue_loop(
+        app.incidents.clone(),
+        Duration::from_secs(config.incidents.overdue_check_s),
     ));
     if config.tier.role == TierRole::National {
         tokio::spawn(http::web::warm_loop(app.clone()));

@@ -1,5 +1,8 @@
 //! `GET /v1/incidents`, `GET /v1/incidents/{id}` and `POST /v1/incidents/{id}/state`: list and
-//! read within the account's scope, move on at the tier that owns them.
+//! read within the account's scope, move on at the tier that owns them. `POST /v1/incidents`
+//! and `POST|GET /v1/incidents/{id}/reports`: incident reports (事件报告) — a person reports an
+//! incident, or grades one the rules opened, and follows it with follow-ups and a final
+//! report, each kept as submitted (`tier::incident::filing`).
 
 use std::sync::Arc;
 
@@ -13,7 +16,10 @@ use serde::Deserialize;
 use super::extract::{act, Authed};
 use super::{ApiError, App};
 use crate::account::Account;
+use crate::config::TierRole;
+use crate::tier::incident::filing::{self, Filing, Stage};
 use crate::tier::incident::{Incident, ListQuery, MoveError, State as Lifecycle};
+use crate::tier::report::IncidentReport;
 use crate::time::now_s;
 use icsight_eve::Timestamp;
 
@@ -25,8 +31,20 @@ pub fn router() -> Router<Arc<App>> {
             get(read).route_layer(act("incident.read")),
         )
         .route(
+            "/v1/incidents",
+            post(create).route_layer(act("incident.report")),
+        )
+        .route(
             "/v1/incidents/{id}/state",
             post(transition).route_layer(act("incident.transition")),
+        )
+        .route(
+            "/v1/incidents/{id}/reports",
+            get(reports).route_layer(act("incident.reports")),
+        )
+        .route(
+            "/v1/incidents/{id}/reports",
+            post(add_report).route_layer(act("incident.report")),
         )
 }
 
@@ -128,6 +146,42 @@ fn as_json(i: &Incident) -> serde_json::Value {
         "history": serde_json::from_str::<serde_json::Value>(&i.history).unwrap_or_default(),
         "origin": i.origin,
         "version": i.version,
+        "level": filing::level_name(i.level),
+        "category": i.category,
+        "stage": i.stage,
+        "reported": time_or_null(i.reported),
+        "due": time_or_null(i.due),
+        "overdue": filing::overdue(i, now_s()),
+    })
+}
+
+fn time_or_null(secs: u32) -> serde_json::Value {
+    match secs {
+        0 => serde_json::Value::Null,
+        s => Timestamp(u64::from(s) * 1_000_000).rfc3339().into(),
+    }
+}
+
+/// A report as the API shows it.
+fn report_json(r: &IncidentReport) -> serde_json::Value {
+    serde_json::json!({
+        "incident_id": r.incident_id,
+        "province": r.province,
+        "enterprise_id": r.enterprise_id,
+        "origin": r.origin,
+        "seq": r.seq,
+        "stage": r.stage,
+        "level": filing::level_name(r.level),
+        "category": r.category,
+        "title": r.title,
+        "assets": serde_json::from_str::<serde_json::Value>(&r.assets).unwrap_or_default(),
+        "impact": r.impact,
+        "measures": r.measures,
+        "cause": r.cause,
+        "disposal": r.disposal,
+        "lessons": r.lessons,
+        "author": r.author,
+        "submitted": Timestamp(u64::from(r.submitted) * 1_000_000).rfc3339(),
     })
 }
 
@@ -230,4 +284,167 @@ pub(super) async fn step(
     };
     let detail = format!("{} → {}", current.state, next.state);
     Ok((next, detail))
+}
+
+/// `POST /v1/incidents`: report a new incident (its first report) at an enterprise of the
+/// account's scope.
+async fn create(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    body: Result<Json<Filing>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let f = body
+        .map(|Json(f)| f)
+        .map_err(|e| ApiError::bad(e.body_text()));
+    let r = match f {
+        Ok(f) => report_new(&app, &who.who, f).await.map(|(i, r, detail)| {
+            let body = serde_json::json!({ "incident": as_json(&i), "report": report_json(&r) });
+            ((StatusCode::CREATED, Json(body)).into_response(), detail)
+        }),
+        Err(e) => Err(e),
+    };
+    who.audited(&app, r)
+}
+
+/// Report a new incident as `who`, through the checks the API makes: the incident, its first
+/// report and what the audit says.
+pub(super) async fn report_new(
+    app: &App,
+    who: &Account,
+    mut f: Filing,
+) -> Result<(Incident, IncidentReport, String), ApiError> {
+    who.may_write("report incidents")?;
+    let tier = &app.config.tier;
+    if f.enterprise_id.is_empty() {
+        f.enterprise_id = match tier.role {
+            TierRole::Enterprise => tier.enterprise_id.clone(),
+            _ => who.enterprise_id.clone(),
+        };
+    }
+    if f.enterprise_id.is_empty() {
+        return Err(bad("enterprise_id", "required: whose incident it is"));
+    }
+    let registry = app.registry.get();
+    let e = registry
+        .get(&f.enterprise_id)
+        .filter(|e| who.sees(&e.province, &e.enterprise_id))
+        .filter(|e| tier.province.is_empty() || e.province == tier.province)
+        .filter(|e| tier.enterprise_id.is_empty() || e.enterprise_id == tier.enterprise_id)
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "enterprise_id: {:?} is not a registered enterprise in {}'s scope",
+                f.enterprise_id, who.name
+            ))
+        })?
+        .clone();
+    let c = filing::check(&f, None).map_err(|(k, m)| bad(&k, m))?;
+    let opened = filing::open(&f, &e, &tier.id, &who.name, crate::time::now_us());
+    let (next, kept) = app
+        .incidents
+        .file(&opened, true, &f, &c, &who.name)
+        .await
+        .map_err(|e| moved(app, e))?;
+    let detail = format!(
+        "grade {} {} first report at {}",
+        filing::level_name(c.level),
+        c.category,
+        e.enterprise_id
+    );
+    Ok((next, kept, detail))
+}
+
+fn moved(app: &App, e: MoveError) -> ApiError {
+    match e {
+        MoveError::Refused(m) => ApiError::conflict(m),
+        MoveError::Storage(e) => app.storage_error(e),
+    }
+}
+
+/// `POST /v1/incidents/{id}/reports`: the next report of an incident this tier handles.
+async fn add_report(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Filing>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let f = body
+        .map(|Json(f)| f)
+        .map_err(|e| ApiError::bad(e.body_text()));
+    let r = match f {
+        Ok(f) => report_next(&app, &who.who, &id, f)
+            .await
+            .map(|(i, r, detail)| {
+                let body =
+                    serde_json::json!({ "incident": as_json(&i), "report": report_json(&r) });
+                ((StatusCode::CREATED, Json(body)).into_response(), detail)
+            }),
+        Err(e) => Err(e),
+    };
+    who.audited(&app, r)
+}
+
+/// File report `f` on incident `id` as `who`, through the checks the API makes.
+pub(super) async fn report_next(
+    app: &App,
+    who: &Account,
+    id: &str,
+    f: Filing,
+) -> Result<(Incident, IncidentReport, String), ApiError> {
+    let current = load_seen(app, who, id).await?;
+    who.may_write("report incidents")?;
+    if current.origin != app.config.tier.id {
+        return Err(ApiError::conflict(format!(
+            "incident {id} is handled by {}: report it there",
+            current.origin
+        )));
+    }
+    let c = filing::check(&f, Some(&current)).map_err(|(k, m)| {
+        // Out of turn (a final report before the disposal …): a conflict with the
+        // incident's state, not a malformed request.
+        if k == "stage" && Stage::parse(&f.stage).is_some() {
+            ApiError::conflict(format!("{k}: {m}"))
+        } else {
+            bad(&k, m)
+        }
+    })?;
+    let (next, kept) = app
+        .incidents
+        .file(&current, false, &f, &c, &who.name)
+        .await
+        .map_err(|e| moved(app, e))?;
+    let detail = format!(
+        "{} report {} (grade {})",
+        c.stage.name(),
+        kept.seq,
+        filing::level_name(c.level)
+    );
+    Ok((next, kept, detail))
+}
+
+/// `GET /v1/incidents/{id}/reports`: every report of an incident in scope, in order.
+async fn reports(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+) -> Response {
+    let r = reports_seen(&app, &who.who, &id).await.map(|list| {
+        Json(serde_json::json!({
+            "reports": list.iter().map(report_json).collect::<Vec<_>>(),
+        }))
+        .into_response()
+    });
+    who.answer(&app, r)
+}
+
+/// The reports of incident `id` if `who` may see it.
+pub(super) async fn reports_seen(
+    app: &App,
+    who: &Account,
+    id: &str,
+) -> Result<Vec<IncidentReport>, ApiError> {
+    let i = load_seen(app, who, id).await?;
+    app.incidents
+        .reports(id, Some(&i.province), Some(&i.enterprise_id))
+        .await
+        .map_err(|e| app.storage_error(e))
 }

@@ -220,7 +220,7 @@ async fn accept(
         .map_err(unavailable)?;
     let arrived: Vec<Incident> = (checked.reports.iter())
         .filter_map(|r| match r {
-            Report::Incident(i) => Some(i.clone()),
+            Report::Incident(i) => Some((**i).clone()),
             _ => None,
         })
         .collect();

@@ -346,6 +346,44 @@ Migration {
              version UInt64
          ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, report_id)",
     ],
+},
+Migration {
+    version: 4,
+    name: "incident reports",
+    statements: &[
+        // An incident's report: its grade (1 = I 特别重大 … 4 = IV 一般, 0 = not graded), type,
+        // the last stage reported and when, the next stage's deadline and the deadline last
+        // flagged overdue (UNIX seconds, 0 = none). One column a statement: an ADD COLUMN
+        // whose column exists is skipped, so the migration can be run again.
+        "ALTER TABLE {db}.incidents ADD COLUMN level UInt8 DEFAULT 0",
+        "ALTER TABLE {db}.incidents ADD COLUMN category String DEFAULT ''",
+        "ALTER TABLE {db}.incidents ADD COLUMN stage String DEFAULT ''",
+        "ALTER TABLE {db}.incidents ADD COLUMN reported UInt32 DEFAULT 0",
+        "ALTER TABLE {db}.incidents ADD COLUMN due UInt32 DEFAULT 0",
+        "ALTER TABLE {db}.incidents ADD COLUMN flagged UInt32 DEFAULT 0",
+        // Every report an incident received, first, follow-ups and final, each kept as
+        // submitted: what was known when.
+        "CREATE TABLE IF NOT EXISTS {db}.incident_reports (
+             incident_id String,
+             province String,
+             enterprise_id String,
+             origin String,
+             seq UInt32,
+             stage String,
+             level UInt8,
+             category String,
+             title String,
+             assets String,
+             impact String,
+             measures String,
+             cause String,
+             disposal String,
+             lessons String,
+             author String,
+             submitted DateTime('UTC'),
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, incident_id, seq)",
+    ],
 }];
 
 /// The newest schema version this collector knows.
@@ -406,6 +444,26 @@ pub async fn current(client: &Client, db: &str) -> clickhouse::error::Result<u32
 }
 
 /// Create the database or bring it up to [`latest`]. Returns the versions applied.
+/// The table and column of an `ALTER TABLE {db}.T ADD COLUMN C …` statement: ClickHouse 18.16
+/// has no `ADD COLUMN IF NOT EXISTS`.
+fn added_column(statement: &str) -> Option<(&str, &str)> {
+    let rest = statement.strip_prefix("ALTER TABLE {db}.")?;
+    let (table, rest) = rest.split_once(' ')?;
+    let column = rest.strip_prefix("ADD COLUMN ")?.split(' ').next()?;
+    Some((table, column))
+}
+
+async fn has_column(client: &Client, db: &str, table: &str, column: &str) -> anyhow::Result<bool> {
+    let n: u64 = client
+        .query("SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?")
+        .bind(db)
+        .bind(table)
+        .bind(column)
+        .fetch_one()
+        .await?;
+    Ok(n > 0)
+}
+
 pub async fn migrate(client: &Client, db: &str) -> anyhow::Result<Vec<u32>> {
     use anyhow::Context;
     client
@@ -422,6 +480,11 @@ pub async fn migrate(client: &Client, db: &str) -> anyhow::Result<Vec<u32>> {
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| m.version > at) {
         for (i, s) in m.statements.iter().enumerate() {
+            if let Some((table, column)) = added_column(s) {
+                if has_column(client, db, table, column).await? {
+                    continue;
+                }
+            }
             client
                 .query(&s.replace("{db}", db))
                 .execute()
@@ -442,4 +505,29 @@ pub async fn migrate(client: &Client, db: &str) -> anyhow::Result<Vec<u32>> {
         applied.push(m.version);
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_columns_are_told_from_other_statements() {
+        assert_eq!(
+            added_column("ALTER TABLE {db}.incidents ADD COLUMN level UInt8 DEFAULT 0"),
+            Some(("incidents", "level"))
+        );
+        assert_eq!(
+            added_column("CREATE TABLE IF NOT EXISTS {db}.x (a String) ENGINE = Log"),
+            None
+        );
+        assert_eq!(added_column("ALTER TABLE {db}.t DROP PARTITION 1"), None);
+    }
+
+    #[test]
+    fn versions_rise_one_by_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1, "{}", m.name);
+        }
+    }
 }

@@ -250,6 +250,7 @@ impl Fleet {
             .unwrap_or_default(),
             origin: self.origin.clone(),
             version: now_us,
+            ..Incident::default()
         }
     }
 

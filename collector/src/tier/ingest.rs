@@ -279,6 +279,7 @@ pub async fn foreign_incident(
     let mine: Vec<(&str, &str)> = (reports.iter())
         .filter_map(|r| match r {
             Report::Incident(i) => Some((i.incident_id.as_str(), i.province.as_str())),
+            Report::IncidentReport(r) => Some((r.incident_id.as_str(), r.province.as_str())),
             _ => None,
         })
         .collect();
@@ -322,12 +323,14 @@ pub async fn store_reports(
         Vec::new(),
         Vec::new(),
     );
+    let mut filed = Vec::new();
     let n = reports.len();
     for r in reports {
         match r {
             Report::Rollup(r) => rollups.push(r),
             Report::AssetCount(r) => counts.push(r),
-            Report::Incident(r) => incidents.push(r),
+            Report::Incident(r) => incidents.push(*r),
+            Report::IncidentReport(r) => filed.push(*r),
             Report::Progress(r) => progress.push(r),
             Report::Enterprise(r) => enterprises.push(r),
             Report::Sitrep(r) => sitreps.push(r),
@@ -337,6 +340,7 @@ pub async fn store_reports(
     }
     store.insert("tier_rollup_5m", &rollups).await?;
     store.insert("asset_counts", &counts).await?;
+    store.insert("incident_reports", &filed).await?;
     store.insert("incidents", &incidents).await?;
     store.insert("bulletin_progress", &progress).await?;
     for p in &progress {
@@ -346,7 +350,8 @@ pub async fn store_reports(
     }
     store.insert("enterprises", &enterprises).await?;
     store.insert("situation_reports", &sitreps).await?;
-    let lines: Vec<Vec<u8>> = (incidents.iter().map(report::incident_line))
+    let lines: Vec<Vec<u8>> = (filed.iter().map(report::incident_report_line))
+        .chain(incidents.iter().map(report::incident_line))
         .chain(progress.iter().map(report::progress_line))
         .collect();
     upstream::report_now(up, &lines);

@@ -58,7 +58,7 @@ impl State {
 }
 
 /// An incident as stored at every tier, one row per version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct Incident {
     pub incident_id: String,
     pub province: String,
@@ -85,6 +85,52 @@ pub struct Incident {
     /// The tier that opened it and moves it on.
     pub origin: String,
     /// Microseconds of this version; the newest wins everywhere.
+    pub version: u64,
+    /// Its grade as reported: 1 (I 特别重大) to 4 (IV 一般); 0 before a first report.
+    #[serde(default)]
+    pub level: u8,
+    /// Its type as reported, one of the national classification's (`incident::filing`).
+    #[serde(default)]
+    pub category: String,
+    /// The last report stage received: "", "first", "followup" or "final".
+    #[serde(default)]
+    pub stage: String,
+    /// When that report came, UNIX seconds.
+    #[serde(default)]
+    pub reported: u32,
+    /// When the next report is due, UNIX seconds; 0: none is.
+    #[serde(default)]
+    pub due: u32,
+    /// The deadline last flagged overdue (and escalated), UNIX seconds.
+    #[serde(default)]
+    pub flagged: u32,
+}
+
+/// One report an incident received (首报, 续报 or 终报), kept as submitted at every tier.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct IncidentReport {
+    pub incident_id: String,
+    pub province: String,
+    pub enterprise_id: String,
+    /// The tier the incident belongs to, which took the report.
+    pub origin: String,
+    /// 1 for the first report, then one more for each.
+    pub seq: u32,
+    /// "first", "followup" or "final".
+    pub stage: String,
+    pub level: u8,
+    pub category: String,
+    pub title: String,
+    /// JSON: the affected assets, as the inventory knew them when the report came.
+    pub assets: String,
+    pub impact: String,
+    pub measures: String,
+    pub cause: String,
+    pub disposal: String,
+    pub lessons: String,
+    /// The account that submitted it.
+    pub author: String,
+    pub submitted: u32,
     pub version: u64,
 }
 
@@ -225,7 +271,9 @@ pub struct SensorState {
 pub enum Report {
     Rollup(RollupRow),
     AssetCount(AssetCount),
-    Incident(Incident),
+    /// Boxed, like the report: the largest rows.
+    Incident(Box<Incident>),
+    IncidentReport(Box<IncidentReport>),
     Progress(Progress),
     Enterprise(EnterpriseRow),
     Sensor(SensorState),
@@ -234,10 +282,11 @@ pub enum Report {
 }
 
 /// The report types and their `event_type`.
-pub const REPORT_TYPES: [&str; 7] = [
+pub const REPORT_TYPES: [&str; 8] = [
     "rollup",
     "asset_count",
     "incident",
+    "incident_report",
     "bulletin_progress",
     "enterprise",
     "sensor",
@@ -269,6 +318,15 @@ pub fn sitrep_line(r: &super::sitrep::Row) -> Vec<u8> {
 /// An incident's version as a line for the tier above.
 pub fn incident_line(i: &Incident) -> Vec<u8> {
     line("incident", &format!("i-{}-{}", i.incident_id, i.version), i)
+}
+
+/// An incident's report as a line for the tier above.
+pub fn incident_report_line(r: &IncidentReport) -> Vec<u8> {
+    line(
+        "incident_report",
+        &format!("ir-{}-{}", r.incident_id, r.seq),
+        r,
+    )
 }
 
 /// A step of a bulletin's handling as a line for the tier above.
@@ -368,6 +426,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
         "rollup" => Report::Rollup(read("row", row)?),
         "asset_count" => Report::AssetCount(read("row", row)?),
         "incident" => Report::Incident(read("row", row)?),
+        "incident_report" => Report::IncidentReport(read("row", row)?),
         "bulletin_progress" => Report::Progress(read("row", row)?),
         "sensor" => Report::Sensor(read("row", row)?),
         "sitrep" => Report::Sitrep(read("row", row)?),
@@ -426,6 +485,29 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
                     "row.state: {:?} is not an incident state",
                     r.state
                 )));
+            }
+        }
+        Report::IncidentReport(r) => {
+            within(by, &r.province, &r.enterprise_id)?;
+            if !["first", "followup", "final"].contains(&r.stage.as_str()) {
+                return Err(invalid(format!(
+                    "row.stage: {:?} is not first, followup or final",
+                    r.stage
+                )));
+            }
+            let long = [
+                &r.assets,
+                &r.impact,
+                &r.measures,
+                &r.cause,
+                &r.disposal,
+                &r.lessons,
+            ]
+            .iter()
+            .map(|f| f.len())
+            .sum::<usize>();
+            if long > 256 << 10 {
+                return Err(invalid("row: a report longer than 256 KiB"));
             }
         }
         Report::Progress(r) => {

@@ -7,9 +7,10 @@
 //! from the criterion and the first alert that met it, and the alerts it holds are kept by
 //! event id, so a batch a sensor sends again neither opens a second incident nor counts twice.
 
+pub mod filing;
 mod record;
 
-pub use record::{load_open, Incidents, ListQuery, MoveError};
+pub use record::{load_open, overdue_loop, Incidents, ListQuery, MoveError};
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -22,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::tier::report::{Incident, State};
 
-use crate::config::Criterion;
+use crate::config::{Criterion, IncidentsConfig};
 use crate::event::AlertRow;
 use crate::tier::registry::priority;
 
@@ -63,6 +64,8 @@ pub struct Step {
 pub struct Escalator {
     criteria: Vec<Criterion>,
     origin: String,
+    /// When reports are due, by grade.
+    deadlines: IncidentsConfig,
     inner: Mutex<Inner>,
 }
 
@@ -91,8 +94,44 @@ impl Escalator {
         Escalator {
             criteria,
             origin: origin.to_owned(),
+            deadlines: IncidentsConfig::default(),
             inner: Mutex::default(),
         }
+    }
+
+    /// Reports due by these deadlines rather than the defaults.
+    pub fn with_deadlines(mut self, deadlines: IncidentsConfig) -> Escalator {
+        self.deadlines = deadlines;
+        self
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Change incident `current` by `change`, starting from the newest copy held here (it
+    /// knows the latest alerts count and evidence) when there is one: its new version, with
+    /// the next report's deadline worked out again. The copy held is replaced, so the next
+    /// alert grows this version.
+    pub fn amend(
+        &self,
+        current: &Incident,
+        now_us: u64,
+        change: impl FnOnce(&mut Incident),
+    ) -> Incident {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let held =
+            (inner.open.values_mut()).find(|o| o.incident.incident_id == current.incident_id);
+        let mut next = held
+            .as_ref()
+            .map_or_else(|| current.clone(), |o| o.incident.clone());
+        change(&mut next);
+        next.version = next.version.max(current.version).max(now_us);
+        next.due = filing::due(&next, &self.deadlines);
+        if let Some(o) = held {
+            o.incident = next.clone();
+        }
+        next
     }
 
     /// Take back the open incidents stored earlier (at start).
@@ -280,6 +319,12 @@ impl Escalator {
             .unwrap_or_default(),
             origin: self.origin.clone(),
             version: now_us,
+            level: c.level,
+            ..Incident::default()
+        };
+        let incident = Incident {
+            due: filing::due(&incident, &self.deadlines),
+            ..incident
         };
         let ids = HashSet::from([first]);
         if inner.open.len() >= MAX_OPEN {
@@ -379,6 +424,7 @@ impl Escalator {
         next.state = to.name().into();
         next.updated = (now_us / 1_000_000) as u32;
         next.version = next.version.max(current.version).max(now_us);
+        next.due = filing::due(&next, &self.deadlines);
         if let Some(k) = key {
             if to == State::Closed {
                 inner.open.remove(&k);

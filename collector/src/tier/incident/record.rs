@@ -8,13 +8,14 @@ use std::sync::Arc;
 use prometheus_client::metrics::counter::Counter;
 use serde::Deserialize;
 
+use super::filing::{self, Checked, Filing};
 use super::{Escalator, Evidence, Incident, State};
 use crate::event::AlertRow;
 use crate::store::{self, Store};
 use crate::tier::live::Live;
-use crate::tier::report;
+use crate::tier::report::{self, IncidentReport};
 use crate::tier::upstream::{self, Upstream};
-use crate::time::now_us;
+use crate::time::{now_s, now_us};
 
 /// The incidents of this tier: the escalator and what it needs to keep what it opens.
 pub struct Incidents {
@@ -25,6 +26,9 @@ pub struct Incidents {
     stored: Counter,
     /// Where new incidents are announced.
     pub live: Live,
+    /// One change of a stored incident at a time (a report, a move on, an overdue flag), each
+    /// made to the newest version: two at once would each write over the other's.
+    changes: tokio::sync::Mutex<()>,
 }
 
 /// A move on refused, or not stored.
@@ -52,7 +56,8 @@ pub struct ListQuery {
 const COLUMNS: &str =
     "incident_id, province, enterprise_id, industry, grade, sensor_id, criterion, \
     title, priority, severity, technique, sid, state, toUInt32(opened) AS opened, \
-    toUInt32(updated) AS updated, alerts, evidence, history, origin, version";
+    toUInt32(updated) AS updated, alerts, evidence, history, origin, version, \
+    level, category, stage, reported, due, flagged";
 
 /// The incidents not yet closed, newest version of each: what the escalator takes back at
 /// start.
@@ -97,6 +102,7 @@ impl Incidents {
             upstream,
             stored,
             live,
+            changes: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -270,6 +276,163 @@ impl Incidents {
         Ok(q.fetch_all().await?.into_iter().next())
     }
 
+    /// File report `f` (checked as `c`) by `author`: on incident `current`, or opening
+    /// `current` when it is new (not stored yet). The report is stored and sent up before the
+    /// incident's new version, so no tier shows a report stage it does not hold.
+    pub async fn file(
+        &self,
+        current: &Incident,
+        new: bool,
+        f: &Filing,
+        c: &Checked,
+        author: &str,
+    ) -> Result<(Incident, IncidentReport), MoveError> {
+        let _one = self.changes.lock().await;
+        let (current, seq) = if new {
+            (current.clone(), 1)
+        } else {
+            let newest = self.newest(current).await?;
+            (newest, self.last_seq(&current.incident_id).await? + 1)
+        };
+        let current = &current;
+        let assets = self.affected(current, &f.assets).await?;
+        let now = now_us();
+        let mut kept = None;
+        let next = self.escalator.amend(current, now, |next| {
+            kept = Some(filing::apply(next, f, c, author, seq, assets, now));
+        });
+        let kept = kept.expect("amend runs the change");
+        self.store
+            .insert("incident_reports", std::slice::from_ref(&kept))
+            .await?;
+        upstream::report_now(
+            self.upstream.as_deref(),
+            &[report::incident_report_line(&kept)],
+        );
+        self.store_versions(std::slice::from_ref(&next)).await?;
+        Ok((next, kept))
+    }
+
+    /// The newest stored version of `i`, or `i` when it is the newest.
+    async fn newest(&self, i: &Incident) -> clickhouse::error::Result<Incident> {
+        Ok(self
+            .get(&i.incident_id, Some(&i.province), Some(&i.enterprise_id))
+            .await?
+            .filter(|n| n.version > i.version)
+            .unwrap_or_else(|| i.clone()))
+    }
+
+    async fn last_seq(&self, id: &str) -> clickhouse::error::Result<u32> {
+        self.store
+            .client()
+            .query("SELECT toUInt32(max(seq)) FROM incident_reports WHERE incident_id = ?")
+            .bind(id)
+            .fetch_one()
+            .await
+    }
+
+    /// Addresses `ips` of `i`'s enterprise as the inventory knows them here: each with its
+    /// stored asset line, or only the address where none is (another tier's inventory).
+    async fn affected(&self, i: &Incident, ips: &[String]) -> clickhouse::error::Result<String> {
+        if ips.is_empty() {
+            return Ok("[]".into());
+        }
+        #[derive(clickhouse::Row, Deserialize)]
+        struct Known {
+            ip: String,
+            raw: String,
+        }
+        let known: Vec<Known> = self
+            .store
+            .client()
+            .query(
+                "SELECT ip, argMax(raw, ts_us) AS raw FROM assets_current \
+                 WHERE province = ? AND enterprise_id = ? AND has(?, ip) GROUP BY ip",
+            )
+            .bind(&i.province)
+            .bind(&i.enterprise_id)
+            .bind(ips)
+            .fetch_all()
+            .await?;
+        let out: Vec<serde_json::Value> = ips
+            .iter()
+            .map(|ip| {
+                let asset = known
+                    .iter()
+                    .find(|k| &k.ip == ip)
+                    .and_then(|k| serde_json::from_str::<serde_json::Value>(&k.raw).ok());
+                serde_json::json!({ "ip": ip, "asset": asset })
+            })
+            .collect();
+        Ok(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
+    }
+
+    /// Every report incident `id` received, in order, within `province` and `enterprise`
+    /// (`None`: any).
+    pub async fn reports(
+        &self,
+        id: &str,
+        province: Option<&str>,
+        enterprise: Option<&str>,
+    ) -> clickhouse::error::Result<Vec<IncidentReport>> {
+        let mut sql = String::from(
+            "SELECT incident_id, province, enterprise_id, origin, seq, stage, level, category, \
+             title, assets, impact, measures, cause, disposal, lessons, author, \
+             toUInt32(submitted) AS submitted, version FROM incident_reports FINAL \
+             WHERE incident_id = ?",
+        );
+        if province.is_some() {
+            sql.push_str(" AND province = ?");
+        }
+        if enterprise.is_some() {
+            sql.push_str(" AND enterprise_id = ?");
+        }
+        sql.push_str(" ORDER BY seq LIMIT 1000");
+        let mut q = self.store.client().query(&sql).bind(id);
+        for v in [province, enterprise].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        q.fetch_all().await
+    }
+
+    /// Flag this tier's incidents whose next report is late at `now`, each deadline once:
+    /// the flagged versions, stored and sent up.
+    pub async fn sweep_overdue(&self, now: u64) -> clickhouse::error::Result<Vec<Incident>> {
+        let _one = self.changes.lock().await;
+        let late: Vec<Incident> = self
+            .store
+            .client()
+            .query(&format!(
+                "SELECT {COLUMNS} FROM incidents FINAL WHERE origin = ? AND due > 0 \
+                 AND due <= ? AND flagged != due AND state != 'closed' LIMIT 10000"
+            ))
+            .bind(self.escalator.origin())
+            .bind(now)
+            .fetch_all()
+            .await?;
+        let now_us = now_us();
+        let flagged: Vec<Incident> = late
+            .iter()
+            .map(|i| {
+                let origin = self.escalator.origin().to_owned();
+                self.escalator.amend(i, now_us, |next| {
+                    *next = filing::flag(next, &origin, now_us)
+                })
+            })
+            // Amended from a newer copy, the deadline may have moved on.
+            .filter(|i| filing::overdue(i, now) && i.flagged == i.due)
+            .collect();
+        if flagged.is_empty() {
+            return Ok(flagged);
+        }
+        self.store_versions(&flagged).await?;
+        for i in &flagged {
+            tracing::warn!(incident = %i.incident_id, province = %i.province, enterprise = %i.enterprise_id,
+                stage = %i.stage, due = i.due, "incident report overdue");
+        }
+        Ok(flagged)
+    }
+
     /// Move incident `current` on to `to`, by `by`; its new version, stored and sent up.
     pub async fn transition(
         &self,
@@ -278,12 +441,26 @@ impl Incidents {
         by: &str,
         note: &str,
     ) -> Result<Incident, MoveError> {
+        let _one = self.changes.lock().await;
+        let current = self.newest(current).await?;
         let next = self
             .escalator
-            .transition(current, to, by, note, now_us())
+            .transition(&current, to, by, note, now_us())
             .map_err(MoveError::Refused)?;
         self.store_versions(std::slice::from_ref(&next)).await?;
         Ok(next)
+    }
+}
+
+/// Look for overdue incident reports every `interval`.
+pub async fn overdue_loop(incidents: Arc<Incidents>, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = incidents.sweep_overdue(now_s()).await {
+            tracing::warn!(error = %e, "looking for overdue incident reports failed");
+        }
     }
 }
 
