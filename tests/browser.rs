@@ -340,6 +340,46 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
                 .expect("dispose");
             wait_text(&c, "main h1", "通报详情").await;
             shot(&c, "plant-bulletin").await;
+
+            // The plant reports an incident (事件报告) from the incident desk.
+            c.goto(&format!("{plant}/incidents")).await.expect("goto");
+            click_link(&c, "上报事件").await;
+            wait_text(&c, "main h1", "上报事件").await;
+            fill(&c, "input[name=title]", "工程师站感染勒索病毒").await;
+            c.find(Locator::Css("select[name=level] option[value=II]"))
+                .await
+                .expect("grade II")
+                .click()
+                .await
+                .expect("choose grade II");
+            fill(&c, "textarea[name=assets]", "10.0.0.2").await;
+            fill(&c, "textarea[name=impact]", "2 号线 HMI 中断 40 分钟").await;
+            fill(&c, "textarea[name=measures]", "已隔离工程师站").await;
+            shot(&c, "incident-report-form").await;
+            c.find(Locator::Css("form.report button[type=submit]"))
+                .await
+                .expect("submit")
+                .click()
+                .await
+                .expect("report");
+            wait_text(&c, "main h1", "事件详情").await;
+            let reported = text_of(&c, "main").await;
+            for expected in [
+                "工程师站感染勒索病毒",
+                "II 级（重大）",
+                "有害程序事件",
+                "首报",
+                "续报",
+            ] {
+                assert!(reported.contains(expected), "{expected} not in {reported}");
+            }
+            let incident_url = c.current_url().await.expect("url");
+            let incident_id = incident_url
+                .query_pairs()
+                .find(|(k, _)| k == "id")
+                .map(|(_, v)| v.into_owned())
+                .expect("?id=");
+            shot(&c, "plant-incident-report").await;
             log_out(&c).await;
 
             // The nation sees it disposed.
@@ -360,6 +400,20 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             shot(&c, "national-bulletins").await;
+            // … and the plant's incident report, graded, at once.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                c.goto(&format!("{nat}/incident?id={incident_id}"))
+                    .await
+                    .expect("goto");
+                let page = text_of(&c, "main").await;
+                if page.contains("II 级（重大）") && page.contains("已隔离工程师站") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "not at the nation: {page}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            shot(&c, "national-incident-report").await;
             c.goto(&format!("{nat}/reports")).await.expect("goto");
             wait_text(&c, "main h1", "态势报告").await;
             log_out(&c).await;

@@ -56,6 +56,8 @@ pub fn router() -> Router<Arc<App>> {
         .route("/incidents", get(incidents::list))
         .route("/incident", get(incidents::one))
         .route("/incident/step", axum::routing::post(incidents::act))
+        .route("/incident/new", get(incidents::new).post(incidents::report))
+        .route("/incident/report", axum::routing::post(incidents::report))
         .route("/events", get(live::events))
         .route("/reports", get(reports::list))
         .route("/report", get(reports::one))
