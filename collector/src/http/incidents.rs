@@ -293,17 +293,20 @@ async fn create(
     who: Authed<Account>,
     body: Result<Json<Filing>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let f = body
-        .map(|Json(f)| f)
-        .map_err(|e| ApiError::bad(e.body_text()));
-    let r = match f {
-        Ok(f) => report_new(&app, &who.who, f).await.map(|(i, r, detail)| {
-            let body = serde_json::json!({ "incident": as_json(&i), "report": report_json(&r) });
-            ((StatusCode::CREATED, Json(body)).into_response(), detail)
-        }),
-        Err(e) => Err(e),
+    let r = match body {
+        Ok(Json(f)) => filed(report_new(&app, &who.who, f).await),
+        Err(e) => Err(ApiError::bad(e.body_text())),
     };
     who.audited(&app, r)
+}
+
+/// A report filed: 201 with the incident's new version and the report, and the audit's words.
+fn filed(
+    r: Result<(Incident, IncidentReport, String), ApiError>,
+) -> Result<(Response, String), ApiError> {
+    let (i, report, detail) = r?;
+    let body = serde_json::json!({ "incident": as_json(&i), "report": report_json(&report) });
+    Ok(((StatusCode::CREATED, Json(body)).into_response(), detail))
 }
 
 /// Report a new incident as `who`, through the checks the API makes: the incident, its first
@@ -367,18 +370,9 @@ async fn add_report(
     Path(id): Path<String>,
     body: Result<Json<Filing>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let f = body
-        .map(|Json(f)| f)
-        .map_err(|e| ApiError::bad(e.body_text()));
-    let r = match f {
-        Ok(f) => report_next(&app, &who.who, &id, f)
-            .await
-            .map(|(i, r, detail)| {
-                let body =
-                    serde_json::json!({ "incident": as_json(&i), "report": report_json(&r) });
-                ((StatusCode::CREATED, Json(body)).into_response(), detail)
-            }),
-        Err(e) => Err(e),
+    let r = match body {
+        Ok(Json(f)) => filed(report_next(&app, &who.who, &id, f).await),
+        Err(e) => Err(ApiError::bad(e.body_text())),
     };
     who.audited(&app, r)
 }
