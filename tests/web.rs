@@ -234,6 +234,7 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
         "/alerts",
         "/bulletins",
         "/reports",
+        "/incident/new",
     ] {
         let (s, page) = browse(&c, &jar, &[&url(&c, &format!("{path}?lang=en"))]);
         assert_eq!(s, 200, "{page}");

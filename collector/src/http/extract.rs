@@ -12,6 +12,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use http_body_util::BodyExt;
 
 use super::{ApiError, App};
 use crate::account::Account;
@@ -179,4 +180,28 @@ impl FromRequestParts<Arc<App>> for Authed<Sender> {
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         authenticate(parts, app, sender).await
     }
+}
+
+/// How much of a refused body is discarded, and for how long, before the stream is reset.
+const LINGER_BYTES: usize = 256 * 1024;
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Discards a refused request's body in the background, up to [`LINGER_BYTES`] within
+/// [`LINGER_TIME`], then drops it. Resetting a stream (HTTP/2) or closing a connection (HTTP/1)
+/// while the client is still uploading makes many clients report a transport error instead of
+/// the answer; a short, bounded linger lets the answer through, as a lingering close does.
+pub(in crate::http) fn linger(body: axum::body::Body) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut body = body;
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, |d| d.len());
+                if seen > LINGER_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
 }

@@ -23,36 +23,13 @@ use http_body_util::BodyExt;
 use serde::Serialize;
 use tracing::Instrument;
 
+use super::extract::linger;
 use super::extract::{act, Authed};
 use super::{ApiError, App};
 use crate::auth::Sender;
 use crate::metrics::Outcome;
 use crate::tier::ingest::{self, check_batch, Fault, LineFault, Policy};
 use crate::tier::report::{Incident, Report};
-
-/// How much of a refused body is discarded, and for how long, before the stream is reset.
-const LINGER_BYTES: usize = 256 * 1024;
-const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Discards a refused request's body in the background, up to [`LINGER_BYTES`] within
-/// [`LINGER_TIME`], then drops it. Resetting a stream (HTTP/2) or closing a connection (HTTP/1)
-/// while the client is still uploading makes many clients report a transport error instead of
-/// the answer; a short, bounded linger lets the answer through, as a lingering close does.
-fn linger(body: Body) {
-    tokio::spawn(async move {
-        let drain = async {
-            let mut body = body;
-            let mut seen = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                seen += frame.data_ref().map_or(0, |d| d.len());
-                if seen > LINGER_BYTES {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
-    });
-}
 
 pub fn router() -> Router<Arc<App>> {
     Router::new().route("/v1/ingest", post(ingest).route_layer(act("ingest")))

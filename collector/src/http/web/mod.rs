@@ -205,7 +205,14 @@ where
 
     async fn from_request(req: Request, app: &Arc<App>) -> Result<Posted<T>, Response> {
         let (mut parts, body) = req.into_parts();
-        let v = Viewer::from_request_parts(&mut parts, app).await?;
+        let v = match Viewer::from_request_parts(&mut parts, app).await {
+            Ok(v) => v,
+            Err(to_login) => {
+                // Unread, but let the client finish sending, briefly, so it reads the answer.
+                crate::http::extract::linger(body);
+                return Err(to_login);
+            }
+        };
         let req = Request::from_parts(parts, body);
         let Ok(Form(form)) = Form::<T>::from_request(req, app).await else {
             return Err(StatusCode::BAD_REQUEST.into_response());
