@@ -266,6 +266,28 @@ fn scope_holes_between_tiers_are_closed() {
     assert_eq!(s, 200, "{body}");
     assert!(body.contains("PLC stop at E1"), "{body}");
 
+    // An incident report (事件报告) on that incident, claimed by the 440000 collector: as its
+    // own province's, it shadows a 330000 id; as 330000's, it is another province's.
+    let filed = |province: &str| {
+        json!({"event_type": "incident_report", "event_id": format!("ir-{province}"), "row": {
+            "incident_id": "zj-00aa11bb22cc33dd", "province": province, "enterprise_id": E1,
+            "origin": "zj", "seq": 2, "stage": "followup", "level": 4, "category": "other",
+            "title": "forged", "assets": "[]", "impact": "none after all", "measures": "",
+            "cause": "", "disposal": "", "lessons": "", "author": "gd-admin",
+            "submitted": 1_800_000_000u32, "version": 2}})
+    };
+    let (s, body) = ingest_as_collector(&nat, "gd", &[filed("440000")]);
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("belongs to province 330000"), "{body}");
+    let (s, body) = ingest_as_collector(&nat, "gd", &[filed("330000")]);
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = nat.get(
+        "/v1/incidents/zj-00aa11bb22cc33dd/reports",
+        Some(&token("analyst-zj")),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert!(!body.contains("forged"), "{body}");
+
     // 9. A read-only regulator reading a bulletin does not make it "received".
     let (s, body) = nat.get(
         &format!("/v1/bulletins/{id_e1}"),
