@@ -2,8 +2,9 @@
 //! enterprise reports a grade-II incident at its own collector; the report and its stages
 //! reach the province and the nation at once; a follow-up missed on the test's short clock is
 //! flagged overdue there; the final report follows the disposal; every version is kept in
-//! order; a PLC STOP the rules opened is graded and turned into a report; nobody reports out
-//! of scope or out of turn; every report is audited.
+//! order; a PLC STOP the rules opened is graded and turned into a report; an exercise runs
+//! the same loop and stays out of the figures; nobody reports out of scope or out of turn;
+//! every report is audited.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -337,5 +338,55 @@ fn a_graded_report_goes_up_in_stages_is_chased_when_late_and_kept_in_versions() 
         "the graded incident at the nation",
         Duration::from_secs(20),
         || get_json(&national, &format!("/v1/incidents/{rid}"), "regulator")["level"] == "I",
+    );
+
+    // An exercise (演练) runs the whole loop and stays out of the figures.
+    let mut exercise = first_report();
+    exercise["title"] = json!("演练：工程师站勒索病毒应急演练");
+    exercise["drill"] = json!(true);
+    let (s, v) = post(&site, "/v1/incidents", "e1-eng", &exercise);
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["incident"]["drill"], true);
+    let did = v["incident"]["incident_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (s, v) = post(
+        &site,
+        &format!("/v1/incidents/{did}/reports"),
+        "e1-eng",
+        &json!({"stage": "followup", "impact": "none", "drill": true}),
+    );
+    assert_eq!(s, 400, "marked when first reported only: {v}");
+    wait_for(
+        "the exercise at the nation",
+        Duration::from_secs(20),
+        || {
+            let (s, body) =
+                national.get(&format!("/v1/incidents/{did}"), Some(&token("regulator")));
+            s == 200 && body.contains("\"drill\":true")
+        },
+    );
+    // Yesterday's report (a day must be over), issued now: its open incidents are today's.
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", "+8 hours -1 day", "+%F"])
+        .output()
+        .expect("date");
+    let yesterday = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let r = get_json(
+        &national,
+        &format!("/v1/reports?period=daily&date={yesterday}&format=json"),
+        "regulator",
+    );
+    let open: Vec<&str> = r["figures"]["incidents"]["open"]
+        .as_array()
+        .expect("open incidents")
+        .iter()
+        .map(|i| i["incident_id"].as_str().expect("id"))
+        .collect();
+    assert!(open.contains(&rid.as_str()), "{open:?}");
+    assert!(
+        !open.contains(&did.as_str()),
+        "an exercise is no figure: {open:?}"
     );
 }

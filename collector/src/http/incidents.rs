@@ -152,6 +152,7 @@ fn as_json(i: &Incident) -> serde_json::Value {
         "reported": time_or_null(i.reported),
         "due": time_or_null(i.due),
         "overdue": filing::overdue(i, now_s()),
+        "drill": i.drill == 1,
     })
 }
 

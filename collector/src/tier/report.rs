@@ -104,6 +104,9 @@ pub struct Incident {
     /// The deadline last flagged overdue (and escalated), UNIX seconds.
     #[serde(default)]
     pub flagged: u32,
+    /// 1: an exercise (演练), handled like any incident and left out of every figure.
+    #[serde(default)]
+    pub drill: u8,
 }
 
 /// One report an incident received (首报, 续报 or 终报), kept as submitted at every tier.

@@ -375,7 +375,8 @@ impl Sources<'_> {
                 &format!(
                     "SELECT incident_id, province, enterprise_id, title, priority, state, \
                      toUInt32(opened) AS opened FROM incidents FINAL \
-                     WHERE state != 'closed'{filter} ORDER BY priority DESC, opened DESC"
+                     WHERE state != 'closed' AND drill = 0{filter} \
+                     ORDER BY priority DESC, opened DESC"
                 ),
                 &binds,
             )
@@ -388,7 +389,7 @@ impl Sources<'_> {
                      avgIf(toUInt32(updated) - toUInt32(opened), state = 'closed') AS mean, \
                      quantileIf(0.5)(toUInt32(updated) - toUInt32(opened), state = 'closed') \
                      AS median FROM incidents FINAL \
-                     WHERE opened >= {} AND opened < {}{filter}",
+                     WHERE opened >= {} AND opened < {} AND drill = 0{filter}",
                     w.from, w.to
                 ),
                 &binds,

@@ -143,6 +143,9 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
             tr { th { (lang.t("col_level")) } td.level { (level_label(lang, i.level)) } }
             tr { th { (lang.t("col_incident_type")) } td { (category_label(lang, &i.category)) } }
             tr { th { (lang.t("col_stage")) } td.stage { (stage_label(lang, &i.stage)) } }
+            @if i.drill == 1 {
+                tr { th { (lang.t("f_drill")) } td { span.drill { (lang.t("drill_badge")) } } }
+            }
             @if i.due > 0 {
                 tr { th { (lang.t("col_due")) } td.due {
                     (lang.time(u64::from(i.due)))
@@ -341,6 +344,10 @@ fn report_form(
                     input name="enterprise_id" maxlength="18" value=(if f.enterprise_id.is_empty() { v.account.enterprise_id.as_str() } else { f.enterprise_id.as_str() });
                 }
                 label { (lang.t("col_title")) input name="title" required maxlength="200" value=(f.title); }
+                label.check {
+                    input type="checkbox" name="drill" value="1" checked[!f.drill.is_empty()];
+                    (lang.t("f_drill"))
+                }
             }
             label { (lang.t("col_level"))
                 select name="level" {
@@ -399,6 +406,8 @@ pub(super) struct ReportForm {
     disposal: String,
     #[serde(default)]
     lessons: String,
+    #[serde(default)]
+    drill: String,
 }
 
 impl Csrf for ReportForm {
@@ -425,6 +434,7 @@ impl ReportForm {
             cause: self.cause.clone(),
             disposal: self.disposal.clone(),
             lessons: self.lessons.clone(),
+            drill: !self.drill.is_empty(),
         }
     }
 }

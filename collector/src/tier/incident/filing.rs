@@ -112,6 +112,9 @@ pub struct Filing {
     pub disposal: String,
     #[serde(default)]
     pub lessons: String,
+    /// A new incident that is an exercise (演练).
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// A filing that passed [`check`]: the stage, grade and type it sets.
@@ -200,6 +203,12 @@ pub fn check(f: &Filing, current: Option<&Incident>) -> Result<Checked, (String,
             )
         }
     };
+    if current.is_some() && f.drill {
+        return err(
+            "drill",
+            "an exercise is marked as it is first reported, as a new incident".into(),
+        );
+    }
     if current.is_none() && f.title.trim().is_empty() {
         return err("title", "required for a new incident".into());
     }
@@ -379,6 +388,7 @@ pub fn open(f: &Filing, e: &Enterprise, origin: &str, author: &str, now_us: u64)
         .unwrap_or_default(),
         origin: origin.to_owned(),
         version: now_us,
+        drill: u8::from(f.drill),
         ..Incident::default()
     }
 }
@@ -518,6 +528,13 @@ mod tests {
         };
         assert_eq!(check(&bad, None).unwrap_err().0, "title");
         assert_eq!(check(&filing("final"), None).unwrap_err().0, "stage");
+        let i = open(&filing(""), &enterprise(), "zj", "plant", T0);
+        // A rule-opened incident's first report cannot make it an exercise.
+        let late_drill = Filing {
+            drill: true,
+            ..filing("first")
+        };
+        assert_eq!(check(&late_drill, Some(&i)).unwrap_err().0, "drill");
     }
 
     #[test]

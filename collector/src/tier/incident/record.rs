@@ -57,7 +57,7 @@ const COLUMNS: &str =
     "incident_id, province, enterprise_id, industry, grade, sensor_id, criterion, \
     title, priority, severity, technique, sid, state, toUInt32(opened) AS opened, \
     toUInt32(updated) AS updated, alerts, evidence, history, origin, version, \
-    level, category, stage, reported, due, flagged";
+    level, category, stage, reported, due, flagged, drill";
 
 /// The incidents not yet closed, newest version of each: what the escalator takes back at
 /// start.
