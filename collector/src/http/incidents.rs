@@ -268,21 +268,12 @@ pub(super) async fn step(
     }
     let current = load_seen(app, who, id).await?;
     who.may_write("move incidents on")?;
-    if current.origin != app.config.tier.id {
-        return Err(ApiError::conflict(format!(
-            "incident {id} is handled by {}: move it on there",
-            current.origin
-        )));
-    }
-    let next = match app
+    handled_here(app, &current, "move it on")?;
+    let next = app
         .incidents
         .transition(&current, to, &who.name, &t.note)
         .await
-    {
-        Ok(next) => next,
-        Err(MoveError::Refused(m)) => return Err(ApiError::conflict(m)),
-        Err(MoveError::Storage(e)) => return Err(app.storage_error(e)),
-    };
+        .map_err(|e| moved(app, e))?;
     let detail = format!("{} → {}", current.state, next.state);
     Ok((next, detail))
 }
@@ -357,6 +348,18 @@ pub(super) async fn report_new(
     Ok((next, kept, detail))
 }
 
+/// Only the tier an incident belongs to acts on it; elsewhere a 409 says where to `act`.
+fn handled_here(app: &App, i: &Incident, act: &str) -> Result<(), ApiError> {
+    if i.origin == app.config.tier.id {
+        return Ok(());
+    }
+    Err(ApiError::conflict(format!(
+        "incident {} is handled by {}: {act} there",
+        i.incident_id, i.origin
+    )))
+}
+
+/// A change refused by the incident's state (409), or not stored.
 fn moved(app: &App, e: MoveError) -> ApiError {
     match e {
         MoveError::Refused(m) => ApiError::conflict(m),
@@ -387,12 +390,7 @@ pub(super) async fn report_next(
 ) -> Result<(Incident, IncidentReport, String), ApiError> {
     let current = load_seen(app, who, id).await?;
     who.may_write("report incidents")?;
-    if current.origin != app.config.tier.id {
-        return Err(ApiError::conflict(format!(
-            "incident {id} is handled by {}: report it there",
-            current.origin
-        )));
-    }
+    handled_here(app, &current, "report it")?;
     let c = filing::check(&f, Some(&current)).map_err(|(k, m)| {
         // Out of turn (a final report before the disposal …): a conflict with the
         // incident's state, not a malformed request.

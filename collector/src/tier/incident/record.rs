@@ -182,15 +182,8 @@ impl Incidents {
             .enterprise_id
             .map_or_else(|| i.enterprise_id.clone(), Cow::into_owned);
         let client = self.store.client();
-        let assets: Vec<Raw> = client
-            .query(
-                "SELECT argMax(raw, ts_us) AS raw FROM assets_current \
-                 WHERE province = ? AND enterprise_id = ? AND has(?, ip) GROUP BY ip",
-            )
-            .bind(&i.province)
-            .bind(&enterprise)
-            .bind(vec![src.clone(), dest.clone()])
-            .fetch_all()
+        let assets = self
+            .inventory(&i.province, &enterprise, &[src.clone(), dest.clone()])
             .await?;
         let t = i.opened;
         let flows: Vec<FlowSummary> = client
@@ -337,23 +330,7 @@ impl Incidents {
         if ips.is_empty() {
             return Ok("[]".into());
         }
-        #[derive(clickhouse::Row, Deserialize)]
-        struct Known {
-            ip: String,
-            raw: String,
-        }
-        let known: Vec<Known> = self
-            .store
-            .client()
-            .query(
-                "SELECT ip, argMax(raw, ts_us) AS raw FROM assets_current \
-                 WHERE province = ? AND enterprise_id = ? AND has(?, ip) GROUP BY ip",
-            )
-            .bind(&i.province)
-            .bind(&i.enterprise_id)
-            .bind(ips)
-            .fetch_all()
-            .await?;
+        let known = self.inventory(&i.province, &i.enterprise_id, ips).await?;
         let out: Vec<serde_json::Value> = ips
             .iter()
             .map(|ip| {
@@ -365,6 +342,26 @@ impl Incidents {
             })
             .collect();
         Ok(serde_json::to_string(&out).unwrap_or_else(|_| "[]".into()))
+    }
+
+    /// The inventory's newest line of each of `ips` at an enterprise, as stored here.
+    async fn inventory(
+        &self,
+        province: &str,
+        enterprise: &str,
+        ips: &[String],
+    ) -> clickhouse::error::Result<Vec<Known>> {
+        self.store
+            .client()
+            .query(
+                "SELECT ip, argMax(raw, ts_us) AS raw FROM assets_current \
+                 WHERE province = ? AND enterprise_id = ? AND has(?, ip) GROUP BY ip",
+            )
+            .bind(province)
+            .bind(enterprise)
+            .bind(ips)
+            .fetch_all()
+            .await
     }
 
     /// Every report incident `id` received, in order, within `province` and `enterprise`
@@ -464,8 +461,10 @@ pub async fn overdue_loop(incidents: Arc<Incidents>, interval: std::time::Durati
     }
 }
 
+/// An asset's inventory line.
 #[derive(clickhouse::Row, Deserialize)]
-struct Raw {
+struct Known {
+    ip: String,
     raw: String,
 }
 
