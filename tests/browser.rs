@@ -418,6 +418,55 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
             wait_text(&c, "main h1", "态势报告").await;
             log_out(&c).await;
 
+            // Nation: the administrator amends the bulletin from its page (the form comes
+            // filled with the current content), then revokes it.
+            log_in(&c, &nat, "national-admin", "demo password").await;
+            text_of(&c, "header nav").await;
+            c.goto(&format!("{nat}/bulletin?id={bid}"))
+                .await
+                .expect("goto");
+            click_link(&c, "修订通报").await;
+            wait_text(&c, "main h1", "修订通报").await;
+            let filled = c
+                .find(Locator::Css("input[name=title]"))
+                .await
+                .expect("title")
+                .prop("value")
+                .await
+                .expect("value");
+            assert_eq!(filled.as_deref(), Some("S7 PLC 异常停机预警"));
+            fill(&c, "input[name=title]", "S7 PLC 异常停机预警（更新）").await;
+            fill(&c, "textarea[name=change]", "补充攻击源地址").await;
+            fill(&c, "textarea[name=ips]", "203.0.113.7 203.0.113.8").await;
+            shot(&c, "bulletin-amend").await;
+            c.find(Locator::Css("form.issue button[type=submit]"))
+                .await
+                .expect("amend")
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "main h1", "通报详情").await;
+            let amended = text_of(&c, "table.fields").await;
+            for expected in ["（更新）", "版本 2", "补充攻击源地址"] {
+                assert!(amended.contains(expected), "{expected} not in {amended}");
+            }
+            fill(&c, "form.revoke input[name=change]", "经核实为授权渗透测试").await;
+            c.find(Locator::Css("form.revoke button[type=submit]"))
+                .await
+                .expect("revoke")
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "main h1", "通报详情").await;
+            let revoked = text_of(&c, "table.fields").await;
+            assert!(revoked.contains("已撤销"), "{revoked}");
+            assert!(
+                c.find(Locator::Css("form.revoke")).await.is_err(),
+                "no second revocation offered"
+            );
+            shot(&c, "bulletin-revoked").await;
+            log_out(&c).await;
+
             // The province: another province's page is not found, and the attempt recorded.
             log_in(&c, &prov, "zj-analyst", "demo password").await;
             text_of(&c, "header nav").await;

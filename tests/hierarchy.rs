@@ -620,7 +620,7 @@ fn three_tiers_roll_up_escalate_and_pass_bulletins_down_within_scope() {
 /// Whether the national tier has `actor`'s receipt of bulletin `bid` for `enterprise`.
 fn received_by(ch: &ClickHouse, bid: &str, enterprise: &str, actor: &str) -> bool {
     ch.count(&format!(
-        "SELECT count() FROM nat.bulletin_progress FINAL WHERE bulletin_id = '{bid}' \
+        "SELECT count() FROM nat.bulletin_steps FINAL WHERE bulletin_id = '{bid}' \
          AND enterprise_id = '{enterprise}' AND state = 'received' AND actor = '{actor}'"
     )) == 1
 }

@@ -46,6 +46,14 @@ pub fn router() -> Router<Arc<App>> {
             get(stix_export).route_layer(act("bulletin.stix")),
         )
         .route(
+            "/v1/bulletins/{id}/amend",
+            post(amend).route_layer(act("bulletin.amend")),
+        )
+        .route(
+            "/v1/bulletins/{id}/revoke",
+            post(revoke).route_layer(act("bulletin.revoke")),
+        )
+        .route(
             "/v1/bulletins/{id}/acknowledge",
             post(acknowledge).route_layer(act("bulletin.acknowledge")),
         )
@@ -129,6 +137,9 @@ pub(super) async fn issue_inner(
                 e.to_string(),
             ))
         }
+        Err(e @ (IssueError::NotFound(_) | IssueError::NotIssuedHere(..))) => {
+            return Err(bad(e.to_string()))
+        }
         Err(IssueError::Storage(e)) => return Err(app.storage_error(e)),
     };
     let (b, targets) = (&issued.bulletin, &issued.targets);
@@ -142,6 +153,118 @@ pub(super) async fn issue_inner(
     Ok((
         (StatusCode::CREATED, Json(body)).into_response(),
         format!("{id}: {} targets", targets.len()),
+    ))
+}
+
+/// An amendment: the bulletin's new content, as issued, and what changed, in one object.
+#[derive(Debug)]
+pub struct Amendment {
+    pub change: String,
+    pub content: NewBulletin,
+}
+
+impl<'de> Deserialize<'de> for Amendment {
+    /// `change` taken out, the rest must be a [`NewBulletin`], unknown fields refused (which
+    /// `#[serde(flatten)]` would let through).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Amendment, D::Error> {
+        use serde::de::Error;
+        let mut v = serde_json::Map::deserialize(d)?;
+        let change = match v.remove("change") {
+            Some(serde_json::Value::String(s)) => s,
+            Some(_) => return Err(D::Error::custom("change: a string")),
+            None => return Err(D::Error::missing_field("change")),
+        };
+        let content =
+            NewBulletin::deserialize(serde_json::Value::Object(v)).map_err(D::Error::custom)?;
+        Ok(Amendment { change, content })
+    }
+}
+
+/// A revocation: why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    pub change: String,
+}
+
+/// `POST /v1/bulletins/{id}/amend`: the issuing tier's administrator replaces the bulletin's
+/// content with a new revision; sensors replace its rules.
+async fn amend(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Amendment>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let a = body.map(|Json(a)| Box::new(a)).map_err(|e| e.body_text());
+    let r = change_inner(&app, &who.who, &id, Change::Amend(a)).await;
+    who.audited(&app, r)
+}
+
+/// `POST /v1/bulletins/{id}/revoke`: the issuing tier's administrator withdraws the
+/// bulletin; sensors unload its rules and nobody is chased on it.
+async fn revoke(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Revocation>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let a = body.map(|Json(a)| a).map_err(|e| e.body_text());
+    let r = change_inner(&app, &who.who, &id, Change::Revoke(a)).await;
+    who.audited(&app, r)
+}
+
+pub(super) enum Change {
+    Amend(Result<Box<Amendment>, String>),
+    Revoke(Result<Revocation, String>),
+}
+
+/// Amend or revoke bulletin `id` as `who`: the API and the bulletin's page both act here.
+pub(super) async fn change_inner(
+    app: &App,
+    who: &Account,
+    id: &str,
+    change: Change,
+) -> Result<(Response, String), ApiError> {
+    who.may_administer("amend or revoke bulletins")?;
+    if app.config.tier.role == TierRole::Enterprise {
+        return Err(ApiError::forbidden(
+            "an enterprise tier does not issue bulletins",
+        ));
+    }
+    let sees = |province: &str, enterprise: &str| who.sees(province, enterprise);
+    let done = match change {
+        Change::Amend(a) => {
+            let a = a.map_err(bad)?;
+            app.bulletins.amend(id, &a.content, &a.change, sees).await
+        }
+        Change::Revoke(r) => {
+            let r = r.map_err(bad)?;
+            app.bulletins.revoke(id, &r.change, sees).await
+        }
+    };
+    let b = match done {
+        Ok(b) => b,
+        Err(IssueError::Invalid(m)) if m.starts_with("revoked:") => {
+            return Err(ApiError::conflict(m))
+        }
+        Err(IssueError::Invalid(m)) => return Err(bad(m)),
+        Err(IssueError::NotFound(_)) => return Err(not_found(id, who)),
+        Err(e @ IssueError::NotIssuedHere(..)) => return Err(ApiError::conflict(e.to_string())),
+        Err(e @ IssueError::OutOfScope(_)) => return Err(ApiError::forbidden(e.to_string())),
+        Err(e @ IssueError::NoTargets) => return Err(bad(e.to_string())),
+        Err(IssueError::Storage(e)) => return Err(app.storage_error(e)),
+    };
+    let what = if b.revoked != 0 { "revoked" } else { "amended" };
+    Ok((
+        Json(serde_json::json!({
+            "bulletin_id": b.bulletin_id,
+            "seq": b.seq,
+            "revision": b.revision,
+            "revoked": b.revoked != 0,
+            "rules": b.rules.lines().count(),
+        }))
+        .into_response(),
+        format!("{id}: {what}, revision {}", b.revision),
     ))
 }
 
@@ -160,6 +283,9 @@ fn bulletin_json(b: &Bulletin) -> serde_json::Value {
         "actions": b.actions(),
         "deadline": Timestamp(u64::from(b.deadline) * 1_000_000).rfc3339(),
         "revoked": b.revoked != 0,
+        "revision": b.revision,
+        "drill": b.drill != 0,
+        "change": b.change,
     })
 }
 
@@ -207,7 +333,7 @@ pub(super) async fn listing(app: &App, who: &Account) -> Result<Vec<serde_json::
         }
         let count = |state: &str| {
             (targets.iter())
-                .filter(|t| book.has(&b.bulletin_id, &t.enterprise_id, state))
+                .filter(|t| book.has(&b.bulletin_id, b.revision, &t.enterprise_id, state))
                 .count()
         };
         let mut j = bulletin_json(b);
@@ -267,9 +393,12 @@ pub(super) async fn reading(
         .iter()
         .map(|t| {
             let at = |state: &str| {
-                progress
-                    .iter()
-                    .find(|p| p.enterprise_id == t.enterprise_id && p.state == state)
+                (progress.iter())
+                    .find(|p| {
+                        p.revision == b.revision
+                            && p.enterprise_id == t.enterprise_id
+                            && p.state == state
+                    })
                     .map(|p| Timestamp(u64::from(p.at) * 1_000_000).rfc3339())
             };
             let disposed = at("disposed");
@@ -282,12 +411,30 @@ pub(super) async fn reading(
                 "received": at("received"),
                 "acknowledged": at("acknowledged"),
                 "disposed": disposed,
-                "overdue": disposed.is_none() && now > u64::from(b.deadline),
+                "overdue": b.revoked == 0 && disposed.is_none() && now > u64::from(b.deadline),
+            })
+        })
+        .collect();
+    // What was done on the earlier revisions, in the scope.
+    let earlier: Vec<serde_json::Value> = (1..b.revision)
+        .map(|r| {
+            let count = |state: &str| {
+                (progress.iter())
+                    .filter(|p| p.revision == r && p.state == state)
+                    .filter(|p| mine.iter().any(|t| t.enterprise_id == p.enterprise_id))
+                    .count()
+            };
+            serde_json::json!({
+                "revision": r,
+                "received": count("received"),
+                "acknowledged": count("acknowledged"),
+                "disposed": count("disposed"),
             })
         })
         .collect();
     let mut j = bulletin_json(&b);
     j["status"] = status.into();
+    j["earlier_revisions"] = earlier.into();
     Ok(j)
 }
 
@@ -359,6 +506,11 @@ pub(super) async fn step(
         .find(|t| t.enterprise_id == enterprise && who.sees(&t.province, &t.enterprise_id))
         .ok_or_else(|| not_found(id, who))?;
     who.may_write("act on bulletins")?;
+    if b.revoked != 0 {
+        return Err(ApiError::conflict(format!(
+            "bulletin {id} was revoked: nothing more to do on it"
+        )));
+    }
     // Disposal implies the earlier steps.
     record_progress(app, &b, t, "received", &who.name, "").await?;
     if state == "disposed" {

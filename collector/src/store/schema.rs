@@ -386,6 +386,34 @@ Migration {
              version UInt64
          ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, incident_id, seq)",
     ],
+},
+Migration {
+    version: 5,
+    name: "bulletin revisions",
+    statements: &[
+        // 1 as issued, one more at each amendment; an exercise flag; the issuer's words on
+        // the last amendment or the revocation.
+        "ALTER TABLE {db}.bulletins ADD COLUMN revision UInt32 DEFAULT 1",
+        "ALTER TABLE {db}.bulletins ADD COLUMN drill UInt8 DEFAULT 0",
+        "ALTER TABLE {db}.bulletins ADD COLUMN change String DEFAULT ''",
+        // Progress per revision: an amended bulletin is received, acknowledged and disposed
+        // of again, and what was done on the earlier revisions stays. Replaces
+        // `bulletin_progress`, whose rows are revision 1's.
+        "CREATE TABLE IF NOT EXISTS {db}.bulletin_steps (
+             bulletin_id String,
+             revision UInt32,
+             province String,
+             enterprise_id String,
+             state String,
+             at DateTime('UTC'),
+             actor String,
+             note String,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (bulletin_id, revision, province, enterprise_id, state)",
+        // Run again after a failure, the copy repeats rows the engine collapses.
+        "INSERT INTO {db}.bulletin_steps (bulletin_id, revision, province, enterprise_id, state, at, actor, note, version) \
+         SELECT bulletin_id, 1, province, enterprise_id, state, at, actor, note, version FROM {db}.bulletin_progress",
+    ],
 }];
 
 /// The newest schema version this collector knows.

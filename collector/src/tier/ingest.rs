@@ -342,11 +342,9 @@ pub async fn store_reports(
     store.insert("asset_counts", &counts).await?;
     store.insert("incident_reports", &filed).await?;
     store.insert("incidents", &incidents).await?;
-    store.insert("bulletin_progress", &progress).await?;
+    store.insert("bulletin_steps", &progress).await?;
     for p in &progress {
-        bulletins
-            .book
-            .first(&p.bulletin_id, &p.enterprise_id, &p.state);
+        (bulletins.book).first(&p.bulletin_id, p.revision, &p.enterprise_id, &p.state);
     }
     store.insert("enterprises", &enterprises).await?;
     store.insert("situation_reports", &sitreps).await?;

@@ -171,7 +171,8 @@ pub struct AssetCount {
     pub collector_id: String,
 }
 
-/// A step of an enterprise's handling of a bulletin, as stored in `bulletin_progress`.
+/// A step of an enterprise's handling of one revision of a bulletin, as stored in
+/// `bulletin_steps`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct Progress {
     pub bulletin_id: String,
@@ -184,6 +185,13 @@ pub struct Progress {
     pub note: String,
     /// `u64::MAX` minus the time: the first report of a step is the one kept.
     pub version: u64,
+    /// The bulletin's revision the step was taken on.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+}
+
+fn first_revision() -> u32 {
+    1
 }
 
 /// A registry row as stored in `enterprises`.
@@ -336,7 +344,10 @@ pub fn incident_report_line(r: &IncidentReport) -> Vec<u8> {
 pub fn progress_line(p: &Progress) -> Vec<u8> {
     line(
         "bulletin_progress",
-        &format!("p-{}-{}-{}", p.bulletin_id, p.enterprise_id, p.state),
+        &format!(
+            "p-{}-{}-{}-{}",
+            p.bulletin_id, p.revision, p.enterprise_id, p.state
+        ),
         p,
     )
 }

@@ -657,6 +657,9 @@ fn by_city(enterprises: &[Place]) -> Vec<Place> {
 pub fn bulletin_figures(book: &Book, scope: &Scope, now: u64) -> Vec<BulletinFigures> {
     let mut out = Vec::new();
     for (b, targets) in book.all(|t| scope.sees(&t.province, &t.enterprise_id)) {
+        if b.drill != 0 {
+            continue;
+        }
         let id = &b.bulletin_id;
         let mut f = BulletinFigures {
             bulletin_id: id.clone(),
@@ -669,9 +672,9 @@ pub fn bulletin_figures(book: &Book, scope: &Scope, now: u64) -> Vec<BulletinFig
         };
         for t in &targets {
             let e = &t.enterprise_id;
-            f.received += u64::from(book.has(id, e, "received"));
-            f.acknowledged += u64::from(book.has(id, e, "acknowledged"));
-            let disposed = book.has(id, e, "disposed");
+            f.received += u64::from(book.has(id, b.revision, e, "received"));
+            f.acknowledged += u64::from(book.has(id, b.revision, e, "acknowledged"));
+            let disposed = book.has(id, b.revision, e, "disposed");
             f.disposed += u64::from(disposed);
             if !disposed && b.revoked == 0 && u64::from(b.deadline) < now {
                 f.overdue += 1;
@@ -694,11 +697,11 @@ pub fn bulletin_figures(book: &Book, scope: &Scope, now: u64) -> Vec<BulletinFig
 fn overdue_by_place(book: &Book, scope: &Scope, area: Area, now: u64) -> HashMap<String, u64> {
     let mut out: HashMap<String, u64> = HashMap::new();
     for (b, targets) in book.all(|t| scope.sees(&t.province, &t.enterprise_id)) {
-        if b.revoked != 0 || u64::from(b.deadline) >= now {
+        if b.revoked != 0 || b.drill != 0 || u64::from(b.deadline) >= now {
             continue;
         }
         for t in targets {
-            if !book.has(&b.bulletin_id, &t.enterprise_id, "disposed") {
+            if !book.has(&b.bulletin_id, b.revision, &t.enterprise_id, "disposed") {
                 let key = match area {
                     Area::Province => t.province,
                     _ => t.enterprise_id,

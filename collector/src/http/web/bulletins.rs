@@ -18,6 +18,14 @@ use crate::http::bulletins::{self, Step};
 use crate::http::App;
 use crate::store::audit::Record;
 
+/// A time of the API's answer (RFC 3339, UTC) as the reader's language shows times (Beijing).
+fn when(lang: super::i18n::Lang, v: &Value) -> String {
+    match v.as_str().and_then(icsight_eve::Timestamp::parse) {
+        Some(t) => lang.time(t.secs()),
+        None => text(v),
+    }
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -55,7 +63,7 @@ pub(super) async fn list(State(app): State<Arc<App>>, v: Viewer) -> Response {
                             td { a href={ "/bulletin?id=" (encode(&id)) } { (id) } }
                             td { (text(&b["title"])) }
                             td.num { (text(&b["severity"])) }
-                            td { (text(&b["deadline"])) }
+                            td { (when(lang, &b["deadline"])) }
                             td.num { (text(&b["targets"])) }
                             td.num { (text(&b["received"])) }
                             td.num { (text(&b["acknowledged"])) }
@@ -93,9 +101,30 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
             tr { th { (lang.t("col_title")) } td { (text(&b["title"])) } }
             tr { th { (lang.t("col_severity")) } td { (text(&b["severity"])) } }
             tr { th { (lang.t("col_issuer")) } td { (text(&b["issuer"])) } }
-            tr { th { (lang.t("col_deadline")) } td { (text(&b["deadline"])) } }
+            tr { th { (lang.t("col_deadline")) } td { (when(lang, &b["deadline"])) } }
+            tr { th { (lang.t("col_revision")) } td { (text(&b["revision"])) } }
+            @if b["revoked"] == Value::Bool(true) {
+                tr { th { (lang.t("col_state")) } td { strong.error { (lang.t("revoked_badge")) } } }
+            }
+            @if b["drill"] == Value::Bool(true) {
+                tr { th { (lang.t("f_drill")) } td { span.drill { (lang.t("drill_badge")) } } }
+            }
+            @if !text(&b["change"]).is_empty() {
+                tr { th { (lang.t("col_change")) } td { (text(&b["change"])) } }
+            }
             tr { th { (lang.t("col_description")) } td { (text(&b["description"])) } }
         } }
+        @if changes(&app, &v, &b) {
+            p {
+                a.button href={ "/bulletin/amend?id=" (encode(&id)) } { (lang.t("amend_title")) }
+            }
+            form.revoke method="post" action="/bulletin/revoke" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="id" value=(id);
+                label { (lang.t("col_change")) input name="change" required maxlength="4000"; }
+                button type="submit" { (lang.t("do_revoke")) }
+            }
+        }
         h2 { (lang.t("col_targets")) }
         table.progress {
             thead { tr {
@@ -113,11 +142,11 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
                     tr {
                         td { (enterprise) " " (text(&s["name"])) }
                         td { (text(&s["province"])) }
-                        td { (text(&s["received"])) }
-                        td { (text(&s["acknowledged"])) }
-                        td { (text(&s["disposed"])) }
+                        td { (when(lang, &s["received"])) }
+                        td { (when(lang, &s["acknowledged"])) }
+                        td { (when(lang, &s["disposed"])) }
                         td { @if s["overdue"] == Value::Bool(true) { strong.error { (lang.t("yes")) } } }
-                        @if acts && s["disposed"].is_null() {
+                        @if acts && s["disposed"].is_null() && b["revoked"] != Value::Bool(true) {
                             td {
                                 form.step method="post" action="/bulletin/step" {
                                     input type="hidden" name="csrf" value=(csrf);
@@ -215,6 +244,12 @@ fn issues(app: &App, v: &Viewer) -> bool {
         && app.config.tier.role != crate::config::TierRole::Enterprise
 }
 
+/// Whether the reader may amend or revoke bulletin `b` here: it may issue, the bulletin was
+/// issued by this tier and is not revoked (the API decides again on submission).
+fn changes(app: &App, v: &Viewer, b: &Value) -> bool {
+    issues(app, v) && b["issuer"] == app.config.tier.id.as_str() && b["revoked"] == false
+}
+
 /// `GET /bulletin/new`: the form that issues a bulletin.
 pub(super) async fn new(State(app): State<Arc<App>>, v: Viewer) -> Response {
     let lang = v.lang;
@@ -233,6 +268,39 @@ pub(super) async fn new(State(app): State<Arc<App>>, v: Viewer) -> Response {
     )
 }
 
+/// `GET /bulletin/amend?id=`: the issue form, filled with the bulletin's current content,
+/// that amends it.
+pub(super) async fn amend_form(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    PageId(id): PageId,
+) -> Response {
+    let lang = v.lang;
+    let b = match bulletins::reading(&app, &v.account, &id).await {
+        Ok(b) if changes(&app, &v, &b) => b,
+        _ => {
+            return super::not_found(
+                &app,
+                &v,
+                "/bulletins",
+                "web.bulletin.amend",
+                &format!("bulletin {id}"),
+            )
+        }
+    };
+    let f = IssueForm::of(&b);
+    page(
+        lang,
+        layout(
+            &app,
+            &v,
+            "/bulletins",
+            lang.t("amend_title"),
+            issue_form(&app, &v, &f, None),
+        ),
+    )
+}
+
 /// The issue form, filled with `f`, with the API's refusal above it if there was one.
 fn issue_form(app: &App, v: &Viewer, f: &IssueForm, error: Option<String>) -> maud::Markup {
     let lang = v.lang;
@@ -243,8 +311,14 @@ fn issue_form(app: &App, v: &Viewer, f: &IssueForm, error: Option<String>) -> ma
     };
     html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }
-        form.issue method="post" action="/bulletin/issue" {
+        @let action = if f.id.is_empty() { "/bulletin/issue" } else { "/bulletin/amend" };
+        form.issue method="post" action=(action) {
             input type="hidden" name="csrf" value=(csrf_of(&v.session));
+            @if !f.id.is_empty() {
+                input type="hidden" name="id" value=(f.id);
+                p { (lang.t("col_bulletin")) " " (f.id) }
+                label { (lang.t("col_change")) textarea name="change" required { (f.change) } }
+            }
             label { (lang.t("col_title")) input name="title" required maxlength="200" value=(f.title); }
             label { (lang.t("col_severity"))
                 select name="severity" {
@@ -264,7 +338,16 @@ fn issue_form(app: &App, v: &Viewer, f: &IssueForm, error: Option<String>) -> ma
             label { (lang.t("issue_signatures")) textarea name="signatures" { (f.signatures) } }
             label { (lang.t("issue_actions")) textarea name="actions" { (f.actions) } }
             label { (lang.t("col_deadline")) input type="date" name="deadline" required value=(f.deadline); }
-            button type="submit" { (lang.t("issue_submit")) }
+            @if f.id.is_empty() {
+                label.check {
+                    input type="checkbox" name="drill" value="1" checked[!f.drill.is_empty()];
+                    (lang.t("f_drill"))
+                }
+                button type="submit" { (lang.t("issue_submit")) }
+            } @else {
+                @if !f.drill.is_empty() { input type="hidden" name="drill" value="1"; }
+                button type="submit" { (lang.t("amend_submit")) }
+            }
         }
     }
 }
@@ -299,6 +382,13 @@ pub(super) struct IssueForm {
     actions: String,
     #[serde(default)]
     deadline: String,
+    #[serde(default)]
+    drill: String,
+    /// Set when the form amends bulletin `id`.
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    change: String,
 }
 
 impl Csrf for IssueForm {
@@ -317,6 +407,53 @@ fn items(s: &str) -> Vec<String> {
 }
 
 impl IssueForm {
+    /// The form filled with bulletin `b` as `GET /v1/bulletins/{id}` shows it.
+    fn of(b: &Value) -> IssueForm {
+        let list = |v: &Value| -> String {
+            (v.as_array().into_iter().flatten())
+                .map(text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let lines = |v: &Value| -> String {
+            (v.as_array().into_iter().flatten())
+                .map(text)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        // The deadline's day in Beijing (a deadline ends at midnight there).
+        let deadline = icsight_eve::Timestamp::parse(&text(&b["deadline"]))
+            .map(|t| crate::tier::sitrep::day_of(t.secs().saturating_sub(1)))
+            .unwrap_or_default();
+        let generated = format!("metadata: bulletin {};", text(&b["bulletin_id"]));
+        let signatures: Vec<&str> = (b["rules"].as_str().unwrap_or(""))
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.contains(&generated))
+            .collect();
+        IssueForm {
+            title: text(&b["title"]),
+            severity: text(&b["severity"]),
+            description: text(&b["description"]),
+            provinces: list(&b["scope"]["provinces"]),
+            industries: list(&b["scope"]["industries"]),
+            grades: list(&b["scope"]["grades"]),
+            enterprises: list(&b["scope"]["enterprises"]),
+            ips: lines(&b["indicators"]["ips"]),
+            domains: lines(&b["indicators"]["domains"]),
+            hashes: lines(&b["indicators"]["hashes"]),
+            signatures: signatures.join("\n"),
+            actions: lines(&b["actions"]),
+            deadline,
+            drill: if b["drill"] == true {
+                "1".into()
+            } else {
+                String::new()
+            },
+            id: text(&b["bulletin_id"]),
+            ..IssueForm::default()
+        }
+    }
+
     /// The API's body for this form; a field that cannot be one is named.
     fn bulletin(&self) -> Result<crate::tier::bulletin::NewBulletin, String> {
         let numbers = |name: &str, s: &str| -> Result<Vec<u64>, String> {
@@ -355,6 +492,7 @@ impl IssueForm {
             "signatures": self.signatures,
             "actions": self.actions.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
             "deadline": deadline,
+            "drill": !self.drill.is_empty(),
         });
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
@@ -400,6 +538,102 @@ pub(super) async fn issue(
                     lang.t("issue_title"),
                     issue_form(&app, &v, &f, Some(e.to_string())),
                 ),
+            );
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+/// `POST /bulletin/amend`: the API's amendment (`POST /v1/bulletins/{id}/amend`), audited
+/// alike.
+pub(super) async fn amend(
+    State(app): State<Arc<App>>,
+    Posted { v, form: f }: Posted<IssueForm>,
+) -> Response {
+    let lang = v.lang;
+    let a = &v.account;
+    let content = f.bulletin().map(|content| {
+        Box::new(bulletins::Amendment {
+            change: f.change.clone(),
+            content,
+        })
+    });
+    let r = bulletins::change_inner(&app, a, &f.id, bulletins::Change::Amend(content)).await;
+    match r {
+        Ok((_, detail)) => {
+            app.audit.record(
+                Record::new(&a.name, a.role.name(), "bulletin.amend", "ok")
+                    .detail(detail)
+                    .scope(&a.province, &a.enterprise_id),
+            );
+            Redirect::to(&format!("/bulletin?id={}", encode(&f.id))).into_response()
+        }
+        Err(e) => {
+            app.audit.record(
+                Record::new(&a.name, a.role.name(), "bulletin.amend", "denied")
+                    .detail(e.to_string())
+                    .scope(&a.province, &a.enterprise_id),
+            );
+            let status = e.status();
+            let mut r = page(
+                lang,
+                layout(
+                    &app,
+                    &v,
+                    "/bulletins",
+                    lang.t("amend_title"),
+                    issue_form(&app, &v, &f, Some(e.to_string())),
+                ),
+            );
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RevokeForm {
+    csrf: String,
+    id: String,
+    #[serde(default)]
+    change: String,
+}
+
+impl Csrf for RevokeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /bulletin/revoke`: the API's revocation (`POST /v1/bulletins/{id}/revoke`), audited
+/// alike.
+pub(super) async fn revoke(
+    State(app): State<Arc<App>>,
+    Posted { v, form: f }: Posted<RevokeForm>,
+) -> Response {
+    let a = &v.account;
+    let why = Ok(bulletins::Revocation { change: f.change });
+    let r = bulletins::change_inner(&app, a, &f.id, bulletins::Change::Revoke(why)).await;
+    let outcome = if r.is_ok() { "ok" } else { "denied" };
+    let detail = match &r {
+        Ok((_, d)) => d.clone(),
+        Err(e) => e.to_string(),
+    };
+    app.audit.record(
+        Record::new(&a.name, a.role.name(), "bulletin.revoke", outcome)
+            .detail(detail)
+            .scope(&a.province, &a.enterprise_id),
+    );
+    match r {
+        Ok(_) => Redirect::to(&format!("/bulletin?id={}", encode(&f.id))).into_response(),
+        Err(e) => {
+            let lang = v.lang;
+            let status = e.status();
+            let body = html! { p.error role="alert" { (e.to_string()) } };
+            let mut r = page(
+                lang,
+                layout(&app, &v, "/bulletins", lang.t("bulletin_title"), body),
             );
             *r.status_mut() = status;
             r

@@ -69,6 +69,9 @@ pub fn router() -> Router<Arc<App>> {
         .route("/bulletin/step", axum::routing::post(bulletins::act))
         .route("/bulletin/new", get(bulletins::new))
         .route("/bulletin/issue", axum::routing::post(bulletins::issue))
+        .route("/bulletin/amend", get(bulletins::amend_form))
+        .route("/bulletin/amend", axum::routing::post(bulletins::amend))
+        .route("/bulletin/revoke", axum::routing::post(bulletins::revoke))
         .route("/static/{name}", get(files::get))
         .layer(axum::middleware::map_response(guarded))
 }

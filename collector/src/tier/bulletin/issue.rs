@@ -40,6 +40,9 @@ pub struct NewBulletin {
     pub actions: Vec<String>,
     /// When every enterprise in scope should have disposed of it.
     pub deadline: String,
+    /// An exercise (演练): it runs the whole loop, and no figure counts it.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// The longest a bulletin's rules may take to compile before it is refused.
@@ -119,7 +122,7 @@ pub fn make(
     if n.signatures.len() > 256 * 1024 {
         return Err("signatures: at most 256 KiB".into());
     }
-    let rules = format!("{}\n{}", n.signatures.trim(), n.indicators.rules(id));
+    let rules = format!("{}\n{}", n.signatures.trim(), n.indicators.rules(id, 1));
     rules::bulletin::check_text(&rules).map_err(|m| format!("signatures: {m}"))?;
     Ok(Bulletin {
         bulletin_id: id.to_owned(),
@@ -136,7 +139,76 @@ pub fn make(
         deadline: deadline.min(u64::from(u32::MAX)) as u32,
         revoked: 0,
         version: now_us(),
+        revision: 1,
+        drill: u8::from(n.drill),
+        change: String::new(),
     })
+}
+
+/// The longest note an issuer may give an amendment or a revocation.
+pub const MAX_CHANGE: usize = 4000;
+
+/// Bulletin `old` amended with the content of `n`, as its next revision numbered `seq`: the
+/// same id, scope and targets, new title, severity, description, indicators, signatures,
+/// actions and deadline, and `change` saying what changed.
+pub fn amended(
+    old: &Bulletin,
+    n: &NewBulletin,
+    change: &str,
+    seq: u64,
+    now: u64,
+) -> Result<Bulletin, String> {
+    if old.revoked != 0 {
+        return Err("revoked: a revoked bulletin is not amended; issue a new one".into());
+    }
+    if n.scope != Scope::default() && n.scope != old.scope() {
+        return Err(
+            "scope: an amendment keeps the bulletin's scope; revoke it and issue a new one".into(),
+        );
+    }
+    if n.drill != (old.drill != 0) {
+        return Err("drill: an amendment keeps whether the bulletin is an exercise".into());
+    }
+    check_change(change)?;
+    let mut b = make(n, &old.bulletin_id, &old.issuer, seq, now)?;
+    let revision = old.revision + 1;
+    b.rules = format!(
+        "{}\n{}",
+        n.signatures.trim(),
+        n.indicators.rules(&old.bulletin_id, revision)
+    )
+    .trim_start()
+    .to_owned();
+    b.scope = old.scope.clone();
+    b.issued = old.issued;
+    b.revision = revision;
+    b.change = change.trim().to_owned();
+    b.version = b.version.max(old.version + 1);
+    Ok(b)
+}
+
+/// Bulletin `old` revoked, numbered `seq`: sensors unload its rules, nobody is chased on it.
+pub fn revoked(old: &Bulletin, change: &str, seq: u64) -> Result<Bulletin, String> {
+    if old.revoked != 0 {
+        return Err("revoked: already revoked".into());
+    }
+    check_change(change)?;
+    Ok(Bulletin {
+        seq,
+        revoked: 1,
+        change: change.trim().to_owned(),
+        version: now_us().max(old.version + 1),
+        ..old.clone()
+    })
+}
+
+fn check_change(change: &str) -> Result<(), String> {
+    if change.trim().is_empty() || change.chars().count() > MAX_CHANGE {
+        return Err(format!(
+            "change: say what changed and why, in 1-{MAX_CHANGE} characters"
+        ));
+    }
+    Ok(())
 }
 
 /// The bulletins of this tier: the book in memory and what it needs to keep it.
@@ -161,6 +233,12 @@ pub enum IssueError {
     /// Its scope names enterprises outside the issuer's.
     #[error("scope.enterprises: {0} outside the issuer's scope")]
     OutOfScope(String),
+    /// No bulletin of that id here.
+    #[error("no bulletin {0:?}")]
+    NotFound(String),
+    /// Only the tier that issued a bulletin amends or revokes it.
+    #[error("bulletin {0} was issued by {1}: it is amended or revoked there")]
+    NotIssuedHere(String, String),
     #[error(transparent)]
     Storage(#[from] store::Error),
 }
@@ -194,7 +272,7 @@ impl Bulletins {
             .query(
                 "SELECT bulletin_id, seq, issuer, toUInt32(issued) AS issued, title, severity, \
                  description, scope, indicators, rules, actions, toUInt32(deadline) AS deadline, \
-                 revoked, version FROM bulletins FINAL",
+                 revoked, version, revision, drill, change FROM bulletins FINAL",
             )
             .fetch_all()
             .await?;
@@ -202,24 +280,13 @@ impl Bulletins {
             .query("SELECT DISTINCT bulletin_id, province, enterprise_id, name, industry, grade FROM bulletin_targets")
             .fetch_all()
             .await?;
-        #[derive(clickhouse::Row, serde::Deserialize)]
-        struct Step {
-            bulletin_id: String,
-            enterprise_id: String,
-            state: String,
-        }
-        let progress: Vec<Step> = c
-            .query("SELECT DISTINCT bulletin_id, enterprise_id, state FROM bulletin_progress")
+        let progress: Vec<super::StepKey> = c
+            .query(
+                "SELECT DISTINCT bulletin_id, revision, enterprise_id, state FROM bulletin_steps",
+            )
             .fetch_all()
             .await?;
-        Ok(Book::load(
-            list,
-            targets,
-            progress
-                .into_iter()
-                .map(|s| (s.bulletin_id, s.enterprise_id, s.state))
-                .collect(),
-        ))
+        Ok(Book::load(list, targets, progress))
     }
 
     /// Number, check and store a new bulletin for the enterprises of `registry` in its scope
@@ -265,6 +332,64 @@ impl Bulletins {
         })
     }
 
+    /// Amend bulletin `id`, issued here, with the content of `n`: its next revision, pulled
+    /// again by every tier and sensor below, which replace its rules.
+    /// `issuer_sees(province, enterprise)` must hold for every target.
+    pub async fn amend(
+        &self,
+        id: &str,
+        n: &NewBulletin,
+        change: &str,
+        issuer_sees: impl Fn(&str, &str) -> bool,
+    ) -> Result<Bulletin, IssueError> {
+        let _one_at_a_time = self.issuing.lock().await;
+        let (old, targets) = self.issued_here(id, &issuer_sees)?;
+        let b =
+            amended(&old, n, change, self.book.next_seq(), now_s()).map_err(IssueError::Invalid)?;
+        compile(b.rules.clone())
+            .await
+            .map_err(IssueError::Invalid)?;
+        self.keep(b.clone(), targets).await?;
+        Ok(b)
+    }
+
+    /// Revoke bulletin `id`, issued here: every tier and sensor below unloads it.
+    pub async fn revoke(
+        &self,
+        id: &str,
+        change: &str,
+        issuer_sees: impl Fn(&str, &str) -> bool,
+    ) -> Result<Bulletin, IssueError> {
+        let _one_at_a_time = self.issuing.lock().await;
+        let (old, targets) = self.issued_here(id, &issuer_sees)?;
+        let b = revoked(&old, change, self.book.next_seq()).map_err(IssueError::Invalid)?;
+        self.keep(b.clone(), targets).await?;
+        Ok(b)
+    }
+
+    /// Bulletin `id` and its targets, if this tier issued it for targets all in the scope
+    /// `issuer_sees` draws; not found if none of them is in it.
+    fn issued_here(
+        &self,
+        id: &str,
+        issuer_sees: impl Fn(&str, &str) -> bool,
+    ) -> Result<(Bulletin, Vec<Target>), IssueError> {
+        let (old, targets) = (self.book.get(id))
+            .filter(|(_, t)| t.iter().any(|t| issuer_sees(&t.province, &t.enterprise_id)))
+            .ok_or_else(|| IssueError::NotFound(id.to_owned()))?;
+        if old.issuer != self.tier.id {
+            return Err(IssueError::NotIssuedHere(id.to_owned(), old.issuer));
+        }
+        let outside: Vec<&str> = (targets.iter())
+            .filter(|t| !issuer_sees(&t.province, &t.enterprise_id))
+            .map(|t| t.enterprise_id.as_str())
+            .collect();
+        if !outside.is_empty() {
+            return Err(IssueError::OutOfScope(outside.join(", ")));
+        }
+        Ok((old, targets))
+    }
+
     /// Store a bulletin and its targets at this tier, and hold it in the book.
     async fn keep(&self, b: Bulletin, targets: Vec<Target>) -> clickhouse::error::Result<()> {
         self.store.insert("bulletin_targets", &targets).await?;
@@ -294,21 +419,23 @@ impl Bulletins {
             .collect()
     }
 
-    /// The steps recorded for bulletin `id`, with their times and actors.
+    /// The steps recorded for bulletin `id`, every revision's, with their times and actors.
     pub async fn progress_of(&self, id: &str) -> clickhouse::error::Result<Vec<Progress>> {
         self.store
             .client()
             .query(
                 "SELECT bulletin_id, province, enterprise_id, state, toUInt32(at) AS at, actor, \
-                 note, version FROM bulletin_progress FINAL WHERE bulletin_id = ?",
+                 note, version, revision FROM bulletin_steps FINAL WHERE bulletin_id = ? \
+                 ORDER BY revision, at",
             )
             .bind(id)
             .fetch_all()
             .await
     }
 
-    /// Record a step of an enterprise's handling, the first time only, and report it up at
-    /// once; whether it was the first.
+    /// Record a step of an enterprise's handling of the bulletin's current revision, the first
+    /// time only, and report it up at once; whether it was the first. Nothing is recorded on a
+    /// revoked bulletin.
     pub async fn record_progress(
         &self,
         b: &Bulletin,
@@ -317,7 +444,11 @@ impl Bulletins {
         actor: &str,
         note: &str,
     ) -> clickhouse::error::Result<bool> {
-        if !self.book.first(&b.bulletin_id, &t.enterprise_id, state) {
+        if b.revoked != 0
+            || !self
+                .book
+                .first(&b.bulletin_id, b.revision, &t.enterprise_id, state)
+        {
             return Ok(false);
         }
         let now = now_us();
@@ -330,13 +461,14 @@ impl Bulletins {
             actor: actor.to_owned(),
             note: note.to_owned(),
             version: u64::MAX - now,
+            revision: b.revision,
         };
         if let Err(e) = self
             .store
-            .insert("bulletin_progress", std::slice::from_ref(&p))
+            .insert("bulletin_steps", std::slice::from_ref(&p))
             .await
         {
-            self.book.forget(&b.bulletin_id, &t.enterprise_id, state);
+            (self.book).forget(&b.bulletin_id, b.revision, &t.enterprise_id, state);
             return Err(e);
         }
         upstream::report_now(self.upstream.as_deref(), &[report::progress_line(&p)]);

@@ -51,6 +51,20 @@ pub struct Bulletin {
     pub deadline: u32,
     pub revoked: u8,
     pub version: u64,
+    /// 1 as issued, one more at each amendment: progress is kept per revision, and the
+    /// generated rules carry it as their `rev`.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+    /// An exercise (演练): it runs the whole loop, and no figure counts it.
+    #[serde(default)]
+    pub drill: u8,
+    /// What the issuer said of its last amendment or of its revocation.
+    #[serde(default)]
+    pub change: String,
+}
+
+fn first_revision() -> u32 {
+    1
 }
 
 /// What a bulletin tells sensors and people to look for.
@@ -122,8 +136,9 @@ impl Indicators {
         Ok(())
     }
 
-    /// The indicators as sensor rules, with sids from the bulletin's own block.
-    pub fn rules(&self, bulletin_id: &str) -> String {
+    /// The indicators as sensor rules, with sids from the bulletin's own block and the
+    /// bulletin's revision as their `rev`.
+    pub fn rules(&self, bulletin_id: &str, revision: u32) -> String {
         let base = sid_base(bulletin_id);
         let mut out = String::new();
         let mut k = 0;
@@ -131,7 +146,7 @@ impl Indicators {
             let list = chunk.join(",");
             out.push_str(&format!(
                 "alert ip [{list}] any <> any any (msg:\"ICSIGHT BULLETIN {bulletin_id} traffic with an indicated address\"; \
-                 classtype:trojan-activity; metadata: bulletin {bulletin_id}; sid:{}; rev:1;)\n",
+                 classtype:trojan-activity; metadata: bulletin {bulletin_id}; sid:{}; rev:{revision};)\n",
                 base + k
             ));
             k += 1;
@@ -144,7 +159,7 @@ impl Indicators {
                 .collect();
             out.push_str(&format!(
                 "alert udp any any -> any 53 (msg:\"ICSIGHT BULLETIN {bulletin_id} DNS query for {d}\"; \
-                 content:\"{wire}|00|\"; nocase; classtype:trojan-activity; metadata: bulletin {bulletin_id}; sid:{}; rev:1;)\n",
+                 content:\"{wire}|00|\"; nocase; classtype:trojan-activity; metadata: bulletin {bulletin_id}; sid:{}; rev:{revision};)\n",
                 base + k
             ));
             k += 1;
@@ -182,22 +197,22 @@ pub struct Book {
     inner: RwLock<Inner>,
 }
 
+/// A step of one enterprise's handling of one revision of a bulletin: (bulletin, revision,
+/// enterprise, state).
+pub type StepKey = (String, u32, String, String);
+
 #[derive(Default)]
 struct Inner {
     /// By `seq`.
     list: Vec<Bulletin>,
     /// Bulletin id → its targets here.
     targets: HashMap<String, Vec<Target>>,
-    /// (bulletin, enterprise, state) already recorded.
-    progress: HashSet<(String, String, String)>,
+    /// Steps already recorded.
+    progress: HashSet<StepKey>,
 }
 
 impl Book {
-    pub fn load(
-        list: Vec<Bulletin>,
-        targets: Vec<Target>,
-        progress: Vec<(String, String, String)>,
-    ) -> Book {
+    pub fn load(list: Vec<Bulletin>, targets: Vec<Target>, progress: Vec<StepKey>) -> Book {
         let mut inner = Inner::default();
         for t in targets {
             inner
@@ -275,29 +290,34 @@ impl Book {
     }
 
     /// Whether this step was recorded; records it if not.
-    pub fn first(&self, bulletin: &str, enterprise: &str, state: &str) -> bool {
+    pub fn first(&self, bulletin: &str, revision: u32, enterprise: &str, state: &str) -> bool {
         self.write()
             .progress
-            .insert((bulletin.to_owned(), enterprise.to_owned(), state.to_owned()))
+            .insert(key(bulletin, revision, enterprise, state))
     }
 
     /// Whether this step is recorded.
-    pub fn has(&self, bulletin: &str, enterprise: &str, state: &str) -> bool {
-        self.read().progress.contains(&(
-            bulletin.to_owned(),
-            enterprise.to_owned(),
-            state.to_owned(),
-        ))
+    pub fn has(&self, bulletin: &str, revision: u32, enterprise: &str, state: &str) -> bool {
+        self.read()
+            .progress
+            .contains(&key(bulletin, revision, enterprise, state))
     }
 
     /// Forget a step that could not be stored, so it is tried again.
-    pub fn forget(&self, bulletin: &str, enterprise: &str, state: &str) {
-        self.write().progress.remove(&(
-            bulletin.to_owned(),
-            enterprise.to_owned(),
-            state.to_owned(),
-        ));
+    pub fn forget(&self, bulletin: &str, revision: u32, enterprise: &str, state: &str) {
+        self.write()
+            .progress
+            .remove(&key(bulletin, revision, enterprise, state));
     }
+}
+
+fn key(bulletin: &str, revision: u32, enterprise: &str, state: &str) -> StepKey {
+    (
+        bulletin.to_owned(),
+        revision,
+        enterprise.to_owned(),
+        state.to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -313,7 +333,7 @@ mod tests {
             sids: vec![9100101],
         };
         i.check().unwrap();
-        let text = i.rules("CN-000001");
+        let text = i.rules("CN-000001", 1);
         let loaded = rules::load::load_sources(
             &[(std::path::PathBuf::from("bulletin"), text.clone())],
             &rules::Vars::suricata_defaults(),
@@ -349,6 +369,9 @@ mod tests {
             deadline: 0,
             revoked: 0,
             version: 1,
+            revision: 1,
+            drill: 0,
+            change: String::new(),
         };
         let t = Target {
             bulletin_id: id,

@@ -144,6 +144,19 @@ pub fn export(b: &Bulletin) -> Value {
     report["x_icsight_scope"] = serde_json::to_value(b.scope()).unwrap_or_default();
     report["x_icsight_deadline"] = stix_time(b.deadline).into();
     report["x_icsight_sids"] = json!(ind.sids);
+    report["x_icsight_revision"] = b.revision.into();
+    if b.revision > 1 || b.revoked != 0 {
+        // An amendment or revocation is a new version of the report: same id, later
+        // `modified`.
+        let at = (b.version / 1_000_000).clamp(u64::from(b.issued), u64::from(u32::MAX));
+        report["modified"] = stix_time(at as u32).into();
+    }
+    if b.drill != 0 {
+        report["x_icsight_drill"] = true.into();
+    }
+    if b.revoked != 0 {
+        report["revoked"] = true.into();
+    }
     objects.push(report);
     json!({
         "type": "bundle",
@@ -195,6 +208,7 @@ pub fn import(bundle: &Value) -> Result<NewBulletin, String> {
             .unwrap_or_else(|| {
                 Timestamp((crate::time::now_s() + 30 * 86_400) * 1_000_000).rfc3339()
             }),
+        drill: report.get("x_icsight_drill").and_then(Value::as_bool) == Some(true),
     };
     if let Some(sids) = report.get("x_icsight_sids") {
         n.indicators.sids =
@@ -283,6 +297,7 @@ mod tests {
             signatures: "alert tcp any any -> any 102 (msg:\"test sig\"; content:\"|32 01|\"; sid:4100001; rev:1;)".into(),
             actions: vec!["Block 203.0.113.7 at the plant firewall".into()],
             deadline: "2099-01-01T00:00:00Z".into(),
+            drill: false,
         };
         let b = super::super::issue::make(&n, "CN-000001", "national", 1, 1_800_000_000).unwrap();
         let bundle = export(&b);
