@@ -67,8 +67,9 @@ fn tiers(dir: &Path, ch: &ClickHouse) -> (Collector, Collector, Collector) {
         ch,
         "registry_refresh_s = 1\n",
         &format!(
-            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}",
-            account("regulator", "regulator", "", "")
+            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}{}",
+            account("regulator", "regulator", "", ""),
+            account("nat-soc", "analyst", "", ""),
         ),
     );
     let zj = below(
@@ -394,4 +395,267 @@ fn a_graded_report_goes_up_in_stages_is_chased_when_late_and_kept_in_versions() 
         !open.contains(&did.as_str()),
         "an exercise is no figure: {open:?}"
     );
+}
+
+/// The entries of `id`'s timeline at `tier` of `kind`.
+fn timeline(tier: &Collector, id: &str, who: &str) -> Value {
+    get_json(tier, &format!("/v1/incidents/{id}/timeline"), who)
+}
+
+fn in_an_hour() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", "+1 hour", "+%FT%TZ"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The task of `list` (a `GET /v1/tasks` answer) whose text is `text`.
+fn task_in(list: &Value, text: &str) -> Option<Value> {
+    (list["tasks"].as_array()?.iter())
+        .find(|t| t["text"] == text)
+        .cloned()
+}
+
+#[test]
+fn the_tiers_coordinate_a_response_down_to_the_plant_and_the_results_come_back() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let (national, zj, site) = tiers(tmp.path(), &ch);
+
+    // The plant reports a grade-II incident; it reaches the nation.
+    let mut answer = (0, Value::Null);
+    wait_for("E1 in the site's registry", Duration::from_secs(20), || {
+        answer = post(&site, "/v1/incidents", "e1-eng", &first_report());
+        answer.0 != 403
+    });
+    assert_eq!(answer.0, 201, "{}", answer.1);
+    let id = answer.1["incident"]["incident_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_for(
+        "the incident at the nation",
+        Duration::from_secs(20),
+        || {
+            national
+                .get(&format!("/v1/incidents/{id}"), Some(&token("nat-soc")))
+                .0
+                == 200
+        },
+    );
+
+    // The nation raises the response, comments, and tasks the province.
+    let inc = |p: &str| format!("/v1/incidents/{id}/{p}");
+    let (s, v) = post(
+        &national,
+        &inc("response"),
+        "regulator",
+        &json!({"level": "II"}),
+    );
+    assert_eq!(s, 403, "a reader sets no response: {v}");
+    let (s, v) = post(
+        &national,
+        &inc("response"),
+        "nat-soc",
+        &json!({"level": "V"}),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = post(
+        &national,
+        &inc("response"),
+        "nat-soc",
+        &json!({"level": "II", "note": "二级响应：省级组织处置"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = post(
+        &national,
+        &inc("comments"),
+        "nat-soc",
+        &json!({"text": "请核查同批次工程师站"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let to_province = "Check every energy plant of Zhejiang for the same ransomware";
+    let (s, v) = post(
+        &national,
+        &inc("tasks"),
+        "nat-soc",
+        &json!({"province": "440000", "text": to_province, "deadline": in_an_hour()}),
+    );
+    assert_eq!(s, 400, "not the incident's province: {v}");
+    let (s, v) = post(
+        &national,
+        &inc("tasks"),
+        "nat-soc",
+        &json!({"province": "330000", "text": to_province, "deadline": "2001-01-01T00:00:00Z"}),
+    );
+    assert_eq!(s, 400, "a deadline already past: {v}");
+    let (s, v) = post(
+        &national,
+        &inc("tasks"),
+        "nat-soc",
+        &json!({"province": "330000", "text": to_province, "deadline": in_an_hour()}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let national_task = v["entry_id"].as_str().expect("task id").to_owned();
+    assert_eq!(v["state"], "assigned");
+
+    // Down to the province: its analyst accepts and tasks the plant in turn.
+    let mut t = Value::Null;
+    wait_for("the task at the province", Duration::from_secs(20), || {
+        t = task_in(&get_json(&zj, "/v1/tasks", "zj-soc"), to_province).unwrap_or_default();
+        !t.is_null()
+    });
+    assert_eq!(t["entry_id"], national_task.as_str());
+    let task = |id: &str| format!("/v1/tasks/{id}");
+    let (s, v) = post(
+        &national,
+        &task(&national_task),
+        "nat-soc",
+        &json!({"state": "accepted"}),
+    );
+    assert_eq!(s, 403, "the assigner does not move it on: {v}");
+    let (s, v) = post(
+        &zj,
+        &task(&national_task),
+        "zj-soc",
+        &json!({"state": "accepted"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = post(
+        &zj,
+        &task(&national_task),
+        "zj-soc",
+        &json!({"state": "done"}),
+    );
+    assert_eq!(s, 400, "done says what was done: {v}");
+    let (s, v) = post(
+        &zj,
+        &inc("tasks"),
+        "zj-soc",
+        &json!({"province": "330000", "text": "not for me", "deadline": in_an_hour()}),
+    );
+    assert_eq!(s, 403, "a province tasks its enterprises, not itself: {v}");
+    let to_plant = "Image the engineering workstation and send the hashes";
+    let (s, v) = post(
+        &zj,
+        &inc("tasks"),
+        "zj-soc",
+        &json!({"province": "330000", "enterprise_id": E2, "text": to_plant, "deadline": in_an_hour()}),
+    );
+    assert_eq!(s, 400, "E2 is not concerned: {v}");
+    let (s, v) = post(
+        &zj,
+        &inc("tasks"),
+        "zj-soc",
+        &json!({"province": "330000", "enterprise_id": E1, "text": to_plant, "deadline": in_an_hour()}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let plant_task = v["entry_id"].as_str().expect("task id").to_owned();
+
+    // Down to the plant's own collector: its engineer reports the result there.
+    wait_for("the task at the plant", Duration::from_secs(20), || {
+        task_in(&get_json(&site, "/v1/tasks", "e1-eng"), to_plant).is_some()
+    });
+    let (s, _) = zj.get("/v1/tasks", Some(&token("e2-eng")));
+    assert_eq!(s, 200);
+    assert!(
+        task_in(&get_json(&zj, "/v1/tasks?state=all", "e2-eng"), to_plant).is_none(),
+        "another enterprise does not see it"
+    );
+    let (s, v) = post(
+        &zj,
+        &task(&plant_task),
+        "e2-eng",
+        &json!({"state": "accepted"}),
+    );
+    assert_eq!(s, 404, "{v}");
+    let result = "Image taken; SHA-256 of the dropper sent to the CERT";
+    let (s, v) = post(
+        &site,
+        &task(&plant_task),
+        "e1-eng",
+        &json!({"state": "done", "result": result}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = post(
+        &site,
+        &task(&plant_task),
+        "e1-eng",
+        &json!({"state": "declined", "result": "changed my mind"}),
+    );
+    assert_eq!(s, 409, "done is done: {v}");
+
+    // The result comes back to the province, which closes its own task; both reach the nation.
+    wait_for(
+        "the plant's result at the province",
+        Duration::from_secs(20),
+        || {
+            task_in(&get_json(&zj, "/v1/tasks?state=all", "zj-soc"), to_plant)
+                .is_some_and(|t| t["state"] == "done" && t["result"] == result)
+        },
+    );
+    let (s, v) = post(
+        &zj,
+        &task(&national_task),
+        "zj-soc",
+        &json!({"state": "done", "result": "All 12 energy plants checked; one infected (E1), cleaned"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_for(
+        "both results at the nation",
+        Duration::from_secs(20),
+        || {
+            let tl = timeline(&national, &id, "regulator");
+            let done = (tl["timeline"].as_array().expect("timeline").iter())
+                .filter(|e| e["kind"] == "task" && e["state"] == "done")
+                .count();
+            done == 2
+        },
+    );
+    let tl = timeline(&national, &id, "regulator");
+    assert_eq!(tl["response"], "II");
+    let kinds: Vec<&str> = (tl["timeline"].as_array().expect("timeline").iter())
+        .map(|e| e["kind"].as_str().expect("kind"))
+        .collect();
+    for k in [
+        "state",
+        "report",
+        "response",
+        "comment",
+        "task",
+        "task_update",
+    ] {
+        assert!(kinds.contains(&k), "{k} not on the timeline: {kinds:?}");
+    }
+    let ats: Vec<&str> = (tl["timeline"].as_array().expect("timeline").iter())
+        .map(|e| e["at"].as_str().expect("at"))
+        .collect();
+    assert!(
+        ats.windows(2).all(|w| w[0] <= w[1]),
+        "in time order: {ats:?}"
+    );
+    // The plant's collector sees its own incident's coordination too.
+    let tl = timeline(&site, &id, "e1-eng");
+    assert_eq!(tl["response"], "II", "{tl}");
+
+    // Everything audited where it was done.
+    for (db, action) in [
+        ("nat", "incident.response"),
+        ("nat", "incident.comment"),
+        ("nat", "incident.task"),
+        ("zj", "incident.task"),
+        ("zj", "task.update"),
+        ("e1", "task.update"),
+    ] {
+        wait_for(
+            &format!("{db} {action} audited"),
+            Duration::from_secs(20),
+            || {
+                ch.count(&format!(
+                    "SELECT count() FROM {db}.audit WHERE action = '{action}' AND outcome = 'ok'"
+                )) >= 1
+            },
+        );
+    }
 }

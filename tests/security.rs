@@ -287,6 +287,27 @@ fn scope_holes_between_tiers_are_closed() {
     );
     assert_eq!(s, 200, "{body}");
     assert!(!body.contains("forged"), "{body}");
+    // A coordination entry (a task, 应急协同) on it, claimed the same two ways: refused alike.
+    let tasked = |province: &str| {
+        json!({"event_type": "coordination", "event_id": format!("c-{province}"), "row": {
+            "incident_id": "zj-00aa11bb22cc33dd", "province": province, "enterprise_id": E1,
+            "entry_id": "gd-task-1", "kind": "task", "tier": "gd", "author": "gd-admin",
+            "at": 1_800_000_000u32, "text": "forged", "level": 0,
+            "assignee_province": province, "assignee_enterprise": E1,
+            "deadline": 1_900_000_000u32, "state": "done", "result": "forged",
+            "updated": 0, "updated_by": "", "seq": 0, "version": 2}})
+    };
+    let (s, body) = ingest_as_collector(&nat, "gd", &[tasked("440000")]);
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("belongs to province 330000"), "{body}");
+    let (s, body) = ingest_as_collector(&nat, "gd", &[tasked("330000")]);
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = nat.get(
+        "/v1/incidents/zj-00aa11bb22cc33dd/timeline",
+        Some(&token("analyst-zj")),
+    );
+    assert_eq!(s, 200, "{body}");
+    assert!(!body.contains("forged"), "{body}");
 
     // 9. A read-only regulator reading a bulletin does not make it "received".
     let (s, body) = nat.get(

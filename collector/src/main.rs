@@ -18,6 +18,7 @@ use collector::store::audit::{Audit, Record};
 use collector::store::{self, retention, schema, settle, Store};
 use collector::tier::bulletin::Bulletins;
 use collector::tier::fleet::{self, Fleet};
+use collector::tier::incident::coordination::Coordination;
 use collector::tier::incident::{self, Escalator, Incidents};
 use collector::tier::registry;
 use collector::tier::report::EnterpriseRow;
@@ -387,12 +388,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     fleet.restore(&open);
     escalator.restore(open);
     let upstream = Upstream::start(&config)?.map(Arc::new);
+    let coordination = Arc::new(Coordination::new(
+        store.clone(),
+        upstream.clone(),
+        &config.tier.id,
+    ));
     let incidents = Arc::new(Incidents::new(
         escalator,
         store.clone(),
         upstream.clone(),
         metrics.incidents.clone(),
         collector::tier::live::Live::default(),
+        coordination.clone(),
     ));
     let bulletins = Arc::new(Bulletins::new(
         Bulletins::load(&store).await.context("loading bulletins")?,
@@ -450,6 +457,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
     tokio::spawn(bulletins.pull_loop(config.upstream.clone()));
+    tokio::spawn(coordination.pull_loop(config.upstream.clone()));
     tokio::spawn(fleet::sweep_loop(
         fleet,
         app.incidents.clone(),

@@ -108,6 +108,11 @@ token_expires = "2099-01-01T00:00:00Z"
             None,
             metrics.incidents.clone(),
             collector::tier::live::Live::default(),
+            Arc::new(collector::tier::incident::coordination::Coordination::new(
+                store.clone(),
+                None,
+                &config.tier.id,
+            )),
         )),
         bulletins: Arc::new(Bulletins::new(
             Book::default(),

@@ -2,7 +2,8 @@
 //! read within the account's scope, move on at the tier that owns them. `POST /v1/incidents`
 //! and `POST|GET /v1/incidents/{id}/reports`: incident reports (事件报告) — a person reports an
 //! incident, or grades one the rules opened, and follows it with follow-ups and a final
-//! report, each kept as submitted (`tier::incident::filing`).
+//! report, each kept as submitted (`tier::incident::filing`). Comments, response levels and
+//! tasks are [`super::coordination`]'s.
 
 use std::sync::Arc;
 
@@ -210,9 +211,18 @@ async fn read(
     who: Authed<Account>,
     Path(id): Path<String>,
 ) -> Response {
-    let r = load_seen(&app, &who.who, &id)
-        .await
-        .map(|i| Json(as_json(&i)).into_response());
+    let r = async {
+        let i = load_seen(&app, &who.who, &id).await?;
+        let entries = (app.incidents.coordination.of_incident(&id).await)
+            .map_err(|e| app.storage_error(e))?;
+        let mut j = as_json(&i);
+        j["response"] = super::coordination::response_name(
+            crate::tier::incident::coordination::response_level(&entries),
+        )
+        .into();
+        Ok(Json(j).into_response())
+    }
+    .await;
     who.answer(&app, r)
 }
 

@@ -201,9 +201,15 @@ async fn accept(
             _ => None,
         })
         .collect();
-    let reports = ingest::store_reports(&app.store, &app.bulletins, up, checked.reports)
-        .await
-        .map_err(unavailable)?;
+    let reports = ingest::store_reports(
+        &app.store,
+        &app.bulletins,
+        &app.incidents.coordination,
+        up,
+        checked.reports,
+    )
+    .await
+    .map_err(unavailable)?;
     app.incidents.live.incidents(&arrived);
     app.incidents.live.alerts(&checked.alerts);
     app.incidents

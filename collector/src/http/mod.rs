@@ -14,6 +14,7 @@ use axum::http::HeaderMap;
 use axum::Router;
 
 pub mod bulletins;
+pub mod coordination;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -119,6 +120,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(query::router())
         .merge(login::router())
         .merge(incidents::router())
+        .merge(coordination::router())
         .merge(sensors::router())
         .merge(bulletins::router())
         .merge(health::router())

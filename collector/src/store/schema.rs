@@ -414,6 +414,36 @@ Migration {
         "INSERT INTO {db}.bulletin_steps (bulletin_id, revision, province, enterprise_id, state, at, actor, note, version) \
          SELECT bulletin_id, 1, province, enterprise_id, state, at, actor, note, version FROM {db}.bulletin_progress",
     ],
+},
+Migration {
+    version: 6,
+    name: "incident coordination",
+    statements: &[
+        // Comments, response levels and tasks on incidents (应急协同): one row per version of
+        // an entry, the newest kept; `seq` is the arrival order at this tier, which pages the
+        // feed the tier below pulls.
+        "CREATE TABLE IF NOT EXISTS {db}.incident_coordination (
+             incident_id String,
+             province String,
+             enterprise_id String,
+             entry_id String,
+             kind String,
+             tier String,
+             author String,
+             at DateTime('UTC'),
+             text String,
+             level UInt8,
+             assignee_province String,
+             assignee_enterprise String,
+             deadline DateTime('UTC'),
+             state String,
+             result String,
+             updated DateTime('UTC'),
+             updated_by String,
+             seq UInt64,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY entry_id",
+    ],
 }];
 
 /// The newest schema version this collector knows.

@@ -14,6 +14,7 @@ use crate::event::{AlertRow, Envelope, LineError, Row};
 use crate::metrics::{Metrics, Table};
 use crate::store::{Batch, Store};
 use crate::tier::bulletin::Bulletins;
+use crate::tier::incident::coordination::{Coordination, KeepError, Source};
 
 use crate::tier::registry::Registry;
 use crate::tier::report::{self, Heartbeat, Report, SensorState};
@@ -280,6 +281,7 @@ pub async fn foreign_incident(
         .filter_map(|r| match r {
             Report::Incident(i) => Some((i.incident_id.as_str(), i.province.as_str())),
             Report::IncidentReport(r) => Some((r.incident_id.as_str(), r.province.as_str())),
+            Report::Coordination(e) => Some((e.incident_id.as_str(), e.province.as_str())),
             _ => None,
         })
         .collect();
@@ -312,6 +314,7 @@ pub async fn foreign_incident(
 pub async fn store_reports(
     store: &Store,
     bulletins: &Bulletins,
+    coordination: &Coordination,
     up: Option<&Upstream>,
     reports: Vec<Report>,
 ) -> clickhouse::error::Result<usize> {
@@ -324,6 +327,7 @@ pub async fn store_reports(
         Vec::new(),
     );
     let mut filed = Vec::new();
+    let mut entries = Vec::new();
     let n = reports.len();
     for r in reports {
         match r {
@@ -334,6 +338,7 @@ pub async fn store_reports(
             Report::Progress(r) => progress.push(r),
             Report::Enterprise(r) => enterprises.push(r),
             Report::Sitrep(r) => sitreps.push(r),
+            Report::Coordination(e) => entries.push(*e),
             // Kept in memory by the fleet (`Checked::sensors`), not stored.
             Report::Sensor(_) => {}
         }
@@ -348,6 +353,11 @@ pub async fn store_reports(
     }
     store.insert("enterprises", &enterprises).await?;
     store.insert("situation_reports", &sitreps).await?;
+    // Checked against what is held, numbered here and sent on up by the coordination itself.
+    match coordination.keep(entries, Source::Below).await {
+        Ok(_) | Err(KeepError::Invalid(_)) => {}
+        Err(KeepError::Storage(e)) => return Err(e),
+    }
     let lines: Vec<Vec<u8>> = (filed.iter().map(report::incident_report_line))
         .chain(incidents.iter().map(report::incident_line))
         .chain(progress.iter().map(report::progress_line))

@@ -290,10 +290,12 @@ pub enum Report {
     Sensor(SensorState),
     /// A situation report issued below.
     Sitrep(super::sitrep::Row),
+    /// An entry of an incident's coordination, written or moved on below.
+    Coordination(Box<super::incident::coordination::Entry>),
 }
 
 /// The report types and their `event_type`.
-pub const REPORT_TYPES: [&str; 8] = [
+pub const REPORT_TYPES: [&str; 9] = [
     "rollup",
     "asset_count",
     "incident",
@@ -302,6 +304,7 @@ pub const REPORT_TYPES: [&str; 8] = [
     "enterprise",
     "sensor",
     "sitrep",
+    "coordination",
 ];
 
 /// A line for the tier above: `{"event_type", "event_id", "row"}`.
@@ -337,6 +340,15 @@ pub fn incident_report_line(r: &IncidentReport) -> Vec<u8> {
         "incident_report",
         &format!("ir-{}-{}", r.incident_id, r.seq),
         r,
+    )
+}
+
+/// An entry of an incident's coordination as a line for the tier above.
+pub fn coordination_line(e: &super::incident::coordination::Entry) -> Vec<u8> {
+    line(
+        "coordination",
+        &format!("c-{}-{}", e.entry_id, e.version),
+        e,
     )
 }
 
@@ -444,6 +456,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
         "bulletin_progress" => Report::Progress(read("row", row)?),
         "sensor" => Report::Sensor(read("row", row)?),
         "sitrep" => Report::Sitrep(read("row", row)?),
+        "coordination" => Report::Coordination(read("row", row)?),
         _ => Report::Enterprise(read("row", row)?),
     };
     match &mut report {
@@ -523,6 +536,16 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
             if long > 256 << 10 {
                 return Err(invalid("row: a report longer than 256 KiB"));
             }
+        }
+        Report::Coordination(e) => {
+            // Of an incident in the sender's scope, or a task assigned inside it.
+            let incident = within(by, &e.province, &e.enterprise_id);
+            if incident.is_err() && e.kind == "task" {
+                within(by, &e.assignee_province, &e.assignee_enterprise)?;
+            } else {
+                incident?;
+            }
+            super::incident::coordination::check(e).map_err(|m| invalid(format!("row.{m}")))?;
         }
         Report::Progress(r) => {
             within(by, &r.province, &r.enterprise_id)?;

@@ -286,3 +286,108 @@ async fn asset_counts(store: &Store) -> clickhouse::error::Result<Vec<AssetCount
         .fetch_all()
         .await
 }
+
+/// What a tier pulls from the tier above: a feed paged by `seq`.
+pub struct Feed<'a> {
+    /// For the log: "bulletins", "coordination".
+    pub what: &'static str,
+    /// The feed's path, to which `?after=N` is added.
+    pub path: &'a str,
+    /// The answer's list: `{"<key>": [...], "last": N}`.
+    pub key: &'static str,
+    /// The cursor's file in the spool directory.
+    pub cursor: &'static str,
+}
+
+/// Follow `feed` of the tier above every `bulletin_poll_s`, from the cursor kept in the spool
+/// directory: each item is given to `take`, in order; the cursor moves on once every item of
+/// an answer is taken, so an item not taken (storage away) is pulled again.
+pub async fn follow<F, Fut>(
+    cfg: crate::config::UpstreamConfig,
+    tier_id: String,
+    feed: Feed<'_>,
+    take: F,
+) where
+    F: Fn(serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(flatten)]
+        items: HashMap<String, serde_json::Value>,
+        last: u64,
+    }
+    if !cfg.link.enabled() {
+        return;
+    }
+    let fetch = match uplink::Fetch::new(&cfg.link, "upstream.link", &tier_id) {
+        Ok(f) => Arc::new(f),
+        Err(e) => {
+            tracing::error!(error = %format!("{}: {}", e.full_key(), e.detail()), what = feed.what, "cannot pull from the tier above");
+            return;
+        }
+    };
+    let path = cfg.link.spool_dir.join(feed.cursor);
+    let mut cursor: u64 = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let every = Duration::from_secs_f64(cfg.bulletin_poll_s);
+    loop {
+        let f = fetch.clone();
+        let url = format!("{}?after={cursor}", feed.path);
+        let got = tokio::task::spawn_blocking(move || f.get(&url)).await;
+        let text = match got {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, what = feed.what, "pulling from the tier above failed");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, what = feed.what, "pulling from the tier above failed");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        };
+        let mut a = match serde_json::from_str::<Answer>(&text) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, what = feed.what, "the feed above answered something else");
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        };
+        let items = match a.items.remove(feed.key) {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => {
+                tracing::warn!(
+                    what = feed.what,
+                    key = feed.key,
+                    "the feed above answered without its list"
+                );
+                tokio::time::sleep(every).await;
+                continue;
+            }
+        };
+        let mut ok = true;
+        for item in items {
+            if let Err(e) = take(item).await {
+                tracing::warn!(error = %e, what = feed.what, "storing an item from above failed; will pull it again");
+                ok = false;
+                break;
+            }
+        }
+        if ok && a.last > cursor {
+            cursor = a.last;
+            let tmp = path.with_extension("tmp");
+            if let Err(e) = std::fs::write(&tmp, format!("{cursor}\n"))
+                .and_then(|()| std::fs::rename(&tmp, &path))
+            {
+                tracing::warn!(error = %e, what = feed.what, "cannot keep the feed's cursor");
+            }
+            continue;
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -478,59 +478,14 @@ impl Bulletins {
     /// Pull the bulletins of the tier above every `bulletin_poll_s`, store them with their
     /// targets here, renumbered in this tier's order.
     pub async fn pull_loop(self: Arc<Self>, cfg: UpstreamConfig) {
-        if !cfg.link.enabled() {
-            return;
-        }
-        let fetch = match uplink::Fetch::new(&cfg.link, "upstream.link", &self.tier.id) {
-            Ok(f) => Arc::new(f),
-            Err(e) => {
-                tracing::error!(error = %format!("{}: {}", e.full_key(), e.detail()), "cannot pull bulletins");
-                return;
-            }
+        let feed = upstream::Feed {
+            what: "bulletins",
+            path: "/v1/bulletins/feed",
+            key: "bulletins",
+            cursor: "bulletins.cursor",
         };
-        let path = cfg.link.spool_dir.join("bulletins.cursor");
-        let mut cursor: u64 = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        let every = Duration::from_secs_f64(cfg.bulletin_poll_s);
-        loop {
-            let f = fetch.clone();
-            let got = tokio::task::spawn_blocking(move || {
-                f.get(&format!("/v1/bulletins/feed?after={cursor}"))
-            })
-            .await;
-            match got {
-                Ok(Ok(text)) => match serde_json::from_str::<FeedAnswer>(&text) {
-                    Ok(a) => {
-                        let mut ok = true;
-                        for j in a.bulletins {
-                            if let Err(e) = self.take(j).await {
-                                tracing::warn!(error = %e, "storing a bulletin from above failed; will pull it again");
-                                ok = false;
-                                break;
-                            }
-                        }
-                        if ok && a.last > cursor {
-                            cursor = a.last;
-                            let tmp = path.with_extension("tmp");
-                            if let Err(e) = std::fs::write(&tmp, format!("{cursor}\n"))
-                                .and_then(|()| std::fs::rename(&tmp, &path))
-                            {
-                                tracing::warn!(error = %e, "cannot keep the bulletin cursor");
-                            }
-                            continue;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the bulletin feed above answered something else")
-                    }
-                },
-                Ok(Err(e)) => tracing::warn!(error = %e, "pulling bulletins failed"),
-                Err(e) => tracing::warn!(error = %e, "pulling bulletins failed"),
-            }
-            tokio::time::sleep(every).await;
-        }
+        let tier = self.tier.id.clone();
+        upstream::follow(cfg, tier, feed, |j| self.take(j)).await;
     }
 
     /// Store one bulletin of the feed above, with the targets it came with.
@@ -556,10 +511,4 @@ impl Bulletins {
             .await
             .map_err(|e| format!("storage unavailable: {e}"))
     }
-}
-
-#[derive(Deserialize)]
-struct FeedAnswer {
-    bulletins: Vec<serde_json::Value>,
-    last: u64,
 }

@@ -51,7 +51,8 @@ pub fn level_name(level: u8) -> &'static str {
     }
 }
 
-fn parse_level(s: &str) -> Option<u8> {
+/// "I" … "IV" as 1 … 4.
+pub fn parse_level(s: &str) -> Option<u8> {
     LEVELS.iter().position(|l| *l == s).map(|i| i as u8 + 1)
 }
 

@@ -7,6 +7,7 @@
 //! from the criterion and the first alert that met it, and the alerts it holds are kept by
 //! event id, so a batch a sensor sends again neither opens a second incident nor counts twice.
 
+pub mod coordination;
 pub mod filing;
 mod record;
 

@@ -26,6 +26,8 @@ pub struct Incidents {
     stored: Counter,
     /// Where new incidents are announced.
     pub live: Live,
+    /// Comments, response levels and tasks on the incidents.
+    pub coordination: Arc<super::coordination::Coordination>,
     /// One change of a stored incident at a time (a report, a move on, an overdue flag), each
     /// made to the newest version: two at once would each write over the other's.
     changes: tokio::sync::Mutex<()>,
@@ -95,6 +97,7 @@ impl Incidents {
         upstream: Option<Arc<Upstream>>,
         stored: Counter,
         live: Live,
+        coordination: Arc<super::coordination::Coordination>,
     ) -> Incidents {
         Incidents {
             escalator,
@@ -102,6 +105,7 @@ impl Incidents {
             upstream,
             stored,
             live,
+            coordination,
             changes: tokio::sync::Mutex::new(()),
         }
     }
