@@ -465,6 +465,109 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
                 "no second revocation offered"
             );
             shot(&c, "bulletin-revoked").await;
+
+            // Emergency coordination: the nation raises the response to II and tasks the
+            // plant; the plant reports the result from its task desk; the nation reads it on
+            // the incident's timeline.
+            c.goto(&format!("{nat}/incident?id={incident_id}"))
+                .await
+                .expect("goto");
+            c.find(Locator::Css(
+                "form.response select[name=level] option[value=II]",
+            ))
+            .await
+            .expect("level II")
+            .click()
+            .await
+            .expect("choose II");
+            c.find(Locator::Css("form.response button[type=submit]"))
+                .await
+                .expect("set")
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "td.response", "II 级（重大）").await;
+            c.find(Locator::Css(&format!(
+                "form.task select[name=assignee] option[value='330000/{E1}']"
+            )))
+            .await
+            .expect("the plant as assignee")
+            .click()
+            .await
+            .expect("choose the plant");
+            fill(
+                &c,
+                "form.task textarea[name=text]",
+                "提取工程师站镜像并上报样本哈希",
+            )
+            .await;
+            c.find(Locator::Css("form.task button[type=submit]"))
+                .await
+                .expect("assign")
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "main h1", "事件详情").await;
+            let tl = text_of(&c, "table.timeline").await;
+            assert!(
+                tl.contains("提取工程师站镜像") && tl.contains("已下达"),
+                "{tl}"
+            );
+            shot(&c, "incident-coordination").await;
+            log_out(&c).await;
+
+            log_in(&c, &plant, "plant-admin", "demo password").await;
+            text_of(&c, "header nav").await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                c.goto(&format!("{plant}/tasks")).await.expect("goto");
+                if text_of(&c, "main").await.contains("提取工程师站镜像") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the task never reached the plant"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            fill(
+                &c,
+                "form.task-move input[name=result]",
+                "镜像已提取，样本哈希已上报",
+            )
+            .await;
+            c.find(Locator::Css("form.task-move button[value=done]"))
+                .await
+                .expect("done")
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "main h1", "事件详情").await;
+            shot(&c, "plant-task-done").await;
+            log_out(&c).await;
+
+            log_in(&c, &nat, "regulator", "demo password").await;
+            text_of(&c, "header nav").await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                c.goto(&format!("{nat}/incident?id={incident_id}"))
+                    .await
+                    .expect("goto");
+                let tl = text_of(&c, "table.timeline").await;
+                if tl.contains("镜像已提取，样本哈希已上报") && tl.contains("已办结")
+                {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the result never reached the nation: {tl}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            assert!(
+                c.find(Locator::Css("form.task")).await.is_err(),
+                "a reader assigns nothing"
+            );
             log_out(&c).await;
 
             // The province: another province's page is not found, and the attempt recorded.

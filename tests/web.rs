@@ -235,6 +235,7 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
         "/bulletins",
         "/reports",
         "/incident/new",
+        "/tasks",
     ] {
         let (s, page) = browse(&c, &jar, &[&url(&c, &format!("{path}?lang=en"))]);
         assert_eq!(s, 200, "{page}");

@@ -127,6 +127,7 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
     .into_iter()
     .filter(|s| *s > current)
     .collect();
+    let coordination = super::coordination::section(&app, &v, &i).await;
     let body = html! {
         table.fields { tbody {
             tr { th { (lang.t("col_incident")) } td { (i.incident_id) } }
@@ -164,6 +165,7 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
                 Err(_) => { p.note { (lang.t("report_none_due")) } }
             }
         }
+        (coordination)
         h2 { (lang.t("history")) }
         (tree(&history))
         @if acts && !next.is_empty() {

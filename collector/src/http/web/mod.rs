@@ -12,6 +12,7 @@
 mod alerts;
 mod assets;
 mod bulletins;
+mod coordination;
 mod files;
 pub mod i18n;
 mod incidents;
@@ -58,6 +59,17 @@ pub fn router() -> Router<Arc<App>> {
         .route("/incident/step", axum::routing::post(incidents::act))
         .route("/incident/new", get(incidents::new).post(incidents::report))
         .route("/incident/report", axum::routing::post(incidents::report))
+        .route(
+            "/incident/comment",
+            axum::routing::post(coordination::comment),
+        )
+        .route(
+            "/incident/response",
+            axum::routing::post(coordination::response),
+        )
+        .route("/incident/task", axum::routing::post(coordination::task))
+        .route("/task/update", axum::routing::post(coordination::update))
+        .route("/tasks", get(coordination::list))
         .route("/events", get(live::events))
         .route("/reports", get(reports::list))
         .route("/report", get(reports::one))
@@ -310,7 +322,7 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                             ("/", lang.t("nav_overview")), ("/sensors", lang.t("nav_sensors")),
                             ("/assets", lang.t("nav_assets")), ("/incidents", lang.t("nav_incidents")),
                             ("/alerts", lang.t("nav_alerts")), ("/bulletins", lang.t("nav_bulletins")),
-                            ("/reports", lang.t("nav_reports")),
+                            ("/tasks", lang.t("nav_tasks")), ("/reports", lang.t("nav_reports")),
                         ] {
                             @if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
                         }
