@@ -9,10 +9,11 @@
 #   curl, openssl     the collector tests talk HTTPS to it and check the certificates it issues
 #   chromium, chromium-driver, fonts-noto-cjk  the pages tested in a real headless browser, in Chinese
 #   poppler-utils                     pdftotext, which reads the situation reports' PDFs back in the tests
+#   python3-aiosmtpd  the SMTP sink (with STARTTLS) the notification tests send to
 set -euo pipefail
 
 packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps
-  clickhouse-server clickhouse-client curl openssl python3 chromium chromium-driver fonts-noto-cjk poppler-utils)
+  clickhouse-server clickhouse-client curl openssl python3 chromium chromium-driver fonts-noto-cjk poppler-utils python3-aiosmtpd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

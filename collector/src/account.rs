@@ -70,6 +70,20 @@ pub struct Account {
     /// Empty: every enterprise in scope.
     #[serde(default)]
     pub enterprise_id: String,
+    /// Where this person is told of what happens in the scope (`crate::notify`): an e-mail
+    /// address, a webhook (`https://…`) and the file holding its signing secret.
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub webhook: String,
+    #[serde(default)]
+    pub webhook_secret_file: std::path::PathBuf,
+    /// The language of the messages: `zh-CN` (the default) or `en`.
+    #[serde(default)]
+    pub lang: String,
+    /// The events to be told of; absent: the role's (`[[notify.roles]]`).
+    #[serde(default)]
+    pub notify: Option<Vec<String>>,
 }
 
 impl Account {
@@ -261,6 +275,11 @@ mod tests {
             token_expires: String::new(),
             province: province.into(),
             enterprise_id: enterprise.into(),
+            email: String::new(),
+            webhook: String::new(),
+            webhook_secret_file: Default::default(),
+            lang: String::new(),
+            notify: None,
         }
     }
 

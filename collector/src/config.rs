@@ -32,6 +32,8 @@ pub struct Config {
     pub reports: ReportsConfig,
     #[serde(default)]
     pub incidents: IncidentsConfig,
+    #[serde(default)]
+    pub notify: NotifyConfig,
     /// The sensors allowed to write, each bound to its enterprise and province.
     #[serde(default)]
     pub sensors: Vec<SensorEntry>,
@@ -92,6 +94,75 @@ impl Default for IncidentsConfig {
             followup_s: [4 * 3_600, 8 * 3_600, 24 * 3_600, 0],
             final_report_s: [7 * 86_400; 4],
             overdue_check_s: 30,
+        }
+    }
+}
+
+/// Notifications by e-mail and signed webhook (`crate::notify`): the mail server, how hard a
+/// delivery is tried, when deadlines are recalled, and what each role hears of by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// The mail server; empty: no e-mail is sent.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `starttls` (the default), `tls` (implicit, port 465) or `none` (a server on this host
+    /// only).
+    pub smtp_security: String,
+    /// PEM certificate(s) of a private CA the mail server's certificate chains to; empty: the
+    /// public web roots.
+    pub smtp_ca: PathBuf,
+    /// Log in as this user, with the password in `smtp_password_file`; empty: no login.
+    pub smtp_user: String,
+    pub smtp_password_file: PathBuf,
+    /// The sender: `icsight <icsight@example.cn>`.
+    pub from: String,
+    /// The webhook secret of accounts that name none of their own (a file holding it).
+    pub webhook_secret_file: PathBuf,
+    /// Deliveries tried before a message goes to the dead letters.
+    pub attempts: u32,
+    /// Backoff between tries, doubling from the first to the second, jittered.
+    pub retry_min_s: f64,
+    pub retry_max_s: f64,
+    /// Seconds one delivery may take.
+    pub timeout_s: f64,
+    /// How long before a bulletin's deadline its enterprises are reminded.
+    pub remind_before_s: u64,
+    /// How often this tier looks for what to tell (new bulletins, deadlines, incidents, tasks).
+    pub check_s: f64,
+    /// Messages waiting to be delivered at most; beyond, new ones are dropped and counted.
+    pub queue: usize,
+    /// What each role hears of when its account names nothing.
+    pub roles: Vec<RoleEvents>,
+}
+
+/// The events a role hears of by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleEvents {
+    pub role: crate::account::Role,
+    pub events: Vec<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_ca: PathBuf::new(),
+            smtp_user: String::new(),
+            smtp_password_file: PathBuf::new(),
+            from: "icsight <icsight@localhost>".into(),
+            webhook_secret_file: PathBuf::new(),
+            attempts: 6,
+            retry_min_s: 2.0,
+            retry_max_s: 300.0,
+            timeout_s: 10.0,
+            remind_before_s: 86_400,
+            check_s: 15.0,
+            queue: 10_000,
+            roles: Vec::new(),
         }
     }
 }
@@ -443,6 +514,77 @@ fn lowest_grade() -> u8 {
 }
 
 impl Config {
+    fn validate_notify(&self) -> Result<(), (String, String)> {
+        let n = &self.notify;
+        let key = |k: &str| format!("notify.{k}");
+        if !n.smtp_host.is_empty() {
+            match n.smtp_security.as_str() {
+                "starttls" | "tls" => {}
+                "none" if matches!(n.smtp_host.as_str(), "127.0.0.1" | "::1" | "localhost") => {}
+                "none" => {
+                    return Err((
+                        key("smtp_security"),
+                        "\"none\" sends mail in the clear: only to a server on this host".into(),
+                    ))
+                }
+                other => {
+                    return Err((
+                        key("smtp_security"),
+                        format!("{other:?} is not \"starttls\", \"tls\" or \"none\""),
+                    ))
+                }
+            }
+            if n.smtp_port == 0 {
+                return Err((key("smtp_port"), "must be 1-65535".into()));
+            }
+            if n.from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err((
+                    key("from"),
+                    format!(
+                        "{:?} is not an address like icsight <icsight@example.cn>",
+                        n.from
+                    ),
+                ));
+            }
+            if n.smtp_user.is_empty() != n.smtp_password_file.as_os_str().is_empty() {
+                return Err((
+                    key("smtp_user"),
+                    "smtp_user and smtp_password_file go together".into(),
+                ));
+            }
+        }
+        if !(1..=50).contains(&n.attempts) {
+            return Err((key("attempts"), format!("{} is not 1-50", n.attempts)));
+        }
+        for (k, v) in [
+            ("retry_min_s", n.retry_min_s),
+            ("retry_max_s", n.retry_max_s),
+            ("timeout_s", n.timeout_s),
+            ("check_s", n.check_s),
+        ] {
+            if !(0.05..=86_400.0).contains(&v) {
+                return Err((key(k), format!("{v} is not 0.05-86400 seconds")));
+            }
+        }
+        if n.retry_max_s < n.retry_min_s {
+            return Err((key("retry_max_s"), "less than retry_min_s".into()));
+        }
+        if n.queue == 0 {
+            return Err((key("queue"), "must be at least 1".into()));
+        }
+        for (i, r) in n.roles.iter().enumerate() {
+            for (j, e) in r.events.iter().enumerate() {
+                crate::notify::Event::parse(e).ok_or_else(|| {
+                    (
+                        format!("notify.roles[{i}].events[{j}]"),
+                        crate::notify::unknown_event(e),
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         Config::parse(&icsight_config::read(path)?, path)
     }
@@ -592,10 +734,12 @@ impl Config {
                 }
             }
         }
+        self.validate_notify()?;
         let mut names = HashMap::new();
         for (i, a) in self.accounts.iter().enumerate() {
             let key = |k: &str| format!("accounts[{i}].{k}");
             check_id(&a.name).map_err(|m| (key("name"), m))?;
+            crate::notify::check_account(a, &self.notify).map_err(|(k, m)| (key(k), m))?;
             if let Some(j) = names.insert(a.name.as_str(), i) {
                 return Err((key("name"), format!("{:?} is also accounts[{j}]", a.name)));
             }

@@ -24,6 +24,7 @@ pub mod config;
 pub mod event;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod pki;
 pub mod store;
 pub mod tier;

@@ -13,6 +13,7 @@ use collector::auth::Credentials;
 use collector::config::{Config, TierRole};
 use collector::http::{self, App};
 use collector::metrics::Metrics;
+use collector::notify::{self, Notifier};
 use collector::pki;
 use collector::store::audit::{Audit, Record};
 use collector::store::{self, retention, schema, settle, Store};
@@ -454,6 +455,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             registry,
             config.clone(),
             move || watched.list(|_, _| true),
+        ));
+    }
+    let (notifier, queue) = Notifier::new(config.clone(), store.clone())?;
+    if notifier.enabled() {
+        notify::deliver::run(config.clone(), store.clone(), queue).await?;
+        tokio::spawn(notifier.watch_loop(
+            bulletins.clone(),
+            app.incidents.clone(),
+            coordination.clone(),
         ));
     }
     tokio::spawn(bulletins.pull_loop(config.upstream.clone()));

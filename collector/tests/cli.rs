@@ -73,6 +73,33 @@ fn bad_configuration_is_refused_by_key() {
             "escalation[0].grades",
         ),
         ("[storage]\nretention = 3\n", "retention"),
+        (
+            "[notify]\nsmtp_host = \"mail.example\"\nsmtp_security = \"ssl\"\n",
+            "notify.smtp_security",
+        ),
+        (
+            "[notify]\nsmtp_host = \"mail.example\"\nsmtp_security = \"none\"\n",
+            "notify.smtp_security",
+        ),
+        (
+            "[notify]\nsmtp_host = \"mail.example\"\nfrom = \"not an address\"\n",
+            "notify.from",
+        ),
+        ("[[notify.roles]]\nrole = \"analyst\"\nevents = [\"lunch\"]\n", "notify.roles[0].events[0]"),
+        (
+            concat!(
+                "[[accounts]]\nname = \"a\"\nrole = \"analyst\"\npassword_argon2 = \"x\"\n",
+                "webhook = \"https://hooks.example/x\"\n"
+            ),
+            "accounts[0].webhook_secret_file",
+        ),
+        (
+            concat!(
+                "[[accounts]]\nname = \"a\"\nrole = \"analyst\"\npassword_argon2 = \"x\"\n",
+                "email = \"nobody\"\n"
+            ),
+            "accounts[0].email",
+        ),
     ] {
         let c = config(tmp.path(), text);
         for cmd in ["serve", "migrate", "retention"] {

@@ -41,6 +41,7 @@ use serde::Serialize;
 
 pub use config::{Compression, Fsync, UplinkConfig};
 pub use error::UplinkError;
+pub use retry::Backoff;
 pub use send::Fetch;
 
 /// How long a stopped sender may take to finish a request under way before it is left behind.

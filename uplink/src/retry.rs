@@ -8,7 +8,7 @@ const JITTER: f64 = 0.2;
 
 /// Delays that start at `min`, double on each failure up to `max`, and start over on success.
 #[derive(Debug)]
-pub(crate) struct Backoff {
+pub struct Backoff {
     min: Duration,
     max: Duration,
     next: Duration,

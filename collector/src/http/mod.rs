@@ -22,6 +22,7 @@ pub mod health;
 pub mod incidents;
 pub mod ingest;
 pub mod login;
+pub mod notifications;
 pub mod query;
 pub mod sensors;
 pub mod serve;
@@ -121,6 +122,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(login::router())
         .merge(incidents::router())
         .merge(coordination::router())
+        .merge(notifications::router())
         .merge(sensors::router())
         .merge(bulletins::router())
         .merge(health::router())

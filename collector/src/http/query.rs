@@ -868,6 +868,11 @@ mod tests {
             token_expires: String::new(),
             province: "330000".into(),
             enterprise_id: String::new(),
+            email: String::new(),
+            webhook: String::new(),
+            webhook_secret_file: Default::default(),
+            lang: String::new(),
+            notify: None,
         };
         let mut f = Filter::default();
         let p = AlertParams {

@@ -444,6 +444,31 @@ Migration {
              version UInt64
          ) ENGINE = ReplacingMergeTree(version) ORDER BY entry_id",
     ],
+},
+Migration {
+    version: 7,
+    name: "notifications",
+    statements: &[
+        // Every message to a person, one row per state it reached (queued, sent, dead); the
+        // notice key makes each thing told once, across restarts. Partitioned by month so
+        // retention can drop old ones.
+        "CREATE TABLE IF NOT EXISTS {db}.notifications (
+             delivery String,
+             notice String,
+             event String,
+             account String,
+             channel String,
+             recipient String,
+             province String,
+             enterprise_id String,
+             subject String,
+             state String,
+             attempts UInt32,
+             error String,
+             at DateTime('UTC'),
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(at) ORDER BY delivery",
+    ],
 }];
 
 /// The newest schema version this collector knows.

@@ -168,6 +168,7 @@ mod tests {
             include_str!("assets.rs"),
             include_str!("live.rs"),
             include_str!("reports.rs"),
+            include_str!("coordination.rs"),
         ]
         .concat();
         let used: BTreeSet<&str> = src

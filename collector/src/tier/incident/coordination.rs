@@ -257,6 +257,20 @@ impl Coordination {
             .await
     }
 
+    /// The tasks assigned since `secs` (UNIX seconds) and not yet taken up, for the
+    /// notifications.
+    pub async fn assigned_since(&self, secs: u64) -> clickhouse::error::Result<Vec<Entry>> {
+        self.store
+            .client()
+            .query(&format!(
+                "SELECT {COLUMNS} FROM incident_coordination FINAL WHERE kind = 'task' \
+                 AND state = 'assigned' AND at >= ? ORDER BY at LIMIT 10000"
+            ))
+            .bind(secs.min(u64::from(u32::MAX)) as u32)
+            .fetch_all()
+            .await
+    }
+
     /// The entries after `seq` that the collector below `c` should hold: those of incidents
     /// in its scope and the tasks assigned inside it, in `seq` order.
     pub async fn feed(

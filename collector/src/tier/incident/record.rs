@@ -228,6 +228,19 @@ impl Incidents {
         Ok(())
     }
 
+    /// The newest version of each incident changed since `secs` (UNIX seconds), for the
+    /// notifications.
+    pub async fn changed_since(&self, secs: u64) -> clickhouse::error::Result<Vec<Incident>> {
+        self.store
+            .client()
+            .query(&format!(
+                "SELECT {COLUMNS} FROM incidents FINAL WHERE updated >= ? ORDER BY updated LIMIT 10000"
+            ))
+            .bind(secs.min(u64::from(u32::MAX)) as u32)
+            .fetch_all()
+            .await
+    }
+
     /// The newest version of each incident `q` asks for, by priority.
     pub async fn list(&self, q: &ListQuery) -> clickhouse::error::Result<Vec<Incident>> {
         let mut sql =
