@@ -28,4 +28,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# taxii2-client: the independent TAXII 2.1 client the information-sharing test pulls with (PyPI).
+python3 -c 'import taxii2client' 2>/dev/null || python3 -m pip install --quiet taxii2-client
 command -v cargo >/dev/null || { echo "error: cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }

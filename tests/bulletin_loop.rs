@@ -295,3 +295,168 @@ fn a_bulletin_is_amended_and_revoked_down_to_the_sensor() {
         1
     );
 }
+
+/// A flow of `sensor` (of `enterprise`) `days_ago` from now, to `dest`.
+fn flow_line(sensor: &SensorSpec, id: &str, days_ago: u64, src: &str, dest: &str) -> String {
+    let at = |secs: u64| {
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{secs}"), "+%FT%T.000000Z"])
+            .output()
+            .expect("date");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let t = now - days_ago * 86_400;
+    format!(
+        r#"{{"timestamp":"{}","event_id":"{id}","flow_id":{},"event_type":"flow","src_ip":"{src}","src_port":50000,"dest_ip":"{dest}","dest_port":443,"proto":"TCP","flow":{{"pkts_toserver":3,"pkts_toclient":2,"bytes_toserver":300,"bytes_toclient":200,"start":"{}","end":"{}","state":"closed","reason":"timeout","alerted":false}},"sensor":{{"id":"{}","enterprise_id":"{}","province":"330000"}}}}"#,
+        at(t),
+        id.len() as u64 * 7919,
+        at(t - 5),
+        at(t),
+        sensor.id,
+        sensor.enterprise_id,
+    )
+}
+
+/// Send `lines` as sensor `s`'s batch.
+fn ingest(c: &Collector, s: &SensorSpec, lines: &[String]) {
+    let (_, _, token_file) = c.credentials(s.id);
+    let token = std::fs::read_to_string(token_file).expect("token");
+    let (status, body) = c.curl(&[
+        format!("{}/v1/ingest", c.url),
+        "-H".into(),
+        format!("Authorization: Bearer {}", token.trim()),
+        "-H".into(),
+        "Content-Type: application/x-ndjson".into(),
+        "--data-binary".into(),
+        lines.join("\n") + "\n",
+    ]);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_new_bulletin_is_hunted_for_in_yesterdays_flows_of_its_targets_only() {
+    const T1: SensorSpec = SensorSpec {
+        id: "zj-e1-t1",
+        enterprise_id: E1,
+        province: "330000",
+        industry: "energy",
+        grade: 1,
+        auth: Auth::Token,
+    };
+    const E2: &str = "91330200MA2AB3CD4G"; // machinery: not a target
+    const T2: SensorSpec = SensorSpec {
+        id: "zj-e2-t1",
+        enterprise_id: E2,
+        province: "330000",
+        industry: "machinery",
+        grade: 2,
+        auth: Auth::Token,
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let national = national(
+        tmp.path(),
+        &ch,
+        "registry_refresh_s = 1\n",
+        &format!(
+            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}{}",
+            account("national-admin", "admin", "", ""),
+            account("regulator", "regulator", "", ""),
+        ),
+    );
+    let zj = below(
+        tmp.path(),
+        &ch,
+        &national,
+        "zj",
+        "role = \"provincial\"\nprovince = \"330000\"\nretro_days = 7\n",
+        &[T1, T2],
+        &account("zj-admin", "admin", "330000", ""),
+    );
+    import_registry(
+        &zj,
+        &format!("{E1},Hangzhou Power,330000,energy,1\n{E2},Ningbo Works,330000,machinery,2\n"),
+    );
+    // Yesterday E1 talked to an indicated address and into an indicated network, and to an
+    // innocent one; E2 (not in the bulletin's scope) talked to the indicated address too; E1's
+    // talk of 9 days ago is older than the hunt looks.
+    ingest(
+        &zj,
+        &T1,
+        &[
+            flow_line(&T1, "e1-f1", 1, "10.1.1.5", "203.0.113.66"),
+            flow_line(&T1, "e1-f2", 1, "198.51.100.20", "10.1.1.6"),
+            flow_line(&T1, "e1-f3", 1, "10.1.1.7", "192.0.2.1"),
+            flow_line(&T1, "e1-f4", 9, "10.1.1.8", "203.0.113.66"),
+        ],
+    );
+    ingest(
+        &zj,
+        &T2,
+        &[flow_line(&T2, "e2-f1", 1, "10.2.2.5", "203.0.113.66")],
+    );
+
+    let mut issued = (0, Value::Null);
+    wait_for("a bulletin issued", Duration::from_secs(30), || {
+        let mut b = content(OLD_SID, "C2 addresses of the Modbus campaign");
+        b["indicators"] = json!({"ips": ["203.0.113.66", "198.51.100.0/24"]});
+        issued = post(&national, "/v1/bulletins", "national-admin", &b);
+        issued.0 == 201
+    });
+    let bid = issued.1["bulletin_id"].as_str().expect("id").to_owned();
+
+    // Found at the province, of E1 only, and reported up to the nation.
+    let hits_at = |c: &Collector, who: &str| -> Vec<Value> {
+        let (s, body) = c.get(&format!("/v1/bulletins/{bid}"), Some(&token(who)));
+        if s != 200 {
+            return Vec::new();
+        }
+        let v: Value = serde_json::from_str(&body).unwrap_or_default();
+        v["retro_hits"].as_array().cloned().unwrap_or_default()
+    };
+    wait_for("the hits at the province", Duration::from_secs(30), || {
+        hits_at(&zj, "zj-admin").len() >= 2
+    });
+    wait_for("the hits at the nation", Duration::from_secs(30), || {
+        hits_at(&national, "regulator").len() >= 2
+    });
+    for hits in [hits_at(&zj, "zj-admin"), hits_at(&national, "regulator")] {
+        let mut found: Vec<(String, String)> = (hits.iter())
+            .map(|h| {
+                (
+                    h["event_id"].as_str().unwrap_or("").to_owned(),
+                    h["indicator"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("e1-f1".to_owned(), "203.0.113.66".to_owned()),
+                ("e1-f2".to_owned(), "198.51.100.0/24".to_owned()),
+            ],
+            "{hits:?}"
+        );
+        assert!(hits
+            .iter()
+            .all(|h| h["enterprise_id"] == E1 && h["kind"] == "flow"));
+    }
+    // Each flow hit is an alert of E1 at the time of the flow, in the bulletin's sid block.
+    assert_eq!(
+        ch.count("SELECT count() FROM zj.alerts WHERE kind = 'retro' AND enterprise_id = '91330100MA27XY1235'"),
+        2
+    );
+    assert_eq!(ch.count("SELECT count() FROM zj.alerts WHERE kind = 'retro' AND enterprise_id != '91330100MA27XY1235'"), 0);
+    assert_eq!(
+        ch.count(&format!(
+            "SELECT count() FROM zj.alerts WHERE kind = 'retro' AND ts < now() - 3600 \
+             AND signature LIKE 'ICSIGHT BULLETIN {bid} retro-hunt%'"
+        )),
+        2
+    );
+}

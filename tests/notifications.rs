@@ -298,7 +298,7 @@ fn people_are_told_by_mail_and_signed_webhook_and_dead_letters_are_kept() {
         "role = \"provincial\"\nprovince = \"330000\"\n",
         &[],
         &format!(
-            "{}{}{}{}{}{notify}",
+            "{}{}{}{}{}{}{}{notify}",
             person(
                 "e1-ops",
                 "analyst",
@@ -336,6 +336,20 @@ fn people_are_told_by_mail_and_signed_webhook_and_dead_letters_are_kept() {
                 "330000",
                 "",
                 "email = \"reader@zj.example\""
+            ),
+            person(
+                "zj-energy",
+                "regulator",
+                "330000",
+                "",
+                "industry = \"energy\"\nemail = \"energy@zj.example\"\nnotify = [\"bulletin.overdue\"]"
+            ),
+            person(
+                "zj-machinery",
+                "regulator",
+                "330000",
+                "",
+                "industry = \"machinery\"\nemail = \"machinery@zj.example\"\nnotify = [\"bulletin.overdue\"]"
             ),
         ),
     );
@@ -428,6 +442,18 @@ fn people_are_told_by_mail_and_signed_webhook_and_dead_letters_are_kept() {
         subjects("e2@works.example")
     );
     assert!(subjects("reader@zj.example").is_empty());
+    // The energy authority (行业主管部门) hears of its industry's overdue plant; the machinery
+    // authority hears nothing of it.
+    wait_for(
+        "the energy authority's overdue mail",
+        Duration::from_secs(30),
+        || {
+            subjects("energy@zj.example")
+                .iter()
+                .any(|s| s.starts_with("【通报逾期未处置】"))
+        },
+    );
+    assert!(subjects("machinery@zj.example").is_empty());
 
     // The plant's webhook: every request signed; the first answered 500 and tried again.
     wait_for("the overdue webhook", Duration::from_secs(30), || {
@@ -449,6 +475,71 @@ fn people_are_told_by_mail_and_signed_webhook_and_dead_letters_are_kept() {
         .as_str()
         .unwrap_or("")
         .starts_with("【通报逾期未处置】"));
+
+    // Industry authorities see their industry's enterprises only, and chase them; they read
+    // nothing else. A bulletin for all of Zhejiang reaches both plants.
+    let (s, v) = post(
+        &national,
+        "/v1/bulletins",
+        "national-admin",
+        &json!({"title": "Weak passwords on HMIs", "severity": 3,
+                "scope": {"provinces": ["330000"]}, "deadline": rfc3339_in(86_400)}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let wide = v["bulletin_id"].as_str().expect("id").to_owned();
+    let read = |who: &str, id: &str| {
+        let (s, body) = zj.get(&format!("/v1/bulletins/{id}"), Some(&token(who)));
+        (s, serde_json::from_str::<Value>(&body).unwrap_or_default())
+    };
+    wait_for(
+        "the wide bulletin at the province",
+        Duration::from_secs(30),
+        || read("zj-energy", &wide).0 == 200,
+    );
+    for (who, enterprise) in [("zj-energy", E1), ("zj-machinery", E2)] {
+        let (_, b) = read(who, &wide);
+        let seen: Vec<&str> = (b["status"].as_array().expect("status").iter())
+            .map(|t| t["enterprise_id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(seen, [enterprise], "{who} sees its industry only");
+    }
+    assert_eq!(
+        read("zj-machinery", &bid).0,
+        404,
+        "the energy bulletin is not machinery's"
+    );
+    let (s, list) = zj.get("/v1/bulletins", Some(&token("zj-machinery")));
+    assert_eq!(s, 200);
+    assert!(!list.contains(&bid), "{list}");
+    let (s, _) = zj.get("/v1/alerts", Some(&token("zj-energy")));
+    assert_eq!(s, 403, "an industry authority reads bulletins only");
+    let (s, _) = zj.get("/v1/incidents", Some(&token("zj-energy")));
+    assert_eq!(s, 403);
+    let remind = format!("/v1/bulletins/{bid}/remind");
+    let (s, v) = post(&zj, &remind, "zj-machinery", &json!({"enterprise_id": E1}));
+    assert_eq!(s, 404, "not its industry: {v}");
+    let (s, v) = post(
+        &zj,
+        &format!("/v1/bulletins/{bid}/dispose"),
+        "zj-energy",
+        &json!({"enterprise_id": E1}),
+    );
+    assert_eq!(s, 403, "the authority chases, the plant disposes: {v}");
+    let chased = subjects("e1@plant.example").len();
+    let (s, v) = post(&zj, &remind, "zj-energy", &json!({"enterprise_id": E1}));
+    assert_eq!(s, 200, "{v}");
+    assert!(v["told"].as_u64() >= Some(1), "{v}");
+    wait_for("the chase at the plant", Duration::from_secs(30), || {
+        subjects("e1@plant.example").len() > chased
+    });
+    let (s, v) = post(&zj, &remind, "zj-energy", &json!({"enterprise_id": E1}));
+    assert_eq!((s, v["told"].as_u64()), (200, Some(0)), "once an hour: {v}");
+    wait_for("the chases audited", Duration::from_secs(20), || {
+        ch.count(
+            "SELECT count() FROM zj.audit WHERE action = 'bulletin.remind' \
+             AND outcome = 'ok' AND actor = 'zj-energy'",
+        ) == 2
+    });
 
     // An incident the plant reports, and a task the province gives it.
     let (s, v) = post(
@@ -488,7 +579,13 @@ fn people_are_told_by_mail_and_signed_webhook_and_dead_letters_are_kept() {
             .any(|s| s.contains("[Task]")),
         "a task is told to its assignee only"
     );
-    assert!(subjects("e2@works.example").is_empty());
+    assert!(
+        subjects("e2@works.example")
+            .iter()
+            .all(|s| s.starts_with("【威胁通报】")),
+        "the machinery plant hears of the bulletin for all, nothing of E1's: {:?}",
+        subjects("e2@works.example")
+    );
 
     // The webhook that never answers: dead after three tries, listed for the administrator.
     let mut dead = Value::Null;

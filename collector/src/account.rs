@@ -70,6 +70,11 @@ pub struct Account {
     /// Empty: every enterprise in scope.
     #[serde(default)]
     pub enterprise_id: String,
+    /// An industry authority (行业主管部门): the industry it oversees in its province (or the
+    /// country). Such an account reads and chases the bulletins of that industry's
+    /// enterprises, and nothing else.
+    #[serde(default)]
+    pub industry: String,
     /// Where this person is told of what happens in the scope (`crate::notify`): an e-mail
     /// address, a webhook (`https://…`) and the file holding its signing secret.
     #[serde(default)]
@@ -112,6 +117,12 @@ impl Account {
     pub fn sees(&self, province: &str, enterprise: &str) -> bool {
         (self.province.is_empty() || self.province == province)
             && (self.enterprise_id.is_empty() || self.enterprise_id == enterprise)
+    }
+
+    /// Whether an enterprise of `industry` is in this account's scope as far as industry goes:
+    /// always, unless it is an industry authority's of another industry.
+    pub fn sees_industry(&self, industry: &str) -> bool {
+        self.industry.is_empty() || self.industry == industry
     }
 
     /// Refuse a read-only account a write.
@@ -275,6 +286,7 @@ mod tests {
             token_expires: String::new(),
             province: province.into(),
             enterprise_id: enterprise.into(),
+            industry: String::new(),
             email: String::new(),
             webhook: String::new(),
             webhook_secret_file: Default::default(),

@@ -189,6 +189,9 @@ pub struct TierConfig {
     /// Seconds between merges of the reported roll-ups' unsettled days (national tier), so
     /// that pages read them without FINAL ([`crate::store::settle`]).
     pub settle_interval_s: u64,
+    /// Days of stored flows, alerts and assets a new bulletin's addresses are searched in
+    /// (retro-hunt); 0: none.
+    pub retro_days: u32,
 }
 
 impl Default for TierConfig {
@@ -202,6 +205,7 @@ impl Default for TierConfig {
             registry_refresh_s: 60,
             offline_seconds: 300,
             settle_interval_s: 60,
+            retro_days: 7,
         }
     }
 }
@@ -735,11 +739,26 @@ impl Config {
             }
         }
         self.validate_notify()?;
+        if self.tier.retro_days > 366 {
+            return Err((
+                "tier.retro_days".into(),
+                format!("{} is more than a year (366)", self.tier.retro_days),
+            ));
+        }
         let mut names = HashMap::new();
         for (i, a) in self.accounts.iter().enumerate() {
             let key = |k: &str| format!("accounts[{i}].{k}");
             check_id(&a.name).map_err(|m| (key("name"), m))?;
             crate::notify::check_account(a, &self.notify).map_err(|(k, m)| (key(k), m))?;
+            if !a.industry.is_empty() {
+                check_id(&a.industry).map_err(|m| (key("industry"), m))?;
+                if !a.enterprise_id.is_empty() {
+                    return Err((
+                        key("industry"),
+                        "an industry authority oversees a province's (or the country's) enterprises of the industry: leave enterprise_id empty".into(),
+                    ));
+                }
+            }
             if let Some(j) = names.insert(a.name.as_str(), i) {
                 return Err((key("name"), format!("{:?} is also accounts[{j}]", a.name)));
             }

@@ -1,6 +1,7 @@
-//! The two languages of the pages: Simplified Chinese, the default, and English. Every label
-//! is a key of `dashboards/i18n/{zh-CN,en}.toml`, compiled in; a key missing from either
-//! catalogue, or used by a page and in neither, fails the tests below.
+//! The two languages of what people read — the pages, the reports, the notifications:
+//! Simplified Chinese, the default, and English. Every label is a key of
+//! `dashboards/i18n/{zh-CN,en}.toml`, compiled in; a key missing from either catalogue, or used
+//! by a page or a message and in neither, fails the tests below.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -19,8 +20,8 @@ fn beijing(secs: u64) -> Option<time::OffsetDateTime> {
     Some(t.to_offset(cst))
 }
 
-const ZH: &str = include_str!("../../../../dashboards/i18n/zh-CN.toml");
-const EN: &str = include_str!("../../../../dashboards/i18n/en.toml");
+const ZH: &str = include_str!("../../dashboards/i18n/zh-CN.toml");
+const EN: &str = include_str!("../../dashboards/i18n/en.toml");
 
 fn catalogue(text: &str) -> HashMap<String, String> {
     toml::from_str(text).unwrap_or_default()
@@ -160,15 +161,15 @@ mod tests {
     fn every_key_the_pages_use_is_in_the_catalogues() {
         let (zh, _) = catalogues();
         let src = [
-            include_str!("mod.rs"),
-            include_str!("alerts.rs"),
-            include_str!("bulletins.rs"),
-            include_str!("overview.rs"),
-            include_str!("incidents.rs"),
-            include_str!("assets.rs"),
-            include_str!("live.rs"),
-            include_str!("reports.rs"),
-            include_str!("coordination.rs"),
+            include_str!("http/web/mod.rs"),
+            include_str!("http/web/alerts.rs"),
+            include_str!("http/web/bulletins.rs"),
+            include_str!("http/web/overview.rs"),
+            include_str!("http/web/incidents.rs"),
+            include_str!("http/web/assets.rs"),
+            include_str!("http/web/live.rs"),
+            include_str!("http/web/reports.rs"),
+            include_str!("http/web/coordination.rs"),
         ]
         .concat();
         let used: BTreeSet<&str> = src

@@ -23,6 +23,7 @@ pub mod codes;
 pub mod config;
 pub mod event;
 pub mod http;
+pub mod i18n;
 pub mod metrics;
 pub mod notify;
 pub mod pki;

@@ -408,7 +408,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         upstream.clone(),
         config.tier.clone(),
     ));
+    let (notifier, queue) = Notifier::new(config.clone(), store.clone())?;
+    let notifier = if notifier.enabled() {
+        notify::deliver::run(config.clone(), store.clone(), queue).await?;
+        Some(notifier)
+    } else {
+        None
+    };
     let app = Arc::new(App {
+        notifier,
         credentials: Credentials::new(&config),
         audit: Audit::start(store.clone(), metrics.audit_records.clone()),
         registry: registry.clone(),
@@ -457,10 +465,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             move || watched.list(|_, _| true),
         ));
     }
-    let (notifier, queue) = Notifier::new(config.clone(), store.clone())?;
-    if notifier.enabled() {
-        notify::deliver::run(config.clone(), store.clone(), queue).await?;
-        tokio::spawn(notifier.watch_loop(
+    if let Some(n) = &app.notifier {
+        tokio::spawn(n.clone().watch_loop(
             bulletins.clone(),
             app.incidents.clone(),
             coordination.clone(),

@@ -1,4 +1,4 @@
-//! The collector's rooms call only downwards — http → tier → store → the shared leaves (config,
+//! The collector's rooms call only downwards — http → notify → tier → store → the shared leaves (config,
 //! account, auth, event, …) — and no module imports another that imports it back.
 //!
 //! Read from the source itself: every `crate::…` and `super::…` path of every file (in `use`
@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The rooms, lowest first; every other top-level module is a leaf, below them all.
-const ROOMS: [&str; 3] = ["store", "tier", "http"];
+const ROOMS: [&str; 4] = ["store", "tier", "notify", "http"];
 
 /// Where a module sits: leaves 0, then the rooms in order. The crate root (`lib.rs`) is above
 /// everything and not checked.

@@ -126,6 +126,7 @@ token_expires = "2099-01-01T00:00:00Z"
             &config.tier.id,
         )),
         upstream: None,
+        notifier: None,
         store,
         metrics,
         guards: collector::http::guard::Guards::new(&config.server),

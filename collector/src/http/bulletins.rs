@@ -54,6 +54,10 @@ pub fn router() -> Router<Arc<App>> {
             post(revoke).route_layer(act("bulletin.revoke")),
         )
         .route(
+            "/v1/bulletins/{id}/remind",
+            post(remind).route_layer(act("bulletin.remind")),
+        )
+        .route(
             "/v1/bulletins/{id}/acknowledge",
             post(acknowledge).route_layer(act("bulletin.acknowledge")),
         )
@@ -286,6 +290,7 @@ fn bulletin_json(b: &Bulletin) -> serde_json::Value {
         "revision": b.revision,
         "drill": b.drill != 0,
         "change": b.change,
+        "tlp": b.tlp,
     })
 }
 
@@ -325,7 +330,8 @@ async fn list_inner(app: &App, who: &Account) -> Result<Response, ApiError> {
 /// the bulletins page show them; an enterprise's own people reading them receive them.
 pub(super) async fn listing(app: &App, who: &Account) -> Result<Vec<serde_json::Value>, ApiError> {
     let book = &app.bulletins.book;
-    let list = book.all(|t| who.sees(&t.province, &t.enterprise_id));
+    let list =
+        book.all(|t| who.sees(&t.province, &t.enterprise_id) && who.sees_industry(&t.industry));
     let mut out = Vec::new();
     for (b, targets) in &list {
         if receives(who) {
@@ -375,7 +381,7 @@ pub(super) async fn reading(
         .ok_or_else(|| not_found(id, who))?;
     let mine: Vec<&Target> = targets
         .iter()
-        .filter(|t| who.sees(&t.province, &t.enterprise_id))
+        .filter(|t| who.sees(&t.province, &t.enterprise_id) && who.sees_industry(&t.industry))
         .collect();
     if mine.is_empty() {
         return Err(not_found(id, who));
@@ -432,9 +438,27 @@ pub(super) async fn reading(
             })
         })
         .collect();
+    // What the retro-hunt found of the scope's enterprises, here and reported from below.
+    let hits = crate::tier::bulletin::hunt::hits_of(&app.store, id, 1000)
+        .await
+        .map_err(|e| app.storage_error(e))?;
+    let hits: Vec<serde_json::Value> = (hits.iter())
+        .filter(|h| mine.iter().any(|t| t.enterprise_id == h.enterprise_id))
+        .map(|h| {
+            serde_json::json!({
+                "enterprise_id": h.enterprise_id, "province": h.province, "sensor_id": h.sensor_id,
+                "kind": h.kind, "event_id": h.event_id,
+                "ts": Timestamp(u64::from(h.ts) * 1_000_000).rfc3339(),
+                "src_ip": h.src_ip, "src_port": h.src_port, "dest_ip": h.dest_ip,
+                "dest_port": h.dest_port, "proto": h.proto, "indicator": h.indicator,
+                "revision": h.revision,
+            })
+        })
+        .collect();
     let mut j = bulletin_json(&b);
     j["status"] = status.into();
     j["earlier_revisions"] = earlier.into();
+    j["retro_hits"] = hits.into();
     Ok(j)
 }
 
@@ -506,6 +530,12 @@ pub(super) async fn step(
         .find(|t| t.enterprise_id == enterprise && who.sees(&t.province, &t.enterprise_id))
         .ok_or_else(|| not_found(id, who))?;
     who.may_write("act on bulletins")?;
+    if !who.industry.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "{} is an industry authority's account: the enterprise disposes, the authority chases (POST /v1/bulletins/{id}/remind)",
+            who.name
+        )));
+    }
     if b.revoked != 0 {
         return Err(ApiError::conflict(format!(
             "bulletin {id} was revoked: nothing more to do on it"
@@ -521,6 +551,76 @@ pub(super) async fn step(
         Json(serde_json::json!({ "bulletin_id": id, "enterprise_id": enterprise, "state": state, "first": first }))
             .into_response(),
         format!("{id} {enterprise} {state}"),
+    ))
+}
+
+/// A reminder (督促) to an enterprise that has not disposed of a bulletin.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminder {
+    pub enterprise_id: String,
+}
+
+/// `POST /v1/bulletins/{id}/remind`: a province's or an industry authority's account chases
+/// an enterprise of its scope that has not disposed of the bulletin: its people are told now
+/// (at most once an hour per enterprise and revision).
+async fn remind(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Reminder>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let r = match body {
+        Ok(Json(m)) => chase(&app, &who.who, &id, &m.enterprise_id).await,
+        Err(e) => Err(bad(e.body_text())),
+    };
+    who.audited(&app, r)
+}
+
+/// Chase `enterprise` on bulletin `id` as `who`: the API and the bulletin's page act here.
+pub(super) async fn chase(
+    app: &App,
+    who: &Account,
+    id: &str,
+    enterprise: &str,
+) -> Result<(Response, String), ApiError> {
+    if !who.enterprise_id.is_empty() {
+        return Err(ApiError::forbidden(
+            "an enterprise's account is chased, it does not chase",
+        ));
+    }
+    let (b, targets) = app
+        .bulletins
+        .book
+        .get(id)
+        .ok_or_else(|| not_found(id, who))?;
+    let t = (targets.iter())
+        .find(|t| {
+            t.enterprise_id == enterprise
+                && who.sees(&t.province, &t.enterprise_id)
+                && who.sees_industry(&t.industry)
+        })
+        .ok_or_else(|| not_found(id, who))?;
+    if b.revoked != 0 {
+        return Err(ApiError::conflict(format!("bulletin {id} was revoked")));
+    }
+    if app
+        .bulletins
+        .book
+        .has(id, b.revision, enterprise, "disposed")
+    {
+        return Err(ApiError::conflict(format!(
+            "{enterprise} has disposed of bulletin {id}"
+        )));
+    }
+    let told = match &app.notifier {
+        Some(n) => n.remind(&b, t, &who.name).await,
+        None => 0,
+    };
+    Ok((
+        Json(serde_json::json!({ "bulletin_id": id, "enterprise_id": enterprise, "told": told }))
+            .into_response(),
+        format!("{id}: {enterprise} reminded ({told} message(s))"),
     ))
 }
 
@@ -598,11 +698,12 @@ async fn stix_export(
             .book
             .get(&id)
             .ok_or_else(|| not_found(&id, who))?;
-        let everything = who.province.is_empty() && who.enterprise_id.is_empty();
+        let everything =
+            who.province.is_empty() && who.enterprise_id.is_empty() && who.industry.is_empty();
         if !everything
             && !targets
                 .iter()
-                .any(|t| who.sees(&t.province, &t.enterprise_id))
+                .any(|t| who.sees(&t.province, &t.enterprise_id) && who.sees_industry(&t.industry))
         {
             return Err(not_found(&id, who));
         }

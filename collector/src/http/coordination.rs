@@ -17,7 +17,9 @@ use super::incidents::{load_seen, reports_seen};
 use super::{ApiError, App};
 use crate::account::Account;
 use crate::auth::Sender;
-use crate::tier::incident::coordination::{self, Entry, KeepError, Source, FEED_PAGE};
+use crate::tier::incident::coordination::{
+    self, response_name, Entry, KeepError, Source, FEED_PAGE,
+};
 use crate::tier::incident::filing;
 use crate::tier::incident::Incident;
 use crate::time::now_s;
@@ -130,14 +132,6 @@ pub fn entry_json(e: &Entry) -> serde_json::Value {
         _ => {}
     }
     j
-}
-
-/// A response level's name: I to IV, or "none".
-pub fn response_name(level: u8) -> &'static str {
-    match level {
-        0 => "none",
-        l => filing::level_name(l),
-    }
 }
 
 #[derive(Debug, Deserialize)]

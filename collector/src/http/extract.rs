@@ -148,11 +148,28 @@ fn sender(app: &App, parts: &Parts, peer: &Peer) -> Result<Sender, ApiError> {
     Ok(app.credentials.sender(&parts.headers, peer)?)
 }
 
+/// What an industry authority's account may ask: its industry's bulletins, and chasing them.
+pub const INDUSTRY_ACTIONS: [&str; 4] = [
+    "bulletin.list",
+    "bulletin.read",
+    "bulletin.stix",
+    "bulletin.remind",
+];
+
 impl FromRequestParts<Arc<App>> for Authed<Account> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        authenticate(parts, app, account).await
+        let a = authenticate(parts, app, account).await?;
+        if !a.who.industry.is_empty() && !INDUSTRY_ACTIONS.contains(&a.action) {
+            let e = ApiError::forbidden(format!(
+                "{} is an industry authority's account: it reads and chases its industry's bulletins only",
+                a.who.name
+            ));
+            app.audit_refusal(&parts.headers, &a.peer, a.action, &a.target, &e);
+            return Err(e);
+        }
+        Ok(a)
     }
 }
 

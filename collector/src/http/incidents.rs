@@ -3,7 +3,7 @@
 //! and `POST|GET /v1/incidents/{id}/reports`: incident reports (事件报告) — a person reports an
 //! incident, or grades one the rules opened, and follows it with follow-ups and a final
 //! report, each kept as submitted (`tier::incident::filing`). Comments, response levels and
-//! tasks are [`super::coordination`]'s.
+//! tasks have their own handlers (`http::coordination`).
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use super::extract::{act, Authed};
 use super::{ApiError, App};
 use crate::account::Account;
 use crate::config::TierRole;
+use crate::tier::incident::coordination;
 use crate::tier::incident::filing::{self, Filing, Stage};
 use crate::tier::incident::{Incident, ListQuery, MoveError, State as Lifecycle};
 use crate::tier::report::IncidentReport;
@@ -216,10 +217,7 @@ async fn read(
         let entries = (app.incidents.coordination.of_incident(&id).await)
             .map_err(|e| app.storage_error(e))?;
         let mut j = as_json(&i);
-        j["response"] = super::coordination::response_name(
-            crate::tier::incident::coordination::response_level(&entries),
-        )
-        .into();
+        j["response"] = coordination::response_name(coordination::response_level(&entries)).into();
         Ok(Json(j).into_response())
     }
     .await;

@@ -26,6 +26,7 @@ pub mod notifications;
 pub mod query;
 pub mod sensors;
 pub mod serve;
+pub mod taxii;
 pub mod web;
 
 pub use error::{ApiError, ErrorId};
@@ -59,6 +60,8 @@ pub struct App {
     pub guards: guard::Guards,
     /// The situations the overview pages recently showed.
     pub situations: crate::tier::situation::Cache,
+    /// Who is told of what (`None`: nobody here can be told anything).
+    pub notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 impl App {
@@ -123,6 +126,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(incidents::router())
         .merge(coordination::router())
         .merge(notifications::router())
+        .merge(taxii::router())
         .merge(sensors::router())
         .merge(bulletins::router())
         .merge(health::router())

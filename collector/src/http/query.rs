@@ -868,6 +868,7 @@ mod tests {
             token_expires: String::new(),
             province: "330000".into(),
             enterprise_id: String::new(),
+            industry: String::new(),
             email: String::new(),
             webhook: String::new(),
             webhook_secret_file: Default::default(),

@@ -17,7 +17,7 @@ use sha2::Sha256;
 
 use super::Event;
 use crate::config::{Config, NotifyConfig};
-use crate::http::web::i18n::Lang;
+use crate::i18n::Lang;
 use crate::store::Store;
 use crate::time::{now_s, now_us};
 

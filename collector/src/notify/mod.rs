@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crate::account::Account;
 use crate::config::{Config, NotifyConfig};
-use crate::http::web::i18n::Lang;
+use crate::i18n::Lang;
 use crate::store::Store;
 use crate::tier::bulletin::Book;
 use crate::tier::incident::coordination::Coordination;
@@ -136,11 +136,14 @@ pub struct Notice {
     pub event: Event,
     /// Told once per key.
     pub key: String,
-    /// Whom it concerns: (province, enterprise) pairs; an account is told if its scope covers
-    /// one of them.
-    pub scope: Vec<(String, String)>,
-    /// Only accounts whose scope is exactly one of `scope` (a task's assignee).
+    /// Whom it concerns: (province, enterprise, industry); an account is told if its scope
+    /// covers one of them (an industry authority's, if the industry is its own).
+    pub scope: Vec<(String, String, String)>,
+    /// Only accounts whose scope is exactly one of `scope` (a task's assignee, a chased
+    /// enterprise).
     pub exact: bool,
+    /// Told whatever the accounts subscribe to (a reminder someone sent on purpose).
+    pub always: bool,
     /// What the templates fill in: `{title}`, `{id}`…
     pub fields: Vec<(&'static str, String)>,
 }
@@ -148,11 +151,11 @@ pub struct Notice {
 impl Notice {
     /// Whether `a` is told of it.
     fn reaches(&self, a: &Account) -> bool {
-        self.scope.iter().any(|(p, e)| {
+        self.scope.iter().any(|(p, e, i)| {
             if self.exact {
-                a.province == *p && a.enterprise_id == *e
+                a.province == *p && a.enterprise_id == *e && a.industry.is_empty()
             } else {
-                a.sees(p, e)
+                a.sees(p, e) && (a.industry.is_empty() || (!i.is_empty() && a.industry == *i))
             }
         })
     }
@@ -267,18 +270,19 @@ impl Notifier {
         Ok(())
     }
 
-    /// Tell `n` to everyone it reaches, once per key: queued, each delivery recorded.
-    pub async fn tell(&self, n: Notice) {
+    /// Tell `n` to everyone it reaches, once per key: queued, each delivery recorded. How
+    /// many messages were queued.
+    pub async fn tell(&self, n: Notice) -> usize {
         {
             let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
             if told.contains_key(&n.key) {
-                return;
+                return 0;
             }
             told.insert(n.key.clone(), now_s());
         }
         let mut rows = Vec::new();
         for a in &self.config.accounts {
-            if !self.subscribes(a, n.event) || !n.reaches(a) {
+            if !(n.always || self.subscribes(a, n.event)) || !n.reaches(a) {
                 continue;
             }
             let lang = Lang::parse(&a.lang);
@@ -301,7 +305,9 @@ impl Notifier {
                     text: text.clone(),
                     lang,
                     fields: n.fields.clone(),
-                    scope: n.scope.first().cloned().unwrap_or_default(),
+                    scope: (n.scope.first())
+                        .map(|(p, e, _)| (p.clone(), e.clone()))
+                        .unwrap_or_default(),
                     tier: self.config.tier.id.clone(),
                 };
                 rows.push(job.row("queued", 0, ""));
@@ -314,11 +320,47 @@ impl Notifier {
         if rows.is_empty() {
             // Remembered all the same (nobody to tell now is nobody to tell later), but only in
             // memory: nothing to record.
-            return;
+            return 0;
         }
         if let Err(e) = self.store.insert("notifications", &rows).await {
             tracing::warn!(error = %e, notice = %n.key, "recording notifications failed");
         }
+        rows.len()
+    }
+
+    /// Chase enterprise `t` on bulletin `b` now, for `by`: its own accounts are told, whatever
+    /// they subscribe to, at most once an hour. How many messages were queued.
+    pub async fn remind(
+        &self,
+        b: &crate::tier::bulletin::Bulletin,
+        t: &crate::tier::bulletin::Target,
+        by: &str,
+    ) -> usize {
+        let now = now_s();
+        let event = if now >= u64::from(b.deadline) {
+            Event::BulletinOverdue
+        } else {
+            Event::BulletinDue
+        };
+        self.tell(Notice {
+            event,
+            key: format!(
+                "bulletin.remind:{}:{}:{}:{}",
+                b.bulletin_id,
+                b.revision,
+                t.enterprise_id,
+                now / 3600
+            ),
+            scope: vec![(
+                t.province.clone(),
+                t.enterprise_id.clone(),
+                t.industry.clone(),
+            )],
+            exact: true,
+            always: true,
+            fields: bulletin_fields(b, format!("{} {}", t.enterprise_id, t.name), by),
+        })
+        .await
     }
 
     /// Forget keys older than [`KEEP_S`].
@@ -381,27 +423,21 @@ impl Notifier {
             if b.revoked != 0 {
                 continue;
             }
-            let drill = if b.drill != 0 { "[演练/drill] " } else { "" };
-            let fields = |extra: Vec<(&'static str, String)>| {
-                let mut f = vec![
-                    ("id", b.bulletin_id.clone()),
-                    ("title", format!("{drill}{}", b.title)),
-                    ("severity", b.severity.to_string()),
-                    ("revision", b.revision.to_string()),
-                    ("deadline", time(u64::from(b.deadline))),
-                    ("tier", b.issuer.clone()),
-                ];
-                f.extend(extra);
-                f
-            };
             self.tell(Notice {
                 event: Event::BulletinNew,
                 key: format!("bulletin.new:{}:{}", b.bulletin_id, b.revision),
                 scope: (targets.iter())
-                    .map(|t| (t.province.clone(), t.enterprise_id.clone()))
+                    .map(|t| {
+                        (
+                            t.province.clone(),
+                            t.enterprise_id.clone(),
+                            t.industry.clone(),
+                        )
+                    })
                     .collect(),
                 exact: false,
-                fields: fields(vec![("enterprise", String::new())]),
+                always: false,
+                fields: bulletin_fields(&b, String::new(), ""),
             })
             .await;
             let deadline = u64::from(b.deadline);
@@ -423,12 +459,14 @@ impl Notifier {
                         "bulletin.{what}:{}:{}:{}",
                         b.bulletin_id, b.revision, t.enterprise_id
                     ),
-                    scope: vec![(t.province.clone(), t.enterprise_id.clone())],
+                    scope: vec![(
+                        t.province.clone(),
+                        t.enterprise_id.clone(),
+                        t.industry.clone(),
+                    )],
                     exact: false,
-                    fields: fields(vec![(
-                        "enterprise",
-                        format!("{} {}", t.enterprise_id, t.name),
-                    )]),
+                    always: false,
+                    fields: bulletin_fields(&b, format!("{} {}", t.enterprise_id, t.name), ""),
                 })
                 .await;
             }
@@ -460,10 +498,34 @@ fn time(secs: u64) -> String {
     Timestamp(secs * 1_000_000).rfc3339()
 }
 
+/// What a bulletin's templates fill in; `enterprise` the one concerned (or none), `by` who
+/// chased it (or nobody).
+fn bulletin_fields(
+    b: &crate::tier::bulletin::Bulletin,
+    enterprise: String,
+    by: &str,
+) -> Vec<(&'static str, String)> {
+    let drill = if b.drill != 0 { "[演练/drill] " } else { "" };
+    vec![
+        ("id", b.bulletin_id.clone()),
+        ("title", format!("{drill}{}", b.title)),
+        ("severity", b.severity.to_string()),
+        ("revision", b.revision.to_string()),
+        ("deadline", time(u64::from(b.deadline))),
+        ("tier", b.issuer.clone()),
+        ("enterprise", enterprise),
+        ("by", by.to_owned()),
+    ]
+}
+
 /// What an incident's newest version has to tell: opened (or a sensor offline), graded, a
 /// report stage overdue.
 pub fn incident_notices(i: &crate::tier::incident::Incident) -> Vec<Notice> {
-    let scope = vec![(i.province.clone(), i.enterprise_id.clone())];
+    let scope = vec![(
+        i.province.clone(),
+        i.enterprise_id.clone(),
+        i.industry.clone(),
+    )];
     let drill = if i.drill != 0 { "[演练/drill] " } else { "" };
     let fields = vec![
         ("id", i.incident_id.clone()),
@@ -494,6 +556,7 @@ pub fn incident_notices(i: &crate::tier::incident::Incident) -> Vec<Notice> {
         key: format!("incident.opened:{}", i.incident_id),
         scope: scope.clone(),
         exact: false,
+        always: false,
         fields: fields.clone(),
     });
     if i.level > 0 && !i.stage.is_empty() {
@@ -502,6 +565,7 @@ pub fn incident_notices(i: &crate::tier::incident::Incident) -> Vec<Notice> {
             key: format!("incident.graded:{}:{}", i.incident_id, i.level),
             scope: scope.clone(),
             exact: false,
+            always: false,
             fields: fields.clone(),
         });
     }
@@ -511,6 +575,7 @@ pub fn incident_notices(i: &crate::tier::incident::Incident) -> Vec<Notice> {
             key: format!("incident.stage_due:{}:{}", i.incident_id, i.flagged),
             scope,
             exact: false,
+            always: false,
             fields,
         });
     }
@@ -527,8 +592,13 @@ pub fn task_notice(t: &crate::tier::incident::coordination::Entry) -> Notice {
     Notice {
         event: Event::TaskAssigned,
         key: format!("task.assigned:{}", t.entry_id),
-        scope: vec![(t.assignee_province.clone(), t.assignee_enterprise.clone())],
+        scope: vec![(
+            t.assignee_province.clone(),
+            t.assignee_enterprise.clone(),
+            String::new(),
+        )],
         exact: true,
+        always: false,
         fields: vec![
             ("id", t.incident_id.clone()),
             ("task", t.entry_id.clone()),
@@ -564,8 +634,9 @@ mod tests {
         let n = Notice {
             event: Event::BulletinOverdue,
             key: "k".into(),
-            scope: vec![("330000".into(), "E1".into())],
+            scope: vec![("330000".into(), "E1".into(), "energy".into())],
             exact: false,
+            always: false,
             fields: vec![
                 ("id", "national-000001".into()),
                 ("title", "S7 campaign".into()),
@@ -597,6 +668,11 @@ mod tests {
         assert!(n.reaches(&account("", "")));
         assert!(!n.reaches(&account("330000", "E2")));
         assert!(!n.reaches(&account("440000", "")));
+        let mut authority = account("330000", "");
+        authority.industry = "energy".into();
+        assert!(n.reaches(&authority), "the energy authority is told");
+        authority.industry = "chemicals".into();
+        assert!(!n.reaches(&authority), "another industry's is not");
         let exact = Notice { exact: true, ..n };
         assert!(
             !exact.reaches(&account("330000", "")),

@@ -469,6 +469,40 @@ Migration {
              version UInt64
          ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(at) ORDER BY delivery",
     ],
+},
+Migration {
+    version: 8,
+    name: "bulletin retro-hunt",
+    statements: &[
+        // What a bulletin's retro-hunt found in the stored flows, alerts and assets: one row a
+        // record, found once (de-duplicated by the engine when a revision hunts again).
+        "CREATE TABLE IF NOT EXISTS {db}.bulletin_hits (
+             bulletin_id String,
+             revision UInt32,
+             province String,
+             enterprise_id String,
+             sensor_id String,
+             kind String,
+             event_id String,
+             ts DateTime('UTC'),
+             src_ip String,
+             src_port UInt16,
+             dest_ip String,
+             dest_port UInt16,
+             proto String,
+             indicator String,
+             found DateTime('UTC'),
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (bulletin_id, province, enterprise_id, kind, event_id)",
+    ],
+},
+Migration {
+    version: 9,
+    name: "bulletin TLP",
+    statements: &[
+        // Traffic Light Protocol level: who a bulletin may be shared with (TAXII).
+        "ALTER TABLE {db}.bulletins ADD COLUMN tlp String DEFAULT 'amber'",
+    ],
 }];
 
 /// The newest schema version this collector knows.

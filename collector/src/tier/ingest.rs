@@ -328,6 +328,7 @@ pub async fn store_reports(
     );
     let mut filed = Vec::new();
     let mut entries = Vec::new();
+    let mut hits = Vec::new();
     let n = reports.len();
     for r in reports {
         match r {
@@ -339,6 +340,7 @@ pub async fn store_reports(
             Report::Enterprise(r) => enterprises.push(r),
             Report::Sitrep(r) => sitreps.push(r),
             Report::Coordination(e) => entries.push(*e),
+            Report::Hit(h) => hits.push(*h),
             // Kept in memory by the fleet (`Checked::sensors`), not stored.
             Report::Sensor(_) => {}
         }
@@ -358,7 +360,9 @@ pub async fn store_reports(
         Ok(_) | Err(KeepError::Invalid(_)) => {}
         Err(KeepError::Storage(e)) => return Err(e),
     }
+    store.insert("bulletin_hits", &hits).await?;
     let lines: Vec<Vec<u8>> = (filed.iter().map(report::incident_report_line))
+        .chain(hits.iter().map(report::hit_line))
         .chain(incidents.iter().map(report::incident_line))
         .chain(progress.iter().map(report::progress_line))
         .collect();

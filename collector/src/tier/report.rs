@@ -194,6 +194,135 @@ fn first_revision() -> u32 {
     1
 }
 
+/// One entry of an incident's coordination, as stored in `incident_coordination`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Entry {
+    pub incident_id: String,
+    /// The incident's province and enterprise (empty: an incident of the province).
+    pub province: String,
+    pub enterprise_id: String,
+    /// `{tier}-{kind}-{µs}`: unique across tiers.
+    pub entry_id: String,
+    /// `comment`, `task` or `response`.
+    pub kind: String,
+    /// The collector it was written at.
+    pub tier: String,
+    pub author: String,
+    /// UNIX seconds it was written.
+    pub at: u32,
+    /// The comment, the task's description or the response's note.
+    pub text: String,
+    /// A response's level, 1 (I) to 4 (IV); 0 stands the response down.
+    pub level: u8,
+    /// Whom a task is for: a province (enterprise empty) or an enterprise of it.
+    pub assignee_province: String,
+    pub assignee_enterprise: String,
+    /// A task's deadline, UNIX seconds.
+    pub deadline: u32,
+    /// A task's state: `assigned`, `accepted`, `done` or `declined`.
+    pub state: String,
+    /// What the assignee reported on finishing or declining.
+    pub result: String,
+    /// When and by whom the task last moved on (0 and empty: never).
+    pub updated: u32,
+    pub updated_by: String,
+    /// Arrival order at this tier.
+    pub seq: u64,
+    pub version: u64,
+}
+
+/// The kinds of entry.
+pub const KINDS: [&str; 3] = ["comment", "task", "response"];
+/// The states of a task, in order.
+pub const TASK_STATES: [&str; 4] = ["assigned", "accepted", "done", "declined"];
+/// The longest text of an entry or a task's result.
+pub const MAX_TEXT: usize = 8000;
+
+/// Whether a task may move from `from` to `to`: forward only, and never out of `done` or
+/// `declined`.
+pub fn task_move(from: &str, to: &str) -> Result<(), String> {
+    let rank = |s: &str| TASK_STATES.iter().position(|x| *x == s);
+    let (Some(a), Some(b)) = (rank(from), rank(to)) else {
+        return Err(format!("state: {to:?} is not accepted, done or declined"));
+    };
+    if a >= 2 {
+        return Err(format!("state: the task is {from} already"));
+    }
+    if b <= a {
+        return Err(format!("state: a task {from} does not go back to {to}"));
+    }
+    Ok(())
+}
+
+/// Check text fields of an entry made here or received: bounded, and the kind's own fields
+/// well formed.
+pub fn check(e: &Entry) -> Result<(), String> {
+    if !KINDS.contains(&e.kind.as_str()) {
+        return Err(format!(
+            "kind: {:?} is not comment, task or response",
+            e.kind
+        ));
+    }
+    if e.text.chars().count() > MAX_TEXT || e.result.chars().count() > MAX_TEXT {
+        return Err(format!("text: at most {MAX_TEXT} characters"));
+    }
+    if [
+        &e.entry_id,
+        &e.incident_id,
+        &e.tier,
+        &e.author,
+        &e.updated_by,
+    ]
+    .iter()
+    .any(|s| s.len() > 200 || s.chars().any(char::is_control))
+    {
+        return Err("ids and names: at most 200 characters, no control characters".into());
+    }
+    match e.kind.as_str() {
+        "comment" if e.text.trim().is_empty() => Err("text: a comment says something".into()),
+        "response" if e.level > 4 => Err(format!("level: {} is not 0 to 4", e.level)),
+        "task" => {
+            if e.text.trim().is_empty() {
+                return Err("text: say what is to be done".into());
+            }
+            if e.assignee_province.is_empty() {
+                return Err("assignee.province: whom is the task for?".into());
+            }
+            if !TASK_STATES.contains(&e.state.as_str()) {
+                return Err(format!("state: {:?} is not a task state", e.state));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One stored record that touched an indicated address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Hit {
+    pub bulletin_id: String,
+    pub revision: u32,
+    pub province: String,
+    pub enterprise_id: String,
+    pub sensor_id: String,
+    /// `flow`, `alert` or `asset`.
+    pub kind: String,
+    /// The record's event id.
+    pub event_id: String,
+    /// When the record happened, UNIX seconds.
+    pub ts: u32,
+    pub src_ip: String,
+    pub src_port: u16,
+    pub dest_ip: String,
+    pub dest_port: u16,
+    pub proto: String,
+    /// The indicator it matched: an address or a network.
+    pub indicator: String,
+    /// When it was found.
+    pub found: u32,
+    pub version: u64,
+}
+
 /// A registry row as stored in `enterprises`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct EnterpriseRow {
@@ -291,11 +420,13 @@ pub enum Report {
     /// A situation report issued below.
     Sitrep(super::sitrep::Row),
     /// An entry of an incident's coordination, written or moved on below.
-    Coordination(Box<super::incident::coordination::Entry>),
+    Coordination(Box<Entry>),
+    /// What a bulletin's retro-hunt found below.
+    Hit(Box<Hit>),
 }
 
 /// The report types and their `event_type`.
-pub const REPORT_TYPES: [&str; 9] = [
+pub const REPORT_TYPES: [&str; 10] = [
     "rollup",
     "asset_count",
     "incident",
@@ -305,6 +436,7 @@ pub const REPORT_TYPES: [&str; 9] = [
     "sensor",
     "sitrep",
     "coordination",
+    "bulletin_hit",
 ];
 
 /// A line for the tier above: `{"event_type", "event_id", "row"}`.
@@ -343,8 +475,17 @@ pub fn incident_report_line(r: &IncidentReport) -> Vec<u8> {
     )
 }
 
+/// A retro-hunt hit as a line for the tier above.
+pub fn hit_line(h: &Hit) -> Vec<u8> {
+    line(
+        "bulletin_hit",
+        &format!("h-{}-{}", h.bulletin_id, h.event_id),
+        h,
+    )
+}
+
 /// An entry of an incident's coordination as a line for the tier above.
-pub fn coordination_line(e: &super::incident::coordination::Entry) -> Vec<u8> {
+pub fn coordination_line(e: &Entry) -> Vec<u8> {
     line(
         "coordination",
         &format!("c-{}-{}", e.entry_id, e.version),
@@ -457,6 +598,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
         "sensor" => Report::Sensor(read("row", row)?),
         "sitrep" => Report::Sitrep(read("row", row)?),
         "coordination" => Report::Coordination(read("row", row)?),
+        "bulletin_hit" => Report::Hit(read("row", row)?),
         _ => Report::Enterprise(read("row", row)?),
     };
     match &mut report {
@@ -545,8 +687,9 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
             } else {
                 incident?;
             }
-            super::incident::coordination::check(e).map_err(|m| invalid(format!("row.{m}")))?;
+            check(e).map_err(|m| invalid(format!("row.{m}")))?;
         }
+        Report::Hit(h) => within(by, &h.province, &h.enterprise_id)?,
         Report::Progress(r) => {
             within(by, &r.province, &r.enterprise_id)?;
             if !["received", "acknowledged", "disposed"].contains(&r.state.as_str()) {

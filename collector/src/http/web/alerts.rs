@@ -12,12 +12,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::i18n::Lang;
 use super::{layout, page, Viewer};
 use crate::account::Account;
 use crate::event::AlertRow;
 use crate::http::query::{self, AlertParams};
 use crate::http::App;
+use crate::i18n::Lang;
 use crate::store::audit::Record;
 use crate::tier::situation::Scope;
 

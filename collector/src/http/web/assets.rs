@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::alerts::encode;
-use super::i18n::Lang;
 use super::{layout, page, Viewer};
 use crate::account::Account;
 use crate::http::App;
+use crate::i18n::Lang;
 use crate::tier::situation::Scope;
 
 /// One host as the page shows it.

@@ -19,7 +19,7 @@ use crate::http::App;
 use crate::store::audit::Record;
 
 /// A time of the API's answer (RFC 3339, UTC) as the reader's language shows times (Beijing).
-fn when(lang: super::i18n::Lang, v: &Value) -> String {
+fn when(lang: crate::i18n::Lang, v: &Value) -> String {
     match v.as_str().and_then(icsight_eve::Timestamp::parse) {
         Some(t) => lang.time(t.secs()),
         None => text(v),
@@ -92,7 +92,10 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
             &format!("bulletin {id}"),
         );
     };
-    let acts = v.account.may_write("act on bulletins").is_ok();
+    let acts = v.account.may_write("act on bulletins").is_ok() && v.account.industry.is_empty();
+    let chases = v.account.enterprise_id.is_empty()
+        && app.notifier.is_some()
+        && b["revoked"] != Value::Bool(true);
     let csrf = csrf_of(&v.session);
     let status = b["status"].as_array().cloned().unwrap_or_default();
     let body = html! {
@@ -135,6 +138,7 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
                 th { (lang.t("step_disposed")) }
                 th { (lang.t("col_overdue")) }
                 @if acts { th { (lang.t("col_act")) } }
+                @if chases { th { (lang.t("do_remind")) } }
             } }
             tbody {
                 @for s in &status {
@@ -161,6 +165,18 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
                             }
                         } @else if acts {
                             td {}
+                        }
+                        @if chases {
+                            td {
+                                @if s["disposed"].is_null() {
+                                    form.remind method="post" action="/bulletin/remind" {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        input type="hidden" name="id" value=(id);
+                                        input type="hidden" name="enterprise_id" value=(enterprise);
+                                        button type="submit" { (lang.t("do_remind")) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -622,6 +638,51 @@ pub(super) async fn revoke(
     };
     app.audit.record(
         Record::new(&a.name, a.role.name(), "bulletin.revoke", outcome)
+            .detail(detail)
+            .scope(&a.province, &a.enterprise_id),
+    );
+    match r {
+        Ok(_) => Redirect::to(&format!("/bulletin?id={}", encode(&f.id))).into_response(),
+        Err(e) => {
+            let lang = v.lang;
+            let status = e.status();
+            let body = html! { p.error role="alert" { (e.to_string()) } };
+            let mut r = page(
+                lang,
+                layout(&app, &v, "/bulletins", lang.t("bulletin_title"), body),
+            );
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RemindForm {
+    csrf: String,
+    id: String,
+    enterprise_id: String,
+}
+
+impl Csrf for RemindForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /bulletin/remind`: the API's chase (`POST /v1/bulletins/{id}/remind`), audited alike.
+pub(super) async fn remind(
+    State(app): State<Arc<App>>,
+    Posted { v, form: f }: Posted<RemindForm>,
+) -> Response {
+    let a = &v.account;
+    let r = bulletins::chase(&app, a, &f.id, &f.enterprise_id).await;
+    let (outcome, detail) = match &r {
+        Ok((_, d)) => ("ok", d.clone()),
+        Err(e) => ("denied", e.to_string()),
+    };
+    app.audit.record(
+        Record::new(&a.name, a.role.name(), "bulletin.remind", outcome)
             .detail(detail)
             .scope(&a.province, &a.enterprise_id),
     );

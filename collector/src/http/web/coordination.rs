@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::alerts::encode;
-use super::i18n::Lang;
 use super::{csrf_of, layout, page, Csrf, Posted, Viewer};
 use crate::account::Account;
 use crate::http::coordination::{self, Comment, NewTask, ResponseLevel, TaskMove, TaskParams};
 use crate::http::{ApiError, App};
+use crate::i18n::Lang;
 use crate::store::audit::Record;
 use crate::tier::incident::coordination::{response_level, Entry};
 use crate::tier::incident::Incident;

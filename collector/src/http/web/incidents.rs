@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::alerts::{encode, tree};
-use super::i18n::Lang;
 use super::{csrf_of, layout, not_found, page, state_name, Csrf, PageId, Posted, Viewer};
 use crate::http::incidents::{self, Transition};
 use crate::http::App;
+use crate::i18n::Lang;
 use crate::store::audit::Record;
 use crate::tier::incident::filing::{self, Filing, Stage, CATEGORIES};
 use crate::tier::incident::{Incident, ListQuery, State as Lifecycle};

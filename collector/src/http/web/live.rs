@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
 use super::alerts::encode;
-use super::i18n::Lang;
 use super::Viewer;
 use crate::account::Account;
 use crate::http::App;
+use crate::i18n::Lang;
 use crate::tier::live::{Item, Kind};
 use crate::time::now_s;
 

@@ -1,7 +1,7 @@
 //! The pages every collector serves on its own listener, for the people the API is for: the
 //! situation overview, the sensor fleet and the incidents of the account's scope. Rendered on
 //! the server (maud escapes every value it prints), in Simplified Chinese unless the reader
-//! chose English ([`i18n`]).
+//! chose English ([`crate::i18n`]).
 //!
 //! A page session is the API's session, carried in a cookie (`HttpOnly`, `Secure`,
 //! `SameSite=Strict`); the login is the API's ([`sign_in`]: the same back-off, audit and
@@ -14,7 +14,7 @@ mod assets;
 mod bulletins;
 mod coordination;
 mod files;
-pub mod i18n;
+
 mod incidents;
 mod live;
 mod overview;
@@ -34,12 +34,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use self::i18n::Lang;
 use super::login::sign_in;
 use super::App;
 use crate::account::{Account, Role};
 use crate::auth::Peer;
 use crate::config::TierRole;
+use crate::i18n::Lang;
 use crate::tier::report::Status;
 use crate::time::now_s;
 
@@ -84,6 +84,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/bulletin/amend", get(bulletins::amend_form))
         .route("/bulletin/amend", axum::routing::post(bulletins::amend))
         .route("/bulletin/revoke", axum::routing::post(bulletins::revoke))
+        .route("/bulletin/remind", axum::routing::post(bulletins::remind))
         .route("/static/{name}", get(files::get))
         .layer(axum::middleware::map_response(guarded))
 }
@@ -179,6 +180,9 @@ struct Viewer {
     lang: Lang,
 }
 
+/// The pages an industry authority's account opens.
+const INDUSTRY_PAGES: [&str; 4] = ["/bulletins", "/bulletin", "/bulletin/remind", "/logout"];
+
 impl FromRequestParts<Arc<App>> for Viewer {
     type Rejection = Response;
 
@@ -189,6 +193,10 @@ impl FromRequestParts<Arc<App>> for Viewer {
         let lang = lang_of(&parts.headers, &asked);
         let session = cookie(&parts.headers, SESSION).unwrap_or_default();
         match app.credentials.session(session, now_s()) {
+            // An industry authority reads and chases its industry's bulletins only.
+            Some(a) if !a.industry.is_empty() && !INDUSTRY_PAGES.contains(&parts.uri.path()) => {
+                Err(Redirect::to("/bulletins").into_response())
+            }
             Some(a) => Ok(Viewer {
                 account: a.clone(),
                 session: session.to_owned(),
@@ -324,7 +332,8 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                             ("/alerts", lang.t("nav_alerts")), ("/bulletins", lang.t("nav_bulletins")),
                             ("/tasks", lang.t("nav_tasks")), ("/reports", lang.t("nav_reports")),
                         ] {
-                            @if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
+                            @if !a.industry.is_empty() && path != "/bulletins" {
+                            } @else if path == here { a.here href=(path) { (label) } } @else { a href=(path) { (label) } }
                         }
                     }
                     button #unread.badge type="button" hidden title=(lang.t("live_unread")) { "0" }

@@ -18,11 +18,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::alerts::encode;
-use super::i18n::Lang;
 use super::{files, layout, not_found, page, Viewer};
 use crate::codes::region_name;
 use crate::config::TierRole;
 use crate::http::App;
+use crate::i18n::Lang;
 use crate::tier::situation::{self, Area, Cached, Place, Scope, Situation, Sources, Trend, Window};
 use crate::time::now_s;
 

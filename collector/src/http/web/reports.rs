@@ -21,7 +21,6 @@ use base64::Engine;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
-use super::i18n::Lang;
 use super::overview::{bar_of, bulletins, chart, figures, incidents, place_table, trends};
 use super::{layout, not_found, page, Viewer};
 use crate::account::Account;
@@ -29,6 +28,7 @@ use crate::codes::region_name;
 use crate::config::TierRole;
 use crate::http::extract::{act as action, Authed};
 use crate::http::{ApiError, App};
+use crate::i18n::Lang;
 use crate::store::audit::Record;
 use crate::tier::report;
 use crate::tier::sitrep::{self, day_of, parse_day, Period, Row};

@@ -43,6 +43,14 @@ pub struct NewBulletin {
     /// An exercise (演练): it runs the whole loop, and no figure counts it.
     #[serde(default)]
     pub drill: bool,
+    /// Traffic Light Protocol: clear, green, amber (the default), amber+strict or red. A red
+    /// bulletin reaches its targets and is never shared beyond (TAXII).
+    #[serde(default = "amber")]
+    pub tlp: String,
+}
+
+fn amber() -> String {
+    "amber".into()
 }
 
 /// The longest a bulletin's rules may take to compile before it is refused.
@@ -108,6 +116,12 @@ pub fn make(
     }
     n.scope.check()?;
     n.indicators.check()?;
+    if !super::TLP.iter().any(|(t, _)| *t == n.tlp) || n.tlp == "white" {
+        return Err(format!(
+            "tlp: {:?} is not clear, green, amber, amber+strict or red",
+            n.tlp
+        ));
+    }
     let deadline = Timestamp::parse(&n.deadline)
         .map(Timestamp::secs)
         .ok_or_else(|| {
@@ -142,6 +156,7 @@ pub fn make(
         revision: 1,
         drill: u8::from(n.drill),
         change: String::new(),
+        tlp: n.tlp.clone(),
     })
 }
 
@@ -272,7 +287,7 @@ impl Bulletins {
             .query(
                 "SELECT bulletin_id, seq, issuer, toUInt32(issued) AS issued, title, severity, \
                  description, scope, indicators, rules, actions, toUInt32(deadline) AS deadline, \
-                 revoked, version, revision, drill, change FROM bulletins FINAL",
+                 revoked, version, revision, drill, change, tlp FROM bulletins FINAL",
             )
             .fetch_all()
             .await?;
@@ -390,12 +405,24 @@ impl Bulletins {
         Ok((old, targets))
     }
 
-    /// Store a bulletin and its targets at this tier, and hold it in the book.
+    /// Store a bulletin and its targets at this tier, hold it in the book, and search what is
+    /// stored here for its indicators in the background ([`super::hunt`]).
     async fn keep(&self, b: Bulletin, targets: Vec<Target>) -> clickhouse::error::Result<()> {
         self.store.insert("bulletin_targets", &targets).await?;
         self.store
             .insert("bulletins", std::slice::from_ref(&b))
             .await?;
+        let (store, up, days) = (
+            self.store.clone(),
+            self.upstream.clone(),
+            self.tier.retro_days,
+        );
+        let (hunted, among) = (b.clone(), targets.clone());
+        tokio::spawn(async move {
+            if let Err(e) = super::hunt::hunt(&store, up.as_deref(), &hunted, &among, days).await {
+                tracing::warn!(error = %e, bulletin = %hunted.bulletin_id, "retro-hunt failed");
+            }
+        });
         self.book.put(b, targets);
         Ok(())
     }

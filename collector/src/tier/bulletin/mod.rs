@@ -14,6 +14,7 @@
 //! Progress (received, acknowledged, disposed) is stored at the tier where it happens and
 //! reported up at once; the first report of a step is the one kept.
 
+pub mod hunt;
 mod issue;
 pub mod stix;
 
@@ -26,6 +27,36 @@ use sha2::{Digest, Sha256};
 use crate::tier::registry::Scope;
 
 pub use issue::{make, Bulletins, IssueError, Issued, NewBulletin, FEED_PAGE, FEED_PAGE_MAX};
+
+/// The TLP levels a bulletin may carry, and the marking definitions STIX 2.1 (section
+/// 7.2.1.4) fixes for them; `clear` is TLP 2.0's name of `white`, `amber+strict` shares
+/// `amber`'s definition and is kept in `x_icsight_tlp`.
+pub const TLP: [(&str, &str); 6] = [
+    (
+        "clear",
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    ),
+    (
+        "white",
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    ),
+    (
+        "green",
+        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    ),
+    (
+        "amber",
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    ),
+    (
+        "amber+strict",
+        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    ),
+    (
+        "red",
+        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+    ),
+];
 
 /// A bulletin as stored at every tier it reaches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
@@ -61,6 +92,13 @@ pub struct Bulletin {
     /// What the issuer said of its last amendment or of its revocation.
     #[serde(default)]
     pub change: String,
+    /// Traffic Light Protocol level (`stix::TLP`): who it may be shared with.
+    #[serde(default = "amber")]
+    pub tlp: String,
+}
+
+fn amber() -> String {
+    "amber".into()
 }
 
 fn first_revision() -> u32 {
@@ -372,6 +410,7 @@ mod tests {
             revision: 1,
             drill: 0,
             change: String::new(),
+            tlp: "amber".into(),
         };
         let t = Target {
             bulletin_id: id,

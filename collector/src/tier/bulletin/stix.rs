@@ -7,12 +7,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::issue::NewBulletin;
-use super::{Bulletin, Indicators};
+use super::{Bulletin, Indicators, TLP};
 use icsight_eve::Timestamp;
 
 /// A STIX id for (`kind`, `key`): a name-based UUID, so the same bulletin always exports the
 /// same ids.
-fn stix_id(kind: &str, key: &str) -> String {
+pub fn stix_id(kind: &str, key: &str) -> String {
     let d = Sha256::digest(format!("icsight\n{kind}\n{key}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
@@ -43,10 +43,34 @@ fn hash_name(h: &str) -> &'static str {
     }
 }
 
+/// The marking definition of TLP level `tlp` (amber if it is none).
+pub fn tlp_marking(tlp: &str) -> Value {
+    let (name, id) = TLP
+        .iter()
+        .find(|(n, _)| *n == tlp)
+        .copied()
+        .unwrap_or(TLP[3]);
+    let word = if name == "clear" {
+        "white"
+    } else {
+        name.split('+').next().unwrap_or(name)
+    };
+    json!({
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": id,
+        "created": "2017-01-20T00:00:00.000Z",
+        "definition_type": "tlp",
+        "name": format!("TLP:{}", word.to_uppercase()),
+        "definition": { "tlp": word },
+    })
+}
+
 /// The bulletin as a bundle.
 pub fn export(b: &Bulletin) -> Value {
     let created = stix_time(b.issued);
     let identity = stix_id("identity", &b.issuer);
+    let marking = tlp_marking(&b.tlp);
     let common = |kind: &str, key: &str| {
         json!({
             "type": kind,
@@ -55,6 +79,7 @@ pub fn export(b: &Bulletin) -> Value {
             "created": created,
             "modified": created,
             "created_by_ref": identity,
+            "object_marking_refs": [marking["id"]],
         })
     };
     let mut objects = vec![json!({
@@ -145,6 +170,7 @@ pub fn export(b: &Bulletin) -> Value {
     report["x_icsight_deadline"] = stix_time(b.deadline).into();
     report["x_icsight_sids"] = json!(ind.sids);
     report["x_icsight_revision"] = b.revision.into();
+    report["x_icsight_tlp"] = b.tlp.clone().into();
     if b.revision > 1 || b.revoked != 0 {
         // An amendment or revocation is a new version of the report: same id, later
         // `modified`.
@@ -158,11 +184,40 @@ pub fn export(b: &Bulletin) -> Value {
         report["revoked"] = true.into();
     }
     objects.push(report);
+    objects.push(marking);
     json!({
         "type": "bundle",
         "id": stix_id("bundle", &format!("{}\n{}", b.bulletin_id, b.version)),
         "objects": objects,
     })
+}
+
+/// The TLP level of a report: its `x_icsight_tlp`, else the TLP marking it refers to (a
+/// known definition's id, or a `tlp` marking definition of the bundle), else amber.
+fn tlp_of(report: &Value, objects: &[Value]) -> String {
+    if let Some(t) = report.get("x_icsight_tlp").and_then(Value::as_str) {
+        if TLP.iter().any(|(n, _)| *n == t) {
+            return t.to_owned();
+        }
+    }
+    let refs: Vec<&str> = (report.get("object_marking_refs").and_then(Value::as_array))
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    // The most restrictive of the levels referred to.
+    let mut level: Option<usize> = None;
+    for r in refs {
+        let known = TLP
+            .iter()
+            .rposition(|(n, id)| *id == r && *n != "amber+strict");
+        let defined = (objects.iter())
+            .find(|o| o["id"] == r && o["definition_type"] == "tlp")
+            .and_then(|o| o["definition"]["tlp"].as_str())
+            .and_then(|t| TLP.iter().position(|(n, _)| *n == t));
+        if let Some(i) = known.or(defined) {
+            level = Some(level.map_or(i, |l| l.max(i)));
+        }
+    }
+    level.map_or("amber", |i| TLP[i].0).to_owned()
 }
 
 /// A new bulletin from a bundle: its one report, the indicators it refers to, and its courses
@@ -209,6 +264,7 @@ pub fn import(bundle: &Value) -> Result<NewBulletin, String> {
                 Timestamp((crate::time::now_s() + 30 * 86_400) * 1_000_000).rfc3339()
             }),
         drill: report.get("x_icsight_drill").and_then(Value::as_bool) == Some(true),
+        tlp: tlp_of(report, objects),
     };
     if let Some(sids) = report.get("x_icsight_sids") {
         n.indicators.sids =
@@ -298,10 +354,14 @@ mod tests {
             actions: vec!["Block 203.0.113.7 at the plant firewall".into()],
             deadline: "2099-01-01T00:00:00Z".into(),
             drill: false,
+            tlp: "green".into(),
         };
         let b = super::super::issue::make(&n, "CN-000001", "national", 1, 1_800_000_000).unwrap();
         let bundle = export(&b);
-        assert_eq!(bundle["objects"].as_array().unwrap().len(), 1 + 4 + 1 + 1);
+        assert_eq!(
+            bundle["objects"].as_array().unwrap().len(),
+            1 + 4 + 1 + 1 + 1
+        );
         assert!(bundle
             .to_string()
             .contains("[ipv4-addr:value = '203.0.113.7']"));

@@ -15,123 +15,20 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::{CollectorEntry, UpstreamConfig};
 use crate::store::Store;
 use crate::tier::report;
-use crate::tier::upstream::{self, Upstream};
-use crate::time::now_us;
+pub use crate::tier::report::{check, task_move, Entry, KINDS, MAX_TEXT, TASK_STATES};
 
-/// One entry of an incident's coordination, as stored in `incident_coordination`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
-pub struct Entry {
-    pub incident_id: String,
-    /// The incident's province and enterprise (empty: an incident of the province).
-    pub province: String,
-    pub enterprise_id: String,
-    /// `{tier}-{kind}-{µs}`: unique across tiers.
-    pub entry_id: String,
-    /// `comment`, `task` or `response`.
-    pub kind: String,
-    /// The collector it was written at.
-    pub tier: String,
-    pub author: String,
-    /// UNIX seconds it was written.
-    pub at: u32,
-    /// The comment, the task's description or the response's note.
-    pub text: String,
-    /// A response's level, 1 (I) to 4 (IV); 0 stands the response down.
-    pub level: u8,
-    /// Whom a task is for: a province (enterprise empty) or an enterprise of it.
-    pub assignee_province: String,
-    pub assignee_enterprise: String,
-    /// A task's deadline, UNIX seconds.
-    pub deadline: u32,
-    /// A task's state: `assigned`, `accepted`, `done` or `declined`.
-    pub state: String,
-    /// What the assignee reported on finishing or declining.
-    pub result: String,
-    /// When and by whom the task last moved on (0 and empty: never).
-    pub updated: u32,
-    pub updated_by: String,
-    /// Arrival order at this tier.
-    pub seq: u64,
-    pub version: u64,
-}
-
-/// The kinds of entry.
-pub const KINDS: [&str; 3] = ["comment", "task", "response"];
-/// The states of a task, in order.
-pub const TASK_STATES: [&str; 4] = ["assigned", "accepted", "done", "declined"];
-/// The longest text of an entry or a task's result.
-pub const MAX_TEXT: usize = 8000;
 /// Entries in one feed answer unless `limit` says fewer.
 pub const FEED_PAGE: u64 = 200;
+use crate::tier::upstream::{self, Upstream};
+use crate::time::now_us;
 
 const COLUMNS: &str = "incident_id, province, enterprise_id, entry_id, kind, tier, author, \
     toUInt32(at) AS at, text, level, assignee_province, assignee_enterprise, \
     toUInt32(deadline) AS deadline, state, result, toUInt32(updated) AS updated, updated_by, \
     seq, version";
-
-/// Whether a task may move from `from` to `to`: forward only, and never out of `done` or
-/// `declined`.
-pub fn task_move(from: &str, to: &str) -> Result<(), String> {
-    let rank = |s: &str| TASK_STATES.iter().position(|x| *x == s);
-    let (Some(a), Some(b)) = (rank(from), rank(to)) else {
-        return Err(format!("state: {to:?} is not accepted, done or declined"));
-    };
-    if a >= 2 {
-        return Err(format!("state: the task is {from} already"));
-    }
-    if b <= a {
-        return Err(format!("state: a task {from} does not go back to {to}"));
-    }
-    Ok(())
-}
-
-/// Check text fields of an entry made here or received: bounded, and the kind's own fields
-/// well formed.
-pub fn check(e: &Entry) -> Result<(), String> {
-    if !KINDS.contains(&e.kind.as_str()) {
-        return Err(format!(
-            "kind: {:?} is not comment, task or response",
-            e.kind
-        ));
-    }
-    if e.text.chars().count() > MAX_TEXT || e.result.chars().count() > MAX_TEXT {
-        return Err(format!("text: at most {MAX_TEXT} characters"));
-    }
-    if [
-        &e.entry_id,
-        &e.incident_id,
-        &e.tier,
-        &e.author,
-        &e.updated_by,
-    ]
-    .iter()
-    .any(|s| s.len() > 200 || s.chars().any(char::is_control))
-    {
-        return Err("ids and names: at most 200 characters, no control characters".into());
-    }
-    match e.kind.as_str() {
-        "comment" if e.text.trim().is_empty() => Err("text: a comment says something".into()),
-        "response" if e.level > 4 => Err(format!("level: {} is not 0 to 4", e.level)),
-        "task" => {
-            if e.text.trim().is_empty() {
-                return Err("text: say what is to be done".into());
-            }
-            if e.assignee_province.is_empty() {
-                return Err("assignee.province: whom is the task for?".into());
-            }
-            if !TASK_STATES.contains(&e.state.as_str()) {
-                return Err(format!("state: {:?} is not a task state", e.state));
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
 
 /// Whether an entry stored already may be replaced by `new` from below: only a task's state,
 /// result and who moved it on may change, forward.
@@ -399,6 +296,14 @@ pub enum KeepError {
     Invalid(String),
     #[error(transparent)]
     Storage(#[from] clickhouse::error::Error),
+}
+
+/// A response level's name: I to IV, or "none".
+pub fn response_name(level: u8) -> &'static str {
+    match level {
+        0 => "none",
+        l => super::filing::level_name(l),
+    }
 }
 
 /// The response level an incident's entries leave it at: the newest `response` entry's (0:
