@@ -552,7 +552,10 @@ fn full_spool_drops_the_oldest() {
             _ => runs.push((n, n)),
         }
     }
-    assert!(runs.len() <= 2, "a suffix and at most one segment in flight: {runs:?}");
+    assert!(
+        runs.len() <= 2,
+        "a suffix and at most one segment in flight: {runs:?}"
+    );
     let (first, last) = *runs.last().expect("something kept");
     assert_eq!(last, total - 1, "the newest kept: {runs:?}");
     assert!(first > 1000, "{runs:?}");
