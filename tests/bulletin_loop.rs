@@ -6,11 +6,11 @@
 //! change is audited.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use icsight_tests::cluster::{
-    account, account_token as token, below, import_registry, national, replay_with, Auth,
-    ClickHouse, Collector, SensorSpec,
+    account, account_token as token, below, get_json, import_registry, national, post, replay_with,
+    wait_for, Auth, ClickHouse, Collector, SensorSpec,
 };
 use icsight_tests::root;
 use serde_json::{json, Value};
@@ -28,26 +28,6 @@ const S1: SensorSpec = SensorSpec {
 
 const OLD_SID: u64 = 4_100_001;
 const NEW_SID: u64 = 4_100_002;
-
-fn get_json(c: &Collector, path: &str, who: &str) -> Value {
-    let (status, body) = c.get(path, Some(&token(who)));
-    assert_eq!(status, 200, "GET {path} as {who}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
-}
-
-fn post(c: &Collector, path: &str, who: &str, body: &Value) -> (u16, Value) {
-    let (s, text) = c.post_json(path, &token(who), &body.to_string());
-    let v = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text }));
-    (s, v)
-}
-
-fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A bulletin for the energy industry whose signature `sid` fires on Modbus writes of one
 /// register.

@@ -190,7 +190,7 @@ pub fn account(name: &str, role: &str, province: &str, enterprise: &str) -> Stri
     )
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -537,4 +537,33 @@ pub fn replay_with(
         .stderr(std::fs::File::create(dir.join("stderr.log")).expect("sensor log"))
         .spawn()
         .expect("start sensor")
+}
+
+/// Wait until `ok`, polling, for at most `within`; fails naming `what`.
+pub fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `GET path` at `c` as account `who`, which must answer 200 with JSON.
+pub fn get_json(c: &Collector, path: &str, who: &str) -> serde_json::Value {
+    let (status, body) = c.get(path, Some(&account_token(who)));
+    assert_eq!(status, 200, "GET {path} as {who}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+/// `POST path` of `body` at `c` as account `who`: the status and the answer (as JSON, or
+/// `{"text": …}` when it is none).
+pub fn post(
+    c: &Collector,
+    path: &str,
+    who: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let (s, text) = c.post_json(path, &account_token(who), &body.to_string());
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({ "text": text }));
+    (s, v)
 }

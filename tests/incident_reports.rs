@@ -7,11 +7,11 @@
 //! every report is audited.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use icsight_tests::cluster::{
-    account, account_token as token, below, import_registry, national, replay_with, Auth,
-    ClickHouse, Collector, SensorSpec,
+    account, account_token as token, below, get_json, import_registry, national, post, replay_with,
+    wait_for, Auth, ClickHouse, Collector, SensorSpec,
 };
 use icsight_tests::root;
 use serde_json::{json, Value};
@@ -27,26 +27,6 @@ const S1: SensorSpec = SensorSpec {
     grade: 1,
     auth: Auth::Certificate,
 };
-
-fn get_json(c: &Collector, path: &str, who: &str) -> Value {
-    let (status, body) = c.get(path, Some(&token(who)));
-    assert_eq!(status, 200, "GET {path} as {who}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
-}
-
-fn post(c: &Collector, path: &str, who: &str, body: &Value) -> (u16, Value) {
-    let (s, text) = c.post_json(path, &token(who), &body.to_string());
-    let v = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text }));
-    (s, v)
-}
-
-fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn first_report() -> Value {
     json!({

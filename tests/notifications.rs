@@ -10,11 +10,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use icsight_tests::cluster::{
-    account, account_token as token, below, import_registry, national, ClickHouse, Collector,
+    account, account_token as token, below, free_port, import_registry, national, post, wait_for,
+    ClickHouse,
 };
 use icsight_tests::root;
 use serde_json::{json, Value};
@@ -23,27 +24,6 @@ use sha2::Sha256;
 const E1: &str = "91330100MA27XY1235"; // Zhejiang, energy, grade 1
 const E2: &str = "91330200MA2AB3CD4G"; // Zhejiang, machinery, grade 2
 const SECRET: &str = "webhook-secret-of-the-plant-0123456789";
-
-fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn post(c: &Collector, path: &str, who: &str, body: &Value) -> (u16, Value) {
-    let (s, text) = c.post_json(path, &token(who), &body.to_string());
-    let v = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text }));
-    (s, v)
-}
 
 /// The SMTP sink: aiosmtpd with STARTTLS required and a login, writing each message to `dir`.
 struct Sink {

@@ -1,13 +1,16 @@
 //! Information sharing over TAXII 2.1, read by an independent client (the `taxii2-client`
-//! Python package): a provincial collector's bulletins of each TLP level and its sightings of
-//! their indicators. A TLP:RED bulletin reaches its plant and never leaves the tier; another
-//! plant's account pulls nothing; paging, `added_after` and the manifest work as TAXII says.
+//! Python package) and by another tier's own TAXII client: a provincial collector's bulletins
+//! of each TLP level and its sightings of their indicators; the other tier issues the reports
+//! as its own bulletins and amends them when they change. A TLP:RED bulletin reaches its plant
+//! and never leaves the tier; another plant's account pulls nothing; paging, `added_after` and
+//! the manifest work as TAXII says.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use icsight_tests::cluster::{
-    account, account_token as token, Auth, ClickHouse, Collector, SensorSpec,
+    account, account_token as token, get_json, post, wait_for, Auth, ClickHouse, Collector,
+    SensorSpec,
 };
 use icsight_tests::root;
 use serde_json::{json, Value};
@@ -22,14 +25,6 @@ const SENSOR: SensorSpec = SensorSpec {
     grade: 1,
     auth: Auth::Token,
 };
-
-fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// What `taxii2-client` pulls from `c` as `who`, `per` objects a request.
 fn pull(c: &Collector, who: &str, per: u32) -> Value {
@@ -61,14 +56,13 @@ fn yesterday_flow(dest: &str) -> String {
     )
 }
 
-#[test]
-fn bulletins_and_sightings_are_shared_over_taxii_by_tlp() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let ch = ClickHouse::start(tmp.path());
+/// Zhejiang's collector, sharing: a plant's flow of yesterday, and three bulletins — green
+/// (whose address the flow touched), amber and red; the collector and the bulletins' ids.
+fn sharing_tier(tmp: &std::path::Path, ch: &ClickHouse) -> (Collector, Vec<String>) {
     let c = Collector::build(
-        tmp.path(),
+        tmp,
         "collector",
-        &ch,
+        ch,
         "taxii",
         &[SENSOR],
         "",
@@ -136,6 +130,14 @@ fn bulletins_and_sightings_are_shared_over_taxii_by_tlp() {
         },
     );
 
+    (c, ids)
+}
+
+#[test]
+fn bulletins_and_sightings_are_shared_over_taxii_by_tlp() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let (c, _) = sharing_tier(tmp.path(), &ch);
     // An independent TAXII 2.1 client, two objects a request.
     let got = pull(&c, "sharing", 2);
     assert_eq!(got["roots"].as_array().expect("roots").len(), 1, "{got}");
@@ -268,4 +270,111 @@ fn bulletins_and_sightings_are_shared_over_taxii_by_tlp() {
         "Accept: text/html".into(),
     ]);
     assert_eq!(s, 406);
+}
+
+/// The id of `c`'s collection titled `title`, as `who` lists them.
+fn collection_id(c: &Collector, who: &str, title: &str) -> String {
+    let (s, body) = c.get("/taxii2/api/collections/", Some(&token(who)));
+    assert_eq!(s, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    (v["collections"].as_array().expect("collections").iter())
+        .find(|x| x["title"] == title)
+        .and_then(|x| x["id"].as_str())
+        .expect("the collection")
+        .to_owned()
+}
+
+#[test]
+fn another_tier_pulls_the_collection_into_its_own_bulletins() {
+    const H1: &str = "91420100MA4K1234XX"; // Hubei, energy
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let (zj, ids) = sharing_tier(tmp.path(), &ch);
+    let cid = collection_id(&zj, "sharing", "bulletins");
+    let token_file = tmp.path().join("share.token");
+    std::fs::write(&token_file, token("sharing")).expect("token");
+    let hb = Collector::build(
+        tmp.path(),
+        "hubei",
+        &ch,
+        "hubei",
+        &[],
+        "",
+        &format!(
+            "[tier]\nid = \"hb\"\nprovince = \"420000\"\nregistry_refresh_s = 1\n{}\
+             [[taxii]]\nname = \"zj-share\"\ncollection = \"{}/taxii2/api/collections/{cid}/\"\n\
+             token_file = \"{}\"\nca = \"{}\"\npoll_s = 1\nindustries = [\"energy\"]\n\
+             state_dir = \"{}\"\n",
+            account("hb-admin", "admin", "420000", ""),
+            zj.url,
+            token_file.display(),
+            zj.ca().display(),
+            tmp.path().join("hubei-taxii").display(),
+        ),
+    );
+    icsight_tests::cluster::import_registry(&hb, &format!("{H1},Wuhan Power,420000,energy,1\n"));
+    // The green and amber reports become Hubei's own bulletins, for its energy plant; the red
+    // one never arrives.
+    let titles = || -> Vec<(String, String)> {
+        let (s, body) = hb.get("/v1/bulletins", Some(&token("hb-admin")));
+        if s != 200 {
+            return Vec::new();
+        }
+        let v: Value = serde_json::from_str(&body).unwrap_or_default();
+        let mut t: Vec<(String, String)> = (v["bulletins"].as_array().into_iter().flatten())
+            .map(|b| {
+                (
+                    b["title"].as_str().unwrap_or("").to_owned(),
+                    b["bulletin_id"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while titles().len() != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shared reports at Hubei: {:?}\n{}",
+            titles(),
+            hb.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let got = titles();
+    assert_eq!(got[0].0, "Amber: S7 scanner");
+    assert_eq!(got[1].0, "Green: C2 of the Modbus campaign");
+    assert!(
+        got.iter().all(|(_, id)| id.starts_with("hb-")),
+        "issued at Hubei: {got:?}"
+    );
+    let green = get_json(&hb, &format!("/v1/bulletins/{}", got[1].1), "hb-admin");
+    assert_eq!(green["status"][0]["enterprise_id"], H1);
+    assert_eq!(green["tlp"], "green");
+    assert_eq!(green["indicators"]["ips"][0], "203.0.113.66");
+    assert!(green["description"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("[zj-share]"));
+    // Amended at the source: amended here.
+    let amended = json!({"title": "Green: C2 of the Modbus campaign, second wave", "severity": 1,
+        "tlp": "green", "scope": {"provinces": ["330000"]},
+        "indicators": {"ips": ["203.0.113.66", "203.0.113.67"]},
+        "deadline": "2099-01-01T00:00:00Z", "change": "a second address"});
+    let (s, v) = post(
+        &zj,
+        &format!("/v1/bulletins/{}/amend", ids[0]),
+        "zj-admin",
+        &amended,
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_for("the amendment at Hubei", Duration::from_secs(60), || {
+        let b = get_json(&hb, &format!("/v1/bulletins/{}", got[1].1), "hb-admin");
+        b["revision"] == 2
+            && b["indicators"]["ips"]
+                .as_array()
+                .is_some_and(|a| a.len() == 2)
+    });
+    assert_eq!(titles().len(), 2, "amended, not issued again");
 }

@@ -34,6 +34,9 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// TAXII 2.1 collections of other platforms pulled into bulletins at this tier.
+    #[serde(default)]
+    pub taxii: Vec<TaxiiSource>,
     /// The sensors allowed to write, each bound to its enterprise and province.
     #[serde(default)]
     pub sensors: Vec<SensorEntry>,
@@ -134,6 +137,52 @@ pub struct NotifyConfig {
     pub queue: usize,
     /// What each role hears of when its account names nothing.
     pub roles: Vec<RoleEvents>,
+}
+
+/// A TAXII 2.1 collection this tier pulls (a national sharing platform's, another tier's):
+/// every report in it becomes a bulletin issued here for `scope`, amended when the report is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxiiSource {
+    /// Names the source in the log, the bulletins' description and the state file.
+    pub name: String,
+    /// The collection's address: `https://share.example/taxii2/api/collections/ID/`.
+    pub collection: String,
+    /// A file holding the bearer token the server knows this tier by.
+    #[serde(default)]
+    pub token_file: PathBuf,
+    /// PEM of a private CA the server's certificate chains to; empty: the web roots.
+    #[serde(default)]
+    pub ca: PathBuf,
+    /// Seconds between pulls.
+    #[serde(default = "taxii_poll_s")]
+    pub poll_s: f64,
+    /// Which enterprises of this tier the bulletins are for, as a bulletin's scope says it
+    /// (all lists empty: every enterprise of the tier).
+    #[serde(default)]
+    pub industries: Vec<String>,
+    #[serde(default)]
+    pub grades: Vec<u8>,
+    #[serde(default)]
+    pub enterprises: Vec<String>,
+    /// Days to dispose of a bulletin whose report says no deadline (or one already past).
+    #[serde(default = "taxii_deadline_days")]
+    pub deadline_days: u32,
+    /// Where what was pulled is remembered (`taxii-NAME.json`).
+    #[serde(default = "taxii_state_dir")]
+    pub state_dir: PathBuf,
+}
+
+fn taxii_poll_s() -> f64 {
+    300.0
+}
+
+fn taxii_deadline_days() -> u32 {
+    7
+}
+
+fn taxii_state_dir() -> PathBuf {
+    PathBuf::from("taxii-state")
 }
 
 /// The events a role hears of by default.
@@ -739,6 +788,42 @@ impl Config {
             }
         }
         self.validate_notify()?;
+        for (i, t) in self.taxii.iter().enumerate() {
+            let key = |k: &str| format!("taxii[{i}].{k}");
+            check_id(&t.name).map_err(|m| (key("name"), m))?;
+            if !(t.collection.starts_with("https://") || t.collection.starts_with("http://"))
+                || !t.collection.contains("/collections/")
+                || !t.collection.ends_with('/')
+            {
+                return Err((
+                    key("collection"),
+                    format!(
+                        "{:?} is not a collection's address like https://host/taxii2/api/collections/ID/",
+                        t.collection
+                    ),
+                ));
+            }
+            if !(1.0..=86_400.0).contains(&t.poll_s) {
+                return Err((
+                    key("poll_s"),
+                    format!("{} is not 1-86400 seconds", t.poll_s),
+                ));
+            }
+            if !(1..=366).contains(&t.deadline_days) {
+                return Err((
+                    key("deadline_days"),
+                    format!("{} is not 1-366", t.deadline_days),
+                ));
+            }
+            for g in &t.grades {
+                if !(1..=3).contains(g) {
+                    return Err((key("grades"), format!("{g} is not a grade 1-3")));
+                }
+            }
+            for e in &t.enterprises {
+                codes::check_uscc(e).map_err(|m| (key("enterprises"), m))?;
+            }
+        }
         if self.tier.retro_days > 366 {
             return Err((
                 "tier.retro_days".into(),

@@ -460,7 +460,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(upstream::inventory_loop(
             up.clone(),
             store.clone(),
-            registry,
+            registry.clone(),
             config.clone(),
             move || watched.list(|_, _| true),
         ));
@@ -470,6 +470,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             bulletins.clone(),
             app.incidents.clone(),
             coordination.clone(),
+        ));
+    }
+    for src in &config.taxii {
+        tokio::spawn(collector::tier::bulletin::share::pull_loop(
+            src.clone(),
+            config.tier.id.clone(),
+            bulletins.clone(),
+            registry.clone(),
         ));
     }
     tokio::spawn(bulletins.pull_loop(config.upstream.clone()));

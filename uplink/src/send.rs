@@ -181,18 +181,36 @@ impl Fetch {
 
     /// GET `path` (with its query string): the body of a `200`, or what went wrong.
     pub fn get(&self, path: &str) -> Result<String, String> {
+        self.get_as(path, "application/json", &[])
+            .map(|(body, _)| body)
+    }
+
+    /// GET `path` accepting `accept`: the body of a `200` and the values of the answer's
+    /// headers named in `headers` (empty where absent), or what went wrong.
+    pub fn get_as(
+        &self,
+        path: &str,
+        accept: &str,
+        headers: &[&str],
+    ) -> Result<(String, Vec<String>), String> {
         let mut req = self
             .client
             .agent
             .get(&format!("{}{path}", self.base))
+            .set("Accept", accept)
             .set("X-Icsight-Sensor", &self.client.sender);
         if let Some(a) = &self.client.auth {
             req = req.set("Authorization", a);
         }
         match req.call() {
-            Ok(resp) if resp.status() == 200 => resp
-                .into_string()
-                .map_err(|e| format!("GET {path}: reading the answer: {e}")),
+            Ok(resp) if resp.status() == 200 => {
+                let values = (headers.iter())
+                    .map(|h| resp.header(h).unwrap_or("").to_owned())
+                    .collect();
+                resp.into_string()
+                    .map(|body| (body, values))
+                    .map_err(|e| format!("GET {path}: reading the answer: {e}"))
+            }
             Ok(resp) => Err(format!("GET {path}: answer {}", resp.status())),
             Err(ureq::Error::Status(status, resp)) => {
                 Err(format!("GET {path}: {status}: {}", answer_text(resp)))

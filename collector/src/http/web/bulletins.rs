@@ -224,33 +224,12 @@ pub(super) async fn act(
         enterprise_id: f.enterprise_id,
         note: f.note,
     };
-    let a = &v.account;
-    match bulletins::step(&app, a, &f.id, s, state).await {
-        Ok((_, detail)) => {
-            app.audit.record(
-                Record::new(&a.name, a.role.name(), action, "ok")
-                    .detail(detail)
-                    .scope(&a.province, &a.enterprise_id),
-            );
-            Redirect::to(&format!("/bulletin?id={}", encode(&f.id))).into_response()
-        }
-        Err(e) => {
-            app.audit.record(
-                Record::new(&a.name, a.role.name(), action, "denied")
-                    .detail(e.to_string())
-                    .scope(&a.province, &a.enterprise_id),
-            );
-            let status = e.status();
-            let lang = v.lang;
-            let body = html! { p.error role="alert" { (e.to_string()) } };
-            let mut r = page(
-                lang,
-                layout(&app, &v, "/bulletins", lang.t("bulletin_title"), body),
-            );
-            *r.status_mut() = status;
-            r
-        }
-    }
+    let done = bulletins::step(&app, &v.account, &f.id, s, state)
+        .await
+        .map(|(_, detail)| detail);
+    let back = format!("/bulletin?id={}", encode(&f.id));
+    let title = v.lang.t("bulletin_title");
+    super::acted(&app, &v, action, &f.id, done, &back, "/bulletins", title)
 }
 
 /// Whether the reader may issue bulletins here: an administrator of a national or provincial
@@ -628,33 +607,22 @@ pub(super) async fn revoke(
     State(app): State<Arc<App>>,
     Posted { v, form: f }: Posted<RevokeForm>,
 ) -> Response {
-    let a = &v.account;
     let why = Ok(bulletins::Revocation { change: f.change });
-    let r = bulletins::change_inner(&app, a, &f.id, bulletins::Change::Revoke(why)).await;
-    let outcome = if r.is_ok() { "ok" } else { "denied" };
-    let detail = match &r {
-        Ok((_, d)) => d.clone(),
-        Err(e) => e.to_string(),
-    };
-    app.audit.record(
-        Record::new(&a.name, a.role.name(), "bulletin.revoke", outcome)
-            .detail(detail)
-            .scope(&a.province, &a.enterprise_id),
-    );
-    match r {
-        Ok(_) => Redirect::to(&format!("/bulletin?id={}", encode(&f.id))).into_response(),
-        Err(e) => {
-            let lang = v.lang;
-            let status = e.status();
-            let body = html! { p.error role="alert" { (e.to_string()) } };
-            let mut r = page(
-                lang,
-                layout(&app, &v, "/bulletins", lang.t("bulletin_title"), body),
-            );
-            *r.status_mut() = status;
-            r
-        }
-    }
+    let done = bulletins::change_inner(&app, &v.account, &f.id, bulletins::Change::Revoke(why))
+        .await
+        .map(|(_, detail)| detail);
+    let back = format!("/bulletin?id={}", encode(&f.id));
+    let title = v.lang.t("bulletin_title");
+    super::acted(
+        &app,
+        &v,
+        "bulletin.revoke",
+        &f.id,
+        done,
+        &back,
+        "/bulletins",
+        title,
+    )
 }
 
 #[derive(Deserialize)]
@@ -675,29 +643,19 @@ pub(super) async fn remind(
     State(app): State<Arc<App>>,
     Posted { v, form: f }: Posted<RemindForm>,
 ) -> Response {
-    let a = &v.account;
-    let r = bulletins::chase(&app, a, &f.id, &f.enterprise_id).await;
-    let (outcome, detail) = match &r {
-        Ok((_, d)) => ("ok", d.clone()),
-        Err(e) => ("denied", e.to_string()),
-    };
-    app.audit.record(
-        Record::new(&a.name, a.role.name(), "bulletin.remind", outcome)
-            .detail(detail)
-            .scope(&a.province, &a.enterprise_id),
-    );
-    match r {
-        Ok(_) => Redirect::to(&format!("/bulletin?id={}", encode(&f.id))).into_response(),
-        Err(e) => {
-            let lang = v.lang;
-            let status = e.status();
-            let body = html! { p.error role="alert" { (e.to_string()) } };
-            let mut r = page(
-                lang,
-                layout(&app, &v, "/bulletins", lang.t("bulletin_title"), body),
-            );
-            *r.status_mut() = status;
-            r
-        }
-    }
+    let done = bulletins::chase(&app, &v.account, &f.id, &f.enterprise_id)
+        .await
+        .map(|(_, detail)| detail);
+    let back = format!("/bulletin?id={}", encode(&f.id));
+    let title = v.lang.t("bulletin_title");
+    super::acted(
+        &app,
+        &v,
+        "bulletin.remind",
+        &f.id,
+        done,
+        &back,
+        "/bulletins",
+        title,
+    )
 }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,7 +17,6 @@ use crate::account::Account;
 use crate::http::coordination::{self, Comment, NewTask, ResponseLevel, TaskMove, TaskParams};
 use crate::http::{ApiError, App};
 use crate::i18n::Lang;
-use crate::store::audit::Record;
 use crate::tier::incident::coordination::{response_level, Entry};
 use crate::tier::incident::Incident;
 use crate::tier::sitrep::{day_of, parse_day};
@@ -289,31 +288,10 @@ fn answered(
     incident: &str,
     r: Result<(Entry, String), ApiError>,
 ) -> Response {
-    let a = &v.account;
-    let (outcome, detail) = match &r {
-        Ok((_, d)) => ("ok", d.clone()),
-        Err(e) => ("denied", e.to_string()),
-    };
-    app.audit.record(
-        Record::new(&a.name, a.role.name(), action, outcome)
-            .target(incident)
-            .detail(detail)
-            .scope(&a.province, &a.enterprise_id),
-    );
-    match r {
-        Ok(_) => Redirect::to(&format!("/incident?id={}", encode(incident))).into_response(),
-        Err(e) => {
-            let lang = v.lang;
-            let status = e.status();
-            let body = html! { p.error role="alert" { (e.to_string()) } };
-            let mut r = page(
-                lang,
-                layout(app, v, "/incidents", lang.t("incident_title"), body),
-            );
-            *r.status_mut() = status;
-            r
-        }
-    }
+    let back = format!("/incident?id={}", encode(incident));
+    let title = v.lang.t("incident_title");
+    let done = r.map(|(_, detail)| detail);
+    super::acted(app, v, action, incident, done, &back, "/incidents", title)
 }
 
 #[derive(Deserialize)]

@@ -213,39 +213,25 @@ pub(super) async fn act(
     State(app): State<Arc<App>>,
     Posted { v, form: f }: Posted<StepForm>,
 ) -> Response {
-    let a = &v.account;
     let t = Transition {
         state: f.state,
         note: f.note,
     };
-    match incidents::step(&app, a, &f.id, t).await {
-        Ok((_, detail)) => {
-            app.audit.record(
-                Record::new(&a.name, a.role.name(), "incident.transition", "ok")
-                    .target(&f.id)
-                    .detail(detail)
-                    .scope(&a.province, &a.enterprise_id),
-            );
-            Redirect::to(&format!("/incident?id={}", encode(&f.id))).into_response()
-        }
-        Err(e) => {
-            app.audit.record(
-                Record::new(&a.name, a.role.name(), "incident.transition", "denied")
-                    .target(&f.id)
-                    .detail(e.to_string())
-                    .scope(&a.province, &a.enterprise_id),
-            );
-            let lang = v.lang;
-            let status = e.status();
-            let body = html! { p.error role="alert" { (e.to_string()) } };
-            let mut r = page(
-                lang,
-                layout(&app, &v, "/incidents", lang.t("incident_title"), body),
-            );
-            *r.status_mut() = status;
-            r
-        }
-    }
+    let done = incidents::step(&app, &v.account, &f.id, t)
+        .await
+        .map(|(_, detail)| detail);
+    let back = format!("/incident?id={}", encode(&f.id));
+    let title = v.lang.t("incident_title");
+    super::acted(
+        &app,
+        &v,
+        "incident.transition",
+        &f.id,
+        done,
+        &back,
+        "/incidents",
+        title,
+    )
 }
 
 fn level_label(lang: Lang, level: u8) -> &'static str {

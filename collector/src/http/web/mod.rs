@@ -430,6 +430,44 @@ fn not_found(app: &App, v: &Viewer, here: &str, action: &str, asked: &str) -> Re
     r
 }
 
+/// What a page answers after a form that acted through the API's own step: the audit row
+/// (`action` on `target`, "ok" or "denied" with the API's words), then back to `back`, or the
+/// refusal on a page of its own under the navigation's `here` with `title`.
+#[allow(clippy::too_many_arguments)]
+fn acted(
+    app: &App,
+    v: &Viewer,
+    action: &str,
+    target: &str,
+    done: Result<String, crate::http::ApiError>,
+    back: &str,
+    here: &str,
+    title: &'static str,
+) -> Response {
+    let a = &v.account;
+    let (outcome, detail) = match &done {
+        Ok(d) => ("ok", d.clone()),
+        Err(e) => ("denied", e.to_string()),
+    };
+    app.audit.record(
+        crate::store::audit::Record::new(&a.name, a.role.name(), action, outcome)
+            .target(target)
+            .detail(detail)
+            .scope(&a.province, &a.enterprise_id),
+    );
+    match done {
+        Ok(_) => Redirect::to(back).into_response(),
+        Err(e) => {
+            let lang = v.lang;
+            let status = e.status();
+            let body = html! { p.error role="alert" { (e.to_string()) } };
+            let mut r = page(lang, layout(app, v, here, title, body));
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
 /// The login page; `error`: the label of why the last try failed.
 fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> Markup {
     html! {

@@ -16,6 +16,7 @@
 
 pub mod hunt;
 mod issue;
+pub mod share;
 pub mod stix;
 
 use std::collections::{HashMap, HashSet};
