@@ -293,6 +293,12 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
             fill(&c, "textarea[name=ips]", "203.0.113.7").await;
             fill(&c, "textarea[name=actions]", "核查 PLC 运行模式").await;
             fill(&c, "input[name=deadline]", "12312099").await;
+            c.find(Locator::Css("select[name=tlp] option[value=green]"))
+                .await
+                .expect("TLP:GREEN")
+                .click()
+                .await
+                .expect("choose TLP:GREEN");
             shot(&c, "bulletin-issue").await;
             c.find(Locator::Css("form.issue button[type=submit]"))
                 .await
@@ -303,7 +309,9 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
             wait_text(&c, "main h1", "通报详情").await;
             let issued = text_of(&c, "main").await;
             assert!(
-                issued.contains("S7 PLC 异常停机预警") && issued.contains(E1),
+                issued.contains("S7 PLC 异常停机预警")
+                    && issued.contains(E1)
+                    && issued.contains("TLP:GREEN"),
                 "{issued}"
             );
             let bid = text_of(&c, "table.fields tbody tr td").await;

@@ -393,6 +393,31 @@ fn dated(mut r: Response, page: &[&Held]) -> Response {
     r
 }
 
+/// The page of collection `cid` the query asks for, each object as `shape` makes it: the
+/// objects endpoint's envelope and the manifest alike.
+async fn paged(
+    app: &App,
+    who: &Account,
+    headers: &HeaderMap,
+    cid: &str,
+    q: &HashMap<String, String>,
+    shape: fn(&Held) -> Value,
+) -> Result<Response, ApiError> {
+    acceptable(headers)?;
+    let name = which(app, cid)?;
+    let f = filter(q)?;
+    let list = held(app, who, name).await?;
+    let (page, more, next) = page(&list, &f);
+    let mut body = json!({
+        "more": more,
+        "objects": page.iter().map(|h| shape(h)).collect::<Vec<_>>(),
+    });
+    if let Some(n) = next {
+        body["next"] = n.into();
+    }
+    Ok(dated(taxii(StatusCode::OK, body), &page))
+}
+
 async fn objects(
     State(app): State<Arc<App>>,
     who: Authed<Account>,
@@ -400,23 +425,26 @@ async fn objects(
     Path(cid): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let r = async {
-        acceptable(&headers)?;
-        let name = which(&app, &cid)?;
-        let f = filter(&q)?;
-        let list = held(&app, &who.who, name).await?;
-        let (page, more, next) = page(&list, &f);
-        let mut body = json!({
-            "more": more,
-            "objects": page.iter().map(|h| h.object.clone()).collect::<Vec<_>>(),
-        });
-        if let Some(n) = next {
-            body["next"] = n.into();
-        }
-        Ok(dated(taxii(StatusCode::OK, body), &page))
-    }
-    .await;
+    let r = paged(&app, &who.who, &headers, &cid, &q, |h| h.object.clone()).await;
     who.answer(&app, r)
+}
+
+/// An object's manifest record.
+fn manifest_record(h: &Held) -> Value {
+    json!({
+        "id": h.object["id"],
+        "date_added": added_time(h.added),
+        "version": version_of(&h.object),
+        "media_type": STIX,
+    })
+}
+
+/// An object's version: its `modified`, else its `created`.
+fn version_of(o: &Value) -> Value {
+    o.get("modified")
+        .or(o.get("created"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 async fn manifest(
@@ -426,30 +454,7 @@ async fn manifest(
     Path(cid): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let r = async {
-        acceptable(&headers)?;
-        let name = which(&app, &cid)?;
-        let f = filter(&q)?;
-        let list = held(&app, &who.who, name).await?;
-        let (page, more, next) = page(&list, &f);
-        let records: Vec<Value> = page
-            .iter()
-            .map(|h| {
-                json!({
-                    "id": h.object["id"],
-                    "date_added": added_time(h.added),
-                    "version": h.object.get("modified").or(h.object.get("created")).cloned().unwrap_or(Value::Null),
-                    "media_type": STIX,
-                })
-            })
-            .collect();
-        let mut body = json!({ "more": more, "objects": records });
-        if let Some(n) = next {
-            body["next"] = n.into();
-        }
-        Ok(dated(taxii(StatusCode::OK, body), &page))
-    }
-    .await;
+    let r = paged(&app, &who.who, &headers, &cid, &q, manifest_record).await;
     who.answer(&app, r)
 }
 
@@ -491,14 +496,9 @@ async fn versions(
     let r = async {
         acceptable(&headers)?;
         let h = one(&app, &who.who, &cid, &oid).await?;
-        let v = h
-            .object
-            .get("modified")
-            .or(h.object.get("created"))
-            .cloned();
         Ok(taxii(
             StatusCode::OK,
-            json!({ "more": false, "versions": [v] }),
+            json!({ "more": false, "versions": [version_of(&h.object)] }),
         ))
     }
     .await;

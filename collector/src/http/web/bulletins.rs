@@ -106,6 +106,7 @@ pub(super) async fn one(State(app): State<Arc<App>>, v: Viewer, PageId(id): Page
             tr { th { (lang.t("col_issuer")) } td { (text(&b["issuer"])) } }
             tr { th { (lang.t("col_deadline")) } td { (when(lang, &b["deadline"])) } }
             tr { th { (lang.t("col_revision")) } td { (text(&b["revision"])) } }
+            tr { th { (lang.t("col_tlp")) } td.tlp { "TLP:" (text(&b["tlp"]).to_uppercase()) } }
             @if b["revoked"] == Value::Bool(true) {
                 tr { th { (lang.t("col_state")) } td { strong.error { (lang.t("revoked_badge")) } } }
             }
@@ -199,11 +200,7 @@ pub(super) struct StepForm {
     note: String,
 }
 
-impl Csrf for StepForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(StepForm);
 
 /// `POST /bulletin/step`: acknowledge or dispose, for an enterprise of the reader's scope.
 pub(super) async fn act(
@@ -333,6 +330,14 @@ fn issue_form(app: &App, v: &Viewer, f: &IssueForm, error: Option<String>) -> ma
             label { (lang.t("issue_signatures")) textarea name="signatures" { (f.signatures) } }
             label { (lang.t("issue_actions")) textarea name="actions" { (f.actions) } }
             label { (lang.t("col_deadline")) input type="date" name="deadline" required value=(f.deadline); }
+            label { (lang.t("col_tlp"))
+                select name="tlp" {
+                    @for t in ["clear", "green", "amber", "amber+strict", "red"] {
+                        @let chosen = if f.tlp.is_empty() { t == "amber" } else { f.tlp == t };
+                        option value=(t) selected[chosen] { "TLP:" (t.to_uppercase()) }
+                    }
+                }
+            }
             @if f.id.is_empty() {
                 label.check {
                     input type="checkbox" name="drill" value="1" checked[!f.drill.is_empty()];
@@ -379,6 +384,8 @@ pub(super) struct IssueForm {
     deadline: String,
     #[serde(default)]
     drill: String,
+    #[serde(default)]
+    tlp: String,
     /// Set when the form amends bulletin `id`.
     #[serde(default)]
     id: String,
@@ -386,11 +393,7 @@ pub(super) struct IssueForm {
     change: String,
 }
 
-impl Csrf for IssueForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(IssueForm);
 
 /// Items of a list field: split on commas, whitespace and new lines.
 fn items(s: &str) -> Vec<String> {
@@ -444,6 +447,7 @@ impl IssueForm {
             } else {
                 String::new()
             },
+            tlp: text(&b["tlp"]),
             id: text(&b["bulletin_id"]),
             ..IssueForm::default()
         }
@@ -488,6 +492,7 @@ impl IssueForm {
             "actions": self.actions.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
             "deadline": deadline,
             "drill": !self.drill.is_empty(),
+            "tlp": if self.tlp.is_empty() { "amber" } else { self.tlp.as_str() },
         });
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
@@ -595,11 +600,7 @@ pub(super) struct RevokeForm {
     change: String,
 }
 
-impl Csrf for RevokeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(RevokeForm);
 
 /// `POST /bulletin/revoke`: the API's revocation (`POST /v1/bulletins/{id}/revoke`), audited
 /// alike.
@@ -632,11 +633,7 @@ pub(super) struct RemindForm {
     enterprise_id: String,
 }
 
-impl Csrf for RemindForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(RemindForm);
 
 /// `POST /bulletin/remind`: the API's chase (`POST /v1/bulletins/{id}/remind`), audited alike.
 pub(super) async fn remind(

@@ -302,11 +302,7 @@ pub(super) struct CommentForm {
     text: String,
 }
 
-impl Csrf for CommentForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CommentForm);
 
 /// `POST /incident/comment`
 pub(super) async fn comment(
@@ -327,11 +323,7 @@ pub(super) struct ResponseForm {
     note: String,
 }
 
-impl Csrf for ResponseForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(ResponseForm);
 
 /// `POST /incident/response`
 pub(super) async fn response(
@@ -362,11 +354,7 @@ pub(super) struct TaskForm {
     time: String,
 }
 
-impl Csrf for TaskForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(TaskForm);
 
 /// A day and an `HH:MM` in Beijing as RFC 3339 (UTC); `None` if either is no such thing.
 fn beijing(day: &str, time: &str) -> Option<String> {
@@ -417,11 +405,7 @@ pub(super) struct TaskMoveForm {
     result: String,
 }
 
-impl Csrf for TaskMoveForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(TaskMoveForm);
 
 /// `POST /task/update`
 pub(super) async fn update(

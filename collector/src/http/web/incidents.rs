@@ -202,11 +202,7 @@ pub(super) struct StepForm {
     note: String,
 }
 
-impl Csrf for StepForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(StepForm);
 
 /// `POST /incident/step`
 pub(super) async fn act(
@@ -398,11 +394,7 @@ pub(super) struct ReportForm {
     drill: String,
 }
 
-impl Csrf for ReportForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(ReportForm);
 
 impl ReportForm {
     /// The API's filing: assets one a line (or split by commas and spaces).

@@ -9,6 +9,17 @@
 //! others' is derived from the session. Every answer forbids framing, scripts from anywhere and
 //! caching. What a page shows is filtered by [`Account::sees`], as the API's reads are.
 
+/// A form struct whose `csrf` field carries the token.
+macro_rules! csrf_form {
+    ($form:ty) => {
+        impl Csrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    };
+}
+
 mod alerts;
 mod assets;
 mod bulletins;
@@ -565,11 +576,7 @@ struct LogoutForm {
     csrf: String,
 }
 
-impl Csrf for LogoutForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(LogoutForm);
 
 async fn logout(State(app): State<Arc<App>>, Posted { v, .. }: Posted<LogoutForm>) -> Response {
     app.credentials.end_session(&v.session);
