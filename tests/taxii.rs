@@ -1,6 +1,6 @@
 //! Information sharing over TAXII 2.1, read by an independent client (the `taxii2-client`
 //! Python package) and by another tier's own TAXII client: a provincial collector's bulletins
-//! of each TLP level and its sightings of their indicators; the other tier issues the reports
+//! of each TLP level and its sightings of their indicators (a retro-hunt hit, an alert); the other tier issues the reports
 //! as its own bulletins and amends them when they change. A TLP:RED bulletin reaches its plant
 //! and never leaves the tier; another plant's account pulls nothing; paging, `added_after` and
 //! the manifest work as TAXII says.
@@ -44,6 +44,22 @@ fn pull(c: &Collector, who: &str, per: u32) -> Value {
     serde_json::from_slice(&out.stdout).expect("the client's JSON")
 }
 
+/// Send `line` as the plant's sensor.
+fn ingest(c: &Collector, line: &str) {
+    let (_, _, token_file) = c.credentials(SENSOR.id);
+    let sensor_token = std::fs::read_to_string(token_file).expect("token");
+    let (s, body) = c.curl(&[
+        format!("{}/v1/ingest", c.url),
+        "-H".into(),
+        format!("Authorization: Bearer {}", sensor_token.trim()),
+        "-H".into(),
+        "Content-Type: application/x-ndjson".into(),
+        "--data-binary".into(),
+        format!("{line}\n"),
+    ]);
+    assert_eq!(s, 200, "{body}");
+}
+
 fn yesterday_flow(dest: &str) -> String {
     let out = Command::new("date")
         .args(["-u", "-d", "-1 day", "+%FT%T.000000Z"])
@@ -75,18 +91,7 @@ fn sharing_tier(tmp: &std::path::Path, ch: &ClickHouse) -> (Collector, Vec<Strin
     );
     icsight_tests::cluster::import_registry(&c, &format!("{E1},Hangzhou Power,330000,energy,1\n"));
     // Yesterday the plant talked to what the green bulletin names: a sighting.
-    let (_, _, token_file) = c.credentials(SENSOR.id);
-    let sensor_token = std::fs::read_to_string(token_file).expect("token");
-    let (s, body) = c.curl(&[
-        format!("{}/v1/ingest", c.url),
-        "-H".into(),
-        format!("Authorization: Bearer {}", sensor_token.trim()),
-        "-H".into(),
-        "Content-Type: application/x-ndjson".into(),
-        "--data-binary".into(),
-        yesterday_flow("203.0.113.66") + "\n",
-    ]);
-    assert_eq!(s, 200, "{body}");
+    ingest(&c, &yesterday_flow("203.0.113.66"));
 
     let mut ids = Vec::new();
     for (title, tlp, ip) in [
@@ -137,7 +142,32 @@ fn sharing_tier(tmp: &std::path::Path, ch: &ClickHouse) -> (Collector, Vec<Strin
 fn bulletins_and_sightings_are_shared_over_taxii_by_tlp() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ch = ClickHouse::start(tmp.path());
-    let (c, _) = sharing_tier(tmp.path(), &ch);
+    let (c, ids) = sharing_tier(tmp.path(), &ch);
+    // Today the plant's sensor, holding the green bulletin, raised its rule once: a sighting
+    // too.
+    let green =
+        icsight_tests::cluster::get_json(&c, &format!("/v1/bulletins/{}", ids[0]), "zj-admin");
+    let rules = green["rules"].as_str().expect("rules");
+    let sid: u64 = rules
+        .split("sid:")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the indicator rule's sid");
+    let now = String::from_utf8_lossy(
+        &Command::new("date")
+            .args(["-u", "+%FT%T.000000Z"])
+            .output()
+            .expect("date")
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let alert = format!(
+        r#"{{"timestamp":"{now}","event_id":"a-1","flow_id":2,"event_type":"alert","src_ip":"10.1.1.5","src_port":50001,"dest_ip":"203.0.113.66","dest_port":443,"proto":"TCP","alert":{{"action":"allowed","gid":1,"signature_id":{sid},"rev":1,"signature":"ICSIGHT BULLETIN traffic with an indicated address","category":"c","severity":1}},"sensor":{{"id":"{}","enterprise_id":"{E1}","province":"330000"}}}}"#,
+        SENSOR.id
+    );
+    ingest(&c, &alert);
     // An independent TAXII 2.1 client, two objects a request.
     let got = pull(&c, "sharing", 2);
     assert_eq!(got["roots"].as_array().expect("roots").len(), 1, "{got}");
@@ -186,7 +216,10 @@ fn bulletins_and_sightings_are_shared_over_taxii_by_tlp() {
         .filter(|o| o["type"] == "sighting")
         .collect();
     assert_eq!(sightings.len(), 1, "{sightings:?}");
-    assert_eq!(sightings[0]["count"], 1);
+    assert_eq!(
+        sightings[0]["count"], 2,
+        "yesterday's flow and today's alert"
+    );
     let indicator = (objects.iter())
         .find(|o| {
             o["type"] == "indicator" && o["pattern"].as_str().unwrap_or("").contains("203.0.113.66")

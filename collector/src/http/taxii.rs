@@ -3,8 +3,9 @@
 //!
 //! - `bulletins`: every object of the bulletins reaching the account's scope, as their STIX
 //!   export has them, each with its TLP marking; a TLP:RED bulletin is never served;
-//! - `sightings`: per bulletin indicator, the tier's aggregated sightings (retro-hunt hits:
-//!   count, first and last seen; no enterprise named), marked as their bulletin.
+//! - `sightings`: per bulletin indicator, the tier's aggregated sightings — retro-hunt hits and
+//!   the alerts its rules raised: count, first and last seen; no enterprise named — marked as
+//!   their bulletin.
 //!
 //! Discovery at `/taxii2/`, one API root `/taxii2/api/`; objects and manifests page by
 //! `limit` and `next`, filter by `added_after`, `match[id]`, `match[type]`; every answer is
@@ -252,15 +253,45 @@ async fn held(app: &App, who: &Account, name: &str) -> Result<Vec<Held>, ApiErro
                     .map_err(|e| app.storage_error(e))?;
                 let mine =
                     |h: &hunt::Hit| targets.iter().any(|t| t.enterprise_id == h.enterprise_id);
-                let mut by: HashMap<&str, (u64, u32, u32, u32)> = HashMap::new();
-                for h in hits.iter().filter(|h| mine(h)) {
+                let mut by: HashMap<String, (u64, u32, u32, u32)> = HashMap::new();
+                let mut add = |indicator: &str, n: u64, first: u32, last: u32, found: u32| {
                     let e = by
-                        .entry(h.indicator.as_str())
+                        .entry(indicator.to_owned())
                         .or_insert((0, u32::MAX, 0, 0));
-                    e.0 += 1;
-                    e.1 = e.1.min(h.ts);
-                    e.2 = e.2.max(h.ts);
-                    e.3 = e.3.max(h.found);
+                    e.0 += n;
+                    e.1 = e.1.min(first);
+                    e.2 = e.2.max(last);
+                    e.3 = e.3.max(found);
+                };
+                for h in hits.iter().filter(|h| mine(h)) {
+                    add(&h.indicator, 1, h.ts, h.ts, h.found);
+                }
+                // And what the bulletin's own rules raised since the sensors loaded them: the
+                // alerts of its sid block (the retro-hunt's own excepted), by address.
+                let base = crate::tier::bulletin::sid_base(&b.bulletin_id);
+                let enterprises: Vec<&str> =
+                    targets.iter().map(|t| t.enterprise_id.as_str()).collect();
+                let fired: Vec<(String, String, u64, u32, u32)> = app
+                    .store
+                    .client()
+                    .query(
+                        "SELECT src_ip, dest_ip, count(), toUInt32(min(ts)), toUInt32(max(ts)) \
+                         FROM alerts WHERE sid >= ? AND sid < ? AND kind != 'retro' \
+                         AND has(?, enterprise_id) GROUP BY src_ip, dest_ip",
+                    )
+                    .bind(base)
+                    .bind(base + 99)
+                    .bind(&enterprises)
+                    .fetch_all()
+                    .await
+                    .map_err(|e| app.storage_error(e))?;
+                let ips = b.indicators().ips;
+                for (src, dest, n, first, last) in fired {
+                    let matched =
+                        hunt::indicator_of(&ips, &src).or_else(|| hunt::indicator_of(&ips, &dest));
+                    if let Some(i) = matched {
+                        add(&i, n, first, last, last);
+                    }
                 }
                 let identity = stix::stix_id("identity", &app.config.tier.id);
                 let marking = stix::tlp_marking(&b.tlp);

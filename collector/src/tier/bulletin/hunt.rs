@@ -76,6 +76,11 @@ impl Wanted {
     }
 }
 
+/// The indicator among `ips` (addresses and networks) that `ip` matches, if any.
+pub fn indicator_of(ips: &[String], ip: &str) -> Option<String> {
+    Wanted::of(ips).matched(ip)
+}
+
 /// What a flow or an alert is searched by.
 #[derive(clickhouse::Row, Deserialize)]
 struct Record {
