@@ -13,26 +13,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::alerts::encode;
-use super::{csrf_of, layout, not_found, page, Csrf, PageId, Posted, Viewer};
+use super::{csrf_of, layout, not_found, page, text, when, Csrf, PageId, Posted, Viewer};
 use crate::http::bulletins::{self, Step};
 use crate::http::App;
 use crate::store::audit::Record;
-
-/// A time of the API's answer (RFC 3339, UTC) as the reader's language shows times (Beijing).
-fn when(lang: crate::i18n::Lang, v: &Value) -> String {
-    match v.as_str().and_then(icsight_eve::Timestamp::parse) {
-        Some(t) => lang.time(t.secs()),
-        None => text(v),
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
 
 pub(super) async fn list(State(app): State<Arc<App>>, v: Viewer) -> Response {
     let lang = v.lang;

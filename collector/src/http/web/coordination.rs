@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::alerts::encode;
-use super::{csrf_of, layout, page, Csrf, Posted, Viewer};
+use super::{csrf_of, layout, page, text, when, Csrf, Posted, Viewer};
 use crate::account::Account;
 use crate::http::coordination::{self, Comment, NewTask, ResponseLevel, TaskMove, TaskParams};
 use crate::http::{ApiError, App};
@@ -38,22 +38,6 @@ fn task_state(lang: Lang, s: &str) -> &'static str {
         "done" => lang.t("task_done"),
         "declined" => lang.t("task_declined"),
         _ => lang.t("task_assigned"),
-    }
-}
-
-/// A time of the API's answer (RFC 3339, UTC) as the reader's language shows times.
-fn when(lang: Lang, v: &Value) -> String {
-    match v.as_str().and_then(icsight_eve::Timestamp::parse) {
-        Some(t) => lang.time(t.secs()),
-        None => String::new(),
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
     }
 }
 

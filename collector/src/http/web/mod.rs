@@ -479,6 +479,24 @@ fn acted(
     }
 }
 
+/// A value of the API's answer as a page shows it: a string as it is, nothing for null.
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A time of the API's answer (RFC 3339, UTC) as the reader's language shows times (Beijing);
+/// anything else as [`text`] shows it.
+fn when(lang: Lang, v: &serde_json::Value) -> String {
+    match v.as_str().and_then(icsight_eve::Timestamp::parse) {
+        Some(t) => lang.time(t.secs()),
+        None => text(v),
+    }
+}
+
 /// The login page; `error`: the label of why the last try failed.
 fn login_page(lang: Lang, csrf: &str, error: Option<&'static str>) -> Markup {
     html! {
