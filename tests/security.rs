@@ -81,6 +81,8 @@ fn national(dir: &Path, ch: &ClickHouse) -> Collector {
     tables.push_str(&account("admin-e1", "admin", "330000", E1));
     tables.push_str(&account("regulator-e1", "regulator", "330000", E1));
     tables.push_str(&account("analyst-zj", "analyst", "330000", ""));
+    tables.push_str(&account("energy-zj", "regulator", "330000", ""));
+    tables.push_str("industry = \"energy\"\n");
     let c = Collector::build(dir, "national", ch, "nat", &[], "", &tables);
     let pki = c.dir.join("pki");
     for id in ["zj", "gd"] {
@@ -321,6 +323,26 @@ fn scope_holes_between_tiers_are_closed() {
     );
     let v: Value = serde_json::from_str(&body).expect("bulletin");
     assert_eq!(v["status"][0]["received"], Value::Null, "{v}");
+
+    // A refusal decided before the body is read (an industry authority disposing) reaches a
+    // client still sending that body: over HTTP/2 the stream is not reset under it. The
+    // client sends 8 KiB at 16 KiB/s, so the refusal is ready long before the body is in.
+    let padded = json!({"enterprise_id": E1, "note": "x".repeat(8 * 1024)}).to_string();
+    let (s, body) = nat.curl(&[
+        "--http2".into(),
+        "--limit-rate".into(),
+        "16k".into(),
+        "-X".into(),
+        "POST".into(),
+        format!("{}/v1/bulletins/{id_e1}/dispose", nat.url),
+        "-H".into(),
+        format!("Authorization: Bearer {}", token("energy-zj")),
+        "-H".into(),
+        "Content-Type: application/json".into(),
+        "--data-binary".into(),
+        padded,
+    ]);
+    assert_eq!(s, 403, "{body}");
 }
 
 /// Finding 9's certificates: they live a year, are renewed without a gap, and a revoked one

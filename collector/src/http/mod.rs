@@ -21,6 +21,7 @@ pub mod guard;
 pub mod health;
 pub mod incidents;
 pub mod ingest;
+pub mod leftover;
 pub mod login;
 pub mod notifications;
 pub mod query;

@@ -393,7 +393,8 @@ pub async fn serve(
 const BACKSTOP_GRACE: Duration = Duration::from_secs(1);
 
 /// The router as a hyper service whose requests carry the connection's `Peer`, each answered
-/// within `timeout` (a 503 otherwise).
+/// within `timeout` (a 503 otherwise); a small body refused unread is read first
+/// ([`super::leftover`]).
 fn hyper_service(
     router: Router,
     peer: Peer,
@@ -407,26 +408,32 @@ fn hyper_service(
         > + Clone,
 > {
     use tower::ServiceExt;
-    let svc = router
-        .map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(peer.clone());
-            req.map(axum::body::Body::new)
-        })
-        .map_future(move |answer| async move {
+    let svc = tower::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (router, peer) = (router.clone(), peer.clone());
+        async move {
+            let (mut parts, body) = req.into_parts();
+            let (body, leftover) = super::leftover::track(body, &parts.headers);
+            parts.extensions.insert(peer);
+            let req = hyper::Request::from_parts(parts, axum::body::Body::new(body));
             // A backstop: handlers answer their own deadlines (a held body is a 408), a
             // moment before this one.
-            match tokio::time::timeout(timeout + BACKSTOP_GRACE, answer).await {
-                Ok(r) => r,
-                Err(_) => Ok(super::ApiError::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    "timeout",
-                    format!(
-                        "not answered within {} s: send the request again",
-                        timeout.as_secs_f64()
-                    ),
-                )
-                .into_response()),
-            }
-        });
+            let answer =
+                match tokio::time::timeout(timeout + BACKSTOP_GRACE, router.oneshot(req)).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => super::ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "timeout",
+                        format!(
+                            "not answered within {} s: send the request again",
+                            timeout.as_secs_f64()
+                        ),
+                    )
+                    .into_response(),
+                };
+            leftover.settle(answer.status()).await;
+            Ok::<_, std::convert::Infallible>(answer)
+        }
+    });
     hyper_util::service::TowerToHyperService::new(svc)
 }
