@@ -21,6 +21,7 @@ pub mod account;
 pub mod auth;
 pub mod codes;
 pub mod config;
+pub mod csaf;
 pub mod event;
 pub mod http;
 pub mod i18n;
