@@ -34,6 +34,8 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     #[serde(default)]
     pub notify: NotifyConfig,
+    #[serde(default)]
+    pub hazards: HazardsConfig,
     /// TAXII 2.1 collections of other platforms pulled into bulletins at this tier.
     #[serde(default)]
     pub taxii: Vec<TaxiiSource>,
@@ -97,6 +99,35 @@ impl Default for IncidentsConfig {
             followup_s: [4 * 3_600, 8 * 3_600, 24 * 3_600, 0],
             final_report_s: [7 * 86_400; 4],
             overdue_check_s: 30,
+        }
+    }
+}
+
+/// The hazard register (安全隐患): how often the inventory is matched against the advisories,
+/// and how long remediation may take.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HazardsConfig {
+    /// Seconds between matches of newly seen identities; a new advisory import re-matches
+    /// everything at the next one.
+    pub scan_interval_s: f64,
+    /// Days to remediate, by the highest CVSS of the hazard: critical (≥ 9), high (≥ 7),
+    /// medium (≥ 4), low.
+    pub deadline_days: [u32; 4],
+    /// The deadline's share by enterprise grade 1, 2, 3 (grade 1, the most important, has the
+    /// least time), in percent.
+    pub grade_percent: [u32; 3],
+    /// Lowest confidence that makes a hazard: `exact`, `model`, `name` or `family`.
+    pub min_confidence: String,
+}
+
+impl Default for HazardsConfig {
+    fn default() -> Self {
+        HazardsConfig {
+            scan_interval_s: 60.0,
+            deadline_days: [15, 30, 90, 180],
+            grade_percent: [50, 75, 100],
+            min_confidence: "family".into(),
         }
     }
 }
@@ -653,6 +684,31 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
+        let h = &self.hazards;
+        if !(h.scan_interval_s >= 1.0 && h.scan_interval_s <= 86_400.0) {
+            return Err((
+                "hazards.scan_interval_s".into(),
+                format!("{} is not between 1 and 86400", h.scan_interval_s),
+            ));
+        }
+        if h.deadline_days.iter().any(|d| *d == 0 || *d > 3650) {
+            return Err((
+                "hazards.deadline_days".into(),
+                "each must be 1 to 3650 days".into(),
+            ));
+        }
+        if h.grade_percent.iter().any(|p| *p == 0 || *p > 1000) {
+            return Err((
+                "hazards.grade_percent".into(),
+                "each must be 1 to 1000 percent".into(),
+            ));
+        }
+        if crate::csaf::Confidence::parse(&h.min_confidence).is_none() {
+            return Err((
+                "hazards.min_confidence".into(),
+                format!("{:?}: use exact, model, name or family", h.min_confidence),
+            ));
+        }
         let s = &self.server;
         if s.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err((

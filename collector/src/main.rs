@@ -19,6 +19,7 @@ use collector::store::audit::{Audit, Record};
 use collector::store::{self, retention, schema, settle, Store};
 use collector::tier::bulletin::Bulletins;
 use collector::tier::fleet::{self, Fleet};
+use collector::tier::hazard::{self, Register};
 use collector::tier::incident::coordination::Coordination;
 use collector::tier::incident::{self, Escalator, Incidents};
 use collector::tier::registry;
@@ -59,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         command: RegistryCommand,
     },
+    /// Security advisories (CSAF 2.0) the inventory is matched against.
+    Advisories {
+        #[command(subcommand)]
+        command: AdvisoriesCommand,
+    },
     /// Certificates for mutual TLS.
     Pki {
         #[command(subcommand)]
@@ -74,6 +80,17 @@ enum RegistryCommand {
         #[arg(long, default_value = "collector.toml")]
         config: PathBuf,
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdvisoriesCommand {
+    /// Import CSAF 2.0 documents: a file, or a directory walked for `*.json`. Each is checked
+    /// on its own; a bad one is refused by name and the rest are imported.
+    Import {
+        #[arg(long, default_value = "collector.toml")]
+        config: PathBuf,
+        path: PathBuf,
     },
 }
 
@@ -278,6 +295,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        Command::Advisories {
+            command: AdvisoriesCommand::Import { config, path },
+        } => {
+            let config = Config::load(&config)?;
+            let started = std::time::Instant::now();
+            let mut loaded = collector::csaf::load(&path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            for (file, why) in &loaded.refused {
+                eprintln!("refused {}: {why}", file.display());
+            }
+            let refused = loaded.refused.len();
+            runtime()?.block_on(async {
+                let store = Store::new(&config.clickhouse);
+                let source = path.display().to_string();
+                let n = hazard::import(&store, &mut loaded, &source)
+                    .await
+                    .context("storing the advisories")?;
+                let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+                let r = Record::new(&user, "admin", "advisories.import", "ok")
+                    .target(&source)
+                    .scope(&config.tier.province, &config.tier.enterprise_id)
+                    .detail(format!("{n} imported, {refused} refused"));
+                store
+                    .insert("audit", &[r])
+                    .await
+                    .context("auditing the import")?;
+                println!(
+                    "{}: {n} advisories imported, {refused} refused, in {:.1} s",
+                    path.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            })
+        }
         Command::Pki { command } => match command {
             PkiCommand::Init { dir, hosts, days } => {
                 pki::init(&dir, &hosts, days)?;
@@ -415,8 +466,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    let hazards = Arc::new(Register::new(
+        store.clone(),
+        upstream.clone(),
+        registry.clone(),
+        config.clone(),
+    ));
     let app = Arc::new(App {
         notifier,
+        hazards: hazards.clone(),
         credentials: Credentials::new(&config),
         audit: Audit::start(store.clone(), metrics.audit_records.clone()),
         registry: registry.clone(),
@@ -443,6 +501,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "collector serving"
     );
     tokio::spawn(http::web::reports::schedule_loop(app.clone()));
+    tokio::spawn(hazard::run(hazards));
     tokio::spawn(registry::refresh_loop(
         registry.clone(),
         store.clone(),

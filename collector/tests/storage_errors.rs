@@ -127,6 +127,12 @@ token_expires = "2099-01-01T00:00:00Z"
         )),
         upstream: None,
         notifier: None,
+        hazards: Arc::new(collector::tier::hazard::Register::new(
+            store.clone(),
+            None,
+            Arc::new(registry::Shared::default()),
+            config.clone(),
+        )),
         store,
         metrics,
         guards: collector::http::guard::Guards::new(&config.server),

@@ -18,6 +18,7 @@ pub mod coordination;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod hazards;
 pub mod health;
 pub mod incidents;
 pub mod ingest;
@@ -63,6 +64,8 @@ pub struct App {
     pub situations: crate::tier::situation::Cache,
     /// Who is told of what (`None`: nobody here can be told anything).
     pub notifier: Option<Arc<crate::notify::Notifier>>,
+    /// The hazard register and the advisory catalogue it matches with.
+    pub hazards: Arc<crate::tier::hazard::Register>,
 }
 
 impl App {
@@ -129,6 +132,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(notifications::router())
         .merge(taxii::router())
         .merge(sensors::router())
+        .merge(hazards::router())
         .merge(bulletins::router())
         .merge(health::router())
         .merge(web::reports::api_router())

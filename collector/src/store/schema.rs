@@ -503,6 +503,69 @@ Migration {
         // Traffic Light Protocol level: who a bulletin may be shared with (TAXII).
         "ALTER TABLE {db}.bulletins ADD COLUMN tlp String DEFAULT 'amber'",
     ],
+},
+Migration {
+    version: 10,
+    name: "advisories and hazards",
+    statements: &[
+        // Security advisories as imported (CSAF 2.0): the summary the lists show and the
+        // document itself, from which the matcher's catalogue is read at start.
+        "CREATE TABLE IF NOT EXISTS {db}.advisories (
+             advisory_id String,
+             title String,
+             publisher String,
+             revision String,
+             status String,
+             tlp String,
+             initial DateTime('UTC'),
+             current DateTime('UTC'),
+             cves Array(String),
+             max_cvss Float64,
+             exploited UInt8,
+             vendors Array(String),
+             products UInt32,
+             source String,
+             doc String,
+             imported DateTime('UTC'),
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY advisory_id",
+        // The hazard register (安全隐患): one row per version of each hazard, the newest kept.
+        "CREATE TABLE IF NOT EXISTS {db}.hazards (
+             hazard_id String,
+             province String,
+             enterprise_id String,
+             industry String,
+             grade UInt8,
+             kind String,
+             ip String,
+             sensor_id String,
+             vendor String,
+             product String,
+             model String,
+             firmware String,
+             advisory_id String,
+             title String,
+             product_name String,
+             confidence String,
+             why String,
+             cves Array(String),
+             cvss Float64,
+             vector String,
+             exploited UInt8,
+             remediation String,
+             fixed_in String,
+             state String,
+             assignee String,
+             deadline DateTime('UTC'),
+             note String,
+             evidence String,
+             found DateTime('UTC'),
+             updated DateTime('UTC'),
+             actor String,
+             origin String,
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, hazard_id)",
+    ],
 }];
 
 /// The newest schema version this collector knows.

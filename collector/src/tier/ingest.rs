@@ -329,6 +329,7 @@ pub async fn store_reports(
     let mut filed = Vec::new();
     let mut entries = Vec::new();
     let mut hits = Vec::new();
+    let mut hazards = Vec::new();
     let n = reports.len();
     for r in reports {
         match r {
@@ -341,6 +342,7 @@ pub async fn store_reports(
             Report::Sitrep(r) => sitreps.push(r),
             Report::Coordination(e) => entries.push(*e),
             Report::Hit(h) => hits.push(*h),
+            Report::Hazard(h) => hazards.push(*h),
             // Kept in memory by the fleet (`Checked::sensors`), not stored.
             Report::Sensor(_) => {}
         }
@@ -361,7 +363,9 @@ pub async fn store_reports(
         Err(KeepError::Storage(e)) => return Err(e),
     }
     store.insert("bulletin_hits", &hits).await?;
+    store.insert("hazards", &hazards).await?;
     let lines: Vec<Vec<u8>> = (filed.iter().map(report::incident_report_line))
+        .chain(hazards.iter().map(report::hazard_line))
         .chain(hits.iter().map(report::hit_line))
         .chain(incidents.iter().map(report::incident_line))
         .chain(progress.iter().map(report::progress_line))

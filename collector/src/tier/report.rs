@@ -323,6 +323,57 @@ pub struct Hit {
     pub version: u64,
 }
 
+/// A hazard (安全隐患) of the register, one row per version, as stored in `hazards` at every
+/// tier: a device under an advisory, or an inspector's finding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+pub struct Hazard {
+    pub hazard_id: String,
+    pub province: String,
+    pub enterprise_id: String,
+    pub industry: String,
+    pub grade: u8,
+    /// `advisory` (matched from the inventory) or `inspection` (an inspector's record).
+    pub kind: String,
+    /// The device: address, the sensor that saw it, and what it said it is.
+    pub ip: String,
+    pub sensor_id: String,
+    pub vendor: String,
+    pub product: String,
+    pub model: String,
+    pub firmware: String,
+    pub advisory_id: String,
+    pub title: String,
+    pub product_name: String,
+    /// `exact`, `model`, `name` or `family`; empty for an inspection finding.
+    pub confidence: String,
+    /// Which identity field matched which advisory entry.
+    pub why: String,
+    pub cves: Vec<String>,
+    pub cvss: f64,
+    pub vector: String,
+    pub exploited: u8,
+    pub remediation: String,
+    pub fixed_in: String,
+    /// `found`, `assigned`, `remediated` or `verified`.
+    pub state: String,
+    pub assignee: String,
+    /// UNIX seconds.
+    pub deadline: u32,
+    /// The last step's note; an inspection finding's evidence.
+    pub note: String,
+    pub evidence: String,
+    pub found: u32,
+    pub updated: u32,
+    /// Who took the last step (`auto` for the matcher).
+    pub actor: String,
+    /// The tier that keeps the hazard: only it moves it on.
+    pub origin: String,
+    pub version: u64,
+}
+
+/// The steps of a hazard, in order.
+pub const HAZARD_STATES: [&str; 4] = ["found", "assigned", "remediated", "verified"];
+
 /// A registry row as stored in `enterprises`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct EnterpriseRow {
@@ -423,10 +474,12 @@ pub enum Report {
     Coordination(Box<Entry>),
     /// What a bulletin's retro-hunt found below.
     Hit(Box<Hit>),
+    /// A version of a hazard of the register below.
+    Hazard(Box<Hazard>),
 }
 
 /// The report types and their `event_type`.
-pub const REPORT_TYPES: [&str; 10] = [
+pub const REPORT_TYPES: [&str; 11] = [
     "rollup",
     "asset_count",
     "incident",
@@ -437,6 +490,7 @@ pub const REPORT_TYPES: [&str; 10] = [
     "sitrep",
     "coordination",
     "bulletin_hit",
+    "hazard",
 ];
 
 /// A line for the tier above: `{"event_type", "event_id", "row"}`.
@@ -482,6 +536,11 @@ pub fn hit_line(h: &Hit) -> Vec<u8> {
         &format!("h-{}-{}", h.bulletin_id, h.event_id),
         h,
     )
+}
+
+/// A hazard's version as a line for the tier above.
+pub fn hazard_line(h: &Hazard) -> Vec<u8> {
+    line("hazard", &format!("hz-{}-{}", h.hazard_id, h.version), h)
 }
 
 /// An entry of an incident's coordination as a line for the tier above.
@@ -599,6 +658,7 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
         "sitrep" => Report::Sitrep(read("row", row)?),
         "coordination" => Report::Coordination(read("row", row)?),
         "bulletin_hit" => Report::Hit(read("row", row)?),
+        "hazard" => Report::Hazard(read("row", row)?),
         _ => Report::Enterprise(read("row", row)?),
     };
     match &mut report {
@@ -690,6 +750,30 @@ pub fn parse(env: &Envelope<'_>, by: &CollectorEntry) -> Result<Line, LineError>
             check(e).map_err(|m| invalid(format!("row.{m}")))?;
         }
         Report::Hit(h) => within(by, &h.province, &h.enterprise_id)?,
+        Report::Hazard(h) => {
+            within(by, &h.province, &h.enterprise_id)?;
+            if !HAZARD_STATES.contains(&h.state.as_str()) {
+                return Err(invalid(format!(
+                    "row.state: {:?} is not found, assigned, remediated or verified",
+                    h.state
+                )));
+            }
+            if !["advisory", "inspection"].contains(&h.kind.as_str()) {
+                return Err(invalid(format!(
+                    "row.kind: {:?} is not advisory or inspection",
+                    h.kind
+                )));
+            }
+            let long = [&h.why, &h.remediation, &h.note, &h.evidence, &h.title]
+                .iter()
+                .map(|f| f.len())
+                .sum::<usize>();
+            if long > 64 << 10 || h.cves.len() > 1000 {
+                return Err(invalid("row: a hazard longer than 64 KiB"));
+            }
+            // It is kept below: the origin is the sender, whatever the row says.
+            h.origin = by.id.clone();
+        }
         Report::Progress(r) => {
             within(by, &r.province, &r.enterprise_id)?;
             if !["received", "acknowledged", "disposed"].contains(&r.state.as_str()) {

@@ -1,0 +1,659 @@
+//! Exposure over HTTP: the advisories imported (`/v1/advisories`), the hazard register
+//! (`/v1/hazards`: search, counts by province, industry and grade, one hazard with its
+//! history, people's steps, inspectors' findings) and the asset inventory (`/v1/assets`),
+//! each within the asking account's scope ([`crate::tier::hazard`] keeps the register).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::extract::{act, Authed};
+use super::{ApiError, App};
+use crate::account::Account;
+use crate::tier::hazard::{Step, StepError};
+use crate::tier::report::Hazard;
+use crate::time::now_s;
+use icsight_eve::Timestamp;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/v1/advisories",
+            get(advisories).route_layer(act("advisory.list")),
+        )
+        .route(
+            "/v1/advisories/{id}",
+            get(advisory).route_layer(act("advisory.read")),
+        )
+        .route("/v1/hazards", get(hazards).route_layer(act("hazard.list")))
+        .route(
+            "/v1/hazards",
+            post(inspect).route_layer(act("hazard.inspect")),
+        )
+        .route(
+            "/v1/hazards/{id}",
+            get(hazard).route_layer(act("hazard.read")),
+        )
+        .route(
+            "/v1/hazards/{id}",
+            post(step).route_layer(act("hazard.step")),
+        )
+        .route("/v1/assets", get(assets).route_layer(act("asset.list")))
+}
+
+/// Rows a list answers with at most.
+const MAX_LIMIT: u64 = 1000;
+
+fn rfc3339(s: u32) -> Value {
+    match s {
+        0 => Value::Null,
+        s => Timestamp(u64::from(s) * 1_000_000).rfc3339().into(),
+    }
+}
+
+/// The scope of an account as SQL conditions on `province`, `enterprise_id` and `industry`,
+/// narrowed by what the request asks; `Err` when it asks outside the account's scope.
+fn scope(
+    who: &Account,
+    province: Option<&str>,
+    enterprise: Option<&str>,
+    industry_column: bool,
+) -> Result<(String, Vec<String>), ApiError> {
+    let (p, e) = who.narrow(province, enterprise)?;
+    let mut sql = String::from("1");
+    let mut binds = Vec::new();
+    if let Some(p) = p {
+        sql.push_str(" AND province = ?");
+        binds.push(p);
+    }
+    if let Some(e) = e {
+        sql.push_str(" AND enterprise_id = ?");
+        binds.push(e);
+    }
+    if industry_column && !who.industry.is_empty() {
+        sql.push_str(" AND industry = ?");
+        binds.push(who.industry.clone());
+    }
+    Ok((sql, binds))
+}
+
+/// Whether `who` sees hazard `h`.
+fn sees(who: &Account, h: &Hazard) -> bool {
+    who.sees(&h.province, &h.enterprise_id) && who.sees_industry(&h.industry)
+}
+
+fn overdue(h: &Hazard, now: u64) -> bool {
+    h.state != "verified" && h.deadline != 0 && u64::from(h.deadline) < now
+}
+
+/// A hazard as the API shows it.
+pub fn hazard_json(h: &Hazard) -> Value {
+    json!({
+        "hazard_id": h.hazard_id,
+        "kind": h.kind,
+        "state": h.state,
+        "overdue": overdue(h, now_s()),
+        "province": h.province,
+        "enterprise_id": h.enterprise_id,
+        "industry": h.industry,
+        "grade": h.grade,
+        "asset": {
+            "ip": h.ip, "sensor_id": h.sensor_id, "vendor": h.vendor, "product": h.product,
+            "model": h.model, "firmware": h.firmware,
+        },
+        "advisory_id": h.advisory_id,
+        "title": h.title,
+        "product_name": h.product_name,
+        "confidence": h.confidence,
+        "why": h.why,
+        "cves": h.cves,
+        "cvss": h.cvss,
+        "vector": h.vector,
+        "exploited": h.exploited != 0,
+        "remediation": h.remediation,
+        "fixed_in": h.fixed_in,
+        "assignee": h.assignee,
+        "deadline": rfc3339(h.deadline),
+        "note": h.note,
+        "evidence": h.evidence,
+        "found": rfc3339(h.found),
+        "updated": rfc3339(h.updated),
+        "actor": h.actor,
+        "origin": h.origin,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvisoryParams {
+    /// Words in the title or id.
+    q: Option<String>,
+    vendor: Option<String>,
+    cve: Option<String>,
+    limit: Option<u64>,
+}
+
+#[derive(clickhouse::Row, Deserialize)]
+struct AdvisorySummary {
+    advisory_id: String,
+    title: String,
+    publisher: String,
+    revision: String,
+    tlp: String,
+    initial: u32,
+    current: u32,
+    cves: Vec<String>,
+    max_cvss: f64,
+    exploited: u8,
+    vendors: Vec<String>,
+    products: u32,
+}
+
+/// `GET /v1/advisories`: newest first.
+async fn advisories(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    params: Result<Query<AdvisoryParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let r = async {
+        let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
+        let mut sql = String::from(
+            "SELECT advisory_id, title, publisher, revision, tlp, initial, current, cves, \
+             max_cvss, exploited, vendors, products FROM advisories FINAL WHERE 1",
+        );
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(q) = p.q.as_deref().filter(|q| !q.is_empty()) {
+            sql.push_str(" AND (positionCaseInsensitiveUTF8(title, ?) > 0 OR positionCaseInsensitiveUTF8(advisory_id, ?) > 0)");
+            binds.extend([q.to_owned(), q.to_owned()]);
+        }
+        if let Some(v) = p.vendor.as_deref().filter(|v| !v.is_empty()) {
+            sql.push_str(" AND arrayExists(x -> positionCaseInsensitiveUTF8(x, ?) > 0, vendors)");
+            binds.push(v.to_owned());
+        }
+        if let Some(c) = p.cve.as_deref().filter(|c| !c.is_empty()) {
+            sql.push_str(" AND has(cves, ?)");
+            binds.push(c.to_uppercase());
+        }
+        let limit = p.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+        sql.push_str(&format!(" ORDER BY current DESC, advisory_id LIMIT {limit}"));
+        let mut q = app.store.client().query(&sql);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows: Vec<AdvisorySummary> = q.fetch_all().await.map_err(|e| app.storage_error(e))?;
+        let list: Vec<Value> = rows
+            .into_iter()
+            .map(|a| {
+                json!({
+                    "advisory_id": a.advisory_id, "title": a.title, "publisher": a.publisher,
+                    "revision": a.revision, "tlp": a.tlp, "initial": rfc3339(a.initial),
+                    "current": rfc3339(a.current), "cves": a.cves, "max_cvss": a.max_cvss,
+                    "exploited": a.exploited != 0, "vendors": a.vendors, "products": a.products,
+                })
+            })
+            .collect();
+        Ok(Json(json!({ "advisories": list })).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}
+
+/// `GET /v1/advisories/{id}`: the advisory as the matcher reads it.
+async fn advisory(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+) -> Response {
+    let catalogue = app.hazards.catalogue();
+    let r = match catalogue.get(&id) {
+        None => Err(ApiError::not_found(format!("no advisory {id:?}"))),
+        Some(a) => {
+            let products: Vec<Value> = a
+                .products
+                .iter()
+                .map(|p| {
+                    json!({
+                        "product_id": p.id, "vendor": p.vendor, "product": p.product,
+                        "name": p.name, "versions": p.range_text, "model_numbers": p.models,
+                        "cpe": p.cpe,
+                    })
+                })
+                .collect();
+            let vulnerabilities: Vec<Value> = a
+                .vulnerabilities
+                .iter()
+                .map(|v| {
+                    json!({
+                        "cve": v.cve, "cwe": v.cwe, "title": v.title,
+                        "cvss": v.scores.values().map(|(s, _)| *s).fold(0.0, f64::max),
+                        "exploited": v.exploited, "affected": v.affected,
+                        "remediations": v.remediations.iter().map(|r| json!({
+                            "category": r.category, "details": r.details, "url": r.url,
+                            "products": r.products,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            Ok(Json(json!({
+                "advisory_id": a.id, "title": a.title, "publisher": a.publisher,
+                "revision": a.version, "status": a.status, "tlp": a.tlp,
+                "initial": rfc3339(a.initial.clamp(0, i64::from(u32::MAX)) as u32),
+                "current": rfc3339(a.current.clamp(0, i64::from(u32::MAX)) as u32),
+                "cves": a.cves(), "max_cvss": a.max_cvss(), "exploited": a.exploited(),
+                "products": products, "vulnerabilities": vulnerabilities,
+            }))
+            .into_response())
+        }
+    };
+    who.answer(&app, r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HazardParams {
+    province: Option<String>,
+    enterprise: Option<String>,
+    /// found, assigned, remediated, verified, or `open` (all but verified).
+    state: Option<String>,
+    kind: Option<String>,
+    advisory: Option<String>,
+    cve: Option<String>,
+    ip: Option<String>,
+    /// `true`: only those past their deadline and not verified.
+    overdue: Option<bool>,
+    limit: Option<u64>,
+}
+
+/// `GET /v1/hazards`: the register in scope, with counts by state, province, industry and
+/// grade, and exposed devices by product and CVE.
+async fn hazards(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    params: Result<Query<HazardParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let r = async {
+        let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
+        let (mut sql, mut binds) =
+            scope(&who.who, p.province.as_deref(), p.enterprise.as_deref(), true)?;
+        match p.state.as_deref() {
+            None | Some("") => {}
+            Some("open") => sql.push_str(" AND state != 'verified'"),
+            Some(s) if crate::tier::report::HAZARD_STATES.contains(&s) => {
+                sql.push_str(" AND state = ?");
+                binds.push(s.to_owned());
+            }
+            Some(s) => {
+                return Err(ApiError::bad(format!(
+                    "state {s:?}: use found, assigned, remediated, verified or open"
+                )))
+            }
+        }
+        for (column, value) in [
+            ("kind", &p.kind),
+            ("advisory_id", &p.advisory),
+            ("ip", &p.ip),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                sql.push_str(&format!(" AND {column} = ?"));
+                binds.push(v.to_owned());
+            }
+        }
+        if let Some(c) = p.cve.as_deref().filter(|c| !c.is_empty()) {
+            sql.push_str(" AND has(cves, ?)");
+            binds.push(c.to_uppercase());
+        }
+        if p.overdue == Some(true) {
+            sql.push_str(" AND state != 'verified' AND deadline < now()");
+        }
+        let limit = p.limit.unwrap_or(200).clamp(1, MAX_LIMIT);
+        let query = |text: String| {
+            let mut q = app.store.client().query(&text);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q
+        };
+        let rows: Vec<Hazard> = query(format!(
+            "SELECT ?fields FROM hazards FINAL WHERE {sql} \
+             ORDER BY state = 'verified', cvss DESC, deadline LIMIT {limit}"
+        ))
+        .fetch_all()
+        .await
+        .map_err(|e| app.storage_error(e))?;
+        #[derive(clickhouse::Row, Deserialize)]
+        struct Count {
+            key: String,
+            open: u64,
+            overdue: u64,
+            verified: u64,
+        }
+        let mut counts = serde_json::Map::new();
+        for (name, key) in [
+            ("by_state", "state"),
+            ("by_province", "province"),
+            ("by_industry", "industry"),
+            ("by_grade", "toString(grade)"),
+            ("by_product", "concat(vendor, ' ', if(product != '', product, model))"),
+            ("by_cve", "arrayJoin(if(empty(cves), [''], cves))"),
+        ] {
+            let rows: Vec<Count> = query(format!(
+                "SELECT {key} AS key, countIf(state != 'verified') AS open, \
+                 countIf(state != 'verified' AND deadline < now()) AS overdue, \
+                 countIf(state = 'verified') AS verified \
+                 FROM hazards FINAL WHERE {sql} GROUP BY key ORDER BY open DESC, key LIMIT 100"
+            ))
+            .fetch_all()
+            .await
+            .map_err(|e| app.storage_error(e))?;
+            counts.insert(
+                name.to_owned(),
+                rows.into_iter()
+                    .map(|c| json!({"key": c.key, "open": c.open, "overdue": c.overdue, "verified": c.verified}))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        let list: Vec<Value> = rows.iter().map(hazard_json).collect();
+        Ok(Json(json!({ "hazards": list, "counts": counts })).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}
+
+/// The hazard `id` if `who` sees it.
+async fn load_seen(app: &App, who: &Account, id: &str) -> Result<Hazard, ApiError> {
+    match app
+        .hazards
+        .get(id)
+        .await
+        .map_err(|e| app.storage_error(e))?
+    {
+        Some(h) if sees(who, &h) => Ok(h),
+        _ => Err(ApiError::not_found(format!(
+            "no hazard {id:?} in {}'s scope",
+            who.name
+        ))),
+    }
+}
+
+/// `GET /v1/hazards/{id}`: the hazard and every version of it.
+async fn hazard(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+) -> Response {
+    let r = async {
+        let h = load_seen(&app, &who.who, &id).await?;
+        let history = (app.hazards.history(&id).await).map_err(|e| app.storage_error(e))?;
+        let mut j = hazard_json(&h);
+        j["history"] = history
+            .iter()
+            .map(|v| {
+                json!({"state": v.state, "at": rfc3339(v.updated), "actor": v.actor,
+                       "note": v.note, "assignee": v.assignee, "firmware": v.firmware})
+            })
+            .collect::<Vec<_>>()
+            .into();
+        Ok(Json(j).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}
+
+/// `POST /v1/hazards/{id}`: assign, remediate, verify or reopen.
+async fn step(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path(id): Path<String>,
+    body: Result<Json<Step>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let r = match body {
+        Ok(Json(s)) => take_step(&app, &who.who, &id, s).await,
+        Err(e) => Err(ApiError::bad(e.body_text())),
+    };
+    who.audited(&app, r)
+}
+
+/// A step on hazard `id` as `who`: the API and the register's page both act here.
+pub async fn take_step(
+    app: &App,
+    who: &Account,
+    id: &str,
+    s: Step,
+) -> Result<(Response, String), ApiError> {
+    load_seen(app, who, id).await?;
+    who.may_write("move hazards on")?;
+    // Verifying and reopening are an inspector's: an account of the tier, not of the plant.
+    if matches!(s.state.as_str(), "verified" | "found") && !who.enterprise_id.is_empty() {
+        return Err(ApiError::forbidden(format!(
+            "{} is an enterprise's account: an inspector of the tier verifies or reopens",
+            who.name
+        )));
+    }
+    let state = s.state.clone();
+    let h = app
+        .hazards
+        .step(id, &s, &who.name, |_| Ok(()))
+        .await
+        .map_err(|e| match e {
+            StepError::NotFound => ApiError::not_found(format!("no hazard {id:?}")),
+            StepError::Invalid(m) => ApiError::bad(m),
+            StepError::Elsewhere(o) => {
+                ApiError::conflict(format!("hazard {id} is kept by {o}: move it on there"))
+            }
+            StepError::Storage(e) => app.storage_error(e),
+        })?;
+    Ok((
+        Json(hazard_json(&h)).into_response(),
+        format!("{id}: {state}"),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Finding {
+    enterprise_id: String,
+    title: String,
+    evidence: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    cvss: f64,
+    #[serde(default)]
+    remediation: String,
+    /// UNIX seconds; absent: by CVSS and grade.
+    #[serde(default)]
+    deadline: u32,
+}
+
+/// `POST /v1/hazards`: an inspector's finding (检查检测) into the register.
+async fn inspect(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    body: Result<Json<Finding>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let r = async {
+        let Json(f) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+        who.who.may_write("record inspection findings")?;
+        if !who.who.enterprise_id.is_empty() {
+            return Err(ApiError::forbidden(format!(
+                "{} is an enterprise's account: findings are an inspector's",
+                who.who.name
+            )));
+        }
+        let registry = app.registry();
+        let Some(e) = registry.get(&f.enterprise_id) else {
+            return Err(ApiError::bad(format!(
+                "enterprise_id {:?}: not in this tier's registry",
+                f.enterprise_id
+            )));
+        };
+        if !who.who.sees(&e.province, &e.enterprise_id) || !who.who.sees_industry(&e.industry) {
+            return Err(ApiError::forbidden(format!(
+                "enterprise {} is outside {}'s scope",
+                e.enterprise_id, who.who.name
+            )));
+        }
+        if f.title.trim().is_empty() || f.evidence.trim().is_empty() {
+            return Err(ApiError::bad(
+                "title and evidence: say what was found and how",
+            ));
+        }
+        if f.title.len() > 1024 || f.evidence.len() > 32 << 10 || f.remediation.len() > 8 << 10 {
+            return Err(ApiError::bad("title, evidence or remediation too long"));
+        }
+        if !(0.0..=10.0).contains(&f.cvss) {
+            return Err(ApiError::bad("cvss: between 0 and 10"));
+        }
+        let h = Hazard {
+            hazard_id: String::new(),
+            province: e.province.clone(),
+            enterprise_id: e.enterprise_id.clone(),
+            industry: String::new(),
+            grade: 0,
+            kind: String::new(),
+            ip: f.ip.trim().to_owned(),
+            sensor_id: String::new(),
+            vendor: String::new(),
+            product: String::new(),
+            model: String::new(),
+            firmware: String::new(),
+            advisory_id: String::new(),
+            title: f.title.trim().to_owned(),
+            product_name: String::new(),
+            confidence: String::new(),
+            why: String::new(),
+            cves: Vec::new(),
+            cvss: f.cvss,
+            vector: String::new(),
+            exploited: 0,
+            remediation: f.remediation.trim().to_owned(),
+            fixed_in: String::new(),
+            state: String::new(),
+            assignee: String::new(),
+            deadline: f.deadline,
+            note: String::new(),
+            evidence: f.evidence.trim().to_owned(),
+            found: 0,
+            updated: 0,
+            actor: who.who.name.clone(),
+            origin: String::new(),
+            version: 0,
+        };
+        let h = app
+            .hazards
+            .inspect(h)
+            .await
+            .map_err(|e| app.storage_error(e))?;
+        let detail = format!("{}: inspection finding at {}", h.hazard_id, h.enterprise_id);
+        Ok((
+            (StatusCode::CREATED, Json(hazard_json(&h))).into_response(),
+            detail,
+        ))
+    }
+    .await;
+    who.audited(&app, r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetParams {
+    province: Option<String>,
+    enterprise: Option<String>,
+    role: Option<String>,
+    protocol: Option<String>,
+    vendor: Option<String>,
+    product: Option<String>,
+    firmware: Option<String>,
+    /// `true`: only devices with an open hazard.
+    hazard: Option<bool>,
+    limit: Option<u64>,
+}
+
+#[derive(clickhouse::Row, Deserialize)]
+struct AssetRow {
+    province: String,
+    enterprise_id: String,
+    ip: String,
+    sensor_id: String,
+    ts: u32,
+    roles: Vec<String>,
+    raw: String,
+    open: u64,
+    max_cvss: f64,
+}
+
+/// `GET /v1/assets`: the inventory in scope, each device with its identity and open hazards.
+async fn assets(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    params: Result<Query<AssetParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let r = async {
+        let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
+        let (mut sql, mut binds) =
+            scope(&who.who, p.province.as_deref(), p.enterprise.as_deref(), false)?;
+        if let Some(r) = p.role.as_deref().filter(|r| !r.is_empty()) {
+            sql.push_str(" AND has(roles, ?)");
+            binds.push(r.to_owned());
+        }
+        for (field, value) in [
+            ("vendor", &p.vendor),
+            ("product", &p.product),
+            ("firmware", &p.firmware),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                sql.push_str(&format!(
+                    " AND positionCaseInsensitiveUTF8(visitParamExtractString(visitParamExtractRaw(visitParamExtractRaw(raw, 'asset'), 'identity'), '{field}'), ?) > 0"
+                ));
+                binds.push(v.to_owned());
+            }
+        }
+        if let Some(pr) = p.protocol.as_deref().filter(|v| !v.is_empty()) {
+            sql.push_str(" AND position(raw, ?) > 0");
+            binds.push(format!("\"{}\"", pr.replace(['"', '\\'], "")));
+        }
+        let having = if p.hazard == Some(true) { "WHERE open > 0" } else { "" };
+        let limit = p.limit.unwrap_or(200).clamp(1, MAX_LIMIT);
+        let text = format!(
+            "SELECT a.province AS province, a.enterprise_id AS enterprise_id, a.ip AS ip, \
+             a.sensor_id AS sensor_id, toUInt32(a.ts) AS ts, a.roles AS roles, a.raw AS raw, \
+             h.open AS open, h.max_cvss AS max_cvss \
+             FROM (SELECT province, enterprise_id, ip, sensor_id, ts, roles, raw, \
+                   concat(enterprise_id, '|', ip) AS key FROM assets_current FINAL WHERE {sql}) AS a \
+             ANY LEFT JOIN (SELECT concat(enterprise_id, '|', ip) AS key, \
+                   countIf(state != 'verified') AS open, \
+                   maxIf(cvss, state != 'verified') AS max_cvss \
+                   FROM hazards FINAL WHERE kind = 'advisory' GROUP BY key) AS h USING key \
+             {having} ORDER BY open DESC, enterprise_id, ip LIMIT {limit}"
+        );
+        let mut q = app.store.client().query(&text);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        let rows: Vec<AssetRow> = q.fetch_all().await.map_err(|e| app.storage_error(e))?;
+        let list: Vec<Value> = rows
+            .into_iter()
+            .map(|a| {
+                let raw: Value = serde_json::from_str(&a.raw).unwrap_or(Value::Null);
+                let rec = if raw["asset"].is_object() { &raw["asset"] } else { &raw };
+                json!({
+                    "province": a.province, "enterprise_id": a.enterprise_id, "ip": a.ip,
+                    "sensor_id": a.sensor_id, "last_seen": rfc3339(a.ts), "roles": a.roles,
+                    "identity": rec["identity"], "serves": rec["serves"], "uses": rec["uses"],
+                    "first_seen": rec["first_seen"],
+                    "hazards": {"open": a.open, "max_cvss": a.max_cvss},
+                })
+            })
+            .collect();
+        Ok(Json(json!({ "assets": list })).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}

@@ -1,0 +1,335 @@
+//! Exposure end to end, over two tiers with real collectors, ClickHouse and a sensor: CISA's
+//! advisories are imported at the province; the plant's sensor identifies its S7 CPU
+//! (6ES7 315-2EH14-0AB0, firmware V3.2.6) on the wire and the province's register finds the
+//! advisories it falls under; the plant assigns one, an inspector's finding joins the register,
+//! a deadline passes and the hazard shows overdue at the province and the nation; then the same
+//! CPU is seen with firmware V3.2.17 (the capture edited to report it, a day later) and the
+//! hazards whose ranges end at or below V3.2.17 are verified by the matcher, while those for
+//! every version stay open.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use icsight_tests::cluster::{
+    account, account_token as token, below, collector, get_json, import_registry, national, post,
+    wait_for, Auth, ClickHouse, Collector, SensorSpec,
+};
+use icsight_tests::{root, sensor_bin};
+use serde_json::{json, Value};
+
+const E1: &str = "91330100MA27XY1235"; // Zhejiang, energy, grade 1
+
+const S1: SensorSpec = SensorSpec {
+    id: "zj-e1-s1",
+    enterprise_id: E1,
+    province: "330000",
+    industry: "energy",
+    grade: 1,
+    auth: Auth::Token,
+};
+
+fn advisories() -> PathBuf {
+    std::env::var_os("ICSIGHT_SHARED_ADVISORIES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/advisories/cisa-csaf-ot"))
+}
+
+/// The S7 capture with its packets a day later and the CPU's firmware (SZL 0x0011 index 7,
+/// `V` and three bytes) changed from V3.2.6 to `V3.2.{patch}`.
+fn edited_capture(dir: &Path, patch: u8) -> PathBuf {
+    let mut d = std::fs::read(root().join("pcaps/s7comm_snap7.pcap")).expect("capture");
+    assert_eq!(&d[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "a little-endian pcap");
+    let mut at = 24;
+    while at + 16 <= d.len() {
+        let sec = u32::from_le_bytes(d[at..at + 4].try_into().unwrap()) + 86_400;
+        d[at..at + 4].copy_from_slice(&sec.to_le_bytes());
+        let len = u32::from_le_bytes(d[at + 8..at + 12].try_into().unwrap()) as usize;
+        let data = at + 16..(at + 16 + len).min(d.len());
+        let body = &mut d[data];
+        for i in 0..body.len().saturating_sub(3) {
+            if body[i..i + 4] == *b"V\x03\x02\x06" {
+                body[i + 3] = patch;
+            }
+        }
+        at += 16 + len;
+    }
+    let out = dir.join(format!("s7-v3.2.{patch}.pcap"));
+    std::fs::write(&out, d).expect("edited capture");
+    out
+}
+
+/// Replay `pcap` as the plant's sensor, judged against `baseline` so the asset inventory's
+/// changes (the CPU's identity among them) are events, sent up to `zj`.
+fn replay(zj: &Collector, dir: &Path, baseline: &Path, pcap: &Path) {
+    let config = zj.sensor_config(&S1, dir, "segment_seconds = 0.2\n");
+    let status = Command::new(sensor_bin())
+        .args(["replay", "--no-progress", "--config"])
+        .arg(&config)
+        .arg("--baseline")
+        .arg(baseline)
+        .arg("--eve")
+        .arg(dir.join("eve.json"))
+        .arg(pcap)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr.log")).expect("log"))
+        .status()
+        .expect("sensor");
+    assert!(status.success(), "sensor replay of {}", pcap.display());
+}
+
+fn hazards(c: &Collector, query: &str, who: &str) -> Vec<Value> {
+    get_json(c, &format!("/v1/hazards?{query}"), who)["hazards"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn of<'a>(list: &'a [Value], advisory: &str) -> Option<&'a Value> {
+    list.iter().find(|h| h["advisory_id"] == advisory)
+}
+
+#[test]
+fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let nation = national(
+        tmp.path(),
+        &ch,
+        "registry_refresh_s = 1\n",
+        &format!(
+            "[[collectors]]\nid = \"zj\"\nprovince = \"330000\"\n{}",
+            account("regulator", "regulator", "", ""),
+        ),
+    );
+    let zj = below(
+        tmp.path(),
+        &ch,
+        &nation,
+        "zj",
+        "role = \"provincial\"\nprovince = \"330000\"\n",
+        &[S1],
+        &format!(
+            "[hazards]\nscan_interval_s = 1\n{}{}{}",
+            account("zj-inspector", "analyst", "330000", ""),
+            account("e1-eng", "analyst", "330000", E1),
+            account("e2-eng", "analyst", "330000", "91330200MA2AXY1232"),
+        ),
+    );
+    import_registry(&zj, &format!("{E1},Hangzhou Power,330000,energy,1\n"));
+
+    // CISA's advisories, imported at the province: every document read or refused by name.
+    let out = collector(&[
+        "advisories",
+        "import",
+        "--config",
+        zj.config.to_str().unwrap(),
+        advisories().to_str().unwrap(),
+    ]);
+    eprintln!("{out}");
+    let imported: u64 = out
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the import's count: {out}"));
+    assert!(imported >= 2379, "{out}");
+    let listed = get_json(&zj, "/v1/advisories?cve=CVE-2019-6568", "zj-inspector");
+    assert!(
+        (listed["advisories"].as_array().unwrap().iter())
+            .any(|a| a["advisory_id"] == "ICSA-19-099-06"),
+        "{listed}"
+    );
+
+    // The plant's sensor sees its S7 CPU at V3.2.6.
+    let sensor = tmp.path().join("sensor");
+    std::fs::create_dir_all(&sensor).unwrap();
+    let baseline = sensor.join("baseline.json");
+    let learned = Command::new(sensor_bin())
+        .args(["learn", "--fresh", "--no-progress", "--out"])
+        .arg(&baseline)
+        .arg(root().join("pcaps/modbus_normal_polling.pcap"))
+        .status()
+        .expect("learn");
+    assert!(learned.success());
+    replay(
+        &zj,
+        &sensor,
+        &baseline,
+        &root().join("pcaps/s7comm_snap7.pcap"),
+    );
+
+    let mut found = Vec::new();
+    wait_for(
+        "hazards found at the province",
+        Duration::from_secs(60),
+        || {
+            found = hazards(&zj, &format!("enterprise={E1}&limit=1000"), "zj-inspector");
+            of(&found, "ICSA-19-099-06").is_some() && of(&found, "ICSA-20-315-04").is_some()
+        },
+    );
+    let h = of(&found, "ICSA-19-099-06").unwrap();
+    assert_eq!(h["confidence"], "exact", "{h}");
+    assert_eq!(h["state"], "found");
+    assert_eq!(h["asset"]["firmware"], "V3.2.6");
+    assert!(
+        h["cves"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("CVE-2019-6568")),
+        "{h}"
+    );
+    assert!(
+        h["why"].as_str().unwrap().contains("6ES7315-2EH14-0AB0"),
+        "{h}"
+    );
+    assert_eq!(
+        of(&found, "ICSA-20-315-04").unwrap()["confidence"],
+        "family"
+    );
+    assert!(
+        of(&found, "ICSA-19-036-04").is_none(),
+        "an S7-1500 advisory"
+    );
+    let id = h["hazard_id"].as_str().unwrap().to_owned();
+
+    // The asset list shows the CPU with its hazards.
+    let assets = get_json(
+        &zj,
+        &format!("/v1/assets?enterprise={E1}&hazard=true"),
+        "e1-eng",
+    );
+    let cpu = &assets["assets"][0];
+    assert_eq!(
+        cpu["identity"]["product"], "6ES7 315-2EH14-0AB0",
+        "{assets}"
+    );
+    assert!(cpu["hazards"]["open"].as_u64().unwrap() >= 10, "{cpu}");
+
+    // The plant assigns it, due in a few seconds; it cannot verify its own hazard, and another
+    // plant does not see it.
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3;
+    let (s, v) = post(
+        &zj,
+        &format!("/v1/hazards/{id}"),
+        "e1-eng",
+        &json!({"state": "assigned", "assignee": "Li Wei, automation", "deadline": soon}),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "assigned");
+    let (s, _) = post(
+        &zj,
+        &format!("/v1/hazards/{id}"),
+        "e1-eng",
+        &json!({"state": "verified", "note": "done"}),
+    );
+    assert_eq!(s, 403, "a plant verifies nothing itself");
+    let (s, _) = zj.get(&format!("/v1/hazards/{id}"), Some(&token("e2-eng")));
+    assert_eq!(s, 404, "another plant's hazard is not found");
+    let (s, v) = post(
+        &zj,
+        &format!("/v1/hazards/{id}"),
+        "e1-eng",
+        &json!({"state": "remediated"}),
+    );
+    assert_eq!(s, 400, "a remediation says what was done: {v}");
+
+    // An inspector's finding joins the register.
+    let (s, f) = post(
+        &zj,
+        "/v1/hazards",
+        "zj-inspector",
+        &json!({"enterprise_id": E1, "ip": "10.20.0.8", "cvss": 8.1,
+                "title": "Engineering station reachable by remote desktop from the office network",
+                "evidence": "RDP (3389/tcp) open from 10.1.0.0/16, seen on site 2026-12-01"}),
+    );
+    assert_eq!(s, 201, "{f}");
+    assert_eq!(f["kind"], "inspection");
+    let (s, _) = post(
+        &zj,
+        "/v1/hazards",
+        "e1-eng",
+        &json!({"enterprise_id": E1, "title": "x", "evidence": "y"}),
+    );
+    assert_eq!(s, 403, "findings are an inspector's");
+
+    // Past its deadline: overdue at the province and, reported up, at the nation.
+    wait_for(
+        "the assigned hazard overdue at the nation",
+        Duration::from_secs(60),
+        || {
+            let n = hazards(&nation, "overdue=true", "regulator");
+            (n.iter()).any(|h| h["hazard_id"] == id.as_str() && h["state"] == "assigned")
+        },
+    );
+    let z = hazards(&zj, "overdue=true", "zj-inspector");
+    assert!(z.iter().any(|h| h["hazard_id"] == id.as_str()));
+    let counts = &get_json(&nation, "/v1/hazards", "regulator")["counts"];
+    let zj_count = (counts["by_province"].as_array().unwrap().iter())
+        .find(|c| c["key"] == "330000")
+        .cloned()
+        .unwrap_or_default();
+    assert!(zj_count["overdue"].as_u64().unwrap_or(0) >= 1, "{counts}");
+    assert!(zj_count["open"].as_u64().unwrap_or(0) >= 11, "{counts}");
+
+    // The CPU is seen again with firmware V3.2.17: what that fixes is verified by the wire.
+    let edited = edited_capture(tmp.path(), 17);
+    std::fs::remove_file(sensor.join("eve.json")).ok();
+    replay(&zj, &sensor, &baseline, &edited);
+    let mut now = Vec::new();
+    wait_for(
+        "hazards verified by the new firmware",
+        Duration::from_secs(60),
+        || {
+            now = hazards(
+                &zj,
+                &format!("enterprise={E1}&kind=advisory&limit=1000"),
+                "zj-inspector",
+            );
+            of(&now, "ICSA-19-099-06").is_some_and(|h| h["state"] == "verified")
+        },
+    );
+    for fixed in [
+        "ICSA-19-099-06",
+        "ICSA-18-079-02",
+        "ICSA-19-283-01",
+        "ICSA-20-042-05",
+        "ICSA-19-043-04",
+    ] {
+        let h = of(&now, fixed).unwrap_or_else(|| panic!("{fixed} held"));
+        assert_eq!(h["state"], "verified", "{fixed}: {h}");
+        assert_eq!(h["actor"], "auto");
+        assert!(h["note"].as_str().unwrap().contains("V3.2.17"), "{h}");
+    }
+    for open in ["ICSA-22-104-06", "ICSA-20-105-08", "ICSA-20-315-04"] {
+        let h = of(&now, open).unwrap_or_else(|| panic!("{open} held"));
+        assert_ne!(h["state"], "verified", "{open} covers V3.2.17: {h}");
+        assert_eq!(h["asset"]["firmware"], "V3.2.17");
+    }
+    // Its history says who did what.
+    let one = get_json(&zj, &format!("/v1/hazards/{id}"), "zj-inspector");
+    let mut steps: Vec<&str> = (one["history"].as_array().unwrap().iter())
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    // The matcher refreshes a hazard as the identity fills in; the states are what count.
+    steps.dedup();
+    assert_eq!(steps, ["found", "assigned", "verified"], "{one}");
+    // The verification reaches the nation.
+    wait_for(
+        "the verification at the nation",
+        Duration::from_secs(60),
+        || {
+            (hazards(&nation, "state=verified&limit=1000", "regulator").iter())
+                .any(|h| h["hazard_id"] == id.as_str())
+        },
+    );
+    // Every step of people is in the audit trail.
+    let audited = ch.count(
+        "SELECT count() FROM zj.audit WHERE action IN ('hazard.step', 'hazard.inspect') AND outcome = 'ok'",
+    );
+    assert!(audited >= 2, "{audited}");
+}
