@@ -333,3 +333,115 @@ fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
     );
     assert!(audited >= 2, "{audited}");
 }
+
+/// A CSAF provider served over HTTP by Python's `http.server`: its metadata names a directory
+/// whose `changes.csv` lists CISA documents, one with its `.sha512`, one whose `.sha256` does
+/// not match, and one that is no JSON. The collector pulls the good ones, refuses the others by
+/// address, and takes a document added to the list at its next pull.
+#[test]
+fn advisories_are_pulled_from_a_csaf_provider() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let port = icsight_tests::cluster::free_port();
+    let base = format!("http://127.0.0.1:{port}/.well-known/csaf");
+    let white = tmp.path().join("provider/.well-known/csaf/white");
+    std::fs::create_dir_all(&white).unwrap();
+    std::fs::write(
+        white.parent().unwrap().join("provider-metadata.json"),
+        json!({"canonical_url": format!("{base}/provider-metadata.json"),
+               "distributions": [{"directory_url": format!("{base}/white/")}],
+               "metadata_version": "2.0", "role": "csaf_provider"})
+        .to_string(),
+    )
+    .unwrap();
+    let copy = |id: &str| {
+        let year = format!("20{}", &id[5..7]);
+        let name = format!("{}.json", id.to_lowercase());
+        let bytes = std::fs::read(advisories().join(&year).join(&name)).expect(id);
+        std::fs::create_dir_all(white.join(&year)).unwrap();
+        std::fs::write(white.join(&year).join(&name), &bytes).unwrap();
+        (format!("{year}/{name}"), bytes)
+    };
+    let (good, _) = copy("ICSA-19-099-06");
+    let out = Command::new("sha512sum")
+        .arg(white.join(&good))
+        .output()
+        .expect("sha512sum");
+    std::fs::write(white.join(format!("{good}.sha512")), &out.stdout).unwrap();
+    let (tampered, _) = copy("ICSA-20-315-04");
+    std::fs::write(
+        white.join(format!("{tampered}.sha256")),
+        format!("{}  x\n", "0".repeat(64)),
+    )
+    .unwrap();
+    std::fs::create_dir_all(white.join("2021")).unwrap();
+    std::fs::write(white.join("2021/broken.json"), b"{ \"document\": ").unwrap();
+    let changes = |extra: &str| {
+        std::fs::write(
+            white.join("changes.csv"),
+            format!(
+                "\"{good}\",\"2024-06-01T10:00:00Z\"\n\"{tampered}\",\"2024-06-01T10:00:00Z\"\n\
+                 \"2021/broken.json\",\"2024-06-01T10:00:00Z\"\n{extra}"
+            ),
+        )
+        .unwrap()
+    };
+    changes("");
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(tmp.path().join("provider"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let zj = Collector::build(
+        tmp.path(),
+        "zj",
+        &ch,
+        "zj",
+        &[],
+        "",
+        &format!(
+            "[tier]\nrole = \"provincial\"\nid = \"zj\"\nprovince = \"330000\"\n\
+             [[csaf]]\nname = \"cisa\"\nurl = \"{base}/provider-metadata.json\"\npoll_s = 1\n{}",
+            account("zj-inspector", "analyst", "330000", ""),
+        ),
+    );
+    let ids = |c: &Collector| -> Vec<String> {
+        (get_json(c, "/v1/advisories?limit=1000", "zj-inspector")["advisories"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["advisory_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    wait_for(
+        "the provider's good document pulled",
+        Duration::from_secs(60),
+        || ids(&zj).contains(&"ICSA-19-099-06".to_owned()),
+    );
+    wait_for("the refusals logged", Duration::from_secs(30), || {
+        let log = zj.log();
+        log.contains("2021/broken.json") && log.contains("does not match its .sha256")
+    });
+    assert_eq!(
+        ids(&zj),
+        ["ICSA-19-099-06"],
+        "only the good document is held"
+    );
+
+    // A document added to the list comes at the next pull.
+    let (added, _) = copy("ICSA-17-129-02");
+    changes(&format!("\"{added}\",\"2024-07-01T10:00:00Z\"\n"));
+    wait_for("the added document pulled", Duration::from_secs(60), || {
+        ids(&zj).contains(&"ICSA-17-129-02".to_owned())
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -39,6 +39,9 @@ pub struct Config {
     /// TAXII 2.1 collections of other platforms pulled into bulletins at this tier.
     #[serde(default)]
     pub taxii: Vec<TaxiiSource>,
+    /// CSAF providers whose advisories are pulled into the catalogue on a schedule.
+    #[serde(default)]
+    pub csaf: Vec<CsafSource>,
     /// The sensors allowed to write, each bound to its enterprise and province.
     #[serde(default)]
     pub sensors: Vec<SensorEntry>,
@@ -202,6 +205,27 @@ pub struct TaxiiSource {
     /// Where what was pulled is remembered (`taxii-NAME.json`).
     #[serde(default = "taxii_state_dir")]
     pub state_dir: PathBuf,
+}
+
+/// A CSAF 2.0 provider (`[[csaf]]`): its `provider-metadata.json`, a ROLIE feed or a
+/// directory (`…/white/`, read through its `changes.csv`); new and updated documents are
+/// imported as `collector advisories import` does.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsafSource {
+    /// Names the provider in the log.
+    pub name: String,
+    pub url: String,
+    /// PEM of a private CA the provider's certificate chains to; empty: the web roots.
+    #[serde(default)]
+    pub ca: PathBuf,
+    /// Seconds between pulls.
+    #[serde(default = "csaf_poll_s")]
+    pub poll_s: f64,
+}
+
+fn csaf_poll_s() -> f64 {
+    3_600.0
 }
 
 fn taxii_poll_s() -> f64 {
@@ -844,6 +868,19 @@ impl Config {
             }
         }
         self.validate_notify()?;
+        for (i, c) in self.csaf.iter().enumerate() {
+            let key = |k: &str| format!("csaf[{i}].{k}");
+            check_id(&c.name).map_err(|m| (key("name"), m))?;
+            if !(c.url.starts_with("https://") || c.url.starts_with("http://")) {
+                return Err((key("url"), format!("{:?} is not an http(s) address", c.url)));
+            }
+            if !(1.0..=604_800.0).contains(&c.poll_s) {
+                return Err((
+                    key("poll_s"),
+                    format!("{} is not 1-604800 seconds", c.poll_s),
+                ));
+            }
+        }
         for (i, t) in self.taxii.iter().enumerate() {
             let key = |k: &str| format!("taxii[{i}].{k}");
             check_id(&t.name).map_err(|m| (key("name"), m))?;

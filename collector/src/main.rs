@@ -502,6 +502,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     tokio::spawn(http::web::reports::schedule_loop(app.clone()));
     tokio::spawn(hazard::run(hazards));
+    for src in &config.csaf {
+        tokio::spawn(hazard::feed::run(
+            src.clone(),
+            store.clone(),
+            config.tier.id.clone(),
+        ));
+    }
     tokio::spawn(registry::refresh_loop(
         registry.clone(),
         store.clone(),

@@ -11,6 +11,8 @@
 //! note). Every version is a row, sent up the tiers at once; overdue is a hazard not verified
 //! past its deadline, counted wherever the rows are.
 
+pub mod feed;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
