@@ -5,6 +5,13 @@
 pub use icsight_eve::codes::{check_province, check_uscc, PROVINCES};
 use icsight_eve::Industry;
 
+/// Enterprise types (企业类型) of the classification: an industrial enterprise, an industrial
+/// internet platform enterprise, an operator of critical information infrastructure.
+pub const KINDS: [&str; 3] = ["industrial", "platform", "infrastructure"];
+
+/// Enterprise scales, as the statistics bureau classes them.
+pub const SCALES: [&str; 4] = ["large", "medium", "small", "micro"];
+
 /// How much an industry class weighs in a priority: classes whose plants are critical
 /// infrastructure weigh most.
 pub fn weight(industry: Industry) -> u8 {

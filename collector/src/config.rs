@@ -36,6 +36,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     #[serde(default)]
     pub hazards: HazardsConfig,
+    #[serde(default)]
+    pub grading: GradingConfig,
     /// TAXII 2.1 collections of other platforms pulled into bulletins at this tier.
     #[serde(default)]
     pub taxii: Vec<TaxiiSource>,
@@ -131,6 +133,64 @@ impl Default for HazardsConfig {
             deadline_days: [15, 30, 90, 180],
             grade_percent: [50, 75, 100],
             min_confidence: "family".into(),
+        }
+    }
+}
+
+/// Classification and grading (分类分级): the rules that work out each enterprise's grade from
+/// what it is and what the sensors see of it. A score is summed from the terms below; at
+/// least `grade1_at` is grade 1, at least `grade2_at` grade 2, else grade 3. A person's
+/// override wins over the rules until cleared.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GradingConfig {
+    /// Work grades out; off, grades are as imported or typed.
+    pub enabled: bool,
+    /// Seconds between gradings of the registry.
+    pub interval_s: f64,
+    /// Points by industry class; a class not named gets twice its priority weight (energy
+    /// 40, metallurgy 30, machinery 20, textile 10).
+    pub industries: std::collections::BTreeMap<String, u32>,
+    /// Points by enterprise type: `industrial` (工业企业), `platform` (工业互联网平台企业),
+    /// `infrastructure` (关键信息基础设施运营者).
+    pub kinds: std::collections::BTreeMap<String, u32>,
+    /// Points by scale: `large`, `medium`, `small`, `micro`.
+    pub scales: std::collections::BTreeMap<String, u32>,
+    /// Points per controller (PLC, RTU, outstation) the sensors see, up to `controller_cap`.
+    pub controller_points: u32,
+    pub controller_cap: u32,
+    /// Points per open hazard of CVSS 7 or more, up to `exposure_cap`.
+    pub exposure_points: u32,
+    pub exposure_cap: u32,
+    pub grade1_at: u32,
+    pub grade2_at: u32,
+    /// The key-enterprise list (重点企业清单): grade-1 enterprises of these industries (all
+    /// grade-1 enterprises when empty).
+    pub key_industries: Vec<String>,
+}
+
+impl Default for GradingConfig {
+    fn default() -> Self {
+        let map =
+            |pairs: &[(&str, u32)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        GradingConfig {
+            enabled: false,
+            interval_s: 60.0,
+            industries: Default::default(),
+            kinds: map(&[("industrial", 10), ("platform", 20), ("infrastructure", 30)]),
+            scales: map(&[("large", 20), ("medium", 10), ("small", 5), ("micro", 0)]),
+            controller_points: 1,
+            controller_cap: 20,
+            exposure_points: 2,
+            exposure_cap: 20,
+            grade1_at: 70,
+            grade2_at: 40,
+            key_industries: vec![
+                "energy".into(),
+                "water".into(),
+                "petrochemical".into(),
+                "chemical".into(),
+            ],
         }
     }
 }
@@ -708,6 +768,38 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
+        let g = &self.grading;
+        if !(1.0..=86_400.0).contains(&g.interval_s) {
+            return Err((
+                "grading.interval_s".into(),
+                format!("{} is not between 1 and 86400", g.interval_s),
+            ));
+        }
+        if g.grade2_at > g.grade1_at {
+            return Err((
+                "grading.grade2_at".into(),
+                format!("{} is above grade1_at ({})", g.grade2_at, g.grade1_at),
+            ));
+        }
+        for i in g.industries.keys().chain(&g.key_industries) {
+            crate::codes::check_industry(i).map_err(|m| ("grading.industries".to_owned(), m))?;
+        }
+        for k in g.kinds.keys() {
+            if !crate::codes::KINDS.contains(&k.as_str()) {
+                return Err((
+                    "grading.kinds".into(),
+                    format!("{k:?}: use industrial, platform or infrastructure"),
+                ));
+            }
+        }
+        for k in g.scales.keys() {
+            if !crate::codes::SCALES.contains(&k.as_str()) {
+                return Err((
+                    "grading.scales".into(),
+                    format!("{k:?}: use large, medium, small or micro"),
+                ));
+            }
+        }
         let h = &self.hazards;
         if !(h.scan_interval_s >= 1.0 && h.scan_interval_s <= 86_400.0) {
             return Err((

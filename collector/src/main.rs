@@ -19,6 +19,7 @@ use collector::store::audit::{Audit, Record};
 use collector::store::{self, retention, schema, settle, Store};
 use collector::tier::bulletin::Bulletins;
 use collector::tier::fleet::{self, Fleet};
+use collector::tier::grading::{self, Grading};
 use collector::tier::hazard::{self, Register};
 use collector::tier::incident::coordination::Coordination;
 use collector::tier::incident::{self, Escalator, Incidents};
@@ -472,9 +473,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         registry.clone(),
         config.clone(),
     ));
+    let grading = Arc::new(Grading::new(
+        store.clone(),
+        registry.clone(),
+        config.clone(),
+        incidents.clone(),
+        hazards.clone(),
+    ));
     let app = Arc::new(App {
         notifier,
         hazards: hazards.clone(),
+        grading: grading.clone(),
         credentials: Credentials::new(&config),
         audit: Audit::start(store.clone(), metrics.audit_records.clone()),
         registry: registry.clone(),
@@ -502,6 +511,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     tokio::spawn(http::web::reports::schedule_loop(app.clone()));
     tokio::spawn(hazard::run(hazards));
+    tokio::spawn(grading::run(grading));
     for src in &config.csaf {
         tokio::spawn(hazard::feed::run(
             src.clone(),

@@ -98,22 +98,29 @@ token_expires = "2099-01-01T00:00:00Z"
     let store = Store::new(&config.clickhouse);
     let metrics = Metrics::new();
     let escalator = Escalator::new(config.escalation.clone(), &config.tier.id);
+    let incidents = Arc::new(Incidents::new(
+        escalator,
+        store.clone(),
+        None,
+        metrics.incidents.clone(),
+        collector::tier::live::Live::default(),
+        Arc::new(collector::tier::incident::coordination::Coordination::new(
+            store.clone(),
+            None,
+            &config.tier.id,
+        )),
+    ));
+    let hazards = Arc::new(collector::tier::hazard::Register::new(
+        store.clone(),
+        None,
+        Arc::new(registry::Shared::default()),
+        config.clone(),
+    ));
     Arc::new(App {
         credentials: Credentials::new(&config),
         audit: Audit::start(store.clone(), metrics.audit_records.clone()),
         registry: Arc::new(registry::Shared::default()),
-        incidents: Arc::new(Incidents::new(
-            escalator,
-            store.clone(),
-            None,
-            metrics.incidents.clone(),
-            collector::tier::live::Live::default(),
-            Arc::new(collector::tier::incident::coordination::Coordination::new(
-                store.clone(),
-                None,
-                &config.tier.id,
-            )),
-        )),
+        incidents: incidents.clone(),
         bulletins: Arc::new(Bulletins::new(
             Book::default(),
             store.clone(),
@@ -127,11 +134,13 @@ token_expires = "2099-01-01T00:00:00Z"
         )),
         upstream: None,
         notifier: None,
-        hazards: Arc::new(collector::tier::hazard::Register::new(
+        hazards: hazards.clone(),
+        grading: Arc::new(collector::tier::grading::Grading::new(
             store.clone(),
-            None,
             Arc::new(registry::Shared::default()),
             config.clone(),
+            incidents.clone(),
+            hazards,
         )),
         store,
         metrics,

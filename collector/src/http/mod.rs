@@ -26,6 +26,7 @@ pub mod leftover;
 pub mod login;
 pub mod notifications;
 pub mod query;
+pub mod registry;
 pub mod sensors;
 pub mod serve;
 pub mod taxii;
@@ -41,7 +42,7 @@ use crate::store::audit::{Audit, Record};
 use crate::store::{self, Store};
 use crate::tier::bulletin::Bulletins;
 use crate::tier::incident::Incidents;
-use crate::tier::registry::{self, Registry};
+use crate::tier::registry::{Registry, Shared as SharedRegistry};
 use crate::tier::upstream::Upstream;
 
 /// What every handler shares.
@@ -51,7 +52,7 @@ pub struct App {
     pub store: Store,
     pub metrics: Metrics,
     pub audit: Audit,
-    pub registry: Arc<registry::Shared>,
+    pub registry: Arc<SharedRegistry>,
     pub incidents: Arc<Incidents>,
     pub bulletins: Arc<Bulletins>,
     /// The sensors of this tier and their heartbeats.
@@ -66,6 +67,8 @@ pub struct App {
     pub notifier: Option<Arc<crate::notify::Notifier>>,
     /// The hazard register and the advisory catalogue it matches with.
     pub hazards: Arc<crate::tier::hazard::Register>,
+    /// Classification and grading of the registry.
+    pub grading: Arc<crate::tier::grading::Grading>,
 }
 
 impl App {
@@ -133,6 +136,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(taxii::router())
         .merge(sensors::router())
         .merge(hazards::router())
+        .merge(registry::router())
         .merge(bulletins::router())
         .merge(health::router())
         .merge(web::reports::api_router())

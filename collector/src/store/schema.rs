@@ -566,6 +566,30 @@ Migration {
              version UInt64
          ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id, hazard_id)",
     ],
+},
+Migration {
+    version: 11,
+    name: "classification and grading",
+    statements: &[
+        // A registry entry taken out (1) stays as its newest version, so the removal is kept.
+        "ALTER TABLE {db}.enterprises ADD COLUMN deleted UInt8 DEFAULT 0",
+        // What grades an enterprise: its type and scale, the grade its rules work out and
+        // why, and a person's override with who and why; the newest version kept.
+        "CREATE TABLE IF NOT EXISTS {db}.enterprise_profiles (
+             enterprise_id String,
+             province String,
+             kind String,
+             scale String,
+             computed UInt8,
+             score UInt32,
+             explanation String,
+             override_grade UInt8,
+             override_by String,
+             override_reason String,
+             updated DateTime('UTC'),
+             version UInt64
+         ) ENGINE = ReplacingMergeTree(version) ORDER BY (province, enterprise_id)",
+    ],
 }];
 
 /// The newest schema version this collector knows.

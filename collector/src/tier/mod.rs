@@ -10,6 +10,7 @@
 
 pub mod bulletin;
 pub mod fleet;
+pub mod grading;
 pub mod hazard;
 pub mod incident;
 pub mod ingest;

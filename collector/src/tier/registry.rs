@@ -30,6 +30,15 @@ pub struct Enterprise {
     pub grade: u8,
 }
 
+/// What an enterprise's grade adds to a priority.
+pub fn grade_points(grade: u8) -> u8 {
+    match grade {
+        1 => 30,
+        2 => 20,
+        _ => 10,
+    }
+}
+
 /// The priority of an alert or incident, 0-100: its severity, and the grade and industry of
 /// the enterprise it happened at. A severity-1 alert at a grade-1 energy plant is 100; a
 /// severity-3 alert at a grade-3 textile mill is 30.
@@ -40,11 +49,7 @@ pub fn priority(severity: u8, grade: u8, industry: &str) -> u8 {
         3 => 15,
         _ => 5,
     };
-    let g = match grade {
-        1 => 30,
-        2 => 20,
-        _ => 10,
-    };
+    let g = grade_points(grade);
     let i = icsight_eve::Industry::parse(industry).map_or(5, crate::codes::weight);
     s + g + i
 }
@@ -250,7 +255,7 @@ impl Shared {
 pub async fn load(store: &Store) -> clickhouse::error::Result<Registry> {
     let rows: Vec<Enterprise> = store
         .client()
-        .query("SELECT enterprise_id, name, province, industry, grade FROM enterprises FINAL")
+        .query("SELECT enterprise_id, name, province, industry, grade FROM enterprises FINAL WHERE deleted = 0")
         .fetch_all()
         .await?;
     Ok(Registry::new(rows))

@@ -384,6 +384,9 @@ pub struct EnterpriseRow {
     pub grade: u8,
     pub version: u64,
     pub source: String,
+    /// 1: taken out of the registry.
+    #[serde(default)]
+    pub deleted: u8,
 }
 
 impl EnterpriseRow {
@@ -396,6 +399,7 @@ impl EnterpriseRow {
             grade: e.grade,
             version,
             source: source.to_owned(),
+            deleted: 0,
         }
     }
 

@@ -524,6 +524,42 @@ impl Register {
         Ok(n)
     }
 
+    /// Enterprise `enterprise` is now of `grade`: its open hazards kept here carry it, and
+    /// those not yet taken on are due by it.
+    pub async fn regrade(&self, enterprise: &str, grade: u8) -> clickhouse::error::Result<usize> {
+        let _writing = self.writing.lock().await;
+        let open: Vec<Hazard> = self
+            .store
+            .client()
+            .query(
+                "SELECT ?fields FROM hazards FINAL WHERE enterprise_id = ? AND origin = ? \
+                 AND state != 'verified' AND grade != ?",
+            )
+            .bind(enterprise)
+            .bind(&self.config.tier.id)
+            .bind(grade)
+            .fetch_all()
+            .await?;
+        let now = now_s() as u32;
+        let moved: Vec<Hazard> = open
+            .into_iter()
+            .map(|mut h| {
+                h.grade = grade;
+                if h.state == "found" {
+                    h.deadline =
+                        h.found + deadline_days(&self.config.hazards, h.cvss, grade) * 86_400;
+                }
+                h.note = format!("enterprise regraded to grade {grade}");
+                h.actor = "grading".into();
+                h.updated = now;
+                h.version = now_us();
+                h
+            })
+            .collect();
+        self.write(&moved).await?;
+        Ok(moved.len())
+    }
+
     /// Records an inspector's finding (检查检测) as a hazard of the register.
     pub async fn inspect(&self, mut h: Hazard) -> clickhouse::error::Result<Hazard> {
         let _writing = self.writing.lock().await;

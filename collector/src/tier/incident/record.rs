@@ -13,6 +13,7 @@ use super::{Escalator, Evidence, Incident, State};
 use crate::event::AlertRow;
 use crate::store::{self, Store};
 use crate::tier::live::Live;
+use crate::tier::registry::grade_points;
 use crate::tier::report::{self, IncidentReport};
 use crate::tier::upstream::{self, Upstream};
 use crate::time::{now_s, now_us};
@@ -445,6 +446,45 @@ impl Incidents {
                 stage = %i.stage, due = i.due, "incident report overdue");
         }
         Ok(flagged)
+    }
+
+    /// Enterprise `enterprise` is now of `grade`: its open incidents opened here carry the new
+    /// grade, their priority moved by the difference the grade makes ([`grade_points`]); the
+    /// new versions, stored and sent up.
+    pub async fn regrade(
+        &self,
+        enterprise: &str,
+        grade: u8,
+    ) -> clickhouse::error::Result<Vec<Incident>> {
+        let _one = self.changes.lock().await;
+        let open: Vec<Incident> = self
+            .store
+            .client()
+            .query(&format!(
+                "SELECT {COLUMNS} FROM incidents FINAL WHERE origin = ? AND enterprise_id = ? \
+                 AND grade != ? AND state != 'closed' LIMIT 10000"
+            ))
+            .bind(self.escalator.origin())
+            .bind(enterprise)
+            .bind(grade)
+            .fetch_all()
+            .await?;
+        let now_us = now_us();
+        let moved: Vec<Incident> = open
+            .iter()
+            .map(|i| {
+                self.escalator.amend(i, now_us, |next| {
+                    let p = i16::from(next.priority) - i16::from(grade_points(next.grade))
+                        + i16::from(grade_points(grade));
+                    next.priority = p.clamp(0, 100) as u8;
+                    next.grade = grade;
+                })
+            })
+            .collect();
+        if !moved.is_empty() {
+            self.store_versions(&moved).await?;
+        }
+        Ok(moved)
     }
 
     /// Move incident `current` on to `to`, by `by`; its new version, stored and sent up.
