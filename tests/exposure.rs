@@ -102,6 +102,15 @@ fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
             account("regulator", "regulator", "", ""),
         ),
     );
+    // CISA's catalogue of known exploited vulnerabilities, in its format, naming one CVE.
+    let kev = tmp.path().join("kev.json");
+    std::fs::write(
+        &kev,
+        json!({"title": "CISA Catalog of Known Exploited Vulnerabilities",
+               "vulnerabilities": [{"cveID": "CVE-2019-6568", "vendorProject": "Siemens"}]})
+        .to_string(),
+    )
+    .unwrap();
     let zj = below(
         tmp.path(),
         &ch,
@@ -110,7 +119,8 @@ fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
         "role = \"provincial\"\nprovince = \"330000\"\n",
         &[S1],
         &format!(
-            "[hazards]\nscan_interval_s = 1\n{}{}{}",
+            "[hazards]\nscan_interval_s = 1\nkev_file = \"{}\"\n{}{}{}",
+            kev.display(),
             account("zj-inspector", "analyst", "330000", ""),
             account("e1-eng", "analyst", "330000", E1),
             account("e2-eng", "analyst", "330000", "91330200MA2AXY1232"),
@@ -205,6 +215,16 @@ fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
         "{assets}"
     );
     assert!(cpu["hazards"]["open"].as_u64().unwrap() >= 10, "{cpu}");
+
+    // The device's page: its record, its flows and alerts, its hazards.
+    let page = get_json(&zj, &format!("/v1/assets/{E1}/127.0.0.1"), "e1-eng");
+    assert_eq!(page["asset"]["identity"]["firmware"], "V3.2.6", "{page}");
+    assert!(page["hazards"].as_array().unwrap().len() >= 10);
+    let (s, _) = zj.get(
+        &format!("/v1/assets/{E1}/127.0.0.1"),
+        Some(&token("e2-eng")),
+    );
+    assert_eq!(s, 404, "another plant's device is not found");
 
     // The plant assigns it, due in a few seconds; it cannot verify its own hazard, and another
     // plant does not see it.

@@ -124,6 +124,10 @@ pub struct HazardsConfig {
     pub grade_percent: [u32; 3],
     /// Lowest confidence that makes a hazard: `exact`, `model`, `name` or `family`.
     pub min_confidence: String,
+    /// A catalogue of known exploited vulnerabilities in CISA's KEV JSON format
+    /// (`{"vulnerabilities": [{"cveID": …}]}`); its CVEs mark hazards exploited. Re-read when
+    /// it changes. Empty: none.
+    pub kev_file: PathBuf,
 }
 
 impl Default for HazardsConfig {
@@ -133,6 +137,7 @@ impl Default for HazardsConfig {
             deadline_days: [15, 30, 90, 180],
             grade_percent: [50, 75, 100],
             min_confidence: "family".into(),
+            kev_file: PathBuf::new(),
         }
     }
 }

@@ -45,6 +45,10 @@ pub fn router() -> Router<Arc<App>> {
             post(step).route_layer(act("hazard.step")),
         )
         .route("/v1/assets", get(assets).route_layer(act("asset.list")))
+        .route(
+            "/v1/assets/{enterprise}/{ip}",
+            get(asset).route_layer(act("asset.read")),
+        )
 }
 
 /// Rows a list answers with at most.
@@ -653,6 +657,132 @@ async fn assets(
             })
             .collect();
         Ok(Json(json!({ "assets": list })).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}
+
+/// Rows of each kind the asset page shows.
+const ASSET_PAGE_ROWS: u64 = 50;
+
+#[derive(clickhouse::Row, Deserialize, serde::Serialize)]
+struct FlowLine {
+    ts: u32,
+    src_ip: String,
+    src_port: u16,
+    dest_ip: String,
+    dest_port: u16,
+    proto: String,
+    app_proto: String,
+    pkts_toserver: u64,
+    pkts_toclient: u64,
+    bytes_toserver: u64,
+    bytes_toclient: u64,
+    alerted: u8,
+}
+
+#[derive(clickhouse::Row, Deserialize, serde::Serialize)]
+struct AlertLine {
+    event_id: String,
+    ts: u32,
+    src_ip: String,
+    dest_ip: String,
+    app_proto: String,
+    sid: u32,
+    signature: String,
+    severity: u8,
+    technique: String,
+}
+
+/// `GET /v1/assets/{enterprise}/{ip}`: one device — its latest inventory record, its newest
+/// flows and alerts either way, and its hazards.
+async fn asset(
+    State(app): State<Arc<App>>,
+    who: Authed<Account>,
+    Path((enterprise, ip)): Path<(String, String)>,
+) -> Response {
+    let r = async {
+        let registry = app.registry();
+        let province = registry
+            .get(&enterprise)
+            .map(|e| e.province.clone())
+            .unwrap_or_default();
+        let not_found = || ApiError::not_found(format!("no asset {ip} of {enterprise} in {}'s scope", who.who.name));
+        if !who.who.sees(&province, &enterprise) || ip.len() > 64 {
+            return Err(not_found());
+        }
+        let err = |e| app.storage_error(e);
+        let raw: Vec<String> = app
+            .store
+            .client()
+            .query(
+                "SELECT argMax(raw, ts_us) FROM assets_current \
+                 WHERE province = ? AND enterprise_id = ? AND ip = ? GROUP BY ip",
+            )
+            .bind(&province)
+            .bind(&enterprise)
+            .bind(&ip)
+            .fetch_all()
+            .await
+            .map_err(err)?;
+        let Some(raw) = raw.first() else {
+            return Err(not_found());
+        };
+        let raw: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+        let flows: Vec<FlowLine> = app
+            .store
+            .client()
+            .query(&format!(
+                "SELECT toUInt32(ts) AS ts, src_ip, src_port, dest_ip, dest_port, proto, app_proto, \
+                 pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, alerted FROM flows \
+                 WHERE province = ? AND enterprise_id = ? AND (src_ip = ? OR dest_ip = ?) \
+                 ORDER BY ts DESC LIMIT {ASSET_PAGE_ROWS}"
+            ))
+            .bind(&province)
+            .bind(&enterprise)
+            .bind(&ip)
+            .bind(&ip)
+            .fetch_all()
+            .await
+            .map_err(err)?;
+        let alerts: Vec<AlertLine> = app
+            .store
+            .client()
+            .query(&format!(
+                "SELECT event_id, toUInt32(ts) AS ts, src_ip, dest_ip, app_proto, sid, signature, \
+                 severity, technique FROM alerts \
+                 WHERE province = ? AND enterprise_id = ? AND (src_ip = ? OR dest_ip = ?) \
+                 ORDER BY ts DESC LIMIT {ASSET_PAGE_ROWS}"
+            ))
+            .bind(&province)
+            .bind(&enterprise)
+            .bind(&ip)
+            .bind(&ip)
+            .fetch_all()
+            .await
+            .map_err(err)?;
+        let hazards: Vec<Hazard> = app
+            .store
+            .client()
+            .query(
+                "SELECT ?fields FROM hazards FINAL WHERE province = ? AND enterprise_id = ? AND ip = ? \
+                 ORDER BY state = 'verified', cvss DESC",
+            )
+            .bind(&province)
+            .bind(&enterprise)
+            .bind(&ip)
+            .fetch_all()
+            .await
+            .map_err(err)?;
+        let rec = if raw["asset"].is_object() { &raw["asset"] } else { &raw };
+        Ok(Json(json!({
+            "province": province, "enterprise_id": enterprise, "ip": ip,
+            "asset": rec,
+            "flows": flows,
+            "alerts": alerts,
+            "hazards": hazards.iter().map(hazard_json).collect::<Vec<_>>(),
+        }))
+        .into_response())
     }
     .await;
     who.answer(&app, r)

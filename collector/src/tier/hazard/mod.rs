@@ -40,8 +40,9 @@ pub struct Register {
     registry: Arc<registry::Shared>,
     config: Arc<Config>,
     catalogue: RwLock<Arc<Catalogue>>,
-    /// The advisories' newest version the catalogue holds, and the newest asset row matched.
-    loaded: Mutex<(u64, u64)>,
+    /// What the catalogue was read from (the advisories' newest version, the KEV file's
+    /// modification time), and the newest asset row matched.
+    loaded: Mutex<((u64, u64), u64)>,
     /// One change of the register at a time: a scan and a person's step never cross.
     writing: tokio::sync::Mutex<()>,
 }
@@ -172,7 +173,7 @@ impl Register {
             registry,
             config,
             catalogue: RwLock::new(Arc::new(Catalogue::default())),
-            loaded: Mutex::new((0, 0)),
+            loaded: Mutex::new(((0, 0), 0)),
             writing: tokio::sync::Mutex::new(()),
         }
     }
@@ -225,6 +226,41 @@ impl Register {
         Ok(catalogue)
     }
 
+    /// When the KEV file last changed (microseconds), 0 without one.
+    fn kev_modified(&self) -> u64 {
+        let path = &self.config.hazards.kev_file;
+        if path.as_os_str().is_empty() {
+            return 0;
+        }
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(1, |d| d.as_micros() as u64)
+    }
+
+    /// The CVEs of the KEV file; none when it cannot be read (said in the log).
+    fn known_exploited(&self) -> Vec<String> {
+        let path = &self.config.hazards.kev_file;
+        if path.as_os_str().is_empty() {
+            return Vec::new();
+        }
+        let read = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
+            });
+        match read {
+            Ok(v) => (v["vulnerabilities"].as_array().into_iter().flatten())
+                .filter_map(|x| x["cveID"].as_str().map(str::to_owned))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "hazards.kev_file: cannot read; no CVE marked exploited");
+                Vec::new()
+            }
+        }
+    }
+
     /// Enterprises whose events this tier receives from an enterprise collector below: that
     /// collector keeps their hazards and reports them.
     fn kept_below(&self) -> HashSet<&str> {
@@ -237,11 +273,17 @@ impl Register {
     /// Matches what changed since the last scan (everything, after an import).
     pub async fn scan(&self) -> clickhouse::error::Result<Scan> {
         let _writing = self.writing.lock().await;
-        let version = self.advisories_version().await?;
+        let version = (self.advisories_version().await?, self.kev_modified());
         let (loaded, mut cursor) = *self.loaded.lock().expect("scan state");
         if version != loaded {
-            let c = self.load_catalogue().await?;
-            tracing::info!(advisories = c.len(), "advisory catalogue loaded");
+            let mut c = self.load_catalogue().await?;
+            let kev = self.known_exploited();
+            tracing::info!(
+                advisories = c.len(),
+                known_exploited = kev.len(),
+                "advisory catalogue loaded"
+            );
+            c.set_known_exploited(kev);
             *self.catalogue.write().expect("catalogue lock") = Arc::new(c);
             cursor = 0;
         }
@@ -340,7 +382,9 @@ impl Register {
                     let changed = h.firmware != firmware
                         || h.confidence != hit.confidence.as_str()
                         || h.why != hit.why
-                        || h.cves != hit.cves;
+                        || h.cves != hit.cves
+                        || h.exploited != u8::from(hit.exploited)
+                        || h.cvss != hit.cvss;
                     if changed {
                         scan.updated += 1;
                         let mut n = self.refreshed(h, device, hit, now);
