@@ -7,13 +7,18 @@
 //! hazards whose ranges end at or below V3.2.17 are verified by the matcher, while those for
 //! every version stay open.
 
+#[allow(dead_code)]
+mod chromium;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use chromium::{browser, log_in, log_out, main_text, shot, text_of, wait_text, Driver};
+use fantoccini::Locator;
 use icsight_tests::cluster::{
-    account, account_token as token, below, collector, get_json, import_registry, national, post,
-    wait_for, Auth, ClickHouse, Collector, SensorSpec,
+    account, account_token as token, below, collector, get_json, import_registry, national,
+    password_hash, post, wait_for, Auth, ClickHouse, Collector, SensorSpec,
 };
 use icsight_tests::{root, sensor_bin};
 use serde_json::{json, Value};
@@ -464,4 +469,254 @@ fn advisories_are_pulled_from_a_csaf_provider() {
     });
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// The register, an advisory and the registry as people use them, in Chromium: the plant's
+/// engineer finds the CPU's hazards from the asset inventory, reads why one matched and what
+/// to do, and assigns it; the province's administrator sets the plant's type and scale, reads
+/// how its grade is worked out, finds it on the key-enterprise list, and overrides the grade
+/// with a reason. Both languages.
+#[test]
+fn the_register_and_the_registry_in_a_browser() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let pw = password_hash("demo password");
+    let person = |name: &str, role: &str, enterprise: &str| {
+        format!(
+            "{}password_argon2 = \"{pw}\"\n",
+            account(name, role, "330000", enterprise)
+        )
+    };
+    let zj = Collector::build(
+        tmp.path(),
+        "zj",
+        &ch,
+        "zj",
+        &[S1],
+        "",
+        &format!(
+            "[tier]\nrole = \"provincial\"\nid = \"zj\"\nprovince = \"330000\"\nregistry_refresh_s = 1\n\
+             [hazards]\nscan_interval_s = 1\n[grading]\nenabled = true\ninterval_s = 1\n{}{}",
+            person("zj-admin", "admin", ""),
+            person("e1-eng", "analyst", E1),
+        ),
+    );
+    import_registry(&zj, &format!("{E1},Hangzhou Power,330000,energy,3\n"));
+    // Three advisories, as a provider's directory would hold them.
+    let docs = tmp.path().join("advisories");
+    for (year, id) in [
+        ("2019", "icsa-19-099-06"),
+        ("2020", "icsa-20-315-04"),
+        ("2019", "icsa-19-036-04"),
+    ] {
+        std::fs::create_dir_all(docs.join(year)).unwrap();
+        std::fs::copy(
+            advisories().join(year).join(format!("{id}.json")),
+            docs.join(year).join(format!("{id}.json")),
+        )
+        .expect(id);
+    }
+    let out = collector(&[
+        "advisories",
+        "import",
+        "--config",
+        zj.config.to_str().unwrap(),
+        docs.to_str().unwrap(),
+    ]);
+    assert!(out.contains("3 advisories imported, 0 refused"), "{out}");
+    let sensor = tmp.path().join("sensor");
+    std::fs::create_dir_all(&sensor).unwrap();
+    let baseline = sensor.join("baseline.json");
+    let learned = Command::new(sensor_bin())
+        .args(["learn", "--fresh", "--no-progress", "--out"])
+        .arg(&baseline)
+        .arg(root().join("pcaps/modbus_normal_polling.pcap"))
+        .status()
+        .expect("learn");
+    assert!(learned.success());
+    replay(
+        &zj,
+        &sensor,
+        &baseline,
+        &root().join("pcaps/s7comm_snap7.pcap"),
+    );
+    wait_for("the CPU's hazards", Duration::from_secs(60), || {
+        hazards(&zj, "", "zj-admin").len() == 2
+    });
+
+    let driver = Driver::start();
+    let base = zj.url.clone();
+    let profile = tmp.path().join("chromium");
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let c = browser(&driver, &profile).await;
+            log_in(&c, &base, "e1-eng", "demo password").await;
+            text_of(&c, "main h1").await;
+            // The inventory shows the CPU with its open hazards; the link leads to the register.
+            c.goto(&format!("{base}/assets")).await.expect("assets");
+            wait_text(&c, "main h1", "资产清单").await;
+            let row = text_of(&c, "table.assets tbody tr").await;
+            assert!(
+                row.contains("6ES7 315-2EH14-0AB0") && row.contains("2 · CVSS"),
+                "{row}"
+            );
+            shot(&c, "exposure-assets").await;
+            c.find(Locator::Css("td.hazards a"))
+                .await
+                .expect("the hazards link")
+                .click()
+                .await
+                .expect("follow");
+            wait_text(&c, "main h1", "安全隐患台账").await;
+            let register = text_of(&c, "main").await;
+            assert!(
+                register.contains("按产品统计的暴露设备")
+                    && register.contains("精确（订货号与版本）"),
+                "{register}"
+            );
+            assert!(
+                !register.contains("S7-1500"),
+                "an S7-1500 advisory is no hazard here"
+            );
+            shot(&c, "exposure-register").await;
+            // One hazard: why it matched, what to do; the plant assigns it and cannot verify it.
+            c.find(Locator::Css("table.hazards a[href*='hazard?id']"))
+                .await
+                .expect("a hazard")
+                .click()
+                .await
+                .expect("open");
+            wait_text(&c, "main h1", "安全隐患").await;
+            let page = main_text(&c, "dd.why").await;
+            assert!(
+                page.contains("匹配依据") && page.contains("6ES7315-2EH14-0AB0"),
+                "{page}"
+            );
+            assert!(page.contains("整改建议"), "{page}");
+            let options = text_of(&c, "form.step select").await;
+            assert!(
+                options.contains("已分派") && !options.contains("已验证闭环"),
+                "{options}"
+            );
+            c.find(Locator::Css("form.step select"))
+                .await
+                .unwrap()
+                .select_by_value("assigned")
+                .await
+                .expect("choose");
+            chromium::fill(&c, "form.step input[name=assignee]", "Li Wei (automation)").await;
+            c.find(Locator::Css("form.step button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .expect("submit");
+            wait_text(&c, "dd.state", "已分派").await;
+            let history = text_of(&c, "table.history").await;
+            assert!(
+                history.contains("e1-eng") && history.contains("Li Wei (automation)"),
+                "{history}"
+            );
+            shot(&c, "exposure-hazard").await;
+            // The advisory as the matcher reads it.
+            c.find(Locator::Css("a[href^='/advisory']"))
+                .await
+                .expect("advisory link")
+                .click()
+                .await
+                .expect("open");
+            let advisory = main_text(&c, "table.products").await;
+            assert!(
+                advisory.contains("6ES7315-2EH14-0AB0") && advisory.contains("CVE-2019-6568"),
+                "{advisory}"
+            );
+            shot(&c, "exposure-advisory").await;
+            log_out(&c).await;
+
+            // The province's administrator: type and scale, the grade explained, the key list.
+            log_in(&c, &base, "zj-admin", "demo password").await;
+            text_of(&c, "main h1").await;
+            c.goto(&format!("{base}/enterprise?id={E1}"))
+                .await
+                .expect("enterprise");
+            wait_text(&c, "main h1", "Hangzhou Power").await;
+            c.find(Locator::Css("form.profile select[name=kind]"))
+                .await
+                .unwrap()
+                .select_by_value("infrastructure")
+                .await
+                .unwrap();
+            c.find(Locator::Css("form.profile select[name=scale]"))
+                .await
+                .unwrap()
+                .select_by_value("large")
+                .await
+                .unwrap();
+            c.find(Locator::Css("form.profile button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .expect("save");
+            wait_text(&c, "dd.grade", "一级").await;
+            let terms = text_of(&c, "table.terms").await;
+            for want in [
+                "行业",
+                "能源",
+                "关键信息基础设施运营者",
+                "大型",
+                "监测到的控制器",
+            ] {
+                assert!(terms.contains(want), "{want}: {terms}");
+            }
+            shot(&c, "exposure-grade").await;
+            c.goto(&format!("{base}/registry?key=1"))
+                .await
+                .expect("key list");
+            wait_text(&c, "main h1", "重点企业清单").await;
+            assert!(text_of(&c, "table.registry")
+                .await
+                .contains("Hangzhou Power"));
+            // An override, with its reason, shown and audited.
+            c.goto(&format!("{base}/enterprise?id={E1}"))
+                .await
+                .expect("enterprise");
+            text_of(&c, "form.override").await;
+            c.find(Locator::Css("form.override select"))
+                .await
+                .unwrap()
+                .select_by_value("2")
+                .await
+                .unwrap();
+            chromium::fill(
+                &c,
+                "form.override textarea",
+                "Only the back-up boiler is on this site.",
+            )
+            .await;
+            c.find(Locator::Css("form.override button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .expect("override");
+            wait_text(&c, "dd.grade", "二级").await;
+            let note = text_of(&c, "p.override").await;
+            assert!(
+                note.contains("zj-admin") && note.contains("back-up boiler"),
+                "{note}"
+            );
+            // In English.
+            c.goto(&format!("{base}/hazards?lang=en"))
+                .await
+                .expect("english");
+            wait_text(&c, "main h1", "Hazard register").await;
+            shot(&c, "exposure-register-en").await;
+            log_out(&c).await;
+        });
+    let audited = ch.count(
+        "SELECT count() FROM zj.audit WHERE action IN ('hazard.step', 'registry.write', 'registry.grade') AND outcome = 'ok'",
+    );
+    assert_eq!(audited, 3, "the three forms' steps are audited");
 }

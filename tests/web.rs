@@ -236,6 +236,8 @@ fn pages_log_in_show_the_scope_in_either_language_and_escape_what_sensors_send()
         "/reports",
         "/incident/new",
         "/tasks",
+        "/hazards",
+        "/registry",
     ] {
         let (s, page) = browse(&c, &jar, &[&url(&c, &format!("{path}?lang=en"))]);
         assert_eq!(s, 200, "{page}");

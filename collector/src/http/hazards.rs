@@ -214,9 +214,18 @@ async fn advisory(
     who: Authed<Account>,
     Path(id): Path<String>,
 ) -> Response {
-    let catalogue = app.hazards.catalogue();
-    let r = match catalogue.get(&id) {
+    let r = match advisory_json(&app, &id) {
         None => Err(ApiError::not_found(format!("no advisory {id:?}"))),
+        Some(j) => Ok(Json(j).into_response()),
+    };
+    who.answer(&app, r)
+}
+
+/// Advisory `id` as the matcher reads it.
+pub fn advisory_json(app: &App, id: &str) -> Option<Value> {
+    let catalogue = app.hazards.catalogue();
+    match catalogue.get(id) {
+        None => None,
         Some(a) => {
             let products: Vec<Value> = a
                 .products
@@ -244,7 +253,7 @@ async fn advisory(
                     })
                 })
                 .collect();
-            Ok(Json(json!({
+            Some(json!({
                 "advisory_id": a.id, "title": a.title, "publisher": a.publisher,
                 "revision": a.version, "status": a.status, "tlp": a.tlp,
                 "initial": rfc3339(a.initial.clamp(0, i64::from(u32::MAX)) as u32),
@@ -252,26 +261,24 @@ async fn advisory(
                 "cves": a.cves(), "max_cvss": a.max_cvss(), "exploited": a.exploited(),
                 "products": products, "vulnerabilities": vulnerabilities,
             }))
-            .into_response())
         }
-    };
-    who.answer(&app, r)
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct HazardParams {
-    province: Option<String>,
-    enterprise: Option<String>,
+pub struct HazardParams {
+    pub province: Option<String>,
+    pub enterprise: Option<String>,
     /// found, assigned, remediated, verified, or `open` (all but verified).
-    state: Option<String>,
-    kind: Option<String>,
-    advisory: Option<String>,
-    cve: Option<String>,
-    ip: Option<String>,
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    pub advisory: Option<String>,
+    pub cve: Option<String>,
+    pub ip: Option<String>,
     /// `true`: only those past their deadline and not verified.
-    overdue: Option<bool>,
-    limit: Option<u64>,
+    pub overdue: Option<bool>,
+    pub limit: Option<u64>,
 }
 
 /// `GET /v1/hazards`: the register in scope, with counts by state, province, industry and
@@ -283,8 +290,18 @@ async fn hazards(
 ) -> Response {
     let r = async {
         let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
+        Ok(Json(register(&app, &who.who, p).await?).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}
+
+/// The register in `who`'s scope as `p` narrows it, with its counts: the API and the
+/// register's page both read here.
+pub async fn register(app: &App, who: &Account, p: HazardParams) -> Result<Value, ApiError> {
+    {
         let (mut sql, mut binds) =
-            scope(&who.who, p.province.as_deref(), p.enterprise.as_deref(), true)?;
+            scope(who, p.province.as_deref(), p.enterprise.as_deref(), true)?;
         match p.state.as_deref() {
             None | Some("") => {}
             Some("open") => sql.push_str(" AND state != 'verified'"),
@@ -343,7 +360,10 @@ async fn hazards(
             ("by_province", "province"),
             ("by_industry", "industry"),
             ("by_grade", "toString(grade)"),
-            ("by_product", "concat(vendor, ' ', if(product != '', product, model))"),
+            (
+                "by_product",
+                "concat(vendor, ' ', if(product != '', product, model))",
+            ),
             ("by_cve", "arrayJoin(if(empty(cves), [''], cves))"),
         ] {
             let rows: Vec<Count> = query(format!(
@@ -364,10 +384,8 @@ async fn hazards(
             );
         }
         let list: Vec<Value> = rows.iter().map(hazard_json).collect();
-        Ok(Json(json!({ "hazards": list, "counts": counts })).into_response())
+        Ok(json!({ "hazards": list, "counts": counts }))
     }
-    .await;
-    who.answer(&app, r)
 }
 
 /// The hazard `id` if `who` sees it.
@@ -392,9 +410,15 @@ async fn hazard(
     who: Authed<Account>,
     Path(id): Path<String>,
 ) -> Response {
-    let r = async {
-        let h = load_seen(&app, &who.who, &id).await?;
-        let history = (app.hazards.history(&id).await).map_err(|e| app.storage_error(e))?;
+    let r = async { Ok(Json(one(&app, &who.who, &id).await?).into_response()) }.await;
+    who.answer(&app, r)
+}
+
+/// Hazard `id` with its history, if `who` sees it.
+pub async fn one(app: &App, who: &Account, id: &str) -> Result<Value, ApiError> {
+    {
+        let h = load_seen(app, who, id).await?;
+        let history = (app.hazards.history(id).await).map_err(|e| app.storage_error(e))?;
         let mut j = hazard_json(&h);
         j["history"] = history
             .iter()
@@ -404,10 +428,8 @@ async fn hazard(
             })
             .collect::<Vec<_>>()
             .into();
-        Ok(Json(j).into_response())
+        Ok(j)
     }
-    .await;
-    who.answer(&app, r)
 }
 
 /// `POST /v1/hazards/{id}`: assign, remediate, verify or reopen.

@@ -57,18 +57,18 @@ pub fn enterprise_json(app: &App, e: &Enterprise, p: Option<&Profile>) -> Value 
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Params {
-    province: Option<String>,
-    industry: Option<String>,
-    grade: Option<u8>,
-    kind: Option<String>,
+pub struct Params {
+    pub province: Option<String>,
+    pub industry: Option<String>,
+    pub grade: Option<u8>,
+    pub kind: Option<String>,
     /// `true`: the key-enterprise list (重点企业清单) only.
-    key: Option<bool>,
+    pub key: Option<bool>,
     /// Words in the name or id.
-    q: Option<String>,
-    limit: Option<usize>,
+    pub q: Option<String>,
+    pub limit: Option<usize>,
 }
 
 /// `GET /v1/registry`
@@ -79,7 +79,16 @@ async fn list(
 ) -> Response {
     let r = async {
         let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
-        let (province, enterprise) = who.who.narrow(p.province.as_deref(), None)?;
+        Ok(Json(listing(&app, &who.who, p).await?).into_response())
+    }
+    .await;
+    who.answer(&app, r)
+}
+
+/// The registry in `who`'s scope as `p` narrows it: the API and the registry page read here.
+pub async fn listing(app: &App, who: &Account, p: Params) -> Result<Value, ApiError> {
+    {
+        let (province, enterprise) = who.narrow(p.province.as_deref(), None)?;
         let profiles = app
             .grading
             .profiles()
@@ -89,7 +98,7 @@ async fn list(
         let q = p.q.as_deref().map(str::to_lowercase);
         let mut list: Vec<&Enterprise> = registry
             .iter()
-            .filter(|e| who.who.sees(&e.province, &e.enterprise_id))
+            .filter(|e| who.sees(&e.province, &e.enterprise_id))
             .filter(|e| province.as_deref().is_none_or(|w| w == e.province))
             .filter(|e| enterprise.as_deref().is_none_or(|w| w == e.enterprise_id))
             .filter(|e| p.industry.as_deref().is_none_or(|w| w == e.industry))
@@ -117,17 +126,14 @@ async fn list(
         let rows: Vec<Value> = list
             .into_iter()
             .take(limit)
-            .map(|e| enterprise_json(&app, e, profiles.get(&e.enterprise_id)))
+            .map(|e| enterprise_json(app, e, profiles.get(&e.enterprise_id)))
             .collect();
-        Ok(Json(json!({
+        Ok(json!({
             "total": total,
             "by_grade": {"1": by_grade[0], "2": by_grade[1], "3": by_grade[2]},
             "enterprises": rows,
         }))
-        .into_response())
     }
-    .await;
-    who.answer(&app, r)
 }
 
 #[derive(Deserialize)]
@@ -173,7 +179,22 @@ async fn upsert(
 ) -> Response {
     let r = async {
         let Json(u) = body.map_err(|e| ApiError::bad(e.body_text()))?;
-        may_change(&app, &who.who, &u.province, &u.enterprise_id)?;
+        let (existed, j, detail) = save(&app, &who.who, u).await?;
+        let status = if existed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        Ok(((status, Json(j)).into_response(), detail))
+    }
+    .await;
+    who.audited(&app, r)
+}
+
+/// Create or update an enterprise as `who`: whether it existed, its entry, the audit's words.
+pub async fn save(app: &App, who: &Account, u: Upsert) -> Result<(bool, Value, String), ApiError> {
+    {
+        may_change(app, who, &u.province, &u.enterprise_id)?;
         let e = Enterprise {
             enterprise_id: u.enterprise_id.trim().to_owned(),
             name: u.name.trim().to_owned(),
@@ -205,7 +226,7 @@ async fn upsert(
                 e.enterprise_id, other.province
             )));
         }
-        let row = EnterpriseRow::new(&e, now_us(), &format!("api:{}", who.who.name));
+        let row = EnterpriseRow::new(&e, now_us(), &format!("api:{}", who.name));
         app.store
             .insert("enterprises", std::slice::from_ref(&row))
             .await
@@ -227,11 +248,6 @@ async fn upsert(
         let e = app.registry().get(&e.enterprise_id).cloned().unwrap_or(e);
         let profile =
             (app.grading.profile(&e.enterprise_id).await).map_err(|err| app.storage_error(err))?;
-        let status = if existed {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
         let detail = format!(
             "{} {}: {} grade {} kind {:?} scale {:?}",
             if existed { "updated" } else { "created" },
@@ -241,13 +257,8 @@ async fn upsert(
             u.kind,
             u.scale
         );
-        Ok((
-            (status, Json(enterprise_json(&app, &e, profile.as_ref()))).into_response(),
-            detail,
-        ))
+        Ok((existed, enterprise_json(app, &e, profile.as_ref()), detail))
     }
-    .await;
-    who.audited(&app, r)
 }
 
 /// `DELETE /v1/registry/{id}`: take an enterprise out; the removal is reported up.
@@ -292,11 +303,11 @@ async fn remove(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Override {
+pub struct Override {
     /// 1, 2 or 3; 0 clears the override.
-    grade: u8,
+    pub grade: u8,
     #[serde(default)]
-    reason: String,
+    pub reason: String,
 }
 
 /// `POST /v1/registry/{id}/grade`: a person's grade, with why, over the rules'.
@@ -308,12 +319,28 @@ async fn set_grade(
 ) -> Response {
     let r = async {
         let Json(o) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+        let (j, detail) = override_grade(&app, &who.who, &id, o).await?;
+        Ok((Json(j).into_response(), detail))
+    }
+    .await;
+    who.audited(&app, r)
+}
+
+/// Set or clear `who`'s grade over the rules' for enterprise `id`: its entry, the audit's words.
+pub async fn override_grade(
+    app: &App,
+    who: &Account,
+    id: &str,
+    o: Override,
+) -> Result<(Value, String), ApiError> {
+    let id = id.to_owned();
+    {
         let Some(e) = app.registry().get(&id).cloned() else {
             return Err(ApiError::not_found(format!(
                 "no enterprise {id:?} in the registry"
             )));
         };
-        may_change(&app, &who.who, &e.province, &id)?;
+        may_change(app, who, &e.province, &id)?;
         if o.grade > 3 {
             return Err(ApiError::bad(
                 "grade: 1, 2 or 3, or 0 to clear the override",
@@ -339,7 +366,7 @@ async fn set_grade(
         p.override_by = if o.grade == 0 {
             String::new()
         } else {
-            who.who.name.clone()
+            who.name.clone()
         };
         p.override_reason = if o.grade == 0 {
             String::new()
@@ -360,11 +387,6 @@ async fn set_grade(
                 e.grade, now.grade
             )
         };
-        Ok((
-            Json(enterprise_json(&app, &now, profile.as_ref())).into_response(),
-            detail,
-        ))
+        Ok((enterprise_json(app, &now, profile.as_ref()), detail))
     }
-    .await;
-    who.audited(&app, r)
 }

@@ -28,6 +28,8 @@ pub(super) struct Asset {
     protocols: String,
     first_seen: String,
     last_seen: String,
+    /// Open hazards and their highest CVSS.
+    hazards: (u64, f64),
 }
 
 #[derive(clickhouse::Row, Deserialize)]
@@ -89,6 +91,7 @@ impl Asset {
             protocols,
             first_seen: string("first_seen"),
             last_seen: string("last_seen"),
+            hazards: (0, 0.0),
         }
     }
 }
@@ -123,10 +126,42 @@ pub(super) async fn inventory(app: &App, who: &Account, scope: &Scope, limit: u3
         q = q.bind(b.as_str());
     }
     match q.fetch_all::<Row>().await {
-        Ok(rows) => rows.into_iter().map(Asset::of).collect(),
+        Ok(rows) => {
+            let mut list: Vec<Asset> = rows.into_iter().map(Asset::of).collect();
+            let open = open_hazards(app).await;
+            for a in &mut list {
+                if let Some(h) = open.get(&(a.enterprise_id.clone(), a.ip.clone())) {
+                    a.hazards = *h;
+                }
+            }
+            list
+        }
         Err(e) => {
             tracing::warn!(error = %e, "reading the inventory for a page failed");
             Vec::new()
+        }
+    }
+}
+
+/// Open hazards by device (enterprise, address): how many, and the highest CVSS.
+async fn open_hazards(app: &App) -> std::collections::HashMap<(String, String), (u64, f64)> {
+    let rows: Result<Vec<(String, String, u64, f64)>, _> = app
+        .store
+        .client()
+        .query(
+            "SELECT enterprise_id, ip, count(), max(cvss) FROM hazards FINAL \
+             WHERE kind = 'advisory' AND state != 'verified' GROUP BY enterprise_id, ip",
+        )
+        .fetch_all()
+        .await;
+    match rows {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|(e, ip, n, c)| ((e, ip), (n, c)))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading open hazards for a page failed");
+            Default::default()
         }
     }
 }
@@ -152,6 +187,7 @@ pub(super) fn table(lang: Lang, list: &[Asset]) -> Markup {
                     th { (lang.t("col_roles")) }
                     th { (lang.t("col_identity")) }
                     th { (lang.t("col_protocols")) }
+                    th { (lang.t("col_hazards")) }
                     th { (lang.t("col_enterprise")) }
                     th { (lang.t("col_sensor")) }
                     th { (lang.t("col_first_seen")) }
@@ -164,6 +200,13 @@ pub(super) fn table(lang: Lang, list: &[Asset]) -> Markup {
                             td { @for r in &a.roles { span.role { (role_name(lang, r)) } " " } }
                             td { (a.identity) }
                             td { (a.protocols) }
+                            td.hazards {
+                                @if a.hazards.0 > 0 {
+                                    a href={ "/hazards?enterprise=" (encode(&a.enterprise_id)) "&ip=" (encode(&a.ip)) } {
+                                        (lang.count(a.hazards.0)) " · CVSS " (format!("{:.1}", a.hazards.1))
+                                    }
+                                }
+                            }
                             td { (a.enterprise_id) }
                             td { (a.sensor_id) }
                             td { (a.first_seen) }

@@ -25,10 +25,12 @@ mod assets;
 mod bulletins;
 mod coordination;
 mod files;
+mod hazards;
 
 mod incidents;
 mod live;
 mod overview;
+mod registry;
 pub use overview::warm_loop;
 pub mod reports;
 
@@ -65,6 +67,14 @@ pub fn router() -> Router<Arc<App>> {
         .route("/logout", axum::routing::post(logout))
         .route("/sensors", get(sensors))
         .route("/assets", get(assets::page_of))
+        .route("/hazards", get(hazards::list))
+        .route("/hazard", get(hazards::one))
+        .route("/hazard/step", axum::routing::post(hazards::step))
+        .route("/advisory", get(hazards::advisory))
+        .route("/registry", get(registry::list))
+        .route("/enterprise", get(registry::one))
+        .route("/registry/save", axum::routing::post(registry::save))
+        .route("/registry/grade", axum::routing::post(registry::grade))
         .route("/incidents", get(incidents::list))
         .route("/incident", get(incidents::one))
         .route("/incident/step", axum::routing::post(incidents::act))
@@ -339,7 +349,8 @@ fn layout(app: &App, v: &Viewer, here: &str, title: &str, body: Markup) -> Marku
                     nav {
                         @for (path, label) in [
                             ("/", lang.t("nav_overview")), ("/sensors", lang.t("nav_sensors")),
-                            ("/assets", lang.t("nav_assets")), ("/incidents", lang.t("nav_incidents")),
+                            ("/assets", lang.t("nav_assets")), ("/hazards", lang.t("nav_hazards")),
+                            ("/registry", lang.t("nav_registry")), ("/incidents", lang.t("nav_incidents")),
                             ("/alerts", lang.t("nav_alerts")), ("/bulletins", lang.t("nav_bulletins")),
                             ("/tasks", lang.t("nav_tasks")), ("/reports", lang.t("nav_reports")),
                         ] {
