@@ -138,6 +138,7 @@ surl="https://127.0.0.1:$sport"
   printf '[tier]\nrole = "enterprise"\nid = "demo-plant-collector"\nprovince = "330000"\nenterprise_id = "91330100MA27XY1235"\nregistry_refresh_s = 2\n'
   printf '[upstream]\nrollup_interval_s = 2\ninventory_interval_s = 2\nbulletin_poll_s = 1\n'
   printf '[upstream.link]\nurl = "%s"\nca = "out/collector/pki/ca.pem"\ncert = "out/collector/pki/sensors/demo-plant-collector.pem"\nkey = "out/collector/pki/sensors/demo-plant-collector.key"\nspool_dir = "out/site/upstream"\n' "$url"
+  printf '[hazards]\nscan_interval_s = 2\n'
   account plant-engineer admin "$plant_token" 330000 91330100MA27XY1235
 } >out/site/collector.toml
 head -2 out/collector/registry.csv >out/site/registry.csv
@@ -164,6 +165,10 @@ echo
 ./target/release/sensor replay pcaps/ --config out/sensor-uplink.toml --eve out/eve-uplink.json --no-progress
 ./target/release/sensor replay pcaps/baseline_attack.pcap --config out/sensor-uplink.toml \
   --baseline out/baseline.json --eve out/eve-uplink-attack.json --no-progress
+# The S7 CPU of the Snap7 capture, judged against the baseline: its identity (order number,
+# firmware) reaches the plant's inventory, which the advisories are matched against below.
+./target/release/sensor replay pcaps/s7comm_snap7.pcap --config out/sensor-uplink.toml \
+  --baseline out/baseline.json --eve out/eve-uplink-s7.json --no-progress
 q() { curl -fsS --cacert out/collector/pki/ca.pem -H "Authorization: Bearer $analyst_token" "$url$1"; }
 plant() { curl -fsS --cacert out/site/pki/ca.pem -H "Authorization: Bearer $plant_token" "$surl$1"; }
 # The plant's collector relays what its sensor sent; wait until the province holds all of it.
@@ -229,6 +234,29 @@ n "/v1/incidents/$stop" | python3 -c '
 import json, sys
 i = json.load(sys.stdin)
 print("  next report due %s (overdue: %s)" % (i["due"], i["overdue"]))'
+
+# Exposure: CISA's ICS advisories (CSAF 2.0, beside the project when present) imported at the
+# plant's collector, which matches its inventory against them; the hazards go up the tiers.
+advisories=../shared/advisories/cisa-csaf-ot
+if [ -d "$advisories" ]; then
+  echo
+  $collector advisories import --config out/site/collector.toml "$advisories"
+  for _ in $(seq 1 120); do
+    [ "$(n '/v1/hazards?limit=1' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["hazards"]))')" != 0 ] && break
+    sleep 0.5
+  done
+  echo "the plant's hazards, matched from its inventory (GET /v1/hazards at the plant):"
+  plant "/v1/hazards?limit=20" | python3 -c '
+import json, sys
+for h in json.load(sys.stdin)["hazards"]:
+    a = h["asset"]
+    print("  %-15s %-7s CVSS %4.1f  %s %s %s  %s" % (h["advisory_id"], h["confidence"], h["cvss"], a["ip"], a["product"], a["firmware"], h["title"][:60]))'
+  echo "regulator: open hazards by product, reported up (GET /v1/hazards at the nation):"
+  n "/v1/hazards?limit=1" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["counts"]["by_product"]:
+    print("  %-40s %3d open, %d overdue" % (c["key"], c["open"], c["overdue"]))'
+fi
 
 # A national bulletin for the petrochemical industry, with a signature: down through the
 # province to the plant's collector, pulled by the plant's sensor on its next replay, where it

@@ -83,6 +83,29 @@ fn replay(zj: &Collector, dir: &Path, baseline: &Path, pcap: &Path) {
     assert!(status.success(), "sensor replay of {}", pcap.display());
 }
 
+/// The plant's sensor, judging against a baseline learned from Modbus polling (so the
+/// inventory's changes are events), replays the S7 capture up to `zj`: its directory and
+/// baseline.
+fn sensor_sees_the_cpu(zj: &Collector, tmp: &Path) -> (PathBuf, PathBuf) {
+    let sensor = tmp.join("sensor");
+    std::fs::create_dir_all(&sensor).unwrap();
+    let baseline = sensor.join("baseline.json");
+    let learned = Command::new(sensor_bin())
+        .args(["learn", "--fresh", "--no-progress", "--out"])
+        .arg(&baseline)
+        .arg(root().join("pcaps/modbus_normal_polling.pcap"))
+        .status()
+        .expect("learn");
+    assert!(learned.success());
+    replay(
+        zj,
+        &sensor,
+        &baseline,
+        &root().join("pcaps/s7comm_snap7.pcap"),
+    );
+    (sensor, baseline)
+}
+
 fn hazards(c: &Collector, query: &str, who: &str) -> Vec<Value> {
     get_json(c, &format!("/v1/hazards?{query}"), who)["hazards"]
         .as_array()
@@ -157,22 +180,7 @@ fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
     );
 
     // The plant's sensor sees its S7 CPU at V3.2.6.
-    let sensor = tmp.path().join("sensor");
-    std::fs::create_dir_all(&sensor).unwrap();
-    let baseline = sensor.join("baseline.json");
-    let learned = Command::new(sensor_bin())
-        .args(["learn", "--fresh", "--no-progress", "--out"])
-        .arg(&baseline)
-        .arg(root().join("pcaps/modbus_normal_polling.pcap"))
-        .status()
-        .expect("learn");
-    assert!(learned.success());
-    replay(
-        &zj,
-        &sensor,
-        &baseline,
-        &root().join("pcaps/s7comm_snap7.pcap"),
-    );
+    let (sensor, baseline) = sensor_sees_the_cpu(&zj, tmp.path());
 
     let mut found = Vec::new();
     wait_for(
@@ -524,22 +532,7 @@ fn the_register_and_the_registry_in_a_browser() {
         docs.to_str().unwrap(),
     ]);
     assert!(out.contains("3 advisories imported, 0 refused"), "{out}");
-    let sensor = tmp.path().join("sensor");
-    std::fs::create_dir_all(&sensor).unwrap();
-    let baseline = sensor.join("baseline.json");
-    let learned = Command::new(sensor_bin())
-        .args(["learn", "--fresh", "--no-progress", "--out"])
-        .arg(&baseline)
-        .arg(root().join("pcaps/modbus_normal_polling.pcap"))
-        .status()
-        .expect("learn");
-    assert!(learned.success());
-    replay(
-        &zj,
-        &sensor,
-        &baseline,
-        &root().join("pcaps/s7comm_snap7.pcap"),
-    );
+    sensor_sees_the_cpu(&zj, tmp.path());
     wait_for("the CPU's hazards", Duration::from_secs(60), || {
         hazards(&zj, "", "zj-admin").len() == 2
     });

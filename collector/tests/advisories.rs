@@ -7,7 +7,9 @@
 //! (6ES7 151-8AB01-0AB0, V3.2.6) of `s7comm_reading_plc_status.pcap`, the advisories whose
 //! product entries carry that order number with a range holding V3.2.6, and those written for
 //! the "S7-300 CPU family (incl. related ET200 CPUs …)". A device at V3.2.16 is outside the
-//! `< V3.2.16` ranges and inside the `< V3.2.17` ones.
+//! `< V3.2.16` ranges and inside the `< V3.2.17` ones. The Modbus identity the project's
+//! pymodbus server gives (`pcaps/modbus_attack_diagnostics.pcap`) is no product any advisory
+//! names.
 
 use std::path::PathBuf;
 
@@ -194,6 +196,19 @@ fn every_advisory_is_read_or_refused_by_name_and_the_captured_cpus_match() {
     assert!(hit.cvss >= 7.0, "{}", hit.cvss);
     assert_eq!(hit.fixed_in.as_deref(), Some("V3.2.16"));
     assert!(!hit.remediation.is_empty());
+
+    // The pymodbus server of pcaps/modbus_attack_diagnostics.pcap answers read device
+    // identification as vendor "icsight-test", product code "PM": no advisory names them.
+    let m = matched(
+        &c,
+        &Device {
+            vendor: Some("icsight-test".into()),
+            product: Some("PM".into()),
+            model: Some("pymodbus test server".into()),
+            firmware: None,
+        },
+    );
+    assert!(m.is_empty(), "{m:?}");
 
     // A Modbus device of another vendor with the same-looking digits names nothing Siemens.
     let m = matched(

@@ -716,6 +716,31 @@ struct AlertLine {
     technique: String,
 }
 
+/// The newest rows of event `table` with `ip` at either end, within one enterprise.
+async fn touching<T>(
+    app: &App,
+    columns: &str,
+    table: &str,
+    (province, enterprise, ip): (&str, &str, &str),
+) -> clickhouse::error::Result<Vec<T>>
+where
+    T: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    app.store
+        .client()
+        .query(&format!(
+            "SELECT {columns} FROM {table} \
+             WHERE province = ? AND enterprise_id = ? AND (src_ip = ? OR dest_ip = ?) \
+             ORDER BY ts DESC LIMIT {ASSET_PAGE_ROWS}"
+        ))
+        .bind(province)
+        .bind(enterprise)
+        .bind(ip)
+        .bind(ip)
+        .fetch_all()
+        .await
+}
+
 /// `GET /v1/assets/{enterprise}/{ip}`: one device — its latest inventory record, its newest
 /// flows and alerts either way, and its hazards.
 async fn asset(
@@ -751,38 +776,24 @@ async fn asset(
             return Err(not_found());
         };
         let raw: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
-        let flows: Vec<FlowLine> = app
-            .store
-            .client()
-            .query(&format!(
-                "SELECT toUInt32(ts) AS ts, src_ip, src_port, dest_ip, dest_port, proto, app_proto, \
-                 pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, alerted FROM flows \
-                 WHERE province = ? AND enterprise_id = ? AND (src_ip = ? OR dest_ip = ?) \
-                 ORDER BY ts DESC LIMIT {ASSET_PAGE_ROWS}"
-            ))
-            .bind(&province)
-            .bind(&enterprise)
-            .bind(&ip)
-            .bind(&ip)
-            .fetch_all()
-            .await
-            .map_err(err)?;
-        let alerts: Vec<AlertLine> = app
-            .store
-            .client()
-            .query(&format!(
-                "SELECT event_id, toUInt32(ts) AS ts, src_ip, dest_ip, app_proto, sid, signature, \
-                 severity, technique FROM alerts \
-                 WHERE province = ? AND enterprise_id = ? AND (src_ip = ? OR dest_ip = ?) \
-                 ORDER BY ts DESC LIMIT {ASSET_PAGE_ROWS}"
-            ))
-            .bind(&province)
-            .bind(&enterprise)
-            .bind(&ip)
-            .bind(&ip)
-            .fetch_all()
-            .await
-            .map_err(err)?;
+        let flows: Vec<FlowLine> = touching(
+            &app,
+            "toUInt32(ts) AS ts, src_ip, src_port, dest_ip, dest_port, proto, app_proto, \
+             pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, alerted",
+            "flows",
+            (&province, &enterprise, &ip),
+        )
+        .await
+        .map_err(err)?;
+        let alerts: Vec<AlertLine> = touching(
+            &app,
+            "event_id, toUInt32(ts) AS ts, src_ip, dest_ip, app_proto, sid, signature, \
+             severity, technique",
+            "alerts",
+            (&province, &enterprise, &ip),
+        )
+        .await
+        .map_err(err)?;
         let hazards: Vec<Hazard> = app
             .store
             .client()
