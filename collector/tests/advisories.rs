@@ -50,8 +50,9 @@ fn has(m: &[(String, Confidence)], id: &str) -> Option<Confidence> {
     m.iter().find(|(a, _)| a == id).map(|(_, c)| *c)
 }
 
-/// Advisories naming this CPU's order number with a range that holds V3.2.6.
-const BY_ORDER_NUMBER: [&str; 8] = [
+/// Advisories naming this CPU's order number with a range that holds V3.2.6 (every one of
+/// the corpus that names it).
+const BY_ORDER_NUMBER: [&str; 9] = [
     "ICSA-18-079-02", // < V3.2.16
     "ICSA-19-099-06", // < V3.2.16
     "ICSA-19-283-01", // < V3.2.17
@@ -59,10 +60,11 @@ const BY_ORDER_NUMBER: [&str; 8] = [
     "ICSA-20-042-05", // < V3.X.17
     "ICSA-20-105-08", // all versions
     "ICSA-22-104-06", // < V3.2.19
+    "ICSA-22-314-02", // < V3.2.19
     "ICSA-23-222-09", // < V3.2.19
 ];
 
-/// Advisories for the S7-300 CPU family as a whole.
+/// Advisories for the S7-300 CPU family as a whole (every one of the corpus).
 const BY_FAMILY: [&str; 6] = [
     "ICSA-17-129-02", // < V3.X.14
     "ICSA-17-339-01", // < V3.X.16
@@ -120,6 +122,12 @@ fn every_advisory_is_read_or_refused_by_name_and_the_captured_cpus_match() {
         for id in OTHERS {
             assert_eq!(has(&m, id), None, "{order} not under {id}");
         }
+        // Nothing else: the lists are every advisory of the corpus that names the CPU.
+        let mut all: Vec<&str> = m.iter().map(|(a, _)| a.as_str()).collect();
+        all.sort();
+        let mut expected: Vec<&str> = BY_ORDER_NUMBER.iter().chain(&BY_FAMILY).copied().collect();
+        expected.sort();
+        assert_eq!(all, expected, "{order}");
     }
 
     // Firmware V3.2.16: out of the < V3.2.16 ranges and the family's < V3.X.16, still in the
