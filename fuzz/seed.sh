@@ -48,4 +48,42 @@ mkdir -p corpus/baseline
   --out corpus/baseline/normal_a.json 2>/dev/null
 ../target/release/sensor learn ../pcaps/baseline_attack.pcap --fresh --no-progress \
   --out corpus/baseline/attack.json 2>/dev/null
+# CSAF: small documents of our own (never a published advisory), one per shape of version
+# range vendors write, and the ranges alone as text.
+mkdir -p corpus/csaf
+python3 - corpus/csaf <<'PY'
+import json, sys, hashlib, os
+ranges = ["vers:all/<V3.2.16", "vers:all/*", "vers:all/>=V7.80<V9.40", "< V3.X.17",
+          "All versions < V15.1 Upd4", "All versions >= V2.0 and < V2.1.6", ">=1.220|<=1.281",
+          "NMC2 <= 6.9.6", "< 15.0 SP1", "V20.8", "<= GEH-1.1 (integrated)", "MX-V4.0.1.15",
+          "V2.3 and prior", "prior to 3.0", "vers:generic/>=1.0|<2.0|!=1.5"]
+def doc(i, r, model):
+    pid = "CSAFPID-%04d" % i
+    return {
+        "document": {"category": "csaf_security_advisory", "csaf_version": "2.0",
+            "publisher": {"category": "vendor", "name": "Example PSIRT", "namespace": "https://psirt.example.com"},
+            "title": "Example advisory %d" % i,
+            "tracking": {"id": "EX-%04d" % i, "current_release_date": "2024-01-02T00:00:00Z",
+                "initial_release_date": "2024-01-01T00:00:00Z", "status": "final", "version": "1",
+                "revision_history": [{"date": "2024-01-01T00:00:00Z", "number": "1", "summary": "Initial"}]},
+            "notes": [{"category": "summary", "text": "Exploits that target this are publicly available."}]},
+        "product_tree": {"branches": [{"category": "vendor", "name": "Siemens", "branches": [
+            {"category": "product_name", "name": "SIMATIC S7-300 CPU family", "branches": [
+                {"category": "product_version_range", "name": r,
+                 "product": {"name": "SIMATIC S7-300 CPU " + r, "product_id": pid,
+                             "product_identification_helper": {"model_numbers": [model] if model else []}}}]}]}]},
+        "vulnerabilities": [{"cve": "CVE-2024-%04d" % (1000 + i), "cwe": {"id": "CWE-20", "name": "Improper Input Validation"},
+            "product_status": {"known_affected": [pid]},
+            "remediations": [{"category": "vendor_fix", "details": "Update", "product_ids": [pid]}],
+            "scores": [{"products": [pid], "cvss_v3": {"baseScore": 7.5, "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", "version": "3.1"}}],
+            "threats": [{"category": "exploit_status", "details": "exploited", "product_ids": [pid]}]}],
+    }
+out = sys.argv[1]
+for i, r in enumerate(ranges):
+    for model in ["6ES7315-2EH14-0AB0", ""]:
+        b = json.dumps(doc(i, r, model)).encode()
+        open(os.path.join(out, hashlib.sha1(b).hexdigest()[:16]), "wb").write(b)
+b = "\n".join(ranges).encode()
+open(os.path.join(out, hashlib.sha1(b).hexdigest()[:16]), "wb").write(b)
+PY
 echo "corpora: $(for d in corpus/*; do echo -n "$(basename $d)=$(ls $d | wc -l) "; done)"

@@ -11,6 +11,8 @@ use std::path::Path;
 
 #[path = "../fuzz/harness/baseline.rs"]
 mod baseline;
+#[path = "../fuzz/harness/csaf.rs"]
+mod csaf;
 #[path = "../fuzz/harness/dnp3.rs"]
 mod dnp3;
 #[path = "../fuzz/harness/modbus.rs"]
@@ -78,4 +80,9 @@ fn baseline_corpus() {
 #[test]
 fn rules_corpus() {
     replay("rules", rules_text::run);
+}
+
+#[test]
+fn csaf_corpus() {
+    replay("csaf", csaf::run);
 }

@@ -267,14 +267,13 @@ impl Range {
                         c.is_whitespace() || matches!(c, '<' | '>' | '=' | '!' | '(' | ')')
                     })
                     .unwrap_or(rest.len());
-                let (word, after) = if end == 0 {
-                    (
-                        &rest[..rest.chars().next().map_or(0, char::len_utf8)],
-                        &rest[1..],
-                    )
+                // A separator alone is a word of one character (of however many bytes).
+                let end = if end == 0 {
+                    rest.chars().next().map_or(0, char::len_utf8)
                 } else {
-                    (&rest[..end], &rest[end..])
+                    end
                 };
+                let (word, after) = rest.split_at(end);
                 let versionish = word.starts_with(|c: char| c.is_ascii_digit())
                     || (word.len() > 1
                         && word.starts_with(['V', 'v', 'R', 'r'])
@@ -512,6 +511,11 @@ mod tests {
             Verdict::Affected
         );
         assert_eq!(Range::parse("All versions"), Range::All);
+        // Ideographic spaces and brackets, as a translated advisory writes them.
+        assert_eq!(
+            affected("\u{3000}< V2.0\u{3000}（全部）", "1.9"),
+            Verdict::Affected
+        );
         assert_eq!(affected("MX-V4.0.1.15", "MX-V4.0.1.15"), Verdict::Affected);
         assert_eq!(
             Range::parse("<= GEH-1.1 (foo)").check(Some(&v("1.0"))),
