@@ -24,6 +24,8 @@ use icsight_tests::{root, sensor_bin};
 use serde_json::{json, Value};
 
 const E1: &str = "91330100MA27XY1235"; // Zhejiang, energy, grade 1
+/// Zhejiang, entered by hand in the browser test.
+const E2: &str = "91330200MA2AXY1232";
 
 const S1: SensorSpec = SensorSpec {
     id: "zj-e1-s1",
@@ -151,7 +153,7 @@ fn advisories_become_hazards_that_are_remediated_and_verified_by_the_wire() {
             kev.display(),
             account("zj-inspector", "analyst", "330000", ""),
             account("e1-eng", "analyst", "330000", E1),
-            account("e2-eng", "analyst", "330000", "91330200MA2AXY1232"),
+            account("e2-eng", "analyst", "330000", E2),
         ),
     );
     import_registry(&zj, &format!("{E1},Hangzhou Power,330000,energy,1\n"));
@@ -700,6 +702,35 @@ fn the_register_and_the_registry_in_a_browser() {
                 note.contains("zj-admin") && note.contains("back-up boiler"),
                 "{note}"
             );
+            // A new enterprise entered by hand, graded by the rules at once.
+            c.goto(&format!("{base}/registry")).await.expect("registry");
+            text_of(&c, "form.new-enterprise").await;
+            chromium::fill(&c, "form.new-enterprise input[name=enterprise_id]", E2).await;
+            chromium::fill(
+                &c,
+                "form.new-enterprise input[name=name]",
+                "Ningbo Waterworks",
+            )
+            .await;
+            for (field, value) in [("industry", "water"), ("kind", "infrastructure")] {
+                c.find(Locator::Css(&format!(
+                    "form.new-enterprise select[name={field}]"
+                )))
+                .await
+                .unwrap()
+                .select_by_value(value)
+                .await
+                .unwrap();
+            }
+            c.find(Locator::Css("form.new-enterprise button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .expect("create");
+            wait_text(&c, "main h1", "Ningbo Waterworks").await;
+            // water 40 + infrastructure 30 = 70: grade 1.
+            wait_text(&c, "dd.grade", "一级").await;
             // In English.
             c.goto(&format!("{base}/hazards?lang=en"))
                 .await
@@ -711,5 +742,5 @@ fn the_register_and_the_registry_in_a_browser() {
     let audited = ch.count(
         "SELECT count() FROM zj.audit WHERE action IN ('hazard.step', 'registry.write', 'registry.grade') AND outcome = 'ok'",
     );
-    assert_eq!(audited, 3, "the three forms' steps are audited");
+    assert_eq!(audited, 4, "the four forms' steps are audited");
 }

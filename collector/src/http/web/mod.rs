@@ -74,6 +74,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/registry", get(registry::list))
         .route("/enterprise", get(registry::one))
         .route("/registry/save", axum::routing::post(registry::save))
+        .route("/registry/new", axum::routing::post(registry::create))
         .route("/registry/grade", axum::routing::post(registry::grade))
         .route("/incidents", get(incidents::list))
         .route("/incident", get(incidents::one))

@@ -106,8 +106,78 @@ pub(super) async fn list(
             }
         }
         (table(lang, &answer["enterprises"]))
+        @if v.account.role == Role::Admin && v.account.enterprise_id.is_empty() {
+            h2 { (lang.t("registry_new")) }
+            form.new-enterprise method="post" action="/registry/new" {
+                input type="hidden" name="csrf" value=(csrf_of(&v.session));
+                label { (lang.t("col_enterprise")) input name="enterprise_id" required; }
+                label { (lang.t("col_name")) input name="name" required; }
+                label { (lang.t("col_province")) input name="province" value=(app.config.tier.province) required; }
+                label { (lang.t("col_industry")) select name="industry" {
+                    @for i in icsight_eve::Industry::ALL { option value=(i.name()) { (industry_name(lang, i.name())) } }
+                } }
+                label { (lang.t("col_grade")) select name="grade" {
+                    @for g in 1..=3u8 { option value=(g) selected[g == 3] { (grade_name(lang, g)) } }
+                } }
+                label { (lang.t("col_kind")) select name="kind" {
+                    option value="" { }
+                    @for k in KINDS { option value=(k) { (kind_label(lang, k)) } }
+                } }
+                label { (lang.t("col_scale")) select name="scale" {
+                    option value="" { }
+                    @for sc in SCALES { option value=(sc) { (scale_label(lang, sc)) } }
+                } }
+                button type="submit" { (lang.t("submit")) }
+            }
+        }
     };
     page(lang, layout(&app, &v, "/registry", title, body))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewForm {
+    csrf: String,
+    enterprise_id: String,
+    name: String,
+    province: String,
+    industry: String,
+    #[serde(default)]
+    grade: u8,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    scale: String,
+}
+
+csrf_form!(NewForm);
+
+/// `POST /registry/new`: an enterprise entered by hand (the API's create, audited alike).
+pub(super) async fn create(
+    State(app): State<Arc<App>>,
+    Posted { v, form: f }: Posted<NewForm>,
+) -> Response {
+    let id = f.enterprise_id.trim().to_owned();
+    let u = Upsert {
+        enterprise_id: id.clone(),
+        name: f.name,
+        province: f.province.trim().to_owned(),
+        industry: f.industry,
+        grade: f.grade,
+        kind: f.kind,
+        scale: f.scale,
+    };
+    let done = registry::save(&app, &v.account, u).await.map(|(_, _, d)| d);
+    let back = format!("/enterprise?id={}", encode(&id));
+    super::acted(
+        &app,
+        &v,
+        "registry.write",
+        &id,
+        done,
+        &back,
+        "/registry",
+        v.lang.t("registry_title"),
+    )
 }
 
 fn table(lang: Lang, list: &Value) -> Markup {
