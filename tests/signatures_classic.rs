@@ -1,6 +1,6 @@
 //! Classic-style rules (`tests/rules/classic.rules`: content with offset/depth, `pcre` with `R`,
 //! `byte_test`, `byte_jump`, `isdataat`, `dsize`, `flow`, `threshold`, negated address
-//! variables) load and fire on the project's own captures exactly as often as tshark counts the
+//! variables, `flags`, `ttl`, `ip_proto`) load and fire on the project's own captures exactly as often as tshark counts the
 //! frames they describe. Keywords of Suricata/Snort rules the sensor refuses are listed with
 //! why, and `sensor rules check` is asserted to refuse each with a reason naming it.
 
@@ -34,7 +34,7 @@ fn alerts(pcap: &Path, cfg: &Path) -> BTreeMap<u64, usize> {
     let r = replay_with(&[pcap], cfg, &[OsStr::new("--rules"), rules.as_os_str()]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("11 loaded from 1 file(s), 0 failed"),
+        r.stderr.contains("15 loaded from 1 file(s), 0 failed"),
         "{}",
         r.stderr
     );
@@ -80,11 +80,30 @@ fn classic_rules_fire_as_tshark_counts() {
         (8000007, 1),
         (8000008, 0),
         (8000009, 1),
+        (
+            8000012,
+            frames(
+                &modbus,
+                "tcp.dstport == 502 && tcp.flags.syn == 1 && tcp.flags.ack == 0",
+            ),
+        ),
+        (
+            8000013,
+            frames(&modbus, "tcp.srcport == 502 && tcp.flags.fin == 1"),
+        ),
+        (
+            8000014,
+            frames(&modbus, "tcp.dstport == 502 && ip.ttl == 64 && tcp.len > 0"),
+        ),
+        (
+            8000015,
+            frames(&modbus, "tcp.dstport == 502 && ip.ttl < 64 && tcp.len > 0"),
+        ),
     ];
     for (sid, n) in want {
         assert_eq!(got.get(&sid).copied().unwrap_or(0), n, "sid {sid}: {got:?}");
     }
-    assert!(want.iter().filter(|(_, n)| *n > 0).count() >= 7);
+    assert!(want.iter().filter(|(_, n)| *n > 0).count() >= 10);
 
     let s7 = pcaps.join("s7comm_snap7_control.pcap");
     let got = alerts(&s7, &cfg);
@@ -107,9 +126,9 @@ fn classic_rules_fire_as_tshark_counts() {
 const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ("lua", "lua:script.lua;", "runs no scripts"),
     (
-        "flags",
-        "flags:S;",
-        "TCP flags are not offered to rules yet",
+        "fragbits",
+        "fragbits:M;",
+        "IP fragment bits are not offered to rules yet",
     ),
     (
         "flowint",
@@ -128,9 +147,9 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
         "no file extraction",
     ),
     (
-        "ttl",
-        "ttl:64;",
-        "IP header fields are not offered to rules yet",
+        "ack",
+        "ack:0;",
+        "TCP acknowledgement numbers are not offered to rules yet",
     ),
     (
         "stream_size",
@@ -183,4 +202,50 @@ fn unsupported_keywords_are_refused_by_name() {
         )),
         "{stderr}"
     );
+}
+
+/// ICMP header keywords on a public capture of an EtherNet/IP attack that pings its target:
+/// each rule fires on exactly the frames tshark shows with the same header values.
+#[test]
+fn icmp_header_keywords_fire_as_tshark_counts() {
+    let pcap = icsight_tests::shared_pcaps()
+        .join("enip/ITI-ICS-Security-Tools/openics/EIP-IPAddressChangeAttempt.pcap");
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let id = tshark(&pcap, &["-Y", "icmp", "-T", "fields", "-e", "icmp.ident"])
+        .lines()
+        .next()
+        .expect("an ICMP message with an identifier")
+        .trim()
+        .to_owned();
+    let rules = tmp.path().join("icmp.rules");
+    std::fs::write(
+        &rules,
+        format!(
+            "alert icmp any any -> any any (msg:\"echo reply\"; itype:0; icode:0; sid:1;)\n\
+             alert icmp any any -> any any (msg:\"unreachable\"; itype:3; sid:2;)\n\
+             alert icmp any any -> any any (msg:\"echo id\"; icmp_id:{id}; sid:3;)\n\
+             alert ip any any -> any any (msg:\"icmp at ttl 64\"; ip_proto:icmp; ttl:64; sid:4;)\n\
+             alert ip any any -> any any (msg:\"not icmp\"; ip_proto:!1; flags:S; sid:5;)\n"
+        ),
+    )
+    .unwrap();
+    let r = replay_with(&[&pcap], &cfg, &[OsStr::new("--rules"), rules.as_os_str()]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let mut got: BTreeMap<u64, usize> = BTreeMap::new();
+    for e in r.events.iter().filter(|e| e["event_type"] == "alert") {
+        *got.entry(e["alert"]["signature_id"].as_u64().unwrap())
+            .or_default() += 1;
+    }
+    let want = [
+        (1, frames(&pcap, "icmp.type == 0 && icmp.code == 0")),
+        (2, frames(&pcap, "icmp.type == 3")),
+        (3, frames(&pcap, &format!("icmp.ident == {id}"))),
+        (4, frames(&pcap, "icmp && ip.ttl == 64")),
+        (5, frames(&pcap, "tcp.flags.syn == 1 && tcp.flags.ack == 0")),
+    ];
+    for (sid, n) in want {
+        assert_eq!(got.get(&sid).copied().unwrap_or(0), n, "sid {sid}: {got:?}");
+    }
+    assert!(want.iter().filter(|(_, n)| *n > 0).count() >= 3, "{want:?}");
 }

@@ -13,7 +13,9 @@ use decoders::s7comm::S7Pdu;
 use decoders::s7comm::S7Tx;
 use decoders::Tx;
 use decoders::{AppProto, Direction, Parsed, StreamParser};
-use rules::{Classification, Detector, FlowBits, PacketView, Transport, Vars};
+use rules::{
+    Classification, Detector, FlowBits, IcmpFields, IpFields, PacketView, Transport, Vars,
+};
 
 /// A Modbus write-multiple-registers request (MBAP included).
 const MODBUS: &[u8] = b"\x00\x01\x00\x00\x00\x0b\x01\x10\x00\x00\x00\x02\x04\x12\x34\x56\x78";
@@ -62,6 +64,14 @@ pub fn run(data: &[u8]) {
             app_proto: Some(app),
             flow_id: 1,
             secs: 1,
+            // A packet's own headers (a PSH+ACK segment, TTL from the input's first byte), and
+            // an echo request's ICMP fields read from the input itself.
+            ip: Some(IpFields {
+                ttl: data.first().copied().unwrap_or(64),
+                proto: 6,
+                tcp_flags: Some(0x18),
+                icmp: IcmpFields::read(data, false),
+            }),
         };
         for stream in [false, true] {
             set.match_packet(&view, payload, stream, &mut bits, &mut det, &mut alerts);

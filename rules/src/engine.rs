@@ -48,6 +48,9 @@ pub struct PacketView {
     pub flow_id: u64,
     /// Packet time, in seconds.
     pub secs: u64,
+    /// The packet's own headers, when a single packet is inspected (not a stream chunk or a
+    /// transaction): what `flags`, `ttl`, `itype`… read.
+    pub ip: Option<crate::IpFields>,
 }
 
 /// A loaded rule with what its alerts carry.
@@ -295,7 +298,8 @@ impl Ruleset {
         let mut scratch = std::mem::take(&mut det.scratch);
         prefilter.candidates(payload, &mut scratch);
         self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |s| {
-            s.dsize.is_none_or(|d| d.matches(payload.len() as u64))
+            s.headers.iter().all(|h| h.matches(pkt.ip.as_ref()))
+                && s.dsize.is_none_or(|d| d.matches(payload.len() as u64))
                 && s.inspections.iter().all(|i| {
                     i.buffer == Buffer::Payload
                         && (!payload.is_empty() || i.ops.is_empty())
@@ -497,6 +501,7 @@ mod tests {
             app_proto: app,
             flow_id: 1,
             secs: 0,
+            ip: None,
         }
     }
 

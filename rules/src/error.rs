@@ -214,6 +214,10 @@ pub enum Conflict {
     IcsProtocols,
     #[error("ICS keywords in an icmp rule")]
     IcsInIcmp,
+    /// A packet-header keyword (`flags`, `ttl`, `itype`…) with ICS transaction keywords or
+    /// `flow:only_stream`: one looks at a packet, the other at a transaction or a stream.
+    #[error("packet header keywords with transaction or stream-only keywords")]
+    HeaderNotPacket,
     /// Keywords of one protocol in a rule whose header names another.
     #[error("{keywords} keywords in a {rule} rule")]
     Protocol {

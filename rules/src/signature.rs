@@ -13,6 +13,7 @@ use crate::dnp3::{self, IndMatch};
 use crate::flow::{FlowOpts, FlowbitNames, FlowbitOp};
 use crate::modbus::ModbusMatch;
 use crate::num::UintMatch;
+use crate::packet::{self, HeaderMatch};
 use crate::payload::{parse_isdataat, Buffer, Inspection, Op};
 use crate::pcre::Pcre;
 use crate::s7comm::{self, PlusMatch, S7Match};
@@ -38,6 +39,8 @@ pub struct Signature {
     /// The byte-inspecting options, one list per buffer, in the order the buffers appear.
     pub inspections: Vec<Inspection>,
     pub dsize: Option<UintMatch>,
+    /// Keywords on the packet's own headers: `flags`, `ttl`, `ip_proto`, `itype`….
+    pub headers: Vec<HeaderMatch>,
     pub flow: FlowOpts,
     pub flowbits: Vec<FlowbitOp>,
     /// `threshold` or `detection_filter`.
@@ -78,6 +81,7 @@ impl Signature {
             metadata: Vec::new(),
             inspections: Vec::new(),
             dsize: None,
+            headers: Vec::new(),
             flow: FlowOpts::default(),
             flowbits: Vec::new(),
             threshold: None,
@@ -165,6 +169,9 @@ impl Signature {
                     sig.op(buffer, Op::ByteExtract(x));
                 }
                 "dsize" => sig.dsize = Some(UintMatch::parse(need()?).map_err(e)?),
+                k if packet::KEYWORDS.contains(&k) => {
+                    sig.headers.push(HeaderMatch::parse(k, need()?).map_err(e)?)
+                }
                 "flow" => sig.flow = FlowOpts::parse(need()?).map_err(e)?,
                 "flowbits" => sig.flowbits.push(bits.parse(need()?).map_err(e)?),
                 "noalert" => sig.flowbits.push(FlowbitOp::NoAlert),
@@ -320,6 +327,9 @@ impl Signature {
             self.has_dnp3_keywords(),
             self.has_s7_keywords(),
         ];
+        if !self.headers.is_empty() && (self.is_transactional() || self.flow.only_stream) {
+            return Err(Conflict::HeaderNotPacket);
+        }
         if families.iter().filter(|f| **f).count() > 1 {
             return Err(Conflict::IcsProtocols);
         }

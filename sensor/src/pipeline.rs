@@ -240,6 +240,8 @@ impl Pipeline {
                                 dst: dg.dst,
                                 vlan: dg.vlan,
                                 proto: dg.payload.ip_number.0,
+                                ttl: dg.ttl,
+                                l4: &dg.payload.payload,
                                 transport,
                                 src_mac: None,
                             };
@@ -367,6 +369,16 @@ impl Pipeline {
             sport,
             dst: ip.dst,
             dport,
+            ip: Some(rules::IpFields {
+                ttl: ip.ttl,
+                proto: ip.proto,
+                tcp_flags: is_tcp.then_some(flags),
+                icmp: match ip.proto {
+                    1 => rules::IcmpFields::read(ip.l4, false),
+                    58 => rules::IcmpFields::read(ip.l4, true),
+                    _ => None,
+                },
+            }),
             ..ctx.view(dir)
         };
         ctx.inspect_packet(&pkt, payload);

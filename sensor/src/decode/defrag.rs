@@ -39,6 +39,8 @@ pub struct Datagram {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub vlan: [u16; 2],
+    /// The time-to-live (hop limit) of the fragment that completed it.
+    pub ttl: u8,
     pub payload: IpDefragPayloadVec,
 }
 
@@ -76,14 +78,16 @@ impl Defrag {
                 return None;
             }
         };
-        let (src, dst) = match &sliced.net {
+        let (src, dst, ttl) = match &sliced.net {
             Some(NetSlice::Ipv4(ip)) => (
                 IpAddr::from(ip.header().source()),
                 IpAddr::from(ip.header().destination()),
+                ip.header().ttl(),
             ),
             Some(NetSlice::Ipv6(ip)) => (
                 IpAddr::from(ip.header().source()),
                 IpAddr::from(ip.header().destination()),
+                ip.header().hop_limit(),
             ),
             _ => return None,
         };
@@ -104,6 +108,7 @@ impl Defrag {
                     src,
                     dst,
                     vlan,
+                    ttl,
                     payload,
                 })
             }

@@ -117,6 +117,10 @@ pub struct IpPacket<'a> {
     pub vlan: [u16; 2],
     /// IP protocol number of the transport.
     pub proto: u8,
+    /// IPv4 time-to-live, IPv6 hop limit.
+    pub ttl: u8,
+    /// The IP payload: the transport's header and data (what ICMP keywords read).
+    pub l4: &'a [u8],
     pub transport: Transport<'a>,
     /// The Ethernet source address, where the link layer has one (for the asset inventory).
     pub src_mac: Option<[u8; 6]>,
@@ -186,13 +190,14 @@ pub fn classify<'a>(
     stats: &mut DecodeStats,
 ) -> Result<Decoded<'a>, DecodeError> {
     let vlan = vlan_ids(&pkt, stats);
-    let (src, dst, payload) = match &pkt.net {
+    let (src, dst, ttl, payload) = match &pkt.net {
         Some(LaxNetSlice::Ipv4(ip)) => {
             stats.ipv4 += 1;
             let h = ip.header();
             (
                 IpAddr::from(h.source()),
                 IpAddr::from(h.destination()),
+                h.ttl(),
                 ip.payload(),
             )
         }
@@ -202,6 +207,7 @@ pub fn classify<'a>(
             (
                 IpAddr::from(h.source()),
                 IpAddr::from(h.destination()),
+                h.hop_limit(),
                 ip.payload(),
             )
         }
@@ -240,6 +246,8 @@ pub fn classify<'a>(
         dst,
         vlan,
         proto,
+        ttl,
+        l4: payload.payload,
         transport,
         src_mac,
     }))

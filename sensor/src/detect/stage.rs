@@ -63,6 +63,7 @@ impl Here<'_> {
             app_proto: m.app_proto,
             flow_id: m.id,
             secs: self.ts.secs(),
+            ip: None,
         }
     }
 }
