@@ -98,9 +98,12 @@ impl Flags {
         let mut modifier = Modifier::Exact;
         let mut flags = 0u8;
         let mut zero = false;
-        for (i, c) in test.chars().enumerate() {
+        // The modifier leads in Suricata's form and trails in Snort 2's (`A+`, `RSF*`); one.
+        let mut modifiers = 0;
+        for c in test.chars() {
             match c {
-                '+' | '*' | '!' if i == 0 => {
+                '+' | '*' | '!' => {
+                    modifiers += 1;
                     modifier = match c {
                         '+' => Modifier::All,
                         '*' => Modifier::Any,
@@ -111,7 +114,10 @@ impl Flags {
                 c => flags |= flag_bit(c).ok_or_else(form)?,
             }
         }
-        if (flags == 0 && !zero) || (zero && (flags != 0 || modifier != Modifier::Exact)) {
+        if modifiers > 1
+            || (flags == 0 && !zero)
+            || (zero && (flags != 0 || modifier != Modifier::Exact))
+        {
             return Err(form());
         }
         let mut mask = 0u8;
@@ -284,7 +290,9 @@ mod tests {
         assert!(f("0").matches(0));
         assert!(!f("0").matches(SYN));
         assert!(f("FPU").matches(0x29));
-        for bad in ["", "X", "S,", "+0", "S0", "S,X"] {
+        assert_eq!(f("A+"), f("+A"), "Snort 2 puts the modifier last");
+        assert_eq!(f("RSF*"), f("*RSF"));
+        for bad in ["", "X", "S,", "+0", "S0", "S,X", "+S*"] {
             assert!(Flags::parse(bad).is_err(), "{bad:?}");
         }
     }
