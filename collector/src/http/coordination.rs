@@ -100,10 +100,7 @@ async fn keep(app: &App, e: Entry) -> Result<Entry, ApiError> {
 
 /// An entry as the API shows it.
 pub fn entry_json(e: &Entry) -> serde_json::Value {
-    let time = |s: u32| match s {
-        0 => serde_json::Value::Null,
-        s => Timestamp(u64::from(s) * 1_000_000).rfc3339().into(),
-    };
+    let time = super::time_json;
     let mut j = serde_json::json!({
         "entry_id": e.entry_id,
         "incident_id": e.incident_id,

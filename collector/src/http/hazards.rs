@@ -14,12 +14,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::extract::{act, Authed};
-use super::{ApiError, App};
+use super::filter::{self, Arg, Filter};
+use super::{time_json, ApiError, App};
 use crate::account::Account;
 use crate::tier::hazard::{Step, StepError};
 use crate::tier::report::Hazard;
 use crate::time::now_s;
-use icsight_eve::Timestamp;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -54,37 +54,25 @@ pub fn router() -> Router<Arc<App>> {
 /// Rows a list answers with at most.
 const MAX_LIMIT: u64 = 1000;
 
-fn rfc3339(s: u32) -> Value {
-    match s {
-        0 => Value::Null,
-        s => Timestamp(u64::from(s) * 1_000_000).rfc3339().into(),
-    }
-}
-
-/// The scope of an account as SQL conditions on `province`, `enterprise_id` and `industry`,
-/// narrowed by what the request asks; `Err` when it asks outside the account's scope.
-fn scope(
+/// The register's scope: the account's, narrowed by the request, and an industry authority's
+/// industry.
+fn register_scope(
     who: &Account,
     province: Option<&str>,
     enterprise: Option<&str>,
-    industry_column: bool,
-) -> Result<(String, Vec<String>), ApiError> {
-    let (p, e) = who.narrow(province, enterprise)?;
-    let mut sql = String::from("1");
-    let mut binds = Vec::new();
-    if let Some(p) = p {
-        sql.push_str(" AND province = ?");
-        binds.push(p);
+) -> Result<Filter, ApiError> {
+    let mut f = Filter::default();
+    filter::scope(who, province, enterprise, &mut f)?;
+    if !who.industry.is_empty() {
+        f.and("industry = ?", [Arg::Str(who.industry.clone())]);
     }
-    if let Some(e) = e {
-        sql.push_str(" AND enterprise_id = ?");
-        binds.push(e);
-    }
-    if industry_column && !who.industry.is_empty() {
-        sql.push_str(" AND industry = ?");
-        binds.push(who.industry.clone());
-    }
-    Ok((sql, binds))
+    Ok(f)
+}
+
+/// Whether `who` may move a hazard to `to`: verifying and reopening are an inspector's (an
+/// account of the tier, not of the plant); the other steps anyone's who writes.
+pub fn may_step(who: &Account, to: &str) -> bool {
+    who.enterprise_id.is_empty() || !matches!(to, "verified" | "found")
 }
 
 /// Whether `who` sees hazard `h`.
@@ -123,11 +111,11 @@ pub fn hazard_json(h: &Hazard) -> Value {
         "remediation": h.remediation,
         "fixed_in": h.fixed_in,
         "assignee": h.assignee,
-        "deadline": rfc3339(h.deadline),
+        "deadline": time_json(h.deadline),
         "note": h.note,
         "evidence": h.evidence,
-        "found": rfc3339(h.found),
-        "updated": rfc3339(h.updated),
+        "found": time_json(h.found),
+        "updated": time_json(h.updated),
         "actor": h.actor,
         "origin": h.origin,
     })
@@ -167,37 +155,38 @@ async fn advisories(
 ) -> Response {
     let r = async {
         let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
-        let mut sql = String::from(
-            "SELECT advisory_id, title, publisher, revision, tlp, initial, current, cves, \
-             max_cvss, exploited, vendors, products FROM advisories FINAL WHERE 1",
-        );
-        let mut binds: Vec<String> = Vec::new();
+        let mut f = Filter::default();
         if let Some(q) = p.q.as_deref().filter(|q| !q.is_empty()) {
-            sql.push_str(" AND (positionCaseInsensitiveUTF8(title, ?) > 0 OR positionCaseInsensitiveUTF8(advisory_id, ?) > 0)");
-            binds.extend([q.to_owned(), q.to_owned()]);
+            f.and(
+                "(positionCaseInsensitiveUTF8(title, ?) > 0 OR positionCaseInsensitiveUTF8(advisory_id, ?) > 0)",
+                [Arg::Str(q.to_owned()), Arg::Str(q.to_owned())],
+            );
         }
         if let Some(v) = p.vendor.as_deref().filter(|v| !v.is_empty()) {
-            sql.push_str(" AND arrayExists(x -> positionCaseInsensitiveUTF8(x, ?) > 0, vendors)");
-            binds.push(v.to_owned());
+            f.and(
+                "arrayExists(x -> positionCaseInsensitiveUTF8(x, ?) > 0, vendors)",
+                [Arg::Str(v.to_owned())],
+            );
         }
         if let Some(c) = p.cve.as_deref().filter(|c| !c.is_empty()) {
-            sql.push_str(" AND has(cves, ?)");
-            binds.push(c.to_uppercase());
+            f.and("has(cves, ?)", [Arg::Str(c.to_uppercase())]);
         }
         let limit = p.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-        sql.push_str(&format!(" ORDER BY current DESC, advisory_id LIMIT {limit}"));
-        let mut q = app.store.client().query(&sql);
-        for b in &binds {
-            q = q.bind(b);
-        }
+        let sql = format!(
+            "SELECT advisory_id, title, publisher, revision, tlp, initial, current, cves, \
+             max_cvss, exploited, vendors, products FROM advisories FINAL{} \
+             ORDER BY current DESC, advisory_id LIMIT {limit}",
+            f.sql
+        );
+        let q = f.bind(app.store.client().query(&sql));
         let rows: Vec<AdvisorySummary> = q.fetch_all().await.map_err(|e| app.storage_error(e))?;
         let list: Vec<Value> = rows
             .into_iter()
             .map(|a| {
                 json!({
                     "advisory_id": a.advisory_id, "title": a.title, "publisher": a.publisher,
-                    "revision": a.revision, "tlp": a.tlp, "initial": rfc3339(a.initial),
-                    "current": rfc3339(a.current), "cves": a.cves, "max_cvss": a.max_cvss,
+                    "revision": a.revision, "tlp": a.tlp, "initial": time_json(a.initial),
+                    "current": time_json(a.current), "cves": a.cves, "max_cvss": a.max_cvss,
                     "exploited": a.exploited != 0, "vendors": a.vendors, "products": a.products,
                 })
             })
@@ -256,8 +245,8 @@ pub fn advisory_json(app: &App, id: &str) -> Option<Value> {
             Some(json!({
                 "advisory_id": a.id, "title": a.title, "publisher": a.publisher,
                 "revision": a.version, "status": a.status, "tlp": a.tlp,
-                "initial": rfc3339(a.initial.clamp(0, i64::from(u32::MAX)) as u32),
-                "current": rfc3339(a.current.clamp(0, i64::from(u32::MAX)) as u32),
+                "initial": time_json(a.initial.clamp(0, i64::from(u32::MAX)) as u32),
+                "current": time_json(a.current.clamp(0, i64::from(u32::MAX)) as u32),
                 "cves": a.cves(), "max_cvss": a.max_cvss(), "exploited": a.exploited(),
                 "products": products, "vulnerabilities": vulnerabilities,
             }))
@@ -299,93 +288,83 @@ async fn hazards(
 /// The register in `who`'s scope as `p` narrows it, with its counts: the API and the
 /// register's page both read here.
 pub async fn register(app: &App, who: &Account, p: HazardParams) -> Result<Value, ApiError> {
-    {
-        let (mut sql, mut binds) =
-            scope(who, p.province.as_deref(), p.enterprise.as_deref(), true)?;
-        match p.state.as_deref() {
-            None | Some("") => {}
-            Some("open") => sql.push_str(" AND state != 'verified'"),
-            Some(s) if crate::tier::report::HAZARD_STATES.contains(&s) => {
-                sql.push_str(" AND state = ?");
-                binds.push(s.to_owned());
-            }
-            Some(s) => {
-                return Err(ApiError::bad(format!(
-                    "state {s:?}: use found, assigned, remediated, verified or open"
-                )))
-            }
+    let mut f = register_scope(who, p.province.as_deref(), p.enterprise.as_deref())?;
+    match p.state.as_deref() {
+        None | Some("") => {}
+        Some("open") => f.and("state != 'verified'", []),
+        Some(s) if crate::tier::report::HAZARD_STATES.contains(&s) => {
+            f.and("state = ?", [Arg::Str(s.to_owned())]);
         }
-        for (column, value) in [
-            ("kind", &p.kind),
-            ("advisory_id", &p.advisory),
-            ("ip", &p.ip),
-        ] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                sql.push_str(&format!(" AND {column} = ?"));
-                binds.push(v.to_owned());
-            }
+        Some(s) => {
+            return Err(ApiError::bad(format!(
+                "state {s:?}: use found, assigned, remediated, verified or open"
+            )))
         }
-        if let Some(c) = p.cve.as_deref().filter(|c| !c.is_empty()) {
-            sql.push_str(" AND has(cves, ?)");
-            binds.push(c.to_uppercase());
+    }
+    for (clause, value) in [
+        ("kind = ?", &p.kind),
+        ("advisory_id = ?", &p.advisory),
+        ("ip = ?", &p.ip),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            f.and(clause, [Arg::Str(v.to_owned())]);
         }
-        if p.overdue == Some(true) {
-            sql.push_str(" AND state != 'verified' AND deadline < now()");
-        }
-        let limit = p.limit.unwrap_or(200).clamp(1, MAX_LIMIT);
-        let query = |text: String| {
-            let mut q = app.store.client().query(&text);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            q
-        };
-        let rows: Vec<Hazard> = query(format!(
-            "SELECT ?fields FROM hazards FINAL WHERE {sql} \
-             ORDER BY state = 'verified', cvss DESC, deadline LIMIT {limit}"
+    }
+    if let Some(c) = p.cve.as_deref().filter(|c| !c.is_empty()) {
+        f.and("has(cves, ?)", [Arg::Str(c.to_uppercase())]);
+    }
+    if p.overdue == Some(true) {
+        f.and("state != 'verified' AND deadline < now()", []);
+    }
+    let limit = p.limit.unwrap_or(200).clamp(1, MAX_LIMIT);
+    let query = |text: String| f.clone().bind(app.store.client().query(&text));
+    let rows: Vec<Hazard> = query(format!(
+        "SELECT ?fields FROM hazards FINAL{} \
+         ORDER BY state = 'verified', cvss DESC, deadline LIMIT {limit}",
+        f.sql
+    ))
+    .fetch_all()
+    .await
+    .map_err(|e| app.storage_error(e))?;
+    #[derive(clickhouse::Row, Deserialize)]
+    struct Count {
+        key: String,
+        open: u64,
+        overdue: u64,
+        verified: u64,
+    }
+    let mut counts = serde_json::Map::new();
+    for (name, key) in [
+        ("by_state", "state"),
+        ("by_province", "province"),
+        ("by_industry", "industry"),
+        ("by_grade", "toString(grade)"),
+        (
+            "by_product",
+            "concat(vendor, ' ', if(product != '', product, model))",
+        ),
+        ("by_cve", "arrayJoin(if(empty(cves), [''], cves))"),
+    ] {
+        let rows: Vec<Count> = query(format!(
+            "SELECT {key} AS key, countIf(state != 'verified') AS open, \
+             countIf(state != 'verified' AND deadline < now()) AS overdue, \
+             countIf(state = 'verified') AS verified \
+             FROM hazards FINAL{} GROUP BY key ORDER BY open DESC, key LIMIT 100",
+            f.sql
         ))
         .fetch_all()
         .await
         .map_err(|e| app.storage_error(e))?;
-        #[derive(clickhouse::Row, Deserialize)]
-        struct Count {
-            key: String,
-            open: u64,
-            overdue: u64,
-            verified: u64,
-        }
-        let mut counts = serde_json::Map::new();
-        for (name, key) in [
-            ("by_state", "state"),
-            ("by_province", "province"),
-            ("by_industry", "industry"),
-            ("by_grade", "toString(grade)"),
-            (
-                "by_product",
-                "concat(vendor, ' ', if(product != '', product, model))",
-            ),
-            ("by_cve", "arrayJoin(if(empty(cves), [''], cves))"),
-        ] {
-            let rows: Vec<Count> = query(format!(
-                "SELECT {key} AS key, countIf(state != 'verified') AS open, \
-                 countIf(state != 'verified' AND deadline < now()) AS overdue, \
-                 countIf(state = 'verified') AS verified \
-                 FROM hazards FINAL WHERE {sql} GROUP BY key ORDER BY open DESC, key LIMIT 100"
-            ))
-            .fetch_all()
-            .await
-            .map_err(|e| app.storage_error(e))?;
-            counts.insert(
-                name.to_owned(),
-                rows.into_iter()
-                    .map(|c| json!({"key": c.key, "open": c.open, "overdue": c.overdue, "verified": c.verified}))
-                    .collect::<Vec<_>>()
-                    .into(),
-            );
-        }
-        let list: Vec<Value> = rows.iter().map(hazard_json).collect();
-        Ok(json!({ "hazards": list, "counts": counts }))
+        counts.insert(
+            name.to_owned(),
+            rows.into_iter()
+                .map(|c| json!({"key": c.key, "open": c.open, "overdue": c.overdue, "verified": c.verified}))
+                .collect::<Vec<_>>()
+                .into(),
+        );
     }
+    let list: Vec<Value> = rows.iter().map(hazard_json).collect();
+    Ok(json!({ "hazards": list, "counts": counts }))
 }
 
 /// The hazard `id` if `who` sees it.
@@ -416,20 +395,18 @@ async fn hazard(
 
 /// Hazard `id` with its history, if `who` sees it.
 pub async fn one(app: &App, who: &Account, id: &str) -> Result<Value, ApiError> {
-    {
-        let h = load_seen(app, who, id).await?;
-        let history = (app.hazards.history(id).await).map_err(|e| app.storage_error(e))?;
-        let mut j = hazard_json(&h);
-        j["history"] = history
-            .iter()
-            .map(|v| {
-                json!({"state": v.state, "at": rfc3339(v.updated), "actor": v.actor,
-                       "note": v.note, "assignee": v.assignee, "firmware": v.firmware})
-            })
-            .collect::<Vec<_>>()
-            .into();
-        Ok(j)
-    }
+    let h = load_seen(app, who, id).await?;
+    let history = (app.hazards.history(id).await).map_err(|e| app.storage_error(e))?;
+    let mut j = hazard_json(&h);
+    j["history"] = history
+        .iter()
+        .map(|v| {
+            json!({"state": v.state, "at": time_json(v.updated), "actor": v.actor,
+                   "note": v.note, "assignee": v.assignee, "firmware": v.firmware})
+        })
+        .collect::<Vec<_>>()
+        .into();
+    Ok(j)
 }
 
 /// `POST /v1/hazards/{id}`: assign, remediate, verify or reopen.
@@ -455,8 +432,7 @@ pub async fn take_step(
 ) -> Result<(Response, String), ApiError> {
     load_seen(app, who, id).await?;
     who.may_write("move hazards on")?;
-    // Verifying and reopening are an inspector's: an account of the tier, not of the plant.
-    if matches!(s.state.as_str(), "verified" | "found") && !who.enterprise_id.is_empty() {
+    if !may_step(who, &s.state) {
         return Err(ApiError::forbidden(format!(
             "{} is an enterprise's account: an inspector of the tier verifies or reopens",
             who.name
@@ -538,39 +514,16 @@ async fn inspect(
             return Err(ApiError::bad("cvss: between 0 and 10"));
         }
         let h = Hazard {
-            hazard_id: String::new(),
             province: e.province.clone(),
             enterprise_id: e.enterprise_id.clone(),
-            industry: String::new(),
-            grade: 0,
-            kind: String::new(),
             ip: f.ip.trim().to_owned(),
-            sensor_id: String::new(),
-            vendor: String::new(),
-            product: String::new(),
-            model: String::new(),
-            firmware: String::new(),
-            advisory_id: String::new(),
             title: f.title.trim().to_owned(),
-            product_name: String::new(),
-            confidence: String::new(),
-            why: String::new(),
-            cves: Vec::new(),
             cvss: f.cvss,
-            vector: String::new(),
-            exploited: 0,
             remediation: f.remediation.trim().to_owned(),
-            fixed_in: String::new(),
-            state: String::new(),
-            assignee: String::new(),
             deadline: f.deadline,
-            note: String::new(),
             evidence: f.evidence.trim().to_owned(),
-            found: 0,
-            updated: 0,
             actor: who.who.name.clone(),
-            origin: String::new(),
-            version: 0,
+            ..Hazard::default()
         };
         let h = app
             .hazards
@@ -623,11 +576,10 @@ async fn assets(
 ) -> Response {
     let r = async {
         let Query(p) = params.map_err(|e| ApiError::bad(e.body_text()))?;
-        let (mut sql, mut binds) =
-            scope(&who.who, p.province.as_deref(), p.enterprise.as_deref(), false)?;
+        let mut f = Filter::default();
+        filter::scope(&who.who, p.province.as_deref(), p.enterprise.as_deref(), &mut f)?;
         if let Some(r) = p.role.as_deref().filter(|r| !r.is_empty()) {
-            sql.push_str(" AND has(roles, ?)");
-            binds.push(r.to_owned());
+            f.and("has(roles, ?)", [Arg::Str(r.to_owned())]);
         }
         for (field, value) in [
             ("vendor", &p.vendor),
@@ -635,15 +587,17 @@ async fn assets(
             ("firmware", &p.firmware),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                sql.push_str(&format!(
-                    " AND positionCaseInsensitiveUTF8(visitParamExtractString(visitParamExtractRaw(visitParamExtractRaw(raw, 'asset'), 'identity'), '{field}'), ?) > 0"
-                ));
-                binds.push(v.to_owned());
+                f.and(
+                    &format!("positionCaseInsensitiveUTF8(visitParamExtractString(visitParamExtractRaw(visitParamExtractRaw(raw, 'asset'), 'identity'), '{field}'), ?) > 0"),
+                    [Arg::Str(v.to_owned())],
+                );
             }
         }
         if let Some(pr) = p.protocol.as_deref().filter(|v| !v.is_empty()) {
-            sql.push_str(" AND position(raw, ?) > 0");
-            binds.push(format!("\"{}\"", pr.replace(['"', '\\'], "")));
+            f.and(
+                "position(raw, ?) > 0",
+                [Arg::Str(format!("\"{}\"", pr.replace(['"', '\\'], "")))],
+            );
         }
         let having = if p.hazard == Some(true) { "WHERE open > 0" } else { "" };
         let limit = p.limit.unwrap_or(200).clamp(1, MAX_LIMIT);
@@ -652,17 +606,15 @@ async fn assets(
              a.sensor_id AS sensor_id, toUInt32(a.ts) AS ts, a.roles AS roles, a.raw AS raw, \
              h.open AS open, h.max_cvss AS max_cvss \
              FROM (SELECT province, enterprise_id, ip, sensor_id, ts, roles, raw, \
-                   concat(enterprise_id, '|', ip) AS key FROM assets_current FINAL WHERE {sql}) AS a \
+                   concat(enterprise_id, '|', ip) AS key FROM assets_current FINAL{}) AS a \
              ANY LEFT JOIN (SELECT concat(enterprise_id, '|', ip) AS key, \
                    countIf(state != 'verified') AS open, \
                    maxIf(cvss, state != 'verified') AS max_cvss \
                    FROM hazards FINAL WHERE kind = 'advisory' GROUP BY key) AS h USING key \
-             {having} ORDER BY open DESC, enterprise_id, ip LIMIT {limit}"
+             {having} ORDER BY open DESC, enterprise_id, ip LIMIT {limit}",
+            f.sql
         );
-        let mut q = app.store.client().query(&text);
-        for b in &binds {
-            q = q.bind(b);
-        }
+        let q = f.bind(app.store.client().query(&text));
         let rows: Vec<AssetRow> = q.fetch_all().await.map_err(|e| app.storage_error(e))?;
         let list: Vec<Value> = rows
             .into_iter()
@@ -671,7 +623,7 @@ async fn assets(
                 let rec = if raw["asset"].is_object() { &raw["asset"] } else { &raw };
                 json!({
                     "province": a.province, "enterprise_id": a.enterprise_id, "ip": a.ip,
-                    "sensor_id": a.sensor_id, "last_seen": rfc3339(a.ts), "roles": a.roles,
+                    "sensor_id": a.sensor_id, "last_seen": time_json(a.ts), "roles": a.roles,
                     "identity": rec["identity"], "serves": rec["serves"], "uses": rec["uses"],
                     "first_seen": rec["first_seen"],
                     "hazards": {"open": a.open, "max_cvss": a.max_cvss},

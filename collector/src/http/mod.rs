@@ -17,6 +17,7 @@ pub mod bulletins;
 pub mod coordination;
 pub mod error;
 pub mod extract;
+pub mod filter;
 pub mod guard;
 pub mod hazards;
 pub mod health;
@@ -121,6 +122,16 @@ impl App {
     /// The registry as last loaded.
     pub fn registry(&self) -> Arc<Registry> {
         self.registry.get()
+    }
+}
+
+/// A time held as UNIX seconds, as the API shows it: RFC 3339 in UTC, `null` for 0 (none).
+pub fn time_json(secs: u32) -> serde_json::Value {
+    match secs {
+        0 => serde_json::Value::Null,
+        s => icsight_eve::Timestamp(u64::from(s) * 1_000_000)
+            .rfc3339()
+            .into(),
     }
 }
 

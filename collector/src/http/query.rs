@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::extract::{act, Authed};
+use super::filter::{self, Arg, Filter};
 use super::{ApiError, App, ErrorId};
 use crate::account::Account;
 use crate::config::TierRole;
@@ -31,46 +32,6 @@ pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/v1/alerts", get(alerts).route_layer(act("query.alerts")))
         .route("/v1/rollup", get(rollup).route_layer(act("query.rollup")))
-}
-
-/// A value bound to a `?` of the query.
-#[derive(Clone)]
-enum Arg {
-    Str(String),
-    U32(u32),
-    U64(u64),
-    U32s(Vec<u32>),
-}
-
-/// A WHERE clause and its arguments, built together so they cannot drift apart.
-#[derive(Clone, Default)]
-struct Filter {
-    sql: String,
-    args: Vec<Arg>,
-}
-
-impl Filter {
-    fn and(&mut self, clause: &str, args: impl IntoIterator<Item = Arg>) {
-        self.sql.push_str(if self.sql.is_empty() {
-            " WHERE "
-        } else {
-            " AND "
-        });
-        self.sql.push_str(clause);
-        self.args.extend(args);
-    }
-
-    fn bind(self, mut q: clickhouse::query::Query) -> clickhouse::query::Query {
-        for a in self.args {
-            q = match a {
-                Arg::Str(s) => q.bind(s),
-                Arg::U32(n) => q.bind(n),
-                Arg::U64(n) => q.bind(n),
-                Arg::U32s(v) => q.bind(v),
-            };
-        }
-        q
-    }
 }
 
 fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
@@ -137,14 +98,7 @@ fn now() -> u64 {
 
 /// The scope filters: the account's own, narrowed (never widened) by the request's.
 fn scope(who: &Account, p: &AlertParams, f: &mut Filter) -> Result<(), ApiError> {
-    let (province, enterprise) = who.narrow(p.province.as_deref(), p.enterprise.as_deref())?;
-    if let Some(v) = province {
-        f.and("province = ?", [Arg::Str(v)]);
-    }
-    if let Some(v) = enterprise {
-        f.and("enterprise_id = ?", [Arg::Str(v)]);
-    }
-    Ok(())
+    filter::scope(who, p.province.as_deref(), p.enterprise.as_deref(), f)
 }
 
 /// Filters on an alert's dimensions that the roll-ups also have.

@@ -87,53 +87,51 @@ async fn list(
 
 /// The registry in `who`'s scope as `p` narrows it: the API and the registry page read here.
 pub async fn listing(app: &App, who: &Account, p: Params) -> Result<Value, ApiError> {
-    {
-        let (province, enterprise) = who.narrow(p.province.as_deref(), None)?;
-        let profiles = app
-            .grading
-            .profiles()
-            .await
-            .map_err(|e| app.storage_error(e))?;
-        let registry = app.registry();
-        let q = p.q.as_deref().map(str::to_lowercase);
-        let mut list: Vec<&Enterprise> = registry
-            .iter()
-            .filter(|e| who.sees(&e.province, &e.enterprise_id))
-            .filter(|e| province.as_deref().is_none_or(|w| w == e.province))
-            .filter(|e| enterprise.as_deref().is_none_or(|w| w == e.enterprise_id))
-            .filter(|e| p.industry.as_deref().is_none_or(|w| w == e.industry))
-            .filter(|e| p.grade.is_none_or(|g| g == e.grade))
-            .filter(|e| {
-                p.kind
-                    .as_deref()
-                    .is_none_or(|k| profiles.get(&e.enterprise_id).is_some_and(|p| p.kind == k))
+    let (province, enterprise) = who.narrow(p.province.as_deref(), None)?;
+    let profiles = app
+        .grading
+        .profiles()
+        .await
+        .map_err(|e| app.storage_error(e))?;
+    let registry = app.registry();
+    let q = p.q.as_deref().map(str::to_lowercase);
+    let mut list: Vec<&Enterprise> = registry
+        .iter()
+        .filter(|e| who.sees(&e.province, &e.enterprise_id))
+        .filter(|e| province.as_deref().is_none_or(|w| w == e.province))
+        .filter(|e| enterprise.as_deref().is_none_or(|w| w == e.enterprise_id))
+        .filter(|e| p.industry.as_deref().is_none_or(|w| w == e.industry))
+        .filter(|e| p.grade.is_none_or(|g| g == e.grade))
+        .filter(|e| {
+            p.kind
+                .as_deref()
+                .is_none_or(|k| profiles.get(&e.enterprise_id).is_some_and(|p| p.kind == k))
+        })
+        .filter(|e| p.key != Some(true) || is_key(app.grading.config(), e))
+        .filter(|e| {
+            q.as_deref().is_none_or(|q| {
+                e.name.to_lowercase().contains(q) || e.enterprise_id.to_lowercase().contains(q)
             })
-            .filter(|e| p.key != Some(true) || is_key(app.grading.config(), e))
-            .filter(|e| {
-                q.as_deref().is_none_or(|q| {
-                    e.name.to_lowercase().contains(q) || e.enterprise_id.to_lowercase().contains(q)
-                })
-            })
-            .collect();
-        list.sort_by(|a, b| {
-            (a.grade, &a.province, &a.enterprise_id).cmp(&(b.grade, &b.province, &b.enterprise_id))
-        });
-        let total = list.len();
-        let by_grade: Vec<usize> = (1..=3)
-            .map(|g| list.iter().filter(|e| e.grade == g).count())
-            .collect();
-        let limit = p.limit.unwrap_or(500).clamp(1, 10_000);
-        let rows: Vec<Value> = list
-            .into_iter()
-            .take(limit)
-            .map(|e| enterprise_json(app, e, profiles.get(&e.enterprise_id)))
-            .collect();
-        Ok(json!({
-            "total": total,
-            "by_grade": {"1": by_grade[0], "2": by_grade[1], "3": by_grade[2]},
-            "enterprises": rows,
-        }))
-    }
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        (a.grade, &a.province, &a.enterprise_id).cmp(&(b.grade, &b.province, &b.enterprise_id))
+    });
+    let total = list.len();
+    let by_grade: Vec<usize> = (1..=3)
+        .map(|g| list.iter().filter(|e| e.grade == g).count())
+        .collect();
+    let limit = p.limit.unwrap_or(500).clamp(1, 10_000);
+    let rows: Vec<Value> = list
+        .into_iter()
+        .take(limit)
+        .map(|e| enterprise_json(app, e, profiles.get(&e.enterprise_id)))
+        .collect();
+    Ok(json!({
+        "total": total,
+        "by_grade": {"1": by_grade[0], "2": by_grade[1], "3": by_grade[2]},
+        "enterprises": rows,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -193,72 +191,70 @@ async fn upsert(
 
 /// Create or update an enterprise as `who`: whether it existed, its entry, the audit's words.
 pub async fn save(app: &App, who: &Account, u: Upsert) -> Result<(bool, Value, String), ApiError> {
-    {
-        may_change(app, who, &u.province, &u.enterprise_id)?;
-        let e = Enterprise {
-            enterprise_id: u.enterprise_id.trim().to_owned(),
-            name: u.name.trim().to_owned(),
-            province: u.province.clone(),
-            industry: u.industry.clone(),
-            grade: u.grade,
-        };
-        e.check().map_err(ApiError::bad)?;
-        if !u.kind.is_empty() && !KINDS.contains(&u.kind.as_str()) {
-            return Err(ApiError::bad(format!(
-                "kind {:?}: use industrial, platform or infrastructure",
-                u.kind
-            )));
-        }
-        if !u.scale.is_empty() && !SCALES.contains(&u.scale.as_str()) {
-            return Err(ApiError::bad(format!(
-                "scale {:?}: use large, medium, small or micro",
-                u.scale
-            )));
-        }
-        let existed = app.registry().get(&e.enterprise_id).is_some();
-        if let Some(other) = app
-            .registry()
-            .get(&e.enterprise_id)
-            .filter(|o| o.province != e.province)
-        {
-            return Err(ApiError::forbidden(format!(
-                "enterprise {} is registered in province {}",
-                e.enterprise_id, other.province
-            )));
-        }
-        let row = EnterpriseRow::new(&e, now_us(), &format!("api:{}", who.name));
-        app.store
-            .insert("enterprises", std::slice::from_ref(&row))
-            .await
-            .map_err(|err| app.storage_error(err))?;
-        let mut r = (*app.registry()).clone();
-        r.insert(e.clone());
-        app.registry.replace(r);
-        let mut p = (app.grading.profile(&e.enterprise_id).await)
-            .map_err(|err| app.storage_error(err))?
-            .unwrap_or_default();
-        p.enterprise_id = e.enterprise_id.clone();
-        p.province = e.province.clone();
-        p.kind = u.kind.clone();
-        p.scale = u.scale.clone();
-        app.grading
-            .set(p)
-            .await
-            .map_err(|err| app.storage_error(err))?;
-        let e = app.registry().get(&e.enterprise_id).cloned().unwrap_or(e);
-        let profile =
-            (app.grading.profile(&e.enterprise_id).await).map_err(|err| app.storage_error(err))?;
-        let detail = format!(
-            "{} {}: {} grade {} kind {:?} scale {:?}",
-            if existed { "updated" } else { "created" },
-            e.enterprise_id,
-            e.industry,
-            e.grade,
-            u.kind,
-            u.scale
-        );
-        Ok((existed, enterprise_json(app, &e, profile.as_ref()), detail))
+    may_change(app, who, &u.province, &u.enterprise_id)?;
+    let e = Enterprise {
+        enterprise_id: u.enterprise_id.trim().to_owned(),
+        name: u.name.trim().to_owned(),
+        province: u.province.clone(),
+        industry: u.industry.clone(),
+        grade: u.grade,
+    };
+    e.check().map_err(ApiError::bad)?;
+    if !u.kind.is_empty() && !KINDS.contains(&u.kind.as_str()) {
+        return Err(ApiError::bad(format!(
+            "kind {:?}: use industrial, platform or infrastructure",
+            u.kind
+        )));
     }
+    if !u.scale.is_empty() && !SCALES.contains(&u.scale.as_str()) {
+        return Err(ApiError::bad(format!(
+            "scale {:?}: use large, medium, small or micro",
+            u.scale
+        )));
+    }
+    let held = app
+        .registry()
+        .get(&e.enterprise_id)
+        .map(|o| o.province.clone());
+    let existed = held.is_some();
+    if let Some(other) = held.filter(|p| *p != e.province) {
+        return Err(ApiError::forbidden(format!(
+            "enterprise {} is registered in province {other}",
+            e.enterprise_id
+        )));
+    }
+    let row = EnterpriseRow::new(&e, now_us(), &format!("api:{}", who.name));
+    app.store
+        .insert("enterprises", std::slice::from_ref(&row))
+        .await
+        .map_err(|err| app.storage_error(err))?;
+    let mut r = (*app.registry()).clone();
+    r.insert(e.clone());
+    app.registry.replace(r);
+    let mut p = (app.grading.profile(&e.enterprise_id).await)
+        .map_err(|err| app.storage_error(err))?
+        .unwrap_or_default();
+    p.enterprise_id = e.enterprise_id.clone();
+    p.province = e.province.clone();
+    p.kind = u.kind.clone();
+    p.scale = u.scale.clone();
+    app.grading
+        .set(p)
+        .await
+        .map_err(|err| app.storage_error(err))?;
+    let e = app.registry().get(&e.enterprise_id).cloned().unwrap_or(e);
+    let profile =
+        (app.grading.profile(&e.enterprise_id).await).map_err(|err| app.storage_error(err))?;
+    let detail = format!(
+        "{} {}: {} grade {} kind {:?} scale {:?}",
+        if existed { "updated" } else { "created" },
+        e.enterprise_id,
+        e.industry,
+        e.grade,
+        u.kind,
+        u.scale
+    );
+    Ok((existed, enterprise_json(app, &e, profile.as_ref()), detail))
 }
 
 /// `DELETE /v1/registry/{id}`: take an enterprise out; the removal is reported up.
@@ -334,59 +330,57 @@ pub async fn override_grade(
     o: Override,
 ) -> Result<(Value, String), ApiError> {
     let id = id.to_owned();
-    {
-        let Some(e) = app.registry().get(&id).cloned() else {
-            return Err(ApiError::not_found(format!(
-                "no enterprise {id:?} in the registry"
-            )));
-        };
-        may_change(app, who, &e.province, &id)?;
-        if o.grade > 3 {
-            return Err(ApiError::bad(
-                "grade: 1, 2 or 3, or 0 to clear the override",
-            ));
-        }
-        let reason = o.reason.trim();
-        if o.grade != 0 && reason.is_empty() {
-            return Err(ApiError::bad(
-                "reason: say why the rules' grade is overridden",
-            ));
-        }
-        if reason.len() > 2048 || reason.chars().any(char::is_control) {
-            return Err(ApiError::bad(
-                "reason: at most 2048 characters, no control characters",
-            ));
-        }
-        let mut p = (app.grading.profile(&id).await)
-            .map_err(|err| app.storage_error(err))?
-            .unwrap_or_default();
-        p.enterprise_id = id.clone();
-        p.province = e.province.clone();
-        p.override_grade = o.grade;
-        p.override_by = if o.grade == 0 {
-            String::new()
-        } else {
-            who.name.clone()
-        };
-        p.override_reason = if o.grade == 0 {
-            String::new()
-        } else {
-            reason.to_owned()
-        };
-        app.grading
-            .set(p)
-            .await
-            .map_err(|err| app.storage_error(err))?;
-        let now = app.registry().get(&id).cloned().unwrap_or(e.clone());
-        let profile = (app.grading.profile(&id).await).map_err(|err| app.storage_error(err))?;
-        let detail = if o.grade == 0 {
-            format!("{id}: override cleared, grade {} → {}", e.grade, now.grade)
-        } else {
-            format!(
-                "{id}: grade {} → {} by override: {reason}",
-                e.grade, now.grade
-            )
-        };
-        Ok((enterprise_json(app, &now, profile.as_ref()), detail))
+    let Some(e) = app.registry().get(&id).cloned() else {
+        return Err(ApiError::not_found(format!(
+            "no enterprise {id:?} in the registry"
+        )));
+    };
+    may_change(app, who, &e.province, &id)?;
+    if o.grade > 3 {
+        return Err(ApiError::bad(
+            "grade: 1, 2 or 3, or 0 to clear the override",
+        ));
     }
+    let reason = o.reason.trim();
+    if o.grade != 0 && reason.is_empty() {
+        return Err(ApiError::bad(
+            "reason: say why the rules' grade is overridden",
+        ));
+    }
+    if reason.len() > 2048 || reason.chars().any(char::is_control) {
+        return Err(ApiError::bad(
+            "reason: at most 2048 characters, no control characters",
+        ));
+    }
+    let mut p = (app.grading.profile(&id).await)
+        .map_err(|err| app.storage_error(err))?
+        .unwrap_or_default();
+    p.enterprise_id = id.clone();
+    p.province = e.province.clone();
+    p.override_grade = o.grade;
+    p.override_by = if o.grade == 0 {
+        String::new()
+    } else {
+        who.name.clone()
+    };
+    p.override_reason = if o.grade == 0 {
+        String::new()
+    } else {
+        reason.to_owned()
+    };
+    app.grading
+        .set(p)
+        .await
+        .map_err(|err| app.storage_error(err))?;
+    let now = app.registry().get(&id).cloned().unwrap_or(e.clone());
+    let profile = (app.grading.profile(&id).await).map_err(|err| app.storage_error(err))?;
+    let detail = if o.grade == 0 {
+        format!("{id}: override cleared, grade {} → {}", e.grade, now.grade)
+    } else {
+        format!(
+            "{id}: grade {} → {} by override: {reason}",
+            e.grade, now.grade
+        )
+    };
+    Ok((enterprise_json(app, &now, profile.as_ref()), detail))
 }

@@ -325,7 +325,7 @@ pub struct Hit {
 
 /// A hazard (安全隐患) of the register, one row per version, as stored in `hazards` at every
 /// tier: a device under an advisory, or an inspector's finding.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clickhouse::Row)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clickhouse::Row)]
 pub struct Hazard {
     pub hazard_id: String,
     pub province: String,

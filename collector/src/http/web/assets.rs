@@ -3,6 +3,7 @@
 //! when it was first and last seen. What is stored is the sensor's `asset` event, newest per
 //! host.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use super::alerts::encode;
 use super::{layout, page, Viewer};
 use crate::account::Account;
+use crate::http::filter::{self, Filter};
 use crate::http::App;
 use crate::i18n::Lang;
 use crate::tier::situation::Scope;
@@ -98,37 +100,34 @@ impl Asset {
 
 /// The inventory of `scope` as `who` may see it, controllers first, at most `limit` hosts.
 pub(super) async fn inventory(app: &App, who: &Account, scope: &Scope, limit: u32) -> Vec<Asset> {
-    let Ok((province, enterprise)) = who.narrow(
-        Some(scope.province.as_str()).filter(|s| !s.is_empty()),
-        Some(scope.enterprise.as_str()).filter(|s| !s.is_empty()),
-    ) else {
+    let mut f = Filter::default();
+    let asked = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    if filter::scope(
+        who,
+        asked(&scope.province).as_deref(),
+        asked(&scope.enterprise).as_deref(),
+        &mut f,
+    )
+    .is_err()
+    {
         return Vec::new();
-    };
-    let mut sql = String::from(
+    }
+    let sql = format!(
         "SELECT ip, enterprise_id, argMax(sensor_id, ts_us) AS sensor_id, \
-         argMax(roles, ts_us) AS roles, argMax(raw, ts_us) AS raw FROM assets_current WHERE 1",
+         argMax(roles, ts_us) AS roles, argMax(raw, ts_us) AS raw FROM assets_current{} \
+         GROUP BY enterprise_id, ip ORDER BY has(roles, 'outstation') DESC, \
+         has(roles, 'engineering_station') DESC, enterprise_id, ip LIMIT {limit}",
+        f.sql
     );
-    let mut binds = Vec::new();
-    if let Some(p) = province {
-        sql.push_str(" AND province = ?");
-        binds.push(p);
-    }
-    if let Some(e) = enterprise {
-        sql.push_str(" AND enterprise_id = ?");
-        binds.push(e);
-    }
-    sql.push_str(&format!(
-        " GROUP BY enterprise_id, ip ORDER BY has(roles, 'outstation') DESC, \
-         has(roles, 'engineering_station') DESC, enterprise_id, ip LIMIT {limit}"
-    ));
-    let mut q = app.store.client().query(&sql);
-    for b in &binds {
-        q = q.bind(b.as_str());
-    }
-    match q.fetch_all::<Row>().await {
+    match f
+        .clone()
+        .bind(app.store.client().query(&sql))
+        .fetch_all::<Row>()
+        .await
+    {
         Ok(rows) => {
             let mut list: Vec<Asset> = rows.into_iter().map(Asset::of).collect();
-            let open = open_hazards(app).await;
+            let open = open_hazards(app, f).await;
             for a in &mut list {
                 if let Some(h) = open.get(&(a.enterprise_id.clone(), a.ip.clone())) {
                     a.hazards = *h;
@@ -143,25 +142,27 @@ pub(super) async fn inventory(app: &App, who: &Account, scope: &Scope, limit: u3
     }
 }
 
-/// Open hazards by device (enterprise, address): how many, and the highest CVSS.
-async fn open_hazards(app: &App) -> std::collections::HashMap<(String, String), (u64, f64)> {
-    let rows: Result<Vec<(String, String, u64, f64)>, _> = app
-        .store
-        .client()
-        .query(
-            "SELECT enterprise_id, ip, count(), max(cvss) FROM hazards FINAL \
-             WHERE kind = 'advisory' AND state != 'verified' GROUP BY enterprise_id, ip",
-        )
-        .fetch_all()
-        .await;
-    match rows {
+/// Open hazards by device (enterprise, address) within the page's scope `f`: how many, and
+/// the highest CVSS.
+async fn open_hazards(app: &App, mut f: Filter) -> HashMap<(String, String), (u64, f64)> {
+    f.and("kind = 'advisory' AND state != 'verified'", []);
+    let sql = format!(
+        "SELECT enterprise_id, ip, count(), max(cvss) FROM hazards FINAL{} \
+         GROUP BY enterprise_id, ip",
+        f.sql
+    );
+    match f
+        .bind(app.store.client().query(&sql))
+        .fetch_all::<(String, String, u64, f64)>()
+        .await
+    {
         Ok(rows) => rows
             .into_iter()
             .map(|(e, ip, n, c)| ((e, ip), (n, c)))
             .collect(),
         Err(e) => {
             tracing::warn!(error = %e, "reading open hazards for a page failed");
-            Default::default()
+            HashMap::new()
         }
     }
 }

@@ -195,11 +195,9 @@ pub(super) async fn list(
 /// The steps the reader may take on a hazard in `state`: tier inspectors verify and reopen,
 /// everyone who writes assigns and remediates.
 fn steps(v: &Viewer, state: &str) -> Vec<&'static str> {
-    let inspector = v.account.enterprise_id.is_empty();
     ["assigned", "remediated", "verified", "found"]
         .into_iter()
-        .filter(|to| step_refusal(state, to).is_none())
-        .filter(|to| inspector || !matches!(*to, "verified" | "found"))
+        .filter(|to| step_refusal(state, to).is_none() && hazards::may_step(&v.account, to))
         .collect()
 }
 
