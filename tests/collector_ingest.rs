@@ -201,13 +201,13 @@ fn bad_batches_are_refused_whole_and_store_nothing() {
         "line 7: invalid JSON".into(),
     ));
     let mut unknown = good.clone();
-    unknown[8]["event_type"] = json!("http");
+    unknown[8]["event_type"] = json!("krb5");
     cases.push((
         "unknown event type",
         gzip(&ndjson(&unknown), d, "unknown.ndjson"),
         cat(gz(), token_of(&col, &S1)),
         400,
-        "line 9: unknown event_type \\\"http\\\"".into(),
+        "line 9: unknown event_type \\\"krb5\\\"".into(),
     ));
     let mut twice = good.clone();
     twice[9]["event_id"] = twice[1]["event_id"].clone();

@@ -137,14 +137,9 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ),
     ("xbits", "xbits:set,a,track ip_src;", "no host/ip-pair bits"),
     (
-        "http.uri",
-        "http.uri; content:\"x\";",
-        "HTTP is not decoded",
-    ),
-    (
-        "file.data",
-        "file.data; content:\"x\";",
-        "no file extraction",
+        "dns.query",
+        "dns.query; content:\"x\";",
+        "DNS is not decoded yet",
     ),
     (
         "ack",

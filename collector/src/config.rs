@@ -629,7 +629,11 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
-            transactions: transaction_types().map(String::from).collect(),
+            transactions: EventType::ALL
+                .into_iter()
+                .filter(|t| t.is_industrial())
+                .map(|t| t.name().to_owned())
+                .collect(),
             retention_days: 180,
             rollup_retention_days: 730,
             retention_interval_s: 3600,
@@ -1325,7 +1329,11 @@ mod tests {
         assert!(e.contains("server.listen"), "{e}");
         let e = parse("[server]\nlistn = \"x\"\n").unwrap_err();
         assert!(e.contains("listn"), "{e}");
-        let e = parse("[storage]\ntransactions = [\"http\"]\n").unwrap_err();
+        let e = parse("[storage]\ntransactions = [\"krb5\"]\n").unwrap_err();
+        assert!(e.contains("storage.transactions[0]"), "{e}");
+        let c = parse("[storage]\ntransactions = [\"http\", \"fileinfo\"]\n").unwrap();
+        assert_eq!(c.storage.transactions, ["http", "fileinfo"]);
+        let e = parse("[storage]\ntransactions = [\"alert\"]\n").unwrap_err();
         assert!(e.contains("storage.transactions[0]"), "{e}");
         let e = parse(&format!(
             "[[sensors]]\nid = \"a\"\nenterprise_id = \"E\"\nprovince = \"P\"\ntoken_sha256 = \"{TOKEN}\"\n\

@@ -786,9 +786,9 @@ mod tests {
         assert!(matches!(p(&other), LineError::Forbidden(m) if m.contains("\"s2\"")));
         let other = ALERT.replace("\"E1\"", "\"E2\"");
         assert!(matches!(p(&other), LineError::Forbidden(m) if m.contains("enterprise_id")));
-        let unknown = ALERT.replace("\"event_type\":\"alert\"", "\"event_type\":\"http\"");
+        let unknown = ALERT.replace("\"event_type\":\"alert\"", "\"event_type\":\"krb5\"");
         assert!(
-            matches!(p(&unknown), LineError::Invalid(m) if m.contains("unknown event_type \"http\""))
+            matches!(p(&unknown), LineError::Invalid(m) if m.contains("unknown event_type \"krb5\""))
         );
         let no_id = ALERT.replace("\"event_id\":\"1-1\",", "");
         assert!(matches!(p(&no_id), LineError::Invalid(m) if m.starts_with("event_id")));

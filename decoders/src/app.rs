@@ -52,6 +52,7 @@ macro_rules! for_each_protocol {
             Modbus, modbus, $crate::modbus::ModbusParser;
             S7comm, s7comm, $crate::s7comm::S7commParser;
             Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
+            Http, http, $crate::http::HttpParser;
         }
     };
 }
@@ -118,6 +119,11 @@ pub enum Tx<'p, 'a> {
     Dnp3(&'p Fragment<'a>),
     S7comm(S7Tx<'p, 'a>),
     S7commPlus(&'p Plus<'a>),
+    /// An HTTP transaction, as far as it has come.
+    Http {
+        tx: &'p crate::http::Transaction,
+        progress: crate::http::Progress,
+    },
 }
 
 impl Tx<'_, '_> {
@@ -127,6 +133,7 @@ impl Tx<'_, '_> {
             Tx::Modbus { .. } => AppProto::Modbus,
             Tx::Dnp3(_) => AppProto::Dnp3,
             Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
+            Tx::Http { .. } => AppProto::Http,
         }
     }
 }
@@ -186,6 +193,20 @@ pub trait StreamParser: Default {
 
     /// Frame and decode the PDU at the front of `buf`.
     fn parse<'a>(&mut self, dir: Direction, buf: &'a [u8]) -> Parsed<Self::Pdu<'a>, Self::Error>;
+
+    /// Bytes that complete a PDU cut short by the end of the stream, enough for what has come
+    /// of it to be read (an HTTP head without its blank line); empty when a partial PDU is
+    /// worth nothing.
+    fn end_of_stream(&self, _dir: Direction) -> &'static [u8] {
+        &[]
+    }
+
+    /// After `dir` lost its framing (a gap, an invalid PDU): whether `buf`, the start of a
+    /// later chunk, may begin a PDU. The caller then parses `buf` from the start. A parser
+    /// whose framing carries state from one PDU to the next resets it here.
+    fn resync(&mut self, dir: Direction, buf: &[u8]) -> bool {
+        !matches!(self.parse(dir, buf), Parsed::Invalid(_))
+    }
 }
 
 /// A stable, machine-readable name for an anomaly, used as EVE's `anomaly.event`.

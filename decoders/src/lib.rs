@@ -1,4 +1,4 @@
-//! Zero-copy decoders for the industrial protocols icsight watches.
+//! Zero-copy decoders for the protocols icsight watches: industrial ones, and HTTP.
 //!
 //! # The no-panic contract
 //!
@@ -10,12 +10,15 @@
 //!
 //! * [`app`]: the interface between a reassembled byte stream and a protocol parser, shared by
 //!   every protocol.
-//! * One module per protocol — [`modbus`], [`s7comm`], [`dnp3`] — each with a `probe` used for
-//!   protocol detection and a [`app::StreamParser`] that frames and parses PDUs.
+//! * One module per protocol — [`modbus`], [`s7comm`], [`dnp3`], [`http`] — each with a `probe`
+//!   used for protocol detection and a [`app::StreamParser`] that frames and parses PDUs. An
+//!   HTTP transaction ([`http::Transaction`]) is the one view that holds copies: it outlives
+//!   the segments it came in, and the caller fills and reuses it.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod dnp3;
+pub mod http;
 pub mod modbus;
 pub mod s7comm;
 

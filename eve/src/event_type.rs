@@ -17,11 +17,14 @@ pub enum EventType {
     S7comm,
     S7commPlus,
     Dnp3,
+    Http,
+    /// A file seen in a transaction (its metadata; nothing is extracted).
+    Fileinfo,
 }
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -31,6 +34,8 @@ impl EventType {
         EventType::S7comm,
         EventType::S7commPlus,
         EventType::Dnp3,
+        EventType::Http,
+        EventType::Fileinfo,
     ];
 
     /// The name EVE spells.
@@ -45,6 +50,8 @@ impl EventType {
             EventType::S7comm => "s7comm",
             EventType::S7commPlus => "s7commplus",
             EventType::Dnp3 => "dnp3",
+            EventType::Http => "http",
+            EventType::Fileinfo => "fileinfo",
         }
     }
 
@@ -60,6 +67,20 @@ impl EventType {
 
     /// Whether this is an application protocol's transaction.
     pub const fn is_transaction(self) -> bool {
+        matches!(
+            self,
+            EventType::Modbus
+                | EventType::S7comm
+                | EventType::S7commPlus
+                | EventType::Dnp3
+                | EventType::Http
+                | EventType::Fileinfo
+        )
+    }
+
+    /// Whether this is an industrial protocol's transaction: what a collector stores by
+    /// default (the IT protocols' events are many, and their alerts carry them anyway).
+    pub const fn is_industrial(self) -> bool {
         matches!(
             self,
             EventType::Modbus | EventType::S7comm | EventType::S7commPlus | EventType::Dnp3
@@ -110,8 +131,8 @@ mod tests {
         for (i, t) in EventType::ALL.into_iter().enumerate() {
             assert_eq!(t.index(), i);
         }
-        assert_eq!(EventType::parse("http"), None);
-        let e = serde_json::from_str::<EventType>(r#""http""#).unwrap_err();
-        assert!(e.to_string().contains("unknown event_type \"http\""), "{e}");
+        assert_eq!(EventType::parse("krb5"), None);
+        let e = serde_json::from_str::<EventType>(r#""krb5""#).unwrap_err();
+        assert!(e.to_string().contains("unknown event_type \"krb5\""), "{e}");
     }
 }

@@ -7,6 +7,9 @@
 //! * Transaction rules (`modbus:`, `dnp3_*`, `s7comm.*`, `s7commplus_*`) are indexed by the
 //!   protocol field they require — Modbus function, DNP3 function, S7 function — so a
 //!   transaction meets only the rules for its own code plus those that name none.
+//! * HTTP rules are inspected once per transaction, at the [`Progress`] where all their
+//!   buffers have arrived; at each point a prefilter per buffer (the URI, the header fields,
+//!   the body…) over that buffer's fast patterns picks the candidates.
 //! * `app-layer-event` rules are indexed by event name.
 //!
 //! Matching allocates nothing once its [`Detector`] is warm: candidates and alerts go into
@@ -15,10 +18,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use decoders::http::{Progress, Transaction};
 use decoders::{AppProto, Direction, Tx};
 
 use crate::classification::Classification;
 use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
+use crate::http::{self, Plan};
 use crate::payload::{Buffer, Op};
 use crate::prefilter::{Entry, Prefilter, Scratch};
 use crate::threshold::{Seen, Thresholds};
@@ -64,6 +69,8 @@ pub struct Rule {
     /// `metadata` grouped by key, values in order.
     pub metadata: Vec<(String, Vec<String>)>,
     noalert: bool,
+    /// When and on which side an HTTP rule inspects a transaction.
+    http: Option<Plan>,
 }
 
 impl Rule {
@@ -81,6 +88,10 @@ impl Rule {
             severity: sig.priority.or(class.map(|c| c.priority)).unwrap_or(3),
             metadata,
             noalert: sig.flowbits.contains(&FlowbitOp::NoAlert),
+            http: sig.has_http_keywords().then(|| {
+                let to_client = sig.flow.direction.map(|d| d == Direction::ToClient);
+                Plan::new(sig.http_buffers(), to_client)
+            }),
             sig,
         })
     }
@@ -127,11 +138,21 @@ impl TxIndex {
     }
 }
 
+/// HTTP rules of one [`Progress`]: a prefilter for each buffer (and side) the rules take
+/// their fast pattern from, and the rules without one.
+#[derive(Debug, Clone, Default)]
+struct HttpStage {
+    by_buffer: Vec<(http::Buf, bool, Prefilter)>,
+    always: Vec<u32>,
+}
+
 /// Mutable matching state: threshold counters and reusable buffers.
 #[derive(Debug, Default)]
 pub struct Detector {
     pub thresholds: Thresholds,
     scratch: Scratch,
+    /// Candidates gathered from several prefilters.
+    gathered: Vec<u32>,
     /// Rules fully evaluated, over the run.
     pub evaluated: u64,
 }
@@ -163,38 +184,41 @@ pub struct Ruleset {
     dnp3: TxIndex,
     s7comm: TxIndex,
     s7plus: TxIndex,
+    http: [HttpStage; 4],
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
 }
 
-/// What a rule's payload inspection offers the prefilter: a literal, else the first pcre that
-/// looks at the whole payload (not relative to an earlier match, not negated).
+/// What a rule's payload inspection offers the prefilter.
 fn fast_pattern(sig: &Signature) -> Entry<'_> {
-    let contents = || {
-        sig.contents()
-            .filter(|(b, c)| *b == Buffer::Payload && !c.negated)
-            .map(|(_, c)| c)
-    };
+    fast_pattern_in(sig, |b| b == Buffer::Payload).1
+}
+
+/// What the inspections of the buffers `take` accepts offer the prefilter, and from which
+/// buffer: the content marked `fast_pattern`, else the longest positive content, else the
+/// first pcre that looks at its whole buffer (not relative to an earlier match, not negated).
+fn fast_pattern_in(sig: &Signature, take: impl Fn(Buffer) -> bool) -> (Option<Buffer>, Entry<'_>) {
+    let contents = || sig.contents().filter(|(b, c)| take(*b) && !c.negated);
     let chosen = contents()
-        .find(|c| c.fast_pattern)
-        .or_else(|| contents().max_by_key(|c| c.bytes.len()));
-    match chosen {
-        Some(c) => Entry::Pattern {
+        .find(|(_, c)| c.fast_pattern)
+        .or_else(|| contents().max_by_key(|(_, c)| c.bytes.len()));
+    if let Some((b, c)) = chosen {
+        let entry = Entry::Pattern {
             bytes: &c.bytes,
             nocase: c.nocase,
-        },
-        None => sig
-            .inspections
-            .iter()
-            .filter(|i| i.buffer == Buffer::Payload)
-            .flat_map(|i| &i.ops)
-            .find_map(|op| match op {
-                Op::Pcre(p) if !p.negated && !p.relative => Some(Entry::Regex(p)),
-                _ => None,
-            })
-            .unwrap_or(Entry::Always),
+        };
+        return (Some(b), entry);
     }
+    sig.inspections
+        .iter()
+        .filter(|i| take(i.buffer))
+        .flat_map(|i| i.ops.iter().map(move |op| (i.buffer, op)))
+        .find_map(|(b, op)| match op {
+            Op::Pcre(p) if !p.negated && !p.relative => Some((Some(b), Entry::Regex(p))),
+            _ => None,
+        })
+        .unwrap_or((None, Entry::Always))
 }
 
 impl Ruleset {
@@ -220,10 +244,20 @@ impl Ruleset {
             ..Ruleset::default()
         };
         let (mut packet, mut stream) = (Vec::new(), Vec::new());
+        let mut http: HashMap<(Progress, http::Buf, bool), Vec<(u32, Entry)>> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
-            if !s.app_events.is_empty() {
+            if let Some(plan) = r.http {
+                match fast_pattern_in(s, |b| matches!(b, Buffer::Http(_))) {
+                    (Some(Buffer::Http(b)), entry) => http
+                        .entry((plan.stage, b, plan.response))
+                        .or_default()
+                        .push((i, entry)),
+                    _ => set.http[plan.stage as usize].always.push(i),
+                }
+                set.counts.transaction += 1;
+            } else if !s.app_events.is_empty() {
                 for e in &s.app_events {
                     set.events.entry(e.clone()).or_default().push(i);
                 }
@@ -252,6 +286,12 @@ impl Ruleset {
                 packet.push((i, fast_pattern(s)));
                 set.counts.packet += 1;
             }
+        }
+        for ((stage, buf, response), entries) in http {
+            let stage = &mut set.http[stage as usize];
+            stage
+                .by_buffer
+                .push((buf, response, Prefilter::build(entries)));
         }
         set.packet = Prefilter::build(packet);
         set.stream = Prefilter::build(stream);
@@ -297,7 +337,8 @@ impl Ruleset {
         let prefilter = if stream { &self.stream } else { &self.packet };
         let mut scratch = std::mem::take(&mut det.scratch);
         prefilter.candidates(payload, &mut scratch);
-        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |s| {
+        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |r| {
+            let s = &r.sig;
             s.headers.iter().all(|h| h.matches(pkt.ip.as_ref()))
                 && s.dsize.is_none_or(|d| d.matches(payload.len() as u64))
                 && s.inspections.iter().all(|i| {
@@ -320,6 +361,10 @@ impl Ruleset {
         alerts: &mut Vec<u32>,
     ) {
         let (index, code) = match tx {
+            Tx::Http { tx, progress } => {
+                self.match_http(pkt, tx, *progress, bits, det, alerts);
+                return;
+            }
             Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
             Tx::Dnp3(f) => (&self.dnp3, Some(f.function())),
             Tx::S7comm(s) => (&self.s7comm, s.pdu.function().or(s.job_function)),
@@ -330,10 +375,38 @@ impl Ruleset {
         }
         let mut scratch = std::mem::take(&mut det.scratch);
         index.candidates(code, &mut scratch.candidates);
-        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |s| {
-            tx_matches(s, tx)
+        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |r| {
+            tx_matches(&r.sig, tx)
         });
         det.scratch = scratch;
+    }
+
+    /// The HTTP rules due at `progress`, through the prefilters of the buffers there.
+    fn match_http(
+        &self,
+        pkt: &PacketView,
+        tx: &Transaction,
+        progress: Progress,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let stage = &self.http[progress as usize];
+        let mut scratch = std::mem::take(&mut det.scratch);
+        let mut gathered = std::mem::take(&mut det.gathered);
+        gathered.clear();
+        gathered.extend_from_slice(&stage.always);
+        for (buf, response, prefilter) in &stage.by_buffer {
+            if let Some(bytes) = buf.get(tx, *response) {
+                prefilter.candidates(bytes, &mut scratch);
+                gathered.extend_from_slice(&scratch.candidates);
+            }
+        }
+        gathered.sort_unstable();
+        gathered.dedup();
+        self.evaluate(&gathered, pkt, bits, det, alerts, |r| http_matches(r, tx));
+        det.scratch = scratch;
+        det.gathered = gathered;
     }
 
     /// Rules on an application-layer event (`dnp3.flooded`, …) raised on the flow.
@@ -362,14 +435,14 @@ impl Ruleset {
         bits: &mut FlowBits,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
-        specific: impl Fn(&Signature) -> bool,
+        specific: impl Fn(&Rule) -> bool,
     ) {
         let first = alerts.len();
         for &i in candidates {
             let rule = &self.rules[i as usize];
             let s = &rule.sig;
             det.evaluated += 1;
-            if !header_matches(s, pkt) || !bits.check(&s.flowbits) || !specific(s) {
+            if !header_matches(s, pkt) || !bits.check(&s.flowbits) || !specific(rule) {
                 continue;
             }
             bits.apply(&s.flowbits);
@@ -408,6 +481,7 @@ fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
         Protocol::Modbus => pkt.app_proto == Some(AppProto::Modbus),
         Protocol::Dnp3 => pkt.app_proto == Some(AppProto::Dnp3),
         Protocol::S7comm | Protocol::S7commPlus => pkt.app_proto == Some(AppProto::S7comm),
+        Protocol::Http => pkt.app_proto == Some(AppProto::Http),
     };
     if !proto_ok || !s.flow.matches(pkt.dir, pkt.established) {
         return false;
@@ -465,7 +539,24 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         Tx::S7commPlus(p) => {
             s.s7.is_empty() && s.inspections.is_empty() && s.s7plus.iter().all(|m| m.matches(p))
         }
+        // HTTP rules are matched by `match_http`.
+        Tx::Http { .. } => false,
     }
+}
+
+/// An HTTP rule's buffers and `urilen` against a transaction.
+fn http_matches(r: &Rule, tx: &Transaction) -> bool {
+    let Some(plan) = r.http else {
+        return false;
+    };
+    let s = &r.sig;
+    s.urilen.is_none_or(|u| u.matches(tx))
+        && s.inspections.iter().all(|i| match i.buffer {
+            Buffer::Http(b) => b
+                .get(tx, plan.response)
+                .is_some_and(|bytes| i.matches(bytes)),
+            _ => false,
+        })
 }
 
 #[cfg(test)]
@@ -648,5 +739,83 @@ alert s7comm any any -> any any (msg:"param only"; s7comm.param; content:"P_PROG
         };
         assert_eq!(fired(&pi(b"C ")), [1, 2, 3]);
         assert_eq!(fired(&pi(b"")), [1, 3], "a hot start has no argument");
+    }
+
+    #[test]
+    fn http_rules_at_the_point_their_buffers_arrive() {
+        use decoders::http::{HttpParser, Pdu};
+        use decoders::{Parsed, StreamParser};
+        let set = ruleset(
+            r#"
+alert http any any -> any any (msg:"uri, modifier style"; flow:to_server; content:"/admin"; http_uri; content:"login"; http_uri; distance:0; sid:1;)
+alert http any any -> any any (msg:"uri, sticky"; http.uri; content:"/admin/login.php"; startswith; sid:2;)
+alert http any any -> any any (msg:"raw uri keeps the escape"; http.uri.raw; content:"%2e"; sid:3;)
+alert http any any -> any any (msg:"method and ua"; content:"POST"; http_method; content:"curl"; http_user_agent; sid:4;)
+alert http any any -> any any (msg:"pcre U"; pcre:"/^\/admin\/[a-z]+\.php$/U"; sid:5;)
+alert http any any -> any any (msg:"request body"; content:"user=root"; http_client_body; sid:6;)
+alert http any any -> any any (msg:"status"; flow:to_client; content:"403"; http_stat_code; sid:7;)
+alert http any any -> any any (msg:"response body"; flow:to_client; file_data; content:"denied"; sid:8;)
+alert http any any -> any any (msg:"no referer"; http_header_names; content:!"Referer"; sid:9;)
+alert http any any -> any any (msg:"urilen"; urilen:16; sid:10;)
+alert http any any -> any any (msg:"mixed payload"; content:"POST"; http_method; content:"user=root"; sid:11;)
+alert http any any -> any any (msg:"cookie is not a header"; content:"sess"; http_header; sid:12;)
+alert http any any -> any any (msg:"cookie"; content:"sess=1"; http_cookie; sid:13;)
+alert http any any -> any any (msg:"bsize"; http.method; bsize:4; sid:14;)
+alert http any any -> any any (msg:"never"; content:"GET"; http_method; sid:15;)
+"#,
+        );
+        assert_eq!(set.counts().transaction, 15);
+        let mut p = HttpParser::default();
+        let req = b"POST /admin/%2e/login.php HTTP/1.1\r\nHost: plc\r\nUser-Agent: curl/8\r\nCookie: sess=1\r\nContent-Length: 9\r\n\r\nuser=root";
+        let res = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\ndenied";
+        let mut tx = Transaction::default();
+        let Parsed::Pdu {
+            pdu: Pdu::Request(h),
+            len,
+        } = p.parse(Direction::ToServer, req)
+        else {
+            panic!()
+        };
+        tx.set_request(0, &h);
+        tx.request.add_body(&req[len..], 1024);
+        let Parsed::Pdu {
+            pdu: Pdu::Response(h),
+            len,
+        } = p.parse(Direction::ToClient, res)
+        else {
+            panic!()
+        };
+        tx.set_response(&h);
+        tx.response.add_body(&res[len..], 1024);
+        let mut fired = Vec::new();
+        for progress in Progress::ALL {
+            let dir = if progress.in_response() {
+                Direction::ToClient
+            } else {
+                Direction::ToServer
+            };
+            let (mut bits, mut det, mut alerts) =
+                (FlowBits::default(), Detector::default(), vec![]);
+            let v = view(dir, Some(AppProto::Http));
+            set.match_tx(
+                &v,
+                &Tx::Http { tx: &tx, progress },
+                &mut bits,
+                &mut det,
+                &mut alerts,
+            );
+            let mut got = sids(&set, &alerts);
+            got.sort();
+            fired.push(got);
+        }
+        assert_eq!(
+            fired,
+            [
+                vec![1, 2, 3, 4, 5, 9, 10, 13, 14],
+                vec![6, 11],
+                vec![7],
+                vec![8]
+            ]
+        );
     }
 }

@@ -117,15 +117,12 @@ pub enum KeywordError {
     /// `pcre:"/…"` without its closing slash.
     #[error("pcre has no closing `/`")]
     PcreUnclosed,
-    /// A pcre flag for an HTTP buffer.
-    #[error("pcre flag `{flag}` selects an HTTP buffer, which this sensor does not have")]
-    PcreHttpFlag { flag: char },
+    /// Two pcre flags that each select an HTTP buffer.
+    #[error("pcre flags select two HTTP buffers")]
+    PcreTwoBuffers,
     /// The `dce` flag of the `byte_*` keywords.
     #[error("`dce` needs DCE/RPC, which this sensor does not decode")]
     Dce,
-    /// `file_data` and its friends.
-    #[error("`{keyword}`: file extraction is not part of this sensor's protocols")]
-    FileData { keyword: String },
     /// A sticky buffer of a protocol the sensor does not decode (`http.uri`, `dns.query`…).
     #[error("`{keyword}`: this sensor does not decode that protocol")]
     UndecodedProtocol { keyword: String },
@@ -210,7 +207,7 @@ pub enum Conflict {
     ReadOnly { table: &'static str },
     #[error("only one threshold or detection_filter")]
     TwoThresholds,
-    #[error("keywords of more than one ICS protocol")]
+    #[error("keywords of more than one application protocol")]
     IcsProtocols,
     #[error("ICS keywords in an icmp rule")]
     IcsInIcmp,

@@ -32,6 +32,7 @@ pub enum Protocol {
     Dnp3,
     S7comm,
     S7commPlus,
+    Http,
 }
 
 impl Protocol {
@@ -45,6 +46,7 @@ impl Protocol {
             "dnp3" => Protocol::Dnp3,
             "s7comm" => Protocol::S7comm,
             "s7commplus" => Protocol::S7commPlus,
+            "http" | "http1" => Protocol::Http,
             _ => return None,
         })
     }

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod flow;
 pub mod header;
+pub mod http;
 pub mod load;
 pub mod modbus;
 pub mod num;

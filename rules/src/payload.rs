@@ -1,7 +1,7 @@
 //! Inspection of one buffer — the packet payload, or a sticky buffer such as `dnp3_data` or
 //! `s7comm.param` — by
 //! the options that read bytes, in rule order: `content`, `pcre`, `isdataat`, `byte_test`,
-//! `byte_jump`, `byte_extract`.
+//! `byte_jump`, `byte_extract`, `bsize`.
 //!
 //! Each option starts where the previous one left off when it is relative, so a rule is a walk
 //! through the buffer. When a later relative option fails, the walk goes back and tries the
@@ -23,6 +23,8 @@ pub enum Buffer {
     /// The parameter part of an S7 PDU (`s7comm.param`): where PI service arguments, item
     /// addresses and block names sit that no `s7comm.*` field keyword spells out.
     S7Param,
+    /// A buffer of an HTTP transaction.
+    Http(crate::http::Buf),
 }
 
 impl Buffer {
@@ -32,10 +34,12 @@ impl Buffer {
             "pkt_data" => Ok(Some(Buffer::Payload)),
             "dnp3_data" | "dnp3.data" => Ok(Some(Buffer::Dnp3Data)),
             "s7comm.param" => Ok(Some(Buffer::S7Param)),
-            "file_data" | "file.data" => Err(KeywordError::FileData {
-                keyword: name.into(),
-            }),
-            n if n.starts_with("http") || n.starts_with("dns") || n.starts_with("tls") => {
+            n if crate::http::Buf::modifier(n).is_none()
+                && crate::http::Buf::sticky(n).is_some() =>
+            {
+                Ok(crate::http::Buf::sticky(n).map(Buffer::Http))
+            }
+            n if n.starts_with("dns") || n.starts_with("tls") || n.starts_with("ja3") => {
                 Err(KeywordError::UndecodedProtocol {
                     keyword: name.into(),
                 })
@@ -57,10 +61,13 @@ pub enum Op {
     ByteTest(ByteTest),
     ByteJump(ByteJump),
     ByteExtract(ByteExtract),
+    /// `bsize`: the buffer's length.
+    Bsize(crate::num::UintMatch),
 }
 
 impl Op {
-    fn relative(&self) -> bool {
+    /// Whether the option continues from where the one before it left off.
+    pub fn relative(&self) -> bool {
         match self {
             Op::Content(c) => c.distance.is_some() || c.within.is_some(),
             Op::Pcre(p) => p.relative,
@@ -68,6 +75,7 @@ impl Op {
             Op::ByteTest(t) => t.read.relative,
             Op::ByteJump(j) => j.read.relative,
             Op::ByteExtract(e) => e.read.relative,
+            Op::Bsize(_) => false,
         }
     }
 }
@@ -179,6 +187,7 @@ fn walk(
             Some(c) => walk(rest, buf, c, vars, budget),
             None => false,
         },
+        Op::Bsize(m) => m.matches(buf.len() as u64) && walk(rest, buf, cursor, vars, budget),
     }
 }
 

@@ -4,7 +4,9 @@
 //! payload); PCRE-only constructs it lacks — backreferences, look-around — are refused at load
 //! with the reason. Suricata's flags: `i` `s` `m` `x` as in PCRE, `A` anchored at the start (of
 //! the buffer, or of where the previous match ended with `R`), `E` `$` only at the very end,
-//! `G` ungreedy, `R` relative to the previous match, `B`/`O` accepted and without effect here.
+//! `G` ungreedy, `R` relative to the previous match, `B`/`O` accepted and without effect here;
+//! the HTTP flags (`U` the normalized URI, `H` the header fields, `P` the request body…) say
+//! which buffer of a transaction the expression reads ([`crate::http::Buf::pcre_flag`]).
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -23,6 +25,8 @@ pub struct Pcre {
     pub dotall: bool,
     pub multiline: bool,
     pub extended: bool,
+    /// The HTTP buffer a flag selects.
+    pub http: Option<crate::http::Buf>,
 }
 
 impl PartialEq for Pcre {
@@ -31,6 +35,7 @@ impl PartialEq for Pcre {
             && self.negated == other.negated
             && self.relative == other.relative
             && self.anchored == other.anchored
+            && self.http == other.http
     }
 }
 
@@ -41,10 +46,11 @@ impl Pcre {
             Some(r) => (true, r.trim_start()),
             None => (false, v),
         };
+        // Quoted as rules write it, or bare as Suricata also accepts.
         let inner = v
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
-            .ok_or_else(|| KeywordError::invalid(Some("pcre"), value, "in double quotes"))?;
+            .unwrap_or(v);
         let body = inner.strip_prefix('/').ok_or(KeywordError::PcreForm)?;
         let end = body.rfind('/').ok_or(KeywordError::PcreUnclosed)?;
         let (source, flags) = (&body[..end], &body[end + 1..]);
@@ -52,6 +58,7 @@ impl Pcre {
         let source = source.replace("\\;", ";").replace("\\\"", "\"");
         let (mut nocase, mut dotall, mut multiline, mut extended) = (false, false, false, false);
         let (mut anchored, mut relative, mut ungreedy) = (false, false, false);
+        let mut http = None;
         for f in flags.chars() {
             match f {
                 'i' => nocase = true,
@@ -65,8 +72,11 @@ impl Pcre {
                 'E' => {}
                 // Raw bytes and match-limit overrides: nothing to change here.
                 'B' | 'O' => {}
-                'U' | 'I' | 'P' | 'H' | 'D' | 'M' | 'C' | 'K' | 'S' | 'Y' | 'V' | 'W' | 'Q' => {
-                    return Err(KeywordError::PcreHttpFlag { flag: f })
+                f if crate::http::Buf::pcre_flag(f).is_some() => {
+                    if http.is_some() {
+                        return Err(KeywordError::PcreTwoBuffers);
+                    }
+                    http = crate::http::Buf::pcre_flag(f);
                 }
                 other => return Err(KeywordError::unknown("pcre flag", other)),
             }
@@ -98,6 +108,7 @@ impl Pcre {
             dotall,
             multiline,
             extended,
+            http,
         })
     }
 
@@ -142,9 +153,14 @@ mod tests {
         assert!(p.negated);
         assert_eq!(p.find(b"a;b", 0), Some(3));
         assert!(Pcre::parse(r#""/(a)\1/""#).is_err());
-        assert!(Pcre::parse(r#""/a/U""#).is_err());
+        assert_eq!(
+            Pcre::parse(r#""/a/Ui""#).unwrap().http,
+            Some(crate::http::Buf::Uri)
+        );
+        assert!(Pcre::parse(r#""/a/UH""#).is_err());
         assert!(Pcre::parse(r#""/a/q""#).is_err());
         assert!(Pcre::parse(r#""a""#).is_err());
+        assert!(Pcre::parse("/a/U").unwrap().http.is_some(), "unquoted");
         // Under `x`, a trailing comment does not swallow the anchoring group's end.
         let p = Pcre::parse(r#""/stop \s+ now # the command/xA""#).unwrap();
         assert_eq!(p.find(b"stop  now!", 0), Some(9));

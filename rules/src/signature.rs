@@ -11,6 +11,7 @@ use crate::byte::{ByteExtract, ByteJump, ByteTest};
 use crate::content::{quoted_text, Content};
 use crate::dnp3::{self, IndMatch};
 use crate::flow::{FlowOpts, FlowbitNames, FlowbitOp};
+use crate::http::{self, Urilen};
 use crate::modbus::ModbusMatch;
 use crate::num::UintMatch;
 use crate::packet::{self, HeaderMatch};
@@ -55,6 +56,8 @@ pub struct Signature {
     pub dnp3_obj: Vec<(u8, u8)>,
     pub s7: Vec<S7Match>,
     pub s7plus: Vec<PlusMatch>,
+    /// `urilen`.
+    pub urilen: Option<Urilen>,
 }
 
 /// Keywords accepted and deliberately without effect on a passive sensor.
@@ -93,8 +96,17 @@ impl Signature {
             dnp3_obj: Vec::new(),
             s7: Vec::new(),
             s7plus: Vec::new(),
+            urilen: None,
         };
-        let mut buffer = Buffer::Payload;
+        // The sticky buffer options go to, once one is named; and the buffer the last content
+        // or pcre went to, which relative options and content modifiers continue.
+        let mut sticky: Option<Buffer> = None;
+        let mut last: Option<Buffer> = None;
+        let place = |sticky: Option<Buffer>, last: Option<Buffer>, relative: bool| {
+            sticky
+                .or(if relative { last } else { None })
+                .unwrap_or(Buffer::Payload)
+        };
         let mut extract_names: Vec<String> = Vec::new();
         for opt in raw.options {
             let name = opt.name.as_str();
@@ -147,26 +159,58 @@ impl Signature {
                         sig.metadata.push((k.to_owned(), v.trim().to_owned()));
                     }
                 }
-                "content" => {
+                "content" | "uricontent" => {
                     let c = Content::parse(need()?).map_err(e)?;
-                    sig.op(buffer, Op::Content(c));
+                    let b = match name {
+                        "uricontent" => Buffer::Http(http::Buf::Uri),
+                        _ => sticky.unwrap_or(Buffer::Payload),
+                    };
+                    sig.op(b, Op::Content(c));
+                    last = Some(b);
                 }
                 "pcre" => {
                     let p = Pcre::parse(need()?).map_err(e)?;
-                    sig.op(buffer, Op::Pcre(p));
+                    let b = match p.http {
+                        Some(h) => Buffer::Http(h),
+                        None => place(sticky, last, p.relative),
+                    };
+                    sig.op(b, Op::Pcre(p));
+                    last = Some(b);
                 }
-                "isdataat" => sig.op(buffer, parse_isdataat(need()?).map_err(e)?),
+                "isdataat" => {
+                    let op = parse_isdataat(need()?).map_err(e)?;
+                    sig.op(place(sticky, last, op.relative()), op);
+                }
                 "byte_test" => {
                     let t = ByteTest::parse(need()?, &extract_names).map_err(e)?;
-                    sig.op(buffer, Op::ByteTest(t));
+                    sig.op(place(sticky, last, t.read.relative), Op::ByteTest(t));
                 }
                 "byte_jump" => {
                     let j = ByteJump::parse(need()?, &extract_names).map_err(e)?;
-                    sig.op(buffer, Op::ByteJump(j));
+                    sig.op(place(sticky, last, j.read.relative), Op::ByteJump(j));
                 }
                 "byte_extract" => {
                     let x = ByteExtract::parse(need()?, &mut extract_names).map_err(e)?;
-                    sig.op(buffer, Op::ByteExtract(x));
+                    sig.op(place(sticky, last, x.read.relative), Op::ByteExtract(x));
+                }
+                "bsize" => {
+                    let m = crate::num::UintMatch::parse(need()?).map_err(e)?;
+                    sig.op(sticky.unwrap_or(Buffer::Payload), Op::Bsize(m));
+                }
+                "urilen" => sig.urilen = Some(Urilen::parse(need()?).map_err(e)?),
+                m if value.is_none() && http::Buf::modifier(m).is_some() => {
+                    // Suricata 4's spelling: the content just before moves into the buffer.
+                    let to = Buffer::Http(http::Buf::modifier(m).unwrap_or(http::Buf::Uri));
+                    let from = last.ok_or_else(|| {
+                        err(format!("`{name}` without a content right before it"))
+                    })?;
+                    let ops = sig.take_from_last_content(from).ok_or_else(|| {
+                        err(format!("`{name}` without a content right before it"))
+                    })?;
+                    for op in ops {
+                        sig.op(to, op);
+                    }
+                    last = Some(to);
                 }
                 "dsize" => sig.dsize = Some(UintMatch::parse(need()?).map_err(e)?),
                 k if packet::KEYWORDS.contains(&k) => {
@@ -189,17 +233,12 @@ impl Signature {
                         Some(p) => (true, p),
                         None => (false, v),
                     };
-                    let proto = match p {
-                        "modbus" => AppProto::Modbus,
-                        "dnp3" => AppProto::Dnp3,
-                        "s7comm" => AppProto::S7comm,
-                        _ => {
-                            return Err(e(KeywordError::invalid(
-                                None,
-                                p,
-                                "a protocol this sensor decodes",
-                            )))
-                        }
+                    let Some(proto) = AppProto::ALL.into_iter().find(|a| a.name() == p) else {
+                        return Err(e(KeywordError::invalid(
+                            None,
+                            p,
+                            "a protocol this sensor decodes",
+                        )));
                     };
                     sig.app_layer_protocol = Some((proto, !neg));
                 }
@@ -220,7 +259,7 @@ impl Signature {
                     if value.is_none() {
                         match Buffer::from_keyword(name).map_err(kw)? {
                             Some(b) => {
-                                buffer = b;
+                                sticky = Some(b);
                                 continue;
                             }
                             None if is_content_modifier(name) => {}
@@ -229,7 +268,7 @@ impl Signature {
                         }
                     }
                     if is_content_modifier(name) {
-                        let Some(Op::Content(c)) = sig.last_op_mut(buffer) else {
+                        let Some(c) = last.and_then(|b| sig.last_content_mut(b)) else {
                             return Err(err(format!("`{name}` without a content right before it")));
                         };
                         c.modify(name, value).map_err(kw)?;
@@ -245,6 +284,15 @@ impl Signature {
         if sig.sid == 0 {
             return Err(err("no `sid` (or sid 0)".into()));
         }
+        // The payload keywords of a rule that reads an HTTP transaction read the messages as
+        // the stream carried them.
+        if sig.has_http_keywords() {
+            for i in &mut sig.inspections {
+                if i.buffer == Buffer::Payload {
+                    i.buffer = Buffer::Http(http::Buf::Wire);
+                }
+            }
+        }
         sig.check().map_err(|c| kw(c.into()))?;
         Ok(sig)
     }
@@ -259,11 +307,32 @@ impl Signature {
         }
     }
 
-    fn last_op_mut(&mut self, buffer: Buffer) -> Option<&mut Op> {
+    /// The last content of `buffer`'s list and the options after it (relative to it),
+    /// removed.
+    fn take_from_last_content(&mut self, buffer: Buffer) -> Option<Vec<Op>> {
+        let i = self.inspections.iter().position(|i| i.buffer == buffer)?;
+        let ops = &mut self.inspections[i].ops;
+        let at = ops.iter().rposition(|op| matches!(op, Op::Content(_)))?;
+        let taken = ops.split_off(at);
+        if ops.is_empty() {
+            self.inspections.remove(i);
+        }
+        Some(taken)
+    }
+
+    /// The last content of `buffer`'s list: what a content modifier applies to, even with other
+    /// options (`isdataat`, `pcre`) after it.
+    fn last_content_mut(&mut self, buffer: Buffer) -> Option<&mut Content> {
         self.inspections
             .iter_mut()
-            .find(|i| i.buffer == buffer)
-            .and_then(|i| i.ops.last_mut())
+            .find(|i| i.buffer == buffer)?
+            .ops
+            .iter_mut()
+            .rev()
+            .find_map(|op| match op {
+                Op::Content(c) => Some(c),
+                _ => None,
+            })
     }
 
     /// Every content of the rule, with the buffer it inspects.
@@ -282,8 +351,11 @@ impl Signature {
             Protocol::Modbus => Some(AppProto::Modbus),
             Protocol::Dnp3 => Some(AppProto::Dnp3),
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
+            Protocol::Http => Some(AppProto::Http),
             _ => {
-                if !self.modbus.is_empty() {
+                if self.has_http_keywords() {
+                    Some(AppProto::Http)
+                } else if !self.modbus.is_empty() {
                     Some(AppProto::Modbus)
                 } else if self.has_dnp3_keywords() {
                     Some(AppProto::Dnp3)
@@ -306,6 +378,26 @@ impl Signature {
                 .any(|i| i.buffer == Buffer::Dnp3Data)
     }
 
+    /// Whether the rule reads an HTTP transaction: an HTTP buffer, or `urilen`.
+    pub fn has_http_keywords(&self) -> bool {
+        self.urilen.is_some()
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Http(_)))
+    }
+
+    /// The HTTP buffers the rule reads (`urilen` reads the URI).
+    pub fn http_buffers(&self) -> impl Iterator<Item = http::Buf> + Clone + '_ {
+        self.inspections
+            .iter()
+            .filter_map(|i| match i.buffer {
+                Buffer::Http(b) => Some(b),
+                _ => None,
+            })
+            .chain(self.urilen.map(|_| http::Buf::Uri))
+    }
+
     fn has_s7_keywords(&self) -> bool {
         !self.s7.is_empty()
             || !self.s7plus.is_empty()
@@ -317,6 +409,7 @@ impl Signature {
         !self.modbus.is_empty()
             || self.has_dnp3_keywords()
             || self.has_s7_keywords()
+            || self.has_http_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 
@@ -326,6 +419,7 @@ impl Signature {
             !self.modbus.is_empty(),
             self.has_dnp3_keywords(),
             self.has_s7_keywords(),
+            self.has_http_keywords(),
         ];
         if !self.headers.is_empty() && (self.is_transactional() || self.flow.only_stream) {
             return Err(Conflict::HeaderNotPacket);
@@ -339,6 +433,8 @@ impl Signature {
             Some(AppProto::Dnp3)
         } else if families[2] {
             Some(AppProto::S7comm)
+        } else if families[3] {
+            Some(AppProto::Http)
         } else {
             None
         };
@@ -346,6 +442,7 @@ impl Signature {
             Protocol::Modbus => Some(AppProto::Modbus),
             Protocol::Dnp3 => Some(AppProto::Dnp3),
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
+            Protocol::Http => Some(AppProto::Http),
             Protocol::Icmp => {
                 if implied.is_some() {
                     return Err(Conflict::IcsInIcmp);
@@ -397,6 +494,7 @@ impl Signature {
             Protocol::Dnp3 => "dnp3",
             Protocol::S7comm => "s7comm",
             Protocol::S7commPlus => "s7commplus",
+            Protocol::Http => "http",
         }
     }
 }
@@ -516,7 +614,7 @@ mod tests {
         .is_err());
         let e = one("alert tcp any any -> any any (lua:x.lua; sid:1;)").unwrap_err();
         assert!(e.message.contains("`lua` is not supported"));
-        let e = one("alert tcp any any -> any any (http.uri; content:\"x\"; sid:1;)").unwrap_err();
+        let e = one("alert tcp any any -> any any (dns.query; content:\"x\"; sid:1;)").unwrap_err();
         assert!(e.message.contains("does not decode"));
     }
 

@@ -779,7 +779,7 @@ grade = 2
             ("url = \"https://c:8443\"", "uplink.ca"),
             ("url = \"http://c\"\ncert = \"c.pem\"", "uplink.key"),
             ("url = \"http://c\"\nkey = \"k.pem\"", "uplink.cert"),
-            ("events = [\"alert\", \"http\"]", "uplink.events"),
+            ("events = [\"alert\", \"krb5\"]", "uplink.events"),
             ("fsync = \"sometimes\"", "uplink.fsync"),
             ("compression = \"lz4\"", "uplink.compression"),
             ("segment_max_kb = 0", "uplink.segment_max_kb"),

@@ -189,21 +189,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "replayed {} file(s), {} failed: {} packets, {} bytes, {} flows, {} events (alert {}, flow {}, modbus {}, s7comm {}, s7commplus {}, dnp3 {}, anomaly {}, stats {}), {} errors, {:.3} s, {:.0} packets/s",
+                "replayed {} file(s), {} failed: {} packets, {} bytes, {} flows, {} events ({}), {} errors, {:.3} s, {:.0} packets/s",
                 summary.files,
                 failed,
                 s.decoder.pkts,
                 s.decoder.bytes,
                 s.flow.total,
                 c.total,
-                c.alert,
-                c.flow,
-                c.modbus,
-                c.s7comm,
-                c.s7commplus,
-                c.dnp3,
-                c.anomaly,
-                c.stats,
+                c.by_type()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(t, n)| format!("{t} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 failed,
                 summary.seconds,
                 s.decoder.pkts as f64 / summary.seconds.max(1e-9),

@@ -691,12 +691,12 @@ fn start_errors_name_the_key() {
     let e = Uplink::start(
         &UplinkSection {
             link: base.clone(),
-            events: vec!["alert".into(), "http".into()],
+            events: vec!["alert".into(), "krb5".into()],
         },
         &identity(),
     )
     .unwrap_err();
-    assert!(e.to_string().starts_with("uplink.events: \"http\""), "{e}");
+    assert!(e.to_string().starts_with("uplink.events: \"krb5\""), "{e}");
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate it signed, as PEM files.

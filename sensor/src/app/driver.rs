@@ -72,8 +72,21 @@ impl<P: Logged> Driver<P> {
             + P::state_heap_bytes(&self.state)
     }
 
-    /// The flow has ended.
+    /// The flow has ended: a PDU cut short is read as far as it came, if the protocol can.
     pub fn close(&mut self, ctx: &mut AppCtx<'_>) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let side = &mut self.sides[dir.index()];
+            let pad = self.parser.end_of_stream(dir);
+            if side.lost || side.pending.is_empty() || pad.is_empty() {
+                continue;
+            }
+            side.pending.extend_from_slice(pad);
+            if let Step::Done(_) =
+                Self::parse_pending(&mut self.parser, &mut self.state, dir, &side.pending, ctx)
+            {
+                side.pending.clear();
+            }
+        }
         P::close(&mut self.state, ctx);
     }
 
@@ -108,7 +121,7 @@ impl<P: Logged> Driver<P> {
     fn data(&mut self, dir: Direction, mut input: &[u8], ctx: &mut AppCtx<'_>) {
         let side = &mut self.sides[dir.index()];
         if side.lost {
-            if let Parsed::Invalid(_) = self.parser.parse(dir, input) {
+            if !self.parser.resync(dir, input) {
                 return;
             }
             side.lost = false;

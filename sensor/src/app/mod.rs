@@ -10,6 +10,7 @@
 
 pub mod dnp3;
 mod driver;
+pub mod http;
 pub mod modbus;
 pub mod s7comm;
 
@@ -210,6 +211,17 @@ impl AppCtx<'_> {
     ) {
         self.out
             .transaction(&mut self.here, (event_type, dir), tx, body, alert_body);
+    }
+
+    /// Match a transaction against the signatures without writing its event, seen as going
+    /// the way `dir` goes; alerts carry `alert_body`.
+    pub fn inspect<A: Serialize>(
+        &mut self,
+        dir: Direction,
+        tx: decoders::Tx<'_, '_>,
+        alert_body: &A,
+    ) {
+        self.out.inspect(&mut self.here, dir, tx, alert_body);
     }
 
     /// A DNP3 link frame's source address, for the sender's identity.

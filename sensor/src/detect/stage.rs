@@ -101,6 +101,19 @@ impl Stage {
         alert_body: &A,
     ) {
         self.event(here, event_type, body);
+        self.inspect(here, dir, tx, alert_body);
+    }
+
+    /// A transaction against the signatures and the baseline, without its event: for a
+    /// protocol whose transactions are inspected as they progress and logged once at the end
+    /// (HTTP). Alerts carry `alert_body`.
+    pub fn inspect<A: Serialize>(
+        &mut self,
+        here: &mut Here<'_>,
+        dir: Direction,
+        tx: decoders::Tx<'_, '_>,
+        alert_body: &A,
+    ) {
         let pkt = here.view(dir);
         let d = &mut self.detect;
         d.ruleset

@@ -54,6 +54,8 @@ pub struct EventCounts {
     pub s7comm: u64,
     pub s7commplus: u64,
     pub dnp3: u64,
+    pub http: u64,
+    pub fileinfo: u64,
     pub other: u64,
 }
 
@@ -69,6 +71,8 @@ impl EventCounts {
             EventType::S7comm => &mut self.s7comm,
             EventType::S7commPlus => &mut self.s7commplus,
             EventType::Dnp3 => &mut self.dnp3,
+            EventType::Http => &mut self.http,
+            EventType::Fileinfo => &mut self.fileinfo,
             EventType::Asset => &mut self.other,
         }
     }

@@ -1,0 +1,307 @@
+//! Request and response heads: the start line and the header fields, borrowed from the stream.
+//!
+//! `httparse` validates a head and finds where it ends; the views here keep only the byte
+//! range and walk the header lines again when asked, so a head costs no table of its own.
+
+use core::fmt;
+
+/// How the body after a head is delimited (RFC 9112 §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No body: a request without `Content-Length` or `Transfer-Encoding`, a response to
+    /// `HEAD`, a 1xx, 204 or 304 response, or `Content-Length: 0`.
+    None,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// A response delimited by the end of the connection.
+    UntilClose,
+}
+
+/// What is odd about a head without costing it its framing, reported as anomalies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Oddities(u8);
+
+impl Oddities {
+    /// `Content-Length` is not a decimal number, or two of them disagree.
+    pub const BAD_CONTENT_LENGTH: Oddities = Oddities(1);
+    /// Both `Transfer-Encoding: chunked` and `Content-Length`: a request-smuggling tell.
+    pub const LENGTH_AND_CHUNKED: Oddities = Oddities(2);
+    /// A request line with a version other than HTTP/1.0 or HTTP/1.1, or none.
+    pub const VERSION: Oddities = Oddities(4);
+
+    pub fn contains(self, o: Oddities) -> bool {
+        self.0 & o.0 == o.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub(super) fn set(&mut self, o: Oddities) {
+        self.0 |= o.0;
+    }
+
+    /// Each oddity's anomaly name.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        [
+            (Self::BAD_CONTENT_LENGTH, "http.invalid_content_length"),
+            (Self::LENGTH_AND_CHUNKED, "http.content_length_and_chunked"),
+            (Self::VERSION, "http.unknown_version"),
+        ]
+        .into_iter()
+        .filter(move |(o, _)| self.contains(*o))
+        .map(|(_, n)| n)
+    }
+}
+
+/// A request's head: `METHOD URI HTTP/1.x` and its header lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestHead<'a> {
+    /// The whole head as sent, from the request line to the blank line that ends it.
+    pub raw: &'a [u8],
+    pub method: &'a [u8],
+    /// The request target as sent (`http.uri.raw`).
+    pub uri: &'a [u8],
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub protocol: &'a [u8],
+    pub framing: Framing,
+    pub oddities: Oddities,
+}
+
+/// A response's head: `HTTP/1.x CODE REASON` and its header lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseHead<'a> {
+    pub raw: &'a [u8],
+    pub protocol: &'a [u8],
+    pub status: u16,
+    /// The status code's three digits as sent.
+    pub status_text: &'a [u8],
+    pub reason: &'a [u8],
+    pub framing: Framing,
+    pub oddities: Oddities,
+}
+
+impl RequestHead<'static> {
+    /// No request at all: what a response that answers none is paired with.
+    pub const EMPTY: Self = RequestHead {
+        raw: &[],
+        method: &[],
+        uri: &[],
+        protocol: &[],
+        framing: Framing::None,
+        oddities: Oddities(0),
+    };
+}
+
+impl RequestHead<'_> {
+    /// The request line, without its line end.
+    pub fn line(&self) -> &[u8] {
+        first_line(self.raw)
+    }
+
+    pub fn headers(&self) -> Headers<'_> {
+        Headers::after_start_line(self.raw)
+    }
+}
+
+impl ResponseHead<'_> {
+    pub fn line(&self) -> &[u8] {
+        first_line(self.raw)
+    }
+
+    pub fn headers(&self) -> Headers<'_> {
+        Headers::after_start_line(self.raw)
+    }
+
+    /// An interim (1xx) response other than 101: the final response is still to come.
+    pub fn is_interim(&self) -> bool {
+        (100..200).contains(&self.status) && self.status != 101
+    }
+}
+
+/// The first line of a head, without `\r\n`.
+pub fn first_line(raw: &[u8]) -> &[u8] {
+    let end = memchr(b'\n', raw).unwrap_or(raw.len());
+    trim_cr(&raw[..end])
+}
+
+fn memchr(b: u8, s: &[u8]) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The header fields of a head, as `(name, value)`, the value without surrounding white
+/// space. A folded continuation line (obsolete, RFC 9112 §5.2) is skipped.
+#[derive(Clone, Debug)]
+pub struct Headers<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Headers<'a> {
+    /// The fields of a head that starts with a request or status line.
+    pub fn after_start_line(raw: &'a [u8]) -> Self {
+        let rest = match memchr(b'\n', raw) {
+            Some(i) => &raw[i + 1..],
+            None => &[],
+        };
+        Headers { rest }
+    }
+
+    /// The fields of a bare header block (a chunked body's trailer).
+    pub fn block(raw: &'a [u8]) -> Self {
+        Headers { rest: raw }
+    }
+
+    /// The value of the first field called `name` (any case).
+    pub fn get(self, name: &str) -> Option<&'a [u8]> {
+        self.filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+            .next()
+    }
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let end = memchr(b'\n', self.rest).unwrap_or(self.rest.len());
+            let line = trim_cr(&self.rest[..end]);
+            self.rest = self.rest.get(end + 1..).unwrap_or_default();
+            if line.is_empty() {
+                self.rest = &[];
+                return None;
+            }
+            if line[0] == b' ' || line[0] == b'\t' {
+                continue;
+            }
+            let Some(colon) = memchr(b':', line) else {
+                continue;
+            };
+            let name = trim(&line[..colon]);
+            let value = trim(&line[colon + 1..]);
+            return Some((name, value));
+        }
+    }
+}
+
+/// `s` without leading and trailing spaces and tabs.
+pub fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t'))
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|c| !matches!(c, b' ' | b'\t'))
+        .map_or(start, |i| i + 1);
+    &s[start..end.max(start)]
+}
+
+/// The framing announced by a message's header fields, and what is odd about it;
+/// `Transfer-Encoding` counts only where `chunked_allowed` (not in HTTP/1.0).
+pub(super) fn framing(
+    headers: Headers<'_>,
+    oddities: &mut Oddities,
+    chunked_allowed: bool,
+) -> Framing {
+    let (mut chunked, mut length) = (false, None::<u64>);
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case(b"transfer-encoding") && chunked_allowed {
+            // Chunked counts only as the last coding (RFC 9112 §6.1).
+            let last = value.rsplit(|&c| c == b',').next().map(trim);
+            chunked |= last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            match decimal(value) {
+                Some(n) if length.is_none_or(|l| l == n) => length = Some(n),
+                _ => oddities.set(Oddities::BAD_CONTENT_LENGTH),
+            }
+        }
+    }
+    if chunked {
+        if length.is_some() {
+            oddities.set(Oddities::LENGTH_AND_CHUNKED);
+        }
+        return Framing::Chunked;
+    }
+    match length {
+        Some(0) => Framing::None,
+        Some(n) => Framing::Length(n),
+        None => Framing::None,
+    }
+}
+
+/// A decimal number of at most 18 digits.
+fn decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 18 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// Writes bytes as text, escaping what is not printable ASCII.
+pub struct Escaped<'a>(pub &'a [u8]);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.escape_ascii() {
+            fmt::Write::write_char(f, char::from(c))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lines() {
+        let raw = b"GET / HTTP/1.1\r\nHost:  a.example \r\n folded\r\nX-Empty:\r\nbogus\r\nUser-Agent: t\r\n\r\nbody";
+        let h: Vec<_> = Headers::after_start_line(raw).collect();
+        assert_eq!(
+            h,
+            [
+                (&b"Host"[..], &b"a.example"[..]),
+                (b"X-Empty", b""),
+                (b"User-Agent", b"t")
+            ]
+        );
+        assert_eq!(
+            Headers::after_start_line(raw).get("user-agent"),
+            Some(&b"t"[..])
+        );
+        assert_eq!(first_line(raw), b"GET / HTTP/1.1");
+    }
+
+    #[test]
+    fn framing_rules() {
+        let f = |h: &[u8]| {
+            let mut o = Oddities::default();
+            (framing(Headers::block(h), &mut o, true), o)
+        };
+        assert_eq!(f(b"Content-Length: 12\r\n\r\n").0, Framing::Length(12));
+        assert_eq!(f(b"Content-Length: 0\r\n\r\n").0, Framing::None);
+        let (fr, o) = f(b"Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n");
+        assert_eq!(fr, Framing::Chunked);
+        assert!(o.contains(Oddities::LENGTH_AND_CHUNKED));
+        assert_eq!(
+            f(b"Transfer-Encoding: chunked, gzip\r\n\r\n").0,
+            Framing::None
+        );
+        let (fr, o) = f(b"Content-Length: 4\r\nContent-Length: 5\r\n\r\n");
+        assert_eq!(fr, Framing::Length(4));
+        assert!(o.contains(Oddities::BAD_CONTENT_LENGTH));
+        assert!(f(b"Content-Length: -1\r\n\r\n")
+            .1
+            .contains(Oddities::BAD_CONTENT_LENGTH));
+    }
+}

@@ -1,0 +1,145 @@
+//! The `http` event, as Suricata 7 writes it: one per transaction, when its response is
+//! complete (or the flow ends), with the same object in the alerts the transaction raises.
+
+use decoders::http::{Field, Transaction};
+use serde::Serialize;
+
+/// The top-level fields of an `http` event or alert: `tx_id` and the `http` object.
+#[derive(Serialize)]
+pub struct Body<'a> {
+    pub tx_id: u64,
+    pub http: Http<'a>,
+}
+
+/// A `fileinfo` event: the file a response carried, with its transaction's `http` object.
+#[derive(Serialize)]
+pub struct FileBody<'a> {
+    pub tx_id: u64,
+    pub http: Http<'a>,
+    pub fileinfo: Fileinfo<'a>,
+}
+
+#[derive(Serialize)]
+pub struct Fileinfo<'a> {
+    pub filename: Text<'a>,
+    pub gaps: bool,
+    /// `CLOSED` when the whole body came, `TRUNCATED` when it was cut short.
+    pub state: &'static str,
+    pub stored: bool,
+    pub size: u64,
+    pub tx_id: u64,
+}
+
+impl<'a> Fileinfo<'a> {
+    /// The file of `tx`'s response: named by `Content-Disposition`, else by the request's path.
+    pub fn new(tx: &'a Transaction) -> Self {
+        let named = tx
+            .response
+            .field(Field::ContentDisposition)
+            .and_then(disposition_filename);
+        let path = tx.raw_uri();
+        let path = &path[..path.iter().position(|&c| c == b'?').unwrap_or(path.len())];
+        let complete = tx.response.complete && !tx.response.body_truncated;
+        Fileinfo {
+            filename: Text(named.unwrap_or(path)),
+            gaps: tx.response.body_truncated && !tx.response.complete,
+            state: if complete { "CLOSED" } else { "TRUNCATED" },
+            stored: false,
+            size: tx.response.body_seen,
+            tx_id: tx.id,
+        }
+    }
+}
+
+/// The `filename` parameter of a `Content-Disposition` value, quoted or not.
+fn disposition_filename(v: &[u8]) -> Option<&[u8]> {
+    let at = v
+        .windows(9)
+        .position(|w| w.eq_ignore_ascii_case(b"filename="))?;
+    let rest = &v[at + 9..];
+    if let Some(q) = rest.strip_prefix(b"\"") {
+        let end = q.iter().position(|&c| c == b'"').unwrap_or(q.len());
+        return Some(&q[..end]);
+    }
+    let end = rest.iter().position(|&c| c == b';').unwrap_or(rest.len());
+    Some(decoders::http::head::trim(&rest[..end]))
+}
+
+/// Bytes as text: UTF-8 where valid, each other byte as `\xNN`, as Suricata escapes them.
+pub struct Text<'a>(pub &'a [u8]);
+
+impl Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(self.0) {
+            Ok(t) => s.serialize_str(t),
+            Err(_) => s.collect_str(&decoders::http::head::Escaped(self.0)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Http<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<u16>,
+    pub url: Text<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_user_agent: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xff: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_content_type: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_refer: Option<Text<'a>>,
+    pub http_method: Text<'a>,
+    pub protocol: Text<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<Text<'a>>,
+    /// Response body bytes seen (de-chunked, before decompression).
+    pub length: u64,
+}
+
+impl<'a> Http<'a> {
+    /// The object for `tx`: the request's fields, and the response's once it has begun;
+    /// `wire_length` is the response body as it came, before decompression.
+    pub fn new(tx: &'a Transaction, wire_length: u64) -> Self {
+        let req = |f| tx.request.field(f).map(Text);
+        let res = |f| {
+            if tx.has_response {
+                tx.response.field(f).map(Text)
+            } else {
+                None
+            }
+        };
+        let port = tx
+            .request
+            .field(Field::Host)
+            .and_then(|h| {
+                h.rsplit(|&c| c == b':')
+                    .next()
+                    .filter(|_| !h.ends_with(b"]"))
+            })
+            .filter(|p| p.len() < tx.request.field(Field::Host).map_or(0, <[u8]>::len))
+            .and_then(|p| std::str::from_utf8(p).ok()?.parse().ok());
+        Http {
+            hostname: tx
+                .request
+                .field(Field::Host)
+                .map(|_| Text(tx.host.as_slice())),
+            http_port: port,
+            url: Text(tx.raw_uri()),
+            http_user_agent: req(Field::UserAgent),
+            xff: req(Field::XForwardedFor),
+            http_content_type: res(Field::ContentType),
+            http_refer: req(Field::Referer),
+            http_method: Text(tx.method()),
+            protocol: Text(tx.protocol()),
+            status: tx.has_response.then_some(tx.status),
+            redirect: res(Field::Location),
+            length: wire_length,
+        }
+    }
+}
