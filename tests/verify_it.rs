@@ -1,0 +1,164 @@
+//! Suricata's own tests for the IT protocols (`../shared/pcaps/it/suricata-verify`), replayed
+//! with their rules: every test is passed, failed, or skipped for a named reason, and the
+//! tally is reported per protocol. `http-evader` (a corpus of HTTP evasions, one test each)
+//! is counted on its own: how many evasions the HTTP parser sees through.
+//!
+//! A test is skipped, never failed, when it needs what the sensor does not claim: a protocol
+//! it does not decode yet, a capture the shared set lacks, or a rule it refuses (the refusal
+//! is the reason). The assertions hold the protocols the sensor claims to the bar.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::path::Path;
+
+use icsight_tests::verify::{tests_under, VerifyTest};
+use icsight_tests::{par_map, replay_with, root, sensor_bin, shared_pcaps};
+
+/// What became of one test.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Passed,
+    /// The filters that did not hold: (index, expected, actual).
+    Failed(Vec<(usize, Option<u64>, u64)>),
+    Skipped(String),
+}
+
+/// The protocol a test is about, from its folder (`dns/…`) or else its name.
+fn group(path: &str) -> &'static str {
+    let first = path.split('/').next().unwrap_or(path);
+    let name = match first {
+        "dns" | "firewall" | "http-evader" | "http-connect" => first,
+        _ => path,
+    };
+    const GROUPS: [(&str, &str); 11] = [
+        ("firewall", "firewall"),
+        ("dcerpc", "dcerpc"),
+        ("http-evader", "http-evader"),
+        ("http", "http"),
+        ("uri", "http"),
+        ("dns", "dns"),
+        ("tls", "tls"),
+        ("ftp", "ftp"),
+        ("smtp", "smtp"),
+        ("ssh", "ssh"),
+        ("enip", "enip"),
+    ];
+    GROUPS
+        .iter()
+        .find(|(k, _)| name.contains(k))
+        .map_or("detect", |(_, g)| g)
+}
+
+/// Protocols whose tests are skipped until the sensor decodes them, and Suricata 8's firewall
+/// mode (rules that drop), which a passive sensor has no use for.
+const NOT_DECODED: [&str; 8] = [
+    "dns", "tls", "ftp", "smtp", "ssh", "enip", "dcerpc", "firewall",
+];
+
+fn run(base: &Path, dir: &Path) -> Outcome {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let g = group(&dir.strip_prefix(base).unwrap().to_string_lossy());
+    if NOT_DECODED.contains(&g) {
+        return Outcome::Skipped(format!("{g} is not decoded yet"));
+    }
+    let test = VerifyTest::load(dir);
+    let Some(pcap) = test.pcap().filter(|p| p.exists()) else {
+        return Outcome::Skipped("its capture is not in the shared set".into());
+    };
+    let rules = dir.join("test.rules");
+    let rules = if rules.exists() {
+        rules.into_os_string()
+    } else {
+        "/dev/null".into()
+    };
+    if rules != "/dev/null" {
+        let check = std::process::Command::new(sensor_bin())
+            .args([OsStr::new("rules"), OsStr::new("check"), &rules])
+            .output()
+            .expect("run sensor rules check");
+        let stderr = String::from_utf8_lossy(&check.stderr);
+        if let Some(line) = stderr.lines().find(|l| l.starts_with("rule error")) {
+            let reason = line.splitn(4, ':').nth(3).unwrap_or(line).trim();
+            return Outcome::Skipped(format!("a rule is refused: {reason}"));
+        }
+    }
+    let r = replay_with(
+        &[pcap.as_path()],
+        &root().join("tests/conformance.toml"),
+        &[OsStr::new("--rules"), &rules],
+    );
+    if r.status != 0 {
+        return Outcome::Failed(vec![(usize::MAX, None, r.status as u64)]);
+    }
+    let checks = test.check(&r.events);
+    if checks.is_empty() {
+        return Outcome::Skipped(format!("{name} has no filter checks"));
+    }
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| !c.passed())
+        .map(|c| (c.index, c.expected, c.actual))
+        .collect();
+    if failed.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed(failed)
+    }
+}
+
+/// One protocol's results.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    /// Each failed test with the filters that did not hold.
+    failed: Vec<String>,
+    /// Skips by reason.
+    skipped: BTreeMap<String, usize>,
+}
+
+/// What must pass today, per protocol the sensor claims: (group, tests passed at least). The
+/// bar only rises; the is 90% of the tests run.
+const PASSING: [(&str, usize); 2] = [("http", 50), ("http-evader", 153)];
+
+#[test]
+fn suricata_verify_it_tests() {
+    let base = shared_pcaps().join("it/suricata-verify");
+    let dirs = tests_under(&base);
+    assert!(dirs.len() >= 400, "only {} tests found", dirs.len());
+    let outcomes = par_map(&dirs, |d| run(&base, d));
+    let mut tally: BTreeMap<&str, Tally> = BTreeMap::new();
+    for (d, o) in dirs.iter().zip(&outcomes) {
+        let name = d
+            .strip_prefix(&base)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let t = tally.entry(group(&name)).or_default();
+        match o {
+            Outcome::Passed => t.passed += 1,
+            Outcome::Failed(f) => t.failed.push(format!("{name} {f:?}")),
+            Outcome::Skipped(why) => *t.skipped.entry(why.clone()).or_default() += 1,
+        }
+    }
+    for (g, t) in &tally {
+        let skips: usize = t.skipped.values().sum();
+        eprintln!(
+            "{g}: {} passed, {} failed, {skips} skipped",
+            t.passed,
+            t.failed.len()
+        );
+        for f in &t.failed {
+            eprintln!("  failed {f}");
+        }
+        for (why, n) in &t.skipped {
+            eprintln!("  skipped {n}: {why}");
+        }
+    }
+    for (g, least) in PASSING {
+        let passed = tally.get(g).map_or(0, |t| t.passed);
+        assert!(
+            passed >= least,
+            "{g}: {passed} tests pass, fewer than {least}"
+        );
+    }
+}
