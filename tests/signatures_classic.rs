@@ -244,3 +244,90 @@ fn icmp_header_keywords_fire_as_tshark_counts() {
     }
     assert!(want.iter().filter(|(_, n)| *n > 0).count() >= 3, "{want:?}");
 }
+
+/// A classic pcap of Ethernet/IPv4/UDP datagrams from 10.0.0.1:1234 to 10.0.0.2:5678, one a
+/// payload.
+fn udp_pcap(path: &Path, payloads: &[&[u8]]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, p) in payloads.iter().enumerate() {
+        let mut frame = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let total = (20 + 8 + p.len()) as u16;
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        let sum = !ip
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .fold(0u32, |a, b| {
+                let s = a + b;
+                (s & 0xffff) + (s >> 16)
+            }) as u16;
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        frame.extend_from_slice(&ip);
+        frame.extend_from_slice(&1234u16.to_be_bytes());
+        frame.extend_from_slice(&5678u16.to_be_bytes());
+        frame.extend_from_slice(&((8 + p.len()) as u16).to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(p);
+        out.extend_from_slice(&(1_700_000_000u32 + i as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Expressions the linear engine cannot run go to PCRE2, bounded by its match limit: a
+/// catastrophically backtracking one on long payloads gives up (no alert, counted in
+/// `stats.detect.pcre_limit_hits`), while backreferences and look-around that do match alert.
+#[test]
+fn backtracking_expressions_are_bounded_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    // A run of a's, then a `b` out of reach: `(a+)+` tries every split of the run.
+    let mut long = vec![b'a'; 1_400];
+    long.extend_from_slice(b"cb");
+    let pcap = tmp.path().join("pcre.pcap");
+    udp_pcap(
+        &pcap,
+        &[&long, &long, b"user=\"x\" pass='x'", b"/admin.php?x"],
+    );
+    let rules = tmp.path().join("pcre.rules");
+    std::fs::write(
+        &rules,
+        r#"alert udp any any -> any any (msg:"catastrophic"; content:"aaaa"; pcre:"/^(a+)+(?=b)/"; sid:1;)
+alert udp any any -> any any (msg:"backreference"; pcre:"/pass=(['\"])x\1/"; sid:2;)
+alert udp any any -> any any (msg:"look-ahead"; pcre:"/\.php(?=\?)/"; sid:3;)
+alert udp any any -> any any (msg:"look-behind"; pcre:"/(?<!user=)\"x/"; sid:4;)
+"#,
+    )
+    .unwrap();
+    let r = replay_with(
+        &[pcap.as_path()],
+        &cfg,
+        &[OsStr::new("--rules"), rules.as_os_str()],
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let mut sids: Vec<u64> = r
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "alert")
+        .filter_map(|e| e["alert"]["signature_id"].as_u64())
+        .collect();
+    sids.sort();
+    assert_eq!(sids, [2, 3], "{}", r.stderr);
+    let hits = r
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "stats")
+        .filter_map(|e| e["stats"]["detect"]["pcre_limit_hits"].as_u64())
+        .max();
+    assert_eq!(hits, Some(2), "one give-up per long payload");
+}

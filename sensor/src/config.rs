@@ -323,17 +323,35 @@ impl Default for BaselineConfig {
 
 /// Signatures: which rules load without `--rules`, how they are classified, and the rule
 /// variables (`$HOME_NET`, `$MODBUS_SERVER`, `$S7_PORTS` …) for this plant.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RulesConfig {
     /// Rules files or directories; empty: the default ICS ruleset built into the sensor.
     pub files: Vec<PathBuf>,
+    /// PCRE2's match limit for the expressions that backtrack (Suricata's
+    /// `pcre.match-limit`).
+    pub pcre_match_limit: u32,
+    /// PCRE2's depth limit (Suricata's `pcre.match-limit-recursion`).
+    pub pcre_match_limit_recursion: u32,
     /// A Suricata `classification.config`; none: the one shipped in `rules/`.
     pub classification: Option<PathBuf>,
     /// Address variables, e.g. `HOME_NET = "[10.10.0.0/16]"`, `MODBUS_SERVER = "10.10.1.5"`.
     pub address_groups: std::collections::BTreeMap<String, String>,
     /// Port variables, e.g. `MODBUS_PORTS = "[502,5020]"`.
     pub port_groups: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            files: Vec::new(),
+            pcre_match_limit: rules::pcre::backtrack::MATCH_LIMIT,
+            pcre_match_limit_recursion: rules::pcre::backtrack::DEPTH_LIMIT,
+            classification: None,
+            address_groups: Default::default(),
+            port_groups: Default::default(),
+        }
+    }
 }
 
 /// Live capture settings.

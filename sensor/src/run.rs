@@ -207,6 +207,7 @@ pub fn load_rules(
     config: &RulesConfig,
     bulletins: Option<&Path>,
 ) -> anyhow::Result<(Arc<rules::Ruleset>, usize)> {
+    rules::pcre::backtrack::set_limits(config.pcre_match_limit, config.pcre_match_limit_recursion);
     let loaded = crate::detect::load_rules(paths, config, bulletins)?;
     for e in &loaded.errors {
         eprintln!("rule error: {e}");

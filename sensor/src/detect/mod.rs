@@ -36,6 +36,8 @@ pub struct DetectStats {
     pub rules_evaluated: u64,
     /// Thresholded matches that alerted because the threshold table was full.
     pub threshold_untracked: u64,
+    /// Backtracking expressions given up on at PCRE2's match or depth limit.
+    pub pcre_limit_hits: u64,
 }
 
 /// The ruleset and the matching state of one pipeline.
@@ -87,6 +89,7 @@ impl Detect {
     pub fn refresh_stats(&mut self) {
         self.stats.rules_evaluated = self.detector.evaluated;
         self.stats.threshold_untracked = self.detector.thresholds.untracked;
+        self.stats.pcre_limit_hits = rules::pcre::backtrack::limit_hits();
     }
 
     /// Write one `alert` event per rule in [`Detect::alerts`], and clear it: the packet's time

@@ -1,23 +1,38 @@
 //! `pcre:"/REGEX/FLAGS"`.
 //!
-//! Expressions run on `regex::bytes` (linear time, so no rule can stall the sensor on a hostile
-//! payload); PCRE-only constructs it lacks — backreferences, look-around — are refused at load
-//! with the reason. Suricata's flags: `i` `s` `m` `x` as in PCRE, `A` anchored at the start (of
+//! Expressions run on `regex::bytes` where it can run them (linear time, so no rule can stall
+//! the sensor on a hostile payload); the PCRE-only constructs it lacks — backreferences,
+//! look-around, atomic groups — run on PCRE2 ([`backtrack`]) under match and depth limits, as
+//! in Suricata. Suricata's flags: `i` `s` `m` `x` as in PCRE, `A` anchored at the start (of
 //! the buffer, or of where the previous match ended with `R`), `E` `$` only at the very end,
 //! `G` ungreedy, `R` relative to the previous match, `B`/`O` accepted and without effect here;
 //! the HTTP flags (`U` the normalized URI, `H` the header fields, `P` the request body…) say
 //! which buffer of a transaction the expression reads ([`crate::http::Buf::pcre_flag`]).
 
+pub mod backtrack;
+
+use std::sync::Arc;
+
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::KeywordError;
+use backtrack::{Backtracking, Found};
+
+/// The engine an expression runs on.
+#[derive(Debug, Clone)]
+pub enum Engine {
+    /// `regex::bytes`: linear in the buffer.
+    Linear(Regex),
+    /// PCRE2, for what the linear engine cannot express, bounded by PCRE2's limits.
+    Backtracking(Arc<Backtracking>),
+}
 
 /// A compiled `pcre` option.
 #[derive(Debug, Clone)]
 pub struct Pcre {
     /// The expression as written, for the prefilter.
     pub source: String,
-    pub regex: Regex,
+    pub engine: Engine,
     pub negated: bool,
     pub relative: bool,
     pub anchored: bool,
@@ -58,6 +73,7 @@ impl Pcre {
         let source = source.replace("\\;", ";").replace("\\\"", "\"");
         let (mut nocase, mut dotall, mut multiline, mut extended) = (false, false, false, false);
         let (mut anchored, mut relative, mut ungreedy) = (false, false, false);
+        let mut dollar_end = false;
         let mut http = None;
         for f in flags.chars() {
             match f {
@@ -68,8 +84,8 @@ impl Pcre {
                 'A' => anchored = true,
                 'R' => relative = true,
                 'G' => ungreedy = true,
-                // `$` already matches only at the very end unless `m` is given.
-                'E' => {}
+                // `$` only at the very end: the linear engine's `$` always is.
+                'E' => dollar_end = true,
                 // Raw bytes and match-limit overrides: nothing to change here.
                 'B' | 'O' => {}
                 f if crate::http::Buf::pcre_flag(f).is_some() => {
@@ -81,7 +97,7 @@ impl Pcre {
                 other => return Err(KeywordError::unknown("pcre flag", other)),
             }
         }
-        let regex = RegexBuilder::new(&expression(&source, anchored, extended))
+        let linear = RegexBuilder::new(&expression(&source, anchored, extended))
             .unicode(false)
             .case_insensitive(nocase)
             .dot_matches_new_line(dotall)
@@ -89,18 +105,35 @@ impl Pcre {
             .ignore_whitespace(extended)
             .swap_greed(ungreedy)
             .size_limit(1 << 22)
-            .build()
-            .map_err(|e| {
-                let e = e.to_string();
-                let why = e.lines().last().unwrap_or(&e).trim().to_owned();
-                KeywordError::Regex {
-                    expression: source.clone(),
-                    reason: why,
+            .build();
+        let engine = match linear {
+            Ok(re) => Engine::Linear(re),
+            Err(_) => {
+                let mut options = 0;
+                for (on, o) in [
+                    (nocase, backtrack::PCRE2_CASELESS),
+                    (dotall, backtrack::PCRE2_DOTALL),
+                    (multiline, backtrack::PCRE2_MULTILINE),
+                    (extended, backtrack::PCRE2_EXTENDED),
+                    (ungreedy, backtrack::PCRE2_UNGREEDY),
+                    (anchored, backtrack::PCRE2_ANCHORED),
+                    (dollar_end, backtrack::PCRE2_DOLLAR_ENDONLY),
+                ] {
+                    if on {
+                        options |= o;
+                    }
                 }
-            })?;
+                let b =
+                    Backtracking::new(&source, options).map_err(|reason| KeywordError::Regex {
+                        expression: source.clone(),
+                        reason,
+                    })?;
+                Engine::Backtracking(Arc::new(b))
+            }
+        };
         Ok(Pcre {
             source,
-            regex,
+            engine,
             negated,
             relative,
             anchored,
@@ -120,8 +153,22 @@ impl Pcre {
     /// Where the expression matches in `buf[from..]`: the end of the match, as an index into
     /// `buf`.
     pub fn find(&self, buf: &[u8], from: usize) -> Option<usize> {
-        let hay = buf.get(from..)?;
-        self.regex.find(hay).map(|m| from + m.end())
+        match &self.engine {
+            Engine::Linear(re) => {
+                let hay = buf.get(from..)?;
+                re.find(hay).map(|m| from + m.end())
+            }
+            // The whole buffer, from `from`: look-behind may see what comes before.
+            Engine::Backtracking(b) => match b.find(buf, from) {
+                Found::At(end) => Some(end),
+                Found::No | Found::Limit => None,
+            },
+        }
+    }
+
+    /// Whether the expression runs on PCRE2.
+    pub fn backtracks(&self) -> bool {
+        matches!(self.engine, Engine::Backtracking(_))
     }
 }
 
@@ -152,7 +199,14 @@ mod tests {
         let p = Pcre::parse(r#"!"/a\;b/""#).unwrap();
         assert!(p.negated);
         assert_eq!(p.find(b"a;b", 0), Some(3));
-        assert!(Pcre::parse(r#""/(a)\1/""#).is_err());
+        let back = Pcre::parse(r#""/(a)\1/""#).unwrap();
+        assert!(back.backtracks());
+        assert_eq!(back.find(b"xaa", 0), Some(3));
+        assert_eq!(back.find(b"xab", 0), None);
+        let look = Pcre::parse(r#""/\.php(?!\?)/iR""#).unwrap();
+        assert_eq!(look.find(b"a.php?x b.PHP", 2), Some(13));
+        assert!(!Pcre::parse(r#""/a+b/""#).unwrap().backtracks());
+        assert!(Pcre::parse(r#""/(a/""#).is_err());
         assert_eq!(
             Pcre::parse(r#""/a/Ui""#).unwrap().http,
             Some(crate::http::Buf::Uri)
