@@ -137,9 +137,9 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ),
     ("xbits", "xbits:set,a,track ip_src;", "no host/ip-pair bits"),
     (
-        "dns.query",
-        "dns.query; content:\"x\";",
-        "DNS is not decoded yet",
+        "tls.sni",
+        "tls.sni; content:\"x\";",
+        "TLS is not decoded yet",
     ),
     (
         "ack",

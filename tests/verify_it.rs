@@ -51,15 +51,49 @@ fn group(path: &str) -> &'static str {
 
 /// Protocols whose tests are skipped until the sensor decodes them, and Suricata 8's firewall
 /// mode (rules that drop), which a passive sensor has no use for.
-const NOT_DECODED: [&str; 8] = [
-    "dns", "tls", "ftp", "smtp", "ssh", "enip", "dcerpc", "firewall",
-];
+const NOT_DECODED: [&str; 7] = ["tls", "ftp", "smtp", "ssh", "enip", "dcerpc", "firewall"];
+
+/// Whether the test's `suricata.yaml` gives the `dns` EVE logger options (`version: 2`, which
+/// records, which types): a layout or a filter the sensor's DNS log does not take.
+fn dns_log_options(dir: &Path) -> bool {
+    let Ok(yaml) = std::fs::read_to_string(dir.join("suricata.yaml")) else {
+        return false;
+    };
+    let lines: Vec<&str> = yaml.lines().collect();
+    lines.iter().enumerate().any(|(i, l)| {
+        l.trim() == "- dns:"
+            && lines[i + 1..].iter().take(12).any(|o| {
+                let o = o.trim();
+                [
+                    "version:",
+                    "requests:",
+                    "responses:",
+                    "types:",
+                    "formats:",
+                    "query:",
+                    "answer:",
+                ]
+                .iter()
+                .any(|k| o.starts_with(k))
+            })
+    })
+}
 
 fn run(base: &Path, dir: &Path) -> Outcome {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let g = group(&dir.strip_prefix(base).unwrap().to_string_lossy());
+    let rel = dir
+        .strip_prefix(base)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let g = group(&rel);
     if NOT_DECODED.contains(&g) {
         return Outcome::Skipped(format!("{g} is not decoded yet"));
+    }
+    if g == "dns" && (dns_log_options(dir) || rel.starts_with("dns/v2/")) {
+        return Outcome::Skipped(
+            "its suricata.yaml sets the DNS log's version 2 layout or filters it".into(),
+        );
     }
     let test = VerifyTest::load(dir);
     let Some(pcap) = test.pcap().filter(|p| p.exists()) else {
@@ -118,7 +152,7 @@ struct Tally {
 
 /// What must pass today, per protocol the sensor claims: (group, tests passed at least). The
 /// bar only rises; the is 90% of the tests run.
-const PASSING: [(&str, usize); 2] = [("http", 50), ("http-evader", 153)];
+const PASSING: [(&str, usize); 3] = [("http", 50), ("http-evader", 153), ("dns", 15)];
 
 #[test]
 fn suricata_verify_it_tests() {

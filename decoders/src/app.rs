@@ -53,6 +53,7 @@ macro_rules! for_each_protocol {
             S7comm, s7comm, $crate::s7comm::S7commParser;
             Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
             Http, http, $crate::http::HttpParser;
+            Dns, dns, $crate::dns::DnsParser;
         }
     };
 }
@@ -119,6 +120,8 @@ pub enum Tx<'p, 'a> {
     Dnp3(&'p Fragment<'a>),
     S7comm(S7Tx<'p, 'a>),
     S7commPlus(&'p Plus<'a>),
+    /// A DNS query or response.
+    Dns(&'p crate::dns::Message<'a>),
     /// An HTTP transaction, as far as it has come.
     Http {
         tx: &'p crate::http::Transaction,
@@ -134,6 +137,7 @@ impl Tx<'_, '_> {
             Tx::Dnp3(_) => AppProto::Dnp3,
             Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
             Tx::Http { .. } => AppProto::Http,
+            Tx::Dns(_) => AppProto::Dns,
         }
     }
 }
@@ -193,6 +197,10 @@ pub trait StreamParser: Default {
 
     /// Frame and decode the PDU at the front of `buf`.
     fn parse<'a>(&mut self, dir: Direction, buf: &'a [u8]) -> Parsed<Self::Pdu<'a>, Self::Error>;
+
+    /// The bytes come in datagrams (UDP), each whole, rather than as a stream: called before
+    /// every datagram is parsed. For a protocol framed differently on each (DNS's TCP length).
+    fn datagrams(&mut self) {}
 
     /// Bytes that complete a PDU cut short by the end of the stream, enough for what has come
     /// of it to be read (an HTTP head without its blank line); empty when a partial PDU is

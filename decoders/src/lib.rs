@@ -18,6 +18,7 @@
 
 pub mod app;
 pub mod dnp3;
+pub mod dns;
 pub mod http;
 pub mod modbus;
 pub mod s7comm;

@@ -18,13 +18,14 @@ pub enum EventType {
     S7commPlus,
     Dnp3,
     Http,
+    Dns,
     /// A file seen in a transaction (its metadata; nothing is extracted).
     Fileinfo,
 }
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -35,6 +36,7 @@ impl EventType {
         EventType::S7commPlus,
         EventType::Dnp3,
         EventType::Http,
+        EventType::Dns,
         EventType::Fileinfo,
     ];
 
@@ -51,6 +53,7 @@ impl EventType {
             EventType::S7commPlus => "s7commplus",
             EventType::Dnp3 => "dnp3",
             EventType::Http => "http",
+            EventType::Dns => "dns",
             EventType::Fileinfo => "fileinfo",
         }
     }
@@ -74,6 +77,7 @@ impl EventType {
                 | EventType::S7commPlus
                 | EventType::Dnp3
                 | EventType::Http
+                | EventType::Dns
                 | EventType::Fileinfo
         )
     }

@@ -146,6 +146,14 @@ struct HttpStage {
     always: Vec<u32>,
 }
 
+/// DNS rules: a prefilter for each name buffer over its rules' fast patterns, run on each
+/// name, and the rules without one.
+#[derive(Debug, Clone, Default)]
+struct DnsIndex {
+    by_buffer: Vec<(crate::dns::Buf, Prefilter)>,
+    always: Vec<u32>,
+}
+
 /// Mutable matching state: threshold counters and reusable buffers.
 #[derive(Debug, Default)]
 pub struct Detector {
@@ -153,6 +161,8 @@ pub struct Detector {
     scratch: Scratch,
     /// Candidates gathered from several prefilters.
     gathered: Vec<u32>,
+    /// A DNS message's names, per name buffer.
+    names: [Vec<Vec<u8>>; crate::dns::Buf::ALL.len()],
     /// Rules fully evaluated, over the run.
     pub evaluated: u64,
 }
@@ -185,6 +195,7 @@ pub struct Ruleset {
     s7comm: TxIndex,
     s7plus: TxIndex,
     http: [HttpStage; 4],
+    dns: DnsIndex,
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
@@ -245,10 +256,17 @@ impl Ruleset {
         };
         let (mut packet, mut stream) = (Vec::new(), Vec::new());
         let mut http: HashMap<(Progress, http::Buf, bool), Vec<(u32, Entry)>> = HashMap::new();
+        let mut dns: HashMap<crate::dns::Buf, Vec<(u32, Entry)>> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
-            if let Some(plan) = r.http {
+            if s.has_dns_keywords() {
+                match fast_pattern_in(s, |b| matches!(b, Buffer::Dns(_))) {
+                    (Some(Buffer::Dns(b)), entry) => dns.entry(b).or_default().push((i, entry)),
+                    _ => set.dns.always.push(i),
+                }
+                set.counts.transaction += 1;
+            } else if let Some(plan) = r.http {
                 match fast_pattern_in(s, |b| matches!(b, Buffer::Http(_))) {
                     (Some(Buffer::Http(b)), entry) => http
                         .entry((plan.stage, b, plan.response))
@@ -292,6 +310,9 @@ impl Ruleset {
             stage
                 .by_buffer
                 .push((buf, response, Prefilter::build(entries)));
+        }
+        for (buf, entries) in dns {
+            set.dns.by_buffer.push((buf, Prefilter::build(entries)));
         }
         set.packet = Prefilter::build(packet);
         set.stream = Prefilter::build(stream);
@@ -365,6 +386,10 @@ impl Ruleset {
                 self.match_http(pkt, tx, *progress, bits, det, alerts);
                 return;
             }
+            Tx::Dns(m) => {
+                self.match_dns(pkt, m, bits, det, alerts);
+                return;
+            }
             Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
             Tx::Dnp3(f) => (&self.dnp3, Some(f.function())),
             Tx::S7comm(s) => (&self.s7comm, s.pdu.function().or(s.job_function)),
@@ -379,6 +404,47 @@ impl Ruleset {
             tx_matches(&r.sig, tx)
         });
         det.scratch = scratch;
+    }
+
+    /// The DNS rules for a message, through the prefilter of each name buffer over each name.
+    fn match_dns(
+        &self,
+        pkt: &PacketView,
+        m: &decoders::dns::Message<'_>,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        if self.dns.always.is_empty() && self.dns.by_buffer.is_empty() {
+            return;
+        }
+        let mut scratch = std::mem::take(&mut det.scratch);
+        let mut gathered = std::mem::take(&mut det.gathered);
+        let mut names = std::mem::take(&mut det.names);
+        gathered.clear();
+        gathered.extend_from_slice(&self.dns.always);
+        for b in crate::dns::Buf::ALL {
+            b.names(m, &mut names[b as usize]);
+        }
+        for (buf, prefilter) in &self.dns.by_buffer {
+            for name in &names[*buf as usize] {
+                prefilter.candidates(name, &mut scratch);
+                gathered.extend_from_slice(&scratch.candidates);
+            }
+        }
+        gathered.sort_unstable();
+        gathered.dedup();
+        self.evaluate(&gathered, pkt, bits, det, alerts, |r| {
+            let s = &r.sig;
+            s.dns.iter().all(|f| f.matches(m))
+                && s.inspections.iter().all(|i| match i.buffer {
+                    Buffer::Dns(b) => names[b as usize].iter().any(|n| i.matches(n)),
+                    _ => false,
+                })
+        });
+        det.scratch = scratch;
+        det.gathered = gathered;
+        det.names = names;
     }
 
     /// The HTTP rules due at `progress`, through the prefilters of the buffers there.
@@ -482,6 +548,7 @@ fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
         Protocol::Dnp3 => pkt.app_proto == Some(AppProto::Dnp3),
         Protocol::S7comm | Protocol::S7commPlus => pkt.app_proto == Some(AppProto::S7comm),
         Protocol::Http => pkt.app_proto == Some(AppProto::Http),
+        Protocol::Dns => pkt.app_proto == Some(AppProto::Dns),
     };
     if !proto_ok || !s.flow.matches(pkt.dir, pkt.established) {
         return false;
@@ -539,8 +606,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         Tx::S7commPlus(p) => {
             s.s7.is_empty() && s.inspections.is_empty() && s.s7plus.iter().all(|m| m.matches(p))
         }
-        // HTTP rules are matched by `match_http`.
-        Tx::Http { .. } => false,
+        // HTTP and DNS rules are matched by `match_http` and `match_dns`.
+        Tx::Http { .. } | Tx::Dns(_) => false,
     }
 }
 
@@ -817,5 +884,30 @@ alert http any any -> any any (msg:"never"; content:"GET"; http_method; sid:15;)
                 vec![8]
             ]
         );
+    }
+
+    #[test]
+    fn dns_names_one_at_a_time() {
+        let set = ruleset(
+            r#"
+alert dns any any -> any any (msg:"query, ET style"; dns_query; content:"evil.example"; nocase; isdataat:!1,relative; sid:1;)
+alert dns any any -> any any (msg:"a label that starts a name"; dns.query; content:"www."; startswith; sid:2;)
+alert dns any any -> any any (msg:"type A"; dns.rrtype:1; sid:3;)
+alert dns any any -> any any (msg:"answer names"; dns.answers.rrname; content:"evil"; sid:4;)
+alert dns any any -> any any (msg:"not a query"; dns.opcode:!0; sid:5;)
+"#,
+        );
+        assert_eq!(set.counts().transaction, 5);
+        // Two questions: the rules must match within one of them.
+        let mut q = vec![0, 7, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(b"\x03www\x03ics\x03org\x00\x00\x01\x00\x01");
+        q.extend_from_slice(b"\x04Evil\x07Example\x00\x00\x10\x00\x01");
+        let m = decoders::dns::Message::parse(&q).unwrap();
+        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let v = view(Direction::ToServer, Some(AppProto::Dns));
+        set.match_tx(&v, &Tx::Dns(&m), &mut bits, &mut det, &mut alerts);
+        let mut got = sids(&set, &alerts);
+        got.sort();
+        assert_eq!(got, [1, 2, 3]);
     }
 }

@@ -33,6 +33,7 @@ pub enum Protocol {
     S7comm,
     S7commPlus,
     Http,
+    Dns,
 }
 
 impl Protocol {
@@ -47,6 +48,7 @@ impl Protocol {
             "s7comm" => Protocol::S7comm,
             "s7commplus" => Protocol::S7commPlus,
             "http" | "http1" => Protocol::Http,
+            "dns" => Protocol::Dns,
             _ => return None,
         })
     }

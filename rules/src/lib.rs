@@ -19,6 +19,7 @@ pub mod classification;
 pub mod content;
 pub mod default;
 pub mod dnp3;
+pub mod dns;
 pub mod engine;
 pub mod error;
 pub mod flow;

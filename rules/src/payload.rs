@@ -25,6 +25,8 @@ pub enum Buffer {
     S7Param,
     /// A buffer of an HTTP transaction.
     Http(crate::http::Buf),
+    /// A name buffer of a DNS message (each name in turn).
+    Dns(crate::dns::Buf),
 }
 
 impl Buffer {
@@ -38,6 +40,9 @@ impl Buffer {
                 && crate::http::Buf::sticky(n).is_some() =>
             {
                 Ok(crate::http::Buf::sticky(n).map(Buffer::Http))
+            }
+            n if crate::dns::Buf::sticky(n).is_some() => {
+                Ok(crate::dns::Buf::sticky(n).map(Buffer::Dns))
             }
             n if n.starts_with("dns") || n.starts_with("tls") || n.starts_with("ja3") => {
                 Err(KeywordError::UndecodedProtocol {

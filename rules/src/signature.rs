@@ -58,6 +58,8 @@ pub struct Signature {
     pub s7plus: Vec<PlusMatch>,
     /// `urilen`.
     pub urilen: Option<Urilen>,
+    /// `dns.opcode`, `dns.rcode`, `dns.rrtype`.
+    pub dns: Vec<crate::dns::Field>,
 }
 
 /// Keywords accepted and deliberately without effect on a passive sensor.
@@ -97,6 +99,7 @@ impl Signature {
             s7: Vec::new(),
             s7plus: Vec::new(),
             urilen: None,
+            dns: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
         // or pcre went to, which relative options and content modifiers continue.
@@ -197,6 +200,9 @@ impl Signature {
                     let m = crate::num::UintMatch::parse(need()?).map_err(e)?;
                     sig.op(sticky.unwrap_or(Buffer::Payload), Op::Bsize(m));
                 }
+                k if crate::dns::Field::KEYWORDS.contains(&k) => sig
+                    .dns
+                    .push(crate::dns::Field::parse(k, need()?).map_err(e)?),
                 "urilen" => sig.urilen = Some(Urilen::parse(need()?).map_err(e)?),
                 m if value.is_none() && http::Buf::modifier(m).is_some() => {
                     // Suricata 4's spelling: the content just before moves into the buffer.
@@ -352,8 +358,11 @@ impl Signature {
             Protocol::Dnp3 => Some(AppProto::Dnp3),
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
             Protocol::Http => Some(AppProto::Http),
+            Protocol::Dns => Some(AppProto::Dns),
             _ => {
-                if self.has_http_keywords() {
+                if self.has_dns_keywords() {
+                    Some(AppProto::Dns)
+                } else if self.has_http_keywords() {
                     Some(AppProto::Http)
                 } else if !self.modbus.is_empty() {
                     Some(AppProto::Modbus)
@@ -387,6 +396,15 @@ impl Signature {
                 .any(|i| matches!(i.buffer, Buffer::Http(_)))
     }
 
+    /// Whether the rule reads a DNS message: a name buffer or a field keyword.
+    pub fn has_dns_keywords(&self) -> bool {
+        !self.dns.is_empty()
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Dns(_)))
+    }
+
     /// The HTTP buffers the rule reads (`urilen` reads the URI).
     pub fn http_buffers(&self) -> impl Iterator<Item = http::Buf> + Clone + '_ {
         self.inspections
@@ -410,6 +428,7 @@ impl Signature {
             || self.has_dnp3_keywords()
             || self.has_s7_keywords()
             || self.has_http_keywords()
+            || self.has_dns_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 
@@ -420,6 +439,7 @@ impl Signature {
             self.has_dnp3_keywords(),
             self.has_s7_keywords(),
             self.has_http_keywords(),
+            self.has_dns_keywords(),
         ];
         if !self.headers.is_empty() && (self.is_transactional() || self.flow.only_stream) {
             return Err(Conflict::HeaderNotPacket);
@@ -435,6 +455,8 @@ impl Signature {
             Some(AppProto::S7comm)
         } else if families[3] {
             Some(AppProto::Http)
+        } else if families[4] {
+            Some(AppProto::Dns)
         } else {
             None
         };
@@ -443,6 +465,7 @@ impl Signature {
             Protocol::Dnp3 => Some(AppProto::Dnp3),
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
             Protocol::Http => Some(AppProto::Http),
+            Protocol::Dns => Some(AppProto::Dns),
             Protocol::Icmp => {
                 if implied.is_some() {
                     return Err(Conflict::IcsInIcmp);
@@ -495,6 +518,7 @@ impl Signature {
             Protocol::S7comm => "s7comm",
             Protocol::S7commPlus => "s7commplus",
             Protocol::Http => "http",
+            Protocol::Dns => "dns",
         }
     }
 }
@@ -614,7 +638,7 @@ mod tests {
         .is_err());
         let e = one("alert tcp any any -> any any (lua:x.lua; sid:1;)").unwrap_err();
         assert!(e.message.contains("`lua` is not supported"));
-        let e = one("alert tcp any any -> any any (dns.query; content:\"x\"; sid:1;)").unwrap_err();
+        let e = one("alert tcp any any -> any any (tls.sni; content:\"x\"; sid:1;)").unwrap_err();
         assert!(e.message.contains("does not decode"));
     }
 

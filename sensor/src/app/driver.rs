@@ -110,6 +110,7 @@ impl<P: Logged> Driver<P> {
         let side = &mut self.sides[dir.index()];
         side.pending.clear();
         side.lost = false;
+        self.parser.datagrams();
         self.data(dir, bytes, ctx);
         let side = &mut self.sides[dir.index()];
         if !side.pending.is_empty() {

@@ -9,6 +9,7 @@
 //! matches and alerts; the app layer itself decides nothing about alerts.
 
 pub mod dnp3;
+pub mod dns;
 mod driver;
 pub mod http;
 pub mod modbus;
@@ -232,6 +233,19 @@ impl AppCtx<'_> {
     /// Match the packet rules on one packet's payload (`pkt` oriented the way the packet goes).
     pub fn inspect_packet(&mut self, pkt: &rules::PacketView, payload: &[u8]) {
         self.out.packet(&mut self.here, pkt, payload);
+    }
+
+    /// A message logged as it goes, then matched against the signatures (as DNS is): its
+    /// event's addresses are the way `dir` goes; alerts carry the same body.
+    pub fn message<B: Serialize>(
+        &mut self,
+        event_type: EventType,
+        dir: Direction,
+        tx: decoders::Tx<'_, '_>,
+        body: B,
+    ) {
+        self.out.event_towards(&self.here, dir, event_type, &body);
+        self.out.inspect(&mut self.here, dir, tx, &body);
     }
 
     /// Write an event about this flow.

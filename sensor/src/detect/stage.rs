@@ -160,12 +160,29 @@ impl Stage {
 
     /// An event about the flow.
     pub fn event<B: Serialize>(&mut self, here: &Here<'_>, event_type: EventType, body: B) {
+        self.event_towards(here, Direction::ToServer, event_type, body);
+    }
+
+    /// An event about one message of the flow, its addresses the way `dir` goes (as Suricata
+    /// logs DNS: a response from the server to the client).
+    pub fn event_towards<B: Serialize>(
+        &mut self,
+        here: &Here<'_>,
+        dir: Direction,
+        event_type: EventType,
+        body: B,
+    ) {
         let m = &here.meta;
+        let mut tuple = m.tuple();
+        if dir == Direction::ToClient {
+            std::mem::swap(&mut tuple.src_ip, &mut tuple.dest_ip);
+            std::mem::swap(&mut tuple.src_port, &mut tuple.dest_port);
+        }
         self.eve.write(&Event {
             timestamp: here.ts,
             flow_id: Some(m.id),
             event_type,
-            tuple: Some(m.tuple()),
+            tuple: Some(tuple),
             vlan: m.vlan(),
             pcap_cnt: Some(here.pcap_cnt),
             app_proto: m.app_proto.map(AppProto::name),

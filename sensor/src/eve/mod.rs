@@ -55,6 +55,7 @@ pub struct EventCounts {
     pub s7commplus: u64,
     pub dnp3: u64,
     pub http: u64,
+    pub dns: u64,
     pub fileinfo: u64,
     pub other: u64,
 }
@@ -72,6 +73,7 @@ impl EventCounts {
             EventType::S7commPlus => &mut self.s7commplus,
             EventType::Dnp3 => &mut self.dnp3,
             EventType::Http => &mut self.http,
+            EventType::Dns => &mut self.dns,
             EventType::Fileinfo => &mut self.fileinfo,
             EventType::Asset => &mut self.other,
         }
