@@ -35,6 +35,11 @@
 #   baseline_attack.pcap    40 s of the same, then eight steps by the intruder
 #                           (pcaps/baseline_attack.steps.tsv), HMI polling on
 #
+# IT traffic a plant's mirror port carries (for the HTTP, TLS and DNS decoders):
+#
+#   it_web_tls.pcap   CPython http.server <- curl (HTTP/1.1, TCP 8080) and
+#                     OpenSSL s_server <- curl (TLS 1.2 and TLS 1.3, TCP 8443)
+#
 # and MANIFEST.md is rewritten from what the captures hold.
 #
 # Usage (as root, on Debian 12):
@@ -44,7 +49,7 @@
 #                                               #  modbus-writes, modbus-diag, modbus-fcscan,
 #                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
 #                                               #  dnp3-attack, dnp3-poll, baseline-normal-a,
-#                                               #  baseline-normal-b, baseline-attack)
+#                                               #  baseline-normal-b, baseline-attack, it-web)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
@@ -72,13 +77,15 @@ SNAP7_V2_SPEC=${SNAP7_V2_SPEC:-python-snap7==2.1.0}
 SNAP7_V3_SPEC=${SNAP7_V3_SPEC:-python-snap7==3.3.0}
 YADNP3_SPEC=${YADNP3_SPEC:-yadnp3==3.2.1.4}
 
-APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2)
+APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2
+              openssl curl)
 REFERENCE_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
 ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack)
 NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
 BASELINE_SCENARIOS=(baseline-normal-a baseline-normal-b baseline-attack)
+IT_SCENARIOS=(it-web)
 ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
-               "${BASELINE_SCENARIOS[@]}")
+               "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}")
 
 # address plan of the baseline captures (all on lo: Linux routes 127.0.0.0/8 there)
 HMI_ADDR=127.0.0.5
@@ -346,6 +353,38 @@ run_dnp3_udp() {
         -- "$VENV/bin/python" "$SRC/dnp3_master.py" --transport udp --port 20000 --local-port 20001
 }
 
+# IT scenarios ---------------------------------------------------------------
+run_it_web() {
+    # Two real servers on loopback, each asked by curl: CPython's http.server for a page and a
+    # PLC project file, OpenSSL's s_server (a self-signed certificate for hmi.plant.example)
+    # once over TLS 1.2 and once over TLS 1.3.
+    local web=$WORK/web
+    mkdir -p "$web/projects"
+    printf '<html><body>HMI</body></html>\n' >"$web/index.html"
+    head -c 3000 /dev/zero | tr '\0' 'P' >"$web/projects/line1.ap17"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout "$WORK/tls.key" \
+        -out "$WORK/tls.crt" -subj "/C=CN/O=icsight test plant/CN=hmi.plant.example" 2>/dev/null
+    port_busy tcp 8080 && die "tcp port 8080 is already in use"
+    port_busy tcp 8443 && die "tcp port 8443 is already in use"
+    log "scenario it_web_tls (tcp/8080, tcp/8443)"
+    start_capture it_web_tls "tcp port 8080 or tcp port 8443"
+    start_bg "$WORK/http.log" python3 -m http.server 8080 --bind 127.0.0.1 --directory "$web"
+    local http_pid=$LAST_PID
+    wait_port tcp 8080 "$http_pid"
+    start_bg "$WORK/tls.log" openssl s_server -accept 8443 -cert "$WORK/tls.crt" -key "$WORK/tls.key" -www
+    local tls_pid=$LAST_PID
+    wait_port tcp 8443 "$tls_pid"
+    curl -sS -o /dev/null -A "icsight-hmi/1.0" http://127.0.0.1:8080/index.html
+    curl -sS -o /dev/null -A "icsight-hmi/1.0" http://127.0.0.1:8080/projects/line1.ap17
+    curl -sSk -o /dev/null --tlsv1.2 --tls-max 1.2 --resolve hmi.plant.example:8443:127.0.0.1 \
+        https://hmi.plant.example:8443/
+    curl -sSk -o /dev/null --tlsv1.3 --resolve hmi.plant.example:8443:127.0.0.1 \
+        https://hmi.plant.example:8443/
+    stop_bg "$http_pid" TERM
+    stop_bg "$tls_pid" TERM
+    finish_capture it_web_tls
+}
+
 # attack / operations scenarios --------------------------------------------
 run_modbus_writes() {
     # pymodbus treats unit id 0 as broadcast (carried out, never answered).
@@ -492,11 +531,14 @@ declare -A PROTOS=(
     [baseline_normal_a]="tcp mbtcp modbus tpkt cotp s7comm"
     [baseline_normal_b]="tcp mbtcp modbus tpkt cotp s7comm"
     [baseline_attack]="tcp mbtcp modbus tpkt cotp s7comm"
+    [it_web_tls]="tcp http tls"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
+    [it_web_tls]="-d tcp.port==8443,tls"
 )
 declare -A EXTRA_CHECKS=(
+    [it_web_tls]="http.request.method==GET tls.handshake.extensions_server_name==\"hmi.plant.example\" tls.handshake.type==11 tls.handshake.extensions.supported_version==0x0304"
     [modbus_pymodbus_libmodbus]="modbus.exception_code"
     [modbus_pymodbus_offport]="modbus.exception_code"
     [s7comm_snap7]="cotp.type==0x0e cotp.type==0x0d s7comm.param.func==0xf0 s7comm.param.userdata.funcgroup==4"
@@ -706,6 +748,7 @@ write_manifest() {
         [baseline_normal_a]="$baseline_stacks"
         [baseline_normal_b]="$baseline_stacks"
         [baseline_attack]="$baseline_stacks; intruder: pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7)"
+        [it_web_tls]="CPython $(python3 -c 'import platform; print(platform.python_version())') http.server and $(openssl version | cut -d' ' -f1-2) s_server ↔ curl $(curl --version | head -1 | cut -d' ' -f2)"
     )
     declare -A TRANSPORT=(
         [modbus_pymodbus_libmodbus]="TCP 502"
@@ -727,6 +770,7 @@ write_manifest() {
         [baseline_normal_a]="TCP 502 and TCP 102, 127.0.0.5/10/20"
         [baseline_normal_b]="TCP 502 and TCP 102, 127.0.0.5/10/20"
         [baseline_attack]="TCP 502 and TCP 102, 127.0.0.5/10/20/66"
+        [it_web_tls]="TCP 8080 (HTTP) and TCP 8443 (TLS)"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -749,6 +793,7 @@ write_manifest() {
         [baseline_normal_a]="$BASELINE_CYCLES_NORMAL_A s of HMI polling, once a second: Modbus FC3 HR 0-9, FC1 coils 0-15, FC4 IR 100-104 (unit 1), FC6 HR5 := setpoint in 450-550 every tenth cycle; S7 read_var DB1.DBB0 (20 bytes) and MB0 (4 bytes). One TCP connection per protocol. Timeline below"
         [baseline_normal_b]="the same as \`baseline_normal_a.pcap\`, recorded separately (new processes and ports, other random values), $BASELINE_CYCLES_NORMAL_B s"
         [baseline_attack]="$BASELINE_CYCLES_ATTACK s of the same HMI polling; from $BASELINE_ATTACK_DELAY s, 127.0.0.66: FC43/14 read device id; FC3 sweep of HR 0-1999; FC16 HR 0-3 := 9999; FC15 coils 0-7 off and FC5 coil 4 on; S7 write_var DB1, M, Q; PLC STOP. Timeline below and in \`baseline_attack.steps.tsv\`"
+        [it_web_tls]="GET /index.html and GET /projects/line1.ap17 (a PLC project file) over HTTP/1.1; one TLS 1.2 and one TLS 1.3 handshake with SNI hmi.plant.example, then GET / inside"
     )
 
     {
@@ -872,7 +917,7 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
               modbus_normal_polling s7comm_attack_control s7comm_normal_polling
               dnp3_attack_control dnp3_normal_polling
-              baseline_normal_a baseline_normal_b baseline_attack)
+              baseline_normal_a baseline_normal_b baseline_attack it_web_tls)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -884,6 +929,7 @@ main() {
             modbus-writes|modbus-diag|modbus-fcscan|modbus-unitscan|modbus-poll) ;;
             s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
             baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
+            it-web) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -930,6 +976,7 @@ main() {
             baseline-normal-a) run_baseline_normal_a; verify baseline_normal_a ;;
             baseline-normal-b) run_baseline_normal_b; verify baseline_normal_b ;;
             baseline-attack) run_baseline_attack; verify baseline_attack ;;
+            it-web) run_it_web; verify it_web_tls ;;
             manifest) ;;
         esac
     done

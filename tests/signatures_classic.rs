@@ -137,9 +137,9 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ),
     ("xbits", "xbits:set,a,track ip_src;", "no host/ip-pair bits"),
     (
-        "tls.sni",
-        "tls.sni; content:\"x\";",
-        "TLS is not decoded yet",
+        "ssh.proto",
+        "ssh.proto; content:\"x\";",
+        "SSH is not decoded yet",
     ),
     (
         "ack",

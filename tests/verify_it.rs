@@ -51,7 +51,7 @@ fn group(path: &str) -> &'static str {
 
 /// Protocols whose tests are skipped until the sensor decodes them, and Suricata 8's firewall
 /// mode (rules that drop), which a passive sensor has no use for.
-const NOT_DECODED: [&str; 7] = ["tls", "ftp", "smtp", "ssh", "enip", "dcerpc", "firewall"];
+const NOT_DECODED: [&str; 6] = ["ftp", "smtp", "ssh", "enip", "dcerpc", "firewall"];
 
 /// Whether the test's `suricata.yaml` gives the `dns` EVE logger options (`version: 2`, which
 /// records, which types): a layout or a filter the sensor's DNS log does not take.

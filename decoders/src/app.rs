@@ -54,6 +54,7 @@ macro_rules! for_each_protocol {
             Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
             Http, http, $crate::http::HttpParser;
             Dns, dns, $crate::dns::DnsParser;
+            Tls, tls, $crate::tls::TlsParser;
         }
     };
 }
@@ -120,6 +121,11 @@ pub enum Tx<'p, 'a> {
     Dnp3(&'p Fragment<'a>),
     S7comm(S7Tx<'p, 'a>),
     S7commPlus(&'p Plus<'a>),
+    /// A TLS handshake, as far as it has come.
+    Tls {
+        tls: &'p crate::tls::Tls,
+        progress: crate::tls::Progress,
+    },
     /// A DNS query or response.
     Dns(&'p crate::dns::Message<'a>),
     /// An HTTP transaction, as far as it has come.
@@ -138,6 +144,7 @@ impl Tx<'_, '_> {
             Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
             Tx::Http { .. } => AppProto::Http,
             Tx::Dns(_) => AppProto::Dns,
+            Tx::Tls { .. } => AppProto::Tls,
         }
     }
 }

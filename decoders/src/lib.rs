@@ -22,5 +22,6 @@ pub mod dns;
 pub mod http;
 pub mod modbus;
 pub mod s7comm;
+pub mod tls;
 
 pub use app::{AppProto, Direction, Parsed, Probe, StreamParser, Tx};

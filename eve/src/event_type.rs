@@ -19,13 +19,14 @@ pub enum EventType {
     Dnp3,
     Http,
     Dns,
+    Tls,
     /// A file seen in a transaction (its metadata; nothing is extracted).
     Fileinfo,
 }
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -37,6 +38,7 @@ impl EventType {
         EventType::Dnp3,
         EventType::Http,
         EventType::Dns,
+        EventType::Tls,
         EventType::Fileinfo,
     ];
 
@@ -54,6 +56,7 @@ impl EventType {
             EventType::Dnp3 => "dnp3",
             EventType::Http => "http",
             EventType::Dns => "dns",
+            EventType::Tls => "tls",
             EventType::Fileinfo => "fileinfo",
         }
     }
@@ -78,6 +81,7 @@ impl EventType {
                 | EventType::Dnp3
                 | EventType::Http
                 | EventType::Dns
+                | EventType::Tls
                 | EventType::Fileinfo
         )
     }

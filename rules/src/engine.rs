@@ -154,6 +154,13 @@ struct DnsIndex {
     always: Vec<u32>,
 }
 
+/// TLS rules of one [`decoders::tls::Progress`]: a prefilter per buffer, and the rest.
+#[derive(Debug, Clone, Default)]
+struct TlsStage {
+    by_buffer: Vec<(crate::tls::Buf, Prefilter)>,
+    always: Vec<u32>,
+}
+
 /// Mutable matching state: threshold counters and reusable buffers.
 #[derive(Debug, Default)]
 pub struct Detector {
@@ -196,6 +203,7 @@ pub struct Ruleset {
     s7plus: TxIndex,
     http: [HttpStage; 4],
     dns: DnsIndex,
+    tls: [TlsStage; 2],
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
@@ -257,10 +265,21 @@ impl Ruleset {
         let (mut packet, mut stream) = (Vec::new(), Vec::new());
         let mut http: HashMap<(Progress, http::Buf, bool), Vec<(u32, Entry)>> = HashMap::new();
         let mut dns: HashMap<crate::dns::Buf, Vec<(u32, Entry)>> = HashMap::new();
+        let mut tls: HashMap<(decoders::tls::Progress, crate::tls::Buf), Vec<(u32, Entry)>> =
+            HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
-            if s.has_dns_keywords() {
+            if s.has_tls_keywords() {
+                let stage = s.tls_stage();
+                match fast_pattern_in(s, |b| matches!(b, Buffer::Tls(_))) {
+                    (Some(Buffer::Tls(b)), entry) => {
+                        tls.entry((stage, b)).or_default().push((i, entry))
+                    }
+                    _ => set.tls[stage as usize].always.push(i),
+                }
+                set.counts.transaction += 1;
+            } else if s.has_dns_keywords() {
                 match fast_pattern_in(s, |b| matches!(b, Buffer::Dns(_))) {
                     (Some(Buffer::Dns(b)), entry) => dns.entry(b).or_default().push((i, entry)),
                     _ => set.dns.always.push(i),
@@ -310,6 +329,11 @@ impl Ruleset {
             stage
                 .by_buffer
                 .push((buf, response, Prefilter::build(entries)));
+        }
+        for ((stage, buf), entries) in tls {
+            set.tls[stage as usize]
+                .by_buffer
+                .push((buf, Prefilter::build(entries)));
         }
         for (buf, entries) in dns {
             set.dns.by_buffer.push((buf, Prefilter::build(entries)));
@@ -390,6 +414,10 @@ impl Ruleset {
                 self.match_dns(pkt, m, bits, det, alerts);
                 return;
             }
+            Tx::Tls { tls, progress } => {
+                self.match_tls(pkt, tls, *progress, bits, det, alerts);
+                return;
+            }
             Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
             Tx::Dnp3(f) => (&self.dnp3, Some(f.function())),
             Tx::S7comm(s) => (&self.s7comm, s.pdu.function().or(s.job_function)),
@@ -404,6 +432,41 @@ impl Ruleset {
             tx_matches(&r.sig, tx)
         });
         det.scratch = scratch;
+    }
+
+    /// The TLS rules due at `progress`, through the prefilters of the buffers there.
+    fn match_tls(
+        &self,
+        pkt: &PacketView,
+        t: &decoders::tls::Tls,
+        progress: decoders::tls::Progress,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let stage = &self.tls[progress as usize];
+        let mut scratch = std::mem::take(&mut det.scratch);
+        let mut gathered = std::mem::take(&mut det.gathered);
+        gathered.clear();
+        gathered.extend_from_slice(&stage.always);
+        for (buf, prefilter) in &stage.by_buffer {
+            if let Some(bytes) = buf.get(t) {
+                prefilter.candidates(bytes, &mut scratch);
+                gathered.extend_from_slice(&scratch.candidates);
+            }
+        }
+        gathered.sort_unstable();
+        gathered.dedup();
+        self.evaluate(&gathered, pkt, bits, det, alerts, |r| {
+            let s = &r.sig;
+            s.tls.iter().all(|f| f.matches(t))
+                && s.inspections.iter().all(|i| match i.buffer {
+                    Buffer::Tls(b) => b.get(t).is_some_and(|bytes| i.matches(bytes)),
+                    _ => false,
+                })
+        });
+        det.scratch = scratch;
+        det.gathered = gathered;
     }
 
     /// The DNS rules for a message, through the prefilter of each name buffer over each name.
@@ -549,6 +612,7 @@ fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
         Protocol::S7comm | Protocol::S7commPlus => pkt.app_proto == Some(AppProto::S7comm),
         Protocol::Http => pkt.app_proto == Some(AppProto::Http),
         Protocol::Dns => pkt.app_proto == Some(AppProto::Dns),
+        Protocol::Tls => pkt.app_proto == Some(AppProto::Tls),
     };
     if !proto_ok || !s.flow.matches(pkt.dir, pkt.established) {
         return false;
@@ -607,7 +671,7 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
             s.s7.is_empty() && s.inspections.is_empty() && s.s7plus.iter().all(|m| m.matches(p))
         }
         // HTTP and DNS rules are matched by `match_http` and `match_dns`.
-        Tx::Http { .. } | Tx::Dns(_) => false,
+        Tx::Http { .. } | Tx::Dns(_) | Tx::Tls { .. } => false,
     }
 }
 

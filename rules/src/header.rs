@@ -34,6 +34,7 @@ pub enum Protocol {
     S7commPlus,
     Http,
     Dns,
+    Tls,
 }
 
 impl Protocol {
@@ -49,6 +50,7 @@ impl Protocol {
             "s7commplus" => Protocol::S7commPlus,
             "http" | "http1" => Protocol::Http,
             "dns" => Protocol::Dns,
+            "tls" | "ssl" => Protocol::Tls,
             _ => return None,
         })
     }

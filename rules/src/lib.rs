@@ -36,6 +36,7 @@ pub mod s7comm;
 pub mod signature;
 pub mod text;
 pub mod threshold;
+pub mod tls;
 pub mod vars;
 
 pub use classification::Classification;

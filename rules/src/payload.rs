@@ -27,6 +27,8 @@ pub enum Buffer {
     Http(crate::http::Buf),
     /// A name buffer of a DNS message (each name in turn).
     Dns(crate::dns::Buf),
+    /// A buffer of a TLS handshake.
+    Tls(crate::tls::Buf),
 }
 
 impl Buffer {
@@ -44,7 +46,13 @@ impl Buffer {
             n if crate::dns::Buf::sticky(n).is_some() => {
                 Ok(crate::dns::Buf::sticky(n).map(Buffer::Dns))
             }
-            n if n.starts_with("dns") || n.starts_with("tls") || n.starts_with("ja3") => {
+            n if crate::tls::Buf::sticky(n).is_some() => {
+                Ok(crate::tls::Buf::sticky(n).map(Buffer::Tls))
+            }
+            n if UNDECODED
+                .iter()
+                .any(|p| n.strip_prefix(p).is_some_and(|r| r.starts_with(['.', '_']))) =>
+            {
                 Err(KeywordError::UndecodedProtocol {
                     keyword: name.into(),
                 })
@@ -53,6 +61,12 @@ impl Buffer {
         }
     }
 }
+
+/// Protocols whose buffers Suricata offers and this sensor does not decode yet.
+const UNDECODED: [&str; 14] = [
+    "ftp", "smtp", "smb", "ssh", "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike",
+    "http2", "ldap",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {

@@ -60,6 +60,8 @@ pub struct Signature {
     pub urilen: Option<Urilen>,
     /// `dns.opcode`, `dns.rcode`, `dns.rrtype`.
     pub dns: Vec<crate::dns::Field>,
+    /// `tls.version`, `tls.subject`, `ssl_state` ….
+    pub tls: Vec<crate::tls::Field>,
 }
 
 /// Keywords accepted and deliberately without effect on a passive sensor.
@@ -100,6 +102,7 @@ impl Signature {
             s7plus: Vec::new(),
             urilen: None,
             dns: Vec::new(),
+            tls: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
         // or pcre went to, which relative options and content modifiers continue.
@@ -203,6 +206,9 @@ impl Signature {
                 k if crate::dns::Field::KEYWORDS.contains(&k) => sig
                     .dns
                     .push(crate::dns::Field::parse(k, need()?).map_err(e)?),
+                k if crate::tls::Field::KEYWORDS.contains(&k) => sig
+                    .tls
+                    .push(crate::tls::Field::parse(k, need()?).map_err(e)?),
                 "urilen" => sig.urilen = Some(Urilen::parse(need()?).map_err(e)?),
                 m if value.is_none() && http::Buf::modifier(m).is_some() => {
                     // Suricata 4's spelling: the content just before moves into the buffer.
@@ -359,8 +365,11 @@ impl Signature {
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
             Protocol::Http => Some(AppProto::Http),
             Protocol::Dns => Some(AppProto::Dns),
+            Protocol::Tls => Some(AppProto::Tls),
             _ => {
-                if self.has_dns_keywords() {
+                if self.has_tls_keywords() {
+                    Some(AppProto::Tls)
+                } else if self.has_dns_keywords() {
                     Some(AppProto::Dns)
                 } else if self.has_http_keywords() {
                     Some(AppProto::Http)
@@ -396,6 +405,26 @@ impl Signature {
                 .any(|i| matches!(i.buffer, Buffer::Http(_)))
     }
 
+    /// Whether the rule reads a TLS handshake: a buffer or a value keyword.
+    pub fn has_tls_keywords(&self) -> bool {
+        !self.tls.is_empty()
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Tls(_)))
+    }
+
+    /// When a TLS rule can be decided: once the ClientHello is in, or the server's side.
+    pub fn tls_stage(&self) -> decoders::tls::Progress {
+        let bufs = self.inspections.iter().filter_map(|i| match i.buffer {
+            Buffer::Tls(b) => Some(b.ready_at()),
+            _ => None,
+        });
+        bufs.chain(self.tls.iter().map(crate::tls::Field::ready_at))
+            .max()
+            .unwrap_or(decoders::tls::Progress::ClientHello)
+    }
+
     /// Whether the rule reads a DNS message: a name buffer or a field keyword.
     pub fn has_dns_keywords(&self) -> bool {
         !self.dns.is_empty()
@@ -429,6 +458,7 @@ impl Signature {
             || self.has_s7_keywords()
             || self.has_http_keywords()
             || self.has_dns_keywords()
+            || self.has_tls_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 
@@ -440,6 +470,7 @@ impl Signature {
             self.has_s7_keywords(),
             self.has_http_keywords(),
             self.has_dns_keywords(),
+            self.has_tls_keywords(),
         ];
         if !self.headers.is_empty() && (self.is_transactional() || self.flow.only_stream) {
             return Err(Conflict::HeaderNotPacket);
@@ -457,6 +488,8 @@ impl Signature {
             Some(AppProto::Http)
         } else if families[4] {
             Some(AppProto::Dns)
+        } else if families[5] {
+            Some(AppProto::Tls)
         } else {
             None
         };
@@ -466,6 +499,7 @@ impl Signature {
             Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
             Protocol::Http => Some(AppProto::Http),
             Protocol::Dns => Some(AppProto::Dns),
+            Protocol::Tls => Some(AppProto::Tls),
             Protocol::Icmp => {
                 if implied.is_some() {
                     return Err(Conflict::IcsInIcmp);
@@ -519,6 +553,7 @@ impl Signature {
             Protocol::S7commPlus => "s7commplus",
             Protocol::Http => "http",
             Protocol::Dns => "dns",
+            Protocol::Tls => "tls",
         }
     }
 }
@@ -638,7 +673,8 @@ mod tests {
         .is_err());
         let e = one("alert tcp any any -> any any (lua:x.lua; sid:1;)").unwrap_err();
         assert!(e.message.contains("`lua` is not supported"));
-        let e = one("alert tcp any any -> any any (tls.sni; content:\"x\"; sid:1;)").unwrap_err();
+        let e =
+            one("alert tcp any any -> any any (ssh.software; content:\"x\"; sid:1;)").unwrap_err();
         assert!(e.message.contains("does not decode"));
     }
 

@@ -14,6 +14,7 @@ mod driver;
 pub mod http;
 pub mod modbus;
 pub mod s7comm;
+pub mod tls;
 
 pub use driver::{Driver, Logged};
 

@@ -56,6 +56,7 @@ pub struct EventCounts {
     pub dnp3: u64,
     pub http: u64,
     pub dns: u64,
+    pub tls: u64,
     pub fileinfo: u64,
     pub other: u64,
 }
@@ -74,6 +75,7 @@ impl EventCounts {
             EventType::Dnp3 => &mut self.dnp3,
             EventType::Http => &mut self.http,
             EventType::Dns => &mut self.dns,
+            EventType::Tls => &mut self.tls,
             EventType::Fileinfo => &mut self.fileinfo,
             EventType::Asset => &mut self.other,
         }
