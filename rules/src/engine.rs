@@ -69,6 +69,8 @@ pub struct Rule {
     /// `metadata` grouped by key, values in order.
     pub metadata: Vec<(String, Vec<String>)>,
     noalert: bool,
+    /// The application protocol the rule is about, found once at load.
+    app: Option<AppProto>,
     /// When and on which side an HTTP rule inspects a transaction.
     http: Option<Plan>,
 }
@@ -88,6 +90,7 @@ impl Rule {
             severity: sig.priority.or(class.map(|c| c.priority)).unwrap_or(3),
             metadata,
             noalert: sig.flowbits.contains(&FlowbitOp::NoAlert),
+            app: sig.app_proto(),
             http: sig.has_http_keywords().then(|| {
                 let to_client = sig.flow.direction.map(|d| d == Direction::ToClient);
                 Plan::new(sig.http_buffers(), to_client)
@@ -571,7 +574,7 @@ impl Ruleset {
             let rule = &self.rules[i as usize];
             let s = &rule.sig;
             det.evaluated += 1;
-            if !header_matches(s, pkt) || !bits.check(&s.flowbits) || !specific(rule) {
+            if !header_matches(rule, pkt) || !bits.check(&s.flowbits) || !specific(rule) {
                 continue;
             }
             bits.apply(&s.flowbits);
@@ -600,7 +603,8 @@ impl Ruleset {
 }
 
 /// Protocol, addresses, ports, direction and flow state.
-fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
+fn header_matches(rule: &Rule, pkt: &PacketView) -> bool {
+    let s = &rule.sig;
     let h = &s.header;
     let proto_ok = match h.protocol {
         Protocol::Ip => true,
@@ -617,7 +621,7 @@ fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
     if !proto_ok || !s.flow.matches(pkt.dir, pkt.established) {
         return false;
     }
-    if let Some(p) = s.app_proto() {
+    if let Some(p) = rule.app {
         if pkt.app_proto != Some(p) {
             return false;
         }
@@ -627,16 +631,17 @@ fn header_matches(s: &Signature, pkt: &PacketView) -> bool {
             return false;
         }
     }
-    let forward = h.src.matches(pkt.src)
-        && h.src_ports.matches(pkt.sport)
-        && h.dst.matches(pkt.dst)
-        && h.dst_ports.matches(pkt.dport);
+    // Ports before addresses: they are cheaper, and decide most rules.
+    let forward = h.src_ports.matches(pkt.sport)
+        && h.dst_ports.matches(pkt.dport)
+        && h.src.matches(pkt.src)
+        && h.dst.matches(pkt.dst);
     forward
         || (h.direction == RuleDirection::Both
-            && h.src.matches(pkt.dst)
             && h.src_ports.matches(pkt.dport)
-            && h.dst.matches(pkt.src)
-            && h.dst_ports.matches(pkt.sport))
+            && h.dst_ports.matches(pkt.sport)
+            && h.src.matches(pkt.dst)
+            && h.dst.matches(pkt.src))
 }
 
 /// The ICS keywords and sticky-buffer contents (`dnp3_data`, `s7comm.param`) of a transaction

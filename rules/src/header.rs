@@ -72,16 +72,94 @@ pub enum AddrExpr {
     Net(IpNet),
     Not(Box<AddrExpr>),
     List(Vec<AddrExpr>),
+    /// A long list of plain networks (reputation lists of hundreds of addresses), as sorted,
+    /// merged ranges searched by halves.
+    Set(Box<NetSet>),
+}
+
+/// Networks as sorted, non-overlapping inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+/// Lists at least this long, all plain networks, become a [`NetSet`].
+const SET_FROM: usize = 8;
+
+impl NetSet {
+    fn new(nets: &[IpNet]) -> Self {
+        let mut set = NetSet::default();
+        for n in nets {
+            match n {
+                IpNet::V4(n) => set
+                    .v4
+                    .push((u32::from(n.network()), u32::from(n.broadcast()))),
+                IpNet::V6(n) => set
+                    .v6
+                    .push((u128::from(n.network()), u128::from(n.broadcast()))),
+            }
+        }
+        merge(&mut set.v4);
+        merge(&mut set.v6);
+        set
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => within(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => within(&self.v6, u128::from(a)),
+        }
+    }
+}
+
+fn merge<T: Ord + Copy>(ranges: &mut Vec<(T, T)>) {
+    ranges.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges.iter() {
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    *ranges = out;
+}
+
+fn within<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    let i = ranges.partition_point(|&(lo, _)| lo <= x);
+    i > 0 && x <= ranges[i - 1].1
 }
 
 impl AddrExpr {
     pub fn matches(&self, ip: IpAddr) -> bool {
         match self {
             AddrExpr::Any => true,
-            AddrExpr::Net(n) => n.contains(&ip),
+            AddrExpr::Net(n) => net_contains(n, ip),
             AddrExpr::Not(e) => !e.matches(ip),
             AddrExpr::List(items) => list_matches(items, |e| e.matches(ip)),
+            AddrExpr::Set(set) => set.contains(ip),
         }
+    }
+}
+
+/// Whether `net` holds `ip`: the address's prefix bits compared with the network's, as
+/// integers. Every candidate rule asks this of both addresses of every packet, so it is kept to
+/// a mask and a compare.
+fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpNet::V4(n), IpAddr::V4(a)) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(n.prefix_len()))
+                .unwrap_or(0);
+            (u32::from(a) ^ u32::from(n.addr())) & mask == 0
+        }
+        (IpNet::V6(n), IpAddr::V6(a)) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(n.prefix_len()))
+                .unwrap_or(0);
+            (u128::from(a) ^ u128::from(n.addr())) & mask == 0
+        }
+        _ => false,
     }
 }
 
@@ -260,11 +338,21 @@ fn parse_addr(s: &str, vars: &Vars, depth: usize) -> Result<AddrExpr, KeywordErr
         return Ok(AddrExpr::Not(Box::new(parse_addr(rest, vars, depth)?)));
     }
     if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return members(inner)?
+        let items: Vec<AddrExpr> = members(inner)?
             .into_iter()
             .map(|m| parse_addr(m, vars, depth))
-            .collect::<Result<_, _>>()
-            .map(AddrExpr::List);
+            .collect::<Result<_, _>>()?;
+        let nets: Vec<IpNet> = items
+            .iter()
+            .filter_map(|i| match i {
+                AddrExpr::Net(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        if nets.len() == items.len() && nets.len() >= SET_FROM {
+            return Ok(AddrExpr::Set(Box::new(NetSet::new(&nets))));
+        }
+        return Ok(AddrExpr::List(items));
     }
     if let Some(name) = s.strip_prefix('$') {
         let value = vars
@@ -390,6 +478,35 @@ mod tests {
         let open = parse_port("1024:", &v, 0).unwrap();
         assert!(open.matches(65535) && !open.matches(1023));
         assert!(parse_port("!$HTTP_PORTS", &v, 0).unwrap().matches(81));
+    }
+
+    #[test]
+    fn long_lists_are_searched_as_ranges() {
+        let list: Vec<String> = (0..200)
+            .map(|i| format!("10.{}.{}.0/24", i / 50, i % 50))
+            .chain(["192.0.2.7".into(), "2001:db8::/32".into()])
+            .collect();
+        let a = parse_addr(&format!("[{}]", list.join(",")), &vars(), 0).unwrap();
+        assert!(matches!(a, AddrExpr::Set(_)));
+        for (ip, inside) in [
+            ("10.0.0.1", true),
+            ("10.3.49.255", true),
+            ("10.3.50.0", false),
+            ("10.4.0.0", false),
+            ("192.0.2.7", true),
+            ("192.0.2.8", false),
+            ("2001:db8::1", true),
+            ("2001:db9::1", false),
+            ("9.255.255.255", false),
+        ] {
+            assert_eq!(a.matches(ip.parse().unwrap()), inside, "{ip}");
+        }
+        let short = parse_addr("[10.0.0.0/8,!10.1.0.0/16]", &vars(), 0).unwrap();
+        assert!(matches!(short, AddrExpr::List(_)));
+        assert!(!short.matches("10.1.2.3".parse().unwrap()));
+        assert!(AddrExpr::Net("10.0.0.0/8".parse().unwrap()).matches("10.200.0.1".parse().unwrap()));
+        assert!(!AddrExpr::Net("0.0.0.0/0".parse().unwrap()).matches("::1".parse().unwrap()));
+        assert!(AddrExpr::Net("0.0.0.0/0".parse().unwrap()).matches("1.2.3.4".parse().unwrap()));
     }
 
     #[test]
