@@ -20,6 +20,15 @@ seed() { # target display-filter field files...
 seed modbus "tcp.len > 0" modbus_pymodbus_libmodbus.pcap modbus_pymodbus_offport.pcap
 seed s7comm "tcp.len > 0" s7comm_snap7.pcap s7comm_snap7_control.pcap
 seed dnp3 "tcp.len > 0 or udp" dnp3_opendnp3.pcap dnp3_opendnp3_udp.pcap
+# HTTP and TLS: the IT capture's payloads (a leading byte picks the HTTP harness's segment
+# size); DNS: queries and responses of our own, written out here.
+seed tls "tcp.port == 8443 && tcp.len > 0" it_web_tls.pcap
+seed http "tcp.port == 8080 && tcp.len > 0" it_web_tls.pcap
+for f in corpus/http/*; do printf '\x07' | cat - "$f" > "$f.step" && mv "$f.step" "$f"; done
+mkdir -p corpus/dns
+printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01' > corpus/dns/query
+printf '\x12\x34\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01\xc0\x0c\x00\x05\x00\x01\x00\x00\x0e\x10\x00\x02\xc0\x10\xc0\x10\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x5d\xb8\xd8\x22' > corpus/dns/response
+printf '\x00\x21' | cat - corpus/dns/query > corpus/dns/tcp_query
 # Pipeline: link type byte 0 (Ethernet), then each capture's frames with 2-byte lengths.
 mkdir -p corpus/pipeline
 for f in "$pcaps"/*.pcap; do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzz the decoders, the whole pipeline, the rule loader and the advisory reader with cargo-fuzz (libFuzzer).
+# Fuzz the decoders (ICS and IT), the whole pipeline, the rule loader and the advisory reader with
+# cargo-fuzz (libFuzzer).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 600 s each, every target
 #
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(modbus s7comm dnp3 pipeline rules baseline csaf)
+[ ${#targets[@]} -gt 0 ] || targets=(modbus s7comm dnp3 pipeline rules baseline csaf http dns tls)
 jobs=${FUZZ_JOBS:-2}
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

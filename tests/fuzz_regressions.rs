@@ -15,6 +15,10 @@ mod baseline;
 mod csaf;
 #[path = "../fuzz/harness/dnp3.rs"]
 mod dnp3;
+#[path = "../fuzz/harness/dns.rs"]
+mod dns;
+#[path = "../fuzz/harness/http.rs"]
+mod http;
 #[path = "../fuzz/harness/modbus.rs"]
 mod modbus;
 #[path = "../fuzz/harness/pipeline.rs"]
@@ -23,6 +27,8 @@ mod pipeline;
 mod rules_text;
 #[path = "../fuzz/harness/s7comm.rs"]
 mod s7comm;
+#[path = "../fuzz/harness/tls.rs"]
+mod tls;
 
 fn replay(target: &str, run: fn(&[u8])) {
     let dir = icsight_tests::root().join("fuzz/regressions").join(target);
@@ -85,4 +91,19 @@ fn rules_corpus() {
 #[test]
 fn csaf_corpus() {
     replay("csaf", csaf::run);
+}
+
+#[test]
+fn http_corpus() {
+    replay("http", http::run);
+}
+
+#[test]
+fn dns_corpus() {
+    replay("dns", dns::run);
+}
+
+#[test]
+fn tls_corpus() {
+    replay("tls", tls::run);
 }
