@@ -437,6 +437,38 @@ impl Ruleset {
         det.scratch = scratch;
     }
 
+    /// The rules of `always`, and those each prefilter finds in its bytes, sorted and once
+    /// each, into `det.gathered`: the candidates of a transaction read through several
+    /// buffers.
+    fn gather<'b>(
+        det: &mut Detector,
+        always: &[u32],
+        scans: impl Iterator<Item = (&'b Prefilter, &'b [u8])>,
+    ) {
+        det.gathered.clear();
+        det.gathered.extend_from_slice(always);
+        for (prefilter, bytes) in scans {
+            prefilter.candidates(bytes, &mut det.scratch);
+            det.gathered.extend_from_slice(&det.scratch.candidates);
+        }
+        det.gathered.sort_unstable();
+        det.gathered.dedup();
+    }
+
+    /// Evaluate the candidates [`Ruleset::gather`] left in `det.gathered`.
+    fn evaluate_gathered(
+        &self,
+        pkt: &PacketView,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+        specific: impl Fn(&Rule) -> bool,
+    ) {
+        let gathered = std::mem::take(&mut det.gathered);
+        self.evaluate(&gathered, pkt, bits, det, alerts, specific);
+        det.gathered = gathered;
+    }
+
     /// The TLS rules due at `progress`, through the prefilters of the buffers there.
     fn match_tls(
         &self,
@@ -448,19 +480,12 @@ impl Ruleset {
         alerts: &mut Vec<u32>,
     ) {
         let stage = &self.tls[progress as usize];
-        let mut scratch = std::mem::take(&mut det.scratch);
-        let mut gathered = std::mem::take(&mut det.gathered);
-        gathered.clear();
-        gathered.extend_from_slice(&stage.always);
-        for (buf, prefilter) in &stage.by_buffer {
-            if let Some(bytes) = buf.get(t) {
-                prefilter.candidates(bytes, &mut scratch);
-                gathered.extend_from_slice(&scratch.candidates);
-            }
-        }
-        gathered.sort_unstable();
-        gathered.dedup();
-        self.evaluate(&gathered, pkt, bits, det, alerts, |r| {
+        let scans = stage
+            .by_buffer
+            .iter()
+            .filter_map(|(buf, p)| Some((p, buf.get(t)?)));
+        Self::gather(det, &stage.always, scans);
+        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
             let s = &r.sig;
             s.tls.iter().all(|f| f.matches(t))
                 && s.inspections.iter().all(|i| match i.buffer {
@@ -468,8 +493,6 @@ impl Ruleset {
                     _ => false,
                 })
         });
-        det.scratch = scratch;
-        det.gathered = gathered;
     }
 
     /// The DNS rules for a message, through the prefilter of each name buffer over each name.
@@ -484,23 +507,17 @@ impl Ruleset {
         if self.dns.always.is_empty() && self.dns.by_buffer.is_empty() {
             return;
         }
-        let mut scratch = std::mem::take(&mut det.scratch);
-        let mut gathered = std::mem::take(&mut det.gathered);
         let mut names = std::mem::take(&mut det.names);
-        gathered.clear();
-        gathered.extend_from_slice(&self.dns.always);
         for b in crate::dns::Buf::ALL {
             b.names(m, &mut names[b as usize]);
         }
-        for (buf, prefilter) in &self.dns.by_buffer {
-            for name in &names[*buf as usize] {
-                prefilter.candidates(name, &mut scratch);
-                gathered.extend_from_slice(&scratch.candidates);
-            }
-        }
-        gathered.sort_unstable();
-        gathered.dedup();
-        self.evaluate(&gathered, pkt, bits, det, alerts, |r| {
+        let scans = self
+            .dns
+            .by_buffer
+            .iter()
+            .flat_map(|(buf, p)| names[*buf as usize].iter().map(move |n| (p, n.as_slice())));
+        Self::gather(det, &self.dns.always, scans);
+        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
             let s = &r.sig;
             s.dns.iter().all(|f| f.matches(m))
                 && s.inspections.iter().all(|i| match i.buffer {
@@ -508,8 +525,6 @@ impl Ruleset {
                     _ => false,
                 })
         });
-        det.scratch = scratch;
-        det.gathered = gathered;
         det.names = names;
     }
 
@@ -524,21 +539,12 @@ impl Ruleset {
         alerts: &mut Vec<u32>,
     ) {
         let stage = &self.http[progress as usize];
-        let mut scratch = std::mem::take(&mut det.scratch);
-        let mut gathered = std::mem::take(&mut det.gathered);
-        gathered.clear();
-        gathered.extend_from_slice(&stage.always);
-        for (buf, response, prefilter) in &stage.by_buffer {
-            if let Some(bytes) = buf.get(tx, *response) {
-                prefilter.candidates(bytes, &mut scratch);
-                gathered.extend_from_slice(&scratch.candidates);
-            }
-        }
-        gathered.sort_unstable();
-        gathered.dedup();
-        self.evaluate(&gathered, pkt, bits, det, alerts, |r| http_matches(r, tx));
-        det.scratch = scratch;
-        det.gathered = gathered;
+        let scans = stage
+            .by_buffer
+            .iter()
+            .filter_map(|(buf, response, p)| Some((p, buf.get(tx, *response)?)));
+        Self::gather(det, &stage.always, scans);
+        self.evaluate_gathered(pkt, bits, det, alerts, |r| http_matches(r, tx));
     }
 
     /// Rules on an application-layer event (`dnp3.flooded`, …) raised on the flow.

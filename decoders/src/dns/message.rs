@@ -108,11 +108,11 @@ impl<'a> Message<'a> {
     }
 
     pub fn questions(&self) -> Questions<'a> {
-        Questions {
+        Questions(Entries {
             buf: self.buf,
             at: self.sections[0],
             left: self.counts[0],
-        }
+        })
     }
 
     /// The records of one section.
@@ -122,11 +122,11 @@ impl<'a> Message<'a> {
             Section::Authority => 2,
             Section::Additional => 3,
         };
-        Records {
+        Records(Entries {
             buf: self.buf,
             at: self.sections[i],
             left: self.counts[i],
-        }
+        })
     }
 
     /// Bytes after the last record (junk, or a message the counts do not describe).
@@ -228,16 +228,16 @@ pub struct Question<'a> {
     pub class: u16,
 }
 
-pub struct Questions<'a> {
+/// The entries of one section: each a name and a fixed part after it.
+struct Entries<'a> {
     buf: &'a [u8],
     at: usize,
     left: u16,
 }
 
-impl<'a> Iterator for Questions<'a> {
-    type Item = Question<'a>;
-
-    fn next(&mut self) -> Option<Question<'a>> {
+impl<'a> Entries<'a> {
+    /// The next entry's name, the `fixed` bytes after it, and where they end.
+    fn next(&mut self, fixed: usize) -> Option<(Name<'a>, &'a [u8], usize)> {
         if self.left == 0 {
             return None;
         }
@@ -247,8 +247,19 @@ impl<'a> Iterator for Questions<'a> {
             at: self.at,
         };
         let end = Name::skip(self.buf, self.at).ok()?;
-        let f = self.buf.get(end..end + 4)?;
-        self.at = end + 4;
+        let f = self.buf.get(end..end + fixed)?;
+        self.at = end + fixed;
+        Some((name, f, end + fixed))
+    }
+}
+
+pub struct Questions<'a>(Entries<'a>);
+
+impl<'a> Iterator for Questions<'a> {
+    type Item = Question<'a>;
+
+    fn next(&mut self) -> Option<Question<'a>> {
+        let (name, f, _) = self.0.next(4)?;
         Some(Question {
             name,
             rrtype: u16::from_be_bytes([f[0], f[1]]),
@@ -279,30 +290,16 @@ impl<'a> Record<'a> {
     }
 }
 
-pub struct Records<'a> {
-    buf: &'a [u8],
-    at: usize,
-    left: u16,
-}
+pub struct Records<'a>(Entries<'a>);
 
 impl<'a> Iterator for Records<'a> {
     type Item = Record<'a>;
 
     fn next(&mut self) -> Option<Record<'a>> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        let name = Name {
-            buf: self.buf,
-            at: self.at,
-        };
-        let end = Name::skip(self.buf, self.at).ok()?;
-        let f = self.buf.get(end..end + 10)?;
+        let (name, f, rdata_at) = self.0.next(10)?;
         let rdlen = usize::from(u16::from_be_bytes([f[8], f[9]]));
-        let rdata_at = end + 10;
-        let rdata = self.buf.get(rdata_at..rdata_at + rdlen)?;
-        self.at = rdata_at + rdlen;
+        let rdata = self.0.buf.get(rdata_at..rdata_at + rdlen)?;
+        self.0.at = rdata_at + rdlen;
         Some(Record {
             name,
             rrtype: u16::from_be_bytes([f[0], f[1]]),
@@ -310,7 +307,7 @@ impl<'a> Iterator for Records<'a> {
             ttl: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
             rdata,
             rdata_at,
-            buf: self.buf,
+            buf: self.0.buf,
         })
     }
 }
