@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use icsight_tests::verify::{tests_under, VerifyTest};
-use icsight_tests::{par_map, replay_with, root, sensor_bin, shared_pcaps};
+use icsight_tests::{par_map, replay_with, root, shared_pcaps};
 
 /// What became of one test.
 #[derive(Debug, Clone)]
@@ -105,22 +105,16 @@ fn run(base: &Path, dir: &Path) -> Outcome {
     } else {
         "/dev/null".into()
     };
-    if rules != "/dev/null" {
-        let check = std::process::Command::new(sensor_bin())
-            .args([OsStr::new("rules"), OsStr::new("check"), &rules])
-            .output()
-            .expect("run sensor rules check");
-        let stderr = String::from_utf8_lossy(&check.stderr);
-        if let Some(line) = stderr.lines().find(|l| l.starts_with("rule error")) {
-            let reason = line.splitn(4, ':').nth(3).unwrap_or(line).trim();
-            return Outcome::Skipped(format!("a rule is refused: {reason}"));
-        }
-    }
+    // The replay reports each rule it refuses as it loads them.
     let r = replay_with(
         &[pcap.as_path()],
         &root().join("tests/conformance.toml"),
         &[OsStr::new("--rules"), &rules],
     );
+    if let Some(line) = r.stderr.lines().find(|l| l.starts_with("rule error")) {
+        let reason = line.splitn(4, ':').nth(3).unwrap_or(line).trim();
+        return Outcome::Skipped(format!("a rule is refused: {reason}"));
+    }
     if r.status != 0 {
         return Outcome::Failed(vec![(usize::MAX, None, r.status as u64)]);
     }

@@ -76,14 +76,7 @@ impl Buf {
                 for s in [Section::Answer, Section::Authority, Section::Additional] {
                     for r in m.records(s) {
                         push(r.name, names);
-                        let inside = match r.rrtype {
-                            2 | 5 | 12 | 39 => Some(0),
-                            15 => Some(2),
-                            33 => Some(6),
-                            6 => Some(0),
-                            _ => None,
-                        };
-                        if let Some(name) = inside.and_then(|o| r.name_in_data(o)) {
+                        if let Some(name) = r.data_name() {
                             push(name, names);
                         }
                     }

@@ -141,27 +141,58 @@ impl TxIndex {
     }
 }
 
-/// HTTP rules of one [`Progress`]: a prefilter for each buffer (and side) the rules take
-/// their fast pattern from, and the rules without one.
-#[derive(Debug, Clone, Default)]
-struct HttpStage {
-    by_buffer: Vec<(http::Buf, bool, Prefilter)>,
+/// Transaction rules read through named buffers (HTTP at one progress point, DNS names, TLS
+/// at one progress point): a prefilter for each buffer over the fast patterns its rules take
+/// from it, and the rules that offer none. `K` names a buffer (for HTTP, with its side).
+#[derive(Debug, Clone)]
+struct BufferIndex<K> {
+    by_buffer: Vec<(K, Prefilter)>,
     always: Vec<u32>,
 }
 
-/// DNS rules: a prefilter for each name buffer over its rules' fast patterns, run on each
-/// name, and the rules without one.
-#[derive(Debug, Clone, Default)]
-struct DnsIndex {
-    by_buffer: Vec<(crate::dns::Buf, Prefilter)>,
+impl<K> Default for BufferIndex<K> {
+    fn default() -> Self {
+        BufferIndex {
+            by_buffer: Vec::new(),
+            always: Vec::new(),
+        }
+    }
+}
+
+/// A [`BufferIndex`] being filled at compile time.
+struct IndexBuilder<'s, K> {
+    pending: HashMap<K, Vec<(u32, Entry<'s>)>>,
     always: Vec<u32>,
 }
 
-/// TLS rules of one [`decoders::tls::Progress`]: a prefilter per buffer, and the rest.
-#[derive(Debug, Clone, Default)]
-struct TlsStage {
-    by_buffer: Vec<(crate::tls::Buf, Prefilter)>,
-    always: Vec<u32>,
+impl<K> Default for IndexBuilder<'_, K> {
+    fn default() -> Self {
+        IndexBuilder {
+            pending: HashMap::new(),
+            always: Vec::new(),
+        }
+    }
+}
+
+impl<'s, K: std::hash::Hash + Eq> IndexBuilder<'s, K> {
+    /// Rule `rule`, with the buffer and entry its fast pattern comes from, if it has one.
+    fn add(&mut self, rule: u32, found: Option<(K, Entry<'s>)>) {
+        match found {
+            Some((k, entry)) => self.pending.entry(k).or_default().push((rule, entry)),
+            None => self.always.push(rule),
+        }
+    }
+
+    fn build(self) -> BufferIndex<K> {
+        BufferIndex {
+            by_buffer: self
+                .pending
+                .into_iter()
+                .map(|(k, entries)| (k, Prefilter::build(entries)))
+                .collect(),
+            always: self.always,
+        }
+    }
 }
 
 /// Mutable matching state: threshold counters and reusable buffers.
@@ -204,9 +235,11 @@ pub struct Ruleset {
     dnp3: TxIndex,
     s7comm: TxIndex,
     s7plus: TxIndex,
-    http: [HttpStage; 4],
-    dns: DnsIndex,
-    tls: [TlsStage; 2],
+    /// By [`Progress`].
+    http: [BufferIndex<(http::Buf, bool)>; 4],
+    dns: BufferIndex<crate::dns::Buf>,
+    /// By [`decoders::tls::Progress`].
+    tls: [BufferIndex<crate::tls::Buf>; 2],
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
@@ -266,36 +299,32 @@ impl Ruleset {
             ..Ruleset::default()
         };
         let (mut packet, mut stream) = (Vec::new(), Vec::new());
-        let mut http: HashMap<(Progress, http::Buf, bool), Vec<(u32, Entry)>> = HashMap::new();
-        let mut dns: HashMap<crate::dns::Buf, Vec<(u32, Entry)>> = HashMap::new();
-        let mut tls: HashMap<(decoders::tls::Progress, crate::tls::Buf), Vec<(u32, Entry)>> =
-            HashMap::new();
+        let mut http: [IndexBuilder<(http::Buf, bool)>; 4] = Default::default();
+        let mut dns: IndexBuilder<crate::dns::Buf> = IndexBuilder::default();
+        let mut tls: [IndexBuilder<crate::tls::Buf>; 2] = Default::default();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
             if s.has_tls_keywords() {
-                let stage = s.tls_stage();
-                match fast_pattern_in(s, |b| matches!(b, Buffer::Tls(_))) {
-                    (Some(Buffer::Tls(b)), entry) => {
-                        tls.entry((stage, b)).or_default().push((i, entry))
-                    }
-                    _ => set.tls[stage as usize].always.push(i),
-                }
+                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Tls(_))) {
+                    (Some(Buffer::Tls(b)), entry) => Some((b, entry)),
+                    _ => None,
+                };
+                tls[s.tls_stage() as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if s.has_dns_keywords() {
-                match fast_pattern_in(s, |b| matches!(b, Buffer::Dns(_))) {
-                    (Some(Buffer::Dns(b)), entry) => dns.entry(b).or_default().push((i, entry)),
-                    _ => set.dns.always.push(i),
-                }
+                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Dns(_))) {
+                    (Some(Buffer::Dns(b)), entry) => Some((b, entry)),
+                    _ => None,
+                };
+                dns.add(i, found);
                 set.counts.transaction += 1;
             } else if let Some(plan) = r.http {
-                match fast_pattern_in(s, |b| matches!(b, Buffer::Http(_))) {
-                    (Some(Buffer::Http(b)), entry) => http
-                        .entry((plan.stage, b, plan.response))
-                        .or_default()
-                        .push((i, entry)),
-                    _ => set.http[plan.stage as usize].always.push(i),
-                }
+                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Http(_))) {
+                    (Some(Buffer::Http(b)), entry) => Some(((b, plan.response), entry)),
+                    _ => None,
+                };
+                http[plan.stage as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if !s.app_events.is_empty() {
                 for e in &s.app_events {
@@ -327,20 +356,9 @@ impl Ruleset {
                 set.counts.packet += 1;
             }
         }
-        for ((stage, buf, response), entries) in http {
-            let stage = &mut set.http[stage as usize];
-            stage
-                .by_buffer
-                .push((buf, response, Prefilter::build(entries)));
-        }
-        for ((stage, buf), entries) in tls {
-            set.tls[stage as usize]
-                .by_buffer
-                .push((buf, Prefilter::build(entries)));
-        }
-        for (buf, entries) in dns {
-            set.dns.by_buffer.push((buf, Prefilter::build(entries)));
-        }
+        set.http = http.map(IndexBuilder::build);
+        set.tls = tls.map(IndexBuilder::build);
+        set.dns = dns.build();
         set.packet = Prefilter::build(packet);
         set.stream = Prefilter::build(stream);
         set.counts.rules = rules.len();
@@ -542,7 +560,7 @@ impl Ruleset {
         let scans = stage
             .by_buffer
             .iter()
-            .filter_map(|(buf, response, p)| Some((p, buf.get(tx, *response)?)));
+            .filter_map(|((buf, response), p)| Some((p, buf.get(tx, *response)?)));
         Self::gather(det, &stage.always, scans);
         self.evaluate_gathered(pkt, bits, det, alerts, |r| http_matches(r, tx));
     }
@@ -617,12 +635,7 @@ fn header_matches(rule: &Rule, pkt: &PacketView) -> bool {
         Protocol::Tcp => pkt.transport == Transport::Tcp,
         Protocol::Udp => pkt.transport == Transport::Udp,
         Protocol::Icmp => matches!(pkt.transport, Transport::Other(1 | 58)),
-        Protocol::Modbus => pkt.app_proto == Some(AppProto::Modbus),
-        Protocol::Dnp3 => pkt.app_proto == Some(AppProto::Dnp3),
-        Protocol::S7comm | Protocol::S7commPlus => pkt.app_proto == Some(AppProto::S7comm),
-        Protocol::Http => pkt.app_proto == Some(AppProto::Http),
-        Protocol::Dns => pkt.app_proto == Some(AppProto::Dns),
-        Protocol::Tls => pkt.app_proto == Some(AppProto::Tls),
+        app => pkt.app_proto == app.app_proto(),
     };
     if !proto_ok || !s.flow.matches(pkt.dir, pkt.established) {
         return false;

@@ -38,6 +38,38 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The name a rule writes (its canonical spelling).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Ip => "ip",
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::Modbus => "modbus",
+            Protocol::Dnp3 => "dnp3",
+            Protocol::S7comm => "s7comm",
+            Protocol::S7commPlus => "s7commplus",
+            Protocol::Http => "http",
+            Protocol::Dns => "dns",
+            Protocol::Tls => "tls",
+        }
+    }
+
+    /// The application protocol a rule of this protocol is about; `None` for the network and
+    /// transport protocols.
+    pub fn app_proto(self) -> Option<decoders::AppProto> {
+        use decoders::AppProto;
+        match self {
+            Protocol::Ip | Protocol::Tcp | Protocol::Udp | Protocol::Icmp => None,
+            Protocol::Modbus => Some(AppProto::Modbus),
+            Protocol::Dnp3 => Some(AppProto::Dnp3),
+            Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
+            Protocol::Http => Some(AppProto::Http),
+            Protocol::Dns => Some(AppProto::Dns),
+            Protocol::Tls => Some(AppProto::Tls),
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         Some(match s.to_ascii_lowercase().as_str() {
             "ip" | "pkthdr" => Protocol::Ip,

@@ -359,31 +359,26 @@ impl Signature {
 
     /// The application protocol the rule is about, from its header or its keywords.
     pub fn app_proto(&self) -> Option<AppProto> {
-        match self.header.protocol {
-            Protocol::Modbus => Some(AppProto::Modbus),
-            Protocol::Dnp3 => Some(AppProto::Dnp3),
-            Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
-            Protocol::Http => Some(AppProto::Http),
-            Protocol::Dns => Some(AppProto::Dns),
-            Protocol::Tls => Some(AppProto::Tls),
-            _ => {
-                if self.has_tls_keywords() {
-                    Some(AppProto::Tls)
-                } else if self.has_dns_keywords() {
-                    Some(AppProto::Dns)
-                } else if self.has_http_keywords() {
-                    Some(AppProto::Http)
-                } else if !self.modbus.is_empty() {
-                    Some(AppProto::Modbus)
-                } else if self.has_dnp3_keywords() {
-                    Some(AppProto::Dnp3)
-                } else if self.has_s7_keywords() {
-                    Some(AppProto::S7comm)
-                } else {
-                    None
-                }
-            }
-        }
+        self.header
+            .protocol
+            .app_proto()
+            .or_else(|| self.keyword_protos().next())
+    }
+
+    /// The application protocols the rule's keywords belong to, one a family: more than one
+    /// is refused at load.
+    fn keyword_protos(&self) -> impl Iterator<Item = AppProto> {
+        [
+            (!self.modbus.is_empty(), AppProto::Modbus),
+            (self.has_dnp3_keywords(), AppProto::Dnp3),
+            (self.has_s7_keywords(), AppProto::S7comm),
+            (self.has_http_keywords(), AppProto::Http),
+            (self.has_dns_keywords(), AppProto::Dns),
+            (self.has_tls_keywords(), AppProto::Tls),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, p)| p)
     }
 
     fn has_dnp3_keywords(&self) -> bool {
@@ -464,55 +459,23 @@ impl Signature {
 
     /// Combinations no traffic could match, refused at load.
     fn check(&self) -> Result<(), Conflict> {
-        let families = [
-            !self.modbus.is_empty(),
-            self.has_dnp3_keywords(),
-            self.has_s7_keywords(),
-            self.has_http_keywords(),
-            self.has_dns_keywords(),
-            self.has_tls_keywords(),
-        ];
         if !self.headers.is_empty() && (self.is_transactional() || self.flow.only_stream) {
             return Err(Conflict::HeaderNotPacket);
         }
-        if families.iter().filter(|f| **f).count() > 1 {
+        let mut protos = self.keyword_protos();
+        let implied = protos.next();
+        if protos.next().is_some() {
             return Err(Conflict::IcsProtocols);
         }
-        let implied = if !self.modbus.is_empty() {
-            Some(AppProto::Modbus)
-        } else if self.has_dnp3_keywords() {
-            Some(AppProto::Dnp3)
-        } else if families[2] {
-            Some(AppProto::S7comm)
-        } else if families[3] {
-            Some(AppProto::Http)
-        } else if families[4] {
-            Some(AppProto::Dns)
-        } else if families[5] {
-            Some(AppProto::Tls)
-        } else {
-            None
-        };
-        let header = match self.header.protocol {
-            Protocol::Modbus => Some(AppProto::Modbus),
-            Protocol::Dnp3 => Some(AppProto::Dnp3),
-            Protocol::S7comm | Protocol::S7commPlus => Some(AppProto::S7comm),
-            Protocol::Http => Some(AppProto::Http),
-            Protocol::Dns => Some(AppProto::Dns),
-            Protocol::Tls => Some(AppProto::Tls),
-            Protocol::Icmp => {
-                if implied.is_some() {
-                    return Err(Conflict::IcsInIcmp);
-                }
-                None
-            }
-            _ => None,
-        };
+        if self.header.protocol == Protocol::Icmp && implied.is_some() {
+            return Err(Conflict::IcsInIcmp);
+        }
+        let header = self.header.protocol.app_proto();
         if let (Some(h), Some(k)) = (header, implied) {
             if h != k {
                 return Err(Conflict::Protocol {
                     keywords: k.name(),
-                    rule: self.header_protocol_name(),
+                    rule: self.header.protocol.name(),
                 });
             }
         }
@@ -539,22 +502,6 @@ impl Signature {
             return Err(Conflict::PayloadWithTransaction);
         }
         Ok(())
-    }
-
-    fn header_protocol_name(&self) -> &'static str {
-        match self.header.protocol {
-            Protocol::Ip => "ip",
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Icmp => "icmp",
-            Protocol::Modbus => "modbus",
-            Protocol::Dnp3 => "dnp3",
-            Protocol::S7comm => "s7comm",
-            Protocol::S7commPlus => "s7commplus",
-            Protocol::Http => "http",
-            Protocol::Dns => "dns",
-            Protocol::Tls => "tls",
-        }
     }
 }
 

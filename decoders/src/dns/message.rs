@@ -284,6 +284,23 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// A name at `offset` within the data (the target of CNAME, NS, PTR, MX…).
     pub fn name_in_data(&self, offset: usize) -> Option<Name<'a>> {
+        self.name_at(offset)
+    }
+
+    /// The name the record's data leads with, for the types that carry one: the target of
+    /// NS, CNAME, PTR and DNAME, the exchange of MX, the target of SRV, the primary server
+    /// of SOA.
+    pub fn data_name(&self) -> Option<Name<'a>> {
+        let offset = match self.rrtype {
+            2 | 5 | 6 | 12 | 39 => 0,
+            15 => 2,
+            33 => 6,
+            _ => return None,
+        };
+        self.name_at(offset)
+    }
+
+    fn name_at(&self, offset: usize) -> Option<Name<'a>> {
         let at = self.rdata_at + offset;
         let end = Name::skip(self.buf, at).ok()?;
         (end <= self.rdata_at + self.rdata.len()).then_some(Name { buf: self.buf, at })

@@ -117,8 +117,13 @@ impl ResponseHead<'_> {
 
     /// An interim (1xx) response other than 101: the final response is still to come.
     pub fn is_interim(&self) -> bool {
-        (100..200).contains(&self.status) && self.status != 101
+        is_interim(self.status)
     }
+}
+
+/// Whether `status` is interim (1xx) but not 101, which switches protocols for good.
+pub fn is_interim(status: u16) -> bool {
+    (100..200).contains(&status) && status != 101
 }
 
 /// The first line of a head, without `\r\n`.
@@ -191,6 +196,13 @@ impl<'a> Iterator for Headers<'a> {
             return Some((name, value));
         }
     }
+}
+
+/// Where `part`, a slice of `outer`, lies in it; `None` if it is not inside.
+pub(super) fn range_in(outer: &[u8], part: &[u8]) -> Option<core::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).wrapping_sub(outer.as_ptr() as usize);
+    let end = start.checked_add(part.len())?;
+    (end <= outer.len()).then_some(start..end)
 }
 
 /// `s` without leading and trailing spaces and tabs.

@@ -183,30 +183,46 @@ impl HttpParser {
         let (Some(method), Some(uri), Some(minor)) = (req.method, req.path, req.version) else {
             return incomplete(buf);
         };
-        let start = leading_blank_lines(buf);
-        let raw = &buf[start..len];
+        let raw = &buf[leading_blank_lines(buf)..len];
+        let protocol = protocol(head::first_line(raw));
+        let parts = (
+            sub(buf, method.as_bytes()),
+            sub(buf, uri.as_bytes()),
+            protocol,
+        );
+        self.request_head(len, raw, parts, minor > 1)
+    }
+
+    /// A request head of `len` bytes, `raw` without the blank lines before it, with its
+    /// method, target and protocol: the body it announces is what this direction reads next,
+    /// and its method is remembered for the response's framing.
+    fn request_head<'a>(
+        &mut self,
+        len: usize,
+        raw: &'a [u8],
+        (method, uri, protocol): (&'a [u8], &'a [u8], &'a [u8]),
+        odd_version: bool,
+    ) -> Parsed<Pdu<'a>, Error> {
         let mut oddities = Oddities::default();
-        let framing = head::framing(Headers::after_start_line(raw), &mut oddities, true);
-        if minor > 1 {
+        if odd_version {
             oddities.set(Oddities::VERSION);
         }
-        let method = sub(buf, method.as_bytes());
+        let framing = head::framing(Headers::after_start_line(raw), &mut oddities, true);
         self.ask(match method {
             b"HEAD" => Asked::Head,
             b"CONNECT" => Asked::Connect,
             _ => Asked::Other,
         });
         self.sides[0] = body_side(framing);
-        let head = RequestHead {
-            raw,
-            method,
-            uri: sub(buf, uri.as_bytes()),
-            protocol: protocol(head::first_line(raw)),
-            framing,
-            oddities,
-        };
         Parsed::Pdu {
-            pdu: Pdu::Request(head),
+            pdu: Pdu::Request(RequestHead {
+                raw,
+                method,
+                uri,
+                protocol,
+                framing,
+                oddities,
+            }),
             len,
         }
     }
@@ -238,23 +254,7 @@ impl HttpParser {
             Ok(httparse::Status::Partial) => return incomplete(buf),
             Err(e) => return Parsed::Invalid(Error::from(e)),
         };
-        let raw = &buf[start..len];
-        let mut oddities = Oddities::default();
-        oddities.set(Oddities::VERSION);
-        let framing = head::framing(Headers::after_start_line(raw), &mut oddities, true);
-        self.ask(Asked::Other);
-        self.sides[0] = body_side(framing);
-        Parsed::Pdu {
-            pdu: Pdu::Request(RequestHead {
-                raw,
-                method,
-                uri,
-                protocol: &[],
-                framing,
-                oddities,
-            }),
-            len,
-        }
+        self.request_head(len, &buf[start..len], (method, uri, &[]), true)
     }
 
     fn response<'a>(&mut self, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
@@ -282,7 +282,7 @@ impl HttpParser {
         // read it, by its length or to the end of the connection.
         let chunked = res.version != Some(0);
         let announced = head::framing(Headers::after_start_line(raw), &mut oddities, chunked);
-        let interim = (100..200).contains(&status) && status != 101;
+        let interim = head::is_interim(status);
         let asked = self.answered(!interim);
         let tunnel = status == 101 || (asked == Asked::Connect && (200..300).contains(&status));
         let framing = if interim || tunnel || asked == Asked::Head || status == 204 || status == 304
@@ -391,9 +391,7 @@ impl HttpParser {
 /// Bytes `s` borrowed from `buf`, found again by their place (httparse hands out `&str`s into
 /// `buf`).
 fn sub<'a>(buf: &'a [u8], s: &[u8]) -> &'a [u8] {
-    let start = (s.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
-    buf.get(start..start.wrapping_add(s.len()))
-        .unwrap_or_default()
+    head::range_in(buf, s).map_or(&[], |r| &buf[r])
 }
 
 fn leading_blank_lines(buf: &[u8]) -> usize {

@@ -174,13 +174,9 @@ impl Message {
     }
 }
 
-/// Where `part` (a slice of `raw`) lies in `raw`.
+/// Where `part` (a slice of `raw`) lies in `raw`, as the compact range a message keeps.
 fn range_in(raw: &[u8], part: &[u8]) -> Range<u32> {
-    let start = (part.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
-    if start > raw.len() || start + part.len() > raw.len() {
-        return 0..0;
-    }
-    start as u32..(start + part.len()) as u32
+    super::head::range_in(raw, part).map_or(0..0, |r| r.start as u32..r.end as u32)
 }
 
 /// How far a transaction has come: what a rule may inspect of it now.

@@ -173,11 +173,7 @@ impl Stage {
         body: B,
     ) {
         let m = &here.meta;
-        let mut tuple = m.tuple();
-        if dir == Direction::ToClient {
-            std::mem::swap(&mut tuple.src_ip, &mut tuple.dest_ip);
-            std::mem::swap(&mut tuple.src_port, &mut tuple.dest_port);
-        }
+        let tuple = super::tuple(&here.view(dir), m.proto);
         self.eve.write(&Event {
             timestamp: here.ts,
             flow_id: Some(m.id),

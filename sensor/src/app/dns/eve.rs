@@ -34,7 +34,6 @@ fn rrtype(t: u16) -> String {
 /// per character-string of a TXT record (Suricata logs each as an answer of its own).
 fn rdata(r: &Record<'_>) -> Vec<String> {
     let d = r.rdata;
-    let name_at = |o: usize| r.name_in_data(o).map(|n| n.to_string());
     let one = match r.rrtype {
         1 => <[u8; 4]>::try_from(d)
             .ok()
@@ -42,8 +41,7 @@ fn rdata(r: &Record<'_>) -> Vec<String> {
         28 => <[u8; 16]>::try_from(d)
             .ok()
             .map(|a| Ipv6Addr::from(a).to_string()),
-        2 | 5 | 12 | 39 => name_at(0),
-        15 => name_at(2),
+        2 | 5 | 12 | 15 | 39 => r.data_name().map(|n| n.to_string()),
         16 => {
             let mut out = Vec::new();
             let mut at = 0;
@@ -84,7 +82,7 @@ fn structured(r: &Record<'_>) -> Option<(&'static str, Value)> {
                 "priority": u16_at(0)?,
                 "weight": u16_at(2)?,
                 "port": u16_at(4)?,
-                "name": r.name_in_data(6)?.to_string(),
+                "name": r.data_name()?.to_string(),
             }),
         )),
         6 => {
@@ -97,7 +95,7 @@ fn structured(r: &Record<'_>) -> Option<(&'static str, Value)> {
             Some((
                 "soa",
                 json!({
-                    "mname": r.name_in_data(0)?.to_string(),
+                    "mname": r.data_name()?.to_string(),
                     "rname": r.name_in_data(first)?.to_string(),
                     "serial": n(0)?,
                     "refresh": n(4)?,

@@ -146,19 +146,19 @@ fn coding(tx: &Transaction) -> Inflate {
 /// limit.
 fn response_body(inflate: &mut Inflate, o: &mut Open, data: &[u8]) {
     let body = &mut o.tx.response;
-    let room = |b: &decoders::http::Message| RESPONSE_BODY_LIMIT.saturating_sub(b.body().len());
     for step in data.chunks(INFLATE_STEP) {
-        if room(body) == 0 {
-            body.body_truncated = true;
-            body.body_seen += data.len() as u64;
-            return;
-        }
         let out: std::io::Result<&mut Vec<u8>> = match inflate {
+            // `add_body` keeps what fits and counts all of it.
             Inflate::Identity => {
-                body.add_body(step, RESPONSE_BODY_LIMIT);
-                continue;
+                body.add_body(data, RESPONSE_BODY_LIMIT);
+                return;
             }
             Inflate::Failed => return,
+            // The limit is reached: nothing more is decompressed.
+            _ if body.body().len() >= RESPONSE_BODY_LIMIT => {
+                body.body_truncated = true;
+                return;
+            }
             Inflate::Gzip(d) => d
                 .write_all(step)
                 .and_then(|_| d.flush())
