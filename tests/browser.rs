@@ -9,7 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chromium::{
-    browser, click_link, fill, log_in, log_out, main_text, shot, text_of, wait_text, Driver,
+    browser, click_link, fill, log_in, log_out, main_text, shot, text_of, wait_gone, wait_text,
+    Driver,
 };
 use fantoccini::Locator;
 use icsight_tests::cluster::{
@@ -338,6 +339,8 @@ fn three_tiers_in_a_browser_map_to_alert_and_a_bulletin_there_and_back() {
                 .click()
                 .await
                 .expect("acknowledge");
+            // The bulletin's page again, once the acknowledgement is on it.
+            wait_gone(&c, "form.step button[value=acknowledged]").await;
             wait_text(&c, "main h1", "通报详情").await;
             fill(&c, "form.step input[name=note]", "已核查，PLC 已恢复运行").await;
             c.find(Locator::Css("form.step button[value=disposed]"))

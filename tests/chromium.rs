@@ -110,6 +110,16 @@ pub async fn wait_text(c: &Client, css: &str, want: &str) {
     panic!("{css}: {seen:?}, not {want:?}");
 }
 
+/// Wait until nothing on the page matches `css`: the page a form posted to has replaced the
+/// one it was on (whose title may be the same).
+pub async fn wait_gone(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.find(Locator::Css(css)).await.is_ok() {
+        assert!(Instant::now() < deadline, "{css} still on the page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn log_in(c: &Client, base: &str, name: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.expect("login page");
     c.find(Locator::Css("input[name=name]"))
