@@ -150,6 +150,12 @@ fn grades_are_worked_out_explained_overridden_and_move_priorities() {
         Duration::from_secs(60),
         || grade_of(&zj, E1, "zj-admin") == 2,
     );
+    // The incident's priority follows once the collector has the new grade.
+    wait_for(
+        "the incident's priority lowered with the grade",
+        Duration::from_secs(60),
+        || priority(&zj, &incident, "zj-analyst") + 10 == p1,
+    );
     let p2 = priority(&zj, &incident, "zj-analyst");
     assert_eq!(
         p1,
@@ -188,6 +194,11 @@ fn grades_are_worked_out_explained_overridden_and_move_priorities() {
     assert_eq!(v["grade"], 1);
     assert_eq!(v["computed"]["grade"], 2, "the rules still say 2: {v}");
     assert_eq!(v["override"]["by"], "zj-admin");
+    wait_for(
+        "the incident's priority back with the overridden grade",
+        Duration::from_secs(60),
+        || priority(&zj, &incident, "zj-analyst") == p1,
+    );
     assert_eq!(priority(&zj, &incident, "zj-analyst"), p1);
     let audited = ch.query(
         "SELECT actor, detail FROM zj.audit WHERE action = 'registry.grade' AND outcome = 'ok' FORMAT TSV",
