@@ -55,6 +55,9 @@ macro_rules! for_each_protocol {
             Http, http, $crate::http::HttpParser;
             Dns, dns, $crate::dns::DnsParser;
             Tls, tls, $crate::tls::TlsParser;
+            Ssh, ssh, $crate::ssh::SshParser;
+            Ftp, ftp, $crate::ftp::FtpParser;
+            FtpData, ftp_data, $crate::ftp_data::FtpDataParser;
         }
     };
 }
@@ -101,9 +104,20 @@ macro_rules! declare_app_proto {
 
 for_each_protocol!(declare_app_proto);
 
+impl AppProto {
+    /// The name EVE's `app_proto` and a rule's header spell: the module's name, but for
+    /// Suricata's `ftp-data`.
+    pub fn label(self) -> &'static str {
+        match self {
+            AppProto::FtpData => "ftp-data",
+            p => p.name(),
+        }
+    }
+}
+
 impl fmt::Display for AppProto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.label())
     }
 }
 
@@ -133,6 +147,22 @@ pub enum Tx<'p, 'a> {
         tx: &'p crate::http::Transaction,
         progress: crate::http::Progress,
     },
+    /// An SSH handshake, as far as it has come.
+    Ssh {
+        ssh: &'p crate::ssh::Ssh,
+        progress: crate::ssh::Progress,
+    },
+    /// An FTP command and its replies, as far as they have come.
+    Ftp {
+        tx: &'p crate::ftp::Transaction,
+        progress: crate::ftp::Progress,
+    },
+    /// An FTP data connection: what it was opened for and what it carried one way.
+    FtpData {
+        command: Option<crate::ftp::DataCommand>,
+        filename: &'p [u8],
+        data: &'p [u8],
+    },
 }
 
 impl Tx<'_, '_> {
@@ -145,6 +175,9 @@ impl Tx<'_, '_> {
             Tx::Http { .. } => AppProto::Http,
             Tx::Dns(_) => AppProto::Dns,
             Tx::Tls { .. } => AppProto::Tls,
+            Tx::Ssh { .. } => AppProto::Ssh,
+            Tx::Ftp { .. } => AppProto::Ftp,
+            Tx::FtpData { .. } => AppProto::FtpData,
         }
     }
 }

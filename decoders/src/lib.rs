@@ -1,4 +1,5 @@
-//! Zero-copy decoders for the protocols icsight watches: industrial ones, and HTTP.
+//! Zero-copy decoders for the protocols icsight watches: industrial ones, and the IT protocols
+//! beside them (HTTP, DNS, TLS, SSH, FTP).
 //!
 //! # The no-panic contract
 //!
@@ -19,9 +20,12 @@
 pub mod app;
 pub mod dnp3;
 pub mod dns;
+pub mod ftp;
+pub mod ftp_data;
 pub mod http;
 pub mod modbus;
 pub mod s7comm;
+pub mod ssh;
 pub mod tls;
 
 pub use app::{AppProto, Direction, Parsed, Probe, StreamParser, Tx};

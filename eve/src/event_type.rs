@@ -20,13 +20,17 @@ pub enum EventType {
     Http,
     Dns,
     Tls,
+    Ssh,
+    Ftp,
+    /// An FTP data connection: the file or listing it carried.
+    FtpData,
     /// A file seen in a transaction (its metadata; nothing is extracted).
     Fileinfo,
 }
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 16] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -39,6 +43,9 @@ impl EventType {
         EventType::Http,
         EventType::Dns,
         EventType::Tls,
+        EventType::Ssh,
+        EventType::Ftp,
+        EventType::FtpData,
         EventType::Fileinfo,
     ];
 
@@ -57,6 +64,9 @@ impl EventType {
             EventType::Http => "http",
             EventType::Dns => "dns",
             EventType::Tls => "tls",
+            EventType::Ssh => "ssh",
+            EventType::Ftp => "ftp",
+            EventType::FtpData => "ftp_data",
             EventType::Fileinfo => "fileinfo",
         }
     }
@@ -82,6 +92,9 @@ impl EventType {
                 | EventType::Http
                 | EventType::Dns
                 | EventType::Tls
+                | EventType::Ssh
+                | EventType::Ftp
+                | EventType::FtpData
                 | EventType::Fileinfo
         )
     }

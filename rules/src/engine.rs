@@ -240,6 +240,12 @@ pub struct Ruleset {
     dns: BufferIndex<crate::dns::Buf>,
     /// By [`decoders::tls::Progress`].
     tls: [BufferIndex<crate::tls::Buf>; 2],
+    /// By [`decoders::ssh::Progress`].
+    ssh: [BufferIndex<crate::ssh::Buf>; 2],
+    /// By [`decoders::ftp::Progress`].
+    ftp: [BufferIndex<crate::ftp::Buf>; 2],
+    /// Rules on FTP data connections: few, each checked.
+    ftp_data: Vec<u32>,
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
@@ -302,10 +308,29 @@ impl Ruleset {
         let mut http: [IndexBuilder<(http::Buf, bool)>; 4] = Default::default();
         let mut dns: IndexBuilder<crate::dns::Buf> = IndexBuilder::default();
         let mut tls: [IndexBuilder<crate::tls::Buf>; 2] = Default::default();
+        let mut ssh: [IndexBuilder<crate::ssh::Buf>; 2] = Default::default();
+        let mut ftp: [IndexBuilder<crate::ftp::Buf>; 2] = Default::default();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
-            if s.has_tls_keywords() {
+            if s.has_ssh_keywords() {
+                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Ssh(_))) {
+                    (Some(Buffer::Ssh(b)), entry) => Some((b, entry)),
+                    _ => None,
+                };
+                ssh[s.ssh_stage() as usize].add(i, found);
+                set.counts.transaction += 1;
+            } else if s.has_ftp_keywords() {
+                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Ftp(_))) {
+                    (Some(Buffer::Ftp(b)), entry) => Some((b, entry)),
+                    _ => None,
+                };
+                ftp[s.ftp_stage() as usize].add(i, found);
+                set.counts.transaction += 1;
+            } else if s.has_ftp_data_keywords() {
+                set.ftp_data.push(i);
+                set.counts.transaction += 1;
+            } else if s.has_tls_keywords() {
                 let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Tls(_))) {
                     (Some(Buffer::Tls(b)), entry) => Some((b, entry)),
                     _ => None,
@@ -358,6 +383,8 @@ impl Ruleset {
         }
         set.http = http.map(IndexBuilder::build);
         set.tls = tls.map(IndexBuilder::build);
+        set.ssh = ssh.map(IndexBuilder::build);
+        set.ftp = ftp.map(IndexBuilder::build);
         set.dns = dns.build();
         set.packet = Prefilter::build(packet);
         set.stream = Prefilter::build(stream);
@@ -439,6 +466,18 @@ impl Ruleset {
                 self.match_tls(pkt, tls, *progress, bits, det, alerts);
                 return;
             }
+            Tx::Ssh { ssh, progress } => {
+                self.match_ssh(pkt, ssh, *progress, bits, det, alerts);
+                return;
+            }
+            Tx::Ftp { tx, progress } => {
+                self.match_ftp(pkt, tx, *progress, bits, det, alerts);
+                return;
+            }
+            Tx::FtpData { command, data, .. } => {
+                self.match_ftp_data(pkt, *command, data, bits, det, alerts);
+                return;
+            }
             Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
             Tx::Dnp3(f) => (&self.dnp3, Some(f.function())),
             Tx::S7comm(s) => (&self.s7comm, s.pdu.function().or(s.job_function)),
@@ -508,6 +547,85 @@ impl Ruleset {
             s.tls.iter().all(|f| f.matches(t))
                 && s.inspections.iter().all(|i| match i.buffer {
                     Buffer::Tls(b) => b.get(t).is_some_and(|bytes| i.matches(bytes)),
+                    _ => false,
+                })
+        });
+    }
+
+    /// The SSH rules due at `progress` of the side sending the way `pkt` goes.
+    fn match_ssh(
+        &self,
+        pkt: &PacketView,
+        ssh: &decoders::ssh::Ssh,
+        progress: decoders::ssh::Progress,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let stage = &self.ssh[progress as usize];
+        let scans = stage
+            .by_buffer
+            .iter()
+            .filter_map(|(buf, p)| Some((p, buf.get(ssh, pkt.dir)?)));
+        Self::gather(det, &stage.always, scans);
+        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+            let s = &r.sig;
+            s.ssh.iter().all(|f| f.matches(ssh, pkt.dir))
+                && s.inspections.iter().all(|i| match i.buffer {
+                    Buffer::Ssh(b) => b.get(ssh, pkt.dir).is_some_and(|bytes| i.matches(bytes)),
+                    _ => false,
+                })
+        });
+    }
+
+    /// The FTP rules due at `progress`, through the prefilter of each buffer over each of its
+    /// instances (every reply line, every code).
+    fn match_ftp(
+        &self,
+        pkt: &PacketView,
+        tx: &decoders::ftp::Transaction,
+        progress: decoders::ftp::Progress,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let stage = &self.ftp[progress as usize];
+        let scans = stage
+            .by_buffer
+            .iter()
+            .flat_map(|(buf, p)| buf.instances(tx).map(move |bytes| (p, bytes)));
+        Self::gather(det, &stage.always, scans);
+        let client = match pkt.dir {
+            Direction::ToServer => pkt.src,
+            Direction::ToClient => pkt.dst,
+        };
+        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+            let s = &r.sig;
+            (pkt.dir == Direction::ToClient || !s.ftp_to_client_only())
+                && s.ftp.iter().all(|f| f.matches(tx, client))
+                && s.inspections.iter().all(|i| match i.buffer {
+                    Buffer::Ftp(b) => b.instances(tx).any(|bytes| i.matches(bytes)),
+                    _ => false,
+                })
+        });
+    }
+
+    /// The rules on an FTP data connection, seen going the way `pkt` goes with what it
+    /// carried that way.
+    fn match_ftp_data(
+        &self,
+        pkt: &PacketView,
+        command: Option<decoders::ftp::DataCommand>,
+        data: &[u8],
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        self.evaluate(&self.ftp_data, pkt, bits, det, alerts, |r| {
+            let s = &r.sig;
+            s.ftp.iter().all(|f| f.matches_data(command, pkt.dir))
+                && s.inspections.iter().all(|i| match i.buffer {
+                    Buffer::Ftp(crate::ftp::Buf::Data) => !data.is_empty() && i.matches(data),
                     _ => false,
                 })
         });
@@ -694,8 +812,13 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         Tx::S7commPlus(p) => {
             s.s7.is_empty() && s.inspections.is_empty() && s.s7plus.iter().all(|m| m.matches(p))
         }
-        // HTTP and DNS rules are matched by `match_http` and `match_dns`.
-        Tx::Http { .. } | Tx::Dns(_) | Tx::Tls { .. } => false,
+        // The IT protocols' rules are matched by their own `match_*`.
+        Tx::Http { .. }
+        | Tx::Dns(_)
+        | Tx::Tls { .. }
+        | Tx::Ssh { .. }
+        | Tx::Ftp { .. }
+        | Tx::FtpData { .. } => false,
     }
 }
 

@@ -35,6 +35,9 @@ pub enum Protocol {
     Http,
     Dns,
     Tls,
+    Ssh,
+    Ftp,
+    FtpData,
 }
 
 impl Protocol {
@@ -52,6 +55,9 @@ impl Protocol {
             Protocol::Http => "http",
             Protocol::Dns => "dns",
             Protocol::Tls => "tls",
+            Protocol::Ssh => "ssh",
+            Protocol::Ftp => "ftp",
+            Protocol::FtpData => "ftp-data",
         }
     }
 
@@ -67,6 +73,9 @@ impl Protocol {
             Protocol::Http => Some(AppProto::Http),
             Protocol::Dns => Some(AppProto::Dns),
             Protocol::Tls => Some(AppProto::Tls),
+            Protocol::Ssh => Some(AppProto::Ssh),
+            Protocol::Ftp => Some(AppProto::Ftp),
+            Protocol::FtpData => Some(AppProto::FtpData),
         }
     }
 
@@ -83,6 +92,9 @@ impl Protocol {
             "http" | "http1" => Protocol::Http,
             "dns" => Protocol::Dns,
             "tls" | "ssl" => Protocol::Tls,
+            "ssh" => Protocol::Ssh,
+            "ftp" => Protocol::Ftp,
+            "ftp-data" => Protocol::FtpData,
             _ => return None,
         })
     }

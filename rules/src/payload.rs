@@ -29,6 +29,10 @@ pub enum Buffer {
     Dns(crate::dns::Buf),
     /// A buffer of a TLS handshake.
     Tls(crate::tls::Buf),
+    /// A buffer of an SSH handshake.
+    Ssh(crate::ssh::Buf),
+    /// A buffer of an FTP transaction (each instance in turn), or a data connection's bytes.
+    Ftp(crate::ftp::Buf),
 }
 
 impl Buffer {
@@ -49,6 +53,12 @@ impl Buffer {
             n if crate::tls::Buf::sticky(n).is_some() => {
                 Ok(crate::tls::Buf::sticky(n).map(Buffer::Tls))
             }
+            n if crate::ssh::Buf::sticky(n).is_some() => {
+                Ok(crate::ssh::Buf::sticky(n).map(Buffer::Ssh))
+            }
+            n if crate::ftp::Buf::sticky(n).is_some() => {
+                Ok(crate::ftp::Buf::sticky(n).map(Buffer::Ftp))
+            }
             n if UNDECODED
                 .iter()
                 .any(|p| n.strip_prefix(p).is_some_and(|r| r.starts_with(['.', '_']))) =>
@@ -63,9 +73,8 @@ impl Buffer {
 }
 
 /// Protocols whose buffers Suricata offers and this sensor does not decode yet.
-const UNDECODED: [&str; 14] = [
-    "ftp", "smtp", "smb", "ssh", "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike",
-    "http2", "ldap",
+const UNDECODED: [&str; 12] = [
+    "smtp", "smb", "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike", "http2", "ldap",
 ];
 
 #[derive(Debug, Clone, PartialEq)]

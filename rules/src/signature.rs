@@ -62,6 +62,10 @@ pub struct Signature {
     pub dns: Vec<crate::dns::Field>,
     /// `tls.version`, `tls.subject`, `ssl_state` ….
     pub tls: Vec<crate::tls::Field>,
+    /// `ssh.protoversion`, `ssh.softwareversion`.
+    pub ssh: Vec<crate::ssh::Field>,
+    /// `ftp.dynamic_port`, `ftp.mode`, `ftpbounce`, `ftpdata_command` ….
+    pub ftp: Vec<crate::ftp::Field>,
 }
 
 /// Keywords accepted and deliberately without effect on a passive sensor.
@@ -103,6 +107,8 @@ impl Signature {
             urilen: None,
             dns: Vec::new(),
             tls: Vec::new(),
+            ssh: Vec::new(),
+            ftp: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
         // or pcre went to, which relative options and content modifiers continue.
@@ -209,6 +215,12 @@ impl Signature {
                 k if crate::tls::Field::KEYWORDS.contains(&k) => sig
                     .tls
                     .push(crate::tls::Field::parse(k, need()?).map_err(e)?),
+                k if crate::ssh::Field::KEYWORDS.contains(&k) => sig
+                    .ssh
+                    .push(crate::ssh::Field::parse(k, need()?).map_err(e)?),
+                k if crate::ftp::Field::KEYWORDS.contains(&k) => {
+                    sig.ftp.push(crate::ftp::Field::parse(k, value).map_err(e)?)
+                }
                 "urilen" => sig.urilen = Some(Urilen::parse(need()?).map_err(e)?),
                 m if value.is_none() && http::Buf::modifier(m).is_some() => {
                     // Suricata 4's spelling: the content just before moves into the buffer.
@@ -245,7 +257,10 @@ impl Signature {
                         Some(p) => (true, p),
                         None => (false, v),
                     };
-                    let Some(proto) = AppProto::ALL.into_iter().find(|a| a.name() == p) else {
+                    let Some(proto) = AppProto::ALL
+                        .into_iter()
+                        .find(|a| a.name() == p || a.label() == p)
+                    else {
                         return Err(e(KeywordError::invalid(
                             None,
                             p,
@@ -295,6 +310,22 @@ impl Signature {
         }
         if sig.sid == 0 {
             return Err(err("no `sid` (or sid 0)".into()));
+        }
+        // On a data connection `file_data` is what the connection carried, not an HTTP body.
+        if sig.header.protocol == Protocol::FtpData {
+            for i in &mut sig.inspections {
+                if i.buffer == Buffer::Http(http::Buf::FileData) {
+                    i.buffer = Buffer::Ftp(crate::ftp::Buf::Data);
+                }
+            }
+        }
+        // The payload keywords of a rule on an FTP command read the command line.
+        if sig.has_ftp_keywords() {
+            for i in &mut sig.inspections {
+                if i.buffer == Buffer::Payload {
+                    i.buffer = Buffer::Ftp(crate::ftp::Buf::Line);
+                }
+            }
         }
         // The payload keywords of a rule that reads an HTTP transaction read the messages as
         // the stream carried them.
@@ -375,6 +406,9 @@ impl Signature {
             (self.has_http_keywords(), AppProto::Http),
             (self.has_dns_keywords(), AppProto::Dns),
             (self.has_tls_keywords(), AppProto::Tls),
+            (self.has_ssh_keywords(), AppProto::Ssh),
+            (self.has_ftp_keywords(), AppProto::Ftp),
+            (self.has_ftp_data_keywords(), AppProto::FtpData),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -420,6 +454,70 @@ impl Signature {
             .unwrap_or(decoders::tls::Progress::ClientHello)
     }
 
+    /// Whether the rule reads an SSH handshake: a buffer or a value keyword.
+    pub fn has_ssh_keywords(&self) -> bool {
+        !self.ssh.is_empty()
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Ssh(_)))
+    }
+
+    /// When an SSH rule can be decided: at a side's banner, or once its KEXINIT is in.
+    pub fn ssh_stage(&self) -> decoders::ssh::Progress {
+        self.inspections
+            .iter()
+            .filter_map(|i| match i.buffer {
+                Buffer::Ssh(b) => Some(b.ready_at()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(decoders::ssh::Progress::Banner)
+    }
+
+    /// Whether the rule reads an FTP control connection's transactions.
+    pub fn has_ftp_keywords(&self) -> bool {
+        self.ftp.iter().any(|f| !f.on_data())
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Ftp(b) if b != crate::ftp::Buf::Data))
+    }
+
+    /// Whether the rule reads an FTP data connection (`ftpdata_command`, its `file_data`).
+    pub fn has_ftp_data_keywords(&self) -> bool {
+        self.ftp.iter().any(crate::ftp::Field::on_data)
+            || self
+                .inspections
+                .iter()
+                .any(|i| i.buffer == Buffer::Ftp(crate::ftp::Buf::Data))
+    }
+
+    /// When an FTP rule can be decided: at the command if it reads only the command, else
+    /// at the final reply.
+    pub fn ftp_stage(&self) -> decoders::ftp::Progress {
+        let bufs = self.inspections.iter().filter_map(|i| match i.buffer {
+            Buffer::Ftp(b) => Some(b.ready_at()),
+            _ => None,
+        });
+        bufs.chain(self.ftp.iter().map(crate::ftp::Field::ready_at))
+            .max()
+            .unwrap_or(decoders::ftp::Progress::Request)
+    }
+
+    /// Whether an FTP rule reads what only a reply has (`ftp.reply`, `ftp.completion_code`,
+    /// `ftp.reply_received`): it is inspected going to the client only, as Suricata does.
+    pub fn ftp_to_client_only(&self) -> bool {
+        use crate::ftp::{Buf, Field};
+        self.ftp
+            .iter()
+            .any(|f| matches!(f, Field::ReplyReceived(_)))
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Ftp(Buf::Reply | Buf::CompletionCode)))
+    }
+
     /// Whether the rule reads a DNS message: a name buffer or a field keyword.
     pub fn has_dns_keywords(&self) -> bool {
         !self.dns.is_empty()
@@ -454,6 +552,9 @@ impl Signature {
             || self.has_http_keywords()
             || self.has_dns_keywords()
             || self.has_tls_keywords()
+            || self.has_ssh_keywords()
+            || self.has_ftp_keywords()
+            || self.has_ftp_data_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 
@@ -620,9 +721,23 @@ mod tests {
         .is_err());
         let e = one("alert tcp any any -> any any (lua:x.lua; sid:1;)").unwrap_err();
         assert!(e.message.contains("`lua` is not supported"));
-        let e =
-            one("alert tcp any any -> any any (ssh.software; content:\"x\"; sid:1;)").unwrap_err();
+        let e = one("alert tcp any any -> any any (smb.share; content:\"x\"; sid:1;)").unwrap_err();
         assert!(e.message.contains("does not decode"));
+        let s = one("alert tcp any any -> any any (ssh.software; content:\"x\"; sid:1;)").unwrap();
+        assert_eq!(s.app_proto(), Some(AppProto::Ssh));
+        let s = one("alert ftp any any -> any any (ftp.command; content:\"RETR\"; ftp.reply; content:\"226\"; sid:1;)").unwrap();
+        assert_eq!(s.ftp_stage(), decoders::ftp::Progress::Response);
+        assert!(s.ftp_to_client_only());
+        // `file_data` on a data connection is what it carried, not an HTTP body.
+        let s = one("alert ftp-data any any -> any any (ftpdata_command:stor; file_data; content:\"root\"; sid:1;)").unwrap();
+        assert_eq!(s.app_proto(), Some(AppProto::FtpData));
+        assert!(s.has_ftp_data_keywords() && !s.has_http_keywords());
+        assert!(one("alert ftp any any -> any any (ftpdata_command:retr; sid:1;)").is_err());
+        // Emerging Threats' PORT bounce rule: its payload keywords read the command line.
+        let s = one("alert tcp any any -> any 21 (flow:to_server,established; content:\"PORT\"; nocase; ftpbounce; pcre:\"/^PORT/smi\"; sid:2103441;)").unwrap();
+        assert_eq!(s.inspections.len(), 1);
+        assert_eq!(s.inspections[0].buffer, Buffer::Ftp(crate::ftp::Buf::Line));
+        assert_eq!(s.ftp_stage(), decoders::ftp::Progress::Request);
     }
 
     #[test]

@@ -140,6 +140,7 @@ impl Pipeline {
                 detect: Detect::default(),
                 watch: None,
                 detection: Detection::new(&config.app),
+                expected: Default::default(),
             },
             stats: Stats::default(),
             first_ts: None,
@@ -359,6 +360,9 @@ impl Pipeline {
                     &mut |chunk| app.chunk(dir, chunk, &mut ctx),
                 );
             }
+            if flags & tcp::FIN != 0 {
+                app.finished(dir, &mut ctx);
+            }
         } else if !payload.is_empty() {
             app.datagram(dir, payload, &mut ctx);
         }
@@ -548,7 +552,7 @@ impl Pipeline {
             tuple: Some(flow.meta.tuple()),
             vlan: flow.meta.vlan(),
             pcap_cnt: None,
-            app_proto: flow.meta.app_proto.map(|p| p.name()),
+            app_proto: flow.meta.app_proto.map(|p| p.label()),
             body,
         });
     }

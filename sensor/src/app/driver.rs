@@ -25,6 +25,9 @@ pub trait Logged: StreamParser {
     /// The flow has ended: report what is still open (requests never answered, …).
     fn close(_state: &mut Self::State, _ctx: &mut AppCtx<'_>) {}
 
+    /// `dir` has sent FIN (its bytes so far handed over): it will send nothing more.
+    fn finished(_state: &mut Self::State, _ctx: &mut AppCtx<'_>, _dir: Direction) {}
+
     /// Bytes of `dir` were lost: drop what the state holds of that direction's partial PDUs.
     fn gap(_state: &mut Self::State, _dir: Direction) {}
 
@@ -64,6 +67,15 @@ impl<P: Logged> Default for Driver<P> {
 }
 
 impl<P: Logged> Driver<P> {
+    /// A driver whose protocol state starts as `state`: for a connection another announced,
+    /// with what the announcement said.
+    pub fn with_state(state: P::State) -> Self {
+        Driver {
+            state,
+            ..Driver::default()
+        }
+    }
+
     pub fn heap_bytes(&self) -> usize {
         self.sides
             .iter()
@@ -88,6 +100,11 @@ impl<P: Logged> Driver<P> {
             }
         }
         P::close(&mut self.state, ctx);
+    }
+
+    /// `dir` has sent FIN.
+    pub fn finished(&mut self, dir: Direction, ctx: &mut AppCtx<'_>) {
+        P::finished(&mut self.state, ctx, dir);
     }
 
     /// Bytes of a TCP stream (or a gap in it).

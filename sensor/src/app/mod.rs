@@ -11,9 +11,13 @@
 pub mod dnp3;
 pub mod dns;
 mod driver;
+pub mod expect;
+pub mod ftp;
+pub mod ftp_data;
 pub mod http;
 pub mod modbus;
 pub mod s7comm;
+pub mod ssh;
 pub mod tls;
 
 pub use driver::{Driver, Logged};
@@ -320,6 +324,14 @@ macro_rules! declare_app_state {
                 }
             }
 
+            /// A TCP direction has sent FIN.
+            pub fn finished(&mut self, dir: Direction, ctx: &mut AppCtx<'_>) {
+                match self {
+                    $(AppState::$variant(d) => d.finished(dir, ctx),)*
+                    AppState::Detecting { .. } | AppState::None => {}
+                }
+            }
+
             /// Bytes (or a gap) of a TCP direction.
             pub fn chunk(&mut self, dir: Direction, chunk: Chunk<'_>, ctx: &mut AppCtx<'_>) {
                 if let (AppState::Detecting { .. }, Chunk::Data(bytes)) = (&*self, &chunk) {
@@ -359,6 +371,17 @@ impl AppState {
         let AppState::Detecting { probes } = self else {
             return;
         };
+        // A connection another announced (an FTP data connection) is what it was announced as.
+        let expected = &mut ctx.out.expected;
+        if !expected.is_empty() && ctx.here.meta.proto == icsight_eve::Proto::TCP {
+            let meta = &mut ctx.here.meta;
+            if let Some(e) = expected.take(meta.client, meta.server) {
+                meta.app_proto = Some(AppProto::FtpData);
+                ctx.stats.ftp_data.flows += 1;
+                *self = AppState::FtpData(Driver::with_state(ftp_data::State::expected(e.data)));
+                return;
+            }
+        }
         match ctx.out.detection.detect(dir, ctx.here.meta.server.1, bytes) {
             Some(proto) => {
                 ctx.here.meta.app_proto = Some(proto);

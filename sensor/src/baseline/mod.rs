@@ -334,10 +334,13 @@ impl Watch {
             decoders::Tx::S7comm(_) => Protocol::S7comm,
             decoders::Tx::S7commPlus(_) => Protocol::S7commplus,
             decoders::Tx::Dnp3(_) => Protocol::Dnp3,
-            // The baseline learns the ICS protocols; HTTP is left to the signatures.
-            decoders::Tx::Http { .. } | decoders::Tx::Dns(_) | decoders::Tx::Tls { .. } => {
-                return false
-            }
+            // The baseline learns the ICS protocols; the IT ones are left to the signatures.
+            decoders::Tx::Http { .. }
+            | decoders::Tx::Dns(_)
+            | decoders::Tx::Tls { .. }
+            | decoders::Tx::Ssh { .. }
+            | decoders::Tx::Ftp { .. }
+            | decoders::Tx::FtpData { .. } => return false,
         };
         self.stats.transactions += 1;
         if self.mode == Mode::Learn {
@@ -436,9 +439,12 @@ impl Watch {
                 dnp3::observe(pair.dnp3.get_or_insert_with(Default::default), f, &mut j),
                 false,
             ),
-            decoders::Tx::Http { .. } | decoders::Tx::Dns(_) | decoders::Tx::Tls { .. } => {
-                return false
-            }
+            decoders::Tx::Http { .. }
+            | decoders::Tx::Dns(_)
+            | decoders::Tx::Tls { .. }
+            | decoders::Tx::Ssh { .. }
+            | decoders::Tx::Ftp { .. }
+            | decoders::Tx::FtpData { .. } => return false,
         };
         let left = j.points_left;
         self.rt[pi].points = (self.cfg.max_points as usize).saturating_sub(left);

@@ -115,7 +115,7 @@ impl Detect {
                 tuple: tuple(pkt, proto),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),
-                app_proto: pkt.app_proto.map(decoders::AppProto::name),
+                app_proto: pkt.app_proto.map(decoders::AppProto::label),
                 direction: Some(crate::app::direction_name(pkt.dir)),
                 linktype: self.linktype,
             };

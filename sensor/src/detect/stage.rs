@@ -26,6 +26,8 @@ pub struct Stage {
     /// Baseline learning or detection, when on.
     pub watch: Option<Box<Watch>>,
     pub detection: Detection,
+    /// Connections announced by others (FTP data connections), awaited by new flows.
+    pub expected: crate::app::expect::Expectations,
 }
 
 /// The flow and the packet a finding comes from.
@@ -127,7 +129,7 @@ impl Stage {
                 tuple: super::tuple(&pkt, m.proto),
                 vlan: m.vlan(),
                 pcap_cnt: Some(here.pcap_cnt),
-                app_proto: m.app_proto.map(AppProto::name),
+                app_proto: m.app_proto.map(AppProto::label),
                 direction: Some(direction_name(dir)),
                 linktype: self.detect.linktype,
             };
@@ -181,7 +183,7 @@ impl Stage {
             tuple: Some(tuple),
             vlan: m.vlan(),
             pcap_cnt: Some(here.pcap_cnt),
-            app_proto: m.app_proto.map(AppProto::name),
+            app_proto: m.app_proto.map(AppProto::label),
             body,
         });
     }

@@ -57,6 +57,9 @@ pub struct EventCounts {
     pub http: u64,
     pub dns: u64,
     pub tls: u64,
+    pub ssh: u64,
+    pub ftp: u64,
+    pub ftp_data: u64,
     pub fileinfo: u64,
     pub other: u64,
 }
@@ -76,6 +79,9 @@ impl EventCounts {
             EventType::Http => &mut self.http,
             EventType::Dns => &mut self.dns,
             EventType::Tls => &mut self.tls,
+            EventType::Ssh => &mut self.ssh,
+            EventType::Ftp => &mut self.ftp,
+            EventType::FtpData => &mut self.ftp_data,
             EventType::Fileinfo => &mut self.fileinfo,
             EventType::Asset => &mut self.other,
         }
