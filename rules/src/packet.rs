@@ -185,6 +185,9 @@ pub const KEYWORDS: [&str; 8] = [
     "icmp_seq",
 ];
 
+/// The header keywords written without a value.
+pub const NO_VALUE: [&str; 0] = [];
+
 impl HeaderMatch {
     /// Reads `keyword:value` for one of [`KEYWORDS`].
     pub fn parse(keyword: &str, value: &str) -> Result<HeaderMatch, KeywordError> {

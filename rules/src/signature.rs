@@ -238,7 +238,11 @@ impl Signature {
                 }
                 "dsize" => sig.dsize = Some(UintMatch::parse(need()?).map_err(e)?),
                 k if packet::KEYWORDS.contains(&k) => {
-                    sig.headers.push(HeaderMatch::parse(k, need()?).map_err(e)?)
+                    let v = match value {
+                        None if packet::NO_VALUE.contains(&k) => "",
+                        _ => need()?,
+                    };
+                    sig.headers.push(HeaderMatch::parse(k, v).map_err(e)?)
                 }
                 "flow" => sig.flow = FlowOpts::parse(need()?).map_err(e)?,
                 "flowbits" => sig.flowbits.push(bits.parse(need()?).map_err(e)?),
