@@ -29,6 +29,35 @@ mkdir -p corpus/dns
 printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01' > corpus/dns/query
 printf '\x12\x34\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00\x03www\x07example\x03com\x00\x00\x01\x00\x01\xc0\x0c\x00\x05\x00\x01\x00\x00\x0e\x10\x00\x02\xc0\x10\xc0\x10\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x5d\xb8\xd8\x22' > corpus/dns/response
 printf '\x00\x21' | cat - corpus/dns/query > corpus/dns/tcp_query
+# SSH, FTP and SMTP: sessions of our own (the leading byte picks segment size and directions;
+# 0x00: 1-byte segments, all to the server; 0x1f: 32-byte segments, alternating).
+mkdir -p corpus/ssh corpus/ftp corpus/smtp
+python3 - <<'PY'
+import struct
+def packet(payload):
+    pad = 8 - (5 + len(payload)) % 8
+    pad += 8 if pad < 4 else 0
+    return struct.pack(">IB", 1 + len(payload) + pad, pad) + payload + bytes(pad)
+def kexinit(lists):
+    m = bytes([20]) + bytes(16)
+    for l in lists:
+        m += struct.pack(">I", len(l)) + l
+    return m + bytes(5)
+lists = [b"curve25519-sha256", b"ssh-ed25519", b"aes128-ctr", b"aes128-ctr",
+         b"hmac-sha2-256", b"hmac-sha2-256", b"none", b"none", b"", b""]
+ssh = b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n" + packet(kexinit(lists)) + packet(bytes([21])) + bytes(40)
+for lead in (0x00, 0x1f, 0xaa):
+    open(f"corpus/ssh/session_{lead:02x}", "wb").write(bytes([lead]) + ssh)
+ftp = (b"USER anonymous\r\n227 Entering Passive Mode (127,0,0,1,156,64).\r\n"
+       b"EPRT |1|127.0.0.1|40001|\r\n229 Entering Extended Passive Mode (|||40002|)\r\n"
+       b"RETR line1.ap17\r\n150-Opening\r\n 226 more\r\n226 Transfer complete\r\nAUTH TLS\r\n234 go\r\n")
+for lead in (0x00, 0x1f, 0xaa):
+    open(f"corpus/ftp/session_{lead:02x}", "wb").write(bytes([lead]) + ftp)
+smtp = (b"EHLO ws1\r\n250-mx\r\n250 PIPELINING\r\nMAIL FROM:<a@plant> SIZE=9\r\nRCPT TO:<b@plant>\r\n"
+        b"DATA\r\n354 go\r\nSubject: x\r\n\r\n..dot\r\n.\r\nBDAT 5 LAST\r\nhelloSTARTTLS\r\n220 ok\r\n")
+for lead in (0x00, 0x1f, 0xaa):
+    open(f"corpus/smtp/session_{lead:02x}", "wb").write(bytes([lead]) + smtp)
+PY
 # Pipeline: link type byte 0 (Ethernet), then each capture's frames with 2-byte lengths.
 mkdir -p corpus/pipeline
 for f in "$pcaps"/*.pcap; do

@@ -39,6 +39,9 @@
 #
 #   it_web_tls.pcap   CPython http.server <- curl (HTTP/1.1, TCP 8080) and
 #                     OpenSSL s_server <- curl (TLS 1.2 and TLS 1.3, TCP 8443)
+#   it_files.pcap     pyftpdlib <- curl (FTP, TCP 21 and its data connections),
+#                     OpenSSH sshd <- curl/libssh2 (SFTP, TCP 22, to the failed login),
+#                     aiosmtpd <- curl (SMTP, TCP 25, a message with a PLC project file)
 #
 # and MANIFEST.md is rewritten from what the captures hold.
 #
@@ -49,7 +52,8 @@
 #                                               #  modbus-writes, modbus-diag, modbus-fcscan,
 #                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
 #                                               #  dnp3-attack, dnp3-poll, baseline-normal-a,
-#                                               #  baseline-normal-b, baseline-attack, it-web)
+#                                               #  baseline-normal-b, baseline-attack, it-web,
+#                                               #  it-files)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
@@ -76,14 +80,16 @@ PYMODBUS_SPEC=${PYMODBUS_SPEC:-pymodbus==3.16.1}
 SNAP7_V2_SPEC=${SNAP7_V2_SPEC:-python-snap7==2.1.0}
 SNAP7_V3_SPEC=${SNAP7_V3_SPEC:-python-snap7==3.3.0}
 YADNP3_SPEC=${YADNP3_SPEC:-yadnp3==3.2.1.4}
+PYFTPDLIB_SPEC=${PYFTPDLIB_SPEC:-pyftpdlib==2.2.0}
+AIOSMTPD_SPEC=${AIOSMTPD_SPEC:-aiosmtpd==1.4.6}
 
 APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2
-              openssl curl)
+              openssl curl openssh-server)
 REFERENCE_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
 ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack)
 NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
 BASELINE_SCENARIOS=(baseline-normal-a baseline-normal-b baseline-attack)
-IT_SCENARIOS=(it-web)
+IT_SCENARIOS=(it-web it-files)
 ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
                "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}")
 
@@ -193,7 +199,8 @@ EOF
 install_deps() {
     [[ $(id -u) -eq 0 ]] || die "run as root (tcpdump on lo, ports 102/502, apt-get): sudo $0"
     apt_install_missing
-    ensure_venv "$VENV" "$PYMODBUS_SPEC" "$SNAP7_V2_SPEC" "$YADNP3_SPEC"
+    ensure_venv "$VENV" "$PYMODBUS_SPEC" "$SNAP7_V2_SPEC" "$YADNP3_SPEC" "$PYFTPDLIB_SPEC" \
+        "$AIOSMTPD_SPEC"
     ensure_venv "$VENV_S7V3" "$SNAP7_V3_SPEC"
     for c in tcpdump tshark gcc pkg-config ss; do
         command -v "$c" >/dev/null || die "$c not found"
@@ -385,6 +392,62 @@ run_it_web() {
     finish_capture it_web_tls
 }
 
+run_it_files() {
+    # File transfer, remote login and mail on a plant's IT side, each pair two independent
+    # stacks on loopback: pyftpdlib <- curl (libcurl) over FTP, passive (EPSV, PASV) and
+    # active (PORT), downloads of a PLC project file, an upload and a listing; OpenSSH's sshd
+    # <- curl (libssh2) over SFTP, as far as a refused login; aiosmtpd <- curl over SMTP, a
+    # message carrying the PLC project file.
+    local ftp=$WORK/ftp
+    mkdir -p "$ftp/projects" "$ftp/uploads" /run/sshd
+    head -c 3000 /dev/zero | tr '\0' 'P' >"$ftp/projects/line1.ap17"
+    printf 'recipe 7: 40 C, 12 min\n' >"$ftp/recipe.txt"
+    ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh_host_ed25519_key"
+    "$VENV/bin/python" - "$WORK/mail.eml" "$ftp/projects/line1.ap17" <<'PY'
+import sys
+from email import policy
+from email.message import EmailMessage
+m = EmailMessage(policy=policy.SMTP)  # CRLF line ends, as a mail client sends them
+m["From"] = "Engineering <eng@plant.example>"
+m["To"] = "vendor@integrator.example, ops@plant.example"
+m["Subject"] = "Line 1 project"
+m.set_content("Project attached.\n")
+m.add_attachment(open(sys.argv[2], "rb").read(), maintype="application",
+                 subtype="octet-stream", filename="line1.ap17")
+open(sys.argv[1], "wb").write(bytes(m))
+PY
+    local p
+    for p in 21 22 25; do
+        port_busy tcp "$p" && die "tcp port $p is already in use"
+    done
+    log "scenario it_files (tcp/21 and its data ports, tcp/22, tcp/25)"
+    start_capture it_files "tcp port 21 or tcp portrange 40000-40009 or tcp portrange 41000-41009 or tcp port 22 or tcp port 25"
+    start_bg "$WORK/ftp.log" "$VENV/bin/python" -m pyftpdlib -i 127.0.0.1 -p 21 -d "$ftp" -w \
+        -r 40000-40009
+    local ftp_pid=$LAST_PID
+    wait_port tcp 21 "$ftp_pid"
+    start_bg "$WORK/sshd.log" /usr/sbin/sshd -D -e -f /dev/null -p 22 -o ListenAddress=127.0.0.1 \
+        -o PidFile=none -o UsePAM=no -h "$WORK/ssh_host_ed25519_key"
+    local ssh_pid=$LAST_PID
+    wait_port tcp 22 "$ssh_pid"
+    start_bg "$WORK/smtp.log" "$VENV/bin/python" -m aiosmtpd -n -l 127.0.0.1:25 \
+        -c aiosmtpd.handlers.Sink
+    local smtp_pid=$LAST_PID
+    wait_port tcp 25 "$smtp_pid"
+    curl -sS -o /dev/null ftp://127.0.0.1/projects/line1.ap17
+    curl -sS -o /dev/null --disable-epsv ftp://127.0.0.1/recipe.txt
+    curl -sS -o /dev/null --disable-eprt -P 127.0.0.1:41000-41009 ftp://127.0.0.1/projects/line1.ap17
+    curl -sS -T "$ftp/recipe.txt" ftp://127.0.0.1/uploads/recipe.txt
+    curl -sS -o /dev/null ftp://127.0.0.1/
+    curl -sS -k -u plant:wrong sftp://127.0.0.1/ 2>/dev/null || true
+    curl -sS smtp://127.0.0.1:25 --mail-from eng@plant.example \
+        --mail-rcpt vendor@integrator.example --mail-rcpt ops@plant.example -T "$WORK/mail.eml"
+    stop_bg "$ftp_pid" TERM
+    stop_bg "$ssh_pid" TERM
+    stop_bg "$smtp_pid" TERM
+    finish_capture it_files
+}
+
 # attack / operations scenarios --------------------------------------------
 run_modbus_writes() {
     # pymodbus treats unit id 0 as broadcast (carried out, never answered).
@@ -532,12 +595,14 @@ declare -A PROTOS=(
     [baseline_normal_b]="tcp mbtcp modbus tpkt cotp s7comm"
     [baseline_attack]="tcp mbtcp modbus tpkt cotp s7comm"
     [it_web_tls]="tcp http tls"
+    [it_files]="tcp ftp ftp-data ssh smtp imf"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
     [it_web_tls]="-d tcp.port==8443,tls"
 )
 declare -A EXTRA_CHECKS=(
+    [it_files]="ftp.request.command==EPSV ftp.request.command==PASV ftp.request.command==PORT ftp.request.command==STOR ftp.request.command==LIST ssh.kex.hassh ssh.kex.hasshserver smtp.req.command==DATA imf.from"
     [it_web_tls]="http.request.method==GET tls.handshake.extensions_server_name==\"hmi.plant.example\" tls.handshake.type==11 tls.handshake.extensions.supported_version==0x0304"
     [modbus_pymodbus_libmodbus]="modbus.exception_code"
     [modbus_pymodbus_offport]="modbus.exception_code"
@@ -749,6 +814,7 @@ write_manifest() {
         [baseline_normal_b]="$baseline_stacks"
         [baseline_attack]="$baseline_stacks; intruder: pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7)"
         [it_web_tls]="CPython $(python3 -c 'import platform; print(platform.python_version())') http.server and $(openssl version | cut -d' ' -f1-2) s_server ↔ curl $(curl --version | head -1 | cut -d' ' -f2)"
+        [it_files]="pyftpdlib $(pyver "$VENV" pyftpdlib), OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) sshd and aiosmtpd $(pyver "$VENV" aiosmtpd) ↔ curl $(curl --version | head -1 | cut -d' ' -f2) (libssh2 $(curl --version | grep -o 'libssh2/[0-9.]*' | cut -d/ -f2))"
     )
     declare -A TRANSPORT=(
         [modbus_pymodbus_libmodbus]="TCP 502"
@@ -771,6 +837,7 @@ write_manifest() {
         [baseline_normal_b]="TCP 502 and TCP 102, 127.0.0.5/10/20"
         [baseline_attack]="TCP 502 and TCP 102, 127.0.0.5/10/20/66"
         [it_web_tls]="TCP 8080 (HTTP) and TCP 8443 (TLS)"
+        [it_files]="TCP 21 (FTP) and its data connections, TCP 22 (SSH), TCP 25 (SMTP)"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -794,6 +861,7 @@ write_manifest() {
         [baseline_normal_b]="the same as \`baseline_normal_a.pcap\`, recorded separately (new processes and ports, other random values), $BASELINE_CYCLES_NORMAL_B s"
         [baseline_attack]="$BASELINE_CYCLES_ATTACK s of the same HMI polling; from $BASELINE_ATTACK_DELAY s, 127.0.0.66: FC43/14 read device id; FC3 sweep of HR 0-1999; FC16 HR 0-3 := 9999; FC15 coils 0-7 off and FC5 coil 4 on; S7 write_var DB1, M, Q; PLC STOP. Timeline below and in \`baseline_attack.steps.tsv\`"
         [it_web_tls]="GET /index.html and GET /projects/line1.ap17 (a PLC project file) over HTTP/1.1; one TLS 1.2 and one TLS 1.3 handshake with SNI hmi.plant.example, then GET / inside"
+        [it_files]="FTP: RETR of /projects/line1.ap17 (a PLC project file) over EPSV and over PORT, RETR of recipe.txt over PASV, STOR of uploads/recipe.txt, a LIST; SSH: banners, KEXINIT and NEWKEYS both ways, then a refused login; SMTP: EHLO, one message from eng@plant.example to two recipients with line1.ap17 attached (base64)"
     )
 
     {
@@ -917,7 +985,7 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
               modbus_normal_polling s7comm_attack_control s7comm_normal_polling
               dnp3_attack_control dnp3_normal_polling
-              baseline_normal_a baseline_normal_b baseline_attack it_web_tls)
+              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -929,7 +997,7 @@ main() {
             modbus-writes|modbus-diag|modbus-fcscan|modbus-unitscan|modbus-poll) ;;
             s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
             baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
-            it-web) ;;
+            it-web|it-files) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -977,6 +1045,7 @@ main() {
             baseline-normal-b) run_baseline_normal_b; verify baseline_normal_b ;;
             baseline-attack) run_baseline_attack; verify baseline_attack ;;
             it-web) run_it_web; verify it_web_tls ;;
+            it-files) run_it_files; verify it_files ;;
             manifest) ;;
         esac
     done

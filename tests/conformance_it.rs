@@ -1,8 +1,11 @@
-//! The IT decoders against tshark on `pcaps/it_web_tls.pcap` (CPython's http.server and
-//! OpenSSL's s_server answering curl, over HTTP/1.1, TLS 1.2 and TLS 1.3): the EVE `http` and
-//! `tls` events carry what tshark reads from the same frames — request targets and user
-//! agents, SNI, JA3 and JA3S, the certificate's serial, names and SHA-1 — and rules on those
-//! buffers fire once for each frame tshark shows them in.
+//! The IT decoders against tshark on the project's IT captures: `pcaps/it_web_tls.pcap`
+//! (CPython's http.server and OpenSSL's s_server answering curl, over HTTP/1.1, TLS 1.2 and
+//! TLS 1.3) and `pcaps/it_files.pcap` (pyftpdlib, OpenSSH's sshd and aiosmtpd answering curl
+//! over FTP, SFTP and SMTP). The EVE events carry what tshark reads from the same frames —
+//! request targets and user agents, SNI, JA3 and JA3S, the certificate's serial, names and
+//! SHA-1; FTP commands, replies and data connections; SSH banners and HASSH; the SMTP
+//! envelope, headers and attachment — and rules on those buffers fire once for each frame
+//! tshark shows them in.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -12,7 +15,11 @@ use serde_json::Value;
 use sha1::{Digest, Sha1};
 
 fn fields(filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let pcap = root().join("pcaps/it_web_tls.pcap");
+    fields_of("it_web_tls", filter, fields)
+}
+
+fn fields_of(capture: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let pcap = root().join(format!("pcaps/{capture}.pcap"));
     let mut args = vec!["-d", "tcp.port==8443,tls", "-Y", filter, "-T", "fields"];
     for f in fields {
         args.extend(["-e", f]);
@@ -140,4 +147,203 @@ fn http_and_tls_agree_with_tshark() {
     let files = of("fileinfo");
     assert_eq!(files.len(), 2);
     assert_eq!(files[1]["fileinfo"]["size"], 3000);
+}
+
+/// Alerts per signature id.
+fn alerts_by_sid(events: &[Value]) -> BTreeMap<u64, usize> {
+    let mut sids = BTreeMap::new();
+    for a in events.iter().filter(|e| e["event_type"] == "alert") {
+        *sids
+            .entry(a["alert"]["signature_id"].as_u64().unwrap())
+            .or_default() += 1;
+    }
+    sids
+}
+
+#[test]
+fn ftp_ssh_and_smtp_agree_with_tshark() {
+    let f = |filter: &str, names: &[&str]| fields_of("it_files", filter, names);
+    let commands = f(
+        "ftp.request.command",
+        &["ftp.request.command", "ftp.request.arg"],
+    );
+    let codes = f("ftp.response.code", &["ftp.response.code"]);
+    let data = f("ftp-data", &["tcp.srcport", "tcp.dstport"]);
+    let ports = f("ftp.request.command==PORT", &["ftp.active.port"]);
+    let banners = f("ssh.protocol", &["ssh.protocol"]);
+    let hassh = f("ssh.kex.hassh", &["ssh.kex.hassh"]);
+    let hassh_server = f("ssh.kex.hasshserver", &["ssh.kex.hasshserver"]);
+    let envelope = f(
+        "smtp.req.command==MAIL || smtp.req.command==RCPT",
+        &["smtp.req.parameter"],
+    );
+    let imf = f(
+        "imf",
+        &[
+            "imf.from",
+            "imf.to",
+            "mime_multipart.header.content-disposition",
+        ],
+    );
+    assert_eq!(
+        (
+            banners.len(),
+            hassh.len(),
+            hassh_server.len(),
+            envelope.len(),
+            imf.len()
+        ),
+        (2, 1, 1, 3, 1)
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("it.rules");
+    std::fs::write(
+        &rules,
+        format!(
+            "alert ftp any any -> any any (msg:\"retr\"; flow:to_server; ftp.command; content:\"RETR\"; sid:1;)\n\
+             alert ftp any any -> any any (msg:\"project by name\"; ftp.command_data; content:\".ap17\"; endswith; sid:2;)\n\
+             alert ftp any any -> any any (msg:\"transfer done\"; ftp.completion_code; content:\"226\"; sid:3;)\n\
+             alert ftp any any -> any any (msg:\"active\"; ftp.mode:active; sid:4;)\n\
+             alert ftp-data any any -> any any (msg:\"download\"; ftpdata_command:retr; sid:5;)\n\
+             alert ftp-data any any -> any any (msg:\"project bytes\"; file_data; content:\"PPPP\"; sid:6;)\n\
+             alert ssh any any -> any any (msg:\"libssh2 client\"; flow:to_server; ssh.software; content:\"libssh2\"; sid:7;)\n\
+             alert ssh any any -> any any (msg:\"hassh\"; ssh.hassh; content:\"{hassh}\"; sid:8;)\n\
+             alert ssh any any -> any any (msg:\"hassh server\"; ssh.hassh.server; content:\"{hassh_server}\"; sid:9;)\n\
+             alert smtp any any -> any any (msg:\"recipient\"; smtp.rcpt_to; content:\"integrator\"; sid:10;)\n\
+             alert smtp any any -> any any (msg:\"project attached\"; file_data; content:\"PPPP\"; sid:11;)\n",
+            hassh = hassh[0][0],
+            hassh_server = hassh_server[0][0],
+        ),
+    )
+    .unwrap();
+    let pcap = root().join("pcaps/it_files.pcap");
+    let r = replay_with(
+        &[pcap.as_path()],
+        &root().join("tests/conformance.toml"),
+        &[OsStr::new("--rules"), rules.as_os_str()],
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let of =
+        |t: &str| -> Vec<&Value> { r.events.iter().filter(|e| e["event_type"] == t).collect() };
+    let count = |cmd: &str| commands.iter().filter(|c| c[0] == cmd).count();
+
+    // FTP: the commands and their arguments, and the reply codes, as tshark reads them.
+    let ftp = of("ftp");
+    let ours: Vec<(String, String)> = ftp
+        .iter()
+        .filter(|e| e["ftp"]["command"].is_string())
+        .map(|e| {
+            let s = |k: &str| e["ftp"][k].as_str().unwrap_or("").to_owned();
+            (s("command"), s("command_data"))
+        })
+        .collect();
+    let theirs: Vec<(String, String)> = commands
+        .iter()
+        .map(|c| (c[0].clone(), c[1].clone()))
+        .collect();
+    assert_eq!(ours, theirs, "FTP commands");
+    let our_codes: Vec<String> = ftp
+        .iter()
+        .flat_map(|e| {
+            e["ftp"]["completion_code"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let their_codes: Vec<String> = codes.iter().map(|c| c[0].clone()).collect();
+    assert_eq!(our_codes, their_codes, "FTP reply codes");
+    // Every data connection tshark knows is ftp-data here, and the active-mode one it does not
+    // follow too (on the port the PORT command named).
+    let data_flows: Vec<(u64, u64)> = of("flow")
+        .iter()
+        .filter(|e| e["app_proto"] == "ftp-data")
+        .map(|e| {
+            (
+                e["src_port"].as_u64().unwrap(),
+                e["dest_port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for d in &data {
+        let (a, b): (u64, u64) = (d[0].parse().unwrap(), d[1].parse().unwrap());
+        assert!(
+            data_flows.contains(&(a, b)) || data_flows.contains(&(b, a)),
+            "{a}-{b} is not ftp-data: {data_flows:?}"
+        );
+    }
+    let port: u64 = ports[0][0].parse().unwrap();
+    assert!(data_flows.iter().any(|&(_, dp)| dp == port));
+    assert_eq!(
+        data_flows.len(),
+        count("RETR") + count("STOR") + count("LIST")
+    );
+    let files = of("ftp_data");
+    assert_eq!(files.len(), data_flows.len());
+
+    // SSH: both banners and both HASSHes.
+    let ssh = of("ssh");
+    assert_eq!(ssh.len(), 1);
+    let side = |k: &str| &ssh[0]["ssh"][k];
+    for b in &banners {
+        let rest = b[0].strip_prefix("SSH-2.0-").unwrap();
+        let software = rest.split(' ').next().unwrap();
+        assert!(
+            side("client")["software_version"] == software
+                || side("server")["software_version"] == software,
+            "{software}"
+        );
+    }
+    assert_eq!(side("client")["hassh"]["hash"], hassh[0][0].as_str());
+    assert_eq!(side("server")["hassh"]["hash"], hassh_server[0][0].as_str());
+
+    // SMTP: the envelope as sent, the headers and the attachment as tshark reads them.
+    let smtp = of("smtp");
+    assert_eq!(smtp.len(), 1);
+    let e = &smtp[0];
+    let paths: Vec<String> = envelope
+        .iter()
+        .map(|p| p[0].split_once(':').unwrap().1.trim().to_owned())
+        .collect();
+    assert_eq!(e["smtp"]["mail_from"], paths[0].as_str());
+    assert_eq!(e["smtp"]["rcpt_to"], serde_json::json!(paths[1..]));
+    assert_eq!(e["email"]["from"], imf[0][0].as_str());
+    let to: Vec<String> = imf[0][1].split(',').map(str::to_owned).collect();
+    let ours: Vec<String> = e["email"]["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ours, to);
+    let name = imf[0][2]
+        .split("filename=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    assert_eq!(e["email"]["attachment"], serde_json::json!([name]));
+    let file = of("fileinfo");
+    assert_eq!(file.len(), 1);
+    assert_eq!(file[0]["fileinfo"]["size"], 3000);
+
+    let expected: BTreeMap<u64, usize> = [
+        (1, count("RETR")),
+        (
+            2,
+            commands.iter().filter(|c| c[1].ends_with(".ap17")).count(),
+        ),
+        (3, count("RETR") + count("STOR") + count("LIST")),
+        (4, count("PORT") * 2),
+        (5, count("RETR")),
+        (6, 2),
+        (7, 1),
+        (8, 1),
+        (9, 1),
+        (10, 1),
+        (11, 1),
+    ]
+    .into();
+    assert_eq!(alerts_by_sid(&r.events), expected, "alerts per rule");
 }

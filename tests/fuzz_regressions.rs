@@ -19,6 +19,8 @@ mod dnp3;
 mod dns;
 #[path = "../fuzz/harness/http.rs"]
 mod http;
+#[path = "../fuzz/harness/lines.rs"]
+mod lines;
 #[path = "../fuzz/harness/modbus.rs"]
 mod modbus;
 #[path = "../fuzz/harness/pipeline.rs"]
@@ -106,4 +108,19 @@ fn dns_corpus() {
 #[test]
 fn tls_corpus() {
     replay("tls", tls::run);
+}
+
+#[test]
+fn ssh_corpus() {
+    replay("ssh", lines::ssh);
+}
+
+#[test]
+fn ftp_corpus() {
+    replay("ftp", lines::ftp);
+}
+
+#[test]
+fn smtp_corpus() {
+    replay("smtp", lines::smtp);
 }

@@ -57,6 +57,7 @@ macro_rules! for_each_protocol {
             Tls, tls, $crate::tls::TlsParser;
             Ssh, ssh, $crate::ssh::SshParser;
             Ftp, ftp, $crate::ftp::FtpParser;
+            Smtp, smtp, $crate::smtp::SmtpParser;
             FtpData, ftp_data, $crate::ftp_data::FtpDataParser;
         }
     };
@@ -157,6 +158,12 @@ pub enum Tx<'p, 'a> {
         tx: &'p crate::ftp::Transaction,
         progress: crate::ftp::Progress,
     },
+    /// An SMTP mail transaction, as far as it has come; `helo` is the connection's.
+    Smtp {
+        helo: &'p [u8],
+        tx: &'p crate::smtp::Transaction,
+        progress: crate::smtp::Progress,
+    },
     /// An FTP data connection: what it was opened for and what it carried one way.
     FtpData {
         command: Option<crate::ftp::DataCommand>,
@@ -178,6 +185,7 @@ impl Tx<'_, '_> {
             Tx::Ssh { .. } => AppProto::Ssh,
             Tx::Ftp { .. } => AppProto::Ftp,
             Tx::FtpData { .. } => AppProto::FtpData,
+            Tx::Smtp { .. } => AppProto::Smtp,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Zero-copy decoders for the protocols icsight watches: industrial ones, and the IT protocols
-//! beside them (HTTP, DNS, TLS, SSH, FTP).
+//! beside them (HTTP, DNS, TLS, SSH, FTP, SMTP).
 //!
 //! # The no-panic contract
 //!
@@ -23,8 +23,10 @@ pub mod dns;
 pub mod ftp;
 pub mod ftp_data;
 pub mod http;
+pub mod line;
 pub mod modbus;
 pub mod s7comm;
+pub mod smtp;
 pub mod ssh;
 pub mod tls;
 

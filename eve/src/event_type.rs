@@ -24,13 +24,14 @@ pub enum EventType {
     Ftp,
     /// An FTP data connection: the file or listing it carried.
     FtpData,
+    Smtp,
     /// A file seen in a transaction (its metadata; nothing is extracted).
     Fileinfo,
 }
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -46,6 +47,7 @@ impl EventType {
         EventType::Ssh,
         EventType::Ftp,
         EventType::FtpData,
+        EventType::Smtp,
         EventType::Fileinfo,
     ];
 
@@ -67,6 +69,7 @@ impl EventType {
             EventType::Ssh => "ssh",
             EventType::Ftp => "ftp",
             EventType::FtpData => "ftp_data",
+            EventType::Smtp => "smtp",
             EventType::Fileinfo => "fileinfo",
         }
     }
@@ -95,6 +98,7 @@ impl EventType {
                 | EventType::Ssh
                 | EventType::Ftp
                 | EventType::FtpData
+                | EventType::Smtp
                 | EventType::Fileinfo
         )
     }

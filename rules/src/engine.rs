@@ -246,6 +246,8 @@ pub struct Ruleset {
     ftp: [BufferIndex<crate::ftp::Buf>; 2],
     /// Rules on FTP data connections: few, each checked.
     ftp_data: Vec<u32>,
+    /// By [`decoders::smtp::Progress`].
+    smtp: [BufferIndex<crate::smtp::Buf>; 2],
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
@@ -310,6 +312,7 @@ impl Ruleset {
         let mut tls: [IndexBuilder<crate::tls::Buf>; 2] = Default::default();
         let mut ssh: [IndexBuilder<crate::ssh::Buf>; 2] = Default::default();
         let mut ftp: [IndexBuilder<crate::ftp::Buf>; 2] = Default::default();
+        let mut smtp: [IndexBuilder<crate::smtp::Buf>; 2] = Default::default();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
@@ -326,6 +329,13 @@ impl Ruleset {
                     _ => None,
                 };
                 ftp[s.ftp_stage() as usize].add(i, found);
+                set.counts.transaction += 1;
+            } else if s.has_smtp_keywords() {
+                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Smtp(_))) {
+                    (Some(Buffer::Smtp(b)), entry) => Some((b, entry)),
+                    _ => None,
+                };
+                smtp[s.smtp_stage() as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if s.has_ftp_data_keywords() {
                 set.ftp_data.push(i);
@@ -385,6 +395,7 @@ impl Ruleset {
         set.tls = tls.map(IndexBuilder::build);
         set.ssh = ssh.map(IndexBuilder::build);
         set.ftp = ftp.map(IndexBuilder::build);
+        set.smtp = smtp.map(IndexBuilder::build);
         set.dns = dns.build();
         set.packet = Prefilter::build(packet);
         set.stream = Prefilter::build(stream);
@@ -476,6 +487,10 @@ impl Ruleset {
             }
             Tx::FtpData { command, data, .. } => {
                 self.match_ftp_data(pkt, *command, data, bits, det, alerts);
+                return;
+            }
+            Tx::Smtp { helo, tx, progress } => {
+                self.match_smtp(pkt, helo, tx, *progress, bits, det, alerts);
                 return;
             }
             Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
@@ -628,6 +643,33 @@ impl Ruleset {
                     Buffer::Ftp(crate::ftp::Buf::Data) => !data.is_empty() && i.matches(data),
                     _ => false,
                 })
+        });
+    }
+
+    /// The SMTP rules due at `progress`, through the prefilter of each buffer over each of
+    /// its instances (every recipient, every attachment).
+    #[allow(clippy::too_many_arguments)]
+    fn match_smtp(
+        &self,
+        pkt: &PacketView,
+        helo: &[u8],
+        tx: &decoders::smtp::Transaction,
+        progress: decoders::smtp::Progress,
+        bits: &mut FlowBits,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        let stage = &self.smtp[progress as usize];
+        let scans = stage
+            .by_buffer
+            .iter()
+            .flat_map(|(buf, p)| buf.instances(helo, tx).map(move |bytes| (p, bytes)));
+        Self::gather(det, &stage.always, scans);
+        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+            r.sig.inspections.iter().all(|i| match i.buffer {
+                Buffer::Smtp(b) => b.instances(helo, tx).any(|bytes| i.matches(bytes)),
+                _ => false,
+            })
         });
     }
 
@@ -818,7 +860,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         | Tx::Tls { .. }
         | Tx::Ssh { .. }
         | Tx::Ftp { .. }
-        | Tx::FtpData { .. } => false,
+        | Tx::FtpData { .. }
+        | Tx::Smtp { .. } => false,
     }
 }
 

@@ -38,6 +38,7 @@ pub enum Protocol {
     Ssh,
     Ftp,
     FtpData,
+    Smtp,
 }
 
 impl Protocol {
@@ -58,6 +59,7 @@ impl Protocol {
             Protocol::Ssh => "ssh",
             Protocol::Ftp => "ftp",
             Protocol::FtpData => "ftp-data",
+            Protocol::Smtp => "smtp",
         }
     }
 
@@ -76,6 +78,7 @@ impl Protocol {
             Protocol::Ssh => Some(AppProto::Ssh),
             Protocol::Ftp => Some(AppProto::Ftp),
             Protocol::FtpData => Some(AppProto::FtpData),
+            Protocol::Smtp => Some(AppProto::Smtp),
         }
     }
 
@@ -95,6 +98,7 @@ impl Protocol {
             "ssh" => Protocol::Ssh,
             "ftp" => Protocol::Ftp,
             "ftp-data" => Protocol::FtpData,
+            "smtp" => Protocol::Smtp,
             _ => return None,
         })
     }

@@ -35,6 +35,7 @@ pub mod pcre;
 pub mod prefilter;
 pub mod s7comm;
 pub mod signature;
+pub mod smtp;
 pub mod ssh;
 pub mod text;
 pub mod threshold;

@@ -33,6 +33,8 @@ pub enum Buffer {
     Ssh(crate::ssh::Buf),
     /// A buffer of an FTP transaction (each instance in turn), or a data connection's bytes.
     Ftp(crate::ftp::Buf),
+    /// A buffer of an SMTP transaction (each instance in turn).
+    Smtp(crate::smtp::Buf),
 }
 
 impl Buffer {
@@ -59,6 +61,9 @@ impl Buffer {
             n if crate::ftp::Buf::sticky(n).is_some() => {
                 Ok(crate::ftp::Buf::sticky(n).map(Buffer::Ftp))
             }
+            n if crate::smtp::Buf::sticky(n).is_some() => {
+                Ok(crate::smtp::Buf::sticky(n).map(Buffer::Smtp))
+            }
             n if UNDECODED
                 .iter()
                 .any(|p| n.strip_prefix(p).is_some_and(|r| r.starts_with(['.', '_']))) =>
@@ -73,8 +78,8 @@ impl Buffer {
 }
 
 /// Protocols whose buffers Suricata offers and this sensor does not decode yet.
-const UNDECODED: [&str; 12] = [
-    "smtp", "smb", "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike", "http2", "ldap",
+const UNDECODED: [&str; 11] = [
+    "smb", "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike", "http2", "ldap",
 ];
 
 #[derive(Debug, Clone, PartialEq)]

@@ -315,11 +315,17 @@ impl Signature {
         if sig.sid == 0 {
             return Err(err("no `sid` (or sid 0)".into()));
         }
-        // On a data connection `file_data` is what the connection carried, not an HTTP body.
-        if sig.header.protocol == Protocol::FtpData {
+        // On a data connection `file_data` is what the connection carried, in a mail the
+        // attachments: not an HTTP body.
+        let file_data = match sig.header.protocol {
+            Protocol::FtpData => Some(Buffer::Ftp(crate::ftp::Buf::Data)),
+            Protocol::Smtp => Some(Buffer::Smtp(crate::smtp::Buf::FileData)),
+            _ => None,
+        };
+        if let Some(to) = file_data {
             for i in &mut sig.inspections {
                 if i.buffer == Buffer::Http(http::Buf::FileData) {
-                    i.buffer = Buffer::Ftp(crate::ftp::Buf::Data);
+                    i.buffer = to;
                 }
             }
         }
@@ -413,6 +419,7 @@ impl Signature {
             (self.has_ssh_keywords(), AppProto::Ssh),
             (self.has_ftp_keywords(), AppProto::Ftp),
             (self.has_ftp_data_keywords(), AppProto::FtpData),
+            (self.has_smtp_keywords(), AppProto::Smtp),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -522,6 +529,26 @@ impl Signature {
                 .any(|i| matches!(i.buffer, Buffer::Ftp(Buf::Reply | Buf::CompletionCode)))
     }
 
+    /// Whether the rule reads an SMTP transaction: a buffer of it, or `file_data` in an
+    /// `smtp` rule.
+    pub fn has_smtp_keywords(&self) -> bool {
+        self.inspections
+            .iter()
+            .any(|i| matches!(i.buffer, Buffer::Smtp(_)))
+    }
+
+    /// When an SMTP rule can be decided: at the envelope, or once the message is read.
+    pub fn smtp_stage(&self) -> decoders::smtp::Progress {
+        self.inspections
+            .iter()
+            .filter_map(|i| match i.buffer {
+                Buffer::Smtp(b) => Some(b.ready_at()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(decoders::smtp::Progress::Envelope)
+    }
+
     /// Whether the rule reads a DNS message: a name buffer or a field keyword.
     pub fn has_dns_keywords(&self) -> bool {
         !self.dns.is_empty()
@@ -559,6 +586,7 @@ impl Signature {
             || self.has_ssh_keywords()
             || self.has_ftp_keywords()
             || self.has_ftp_data_keywords()
+            || self.has_smtp_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 

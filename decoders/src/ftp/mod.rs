@@ -19,9 +19,8 @@ pub mod tx;
 
 pub use tx::{DataCommand, Progress, Transaction};
 
-use core::fmt;
-
-use crate::app::{AnomalyName, AppProto, Direction, Parsed, Probe, StreamParser};
+use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
+use crate::line::{self, reply_code, Line};
 
 /// The registered FTP control port.
 pub const PORT: u16 = 21;
@@ -29,61 +28,10 @@ pub const PORT: u16 = 21;
 /// The longest line kept, line end excluded: Suricata's default `max-line-length`.
 pub const MAX_LINE: usize = 4096;
 
-/// FTP frames every byte it is given (lines, cut or whole): nothing makes it lose framing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Error {}
+/// FTP frames every byte it is given (lines, whole or cut): nothing makes it lose framing.
+pub type Error = line::NoError;
 
-impl fmt::Display for Error {
-    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
-}
-
-impl AnomalyName for Error {
-    fn anomaly_name(&self) -> &'static str {
-        match *self {}
-    }
-}
-
-/// A command line: its verb, upper-cased by the reader, and its argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Command<'a> {
-    /// As sent; compare with [`Command::is`].
-    pub verb: &'a [u8],
-    /// After the first space; empty when there is none.
-    pub arg: &'a [u8],
-    /// The whole line, line end excluded.
-    pub line: &'a [u8],
-    /// The line was longer than [`MAX_LINE`] and is cut there.
-    pub truncated: bool,
-}
-
-impl Command<'_> {
-    /// Whether the verb is `v` (upper case), as FTP compares verbs: without case.
-    pub fn is(&self, v: &[u8]) -> bool {
-        self.verb.eq_ignore_ascii_case(v)
-    }
-
-    /// Whether the verb is letters, as every FTP command is (RFC 959 §5.3.1).
-    pub fn well_formed(&self) -> bool {
-        (3..=4).contains(&self.verb.len()) && self.verb.iter().all(u8::is_ascii_alphabetic)
-    }
-}
-
-/// A reply line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reply<'a> {
-    /// The code the line starts with; `None` for a line inside a multi-line reply that does
-    /// not start with one.
-    pub code: Option<u16>,
-    /// `123-`: more lines follow, up to the one starting `123 `.
-    pub more: bool,
-    /// The line after the code and its separator (the whole line when there is no code).
-    pub text: &'a [u8],
-    /// The whole line, line end excluded.
-    pub line: &'a [u8],
-    pub truncated: bool,
-}
+pub use line::{Command, Reply};
 
 /// One PDU of a control connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,34 +42,6 @@ pub enum Pdu<'a> {
     Skipped(usize),
     /// Bytes after TLS was agreed, counted only.
     Encrypted(usize),
-}
-
-/// A reply line's code: three digits and a space, a dash or the line's end.
-fn reply_code(line: &[u8]) -> Option<(u16, bool, &[u8])> {
-    let d = line.get(..3)?;
-    if !d.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let code = d.iter().fold(0u16, |n, &c| n * 10 + u16::from(c - b'0'));
-    match line.get(3) {
-        None => Some((code, false, &line[3..])),
-        Some(b' ') => Some((code, false, &line[4..])),
-        Some(b'-') => Some((code, true, &line[4..])),
-        Some(_) => None,
-    }
-}
-
-fn command(line: &[u8], truncated: bool) -> Command<'_> {
-    let (verb, arg) = match line.iter().position(|&b| b == b' ') {
-        Some(sp) => (&line[..sp], &line[sp + 1..]),
-        None => (line, &line[line.len()..]),
-    };
-    Command {
-        verb,
-        arg,
-        line,
-        truncated,
-    }
 }
 
 /// Whether the first payload of a direction looks like FTP: a greeting that names FTP to the
@@ -156,7 +76,7 @@ pub fn probe(dir: Direction, bytes: &[u8]) -> Probe {
             _ => Probe::NoMatch,
         },
         Direction::ToServer => {
-            let c = command(line.strip_suffix(b"\r").unwrap_or(line), false);
+            let c = Command::read(line.strip_suffix(b"\r").unwrap_or(line), false);
             if [&b"USER"[..], b"AUTH", b"FEAT", b"OPTS"]
                 .iter()
                 .any(|v| c.is(v))
@@ -193,59 +113,29 @@ impl StreamParser for FtpParser {
                 len,
             };
         }
-        let i = dir.index();
-        let nl = buf.iter().take(MAX_LINE + 2).position(|&b| b == b'\n');
-        if self.skipping[i] {
-            let (skip, done) = match buf.iter().position(|&b| b == b'\n') {
-                Some(nl) => (nl + 1, true),
-                None => (len, false),
-            };
-            self.skipping[i] = !done;
-            return Parsed::Pdu {
-                pdu: Pdu::Skipped(skip),
-                len: skip,
-            };
-        }
-        let (line, len, truncated) = match nl {
-            Some(nl) => {
-                let l = &buf[..nl];
-                (l.strip_suffix(b"\r").unwrap_or(l), nl + 1, false)
-            }
-            None if len >= MAX_LINE + 2 => {
-                self.skipping[i] = true;
-                (&buf[..MAX_LINE], MAX_LINE, true)
-            }
-            None => {
-                return Parsed::Incomplete {
-                    needed: MAX_LINE + 2 - len,
+        let (line, len, truncated) =
+            match line::frame(buf, MAX_LINE, &mut self.skipping[dir.index()]) {
+                Line::Text {
+                    text,
+                    len,
+                    truncated,
+                } => (text, len, truncated),
+                Line::Skipped(len) => {
+                    return Parsed::Pdu {
+                        pdu: Pdu::Skipped(len),
+                        len,
+                    }
                 }
-            }
-        };
-        let truncated = truncated || line.len() > MAX_LINE;
-        let line = &line[..line.len().min(MAX_LINE)];
+                Line::Incomplete { needed } => return Parsed::Incomplete { needed },
+            };
         let pdu = match dir {
             Direction::ToServer => {
-                let c = command(line, truncated);
+                let c = Command::read(line, truncated);
                 self.auth_pending = c.is(b"AUTH");
                 Pdu::Command(c)
             }
             Direction::ToClient => {
-                let reply = match reply_code(line) {
-                    Some((code, more, text)) => Reply {
-                        code: Some(code),
-                        more,
-                        text,
-                        line,
-                        truncated,
-                    },
-                    None => Reply {
-                        code: None,
-                        more: true,
-                        text: line,
-                        line,
-                        truncated,
-                    },
-                };
+                let reply = Reply::read(line, truncated);
                 if reply.code == Some(234) && std::mem::take(&mut self.auth_pending) {
                     self.encrypted = true;
                 }

@@ -17,7 +17,9 @@ pub mod ftp_data;
 pub mod http;
 pub mod modbus;
 pub mod s7comm;
+pub mod smtp;
 pub mod ssh;
+pub mod text;
 pub mod tls;
 
 pub use driver::{Driver, Logged};

@@ -340,7 +340,8 @@ impl Watch {
             | decoders::Tx::Tls { .. }
             | decoders::Tx::Ssh { .. }
             | decoders::Tx::Ftp { .. }
-            | decoders::Tx::FtpData { .. } => return false,
+            | decoders::Tx::FtpData { .. }
+            | decoders::Tx::Smtp { .. } => return false,
         };
         self.stats.transactions += 1;
         if self.mode == Mode::Learn {
@@ -444,7 +445,8 @@ impl Watch {
             | decoders::Tx::Tls { .. }
             | decoders::Tx::Ssh { .. }
             | decoders::Tx::Ftp { .. }
-            | decoders::Tx::FtpData { .. } => return false,
+            | decoders::Tx::FtpData { .. }
+            | decoders::Tx::Smtp { .. } => return false,
         };
         let left = j.points_left;
         self.rt[pi].points = (self.cfg.max_points as usize).saturating_sub(left);

@@ -60,6 +60,7 @@ pub struct EventCounts {
     pub ssh: u64,
     pub ftp: u64,
     pub ftp_data: u64,
+    pub smtp: u64,
     pub fileinfo: u64,
     pub other: u64,
 }
@@ -82,6 +83,7 @@ impl EventCounts {
             EventType::Ssh => &mut self.ssh,
             EventType::Ftp => &mut self.ftp,
             EventType::FtpData => &mut self.ftp_data,
+            EventType::Smtp => &mut self.smtp,
             EventType::Fileinfo => &mut self.fileinfo,
             EventType::Asset => &mut self.other,
         }

@@ -143,8 +143,7 @@ fn reply(state: &mut State, ctx: &mut AppCtx<'_>, r: Reply<'_>) {
         tx.active = Some(false);
         state.data = Some((p, false));
     }
-    let last = !r.more && r.code.is_some_and(|c| c >= 200);
-    if last {
+    if r.is_final() {
         tx.reply_received = true;
         if let Some(tx) = state.open.pop_front() {
             finish(ctx, tx);

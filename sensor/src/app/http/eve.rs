@@ -65,17 +65,7 @@ fn disposition_filename(v: &[u8]) -> Option<&[u8]> {
     Some(decoders::http::head::trim(&rest[..end]))
 }
 
-/// Bytes as text: UTF-8 where valid, each other byte as `\xNN`, as Suricata escapes them.
-pub struct Text<'a>(pub &'a [u8]);
-
-impl Serialize for Text<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match std::str::from_utf8(self.0) {
-            Ok(t) => s.serialize_str(t),
-            Err(_) => s.collect_str(&decoders::http::head::Escaped(self.0)),
-        }
-    }
-}
+pub use crate::app::text::Text;
 
 #[derive(Serialize)]
 pub struct Http<'a> {

@@ -1,0 +1,108 @@
+//! The line protocols (FTP, SMTP) and SSH on arbitrary bytes, fed as the sensor's driver
+//! feeds a connection: segments whose size the first byte picks, each to the direction a bit
+//! of it picks, held bytes growing until a PDU frames. Every PDU lies inside what was held and
+//! is non-empty; what each PDU carries is read as the sensor reads it (PASV/EPSV/PORT/EPRT,
+//! KEXINIT and HASSH, BDAT and SMTP paths). Nothing may panic.
+
+use decoders::{Direction, Parsed, StreamParser};
+
+/// Feed `data` to a `P`, calling `seen` with each PDU.
+fn feed<P: StreamParser>(data: &[u8], mut seen: impl FnMut(Direction, P::Pdu<'_>)) {
+    let Some((&first, data)) = data.split_first() else {
+        return;
+    };
+    let step = usize::from(first % 32) + 1;
+    let mut parser = P::default();
+    let mut held: [Vec<u8>; 2] = Default::default();
+    for (n, segment) in data.chunks(step).enumerate() {
+        // Bit n of the first byte (cycled) picks the direction.
+        let dir = if first.rotate_right(n as u32 % 8) & 1 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let held = &mut held[dir.index()];
+        held.extend_from_slice(segment);
+        loop {
+            match parser.parse(dir, held) {
+                Parsed::Pdu { pdu, len } => {
+                    assert!(len > 0 && len <= held.len());
+                    seen(dir, pdu);
+                    held.drain(..len);
+                    if held.is_empty() {
+                        break;
+                    }
+                }
+                Parsed::Incomplete { needed } => {
+                    assert!(needed > 0);
+                    assert!(held.len() <= P::MAX_PDU, "held past the PDU cap");
+                    break;
+                }
+                Parsed::Invalid(_) => {
+                    let _ = parser.resync(dir, held);
+                    held.clear();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// SSH: banners, packets until NEWKEYS, every KEXINIT read and fingerprinted.
+pub fn ssh(data: &[u8]) {
+    use decoders::ssh::{kex, probe, KexInit, Pdu, SshParser};
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    feed::<SshParser>(data, |_, pdu| {
+        if let Pdu::Packet { payload, .. } = pdu {
+            if let Some(k) = KexInit::parse(payload) {
+                let _ = kex::hassh_hash(&k.hassh_client());
+                let _ = kex::hassh_hash(&k.hassh_server());
+            }
+        }
+    });
+}
+
+/// FTP: commands and replies, every data port read, every transaction filled under its caps.
+pub fn ftp(data: &[u8]) {
+    use decoders::ftp::{port, probe, FtpParser, Pdu, Transaction};
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    let mut tx = Transaction::default();
+    feed::<FtpParser>(data, |_, pdu| match pdu {
+        Pdu::Command(c) => {
+            let _ = (port::port(c.arg), port::eprt(c.arg));
+            tx = Transaction::request(c.line, c.verb, c.arg, c.truncated);
+        }
+        Pdu::Reply(r) => {
+            let _ = (port::pasv(r.text), port::epsv(r.text));
+            tx.reply(r.code, r.text, r.truncated);
+            assert!(tx.replies.len() <= decoders::ftp::tx::MAX_REPLY_LINES);
+        }
+        Pdu::Skipped(_) | Pdu::Encrypted(_) => {}
+    });
+}
+
+/// SMTP: commands, replies and messages, envelopes filled under their caps.
+pub fn smtp(data: &[u8]) {
+    use decoders::smtp::{bdat, path_arg, probe, Pdu, SmtpParser, Transaction, MAX_DATA_LINE};
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    let mut tx = Transaction::default();
+    feed::<SmtpParser>(data, |_, pdu| match pdu {
+        Pdu::Command(c) => {
+            let _ = (path_arg(c.arg), bdat(c.arg));
+            tx.rcpt(c.arg);
+        }
+        Pdu::DataLine { line, .. } => {
+            assert!(line.len() <= MAX_DATA_LINE);
+            tx.message_bytes(line, 4096);
+            assert!(tx.message.len() <= 4096);
+        }
+        Pdu::Chunk { bytes, .. } => tx.message_bytes(bytes, 4096),
+        Pdu::Reply(_) | Pdu::DataEnd | Pdu::Skipped(_) | Pdu::Encrypted(_) => {}
+    });
+}
