@@ -83,7 +83,8 @@ fn http_and_tls_agree_with_tshark() {
              alert tls any any -> any any (msg:\"fingerprint\"; tls.fingerprint:\"{fingerprint}\"; sid:5;)\n\
              alert http any any -> any any (msg:\"PLC project download\"; flow:to_server; http.uri; content:\".ap17\"; endswith; sid:6;)\n\
              alert http any any -> any any (msg:\"user agent\"; content:\"icsight-hmi\"; http_user_agent; sid:7;)\n\
-             alert http any any -> any any (msg:\"project body\"; flow:to_client; file_data; content:\"PPPP\"; sid:8;)\n",
+             alert http any any -> any any (msg:\"project body\"; flow:to_client; file_data; content:\"PPPP\"; sid:8;)\n\
+             alert tls any any -> any any (msg:\"certificate CN in the handshake bytes\"; flow:established,from_server; content:\"|55 04 03|\"; content:\"hmi.plant.example\"; distance:2; within:17; tls.fingerprint:\"{fingerprint}\"; sid:9;)\n",
             sni = hellos[0][0],
             ja3 = hellos[1][1],
         ),
@@ -114,6 +115,7 @@ fn http_and_tls_agree_with_tshark() {
         (6, 1),
         (7, 2),
         (8, 1),
+        (9, 1),
     ]
     .into();
     assert_eq!(sids, expected, "alerts per rule");

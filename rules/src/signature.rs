@@ -337,6 +337,21 @@ impl Signature {
                 }
             }
         }
+        // The payload keywords of a rule on a TLS handshake read the handshake messages of
+        // the way the rule looks (the client's unless it says `to_client`).
+        if sig.has_tls_keywords() {
+            let to_client = sig.flow.direction == Some(decoders::Direction::ToClient);
+            let wire = if to_client {
+                crate::tls::Buf::ServerWire
+            } else {
+                crate::tls::Buf::ClientWire
+            };
+            for i in &mut sig.inspections {
+                if i.buffer == Buffer::Payload {
+                    i.buffer = Buffer::Tls(wire);
+                }
+            }
+        }
         // The payload keywords of a rule that reads an HTTP transaction read the messages as
         // the stream carried them.
         if sig.has_http_keywords() {
@@ -765,6 +780,13 @@ mod tests {
         assert_eq!(s.app_proto(), Some(AppProto::FtpData));
         assert!(s.has_ftp_data_keywords() && !s.has_http_keywords());
         assert!(one("alert ftp any any -> any any (ftpdata_command:retr; sid:1;)").is_err());
+        // Payload keywords beside TLS keywords read the handshake messages of the rule's way.
+        let s = one("alert tls any any -> any any (flow:established,from_server; content:\"|55 04 03|\"; tls.fingerprint:\"4c:1c\"; sid:1;)").unwrap();
+        assert_eq!(
+            s.inspections[0].buffer,
+            Buffer::Tls(crate::tls::Buf::ServerWire)
+        );
+        assert_eq!(s.tls_stage(), decoders::tls::Progress::Server);
         // Emerging Threats' PORT bounce rule: its payload keywords read the command line.
         let s = one("alert tcp any any -> any 21 (flow:to_server,established; content:\"PORT\"; nocase; ftpbounce; pcre:\"/^PORT/smi\"; sid:2103441;)").unwrap();
         assert_eq!(s.inspections.len(), 1);

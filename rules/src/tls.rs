@@ -25,6 +25,11 @@ pub enum Buf {
     Ja3sHash,
     Ja3sString,
     Ja4Hash,
+    /// The client's handshake messages as sent: what the payload keywords of a TLS rule read
+    /// going to the server, as Suricata reads them on the stream.
+    ClientWire,
+    /// The server's handshake messages in the clear (hello, certificate …), likewise.
+    ServerWire,
 }
 
 impl Buf {
@@ -47,7 +52,9 @@ impl Buf {
     /// When the buffer is there to inspect.
     pub fn ready_at(self) -> Progress {
         match self {
-            Buf::Sni | Buf::Ja3Hash | Buf::Ja3String | Buf::Ja4Hash => Progress::ClientHello,
+            Buf::Sni | Buf::Ja3Hash | Buf::Ja3String | Buf::Ja4Hash | Buf::ClientWire => {
+                Progress::ClientHello
+            }
             _ => Progress::Server,
         }
     }
@@ -65,6 +72,8 @@ impl Buf {
             Buf::Ja3sHash => t.ja3s_hash.as_bytes(),
             Buf::Ja3sString => t.ja3s.as_bytes(),
             Buf::Ja4Hash => t.ja4.as_bytes(),
+            Buf::ClientWire => &t.wire[0],
+            Buf::ServerWire => &t.wire[1],
         };
         (!b.is_empty()).then_some(b)
     }

@@ -42,7 +42,14 @@ pub struct Tls {
     pub seen_certificate: bool,
     pub seen_client_key_exchange: bool,
     pub seen_server_key_exchange: bool,
+    /// The handshake messages each side sent in the clear, as sent (headers included), up to
+    /// [`MAX_WIRE`]: what the payload keywords of a TLS rule read. Indexed by
+    /// [`crate::Direction::index`].
+    pub wire: [Vec<u8>; 2],
 }
+
+/// Handshake bytes kept per side for the payload keywords of TLS rules.
+pub const MAX_WIRE: usize = 16 * 1024;
 
 impl Tls {
     /// The version Suricata names: `TLS 1.2`, `TLSv1`, `SSLv3` …, else the number.
@@ -67,8 +74,17 @@ impl Tls {
         }
     }
 
+    /// Keep a handshake message sent going `dir`, within [`MAX_WIRE`].
+    pub fn keep_wire(&mut self, dir: crate::Direction, msg: &[u8]) {
+        let w = &mut self.wire[dir.index()];
+        let room = MAX_WIRE.saturating_sub(w.len());
+        w.extend_from_slice(&msg[..msg.len().min(room)]);
+    }
+
     pub fn heap_bytes(&self) -> usize {
-        self.sni.capacity()
+        self.wire[0].capacity()
+            + self.wire[1].capacity()
+            + self.sni.capacity()
             + self.ja3.capacity()
             + self.ja3s.capacity()
             + self.subject.capacity()

@@ -60,6 +60,7 @@ fn server_done(state: &mut State, ctx: &mut AppCtx<'_>) {
 
 fn message(state: &mut State, ctx: &mut AppCtx<'_>, dir: Direction, kind: u8, msg: &[u8]) {
     let tls = &mut state.tls;
+    tls.keep_wire(dir, msg);
     let ok = match kind {
         handshake::CLIENT_HELLO => {
             let ok = hello::client(tls, msg);
