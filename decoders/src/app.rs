@@ -52,6 +52,7 @@ macro_rules! for_each_protocol {
             Modbus, modbus, $crate::modbus::ModbusParser;
             S7comm, s7comm, $crate::s7comm::S7commParser;
             Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
+            Enip, enip, $crate::enip::EnipParser;
             Http, http, $crate::http::HttpParser;
             Dns, dns, $crate::dns::DnsParser;
             Tls, tls, $crate::tls::TlsParser;
@@ -136,6 +137,9 @@ pub enum Tx<'p, 'a> {
     Dnp3(&'p Fragment<'a>),
     S7comm(S7Tx<'p, 'a>),
     S7commPlus(&'p Plus<'a>),
+    /// One EtherNet/IP encapsulation message (a request to the server, a response to the
+    /// client).
+    Enip(&'p crate::enip::Pdu<'a>),
     /// A TLS handshake, as far as it has come.
     Tls {
         tls: &'p crate::tls::Tls,
@@ -179,6 +183,7 @@ impl Tx<'_, '_> {
             Tx::Modbus { .. } => AppProto::Modbus,
             Tx::Dnp3(_) => AppProto::Dnp3,
             Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
+            Tx::Enip(_) => AppProto::Enip,
             Tx::Http { .. } => AppProto::Http,
             Tx::Dns(_) => AppProto::Dns,
             Tx::Tls { .. } => AppProto::Tls,

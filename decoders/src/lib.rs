@@ -20,6 +20,7 @@
 pub mod app;
 pub mod dnp3;
 pub mod dns;
+pub mod enip;
 pub mod ftp;
 pub mod ftp_data;
 pub mod http;

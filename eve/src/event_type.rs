@@ -17,6 +17,7 @@ pub enum EventType {
     S7comm,
     S7commPlus,
     Dnp3,
+    Enip,
     Http,
     Dns,
     Tls,
@@ -31,7 +32,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -41,6 +42,7 @@ impl EventType {
         EventType::S7comm,
         EventType::S7commPlus,
         EventType::Dnp3,
+        EventType::Enip,
         EventType::Http,
         EventType::Dns,
         EventType::Tls,
@@ -63,6 +65,7 @@ impl EventType {
             EventType::S7comm => "s7comm",
             EventType::S7commPlus => "s7commplus",
             EventType::Dnp3 => "dnp3",
+            EventType::Enip => "enip",
             EventType::Http => "http",
             EventType::Dns => "dns",
             EventType::Tls => "tls",
@@ -92,6 +95,7 @@ impl EventType {
                 | EventType::S7comm
                 | EventType::S7commPlus
                 | EventType::Dnp3
+                | EventType::Enip
                 | EventType::Http
                 | EventType::Dns
                 | EventType::Tls
@@ -108,7 +112,11 @@ impl EventType {
     pub const fn is_industrial(self) -> bool {
         matches!(
             self,
-            EventType::Modbus | EventType::S7comm | EventType::S7commPlus | EventType::Dnp3
+            EventType::Modbus
+                | EventType::S7comm
+                | EventType::S7commPlus
+                | EventType::Dnp3
+                | EventType::Enip
         )
     }
 

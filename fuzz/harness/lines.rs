@@ -24,25 +24,31 @@ fn feed<P: StreamParser>(data: &[u8], mut seen: impl FnMut(Direction, P::Pdu<'_>
         let held = &mut held[dir.index()];
         held.extend_from_slice(segment);
         loop {
-            match parser.parse(dir, held) {
+            // Settled in its own statement, so the PDU's borrow of `held` ends with it.
+            let framed = match parser.parse(dir, held) {
                 Parsed::Pdu { pdu, len } => {
                     assert!(len > 0 && len <= held.len());
                     seen(dir, pdu);
+                    Some(len)
+                }
+                Parsed::Incomplete { needed } => {
+                    assert!(needed > 0);
+                    assert!(held.len() <= P::MAX_PDU, "held past the PDU cap");
+                    None
+                }
+                Parsed::Invalid(_) => {
+                    let _ = parser.resync(dir, held);
+                    Some(held.len())
+                }
+            };
+            match framed {
+                Some(len) => {
                     held.drain(..len);
                     if held.is_empty() {
                         break;
                     }
                 }
-                Parsed::Incomplete { needed } => {
-                    assert!(needed > 0);
-                    assert!(held.len() <= P::MAX_PDU, "held past the PDU cap");
-                    break;
-                }
-                Parsed::Invalid(_) => {
-                    let _ = parser.resync(dir, held);
-                    held.clear();
-                    break;
-                }
+                None => break,
             }
         }
     }

@@ -246,6 +246,8 @@ pub struct Ruleset {
     ftp: [BufferIndex<crate::ftp::Buf>; 2],
     /// Rules on FTP data connections: few, each checked.
     ftp_data: Vec<u32>,
+    /// Rules on EtherNet/IP messages, each checked.
+    enip: Vec<u32>,
     /// By [`decoders::smtp::Progress`].
     smtp: [BufferIndex<crate::smtp::Buf>; 2],
     events: HashMap<String, Vec<u32>>,
@@ -336,6 +338,9 @@ impl Ruleset {
                     _ => None,
                 };
                 smtp[s.smtp_stage() as usize].add(i, found);
+                set.counts.transaction += 1;
+            } else if !s.enip.is_empty() {
+                set.enip.push(i);
                 set.counts.transaction += 1;
             } else if s.has_ftp_data_keywords() {
                 set.ftp_data.push(i);
@@ -487,6 +492,12 @@ impl Ruleset {
             }
             Tx::FtpData { command, data, .. } => {
                 self.match_ftp_data(pkt, *command, data, bits, det, alerts);
+                return;
+            }
+            Tx::Enip(pdu) => {
+                self.evaluate(&self.enip, pkt, bits, det, alerts, |r| {
+                    r.sig.enip.iter().all(|f| f.matches(pdu)) && r.sig.inspections.is_empty()
+                });
                 return;
             }
             Tx::Smtp { helo, tx, progress } => {
@@ -861,7 +872,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         | Tx::Ssh { .. }
         | Tx::Ftp { .. }
         | Tx::FtpData { .. }
-        | Tx::Smtp { .. } => false,
+        | Tx::Smtp { .. }
+        | Tx::Enip(_) => false,
     }
 }
 

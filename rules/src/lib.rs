@@ -21,6 +21,7 @@ pub mod default;
 pub mod dnp3;
 pub mod dns;
 pub mod engine;
+pub mod enip;
 pub mod error;
 pub mod flow;
 pub mod ftp;

@@ -66,6 +66,8 @@ pub struct Signature {
     pub ssh: Vec<crate::ssh::Field>,
     /// `ftp.dynamic_port`, `ftp.mode`, `ftpbounce`, `ftpdata_command` ….
     pub ftp: Vec<crate::ftp::Field>,
+    /// `enip_command`, `cip_service`.
+    pub enip: Vec<crate::enip::Field>,
 }
 
 /// Keywords accepted and deliberately without effect on a passive sensor.
@@ -109,6 +111,7 @@ impl Signature {
             tls: Vec::new(),
             ssh: Vec::new(),
             ftp: Vec::new(),
+            enip: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
         // or pcre went to, which relative options and content modifiers continue.
@@ -218,6 +221,9 @@ impl Signature {
                 k if crate::ssh::Field::KEYWORDS.contains(&k) => sig
                     .ssh
                     .push(crate::ssh::Field::parse(k, need()?).map_err(e)?),
+                k if crate::enip::Field::KEYWORDS.contains(&k) => sig
+                    .enip
+                    .push(crate::enip::Field::parse(k, need()?).map_err(e)?),
                 k if crate::ftp::Field::KEYWORDS.contains(&k) => {
                     sig.ftp.push(crate::ftp::Field::parse(k, value).map_err(e)?)
                 }
@@ -427,6 +433,7 @@ impl Signature {
         [
             (!self.modbus.is_empty(), AppProto::Modbus),
             (self.has_dnp3_keywords(), AppProto::Dnp3),
+            (!self.enip.is_empty(), AppProto::Enip),
             (self.has_s7_keywords(), AppProto::S7comm),
             (self.has_http_keywords(), AppProto::Http),
             (self.has_dns_keywords(), AppProto::Dns),
@@ -594,6 +601,7 @@ impl Signature {
     pub fn is_transactional(&self) -> bool {
         !self.modbus.is_empty()
             || self.has_dnp3_keywords()
+            || !self.enip.is_empty()
             || self.has_s7_keywords()
             || self.has_http_keywords()
             || self.has_dns_keywords()

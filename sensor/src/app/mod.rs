@@ -11,6 +11,7 @@
 pub mod dnp3;
 pub mod dns;
 mod driver;
+pub mod enip;
 pub mod expect;
 pub mod ftp;
 pub mod ftp_data;

@@ -334,14 +334,15 @@ impl Watch {
             decoders::Tx::S7comm(_) => Protocol::S7comm,
             decoders::Tx::S7commPlus(_) => Protocol::S7commplus,
             decoders::Tx::Dnp3(_) => Protocol::Dnp3,
-            // The baseline learns the ICS protocols; the IT ones are left to the signatures.
+            // The baseline learns Modbus, S7 and DNP3; the others are left to the signatures.
             decoders::Tx::Http { .. }
             | decoders::Tx::Dns(_)
             | decoders::Tx::Tls { .. }
             | decoders::Tx::Ssh { .. }
             | decoders::Tx::Ftp { .. }
             | decoders::Tx::FtpData { .. }
-            | decoders::Tx::Smtp { .. } => return false,
+            | decoders::Tx::Smtp { .. }
+            | decoders::Tx::Enip(_) => return false,
         };
         self.stats.transactions += 1;
         if self.mode == Mode::Learn {
@@ -446,7 +447,8 @@ impl Watch {
             | decoders::Tx::Ssh { .. }
             | decoders::Tx::Ftp { .. }
             | decoders::Tx::FtpData { .. }
-            | decoders::Tx::Smtp { .. } => return false,
+            | decoders::Tx::Smtp { .. }
+            | decoders::Tx::Enip(_) => return false,
         };
         let left = j.points_left;
         self.rt[pi].points = (self.cfg.max_points as usize).saturating_sub(left);
