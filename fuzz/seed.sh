@@ -31,7 +31,7 @@ printf '\x12\x34\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00\x03www\x07example\x03co
 printf '\x00\x21' | cat - corpus/dns/query > corpus/dns/tcp_query
 # SSH, FTP and SMTP: sessions of our own (the leading byte picks segment size and directions;
 # 0x00: 1-byte segments, all to the server; 0x1f: 32-byte segments, alternating).
-mkdir -p corpus/ssh corpus/ftp corpus/smtp
+mkdir -p corpus/ssh corpus/ftp corpus/smtp corpus/enip
 python3 - <<'PY'
 import struct
 def packet(payload):
@@ -57,6 +57,16 @@ smtp = (b"EHLO ws1\r\n250-mx\r\n250 PIPELINING\r\nMAIL FROM:<a@plant> SIZE=9\r\n
         b"DATA\r\n354 go\r\nSubject: x\r\n\r\n..dot\r\n.\r\nBDAT 5 LAST\r\nhelloSTARTTLS\r\n220 ok\r\n")
 for lead in (0x00, 0x1f, 0xaa):
     open(f"corpus/smtp/session_{lead:02x}", "wb").write(bytes([lead]) + smtp)
+def enip(command, data):
+    return struct.pack("<HHII8sI", command, len(data), 0x1234, 0, b"context!", 0) + data
+def rr(cip):
+    return struct.pack("<IHHHHHH", 0, 10, 2, 0, 0, 0xb2, len(cip)) + cip
+get = bytes([0x0e, 3, 0x20, 0x01, 0x24, 0x01, 0x30, 0x07])
+msp = bytes([0x0a, 2, 0x20, 0x02, 0x24, 0x01, 2, 0, 6, 0, 14, 0]) + get + bytes([0x8e, 0, 0, 0])
+enip_session = (enip(0x65, struct.pack("<HH", 1, 0)) + enip(0x6f, rr(get)) +
+                enip(0x6f, rr(bytes([0x8e, 0, 0, 0, 1, 0]))) + enip(0x6f, rr(msp)) + enip(0x63, b""))
+for lead in (0x00, 0x1f, 0xaa):
+    open(f"corpus/enip/session_{lead:02x}", "wb").write(bytes([lead]) + enip_session)
 PY
 # Pipeline: link type byte 0 (Ethernet), then each capture's frames with 2-byte lengths.
 mkdir -p corpus/pipeline

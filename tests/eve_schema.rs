@@ -18,7 +18,10 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 /// Event types Suricata writes too: the ones its schema speaks for.
-const SHARED_TYPES: [&str; 6] = ["flow", "alert", "anomaly", "stats", "modbus", "dnp3"];
+const SHARED_TYPES: [&str; 13] = [
+    "flow", "alert", "anomaly", "stats", "modbus", "dnp3", "http", "tls", "fileinfo", "ssh", "ftp",
+    "ftp_data", "smtp",
+];
 
 /// The extensions listed in `docs/eve/extensions.md`: each a `- \`PATH\`` line, PATH a JSON
 /// pointer whose array indices are `*`.

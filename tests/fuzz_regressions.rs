@@ -19,8 +19,6 @@ mod dnp3;
 mod dns;
 #[path = "../fuzz/harness/http.rs"]
 mod http;
-#[path = "../fuzz/harness/lines.rs"]
-mod lines;
 #[path = "../fuzz/harness/modbus.rs"]
 mod modbus;
 #[path = "../fuzz/harness/pipeline.rs"]
@@ -29,6 +27,8 @@ mod pipeline;
 mod rules_text;
 #[path = "../fuzz/harness/s7comm.rs"]
 mod s7comm;
+#[path = "../fuzz/harness/streams.rs"]
+mod streams;
 #[path = "../fuzz/harness/tls.rs"]
 mod tls;
 
@@ -112,15 +112,20 @@ fn tls_corpus() {
 
 #[test]
 fn ssh_corpus() {
-    replay("ssh", lines::ssh);
+    replay("ssh", streams::ssh);
 }
 
 #[test]
 fn ftp_corpus() {
-    replay("ftp", lines::ftp);
+    replay("ftp", streams::ftp);
 }
 
 #[test]
 fn smtp_corpus() {
-    replay("smtp", lines::smtp);
+    replay("smtp", streams::smtp);
+}
+
+#[test]
+fn enip_corpus() {
+    replay("enip", streams::enip);
 }

@@ -13,6 +13,7 @@ use decoders::s7comm::S7Pdu;
 use decoders::s7comm::S7Tx;
 use decoders::Tx;
 use decoders::{AppProto, Direction, Parsed, StreamParser};
+use rules::packet::{Ipv4Fields, TcpFields};
 use rules::{
     Classification, Detector, FlowBits, IcmpFields, IpFields, PacketView, Transport, Vars,
 };
@@ -65,12 +66,20 @@ pub fn run(data: &[u8]) {
             flow_id: 1,
             secs: 1,
             // A packet's own headers (a PSH+ACK segment, TTL from the input's first byte), and
-            // an echo request's ICMP fields read from the input itself.
+            // an echo request's ICMP fields, an IPv4 header with its options and TCP numbers
+            // read from the input itself.
             ip: Some(IpFields {
                 ttl: data.first().copied().unwrap_or(64),
                 proto: 6,
                 tcp_flags: Some(0x18),
                 icmp: IcmpFields::read(data, false),
+                ipv4: Ipv4Fields::read(data),
+                tcp: data.get(4..14).map(|b| TcpFields {
+                    seq: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+                    ack: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+                    window: u16::from_be_bytes([b[8], b[9]]),
+                }),
+                same_addr: data.get(1) == Some(&0),
             }),
         };
         for stream in [false, true] {

@@ -1,8 +1,9 @@
-//! The line protocols (FTP, SMTP) and SSH on arbitrary bytes, fed as the sensor's driver
-//! feeds a connection: segments whose size the first byte picks, each to the direction a bit
-//! of it picks, held bytes growing until a PDU frames. Every PDU lies inside what was held and
-//! is non-empty; what each PDU carries is read as the sensor reads it (PASV/EPSV/PORT/EPRT,
-//! KEXINIT and HASSH, BDAT and SMTP paths). Nothing may panic.
+//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP) on arbitrary bytes, fed as the sensor's
+//! driver feeds a connection: segments whose size the first byte picks, each to the direction
+//! a bit of it picks, held bytes growing until a PDU frames. Every PDU lies inside what was
+//! held and is non-empty; what each PDU carries is read as the sensor reads it
+//! (PASV/EPSV/PORT/EPRT, KEXINIT and HASSH, BDAT and SMTP paths, CIP paths and bundled
+//! services). Nothing may panic.
 
 use decoders::{Direction, Parsed, StreamParser};
 
@@ -110,5 +111,27 @@ pub fn smtp(data: &[u8]) {
         }
         Pdu::Chunk { bytes, .. } => tx.message_bytes(bytes, 4096),
         Pdu::Reply(_) | Pdu::DataEnd | Pdu::Skipped(_) | Pdu::Encrypted(_) => {}
+    });
+}
+
+/// EtherNet/IP: encapsulation messages, each one's CIP message and its bundled services read.
+pub fn enip(data: &[u8]) {
+    use decoders::enip::{probe, Cip, EnipParser, Pdu};
+    fn read(c: &Cip<'_>, depth: u8) {
+        let _ = (c.service(), c.general_status(), c.segments().count());
+        if depth < 2 {
+            for b in c.bundled() {
+                read(&b, depth + 1);
+            }
+        }
+    }
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    read(&Cip::new(data), 0);
+    feed::<EnipParser>(data, |_, pdu: Pdu<'_>| {
+        if let Some(c) = pdu.cip() {
+            read(&c, 0);
+        }
     });
 }
