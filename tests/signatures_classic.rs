@@ -126,26 +126,11 @@ fn classic_rules_fire_as_tshark_counts() {
 const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ("lua", "lua:script.lua;", "runs no scripts"),
     (
-        "fragbits",
-        "fragbits:M;",
-        "IP fragment bits are not offered to rules yet",
-    ),
-    (
         "flowint",
         "flowint:count,+,1;",
         "no flow integers, only flowbits",
     ),
     ("xbits", "xbits:set,a,track ip_src;", "no host/ip-pair bits"),
-    (
-        "ssh.proto",
-        "ssh.proto; content:\"x\";",
-        "SSH is not decoded yet",
-    ),
-    (
-        "ack",
-        "ack:0;",
-        "TCP acknowledgement numbers are not offered to rules yet",
-    ),
     (
         "stream_size",
         "stream_size:server,>,100;",

@@ -242,6 +242,7 @@ impl Pipeline {
                                 vlan: dg.vlan,
                                 proto: dg.payload.ip_number.0,
                                 ttl: dg.ttl,
+                                ipv4: dg.ipv4,
                                 l4: &dg.payload.payload,
                                 transport,
                                 src_mac: None,
@@ -382,6 +383,16 @@ impl Pipeline {
                     58 => rules::IcmpFields::read(ip.l4, true),
                     _ => None,
                 },
+                ipv4: ip.ipv4,
+                tcp: match &ip.transport {
+                    Transport::Tcp(t) => Some(rules::packet::TcpFields {
+                        seq: t.sequence_number(),
+                        ack: t.acknowledgment_number(),
+                        window: t.window_size(),
+                    }),
+                    _ => None,
+                },
+                same_addr: ip.src == ip.dst,
             }),
             ..ctx.view(dir)
         };

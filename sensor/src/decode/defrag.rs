@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use etherparse::defrag::{IpDefragPayloadVec, IpDefragPool};
 use etherparse::{EtherType, NetSlice, SlicedPacket};
+use rules::packet::Ipv4Fields;
 
 use super::LinkType;
 use crate::config::DefragConfig;
@@ -41,6 +42,9 @@ pub struct Datagram {
     pub vlan: [u16; 2],
     /// The time-to-live (hop limit) of the fragment that completed it.
     pub ttl: u8,
+    /// Its IPv4 header as Suricata rebuilds it for the rules (no fragment bits or offset,
+    /// the first fragment's options); `None` on IPv6.
+    pub ipv4: Option<Ipv4Fields>,
     pub payload: IpDefragPayloadVec,
 }
 
@@ -78,16 +82,18 @@ impl Defrag {
                 return None;
             }
         };
-        let (src, dst, ttl) = match &sliced.net {
+        let (src, dst, ttl, ipv4) = match &sliced.net {
             Some(NetSlice::Ipv4(ip)) => (
                 IpAddr::from(ip.header().source()),
                 IpAddr::from(ip.header().destination()),
                 ip.header().ttl(),
+                Ipv4Fields::read(ip.header().slice()).map(Ipv4Fields::reassembled),
             ),
             Some(NetSlice::Ipv6(ip)) => (
                 IpAddr::from(ip.header().source()),
                 IpAddr::from(ip.header().destination()),
                 ip.header().hop_limit(),
+                None,
             ),
             _ => return None,
         };
@@ -109,6 +115,7 @@ impl Defrag {
                     dst,
                     vlan,
                     ttl,
+                    ipv4,
                     payload,
                 })
             }
@@ -236,6 +243,9 @@ mod tests {
             .expect("reassembled");
         assert_eq!(dg.payload.payload.len(), 8 + 18);
         assert_eq!(&dg.payload.payload[8..10], &[0x05, 0x64]);
+        // Seen by the rules as Suricata rebuilds it: the identification kept, no MF, no offset.
+        let ipv4 = dg.ipv4.expect("IPv4");
+        assert_eq!((ipv4.identification, ipv4.frag), (7, 0));
         d.recycle(dg);
         assert_eq!(d.stats.reassembled, 1);
     }

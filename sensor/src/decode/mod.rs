@@ -13,6 +13,7 @@ use etherparse::{
     ether_type, EtherType, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LinkSlice, TcpSlice,
     TransportSlice, UdpSlice,
 };
+use rules::packet::Ipv4Fields;
 
 /// The link types the sensor reads, by their libpcap `LINKTYPE_` value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +120,9 @@ pub struct IpPacket<'a> {
     pub proto: u8,
     /// IPv4 time-to-live, IPv6 hop limit.
     pub ttl: u8,
+    /// What the IPv4-only rule keywords (`id`, `fragbits`, `ipopts`…) read of the header;
+    /// `None` on IPv6.
+    pub ipv4: Option<Ipv4Fields>,
     /// The IP payload: the transport's header and data (what ICMP keywords read).
     pub l4: &'a [u8],
     pub transport: Transport<'a>,
@@ -190,7 +194,7 @@ pub fn classify<'a>(
     stats: &mut DecodeStats,
 ) -> Result<Decoded<'a>, DecodeError> {
     let vlan = vlan_ids(&pkt, stats);
-    let (src, dst, ttl, payload) = match &pkt.net {
+    let (src, dst, ttl, ipv4, payload) = match &pkt.net {
         Some(LaxNetSlice::Ipv4(ip)) => {
             stats.ipv4 += 1;
             let h = ip.header();
@@ -198,6 +202,7 @@ pub fn classify<'a>(
                 IpAddr::from(h.source()),
                 IpAddr::from(h.destination()),
                 h.ttl(),
+                Ipv4Fields::read(h.slice()),
                 ip.payload(),
             )
         }
@@ -208,6 +213,7 @@ pub fn classify<'a>(
                 IpAddr::from(h.source()),
                 IpAddr::from(h.destination()),
                 h.hop_limit(),
+                None,
                 ip.payload(),
             )
         }
@@ -247,6 +253,7 @@ pub fn classify<'a>(
         vlan,
         proto,
         ttl,
+        ipv4,
         l4: payload.payload,
         transport,
         src_mac,
@@ -342,6 +349,11 @@ mod tests {
                 panic!()
             };
             assert_eq!(p.vlan, want);
+            assert_eq!(
+                p.ipv4.is_some(),
+                vlans.len() < 2,
+                "IPv4 without or with one VLAN"
+            );
         }
         assert_eq!(
             (st.vlan, st.vlan_qinq, st.tcp, st.udp, st.ipv6),
