@@ -4,9 +4,9 @@
 //! is replayed through the sensor binary with one rule per case, and exactly the expected
 //! rules alert, as often as expected.
 //!
-//! Raw fragments are not handed to the packet rules: only the datagram reassembled from them,
-//! whose header Suricata rebuilds without fragment bits or offset. So `fragbits:M` sees no
-//! fragment here where Suricata would alert on the first one (sid 3 below).
+//! Raw fragments reach the packet rules as they travel (outside any flow, the first with its
+//! transport header), and so does the datagram reassembled from them, whose header Suricata
+//! rebuilds without fragment bits or offset: as Suricata inspects both.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -160,17 +160,20 @@ const RULES: &[(u32, &str, usize)] = &[
     (1, "alert tcp any any -> any any (msg:\"id\"; id:4660;", 1),
     // Only the IPv4 SYN has a fragment bit (DF); IPv6 has none to test.
     (2, "alert ip any any -> any any (msg:\"DF\"; fragbits:D;", 1),
-    // Raw fragments do not reach the packet rules, and the reassembled datagram has no MF.
-    (3, "alert ip any any -> any any (msg:\"MF\"; fragbits:M;", 0),
+    // The first fragment, as it travels; the reassembled datagram has no MF.
+    (3, "alert ip any any -> any any (msg:\"MF\"; fragbits:M;", 1),
+    // The second fragment only: the datagram is rebuilt at offset 0.
+    (15, "alert ip any any -> any any (msg:\"offset\"; fragoffset:>0; id:242;", 1),
     (
         4,
         "alert udp any any -> any any (msg:\"reassembled\"; fragbits:!M; id:242;",
         1,
     ),
+    // The first fragment (its UDP header whole) and the reassembled datagram.
     (
         5,
         "alert udp any any -> any any (msg:\"offset 0\"; fragoffset:0; id:242;",
-        1,
+        2,
     ),
     (6, "alert tcp any any -> any any (msg:\"rr\"; ipopts:rr;", 1),
     (
@@ -268,4 +271,15 @@ fn header_keywords_alert_on_the_packets_they_describe() {
     assert_eq!(src_of(4), ["10.1.0.6"]);
     assert_eq!(src_of(10), ["10.1.0.3"]);
     assert_eq!(src_of(9), ["10.1.0.1", "2001:db8::1"]);
+    // A raw fragment belongs to no flow; the reassembled datagram to its flow.
+    let flow_ids = |sid: u64| -> Vec<bool> {
+        r.events
+            .iter()
+            .filter(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == sid)
+            .map(|e| e.get("flow_id").is_some())
+            .collect()
+    };
+    assert_eq!(flow_ids(3), [false]);
+    assert_eq!(flow_ids(15), [false]);
+    assert_eq!(flow_ids(4), [true]);
 }

@@ -232,7 +232,8 @@ impl Pipeline {
             .and_then(|sliced| decode::classify(sliced, &mut self.stats.decoder.layers));
         match decoded {
             Ok(Decoded::Ip(ip)) => self.ip(ts, ip, wire_len),
-            Ok(Decoded::Fragment) => {
+            Ok(Decoded::Fragment(fragment)) => {
+                self.fragment(ts, &fragment);
                 if let Some(dg) = self.defrag.push(self.link, frame, ts) {
                     match decode::transport_of(dg.payload.ip_number.0, &dg.payload.payload) {
                         Ok(transport) => {
@@ -258,6 +259,62 @@ impl Pipeline {
             Ok(Decoded::NotIp) => {}
             Err(e) => self.decode_anomaly(ts, e),
         }
+    }
+
+    /// A fragment as it travels, before reassembly: the packet rules see it (`fragbits:M`,
+    /// `fragoffset`), outside any flow, as Suricata inspects raw fragments.
+    fn fragment(&mut self, ts: Timestamp, ip: &IpPacket<'_>) {
+        let (sport, dport, flags) = match &ip.transport {
+            Transport::Tcp(t) => (t.source_port(), t.destination_port(), Some(tcp::flags(t))),
+            Transport::Udp(u) => (u.source_port(), u.destination_port(), None),
+            Transport::Other => (0, 0, None),
+        };
+        let first = ip.ipv4.is_none_or(|f| f.frag & 0x1fff == 0);
+        let payload = match &ip.transport {
+            Transport::Tcp(t) => t.payload(),
+            Transport::Udp(u) => u.payload(),
+            Transport::Other => ip.l4,
+        };
+        let pkt = rules::PacketView {
+            src: ip.src,
+            sport,
+            dst: ip.dst,
+            dport,
+            transport: match &ip.transport {
+                Transport::Tcp(_) => rules::Transport::Tcp,
+                Transport::Udp(_) => rules::Transport::Udp,
+                Transport::Other => rules::Transport::Other(ip.proto),
+            },
+            dir: Direction::ToServer,
+            established: false,
+            app_proto: None,
+            // No flow: the alert carries no flow_id.
+            flow_id: 0,
+            secs: ts.secs(),
+            ip: Some(rules::IpFields {
+                ttl: ip.ttl,
+                proto: ip.proto,
+                tcp_flags: flags,
+                icmp: match ip.proto {
+                    1 if first => rules::IcmpFields::read(ip.l4, false),
+                    _ => None,
+                },
+                ipv4: ip.ipv4,
+                tcp: match &ip.transport {
+                    Transport::Tcp(t) => Some(rules::packet::TcpFields {
+                        seq: t.sequence_number(),
+                        ack: t.acknowledgment_number(),
+                        window: t.window_size(),
+                    }),
+                    _ => None,
+                },
+                same_addr: ip.src == ip.dst,
+            }),
+        };
+        let pcap_cnt = self.stats.decoder.pkts;
+        let vlan = &ip.vlan[..ip.vlan.iter().filter(|&&v| v != 0).count()];
+        self.out
+            .flowless_packet((ts, pcap_cnt), &pkt, payload, (vlan, Proto(ip.proto)));
     }
 
     fn decode_anomaly(&mut self, ts: Timestamp, e: DecodeError) {
@@ -437,7 +494,8 @@ impl Pipeline {
         } else {
             (dst, src)
         };
-        let id = self.flow_ids.hash_one((key, ts)) & FLOW_ID_MASK;
+        // Never 0: that is the flow id of what belongs to no flow (a raw fragment).
+        let id = (self.flow_ids.hash_one((key, ts)) & FLOW_ID_MASK).max(1);
         let vlan_len = ip.vlan.iter().filter(|&&v| v != 0).count() as u8;
         let proto = Proto(ip.proto);
         let s = &mut self.stats.flow;

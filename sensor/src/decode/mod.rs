@@ -134,8 +134,10 @@ pub struct IpPacket<'a> {
 #[derive(Debug)]
 pub enum Decoded<'a> {
     Ip(IpPacket<'a>),
-    /// A fragment of an IP datagram: to be reassembled by [`defrag`] before its transport is read.
-    Fragment,
+    /// A fragment of an IP datagram, as it travels (the packet rules see it so): to be
+    /// reassembled by [`defrag`] before its flow's transport is read. The first fragment's
+    /// transport header is read when it is whole.
+    Fragment(IpPacket<'a>),
     /// Not IP (ARP, LLDP, STP, …): counted, not tracked.
     NotIp,
 }
@@ -232,10 +234,30 @@ pub fn classify<'a>(
     if payload.incomplete {
         stats.truncated += 1;
     }
-    if payload.fragmented {
-        return Ok(Decoded::Fragment);
-    }
     let proto = payload.ip_number.0;
+    let src_mac = match &pkt.link {
+        Some(LinkSlice::Ethernet2(e)) => Some(e.source()),
+        _ => None,
+    };
+    if payload.fragmented {
+        // The first fragment carries the transport header; the others only data.
+        let first = ipv4.is_none_or(|f| f.frag & 0x1fff == 0);
+        let transport = match first {
+            true => transport_of(proto, payload.payload).unwrap_or(Transport::Other),
+            false => Transport::Other,
+        };
+        return Ok(Decoded::Fragment(IpPacket {
+            src,
+            dst,
+            vlan,
+            proto,
+            ttl,
+            ipv4,
+            l4: payload.payload,
+            transport,
+            src_mac,
+        }));
+    }
     let transport = match pkt.transport {
         Some(TransportSlice::Tcp(t)) => Transport::Tcp(t),
         Some(TransportSlice::Udp(u)) => Transport::Udp(u),
@@ -243,10 +265,6 @@ pub fn classify<'a>(
         _ => Transport::Other,
     };
     stats.count(&transport);
-    let src_mac = match &pkt.link {
-        Some(LinkSlice::Ethernet2(e)) => Some(e.source()),
-        _ => None,
-    };
     Ok(Decoded::Ip(IpPacket {
         src,
         dst,

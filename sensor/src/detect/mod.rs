@@ -111,7 +111,8 @@ impl Detect {
             let s = &rule.sig;
             let place = alert::Place {
                 ts,
-                flow_id: Some(pkt.flow_id),
+                // 0 is no flow's (a raw fragment's).
+                flow_id: (pkt.flow_id != 0).then_some(pkt.flow_id),
                 tuple: tuple(pkt, proto),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),

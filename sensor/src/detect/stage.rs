@@ -153,6 +153,28 @@ impl Stage {
         self.alerts::<()>(here, pkt, None);
     }
 
+    /// Match the packet rules on a packet that belongs to no flow (a raw fragment): no
+    /// flowbits, no `flow_id` on its alerts.
+    pub fn flowless_packet(
+        &mut self,
+        (ts, pcap_cnt): (Timestamp, u64),
+        pkt: &rules::PacketView,
+        payload: &[u8],
+        (vlan, proto): (&[u16], Proto),
+    ) {
+        let d = &mut self.detect;
+        let mut bits = rules::FlowBits::default();
+        d.ruleset.match_packet(
+            pkt,
+            payload,
+            false,
+            &mut bits,
+            &mut d.detector,
+            &mut d.alerts,
+        );
+        d.write_alerts::<()>(&mut self.eve, pkt, (ts, pcap_cnt), (vlan, proto), None);
+    }
+
     /// A DNP3 link frame's source address, for the sender's identity in the baseline.
     pub fn dnp3_link(&mut self, here: &Here<'_>, dir: Direction, source: u16) {
         if let Some(w) = self.watch.as_deref_mut() {
