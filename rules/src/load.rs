@@ -1,7 +1,7 @@
 //! Loading rules files and directories into a [`Ruleset`], with every refused rule reported as
 //! `FILE:LINE: reason` while the others load.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,8 @@ pub struct Loaded {
     pub errors: Vec<LoadError>,
     /// The rules files read, in order.
     pub files: Vec<PathBuf>,
+    /// Rules loaded from each file, by file.
+    pub loaded_by_file: BTreeMap<PathBuf, usize>,
 }
 
 impl Loaded {
@@ -44,6 +46,52 @@ impl Loaded {
     pub fn failed_rules(&self) -> usize {
         self.errors.iter().filter(|e| e.line > 0).count()
     }
+
+    /// Per file read: rules loaded and rules refused, in the order the files were read.
+    pub fn by_file(&self) -> Vec<(&Path, usize, usize)> {
+        let mut refused: BTreeMap<&Path, usize> = BTreeMap::new();
+        for e in self.errors.iter().filter(|e| e.line > 0) {
+            *refused.entry(&e.file).or_default() += 1;
+        }
+        self.files
+            .iter()
+            .map(|f| {
+                let loaded = self.loaded_by_file.get(f).copied().unwrap_or(0);
+                (
+                    f.as_path(),
+                    loaded,
+                    refused.get(f.as_path()).copied().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    /// Refused rules counted by [`reason`], most frequent first.
+    pub fn by_reason(&self) -> Vec<(String, usize)> {
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for e in self.errors.iter().filter(|e| e.line > 0) {
+            *reasons.entry(reason(&e.message)).or_default() += 1;
+        }
+        let mut table: Vec<_> = reasons.into_iter().collect();
+        table.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        table
+    }
+}
+
+/// A refusal's reason without what varies from rule to rule (the expression, the value, the
+/// sid): what a table of refusals counts.
+pub fn reason(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("pcre: pcre `") {
+        let why = rest.rsplit("`: ").next().unwrap_or(rest);
+        return format!("pcre: {}", why.trim_start_matches("error: "));
+    }
+    if message.starts_with('`') && message.contains("`: not a") {
+        return "a content modifier names a byte_extract variable".into();
+    }
+    if message.starts_with("sid ") && message.contains("is already used by") {
+        return "a sid already used".into();
+    }
+    message.to_owned()
 }
 
 /// The `.rules` files a path names: itself, or those in it (recursively, sorted by name).
@@ -104,23 +152,26 @@ pub fn load_sources(
     vars: &Vars,
     classes: &Classification,
 ) -> Loaded {
-    load_layered(sources, sources.len(), vars, classes)
+    load_layered(sources, sources.len(), vars, classes, false)
 }
 
 /// Load rules from texts, each named by the file it came from, where those from
 /// `sources[bulletins_from..]` are bulletins': each is held to [`crate::bulletin`]'s caps and
 /// rules, and refused whole, naming why, when it breaks one. Bulletins come last, so a sid
-/// they share with the sensor's own rules is refused in the bulletin.
+/// they share with the sensor's own rules is refused in the bulletin. `strict` also refuses a
+/// rule for a keyword accepted without effect on a passive sensor (`rawbytes` …), by name.
 pub fn load_layered(
     sources: &[(PathBuf, String)],
     bulletins_from: usize,
     vars: &Vars,
     classes: &Classification,
+    strict: bool,
 ) -> Loaded {
     let mut errors = Vec::new();
     let mut bits = FlowbitNames::default();
     let mut all = Vec::new();
     let mut seen: HashMap<(u32, u32), (usize, usize)> = HashMap::new();
+    let mut loaded_by_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for (fi, (file, text)) in sources.iter().enumerate() {
         let bulletin = fi >= bulletins_from;
         if bulletin {
@@ -157,6 +208,16 @@ pub fn load_layered(
             }
         }
         for sig in sigs {
+            if let (true, Some(name)) = (strict, sig.without_effect.first()) {
+                errors.push(LoadError {
+                    file: file.clone(),
+                    line: sig.line,
+                    message: format!(
+                        "keyword `{name}` has no effect on a passive sensor (refused when strict)"
+                    ),
+                });
+                continue;
+            }
             if let Err(k) = crate::engine::class_of(&sig, classes) {
                 errors.push(LoadError {
                     file: file.clone(),
@@ -179,6 +240,7 @@ pub fn load_layered(
                 continue;
             }
             seen.insert((sig.gid, sig.sid), (fi, sig.line));
+            *loaded_by_file.entry(file.clone()).or_default() += 1;
             all.push(sig);
         }
     }
@@ -190,5 +252,6 @@ pub fn load_layered(
         ruleset,
         errors,
         files: sources.iter().map(|(f, _)| f.clone()).collect(),
+        loaded_by_file,
     }
 }

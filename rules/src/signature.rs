@@ -68,6 +68,9 @@ pub struct Signature {
     pub ftp: Vec<crate::ftp::Field>,
     /// `enip_command`, `cip_service`.
     pub enip: Vec<crate::enip::Field>,
+    /// Keywords accepted that change nothing on a passive sensor (`rawbytes`, `target`,
+    /// `prefilter`): what a strict load refuses the rule for.
+    pub without_effect: Vec<&'static str>,
 }
 
 /// Keywords accepted and deliberately without effect on a passive sensor.
@@ -112,6 +115,7 @@ impl Signature {
             ssh: Vec::new(),
             ftp: Vec::new(),
             enip: Vec::new(),
+            without_effect: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
         // or pcre went to, which relative options and content modifiers continue.
@@ -300,7 +304,10 @@ impl Signature {
                                 continue;
                             }
                             None if is_content_modifier(name) => {}
-                            None if NO_EFFECT.contains(&name) => continue,
+                            None if NO_EFFECT.contains(&name) => {
+                                sig.no_effect(name);
+                                continue;
+                            }
                             None => {}
                         }
                     }
@@ -312,6 +319,7 @@ impl Signature {
                         continue;
                     }
                     if NO_EFFECT.contains(&name) {
+                        sig.no_effect(name);
                         continue;
                     }
                     return Err(err(format!("keyword `{name}` is not supported")));
@@ -369,6 +377,15 @@ impl Signature {
         }
         sig.check().map_err(|c| kw(c.into()))?;
         Ok(sig)
+    }
+
+    /// Note a keyword accepted without effect, by its static name.
+    fn no_effect(&mut self, name: &str) {
+        if let Some(n) = NO_EFFECT.iter().find(|n| **n == name) {
+            if !self.without_effect.contains(n) {
+                self.without_effect.push(n);
+            }
+        }
     }
 
     fn op(&mut self, buffer: Buffer, op: Op) {

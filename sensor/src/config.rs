@@ -339,6 +339,9 @@ pub struct RulesConfig {
     pub address_groups: std::collections::BTreeMap<String, String>,
     /// Port variables, e.g. `MODBUS_PORTS = "[502,5020]"`.
     pub port_groups: std::collections::BTreeMap<String, String>,
+    /// Refuse a rule, by name, for a keyword accepted without effect on a passive sensor
+    /// (`rawbytes`, `target`, `prefilter`) too, not only for what the sensor lacks.
+    pub strict: bool,
 }
 
 impl Default for RulesConfig {
@@ -350,6 +353,7 @@ impl Default for RulesConfig {
             classification: None,
             address_groups: Default::default(),
             port_groups: Default::default(),
+            strict: false,
         }
     }
 }

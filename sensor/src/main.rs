@@ -103,13 +103,18 @@ enum BaselineCommand {
 
 #[derive(Subcommand)]
 enum RulesCommand {
-    /// Load rules and report every bad one (FILE:LINE: reason) and a summary; exit 1 if any
-    /// rule failed. With no path, checks the built-in ruleset.
+    /// Load rules and report every refused one (FILE:LINE: reason) on stderr, then a table on
+    /// stdout: rules loaded and refused per file, and refusals per reason; exit 1 if any rule
+    /// was refused. With no path, checks the built-in ruleset.
     Check {
         #[arg(value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Also refuse rules for keywords accepted without effect on a passive sensor
+        /// (`rawbytes`, `target`, `prefilter`), as `[rules] strict` does for a run.
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -324,15 +329,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Rules {
-            command: RulesCommand::Check { paths, config },
+            command:
+                RulesCommand::Check {
+                    paths,
+                    config,
+                    strict,
+                },
         } => {
-            let config = match config {
+            let mut config = match config {
                 Some(p) => Config::load(&p)?,
                 None => Config::discover(None)?
                     .map(|(c, _)| c)
                     .unwrap_or_else(Config::unregistered),
             };
-            let (_, failed) = sensor::run::load_rules(&paths, &config.rules, None)?;
+            config.rules.strict |= strict;
+            let loaded = sensor::run::check_rules(&paths, &config.rules)?;
+            print!("{}", sensor::run::rules_table(&loaded));
+            let failed = loaded.failed_rules();
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {

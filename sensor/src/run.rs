@@ -207,6 +207,56 @@ pub fn load_rules(
     config: &RulesConfig,
     bulletins: Option<&Path>,
 ) -> anyhow::Result<(Arc<rules::Ruleset>, usize)> {
+    let loaded = load_reported(paths, config, bulletins)?;
+    let failed = loaded.failed_rules();
+    Ok((Arc::new(loaded.ruleset), failed))
+}
+
+/// Load rules as [`load_rules`] reports them, for `sensor rules check`: what loaded and what
+/// was refused, file by file.
+pub fn check_rules(paths: &[PathBuf], config: &RulesConfig) -> anyhow::Result<rules::Loaded> {
+    load_reported(paths, config, None)
+}
+
+/// The table `sensor rules check` prints: rules loaded and refused per file, then refusals
+/// by reason.
+pub fn rules_table(loaded: &rules::Loaded) -> String {
+    use std::fmt::Write;
+    let by_file = loaded.by_file();
+    let width = by_file
+        .iter()
+        .map(|(f, ..)| f.display().to_string().chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<width$}  {:>7}  {:>7}", "file", "loaded", "refused");
+    for (f, ok, bad) in &by_file {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {ok:>7}  {bad:>7}",
+            f.display().to_string()
+        );
+    }
+    let (ok, bad) = by_file
+        .iter()
+        .fold((0, 0), |(a, b), (_, ok, bad)| (a + ok, b + bad));
+    let _ = writeln!(out, "{:<width$}  {ok:>7}  {bad:>7}", "total");
+    let reasons = loaded.by_reason();
+    if !reasons.is_empty() {
+        let _ = writeln!(out, "\nrefused, by reason:");
+        for (why, n) in reasons {
+            let _ = writeln!(out, "{n:>7}  {why}");
+        }
+    }
+    out
+}
+
+fn load_reported(
+    paths: &[PathBuf],
+    config: &RulesConfig,
+    bulletins: Option<&Path>,
+) -> anyhow::Result<rules::Loaded> {
     rules::pcre::backtrack::set_limits(config.pcre_match_limit, config.pcre_match_limit_recursion);
     let loaded = crate::detect::load_rules(paths, config, bulletins)?;
     for e in &loaded.errors {
@@ -226,8 +276,7 @@ pub fn load_rules(
         c.expressions,
         c.unfiltered,
     );
-    let failed = loaded.failed_rules();
-    Ok((Arc::new(loaded.ruleset), failed))
+    Ok(loaded)
 }
 
 /// The uplink, when `[uplink] url` is set; an error is the key at fault and why.

@@ -235,7 +235,7 @@ pub fn load_rules(
         }
     }
     // Bulletins' rules come last and may only add alerts (`rules::bulletin`).
-    let mut loaded = rules::load_layered(&sources, bulletins_from, &vars, &classes);
+    let mut loaded = rules::load_layered(&sources, bulletins_from, &vars, &classes, cfg.strict);
     errors.append(&mut loaded.errors);
     loaded.errors = errors;
     // As `rules::load` reports them: the built-in sources, then every file found, read or not.
