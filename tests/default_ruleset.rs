@@ -1,7 +1,8 @@
 //! The built-in ruleset (`rules/default/`): it loads whole, has at least 60 rules, every rule
 //! carries an ATT&CK for ICS technique, every rule fires exactly as often as
 //! `rules/default/expected.tsv` says on the capture in `pcaps/` (made by real stacks) named
-//! there, and the normal-polling captures fire none.
+//! there — the ICS rules on the ICS captures, the IT-side rules on the IT captures — and the
+//! normal-polling captures fire none.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -18,7 +19,7 @@ const NORMAL: &[&str] = &[
 /// The sids of `rules/default/*.rules`, each checked for its technique.
 fn default_sids() -> BTreeSet<u64> {
     let mut sids = BTreeSet::new();
-    for f in ["modbus", "s7comm", "dnp3"] {
+    for f in ["modbus", "s7comm", "dnp3", "it"] {
         let text =
             std::fs::read_to_string(root().join(format!("rules/default/{f}.rules"))).unwrap();
         for line in text.lines().filter(|l| l.starts_with("alert")) {

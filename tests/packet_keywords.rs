@@ -163,7 +163,11 @@ const RULES: &[(u32, &str, usize)] = &[
     // The first fragment, as it travels; the reassembled datagram has no MF.
     (3, "alert ip any any -> any any (msg:\"MF\"; fragbits:M;", 1),
     // The second fragment only: the datagram is rebuilt at offset 0.
-    (15, "alert ip any any -> any any (msg:\"offset\"; fragoffset:>0; id:242;", 1),
+    (
+        15,
+        "alert ip any any -> any any (msg:\"offset\"; fragoffset:>0; id:242;",
+        1,
+    ),
     (
         4,
         "alert udp any any -> any any (msg:\"reassembled\"; fragbits:!M; id:242;",

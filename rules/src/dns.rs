@@ -17,7 +17,8 @@ pub enum Buf {
     Query,
     /// The question names of a query or a response (`dns.queries.rrname`).
     QueriesRrname,
-    /// The owner names of a response's answers (`dns.answers.rrname`, `dns.answer.name`).
+    /// The owner names of the answers, in a query as in a response (`dns.answers.rrname`,
+    /// `dns.answer.name`): a query may carry answers too, and Suricata 8 inspects them there.
     AnswersRrname,
     /// Every name of a response: questions, record owners, and names inside record data
     /// (`dns.response.rrname`).
@@ -62,7 +63,6 @@ impl Buf {
                     push(q.name, names);
                 }
             }
-            Buf::AnswersRrname if !response => {}
             Buf::AnswersRrname => {
                 for r in m.records(Section::Answer) {
                     push(r.name, names);
@@ -114,5 +114,31 @@ impl Field {
             Field::Rcode(u) => m.is_response() && u.matches(u64::from(m.rcode())),
             Field::Rrtype(u) => m.questions().any(|q| u.matches(u64::from(q.rrtype))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query for oisf.net A that carries an answer of its own, as crafted queries may.
+    fn query_with_answer() -> Vec<u8> {
+        let mut m = vec![0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x04oisf\x03net\x00\x00\x01\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 10, 10, 10]);
+        m
+    }
+
+    #[test]
+    fn answer_names_of_a_query() {
+        let q = query_with_answer();
+        let m = Message::parse(&q).unwrap();
+        assert!(!m.is_response());
+        let mut names = Vec::new();
+        Buf::AnswersRrname.names(&m, &mut names);
+        assert_eq!(names, [b"oisf.net".to_vec()]);
+        // Names of a response stay a response's.
+        Buf::ResponseRrname.names(&m, &mut names);
+        assert!(names.is_empty());
     }
 }

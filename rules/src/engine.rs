@@ -490,8 +490,12 @@ impl Ruleset {
                 self.match_ftp(pkt, tx, *progress, bits, det, alerts);
                 return;
             }
-            Tx::FtpData { command, data, .. } => {
-                self.match_ftp_data(pkt, *command, data, bits, det, alerts);
+            Tx::FtpData {
+                command,
+                filename,
+                data,
+            } => {
+                self.match_ftp_data(pkt, *command, (filename, data), bits, det, alerts);
                 return;
             }
             Tx::Enip(pdu) => {
@@ -642,7 +646,7 @@ impl Ruleset {
         &self,
         pkt: &PacketView,
         command: Option<decoders::ftp::DataCommand>,
-        data: &[u8],
+        (filename, data): (&[u8], &[u8]),
         bits: &mut FlowBits,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
@@ -652,6 +656,9 @@ impl Ruleset {
             s.ftp.iter().all(|f| f.matches_data(command, pkt.dir))
                 && s.inspections.iter().all(|i| match i.buffer {
                     Buffer::Ftp(crate::ftp::Buf::Data) => !data.is_empty() && i.matches(data),
+                    Buffer::Ftp(crate::ftp::Buf::FileName) => {
+                        !filename.is_empty() && i.matches(filename)
+                    }
                     _ => false,
                 })
         });

@@ -2,7 +2,7 @@
 //! `ftp.command_data`, `ftp.reply` (each reply line in turn) and `ftp.completion_code` (each
 //! code in turn), and the value keywords `ftp.dynamic_port`, `ftp.mode`,
 //! `ftp.reply_received` and `ftpbounce`. On a data connection (`alert ftp-data`):
-//! `ftpdata_command` and `file_data`, the bytes transferred.
+//! `ftpdata_command`, `file_data` (the bytes transferred) and `file.name`.
 //!
 //! A control-connection rule is inspected when the command arrives if it reads only the
 //! command, else once the command's final reply is in.
@@ -26,6 +26,8 @@ pub enum Buf {
     CompletionCode,
     /// What a data connection carried (`file_data` in an `ftp-data` rule).
     Data,
+    /// The file a data connection was opened for (`file.name` in an `ftp-data` rule).
+    FileName,
     /// The command line as sent: what the payload keywords of a rule with FTP keywords read
     /// (`content:"PORT"; ftpbounce;`), as Suricata reads them on the stream.
     Line,
@@ -45,7 +47,9 @@ impl Buf {
     /// When the buffer is there to inspect.
     pub fn ready_at(self) -> Progress {
         match self {
-            Buf::Command | Buf::CommandData | Buf::Data | Buf::Line => Progress::Request,
+            Buf::Command | Buf::CommandData | Buf::Data | Buf::FileName | Buf::Line => {
+                Progress::Request
+            }
             Buf::Reply | Buf::CompletionCode => Progress::Response,
         }
     }

@@ -35,6 +35,8 @@ pub enum Buffer {
     Ftp(crate::ftp::Buf),
     /// A buffer of an SMTP transaction (each instance in turn).
     Smtp(crate::smtp::Buf),
+    /// `file.name` as written, before the rule's protocol says whose file it is.
+    FileName,
 }
 
 impl Buffer {
@@ -44,6 +46,7 @@ impl Buffer {
             "pkt_data" => Ok(Some(Buffer::Payload)),
             "dnp3_data" | "dnp3.data" => Ok(Some(Buffer::Dnp3Data)),
             "s7comm.param" => Ok(Some(Buffer::S7Param)),
+            "file.name" | "file_name" => Ok(Some(Buffer::FileName)),
             n if crate::http::Buf::modifier(n).is_none()
                 && crate::http::Buf::sticky(n).is_some() =>
             {

@@ -331,16 +331,27 @@ impl Signature {
         }
         // On a data connection `file_data` is what the connection carried, in a mail the
         // attachments: not an HTTP body.
-        let file_data = match sig.header.protocol {
-            Protocol::FtpData => Some(Buffer::Ftp(crate::ftp::Buf::Data)),
-            Protocol::Smtp => Some(Buffer::Smtp(crate::smtp::Buf::FileData)),
+        let files = match sig.header.protocol {
+            Protocol::FtpData => Some((
+                Buffer::Ftp(crate::ftp::Buf::Data),
+                Buffer::Ftp(crate::ftp::Buf::FileName),
+            )),
+            Protocol::Smtp => Some((
+                Buffer::Smtp(crate::smtp::Buf::FileData),
+                Buffer::Smtp(crate::smtp::Buf::FileName),
+            )),
             _ => None,
         };
-        if let Some(to) = file_data {
-            for i in &mut sig.inspections {
-                if i.buffer == Buffer::Http(http::Buf::FileData) {
-                    i.buffer = to;
+        for i in &mut sig.inspections {
+            match (i.buffer, files) {
+                (Buffer::Http(http::Buf::FileData), Some((data, _))) => i.buffer = data,
+                (Buffer::FileName, Some((_, name))) => i.buffer = name,
+                (Buffer::FileName, None) => {
+                    return Err(err(
+                        "`file.name` is read on `smtp` and `ftp-data` rules only".into(),
+                    ))
                 }
+                _ => {}
             }
         }
         // The payload keywords of a rule on an FTP command read the command line.
@@ -537,10 +548,12 @@ impl Signature {
     /// Whether the rule reads an FTP data connection (`ftpdata_command`, its `file_data`).
     pub fn has_ftp_data_keywords(&self) -> bool {
         self.ftp.iter().any(crate::ftp::Field::on_data)
-            || self
-                .inspections
-                .iter()
-                .any(|i| i.buffer == Buffer::Ftp(crate::ftp::Buf::Data))
+            || self.inspections.iter().any(|i| {
+                matches!(
+                    i.buffer,
+                    Buffer::Ftp(crate::ftp::Buf::Data | crate::ftp::Buf::FileName)
+                )
+            })
     }
 
     /// When an FTP rule can be decided: at the command if it reads only the command, else
@@ -805,6 +818,25 @@ mod tests {
         assert_eq!(s.app_proto(), Some(AppProto::FtpData));
         assert!(s.has_ftp_data_keywords() && !s.has_http_keywords());
         assert!(one("alert ftp any any -> any any (ftpdata_command:retr; sid:1;)").is_err());
+        // `file.name` is whose file the rule's protocol says.
+        let s =
+            one("alert smtp any any -> any any (file.name; content:\".ap17\"; sid:1;)").unwrap();
+        assert_eq!(
+            s.inspections[0].buffer,
+            Buffer::Smtp(crate::smtp::Buf::FileName)
+        );
+        let s = one("alert ftp-data any any -> any any (file.name; content:\".ap17\"; sid:1;)")
+            .unwrap();
+        assert_eq!(
+            s.inspections[0].buffer,
+            Buffer::Ftp(crate::ftp::Buf::FileName)
+        );
+        let e = one("alert tcp any any -> any any (file.name; content:\"x\"; sid:1;)").unwrap_err();
+        assert!(
+            e.message.contains("`file.name` is read on"),
+            "{}",
+            e.message
+        );
         // Payload keywords beside TLS keywords read the handshake messages of the rule's way.
         let s = one("alert tls any any -> any any (flow:established,from_server; content:\"|55 04 03|\"; tls.fingerprint:\"4c:1c\"; sid:1;)").unwrap();
         assert_eq!(

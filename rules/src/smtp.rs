@@ -1,6 +1,6 @@
 //! The SMTP keywords: the sticky buffers `smtp.helo` (the connection's greeting name),
 //! `smtp.mail_from` and `smtp.rcpt_to` (each recipient in turn), and `file_data` in an SMTP
-//! rule: each attachment of the message, decoded.
+//! rule: each attachment of the message, decoded, and `file.name`: each attachment's name.
 //!
 //! A rule is inspected once the envelope is sent if it reads only the envelope, else once the
 //! message is whole.
@@ -16,6 +16,8 @@ pub enum Buf {
     RcptTo,
     /// Each attachment's decoded content (`file_data` in an `smtp` rule).
     FileData,
+    /// Each attachment's name (`file.name` in an `smtp` rule).
+    FileName,
 }
 
 impl Buf {
@@ -31,7 +33,7 @@ impl Buf {
     /// When the buffer is there to inspect.
     pub fn ready_at(self) -> Progress {
         match self {
-            Buf::FileData => Progress::Message,
+            Buf::FileData | Buf::FileName => Progress::Message,
             _ => Progress::Envelope,
         }
     }
@@ -52,15 +54,21 @@ impl Buf {
         } else {
             &[]
         };
-        let files: &[decoders::smtp::Attachment] = if self == Buf::FileData {
-            &tx.email.attachments
-        } else {
-            &[]
+        let files: &[decoders::smtp::Attachment] = match self {
+            Buf::FileData | Buf::FileName => &tx.email.attachments,
+            _ => &[],
         };
+        let name = self == Buf::FileName;
         single
             .into_iter()
             .chain(rcpt.iter().map(Vec::as_slice))
-            .chain(files.iter().map(|a| a.content.as_slice()))
+            .chain(files.iter().map(move |a| {
+                if name {
+                    a.name.as_slice()
+                } else {
+                    a.content.as_slice()
+                }
+            }))
     }
 }
 
@@ -86,6 +94,7 @@ mod tests {
         assert_eq!(all(Buf::MailFrom), [b"<a@plant>"]);
         assert_eq!(all(Buf::RcptTo), [&b"<b@plant>"[..], b"<c@plant>"]);
         assert_eq!(all(Buf::FileData), [b"PROJECT"]);
+        assert_eq!(all(Buf::FileName), [b"x.ap17"]);
         assert_eq!(Buf::Helo.instances(b"", &tx).count(), 0);
         assert_eq!(Buf::sticky("smtp.rcpt_to"), Some(Buf::RcptTo));
         assert_eq!(Buf::FileData.ready_at(), Progress::Message);
