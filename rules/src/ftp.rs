@@ -44,6 +44,11 @@ impl Buf {
         })
     }
 
+    /// Whether the buffer is a data connection's rather than the control connection's.
+    pub fn on_data(self) -> bool {
+        matches!(self, Buf::Data | Buf::FileName)
+    }
+
     /// When the buffer is there to inspect.
     pub fn ready_at(self) -> Progress {
         match self {

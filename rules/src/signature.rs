@@ -542,7 +542,7 @@ impl Signature {
             || self
                 .inspections
                 .iter()
-                .any(|i| matches!(i.buffer, Buffer::Ftp(b) if b != crate::ftp::Buf::Data))
+                .any(|i| matches!(i.buffer, Buffer::Ftp(b) if !b.on_data()))
     }
 
     /// Whether the rule reads an FTP data connection (`ftpdata_command`, its `file_data`).
