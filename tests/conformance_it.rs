@@ -349,3 +349,44 @@ fn ftp_ssh_and_smtp_agree_with_tshark() {
     .into();
     assert_eq!(alerts_by_sid(&r.events), expected, "alerts per rule");
 }
+
+/// A dataset remembered across runs: `dataset:set` with a `state` file alerts on a server
+/// name the first time only, writes the names it saw when the sensor stops, and a second run
+/// that reads them alerts on none; `isset` against a loaded list finds the name.
+#[test]
+fn datasets_remember_what_they_saw_across_runs() {
+    use base64::Engine;
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("seen.rules");
+    std::fs::write(
+        &rules,
+        "alert tls any any -> any any (msg:\"new server name\"; tls.sni; dataset:set,sni,type string,state sni.lst; sid:1;)\n\
+         alert tls any any -> any any (msg:\"listed\"; tls.sni; dataset:isset,bad,type string,load bad.lst; sid:2;)\n",
+    )
+    .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    std::fs::write(
+        tmp.path().join("bad.lst"),
+        format!(
+            "{}\n{}\n",
+            b64.encode("evil.example"),
+            b64.encode("hmi.plant.example")
+        ),
+    )
+    .unwrap();
+    let pcap = root().join("pcaps/it_web_tls.pcap");
+    let run = || {
+        let r = replay_with(
+            &[pcap.as_path()],
+            &root().join("tests/conformance.toml"),
+            &[OsStr::new("--rules"), rules.as_os_str()],
+        );
+        assert_eq!(r.status, 0, "{}", r.stderr);
+        alerts_by_sid(&r.events)
+    };
+    // Two handshakes to hmi.plant.example: the first is new.
+    assert_eq!(run(), [(1, 1), (2, 2)].into());
+    let state = std::fs::read_to_string(tmp.path().join("sni.lst")).unwrap();
+    assert_eq!(state.trim(), b64.encode("hmi.plant.example"));
+    assert_eq!(run(), [(2, 2)].into(), "seen in the first run");
+}

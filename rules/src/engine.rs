@@ -253,6 +253,8 @@ pub struct Ruleset {
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
+    /// The named sets the rules' `dataset`/`datarep` share.
+    pub datasets: crate::dataset::Datasets,
 }
 
 /// What a rule's payload inspection offers the prefilter.
@@ -426,6 +428,11 @@ impl Ruleset {
 
     pub fn flowbit_names(&self) -> &FlowbitNames {
         &self.flowbits
+    }
+
+    /// Write the datasets that have a `state` or `save` file: when the sensor stops.
+    pub fn save_datasets(&self) -> Result<(), String> {
+        self.datasets.save()
     }
 
     pub fn is_empty(&self) -> bool {

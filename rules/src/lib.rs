@@ -17,6 +17,7 @@ pub mod bulletin;
 pub mod byte;
 pub mod classification;
 pub mod content;
+pub mod dataset;
 pub mod default;
 pub mod dnp3;
 pub mod dns;

@@ -172,6 +172,7 @@ pub fn load_layered(
     let mut all = Vec::new();
     let mut seen: HashMap<(u32, u32), (usize, usize)> = HashMap::new();
     let mut loaded_by_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut datasets = crate::dataset::Datasets::default();
     for (fi, (file, text)) in sources.iter().enumerate() {
         let bulletin = fi >= bulletins_from;
         if bulletin {
@@ -207,7 +208,17 @@ pub fn load_layered(
                 continue;
             }
         }
-        for sig in sigs {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        for mut sig in sigs {
+            let bound = sig.datasets_mut().try_for_each(|u| datasets.bind(u, dir));
+            if let Err(message) = bound {
+                errors.push(LoadError {
+                    file: file.clone(),
+                    line: sig.line,
+                    message,
+                });
+                continue;
+            }
             if let (true, Some(name)) = (strict, sig.without_effect.first()) {
                 errors.push(LoadError {
                     file: file.clone(),
@@ -244,7 +255,8 @@ pub fn load_layered(
             all.push(sig);
         }
     }
-    let (ruleset, errs) = Ruleset::compile(all, classes, bits);
+    let (mut ruleset, errs) = Ruleset::compile(all, classes, bits);
+    ruleset.datasets = datasets;
     // Classtypes were checked file by file above, so nothing is refused here.
     debug_assert!(errs.is_empty());
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));

@@ -99,6 +99,8 @@ pub enum Op {
     ByteExtract(ByteExtract),
     /// `bsize`: the buffer's length.
     Bsize(crate::num::UintMatch),
+    /// `dataset`, `datarep`: the buffer's value against a named set.
+    Dataset(crate::dataset::Use),
 }
 
 impl Op {
@@ -111,7 +113,7 @@ impl Op {
             Op::ByteTest(t) => t.read.relative,
             Op::ByteJump(j) => j.read.relative,
             Op::ByteExtract(e) => e.read.relative,
-            Op::Bsize(_) => false,
+            Op::Bsize(_) | Op::Dataset(_) => false,
         }
     }
 }
@@ -224,6 +226,7 @@ fn walk(
             None => false,
         },
         Op::Bsize(m) => m.matches(buf.len() as u64) && walk(rest, buf, cursor, vars, budget),
+        Op::Dataset(u) => u.matches(buf) && walk(rest, buf, cursor, vars, budget),
     }
 }
 

@@ -212,6 +212,15 @@ impl Signature {
                     let x = ByteExtract::parse(need()?, &mut extract_names).map_err(e)?;
                     sig.op(place(sticky, last, x.read.relative), Op::ByteExtract(x));
                 }
+                "dataset" | "datarep" => {
+                    let u = crate::dataset::Use::parse(need()?, name == "datarep").map_err(e)?;
+                    let on = sticky.ok_or_else(|| {
+                        err(format!(
+                            "`{name}` reads a sticky buffer: name one before it"
+                        ))
+                    })?;
+                    sig.op(on, Op::Dataset(u));
+                }
                 "bsize" => {
                     let m = crate::num::UintMatch::parse(need()?).map_err(e)?;
                     sig.op(sticky.unwrap_or(Buffer::Payload), Op::Bsize(m));
@@ -435,6 +444,16 @@ impl Signature {
                 Op::Content(c) => Some(c),
                 _ => None,
             })
+    }
+
+    /// The dataset uses of the rule, to bind to the ruleset's shared sets.
+    pub fn datasets_mut(&mut self) -> impl Iterator<Item = &mut crate::dataset::Use> {
+        self.inspections.iter_mut().flat_map(|i| {
+            i.ops.iter_mut().filter_map(|op| match op {
+                Op::Dataset(u) => Some(u),
+                _ => None,
+            })
+        })
     }
 
     /// Every content of the rule, with the buffer it inspects.

@@ -131,6 +131,10 @@ impl Sensor {
     /// metrics file a last time. The uplink's final counters, when one ran.
     pub fn finish(&mut self, capture: Option<CaptureStats>) -> anyhow::Result<Option<UplinkStats>> {
         self.pipeline.eve().flush().context("writing EVE output")?;
+        // The sets rules filled (`dataset:set` with a `state` or `save` file) outlive the run.
+        if let Err(e) = self.pipeline.detect().ruleset.save_datasets() {
+            eprintln!("error: {e}");
+        }
         let uplink = self.uplink.take().map(|u| {
             let s = u.finish(self.drain);
             eprintln!(
