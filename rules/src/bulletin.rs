@@ -4,7 +4,10 @@
 //!
 //! - they only add alerts: no `pass` rule, no `flowbits:noalert`, and no flowbit written
 //!   outside the bulletins' own namespace ([`FLOWBIT_PREFIX`]), since setting or clearing a bit
-//!   the sensor's rules test (`isset`/`isnotset`) could silence them;
+//!   the sensor's rules test (`isset`/`isnotset`) could silence them; likewise no dataset
+//!   changed (`set`, `unset`) outside that namespace;
+//! - they touch nothing on the sensor's disk: a dataset of theirs names no file (`load`,
+//!   `state`, `save`);
 //! - their cost is capped ([`MAX_TEXT`], [`MAX_RULES`], [`MAX_PCRE`]), counted on the text
 //!   before anything is compiled, so one bulletin cannot stall a load or exhaust memory.
 
@@ -58,6 +61,32 @@ pub fn check_rule(sig: &Signature, bits: &FlowbitNames) -> Result<(), String> {
     if sig.header.action == Action::Pass {
         return Err("a bulletin's rules may not be pass rules: they would silence others".into());
     }
+    for i in &sig.inspections {
+        for op in &i.ops {
+            let crate::payload::Op::Dataset(u) = op else {
+                continue;
+            };
+            // A bulletin names no file on the sensor, to read or to write.
+            if u.load.is_some() || u.state.is_some() || u.save.is_some() {
+                return Err(format!(
+                    "dataset {}: a bulletin's rules may not name files (load, state, save)",
+                    u.name
+                ));
+            }
+            let writes = matches!(
+                u.test,
+                crate::dataset::Test::Dataset(
+                    crate::dataset::Command::Set | crate::dataset::Command::Unset
+                )
+            );
+            if writes && !u.name.starts_with(FLOWBIT_PREFIX) {
+                return Err(format!(
+                    "dataset: a bulletin may only change sets named {FLOWBIT_PREFIX}*, not {:?}",
+                    u.name
+                ));
+            }
+        }
+    }
     for op in &sig.flowbits {
         let written = match op {
             FlowbitOp::NoAlert => {
@@ -89,6 +118,21 @@ mod tests {
         let (sigs, errors) = parse_rules_with(rule, &Vars::suricata_defaults(), &mut bits);
         assert!(errors.is_empty(), "{errors:?}");
         check_rule(&sigs[0], &bits)
+    }
+
+    #[test]
+    fn a_bulletin_rule_names_no_file_and_changes_only_its_own_sets() {
+        let e = check(r#"alert tls any any -> any any (msg:"x"; tls.sni; dataset:isset,bad,type string,load /etc/shadow; sid:1;)"#).unwrap_err();
+        assert!(e.contains("may not name files"), "{e}");
+        let e = check(r#"alert tls any any -> any any (msg:"x"; tls.sni; dataset:set,x,type string,save /etc/cron.d/x; sid:1;)"#).unwrap_err();
+        assert!(e.contains("may not name files"), "{e}");
+        let e = check(r#"alert tls any any -> any any (msg:"x"; tls.sni; dataset:unset,icsight-tls-sni,type string; sid:1;)"#).unwrap_err();
+        assert!(e.contains("may only change sets named"), "{e}");
+        check(&format!(
+            r#"alert tls any any -> any any (msg:"x"; tls.sni; dataset:set,{FLOWBIT_PREFIX}seen,type string; sid:1;)"#
+        ))
+        .unwrap();
+        check(r#"alert tls any any -> any any (msg:"x"; tls.sni; dataset:isset,icsight-tls-sni,type string; sid:1;)"#).unwrap();
     }
 
     #[test]
