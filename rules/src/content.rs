@@ -22,7 +22,14 @@ pub struct Content {
     pub fast_pattern: bool,
     pub startswith: bool,
     pub endswith: bool,
+    /// A `byte_extract` variable (its index) standing for `offset`, `depth`, `distance`,
+    /// `within`, in that order, read when the rule is matched; the field beside it is then
+    /// `Some(0)`, so the content is still known relative or anchored.
+    pub vars: [Option<u8>; 4],
 }
+
+/// The place in [`Content::vars`] of each modifier that may name a variable.
+const VAR_SLOTS: [&str; 4] = ["offset", "depth", "distance", "within"];
 
 impl Content {
     /// Parse the value of a `content` option.
@@ -49,6 +56,30 @@ impl Content {
 
     /// Apply one modifier keyword that follows this content; `false` if `name` is not one.
     pub fn modify(&mut self, name: &str, value: Option<&str>) -> Result<bool, KeywordError> {
+        self.modify_with(name, value, &[])
+    }
+
+    /// [`Content::modify`], where `offset`, `depth`, `distance` and `within` may name one of
+    /// the rule's `byte_extract` variables (`names`, in index order).
+    pub fn modify_with(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+        names: &[String],
+    ) -> Result<bool, KeywordError> {
+        let slot = VAR_SLOTS.iter().position(|s| *s == name);
+        if let (Some(slot), Some(v)) = (slot, value.map(str::trim)) {
+            if let Some(var) = names.iter().position(|n| n == v) {
+                self.vars[slot] = Some(var as u8);
+                match slot {
+                    0 => self.offset = Some(0),
+                    1 => self.depth = Some(1),
+                    2 => self.distance = Some(0),
+                    _ => self.within = Some(0),
+                }
+                return self.checked();
+            }
+        }
         let need = || {
             value
                 .map(str::trim)
@@ -81,6 +112,13 @@ impl Content {
             "rawbytes" => {}
             _ => return Ok(false),
         }
+        if let Some(slot) = slot {
+            self.vars[slot] = None;
+        }
+        self.checked()
+    }
+
+    fn checked(&self) -> Result<bool, KeywordError> {
         if self.depth == Some(0) {
             return Err(KeywordError::DepthZero);
         }

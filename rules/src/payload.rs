@@ -179,7 +179,7 @@ fn walk(
     *budget -= 1;
     match op {
         Op::Content(c) => {
-            let Some((start, end)) = window(c, buf.len(), cursor) else {
+            let Some((start, end)) = window(c, buf.len(), cursor, vars) else {
                 return c.negated && walk(rest, buf, cursor, vars, budget);
             };
             if c.negated {
@@ -230,22 +230,38 @@ fn walk(
     }
 }
 
-/// The part of the buffer `[start, end)` a content may occupy.
-fn window(c: &Content, len: usize, cursor: usize) -> Option<(usize, usize)> {
+/// The part of the buffer `[start, end)` a content may occupy; a modifier that names a
+/// `byte_extract` variable reads it from `vars`.
+fn window(
+    c: &Content,
+    len: usize,
+    cursor: usize,
+    vars: &[u64; MAX_VARS],
+) -> Option<(usize, usize)> {
+    // A variable's value, else the modifier's own (Suricata caps them at 16 bits of use).
+    let value = |slot: usize, own: i64| -> i64 {
+        match c.vars[slot] {
+            Some(v) => vars
+                .get(usize::from(v))
+                .map_or(0, |&x| x.min(u32::MAX.into()) as i64),
+            None => own,
+        }
+    };
     let relative = c.distance.is_some() || c.within.is_some();
     let (start, end) = if relative {
-        let start = (cursor as i64 + i64::from(c.distance.unwrap_or(0))).max(0) as usize;
+        let distance = value(2, i64::from(c.distance.unwrap_or(0)));
+        let start = (cursor as i64 + distance).max(0) as usize;
         let end = match c.within {
-            Some(w) => start.saturating_add(w as usize),
+            Some(w) => start.saturating_add(value(3, i64::from(w)) as usize),
             None => len,
         };
         (start, end)
     } else if c.startswith {
         (0, c.bytes.len())
     } else {
-        let start = c.offset.unwrap_or(0) as usize;
+        let start = value(0, i64::from(c.offset.unwrap_or(0))) as usize;
         let end = match c.depth {
-            Some(d) => start.saturating_add(d as usize),
+            Some(d) => start.saturating_add(value(1, i64::from(d)) as usize),
             None => len,
         };
         (start, end)
@@ -327,6 +343,24 @@ mod tests {
         assert!(ends.matches(&pkt));
         let not_ends = insp(vec![content(r#""|00 01|""#, &[("endswith", None)])]);
         assert!(!not_ends.matches(&pkt));
+    }
+
+    #[test]
+    fn modifiers_read_byte_extract_variables() {
+        // A length byte, then that many bytes must hold "CN".
+        let names = vec!["len".to_owned()];
+        let rule = |within: &str| {
+            let x = crate::byte::ByteExtract::parse("1,0,len", &mut Vec::new()).unwrap();
+            let mut c = Content::parse(r#""CN""#).unwrap();
+            assert!(c.modify_with("distance", Some("0"), &names).unwrap());
+            assert!(c.modify_with("within", Some(within), &names).unwrap());
+            insp(vec![Op::ByteExtract(x), Op::Content(c)])
+        };
+        assert!(rule("len").matches(b"\x04xxCN"));
+        assert!(!rule("len").matches(b"\x03xxxCN"));
+        assert!(rule("8").matches(b"\x03xxxCN"));
+        let mut c = Content::parse(r#""x""#).unwrap();
+        assert!(c.modify_with("within", Some("nolen"), &names).is_err());
     }
 
     #[test]

@@ -324,7 +324,7 @@ impl Signature {
                         let Some(c) = last.and_then(|b| sig.last_content_mut(b)) else {
                             return Err(err(format!("`{name}` without a content right before it")));
                         };
-                        c.modify(name, value).map_err(kw)?;
+                        c.modify_with(name, value, &extract_names).map_err(kw)?;
                         continue;
                     }
                     if NO_EFFECT.contains(&name) {
