@@ -130,7 +130,6 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
         "flowint:count,+,1;",
         "no flow integers, only flowbits",
     ),
-    ("xbits", "xbits:set,a,track ip_src;", "no host/ip-pair bits"),
     (
         "stream_size",
         "stream_size:server,>,100;",

@@ -5,7 +5,7 @@
 //! - they only add alerts: no `pass` rule, no `flowbits:noalert`, and no flowbit written
 //!   outside the bulletins' own namespace ([`FLOWBIT_PREFIX`]), since setting or clearing a bit
 //!   the sensor's rules test (`isset`/`isnotset`) could silence them; likewise no dataset
-//!   changed (`set`, `unset`) outside that namespace;
+//!   changed (`set`, `unset`) and no `xbits` written outside that namespace;
 //! - they touch nothing on the sensor's disk: a dataset of theirs names no file (`load`,
 //!   `state`, `save`);
 //! - their cost is capped ([`MAX_TEXT`], [`MAX_RULES`], [`MAX_PCRE`]), counted on the text
@@ -60,6 +60,16 @@ pub fn check_text(text: &str) -> Result<(), String> {
 pub fn check_rule(sig: &Signature, bits: &FlowbitNames) -> Result<(), String> {
     if sig.header.action == Action::Pass {
         return Err("a bulletin's rules may not be pass rules: they would silence others".into());
+    }
+    if let Some(x) = sig
+        .xbits
+        .iter()
+        .find(|x| !x.tests() && !x.name.starts_with(FLOWBIT_PREFIX))
+    {
+        return Err(format!(
+            "xbits: a bulletin may only write bits named {FLOWBIT_PREFIX}*, not {:?}",
+            x.name
+        ));
     }
     for i in &sig.inspections {
         for op in &i.ops {
@@ -133,6 +143,13 @@ mod tests {
         ))
         .unwrap();
         check(r#"alert tls any any -> any any (msg:"x"; tls.sni; dataset:isset,icsight-tls-sni,type string; sid:1;)"#).unwrap();
+        let e = check(
+            r#"alert tcp any any -> any any (msg:"x"; xbits:unset,probed,track ip_dst; sid:1;)"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("xbits"), "{e}");
+        check(r#"alert tcp any any -> any any (msg:"x"; xbits:isset,probed,track ip_dst; sid:1;)"#)
+            .unwrap();
     }
 
     #[test]

@@ -199,6 +199,8 @@ impl<'s, K: std::hash::Hash + Eq> IndexBuilder<'s, K> {
 #[derive(Debug, Default)]
 pub struct Detector {
     pub thresholds: Thresholds,
+    /// The `xbits` set, by host or host pair.
+    pub xbits: crate::xbits::XbitTable,
     scratch: Scratch,
     /// Candidates gathered from several prefilters.
     gathered: Vec<u32>,
@@ -783,10 +785,16 @@ impl Ruleset {
             let rule = &self.rules[i as usize];
             let s = &rule.sig;
             det.evaluated += 1;
-            if !header_matches(rule, pkt) || !bits.check(&s.flowbits) || !specific(rule) {
+            let hosts = (pkt.src, pkt.dst);
+            if !header_matches(rule, pkt)
+                || !bits.check(&s.flowbits)
+                || !det.xbits.check(&s.xbits, hosts, pkt.secs)
+                || !specific(rule)
+            {
                 continue;
             }
             bits.apply(&s.flowbits);
+            det.xbits.apply(&s.xbits, hosts, pkt.secs);
             if s.header.action == Action::Pass {
                 // A pass rule stops inspection of this packet: nothing else alerts.
                 alerts.truncate(first);
@@ -945,6 +953,60 @@ mod tests {
 
     fn sids(set: &Ruleset, alerts: &[u32]) -> Vec<u32> {
         alerts.iter().map(|&i| set.rule(i).sig.sid).collect()
+    }
+
+    #[test]
+    fn xbits_carry_from_one_flow_to_another() {
+        let set = ruleset(
+            r#"
+alert tcp any any -> any 502 (msg:"mark the server"; content:"|08|"; xbits:set,probed,track ip_dst,expire 10; noalert; sid:1;)
+alert tcp any any -> any 502 (msg:"marked server written"; content:"|10|"; xbits:isset,probed,track ip_dst; sid:2;)
+"#,
+        );
+        let (mut det, mut alerts) = (Detector::default(), vec![]);
+        let mut v = view(Direction::ToServer, None);
+        // A write before the mark: nothing.
+        set.match_packet(
+            &v,
+            &[0x10],
+            false,
+            &mut FlowBits::default(),
+            &mut det,
+            &mut alerts,
+        );
+        assert!(alerts.is_empty());
+        set.match_packet(
+            &v,
+            &[0x08],
+            false,
+            &mut FlowBits::default(),
+            &mut det,
+            &mut alerts,
+        );
+        assert!(alerts.is_empty(), "noalert");
+        // Another flow (its own flowbits), another client, the same server.
+        v.src = IpAddr::from([10, 0, 0, 9]);
+        v.secs = 5;
+        set.match_packet(
+            &v,
+            &[0x10],
+            false,
+            &mut FlowBits::default(),
+            &mut det,
+            &mut alerts,
+        );
+        assert_eq!(sids(&set, &alerts), [2]);
+        alerts.clear();
+        v.secs = 11;
+        set.match_packet(
+            &v,
+            &[0x10],
+            false,
+            &mut FlowBits::default(),
+            &mut det,
+            &mut alerts,
+        );
+        assert!(alerts.is_empty(), "expired");
     }
 
     #[test]

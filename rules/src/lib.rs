@@ -43,6 +43,7 @@ pub mod text;
 pub mod threshold;
 pub mod tls;
 pub mod vars;
+pub mod xbits;
 
 pub use classification::Classification;
 pub use content::Content;

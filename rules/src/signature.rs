@@ -44,6 +44,8 @@ pub struct Signature {
     pub headers: Vec<HeaderMatch>,
     pub flow: FlowOpts,
     pub flowbits: Vec<FlowbitOp>,
+    /// `xbits`: flags kept per host or host pair, beyond the flow.
+    pub xbits: Vec<crate::xbits::Xbit>,
     /// `threshold` or `detection_filter`.
     pub threshold: Option<Threshold>,
     /// `app-layer-event` names (`dnp3.flooded`, …): the rule matches when the event occurs.
@@ -100,6 +102,7 @@ impl Signature {
             headers: Vec::new(),
             flow: FlowOpts::default(),
             flowbits: Vec::new(),
+            xbits: Vec::new(),
             threshold: None,
             app_events: Vec::new(),
             app_layer_protocol: None,
@@ -266,6 +269,9 @@ impl Signature {
                 "flow" => sig.flow = FlowOpts::parse(need()?).map_err(e)?,
                 "flowbits" => sig.flowbits.push(bits.parse(need()?).map_err(e)?),
                 "noalert" => sig.flowbits.push(FlowbitOp::NoAlert),
+                "xbits" => sig
+                    .xbits
+                    .push(crate::xbits::Xbit::parse(need()?).map_err(e)?),
                 "threshold" | "detection_filter" => {
                     if sig.threshold.is_some() {
                         return Err(kw(Conflict::TwoThresholds.into()));
