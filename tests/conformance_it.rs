@@ -209,7 +209,7 @@ fn ftp_ssh_and_smtp_agree_with_tshark() {
              alert ftp any any -> any any (msg:\"active\"; ftp.mode:active; sid:4;)\n\
              alert ftp-data any any -> any any (msg:\"download\"; ftpdata_command:retr; sid:5;)\n\
              alert ftp-data any any -> any any (msg:\"project bytes\"; file_data; content:\"PPPP\"; sid:6;)\n\
-             alert ssh any any -> any any (msg:\"libssh2 client\"; flow:to_server; ssh.software; content:\"libssh2\"; sid:7;)\n\
+             alert ssh any any -> any any (msg:\"libssh2 client\"; flow:to_server; ssh.software; content:\"libssh2\"; tag:session,5,packets; sid:7;)\n\
              alert ssh any any -> any any (msg:\"hassh\"; ssh.hassh; content:\"{hassh}\"; sid:8;)\n\
              alert ssh any any -> any any (msg:\"hassh server\"; ssh.hassh.server; content:\"{hassh_server}\"; sid:9;)\n\
              alert smtp any any -> any any (msg:\"recipient\"; smtp.rcpt_to; content:\"integrator\"; sid:10;)\n\
@@ -348,6 +348,14 @@ fn ftp_ssh_and_smtp_agree_with_tshark() {
     ]
     .into();
     assert_eq!(alerts_by_sid(&r.events), expected, "alerts per rule");
+    // A rule's `tag` request is noted on its alert.
+    let tagged: Vec<&Value> = of("alert")
+        .into_iter()
+        .filter(|a| a["alert"]["tag"].is_string())
+        .collect();
+    assert_eq!(tagged.len(), 1);
+    assert_eq!(tagged[0]["alert"]["signature_id"], 7);
+    assert_eq!(tagged[0]["alert"]["tag"], "session,5,packets");
 }
 
 /// A dataset remembered across runs: `dataset:set` with a `state` file alerts on a server

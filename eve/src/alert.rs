@@ -23,6 +23,10 @@ pub struct AlertRecord<'a, M = serde_json::Value> {
     pub severity: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<M>,
+    /// The rule's `tag` request, as written (`session,5,packets`): what a tagging IDS would
+    /// record next. A passive sensor records it as a note beside the alert.
+    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    pub tag: Option<Cow<'a, str>>,
 }
 
 impl<'a, M> AlertRecord<'a, M> {
@@ -46,6 +50,7 @@ impl<'a, M> AlertRecord<'a, M> {
             category: Cow::Borrowed(category),
             severity,
             metadata,
+            tag: None,
         }
     }
 }

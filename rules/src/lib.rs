@@ -39,6 +39,7 @@ pub mod s7comm;
 pub mod signature;
 pub mod smtp;
 pub mod ssh;
+pub mod tag;
 pub mod text;
 pub mod threshold;
 pub mod tls;

@@ -48,6 +48,8 @@ pub struct Signature {
     pub xbits: Vec<crate::xbits::Xbit>,
     /// `threshold` or `detection_filter`.
     pub threshold: Option<Threshold>,
+    /// `tag`: noted on the alert.
+    pub tag: Option<crate::tag::Tag>,
     /// `app-layer-event` names (`dnp3.flooded`, …): the rule matches when the event occurs.
     pub app_events: Vec<String>,
     /// `app-layer-protocol`: the flow's protocol must (or, negated, must not) be this one.
@@ -104,6 +106,7 @@ impl Signature {
             flowbits: Vec::new(),
             xbits: Vec::new(),
             threshold: None,
+            tag: None,
             app_events: Vec::new(),
             app_layer_protocol: None,
             modbus: Vec::new(),
@@ -269,6 +272,7 @@ impl Signature {
                 "flow" => sig.flow = FlowOpts::parse(need()?).map_err(e)?,
                 "flowbits" => sig.flowbits.push(bits.parse(need()?).map_err(e)?),
                 "noalert" => sig.flowbits.push(FlowbitOp::NoAlert),
+                "tag" => sig.tag = Some(crate::tag::Tag::parse(need()?).map_err(e)?),
                 "xbits" => sig
                     .xbits
                     .push(crate::xbits::Xbit::parse(need()?).map_err(e)?),

@@ -120,13 +120,16 @@ impl Detect {
                 direction: Some(crate::app::direction_name(pkt.dir)),
                 linktype: self.linktype,
             };
-            let record = AlertRecord::allowed(
-                (s.gid, s.sid, s.rev),
-                &s.msg,
-                &rule.category,
-                rule.severity,
-                (!rule.metadata.is_empty()).then_some(Metadata(&rule.metadata)),
-            );
+            let record = AlertRecord {
+                tag: s.tag.as_ref().map(|t| t.0.as_str().into()),
+                ..AlertRecord::allowed(
+                    (s.gid, s.sid, s.rev),
+                    &s.msg,
+                    &rule.category,
+                    rule.severity,
+                    (!rule.metadata.is_empty()).then_some(Metadata(&rule.metadata)),
+                )
+            };
             alert::write::<_, (), _>(eve, &place, &record, None, app);
         }
         self.stats.alerts += self.alerts.len() as u64;
