@@ -12,6 +12,7 @@
 //! stops the others; what is wrong with an option's value
 //! is a typed [`KeywordError`] ([`error`]).
 
+pub mod asn1;
 pub mod attack;
 pub mod bulletin;
 pub mod byte;

@@ -101,6 +101,8 @@ pub enum Op {
     Bsize(crate::num::UintMatch),
     /// `dataset`, `datarep`: the buffer's value against a named set.
     Dataset(crate::dataset::Use),
+    /// `asn1`: the BER data at an offset checked for malformed encodings.
+    Asn1(crate::asn1::Asn1),
 }
 
 impl Op {
@@ -113,6 +115,7 @@ impl Op {
             Op::ByteTest(t) => t.read.relative,
             Op::ByteJump(j) => j.read.relative,
             Op::ByteExtract(e) => e.read.relative,
+            Op::Asn1(a) => a.relative_offset.is_some(),
             Op::Bsize(_) | Op::Dataset(_) => false,
         }
     }
@@ -227,6 +230,7 @@ fn walk(
         },
         Op::Bsize(m) => m.matches(buf.len() as u64) && walk(rest, buf, cursor, vars, budget),
         Op::Dataset(u) => u.matches(buf) && walk(rest, buf, cursor, vars, budget),
+        Op::Asn1(a) => a.matches(buf, cursor) && walk(rest, buf, cursor, vars, budget),
     }
 }
 

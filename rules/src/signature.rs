@@ -218,6 +218,13 @@ impl Signature {
                     let x = ByteExtract::parse(need()?, &mut extract_names).map_err(e)?;
                     sig.op(place(sticky, last, x.read.relative), Op::ByteExtract(x));
                 }
+                "asn1" => {
+                    let a = crate::asn1::Asn1::parse(need()?).map_err(e)?;
+                    sig.op(
+                        place(sticky, last, a.relative_offset.is_some()),
+                        Op::Asn1(a),
+                    );
+                }
                 "dataset" | "datarep" => {
                     let u = crate::dataset::Use::parse(need()?, name == "datarep").map_err(e)?;
                     let on = sticky.ok_or_else(|| {
