@@ -5,6 +5,11 @@
 //! iterators then re-read them without further checks failing. Names may be compressed
 //! (pointers back into the message): [`Name`] follows them, refusing a pointer that does not
 //! point backwards (so no loop) and any name longer than 255 bytes.
+//!
+//! The question and answer sections must check. The authority and additional sections may
+//! not, as Suricata allows: a section that runs past the end or holds a bad name is dropped
+//! (with the ones after it), the rest of the message is still read, and
+//! [`Message::invalid_section`] says which was dropped.
 
 use core::fmt;
 
@@ -25,6 +30,8 @@ pub struct Message<'a> {
     /// last one ends.
     sections: [usize; 5],
     counts: [u16; 4],
+    /// The first section that did not check and was dropped: authority or additional.
+    invalid: Option<Section>,
 }
 
 /// Which section a record is in.
@@ -55,15 +62,23 @@ impl<'a> Message<'a> {
                 .filter(|&e| e <= buf.len())
                 .ok_or(Error::Truncated)?;
         }
-        for (s, &n) in counts[1..].iter().enumerate() {
+        let mut counts = counts;
+        let mut invalid = None;
+        for (s, section) in [Section::Answer, Section::Authority, Section::Additional]
+            .into_iter()
+            .enumerate()
+        {
             sections[s + 1] = at;
-            for _ in 0..n {
-                at = Name::skip(buf, at)?;
-                let fixed = buf.get(at..at + 10).ok_or(Error::Truncated)?;
-                let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
-                at = at + 10 + rdlen;
-                if at > buf.len() {
-                    return Err(Error::Truncated);
+            match skip_records(buf, at, counts[s + 1]) {
+                Ok(end) => at = end,
+                Err(e) if section == Section::Answer => return Err(e),
+                Err(_) => {
+                    // What is left is the bad section's: nothing after it can be found.
+                    invalid = Some(section);
+                    counts[s + 1..].fill(0);
+                    sections[s + 1..].fill(at);
+                    at = buf.len();
+                    break;
                 }
             }
         }
@@ -72,7 +87,14 @@ impl<'a> Message<'a> {
             buf,
             sections,
             counts,
+            invalid,
         })
+    }
+
+    /// The authority or additional section that did not check and was dropped, with the
+    /// sections after it (Suricata's `invalid_authorities`, `invalid_additionals`).
+    pub fn invalid_section(&self) -> Option<Section> {
+        self.invalid
     }
 
     pub fn as_bytes(&self) -> &'a [u8] {
@@ -133,6 +155,21 @@ impl<'a> Message<'a> {
     pub fn trailing(&self) -> usize {
         self.buf.len() - self.sections[4]
     }
+}
+
+/// The offset after `n` records from `at`, having checked that each name, fixed part and
+/// data fits.
+fn skip_records(buf: &[u8], mut at: usize, n: u16) -> Result<usize, Error> {
+    for _ in 0..n {
+        at = Name::skip(buf, at)?;
+        let fixed = buf.get(at..at + 10).ok_or(Error::Truncated)?;
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        at = at + 10 + rdlen;
+        if at > buf.len() {
+            return Err(Error::Truncated);
+        }
+    }
+    Ok(at)
 }
 
 /// A possibly compressed name inside a message.

@@ -66,6 +66,36 @@ fn bad_names_and_truncation() {
 }
 
 #[test]
+fn bad_authorities_and_additionals_are_dropped() {
+    // The response, one authority record (example.com NS, pointer) and one additional cut
+    // short: the answers still read, the additional section is dropped.
+    let mut r = response();
+    r[9] = 1;
+    r[11] = 1;
+    r.extend_from_slice(&[0xc0, 16, 0, 2, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 16]);
+    let whole = r.len();
+    r.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10]);
+    let m = Message::parse(&r).unwrap();
+    assert_eq!(m.invalid_section(), Some(Section::Additional));
+    assert_eq!(m.records(Section::Answer).count(), 2);
+    assert_eq!(m.records(Section::Authority).count(), 1);
+    assert_eq!(m.records(Section::Additional).count(), 0);
+    assert_eq!(m.trailing(), 0);
+    // A bad name in the authority section drops it and the additionals after it.
+    r[whole - 14] = 0x80;
+    let m = Message::parse(&r).unwrap();
+    assert_eq!(m.invalid_section(), Some(Section::Authority));
+    assert_eq!(m.records(Section::Answer).count(), 2);
+    assert_eq!(m.records(Section::Authority).count(), 0);
+    assert_eq!(m.records(Section::Additional).count(), 0);
+    // The answers must check.
+    let mut bad = response();
+    bad[7] = 3;
+    assert_eq!(Message::parse(&bad), Err(Error::Truncated));
+    assert_eq!(Message::parse(&response()).unwrap().invalid_section(), None);
+}
+
+#[test]
 fn tcp_and_udp_framing() {
     let q = query();
     let mut tcp = (q.len() as u16).to_be_bytes().to_vec();

@@ -28,8 +28,15 @@ impl Oddities {
     pub const BAD_CONTENT_LENGTH: Oddities = Oddities(1);
     /// Both `Transfer-Encoding: chunked` and `Content-Length`: a request-smuggling tell.
     pub const LENGTH_AND_CHUNKED: Oddities = Oddities(2);
-    /// A request line with a version other than HTTP/1.0 or HTTP/1.1, or none.
+    /// A request line with a version other than HTTP/1.0 or HTTP/1.1.
     pub const VERSION: Oddities = Oddities(4);
+    /// A request line without a protocol (`GET /`): read as HTTP/1.0 is, as Suricata 8 does.
+    pub const MISSING_PROTOCOL: Oddities = Oddities(8);
+    /// A header field named twice or more (Suricata's `*_HEADER_REPETITION`).
+    pub const HEADER_REPETITION: Oddities = Oddities(16);
+    /// A 204 or 304 response that announces a body all the same: it is read, as browsers
+    /// (and Suricata) read it.
+    pub const BODY_UNEXPECTED: Oddities = Oddities(32);
 
     pub fn contains(self, o: Oddities) -> bool {
         self.0 & o.0 == o.0
@@ -43,12 +50,20 @@ impl Oddities {
         self.0 |= o.0;
     }
 
-    /// Each oddity's anomaly name.
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
+    /// Each oddity's anomaly name, in a request's head or (`response`) a response's.
+    pub fn names(self, response: bool) -> impl Iterator<Item = &'static str> {
+        let repetition = if response {
+            "http.response_header_repetition"
+        } else {
+            "http.request_header_repetition"
+        };
         [
             (Self::BAD_CONTENT_LENGTH, "http.invalid_content_length"),
             (Self::LENGTH_AND_CHUNKED, "http.content_length_and_chunked"),
             (Self::VERSION, "http.unknown_version"),
+            (Self::MISSING_PROTOCOL, "http.request_line_missing_protocol"),
+            (Self::HEADER_REPETITION, repetition),
+            (Self::BODY_UNEXPECTED, "http.response_body_unexpected"),
         ]
         .into_iter()
         .filter(move |(o, _)| self.contains(*o))
@@ -68,6 +83,8 @@ pub struct RequestHead<'a> {
     pub protocol: &'a [u8],
     pub framing: Framing,
     pub oddities: Oddities,
+    /// The first request inside a tunnel `CONNECT` opened: HTTP starts anew there.
+    pub after_tunnel: bool,
 }
 
 /// A response's head: `HTTP/1.x CODE REASON` and its header lines.
@@ -92,6 +109,7 @@ impl RequestHead<'static> {
         protocol: &[],
         framing: Framing::None,
         oddities: Oddities(0),
+        after_tunnel: false,
     };
 }
 
@@ -226,6 +244,9 @@ pub(super) fn framing(
     chunked_allowed: bool,
 ) -> Framing {
     let (mut chunked, mut length) = (false, None::<u64>);
+    if repeats_a_name(headers.clone()) {
+        oddities.set(Oddities::HEADER_REPETITION);
+    }
     for (name, value) in headers {
         if name.eq_ignore_ascii_case(b"transfer-encoding") && chunked_allowed {
             // Chunked counts only as the last coding (RFC 9112 §6.1).
@@ -251,12 +272,72 @@ pub(super) fn framing(
     }
 }
 
+/// Whether two header fields have the same name (any case), among the first
+/// [`super::MAX_FIELDS`]. The names are gathered once, on the stack, then compared pairwise:
+/// quadratic in the fields of one head, but over names only.
+fn repeats_a_name(headers: Headers<'_>) -> bool {
+    let mut names: [&[u8]; super::MAX_FIELDS] = [&[]; super::MAX_FIELDS];
+    for (n, (name, _)) in headers.take(super::MAX_FIELDS).enumerate() {
+        if names[..n]
+            .iter()
+            .any(|seen| seen.eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+        names[n] = name;
+    }
+    false
+}
+
 /// A decimal number of at most 18 digits.
 fn decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 18 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
     Some(s.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// A `Content-Range` value (RFC 9110 §14.4): which bytes of how large a whole a response
+/// carries. `None` where the value says `*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContentRange {
+    pub start: Option<u64>,
+    pub end: Option<u64>,
+    pub size: Option<u64>,
+}
+
+impl ContentRange {
+    /// Read as Suricata reads it: a unit word (whichever), then `first-last/size` or
+    /// `*/size`, the size possibly `*`.
+    pub fn parse(value: &[u8]) -> Option<Self> {
+        let v = trim(value);
+        let unit = v.iter().position(|&c| c == b' ')?;
+        let spec = trim(&v[unit..]);
+        let (range, size) = split_once(spec, b'/')?;
+        let size = if size == b"*" {
+            None
+        } else {
+            Some(decimal(size)?)
+        };
+        if range == b"*" {
+            return size.map(|size| ContentRange {
+                start: None,
+                end: None,
+                size: Some(size),
+            });
+        }
+        let (start, end) = split_once(range, b'-')?;
+        Some(ContentRange {
+            start: Some(decimal(start)?),
+            end: Some(decimal(end)?),
+            size,
+        })
+    }
+}
+
+fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let i = memchr(sep, s)?;
+    Some((&s[..i], &s[i + 1..]))
 }
 
 /// Writes bytes as text, escaping what is not printable ASCII.
@@ -295,6 +376,38 @@ mod tests {
     }
 
     #[test]
+    fn content_ranges() {
+        let r = |v: &[u8]| ContentRange::parse(v);
+        let full = |start, end, size| ContentRange {
+            start: Some(start),
+            end: Some(end),
+            size,
+        };
+        assert_eq!(
+            r(b"bytes 500-1000/146515"),
+            Some(full(500, 1000, Some(146515)))
+        );
+        assert_eq!(r(b" bytes 0-9/*"), Some(full(0, 9, None)));
+        assert_eq!(
+            r(b"bytes */77"),
+            Some(ContentRange {
+                start: None,
+                end: None,
+                size: Some(77)
+            })
+        );
+        for bad in [
+            &b"bytes"[..],
+            b"500-1000/146515",
+            b"bytes 5-/9",
+            b"bytes */*",
+            b"",
+        ] {
+            assert_eq!(r(bad), None, "{}", Escaped(bad));
+        }
+    }
+
+    #[test]
     fn framing_rules() {
         let f = |h: &[u8]| {
             let mut o = Oddities::default();
@@ -312,6 +425,19 @@ mod tests {
         let (fr, o) = f(b"Content-Length: 4\r\nContent-Length: 5\r\n\r\n");
         assert_eq!(fr, Framing::Length(4));
         assert!(o.contains(Oddities::BAD_CONTENT_LENGTH));
+        assert!(o.contains(Oddities::HEADER_REPETITION));
+        let (_, o) = f(b"Accept-CH: a\r\nX: 1\r\naccept-ch: b\r\n\r\n");
+        assert!(o.contains(Oddities::HEADER_REPETITION));
+        assert_eq!(
+            o.names(true).collect::<Vec<_>>(),
+            ["http.response_header_repetition"]
+        );
+        assert_eq!(
+            o.names(false).collect::<Vec<_>>(),
+            ["http.request_header_repetition"]
+        );
+        let (_, o) = f(b"Accept: a\r\nAccept-CH: b\r\n\r\n");
+        assert!(o.is_empty());
         assert!(f(b"Content-Length: -1\r\n\r\n")
             .1
             .contains(Oddities::BAD_CONTENT_LENGTH));

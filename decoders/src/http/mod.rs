@@ -8,18 +8,27 @@
 //!
 //! Responses answer requests in order. The parser remembers the kind of each request still
 //! awaiting its response (a bounded ring), since a response to `HEAD` has no body whatever its
-//! headers say, and a 2xx to `CONNECT` (or a 101) turns the connection into a tunnel.
+//! headers say, and a 2xx to `CONNECT` (or a 101) turns the connection into a tunnel. A tunnel
+//! opened by `CONNECT` whose first client bytes are a request again is HTTP again, from a
+//! fresh start, as Suricata detects the protocol anew there.
+//!
+//! Where Suricata's HTTP library reads more leniently than the RFC, as browsers do, so does
+//! the parser: a request line without a protocol keeps its header fields, a 204 or 304 that
+//! announces a body has it, and a line after a response body that starts no response is more
+//! of that body. Each leniency is reported (an oddity of the head, a [`BodyNote`]).
 //!
 //! * [`head`]: request and response heads, their header fields and framing;
+//! * [`multipart`]: the parts of a `multipart/form-data` body, files among them;
 //! * [`uri`]: the normalized request target that `http.uri` inspects.
 
 mod error;
 pub mod head;
+pub mod multipart;
 pub mod tx;
 pub mod uri;
 
 pub use error::{Error, HeadError};
-pub use head::{Framing, Headers, Oddities, RequestHead, ResponseHead};
+pub use head::{ContentRange, Framing, Headers, Oddities, RequestHead, ResponseHead};
 pub use tx::{Field, Message, Progress, Transaction};
 
 use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
@@ -96,13 +105,45 @@ pub enum Pdu<'a> {
     Request(RequestHead<'a>),
     Response(ResponseHead<'a>),
     /// A piece of the current message's body, de-chunked (possibly empty: chunk framing);
-    /// `end` when it completes the body.
+    /// `end` when it completes the body; `note` when something about it is odd.
     Body {
         data: &'a [u8],
         end: bool,
+        note: Option<BodyNote>,
     },
     /// Bytes of a tunnel (after `CONNECT` or a protocol switch): not HTTP.
     Tunnel(&'a [u8]),
+}
+
+impl<'a> Pdu<'a> {
+    fn body(data: &'a [u8], end: bool) -> Self {
+        Pdu::Body {
+            data,
+            end,
+            note: None,
+        }
+    }
+}
+
+/// What is odd about a piece of body, reported as an anomaly while the body is still read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyNote {
+    /// The chunk-size line before this data carries an extension (`4;name=value`).
+    ChunkExtension,
+    /// A line after a response's body that starts no response: more of the body, to
+    /// Suricata as to browsers.
+    Unexpected,
+}
+
+impl BodyNote {
+    /// The anomaly's name, in a request's body or (`response`) a response's.
+    pub fn name(self, response: bool) -> &'static str {
+        match (self, response) {
+            (BodyNote::ChunkExtension, false) => "http.request_chunk_extension",
+            (BodyNote::ChunkExtension, true) => "http.response_chunk_extension",
+            (BodyNote::Unexpected, _) => "http.response_body_unexpected",
+        }
+    }
 }
 
 /// Where a direction stands between messages.
@@ -120,6 +161,9 @@ enum Side {
     /// The trailer section after the last chunk.
     Trailer,
     UntilClose,
+    /// The client's side of a tunnel `CONNECT` opened, before its first byte: a request
+    /// there starts HTTP anew.
+    TunnelStart,
     Tunnel,
 }
 
@@ -139,6 +183,8 @@ pub struct HttpParser {
     asked: [Asked; PENDING],
     first: usize,
     waiting: usize,
+    /// The next request head is the first inside a `CONNECT` tunnel.
+    restarted: bool,
 }
 
 impl HttpParser {
@@ -207,6 +253,9 @@ impl HttpParser {
         if odd_version {
             oddities.set(Oddities::VERSION);
         }
+        if protocol.is_empty() {
+            oddities.set(Oddities::MISSING_PROTOCOL);
+        }
         let framing = head::framing(Headers::after_start_line(raw), &mut oddities, true);
         self.ask(match method {
             b"HEAD" => Asked::Head,
@@ -222,13 +271,15 @@ impl HttpParser {
                 protocol,
                 framing,
                 oddities,
+                after_tunnel: core::mem::take(&mut self.restarted),
             }),
             len,
         }
     }
 
     /// `METHOD URI` and header fields, without `HTTP/1.x`: read as HTTP/1.0 is, as servers
-    /// (and Suricata) do, rather than lost.
+    /// (and Suricata) do, rather than lost. A field line without a colon is skipped, as in
+    /// any request.
     /// `e` is what httparse found wrong, the error if this is not such a request either.
     fn request_without_version<'a>(
         &mut self,
@@ -248,13 +299,18 @@ impl HttpParser {
             return Parsed::Invalid(Error::from(e));
         }
         let fields_at = start + nl + 1;
-        let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
-        let len = match httparse::parse_headers(&buf[fields_at..], &mut fields) {
-            Ok(httparse::Status::Complete((n, _))) => fields_at + n,
-            Ok(httparse::Status::Partial) => return incomplete(buf),
-            Err(e) => return Parsed::Invalid(Error::from(e)),
+        let fields = &buf[fields_at..];
+        let end = match fields {
+            [b'\r', b'\n', ..] => Some(2),
+            [b'\n', ..] => Some(1),
+            [] | [b'\r'] => None,
+            _ => find_blank_line(fields),
         };
-        self.request_head(len, &buf[start..len], (method, uri, &[]), true)
+        let Some(end) = end else {
+            return incomplete(buf);
+        };
+        let len = fields_at + end;
+        self.request_head(len, &buf[start..len], (method, uri, &[]), false)
     }
 
     fn response<'a>(&mut self, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
@@ -284,11 +340,16 @@ impl HttpParser {
         let announced = head::framing(Headers::after_start_line(raw), &mut oddities, chunked);
         let interim = head::is_interim(status);
         let asked = self.answered(!interim);
-        let tunnel = status == 101 || (asked == Asked::Connect && (200..300).contains(&status));
-        let framing = if interim || tunnel || asked == Asked::Head || status == 204 || status == 304
-        {
+        let connected = asked == Asked::Connect && (200..300).contains(&status);
+        let tunnel = status == 101 || connected;
+        let bodiless = status == 204 || status == 304;
+        let announces = has_length(raw, chunked);
+        if bodiless && announces && asked != Asked::Head {
+            oddities.set(Oddities::BODY_UNEXPECTED);
+        }
+        let framing = if interim || tunnel || asked == Asked::Head || (bodiless && !announces) {
             Framing::None
-        } else if announced == Framing::None && !has_length(raw, chunked) {
+        } else if announced == Framing::None && !announces {
             Framing::UntilClose
         } else {
             announced
@@ -296,6 +357,9 @@ impl HttpParser {
         self.sides[1] = body_side(framing);
         if tunnel {
             self.sides = [Side::Tunnel; 2];
+        }
+        if connected {
+            self.sides[0] = Side::TunnelStart;
         }
         let reason = res.reason.map_or(&b""[..], |r| sub(buf, r.as_bytes()));
         let head = ResponseHead {
@@ -313,6 +377,34 @@ impl HttpParser {
         }
     }
 
+    /// The end of a body: its last `n` bytes after `framing` bytes (a trailer) at the front of
+    /// `buf`. After a response's body, a line already here that does not start a response
+    /// (`\r\n`, junk) is read as more of that body, as Suricata reads it; what starts `HTTP`,
+    /// or a line not here yet, is left for the next head.
+    fn body_end<'a>(
+        &self,
+        dir: Direction,
+        buf: &'a [u8],
+        (framing, n): (usize, usize),
+    ) -> Parsed<Pdu<'a>, Error> {
+        let end = framing + n;
+        let rest = &buf[end..];
+        let more = match rest.iter().position(|&c| c == b'\n') {
+            // A bare line end is judged with what follows it, any other line on its own.
+            Some(0) if starts_response(rest) => 0,
+            Some(nl) if dir == Direction::ToClient && !starts_response(&rest[..=nl]) => nl + 1,
+            _ => 0,
+        };
+        Parsed::Pdu {
+            pdu: Pdu::Body {
+                data: &buf[framing..end + more],
+                end: true,
+                note: (more > 0).then_some(BodyNote::Unexpected),
+            },
+            len: end + more,
+        }
+    }
+
     fn chunk_size<'a>(&mut self, i: usize, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
         let Some(nl) = buf.iter().take(MAX_CHUNK_LINE).position(|&c| c == b'\n') else {
             return if buf.len() >= MAX_CHUNK_LINE {
@@ -326,19 +418,20 @@ impl HttpParser {
         let line = trim_space(&buf[..nl]);
         if line.is_empty() {
             return Parsed::Pdu {
-                pdu: Pdu::Body {
-                    data: &[],
-                    end: false,
-                },
+                pdu: Pdu::body(&[], false),
                 len: nl + 1,
             };
         }
         // What follows the hex digits is ignored, extensions or not, as browsers ignore it:
-        // `f;ext`, `fx` and `f,` are all chunks of 15 bytes to the client, so to us too.
+        // `f;ext`, `fx` and `f,` are all chunks of 15 bytes to the client, so to us too. An
+        // extension is noted, as Suricata notes it.
         let digits = line.iter().take_while(|c| c.is_ascii_hexdigit()).count();
         if digits == 0 || digits > 15 {
             return Parsed::Invalid(Error::ChunkSize);
         }
+        let note = line[digits..]
+            .contains(&b';')
+            .then_some(BodyNote::ChunkExtension);
         let size = line[..digits].iter().fold(0u64, |n, &c| {
             n << 4 | u64::from(char::from(c).to_digit(16).unwrap_or(0))
         });
@@ -349,6 +442,7 @@ impl HttpParser {
                 pdu: Pdu::Body {
                     data: &[],
                     end: false,
+                    note,
                 },
                 len: at,
             };
@@ -356,7 +450,11 @@ impl HttpParser {
         self.sides[i] = Side::ChunkData(size);
         let (data, len) = self.chunk_data(i, &buf[at..]);
         Parsed::Pdu {
-            pdu: Pdu::Body { data, end: false },
+            pdu: Pdu::Body {
+                data,
+                end: false,
+                note,
+            },
             len: at + len,
         }
     }
@@ -462,24 +560,21 @@ impl StreamParser for HttpParser {
             Side::Length(left) => {
                 let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
                 let left = left - n as u64;
-                self.sides[i] = if left == 0 {
-                    Side::Head
-                } else {
-                    Side::Length(left)
-                };
-                Parsed::Pdu {
-                    pdu: Pdu::Body {
-                        data: &buf[..n],
-                        end: left == 0,
-                    },
-                    len: n,
+                if left > 0 {
+                    self.sides[i] = Side::Length(left);
+                    return Parsed::Pdu {
+                        pdu: Pdu::body(&buf[..n], false),
+                        len: n,
+                    };
                 }
+                self.sides[i] = Side::Head;
+                self.body_end(dir, buf, (0, n))
             }
             Side::ChunkSize => self.chunk_size(i, buf),
             Side::ChunkData(_) => {
                 let (data, len) = self.chunk_data(i, buf);
                 Parsed::Pdu {
-                    pdu: Pdu::Body { data, end: false },
+                    pdu: Pdu::body(data, false),
                     len,
                 }
             }
@@ -492,10 +587,7 @@ impl StreamParser for HttpParser {
                 };
                 self.sides[i] = Side::ChunkSize;
                 Parsed::Pdu {
-                    pdu: Pdu::Body {
-                        data: &[],
-                        end: false,
-                    },
+                    pdu: Pdu::body(&[], false),
                     len,
                 }
             }
@@ -512,20 +604,29 @@ impl StreamParser for HttpParser {
                     },
                 };
                 self.sides[i] = Side::Head;
-                Parsed::Pdu {
-                    pdu: Pdu::Body {
-                        data: &[],
-                        end: true,
-                    },
-                    len,
-                }
+                self.body_end(dir, buf, (len, 0))
             }
             Side::UntilClose => Parsed::Pdu {
-                pdu: Pdu::Body {
-                    data: buf,
-                    end: false,
-                },
+                pdu: Pdu::body(buf, false),
                 len: buf.len(),
+            },
+            Side::TunnelStart => match probe(dir, buf) {
+                Probe::Match => {
+                    // HTTP inside the tunnel: a new session, nothing carried over.
+                    *self = HttpParser {
+                        restarted: true,
+                        ..HttpParser::default()
+                    };
+                    self.request(buf)
+                }
+                Probe::NeedMore => Parsed::Incomplete { needed: 1 },
+                Probe::NoMatch => {
+                    self.sides[i] = Side::Tunnel;
+                    Parsed::Pdu {
+                        pdu: Pdu::Tunnel(buf),
+                        len: buf.len(),
+                    }
+                }
             },
             Side::Tunnel => Parsed::Pdu {
                 pdu: Pdu::Tunnel(buf),
@@ -548,6 +649,14 @@ impl StreamParser for HttpParser {
         self.sides[dir.index()] = Side::Head;
         probe(dir, buf) != Probe::NoMatch
     }
+}
+
+/// Whether `line` starts as a status line does to a browser: white space, then `http` in any
+/// case (Firefox's test, and Suricata's).
+fn starts_response(line: &[u8]) -> bool {
+    let space = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | 0);
+    let word = &line[line.iter().position(|c| !space(c)).unwrap_or(line.len())..];
+    word.len() >= 4 && word[..4].eq_ignore_ascii_case(b"http")
 }
 
 /// `s` without leading and trailing ASCII white space (`\v` and `\f` included).

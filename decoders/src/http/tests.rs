@@ -19,8 +19,14 @@ fn run(p: &mut HttpParser, dir: Direction, input: &[u8], step: usize) -> Vec<Str
                             String::from_utf8_lossy(h.uri),
                             h.framing
                         )),
-                        Pdu::Response(h) => out.push(format!("res {} {:?}", h.status, h.framing)),
-                        Pdu::Body { data, end } => {
+                        Pdu::Response(h) => {
+                            out.push(format!("res {} {:?}", h.status, h.framing));
+                            out.extend(h.oddities.names(true).map(|n| format!("odd {n}")));
+                        }
+                        Pdu::Body { data, end, note } => {
+                            if let Some(n) = note {
+                                out.push(format!("note {}", n.name(dir == Direction::ToClient)));
+                            }
                             body.extend_from_slice(data);
                             if end {
                                 out.push(format!("body {}", String::from_utf8_lossy(&body)));
@@ -52,6 +58,7 @@ fn run(p: &mut HttpParser, dir: Direction, input: &[u8], step: usize) -> Vec<Str
 const REQUESTS: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
 GET /x HTTP/1.1\r\nHost: a\r\n\r\n\
 PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n\
+GET /n HTTP/1.1\r\n\r\n\
 HEAD /h HTTP/1.1\r\n\r\n";
 
 #[test]
@@ -70,7 +77,9 @@ fn requests_whatever_the_segmentation() {
                 "body hello",
                 "req GET /x None",
                 "req PUT /c Chunked",
+                "note http.request_chunk_extension",
                 "body abcde",
+                "req GET /n None",
                 "req HEAD /h None",
             ],
             "step {step}"
@@ -85,7 +94,8 @@ fn responses_follow_their_requests() {
     let responses = b"HTTP/1.1 100 Continue\r\n\r\n\
 HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok\
 HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n\
-HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n\
+HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n\
+HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\nabc\
 HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
     let got = run(&mut p, Direction::ToClient, responses, 5);
     assert_eq!(
@@ -97,10 +107,94 @@ HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
             "res 200 Chunked",
             "body abcd",
             "res 204 None",
+            "odd http.response_body_unexpected",
+            "res 304 Length(3)",
+            "odd http.response_body_unexpected",
+            "body abc",
             "res 200 None",
         ],
         "the last answers HEAD: no body whatever Content-Length says"
     );
+}
+
+#[test]
+fn a_line_after_a_response_body_is_more_of_it() {
+    let mut p = HttpParser::default();
+    run(
+        &mut p,
+        Direction::ToServer,
+        b"GET /1 HTTP/1.0\r\n\r\nGET /2 HTTP/1.0\r\n\r\nGET /3 HTTP/1.0\r\n\r\n",
+        100,
+    );
+    // In one segment: the line end after the first body is more of it; a response after
+    // a bare line end is not; nor is a line not there yet.
+    let responses = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nab\r\n\
+HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n\r\n\nHTTP/1.0 200 OK\r\n\
+Content-Length: 1\r\n\r\nd\r";
+    let got = run(&mut p, Direction::ToClient, responses, 4096);
+    assert_eq!(
+        got,
+        [
+            "res 200 Length(2)",
+            "note http.response_body_unexpected",
+            "body ab\r\n",
+            "res 200 Chunked",
+            "body c",
+            "res 200 Length(1)",
+            "body d",
+        ]
+    );
+    // Requests are not read so.
+    let got = run(
+        &mut HttpParser::default(),
+        Direction::ToServer,
+        b"POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\nx\r\nGET / HTTP/1.1\r\n\r\n",
+        4096,
+    );
+    assert_eq!(got, ["req POST / Length(1)", "body x", "req GET / None"]);
+}
+
+#[test]
+fn http_inside_a_connect_tunnel_starts_anew() {
+    let mut p = HttpParser::default();
+    run(
+        &mut p,
+        Direction::ToServer,
+        b"CONNECT h:80 HTTP/1.1\r\n\r\n",
+        100,
+    );
+    run(&mut p, Direction::ToClient, b"HTTP/1.1 200 OK\r\n\r\n", 100);
+    let req = b"GET / HTTP/1.1\r\n\r\n";
+    // Split as the first segment of the tunnel may be: `GE`, then the rest.
+    assert!(matches!(
+        p.parse(Direction::ToServer, &req[..2]),
+        Parsed::Incomplete { .. }
+    ));
+    match p.parse(Direction::ToServer, req) {
+        Parsed::Pdu {
+            pdu: Pdu::Request(h),
+            len,
+        } => {
+            assert!(h.after_tunnel);
+            assert_eq!((h.method, len), (&b"GET"[..], req.len()));
+        }
+        other => panic!("{other:?}"),
+    }
+    let got = run(
+        &mut p,
+        Direction::ToClient,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+        100,
+    );
+    assert_eq!(got, ["res 200 Length(1)", "body x"]);
+    // The next request is an ordinary one.
+    match p.parse(Direction::ToServer, req) {
+        Parsed::Pdu {
+            pdu: Pdu::Request(h),
+            ..
+        } => assert!(!h.after_tunnel),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -195,6 +289,37 @@ fn a_request_line_without_version_keeps_its_fields() {
         3,
     );
     assert_eq!(got, ["req GET /gen.php?x=1 None", "req GET /b None"]);
+    // Bare line ends, and a field line without a colon, as a script may send them.
+    let input = b"GET /\nFakeHeader\nHost: localhost\nUser-Agent: myscript\n\n";
+    for step in [1, 5, 4096] {
+        let mut p = HttpParser::default();
+        let mut held = Vec::new();
+        let mut head = None;
+        for seg in input.chunks(step) {
+            held.extend_from_slice(seg);
+            if let Parsed::Pdu {
+                pdu: Pdu::Request(h),
+                len,
+            } = p.parse(Direction::ToServer, &held)
+            {
+                assert_eq!(len, input.len());
+                head = Some((
+                    h.headers().get("user-agent").map(<[u8]>::to_vec),
+                    h.oddities.names(false).collect::<Vec<_>>(),
+                    h.protocol.is_empty(),
+                ));
+            }
+        }
+        assert_eq!(
+            head,
+            Some((
+                Some(b"myscript".to_vec()),
+                vec!["http.request_line_missing_protocol"],
+                true
+            )),
+            "step {step}"
+        );
+    }
 }
 
 #[test]

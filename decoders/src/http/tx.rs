@@ -30,9 +30,11 @@ pub enum Field {
     Server,
     XForwardedFor,
     ContentDisposition,
+    /// The part of the whole a response carries (`bytes 500-1000/146515`).
+    ContentRange,
 }
 
-const FIELDS: [(Field, &str); 15] = [
+const FIELDS: [(Field, &str); 16] = [
     (Field::Host, "host"),
     (Field::UserAgent, "user-agent"),
     (Field::Cookie, "cookie"),
@@ -48,6 +50,7 @@ const FIELDS: [(Field, &str); 15] = [
     (Field::Server, "server"),
     (Field::XForwardedFor, "x-forwarded-for"),
     (Field::ContentDisposition, "content-disposition"),
+    (Field::ContentRange, "content-range"),
 ];
 
 /// One side of a transaction: a head and what is kept of its body, one after the other in one

@@ -6,7 +6,7 @@
 mod eve;
 
 use decoders::app::AnomalyName;
-use decoders::dns::{DnsParser, Message, Pdu};
+use decoders::dns::{DnsParser, Message, Pdu, Section};
 use decoders::{AppProto, Direction};
 use icsight_eve::EventType;
 
@@ -75,6 +75,17 @@ impl Logged for DnsParser {
             let msg = "opcode not assigned";
             ctx.app_anomaly(AppProto::Dns, dir, "dns.invalid_opcode", &msg);
         }
+        match m.invalid_section() {
+            Some(Section::Authority) => {
+                let msg = "the authority section does not check: dropped, with the additionals";
+                ctx.app_anomaly(AppProto::Dns, dir, "dns.invalid_authorities", &msg);
+            }
+            Some(_) => {
+                let msg = "the additional section does not check: dropped";
+                ctx.app_anomaly(AppProto::Dns, dir, "dns.invalid_additionals", &msg);
+            }
+            None => {}
+        }
         if m.trailing() > 0 {
             let msg = "bytes after the last record";
             ctx.app_anomaly(AppProto::Dns, dir, "dns.malformed_data", &msg);
@@ -89,3 +100,6 @@ impl Logged for DnsParser {
         state.pending.capacity() * std::mem::size_of::<u16>()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! The `http` event, as Suricata 7 writes it: one per transaction, when its response is
 //! complete (or the flow ends), with the same object in the alerts the transaction raises.
 
-use decoders::http::{Field, Transaction};
+use decoders::http::{ContentRange, Field, Transaction};
 use serde::Serialize;
 
 /// The top-level fields of an `http` event or alert: `tx_id` and the `http` object.
@@ -27,6 +27,11 @@ pub struct Fileinfo<'a> {
     pub state: &'static str,
     pub stored: bool,
     pub size: u64,
+    /// The part of the whole this body is, by its `Content-Range`: first and last byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<u64>,
     pub tx_id: u64,
 }
 
@@ -40,19 +45,59 @@ impl<'a> Fileinfo<'a> {
         let path = tx.raw_uri();
         let path = &path[..path.iter().position(|&c| c == b'?').unwrap_or(path.len())];
         let complete = tx.response.complete && !tx.response.body_truncated;
+        let part = part_of(tx);
         Fileinfo {
             filename: Text(named.unwrap_or(path)),
             gaps: tx.response.body_truncated && !tx.response.complete,
             state: if complete { "CLOSED" } else { "TRUNCATED" },
             stored: false,
             size: tx.response.body_seen,
+            start: part.map(|p| p.0),
+            end: part.map(|p| p.1),
             tx_id: tx.id,
+        }
+    }
+
+    /// A file `tx`'s request uploads: a part of its `multipart/form-data` body named
+    /// `filename`, `size` bytes, whose end was seen (`complete`) or not.
+    pub fn upload(tx: &'a Transaction, filename: &'a [u8], size: u64, complete: bool) -> Self {
+        Fileinfo {
+            filename: Text(filename),
+            gaps: false,
+            state: if complete { "CLOSED" } else { "TRUNCATED" },
+            stored: false,
+            size,
+            start: None,
+            end: None,
+            tx_id: tx.id,
+        }
+    }
+
+    /// The whole file that `tx`'s part completed, `size` bytes in all.
+    pub fn whole(tx: &'a Transaction, size: u64) -> Self {
+        Fileinfo {
+            size,
+            start: None,
+            end: None,
+            gaps: false,
+            state: "CLOSED",
+            ..Fileinfo::new(tx)
         }
     }
 }
 
+/// The first and last byte of the whole that `tx`'s response carries, when its
+/// `Content-Range` says so consistently (a last byte after the first, inside the whole), as
+/// Suricata checks it before it treats a file as a range.
+pub fn part_of(tx: &Transaction) -> Option<(u64, u64, Option<u64>)> {
+    let r = ContentRange::parse(tx.response.field(Field::ContentRange)?)?;
+    let (start, end) = (r.start?, r.end?);
+    let fits = start <= end && r.size.is_none_or(|size| end < size);
+    (fits && end > 0).then_some((start, end, r.size))
+}
+
 /// The `filename` parameter of a `Content-Disposition` value, quoted or not.
-fn disposition_filename(v: &[u8]) -> Option<&[u8]> {
+pub fn disposition_filename(v: &[u8]) -> Option<&[u8]> {
     let at = v
         .windows(9)
         .position(|w| w.eq_ignore_ascii_case(b"filename="))?;
@@ -67,6 +112,30 @@ fn disposition_filename(v: &[u8]) -> Option<&[u8]> {
 
 pub use crate::app::text::Text;
 
+/// A response's `Content-Range`: as sent, and its numbers where they are numbers.
+#[derive(Serialize)]
+pub struct Range<'a> {
+    pub raw: Text<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+impl<'a> Range<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        let r = ContentRange::parse(raw);
+        Range {
+            raw: Text(raw),
+            start: r.and_then(|r| r.start),
+            end: r.and_then(|r| r.end),
+            size: r.and_then(|r| r.size),
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct Http<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,8 +147,11 @@ pub struct Http<'a> {
     pub http_user_agent: Option<Text<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xff: Option<Text<'a>>,
+    /// The response's `Content-Type` up to its parameters (`text/html`), as Suricata logs it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_content_type: Option<Text<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_range: Option<Range<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_refer: Option<Text<'a>>,
     pub http_method: Text<'a>,
@@ -123,7 +195,11 @@ impl<'a> Http<'a> {
             url: Text(tx.raw_uri()),
             http_user_agent: req(Field::UserAgent),
             xff: req(Field::XForwardedFor),
-            http_content_type: res(Field::ContentType),
+            http_content_type: res(Field::ContentType).map(|t| {
+                let v = t.0;
+                Text(&v[..v.iter().position(|&c| c == b';').unwrap_or(v.len())])
+            }),
+            content_range: res(Field::ContentRange).map(|t| Range::new(t.0)),
             http_refer: req(Field::Referer),
             http_method: Text(tx.method()),
             protocol: Text(tx.protocol()),

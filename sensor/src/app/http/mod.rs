@@ -3,17 +3,24 @@
 //! and logged as one `http` event each when the response is complete or the flow ends, with a
 //! `fileinfo` event for a response that carried a body (its metadata: nothing is extracted).
 //!
-//! Bodies are kept up to Suricata's default limits, response bodies decompressed (`gzip`,
-//! `deflate`) as they arrive, within the same limit: `file.data` sees what the user would. The
-//! transactions of a flow are capped; a client that sends more requests than are answered
-//! loses the oldest, with an anomaly.
+//! Bodies are kept up to Suricata's default limits, decompressed (`gzip`, `deflate`) as they
+//! arrive, within the same limit: `http.request_body` and `file.data` see what the server and
+//! the user would. The transactions of a flow are capped; a client that sends more requests
+//! than are answered loses the oldest, with an anomaly.
+//!
+//! A request's `multipart/form-data` body is read for the files it uploads, each a `fileinfo`
+//! event of its own.
+//!
+//! Responses that carry parts of one file (`206` with `Content-Range`) are followed as
+//! Suricata follows them, within the flow: when the parts cover the whole, a `fileinfo` event
+//! for the whole file follows the last part's.
 
 mod eve;
 
 use std::collections::VecDeque;
 use std::io::Write;
 
-use decoders::http::{Field, Framing, HttpParser, Pdu, Progress, Transaction};
+use decoders::http::{multipart, Field, Framing, HttpParser, Message, Pdu, Progress, Transaction};
 use decoders::{AppProto, Direction};
 use icsight_eve::EventType;
 
@@ -28,6 +35,8 @@ pub const MAX_OPEN: usize = 32;
 /// Compressed bytes fed to the decompressor at once: what one step can expand is bounded by
 /// this times deflate's ratio, whatever the body.
 const INFLATE_STEP: usize = 256;
+/// Separate pieces of a file followed at once; a file sent in more scattered parts is given up.
+const MAX_PIECES: usize = 64;
 
 /// One transaction and how far it has come.
 struct Open {
@@ -40,15 +49,45 @@ struct Open {
     wire_length: u64,
 }
 
-/// The response body's content coding.
+/// A coded body's decoder, and how many coded bytes it was fed.
+struct Coding {
+    inflate: Inflate,
+    fed: u64,
+}
+
+/// A body's content coding.
 enum Inflate {
     Gzip(flate2::write::GzDecoder<Vec<u8>>),
     Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
     Raw(flate2::write::DeflateDecoder<Vec<u8>>),
-    /// Not compressed, or the compressed data turned out bad: kept as it came.
-    Identity,
+    /// The body said it was coded but its first bytes are not: kept as it came, as Suricata
+    /// keeps it.
+    Plain,
     /// Decompression failed part way: nothing more is kept.
     Failed,
+}
+
+/// The parts of one file that responses of the flow carried (Suricata's range container).
+struct Pieces {
+    /// The file: the request's host, then its target.
+    key: Vec<u8>,
+    size: u64,
+    /// Byte ranges received, `[start, end)`, merged and in order.
+    have: Vec<(u64, u64)>,
+}
+
+impl Pieces {
+    /// Add `[start, end)`; whether the whole file is now there.
+    fn add(&mut self, start: u64, end: u64) -> bool {
+        let at = self.have.partition_point(|r| r.1 < start);
+        let mut merged = (start, end);
+        while let Some(&r) = self.have.get(at).filter(|r| r.0 <= merged.1) {
+            merged = (merged.0.min(r.0), merged.1.max(r.1));
+            self.have.remove(at);
+        }
+        self.have.insert(at, merged);
+        self.have == [(0, self.size)]
+    }
 }
 
 /// Per-flow HTTP state.
@@ -58,9 +97,11 @@ pub struct State {
     /// Transactions done with, their buffers kept for the next ones.
     spare: Vec<Transaction>,
     next_id: u64,
-    /// The current response body's decoder, boxed: a decompressor is large and most flows
-    /// never need one.
-    inflate: Option<Box<Inflate>>,
+    /// The current request body's and response body's decoders, when they are coded; boxed: a
+    /// decompressor is large and most bodies never need one.
+    inflate: [Option<Box<Coding>>; 2],
+    /// The file whose parts responses are carrying.
+    pieces: Option<Box<Pieces>>,
 }
 
 impl State {
@@ -78,6 +119,43 @@ impl State {
         self.open
             .iter()
             .position(|o| !o.tx.has_response || o.responding)
+    }
+
+    /// Count `tx`'s response toward the file it is a part of; the whole file's size when this
+    /// part completes it.
+    fn add_piece(&mut self, tx: &Transaction) -> Option<u64> {
+        let (start, end, size) = eve::part_of(tx)?;
+        let size = size?;
+        let res = &tx.response;
+        let whole = res.complete && !res.body_truncated && res.body_seen == end - start + 1;
+        if !whole || (start == 0 && end + 1 == size) {
+            return None;
+        }
+        let host = tx.request.field(Field::Host).unwrap_or_default();
+        let same = |p: &Pieces| {
+            p.size == size && p.key.len() == host.len() + tx.raw_uri().len() && {
+                let (h, u) = p.key.split_at(host.len());
+                h == host && u == tx.raw_uri()
+            }
+        };
+        if !self.pieces.as_deref().is_some_and(same) {
+            let key = [host, tx.raw_uri()].concat();
+            self.pieces = Some(Box::new(Pieces {
+                key,
+                size,
+                have: Vec::new(),
+            }));
+        }
+        let pieces = self.pieces.as_deref_mut()?;
+        if pieces.have.len() >= MAX_PIECES {
+            self.pieces = None;
+            return None;
+        }
+        if pieces.add(start, end + 1) {
+            self.pieces = None;
+            return Some(size);
+        }
+        None
     }
 }
 
@@ -116,6 +194,7 @@ fn finish(state: &mut State, ctx: &mut AppCtx<'_>, mut o: Open) {
         http: eve::Http::new(&o.tx, o.wire_length),
     };
     ctx.event(EventType::Http, &body);
+    uploads(ctx, &o);
     if o.tx.has_response && o.tx.response.body_seen > 0 {
         let file = eve::FileBody {
             tx_id: o.tx.id,
@@ -123,39 +202,79 @@ fn finish(state: &mut State, ctx: &mut AppCtx<'_>, mut o: Open) {
             fileinfo: eve::Fileinfo::new(&o.tx),
         };
         ctx.event(EventType::Fileinfo, &file);
+        if let Some(size) = state.add_piece(&o.tx) {
+            let whole = eve::FileBody {
+                tx_id: o.tx.id,
+                http: eve::Http::new(&o.tx, o.wire_length),
+                fileinfo: eve::Fileinfo::whole(&o.tx, size),
+            };
+            ctx.event(EventType::Fileinfo, &whole);
+        }
     }
     state.spare.push(o.tx);
 }
 
-fn coding(tx: &Transaction) -> Inflate {
-    let Some(enc) = tx.response.field(Field::ContentEncoding) else {
-        return Inflate::Identity;
+/// A `fileinfo` event for each file `o`'s request uploads in a `multipart/form-data` body,
+/// as far as the body is kept (Suricata too reads the parts from its kept body).
+fn uploads(ctx: &mut AppCtx<'_>, o: &Open) {
+    let req = &o.tx.request;
+    let Some(boundary) = req.field(Field::ContentType).and_then(multipart::boundary) else {
+        return;
     };
+    for part in multipart::Parts::new(req.body(), boundary) {
+        let Some(name) = part
+            .headers
+            .clone()
+            .get("content-disposition")
+            .and_then(eve::disposition_filename)
+        else {
+            continue;
+        };
+        let file = eve::FileBody {
+            tx_id: o.tx.id,
+            http: eve::Http::new(&o.tx, o.wire_length),
+            fileinfo: eve::Fileinfo::upload(&o.tx, name, part.data.len() as u64, part.complete),
+        };
+        ctx.event(EventType::Fileinfo, &file);
+    }
+}
+
+/// The decoder for a body coded as `msg`'s `Content-Encoding` says; `None` for a body sent
+/// as it is.
+fn coding(msg: &Message) -> Option<Box<Coding>> {
+    let enc = msg.field(Field::ContentEncoding)?;
     let last = enc.rsplit(|&c| c == b',').next().unwrap_or_default();
     let last = decoders::http::head::trim(last);
-    if last.eq_ignore_ascii_case(b"gzip") || last.eq_ignore_ascii_case(b"x-gzip") {
+    let inflate = if last.eq_ignore_ascii_case(b"gzip") || last.eq_ignore_ascii_case(b"x-gzip") {
         Inflate::Gzip(flate2::write::GzDecoder::new(Vec::new()))
     } else if last.eq_ignore_ascii_case(b"deflate") {
         Inflate::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))
     } else {
-        Inflate::Identity
-    }
+        return None;
+    };
+    Some(Box::new(Coding { inflate, fed: 0 }))
 }
 
-/// Add a piece of the response body to `o`, decompressing it as its coding says, within the
-/// limit.
-fn response_body(inflate: &mut Inflate, o: &mut Open, data: &[u8]) {
-    let body = &mut o.tx.response;
+/// Add a piece of a body to `body`, decompressing it as its coding says, within `limit`.
+fn add_body(coding: Option<&mut Coding>, body: &mut Message, data: &[u8], limit: usize) {
+    // `add_body` keeps what fits and counts all of it.
+    let Some(c) = coding else {
+        body.add_body(data, limit);
+        return;
+    };
+    // Whether this is the body's first piece: a body that fails to decode from its first
+    // bytes on was never coded.
+    let first = c.fed == 0;
+    c.fed += data.len() as u64;
     for step in data.chunks(INFLATE_STEP) {
-        let out: std::io::Result<&mut Vec<u8>> = match inflate {
-            // `add_body` keeps what fits and counts all of it.
-            Inflate::Identity => {
-                body.add_body(data, RESPONSE_BODY_LIMIT);
+        let out: std::io::Result<&mut Vec<u8>> = match &mut c.inflate {
+            Inflate::Plain => {
+                body.add_body(data, limit);
                 return;
             }
             Inflate::Failed => return,
             // The limit is reached: nothing more is decompressed.
-            _ if body.body().len() >= RESPONSE_BODY_LIMIT => {
+            _ if body.body().len() >= limit => {
                 body.body_truncated = true;
                 return;
             }
@@ -167,8 +286,9 @@ fn response_body(inflate: &mut Inflate, o: &mut Open, data: &[u8]) {
                 Ok(()) => Ok(d.get_mut()),
                 Err(_) if body.body_seen == 0 && d.total_in() <= step.len() as u64 => {
                     // `deflate` sent raw, without the zlib wrapper: common enough to allow.
-                    *inflate = Inflate::Raw(flate2::write::DeflateDecoder::new(Vec::new()));
-                    return response_body(inflate, o, data);
+                    c.inflate = Inflate::Raw(flate2::write::DeflateDecoder::new(Vec::new()));
+                    c.fed = 0;
+                    return add_body(Some(c), body, data, limit);
                 }
                 Err(e) => Err(e),
             },
@@ -179,11 +299,16 @@ fn response_body(inflate: &mut Inflate, o: &mut Open, data: &[u8]) {
         };
         match out {
             Ok(plain) => {
-                body.add_body(plain, RESPONSE_BODY_LIMIT);
+                body.add_body(plain, limit);
                 plain.clear();
             }
+            Err(_) if first && body.body_seen == 0 => {
+                c.inflate = Inflate::Plain;
+                body.add_body(data, limit);
+                return;
+            }
             Err(_) => {
-                *inflate = Inflate::Failed;
+                c.inflate = Inflate::Failed;
                 return;
             }
         }
@@ -196,7 +321,16 @@ impl Logged for HttpParser {
     fn log(state: &mut State, ctx: &mut AppCtx<'_>, dir: Direction, pdu: Pdu<'_>) {
         match pdu {
             Pdu::Request(head) => {
-                for name in head.oddities.names() {
+                if head.after_tunnel {
+                    // HTTP again inside a CONNECT tunnel: a new session, as Suricata starts
+                    // one, its transactions counted from 0.
+                    state.inflate = Default::default();
+                    while let Some(o) = state.open.pop_front() {
+                        finish(state, ctx, o);
+                    }
+                    state.next_id = 0;
+                }
+                for name in head.oddities.names(false) {
                     ctx.app_anomaly(AppProto::Http, dir, name, &name);
                 }
                 // A request arrives while the one before is still sending its body: that body
@@ -224,22 +358,34 @@ impl Logged for HttpParser {
                 inspect(ctx, &o, Progress::RequestHead);
                 if o.request_done {
                     inspect(ctx, &o, Progress::RequestBody);
+                } else {
+                    state.inflate[0] = coding(&o.tx.request);
                 }
                 state.open.push_back(o);
             }
-            Pdu::Body { data, end } if dir == Direction::ToServer => {
-                let Some(o) = state.receiving_request() else {
+            Pdu::Body { data, end, note } if dir == Direction::ToServer => {
+                if let Some(n) = note {
+                    let name = n.name(false);
+                    ctx.app_anomaly(AppProto::Http, dir, name, &name);
+                }
+                let Some(o) = state.open.back_mut().filter(|o| !o.request_done) else {
                     return;
                 };
-                o.tx.request.add_body(data, REQUEST_BODY_LIMIT);
+                add_body(
+                    state.inflate[0].as_deref_mut(),
+                    &mut o.tx.request,
+                    data,
+                    REQUEST_BODY_LIMIT,
+                );
                 if end {
                     o.request_done = true;
                     o.tx.request.complete = true;
+                    state.inflate[0] = None;
                     inspect(ctx, o, Progress::RequestBody);
                 }
             }
             Pdu::Response(head) => {
-                for name in head.oddities.names() {
+                for name in head.oddities.names(true) {
                     ctx.app_anomaly(AppProto::Http, dir, name, &name);
                 }
                 if head.is_interim() {
@@ -275,24 +421,30 @@ impl Logged for HttpParser {
                 o.responding = head.framing != Framing::None;
                 inspect(ctx, o, Progress::ResponseHead);
                 if o.responding {
-                    state.inflate = Some(Box::new(coding(&o.tx)));
+                    state.inflate[1] = coding(&o.tx.response);
                 } else if let Some(o) = state.open.pop_front() {
                     finish(state, ctx, o);
                 }
             }
-            Pdu::Body { data, end } => {
+            Pdu::Body { data, end, note } => {
+                if let Some(n) = note {
+                    let name = n.name(true);
+                    ctx.app_anomaly(AppProto::Http, dir, name, &name);
+                }
                 let Some(o) = state.open.front_mut().filter(|o| o.responding) else {
                     return;
                 };
-                let inflate = state
-                    .inflate
-                    .get_or_insert_with(|| Box::new(Inflate::Identity));
                 o.wire_length += data.len() as u64;
-                response_body(inflate, o, data);
+                add_body(
+                    state.inflate[1].as_deref_mut(),
+                    &mut o.tx.response,
+                    data,
+                    RESPONSE_BODY_LIMIT,
+                );
                 if end {
                     o.tx.response.complete = true;
                     o.responding = false;
-                    state.inflate = None;
+                    state.inflate[1] = None;
                     if let Some(o) = state.open.pop_front() {
                         finish(state, ctx, o);
                     }
@@ -303,7 +455,7 @@ impl Logged for HttpParser {
     }
 
     fn close(state: &mut State, ctx: &mut AppCtx<'_>) {
-        state.inflate = None;
+        state.inflate = Default::default();
         while let Some(o) = state.open.pop_front() {
             finish(state, ctx, o);
         }
@@ -311,19 +463,22 @@ impl Logged for HttpParser {
 
     /// Bytes were lost: a body being received ends where the gap begins.
     fn gap(state: &mut State, dir: Direction) {
-        match dir {
-            Direction::ToServer => {
-                if let Some(o) = state.receiving_request() {
-                    o.tx.request.body_truncated = true;
-                }
-            }
-            Direction::ToClient => {
-                if let Some(o) = state.open.front_mut().filter(|o| o.responding) {
-                    o.tx.response.body_truncated = true;
-                }
-                state.inflate = Some(Box::new(Inflate::Failed));
-            }
+        let message = match dir {
+            Direction::ToServer => state.receiving_request().map(|o| &mut o.tx.request),
+            Direction::ToClient => state
+                .open
+                .front_mut()
+                .filter(|o| o.responding)
+                .map(|o| &mut o.tx.response),
+        };
+        if let Some(m) = message {
+            m.body_truncated = true;
         }
+        // What follows the gap cannot be decompressed without what the gap took.
+        state.inflate[dir.index()] = Some(Box::new(Coding {
+            inflate: Inflate::Failed,
+            fed: 1,
+        }));
     }
 
     fn state_heap_bytes(state: &State) -> usize {
@@ -332,6 +487,13 @@ impl Logged for HttpParser {
             .iter()
             .map(|o| o.tx.heap_bytes())
             .chain(state.spare.iter().map(Transaction::heap_bytes))
-            .sum()
+            .sum::<usize>()
+            + state
+                .pieces
+                .as_deref()
+                .map_or(0, |p| p.key.capacity() + p.have.capacity() * 16)
     }
 }
+
+#[cfg(test)]
+mod tests;
