@@ -107,6 +107,13 @@ macro_rules! declare_app_proto {
 for_each_protocol!(declare_app_proto);
 
 impl AppProto {
+    /// Whether the protocol is looked for off its configured ports. DNS's message format is
+    /// also NetBIOS name service's, mDNS's and LLMNR's, so off port 53 a DNS-shaped message is
+    /// not taken for DNS, as Suricata does not take it; FTP data is only ever expected.
+    pub fn probed_off_port(self) -> bool {
+        !matches!(self, AppProto::Dns | AppProto::FtpData)
+    }
+
     /// The name EVE's `app_proto` and a rule's header spell: the module's name, but for
     /// Suricata's `ftp-data`.
     pub fn label(self) -> &'static str {
@@ -260,6 +267,14 @@ pub trait StreamParser: Default {
     /// worth nothing.
     fn end_of_stream(&self, _dir: Direction) -> &'static [u8] {
         &[]
+    }
+
+    /// `len` bytes of `dir` were lost (a gap in the capture): whether the parser steps over
+    /// them and keeps its framing — as a parser inside a body of known length can. When it
+    /// cannot (the default), the direction has lost its framing and [`StreamParser::resync`]
+    /// decides where reading resumes.
+    fn gap(&mut self, _dir: Direction, _len: u64) -> bool {
+        false
     }
 
     /// After `dir` lost its framing (a gap, an invalid PDU): whether `buf`, the start of a

@@ -522,6 +522,7 @@ impl Pipeline {
                 vlan: ip.vlan,
                 vlan_len,
                 app_proto: None,
+                app_failed: false,
                 alerted: false,
                 macs: [None; 2],
             },
@@ -621,7 +622,11 @@ impl Pipeline {
             tuple: Some(flow.meta.tuple()),
             vlan: flow.meta.vlan(),
             pcap_cnt: None,
-            app_proto: flow.meta.app_proto.map(|p| p.label()),
+            app_proto: match (flow.meta.app_proto, flow.meta.app_failed) {
+                (Some(p), _) => Some(p.label()),
+                (None, true) => Some("failed"),
+                (None, false) => None,
+            },
             body,
         });
     }

@@ -185,6 +185,8 @@ pub struct HttpParser {
     waiting: usize,
     /// The next request head is the first inside a `CONNECT` tunnel.
     restarted: bool,
+    /// A gap took the rest of a direction's body: its end is reported before what follows.
+    gap_ended: [bool; 2],
 }
 
 impl HttpParser {
@@ -552,6 +554,12 @@ impl StreamParser for HttpParser {
 
     fn parse<'a>(&mut self, dir: Direction, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
         let i = dir.index();
+        if std::mem::take(&mut self.gap_ended[i]) {
+            return Parsed::Pdu {
+                pdu: Pdu::body(&[], true),
+                len: 0,
+            };
+        }
         match self.sides[i] {
             Side::Head => match dir {
                 Direction::ToServer => self.request(buf),
@@ -633,6 +641,24 @@ impl StreamParser for HttpParser {
                 len: buf.len(),
             },
         }
+    }
+
+    /// Inside a body whose length is known (a `Content-Length`, a chunk's size) or that runs
+    /// to the connection's end, a hole of `len` bytes is body lost: the framing holds, and a
+    /// hole that takes the rest of the body ends it before the next message is read.
+    fn gap(&mut self, dir: Direction, len: u64) -> bool {
+        let i = dir.index();
+        match self.sides[i] {
+            Side::Length(n) if len < n => self.sides[i] = Side::Length(n - len),
+            Side::Length(n) if len == n => {
+                self.sides[i] = Side::Head;
+                self.gap_ended[i] = true;
+            }
+            Side::ChunkData(n) if len < n => self.sides[i] = Side::ChunkData(n - len),
+            Side::UntilClose => {}
+            _ => return false,
+        }
+        true
     }
 
     fn end_of_stream(&self, dir: Direction) -> &'static [u8] {

@@ -67,8 +67,10 @@ pub struct Message {
     pub names: Vec<u8>,
     /// Body bytes that arrived (after de-chunking), kept or not.
     pub body_seen: u64,
-    /// The body was longer than what is kept.
+    /// The body was longer than what is kept, or has a hole.
     pub body_truncated: bool,
+    /// Part of the body was lost to a gap in the capture (counted in `body_seen`).
+    pub gaps: bool,
     /// The whole body has arrived.
     pub complete: bool,
     /// Start-line parts: request method, target, protocol; or response protocol, status, reason.
@@ -86,6 +88,7 @@ impl Message {
         self.names.clear();
         self.body_seen = 0;
         self.body_truncated = false;
+        self.gaps = false;
         self.complete = false;
         self.parts = parts.map(|p| range_in(raw, p));
         self.fields = Default::default();

@@ -29,7 +29,7 @@ pub trait Logged: StreamParser {
     fn finished(_state: &mut Self::State, _ctx: &mut AppCtx<'_>, _dir: Direction) {}
 
     /// Bytes of `dir` were lost: drop what the state holds of that direction's partial PDUs.
-    fn gap(_state: &mut Self::State, _dir: Direction) {}
+    fn gap(_state: &mut Self::State, _dir: Direction, _len: u64) {}
 
     /// Heap bytes `state` holds, charged to the flow's memory.
     fn state_heap_bytes(_state: &Self::State) -> usize {
@@ -113,9 +113,16 @@ impl<P: Logged> Driver<P> {
             Chunk::Data(bytes) => self.data(dir, bytes, ctx),
             Chunk::Gap(len) => {
                 let side = &mut self.sides[dir.index()];
-                side.pending.clear();
-                side.lost = true;
-                P::gap(&mut self.state, dir);
+                // A parser inside a body of known length steps over the hole; any other
+                // loses its framing, and what it held goes.
+                let stepped = side.pending.is_empty()
+                    && !side.lost
+                    && StreamParser::gap(&mut self.parser, dir, u64::from(len));
+                if !stepped {
+                    side.pending.clear();
+                    side.lost = true;
+                }
+                <P as Logged>::gap(&mut self.state, dir, u64::from(len));
                 ctx.stats.proto(P::PROTO).gaps += 1;
                 ctx.anomaly(dir, "stream", "stream.reassembly_gap", &len);
             }

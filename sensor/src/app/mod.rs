@@ -83,7 +83,7 @@ impl Detection {
         }
         self.protos
             .iter()
-            .filter(|(_, ports)| !ports.contains(&server_port))
+            .filter(|(p, ports)| p.probed_off_port() && !ports.contains(&server_port))
             .find(|(p, _)| p.probe(dir, bytes) == Probe::Match)
             .map(|(p, _)| *p)
     }
@@ -277,6 +277,22 @@ impl AppCtx<'_> {
             .anomaly(&mut self.here, ("applayer", dir), event, message);
     }
 
+    /// [`AppCtx::app_anomaly`] of a transaction whose block (`tx`) alerts on the event carry.
+    pub fn app_anomaly_in<B: Serialize>(
+        &mut self,
+        proto: AppProto,
+        dir: Direction,
+        event: &'static str,
+        message: &impl Display,
+        tx: &B,
+    ) {
+        let stats = self.stats.proto(proto);
+        stats.anomalies += 1;
+        stats.anomaly.add(event);
+        self.out
+            .anomaly_in(&mut self.here, ("applayer", dir), event, message, Some(tx));
+    }
+
     /// Hand over an `anomaly` of `kind` (`stream`, `applayer`) about this flow.
     pub fn anomaly(
         &mut self,
@@ -393,8 +409,15 @@ impl AppState {
             }
             None => {
                 probes[dir.index()] += 1;
-                if probes[dir.index()] >= MAX_PROBES {
+                // A datagram is a message whole: one that no protocol claims, on a port no
+                // protocol is configured for, settles it, as in Suricata. A stream's first
+                // segments, or junk on a protocol's own port, may be followed by more.
+                let meta = &ctx.here.meta;
+                let settled = meta.proto == icsight_eve::Proto::UDP
+                    && !ctx.out.detection.is_service_port(meta.server.1);
+                if settled || probes[dir.index()] >= MAX_PROBES {
                     ctx.stats.unknown += 1;
+                    ctx.here.meta.app_failed = true;
                     *self = AppState::None;
                 }
             }

@@ -220,6 +220,19 @@ impl Stage {
         event: &str,
         message: &impl Display,
     ) {
+        self.anomaly_in::<()>(here, (kind, dir), event, message, None);
+    }
+
+    /// [`Stage::anomaly`] of a transaction: alerts on the event carry `tx`'s block, as
+    /// Suricata's alerts on a DNS message's events carry the message.
+    pub fn anomaly_in<B: Serialize>(
+        &mut self,
+        here: &mut Here<'_>,
+        (kind, dir): (&'static str, Direction),
+        event: &str,
+        message: &impl Display,
+        tx: Option<&B>,
+    ) {
         let body = AnomalyBody {
             anomaly: Anomaly {
                 kind,
@@ -234,7 +247,7 @@ impl Stage {
             let d = &mut self.detect;
             d.ruleset
                 .match_event(&pkt, event, here.bits, &mut d.detector, &mut d.alerts);
-            self.alerts::<()>(here, &pkt, None);
+            self.alerts(here, &pkt, tx);
         }
     }
 

@@ -49,6 +49,8 @@ pub struct FlowMeta {
     pub vlan: [u16; 2],
     pub vlan_len: u8,
     pub app_proto: Option<AppProto>,
+    /// Protocol detection gave up: the flow event says `app_proto: failed`, as Suricata's.
+    pub app_failed: bool,
     /// Some rule alerted on the flow.
     pub alerted: bool,
     /// The Ethernet source address first seen from the client and from the server.

@@ -121,7 +121,7 @@ impl Logged for Dnp3Parser {
     }
 
     /// Bytes were lost: the fragment being gathered cannot be completed.
-    fn gap(state: &mut State, dir: Direction) {
+    fn gap(state: &mut State, dir: Direction, _len: u64) {
         let side = &mut state.sides[dir.index()];
         side.reassembler.reset();
         side.skipping = false;

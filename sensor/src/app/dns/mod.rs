@@ -56,43 +56,44 @@ impl Logged for DnsParser {
             }
             state.pending.push(m.id());
         }
+        // Alerts on the message's own anomalies carry the message, as Suricata's do.
+        let body = eve::Body {
+            dns: eve::Dns::new(&m, tx_id),
+        };
         match (dir, m.is_response()) {
             (Direction::ToServer, true) => {
                 let msg = "a response sent to the server";
-                ctx.app_anomaly(AppProto::Dns, dir, "dns.not_a_request", &msg);
+                ctx.app_anomaly_in(AppProto::Dns, dir, "dns.not_a_request", &msg, &body);
             }
             (Direction::ToClient, false) => {
                 let msg = "a query sent to the client";
-                ctx.app_anomaly(AppProto::Dns, dir, "dns.not_a_response", &msg);
+                ctx.app_anomaly_in(AppProto::Dns, dir, "dns.not_a_response", &msg, &body);
             }
             _ => {}
         }
         if m.flag(0x0040) {
             let msg = "the reserved Z flag is set";
-            ctx.app_anomaly(AppProto::Dns, dir, "dns.z_flag_set", &msg);
+            ctx.app_anomaly_in(AppProto::Dns, dir, "dns.z_flag_set", &msg, &body);
         }
         if m.opcode() > 6 {
             let msg = "opcode not assigned";
-            ctx.app_anomaly(AppProto::Dns, dir, "dns.invalid_opcode", &msg);
+            ctx.app_anomaly_in(AppProto::Dns, dir, "dns.invalid_opcode", &msg, &body);
         }
         match m.invalid_section() {
             Some(Section::Authority) => {
                 let msg = "the authority section does not check: dropped, with the additionals";
-                ctx.app_anomaly(AppProto::Dns, dir, "dns.invalid_authorities", &msg);
+                ctx.app_anomaly_in(AppProto::Dns, dir, "dns.invalid_authorities", &msg, &body);
             }
             Some(_) => {
                 let msg = "the additional section does not check: dropped";
-                ctx.app_anomaly(AppProto::Dns, dir, "dns.invalid_additionals", &msg);
+                ctx.app_anomaly_in(AppProto::Dns, dir, "dns.invalid_additionals", &msg, &body);
             }
             None => {}
         }
         if m.trailing() > 0 {
             let msg = "bytes after the last record";
-            ctx.app_anomaly(AppProto::Dns, dir, "dns.malformed_data", &msg);
+            ctx.app_anomaly_in(AppProto::Dns, dir, "dns.malformed_data", &msg, &body);
         }
-        let body = eve::Body {
-            dns: eve::Dns::new(&m, tx_id),
-        };
         ctx.message(EventType::Dns, dir, decoders::Tx::Dns(&m), body);
     }
 

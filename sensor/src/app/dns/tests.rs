@@ -42,6 +42,7 @@ fn events(datagrams: &[(Direction, &[u8])]) -> Vec<Value> {
         vlan: [0; 2],
         vlan_len: 0,
         app_proto: Some(AppProto::Dns),
+        app_failed: false,
         alerted: false,
         macs: [None; 2],
     };

@@ -48,7 +48,7 @@ impl<'a> Fileinfo<'a> {
         let part = part_of(tx);
         Fileinfo {
             filename: Text(named.unwrap_or(path)),
-            gaps: tx.response.body_truncated && !tx.response.complete,
+            gaps: tx.response.gaps || (tx.response.body_truncated && !tx.response.complete),
             state: if complete { "CLOSED" } else { "TRUNCATED" },
             stored: false,
             size: tx.response.body_seen,

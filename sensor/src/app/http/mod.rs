@@ -461,8 +461,9 @@ impl Logged for HttpParser {
         }
     }
 
-    /// Bytes were lost: a body being received ends where the gap begins.
-    fn gap(state: &mut State, dir: Direction) {
+    /// Bytes were lost: a body being received has a hole (its file has gaps, and counts the
+    /// bytes lost); what follows a hole in a compressed body cannot be decompressed.
+    fn gap(state: &mut State, dir: Direction, len: u64) {
         let message = match dir {
             Direction::ToServer => state.receiving_request().map(|o| &mut o.tx.request),
             Direction::ToClient => state
@@ -473,12 +474,21 @@ impl Logged for HttpParser {
         };
         if let Some(m) = message {
             m.body_truncated = true;
+            m.gaps = true;
+            m.body_seen += len;
         }
-        // What follows the gap cannot be decompressed without what the gap took.
-        state.inflate[dir.index()] = Some(Box::new(Coding {
-            inflate: Inflate::Failed,
-            fed: 1,
-        }));
+        // What follows the gap cannot be decompressed without what the gap took; a body sent
+        // as it is goes on being kept.
+        let coding = &mut state.inflate[dir.index()];
+        if coding
+            .as_ref()
+            .is_some_and(|c| !matches!(c.inflate, Inflate::Plain))
+        {
+            *coding = Some(Box::new(Coding {
+                inflate: Inflate::Failed,
+                fed: 1,
+            }));
+        }
     }
 
     fn state_heap_bytes(state: &State) -> usize {

@@ -55,6 +55,7 @@ fn events(rules: &str, chunks: &[(Direction, Result<&[u8], u32>)]) -> Vec<Value>
         vlan: [0; 2],
         vlan_len: 0,
         app_proto: Some(AppProto::Http),
+        app_failed: false,
         alerted: false,
         macs: [None; 2],
     };

@@ -96,7 +96,7 @@ impl Logged for S7commParser {
 
     /// A fragment sequence cut by a gap can never be completed: drop it, so that it is not
     /// joined to fragments after the gap. A gap towards the client also forgets pending jobs.
-    fn gap(state: &mut State, dir: Direction) {
+    fn gap(state: &mut State, dir: Direction, _len: u64) {
         state.reassembler.reset(dir);
         state.tpdus[dir.index()] = 0;
         state.open_unit[dir.index()] = None;

@@ -141,7 +141,7 @@ impl Logged for TlsParser {
         server_done(state, ctx);
     }
 
-    fn gap(state: &mut State, dir: Direction) {
+    fn gap(state: &mut State, dir: Direction, _len: u64) {
         state.handshakes[dir.index()].clear();
     }
 
