@@ -377,3 +377,41 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_gap_inside_a_sized_body_keeps_the_framing() {
+    let mut p = HttpParser::default();
+    let c = Direction::ToServer;
+    let head = run(
+        &mut p,
+        c,
+        b"POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+        100,
+    );
+    assert_eq!(head.last().unwrap(), "open body abc");
+    // Four bytes lost: three of the body remain, then the next request.
+    assert!(p.gap(c, 4));
+    let after = run(&mut p, c, b"xyzGET /b HTTP/1.1\r\n\r\n", 100);
+    assert_eq!(after[0], "body xyz");
+    assert!(after[1].starts_with("req GET /b"), "{after:?}");
+    // A gap that takes exactly the rest of a body ends it before the next message.
+    run(
+        &mut p,
+        c,
+        b"POST /c HTTP/1.1\r\nContent-Length: 4\r\n\r\n",
+        100,
+    );
+    assert!(p.gap(c, 4));
+    let after = run(&mut p, c, b"GET /d HTTP/1.1\r\n\r\n", 100);
+    assert_eq!(after[0], "body ");
+    assert!(after[1].starts_with("req GET /d"), "{after:?}");
+    // Between messages, or past a body's end, a gap loses the framing.
+    assert!(!p.gap(c, 5));
+    run(
+        &mut p,
+        c,
+        b"POST /e HTTP/1.1\r\nContent-Length: 4\r\n\r\n",
+        100,
+    );
+    assert!(!p.gap(c, 9));
+}
