@@ -3,6 +3,8 @@
 //! skipped, so a long line costs neither memory nor the stream's framing. Reply lines' codes
 //! (`250 `, `250-`) are read here too.
 
+use crate::app::Parsed;
+
 /// What is at the front of a buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Line<'a> {
@@ -52,6 +54,28 @@ pub fn frame<'a>(buf: &'a [u8], max: usize, skipping: &mut bool) -> Line<'a> {
         None => Line::Incomplete {
             needed: max + 2 - buf.len(),
         },
+    }
+}
+
+/// [`frame`], with what is not a whole line already answered for the caller: the rest of a
+/// cut line as the PDU `skipped` makes of its length, a partial line as a request for more.
+pub fn frame_text<'a, P, E>(
+    buf: &'a [u8],
+    max: usize,
+    skipping: &mut bool,
+    skipped: impl FnOnce(usize) -> P,
+) -> Result<(&'a [u8], usize, bool), Parsed<P, E>> {
+    match frame(buf, max, skipping) {
+        Line::Text {
+            text,
+            len,
+            truncated,
+        } => Ok((text, len, truncated)),
+        Line::Skipped(len) => Err(Parsed::Pdu {
+            pdu: skipped(len),
+            len,
+        }),
+        Line::Incomplete { needed } => Err(Parsed::Incomplete { needed }),
     }
 }
 

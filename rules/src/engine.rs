@@ -290,6 +290,18 @@ fn fast_pattern_in(sig: &Signature, take: impl Fn(Buffer) -> bool) -> (Option<Bu
         .unwrap_or((None, Entry::Always))
 }
 
+/// The fast pattern among the inspections of the buffers `key` names, keyed by what it
+/// returns for the buffer the pattern comes from: a transaction index's entry.
+fn keyed_fast_pattern<K>(
+    sig: &Signature,
+    key: impl Fn(Buffer) -> Option<K>,
+) -> Option<(K, Entry<'_>)> {
+    match fast_pattern_in(sig, |b| key(b).is_some()) {
+        (Some(b), entry) => key(b).map(|k| (k, entry)),
+        (None, _) => None,
+    }
+}
+
 impl Ruleset {
     /// Compile signatures. A rule whose classtype is unknown is refused with its line; pass
     /// rules are ordered first, so that they can silence the others.
@@ -323,24 +335,24 @@ impl Ruleset {
             let i = i as u32;
             let s = &r.sig;
             if s.has_ssh_keywords() {
-                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Ssh(_))) {
-                    (Some(Buffer::Ssh(b)), entry) => Some((b, entry)),
+                let found = keyed_fast_pattern(s, |b| match b {
+                    Buffer::Ssh(b) => Some(b),
                     _ => None,
-                };
+                });
                 ssh[s.ssh_stage() as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if s.has_ftp_keywords() {
-                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Ftp(_))) {
-                    (Some(Buffer::Ftp(b)), entry) => Some((b, entry)),
+                let found = keyed_fast_pattern(s, |b| match b {
+                    Buffer::Ftp(b) => Some(b),
                     _ => None,
-                };
+                });
                 ftp[s.ftp_stage() as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if s.has_smtp_keywords() {
-                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Smtp(_))) {
-                    (Some(Buffer::Smtp(b)), entry) => Some((b, entry)),
+                let found = keyed_fast_pattern(s, |b| match b {
+                    Buffer::Smtp(b) => Some(b),
                     _ => None,
-                };
+                });
                 smtp[s.smtp_stage() as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if !s.enip.is_empty() {
@@ -350,24 +362,24 @@ impl Ruleset {
                 set.ftp_data.push(i);
                 set.counts.transaction += 1;
             } else if s.has_tls_keywords() {
-                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Tls(_))) {
-                    (Some(Buffer::Tls(b)), entry) => Some((b, entry)),
+                let found = keyed_fast_pattern(s, |b| match b {
+                    Buffer::Tls(b) => Some(b),
                     _ => None,
-                };
+                });
                 tls[s.tls_stage() as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if s.has_dns_keywords() {
-                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Dns(_))) {
-                    (Some(Buffer::Dns(b)), entry) => Some((b, entry)),
+                let found = keyed_fast_pattern(s, |b| match b {
+                    Buffer::Dns(b) => Some(b),
                     _ => None,
-                };
+                });
                 dns.add(i, found);
                 set.counts.transaction += 1;
             } else if let Some(plan) = r.http {
-                let found = match fast_pattern_in(s, |b| matches!(b, Buffer::Http(_))) {
-                    (Some(Buffer::Http(b)), entry) => Some(((b, plan.response), entry)),
+                let found = keyed_fast_pattern(s, |b| match b {
+                    Buffer::Http(b) => Some((b, plan.response)),
                     _ => None,
-                };
+                });
                 http[plan.stage as usize].add(i, found);
                 set.counts.transaction += 1;
             } else if !s.app_events.is_empty() {

@@ -20,7 +20,7 @@ pub mod tx;
 pub use tx::{DataCommand, Progress, Transaction};
 
 use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
-use crate::line::{self, reply_code, Line};
+use crate::line::{self, reply_code};
 
 /// The registered FTP control port.
 pub const PORT: u16 = 21;
@@ -113,21 +113,11 @@ impl StreamParser for FtpParser {
                 len,
             };
         }
-        let (line, len, truncated) =
-            match line::frame(buf, MAX_LINE, &mut self.skipping[dir.index()]) {
-                Line::Text {
-                    text,
-                    len,
-                    truncated,
-                } => (text, len, truncated),
-                Line::Skipped(len) => {
-                    return Parsed::Pdu {
-                        pdu: Pdu::Skipped(len),
-                        len,
-                    }
-                }
-                Line::Incomplete { needed } => return Parsed::Incomplete { needed },
-            };
+        let skipping = &mut self.skipping[dir.index()];
+        let (line, len, truncated) = match line::frame_text(buf, MAX_LINE, skipping, Pdu::Skipped) {
+            Ok(l) => l,
+            Err(answer) => return answer,
+        };
         let pdu = match dir {
             Direction::ToServer => {
                 let c = Command::read(line, truncated);

@@ -15,7 +15,7 @@ pub mod tx;
 pub use tx::{path_arg, Attachment, Email, Progress, Transaction};
 
 use crate::app::{AppProto, Direction, Parsed, Probe, StreamParser};
-use crate::line::{self, Line};
+use crate::line;
 
 pub use crate::line::{Command, Reply};
 
@@ -144,19 +144,10 @@ impl SmtpParser {
         }
         let data = self.client == Client::Data;
         let max = if data { MAX_DATA_LINE } else { MAX_LINE };
-        let (text, len, truncated) = match line::frame(buf, max, &mut self.skipping[0]) {
-            Line::Text {
-                text,
-                len,
-                truncated,
-            } => (text, len, truncated),
-            Line::Skipped(len) => {
-                return Parsed::Pdu {
-                    pdu: Pdu::Skipped(len),
-                    len,
-                }
-            }
-            Line::Incomplete { needed } => return Parsed::Incomplete { needed },
+        let skipping = &mut self.skipping[0];
+        let (text, len, truncated) = match line::frame_text(buf, max, skipping, Pdu::Skipped) {
+            Ok(l) => l,
+            Err(answer) => return answer,
         };
         let pdu = if data {
             if text == b"." {
@@ -187,19 +178,10 @@ impl SmtpParser {
     }
 
     fn server<'a>(&mut self, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
-        let (text, len, truncated) = match line::frame(buf, MAX_LINE, &mut self.skipping[1]) {
-            Line::Text {
-                text,
-                len,
-                truncated,
-            } => (text, len, truncated),
-            Line::Skipped(len) => {
-                return Parsed::Pdu {
-                    pdu: Pdu::Skipped(len),
-                    len,
-                }
-            }
-            Line::Incomplete { needed } => return Parsed::Incomplete { needed },
+        let skipping = &mut self.skipping[1];
+        let (text, len, truncated) = match line::frame_text(buf, MAX_LINE, skipping, Pdu::Skipped) {
+            Ok(l) => l,
+            Err(answer) => return answer,
         };
         let r = Reply::read(text, truncated);
         if r.more {
