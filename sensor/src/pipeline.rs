@@ -269,7 +269,7 @@ impl Pipeline {
             Transport::Udp(u) => (u.source_port(), u.destination_port(), None),
             Transport::Other => (0, 0, None),
         };
-        let first = ip.ipv4.is_none_or(|f| f.frag & 0x1fff == 0);
+        let first = ip.ipv4.is_some_and(|f| f.frag & 0x1fff == 0);
         let payload = match &ip.transport {
             Transport::Tcp(t) => t.payload(),
             Transport::Udp(u) => u.payload(),
@@ -291,25 +291,8 @@ impl Pipeline {
             // No flow: the alert carries no flow_id.
             flow_id: 0,
             secs: ts.secs(),
-            ip: Some(rules::IpFields {
-                ttl: ip.ttl,
-                proto: ip.proto,
-                tcp_flags: flags,
-                icmp: match ip.proto {
-                    1 if first => rules::IcmpFields::read(ip.l4, false),
-                    _ => None,
-                },
-                ipv4: ip.ipv4,
-                tcp: match &ip.transport {
-                    Transport::Tcp(t) => Some(rules::packet::TcpFields {
-                        seq: t.sequence_number(),
-                        ack: t.acknowledgment_number(),
-                        window: t.window_size(),
-                    }),
-                    _ => None,
-                },
-                same_addr: ip.src == ip.dst,
-            }),
+            // The ICMP header is in the first fragment only.
+            ip: Some(ip_fields(ip, flags, first)),
         };
         let pcap_cnt = self.stats.decoder.pkts;
         let vlan = &ip.vlan[..ip.vlan.iter().filter(|&&v| v != 0).count()];
@@ -431,26 +414,7 @@ impl Pipeline {
             sport,
             dst: ip.dst,
             dport,
-            ip: Some(rules::IpFields {
-                ttl: ip.ttl,
-                proto: ip.proto,
-                tcp_flags: is_tcp.then_some(flags),
-                icmp: match ip.proto {
-                    1 => rules::IcmpFields::read(ip.l4, false),
-                    58 => rules::IcmpFields::read(ip.l4, true),
-                    _ => None,
-                },
-                ipv4: ip.ipv4,
-                tcp: match &ip.transport {
-                    Transport::Tcp(t) => Some(rules::packet::TcpFields {
-                        seq: t.sequence_number(),
-                        ack: t.acknowledgment_number(),
-                        window: t.window_size(),
-                    }),
-                    _ => None,
-                },
-                same_addr: ip.src == ip.dst,
-            }),
+            ip: Some(ip_fields(&ip, is_tcp.then_some(flags), true)),
             ..ctx.view(dir)
         };
         ctx.inspect_packet(&pkt, payload);
@@ -697,5 +661,30 @@ impl std::fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("flows", &self.flows.len())
             .finish()
+    }
+}
+
+/// What the packet rules read of a packet's own headers; `icmp`: whether the payload starts
+/// with the ICMP header (not in a later fragment).
+fn ip_fields(ip: &IpPacket<'_>, tcp_flags: Option<u8>, icmp: bool) -> rules::IpFields {
+    rules::IpFields {
+        ttl: ip.ttl,
+        proto: ip.proto,
+        tcp_flags,
+        icmp: match ip.proto {
+            1 if icmp => rules::IcmpFields::read(ip.l4, false),
+            58 if icmp => rules::IcmpFields::read(ip.l4, true),
+            _ => None,
+        },
+        ipv4: ip.ipv4,
+        tcp: match &ip.transport {
+            Transport::Tcp(t) => Some(rules::packet::TcpFields {
+                seq: t.sequence_number(),
+                ack: t.acknowledgment_number(),
+                window: t.window_size(),
+            }),
+            _ => None,
+        },
+        same_addr: ip.src == ip.dst,
     }
 }

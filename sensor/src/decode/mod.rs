@@ -241,7 +241,8 @@ pub fn classify<'a>(
     };
     if payload.fragmented {
         // The first fragment carries the transport header; the others only data.
-        let first = ipv4.is_none_or(|f| f.frag & 0x1fff == 0);
+        // IPv6 keeps its offset in an extension header: its fragments are read as data only.
+        let first = ipv4.is_some_and(|f| f.frag & 0x1fff == 0);
         let transport = match first {
             true => transport_of(proto, payload.payload).unwrap_or(Transport::Other),
             false => Transport::Other,
