@@ -213,7 +213,7 @@ struct Tally {
 /// What must pass today, per protocol the sensor claims: (group, tests passed at least). The
 /// bar only rises; the is 90% of the tests run.
 const PASSING: [(&str, usize); 5] = [
-    ("http", 61),
+    ("http", 62),
     ("http-evader", 161),
     ("dns", 20),
     ("ftp", 12),

@@ -3,7 +3,7 @@
 //! and logged as one `http` event each when the response is complete or the flow ends, with a
 //! `fileinfo` event for a response that carried a body (its metadata: nothing is extracted).
 //!
-//! Bodies are kept up to Suricata's default limits, decompressed (`gzip`, `deflate`) as they
+//! Bodies are kept up to Suricata's default limits, decompressed (`gzip`, `deflate`, `br`) as they
 //! arrive, within the same limit: `http.request_body` and `file.data` see what the server and
 //! the user would. The transactions of a flow are capped; a client that sends more requests
 //! than are answered loses the oldest, with an anomaly.
@@ -60,11 +60,39 @@ enum Inflate {
     Gzip(flate2::write::GzDecoder<Vec<u8>>),
     Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
     Raw(flate2::write::DeflateDecoder<Vec<u8>>),
+    /// Brotli can expand a few bytes into megabytes: its output goes through a writer that
+    /// refuses more than the body's room.
+    Brotli(Box<brotli_decompressor::DecompressorWriter<Capped>>),
     /// The body said it was coded but its first bytes are not: kept as it came, as Suricata
     /// keeps it.
     Plain,
     /// Decompression failed part way: nothing more is kept.
     Failed,
+}
+
+/// A decompressor's output, refused past `room` bytes: the write fails there, so the
+/// decompressor stops rather than expanding what would be thrown away.
+#[derive(Default)]
+struct Capped {
+    out: Vec<u8>,
+    room: usize,
+    full: bool,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let take = buf.len().min(self.room.saturating_sub(self.out.len()));
+        self.out.extend_from_slice(&buf[..take]);
+        if take == 0 && !buf.is_empty() {
+            self.full = true;
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The parts of one file that responses of the flow carried (Suricata's range container).
@@ -249,6 +277,11 @@ fn coding(msg: &Message) -> Option<Box<Coding>> {
         Inflate::Gzip(flate2::write::GzDecoder::new(Vec::new()))
     } else if last.eq_ignore_ascii_case(b"deflate") {
         Inflate::Zlib(flate2::write::ZlibDecoder::new(Vec::new()))
+    } else if last.eq_ignore_ascii_case(b"br") {
+        Inflate::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(
+            Capped::default(),
+            INFLATE_STEP,
+        )))
     } else {
         return None;
     };
@@ -296,6 +329,19 @@ fn add_body(coding: Option<&mut Coding>, body: &mut Message, data: &[u8], limit:
                 .write_all(step)
                 .and_then(|_| d.flush())
                 .map(|_| d.get_mut()),
+            Inflate::Brotli(d) => {
+                d.get_mut().room = limit.saturating_sub(body.body().len());
+                let r = d.write_all(step).and_then(|_| d.flush());
+                let out = d.get_mut();
+                if out.full {
+                    // The body's room is full: keep what fit, decompress no more.
+                    body.add_body(&out.out, limit);
+                    body.body_truncated = true;
+                    c.inflate = Inflate::Failed;
+                    return;
+                }
+                r.map(|_| &mut out.out)
+            }
         };
         match out {
             Ok(plain) => {

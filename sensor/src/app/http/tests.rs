@@ -311,3 +311,45 @@ Content-Type: application/octet-stream\r\n\r\n0123456789\r\n--b0--\r\n";
         ]
     );
 }
+
+/// `brotli -c` of the text, and of 10,000,000 `A`s (27 bytes: a bomb).
+const BR_TEXT: &str = "8b0680706c616e7420726563697065203703";
+const BR_BOMB: &str = "cbffff3ff82582e2b14020f7fe2fff2c31f04b00c46111808e2306";
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn brotli_bodies_are_decompressed_within_the_limit() {
+    let response = |body: &[u8]| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        [head.as_bytes(), body].concat()
+    };
+    let (text, bomb) = (response(&unhex(BR_TEXT)), response(&unhex(BR_BOMB)));
+    let ev = events(
+        r#"alert http any any -> any any (msg:"recipe"; flow:to_client; file_data; content:"recipe 7"; sid:1;)
+alert http any any -> any any (msg:"bomb"; flow:to_client; file_data; content:"AAAA"; sid:2;)"#,
+        &[
+            (C, Ok(b"GET /r HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")),
+            (S, Ok(&text)),
+            (S, Ok(&bomb)),
+        ],
+    );
+    let sids: Vec<u64> = of_type(&ev, "alert")
+        .iter()
+        .map(|a| a["alert"]["signature_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sids, [1, 2], "{ev:#?}");
+    let files = of_type(&ev, "fileinfo");
+    assert_eq!(files[0]["fileinfo"]["size"], 14);
+    // Ten million bytes announced by 27: kept up to the limit, the rest never expanded.
+    assert_eq!(files[1]["fileinfo"]["size"], RESPONSE_BODY_LIMIT as u64);
+    assert_eq!(files[1]["fileinfo"]["state"], "TRUNCATED");
+}
