@@ -33,6 +33,8 @@ pub struct Config {
     #[serde(default)]
     pub app: AppConfig,
     #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
     pub eve: EveConfig,
     #[serde(default)]
     pub rules: RulesConfig,
@@ -497,6 +499,30 @@ macro_rules! declare_app_config {
 
 decoders::for_each_protocol!(declare_app_config);
 
+/// The application layers' limits that Suricata exposes as configuration, under the names of
+/// Suricata's keys: what a message or body may hold before the rest is counted, not kept.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Object headers read from one DNP3 application fragment
+    /// (`app-layer.protocols.dnp3.max-objects`); more is `dnp3.too_many_objects`.
+    pub dnp3_max_objects: usize,
+    /// Request body bytes kept for `http.request_body` (libhtp's `request-body-limit`).
+    pub http_request_body: usize,
+    /// Response body bytes kept for `file.data` (`response-body-limit`).
+    pub http_response_body: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            dnp3_max_objects: decoders::dnp3::Limits::default().max_objects,
+            http_request_body: crate::app::http::REQUEST_BODY_LIMIT,
+            http_response_body: crate::app::http::RESPONSE_BODY_LIMIT,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProtoConfig {
@@ -585,6 +611,7 @@ impl Config {
             stream: Default::default(),
             defrag: Default::default(),
             app: Default::default(),
+            limits: Default::default(),
             eve: Default::default(),
             rules: Default::default(),
             baseline: Default::default(),

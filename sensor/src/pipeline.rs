@@ -141,6 +141,7 @@ impl Pipeline {
                 watch: None,
                 detection: Detection::new(&config.app),
                 expected: Default::default(),
+                limits: config.limits,
             },
             stats: Stats::default(),
             first_ts: None,

@@ -28,6 +28,8 @@ pub struct Stage {
     pub detection: Detection,
     /// Connections announced by others (FTP data connections), awaited by new flows.
     pub expected: crate::app::expect::Expectations,
+    /// What the application layers keep at most (`[limits]`).
+    pub limits: crate::config::LimitsConfig,
 }
 
 /// The flow and the packet a finding comes from.

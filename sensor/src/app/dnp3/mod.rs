@@ -104,7 +104,10 @@ impl Logged for Dnp3Parser {
             }
             Kind::Request | Kind::UnsolicitedResponse => {}
         }
-        let limits = Limits::default();
+        let limits = Limits {
+            max_objects: ctx.out.limits.dnp3_max_objects,
+            ..Limits::default()
+        };
         let error = fragment.objects(limits).summary().1;
         ctx.dnp3_link(dir, assembled.link.source);
         let body = events::Body::new(&assembled.link, &fragment, limits, error.is_none());

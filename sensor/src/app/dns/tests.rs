@@ -33,6 +33,7 @@ fn events(datagrams: &[(Direction, &[u8])]) -> Vec<Value> {
         watch: None,
         detection: Detection::new(&config.app),
         expected: Default::default(),
+        limits: Default::default(),
     };
     let mut meta = FlowMeta {
         id: 1,

@@ -421,7 +421,7 @@ impl Logged for HttpParser {
                     state.inflate[0].as_deref_mut(),
                     &mut o.tx.request,
                     data,
-                    REQUEST_BODY_LIMIT,
+                    ctx.out.limits.http_request_body,
                 );
                 if end {
                     o.request_done = true;
@@ -485,7 +485,7 @@ impl Logged for HttpParser {
                     state.inflate[1].as_deref_mut(),
                     &mut o.tx.response,
                     data,
-                    RESPONSE_BODY_LIMIT,
+                    ctx.out.limits.http_response_body,
                 );
                 if end {
                     o.tx.response.complete = true;

@@ -46,6 +46,7 @@ fn events(rules: &str, chunks: &[(Direction, Result<&[u8], u32>)]) -> Vec<Value>
         watch: None,
         detection: Detection::new(&config.app),
         expected: Default::default(),
+        limits: Default::default(),
     };
     let mut meta = FlowMeta {
         id: 1,
