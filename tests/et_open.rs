@@ -16,7 +16,6 @@ const REFUSED: &[(&str, usize)] = &[
     ("unknown protocol `smb`", 33),
     ("byte_test: 0 bytes: must be 1 to 23", 7),
     ("keyword `dce_iface` is not supported", 1),
-    ("keyword `stream_size` is not supported", 1),
     (
         "pcre: digits missing after \\x or in \\x{} or \\o{} or \\N{U+} at offset 326",
         1,

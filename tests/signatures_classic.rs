@@ -34,7 +34,7 @@ fn alerts(pcap: &Path, cfg: &Path) -> BTreeMap<u64, usize> {
     let r = replay_with(&[pcap], cfg, &[OsStr::new("--rules"), rules.as_os_str()]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("15 loaded from 1 file(s), 0 failed"),
+        r.stderr.contains("17 loaded from 1 file(s), 0 failed"),
         "{}",
         r.stderr
     );
@@ -99,6 +99,20 @@ fn classic_rules_fire_as_tshark_counts() {
             8000015,
             frames(&modbus, "tcp.dstport == 502 && ip.ttl < 64 && tcp.len > 0"),
         ),
+        (
+            8000016,
+            frames(
+                &modbus,
+                "tcp.srcport == 502 && tcp.flags.syn == 1 && tcp.flags.ack == 1",
+            ),
+        ),
+        (
+            8000017,
+            frames(
+                &modbus,
+                "tcp.dstport == 502 && tcp.flags.fin == 1 && tcp.seq > 1",
+            ),
+        ),
     ];
     for (sid, n) in want {
         assert_eq!(got.get(&sid).copied().unwrap_or(0), n, "sid {sid}: {got:?}");
@@ -129,11 +143,6 @@ const UNSUPPORTED: &[(&str, &str, &str)] = &[
         "flowint",
         "flowint:count,+,1;",
         "no flow integers, only flowbits",
-    ),
-    (
-        "stream_size",
-        "stream_size:server,>,100;",
-        "not offered yet",
     ),
     (
         "byte_math",

@@ -80,6 +80,7 @@ pub fn run(data: &[u8]) {
                     window: u16::from_be_bytes([b[8], b[9]]),
                 }),
                 same_addr: data.get(1) == Some(&0),
+                stream: Some([1, data.len() as u64 + 1]),
             }),
         };
         for stream in [false, true] {

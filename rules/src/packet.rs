@@ -30,6 +30,10 @@ pub struct IpFields {
     /// Whether the source address is the destination address (`sameip`), compared once by
     /// whoever has the addresses.
     pub same_addr: bool,
+    /// On a TCP packet of a tracked session: how far each side's stream has come, in
+    /// Suricata's measure for `stream_size` (its sequence number past its SYN's: data bytes
+    /// plus one), the client's first.
+    pub stream: Option<[u64; 2]>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -451,10 +455,52 @@ pub enum HeaderMatch {
     Seq(u32),
     Ack(u32),
     Window(UintMatch),
+    /// `stream_size`: which side's stream (`client`, `server`, `both`, `either`) and how it
+    /// compares.
+    StreamSize(StreamSide, UintMatch),
+}
+
+/// The stream sides `stream_size` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamSide {
+    Client,
+    Server,
+    Both,
+    Either,
+}
+
+/// `stream_size:SIDE,OP,N`: OP one of `<` `>` `=` `!=` `<=` `>=`.
+fn stream_size(value: &str) -> Result<HeaderMatch, KeywordError> {
+    let form = || KeywordError::Form {
+        keyword: "stream_size",
+        form: "client|server|both|either, <|>|=|!=|<=|>=, N",
+    };
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let [side, op, n] = parts.as_slice() else {
+        return Err(form());
+    };
+    let side = match *side {
+        "client" => StreamSide::Client,
+        "server" => StreamSide::Server,
+        "both" => StreamSide::Both,
+        "either" => StreamSide::Either,
+        _ => return Err(form()),
+    };
+    let n = parse_number(n)?;
+    let m = match *op {
+        "<" => UintMatch::Lt(n),
+        ">" => UintMatch::Gt(n),
+        "=" => UintMatch::Eq(n),
+        "!=" => UintMatch::Ne(n),
+        "<=" => UintMatch::Le(n),
+        ">=" => UintMatch::Ge(n),
+        _ => return Err(form()),
+    };
+    Ok(HeaderMatch::StreamSize(side, m))
 }
 
 /// The header keywords, as rules name them.
-pub const KEYWORDS: [&str; 19] = [
+pub const KEYWORDS: [&str; 20] = [
     "flags",
     "tcp.flags",
     "ttl",
@@ -466,6 +512,7 @@ pub const KEYWORDS: [&str; 19] = [
     "id",
     "fragbits",
     "fragoffset",
+    "stream_size",
     "ipopts",
     "sameip",
     "seq",
@@ -519,6 +566,7 @@ impl HeaderMatch {
                 HeaderMatch::Id(number(v, u16::MAX)?)
             }
             "fragbits" => HeaderMatch::FragBits(FragBits::parse(value)?),
+            "stream_size" => stream_size(value)?,
             "fragoffset" => HeaderMatch::FragOffset(comparison(value, &['!', '<', '>'], 65535)?),
             "ipopts" => HeaderMatch::IpOpts(IpOptions::parse(value)?),
             "sameip" => match value.trim() {
@@ -579,6 +627,12 @@ impl HeaderMatch {
             HeaderMatch::Seq(n) => tcp.is_some_and(|t| t.seq == n),
             HeaderMatch::Ack(n) => tcp.is_some_and(|t| t.ack == n),
             HeaderMatch::Window(m) => tcp.is_some_and(|t| m.matches(u64::from(t.window))),
+            HeaderMatch::StreamSize(side, m) => ip.stream.is_some_and(|[c, s]| match side {
+                StreamSide::Client => m.matches(c),
+                StreamSide::Server => m.matches(s),
+                StreamSide::Both => m.matches(c) && m.matches(s),
+                StreamSide::Either => m.matches(c) || m.matches(s),
+            }),
         }
     }
 }
@@ -850,6 +904,7 @@ mod tests {
         assert!(!m("sameip", ""));
         let looped = IpFields {
             same_addr: true,
+            stream: None,
             ..pkt
         };
         assert!(HeaderMatch::SameIp.matches(Some(&looped)));
@@ -874,6 +929,7 @@ mod tests {
             ttl: 64,
             proto: 17,
             same_addr: true,
+            stream: None,
             ..IpFields::default()
         };
         let n = |k: &str, v: &str| HeaderMatch::parse(k, v).unwrap().matches(Some(&v6_udp));
@@ -953,5 +1009,30 @@ alert ip any any -> any any (sameip:1; sid:9;)
         ));
         assert_eq!(sigs[0].headers, [HeaderMatch::SameIp]);
         assert_eq!(sigs[7].headers.len(), 4);
+    }
+    #[test]
+    fn stream_size_compares_each_side() {
+        let m = |v: &str| HeaderMatch::parse("stream_size", v).unwrap();
+        let ip = |stream| IpFields {
+            ttl: 64,
+            proto: 6,
+            tcp_flags: Some(0x18),
+            icmp: None,
+            ipv4: None,
+            tcp: None,
+            same_addr: false,
+            stream,
+        };
+        let p = ip(Some([1, 10]));
+        assert!(m("client,=,1").matches(Some(&p)));
+        assert!(m("server,=,10").matches(Some(&p)));
+        assert!(m("server, >=, 10").matches(Some(&p)));
+        assert!(!m("both,>,5").matches(Some(&p)));
+        assert!(m("either,>,5").matches(Some(&p)));
+        assert!(m("client,!=,2").matches(Some(&p)));
+        assert!(!m("client,=,1").matches(Some(&ip(None))), "not TCP");
+        for bad in ["client,=", "middle,=,1", "client,~,1", "client,=,x"] {
+            assert!(HeaderMatch::parse("stream_size", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -293,7 +293,7 @@ impl Pipeline {
             flow_id: 0,
             secs: ts.secs(),
             // The ICMP header is in the first fragment only.
-            ip: Some(ip_fields(ip, flags, first)),
+            ip: Some(ip_fields(ip, flags, first, None)),
         };
         let pcap_cnt = self.stats.decoder.pkts;
         let vlan = &ip.vlan[..ip.vlan.iter().filter(|&&v| v != 0).count()];
@@ -410,12 +410,19 @@ impl Pipeline {
         }
         // Packet rules see the packet as it travels, after the app layer has named the flow's
         // protocol.
+        // How far each side's stream has come, as Suricata measures it for `stream_size`:
+        // its sequence number past its SYN's.
+        let stream = is_tcp.then(|| {
+            tcp.streams
+                .each_ref()
+                .map(|s| s.delivered().map_or(0, |n| n + 1))
+        });
         let pkt = rules::PacketView {
             src: ip.src,
             sport,
             dst: ip.dst,
             dport,
-            ip: Some(ip_fields(&ip, is_tcp.then_some(flags), true)),
+            ip: Some(ip_fields(&ip, is_tcp.then_some(flags), true, stream)),
             ..ctx.view(dir)
         };
         ctx.inspect_packet(&pkt, payload);
@@ -667,7 +674,12 @@ impl std::fmt::Debug for Pipeline {
 
 /// What the packet rules read of a packet's own headers; `icmp`: whether the payload starts
 /// with the ICMP header (not in a later fragment).
-fn ip_fields(ip: &IpPacket<'_>, tcp_flags: Option<u8>, icmp: bool) -> rules::IpFields {
+fn ip_fields(
+    ip: &IpPacket<'_>,
+    tcp_flags: Option<u8>,
+    icmp: bool,
+    stream: Option<[u64; 2]>,
+) -> rules::IpFields {
     rules::IpFields {
         ttl: ip.ttl,
         proto: ip.proto,
@@ -687,5 +699,6 @@ fn ip_fields(ip: &IpPacket<'_>, tcp_flags: Option<u8>, icmp: bool) -> rules::IpF
             _ => None,
         },
         same_addr: ip.src == ip.dst,
+        stream,
     }
 }

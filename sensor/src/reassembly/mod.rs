@@ -72,6 +72,8 @@ fn diff(a: u32, b: u32) -> i64 {
 pub struct Stream {
     /// Next sequence number to deliver; meaningful once `synced`.
     next: u32,
+    /// The sequence number of the stream's first data byte.
+    first: u32,
     synced: bool,
     queue: VecDeque<Segment>,
     queued_bytes: usize,
@@ -82,8 +84,15 @@ impl Stream {
     pub fn start(&mut self, seq: u32) {
         if !self.synced {
             self.next = seq;
+            self.first = seq;
             self.synced = true;
         }
+    }
+
+    /// Bytes delivered in order since the stream started (sequence space, so 4 GiB wraps).
+    pub fn delivered(&self) -> Option<u64> {
+        self.synced
+            .then(|| u64::from(self.next.wrapping_sub(self.first)))
     }
 
     pub fn is_started(&self) -> bool {
