@@ -20,7 +20,7 @@ pub const TABLE: &str = "uplink";
 pub struct Uplink {
     link: uplink::Uplink,
     /// Bit `t.index()` set: events of type `t` are sent.
-    events: u16,
+    events: u64,
 }
 
 impl Uplink {
@@ -34,7 +34,7 @@ impl Uplink {
 
     /// Whether events of this type are sent.
     pub fn sends(&self, event_type: EventType) -> bool {
-        self.events & (1 << event_type.index()) != 0
+        self.events & bit(event_type) != 0
     }
 
     /// Spool one EVE line (ending in `\n`) if its type is sent. Never blocks on the network and
@@ -80,13 +80,13 @@ impl Uplink {
 #[derive(Clone, Debug)]
 pub struct UplinkSink {
     pusher: uplink::Pusher,
-    events: u16,
+    events: u64,
 }
 
 impl UplinkSink {
     /// Spool one EVE line if its type is sent, as [`Uplink::push`] does.
     pub fn push(&mut self, event_type: EventType, line: &[u8]) {
-        if self.events & (1 << event_type.index()) != 0 {
+        if self.events & bit(event_type) != 0 {
             self.pusher.push(line);
         }
     }
@@ -101,9 +101,17 @@ impl UplinkSink {
     }
 }
 
+// Every event type has its bit.
+const _: () = assert!(EventType::ALL.len() <= u64::BITS as usize);
+
+/// The bit of events of type `t`.
+const fn bit(t: EventType) -> u64 {
+    1 << t.index()
+}
+
 /// The set of `events` as bits by [`EventType::index`].
-fn event_bits(events: &[String]) -> Result<u16, UplinkError> {
-    let mut bits = 0u16;
+fn event_bits(events: &[String]) -> Result<u64, UplinkError> {
+    let mut bits = 0u64;
     for e in events {
         let Some(t) = EventType::parse(e) else {
             return Err(UplinkError::invalid(
@@ -112,7 +120,26 @@ fn event_bits(events: &[String]) -> Result<u16, UplinkError> {
                 format!("{e:?} is not an event type that can be sent"),
             ));
         };
-        bits |= 1 << t.index();
+        bits |= bit(t);
     }
     Ok(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_has_its_own_bit() {
+        for t in EventType::ALL {
+            let bits = event_bits(&[t.name().to_owned()]).unwrap();
+            let sent: Vec<_> = EventType::ALL
+                .into_iter()
+                .filter(|&u| bits & bit(u) != 0)
+                .collect();
+            assert_eq!(sent, [t]);
+        }
+        let e = event_bits(&["nope".to_owned()]).unwrap_err().to_string();
+        assert!(e.contains("uplink") && e.contains("events"), "{e}");
+    }
 }
