@@ -1306,7 +1306,10 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.sensors[0].grade, 3);
-        assert_eq!(c.storage.transactions.len(), 4);
+        assert_eq!(
+            c.storage.transactions,
+            ["modbus", "s7comm", "s7commplus", "dnp3", "enip"]
+        );
         assert_eq!(token_digest("test"), parse_digest(TOKEN).unwrap());
     }
 
