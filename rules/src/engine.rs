@@ -302,6 +302,16 @@ fn keyed_fast_pattern<K>(
     }
 }
 
+/// [`keyed_fast_pattern`] over one app layer's buffers: `keyed!(sig, Ssh)`.
+macro_rules! keyed {
+    ($sig:expr, $layer:ident) => {
+        keyed_fast_pattern($sig, |b| match b {
+            Buffer::$layer(b) => Some(b),
+            _ => None,
+        })
+    };
+}
+
 impl Ruleset {
     /// Compile signatures. A rule whose classtype is unknown is refused with its line; pass
     /// rules are ordered first, so that they can silence the others.
@@ -335,25 +345,13 @@ impl Ruleset {
             let i = i as u32;
             let s = &r.sig;
             if s.has_ssh_keywords() {
-                let found = keyed_fast_pattern(s, |b| match b {
-                    Buffer::Ssh(b) => Some(b),
-                    _ => None,
-                });
-                ssh[s.ssh_stage() as usize].add(i, found);
+                ssh[s.ssh_stage() as usize].add(i, keyed!(s, Ssh));
                 set.counts.transaction += 1;
             } else if s.has_ftp_keywords() {
-                let found = keyed_fast_pattern(s, |b| match b {
-                    Buffer::Ftp(b) => Some(b),
-                    _ => None,
-                });
-                ftp[s.ftp_stage() as usize].add(i, found);
+                ftp[s.ftp_stage() as usize].add(i, keyed!(s, Ftp));
                 set.counts.transaction += 1;
             } else if s.has_smtp_keywords() {
-                let found = keyed_fast_pattern(s, |b| match b {
-                    Buffer::Smtp(b) => Some(b),
-                    _ => None,
-                });
-                smtp[s.smtp_stage() as usize].add(i, found);
+                smtp[s.smtp_stage() as usize].add(i, keyed!(s, Smtp));
                 set.counts.transaction += 1;
             } else if !s.enip.is_empty() {
                 set.enip.push(i);
@@ -362,18 +360,10 @@ impl Ruleset {
                 set.ftp_data.push(i);
                 set.counts.transaction += 1;
             } else if s.has_tls_keywords() {
-                let found = keyed_fast_pattern(s, |b| match b {
-                    Buffer::Tls(b) => Some(b),
-                    _ => None,
-                });
-                tls[s.tls_stage() as usize].add(i, found);
+                tls[s.tls_stage() as usize].add(i, keyed!(s, Tls));
                 set.counts.transaction += 1;
             } else if s.has_dns_keywords() {
-                let found = keyed_fast_pattern(s, |b| match b {
-                    Buffer::Dns(b) => Some(b),
-                    _ => None,
-                });
-                dns.add(i, found);
+                dns.add(i, keyed!(s, Dns));
                 set.counts.transaction += 1;
             } else if let Some(plan) = r.http {
                 let found = keyed_fast_pattern(s, |b| match b {
