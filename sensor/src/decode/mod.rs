@@ -239,34 +239,22 @@ pub fn classify<'a>(
         Some(LinkSlice::Ethernet2(e)) => Some(e.source()),
         _ => None,
     };
-    if payload.fragmented {
+    let transport = if payload.fragmented {
         // The first fragment carries the transport header; the others only data.
         // IPv6 keeps its offset in an extension header: its fragments are read as data only.
-        let first = ipv4.is_some_and(|f| f.frag & 0x1fff == 0);
-        let transport = match first {
+        match ipv4.is_some_and(|f| f.frag & 0x1fff == 0) {
             true => transport_of(proto, payload.payload).unwrap_or(Transport::Other),
             false => Transport::Other,
-        };
-        return Ok(Decoded::Fragment(IpPacket {
-            src,
-            dst,
-            vlan,
-            proto,
-            ttl,
-            ipv4,
-            l4: payload.payload,
-            transport,
-            src_mac,
-        }));
-    }
-    let transport = match pkt.transport {
-        Some(TransportSlice::Tcp(t)) => Transport::Tcp(t),
-        Some(TransportSlice::Udp(u)) => Transport::Udp(u),
-        _ if proto == 6 || proto == 17 => return Err(DecodeError::TransportInvalid),
-        _ => Transport::Other,
+        }
+    } else {
+        match pkt.transport {
+            Some(TransportSlice::Tcp(t)) => Transport::Tcp(t),
+            Some(TransportSlice::Udp(u)) => Transport::Udp(u),
+            _ if proto == 6 || proto == 17 => return Err(DecodeError::TransportInvalid),
+            _ => Transport::Other,
+        }
     };
-    stats.count(&transport);
-    Ok(Decoded::Ip(IpPacket {
+    let packet = IpPacket {
         src,
         dst,
         vlan,
@@ -276,7 +264,12 @@ pub fn classify<'a>(
         l4: payload.payload,
         transport,
         src_mac,
-    }))
+    };
+    if payload.fragmented {
+        return Ok(Decoded::Fragment(packet));
+    }
+    stats.count(&packet.transport);
+    Ok(Decoded::Ip(packet))
 }
 
 /// The transport of a reassembled datagram.
