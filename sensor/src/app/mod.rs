@@ -20,6 +20,8 @@ pub mod modbus;
 pub mod s7comm;
 pub mod smtp;
 pub mod ssh;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod text;
 pub mod tls;
 

@@ -1,65 +1,18 @@
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-
 use serde_json::Value;
 
 use super::*;
-use crate::app::{AppStats, Detection, Driver};
-use crate::detect::Stage;
-use crate::eve::EveWriter;
-use crate::flow::FlowMeta;
-use icsight_eve::{Proto, Timestamp};
-
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use crate::app::testing::TestFlow;
+use crate::app::Driver;
+use icsight_eve::Proto;
 
 /// The events of a UDP flow whose datagrams are `datagrams`, each going the way it says.
 fn events(datagrams: &[(Direction, &[u8])]) -> Vec<Value> {
-    let config = crate::Config::unregistered();
-    let lines = Lines::default();
-    let mut stage = Stage {
-        eve: EveWriter::new(Box::new(lines.clone()), &config.sensor),
-        detect: Default::default(),
-        watch: None,
-        detection: Detection::new(&config.app),
-        expected: Default::default(),
-        limits: Default::default(),
-    };
-    let mut meta = FlowMeta {
-        id: 1,
-        client: (IpAddr::from([10, 0, 0, 2]), 40000),
-        server: (IpAddr::from([10, 0, 0, 1]), 53),
-        proto: Proto::UDP,
-        vlan: [0; 2],
-        vlan_len: 0,
-        app_proto: Some(AppProto::Dns),
-        app_failed: false,
-        alerted: false,
-        macs: [None; 2],
-    };
-    let mut bits = rules::FlowBits::default();
-    let mut stats = AppStats::default();
+    let mut flow = TestFlow::new(AppProto::Dns, Proto::UDP, 53, "");
     let mut driver = Driver::<DnsParser>::default();
-    for (n, (dir, bytes)) in datagrams.iter().enumerate() {
-        let parts = (&mut meta, &mut bits, true);
-        let mut ctx = AppCtx::new(Timestamp(1), n as u64 + 1, parts, &mut stats, &mut stage);
-        driver.datagram(*dir, bytes, &mut ctx);
+    for (dir, bytes) in datagrams {
+        driver.datagram(*dir, bytes, &mut flow.packet());
     }
-    stage.eve.flush().unwrap();
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    flow.events()
 }
 
 #[test]

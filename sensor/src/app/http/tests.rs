@@ -1,85 +1,26 @@
-use std::io::Write as _;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-
 use serde_json::Value;
 
 use super::*;
-use crate::app::{AppStats, Detection, Driver};
-use crate::detect::{Detect, Stage};
-use crate::eve::EveWriter;
-use crate::flow::FlowMeta;
+use crate::app::testing::TestFlow;
+use crate::app::Driver;
 use crate::reassembly::Chunk;
-use icsight_eve::{Proto, Timestamp};
-
-/// The EVE lines written, shared with the writer.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Lines {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use icsight_eve::Proto;
 
 /// The events one HTTP connection writes, its bytes handed over as the reassembler hands
 /// them: each `(direction, chunk)` in turn, `None` a gap of that many bytes. Alerts come from
 /// `rules`.
 fn events(rules: &str, chunks: &[(Direction, Result<&[u8], u32>)]) -> Vec<Value> {
-    let (sigs, errs) = rules::parse_rules(rules, &rules::Vars::suricata_defaults());
-    assert!(errs.is_empty(), "{errs:?}");
-    let (set, errs) = rules::Ruleset::compile(
-        sigs,
-        &rules::Classification::builtin(),
-        rules::flow::FlowbitNames::default(),
-    );
-    assert!(errs.is_empty(), "{errs:?}");
-    let config = crate::Config::unregistered();
-    let lines = Lines::default();
-    let mut stage = Stage {
-        eve: EveWriter::new(Box::new(lines.clone()), &config.sensor),
-        detect: Detect::new(Arc::new(set), 0),
-        watch: None,
-        detection: Detection::new(&config.app),
-        expected: Default::default(),
-        limits: Default::default(),
-    };
-    let mut meta = FlowMeta {
-        id: 1,
-        client: (IpAddr::from([10, 0, 0, 2]), 40000),
-        server: (IpAddr::from([10, 0, 0, 1]), 80),
-        proto: Proto::TCP,
-        vlan: [0; 2],
-        vlan_len: 0,
-        app_proto: Some(AppProto::Http),
-        app_failed: false,
-        alerted: false,
-        macs: [None; 2],
-    };
-    let mut bits = rules::FlowBits::default();
-    let mut stats = AppStats::default();
+    let mut flow = TestFlow::new(AppProto::Http, Proto::TCP, 80, rules);
     let mut driver = Driver::<HttpParser>::default();
-    for (n, (dir, chunk)) in chunks.iter().enumerate() {
-        let parts = (&mut meta, &mut bits, true);
-        let mut ctx = AppCtx::new(Timestamp(1), n as u64 + 1, parts, &mut stats, &mut stage);
+    for (dir, chunk) in chunks {
         let chunk = match chunk {
             Ok(bytes) => Chunk::Data(bytes),
             Err(len) => Chunk::Gap(*len),
         };
-        driver.chunk(*dir, chunk, &mut ctx);
+        driver.chunk(*dir, chunk, &mut flow.packet());
     }
-    let parts = (&mut meta, &mut bits, true);
-    let mut ctx = AppCtx::new(Timestamp(1), 99, parts, &mut stats, &mut stage);
-    driver.close(&mut ctx);
-    stage.eve.flush().unwrap();
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    driver.close(&mut flow.packet());
+    flow.events()
 }
 
 fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
