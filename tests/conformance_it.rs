@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::path::Path;
 
 use icsight_tests::{replay_with, root, tshark};
 use serde_json::Value;
@@ -28,6 +29,19 @@ fn fields_of(capture: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
         .lines()
         .map(|l| l.split('\t').map(str::to_owned).collect())
         .collect()
+}
+
+/// The events of `pcaps/<capture>.pcap` replayed with the rules in `rules`; the replay must
+/// succeed.
+fn replay_rules(capture: &str, rules: &Path) -> Vec<Value> {
+    let pcap = root().join(format!("pcaps/{capture}.pcap"));
+    let r = replay_with(
+        &[pcap.as_path()],
+        &root().join("tests/conformance.toml"),
+        &[OsStr::new("--rules"), rules.as_os_str()],
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    r.events
 }
 
 fn colon(hex: &str, upper: bool) -> String {
@@ -90,15 +104,8 @@ fn http_and_tls_agree_with_tshark() {
         ),
     )
     .unwrap();
-    let pcap = root().join("pcaps/it_web_tls.pcap");
-    let r = replay_with(
-        &[pcap.as_path()],
-        &root().join("tests/conformance.toml"),
-        &[OsStr::new("--rules"), rules.as_os_str()],
-    );
-    assert_eq!(r.status, 0, "{}", r.stderr);
-    let of =
-        |t: &str| -> Vec<&Value> { r.events.iter().filter(|e| e["event_type"] == t).collect() };
+    let events = replay_rules("it_web_tls", &rules);
+    let of = |t: &str| -> Vec<&Value> { events.iter().filter(|e| e["event_type"] == t).collect() };
 
     let mut sids: BTreeMap<u64, usize> = BTreeMap::new();
     for a in of("alert") {
@@ -219,15 +226,8 @@ fn ftp_ssh_and_smtp_agree_with_tshark() {
         ),
     )
     .unwrap();
-    let pcap = root().join("pcaps/it_files.pcap");
-    let r = replay_with(
-        &[pcap.as_path()],
-        &root().join("tests/conformance.toml"),
-        &[OsStr::new("--rules"), rules.as_os_str()],
-    );
-    assert_eq!(r.status, 0, "{}", r.stderr);
-    let of =
-        |t: &str| -> Vec<&Value> { r.events.iter().filter(|e| e["event_type"] == t).collect() };
+    let events = replay_rules("it_files", &rules);
+    let of = |t: &str| -> Vec<&Value> { events.iter().filter(|e| e["event_type"] == t).collect() };
     let count = |cmd: &str| commands.iter().filter(|c| c[0] == cmd).count();
 
     // FTP: the commands and their arguments, and the reply codes, as tshark reads them.
@@ -347,7 +347,7 @@ fn ftp_ssh_and_smtp_agree_with_tshark() {
         (11, 1),
     ]
     .into();
-    assert_eq!(alerts_by_sid(&r.events), expected, "alerts per rule");
+    assert_eq!(alerts_by_sid(&events), expected, "alerts per rule");
     // A rule's `tag` request is noted on its alert.
     let tagged: Vec<&Value> = of("alert")
         .into_iter()
@@ -382,16 +382,7 @@ fn datasets_remember_what_they_saw_across_runs() {
         ),
     )
     .unwrap();
-    let pcap = root().join("pcaps/it_web_tls.pcap");
-    let run = || {
-        let r = replay_with(
-            &[pcap.as_path()],
-            &root().join("tests/conformance.toml"),
-            &[OsStr::new("--rules"), rules.as_os_str()],
-        );
-        assert_eq!(r.status, 0, "{}", r.stderr);
-        alerts_by_sid(&r.events)
-    };
+    let run = || alerts_by_sid(&replay_rules("it_web_tls", &rules));
     // Two handshakes to hmi.plant.example: the first is new.
     assert_eq!(run(), [(1, 1), (2, 2)].into());
     let state = std::fs::read_to_string(tmp.path().join("sni.lst")).unwrap();
