@@ -191,6 +191,36 @@ impl crate::app::AnomalyName for NoError {
     }
 }
 
+/// A line protocol's tests: every PDU `p` frames from `buf` going `dir`, shown by `show`,
+/// then `need after N` if N bytes were left incomplete.
+#[cfg(test)]
+pub(crate) fn frame_all<P>(
+    p: &mut P,
+    dir: crate::Direction,
+    mut buf: &[u8],
+    show: impl Fn(P::Pdu<'_>) -> String,
+) -> Vec<String>
+where
+    P: crate::app::StreamParser<Error = NoError>,
+{
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        match p.parse(dir, buf) {
+            Parsed::Pdu { pdu, len } => {
+                assert!(len > 0 && len <= buf.len());
+                out.push(show(pdu));
+                buf = &buf[len..];
+            }
+            Parsed::Incomplete { .. } => {
+                out.push(format!("need after {}", buf.len()));
+                break;
+            }
+            Parsed::Invalid(e) => match e {},
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

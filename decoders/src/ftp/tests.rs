@@ -1,36 +1,22 @@
 use super::*;
 
-fn frame(p: &mut FtpParser, dir: Direction, mut buf: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    while !buf.is_empty() {
-        match p.parse(dir, buf) {
-            Parsed::Pdu { pdu, len } => {
-                out.push(match pdu {
-                    Pdu::Command(c) => format!(
-                        "cmd {}|{}{}",
-                        String::from_utf8_lossy(c.verb),
-                        String::from_utf8_lossy(c.arg),
-                        if c.truncated { " (cut)" } else { "" }
-                    ),
-                    Pdu::Reply(r) => format!(
-                        "reply {:?}{}{}",
-                        r.code,
-                        if r.more { "-" } else { " " },
-                        String::from_utf8_lossy(r.text)
-                    ),
-                    Pdu::Skipped(n) => format!("skip {n}"),
-                    Pdu::Encrypted(n) => format!("tls {n}"),
-                });
-                buf = &buf[len..];
-            }
-            Parsed::Incomplete { .. } => {
-                out.push(format!("need after {}", buf.len()));
-                break;
-            }
-            Parsed::Invalid(e) => match e {},
-        }
-    }
-    out
+fn frame(p: &mut FtpParser, dir: Direction, buf: &[u8]) -> Vec<String> {
+    crate::line::frame_all(p, dir, buf, |pdu| match pdu {
+        Pdu::Command(c) => format!(
+            "cmd {}|{}{}",
+            String::from_utf8_lossy(c.verb),
+            String::from_utf8_lossy(c.arg),
+            if c.truncated { " (cut)" } else { "" }
+        ),
+        Pdu::Reply(r) => format!(
+            "reply {:?}{}{}",
+            r.code,
+            if r.more { "-" } else { " " },
+            String::from_utf8_lossy(r.text)
+        ),
+        Pdu::Skipped(n) => format!("skip {n}"),
+        Pdu::Encrypted(n) => format!("tls {n}"),
+    })
 }
 
 #[test]

@@ -1,38 +1,19 @@
 use super::*;
 
-fn frame(p: &mut SmtpParser, dir: Direction, mut buf: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    while !buf.is_empty() {
-        match p.parse(dir, buf) {
-            Parsed::Pdu { pdu, len } => {
-                assert!(len > 0 && len <= buf.len());
-                out.push(match pdu {
-                    Pdu::Command(c) => format!("cmd {}", String::from_utf8_lossy(c.line)),
-                    Pdu::Reply(r) => {
-                        format!("reply {:?} {}", r.code, String::from_utf8_lossy(r.text))
-                    }
-                    Pdu::DataLine { line, truncated } => {
-                        format!(
-                            "data {}{}",
-                            String::from_utf8_lossy(line),
-                            if truncated { " (cut)" } else { "" }
-                        )
-                    }
-                    Pdu::DataEnd => "end".into(),
-                    Pdu::Chunk { bytes, end } => format!("chunk {} {end}", bytes.len()),
-                    Pdu::Skipped(n) => format!("skip {n}"),
-                    Pdu::Encrypted(n) => format!("tls {n}"),
-                });
-                buf = &buf[len..];
-            }
-            Parsed::Incomplete { .. } => {
-                out.push(format!("need after {}", buf.len()));
-                break;
-            }
-            Parsed::Invalid(e) => match e {},
-        }
-    }
-    out
+fn frame(p: &mut SmtpParser, dir: Direction, buf: &[u8]) -> Vec<String> {
+    crate::line::frame_all(p, dir, buf, |pdu| match pdu {
+        Pdu::Command(c) => format!("cmd {}", String::from_utf8_lossy(c.line)),
+        Pdu::Reply(r) => format!("reply {:?} {}", r.code, String::from_utf8_lossy(r.text)),
+        Pdu::DataLine { line, truncated } => format!(
+            "data {}{}",
+            String::from_utf8_lossy(line),
+            if truncated { " (cut)" } else { "" }
+        ),
+        Pdu::DataEnd => "end".into(),
+        Pdu::Chunk { bytes, end } => format!("chunk {} {end}", bytes.len()),
+        Pdu::Skipped(n) => format!("skip {n}"),
+        Pdu::Encrypted(n) => format!("tls {n}"),
+    })
 }
 
 #[test]
