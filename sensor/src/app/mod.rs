@@ -13,6 +13,7 @@ pub mod dns;
 mod driver;
 pub mod enip;
 pub mod expect;
+pub mod fileinfo;
 pub mod ftp;
 pub mod ftp_data;
 pub mod http;

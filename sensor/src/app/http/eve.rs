@@ -4,6 +4,8 @@
 use decoders::http::{ContentRange, Field, Transaction};
 use serde::Serialize;
 
+pub use crate::app::fileinfo::Fileinfo;
+
 /// The top-level fields of an `http` event or alert: `tx_id` and the `http` object.
 #[derive(Serialize)]
 pub struct Body<'a> {
@@ -19,70 +21,38 @@ pub struct FileBody<'a> {
     pub fileinfo: Fileinfo<'a>,
 }
 
-#[derive(Serialize)]
-pub struct Fileinfo<'a> {
-    pub filename: Text<'a>,
-    pub gaps: bool,
-    /// `CLOSED` when the whole body came, `TRUNCATED` when it was cut short.
-    pub state: &'static str,
-    pub stored: bool,
-    pub size: u64,
-    /// The part of the whole this body is, by its `Content-Range`: first and last byte.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end: Option<u64>,
-    pub tx_id: u64,
+/// The file of `tx`'s response: named by `Content-Disposition`, else by the request's path.
+pub fn response_file(tx: &Transaction) -> Fileinfo<'_> {
+    let named = tx
+        .response
+        .field(Field::ContentDisposition)
+        .and_then(disposition_filename);
+    let path = tx.raw_uri();
+    let path = &path[..path.iter().position(|&c| c == b'?').unwrap_or(path.len())];
+    let complete = tx.response.complete && !tx.response.body_truncated;
+    let part = part_of(tx);
+    Fileinfo {
+        gaps: tx.response.gaps || (tx.response.body_truncated && !tx.response.complete),
+        start: part.map(|p| p.0),
+        end: part.map(|p| p.1),
+        ..Fileinfo::new(
+            named.unwrap_or(path),
+            tx.response.body_seen,
+            complete,
+            tx.id,
+        )
+    }
 }
 
-impl<'a> Fileinfo<'a> {
-    /// The file of `tx`'s response: named by `Content-Disposition`, else by the request's path.
-    pub fn new(tx: &'a Transaction) -> Self {
-        let named = tx
-            .response
-            .field(Field::ContentDisposition)
-            .and_then(disposition_filename);
-        let path = tx.raw_uri();
-        let path = &path[..path.iter().position(|&c| c == b'?').unwrap_or(path.len())];
-        let complete = tx.response.complete && !tx.response.body_truncated;
-        let part = part_of(tx);
-        Fileinfo {
-            filename: Text(named.unwrap_or(path)),
-            gaps: tx.response.gaps || (tx.response.body_truncated && !tx.response.complete),
-            state: if complete { "CLOSED" } else { "TRUNCATED" },
-            stored: false,
-            size: tx.response.body_seen,
-            start: part.map(|p| p.0),
-            end: part.map(|p| p.1),
-            tx_id: tx.id,
-        }
-    }
-
-    /// A file `tx`'s request uploads: a part of its `multipart/form-data` body named
-    /// `filename`, `size` bytes, whose end was seen (`complete`) or not.
-    pub fn upload(tx: &'a Transaction, filename: &'a [u8], size: u64, complete: bool) -> Self {
-        Fileinfo {
-            filename: Text(filename),
-            gaps: false,
-            state: if complete { "CLOSED" } else { "TRUNCATED" },
-            stored: false,
-            size,
-            start: None,
-            end: None,
-            tx_id: tx.id,
-        }
-    }
-
-    /// The whole file that `tx`'s part completed, `size` bytes in all.
-    pub fn whole(tx: &'a Transaction, size: u64) -> Self {
-        Fileinfo {
-            size,
-            start: None,
-            end: None,
-            gaps: false,
-            state: "CLOSED",
-            ..Fileinfo::new(tx)
-        }
+/// The whole file that `tx`'s part completed, `size` bytes in all.
+pub fn whole_file(tx: &Transaction, size: u64) -> Fileinfo<'_> {
+    Fileinfo {
+        size,
+        start: None,
+        end: None,
+        gaps: false,
+        state: "CLOSED",
+        ..response_file(tx)
     }
 }
 

@@ -227,14 +227,14 @@ fn finish(state: &mut State, ctx: &mut AppCtx<'_>, mut o: Open) {
         let file = eve::FileBody {
             tx_id: o.tx.id,
             http: body.http,
-            fileinfo: eve::Fileinfo::new(&o.tx),
+            fileinfo: eve::response_file(&o.tx),
         };
         ctx.event(EventType::Fileinfo, &file);
         if let Some(size) = state.add_piece(&o.tx) {
             let whole = eve::FileBody {
                 tx_id: o.tx.id,
                 http: eve::Http::new(&o.tx, o.wire_length),
-                fileinfo: eve::Fileinfo::whole(&o.tx, size),
+                fileinfo: eve::whole_file(&o.tx, size),
             };
             ctx.event(EventType::Fileinfo, &whole);
         }
@@ -261,7 +261,7 @@ fn uploads(ctx: &mut AppCtx<'_>, o: &Open) {
         let file = eve::FileBody {
             tx_id: o.tx.id,
             http: eve::Http::new(&o.tx, o.wire_length),
-            fileinfo: eve::Fileinfo::upload(&o.tx, name, part.data.len() as u64, part.complete),
+            fileinfo: eve::Fileinfo::new(name, part.data.len() as u64, part.complete, o.tx.id),
         };
         ctx.event(EventType::Fileinfo, &file);
     }

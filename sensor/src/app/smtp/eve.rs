@@ -2,9 +2,10 @@
 //! envelope) and the `email` object (the headers it logs by default and the attachments'
 //! names); and a `fileinfo` event per attachment (its metadata: nothing is extracted).
 
-use decoders::smtp::{Attachment, Transaction};
+use decoders::smtp::Transaction;
 use serde::Serialize;
 
+pub use crate::app::fileinfo::Fileinfo;
 use crate::app::text::{Text, Texts};
 
 #[derive(Serialize)]
@@ -78,32 +79,4 @@ pub struct FileBody<'a> {
     pub tx_id: u64,
     pub smtp: Smtp<'a>,
     pub fileinfo: Fileinfo<'a>,
-}
-
-#[derive(Serialize)]
-pub struct Fileinfo<'a> {
-    pub filename: Text<'a>,
-    pub gaps: bool,
-    /// `CLOSED` when the message came whole, `TRUNCATED` when it was cut at the limit.
-    pub state: &'static str,
-    pub stored: bool,
-    pub size: u64,
-    pub tx_id: u64,
-}
-
-impl<'a> Fileinfo<'a> {
-    pub fn new(tx_id: u64, tx: &Transaction, a: &'a Attachment) -> Self {
-        Fileinfo {
-            filename: Text(&a.name),
-            gaps: false,
-            state: if tx.message_truncated {
-                "TRUNCATED"
-            } else {
-                "CLOSED"
-            },
-            stored: false,
-            size: a.content.len() as u64,
-            tx_id,
-        }
-    }
 }

@@ -61,7 +61,12 @@ fn finish(state: &mut State, ctx: &mut AppCtx<'_>) {
         let file = eve::FileBody {
             tx_id: id,
             smtp: eve::Body::new(id, &state.helo, &tx).smtp,
-            fileinfo: eve::Fileinfo::new(id, &tx, a),
+            fileinfo: eve::Fileinfo::new(
+                &a.name,
+                a.content.len() as u64,
+                !tx.message_truncated,
+                id,
+            ),
         };
         ctx.event(EventType::Fileinfo, &file);
     }
