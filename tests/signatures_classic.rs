@@ -140,11 +140,6 @@ fn classic_rules_fire_as_tshark_counts() {
 const UNSUPPORTED: &[(&str, &str, &str)] = &[
     ("lua", "lua:script.lua;", "runs no scripts"),
     (
-        "flowint",
-        "flowint:count,+,1;",
-        "no flow integers, only flowbits",
-    ),
-    (
         "byte_math",
         "byte_math:bytes 1, offset 0, oper +, rvalue 1, result x;",
         "not offered yet",

@@ -15,7 +15,7 @@ use decoders::Tx;
 use decoders::{AppProto, Direction, Parsed, StreamParser};
 use rules::packet::{Ipv4Fields, TcpFields};
 use rules::{
-    Classification, Detector, FlowBits, IcmpFields, IpFields, PacketView, Transport, Vars,
+    Classification, Detector, FlowVars, IcmpFields, IpFields, PacketView, Transport, Vars,
 };
 
 /// A Modbus write-multiple-registers request (MBAP included).
@@ -42,7 +42,7 @@ pub fn run(data: &[u8]) {
         );
     }
     let set = &loaded.ruleset;
-    let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), Vec::new());
+    let (mut bits, mut det, mut alerts) = (FlowVars::default(), Detector::default(), Vec::new());
     for (dir, app, payload) in [
         (Direction::ToServer, AppProto::Modbus, MODBUS),
         (Direction::ToServer, AppProto::S7comm, S7),

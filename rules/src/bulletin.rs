@@ -115,6 +115,16 @@ pub fn check_rule(sig: &Signature, bits: &FlowbitNames) -> Result<(), String> {
             ));
         }
     }
+    if let Some(op) = sig
+        .flowint
+        .iter()
+        .find(|op| op.writes() && !bits.name(op.var).starts_with(FLOWBIT_PREFIX))
+    {
+        return Err(format!(
+            "flowint: a bulletin may only change variables named {FLOWBIT_PREFIX}*, not {:?}",
+            bits.name(op.var)
+        ));
+    }
     Ok(())
 }
 
@@ -170,6 +180,13 @@ mod tests {
             .unwrap_err();
             assert!(e.contains("\"s7.session\""), "{e}");
         }
+        let e = check(r#"alert tcp any any -> any any (msg:"x"; flowint:writes,+,1; sid:1;)"#)
+            .unwrap_err();
+        assert!(e.contains("flowint") && e.contains("\"writes\""), "{e}");
+        check(&format!(
+            r#"alert tcp any any -> any any (msg:"x"; flowint:{FLOWBIT_PREFIX}n,+,1; flowint:writes,>,3; sid:1;)"#
+        ))
+        .unwrap();
     }
 
     #[test]

@@ -22,7 +22,7 @@ use decoders::http::{Progress, Transaction};
 use decoders::{AppProto, Direction, Tx};
 
 use crate::classification::Classification;
-use crate::flow::{FlowBits, FlowbitNames, FlowbitOp};
+use crate::flow::{FlowVars, FlowbitNames, FlowbitOp};
 use crate::http::{self, Plan};
 use crate::payload::{Buffer, Op};
 use crate::prefilter::{Entry, Prefilter, Scratch};
@@ -450,7 +450,7 @@ impl Ruleset {
         pkt: &PacketView,
         payload: &[u8],
         stream: bool,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -476,7 +476,7 @@ impl Ruleset {
         &self,
         pkt: &PacketView,
         tx: &Tx<'_, '_>,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -557,7 +557,7 @@ impl Ruleset {
     fn evaluate_gathered(
         &self,
         pkt: &PacketView,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
         specific: impl Fn(&Rule) -> bool,
@@ -573,7 +573,7 @@ impl Ruleset {
         pkt: &PacketView,
         t: &decoders::tls::Tls,
         progress: decoders::tls::Progress,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -599,7 +599,7 @@ impl Ruleset {
         pkt: &PacketView,
         ssh: &decoders::ssh::Ssh,
         progress: decoders::ssh::Progress,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -626,7 +626,7 @@ impl Ruleset {
         pkt: &PacketView,
         tx: &decoders::ftp::Transaction,
         progress: decoders::ftp::Progress,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -658,7 +658,7 @@ impl Ruleset {
         pkt: &PacketView,
         command: Option<decoders::ftp::DataCommand>,
         (filename, data): (&[u8], &[u8]),
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -684,7 +684,7 @@ impl Ruleset {
         helo: &[u8],
         tx: &decoders::smtp::Transaction,
         progress: decoders::smtp::Progress,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -707,7 +707,7 @@ impl Ruleset {
         &self,
         pkt: &PacketView,
         m: &decoders::dns::Message<'_>,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -741,7 +741,7 @@ impl Ruleset {
         pkt: &PacketView,
         tx: &Transaction,
         progress: Progress,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -759,7 +759,7 @@ impl Ruleset {
         &self,
         pkt: &PacketView,
         event: &str,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
@@ -777,7 +777,7 @@ impl Ruleset {
         &self,
         candidates: &[u32],
         pkt: &PacketView,
-        bits: &mut FlowBits,
+        bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
         specific: impl Fn(&Rule) -> bool,
@@ -792,6 +792,7 @@ impl Ruleset {
                 || !bits.check(&s.flowbits)
                 || !det.xbits.check(&s.xbits, hosts, pkt.secs)
                 || !specific(rule)
+                || !bits.ints.run(&s.flowint)
             {
                 continue;
             }
@@ -972,7 +973,7 @@ alert tcp any any -> any 502 (msg:"marked server written"; content:"|10|"; xbits
             &v,
             &[0x10],
             false,
-            &mut FlowBits::default(),
+            &mut FlowVars::default(),
             &mut det,
             &mut alerts,
         );
@@ -981,7 +982,7 @@ alert tcp any any -> any 502 (msg:"marked server written"; content:"|10|"; xbits
             &v,
             &[0x08],
             false,
-            &mut FlowBits::default(),
+            &mut FlowVars::default(),
             &mut det,
             &mut alerts,
         );
@@ -993,7 +994,7 @@ alert tcp any any -> any 502 (msg:"marked server written"; content:"|10|"; xbits
             &v,
             &[0x10],
             false,
-            &mut FlowBits::default(),
+            &mut FlowVars::default(),
             &mut det,
             &mut alerts,
         );
@@ -1004,7 +1005,7 @@ alert tcp any any -> any 502 (msg:"marked server written"; content:"|10|"; xbits
             &v,
             &[0x10],
             false,
-            &mut FlowBits::default(),
+            &mut FlowVars::default(),
             &mut det,
             &mut alerts,
         );
@@ -1024,7 +1025,7 @@ alert tcp any any -> any 503 (msg:"other port"; content:"|08|"; sid:5;)
         );
         assert_eq!(set.counts().packet, 5);
         let pkt = [0, 5, 0, 0, 0, 6, 1, 8, 0, 1, 0xff, 0];
-        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let (mut bits, mut det, mut alerts) = (FlowVars::default(), Detector::default(), vec![]);
         let v = view(Direction::ToServer, Some(AppProto::Modbus));
         set.match_packet(&v, &pkt, false, &mut bits, &mut det, &mut alerts);
         assert_eq!(sids(&set, &alerts), [1, 4]);
@@ -1061,7 +1062,7 @@ alert dnp3 any any -> any any (msg:"cold"; dnp3_func: cold_restart; sid:4;)
             request: Some(&m),
             response: None,
         };
-        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let (mut bits, mut det, mut alerts) = (FlowVars::default(), Detector::default(), vec![]);
         let v = view(Direction::ToServer, Some(AppProto::Modbus));
         set.match_tx(&v, &tx, &mut bits, &mut det, &mut alerts);
         assert_eq!(sids(&set, &alerts), [1, 3]);
@@ -1079,7 +1080,7 @@ pass tcp 10.0.0.9 any -> any any (msg:"trusted"; sid:3;)
 alert tcp any any -> any any (msg:"scan"; content:"PROBE"; threshold: type both, track by_src, count 3, seconds 60; sid:4;)
 "#,
         );
-        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let (mut bits, mut det, mut alerts) = (FlowVars::default(), Detector::default(), vec![]);
         let v = view(Direction::ToServer, None);
         set.match_packet(&v, b"WRITE", false, &mut bits, &mut det, &mut alerts);
         assert!(alerts.is_empty(), "the bit is not set yet");
@@ -1097,6 +1098,83 @@ alert tcp any any -> any any (msg:"scan"; content:"PROBE"; threshold: type both,
         trusted.src = IpAddr::from([10, 0, 0, 9]);
         set.match_packet(&trusted, b"WRITE", false, &mut bits, &mut det, &mut alerts);
         assert!(alerts.is_empty(), "a pass rule silences the packet");
+    }
+
+    #[test]
+    fn flowint_counts_on_the_flow() {
+        let set = ruleset(
+            r#"
+alert tcp any any -> any any (msg:"count"; content:"BAD"; flowint:bad,+,1; noalert; sid:1;)
+alert tcp any any -> any any (msg:"third bad"; content:"BAD"; flowint:bad,==,3; sid:2;)
+"#,
+        );
+        let (mut bits, mut det, mut alerts) = (FlowVars::default(), Detector::default(), vec![]);
+        let v = view(Direction::ToServer, None);
+        for _ in 0..4 {
+            set.match_packet(&v, b"BAD", false, &mut bits, &mut det, &mut alerts);
+        }
+        assert_eq!(
+            sids(&set, &alerts),
+            [2],
+            "one alert, when the count reaches 3"
+        );
+        // Another flow counts from zero.
+        let (mut other, mut alerts) = (FlowVars::default(), vec![]);
+        set.match_packet(&v, b"BAD", false, &mut other, &mut det, &mut alerts);
+        assert!(alerts.is_empty());
+    }
+
+    #[test]
+    fn base64_data_reads_what_base64_decode_decoded() {
+        // "cmd=" then base64 of "whoami && id", relative to it; then a check back in the
+        // packet.
+        let set = ruleset(
+            r#"
+alert tcp any any -> any any (msg:"encoded command"; content:"cmd="; base64_decode:bytes 16, relative; base64_data; content:"whoami"; nocase; content:"id"; distance:0; pkt_data; content:"HTTP"; sid:1;)
+alert tcp any any -> any any (msg:"decoded at an offset"; base64_decode:offset 4; base64_data; content:"hello"; depth:5; sid:2;)
+"#,
+        );
+        let (mut bits, mut det) = (FlowVars::default(), Detector::default());
+        let v = view(Direction::ToServer, None);
+        let mut hit = |payload: &[u8]| {
+            let mut alerts = vec![];
+            set.match_packet(&v, payload, false, &mut bits, &mut det, &mut alerts);
+            sids(&set, &alerts)
+        };
+        assert_eq!(hit(b"GET /?cmd=d2hvYW1pICYmIGlk HTTP/1.1"), [1]);
+        assert_eq!(
+            hit(b"GET /?cmd=d2hvYW1p HTTP/1.1"),
+            Vec::<u32>::new(),
+            "no id"
+        );
+        assert_eq!(
+            hit(b"GET /?cmd=d2hvYW1pICYmIGlk"),
+            Vec::<u32>::new(),
+            "no HTTP"
+        );
+        assert_eq!(hit(b"xxxxaGVsbG8gd29ybGQ="), [2]);
+        assert_eq!(hit(b"xxxaGVsbG8gd29ybGQ="), Vec::<u32>::new());
+        assert_eq!(hit(b"cmd=!!!!"), Vec::<u32>::new(), "nothing decodes");
+
+        let (_, errors) = parse_rules(
+            r#"alert tcp any any -> any any (msg:"x"; base64_data; content:"a"; sid:1;)
+alert tcp any any -> any any (msg:"x"; base64_decode; base64_data; base64_decode; sid:2;)
+alert tcp any any -> any any (msg:"x"; base64_decode:bytes 0; sid:3;)
+alert tls any any -> any any (msg:"x"; tls.sni; base64_decode; base64_data; dataset:isset,s,type string; sid:4;)"#,
+            &Vars::suricata_defaults(),
+        );
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert!(
+            messages[0].contains("without a `base64_decode`"),
+            "{messages:?}"
+        );
+        assert!(messages[1].contains("inside `base64_data`"), "{messages:?}");
+        assert!(messages[2].contains("1 to 65535"), "{messages:?}");
+        assert!(
+            messages[3].contains("cannot read `base64_data`"),
+            "{messages:?}"
+        );
     }
 
     #[test]
@@ -1142,7 +1220,7 @@ alert s7comm any any -> any any (msg:"param only"; s7comm.param; content:"P_PROG
                 job_function: None,
             });
             let (mut bits, mut det, mut alerts) =
-                (FlowBits::default(), Detector::default(), vec![]);
+                (FlowVars::default(), Detector::default(), vec![]);
             set.match_tx(&v, &tx, &mut bits, &mut det, &mut alerts);
             let mut got = sids(&set, &alerts);
             got.sort();
@@ -1206,7 +1284,7 @@ alert http any any -> any any (msg:"never"; content:"GET"; http_method; sid:15;)
                 Direction::ToServer
             };
             let (mut bits, mut det, mut alerts) =
-                (FlowBits::default(), Detector::default(), vec![]);
+                (FlowVars::default(), Detector::default(), vec![]);
             let v = view(dir, Some(AppProto::Http));
             set.match_tx(
                 &v,
@@ -1247,7 +1325,7 @@ alert dns any any -> any any (msg:"not a query"; dns.opcode:!0; sid:5;)
         q.extend_from_slice(b"\x03www\x03ics\x03org\x00\x00\x01\x00\x01");
         q.extend_from_slice(b"\x04Evil\x07Example\x00\x00\x10\x00\x01");
         let m = decoders::dns::Message::parse(&q).unwrap();
-        let (mut bits, mut det, mut alerts) = (FlowBits::default(), Detector::default(), vec![]);
+        let (mut bits, mut det, mut alerts) = (FlowVars::default(), Detector::default(), vec![]);
         let v = view(Direction::ToServer, Some(AppProto::Dns));
         set.match_tx(&v, &Tx::Dns(&m), &mut bits, &mut det, &mut alerts);
         let mut got = sids(&set, &alerts);

@@ -1,5 +1,6 @@
-//! `flow` (direction and state of the packet's flow) and `flowbits` (flags one rule sets on a
-//! flow and another tests).
+//! `flow` (direction and state of the packet's flow), `flowbits` (flags one rule sets on a
+//! flow and another tests) and the per-flow state that holds them with [`crate::flowint`]'s
+//! integers.
 
 use decoders::Direction;
 
@@ -66,12 +67,12 @@ pub enum FlowbitOp {
     NoAlert,
 }
 
-/// Bit names to numbers, shared by every rule of a ruleset.
+/// Flow variable names (flowbits and flowints) to numbers, shared by every rule of a ruleset.
 #[derive(Debug, Default, Clone)]
 pub struct FlowbitNames(Vec<String>);
 
 impl FlowbitNames {
-    fn id(&mut self, name: &str) -> Result<u16, KeywordError> {
+    pub(crate) fn id(&mut self, name: &str) -> Result<u16, KeywordError> {
         if let Some(i) = self.0.iter().position(|n| n == name) {
             return Ok(i as u16);
         }
@@ -120,34 +121,38 @@ impl FlowbitNames {
     }
 }
 
-/// The flowbits set on one flow: a short sorted list, allocated only once a rule sets a bit.
+/// What rules keep on one flow: the flowbits set (a short sorted list, allocated only once a
+/// rule sets a bit) and the flowints.
 #[derive(Debug, Default, Clone)]
-pub struct FlowBits(Vec<u16>);
+pub struct FlowVars {
+    bits: Vec<u16>,
+    pub ints: crate::flowint::FlowInts,
+}
 
 /// Bits one flow may hold; a rule set that tries to set more is ignored past this.
 pub const MAX_FLOWBITS: usize = 256;
 
-impl FlowBits {
+impl FlowVars {
     pub fn is_set(&self, bit: u16) -> bool {
-        self.0.binary_search(&bit).is_ok()
+        self.bits.binary_search(&bit).is_ok()
     }
 
     pub fn set(&mut self, bit: u16) {
-        if let Err(i) = self.0.binary_search(&bit) {
-            if self.0.len() < MAX_FLOWBITS {
-                self.0.insert(i, bit);
+        if let Err(i) = self.bits.binary_search(&bit) {
+            if self.bits.len() < MAX_FLOWBITS {
+                self.bits.insert(i, bit);
             }
         }
     }
 
     pub fn unset(&mut self, bit: u16) {
-        if let Ok(i) = self.0.binary_search(&bit) {
-            self.0.remove(i);
+        if let Ok(i) = self.bits.binary_search(&bit) {
+            self.bits.remove(i);
         }
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.0.capacity() * 2
+        self.bits.capacity() * 2 + self.ints.heap_bytes()
     }
 
     /// Whether the tests of `ops` hold.
@@ -204,7 +209,7 @@ mod tests {
         let test = names.parse("isset,login|admin").unwrap();
         let both = names.parse("isset,login&admin").unwrap();
         let not = names.parse("isnotset,login").unwrap();
-        let mut bits = FlowBits::default();
+        let mut bits = FlowVars::default();
         assert!(!bits.check(std::slice::from_ref(&test)));
         assert!(bits.check(std::slice::from_ref(&not)));
         bits.apply(&[set]);

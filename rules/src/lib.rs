@@ -4,7 +4,7 @@
 //! A rules file is read in layers. [`text`] cuts it into rules and each rule into header and
 //! options; [`header`] gives the header meaning (action, protocol, addresses, ports, with
 //! `$VARIABLES`); [`signature`] every option, through the module of its concept — [`content`],
-//! [`pcre`], [`byte`], [`payload`] for bytes, [`flow`], [`threshold`], and one module per
+//! [`pcre`], [`byte`], [`payload`] for bytes, [`flow`], [`flowint`], [`threshold`], and one module per
 //! protocol ([`modbus`], [`dnp3`], [`s7comm`]). [`engine`] compiles the rules into a
 //! [`Ruleset`] that packets, transactions and events are matched against, through the
 //! multi-pattern [`prefilter`]; [`load`] reads files and directories, holding bulletins' rules
@@ -14,6 +14,7 @@
 
 pub mod asn1;
 pub mod attack;
+pub mod base64;
 pub mod bulletin;
 pub mod byte;
 pub mod classification;
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod enip;
 pub mod error;
 pub mod flow;
+pub mod flowint;
 pub mod ftp;
 pub mod header;
 pub mod http;
@@ -51,7 +53,7 @@ pub use classification::Classification;
 pub use content::Content;
 pub use engine::{Detector, PacketView, Rule, Ruleset, Transport};
 pub use error::{Conflict, KeywordError, ListError, TextError};
-pub use flow::FlowBits;
+pub use flow::FlowVars;
 pub use header::{Action, AddrExpr, Direction, Header, PortExpr, Protocol};
 pub use load::{load, load_layered, load_sources, LoadError, Loaded};
 pub use packet::{IcmpFields, IpFields};

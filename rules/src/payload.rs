@@ -1,7 +1,8 @@
 //! Inspection of one buffer — the packet payload, or a sticky buffer such as `dnp3_data` or
 //! `s7comm.param` — by
 //! the options that read bytes, in rule order: `content`, `pcre`, `isdataat`, `byte_test`,
-//! `byte_jump`, `byte_extract`, `bsize`.
+//! `byte_jump`, `byte_extract`, `bsize`, and `base64_decode` with the options that read what it
+//! decodes.
 //!
 //! Each option starts where the previous one left off when it is relative, so a rule is a walk
 //! through the buffer. When a later relative option fails, the walk goes back and tries the
@@ -37,6 +38,9 @@ pub enum Buffer {
     Smtp(crate::smtp::Buf),
     /// `file.name` as written, before the rule's protocol says whose file it is.
     FileName,
+    /// `base64_data`: what the rule's `base64_decode` decoded. Only while a rule is read:
+    /// its options go into the decode's own list.
+    Base64Data,
 }
 
 impl Buffer {
@@ -103,6 +107,8 @@ pub enum Op {
     Dataset(crate::dataset::Use),
     /// `asn1`: the BER data at an offset checked for malformed encodings.
     Asn1(crate::asn1::Asn1),
+    /// `base64_decode`, and the `base64_data` options on what it decodes.
+    Base64(Box<crate::base64::Base64Decode>),
 }
 
 impl Op {
@@ -116,6 +122,7 @@ impl Op {
             Op::ByteJump(j) => j.read.relative,
             Op::ByteExtract(e) => e.read.relative,
             Op::Asn1(a) => a.relative_offset.is_some(),
+            Op::Base64(d) => d.relative,
             Op::Bsize(_) | Op::Dataset(_) => false,
         }
     }
@@ -231,6 +238,14 @@ fn walk(
         Op::Bsize(m) => m.matches(buf.len() as u64) && walk(rest, buf, cursor, vars, budget),
         Op::Dataset(u) => u.matches(buf) && walk(rest, buf, cursor, vars, budget),
         Op::Asn1(a) => a.matches(buf, cursor) && walk(rest, buf, cursor, vars, budget),
+        Op::Base64(d) => {
+            let Some(input) = d.input(buf, cursor) else {
+                return false;
+            };
+            crate::base64::with_decoded(input, |data| walk(&d.data, data, 0, vars, budget))
+                .unwrap_or(false)
+                && walk(rest, buf, cursor, vars, budget)
+        }
     }
 }
 

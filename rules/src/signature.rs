@@ -44,6 +44,8 @@ pub struct Signature {
     pub headers: Vec<HeaderMatch>,
     pub flow: FlowOpts,
     pub flowbits: Vec<FlowbitOp>,
+    /// `flowint`, in rule order.
+    pub flowint: Vec<crate::flowint::FlowintOp>,
     /// `xbits`: flags kept per host or host pair, beyond the flow.
     pub xbits: Vec<crate::xbits::Xbit>,
     /// `threshold` or `detection_filter`.
@@ -104,6 +106,7 @@ impl Signature {
             headers: Vec::new(),
             flow: FlowOpts::default(),
             flowbits: Vec::new(),
+            flowint: Vec::new(),
             xbits: Vec::new(),
             threshold: None,
             tag: None,
@@ -232,7 +235,26 @@ impl Signature {
                             "`{name}` reads a sticky buffer: name one before it"
                         ))
                     })?;
+                    if on == Buffer::Base64Data {
+                        return Err(err(format!("`{name}` cannot read `base64_data`")));
+                    }
                     sig.op(on, Op::Dataset(u));
+                }
+                "base64_decode" => {
+                    if sticky == Some(Buffer::Base64Data) {
+                        return Err(err("`base64_decode` inside `base64_data`".into()));
+                    }
+                    let d = crate::base64::Base64Decode::parse(value).map_err(e)?;
+                    sig.op(place(sticky, last, d.relative), Op::Base64(Box::new(d)));
+                }
+                "base64_data" => {
+                    if !sig.decodes_base64() {
+                        return Err(err(
+                            "`base64_data` without a `base64_decode` before it".into()
+                        ));
+                    }
+                    sticky = Some(Buffer::Base64Data);
+                    last = None;
                 }
                 "bsize" => {
                     let m = crate::num::UintMatch::parse(need()?).map_err(e)?;
@@ -279,6 +301,9 @@ impl Signature {
                 "flow" => sig.flow = FlowOpts::parse(need()?).map_err(e)?,
                 "flowbits" => sig.flowbits.push(bits.parse(need()?).map_err(e)?),
                 "noalert" => sig.flowbits.push(FlowbitOp::NoAlert),
+                "flowint" => sig
+                    .flowint
+                    .push(crate::flowint::FlowintOp::parse(need()?, bits).map_err(e)?),
                 "tag" => sig.tag = Some(crate::tag::Tag::parse(need()?).map_err(e)?),
                 "xbits" => sig
                     .xbits
@@ -426,6 +451,13 @@ impl Signature {
     }
 
     fn op(&mut self, buffer: Buffer, op: Op) {
+        if buffer == Buffer::Base64Data {
+            // `base64_data` is only accepted after a decode, so there is one to hold it.
+            if let Some(d) = self.last_base64_mut() {
+                d.data.push(op);
+            }
+            return;
+        }
         match self.inspections.iter_mut().find(|i| i.buffer == buffer) {
             Some(i) => i.ops.push(op),
             None => self.inspections.push(Inspection {
@@ -451,16 +483,37 @@ impl Signature {
     /// The last content of `buffer`'s list: what a content modifier applies to, even with other
     /// options (`isdataat`, `pcre`) after it.
     fn last_content_mut(&mut self, buffer: Buffer) -> Option<&mut Content> {
-        self.inspections
-            .iter_mut()
-            .find(|i| i.buffer == buffer)?
-            .ops
-            .iter_mut()
-            .rev()
-            .find_map(|op| match op {
-                Op::Content(c) => Some(c),
+        let ops = match buffer {
+            Buffer::Base64Data => &mut self.last_base64_mut()?.data,
+            _ => {
+                &mut self
+                    .inspections
+                    .iter_mut()
+                    .find(|i| i.buffer == buffer)?
+                    .ops
+            }
+        };
+        ops.iter_mut().rev().find_map(|op| match op {
+            Op::Content(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The rule's last `base64_decode`, whatever buffer it reads.
+    fn last_base64_mut(&mut self) -> Option<&mut crate::base64::Base64Decode> {
+        self.inspections.iter_mut().rev().find_map(|i| {
+            i.ops.iter_mut().rev().find_map(|op| match op {
+                Op::Base64(d) => Some(&mut **d),
                 _ => None,
             })
+        })
+    }
+
+    /// Whether the rule decodes base64 anywhere.
+    fn decodes_base64(&self) -> bool {
+        self.inspections
+            .iter()
+            .any(|i| i.ops.iter().any(|op| matches!(op, Op::Base64(_))))
     }
 
     /// The dataset uses of the rule, to bind to the ruleset's shared sets.

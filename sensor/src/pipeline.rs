@@ -505,7 +505,7 @@ impl Pipeline {
             bytes: [0; 2],
             tcp: TcpSession::default(),
             app,
-            bits: rules::FlowBits::default(),
+            bits: rules::FlowVars::default(),
             heap: 0,
         })
     }

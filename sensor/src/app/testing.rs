@@ -32,7 +32,7 @@ impl std::io::Write for Lines {
 pub struct TestFlow {
     stage: Stage,
     meta: FlowMeta,
-    bits: rules::FlowBits,
+    bits: rules::FlowVars,
     stats: AppStats,
     lines: Lines,
     packets: u64,
@@ -73,7 +73,7 @@ impl TestFlow {
                 alerted: false,
                 macs: [None; 2],
             },
-            bits: rules::FlowBits::default(),
+            bits: rules::FlowVars::default(),
             stats: AppStats::default(),
             lines,
             packets: 0,

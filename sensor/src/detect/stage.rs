@@ -39,7 +39,7 @@ pub struct Here<'a> {
     pub pcap_cnt: u64,
     pub meta: &'a mut FlowMeta,
     /// The flow's flowbits.
-    pub bits: &'a mut rules::FlowBits,
+    pub bits: &'a mut rules::FlowVars,
     /// Whether the flow was established when the packet arrived.
     pub established: bool,
 }
@@ -165,7 +165,7 @@ impl Stage {
         (vlan, proto): (&[u16], Proto),
     ) {
         let d = &mut self.detect;
-        let mut bits = rules::FlowBits::default();
+        let mut bits = rules::FlowVars::default();
         d.ruleset.match_packet(
             pkt,
             payload,

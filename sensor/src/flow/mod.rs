@@ -76,7 +76,7 @@ impl FlowMeta {
 
 /// What the app layer borrows of a flow: its metadata, its flowbits, and whether it is
 /// established.
-pub type FlowParts<'a> = (&'a mut FlowMeta, &'a mut rules::FlowBits, bool);
+pub type FlowParts<'a> = (&'a mut FlowMeta, &'a mut rules::FlowVars, bool);
 
 /// One tracked flow.
 pub struct Flow {
@@ -92,7 +92,7 @@ pub struct Flow {
     pub tcp: tcp::TcpSession,
     pub app: AppState,
     /// Flowbits set by rules.
-    pub bits: rules::FlowBits,
+    pub bits: rules::FlowVars,
     /// Heap bytes this flow held when last measured (reassembly queues, app buffers).
     pub heap: usize,
 }
