@@ -37,6 +37,9 @@ impl Oddities {
     /// A 204 or 304 response that announces a body all the same: it is read, as browsers
     /// (and Suricata) read it.
     pub const BODY_UNEXPECTED: Oddities = Oddities(32);
+    /// An `Authorization` scheme other than Basic, Digest and Bearer: a custom or probing
+    /// client (libhtp's `AUTH_UNRECOGNIZED`).
+    pub const AUTH_UNRECOGNIZED: Oddities = Oddities(64);
 
     pub fn contains(self, o: Oddities) -> bool {
         self.0 & o.0 == o.0
@@ -64,6 +67,7 @@ impl Oddities {
             (Self::MISSING_PROTOCOL, "http.request_line_missing_protocol"),
             (Self::HEADER_REPETITION, repetition),
             (Self::BODY_UNEXPECTED, "http.response_body_unexpected"),
+            (Self::AUTH_UNRECOGNIZED, "http.request_auth_unrecognized"),
         ]
         .into_iter()
         .filter(move |(o, _)| self.contains(*o))
@@ -272,6 +276,19 @@ pub(super) fn framing(
     }
 }
 
+/// Whether a request's `Authorization` names a scheme libhtp does not know; schemes are
+/// matched by prefix, as libhtp does.
+pub(super) fn auth_unrecognized(headers: Headers<'_>) -> bool {
+    headers
+        .filter(|(name, _)| name.eq_ignore_ascii_case(b"authorization"))
+        .any(|(_, value)| {
+            let v = trim(value);
+            ![&b"basic"[..], b"digest", b"bearer"]
+                .iter()
+                .any(|s| v.len() >= s.len() && v[..s.len()].eq_ignore_ascii_case(s))
+        })
+}
+
 /// Whether two header fields have the same name (any case), among the first
 /// [`super::MAX_FIELDS`]. The names are gathered once, on the stack, then compared pairwise:
 /// quadratic in the fields of one head, but over names only.
@@ -438,6 +455,14 @@ mod tests {
         );
         let (_, o) = f(b"Accept: a\r\nAccept-CH: b\r\n\r\n");
         assert!(o.is_empty());
+        let auth = |h: &[u8]| auth_unrecognized(Headers::block(h));
+        assert!(auth(b"Authorization: Turbo customAuthDataHere\r\n\r\n"));
+        assert!(auth(b"Host: x\r\nauthorization: \r\n\r\n"));
+        for known in ["Basic dXNlcjpwYXNz", "digest username=x", "Bearer abc.def"] {
+            let head = format!("Authorization: {known}\r\n\r\n");
+            assert!(!auth(head.as_bytes()), "{known}");
+        }
+        assert!(!auth(b"Host: x\r\n\r\n"));
         assert!(f(b"Content-Length: -1\r\n\r\n")
             .1
             .contains(Oddities::BAD_CONTENT_LENGTH));

@@ -258,6 +258,9 @@ impl HttpParser {
         if protocol.is_empty() {
             oddities.set(Oddities::MISSING_PROTOCOL);
         }
+        if head::auth_unrecognized(Headers::after_start_line(raw)) {
+            oddities.set(Oddities::AUTH_UNRECOGNIZED);
+        }
         let framing = head::framing(Headers::after_start_line(raw), &mut oddities, true);
         self.ask(match method {
             b"HEAD" => Asked::Head,
