@@ -24,26 +24,6 @@ fn config() -> PathBuf {
     root().join("tests/conformance.toml")
 }
 
-/// The configuration a test runs with: the conformance one, with the DNP3 object limit its
-/// `suricata.yaml` sets (`max-objects`) as the sensor's `[limits] dnp3_max_objects`.
-fn config_for(dir: &Path, tmp: &Path) -> PathBuf {
-    let yaml = std::fs::read_to_string(dir.join("suricata.yaml")).unwrap_or_default();
-    let max_objects = yaml
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("max-objects:"))
-        .map(|v| v.trim().parse::<u64>().expect("a number"));
-    let Some(n) = max_objects else {
-        return config();
-    };
-    let text = std::fs::read_to_string(config()).unwrap();
-    let path = tmp.join(format!(
-        "{}.toml",
-        dir.file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&path, format!("{text}\n[limits]\ndnp3_max_objects = {n}\n")).unwrap();
-    path
-}
-
 /// Suricata inspects a TCP direction's data once the other side acknowledges it, so its events
 /// carry the `pcap_cnt` of that acknowledgement, and its alerts that of the next packet in the
 /// data's direction; ours carry the packet that completed the data. Map ours onto Suricata's:
@@ -131,7 +111,7 @@ fn suricata_verify_dnp3_tests_pass() {
         };
         let r = replay_with(
             &[pcap.as_path()],
-            &config_for(dir, tmp.path()),
+            &test.config(&config(), tmp.path()),
             &[OsStr::new("--rules"), rules],
         );
         assert_eq!(r.status, 0, "{name}: {}", r.stderr);

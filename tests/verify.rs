@@ -52,6 +52,50 @@ impl VerifyTest {
         }
     }
 
+    /// The sensor configuration the test runs with: `base`, with the application-layer
+    /// limits its `suricata.yaml` sets as the sensor's `[limits]` (written under `tmp` when
+    /// there are any).
+    pub fn config(&self, base: &Path, tmp: &Path) -> PathBuf {
+        let limits = self.limits();
+        if limits.is_empty() {
+            return base.to_owned();
+        }
+        let mut text = std::fs::read_to_string(base).unwrap();
+        text.push_str("\n[limits]\n");
+        for (key, value) in limits {
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        let name = self.dir.file_name().unwrap().to_string_lossy();
+        let path = tmp.join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Suricata's app-layer limits in the test's `suricata.yaml`, as `[limits]` keys.
+    fn limits(&self) -> Vec<(&'static str, u64)> {
+        let Ok(text) = std::fs::read_to_string(self.dir.join("suricata.yaml")) else {
+            return Vec::new();
+        };
+        // `%YAML 1.1` is a directive serde's YAML reader does not take.
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with('%'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let yaml: Value = serde_yaml_ng::from_str(&body).unwrap_or(Value::Null);
+        let protocols = &yaml["app-layer"]["protocols"];
+        let libhtp = &protocols["http"]["libhtp"]["default-config"];
+        [
+            ("dnp3_max_objects", &protocols["dnp3"]["max-objects"]),
+            ("ftp_max_line", &protocols["ftp"]["max-line-length"]),
+            ("http_request_body", &libhtp["request-body-limit"]),
+            ("http_response_body", &libhtp["response-body-limit"]),
+        ]
+        .into_iter()
+        .filter_map(|(key, v)| Some((key, suricata_size(v)?)))
+        .collect()
+    }
+
     /// The capture the test runs on: `pcap:` if given, else the one capture in its directory.
     pub fn pcap(&self) -> Option<PathBuf> {
         if let Some(p) = self.yaml.get("pcap").and_then(Value::as_str) {
@@ -209,10 +253,43 @@ fn same(got: &Value, want: &Value) -> bool {
     text(got) == text(want)
 }
 
+/// A size as Suricata's configuration writes it: `4096`, `5kb`, `1mb`, `2gb`.
+fn suricata_size(v: &Value) -> Option<u64> {
+    if let Some(n) = v.as_u64() {
+        return Some(n);
+    }
+    let s = v.as_str()?.trim().to_ascii_lowercase();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..digits].parse().ok()?;
+    let unit = match s[digits..].trim() {
+        "" | "b" => 1,
+        "kb" | "kib" => 1 << 10,
+        "mb" | "mib" => 1 << 20,
+        "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    Some(n * unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sizes_as_suricata_writes_them() {
+        for (text, n) in [
+            ("4096", 4096),
+            ("5kb", 5120),
+            ("1mb", 1 << 20),
+            ("2 KiB", 2048),
+        ] {
+            assert_eq!(suricata_size(&json!(text)), Some(n), "{text}");
+        }
+        assert_eq!(suricata_size(&json!(300)), Some(300));
+        assert_eq!(suricata_size(&json!("lots")), None);
+        assert_eq!(suricata_size(&json!("5 furlongs")), None);
+    }
 
     #[test]
     fn paths_and_values() {

@@ -171,10 +171,12 @@ fn run(base: &Path, dir: &Path) -> Outcome {
         .chain(own)
         .find(|r| r.exists())
         .map_or_else(|| "/dev/null".into(), |r| r.into_os_string());
-    // The replay reports each rule it refuses as it loads them.
+    // The replay reports each rule it refuses as it loads them; the limits the test's
+    // `suricata.yaml` sets are the sensor's.
+    let tmp = tempfile::tempdir().unwrap();
     let r = replay_with(
         &[pcap.as_path()],
-        &root().join("tests/conformance.toml"),
+        &test.config(&root().join("tests/conformance.toml"), tmp.path()),
         &[OsStr::new("--rules"), &rules],
     );
     if let Some(line) = r.stderr.lines().find(|l| l.starts_with("rule error")) {
@@ -213,10 +215,10 @@ struct Tally {
 /// What must pass today, per protocol the sensor claims: (group, tests passed at least). The
 /// bar only rises; the is 90% of the tests run.
 const PASSING: [(&str, usize); 5] = [
-    ("http", 62),
+    ("http", 64),
     ("http-evader", 161),
     ("dns", 20),
-    ("ftp", 12),
+    ("ftp", 13),
     ("enip", 2),
 ];
 

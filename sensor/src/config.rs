@@ -511,6 +511,9 @@ pub struct LimitsConfig {
     pub http_request_body: usize,
     /// Response body bytes kept for `file.data` (`response-body-limit`).
     pub http_response_body: usize,
+    /// The longest FTP command or reply line kept (`app-layer.protocols.ftp.max-line-length`);
+    /// a longer one is cut and marked truncated. At most 65536.
+    pub ftp_max_line: usize,
 }
 
 impl Default for LimitsConfig {
@@ -519,6 +522,7 @@ impl Default for LimitsConfig {
             dnp3_max_objects: decoders::dnp3::Limits::default().max_objects,
             http_request_body: crate::app::http::REQUEST_BODY_LIMIT,
             http_response_body: crate::app::http::RESPONSE_BODY_LIMIT,
+            ftp_max_line: decoders::ftp::MAX_LINE,
         }
     }
 }
@@ -737,6 +741,13 @@ impl Config {
         if self.capture.snaplen > 262_144 {
             return Err(("capture.snaplen".into(), "at most 262144 bytes".into()));
         }
+        let line = self.limits.ftp_max_line;
+        if !(1..=decoders::ftp::MAX_LINE_LIMIT).contains(&line) {
+            return Err((
+                "limits.ftp_max_line".into(),
+                format!("{line} must be from 1 to 65536 bytes"),
+            ));
+        }
         let drain = self.capture.drain_seconds;
         if !(drain.is_finite() && (0.0..=3600.0).contains(&drain)) {
             return Err((
@@ -809,6 +820,10 @@ grade = 2
         for drain in ["-1.0", "nan", "7200"] {
             let e = err(&format!("{base}\n[capture]\ndrain_seconds = {drain}\n"));
             assert!(e.contains("key `capture.drain_seconds`"), "{drain}: {e}");
+        }
+        for line in ["0", "65537"] {
+            let e = err(&format!("{base}\n[limits]\nftp_max_line = {line}\n"));
+            assert!(e.contains("key `limits.ftp_max_line`"), "{line}: {e}");
         }
         let e = err("[sensor]\n");
         assert!(e.contains("missing field `id`"), "{e}");

@@ -4,8 +4,9 @@
 //! The control connection is lines both ways. A command is a verb and its argument; a reply
 //! is a three-digit code and text, over several lines when the first writes `123-` (it ends
 //! at the line that starts `123 `). Lines are framed one at a time and capped at
-//! [`MAX_LINE`]: a longer one is cut there and marked truncated, and the rest of it skipped,
-//! so a long line never costs the stream its framing. After `AUTH TLS` is accepted (234) the
+//! [`MAX_LINE`], or what [`FtpParser::set_max_line`] sets (Suricata's `max-line-length`): a
+//! longer one is cut there and marked truncated, and the rest of it skipped, so a long line
+//! never costs the stream its framing. After `AUTH TLS` is accepted (234) the
 //! connection is TLS and only counted.
 //!
 //! The data connections are announced by `PASV` (227), `EPSV` (229), `PORT` and `EPRT`
@@ -27,6 +28,9 @@ pub const PORT: u16 = 21;
 
 /// The longest line kept, line end excluded: Suricata's default `max-line-length`.
 pub const MAX_LINE: usize = 4096;
+
+/// The most a configured line cap may be.
+pub const MAX_LINE_LIMIT: usize = 65_536;
 
 /// FTP frames every byte it is given (lines, whole or cut): nothing makes it lose framing.
 pub type Error = line::NoError;
@@ -90,20 +94,40 @@ pub fn probe(dir: Direction, bytes: &[u8]) -> Probe {
 }
 
 /// Frames a control connection into lines.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FtpParser {
-    /// Skipping the rest of a line cut at [`MAX_LINE`], per direction.
+    /// The longest line kept.
+    max_line: usize,
+    /// Skipping the rest of a line cut at the cap, per direction.
     skipping: [bool; 2],
     /// `AUTH` was the last command; a 234 reply to it starts TLS.
     auth_pending: bool,
     encrypted: bool,
 }
 
+impl Default for FtpParser {
+    fn default() -> Self {
+        FtpParser {
+            max_line: MAX_LINE,
+            skipping: [false; 2],
+            auth_pending: false,
+            encrypted: false,
+        }
+    }
+}
+
+impl FtpParser {
+    /// Keep lines up to `max` bytes (clamped to 1..=[`MAX_LINE_LIMIT`]).
+    pub fn set_max_line(&mut self, max: usize) {
+        self.max_line = max.clamp(1, MAX_LINE_LIMIT);
+    }
+}
+
 impl StreamParser for FtpParser {
     type Pdu<'a> = Pdu<'a>;
     type Error = Error;
     const PROTO: AppProto = AppProto::Ftp;
-    const MAX_PDU: usize = MAX_LINE + 2;
+    const MAX_PDU: usize = MAX_LINE_LIMIT + 2;
 
     fn parse<'a>(&mut self, dir: Direction, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
         let len = buf.len();
@@ -114,10 +138,11 @@ impl StreamParser for FtpParser {
             };
         }
         let skipping = &mut self.skipping[dir.index()];
-        let (line, len, truncated) = match line::frame_text(buf, MAX_LINE, skipping, Pdu::Skipped) {
-            Ok(l) => l,
-            Err(answer) => return answer,
-        };
+        let (line, len, truncated) =
+            match line::frame_text(buf, self.max_line, skipping, Pdu::Skipped) {
+                Ok(l) => l,
+                Err(answer) => return answer,
+            };
         let pdu = match dir {
             Direction::ToServer => {
                 let c = Command::read(line, truncated);

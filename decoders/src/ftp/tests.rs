@@ -66,6 +66,13 @@ fn a_long_line_is_cut_and_the_rest_skipped() {
         FtpParser::default().parse(Direction::ToServer, &long[..MAX_LINE]),
         Parsed::Incomplete { .. }
     ));
+    // With a higher cap (`max-line-length: 5kb`) the same line is whole.
+    let mut p = FtpParser::default();
+    p.set_max_line(5 * 1024);
+    let framed = frame(&mut p, Direction::ToServer, &long);
+    assert_eq!(framed.len(), 2, "{framed:?}");
+    assert!(!framed[0].ends_with("(cut)"), "{}", &framed[0][..20]);
+    assert_eq!(framed[1], "cmd QUIT|");
 }
 
 #[test]

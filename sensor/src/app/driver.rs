@@ -35,6 +35,9 @@ pub trait Logged: StreamParser {
     fn state_heap_bytes(_state: &Self::State) -> usize {
         0
     }
+
+    /// Apply the configured limits to a new flow's parser (FTP's line cap, …).
+    fn configure(_parser: &mut Self, _limits: &crate::config::LimitsConfig) {}
 }
 
 enum Step<E> {
@@ -74,6 +77,13 @@ impl<P: Logged> Driver<P> {
             state,
             ..Driver::default()
         }
+    }
+
+    /// A driver for a new flow, its parser under the configured limits.
+    pub fn configured(limits: &crate::config::LimitsConfig) -> Self {
+        let mut d = Driver::default();
+        P::configure(&mut d.parser, limits);
+        d
     }
 
     pub fn heap_bytes(&self) -> usize {

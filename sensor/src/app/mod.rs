@@ -323,10 +323,10 @@ macro_rules! declare_app_state {
         }
 
         impl AppState {
-            /// A fresh driver for `proto`.
-            fn start(proto: AppProto) -> Self {
+            /// A fresh driver for `proto`, under the configured limits.
+            fn start(proto: AppProto, limits: &crate::config::LimitsConfig) -> Self {
                 match proto {
-                    $(AppProto::$variant => AppState::$variant(Driver::default()),)*
+                    $(AppProto::$variant => AppState::$variant(Driver::configured(limits)),)*
                 }
             }
 
@@ -408,7 +408,7 @@ impl AppState {
             Some(proto) => {
                 ctx.here.meta.app_proto = Some(proto);
                 ctx.stats.proto(proto).flows += 1;
-                *self = AppState::start(proto);
+                *self = AppState::start(proto, &ctx.out.limits);
             }
             None => {
                 probes[dir.index()] += 1;

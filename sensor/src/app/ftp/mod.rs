@@ -168,6 +168,10 @@ impl Logged for FtpParser {
         }
     }
 
+    fn configure(parser: &mut Self, limits: &crate::config::LimitsConfig) {
+        parser.set_max_line(limits.ftp_max_line);
+    }
+
     fn state_heap_bytes(state: &State) -> usize {
         state
             .open
