@@ -82,10 +82,7 @@ fn suricata_pcap_cnt(pcap: &Path, events: &mut [Value]) {
 }
 
 /// Filters not checked, with why: (test, filter index, reason).
-const UNCHECKED: &[(&str, usize, &str)] = &[
-    // The rule's condition is a Lua script; the sensor runs no scripts.
-    ("dnp3-lua", 0, "lua script"),
-];
+const UNCHECKED: &[(&str, usize, &str)] = &[];
 
 #[test]
 fn suricata_verify_dnp3_tests_pass() {
@@ -105,16 +102,21 @@ fn suricata_verify_dnp3_tests_pass() {
             .flatten()
             .any(|e| e.path().extension().is_some_and(|x| x == "rules"));
         let rules = if has_rules {
-            dir.as_os_str()
+            test.rules_dir(tmp.path()).into_os_string()
         } else {
-            OsStr::new("/dev/null")
+            "/dev/null".into()
         };
         let r = replay_with(
             &[pcap.as_path()],
             &test.config(&config(), tmp.path()),
-            &[OsStr::new("--rules"), rules],
+            &[OsStr::new("--rules"), &rules],
         );
         assert_eq!(r.status, 0, "{name}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("rule error"),
+            "{name}: a rule is refused: {}",
+            r.stderr
+        );
         let mut events = r.events;
         suricata_pcap_cnt(&pcap, &mut events);
         for check in test.check(&events) {

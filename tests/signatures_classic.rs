@@ -138,7 +138,11 @@ fn classic_rules_fire_as_tshark_counts() {
 /// Keywords of Suricata and Snort rules that the sensor refuses, and why. Each is checked to be
 /// refused with a message naming it; everything else in the classic rules loads.
 const UNSUPPORTED: &[(&str, &str, &str)] = &[
-    ("lua", "lua:script.lua;", "runs no scripts"),
+    (
+        "lua",
+        "lua:script.lua;",
+        "scripts run only with [rules] lua = true",
+    ),
     (
         "byte_math",
         "byte_math:bytes 1, offset 0, oper +, rvalue 1, result x;",

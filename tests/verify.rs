@@ -57,18 +57,76 @@ impl VerifyTest {
     /// there are any).
     pub fn config(&self, base: &Path, tmp: &Path) -> PathBuf {
         let limits = self.limits();
-        if limits.is_empty() {
+        let lua = self.allows_lua();
+        if limits.is_empty() && !lua {
             return base.to_owned();
         }
         let mut text = std::fs::read_to_string(base).unwrap();
-        text.push_str("\n[limits]\n");
+        if !limits.is_empty() {
+            text.push_str("\n[limits]\n");
+        }
         for (key, value) in limits {
             text.push_str(&format!("{key} = {value}\n"));
+        }
+        if lua {
+            text.push_str("\n[rules]\nlua = true\n");
         }
         let name = self.dir.file_name().unwrap().to_string_lossy();
         let path = tmp.join(format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// Whether the test runs Suricata with Lua rules allowed (`security.lua.allow-rules`).
+    fn allows_lua(&self) -> bool {
+        let args = self.yaml["args"].as_array().into_iter().flatten();
+        args.filter_map(Value::as_str)
+            .any(|a| a.contains("security.lua.allow-rules=true"))
+    }
+
+    /// The directory of the test's rules, or, when they name Lua scripts the shared copy of
+    /// the test lacks, a copy under `tmp` with the project's own script for the test
+    /// (`tests/rules/lua/TEST.lua`) in place of each.
+    pub fn rules_dir(&self, tmp: &Path) -> PathBuf {
+        let rules: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rules"))
+            .collect();
+        let mut missing = Vec::new();
+        for r in &rules {
+            let text = std::fs::read_to_string(r).unwrap_or_default();
+            for part in text.split(';') {
+                let part = part.trim();
+                let Some(name) = part
+                    .strip_prefix("lua:")
+                    .or_else(|| part.strip_prefix("luajit:"))
+                else {
+                    continue;
+                };
+                let name = name.trim();
+                if !self.dir.join(name).exists() {
+                    missing.push(name.to_owned());
+                }
+            }
+        }
+        if missing.is_empty() {
+            return self.dir.clone();
+        }
+        let test = self.dir.file_name().unwrap().to_string_lossy().into_owned();
+        let out = tmp.join(format!("{test}-rules"));
+        std::fs::create_dir_all(&out).unwrap();
+        for r in &rules {
+            std::fs::copy(r, out.join(r.file_name().unwrap())).unwrap();
+        }
+        let ours = crate::root().join(format!("tests/rules/lua/{test}.lua"));
+        for name in missing {
+            std::fs::copy(&ours, out.join(&name))
+                .unwrap_or_else(|e| panic!("{}: {e}", ours.display()));
+        }
+        out
     }
 
     /// Suricata's app-layer limits in the test's `suricata.yaml`, as `[limits]` keys.

@@ -61,6 +61,9 @@ pub fn check_rule(sig: &Signature, bits: &FlowbitNames) -> Result<(), String> {
     if sig.header.action == Action::Pass {
         return Err("a bulletin's rules may not be pass rules: they would silence others".into());
     }
+    if sig.lua.is_some() {
+        return Err("a bulletin's rules may not run lua scripts".into());
+    }
     if let Some(x) = sig
         .xbits
         .iter()
@@ -180,6 +183,9 @@ mod tests {
             .unwrap_err();
             assert!(e.contains("\"s7.session\""), "{e}");
         }
+        let e =
+            check(r#"alert tcp any any -> any any (msg:"x"; lua:rule.lua; sid:1;)"#).unwrap_err();
+        assert!(e.contains("lua"), "{e}");
         let e = check(r#"alert tcp any any -> any any (msg:"x"; flowint:writes,+,1; sid:1;)"#)
             .unwrap_err();
         assert!(e.contains("flowint") && e.contains("\"writes\""), "{e}");

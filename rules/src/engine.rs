@@ -24,6 +24,7 @@ use decoders::{AppProto, Direction, Tx};
 use crate::classification::Classification;
 use crate::flow::{FlowVars, FlowbitNames, FlowbitOp};
 use crate::http::{self, Plan};
+use crate::lua::Input;
 use crate::payload::{Buffer, Op};
 use crate::prefilter::{Entry, Prefilter, Scratch};
 use crate::threshold::{Seen, Thresholds};
@@ -208,6 +209,8 @@ pub struct Detector {
     names: [Vec<Vec<u8>>; crate::dns::Buf::ALL.len()],
     /// Rules fully evaluated, over the run.
     pub evaluated: u64,
+    /// This thread's Lua states, by rule.
+    pub lua: crate::lua::LuaStates,
 }
 
 /// How many rules of each kind a ruleset holds.
@@ -457,7 +460,8 @@ impl Ruleset {
         let prefilter = if stream { &self.stream } else { &self.packet };
         let mut scratch = std::mem::take(&mut det.scratch);
         prefilter.candidates(payload, &mut scratch);
-        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |r| {
+        let input = Input::Payload(payload);
+        self.evaluate(&scratch.candidates, pkt, input, bits, det, alerts, |r| {
             let s = &r.sig;
             s.headers.iter().all(|h| h.matches(pkt.ip.as_ref()))
                 && s.dsize.is_none_or(|d| d.matches(payload.len() as u64))
@@ -510,7 +514,7 @@ impl Ruleset {
                 return;
             }
             Tx::Enip(pdu) => {
-                self.evaluate(&self.enip, pkt, bits, det, alerts, |r| {
+                self.evaluate(&self.enip, pkt, Input::Tx(tx), bits, det, alerts, |r| {
                     r.sig.enip.iter().all(|f| f.matches(pdu)) && r.sig.inspections.is_empty()
                 });
                 return;
@@ -529,7 +533,8 @@ impl Ruleset {
         }
         let mut scratch = std::mem::take(&mut det.scratch);
         index.candidates(code, &mut scratch.candidates);
-        self.evaluate(&scratch.candidates, pkt, bits, det, alerts, |r| {
+        let input = Input::Tx(tx);
+        self.evaluate(&scratch.candidates, pkt, input, bits, det, alerts, |r| {
             tx_matches(&r.sig, tx)
         });
         det.scratch = scratch;
@@ -557,13 +562,14 @@ impl Ruleset {
     fn evaluate_gathered(
         &self,
         pkt: &PacketView,
+        input: Input<'_>,
         bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
         specific: impl Fn(&Rule) -> bool,
     ) {
         let gathered = std::mem::take(&mut det.gathered);
-        self.evaluate(&gathered, pkt, bits, det, alerts, specific);
+        self.evaluate(&gathered, pkt, input, bits, det, alerts, specific);
         det.gathered = gathered;
     }
 
@@ -583,7 +589,8 @@ impl Ruleset {
             .iter()
             .filter_map(|(buf, p)| Some((p, buf.get(t)?)));
         Self::gather(det, &stage.always, scans);
-        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+        let tx = Tx::Tls { tls: t, progress };
+        self.evaluate_gathered(pkt, Input::Tx(&tx), bits, det, alerts, |r| {
             let s = &r.sig;
             s.tls.iter().all(|f| f.matches(t))
                 && s.inspections.iter().all(|i| match i.buffer {
@@ -609,7 +616,8 @@ impl Ruleset {
             .iter()
             .filter_map(|(buf, p)| Some((p, buf.get(ssh, pkt.dir)?)));
         Self::gather(det, &stage.always, scans);
-        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+        let tx = Tx::Ssh { ssh, progress };
+        self.evaluate_gathered(pkt, Input::Tx(&tx), bits, det, alerts, |r| {
             let s = &r.sig;
             s.ssh.iter().all(|f| f.matches(ssh, pkt.dir))
                 && s.inspections.iter().all(|i| match i.buffer {
@@ -640,7 +648,8 @@ impl Ruleset {
             Direction::ToServer => pkt.src,
             Direction::ToClient => pkt.dst,
         };
-        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+        let ftp = Tx::Ftp { tx, progress };
+        self.evaluate_gathered(pkt, Input::Tx(&ftp), bits, det, alerts, |r| {
             let s = &r.sig;
             (pkt.dir == Direction::ToClient || !s.ftp_to_client_only())
                 && s.ftp.iter().all(|f| f.matches(tx, client))
@@ -662,17 +671,30 @@ impl Ruleset {
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
-        self.evaluate(&self.ftp_data, pkt, bits, det, alerts, |r| {
-            let s = &r.sig;
-            s.ftp.iter().all(|f| f.matches_data(command, pkt.dir))
-                && s.inspections.iter().all(|i| match i.buffer {
-                    Buffer::Ftp(crate::ftp::Buf::Data) => !data.is_empty() && i.matches(data),
-                    Buffer::Ftp(crate::ftp::Buf::FileName) => {
-                        !filename.is_empty() && i.matches(filename)
-                    }
-                    _ => false,
-                })
-        });
+        let tx = Tx::FtpData {
+            command,
+            filename,
+            data,
+        };
+        self.evaluate(
+            &self.ftp_data,
+            pkt,
+            Input::Tx(&tx),
+            bits,
+            det,
+            alerts,
+            |r| {
+                let s = &r.sig;
+                s.ftp.iter().all(|f| f.matches_data(command, pkt.dir))
+                    && s.inspections.iter().all(|i| match i.buffer {
+                        Buffer::Ftp(crate::ftp::Buf::Data) => !data.is_empty() && i.matches(data),
+                        Buffer::Ftp(crate::ftp::Buf::FileName) => {
+                            !filename.is_empty() && i.matches(filename)
+                        }
+                        _ => false,
+                    })
+            },
+        );
     }
 
     /// The SMTP rules due at `progress`, through the prefilter of each buffer over each of
@@ -694,7 +716,8 @@ impl Ruleset {
             .iter()
             .flat_map(|(buf, p)| buf.instances(helo, tx).map(move |bytes| (p, bytes)));
         Self::gather(det, &stage.always, scans);
-        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+        let smtp = Tx::Smtp { helo, tx, progress };
+        self.evaluate_gathered(pkt, Input::Tx(&smtp), bits, det, alerts, |r| {
             r.sig.inspections.iter().all(|i| match i.buffer {
                 Buffer::Smtp(b) => b.instances(helo, tx).any(|bytes| i.matches(bytes)),
                 _ => false,
@@ -724,7 +747,8 @@ impl Ruleset {
             .iter()
             .flat_map(|(buf, p)| names[*buf as usize].iter().map(move |n| (p, n.as_slice())));
         Self::gather(det, &self.dns.always, scans);
-        self.evaluate_gathered(pkt, bits, det, alerts, |r| {
+        let tx = Tx::Dns(m);
+        self.evaluate_gathered(pkt, Input::Tx(&tx), bits, det, alerts, |r| {
             let s = &r.sig;
             s.dns.iter().all(|f| f.matches(m))
                 && s.inspections.iter().all(|i| match i.buffer {
@@ -751,7 +775,8 @@ impl Ruleset {
             .iter()
             .filter_map(|((buf, response), p)| Some((p, buf.get(tx, *response)?)));
         Self::gather(det, &stage.always, scans);
-        self.evaluate_gathered(pkt, bits, det, alerts, |r| http_matches(r, tx));
+        let input = Input::Tx(&Tx::Http { tx, progress });
+        self.evaluate_gathered(pkt, input, bits, det, alerts, |r| http_matches(r, tx));
     }
 
     /// Rules on an application-layer event (`dnp3.flooded`, …) raised on the flow.
@@ -764,7 +789,7 @@ impl Ruleset {
         alerts: &mut Vec<u32>,
     ) {
         if let Some(rules) = self.events.get(event) {
-            self.evaluate(rules, pkt, bits, det, alerts, |_| true);
+            self.evaluate(rules, pkt, Input::Event(event), bits, det, alerts, |_| true);
         }
     }
 
@@ -773,10 +798,12 @@ impl Ruleset {
         !self.events.is_empty()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         candidates: &[u32],
         pkt: &PacketView,
+        input: Input<'_>,
         bits: &mut FlowVars,
         det: &mut Detector,
         alerts: &mut Vec<u32>,
@@ -792,6 +819,7 @@ impl Ruleset {
                 || !bits.check(&s.flowbits)
                 || !det.xbits.check(&s.xbits, hosts, pkt.secs)
                 || !specific(rule)
+                || !Self::lua_matches(i, rule, pkt, input, det)
                 || !bits.ints.run(&s.flowint)
             {
                 continue;
@@ -819,6 +847,29 @@ impl Ruleset {
             }
             alerts.push(i);
         }
+    }
+}
+
+impl Ruleset {
+    /// Whether the rule's Lua script, if it has one, matches.
+    fn lua_matches(
+        i: u32,
+        rule: &Rule,
+        pkt: &PacketView,
+        input: Input<'_>,
+        det: &mut Detector,
+    ) -> bool {
+        let Some(script) = rule.sig.lua.as_ref().and_then(|u| u.script.as_deref()) else {
+            // A rule whose script was never loaded (compiled outside `load`) cannot match.
+            return rule.sig.lua.is_none();
+        };
+        let buffer = rule.sig.lua.as_ref().and_then(|u| u.buffer);
+        let call = crate::lua::Call {
+            pkt,
+            input,
+            buffer: buffer.and_then(|b| crate::lua::buffer(b, input, pkt)),
+        };
+        det.lua.matches(i, script, &call)
     }
 }
 

@@ -455,7 +455,7 @@ mod tests {
         let text = "\
 alert tcp any any -> any 502 (modbus: function 300; sid:1;)
 alert tcp any any -> any any (content:\"|0|\"; sid:2;)
-alert tcp any any -> any any (lua:x.lua; sid:3;)
+alert tcp any any -> any any (byte_math:bytes 1, offset 0, oper +, rvalue 1, result x; sid:3;)
 alert tcp any any -> any any (msg:\"fine\"; sid:4;)
 alert tcp any 70000 -> any any (sid:5;)
 ";
@@ -478,7 +478,7 @@ alert tcp any 70000 -> any any (sid:5;)
             errs[1].kind,
             Some(KeywordError::Text(TextError::OddHexDigits))
         );
-        assert_eq!(errs[2].message, "keyword `lua` is not supported");
+        assert_eq!(errs[2].message, "keyword `byte_math` is not supported");
         assert_eq!(errs[2].kind, None);
         assert_eq!(
             errs[3].message,

@@ -121,6 +121,40 @@ pub fn rule_files(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadErro
     }
 }
 
+/// What a load allows beyond the rules' own text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Refuse rules for keywords accepted without effect on a passive sensor (`rawbytes` …).
+    pub strict: bool,
+    /// Run `lua` scripts, under these limits; `None` refuses rules that name one.
+    pub lua: Option<crate::lua::Limits>,
+}
+
+/// Scripts larger than this are refused: a rule's script is a page of code, not a program.
+const MAX_SCRIPT: u64 = 1 << 20;
+
+/// Read and check the script a rule's `lua` names, relative to the rules file's directory.
+fn load_script(u: &mut crate::lua::LuaUse, dir: &Path, opts: &LoadOptions) -> Result<(), String> {
+    let Some(limits) = opts.lua else {
+        return Err(format!(
+            "lua:{}: lua scripts are disabled ([rules] lua = true runs them, as Suricata's security.lua.allow-rules)",
+            u.path
+        ));
+    };
+    let path = dir.join(&u.path);
+    let size = std::fs::metadata(&path)
+        .map_err(|e| format!("lua:{}: cannot read {}: {e}", u.path, path.display()))?
+        .len();
+    if size > MAX_SCRIPT {
+        return Err(format!("lua:{}: {size} bytes, more than 1 MiB", u.path));
+    }
+    let source = std::fs::read(&path)
+        .map_err(|e| format!("lua:{}: cannot read {}: {e}", u.path, path.display()))?;
+    let script = crate::lua::Script::compile(&u.path, source, limits)?;
+    u.script = Some(std::sync::Arc::new(script));
+    Ok(())
+}
+
 /// Load every rule under `paths` (files or directories).
 pub fn load(paths: &[PathBuf], vars: &Vars, classes: &Classification) -> Loaded {
     let mut errors = Vec::new();
@@ -152,20 +186,26 @@ pub fn load_sources(
     vars: &Vars,
     classes: &Classification,
 ) -> Loaded {
-    load_layered(sources, sources.len(), vars, classes, false)
+    load_layered(
+        sources,
+        sources.len(),
+        vars,
+        classes,
+        &LoadOptions::default(),
+    )
 }
 
 /// Load rules from texts, each named by the file it came from, where those from
 /// `sources[bulletins_from..]` are bulletins': each is held to [`crate::bulletin`]'s caps and
 /// rules, and refused whole, naming why, when it breaks one. Bulletins come last, so a sid
-/// they share with the sensor's own rules is refused in the bulletin. `strict` also refuses a
-/// rule for a keyword accepted without effect on a passive sensor (`rawbytes` …), by name.
+/// they share with the sensor's own rules is refused in the bulletin. `opts` says whether
+/// keywords without effect are refused and whether scripts run.
 pub fn load_layered(
     sources: &[(PathBuf, String)],
     bulletins_from: usize,
     vars: &Vars,
     classes: &Classification,
-    strict: bool,
+    opts: &LoadOptions,
 ) -> Loaded {
     let mut errors = Vec::new();
     let mut bits = FlowbitNames::default();
@@ -219,7 +259,17 @@ pub fn load_layered(
                 });
                 continue;
             }
-            if let (true, Some(name)) = (strict, sig.without_effect.first()) {
+            if let Some(u) = sig.lua.as_mut() {
+                if let Err(message) = load_script(u, dir, opts) {
+                    errors.push(LoadError {
+                        file: file.clone(),
+                        line: sig.line,
+                        message,
+                    });
+                    continue;
+                }
+            }
+            if let (true, Some(name)) = (opts.strict, sig.without_effect.first()) {
                 errors.push(LoadError {
                     file: file.clone(),
                     line: sig.line,

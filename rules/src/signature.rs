@@ -46,6 +46,8 @@ pub struct Signature {
     pub flowbits: Vec<FlowbitOp>,
     /// `flowint`, in rule order.
     pub flowint: Vec<crate::flowint::FlowintOp>,
+    /// `lua`/`luajit`: a script the rule must also satisfy.
+    pub lua: Option<crate::lua::LuaUse>,
     /// `xbits`: flags kept per host or host pair, beyond the flow.
     pub xbits: Vec<crate::xbits::Xbit>,
     /// `threshold` or `detection_filter`.
@@ -107,6 +109,7 @@ impl Signature {
             flow: FlowOpts::default(),
             flowbits: Vec::new(),
             flowint: Vec::new(),
+            lua: None,
             xbits: Vec::new(),
             threshold: None,
             tag: None,
@@ -239,6 +242,22 @@ impl Signature {
                         return Err(err(format!("`{name}` cannot read `base64_data`")));
                     }
                     sig.op(on, Op::Dataset(u));
+                }
+                "lua" | "luajit" => {
+                    if sig.lua.is_some() {
+                        return Err(err("one `lua` script a rule".into()));
+                    }
+                    let path = need()?.trim();
+                    if path.is_empty() {
+                        return Err(kw(KeywordError::MissingValue {
+                            keyword: name.into(),
+                        }));
+                    }
+                    sig.lua = Some(crate::lua::LuaUse {
+                        path: path.to_owned(),
+                        buffer: sticky.filter(|b| *b != Buffer::Base64Data),
+                        script: None,
+                    });
                 }
                 "base64_decode" => {
                     if sticky == Some(Buffer::Base64Data) {
@@ -893,8 +912,16 @@ mod tests {
             "alert modbus any any -> any any (modbus: function 1; dnp3_func: read; sid:1;)"
         )
         .is_err());
-        let e = one("alert tcp any any -> any any (lua:x.lua; sid:1;)").unwrap_err();
-        assert!(e.message.contains("`lua` is not supported"));
+        // A script is read when the rules are loaded, not parsed.
+        let s = one("alert tcp any any -> any any (http.uri; lua:x.lua; sid:1;)").unwrap();
+        let lua = s.lua.unwrap();
+        assert_eq!(
+            (lua.path.as_str(), lua.buffer),
+            ("x.lua", Some(Buffer::Http(http::Buf::Uri)))
+        );
+        assert!(lua.script.is_none());
+        let e = one("alert tcp any any -> any any (lua:a.lua; luajit:b.lua; sid:1;)").unwrap_err();
+        assert!(e.message.contains("one `lua` script"), "{}", e.message);
         let e = one("alert tcp any any -> any any (smb.share; content:\"x\"; sid:1;)").unwrap_err();
         assert!(e.message.contains("does not decode"));
         let s = one("alert tcp any any -> any any (ssh.software; content:\"x\"; sid:1;)").unwrap();

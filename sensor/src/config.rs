@@ -344,6 +344,26 @@ pub struct RulesConfig {
     /// Refuse a rule, by name, for a keyword accepted without effect on a passive sensor
     /// (`rawbytes`, `target`, `prefilter`) too, not only for what the sensor lacks.
     pub strict: bool,
+    /// Run the `lua` scripts rules name (Suricata 8's `security.lua.allow-rules`); off, such
+    /// rules are refused by name.
+    pub lua: bool,
+    /// Bytes one rule script's Lua state may hold (`security.lua.max-bytes`).
+    pub lua_max_bytes: usize,
+    /// VM instructions one call of a rule script may run (`security.lua.max-instructions`).
+    pub lua_max_instructions: u64,
+}
+
+impl RulesConfig {
+    /// How rules are loaded under this configuration.
+    pub fn load_options(&self) -> rules::LoadOptions {
+        rules::LoadOptions {
+            strict: self.strict,
+            lua: self.lua.then_some(rules::lua::Limits {
+                max_bytes: self.lua_max_bytes,
+                max_instructions: self.lua_max_instructions,
+            }),
+        }
+    }
 }
 
 impl Default for RulesConfig {
@@ -356,6 +376,9 @@ impl Default for RulesConfig {
             address_groups: Default::default(),
             port_groups: Default::default(),
             strict: false,
+            lua: false,
+            lua_max_bytes: rules::lua::Limits::default().max_bytes,
+            lua_max_instructions: rules::lua::Limits::default().max_instructions,
         }
     }
 }
@@ -741,6 +764,19 @@ impl Config {
         if self.capture.snaplen > 262_144 {
             return Err(("capture.snaplen".into(), "at most 262144 bytes".into()));
         }
+        let r = &self.rules;
+        if !(64 * 1024..=1 << 30).contains(&r.lua_max_bytes) {
+            return Err((
+                "rules.lua_max_bytes".into(),
+                format!("{} must be from 65536 to 1073741824 bytes", r.lua_max_bytes),
+            ));
+        }
+        if !(1_000..=1_000_000_000).contains(&r.lua_max_instructions) {
+            return Err((
+                "rules.lua_max_instructions".into(),
+                format!("{} must be from 1000 to 1000000000", r.lua_max_instructions),
+            ));
+        }
         let line = self.limits.ftp_max_line;
         if !(1..=decoders::ftp::MAX_LINE_LIMIT).contains(&line) {
             return Err((
@@ -821,6 +857,10 @@ grade = 2
             let e = err(&format!("{base}\n[capture]\ndrain_seconds = {drain}\n"));
             assert!(e.contains("key `capture.drain_seconds`"), "{drain}: {e}");
         }
+        let e = err(&format!("{base}\n[rules]\nlua_max_bytes = 10\n"));
+        assert!(e.contains("key `rules.lua_max_bytes`"), "{e}");
+        let e = err(&format!("{base}\n[rules]\nlua_max_instructions = 0\n"));
+        assert!(e.contains("key `rules.lua_max_instructions`"), "{e}");
         for line in ["0", "65537"] {
             let e = err(&format!("{base}\n[limits]\nftp_max_line = {line}\n"));
             assert!(e.contains("key `limits.ftp_max_line`"), "{line}: {e}");

@@ -38,6 +38,10 @@ pub struct DetectStats {
     pub threshold_untracked: u64,
     /// Backtracking expressions given up on at PCRE2's match or depth limit.
     pub pcre_limit_hits: u64,
+    /// Rule script calls that failed (a Lua error: the rule did not match).
+    pub lua_errors: u64,
+    /// Rule script calls stopped at the memory or instruction limit.
+    pub lua_limit_hits: u64,
 }
 
 /// The ruleset and the matching state of one pipeline.
@@ -84,12 +88,19 @@ impl Detect {
         self.stats.rules_failed = failed as u64;
         self.stats.reloads += 1;
         self.ruleset = ruleset;
+        // Scripts' states are kept by rule number, which the new ruleset renumbers; the counts
+        // carry over.
+        let lua = std::mem::take(&mut self.detector.lua);
+        self.detector.lua.errors = lua.errors;
+        self.detector.lua.limit_hits = lua.limit_hits;
     }
 
     pub fn refresh_stats(&mut self) {
         self.stats.rules_evaluated = self.detector.evaluated;
         self.stats.threshold_untracked = self.detector.thresholds.untracked;
         self.stats.pcre_limit_hits = rules::pcre::backtrack::limit_hits();
+        self.stats.lua_errors = self.detector.lua.errors;
+        self.stats.lua_limit_hits = self.detector.lua.limit_hits;
     }
 
     /// Write one `alert` event per rule in [`Detect::alerts`], and clear it: the packet's time
@@ -238,7 +249,13 @@ pub fn load_rules(
         }
     }
     // Bulletins' rules come last and may only add alerts (`rules::bulletin`).
-    let mut loaded = rules::load_layered(&sources, bulletins_from, &vars, &classes, cfg.strict);
+    let mut loaded = rules::load_layered(
+        &sources,
+        bulletins_from,
+        &vars,
+        &classes,
+        &cfg.load_options(),
+    );
     errors.append(&mut loaded.errors);
     loaded.errors = errors;
     // As `rules::load` reports them: the built-in sources, then every file found, read or not.

@@ -70,7 +70,7 @@ pub async fn compile(rules: String) -> Result<(), String> {
                 0,
                 &rules::Vars::suricata_defaults(),
                 &rules::Classification::builtin(),
-                false,
+                &rules::LoadOptions::default(),
             );
             match loaded.errors.first() {
                 Some(e) if e.line > 0 => Err(format!("signatures: line {}: {}", e.line, e.message)),
