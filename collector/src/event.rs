@@ -377,6 +377,23 @@ pub struct AnomalyBlock<'a> {
     pub kind: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub event: Option<Cow<'a, str>>,
+    /// An application layer's anomaly: its protocol, the event's name then being the name
+    /// within it, as Suricata writes it.
+    #[serde(borrow)]
+    pub app_proto: Option<Cow<'a, str>>,
+}
+
+impl AnomalyBlock<'_> {
+    /// The anomaly's whole name, as rules and the sensor's stats spell it, whichever layout
+    /// the sensor wrote it in: see [`icsight_eve::anomaly_name`].
+    pub fn name(&self) -> String {
+        let kind = self
+            .anomaly_type
+            .as_deref()
+            .or(self.kind.as_deref())
+            .unwrap_or("");
+        icsight_eve::anomaly_name(kind, self.app_proto.as_deref(), &text(&self.event))
+    }
 }
 
 /// The `flow` block.
@@ -628,7 +645,7 @@ impl<'a> Envelope<'a> {
             .to_owned();
         Ok(with_common!(AnomalyRow, c, tuple t, {
             anomaly_type,
-            event: text(&a.event),
+            event: a.name(),
             raw: line.to_owned(),
         }))
     }
@@ -774,6 +791,31 @@ mod tests {
         assert_eq!(a.technique, "T0836");
         assert_eq!((a.industry.as_str(), a.grade, a.received), ("water", 1, 5));
         assert_eq!(a.ts, 1_795_282_860);
+    }
+
+    #[test]
+    fn an_app_layer_anomaly_is_stored_by_its_whole_name() {
+        let line = |anomaly: &str| {
+            ALERT
+                .replace("\"event_type\":\"alert\"", "\"event_type\":\"anomaly\"")
+                .replace(
+                    &ALERT[ALERT.find("\"alert\":{").unwrap()..ALERT.find(",\"sensor\"").unwrap()],
+                    &format!("\"anomaly\":{anomaly}"),
+                )
+        };
+        let event = |anomaly: &str| match parse(&line(anomaly), &who(), 0, |_| true).unwrap() {
+            Some(Row::Anomaly(a)) => a.event,
+            _ => panic!("not an anomaly"),
+        };
+        let suricata =
+            r#"{"app_proto":"ftp-data","type":"applayer","event":"x_y","layer":"proto_parser"}"#;
+        assert_eq!(event(suricata), "ftp_data.x_y");
+        let http = r#"{"app_proto":"http","type":"applayer","event":"REQUEST_AUTH_UNRECOGNIZED"}"#;
+        assert_eq!(event(http), "http.request_auth_unrecognized");
+        let whole = r#"{"type":"applayer","event":"modbus.invalid_length"}"#;
+        assert_eq!(event(whole), "modbus.invalid_length");
+        let stream = r#"{"app_proto":"modbus","type":"stream","event":"stream.reassembly_gap"}"#;
+        assert_eq!(event(stream), "stream.reassembly_gap");
     }
 
     #[test]

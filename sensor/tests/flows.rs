@@ -206,7 +206,8 @@ fn bad_input_becomes_anomaly_events() {
     run.packet(2, &tcp_frame(c, s, 25, 1, 0x18, &good)); // framing found again
     run.pipeline.finish();
     let ev = run.events();
-    let unanswered = |e: &&serde_json::Value| e["anomaly"]["event"] == "modbus.unanswered_request";
+    let name = |e: &serde_json::Value| icsight_eve::anomaly_name_of(e).unwrap_or_default();
+    let unanswered = |e: &&serde_json::Value| name(e) == "modbus.unanswered_request";
     let anomalies: Vec<_> = ev
         .iter()
         .filter(|e| e["event_type"] == "anomaly")
@@ -220,9 +221,17 @@ fn bad_input_becomes_anomaly_events() {
     );
     assert_eq!(anomalies[0]["anomaly"]["type"], "decode");
     assert_eq!(anomalies[0]["anomaly"]["event"], "decoder.ip.invalid");
+    assert_eq!(name(anomalies[1]), "modbus.invalid_protocol_id");
     assert_eq!(
-        anomalies[1]["anomaly"]["event"],
-        "modbus.invalid_protocol_id"
+        (
+            &anomalies[1]["anomaly"]["app_proto"],
+            &anomalies[1]["anomaly"]["event"]
+        ),
+        (
+            &serde_json::json!("modbus"),
+            &serde_json::json!("invalid_protocol_id")
+        ),
+        "Suricata's layout"
     );
     assert_eq!(
         anomalies[1]["anomaly"]["message"],

@@ -97,7 +97,7 @@ fn of_type<'a>(ev: &'a [Value], t: &str) -> Vec<&'a Value> {
 fn anomaly_names(ev: &[Value]) -> Vec<String> {
     of_type(ev, "anomaly")
         .iter()
-        .map(|e| e["anomaly"]["event"].as_str().unwrap().to_owned())
+        .map(|e| icsight_eve::anomaly_name_of(e).unwrap())
         .collect()
 }
 

@@ -78,15 +78,51 @@ struct AnomalyBody<'a, M: Display> {
     anomaly: Anomaly<'a, M>,
 }
 
+/// An anomaly as Suricata lays it out: an application layer's carries its protocol
+/// (`app_proto`), its name within the protocol (`event`) and `layer`.
 #[derive(Serialize)]
 #[serde(bound = "")]
 struct Anomaly<'a, M: Display> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto: Option<&'static str>,
     #[serde(rename = "type")]
     kind: &'static str,
     event: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<&'static str>,
     direction: &'static str,
     #[serde(serialize_with = "display")]
     message: &'a M,
+}
+
+/// Names of Suricata's HTTP events are upper case (libhtp's table); no name is longer.
+const MAX_EVENT: usize = 64;
+
+/// An application-layer anomaly's name (`ftp.request_command_too_long`, the one its
+/// `app-layer-event` rules use) split as Suricata writes it: the protocol, and the name
+/// within it (`request_command_too_long`; HTTP's in upper case, written into `buf`). A name
+/// not prefixed by a protocol (`applayer.truncated_datagram`) stays whole.
+fn app_event<'b>(
+    event: &'b str,
+    flow: Option<AppProto>,
+    buf: &'b mut [u8; MAX_EVENT],
+) -> (Option<&'static str>, &'b str) {
+    let split = event.split_once('.').and_then(|(prefix, rest)| {
+        let p = AppProto::ALL.into_iter().find(|p| p.name() == prefix)?;
+        Some((p, rest))
+    });
+    let Some((proto, rest)) = split else {
+        return (flow.map(AppProto::label), event);
+    };
+    if proto == AppProto::Http && rest.len() <= MAX_EVENT {
+        let upper = &mut buf[..rest.len()];
+        upper.copy_from_slice(rest.as_bytes());
+        upper.make_ascii_uppercase();
+        if let Ok(u) = std::str::from_utf8(upper) {
+            return (Some(proto.label()), u);
+        }
+    }
+    (Some(proto.label()), rest)
 }
 
 fn display<S: serde::Serializer, M: Display>(m: &&M, s: S) -> Result<S::Ok, S::Error> {
@@ -235,10 +271,19 @@ impl Stage {
         message: &impl Display,
         tx: Option<&B>,
     ) {
+        let mut buf = [0; MAX_EVENT];
+        let (app_proto, name, layer) = if kind == "applayer" {
+            let (p, n) = app_event(event, here.meta.app_proto, &mut buf);
+            (p, n, Some("proto_parser"))
+        } else {
+            (None, event, None)
+        };
         let body = AnomalyBody {
             anomaly: Anomaly {
+                app_proto,
                 kind,
-                event,
+                event: name,
+                layer,
                 direction: direction_name(dir),
                 message,
             },
@@ -271,5 +316,33 @@ impl Stage {
         if wrote {
             here.meta.alerted = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_events_are_named_as_suricata_writes_them() {
+        let mut buf = [0; MAX_EVENT];
+        let ftp = Some(AppProto::Ftp);
+        assert_eq!(
+            app_event("ftp.request_command_too_long", ftp, &mut buf),
+            (Some("ftp"), "request_command_too_long")
+        );
+        assert_eq!(
+            app_event("http.request_line_missing_protocol", None, &mut buf),
+            (Some("http"), "REQUEST_LINE_MISSING_PROTOCOL")
+        );
+        assert_eq!(
+            app_event("ftp_data.x", None, &mut buf),
+            (Some("ftp-data"), "x")
+        );
+        assert_eq!(
+            app_event("applayer.truncated_datagram", Some(AppProto::Dns), &mut buf),
+            (Some("dns"), "applayer.truncated_datagram")
+        );
+        assert_eq!(app_event("odd", None, &mut buf), (None, "odd"));
     }
 }

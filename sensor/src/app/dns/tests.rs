@@ -34,7 +34,7 @@ fn a_bad_additional_section_is_dropped_not_the_message() {
     let kinds: Vec<_> = ev
         .iter()
         .map(|e| match e["event_type"].as_str().unwrap() {
-            "anomaly" => e["anomaly"]["event"].as_str().unwrap().to_owned(),
+            "anomaly" => icsight_eve::anomaly_name_of(e).unwrap(),
             t => t.to_owned(),
         })
         .collect();

@@ -51,17 +51,25 @@ fn finish(ctx: &mut AppCtx<'_>, tx: Transaction) {
     );
 }
 
+/// An anomaly of a command: alerts on it carry the command's `ftp` block, as Suricata's do.
+fn command_anomaly(ctx: &mut AppCtx<'_>, tx: &Transaction, event: &'static str, msg: &str) {
+    let body = eve::Body {
+        ftp: eve::FtpLog(tx),
+    };
+    ctx.app_anomaly_in(AppProto::Ftp, Direction::ToServer, event, &msg, &body);
+}
+
 fn command(state: &mut State, ctx: &mut AppCtx<'_>, c: Command<'_>) {
     let dir = Direction::ToServer;
+    let mut tx = Transaction::request(c.line, c.verb, c.arg, c.truncated);
     if !c.well_formed() {
         let msg = "a command verb that is not 3 or 4 letters";
-        ctx.app_anomaly(AppProto::Ftp, dir, "ftp.invalid_command", &msg);
+        command_anomaly(ctx, &tx, "ftp.invalid_command", msg);
     }
     if c.truncated {
         let msg = "a command line longer than the line limit";
-        ctx.app_anomaly(AppProto::Ftp, dir, "ftp.request_command_too_long", &msg);
+        command_anomaly(ctx, &tx, "ftp.request_command_too_long", msg);
     }
-    let mut tx = Transaction::request(c.line, c.verb, c.arg, c.truncated);
     let announced = if tx.is(b"PORT") {
         port::port(c.arg)
     } else if tx.is(b"EPRT") {
@@ -76,6 +84,10 @@ fn command(state: &mut State, ctx: &mut AppCtx<'_>, c: Command<'_>) {
         state.data = Some((p, true));
     }
     if let Some(command) = DataCommand::from_verb(c.verb) {
+        if matches!(command, DataCommand::Retr | DataCommand::Stor) && c.arg.is_empty() {
+            let msg = "a transfer command that names no file";
+            command_anomaly(ctx, &tx, "ftp.file_without_name", msg);
+        }
         match state.data.take() {
             Some((port, active)) => {
                 // Between the control connection's own addresses, as Suricata expects it:
@@ -98,7 +110,7 @@ fn command(state: &mut State, ctx: &mut AppCtx<'_>, c: Command<'_>) {
             }
             None => {
                 let msg = "a transfer command with no data port announced";
-                ctx.app_anomaly(AppProto::Ftp, dir, "ftp.file_before_port", &msg);
+                command_anomaly(ctx, &tx, "ftp.file_before_port", msg);
             }
         }
     }

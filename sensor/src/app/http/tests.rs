@@ -27,10 +27,11 @@ fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["event_type"] == t).collect()
 }
 
-fn anomalies(events: &[Value]) -> Vec<&str> {
+/// The anomalies' whole names (`http.…`), as rules name them.
+fn anomalies(events: &[Value]) -> Vec<String> {
     of_type(events, "anomaly")
         .iter()
-        .map(|e| e["anomaly"]["event"].as_str().unwrap())
+        .filter_map(|e| icsight_eve::anomaly_name_of(e))
         .collect()
 }
 
