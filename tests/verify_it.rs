@@ -215,10 +215,10 @@ struct Tally {
 /// What must pass today, per protocol the sensor claims: (group, tests passed at least). The
 /// bar only rises; the is 90% of the tests run.
 const PASSING: [(&str, usize); 5] = [
-    ("http", 64),
+    ("http", 67),
     ("http-evader", 161),
     ("dns", 20),
-    ("ftp", 13),
+    ("ftp", 15),
     ("enip", 2),
 ];
 

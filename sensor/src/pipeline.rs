@@ -4,7 +4,7 @@
 //! in-order TCP payload and UDP payload reach the protocol parsers as slices of the frame.
 //! Flows time out by packet time, so a replay behaves as the live capture it was recorded from.
 
-use decoders::Direction;
+use decoders::{AppProto, Direction};
 use serde::Serialize;
 
 use crate::app::{AppCtx, AppState, Detection};
@@ -63,6 +63,8 @@ struct DecodeAnomalyBody {
 
 #[derive(Serialize)]
 struct FlowBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_proto_orig: Option<&'static str>,
     flow: FlowRecord,
     #[serde(skip_serializing_if = "Option::is_none")]
     tcp: Option<TcpRecord>,
@@ -494,6 +496,7 @@ impl Pipeline {
                 vlan: ip.vlan,
                 vlan_len,
                 app_proto: None,
+                app_proto_orig: None,
                 app_failed: false,
                 alerted: false,
                 macs: [None; 2],
@@ -573,6 +576,7 @@ impl Pipeline {
             }
         });
         let body = FlowBody {
+            app_proto_orig: flow.meta.app_proto_orig.map(AppProto::label),
             flow: FlowRecord {
                 pkts_toserver: flow.pkts[0],
                 pkts_toclient: flow.pkts[1],

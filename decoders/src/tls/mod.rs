@@ -111,33 +111,19 @@ fn header(buf: &[u8]) -> Result<Option<(u8, u16, usize)>, Error> {
     Ok(Some((t, v, usize::from(len))))
 }
 
-/// Whether the first payload of a direction starts a TLS handshake: a handshake record whose
-/// first message is a ClientHello to the server or a ServerHello to the client.
-pub fn probe(dir: Direction, bytes: &[u8]) -> Probe {
-    match header(bytes) {
-        Err(_) => Probe::NoMatch,
-        Ok(None) => {
-            // The bytes there so far must agree with a handshake record.
-            let ok = bytes.first().is_none_or(|&t| t == content::HANDSHAKE)
-                && bytes.get(1).is_none_or(|&m| m == 3);
-            if ok {
-                Probe::NeedMore
-            } else {
-                Probe::NoMatch
-            }
-        }
-        Ok(Some((t, _, _))) => {
-            let expected = match dir {
-                Direction::ToServer => handshake::CLIENT_HELLO,
-                Direction::ToClient => handshake::SERVER_HELLO,
-            };
-            match bytes.get(HEADER_LEN) {
-                _ if t != content::HANDSHAKE => Probe::NoMatch,
-                Some(&m) if m == expected => Probe::Match,
-                Some(_) => Probe::NoMatch,
-                None => Probe::NeedMore,
-            }
-        }
+/// Whether the first payload of a direction starts TLS: a handshake record of SSL 3.0 to TLS
+/// 1.3 (`16 03 00` to `16 03 04`), either way, as Suricata's patterns take it. What follows is
+/// the parser's to judge: a record that holds no hello is still TLS, malformed.
+pub fn probe(_dir: Direction, bytes: &[u8]) -> Probe {
+    let prefix = [content::HANDSHAKE, 3];
+    let n = bytes.len().min(prefix.len());
+    if bytes[..n] != prefix[..n] {
+        return Probe::NoMatch;
+    }
+    match bytes.get(2) {
+        None => Probe::NeedMore,
+        Some(&minor) if minor <= 4 => Probe::Match,
+        Some(_) => Probe::NoMatch,
     }
 }
 

@@ -55,8 +55,15 @@ fn records_frame_and_handshakes_gather() {
     let (a, b) = hello.split_at(20);
     let stream = [record(content::HANDSHAKE, a), record(content::HANDSHAKE, b)].concat();
     assert_eq!(probe(Direction::ToServer, &stream), Probe::Match);
-    assert_eq!(probe(Direction::ToClient, &stream), Probe::NoMatch);
+    assert_eq!(
+        probe(Direction::ToClient, &stream),
+        Probe::Match,
+        "either way"
+    );
     assert_eq!(probe(Direction::ToServer, &[22, 3]), Probe::NeedMore);
+    assert_eq!(probe(Direction::ToServer, &[22, 3, 0, 0, 0]), Probe::Match);
+    assert_eq!(probe(Direction::ToServer, &[22, 3, 5]), Probe::NoMatch);
+    assert_eq!(probe(Direction::ToServer, &[23, 3, 3]), Probe::NoMatch);
     assert_eq!(probe(Direction::ToServer, b"GET /"), Probe::NoMatch);
     let mut p = TlsParser;
     let mut hs = Handshake::default();

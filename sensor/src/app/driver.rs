@@ -38,6 +38,12 @@ pub trait Logged: StreamParser {
 
     /// Apply the configured limits to a new flow's parser (FTP's line cap, …).
     fn configure(_parser: &mut Self, _limits: &crate::config::LimitsConfig) {}
+
+    /// The connection now carries another protocol (what a `CONNECT` tunnel carries): how many
+    /// bytes at the end of the last chunk are that protocol's, for detection to start on.
+    fn handover(_state: &Self::State) -> Option<usize> {
+        None
+    }
 }
 
 enum Step<E> {
@@ -84,6 +90,11 @@ impl<P: Logged> Driver<P> {
         let mut d = Driver::default();
         P::configure(&mut d.parser, limits);
         d
+    }
+
+    /// See [`Logged::handover`].
+    pub fn handover(&self) -> Option<usize> {
+        P::handover(&self.state)
     }
 
     pub fn heap_bytes(&self) -> usize {

@@ -356,12 +356,31 @@ macro_rules! declare_app_state {
 
             /// Bytes (or a gap) of a TCP direction.
             pub fn chunk(&mut self, dir: Direction, chunk: Chunk<'_>, ctx: &mut AppCtx<'_>) {
-                if let (AppState::Detecting { .. }, Chunk::Data(bytes)) = (&*self, &chunk) {
+                let data = match chunk {
+                    Chunk::Data(bytes) => Some(bytes),
+                    Chunk::Gap(_) => None,
+                };
+                if let (AppState::Detecting { .. }, Some(bytes)) = (&*self, data) {
                     self.detect(dir, bytes, ctx);
                 }
                 match self {
                     $(AppState::$variant(d) => d.chunk(dir, chunk, ctx),)*
                     AppState::Detecting { .. } | AppState::None => {}
+                }
+                let handover = match self {
+                    $(AppState::$variant(d) => d.handover(),)*
+                    AppState::Detecting { .. } | AppState::None => None,
+                };
+                if let (Some(n), Some(bytes)) = (handover, data) {
+                    // Another protocol from here on: what was open is over, and detection
+                    // starts on the new protocol's first bytes. The handing protocol was
+                    // HTTP, which is never handed to again, so this recurses once.
+                    self.close(ctx);
+                    let meta = &mut ctx.here.meta;
+                    meta.app_proto_orig = meta.app_proto.take();
+                    *self = AppState::detecting();
+                    let from = bytes.len().saturating_sub(n);
+                    self.chunk(dir, Chunk::Data(&bytes[from..]), ctx);
                 }
             }
 

@@ -69,6 +69,7 @@ impl TestFlow {
                 vlan: [0; 2],
                 vlan_len: 0,
                 app_proto: Some(app),
+                app_proto_orig: None,
                 app_failed: false,
                 alerted: false,
                 macs: [None; 2],

@@ -49,6 +49,9 @@ pub struct FlowMeta {
     pub vlan: [u16; 2],
     pub vlan_len: u8,
     pub app_proto: Option<AppProto>,
+    /// The protocol the flow started as, when it changed (HTTP, for what a `CONNECT` tunnel
+    /// carries): the flow event's `app_proto_orig`, as Suricata's.
+    pub app_proto_orig: Option<AppProto>,
     /// Protocol detection gave up: the flow event says `app_proto: failed`, as Suricata's.
     pub app_failed: bool,
     /// Some rule alerted on the flow.

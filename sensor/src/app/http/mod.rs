@@ -130,6 +130,11 @@ pub struct State {
     inflate: [Option<Box<Coding>>; 2],
     /// The file whose parts responses are carrying.
     pieces: Option<Box<Pieces>>,
+    /// A `CONNECT` was answered 2xx: the connection is a tunnel from here.
+    connected: bool,
+    /// The tunnel's first bytes are not HTTP: this many bytes at the end of the last chunk
+    /// start another protocol, for detection to find ([`Logged::handover`]).
+    handover: Option<usize>,
 }
 
 impl State {
@@ -464,6 +469,9 @@ impl Logged for HttpParser {
                     return;
                 };
                 o.tx.set_response(&head);
+                if o.tx.method() == b"CONNECT" && (200..300).contains(&o.tx.status) {
+                    state.connected = true;
+                }
                 o.responding = head.framing != Framing::None;
                 inspect(ctx, o, Progress::ResponseHead);
                 if o.responding {
@@ -496,8 +504,18 @@ impl Logged for HttpParser {
                     }
                 }
             }
+            // What a CONNECT tunnel carries, if not HTTP, is another protocol's, detected
+            // anew as Suricata does (the flow's `app_proto_orig` then says `http`); what a
+            // protocol switch (101) carries is only counted.
+            Pdu::Tunnel(bytes) if std::mem::take(&mut state.connected) => {
+                state.handover = Some(bytes.len());
+            }
             Pdu::Tunnel(_) => {}
         }
+    }
+
+    fn handover(state: &State) -> Option<usize> {
+        state.handover
     }
 
     fn close(state: &mut State, ctx: &mut AppCtx<'_>) {
