@@ -215,7 +215,7 @@ struct Tally {
 /// What must pass today, per protocol the sensor claims: (group, tests passed at least). The
 /// bar only rises; the is 90% of the tests run.
 const PASSING: [(&str, usize); 5] = [
-    ("http", 67),
+    ("http", 68),
     ("http-evader", 161),
     ("dns", 20),
     ("ftp", 15),

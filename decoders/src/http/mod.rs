@@ -653,7 +653,10 @@ impl StreamParser for HttpParser {
         let i = dir.index();
         match self.sides[i] {
             Side::Length(n) if len < n => self.sides[i] = Side::Length(n - len),
-            Side::Length(n) if len == n => {
+            // A hole past the body's end took what lay between messages too (a stray line end
+            // after the body): the next message is read from the hole's end, and a head that
+            // does not start there loses the framing then.
+            Side::Length(_) => {
                 self.sides[i] = Side::Head;
                 self.gap_ended[i] = true;
             }
