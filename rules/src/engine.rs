@@ -305,13 +305,20 @@ fn keyed_fast_pattern<K>(
     }
 }
 
+/// Which of a rule's buffers are one app layer's, and which: `layer!(Tls)`.
+macro_rules! layer {
+    ($layer:ident) => {
+        |b: Buffer| match b {
+            Buffer::$layer(b) => Some(b),
+            _ => None,
+        }
+    };
+}
+
 /// [`keyed_fast_pattern`] over one app layer's buffers: `keyed!(sig, Ssh)`.
 macro_rules! keyed {
     ($sig:expr, $layer:ident) => {
-        keyed_fast_pattern($sig, |b| match b {
-            Buffer::$layer(b) => Some(b),
-            _ => None,
-        })
+        keyed_fast_pattern($sig, layer!($layer))
     };
 }
 
@@ -573,6 +580,38 @@ impl Ruleset {
         det.gathered = gathered;
     }
 
+    /// A transaction read through one app layer's [`BufferIndex`]: each buffer's prefilter
+    /// over each of the buffer's instances in the transaction (`instances`) gathers the
+    /// candidates, which then meet the layer's own keywords (`fields`) and their inspections,
+    /// each over the instances of its buffer (`key`: which of a rule's buffers are the
+    /// layer's). A rule inspecting a buffer the transaction lacks does not match.
+    #[allow(clippy::too_many_arguments)]
+    fn match_indexed<'b, K: Copy, I: Iterator<Item = &'b [u8]>>(
+        &self,
+        index: &'b BufferIndex<K>,
+        (pkt, input): (&PacketView, Input<'_>),
+        bits: &mut FlowVars,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+        instances: impl Fn(K) -> I,
+        key: impl Fn(Buffer) -> Option<K>,
+        fields: impl Fn(&Signature) -> bool,
+    ) {
+        let each = &instances;
+        let scans = index
+            .by_buffer
+            .iter()
+            .flat_map(move |(k, p)| each(*k).map(move |bytes| (p, bytes)));
+        Self::gather(det, &index.always, scans);
+        self.evaluate_gathered(pkt, input, bits, det, alerts, |r| {
+            let s = &r.sig;
+            fields(s)
+                && s.inspections.iter().all(|i| {
+                    key(i.buffer).is_some_and(|k| instances(k).any(|bytes| i.matches(bytes)))
+                })
+        });
+    }
+
     /// The TLS rules due at `progress`, through the prefilters of the buffers there.
     fn match_tls(
         &self,
@@ -583,21 +622,17 @@ impl Ruleset {
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
-        let stage = &self.tls[progress as usize];
-        let scans = stage
-            .by_buffer
-            .iter()
-            .filter_map(|(buf, p)| Some((p, buf.get(t)?)));
-        Self::gather(det, &stage.always, scans);
         let tx = Tx::Tls { tls: t, progress };
-        self.evaluate_gathered(pkt, Input::Tx(&tx), bits, det, alerts, |r| {
-            let s = &r.sig;
-            s.tls.iter().all(|f| f.matches(t))
-                && s.inspections.iter().all(|i| match i.buffer {
-                    Buffer::Tls(b) => b.get(t).is_some_and(|bytes| i.matches(bytes)),
-                    _ => false,
-                })
-        });
+        self.match_indexed(
+            &self.tls[progress as usize],
+            (pkt, Input::Tx(&tx)),
+            bits,
+            det,
+            alerts,
+            |b: crate::tls::Buf| b.get(t).into_iter(),
+            layer!(Tls),
+            |s| s.tls.iter().all(|f| f.matches(t)),
+        );
     }
 
     /// The SSH rules due at `progress` of the side sending the way `pkt` goes.
@@ -610,21 +645,17 @@ impl Ruleset {
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
-        let stage = &self.ssh[progress as usize];
-        let scans = stage
-            .by_buffer
-            .iter()
-            .filter_map(|(buf, p)| Some((p, buf.get(ssh, pkt.dir)?)));
-        Self::gather(det, &stage.always, scans);
         let tx = Tx::Ssh { ssh, progress };
-        self.evaluate_gathered(pkt, Input::Tx(&tx), bits, det, alerts, |r| {
-            let s = &r.sig;
-            s.ssh.iter().all(|f| f.matches(ssh, pkt.dir))
-                && s.inspections.iter().all(|i| match i.buffer {
-                    Buffer::Ssh(b) => b.get(ssh, pkt.dir).is_some_and(|bytes| i.matches(bytes)),
-                    _ => false,
-                })
-        });
+        self.match_indexed(
+            &self.ssh[progress as usize],
+            (pkt, Input::Tx(&tx)),
+            bits,
+            det,
+            alerts,
+            |b: crate::ssh::Buf| b.get(ssh, pkt.dir).into_iter(),
+            layer!(Ssh),
+            |s| s.ssh.iter().all(|f| f.matches(ssh, pkt.dir)),
+        );
     }
 
     /// The FTP rules due at `progress`, through the prefilter of each buffer over each of its
@@ -638,26 +669,24 @@ impl Ruleset {
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
-        let stage = &self.ftp[progress as usize];
-        let scans = stage
-            .by_buffer
-            .iter()
-            .flat_map(|(buf, p)| buf.instances(tx).map(move |bytes| (p, bytes)));
-        Self::gather(det, &stage.always, scans);
         let client = match pkt.dir {
             Direction::ToServer => pkt.src,
             Direction::ToClient => pkt.dst,
         };
         let ftp = Tx::Ftp { tx, progress };
-        self.evaluate_gathered(pkt, Input::Tx(&ftp), bits, det, alerts, |r| {
-            let s = &r.sig;
-            (pkt.dir == Direction::ToClient || !s.ftp_to_client_only())
-                && s.ftp.iter().all(|f| f.matches(tx, client))
-                && s.inspections.iter().all(|i| match i.buffer {
-                    Buffer::Ftp(b) => b.instances(tx).any(|bytes| i.matches(bytes)),
-                    _ => false,
-                })
-        });
+        self.match_indexed(
+            &self.ftp[progress as usize],
+            (pkt, Input::Tx(&ftp)),
+            bits,
+            det,
+            alerts,
+            |b: crate::ftp::Buf| b.instances(tx),
+            layer!(Ftp),
+            |s| {
+                (pkt.dir == Direction::ToClient || !s.ftp_to_client_only())
+                    && s.ftp.iter().all(|f| f.matches(tx, client))
+            },
+        );
     }
 
     /// The rules on an FTP data connection, seen going the way `pkt` goes with what it
@@ -710,19 +739,17 @@ impl Ruleset {
         det: &mut Detector,
         alerts: &mut Vec<u32>,
     ) {
-        let stage = &self.smtp[progress as usize];
-        let scans = stage
-            .by_buffer
-            .iter()
-            .flat_map(|(buf, p)| buf.instances(helo, tx).map(move |bytes| (p, bytes)));
-        Self::gather(det, &stage.always, scans);
         let smtp = Tx::Smtp { helo, tx, progress };
-        self.evaluate_gathered(pkt, Input::Tx(&smtp), bits, det, alerts, |r| {
-            r.sig.inspections.iter().all(|i| match i.buffer {
-                Buffer::Smtp(b) => b.instances(helo, tx).any(|bytes| i.matches(bytes)),
-                _ => false,
-            })
-        });
+        self.match_indexed(
+            &self.smtp[progress as usize],
+            (pkt, Input::Tx(&smtp)),
+            bits,
+            det,
+            alerts,
+            |b: crate::smtp::Buf| b.instances(helo, tx),
+            layer!(Smtp),
+            |_| true,
+        );
     }
 
     /// The DNS rules for a message, through the prefilter of each name buffer over each name.
@@ -741,21 +768,17 @@ impl Ruleset {
         for b in crate::dns::Buf::ALL {
             b.names(m, &mut names[b as usize]);
         }
-        let scans = self
-            .dns
-            .by_buffer
-            .iter()
-            .flat_map(|(buf, p)| names[*buf as usize].iter().map(move |n| (p, n.as_slice())));
-        Self::gather(det, &self.dns.always, scans);
         let tx = Tx::Dns(m);
-        self.evaluate_gathered(pkt, Input::Tx(&tx), bits, det, alerts, |r| {
-            let s = &r.sig;
-            s.dns.iter().all(|f| f.matches(m))
-                && s.inspections.iter().all(|i| match i.buffer {
-                    Buffer::Dns(b) => names[b as usize].iter().any(|n| i.matches(n)),
-                    _ => false,
-                })
-        });
+        self.match_indexed(
+            &self.dns,
+            (pkt, Input::Tx(&tx)),
+            bits,
+            det,
+            alerts,
+            |b: crate::dns::Buf| names[b as usize].iter().map(Vec::as_slice),
+            layer!(Dns),
+            |s| s.dns.iter().all(|f| f.matches(m)),
+        );
         det.names = names;
     }
 
