@@ -329,20 +329,8 @@ impl Watch {
     ) -> bool {
         let ts = place.ts;
         let (client, server) = (meta.client.0, meta.server.0);
-        let protocol = match tx {
-            decoders::Tx::Modbus { .. } => Protocol::Modbus,
-            decoders::Tx::S7comm(_) => Protocol::S7comm,
-            decoders::Tx::S7commPlus(_) => Protocol::S7commplus,
-            decoders::Tx::Dnp3(_) => Protocol::Dnp3,
-            // The baseline learns Modbus, S7 and DNP3; the others are left to the signatures.
-            decoders::Tx::Http { .. }
-            | decoders::Tx::Dns(_)
-            | decoders::Tx::Tls { .. }
-            | decoders::Tx::Ssh { .. }
-            | decoders::Tx::Ftp { .. }
-            | decoders::Tx::FtpData { .. }
-            | decoders::Tx::Smtp { .. }
-            | decoders::Tx::Enip(_) => return false,
+        let Some(protocol) = learned_protocol(tx) else {
+            return false;
         };
         self.stats.transactions += 1;
         if self.mode == Mode::Learn {
@@ -441,14 +429,8 @@ impl Watch {
                 dnp3::observe(pair.dnp3.get_or_insert_with(Default::default), f, &mut j),
                 false,
             ),
-            decoders::Tx::Http { .. }
-            | decoders::Tx::Dns(_)
-            | decoders::Tx::Tls { .. }
-            | decoders::Tx::Ssh { .. }
-            | decoders::Tx::Ftp { .. }
-            | decoders::Tx::FtpData { .. }
-            | decoders::Tx::Smtp { .. }
-            | decoders::Tx::Enip(_) => return false,
+            // `learned_protocol` let no other transaction this far.
+            _ => return false,
         };
         let left = j.points_left;
         self.rt[pi].points = (self.cfg.max_points as usize).saturating_sub(left);
@@ -790,6 +772,25 @@ fn write_asset(eve: &mut EveWriter, ts: Timestamp, a: &Asset, new: bool) {
         },
     };
     eve.write(&Event::unattached(ts, EventType::Asset, body));
+}
+
+/// The protocol a transaction is learned under: the baseline learns Modbus, S7 and DNP3, and
+/// leaves the others to the signatures. The one list of what the baseline reads.
+fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
+    Some(match tx {
+        decoders::Tx::Modbus { .. } => Protocol::Modbus,
+        decoders::Tx::S7comm(_) => Protocol::S7comm,
+        decoders::Tx::S7commPlus(_) => Protocol::S7commplus,
+        decoders::Tx::Dnp3(_) => Protocol::Dnp3,
+        decoders::Tx::Http { .. }
+        | decoders::Tx::Dns(_)
+        | decoders::Tx::Tls { .. }
+        | decoders::Tx::Ssh { .. }
+        | decoders::Tx::Ftp { .. }
+        | decoders::Tx::FtpData { .. }
+        | decoders::Tx::Smtp { .. }
+        | decoders::Tx::Enip(_) => return None,
+    })
 }
 
 #[cfg(test)]
