@@ -35,7 +35,7 @@
 #   baseline_attack.pcap    40 s of the same, then eight steps by the intruder
 #                           (pcaps/baseline_attack.steps.tsv), HMI polling on
 #
-# IT traffic a plant's mirror port carries (for the HTTP, TLS and DNS decoders):
+# IT traffic a plant's mirror port carries (for the HTTP, TLS, DNS and SMB decoders):
 #
 #   it_web_tls.pcap   CPython http.server <- curl (HTTP/1.1, TCP 8080) and
 #                     OpenSSL s_server <- curl (TLS 1.2 and TLS 1.3, TCP 8443)
@@ -44,6 +44,8 @@
 #                     aiosmtpd <- curl (SMTP, TCP 25, a message with a PLC project file)
 #   it_dns.pcap       dnsmasq <- dig (DNS over UDP and TCP 53: plant names, and queries
 #                     whose labels carry encoded data as DNS tunnels do)
+#   it_smb.pcap       Samba smbd <- smbprotocol (SMB2/3, TCP 445, unencrypted: NTLM login,
+#                     listing, download of a PLC project file, an upload, a missing file)
 #
 # and MANIFEST.md is rewritten from what the captures hold.
 #
@@ -55,7 +57,7 @@
 #                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
 #                                               #  dnp3-attack, dnp3-poll, baseline-normal-a,
 #                                               #  baseline-normal-b, baseline-attack, it-web,
-#                                               #  it-files, it-dns)
+#                                               #  it-files, it-dns, it-smb)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
@@ -64,8 +66,11 @@
 #   SKIP_INSTALL=1   do not apt-get/pip anything; fail if something is missing
 #   PYTHON=...       interpreter for the virtualenvs (default /usr/bin/python3)
 #
+# it-smb creates the unix user plantsmb (no home, /usr/sbin/nologin) when it is missing.
+#
 # Packages it installs when missing: Debian tcpdump tshark gcc libc6-dev
-# pkg-config libmodbus-dev python3 python3-venv iproute2; PyPI packages into
+# pkg-config libmodbus-dev python3 python3-venv iproute2 openssl curl
+# openssh-server dnsmasq bind9-dnsutils samba; PyPI packages into
 # virtualenvs under ${XDG_CACHE_HOME:-$HOME/.cache}/icsight-pcaps-venv
 # (never inside the repository).
 set -euo pipefail
@@ -84,14 +89,15 @@ SNAP7_V3_SPEC=${SNAP7_V3_SPEC:-python-snap7==3.3.0}
 YADNP3_SPEC=${YADNP3_SPEC:-yadnp3==3.2.1.4}
 PYFTPDLIB_SPEC=${PYFTPDLIB_SPEC:-pyftpdlib==2.2.0}
 AIOSMTPD_SPEC=${AIOSMTPD_SPEC:-aiosmtpd==1.4.6}
+SMBPROTOCOL_SPEC=${SMBPROTOCOL_SPEC:-smbprotocol==1.17.0}
 
 APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2
-              openssl curl openssh-server dnsmasq bind9-dnsutils)
+              openssl curl openssh-server dnsmasq bind9-dnsutils samba)
 REFERENCE_SCENARIOS=(modbus modbus-offport s7 s7-control s7-control-native dnp3 dnp3-udp)
 ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack)
 NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
 BASELINE_SCENARIOS=(baseline-normal-a baseline-normal-b baseline-attack)
-IT_SCENARIOS=(it-web it-files it-dns)
+IT_SCENARIOS=(it-web it-files it-dns it-smb)
 ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
                "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}")
 
@@ -202,7 +208,7 @@ install_deps() {
     [[ $(id -u) -eq 0 ]] || die "run as root (tcpdump on lo, ports 102/502, apt-get): sudo $0"
     apt_install_missing
     ensure_venv "$VENV" "$PYMODBUS_SPEC" "$SNAP7_V2_SPEC" "$YADNP3_SPEC" "$PYFTPDLIB_SPEC" \
-        "$AIOSMTPD_SPEC"
+        "$AIOSMTPD_SPEC" "$SMBPROTOCOL_SPEC"
     ensure_venv "$VENV_S7V3" "$SNAP7_V3_SPEC"
     for c in tcpdump tshark gcc pkg-config ss; do
         command -v "$c" >/dev/null || die "$c not found"
@@ -476,6 +482,92 @@ run_it_dns() {
     finish_capture it_dns
 }
 
+SMB_USER=plantsmb
+SMB_PASSWORD=Line3-Eng!2024
+run_it_smb() {
+    # Samba's smbd (foreground, a private smb.conf, everything under $WORK) <- smbprotocol, a
+    # pure-Python SMB2/3 client: NTLM login as a local samba account, a listing of the share,
+    # the download of a PLC project file, an upload, a read, an open of a missing file, then
+    # close, tree disconnect and logoff. Encryption off, so names and contents are readable.
+    local smb=$WORK/smb
+    mkdir -p "$smb"/{state,lock,cache,run,ncalrpc,binddns,log,usershares,projects}
+    mkdir -p -m 0700 "$smb/private"
+    # smbd works in the share as the logged-in unix user, who must reach it through $WORK.
+    chmod 0711 "$WORK" "$smb"
+    if ! id -u "$SMB_USER" >/dev/null 2>&1; then
+        log "creating unix user $SMB_USER (no home, no login shell) for the samba account"
+        useradd -M -s /usr/sbin/nologin "$SMB_USER"
+    fi
+    head -c 6000 < <(yes 'PROJECT Line3 TIA Portal V17 ; OB1 FB10 DB1 ; S7-1500 CPU 1516-3 PN/DP') \
+        >"$smb/projects/Line3.ap17"
+    printf 'Line 3 filling station: engineering share. Back up before downloading to the PLC.\n' \
+        >"$smb/projects/readme.txt"
+    chown -R "$SMB_USER:" "$smb/projects"
+    cat >"$smb/smb.conf" <<EOF
+[global]
+    workgroup = PLANT
+    netbios name = FILESRV
+    server role = standalone server
+    security = user
+    map to guest = never
+    passdb backend = tdbsam:$smb/private/passdb.tdb
+    interfaces = lo 127.0.0.1
+    bind interfaces only = yes
+    smb ports = 445
+    disable netbios = yes
+    server min protocol = SMB2_10
+    server smb encrypt = off
+    server signing = auto
+    load printers = no
+    printing = bsd
+    printcap name = /dev/null
+    disable spoolss = yes
+    state directory = $smb/state
+    lock directory = $smb/lock
+    cache directory = $smb/cache
+    private dir = $smb/private
+    pid directory = $smb/run
+    ncalrpc dir = $smb/ncalrpc
+    binddns dir = $smb/binddns
+    usershare path = $smb/usershares
+    log file = $smb/log/log.%m
+    log level = 1
+    obey pam restrictions = no
+    unix password sync = no
+    # synchronous file I/O: with Samba's default async I/O a READ is sometimes answered
+    # with an interim STATUS_PENDING first, and the capture would differ from run to run
+    aio read size = 0
+    aio write size = 0
+
+[projects]
+    path = $smb/projects
+    read only = no
+    valid users = $SMB_USER
+EOF
+    testparm -s "$smb/smb.conf" >"$WORK/testparm.log" 2>&1 || die "smb.conf: $(cat "$WORK/testparm.log")"
+    printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" \
+        | smbpasswd -c "$smb/smb.conf" -s -a "$SMB_USER" >"$WORK/smbpasswd.log" 2>&1 \
+        || die "smbpasswd: $(cat "$WORK/smbpasswd.log")"
+    port_busy tcp 445 && die "tcp port 445 is already in use (a system smbd? systemctl stop smbd)"
+    log "scenario it_smb (tcp/445)"
+    start_capture it_smb "tcp port 445"
+    # smbd in the foreground leads a process group of its own and ends that group when it
+    # stops: so no --no-process-group, which would leave it in this script's group.
+    start_bg "$WORK/smbd.log" smbd --foreground --debug-stdout \
+        --configfile="$smb/smb.conf"
+    local smbd_pid=$LAST_PID
+    wait_port tcp 445 "$smbd_pid"
+    sleep 0.3
+    start_bg "$WORK/smb-client.log" timeout 120 "$VENV/bin/python" "$SRC/smb_client_smbprotocol.py" \
+        --server 127.0.0.1 --port 445 --user "$SMB_USER" --password "$SMB_PASSWORD" --share projects
+    wait "$LAST_PID" || die "it_smb: client failed (its log follows)"
+    sed 's/^/    /' "$WORK/smb-client.log" >&2
+    [[ -s $smb/projects/Boiler.ACD ]] || die "it_smb: Boiler.ACD was not uploaded"
+    sleep 0.3
+    stop_bg "$smbd_pid" TERM
+    finish_capture it_smb
+}
+
 # attack / operations scenarios --------------------------------------------
 run_modbus_writes() {
     # pymodbus treats unit id 0 as broadcast (carried out, never answered).
@@ -625,6 +717,7 @@ declare -A PROTOS=(
     [it_web_tls]="tcp http tls"
     [it_files]="tcp ftp ftp-data ssh smtp imf"
     [it_dns]="udp dns"
+    [it_smb]="tcp nbss smb2"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
@@ -632,6 +725,7 @@ declare -A DECODE_AS=(
 )
 declare -A EXTRA_CHECKS=(
     [it_dns]="tcp.port==53&&dns dns.qry.type==16 dns.flags.rcode==5"
+    [it_smb]="smb2.cmd==3 smb2.cmd==5&&smb2.filename==\"Line3.ap17\" smb2.cmd==8 smb2.cmd==9 smb2.nt_status==0xc0000034 smb2.filename==\"Boiler.ACD\""
     [it_files]="ftp.request.command==EPSV ftp.request.command==PASV ftp.request.command==PORT ftp.request.command==STOR ftp.request.command==LIST ssh.kex.hassh ssh.kex.hasshserver smtp.req.command==DATA imf.from"
     [it_web_tls]="http.request.method==GET tls.handshake.extensions_server_name==\"hmi.plant.example\" tls.handshake.type==11 tls.handshake.extensions.supported_version==0x0304"
     [modbus_pymodbus_libmodbus]="modbus.exception_code"
@@ -845,6 +939,7 @@ write_manifest() {
         [baseline_attack]="$baseline_stacks; intruder: pymodbus $v_pymodbus client and python-snap7 $v_snap7 client (native Snap7)"
         [it_web_tls]="CPython $(python3 -c 'import platform; print(platform.python_version())') http.server and $(openssl version | cut -d' ' -f1-2) s_server ↔ curl $(curl --version | head -1 | cut -d' ' -f2)"
         [it_dns]="dnsmasq $(dnsmasq --version | head -1 | cut -d' ' -f3) ↔ dig $(dig -v 2>&1 | cut -d' ' -f2)"
+        [it_smb]="smbprotocol $(pyver "$VENV" smbprotocol) (pure Python, pyspnego $(pyver "$VENV" pyspnego) NTLM) ↔ Samba $(smbd --version | cut -d' ' -f2) smbd"
         [it_files]="pyftpdlib $(pyver "$VENV" pyftpdlib), OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) sshd and aiosmtpd $(pyver "$VENV" aiosmtpd) ↔ curl $(curl --version | head -1 | cut -d' ' -f2) (libssh2 $(curl --version | grep -o 'libssh2/[0-9.]*' | cut -d/ -f2))"
     )
     declare -A TRANSPORT=(
@@ -870,6 +965,7 @@ write_manifest() {
         [it_web_tls]="TCP 8080 (HTTP) and TCP 8443 (TLS)"
         [it_files]="TCP 21 (FTP) and its data connections, TCP 22 (SSH), TCP 25 (SMTP)"
         [it_dns]="UDP 53 and TCP 53 (DNS)"
+        [it_smb]="TCP 445 (SMB2 over direct TCP, NBSS framing)"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -894,6 +990,7 @@ write_manifest() {
         [baseline_attack]="$BASELINE_CYCLES_ATTACK s of the same HMI polling; from $BASELINE_ATTACK_DELAY s, 127.0.0.66: FC43/14 read device id; FC3 sweep of HR 0-1999; FC16 HR 0-3 := 9999; FC15 coils 0-7 off and FC5 coil 4 on; S7 write_var DB1, M, Q; PLC STOP. Timeline below and in \`baseline_attack.steps.tsv\`"
         [it_web_tls]="GET /index.html and GET /projects/line1.ap17 (a PLC project file) over HTTP/1.1; one TLS 1.2 and one TLS 1.3 handshake with SNI hmi.plant.example, then GET / inside"
         [it_dns]="A queries for hmi.plant.example and historian.plant.example (one over TCP), answered; three TXT queries whose first label is 50+ characters of base32 under t1.updates-cdn.example, refused"
+        [it_smb]="NEGOTIATE (SMB 3.1.1, AES-GMAC signing, no encryption); SESSION_SETUP with SPNEGO/NTLMSSP as plantsmb (STATUS_MORE_PROCESSING_REQUIRED, then success); TREE_CONNECT \`\\\\127.0.0.1\\projects\`; CREATE of the share's root, QUERY_DIRECTORY (. .. readme.txt Line3.ap17, then STATUS_NO_MORE_FILES), CLOSE; CREATE/READ/CLOSE of Line3.ap17 (a 6000-byte PLC project file); CREATE/WRITE/CLOSE of a new Boiler.ACD (3990 bytes); CREATE/READ/CLOSE of readme.txt; CREATE of Line4.ap17, answered STATUS_OBJECT_NAME_NOT_FOUND; TREE_DISCONNECT, LOGOFF, TCP close. Signed, not encrypted: names and contents in the clear"
         [it_files]="FTP: RETR of /projects/line1.ap17 (a PLC project file) over EPSV and over PORT, RETR of recipe.txt over PASV, STOR of uploads/recipe.txt, a LIST; SSH: banners, KEXINIT and NEWKEYS both ways, then a refused login; SMTP: EHLO, one message from eng@plant.example to two recipients with line1.ap17 attached (base64)"
     )
 
@@ -964,6 +1061,12 @@ write_manifest() {
         echo "  restart with a 5 s delay but does not restart."
         echo "- Over UDP, the outstation listens on 20000 and the master uses 20001; the"
         echo "  capture filter is \`udp port 20000\`."
+        echo "- SMB: smbd runs in the foreground with a private smb.conf (everything under a"
+        echo "  temporary directory, 127.0.0.1:445 only, SMB2_10 and up, \`server smb encrypt"
+        echo "  = off\`, \`server signing = auto\`, no printers) and a tdbsam account for the"
+        echo "  unix user \`plantsmb\` (created without home or login shell if missing)."
+        echo "  The client, \`src/smb_client_smbprotocol.py\`, uses smbprotocol's low-level"
+        echo "  API with \`require_encryption=False\`; it signs, as smbprotocol requires."
         echo
         echo "### Attack and normal-polling captures"
         echo
@@ -1018,7 +1121,7 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
               modbus_normal_polling s7comm_attack_control s7comm_normal_polling
               dnp3_attack_control dnp3_normal_polling
-              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files it_dns)
+              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files it_dns it_smb)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -1030,7 +1133,7 @@ main() {
             modbus-writes|modbus-diag|modbus-fcscan|modbus-unitscan|modbus-poll) ;;
             s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
             baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
-            it-web|it-files|it-dns) ;;
+            it-web|it-files|it-dns|it-smb) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -1080,6 +1183,7 @@ main() {
             it-web) run_it_web; verify it_web_tls ;;
             it-files) run_it_files; verify it_files ;;
             it-dns) run_it_dns; verify it_dns ;;
+            it-smb) run_it_smb; verify it_smb ;;
             manifest) ;;
         esac
     done
