@@ -1,11 +1,13 @@
 //! The IT decoders against tshark on the project's IT captures: `pcaps/it_web_tls.pcap`
 //! (CPython's http.server and OpenSSL's s_server answering curl, over HTTP/1.1, TLS 1.2 and
 //! TLS 1.3) and `pcaps/it_files.pcap` (pyftpdlib, OpenSSH's sshd and aiosmtpd answering curl
-//! over FTP, SFTP and SMTP). The EVE events carry what tshark reads from the same frames —
+//! over FTP, SFTP and SMTP), and `pcaps/it_smb.pcap` (Samba's smbd answering the Python
+//! smbprotocol client over SMB 3.1.1). The EVE events carry what tshark reads from the same
+//! frames —
 //! request targets and user agents, SNI, JA3 and JA3S, the certificate's serial, names and
 //! SHA-1; FTP commands, replies and data connections; SSH banners and HASSH; the SMTP
-//! envelope, headers and attachment — and rules on those buffers fire once for each frame
-//! tshark shows them in.
+//! envelope, headers and attachment; SMB commands, statuses, shares, file names and sizes —
+//! and rules on those buffers fire once for each frame tshark shows them in.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -388,4 +390,113 @@ fn datasets_remember_what_they_saw_across_runs() {
     let state = std::fs::read_to_string(tmp.path().join("sni.lst")).unwrap();
     assert_eq!(state.trim(), b64.encode("hmi.plant.example"));
     assert_eq!(run(), [(2, 2)].into(), "seen in the first run");
+}
+
+#[test]
+fn smb_agrees_with_tshark() {
+    let f = |filter: &str, names: &[&str]| fields_of("it_smb", filter, names);
+    let responses = f(
+        "smb2.flags.response==1",
+        &["smb2.cmd", "smb2.nt_status", "smb2.msg_id"],
+    );
+    let created = f("smb2.cmd==5&&smb2.flags.response==0", &["smb2.filename"]);
+    let trees = f("smb2.cmd==3&&smb2.flags.response==0", &["smb2.tree"]);
+    let sizes = f("smb2.cmd==5&&smb2.flags.response==1", &["smb2.eof"]);
+    let dialect = f("smb2.cmd==0&&smb2.flags.response==1", &["smb2.dialect"]);
+    let reads = f("smb2.cmd==8&&smb2.flags.response==0", &["smb2.read_length"]);
+    let writes = f(
+        "smb2.cmd==9&&smb2.flags.response==0",
+        &["smb2.write_length"],
+    );
+    assert!(responses.len() >= 15 && created.len() >= 4, "{responses:?}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = tmp.path().join("smb.rules");
+    std::fs::write(
+        &rules,
+        "alert smb any any -> any any (msg:\"share\"; smb.share; content:\"projects\"; endswith; sid:1;)\n\
+         alert smb any any -> any any (msg:\"project file\"; file.name; content:\".ap17\"; endswith; sid:2;)\n\
+         alert smb any any -> any any (msg:\"smb1 probe\"; content:\"|ff|SMB\"; sid:3;)\n\
+         alert smb any any -> any any (msg:\"raw create on the wire\"; flow:to_server; content:\"B|00|o|00|i|00|l|00|e|00|r|00|\"; sid:4;)\n",
+    )
+    .unwrap();
+    let events = replay_rules("it_smb", &rules);
+    let smb: Vec<&Value> = events.iter().filter(|e| e["event_type"] == "smb").collect();
+
+    // One event per response, in order, with its command and status.
+    let ours: Vec<(String, String)> = smb
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e["smb"][k].as_str().unwrap_or("").to_owned();
+            (s("command"), s("status_code"))
+        })
+        .collect();
+    let theirs: Vec<(String, String)> = responses
+        .iter()
+        .map(|r| {
+            let cmd = r[0].parse().unwrap();
+            let status = u32::from_str_radix(r[1].trim_start_matches("0x"), 16).unwrap();
+            (
+                decoders::smb::smb2::command_name(cmd).to_owned(),
+                format!("{status:#x}"),
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs, "SMB commands and statuses");
+    // File names of the CREATEs, the share, the sizes, the dialect.
+    let create = |e: &&&Value| e["smb"]["command"] == "SMB2_COMMAND_CREATE";
+    let names: Vec<&str> = smb
+        .iter()
+        .filter(create)
+        .filter_map(|e| e["smb"]["filename"].as_str())
+        .collect();
+    let their_names: Vec<&str> = created
+        .iter()
+        .map(|c| c[0].as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert_eq!(names, their_names, "CREATE file names");
+    let share = smb
+        .iter()
+        .find(|e| e["smb"]["command"] == "SMB2_COMMAND_TREE_CONNECT")
+        .unwrap();
+    assert_eq!(share["smb"]["share"], trees[0][0].as_str());
+    let our_sizes: Vec<u64> = smb
+        .iter()
+        .filter(create)
+        .filter_map(|e| e["smb"]["size"].as_u64())
+        .collect();
+    let their_sizes: Vec<u64> = sizes.iter().filter_map(|s| s[0].parse().ok()).collect();
+    assert_eq!(our_sizes, their_sizes, "file sizes");
+    assert_eq!(smb[0]["smb"]["dialect"], "3.11");
+    assert_eq!(dialect[0][0], "0x0311");
+    // Files read and written: one fileinfo each, its size what the READs and WRITEs moved.
+    let files: BTreeMap<&str, u64> = events
+        .iter()
+        .filter(|e| e["event_type"] == "fileinfo")
+        .map(|e| {
+            (
+                e["fileinfo"]["filename"].as_str().unwrap(),
+                e["fileinfo"]["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let read: u64 = reads.iter().filter_map(|r| r[0].parse::<u64>().ok()).sum();
+    let written: u64 = writes.iter().filter_map(|r| r[0].parse::<u64>().ok()).sum();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files["Boiler.ACD"], written);
+    assert_eq!(files["Line3.ap17"] + files["readme.txt"], read);
+    // Rules: the share once (its TREE_CONNECT), each project file's CREATE, no SMB1, and
+    // the raw name on the wire in one packet.
+    let alerts = |sid: u64| {
+        events
+            .iter()
+            .filter(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == sid)
+            .count()
+    };
+    let projects = their_names.iter().filter(|n| n.ends_with(".ap17")).count();
+    assert_eq!(
+        (alerts(1), alerts(2), alerts(3), alerts(4)),
+        (1, projects, 0, 1)
+    );
 }

@@ -13,7 +13,6 @@ const RULES: usize = 21_128;
 
 /// Every refusal, by reason: what the sensor does not offer (yet).
 const REFUSED: &[(&str, usize)] = &[
-    ("unknown protocol `smb`", 33),
     ("byte_test: 0 bytes: must be 1 to 23", 7),
     ("keyword `dce_iface` is not supported", 1),
     (

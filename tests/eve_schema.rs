@@ -18,9 +18,9 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 /// Event types Suricata writes too: the ones its schema speaks for.
-const SHARED_TYPES: [&str; 13] = [
+const SHARED_TYPES: [&str; 14] = [
     "flow", "alert", "anomaly", "stats", "modbus", "dnp3", "http", "tls", "fileinfo", "ssh", "ftp",
-    "ftp_data", "smtp",
+    "ftp_data", "smtp", "smb",
 ];
 
 /// The extensions listed in `docs/eve/extensions.md`: each a `- \`PATH\`` line, PATH a JSON

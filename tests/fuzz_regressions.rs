@@ -129,3 +129,8 @@ fn smtp_corpus() {
 fn enip_corpus() {
     replay("enip", streams::enip);
 }
+
+#[test]
+fn smb_corpus() {
+    replay("smb", streams::smb);
+}

@@ -59,6 +59,7 @@ macro_rules! for_each_protocol {
             Ssh, ssh, $crate::ssh::SshParser;
             Ftp, ftp, $crate::ftp::FtpParser;
             Smtp, smtp, $crate::smtp::SmtpParser;
+            Smb, smb, $crate::smb::SmbParser;
             FtpData, ftp_data, $crate::ftp_data::FtpDataParser;
         }
     };
@@ -181,6 +182,8 @@ pub enum Tx<'p, 'a> {
         filename: &'p [u8],
         data: &'p [u8],
     },
+    /// An SMB command, with its response once it has come.
+    Smb(&'p crate::smb::Transaction),
 }
 
 impl Tx<'_, '_> {
@@ -198,6 +201,7 @@ impl Tx<'_, '_> {
             Tx::Ftp { .. } => AppProto::Ftp,
             Tx::FtpData { .. } => AppProto::FtpData,
             Tx::Smtp { .. } => AppProto::Smtp,
+            Tx::Smb(_) => AppProto::Smb,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Zero-copy decoders for the protocols icsight watches: industrial ones, and the IT protocols
-//! beside them (HTTP, DNS, TLS, SSH, FTP, SMTP).
+//! beside them (HTTP, DNS, TLS, SSH, FTP, SMTP, SMB).
 //!
 //! # The no-panic contract
 //!
@@ -27,6 +27,7 @@ pub mod http;
 pub mod line;
 pub mod modbus;
 pub mod s7comm;
+pub mod smb;
 pub mod smtp;
 pub mod ssh;
 pub mod tls;

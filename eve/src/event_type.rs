@@ -26,13 +26,14 @@ pub enum EventType {
     /// An FTP data connection: the file or listing it carried.
     FtpData,
     Smtp,
+    Smb,
     /// A file seen in a transaction (its metadata; nothing is extracted).
     Fileinfo,
 }
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 19] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -50,6 +51,7 @@ impl EventType {
         EventType::Ftp,
         EventType::FtpData,
         EventType::Smtp,
+        EventType::Smb,
         EventType::Fileinfo,
     ];
 
@@ -73,6 +75,7 @@ impl EventType {
             EventType::Ftp => "ftp",
             EventType::FtpData => "ftp_data",
             EventType::Smtp => "smtp",
+            EventType::Smb => "smb",
             EventType::Fileinfo => "fileinfo",
         }
     }
@@ -103,6 +106,7 @@ impl EventType {
                 | EventType::Ftp
                 | EventType::FtpData
                 | EventType::Smtp
+                | EventType::Smb
                 | EventType::Fileinfo
         )
     }

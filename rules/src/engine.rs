@@ -255,6 +255,7 @@ pub struct Ruleset {
     enip: Vec<u32>,
     /// By [`decoders::smtp::Progress`].
     smtp: [BufferIndex<crate::smtp::Buf>; 2],
+    smb: BufferIndex<crate::smb::Buf>,
     events: HashMap<String, Vec<u32>>,
     counts: Counts,
     flowbits: FlowbitNames,
@@ -351,6 +352,7 @@ impl Ruleset {
         let mut ssh: [IndexBuilder<crate::ssh::Buf>; 2] = Default::default();
         let mut ftp: [IndexBuilder<crate::ftp::Buf>; 2] = Default::default();
         let mut smtp: [IndexBuilder<crate::smtp::Buf>; 2] = Default::default();
+        let mut smb: IndexBuilder<crate::smb::Buf> = IndexBuilder::default();
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
@@ -362,6 +364,9 @@ impl Ruleset {
                 set.counts.transaction += 1;
             } else if s.has_smtp_keywords() {
                 smtp[s.smtp_stage() as usize].add(i, keyed!(s, Smtp));
+                set.counts.transaction += 1;
+            } else if s.has_smb_keywords() {
+                smb.add(i, keyed!(s, Smb));
                 set.counts.transaction += 1;
             } else if !s.enip.is_empty() {
                 set.enip.push(i);
@@ -418,6 +423,7 @@ impl Ruleset {
         set.ftp = ftp.map(IndexBuilder::build);
         set.smtp = smtp.map(IndexBuilder::build);
         set.dns = dns.build();
+        set.smb = smb.build();
         set.packet = Prefilter::build(packet);
         set.stream = Prefilter::build(stream);
         set.counts.rules = rules.len();
@@ -528,6 +534,10 @@ impl Ruleset {
             }
             Tx::Smtp { helo, tx, progress } => {
                 self.match_smtp(pkt, helo, tx, *progress, bits, det, alerts);
+                return;
+            }
+            Tx::Smb(t) => {
+                self.match_smb(pkt, t, bits, det, alerts);
                 return;
             }
             Tx::Modbus { request, .. } => (&self.modbus, request.map(|r| r.function_raw)),
@@ -752,6 +762,32 @@ impl Ruleset {
         );
     }
 
+    /// The SMB rules for a command, inspected as it arrives (or, for a rule that says
+    /// `to_client`, at its response), through the prefilter of each buffer.
+    fn match_smb(
+        &self,
+        pkt: &PacketView,
+        t: &decoders::smb::Transaction,
+        bits: &mut FlowVars,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        if self.smb.always.is_empty() && self.smb.by_buffer.is_empty() {
+            return;
+        }
+        let tx = Tx::Smb(t);
+        self.match_indexed(
+            &self.smb,
+            (pkt, Input::Tx(&tx)),
+            bits,
+            det,
+            alerts,
+            |b: crate::smb::Buf| b.get(t).into_iter(),
+            layer!(Smb),
+            |s| s.flow.direction.unwrap_or(Direction::ToServer) == pkt.dir,
+        );
+    }
+
     /// The DNS rules for a message, through the prefilter of each name buffer over each name.
     fn match_dns(
         &self,
@@ -972,6 +1008,7 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         | Tx::Ftp { .. }
         | Tx::FtpData { .. }
         | Tx::Smtp { .. }
+        | Tx::Smb(_)
         | Tx::Enip(_) => false,
     }
 }

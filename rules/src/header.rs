@@ -40,6 +40,7 @@ pub enum Protocol {
     Ftp,
     FtpData,
     Smtp,
+    Smb,
 }
 
 impl Protocol {
@@ -62,6 +63,7 @@ impl Protocol {
             Protocol::Ftp => "ftp",
             Protocol::FtpData => "ftp-data",
             Protocol::Smtp => "smtp",
+            Protocol::Smb => "smb",
         }
     }
 
@@ -82,6 +84,7 @@ impl Protocol {
             Protocol::Ftp => Some(AppProto::Ftp),
             Protocol::FtpData => Some(AppProto::FtpData),
             Protocol::Smtp => Some(AppProto::Smtp),
+            Protocol::Smb => Some(AppProto::Smb),
         }
     }
 
@@ -103,6 +106,7 @@ impl Protocol {
             "ftp" => Protocol::Ftp,
             "ftp-data" => Protocol::FtpData,
             "smtp" => Protocol::Smtp,
+            "smb" => Protocol::Smb,
             _ => return None,
         })
     }

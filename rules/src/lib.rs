@@ -41,6 +41,7 @@ pub mod pcre;
 pub mod prefilter;
 pub mod s7comm;
 pub mod signature;
+pub mod smb;
 pub mod smtp;
 pub mod ssh;
 pub mod tag;

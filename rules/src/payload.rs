@@ -36,6 +36,8 @@ pub enum Buffer {
     Ftp(crate::ftp::Buf),
     /// A buffer of an SMTP transaction (each instance in turn).
     Smtp(crate::smtp::Buf),
+    /// A buffer of an SMB transaction.
+    Smb(crate::smb::Buf),
     /// `file.name` as written, before the rule's protocol says whose file it is.
     FileName,
     /// `base64_data`: what the rule's `base64_decode` decoded. Only while a rule is read:
@@ -71,6 +73,9 @@ impl Buffer {
             n if crate::smtp::Buf::sticky(n).is_some() => {
                 Ok(crate::smtp::Buf::sticky(n).map(Buffer::Smtp))
             }
+            n if crate::smb::Buf::sticky(n).is_some() => {
+                Ok(crate::smb::Buf::sticky(n).map(Buffer::Smb))
+            }
             n if UNDECODED
                 .iter()
                 .any(|p| n.strip_prefix(p).is_some_and(|r| r.starts_with(['.', '_']))) =>
@@ -85,8 +90,8 @@ impl Buffer {
 }
 
 /// Protocols whose buffers Suricata offers and this sensor does not decode yet.
-const UNDECODED: [&str; 11] = [
-    "smb", "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike", "http2", "ldap",
+const UNDECODED: [&str; 10] = [
+    "krb5", "dcerpc", "sip", "snmp", "mqtt", "rdp", "quic", "ike", "http2", "ldap",
 ];
 
 #[derive(Debug, Clone, PartialEq)]

@@ -412,13 +412,22 @@ impl Signature {
             )),
             _ => None,
         };
+        let smb = sig.header.protocol == Protocol::Smb;
         for i in &mut sig.inspections {
             match (i.buffer, files) {
                 (Buffer::Http(http::Buf::FileData), Some((data, _))) => i.buffer = data,
                 (Buffer::FileName, Some((_, name))) => i.buffer = name,
+                (Buffer::FileName, None) if smb => {
+                    i.buffer = Buffer::Smb(crate::smb::Buf::FileName)
+                }
+                (Buffer::Http(http::Buf::FileData), None) if smb => {
+                    return Err(err(
+                        "`file_data` on `smb` rules: the sensor keeps no SMB file contents".into(),
+                    ))
+                }
                 (Buffer::FileName, None) => {
                     return Err(err(
-                        "`file.name` is read on `smtp` and `ftp-data` rules only".into(),
+                        "`file.name` is read on `smtp`, `ftp-data` and `smb` rules only".into(),
                     ))
                 }
                 _ => {}
@@ -578,6 +587,7 @@ impl Signature {
             (self.has_ftp_keywords(), AppProto::Ftp),
             (self.has_ftp_data_keywords(), AppProto::FtpData),
             (self.has_smtp_keywords(), AppProto::Smtp),
+            (self.has_smb_keywords(), AppProto::Smb),
         ]
         .into_iter()
         .filter(|(on, _)| *on)
@@ -697,6 +707,14 @@ impl Signature {
             .any(|i| matches!(i.buffer, Buffer::Smtp(_)))
     }
 
+    /// Whether the rule reads an SMB transaction: `smb.share`, `smb.named_pipe`, or
+    /// `file.name` in an `smb` rule.
+    pub fn has_smb_keywords(&self) -> bool {
+        self.inspections
+            .iter()
+            .any(|i| matches!(i.buffer, Buffer::Smb(_)))
+    }
+
     /// When an SMTP rule can be decided: at the envelope, or once the message is read.
     pub fn smtp_stage(&self) -> decoders::smtp::Progress {
         self.inspections
@@ -748,6 +766,7 @@ impl Signature {
             || self.has_ftp_keywords()
             || self.has_ftp_data_keywords()
             || self.has_smtp_keywords()
+            || self.has_smb_keywords()
             || self.header.protocol == Protocol::S7commPlus
     }
 
@@ -922,8 +941,14 @@ mod tests {
         assert!(lua.script.is_none());
         let e = one("alert tcp any any -> any any (lua:a.lua; luajit:b.lua; sid:1;)").unwrap_err();
         assert!(e.message.contains("one `lua` script"), "{}", e.message);
-        let e = one("alert tcp any any -> any any (smb.share; content:\"x\"; sid:1;)").unwrap_err();
+        let e =
+            one("alert tcp any any -> any any (krb5.cname; content:\"x\"; sid:1;)").unwrap_err();
         assert!(e.message.contains("does not decode"));
+        let s = one("alert tcp any any -> any any (smb.share; content:\"x\"; sid:1;)").unwrap();
+        assert_eq!(s.app_proto(), Some(AppProto::Smb));
+        let s = one("alert smb any any -> any any (file.name; content:\".ap17\"; sid:1;)").unwrap();
+        assert!(s.has_smb_keywords());
+        assert!(one("alert smb any any -> any any (file_data; content:\"x\"; sid:1;)").is_err());
         let s = one("alert tcp any any -> any any (ssh.software; content:\"x\"; sid:1;)").unwrap();
         assert_eq!(s.app_proto(), Some(AppProto::Ssh));
         let s = one("alert ftp any any -> any any (ftp.command; content:\"RETR\"; ftp.reply; content:\"226\"; sid:1;)").unwrap();

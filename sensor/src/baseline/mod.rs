@@ -789,6 +789,7 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         | decoders::Tx::Ftp { .. }
         | decoders::Tx::FtpData { .. }
         | decoders::Tx::Smtp { .. }
+        | decoders::Tx::Smb(_)
         | decoders::Tx::Enip(_) => return None,
     })
 }

@@ -62,6 +62,7 @@ pub struct EventCounts {
     pub ftp: u64,
     pub ftp_data: u64,
     pub smtp: u64,
+    pub smb: u64,
     pub fileinfo: u64,
     pub other: u64,
 }
@@ -86,6 +87,7 @@ impl EventCounts {
             EventType::Ftp => &mut self.ftp,
             EventType::FtpData => &mut self.ftp_data,
             EventType::Smtp => &mut self.smtp,
+            EventType::Smb => &mut self.smb,
             EventType::Fileinfo => &mut self.fileinfo,
             EventType::Asset => &mut self.other,
         }
