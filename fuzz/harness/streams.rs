@@ -1,4 +1,4 @@
-//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP) on arbitrary bytes, fed as the sensor's
+//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP, SMB) on arbitrary bytes, fed as the sensor's
 //! driver feeds a connection: segments whose size the first byte picks, each to the direction
 //! a bit of it picks, held bytes growing until a PDU frames. Every PDU lies inside what was
 //! held and is non-empty; what each PDU carries is read as the sensor reads it
@@ -135,6 +135,35 @@ pub fn enip(data: &[u8]) {
     feed::<EnipParser>(data, |_, pdu: Pdu<'_>| {
         if let Some(c) = pdu.cip() {
             read(&c, 0);
+        }
+    });
+}
+
+/// SMB: session messages, every SMB2 message of each (compounds) read field by field, names
+/// converted from UTF-16 as the sensor converts them.
+pub fn smb(data: &[u8]) {
+    use decoders::smb::{probe, tx, Pdu, Smb, SmbParser};
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    feed::<SmbParser>(data, |_, pdu| {
+        let Pdu::Message(m) = pdu else {
+            return;
+        };
+        assert!(m.bytes.len() <= decoders::smb::MAX_KEPT);
+        if let Smb::Smb2(messages) = m.smb() {
+            let mut name = Vec::new();
+            for s in messages {
+                let _ = (s.has_header(), s.command(), s.status(), s.tree_id());
+                let _ = (s.file_id(), s.end_of_file(), s.length(), s.offset());
+                let _ = (s.data_length(), s.dialect(), s.share_type());
+                let _ = s.dialects_offered().count();
+                for utf16 in [s.create_name(), s.tree_path()].into_iter().flatten() {
+                    name.clear();
+                    tx::utf16_to_utf8(utf16, &mut name);
+                    let _ = tx::share_name(&name);
+                }
+            }
         }
     });
 }
