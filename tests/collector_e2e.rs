@@ -183,7 +183,11 @@ fn describe(e: &Value) -> String {
             s(&e["dest_ip"]),
             s(&e["alert"]["signature"]),
         ),
-        Some("anomaly") => format!("anomaly {}", s(&e["anomaly"]["event"])),
+        // Stored by its whole name (`modbus.invalid_value`), whichever layout EVE wrote.
+        Some("anomaly") => format!(
+            "anomaly {}",
+            icsight_eve::anomaly_name_of(e).unwrap_or_default()
+        ),
         Some("flow") => format!(
             "flow {} {} {}",
             s(&e["src_ip"]),
