@@ -27,6 +27,10 @@ const MAX_TREES: usize = 64;
 /// Files a flow may have open.
 const MAX_FILES: usize = 256;
 
+/// The file id a related compound request uses for "the file the `CREATE` before me opens"
+/// (MS-SMB2 §3.2.4.1.4).
+const RELATED_FILE: FileId = [0xff; 16];
+
 /// A command awaiting its response: its message id (SMB1's multiplex id) and the file it is
 /// about.
 struct Pending {
@@ -97,9 +101,13 @@ impl State {
             .map(|(_, s)| s.as_slice())
     }
 
+    /// An open file by id; a related compound's placeholder id is the file opened last, the
+    /// `CREATE` before it in the compound having been answered just before.
     fn file(&mut self, id: Option<FileId>) -> Option<&mut OpenFile> {
-        let id = id?;
-        self.files.iter_mut().find(|f| f.id == id)
+        match id? {
+            RELATED_FILE => self.files.last_mut(),
+            id => self.files.iter_mut().find(|f| f.id == id),
+        }
     }
 
     fn begin(&mut self, version: u8, command: u16, session_id: u64, tree_id: u32) -> Transaction {
@@ -137,10 +145,15 @@ impl State {
         self.pending.push_back(p);
     }
 
-    fn request(&mut self, ctx: &mut AppCtx<'_>, s: &Smb2<'_>) {
+    /// A request; `before` is the file name of the request before it in a compound, which a
+    /// related request's placeholder file id stands for.
+    fn request(&mut self, ctx: &mut AppCtx<'_>, s: &Smb2<'_>, before: &[u8]) {
         let cmd = s.command();
         let mut tx = self.begin(2, cmd, s.session_id(), s.tree_id().unwrap_or(0));
         let file = s.file_id();
+        if file == Some(RELATED_FILE) {
+            tx.filename = before.to_vec();
+        }
         match cmd {
             command::NEGOTIATE => tx.client_dialects = s.dialects_offered().take(32).collect(),
             command::TREE_CONNECT => {
@@ -158,8 +171,11 @@ impl State {
             }
             _ => {}
         }
-        if let Some(f) = self.file(file) {
+        let known = file.filter(|id| *id != RELATED_FILE);
+        if let Some(f) = self.file(known) {
             tx.filename = f.name.clone();
+        }
+        if let Some(f) = self.file(file) {
             if cmd == command::WRITE {
                 f.written += u64::from(s.length().unwrap_or(0));
             }
@@ -278,6 +294,7 @@ impl State {
     fn message(&mut self, ctx: &mut AppCtx<'_>, dir: Direction, m: Message<'_>) {
         match m.smb() {
             Smb::Smb2(messages) => {
+                let mut before = Vec::new();
                 for s in messages {
                     if !s.has_header() {
                         let msg = "an SMB2 header cut short or of the wrong size";
@@ -287,7 +304,10 @@ impl State {
                     if s.is_response() {
                         self.response(ctx, &s);
                     } else {
-                        self.request(ctx, &s);
+                        self.request(ctx, &s, &before);
+                        if let Some(p) = self.pending.back() {
+                            before.clone_from(&p.tx.filename);
+                        }
                     }
                 }
             }
@@ -336,3 +356,6 @@ impl Logged for SmbParser {
             + state.files.capacity() * std::mem::size_of::<OpenFile>()
     }
 }
+
+#[cfg(test)]
+mod tests;
