@@ -408,6 +408,10 @@ fn smb_agrees_with_tshark() {
         "smb2.cmd==9&&smb2.flags.response==0",
         &["smb2.write_length"],
     );
+    let logins = f(
+        "ntlmssp.messagetype==3",
+        &["ntlmssp.auth.username", "ntlmssp.auth.hostname"],
+    );
     assert!(responses.len() >= 15 && created.len() >= 4, "{responses:?}");
 
     let tmp = tempfile::tempdir().unwrap();
@@ -417,7 +421,8 @@ fn smb_agrees_with_tshark() {
         "alert smb any any -> any any (msg:\"share\"; smb.share; content:\"projects\"; endswith; sid:1;)\n\
          alert smb any any -> any any (msg:\"project file\"; file.name; content:\".ap17\"; endswith; sid:2;)\n\
          alert smb any any -> any any (msg:\"smb1 probe\"; content:\"|ff|SMB\"; sid:3;)\n\
-         alert smb any any -> any any (msg:\"raw create on the wire\"; flow:to_server; content:\"B|00|o|00|i|00|l|00|e|00|r|00|\"; sid:4;)\n",
+         alert smb any any -> any any (msg:\"raw create on the wire\"; flow:to_server; content:\"B|00|o|00|i|00|l|00|e|00|r|00|\"; sid:4;)\n\
+         alert smb any any -> any any (msg:\"login\"; smb.ntlmssp_user; content:\"plantsmb\"; bsize:8; sid:5;)\n",
     )
     .unwrap();
     let events = replay_rules("it_smb", &rules);
@@ -496,7 +501,21 @@ fn smb_agrees_with_tshark() {
     };
     let projects = their_names.iter().filter(|n| n.ends_with(".ap17")).count();
     assert_eq!(
-        (alerts(1), alerts(2), alerts(3), alerts(4)),
-        (1, projects, 0, 1)
+        (alerts(1), alerts(2), alerts(3), alerts(4), alerts(5)),
+        (1, projects, 0, 1, logins.len())
     );
+    // Who logged in, as tshark reads the NTLMSSP AUTHENTICATE message.
+    let ours: Vec<(&str, &str)> = smb
+        .iter()
+        .filter(|e| e["smb"]["ntlmssp"].is_object())
+        .map(|e| {
+            let n = &e["smb"]["ntlmssp"];
+            (n["user"].as_str().unwrap(), n["host"].as_str().unwrap())
+        })
+        .collect();
+    let theirs: Vec<(&str, &str)> = logins
+        .iter()
+        .map(|l| (l[0].as_str(), l[1].as_str()))
+        .collect();
+    assert_eq!(ours, theirs, "NTLMSSP logins");
 }

@@ -158,6 +158,14 @@ pub fn smb(data: &[u8]) {
                 let _ = (s.file_id(), s.end_of_file(), s.length(), s.offset());
                 let _ = (s.data_length(), s.dialect(), s.share_type());
                 let _ = s.dialects_offered().count();
+                if let Some(a) = s
+                    .security_blob()
+                    .and_then(decoders::smb::ntlmssp::find_auth)
+                {
+                    name.clear();
+                    tx::utf16_to_utf8(a.user, &mut name);
+                    let _ = (a.domain, a.host, a.unicode);
+                }
                 for utf16 in [s.create_name(), s.tree_path()].into_iter().flatten() {
                     name.clear();
                     tx::utf16_to_utf8(utf16, &mut name);

@@ -1,4 +1,5 @@
-//! The SMB keywords: the sticky buffers `smb.share` (a `TREE_CONNECT`'s share path,
+//! The SMB keywords: the sticky buffers `smb.ntlmssp_user` and `smb.ntlmssp_domain` (who a
+//! `SESSION_SETUP` logs in), `smb.share` (a `TREE_CONNECT`'s share path,
 //! `\\server\share`), `smb.named_pipe` (the pipe a `CREATE` on `IPC$` opens) and, on `smb`
 //! rules, `file.name` (the file a `CREATE` opens, once a file however much of it is then read
 //! or written). All three are the request's, so a rule is inspected as the command arrives
@@ -13,6 +14,8 @@ pub enum Buf {
     Share,
     NamedPipe,
     FileName,
+    NtlmsspUser,
+    NtlmsspDomain,
 }
 
 impl Buf {
@@ -20,6 +23,8 @@ impl Buf {
         Some(match name {
             "smb.share" | "smb_share" => Buf::Share,
             "smb.named_pipe" | "smb_named_pipe" => Buf::NamedPipe,
+            "smb.ntlmssp_user" | "smb_ntlmssp_user" => Buf::NtlmsspUser,
+            "smb.ntlmssp_domain" | "smb_ntlmssp_domain" => Buf::NtlmsspDomain,
             _ => return None,
         })
     }
@@ -34,6 +39,8 @@ impl Buf {
                 &tx.filename
             }
             Buf::FileName if tx.command == command::CREATE && !tx.pipe => &tx.filename,
+            Buf::NtlmsspUser if tx.ntlmssp => &tx.ntlmssp_user,
+            Buf::NtlmsspDomain if tx.ntlmssp => &tx.ntlmssp_domain,
             _ => return None,
         };
         (!b.is_empty()).then_some(b)

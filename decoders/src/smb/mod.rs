@@ -9,9 +9,11 @@
 //! and the rest is skipped as it streams by, so no message is ever buffered whole.
 //!
 //! * [`smb2`]: the SMB2/3 header and command bodies, borrowed;
+//! * [`ntlmssp`]: who a `SESSION_SETUP` logs in;
 //! * [`smb1`]: the SMB1 header;
 //! * [`tx`]: a request and its response, what signatures inspect.
 
+pub mod ntlmssp;
 pub mod smb1;
 pub mod smb2;
 pub mod tx;

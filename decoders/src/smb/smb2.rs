@@ -275,6 +275,14 @@ impl<'a> Smb2<'a> {
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
     }
 
+    /// `SESSION_SETUP` request: the security blob (SPNEGO around NTLMSSP or Kerberos).
+    pub fn security_blob(&self) -> Option<&'a [u8]> {
+        if self.command() != command::SESSION_SETUP || self.is_response() {
+            return None;
+        }
+        self.at_header(self.body_u16(12)?, self.body_u16(14)?)
+    }
+
     /// `TREE_CONNECT` request: the share's path (`\\server\share`, UTF-16LE).
     pub fn tree_path(&self) -> Option<&'a [u8]> {
         if self.command() != command::TREE_CONNECT || self.is_response() {

@@ -29,11 +29,22 @@ pub struct Transaction {
     /// A `CREATE` request's disposition and its response's file size.
     pub disposition: Option<u32>,
     pub size: Option<u64>,
+    /// A `SESSION_SETUP`'s NTLMSSP login, as UTF-8: whether there was one, and its user,
+    /// domain and workstation.
+    pub ntlmssp: bool,
+    pub ntlmssp_user: Vec<u8>,
+    pub ntlmssp_domain: Vec<u8>,
+    pub ntlmssp_host: Vec<u8>,
 }
 
 impl Transaction {
     pub fn heap_bytes(&self) -> usize {
-        self.filename.capacity() + self.share.capacity() + self.client_dialects.capacity() * 2
+        self.filename.capacity()
+            + self.share.capacity()
+            + self.client_dialects.capacity() * 2
+            + self.ntlmssp_user.capacity()
+            + self.ntlmssp_domain.capacity()
+            + self.ntlmssp_host.capacity()
     }
 
     /// The command's name as Suricata writes it.

@@ -58,6 +58,16 @@ impl Serialize for SmbLog<'_> {
                 &Text(&tx.share),
             )?;
         }
+        if tx.ntlmssp {
+            m.serialize_entry(
+                "ntlmssp",
+                &Ntlmssp {
+                    domain: Text(&tx.ntlmssp_domain),
+                    user: Text(&tx.ntlmssp_user),
+                    host: Text(&tx.ntlmssp_host),
+                },
+            )?;
+        }
         if let Some(t) = tx.share_type {
             let name = match t {
                 1 => "FILE",
@@ -69,6 +79,14 @@ impl Serialize for SmbLog<'_> {
         }
         m.end()
     }
+}
+
+/// Who a `SESSION_SETUP` logs in, as Suricata writes it.
+#[derive(Serialize)]
+struct Ntlmssp<'a> {
+    domain: Text<'a>,
+    user: Text<'a>,
+    host: Text<'a>,
 }
 
 /// A `CREATE` disposition's name (MS-SMB2 §2.2.13), as Suricata writes it.

@@ -13,7 +13,7 @@ mod eve;
 use std::collections::VecDeque;
 
 use decoders::smb::smb2::{command, FileId, Smb2, STATUS_PENDING};
-use decoders::smb::{smb1, tx, Message, Pdu, Smb, SmbParser, Transaction};
+use decoders::smb::{ntlmssp, smb1, tx, Message, Pdu, Smb, SmbParser, Transaction};
 use decoders::{AppProto, Direction};
 use icsight_eve::EventType;
 
@@ -168,6 +168,22 @@ impl State {
                     tx::utf16_to_utf8(n, &mut tx.filename);
                 }
                 tx.disposition = s.create_disposition();
+            }
+            command::SESSION_SETUP => {
+                if let Some(a) = s.security_blob().and_then(ntlmssp::find_auth) {
+                    tx.ntlmssp = true;
+                    for (from, to) in [
+                        (a.user, &mut tx.ntlmssp_user),
+                        (a.domain, &mut tx.ntlmssp_domain),
+                        (a.host, &mut tx.ntlmssp_host),
+                    ] {
+                        if a.unicode {
+                            tx::utf16_to_utf8(from, to);
+                        } else {
+                            to.extend_from_slice(from);
+                        }
+                    }
+                }
             }
             _ => {}
         }
