@@ -274,11 +274,13 @@ pub trait StreamParser: Default {
     }
 
     /// `len` bytes of `dir` were lost (a gap in the capture): whether the parser steps over
-    /// them and keeps its framing — as a parser inside a body of known length can. When it
-    /// cannot (the default), the direction has lost its framing and [`StreamParser::resync`]
-    /// decides where reading resumes.
-    fn gap(&mut self, _dir: Direction, _len: u64) -> bool {
-        false
+    /// them and keeps its framing — as a parser inside a body of known length can — and if so
+    /// how many of them were what it was reading (a body's bytes; the rest of a hole that runs
+    /// past the body's end lay between messages). When it cannot (`None`, the default), the
+    /// direction has lost its framing and [`StreamParser::resync`] decides where reading
+    /// resumes.
+    fn gap(&mut self, _dir: Direction, _len: u64) -> Option<u64> {
+        None
     }
 
     /// After `dir` lost its framing (a gap, an invalid PDU): whether `buf`, the start of a

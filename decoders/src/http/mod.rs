@@ -649,22 +649,23 @@ impl StreamParser for HttpParser {
     /// Inside a body whose length is known (a `Content-Length`, a chunk's size) or that runs
     /// to the connection's end, a hole of `len` bytes is body lost: the framing holds, and a
     /// hole that takes the rest of the body ends it before the next message is read.
-    fn gap(&mut self, dir: Direction, len: u64) -> bool {
+    fn gap(&mut self, dir: Direction, len: u64) -> Option<u64> {
         let i = dir.index();
         match self.sides[i] {
             Side::Length(n) if len < n => self.sides[i] = Side::Length(n - len),
             // A hole past the body's end took what lay between messages too (a stray line end
             // after the body): the next message is read from the hole's end, and a head that
-            // does not start there loses the framing then.
-            Side::Length(_) => {
+            // does not start there loses the framing then. Only the body's part was body.
+            Side::Length(n) => {
                 self.sides[i] = Side::Head;
                 self.gap_ended[i] = true;
+                return Some(n);
             }
             Side::ChunkData(n) if len < n => self.sides[i] = Side::ChunkData(n - len),
             Side::UntilClose => {}
-            _ => return false,
+            _ => return None,
         }
-        true
+        Some(len)
     }
 
     fn end_of_stream(&self, dir: Direction) -> &'static [u8] {

@@ -226,13 +226,13 @@ impl StreamParser for SmbParser {
     }
 
     /// Inside a message's skipped tail, a gap is more of what is skipped.
-    fn gap(&mut self, dir: Direction, len: u64) -> bool {
+    fn gap(&mut self, dir: Direction, len: u64) -> Option<u64> {
         let skipping = &mut self.skipping[dir.index()];
         if u64::from(*skipping) < len {
-            return false;
+            return None;
         }
         *skipping -= len as u32;
-        true
+        Some(len)
     }
 }
 

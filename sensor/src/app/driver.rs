@@ -29,6 +29,8 @@ pub trait Logged: StreamParser {
     fn finished(_state: &mut Self::State, _ctx: &mut AppCtx<'_>, _dir: Direction) {}
 
     /// Bytes of `dir` were lost: drop what the state holds of that direction's partial PDUs.
+    /// `len` is the hole's length, or where the parser stepped over it, the part of it that
+    /// was what the parser was reading ([`StreamParser::gap`]).
     fn gap(_state: &mut Self::State, _dir: Direction, _len: u64) {}
 
     /// Heap bytes `state` holds, charged to the flow's memory.
@@ -136,14 +138,17 @@ impl<P: Logged> Driver<P> {
                 let side = &mut self.sides[dir.index()];
                 // A parser inside a body of known length steps over the hole; any other
                 // loses its framing, and what it held goes.
-                let stepped = side.pending.is_empty()
-                    && !side.lost
-                    && StreamParser::gap(&mut self.parser, dir, u64::from(len));
-                if !stepped {
+                let len = u64::from(len);
+                let stepped = if side.pending.is_empty() && !side.lost {
+                    StreamParser::gap(&mut self.parser, dir, len)
+                } else {
+                    None
+                };
+                if stepped.is_none() {
                     side.pending.clear();
                     side.lost = true;
                 }
-                <P as Logged>::gap(&mut self.state, dir, u64::from(len));
+                <P as Logged>::gap(&mut self.state, dir, stepped.unwrap_or(len));
                 ctx.stats.proto(P::PROTO).gaps += 1;
                 ctx.anomaly(dir, "stream", "stream.reassembly_gap", &len);
             }

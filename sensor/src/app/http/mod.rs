@@ -539,14 +539,7 @@ impl Logged for HttpParser {
         if let Some(m) = message {
             m.body_truncated = true;
             m.gaps = true;
-            // A hole may run past the body's announced end: only the body's part is the body's.
-            let announced = m
-                .field(decoders::http::Field::ContentLength)
-                .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
-            m.body_seen = match announced {
-                Some(total) => (m.body_seen + len).min(total.max(m.body_seen)),
-                None => m.body_seen + len,
-            };
+            m.body_seen += len;
         }
         // What follows the gap cannot be decompressed without what the gap took; a body sent
         // as it is goes on being kept.
