@@ -918,15 +918,17 @@ impl Ruleset {
         input: Input<'_>,
         det: &mut Detector,
     ) -> bool {
-        let Some(script) = rule.sig.lua.as_ref().and_then(|u| u.script.as_deref()) else {
-            // A rule whose script was never loaded (compiled outside `load`) cannot match.
-            return rule.sig.lua.is_none();
+        let Some(u) = &rule.sig.lua else {
+            return true;
         };
-        let buffer = rule.sig.lua.as_ref().and_then(|u| u.buffer);
+        // A rule whose script was never loaded (compiled outside `load`) cannot match.
+        let Some(script) = u.script.as_deref() else {
+            return false;
+        };
         let call = crate::lua::Call {
             pkt,
             input,
-            buffer: buffer.and_then(|b| crate::lua::buffer(b, input, pkt)),
+            buffer: u.buffer.and_then(|b| crate::lua::buffer(b, input, pkt)),
         };
         det.lua.matches(i, script, &call)
     }
