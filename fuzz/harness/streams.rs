@@ -156,7 +156,7 @@ pub fn smb(data: &[u8]) {
             for s in messages {
                 let _ = (s.has_header(), s.command(), s.status(), s.tree_id());
                 let _ = (s.file_id(), s.end_of_file(), s.length(), s.offset());
-                let _ = (s.data_length(), s.dialect(), s.share_type());
+                let _ = (s.transferred(), s.dialect(), s.share_type());
                 let _ = s.dialects_offered().count();
                 if let Some(a) = s
                     .security_blob()

@@ -347,9 +347,10 @@ impl<'a> Smb2<'a> {
         }
     }
 
-    /// Bytes a `READ` response carries.
-    pub fn data_length(&self) -> Option<u32> {
-        self.answered(command::READ)
+    /// Bytes a `READ` response carries (`DataLength`), or a `WRITE` response says were
+    /// written (`Count`): both at the same place.
+    pub fn transferred(&self) -> Option<u32> {
+        (self.answered(command::READ) || self.answered(command::WRITE))
             .then(|| self.body_u32(4))
             .flatten()
     }

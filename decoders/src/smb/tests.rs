@@ -159,7 +159,17 @@ fn tree_connect_negotiate_read_write() {
         (Some(4096), Some(8192), Some([3; 16]))
     );
     let resp = smb2(command::READ, true, 0, 9, &[17, 0, 80, 0, 0, 16, 0, 0]);
-    assert_eq!(first(&resp).data_length(), Some(4096));
+    assert_eq!(first(&resp).transferred(), Some(4096));
+    let written = smb2(command::WRITE, true, 0, 10, &[17, 0, 0, 0, 0, 2, 0, 0]);
+    assert_eq!(first(&written).transferred(), Some(512));
+    let refused = smb2(
+        command::WRITE,
+        true,
+        0xc000_0022,
+        11,
+        &[9, 0, 0, 0, 0, 2, 0, 0],
+    );
+    assert_eq!(first(&refused).transferred(), None);
 }
 
 #[test]
@@ -263,7 +273,7 @@ proptest::proptest! {
                 if let Smb::Smb2(msgs) = m.smb() {
                     for s in msgs {
                         let _ = (s.create_name(), s.tree_path(), s.file_id(), s.dialect());
-                        let _ = (s.end_of_file(), s.length(), s.offset(), s.data_length());
+                        let _ = (s.end_of_file(), s.length(), s.offset(), s.transferred());
                         let _ = s.dialects_offered().count();
                     }
                 }
@@ -279,7 +289,7 @@ proptest::proptest! {
         let m = smb2(cmd, response, 0, 1, &body);
         let s = first(&m);
         let _ = (s.create_name(), s.tree_path(), s.file_id(), s.dialect(), s.share_type());
-        let _ = (s.end_of_file(), s.length(), s.offset(), s.data_length(), s.create_disposition());
+        let _ = (s.end_of_file(), s.length(), s.offset(), s.transferred(), s.create_disposition());
         let _ = s.dialects_offered().count();
     }
 }

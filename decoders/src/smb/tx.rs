@@ -73,3 +73,8 @@ pub fn utf16_to_utf8(utf16le: &[u8], out: &mut Vec<u8>) {
 pub fn share_name(path: &[u8]) -> &[u8] {
     path.rsplit(|&c| c == b'\\').next().unwrap_or(path)
 }
+
+/// Whether a share path names the named-pipe share, `IPC$`.
+pub fn is_pipe_share(path: &[u8]) -> bool {
+    share_name(path).eq_ignore_ascii_case(b"IPC$")
+}

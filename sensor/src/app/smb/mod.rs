@@ -122,7 +122,7 @@ impl State {
         };
         self.next_id += 1;
         if let Some(share) = self.share(tree_id) {
-            tx.pipe = tx::share_name(share).eq_ignore_ascii_case(b"IPC$");
+            tx.pipe = tx::is_pipe_share(share);
             tx.share = share.to_vec();
         }
         tx
@@ -161,7 +161,7 @@ impl State {
                 if let Some(p) = s.tree_path() {
                     tx::utf16_to_utf8(p, &mut tx.share);
                 }
-                tx.pipe = tx::share_name(&tx.share).eq_ignore_ascii_case(b"IPC$");
+                tx.pipe = tx::is_pipe_share(&tx.share);
             }
             command::CREATE => {
                 if let Some(n) = s.create_name() {
@@ -187,14 +187,9 @@ impl State {
             }
             _ => {}
         }
-        let known = file.filter(|id| *id != RELATED_FILE);
-        if let Some(f) = self.file(known) {
+        // A related request's file is not open yet: its `CREATE` is answered after it is sent.
+        if let Some(f) = self.file(file.filter(|id| *id != RELATED_FILE)) {
             tx.filename = f.name.clone();
-        }
-        if let Some(f) = self.file(file) {
-            if cmd == command::WRITE {
-                f.written += u64::from(s.length().unwrap_or(0));
-            }
         }
         self.push(
             ctx,
@@ -253,9 +248,14 @@ impl State {
                     }
                 }
             }
-            command::READ => {
+            command::READ | command::WRITE => {
+                let moved = u64::from(s.transferred().unwrap_or(0));
                 if let Some(f) = self.file(file) {
-                    f.read += u64::from(s.data_length().unwrap_or(0));
+                    if s.command() == command::READ {
+                        f.read += moved;
+                    } else {
+                        f.written += moved;
+                    }
                 }
             }
             command::CLOSE => {

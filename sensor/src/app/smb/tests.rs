@@ -52,20 +52,44 @@ fn events(stream: &[(Direction, Vec<u8>)]) -> Vec<Value> {
     flow.events()
 }
 
+/// A `CREATE` request body naming `name`.
+fn create(name: &str) -> Vec<u8> {
+    let name: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut b = vec![0; 56];
+    b[44..46].copy_from_slice(&120u16.to_le_bytes());
+    b[46..48].copy_from_slice(&(name.len() as u16).to_le_bytes());
+    b.extend_from_slice(&name);
+    b
+}
+
+/// A successful `CREATE` response body: file `id` of `size` bytes.
+fn created(id: u8, size: u64) -> Vec<u8> {
+    let mut b = vec![0; 88];
+    b[48..56].copy_from_slice(&size.to_le_bytes());
+    b[64..80].copy_from_slice(&[id; 16]);
+    b
+}
+
+/// A `READ` or `WRITE` request body of `len` bytes of file `id` (`0xff`: the related one).
+fn transfer(id: u8, len: u32) -> Vec<u8> {
+    let mut b = vec![0; 48];
+    b[4..8].copy_from_slice(&len.to_le_bytes());
+    b[16..32].copy_from_slice(&[id; 16]);
+    b
+}
+
+/// A `READ` or `WRITE` response body: `len` bytes moved.
+fn transferred(len: u32) -> Vec<u8> {
+    let mut b = vec![17, 0, 80, 0];
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
 #[test]
 fn a_related_compound_reads_the_file_its_create_opened() {
     // CREATE Line9.ap17, then READ and CLOSE of "the file just opened" (all-ones id).
-    let name: Vec<u8> = "Line9.ap17"
-        .encode_utf16()
-        .flat_map(u16::to_le_bytes)
-        .collect();
-    let mut create = vec![0; 56];
-    create[44..46].copy_from_slice(&120u16.to_le_bytes());
-    create[46..48].copy_from_slice(&(name.len() as u16).to_le_bytes());
-    create.extend_from_slice(&name);
-    let mut read = vec![0; 48];
-    read[4..8].copy_from_slice(&100u32.to_le_bytes());
-    read[16..32].copy_from_slice(&[0xff; 16]);
+    let create = create("Line9.ap17");
+    let read = transfer(0xff, 100);
     let mut close = vec![0; 24];
     close[8..24].copy_from_slice(&[0xff; 16]);
     let request = compound(&[
@@ -73,11 +97,8 @@ fn a_related_compound_reads_the_file_its_create_opened() {
         msg(command::READ, false, true, 2, &read),
         msg(command::CLOSE, false, true, 3, &close),
     ]);
-    let mut created = vec![0; 88];
-    created[48..56].copy_from_slice(&100u64.to_le_bytes());
-    created[64..80].copy_from_slice(&[7; 16]);
-    let mut data = vec![17, 0, 80, 0];
-    data.extend_from_slice(&100u32.to_le_bytes());
+    let created = created(7, 100);
+    let data = transferred(100);
     let response = compound(&[
         msg(command::CREATE, true, false, 1, &created),
         msg(command::READ, true, true, 2, &data),
@@ -113,6 +134,49 @@ fn a_related_compound_reads_the_file_its_create_opened() {
     assert_eq!(files[0]["fileinfo"]["filename"], "Line9.ap17");
     assert_eq!(files[0]["fileinfo"]["size"], 100);
     assert_eq!(files[0]["fileinfo"]["state"], "CLOSED");
+}
+
+#[test]
+fn a_related_write_counts_toward_its_own_file() {
+    // Line1.ap17 is opened and left open; then a compound CREATEs Boiler.ACD and WRITEs and
+    // CLOSEs "the file just opened": the 300 bytes are Boiler.ACD's, not Line1.ap17's.
+    let mut close = vec![0; 24];
+    close[8..24].copy_from_slice(&[0xff; 16]);
+    let ev = events(&[
+        (
+            Direction::ToServer,
+            compound(&[msg(command::CREATE, false, false, 1, &create("Line1.ap17"))]),
+        ),
+        (
+            Direction::ToClient,
+            compound(&[msg(command::CREATE, true, false, 1, &created(1, 5000))]),
+        ),
+        (
+            Direction::ToServer,
+            compound(&[
+                msg(command::CREATE, false, false, 2, &create("Boiler.ACD")),
+                msg(command::WRITE, false, true, 3, &transfer(0xff, 300)),
+                msg(command::CLOSE, false, true, 4, &close),
+            ]),
+        ),
+        (
+            Direction::ToClient,
+            compound(&[
+                msg(command::CREATE, true, false, 2, &created(2, 0)),
+                msg(command::WRITE, true, true, 3, &transferred(300)),
+                msg(command::CLOSE, true, true, 4, &[60, 0]),
+            ]),
+        ),
+    ]);
+    let files: Vec<(&str, u64)> = ev
+        .iter()
+        .filter(|e| e["event_type"] == "fileinfo")
+        .map(|e| {
+            let f = &e["fileinfo"];
+            (f["filename"].as_str().unwrap(), f["size"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(files, [("Boiler.ACD", 300)], "{ev:?}");
 }
 
 #[test]
