@@ -53,6 +53,7 @@ macro_rules! for_each_protocol {
             S7comm, s7comm, $crate::s7comm::S7commParser;
             Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
             Enip, enip, $crate::enip::EnipParser;
+            Iec104, iec104, $crate::iec104::Iec104Parser;
             Http, http, $crate::http::HttpParser;
             Dns, dns, $crate::dns::DnsParser;
             Tls, tls, $crate::tls::TlsParser;
@@ -148,6 +149,8 @@ pub enum Tx<'p, 'a> {
     /// One EtherNet/IP encapsulation message (a request to the server, a response to the
     /// client).
     Enip(&'p crate::enip::Pdu<'a>),
+    /// One IEC 60870-5-104 APDU (I, S or U frame), either way.
+    Iec104(&'p crate::iec104::Apdu<'a>),
     /// A TLS handshake, as far as it has come.
     Tls {
         tls: &'p crate::tls::Tls,
@@ -194,6 +197,7 @@ impl Tx<'_, '_> {
             Tx::Dnp3(_) => AppProto::Dnp3,
             Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
             Tx::Enip(_) => AppProto::Enip,
+            Tx::Iec104(_) => AppProto::Iec104,
             Tx::Http { .. } => AppProto::Http,
             Tx::Dns(_) => AppProto::Dns,
             Tx::Tls { .. } => AppProto::Tls,

@@ -24,6 +24,7 @@ pub mod enip;
 pub mod ftp;
 pub mod ftp_data;
 pub mod http;
+pub mod iec104;
 pub mod line;
 pub mod modbus;
 pub mod s7comm;
