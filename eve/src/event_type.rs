@@ -18,6 +18,7 @@ pub enum EventType {
     S7commPlus,
     Dnp3,
     Enip,
+    Iec104,
     Http,
     Dns,
     Tls,
@@ -33,7 +34,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 20] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -44,6 +45,7 @@ impl EventType {
         EventType::S7commPlus,
         EventType::Dnp3,
         EventType::Enip,
+        EventType::Iec104,
         EventType::Http,
         EventType::Dns,
         EventType::Tls,
@@ -68,6 +70,7 @@ impl EventType {
             EventType::S7commPlus => "s7commplus",
             EventType::Dnp3 => "dnp3",
             EventType::Enip => "enip",
+            EventType::Iec104 => "iec104",
             EventType::Http => "http",
             EventType::Dns => "dns",
             EventType::Tls => "tls",
@@ -99,6 +102,7 @@ impl EventType {
                 | EventType::S7commPlus
                 | EventType::Dnp3
                 | EventType::Enip
+                | EventType::Iec104
                 | EventType::Http
                 | EventType::Dns
                 | EventType::Tls
@@ -121,6 +125,7 @@ impl EventType {
                 | EventType::S7commPlus
                 | EventType::Dnp3
                 | EventType::Enip
+                | EventType::Iec104
         )
     }
 

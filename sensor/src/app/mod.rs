@@ -17,6 +17,7 @@ pub mod fileinfo;
 pub mod ftp;
 pub mod ftp_data;
 pub mod http;
+pub mod iec104;
 pub mod modbus;
 pub mod s7comm;
 pub mod smb;

@@ -790,7 +790,8 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         | decoders::Tx::FtpData { .. }
         | decoders::Tx::Smtp { .. }
         | decoders::Tx::Smb(_)
-        | decoders::Tx::Enip(_) => return None,
+        | decoders::Tx::Enip(_)
+        | decoders::Tx::Iec104(_) => return None,
     })
 }
 
