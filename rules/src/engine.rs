@@ -253,6 +253,8 @@ pub struct Ruleset {
     ftp_data: Vec<u32>,
     /// Rules on EtherNet/IP messages, each checked.
     enip: Vec<u32>,
+    /// Rules on IEC 104 APDUs, each checked.
+    iec104: Vec<u32>,
     /// By [`decoders::smtp::Progress`].
     smtp: [BufferIndex<crate::smtp::Buf>; 2],
     smb: BufferIndex<crate::smb::Buf>,
@@ -370,6 +372,9 @@ impl Ruleset {
                 set.counts.transaction += 1;
             } else if !s.enip.is_empty() {
                 set.enip.push(i);
+                set.counts.transaction += 1;
+            } else if !s.iec104.is_empty() {
+                set.iec104.push(i);
                 set.counts.transaction += 1;
             } else if s.has_ftp_data_keywords() {
                 set.ftp_data.push(i);
@@ -529,6 +534,12 @@ impl Ruleset {
             Tx::Enip(pdu) => {
                 self.evaluate(&self.enip, pkt, Input::Tx(tx), bits, det, alerts, |r| {
                     r.sig.enip.iter().all(|f| f.matches(pdu)) && r.sig.inspections.is_empty()
+                });
+                return;
+            }
+            Tx::Iec104(apdu) => {
+                self.evaluate(&self.iec104, pkt, Input::Tx(tx), bits, det, alerts, |r| {
+                    r.sig.iec104.iter().all(|f| f.matches(apdu)) && r.sig.inspections.is_empty()
                 });
                 return;
             }
@@ -1011,7 +1022,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         | Tx::FtpData { .. }
         | Tx::Smtp { .. }
         | Tx::Smb(_)
-        | Tx::Enip(_) => false,
+        | Tx::Enip(_)
+        | Tx::Iec104(_) => false,
     }
 }
 

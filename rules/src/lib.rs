@@ -31,6 +31,7 @@ pub mod flowint;
 pub mod ftp;
 pub mod header;
 pub mod http;
+pub mod iec104;
 pub mod load;
 pub mod lua;
 pub mod modbus;

@@ -76,6 +76,8 @@ pub struct Signature {
     pub ftp: Vec<crate::ftp::Field>,
     /// `enip_command`, `cip_service`.
     pub enip: Vec<crate::enip::Field>,
+    /// `iec104_apci_type`, `iec104_asdu_func`, `iec104.*`.
+    pub iec104: Vec<crate::iec104::Field>,
     /// Keywords accepted that change nothing on a passive sensor (`rawbytes`, `target`,
     /// `prefilter`): what a strict load refuses the rule for.
     pub without_effect: Vec<&'static str>,
@@ -127,6 +129,7 @@ impl Signature {
             ssh: Vec::new(),
             ftp: Vec::new(),
             enip: Vec::new(),
+            iec104: Vec::new(),
             without_effect: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
@@ -291,6 +294,9 @@ impl Signature {
                 k if crate::enip::Field::KEYWORDS.contains(&k) => sig
                     .enip
                     .push(crate::enip::Field::parse(k, need()?).map_err(e)?),
+                k if crate::iec104::Field::KEYWORDS.contains(&k) => sig
+                    .iec104
+                    .push(crate::iec104::Field::parse(k, need()?).map_err(e)?),
                 k if crate::ftp::Field::KEYWORDS.contains(&k) => {
                     sig.ftp.push(crate::ftp::Field::parse(k, value).map_err(e)?)
                 }
@@ -579,6 +585,7 @@ impl Signature {
             (!self.modbus.is_empty(), AppProto::Modbus),
             (self.has_dnp3_keywords(), AppProto::Dnp3),
             (!self.enip.is_empty(), AppProto::Enip),
+            (!self.iec104.is_empty(), AppProto::Iec104),
             (self.has_s7_keywords(), AppProto::S7comm),
             (self.has_http_keywords(), AppProto::Http),
             (self.has_dns_keywords(), AppProto::Dns),
@@ -758,6 +765,7 @@ impl Signature {
         !self.modbus.is_empty()
             || self.has_dnp3_keywords()
             || !self.enip.is_empty()
+            || !self.iec104.is_empty()
             || self.has_s7_keywords()
             || self.has_http_keywords()
             || self.has_dns_keywords()
