@@ -344,3 +344,57 @@ fn a_bad_baseline_is_refused_by_place() {
         assert!(r.stderr.contains(expected), "{name}: {}", r.stderr);
     }
 }
+
+/// IEC 104: learned on a SCADA master's interrogations and spontaneous data, the baseline
+/// names each command by the host that sent it — the known master's first single command,
+/// and the intruder's new pair, commands, set-points, clock sync, reset and its probe of an
+/// unknown station — and says nothing of the same routine traffic replayed.
+#[test]
+fn iec104_commands_are_reported_with_their_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("iec104.json");
+    learn(&[pcap("iec104_c104.pcap")], &base);
+    let again = anomalies(&pcap("iec104_c104.pcap"), &base);
+    assert!(again.is_empty(), "{again:#?}");
+    let found = anomalies(&pcap("iec104_attack.pcap"), &base);
+    let facts: Vec<(String, String, String)> = found
+        .iter()
+        .map(|a| {
+            (
+                a["src_ip"].as_str().unwrap_or("").to_owned(),
+                a["anomaly"]["fact"].as_str().unwrap_or("").to_owned(),
+                a["anomaly"]["observed"].to_string(),
+            )
+        })
+        .collect();
+    let has = |src: &str, fact: &str, observed: &str| {
+        facts
+            .iter()
+            .any(|(s, f, o)| s == src && f == fact && o == observed)
+    };
+    for (src, fact, observed) in [
+        ("127.0.0.5", "iec104.type", "45"),
+        ("127.0.0.66", "iec104.type", "45"),
+        ("127.0.0.66", "iec104.type", "46"),
+        ("127.0.0.66", "iec104.type", "48"),
+        ("127.0.0.66", "iec104.type", "49"),
+        ("127.0.0.66", "iec104.type", "50"),
+        ("127.0.0.66", "iec104.type", "103"),
+        ("127.0.0.66", "iec104.type", "105"),
+        ("127.0.0.66", "iec104.common_address", "99"),
+    ] {
+        assert!(
+            has(src, fact, observed),
+            "{src} {fact} {observed} not in {facts:#?}"
+        );
+    }
+    let control = found
+        .iter()
+        .filter(|a| a["src_ip"] == "127.0.0.66" && a["anomaly"]["event"] == "plc_control")
+        .count();
+    // Single and double commands, clock synchronisation, reset process.
+    assert_eq!(control, 4, "{facts:#?}");
+    assert!(found
+        .iter()
+        .any(|a| a["src_ip"] == "127.0.0.66" && a["anomaly"]["event"] == "new_pair"));
+}

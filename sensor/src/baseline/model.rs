@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::envelope::Envelope;
-use super::{dnp3, modbus, s7comm};
+use super::{dnp3, iec104, modbus, s7comm};
 use icsight_eve::Timestamp;
 
 /// The `format` every baseline file carries.
@@ -92,6 +92,7 @@ pub enum Protocol {
     S7comm,
     S7commplus,
     Dnp3,
+    Iec104,
 }
 
 impl Protocol {
@@ -101,6 +102,7 @@ impl Protocol {
             Protocol::S7comm => "s7comm",
             Protocol::S7commplus => "s7commplus",
             Protocol::Dnp3 => "dnp3",
+            Protocol::Iec104 => "iec104",
         }
     }
 }
@@ -229,6 +231,9 @@ pub struct Identity {
     /// DNP3 link addresses this host sends from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dnp3_addresses: Vec<u16>,
+    /// IEC 104 common addresses this host reports from (a controlled station's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iec104_addresses: Vec<u16>,
 }
 
 /// Longest identity string kept; device strings are short, this bounds a hostile one.
@@ -271,6 +276,16 @@ impl Identity {
         true
     }
 
+    pub fn add_iec104_address(&mut self, a: u16) -> bool {
+        let v = &mut self.iec104_addresses;
+        if v.contains(&a) || v.len() >= iec104::MAX_IDENTITY_ADDRESSES {
+            return false;
+        }
+        v.push(a);
+        v.sort_unstable();
+        true
+    }
+
     /// One line: `vendor product model firmware …`, the fields present.
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = [
@@ -290,6 +305,10 @@ impl Identity {
         if !self.dnp3_addresses.is_empty() {
             let a: Vec<String> = self.dnp3_addresses.iter().map(u16::to_string).collect();
             parts.push(format!("dnp3 {}", a.join(",")));
+        }
+        if !self.iec104_addresses.is_empty() {
+            let a: Vec<String> = self.iec104_addresses.iter().map(u16::to_string).collect();
+            parts.push(format!("iec104 {}", a.join(",")));
         }
         parts.join(" ")
     }
@@ -361,7 +380,10 @@ impl Asset {
         if !self.uses.is_empty() {
             if does(Activity::Write) {
                 roles.push(Role::Hmi);
-            } else if does(Activity::Read) || self.uses.contains(&Protocol::Dnp3) {
+            } else if does(Activity::Read)
+                || self.uses.contains(&Protocol::Dnp3)
+                || self.uses.contains(&Protocol::Iec104)
+            {
                 roles.push(Role::Master);
             }
         }
@@ -402,6 +424,8 @@ pub struct Pair {
     pub s7commplus: Option<s7comm::PlusFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnp3: Option<dnp3::Facts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iec104: Option<iec104::Facts>,
     /// Repeated requests and the seconds between them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
@@ -422,6 +446,7 @@ impl Pair {
             s7comm: None,
             s7commplus: None,
             dnp3: None,
+            iec104: None,
             operations: Vec::new(),
             requests_per_minute: None,
         }
@@ -433,6 +458,7 @@ impl Pair {
             Protocol::S7comm => self.s7comm.is_some(),
             Protocol::S7commplus => self.s7commplus.is_some(),
             Protocol::Dnp3 => self.dnp3.is_some(),
+            Protocol::Iec104 => self.iec104.is_some(),
         }
     }
 
@@ -450,6 +476,9 @@ impl Pair {
         if self.dnp3.is_some() {
             v.push(Protocol::Dnp3);
         }
+        if self.iec104.is_some() {
+            v.push(Protocol::Iec104);
+        }
         v
     }
 
@@ -458,6 +487,7 @@ impl Pair {
         self.modbus.as_ref().map_or(0, modbus::Facts::points)
             + self.s7comm.as_ref().map_or(0, s7comm::Facts::points)
             + self.dnp3.as_ref().map_or(0, dnp3::Facts::points)
+            + self.iec104.as_ref().map_or(0, iec104::Facts::points)
     }
 }
 
@@ -627,6 +657,10 @@ impl Baseline {
             if let Some(d) = &p.dnp3 {
                 d.validate()
                     .map_err(|(f, e)| (at(&format!("dnp3.{f}")), e))?;
+            }
+            if let Some(d) = &p.iec104 {
+                d.validate()
+                    .map_err(|(f, e)| (at(&format!("iec104.{f}")), e))?;
             }
         }
         Ok(())
