@@ -31,6 +31,8 @@ impl Vars {
             "MODBUS_SERVER",
             "ENIP_CLIENT",
             "ENIP_SERVER",
+            "IEC104_CLIENT",
+            "IEC104_SERVER",
             "S7_CLIENT",
             "S7_SERVER",
         ] {
@@ -45,6 +47,7 @@ impl Vars {
             ("DNP3_PORTS", "20000"),
             ("MODBUS_PORTS", "502"),
             ("S7_PORTS", "102"),
+            ("IEC104_PORTS", "2404"),
             ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
             ("FTP_PORTS", "21"),
         ] {
