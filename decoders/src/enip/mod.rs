@@ -7,10 +7,13 @@
 //! the header frames the stream, so a malformed CIP body never costs the stream its framing.
 //!
 //! * [`cip`]: the CIP message and its path, borrowed.
+//! * [`identity`]: what `ListIdentity`, `ListServices` and `RegisterSession` say of a device.
 
 pub mod cip;
+pub mod identity;
 
-pub use cip::{Cip, Segment};
+pub use cip::{Cip, ForwardOpen, Segment};
+pub use identity::{Identity, ListService, Session};
 
 use core::fmt;
 
@@ -36,6 +39,26 @@ pub const COMMANDS: [(u16, &str); 10] = [
     (0x0072, "indicate_status"),
     (0x0073, "cancel"),
 ];
+
+/// Encapsulation status codes (CIP Vol. 2, 2-3.3), as Suricata 8 names them.
+pub const STATUSES: [(u32, &str); 8] = [
+    (0x0000, "success"),
+    (0x0001, "invalid_cmd"),
+    (0x0002, "no_resources"),
+    (0x0003, "incorrect_data"),
+    (0x0064, "invalid_session"),
+    (0x0065, "invalid_length"),
+    (0x0069, "unsupported_prot_rev"),
+    (0x006a, "encap_header_error"),
+];
+
+/// The name of an encapsulation status.
+pub fn status_name(s: u32) -> Option<&'static str> {
+    STATUSES
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, name)| *name)
+}
 
 /// The name of an encapsulation command, as EVE writes it.
 pub fn command_name(c: u16) -> Option<&'static str> {
@@ -90,9 +113,26 @@ fn u32_le(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Common Packet Format item types that carry a CIP message.
+/// Common Packet Format item types.
+const ITEM_IDENTITY: u16 = 0x000c;
 const ITEM_UNCONNECTED_DATA: u16 = 0x00b2;
 const ITEM_CONNECTED_DATA: u16 = 0x00b1;
+const ITEM_LIST_SERVICES: u16 = 0x0100;
+/// Items read from one message at most.
+const MAX_ITEMS: usize = 16;
+
+/// A message's Common Packet Format items: (type, data), in order, as far as they fit.
+fn items(cpf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let count = u16_le(cpf, 0).map_or(0, usize::from).min(MAX_ITEMS);
+    let mut rest = cpf.get(2..).unwrap_or_default();
+    (0..count).map_while(move |_| {
+        let kind = u16_le(rest, 0)?;
+        let len = usize::from(u16_le(rest, 2)?);
+        let body = rest.get(4..4 + len)?;
+        rest = &rest[4 + len..];
+        Some((kind, body))
+    })
+}
 
 impl<'a> Pdu<'a> {
     /// The CIP message in a `SendRRData`'s or `SendUnitData`'s data item, if it has one.
@@ -100,32 +140,56 @@ impl<'a> Pdu<'a> {
         if self.command != 0x006f && self.command != 0x0070 {
             return None;
         }
-        // Interface handle (4), timeout (2), item count (2), then the items.
-        let d = self.data;
-        let count = u16_le(d, 6)?;
-        let mut at = 8usize;
-        for _ in 0..count.min(16) {
-            let kind = u16_le(d, at)?;
-            let len = usize::from(u16_le(d, at + 2)?);
-            let body = d.get(at + 4..at + 4 + len)?;
-            match kind {
-                ITEM_UNCONNECTED_DATA => return Some(Cip::new(body)),
-                // A connected data item starts with its sequence count.
-                ITEM_CONNECTED_DATA => return body.get(2..).map(Cip::new),
-                _ => at += 4 + len,
-            }
+        // Interface handle (4) and timeout (2) precede the items.
+        items(self.data.get(6..)?).find_map(|(kind, body)| match kind {
+            ITEM_UNCONNECTED_DATA => Some(Cip::new(body)),
+            // A connected data item starts with its sequence count.
+            ITEM_CONNECTED_DATA => body.get(2..).map(Cip::new),
+            _ => None,
+        })
+    }
+
+    /// The identity a `ListIdentity` reply carries.
+    pub fn identity(&self) -> Option<Identity<'a>> {
+        if self.command != 0x0063 {
+            return None;
         }
-        None
+        items(self.data)
+            .find(|(kind, _)| *kind == ITEM_IDENTITY)
+            .and_then(|(_, d)| Identity::read(d))
+    }
+
+    /// The service a `ListServices` reply announces.
+    pub fn list_service(&self) -> Option<ListService<'a>> {
+        if self.command != 0x0004 {
+            return None;
+        }
+        items(self.data)
+            .find(|(kind, _)| *kind == ITEM_LIST_SERVICES)
+            .and_then(|(_, d)| ListService::read(d))
+    }
+
+    /// A `RegisterSession`'s protocol version and options.
+    pub fn session(&self) -> Option<Session> {
+        (self.command == 0x0065)
+            .then(|| Session::read(self.data))
+            .flatten()
     }
 }
 
-fn header(buf: &[u8]) -> Result<Option<(u16, usize)>, Error> {
+/// The highest command a stream already known to be EtherNet/IP may carry and still be framed:
+/// the defined ones are below it (0xc8 starts DTLS), and an unknown one in range is named by
+/// the sensor rather than costing the stream its framing.
+const MAX_FRAMED_COMMAND: u16 = 0x00ff;
+
+fn header(buf: &[u8], known_only: bool) -> Result<Option<(u16, usize)>, Error> {
     if buf.len() < HEADER_LEN {
         return Ok(None);
     }
     let command = u16_le(buf, 0).unwrap_or_default();
     let length = usize::from(u16_le(buf, 2).unwrap_or_default());
-    if command_name(command).is_none() {
+    let known = command_name(command).is_some();
+    if !known && (known_only || command > MAX_FRAMED_COMMAND) {
         return Err(Error::Command(command));
     }
     let options = u32_le(buf, 20).unwrap_or_default();
@@ -138,8 +202,11 @@ fn header(buf: &[u8]) -> Result<Option<(u16, usize)>, Error> {
 /// Whether the first payload of a direction starts an encapsulation message: a known
 /// command and zero options.
 pub fn probe(_dir: Direction, bytes: &[u8]) -> Probe {
-    match header(bytes) {
+    match header(bytes, true) {
         Ok(Some(_)) => Probe::Match,
+        // An undefined command that still frames: not enough to claim a flow off port, and
+        // no reason to refuse one on it.
+        Err(Error::Command(_)) if header(bytes, false).is_ok() => Probe::NeedMore,
         Ok(None) => {
             // What has come of the command must be a known one.
             let known = match bytes {
@@ -167,8 +234,13 @@ impl StreamParser for EnipParser {
     const PROTO: AppProto = AppProto::Enip;
     const MAX_PDU: usize = HEADER_LEN + u16::MAX as usize;
 
+    /// After lost framing, only a known command is trusted to start a message.
+    fn resync(&mut self, _dir: Direction, buf: &[u8]) -> bool {
+        header(buf, true).is_ok()
+    }
+
     fn parse<'a>(&mut self, _dir: Direction, buf: &'a [u8]) -> Parsed<Pdu<'a>, Error> {
-        match header(buf) {
+        match header(buf, false) {
             Err(e) => Parsed::Invalid(e),
             Ok(None) => Parsed::Incomplete {
                 needed: HEADER_LEN - buf.len(),
