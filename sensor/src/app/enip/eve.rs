@@ -1,10 +1,15 @@
 //! The `enip` event, in the shape of Suricata 8's: a request and its response, each with its
-//! encapsulation command and status by name, and the CIP message it carries — service by
-//! name, request path segments, general status, the services of a Multiple Service Packet.
+//! encapsulation command and status by name; what `RegisterSession`, `ListIdentity` and
+//! `ListServices` say; and the CIP message it carries — service and class by name, request
+//! path, general and extended status, the services of a Multiple Service Packet. icsight adds
+//! a request's Logix tag name (`tag`), what a Forward Open asks for (`forward_open`) and the
+//! request an Unconnected Send carries (`unconnected_send`).
 
-use decoders::enip::{command_name, Cip, Pdu, Segment};
+use decoders::enip::cip::{self, class_name, extended_status_meaning, service_name};
+use decoders::enip::identity::{device_type_name, vendor_name};
+use decoders::enip::{command_name, status_name, Cip, Identity, Pdu, Segment};
 use serde::ser::SerializeMap;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 #[derive(Serialize)]
 pub struct Body<'a> {
@@ -19,90 +24,172 @@ pub struct Enip<'a> {
     pub response: Option<Message<'a>>,
 }
 
-pub struct Message<'a>(pub &'a Pdu<'a>);
-
-/// Common CIP services (CIP Vol. 1, Appendix A); class-specific ones by number.
-fn service_name(s: u8) -> Option<&'static str> {
-    Some(match s {
-        0x01 => "get_attributes_all",
-        0x02 => "set_attributes_all",
-        0x03 => "get_attribute_list",
-        0x04 => "set_attribute_list",
-        0x05 => "reset",
-        0x06 => "start",
-        0x07 => "stop",
-        0x08 => "create",
-        0x09 => "delete",
-        0x0a => "multiple_service_packet",
-        0x0d => "apply_attributes",
-        0x0e => "get_attribute_single",
-        0x10 => "set_attribute_single",
-        0x11 => "find_next_object_instance",
-        0x15 => "restore",
-        0x16 => "save",
-        0x17 => "nop",
-        0x18 => "get_member",
-        0x19 => "set_member",
-        0x1a => "insert_member",
-        0x1b => "remove_member",
-        0x1c => "group_sync",
-        _ => return None,
-    })
+/// One encapsulation message; `class` is the class its request addressed, which names a
+/// response's class-specific service.
+#[derive(Clone, Copy)]
+pub struct Message<'a> {
+    pub pdu: &'a Pdu<'a>,
+    pub class: Option<u32>,
 }
 
-/// Encapsulation status codes (CIP Vol. 2, 2-3.3).
-fn status_name(s: u32) -> Option<&'static str> {
-    Some(match s {
-        0x0000 => "success",
-        0x0001 => "invalid_command",
-        0x0002 => "no_resources",
-        0x0003 => "incorrect_data",
-        0x0064 => "invalid_session",
-        0x0065 => "invalid_length",
-        0x0069 => "unsupported_protocol",
-        _ => return None,
-    })
+/// A name, or the number as text where there is none.
+struct Named<T>(Option<&'static str>, T);
+
+impl<T: std::fmt::Display> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(n) => s.serialize_str(n),
+            None => s.collect_str(&self.1),
+        }
+    }
 }
 
-fn named<T: std::fmt::Display>(name: Option<&'static str>, raw: T) -> String {
-    name.map_or_else(|| format!("unknown-{raw}"), str::to_owned)
+/// Device text as sent, printable ASCII kept.
+struct Text<'a>(&'a [u8]);
+
+impl Serialize for Text<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!(
+            "{}",
+            self.0
+                .iter()
+                .filter(|b| (0x20..0x7f).contains(*b))
+                .map(|&b| char::from(b))
+                .collect::<String>()
+        ))
+    }
 }
 
 struct Path<'a>(Cip<'a>);
 
+fn segment_name(t: u8) -> &'static str {
+    match t {
+        Segment::CLASS => "class",
+        Segment::INSTANCE => "instance",
+        Segment::ATTRIBUTE => "attribute",
+        2 => "member",
+        3 => "connection_point",
+        _ => "logical",
+    }
+}
+
+#[derive(Serialize)]
+struct SegmentLog {
+    segment_type: &'static str,
+    value: u32,
+}
+
 impl Serialize for Path<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.segments().map(|seg| {
-            let kind = match seg.logical_type {
-                Segment::CLASS => "class",
-                Segment::INSTANCE => "instance",
-                Segment::ATTRIBUTE => "attribute",
-                2 => "member",
-                3 => "connection_point",
-                _ => "logical",
-            };
-            serde_json::json!({ "segment_type": kind, "value": seg.value })
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.segments().map(|seg| SegmentLog {
+            segment_type: segment_name(seg.logical_type),
+            value: seg.value,
         }))
     }
 }
 
-struct CipLog<'a>(Cip<'a>);
+/// A Logix tag's name: its symbolic segments joined by dots.
+struct Tag<'a>(Cip<'a>);
+
+impl Serialize for Tag<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut name = String::new();
+        for (i, part) in self.0.symbols().enumerate() {
+            if i > 0 {
+                name.push('.');
+            }
+            name.extend(
+                part.iter()
+                    .filter(|b| (0x20..0x7f).contains(*b))
+                    .map(|&b| char::from(b)),
+            );
+        }
+        s.serialize_str(&name)
+    }
+}
+
+struct ForwardOpenLog<'a>(cip::ForwardOpen<'a>);
+
+impl Serialize for ForwardOpenLog<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = &self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("large", &f.large)?;
+        m.serialize_entry("o_t_connection_id", &f.o_t_id)?;
+        m.serialize_entry("t_o_connection_id", &f.t_o_id)?;
+        m.serialize_entry("connection_serial", &f.serial)?;
+        m.serialize_entry("vendor_id", &f.vendor_id)?;
+        m.serialize_entry("originator_serial", &f.originator_serial)?;
+        m.serialize_entry("o_t_rpi_us", &f.o_t_rpi)?;
+        m.serialize_entry("t_o_rpi_us", &f.t_o_rpi)?;
+        m.serialize_entry("transport", &f.transport)?;
+        let target: Vec<SegmentLog> = cip::connection_target(f.path)
+            .map(|seg| SegmentLog {
+                segment_type: segment_name(seg.logical_type),
+                value: seg.value,
+            })
+            .collect();
+        if !target.is_empty() {
+            m.serialize_entry("target", &target)?;
+        }
+        m.end()
+    }
+}
+
+/// A CIP message; a response's class-specific service is named by its request's `class`.
+struct CipLog<'a> {
+    cip: Cip<'a>,
+    class: Option<u32>,
+}
 
 impl Serialize for CipLog<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.cip;
+        let class = match c.is_response() {
+            true => self.class,
+            false => c.path_value(Segment::CLASS),
+        };
         let mut m = s.serialize_map(None)?;
         if let Some(service) = c.service() {
-            m.serialize_entry("service", &named(service_name(service), service))?;
+            m.serialize_entry("service", &Named(service_name(service, class), service))?;
         }
-        if c.segments().next().is_some() {
-            m.serialize_entry("path", &Path(c))?;
+        if !c.is_response() {
+            if let Some(k) = class {
+                m.serialize_entry("class_name", &Named(class_name(k), k))?;
+            }
+            if c.segments().next().is_some() {
+                m.serialize_entry("path", &Path(c))?;
+            }
+            if c.symbols().next().is_some() {
+                m.serialize_entry("tag", &Tag(c))?;
+            }
+            if let Some(f) = c.forward_open() {
+                m.serialize_entry("forward_open", &ForwardOpenLog(f))?;
+            }
+            if let Some(e) = c.unconnected_send() {
+                let embedded = CipLog {
+                    cip: e,
+                    class: None,
+                };
+                m.serialize_entry("unconnected_send", &embedded)?;
+            }
         }
         if let Some(status) = c.general_status() {
-            let name = (status == 0).then_some("success");
-            m.serialize_entry("status", &named(name, status))?;
+            m.serialize_entry("status", &Named(cip::status_name(status), status))?;
+            if let Some(x) = c.extended_status() {
+                m.serialize_entry("status_extended", &format_args!("{x:#06x}"))?;
+                if let Some(meaning) = extended_status_meaning(status, x) {
+                    m.serialize_entry("status_extended_meaning", meaning)?;
+                }
+            }
         }
-        let bundled: Vec<CipLog<'_>> = c.bundled().map(CipLog).collect();
+        let bundled: Vec<CipLog<'_>> = c
+            .bundled()
+            .map(|b| CipLog {
+                cip: b,
+                class: None,
+            })
+            .collect();
         if !bundled.is_empty() {
             m.serialize_entry("multiple", &bundled)?;
         }
@@ -110,14 +197,76 @@ impl Serialize for CipLog<'_> {
     }
 }
 
-impl Serialize for Message<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let p = self.0;
+struct IdentityLog<'a>(Identity<'a>);
+
+impl Serialize for IdentityLog<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let i = &self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("command", &named(command_name(p.command), p.command))?;
-        m.serialize_entry("status", &named(status_name(p.status), p.status))?;
+        m.serialize_entry("protocol_version", &i.protocol_version)?;
+        m.serialize_entry(
+            "revision",
+            &format_args!("{}.{}", i.revision.0, i.revision.1),
+        )?;
+        m.serialize_entry("vendor_id", &Named(vendor_name(i.vendor_id), i.vendor_id))?;
+        m.serialize_entry(
+            "device_type",
+            &Named(device_type_name(i.device_type), i.device_type),
+        )?;
+        m.serialize_entry("product_code", &i.product_code)?;
+        m.serialize_entry("status", &i.status)?;
+        m.serialize_entry("serial", &i.serial)?;
+        m.serialize_entry("product_name", &Text(i.product_name))?;
+        m.serialize_entry("state", &i.state)?;
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ListServicesLog<'a> {
+    protocol_version: u16,
+    capabilities: u16,
+    service_name: Text<'a>,
+}
+
+#[derive(Serialize)]
+struct SessionLog {
+    protocol_version: u16,
+    options: u16,
+}
+
+impl Serialize for Message<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.pdu;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("command", &Named(command_name(p.command), p.command))?;
+        m.serialize_entry("status", &Named(status_name(p.status), p.status))?;
+        if let Some(r) = p.session() {
+            let r = SessionLog {
+                protocol_version: r.protocol_version,
+                options: r.options,
+            };
+            m.serialize_entry("register_session", &r)?;
+        }
+        if let Some(i) = p.identity() {
+            m.serialize_entry("identity", &IdentityLog(i))?;
+        }
+        if let Some(l) = p.list_service() {
+            let ls = ListServicesLog {
+                protocol_version: l.protocol_version,
+                capabilities: l.capabilities,
+                service_name: Text(l.name),
+            };
+            m.serialize_entry("list_services", &ls)?;
+        }
         if let Some(c) = p.cip() {
-            m.serialize_entry("cip", &CipLog(c))?;
+            m.serialize_entry(
+                "cip",
+                &CipLog {
+                    cip: c,
+                    class: self.class,
+                },
+            )?;
         }
         m.end()
     }

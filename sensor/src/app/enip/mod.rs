@@ -8,7 +8,7 @@ mod eve;
 
 use std::collections::VecDeque;
 
-use decoders::enip::{EnipParser, Pdu};
+use decoders::enip::{command_name, EnipParser, Pdu};
 use decoders::{AppProto, Direction, Parsed, StreamParser};
 use icsight_eve::EventType;
 
@@ -32,52 +32,69 @@ fn reread(bytes: &[u8]) -> Option<Pdu<'_>> {
     }
 }
 
-fn log(ctx: &mut AppCtx<'_>, request: Option<&[u8]>, response: Option<&Pdu<'_>>) {
-    let request = request.and_then(reread);
-    ctx.event(
-        EventType::Enip,
-        &eve::Body {
-            enip: eve::Enip {
-                request: request.as_ref().map(eve::Message),
-                response: response.map(eve::Message),
-            },
+/// The class a request's CIP message addresses: what names its response's service.
+fn class_of(pdu: &Pdu<'_>) -> Option<u32> {
+    pdu.cip()
+        .and_then(|c| c.path_value(decoders::enip::Segment::CLASS))
+}
+
+/// A request and its response as one event (the body alerts on either carry too).
+fn body<'a>(request: Option<&'a Pdu<'a>>, response: Option<&'a Pdu<'a>>) -> eve::Body<'a> {
+    let class = request.and_then(class_of);
+    eve::Body {
+        enip: eve::Enip {
+            request: request.map(|pdu| eve::Message { pdu, class }),
+            response: response.map(|pdu| eve::Message { pdu, class }),
         },
-    );
+    }
+}
+
+fn log_unanswered(ctx: &mut AppCtx<'_>, request: &[u8]) {
+    let request = reread(request);
+    ctx.event(EventType::Enip, body(request.as_ref(), None));
 }
 
 impl Logged for EnipParser {
     type State = State;
 
     fn log(state: &mut State, ctx: &mut AppCtx<'_>, dir: Direction, pdu: Pdu<'_>) {
-        let body = eve::Body {
-            enip: eve::Enip {
-                request: (dir == Direction::ToServer).then_some(eve::Message(&pdu)),
-                response: (dir == Direction::ToClient).then_some(eve::Message(&pdu)),
-            },
+        let kept = match dir {
+            Direction::ToServer => None,
+            Direction::ToClient => state.pending.pop_front(),
         };
+        let request = kept.as_deref().and_then(reread);
+        let body = match dir {
+            Direction::ToServer => body(Some(&pdu), None),
+            Direction::ToClient => body(request.as_ref(), Some(&pdu)),
+        };
+        if command_name(pdu.command).is_none() {
+            let msg = format_args!(
+                "encapsulation command {:#06x} is not EtherNet/IP",
+                pdu.command
+            );
+            ctx.app_anomaly_in(AppProto::Enip, dir, "enip.invalid_command", &msg, &body);
+        }
         ctx.inspect(dir, decoders::Tx::Enip(&pdu), &body);
         match dir {
             Direction::ToServer => {
                 if state.pending.len() >= MAX_PENDING {
-                    let old = state.pending.pop_front();
-                    let msg = "too many requests awaiting a response";
-                    ctx.app_anomaly(AppProto::Enip, dir, "enip.flooded", &msg);
-                    log(ctx, old.as_deref(), None);
+                    if let Some(old) = state.pending.pop_front() {
+                        let msg = "too many requests awaiting a response";
+                        ctx.app_anomaly(AppProto::Enip, dir, "enip.flooded", &msg);
+                        log_unanswered(ctx, &old);
+                    }
                 }
                 let mut kept = pdu.header.to_vec();
                 kept.extend_from_slice(pdu.data);
                 state.pending.push_back(kept);
             }
-            Direction::ToClient => {
-                let request = state.pending.pop_front();
-                log(ctx, request.as_deref(), Some(&pdu));
-            }
+            Direction::ToClient => ctx.event(EventType::Enip, &body),
         }
     }
 
     fn close(state: &mut State, ctx: &mut AppCtx<'_>) {
         while let Some(r) = state.pending.pop_front() {
-            log(ctx, Some(&r), None);
+            log_unanswered(ctx, &r);
         }
     }
 
