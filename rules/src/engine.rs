@@ -370,7 +370,7 @@ impl Ruleset {
             } else if s.has_smb_keywords() {
                 smb.add(i, keyed!(s, Smb));
                 set.counts.transaction += 1;
-            } else if !s.enip.is_empty() {
+            } else if s.has_enip_keywords() {
                 set.enip.push(i);
                 set.counts.transaction += 1;
             } else if !s.iec104.is_empty() {
@@ -533,7 +533,11 @@ impl Ruleset {
             }
             Tx::Enip(pdu) => {
                 self.evaluate(&self.enip, pkt, Input::Tx(tx), bits, det, alerts, |r| {
-                    r.sig.enip.iter().all(|f| f.matches(pdu)) && r.sig.inspections.is_empty()
+                    r.sig.enip.iter().all(|f| f.matches(pdu))
+                        && r.sig.inspections.iter().all(|i| match i.buffer {
+                            Buffer::Enip(b) => b.get(pdu).is_some_and(|d| i.matches(d)),
+                            _ => false,
+                        })
                 });
                 return;
             }

@@ -1,9 +1,16 @@
 //! The EtherNet/IP keywords Suricata has had since version 3: `enip_command` (the
 //! encapsulation command, a number or its name, with the usual comparisons) and
 //! `cip_service:SERVICE[,CLASS[,ATTRIBUTE]]` (a CIP service, and the class and attribute of
-//! its request path; services bundled in a Multiple Service Packet count). Both read the
-//! message going the way the packet goes: a request to the server, a response to the client
-//! (a response matches on its service alone: its path is the request's).
+//! its request path; services bundled in a Multiple Service Packet count); and Suricata 8's:
+//! `enip.status` (encapsulation status), `enip.protocol_version`, `enip.cip_class`,
+//! `enip.cip_instance`, `enip.cip_attribute` (a segment of a request path), `enip.cip_status`,
+//! `enip.cip_extendedstatus` (a response's), the identity fields of a `ListIdentity` reply
+//! (`enip.vendor_id`, `enip.device_type`, `enip.product_code`, `enip.revision`, `enip.serial`,
+//! `enip.identity_status`, `enip.state`), `enip.capabilities` of a `ListServices` reply — each
+//! an unsigned-integer comparison — and the sticky buffers `enip.product_name` and
+//! `enip.service_name`. All read the message going the way the packet goes: a request to the
+//! server, a response to the client (a response matches on its service alone: its path is
+//! the request's).
 
 use decoders::enip::{command_name, Cip, Pdu, Segment, COMMANDS};
 
@@ -19,18 +26,163 @@ pub enum Field {
         class: Option<u32>,
         attribute: Option<u32>,
     },
+    /// A number the message carries, compared.
+    Number(Number, UintMatch),
+}
+
+/// The numbers Suricata 8's `enip.*` keywords compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Number {
+    Status,
+    ProtocolVersion,
+    CipClass,
+    CipInstance,
+    CipAttribute,
+    CipStatus,
+    CipExtendedStatus,
+    VendorId,
+    DeviceType,
+    ProductCode,
+    Revision,
+    Serial,
+    IdentityStatus,
+    State,
+    Capabilities,
+}
+
+const NUMBERS: [(&str, Number); 15] = [
+    ("enip.status", Number::Status),
+    ("enip.protocol_version", Number::ProtocolVersion),
+    ("enip.cip_class", Number::CipClass),
+    ("enip.cip_instance", Number::CipInstance),
+    ("enip.cip_attribute", Number::CipAttribute),
+    ("enip.cip_status", Number::CipStatus),
+    ("enip.cip_extendedstatus", Number::CipExtendedStatus),
+    ("enip.vendor_id", Number::VendorId),
+    ("enip.device_type", Number::DeviceType),
+    ("enip.product_code", Number::ProductCode),
+    ("enip.revision", Number::Revision),
+    ("enip.serial", Number::Serial),
+    ("enip.identity_status", Number::IdentityStatus),
+    ("enip.state", Number::State),
+    ("enip.capabilities", Number::Capabilities),
+];
+
+/// The requests of a CIP message: itself, the services a Multiple Service Packet bundles and
+/// the request an Unconnected Send carries.
+fn requests<'a>(c: Cip<'a>) -> impl Iterator<Item = Cip<'a>> {
+    core::iter::once(c)
+        .chain(c.bundled())
+        .chain(c.unconnected_send())
+}
+
+impl Number {
+    /// Whether some value of this number in `pdu` matches `m`.
+    fn matches(self, pdu: &Pdu<'_>, m: UintMatch) -> bool {
+        let hit = |v: u64| m.matches(v);
+        let id = pdu.identity();
+        let cip = pdu.cip();
+        let in_path = |t: u8| {
+            cip.is_some_and(|c| {
+                requests(c).any(|r| {
+                    r.segments()
+                        .any(|s| s.logical_type == t && hit(u64::from(s.value)))
+                })
+            })
+        };
+        match self {
+            Number::Status => hit(u64::from(pdu.status)),
+            Number::ProtocolVersion => [
+                pdu.session().map(|s| s.protocol_version),
+                id.map(|i| i.protocol_version),
+                pdu.list_service().map(|l| l.protocol_version),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|v| hit(u64::from(v))),
+            Number::CipClass => in_path(Segment::CLASS),
+            Number::CipInstance => in_path(Segment::INSTANCE),
+            // A Get Attribute List names its attributes in its data, as Suricata reads them.
+            Number::CipAttribute => {
+                in_path(Segment::ATTRIBUTE)
+                    || cip.is_some_and(|c| {
+                        requests(c).any(|r| r.attribute_list().any(|a| hit(u64::from(a))))
+                    })
+            }
+            Number::CipStatus => cip.is_some_and(|c| {
+                requests(c).any(|r| r.general_status().is_some_and(|s| hit(u64::from(s))))
+            }),
+            Number::CipExtendedStatus => cip.is_some_and(|c| {
+                requests(c).any(|r| r.extended_status().is_some_and(|s| hit(u64::from(s))))
+            }),
+            Number::VendorId => id.is_some_and(|i| hit(u64::from(i.vendor_id))),
+            Number::DeviceType => id.is_some_and(|i| hit(u64::from(i.device_type))),
+            Number::ProductCode => id.is_some_and(|i| hit(u64::from(i.product_code))),
+            Number::Revision => id.is_some_and(|i| hit(u64::from(i.revision_word()))),
+            Number::Serial => id.is_some_and(|i| hit(u64::from(i.serial))),
+            Number::IdentityStatus => id.is_some_and(|i| hit(u64::from(i.status))),
+            Number::State => id.is_some_and(|i| hit(u64::from(i.state))),
+            Number::Capabilities => pdu
+                .list_service()
+                .is_some_and(|l| hit(u64::from(l.capabilities))),
+        }
+    }
+}
+
+/// Suricata 8's EtherNet/IP sticky buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Buf {
+    /// The product name of a `ListIdentity` reply.
+    ProductName,
+    /// The service name of a `ListServices` reply.
+    ServiceName,
+}
+
+impl Buf {
+    pub fn sticky(name: &str) -> Option<Self> {
+        match name {
+            "enip.product_name" => Some(Buf::ProductName),
+            "enip.service_name" => Some(Buf::ServiceName),
+            _ => None,
+        }
+    }
+
+    pub fn get<'a>(self, pdu: &Pdu<'a>) -> Option<&'a [u8]> {
+        match self {
+            Buf::ProductName => pdu.identity().map(|i| i.product_name),
+            Buf::ServiceName => pdu.list_service().map(|l| l.name),
+        }
+    }
 }
 
 impl Field {
-    pub const KEYWORDS: [&'static str; 4] = [
+    pub const KEYWORDS: [&'static str; 19] = [
         "enip_command",
         "enip.command",
         "cip_service",
         "enip.cip_service",
+        "enip.status",
+        "enip.protocol_version",
+        "enip.cip_class",
+        "enip.cip_instance",
+        "enip.cip_attribute",
+        "enip.cip_status",
+        "enip.cip_extendedstatus",
+        "enip.vendor_id",
+        "enip.device_type",
+        "enip.product_code",
+        "enip.revision",
+        "enip.serial",
+        "enip.identity_status",
+        "enip.state",
+        "enip.capabilities",
     ];
 
     pub fn parse(keyword: &str, value: &str) -> Result<Self, KeywordError> {
         let v = value.trim();
+        if let Some((_, n)) = NUMBERS.iter().find(|(k, _)| *k == keyword) {
+            return Ok(Field::Number(*n, UintMatch::parse(v)?));
+        }
         if keyword.ends_with("command") {
             if let Some((code, _)) = COMMANDS.iter().find(|(_, n)| n.eq_ignore_ascii_case(v)) {
                 return Ok(Field::Command(UintMatch::Eq(u64::from(*code))));
@@ -72,6 +224,7 @@ impl Field {
     pub fn matches(&self, pdu: &Pdu<'_>) -> bool {
         match *self {
             Field::Command(m) => m.matches(u64::from(pdu.command)),
+            Field::Number(n, m) => n.matches(pdu, m),
             Field::CipService {
                 service,
                 class,

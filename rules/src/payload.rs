@@ -38,6 +38,8 @@ pub enum Buffer {
     Smtp(crate::smtp::Buf),
     /// A buffer of an SMB transaction.
     Smb(crate::smb::Buf),
+    /// A buffer of an EtherNet/IP message.
+    Enip(crate::enip::Buf),
     /// `file.name` as written, before the rule's protocol says whose file it is.
     FileName,
     /// `base64_data`: what the rule's `base64_decode` decoded. Only while a rule is read:
@@ -75,6 +77,9 @@ impl Buffer {
             }
             n if crate::smb::Buf::sticky(n).is_some() => {
                 Ok(crate::smb::Buf::sticky(n).map(Buffer::Smb))
+            }
+            n if crate::enip::Buf::sticky(n).is_some() => {
+                Ok(crate::enip::Buf::sticky(n).map(Buffer::Enip))
             }
             n if UNDECODED
                 .iter()

@@ -584,7 +584,7 @@ impl Signature {
         [
             (!self.modbus.is_empty(), AppProto::Modbus),
             (self.has_dnp3_keywords(), AppProto::Dnp3),
-            (!self.enip.is_empty(), AppProto::Enip),
+            (self.has_enip_keywords(), AppProto::Enip),
             (!self.iec104.is_empty(), AppProto::Iec104),
             (self.has_s7_keywords(), AppProto::S7comm),
             (self.has_http_keywords(), AppProto::Http),
@@ -599,6 +599,15 @@ impl Signature {
         .into_iter()
         .filter(|(on, _)| *on)
         .map(|(_, p)| p)
+    }
+
+    /// Whether the rule reads an EtherNet/IP message: a keyword or a buffer.
+    pub fn has_enip_keywords(&self) -> bool {
+        !self.enip.is_empty()
+            || self
+                .inspections
+                .iter()
+                .any(|i| matches!(i.buffer, Buffer::Enip(_)))
     }
 
     fn has_dnp3_keywords(&self) -> bool {
@@ -764,7 +773,7 @@ impl Signature {
     pub fn is_transactional(&self) -> bool {
         !self.modbus.is_empty()
             || self.has_dnp3_keywords()
-            || !self.enip.is_empty()
+            || self.has_enip_keywords()
             || !self.iec104.is_empty()
             || self.has_s7_keywords()
             || self.has_http_keywords()
