@@ -47,6 +47,30 @@
 #   it_smb.pcap       Samba smbd <- smbprotocol (SMB2/3, TCP 445, unencrypted: NTLM login,
 #                     listing, download of a PLC project file, an upload, a missing file)
 #
+# IEC 60870-5-104 (master 127.0.0.5, outstation 127.0.0.10, intruder 127.0.0.66):
+#
+#   iec104_c104.pcap    scapy IEC 104 master -> c104 (lib60870-C) outstation, TCP 2404:
+#                       interrogations, counter interrogation, spontaneous data, TESTFR
+#   iec104_attack.pcap  the same outstation, a SCADA master polling and an intruder issuing
+#                       commands, set-points, clock sync, reset, read and refused requests
+#                       (pcaps/iec104_attack.steps.tsv)
+#
+# EtherNet/IP + CIP (client 127.0.0.5, controller 127.0.0.10, intruder 127.0.0.66):
+#
+#   enip_cpppo.pcap   pycomm3, pylogix and scapy -> cpppo Logix simulator, TCP and UDP 44818:
+#                     ListIdentity/ListServices/ListInterfaces, sessions, Identity
+#                     attributes, Forward Open/Close, tag reads and writes
+#   enip_attack.pcap  the same stacks: ListIdentity sweep, Set Attribute Single, Forward
+#                     Open to slot 3, tag writes, NVS (0xA1) update request, Identity reset
+#
+# OPC UA binary (client 127.0.0.5, server 127.0.0.10, intruder 127.0.0.66):
+#
+#   opcua_asyncua_nodeopcua.pcap  node-opcua client -> asyncua server, TCP 4840, policy None:
+#                                 sessions (anonymous, user name, a refused password),
+#                                 Browse, Read, Write, Call, a subscription
+#   opcua_encrypted.pcap          the same over Basic256Sha256 SignAndEncrypt
+#   opcua_attack.pcap             anonymous session: browse, write, method call
+#
 # and MANIFEST.md is rewritten from what the captures hold.
 #
 # Usage (as root, on Debian 12):
@@ -57,7 +81,9 @@
 #                                               #  modbus-unitscan, modbus-poll, s7-attack, s7-poll,
 #                                               #  dnp3-attack, dnp3-poll, baseline-normal-a,
 #                                               #  baseline-normal-b, baseline-attack, it-web,
-#                                               #  it-files, it-dns, it-smb)
+#                                               #  it-files, it-dns, it-smb, iec104, iec104-attack,
+#                                               #  enip, enip-attack, opcua, opcua-encrypted,
+#                                               #  opcua-attack)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
@@ -70,9 +96,12 @@
 #
 # Packages it installs when missing: Debian tcpdump tshark gcc libc6-dev
 # pkg-config libmodbus-dev python3 python3-venv iproute2 openssl curl
-# openssh-server dnsmasq bind9-dnsutils samba; PyPI packages into
+# openssh-server dnsmasq bind9-dnsutils samba; PyPI packages (pymodbus,
+# python-snap7, yadnp3, pyftpdlib, aiosmtpd, smbprotocol, c104, scapy, cpppo,
+# pycomm3, pylogix, asyncua) into
 # virtualenvs under ${XDG_CACHE_HOME:-$HOME/.cache}/icsight-pcaps-venv
-# (never inside the repository).
+# (never inside the repository), and the npm package node-opcua-client under
+# the same directory (Debian nodejs and npm when node is missing).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -81,6 +110,10 @@ OUT=$HERE
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/icsight-pcaps-venv
 VENV=$CACHE/main        # pymodbus, python-snap7 2.x (ships native libsnap7), yadnp3
 VENV_S7V3=$CACHE/snap7v3 # python-snap7 3.x (pure-Python server with upload/download/stop)
+VENV_IEC104=$CACHE/iec104 # c104 (lib60870-C outstation) and scapy (IEC 104 master)
+VENV_ENIP=$CACHE/enip     # cpppo (EtherNet/IP server), pycomm3, pylogix, scapy (clients)
+VENV_OPCUA=$CACHE/opcua   # asyncua (OPC UA server)
+NODE_OPCUA=$CACHE/node-opcua # npm prefix for node-opcua-client (OPC UA client)
 PYTHON=${PYTHON:-} # resolved after the Debian packages are in place
 
 PYMODBUS_SPEC=${PYMODBUS_SPEC:-pymodbus==3.16.1}
@@ -90,6 +123,13 @@ YADNP3_SPEC=${YADNP3_SPEC:-yadnp3==3.2.1.4}
 PYFTPDLIB_SPEC=${PYFTPDLIB_SPEC:-pyftpdlib==2.2.0}
 AIOSMTPD_SPEC=${AIOSMTPD_SPEC:-aiosmtpd==1.4.6}
 SMBPROTOCOL_SPEC=${SMBPROTOCOL_SPEC:-smbprotocol==1.17.0}
+C104_SPEC=${C104_SPEC:-c104==2.2.1}
+SCAPY_SPEC=${SCAPY_SPEC:-scapy==2.8.0}
+CPPPO_SPEC=${CPPPO_SPEC:-cpppo==5.2.5}
+PYCOMM3_SPEC=${PYCOMM3_SPEC:-pycomm3==1.2.16}
+PYLOGIX_SPEC=${PYLOGIX_SPEC:-pylogix==1.1.6}
+ASYNCUA_SPEC=${ASYNCUA_SPEC:-asyncua==2.1.0}
+NODE_OPCUA_VERSION=${NODE_OPCUA_VERSION:-2.182.2}
 
 APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2
               openssl curl openssh-server dnsmasq bind9-dnsutils samba)
@@ -98,8 +138,12 @@ ATTACK_SCENARIOS=(modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-att
 NORMAL_SCENARIOS=(modbus-poll s7-poll dnp3-poll)
 BASELINE_SCENARIOS=(baseline-normal-a baseline-normal-b baseline-attack)
 IT_SCENARIOS=(it-web it-files it-dns it-smb)
+IEC104_SCENARIOS=(iec104 iec104-attack)
+ENIP_SCENARIOS=(enip enip-attack)
+OPCUA_SCENARIOS=(opcua opcua-encrypted opcua-attack)
 ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
-               "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}")
+               "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}" "${IEC104_SCENARIOS[@]}"
+               "${ENIP_SCENARIOS[@]}" "${OPCUA_SCENARIOS[@]}")
 
 # address plan of the baseline captures (all on lo: Linux routes 127.0.0.0/8 there)
 HMI_ADDR=127.0.0.5
@@ -204,12 +248,32 @@ EOF
     fi
 }
 
+ensure_node_opcua() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        [[ -n ${SKIP_INSTALL:-} ]] && die "node and npm are needed (Debian nodejs npm)"
+        local APT_PACKAGES=(nodejs npm) # apt_install_missing sees this list
+        apt_install_missing
+    fi
+    local have
+    have=$(node -p "require('$NODE_OPCUA/node_modules/node-opcua-client/package.json').version" 2>/dev/null || true)
+    [[ $have == "$NODE_OPCUA_VERSION" ]] && return 0
+    [[ -n ${SKIP_INSTALL:-} ]] && die "node-opcua-client $NODE_OPCUA_VERSION missing under $NODE_OPCUA"
+    log "npm install node-opcua-client@$NODE_OPCUA_VERSION into $NODE_OPCUA"
+    mkdir -p "$NODE_OPCUA"
+    npm install --prefix "$NODE_OPCUA" --no-audit --no-fund --loglevel=error \
+        "node-opcua-client@$NODE_OPCUA_VERSION" >&2
+}
+
 install_deps() {
     [[ $(id -u) -eq 0 ]] || die "run as root (tcpdump on lo, ports 102/502, apt-get): sudo $0"
     apt_install_missing
     ensure_venv "$VENV" "$PYMODBUS_SPEC" "$SNAP7_V2_SPEC" "$YADNP3_SPEC" "$PYFTPDLIB_SPEC" \
         "$AIOSMTPD_SPEC" "$SMBPROTOCOL_SPEC"
     ensure_venv "$VENV_S7V3" "$SNAP7_V3_SPEC"
+    ensure_venv "$VENV_IEC104" "$C104_SPEC" "$SCAPY_SPEC"
+    ensure_venv "$VENV_ENIP" "$CPPPO_SPEC" "$PYCOMM3_SPEC" "$PYLOGIX_SPEC" "$SCAPY_SPEC"
+    ensure_venv "$VENV_OPCUA" "$ASYNCUA_SPEC"
+    ensure_node_opcua
     for c in tcpdump tshark gcc pkg-config ss; do
         command -v "$c" >/dev/null || die "$c not found"
     done
@@ -273,7 +337,10 @@ wait_port() { # tcp|udp PORT PID
 TCPDUMP_PID=""
 start_capture() { # NAME FILTER
     local name=$1 filter=$2 i
-    start_bg "$WORK/$name.tcpdump.log" tcpdump -i lo -n -U --immediate-mode -Z root -w "$WORK/$name.pcap" "$filter"
+    # -B: libpcap sizes its ring's slots by the snap length (256 kB on lo), so the default
+    # 2 MB buffer holds only a few frames; a busy machine then drops packets of a burst.
+    start_bg "$WORK/$name.tcpdump.log" tcpdump -i lo -n -U --immediate-mode -B 32768 -Z root \
+        -w "$WORK/$name.pcap" "$filter"
     TCPDUMP_PID=$LAST_PID
     for ((i = 0; i < 100; i++)); do
         grep -q "listening on" "$WORK/$name.tcpdump.log" 2>/dev/null && break
@@ -288,6 +355,12 @@ finish_capture() { # NAME
     sleep 0.5
     stop_bg "$TCPDUMP_PID" INT
     [[ -s $WORK/$name.pcap ]] || die "$name: empty capture"
+    # tcpdump reports its kernel drops when it stops; a capture with holes is no reference
+    local dropped
+    dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$WORK/$name.tcpdump.log")
+    [[ ${dropped:-0} == 0 ]] || die "$name: tcpdump dropped $dropped packet(s)"
+    [[ -z $(tshark -r "$WORK/$name.pcap" -Y "tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment" \
+            -T fields -e frame.number 2>/dev/null) ]] || die "$name: the capture misses TCP segments"
     cp "$WORK/$name.pcap" "$OUT/$name.pcap.tmp"
     chmod 0644 "$OUT/$name.pcap.tmp"
     mv -f "$OUT/$name.pcap.tmp" "$OUT/$name.pcap"
@@ -568,6 +641,125 @@ EOF
     finish_capture it_smb
 }
 
+# IEC 60870-5-104 scenarios ---------------------------------------------------
+# Outstation: c104 (Python bindings of lib60870-C) on 127.0.0.10:2404, two
+# stations (CA 1, CA 2; point map in src/iec104_rtu_c104.py). Master: scapy's
+# IEC 104 layer over a plain socket (src/iec104_master_scapy.py), bound to its
+# own loopback address.
+IEC104_RTU_ADDR=127.0.0.10
+IEC104_LISTEN=10           # iec104: seconds of spontaneous data
+IEC104_SCADA_DURATION=32   # iec104-attack: the SCADA master's session
+IEC104_ATTACK_DELAY=10     # iec104-attack: the intruder connects this many seconds in
+IEC104_ATTACK_GAP=1
+
+run_iec104() {
+    scenario iec104_c104 tcp 2404 "tcp port 2404" \
+        -- "$VENV_IEC104/bin/python" "$SRC/iec104_rtu_c104.py" --host "$IEC104_RTU_ADDR" --port 2404 \
+        --spontaneous 1 \
+        -- "$VENV_IEC104/bin/python" "$SRC/iec104_master_scapy.py" --host "$IEC104_RTU_ADDR" \
+        --port 2404 --source "$HMI_ADDR" --mode normal --listen "$IEC104_LISTEN"
+    sed 's/^/    /' "$WORK/iec104_c104.server.log" >&2
+}
+
+run_iec104_attack() {
+    # The SCADA master (127.0.0.5) interrogates the outstation, sends one single command and
+    # interrogates every 5 s for IEC104_SCADA_DURATION s; meanwhile the intruder (127.0.0.66)
+    # opens its own connection and steps through commands, set-points, clock sync, reset
+    # process, read and two requests the outstation refuses. No spontaneous data, so every
+    # I-frame in the capture answers a request. pcaps/iec104_attack.steps.tsv is rewritten
+    # from the intruder's step log and the capture's first frame.
+    local name=iec104_attack srv scada intruder
+    log "scenario $name (tcp/2404, SCADA $HMI_ADDR, intruder $ATTACKER_ADDR)"
+    port_busy tcp 2404 && die "tcp port 2404 is already in use"
+    start_capture "$name" "tcp port 2404"
+    start_bg "$WORK/$name.server.log" "$VENV_IEC104/bin/python" "$SRC/iec104_rtu_c104.py" \
+        --host "$IEC104_RTU_ADDR" --port 2404 --spontaneous 0
+    srv=$LAST_PID
+    wait_port tcp 2404 "$srv"
+    sleep 0.3
+    start_bg "$WORK/$name.scada.log" timeout 120 "$VENV_IEC104/bin/python" "$SRC/iec104_master_scapy.py" \
+        --host "$IEC104_RTU_ADDR" --port 2404 --source "$HMI_ADDR" --mode scada \
+        --duration "$IEC104_SCADA_DURATION" --period 5
+    scada=$LAST_PID
+    start_bg "$WORK/$name.intruder.log" timeout 120 sh -c '"$@" >"$0"' "$WORK/$name.steps.out" \
+        "$VENV_IEC104/bin/python" "$SRC/iec104_master_scapy.py" --host "$IEC104_RTU_ADDR" --port 2404 \
+        --source "$ATTACKER_ADDR" --mode intruder --delay "$IEC104_ATTACK_DELAY" --gap "$IEC104_ATTACK_GAP"
+    intruder=$LAST_PID
+    wait "$intruder" || die "$name: intruder failed (its log follows)"
+    wait "$scada" || die "$name: SCADA master failed (its log follows)"
+    sleep 0.3
+    stop_bg "$srv" TERM
+    sed 's/^/    /' "$WORK/$name.server.log" >&2
+    finish_capture "$name"
+    local t0
+    t0=$(tshark -r "$OUT/$name.pcap" -c 1 -T fields -e frame.time_epoch 2>/dev/null)
+    {
+        printf 'step\ttime_s\tsrc_ip\tdst_ip\tprotocol\twhat\texpect\n'
+        awk -F'\t' -v t0="$t0" -v src="$ATTACKER_ADDR" -v dst="$IEC104_RTU_ADDR" \
+            '$1 == "STEP" { printf "%s\t%.1f\t%s\t%s\tiec104\t%s\t%s\n", $2, $4 - t0, src, dst, $3, $5 }' \
+            "$WORK/$name.steps.out"
+    } >"$OUT/$name.steps.tsv.tmp"
+    (( $(wc -l <"$OUT/$name.steps.tsv.tmp") == 16 )) || die "$name: expected 15 intruder steps"
+    mv -f "$OUT/$name.steps.tsv.tmp" "$OUT/$name.steps.tsv"
+}
+
+# EtherNet/IP + CIP scenarios -------------------------------------------------
+# Server: cpppo's Logix simulator on 127.0.0.10 (TCP and UDP 44818) with four
+# tags. Clients (src/enip_client.py, one process, three stacks): pycomm3 for
+# ListIdentity, sessions, unconnected CIP and Forward Open 0x54; pylogix for tag
+# services over a Large Forward Open 0x5B; scapy for ListServices and
+# ListInterfaces. TCP sockets take their source address from bind_source.so.
+ENIP_PLC_ADDR=127.0.0.10
+ENIP_TAGS=(Level=INT[10] Setpoint=REAL Running=BOOL Counter=DINT[4])
+
+run_enip_scenario() { # NAME MODE SOURCE
+    local name=$1 mode=$2 src=$3
+    port_busy udp 44818 && die "udp port 44818 is already in use"
+    scenario "$name" tcp 44818 "port 44818 or port 2222" \
+        -- "$VENV_ENIP/bin/python" -m cpppo.server.enip --no-config -a "$ENIP_PLC_ADDR:44818" \
+        "${ENIP_TAGS[@]}" \
+        -- env BIND_SOURCE_ADDR="$src" LD_PRELOAD="$WORK/bind_source.so" \
+        "$VENV_ENIP/bin/python" "$SRC/enip_client.py" --host "$ENIP_PLC_ADDR" --source "$src" \
+        --mode "$mode"
+    sed 's/^/    /' "$WORK/$name.client.log" >&2
+}
+
+run_enip() { run_enip_scenario enip_cpppo normal "$HMI_ADDR"; }
+run_enip_attack() { run_enip_scenario enip_attack attack "$ATTACKER_ADDR"; }
+
+# OPC UA scenarios -------------------------------------------------------------
+# Server: asyncua on 127.0.0.10:4840 (src/opcua_server_asyncua.py), security
+# None and, with the self-signed certificate made here, Basic256Sha256.
+# Client: node-opcua (src/opcua_client_nodeopcua.js); its own PKI (and so its
+# certificate) under $WORK, its source address from bind_source.so.
+OPCUA_SERVER_ADDR=127.0.0.10
+OPCUA_PASSWORD=op-2024
+
+run_opcua_scenario() { # NAME MODE SOURCE
+    local name=$1 mode=$2 src=$3
+    if [[ ! -s $WORK/opcua-server.pem ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout "$WORK/opcua-server-key.pem" \
+            -out "$WORK/opcua-server.pem" -subj "/O=icsight test plant/CN=plant-opcua" \
+            -addext "subjectAltName=URI:urn:icsight:plant:server,IP:$OPCUA_SERVER_ADDR" \
+            -addext "keyUsage=digitalSignature,nonRepudiation,keyEncipherment,dataEncipherment,keyCertSign" \
+            -addext "extendedKeyUsage=serverAuth,clientAuth" 2>/dev/null
+    fi
+    mkdir -p "$WORK/node-config"
+    scenario "$name" tcp 4840 "tcp port 4840" \
+        -- "$VENV_OPCUA/bin/python" "$SRC/opcua_server_asyncua.py" --host "$OPCUA_SERVER_ADDR" \
+        --port 4840 --password "$OPCUA_PASSWORD" --cert "$WORK/opcua-server.pem" \
+        --key "$WORK/opcua-server-key.pem" \
+        -- env NODE_PATH="$NODE_OPCUA/node_modules" XDG_CONFIG_HOME="$WORK/node-config" \
+        BIND_SOURCE_ADDR="$src" LD_PRELOAD="$WORK/bind_source.so" \
+        node "$SRC/opcua_client_nodeopcua.js" "opc.tcp://$OPCUA_SERVER_ADDR:4840/icsight/" "$mode" \
+        "$OPCUA_PASSWORD"
+    grep -v '^ ' "$WORK/$name.client.log" | sed 's/^/    /' >&2
+}
+
+run_opcua() { run_opcua_scenario opcua_asyncua_nodeopcua normal "$HMI_ADDR"; }
+run_opcua_encrypted() { run_opcua_scenario opcua_encrypted encrypted "$HMI_ADDR"; }
+run_opcua_attack() { run_opcua_scenario opcua_attack attack "$ATTACKER_ADDR"; }
+
 # attack / operations scenarios --------------------------------------------
 run_modbus_writes() {
     # pymodbus treats unit id 0 as broadcast (carried out, never answered).
@@ -718,6 +910,13 @@ declare -A PROTOS=(
     [it_files]="tcp ftp ftp-data ssh smtp imf"
     [it_dns]="udp dns"
     [it_smb]="tcp nbss smb2"
+    [iec104_c104]="tcp iec60870_104 iec60870_asdu"
+    [iec104_attack]="tcp iec60870_104 iec60870_asdu"
+    [enip_cpppo]="tcp udp enip cip cipcm cipcls"
+    [enip_attack]="tcp udp enip cip cipcm cipcls"
+    [opcua_asyncua_nodeopcua]="tcp opcua"
+    [opcua_encrypted]="tcp opcua"
+    [opcua_attack]="tcp opcua"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
@@ -743,6 +942,13 @@ declare -A EXTRA_CHECKS=(
     [s7comm_normal_polling]="s7comm.param.func==0x04 s7comm.param.func==0xf0"
     [dnp3_attack_control]="dnp3.al.func==13 dnp3.al.func==14 dnp3.al.func==3 dnp3.al.func==4 dnp3.al.func==5 dnp3.al.func==6 dnp3.al.func==21 dnp3.al.func==7 dnp3.al.func==9 dnp3.al.func==18 dnp3.al.func==2&&dnp3.al.obj==0x3201 dnp3.al.func==2&&dnp3.al.obj==0x5001 dnp3.al.obj==0x2902 dnp3.al.obj==0x0c01"
     [dnp3_normal_polling]="dnp3.al.func==1 dnp3.al.func==129"
+    [iec104_c104]="iec60870_104.utype==0x01 iec60870_104.utype==0x02 iec60870_104.utype==0x10 iec60870_104.utype==0x20 iec60870_104.utype==0x04 iec60870_104.utype==0x08 iec60870_104.type==1 iec60870_asdu.typeid==100&&iec60870_asdu.causetx==6 iec60870_asdu.typeid==100&&iec60870_asdu.causetx==7 iec60870_asdu.typeid==100&&iec60870_asdu.causetx==10 iec60870_asdu.typeid==100&&iec60870_asdu.addr==2 iec60870_asdu.typeid==1&&iec60870_asdu.causetx==20 iec60870_asdu.typeid==3 iec60870_asdu.typeid==9 iec60870_asdu.typeid==11 iec60870_asdu.typeid==13 iec60870_asdu.typeid==30 iec60870_asdu.typeid==36 iec60870_asdu.typeid==13&&iec60870_asdu.causetx==3 iec60870_asdu.typeid==101&&iec60870_asdu.causetx==10 iec60870_asdu.typeid==15&&iec60870_asdu.causetx==37"
+    [enip_cpppo]="udp&&enip.command==0x0063&&ip.src==127.0.0.10 tcp&&enip.command==0x0063&&ip.src==127.0.0.10 enip.command==0x0004&&ip.src==127.0.0.10 enip.command==0x0064&&ip.src==127.0.0.10 enip.command==0x0065&&ip.src==127.0.0.10 enip.command==0x0066 enip.command==0x006f enip.command==0x0070 cip.sc==0x54&&cip.genstat==0 cip.sc==0x5b&&cip.genstat==0 cip.sc==0x4e&&cip.genstat==0 cip.sc==0x01&&cip.class==0x01&&cip.genstat==0 cip.sc==0x0e&&cip.attribute==7 cip.sc==0x4c&&cip.symbol==\"Level\" cip.sc==0x4d&&cip.symbol==\"Setpoint\" cip.sc==0x0a"
+    [enip_attack]="udp&&ip.dst==127.0.0.1&&enip.command==0x0063 udp&&ip.dst==127.0.0.20&&enip.command==0x0063 udp&&ip.src==127.0.0.10&&enip.command==0x0063 cip.sc==0x10&&cip.class==0x01 cip.sc==0x10&&cip.class==0xf5 cip.genstat==0x08 cip.sc==0x54&&cip.genstat==0 cip.sc==0x4d&&cip.symbol==\"Setpoint\" cip.sc==0x0a cip.sc==0x4b&&cip.class==0xa1 cip.sc==0x05&&cip.class==0x01"
+    [opcua_asyncua_nodeopcua]="opcua.transport.type==\"HEL\" opcua.transport.type==\"ACK\" opcua.transport.type==\"OPN\" opcua.transport.type==\"CLO\" opcua.servicenodeid.numeric==428 opcua.servicenodeid.numeric==461 opcua.servicenodeid.numeric==467 opcua.servicenodeid.numeric==527 opcua.servicenodeid.numeric==631 opcua.servicenodeid.numeric==673 opcua.servicenodeid.numeric==712 opcua.servicenodeid.numeric==787 opcua.servicenodeid.numeric==751 opcua.servicenodeid.numeric==826 opcua.servicenodeid.numeric==829 opcua.servicenodeid.numeric==847 opcua.servicenodeid.numeric==473 opcua.servicenodeid.numeric==397 opcua.UserName==\"operator\""
+    [opcua_encrypted]="opcua.security.spu==\"http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256\" opcua.security.spu==\"http://opcfoundation.org/UA/SecurityPolicy#None\" opcua.servicenodeid.numeric==428 opcua.transport.type==\"MSG\"&&tcp.srcport!=4840"
+    [opcua_attack]="ip.src==127.0.0.66&&opcua.servicenodeid.numeric==467 opcua.servicenodeid.numeric==527 opcua.servicenodeid.numeric==673 opcua.servicenodeid.numeric==712"
+    [iec104_attack]="ip.src==127.0.0.5&&iec60870_asdu.typeid==45 ip.src==127.0.0.66&&iec60870_asdu.typeid==100 iec60870_asdu.typeid==45&&iec60870_asdu.sco.se==1 iec60870_asdu.typeid==45&&iec60870_asdu.causetx==10 iec60870_asdu.typeid==46 iec60870_asdu.typeid==48 iec60870_asdu.typeid==49 iec60870_asdu.typeid==50 iec60870_asdu.typeid==103 iec60870_asdu.typeid==105 iec60870_asdu.typeid==102 iec60870_asdu.typeid==45&&iec60870_asdu.ioa==5000&&iec60870_asdu.causetx==47 iec60870_asdu.typeid==100&&iec60870_asdu.addr==99&&iec60870_asdu.causetx==46 iec60870_asdu.nega==1 iec60870_104.utype==0x04"
 )
 # display filters that must match NO frame (the normal-polling captures must
 # hold nothing a default rule fires on)
@@ -750,7 +956,13 @@ declare -A MUST_NOT=(
     [modbus_normal_polling]="!(modbus.func_code<=4)&&modbus mbtcp.unit_id!=1 modbus.exception_code"
     [s7comm_normal_polling]="s7comm&&!(s7comm.param.func==0x04||s7comm.param.func==0xf0) s7comm.header.rosctr==7 s7comm.header.errcls!=0"
     [dnp3_normal_polling]="dnp3.al.func&&!(dnp3.al.func==0||dnp3.al.func==1||dnp3.al.func==20||dnp3.al.func==129||dnp3.al.func==130) dnp3.al.iin.fcni==1"
+    [iec104_c104]="iec60870_asdu.nega==1 iec60870_asdu.typeid>=45&&iec60870_asdu.typeid<=99 !(ip.addr==127.0.0.5)"
+    [enip_cpppo]="!(ip.addr==127.0.0.5) cip.genstat>0 tcp.flags.reset==1"
+    [opcua_encrypted]="opcua.UserName tcp.flags.reset==1"
 )
+
+# size limit of a capture (bytes), when it is not 40 kB
+declare -A MAX_BYTES=([opcua_asyncua_nodeopcua]=200000 [opcua_encrypted]=200000 [opcua_attack]=100000)
 
 # The baseline captures are checked frame by frame by src/baseline_check.py
 # (address plan, poll schedule, setpoint writes, attack steps and their
@@ -794,9 +1006,9 @@ verify() { # NAME
         n=$(count "$f" "$c" "${da[@]}")
         (( n == 0 )) || die "$name: '$c' matched $n frame(s), expected none"
     done
-    local size
+    local size max=${MAX_BYTES[$name]:-40000}
     size=$(stat -c %s "$f")
-    (( size < 40000 )) || die "$name: $size bytes, over the 40 kB limit"
+    (( size < max )) || die "$name: $size bytes, over the $max-byte limit"
     if [[ ${PROTOS[$name]} == tcp* ]]; then
         local syn fin
         syn=$(count "$f" "tcp.flags.syn==1 && tcp.flags.ack==0")
@@ -908,11 +1120,19 @@ EOF
 
 write_manifest() {
     local m=$OUT/MANIFEST.md.tmp name
-    local v_pymodbus v_snap7 v_snap7v3 v_yadnp3 v_libmodbus v_tshark baseline_stacks
+    local v_pymodbus v_snap7 v_snap7v3 v_yadnp3 v_libmodbus v_tshark baseline_stacks v_c104 v_scapy
+    local v_cpppo v_pycomm3 v_pylogix enip_stacks opcua_stacks
     v_pymodbus=$(pyver "$VENV" pymodbus)
     v_snap7=$(pyver "$VENV" python-snap7)
     v_snap7v3=$(pyver "$VENV_S7V3" python-snap7)
     v_yadnp3=$(pyver "$VENV" yadnp3)
+    v_c104=$(pyver "$VENV_IEC104" c104)
+    v_scapy=$(pyver "$VENV_IEC104" scapy)
+    v_cpppo=$(pyver "$VENV_ENIP" cpppo)
+    v_pycomm3=$(pyver "$VENV_ENIP" pycomm3)
+    v_pylogix=$(pyver "$VENV_ENIP" pylogix)
+    opcua_stacks="node-opcua-client $(node -p "require('$NODE_OPCUA/node_modules/node-opcua-client/package.json').version") (node $(node --version | tr -d v)) ↔ asyncua $(pyver "$VENV_OPCUA" asyncua) server"
+    enip_stacks="pycomm3 $v_pycomm3, pylogix $v_pylogix and scapy $(pyver "$VENV_ENIP" scapy) (one client process, \`src/enip_client.py\`) ↔ cpppo $v_cpppo Logix simulator (\`python -m cpppo.server.enip\`)"
     v_libmodbus=$(dpkg-query -W -f='${Version}' libmodbus-dev)
     v_tshark=$(tshark --version 2>/dev/null | head -1 | sed 's/^TShark (Wireshark) //; s/ .*//')
     baseline_stacks="HMI: pymodbus $v_pymodbus client ↔ pymodbus $v_pymodbus server (Modbus PLC), python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (S7 PLC, pure Python); separate processes"
@@ -940,6 +1160,13 @@ write_manifest() {
         [it_web_tls]="CPython $(python3 -c 'import platform; print(platform.python_version())') http.server and $(openssl version | cut -d' ' -f1-2) s_server ↔ curl $(curl --version | head -1 | cut -d' ' -f2)"
         [it_dns]="dnsmasq $(dnsmasq --version | head -1 | cut -d' ' -f3) ↔ dig $(dig -v 2>&1 | cut -d' ' -f2)"
         [it_smb]="smbprotocol $(pyver "$VENV" smbprotocol) (pure Python, pyspnego $(pyver "$VENV" pyspnego) NTLM) ↔ Samba $(smbd --version | cut -d' ' -f2) smbd"
+        [iec104_c104]="scapy $v_scapy IEC 104 layer (master, \`src/iec104_master_scapy.py\`) ↔ c104 $v_c104 (lib60870-C) outstation"
+        [enip_cpppo]="$enip_stacks"
+        [opcua_asyncua_nodeopcua]="$opcua_stacks"
+        [opcua_encrypted]="$opcua_stacks"
+        [opcua_attack]="$opcua_stacks"
+        [enip_attack]="$enip_stacks"
+        [iec104_attack]="SCADA master and intruder: scapy $v_scapy IEC 104 layer, separate processes ↔ c104 $v_c104 (lib60870-C) outstation"
         [it_files]="pyftpdlib $(pyver "$VENV" pyftpdlib), OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) sshd and aiosmtpd $(pyver "$VENV" aiosmtpd) ↔ curl $(curl --version | head -1 | cut -d' ' -f2) (libssh2 $(curl --version | grep -o 'libssh2/[0-9.]*' | cut -d/ -f2))"
     )
     declare -A TRANSPORT=(
@@ -966,6 +1193,13 @@ write_manifest() {
         [it_files]="TCP 21 (FTP) and its data connections, TCP 22 (SSH), TCP 25 (SMTP)"
         [it_dns]="UDP 53 and TCP 53 (DNS)"
         [it_smb]="TCP 445 (SMB2 over direct TCP, NBSS framing)"
+        [iec104_c104]="TCP 2404, 127.0.0.5 → 127.0.0.10"
+        [iec104_attack]="TCP 2404, 127.0.0.5 and 127.0.0.66 → 127.0.0.10"
+        [enip_cpppo]="TCP and UDP 44818, 127.0.0.5 → 127.0.0.10"
+        [enip_attack]="TCP and UDP 44818, 127.0.0.66 → 127.0.0.1-20"
+        [opcua_asyncua_nodeopcua]="TCP 4840, 127.0.0.5 → 127.0.0.10"
+        [opcua_encrypted]="TCP 4840, 127.0.0.5 → 127.0.0.10"
+        [opcua_attack]="TCP 4840, 127.0.0.66 → 127.0.0.10"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -991,6 +1225,13 @@ write_manifest() {
         [it_web_tls]="GET /index.html and GET /projects/line1.ap17 (a PLC project file) over HTTP/1.1; one TLS 1.2 and one TLS 1.3 handshake with SNI hmi.plant.example, then GET / inside"
         [it_dns]="A queries for hmi.plant.example and historian.plant.example (one over TCP), answered; three TXT queries whose first label is 50+ characters of base32 under t1.updates-cdn.example, refused"
         [it_smb]="NEGOTIATE (SMB 3.1.1, AES-GMAC signing, no encryption); SESSION_SETUP with SPNEGO/NTLMSSP as plantsmb (STATUS_MORE_PROCESSING_REQUIRED, then success); TREE_CONNECT \`\\\\127.0.0.1\\projects\`; CREATE of the share's root, QUERY_DIRECTORY (. .. readme.txt Line3.ap17, then STATUS_NO_MORE_FILES), CLOSE; CREATE/READ/CLOSE of Line3.ap17 (a 6000-byte PLC project file); CREATE/WRITE/CLOSE of a new Boiler.ACD (3990 bytes); CREATE/READ/CLOSE of readme.txt; CREATE of Line4.ap17, answered STATUS_OBJECT_NAME_NOT_FOUND; TREE_DISCONNECT, LOGOFF, TCP close. Signed, not encrypted: names and contents in the clear"
+        [opcua_asyncua_nodeopcua]="1 TCP session, SecurityPolicy None: HEL/ACK; OPN (OpenSecureChannel, service 446/449); GetEndpoints (428) ×2; anonymous CreateSession (461) + ActivateSession (467); Browse (527) of Objects (ns=0;i=85) and ns=2;s=Plant; Read (631) of ns=2;s=Level, Setpoint, PumpRunning, Mode; Write (673) ns=2;s=Setpoint := 510.0 (Double); Call (712) ns=2;s=StartPump on ns=2;s=Plant with true; CreateSubscription (787, 500 ms), CreateMonitoredItems (751) of Level (250 ms sampling), about 3 s of Publish (826/829) round trips with data changes, DeleteSubscriptions (847); CloseSession (473); a session as user name \"operator\" (password op-2024, in the clear: policy None): Read of Level and Setpoint, Write Setpoint := 505.0, CloseSession; ActivateSession as \"operator\" with a wrong password, answered ServiceFault (397) BadUserAccessDenied (0x801F0000), CloseSession; CLO (CloseSecureChannel, 452); TCP close"
+        [opcua_encrypted]="2 TCP sessions: GetEndpoints over SecurityPolicy None (HEL, OPN, GetEndpoints, CLO), then a secure channel with SecurityPolicy Basic256Sha256, mode SignAndEncrypt (OPN signed and encrypted with the certificates' RSA keys; node-opcua's self-signed client certificate, an openssl-made server certificate): the same services as \`opcua_asyncua_nodeopcua.pcap\` (anonymous and \"operator\" sessions), but no bad login; every MSG body is encrypted"
+        [opcua_attack]="1 TCP session from 127.0.0.66, SecurityPolicy None: HEL/ACK, OPN, GetEndpoints ×2, anonymous CreateSession/ActivateSession, Browse of Objects and ns=2;s=Plant, Read of Level, Setpoint, PumpRunning, Mode, Write ns=2;s=Setpoint := 9999.0, Write ns=2;s=Mode := \"MANUAL\" (String), Call ns=2;s=StartPump(false), Read of Setpoint, PumpRunning, Mode, CloseSession, CLO"
+        [enip_cpppo]="UDP ListIdentity (0x63) to 127.0.0.10, answered. TCP session 1 (pycomm3, scapy): RegisterSession (0x65); ListServices (0x04; tshark flags cpppo's reply malformed); ListIdentity; ListInterfaces (0x64); SendRRData (0x6F) Get Attributes All (0x01) of Identity (class 1 instance 1); Get Attribute Single (0x0E) Identity attributes 1, 7, 5; Forward Open (0x54); SendUnitData (0x70) Get Attribute Single Identity attributes 7 and 6 over the connection; Forward Close (0x4E); UnRegisterSession (0x66). TCP session 2 (pylogix): RegisterSession; Large Forward Open (0x5B); Read Tag (0x4C) of Level, Setpoint, Running, Counter (pylogix's type probes), then 3 × Multiple Service Packet (0x0A) reading Level, Setpoint, Running, Counter[1]; Read Tag Level (10 elements); Write Tag (0x4D) Setpoint := 47.5 (REAL), Level[5] := 512 (INT); Multiple Service Packet writing Counter[2] := 100 (DINT) and Running := 1 (BOOL); Read Tag Setpoint; Forward Close; UnRegisterSession. TCP session 3 (pylogix): RegisterSession, Get Attributes All of Identity, UnRegisterSession. Tags: Level INT[10], Setpoint REAL, Running BOOL, Counter DINT[4]. Every CIP status 0"
+        [enip_attack]="127.0.0.66: UDP ListIdentity to each of 127.0.0.1-127.0.0.20 (0.15 s apart; only .10 answers). Session 1 (pycomm3): RegisterSession, ListIdentity, Get Attributes All of Identity, Set Attribute Single (0x10) Identity attribute 7 := \"PWNED\" and TCP/IP object (0xF5) attribute 6 := \"evil0\" (both refused: CIP status 0x08), UnRegisterSession. Session 2 (pycomm3): Forward Open (0x54) with connection path port 1 (backplane) slot 3 → Message Router, a connected Get Attribute Single Identity attribute 7, Forward Close. Session 3 (pylogix): Large Forward Open, Read Tag probes and a Multiple Service Packet read of Level, Setpoint, Running; Write Tag Setpoint := 999.0, Level[0] := 9999, Running := 0; Read Tag Counter, then a Multiple Service Packet writing Counter[0..3] := 0; Read Tag Setpoint; Forward Close. Session 4: service 0x4B (NVS Update) to class 0xA1 instance 1 with 6 data bytes. Session 5: Identity Reset (0x05), type 0. cpppo answers the last two with a SendRRData reply without CIP data and closes the connection"
+        [iec104_c104]="1 TCP session: STARTDT act/con; TESTFR act/con; C_IC_NA_1 (100) QOI 20 to CA 1: actcon, then cot 20 (SQ=1) M_SP_NA_1 (1) IOA 100-101, M_DP_NA_1 (3) 200-201, M_ME_NA_1 (9) 300-301, M_ME_NB_1 (11) 310-311, M_ME_NC_1 (13) 320-321, M_SP_TB_1 (30) 110, M_ME_TF_1 (36) 330, actterm; C_IC_NA_1 to CA 2: M_SP_NA_1 100, M_ME_NB_1 310, M_ME_NC_1 300; C_CI_NA_1 (101) RQT 5 to CA 1: actcon, M_IT_NA_1 (15) IOA 400-401 cot 37, actterm; $IEC104_LISTEN s of spontaneous data (cot 3, one change a second: CA 1 M_ME_NC_1 320 and M_ME_NB_1 310 each second, M_ME_TF_1 330 every 3rd, M_SP_TB_1 110 every 4th, CA 2 M_ME_NC_1 300 every 5th) with TESTFR act/con in the middle; C_IC_NA_1 to CA 1 again; STOPDT act/con; TCP close. S-frames from the master after 8 I-frames and after each exchange. No commands"
+        [iec104_attack]="SCADA 127.0.0.5 for $IEC104_SCADA_DURATION s: STARTDT, C_IC_NA_1 CA 1, C_CI_NA_1 CA 1, C_SC_NA_1 (45) IOA 1001 ON direct (actcon), then C_IC_NA_1 CA 1 about every 5 s, STOPDT. From $IEC104_ATTACK_DELAY s, 127.0.0.66 on its own connection, $IEC104_ATTACK_GAP s apart: STARTDT; C_IC_NA_1 CA 1; C_SC_NA_1 IOA 1000 select (S/E=1) then execute (actcon, actterm); C_SC_NA_1 IOA 1001 OFF direct; C_DC_NA_1 (46) IOA 1100 OFF; C_SE_NA_1 (48) IOA 1200 0.9; C_SE_NB_1 (49) IOA 1201 30000; C_SE_NC_1 (50) IOA 1202 55.0; C_CS_NA_1 (103) clock sync; C_RP_NA_1 (105) QRP 1 (refused: actcon P/N=1, cot 47); C_RD_NA_1 (102) IOA 320 (actcon, M_ME_NC_1 cot 5); C_SC_NA_1 to IOA 5000 (actcon P/N=1, cot 47 unknown IOA); C_IC_NA_1 to CA 99 (actcon P/N=1, cot 46 unknown CA); STOPDT. All CA 1 unless said. Steps and times in \`iec104_attack.steps.tsv\`"
         [it_files]="FTP: RETR of /projects/line1.ap17 (a PLC project file) over EPSV and over PORT, RETR of recipe.txt over PASV, STOR of uploads/recipe.txt, a LIST; SSH: banners, KEXINIT and NEWKEYS both ways, then a refused login; SMTP: EHLO, one message from eng@plant.example to two recipients with line1.ap17 attached (base64)"
     )
 
@@ -1010,6 +1251,7 @@ write_manifest() {
         echo 'sudo pcaps/make-captures.sh attacks    # modbus-writes modbus-diag modbus-fcscan modbus-unitscan s7-attack dnp3-attack'
         echo 'sudo pcaps/make-captures.sh normal     # modbus-poll s7-poll dnp3-poll'
         echo 'sudo pcaps/make-captures.sh baseline   # baseline-normal-a baseline-normal-b baseline-attack (about 7 min)'
+        echo 'sudo pcaps/make-captures.sh iec104 iec104-attack enip enip-attack opcua opcua-encrypted opcua-attack'
         echo '```'
         echo
         echo "Python packages go into virtualenvs under"
@@ -1067,6 +1309,51 @@ write_manifest() {
         echo "  unix user \`plantsmb\` (created without home or login shell if missing)."
         echo "  The client, \`src/smb_client_smbprotocol.py\`, uses smbprotocol's low-level"
         echo "  API with \`require_encryption=False\`; it signs, as smbprotocol requires."
+        echo "- IEC 60870-5-104: the outstation is c104 (Python bindings of lib60870-C),"
+        echo "  \`src/iec104_rtu_c104.py\`, on 127.0.0.10:2404 with stations CA 1 and CA 2"
+        echo "  (point map in the file: monitoring IOAs 100-401, command IOAs 1000-1202);"
+        echo "  the master, \`src/iec104_master_scapy.py\`, builds every APDU with scapy's"
+        echo "  IEC 104 layer over a plain socket and keeps N(S)/N(R) itself (k=12, w=8)."
+        echo "  c104 sends the interrogation answers with SQ=1 and keeps the time-tagged"
+        echo "  types (M_SP_TB_1, M_ME_TF_1) in them; it answers a direct single command"
+        echo "  with actcon only and a select/execute pair with actcon, actcon and"
+        echo "  actterm; it refuses C_RP_NA_1 (not implemented) and commands to a"
+        echo "  missing IOA with a negative actcon (P/N=1) followed by cot 47, and an"
+        echo "  interrogation of a missing CA with a negative actcon and cot 46. The"
+        echo "  answer to C_RD_NA_1 (cot 5) goes to every connection that sent STARTDT, so"
+        echo "  in \`iec104_attack.pcap\` the SCADA master gets it too."
+        echo "- \`iec104_attack.steps.tsv\` is rewritten with the capture: one row per"
+        echo "  intruder step (\`step time_s src_ip dst_ip protocol what expect\`),"
+        echo "  time_s being seconds from the capture's first frame to the step's request."
+        echo "  The SCADA master's polls interleave with the steps differently from run to"
+        echo "  run; the intruder's sequence does not."
+        echo "- EtherNet/IP: cpppo's simulator (\`python -m cpppo.server.enip --no-config\`)"
+        echo "  serves TCP and UDP 44818 on 127.0.0.10 with tags Level INT[10], Setpoint"
+        echo "  REAL, Running BOOL, Counter DINT[4]. pycomm3 runs with its \"extended"
+        echo "  forward open\" option off, so its Forward Open is the classic 0x54;"
+        echo "  pylogix opens its connection with a Large Forward Open (0x5B), which cpppo"
+        echo "  accepts. cpppo's ListServices reply carries a 15-byte service name"
+        echo "  (\"Communications\" and one NUL) where the field is 16 bytes, and tshark"
+        echo "  reports that frame as malformed. cpppo implements no Set Attribute Single"
+        echo "  for Identity or TCP/IP (status 0x08); it cannot answer Identity Reset or a"
+        echo "  request to the NVS object (class 0xA1, which it lacks): it sends an empty"
+        echo "  SendRRData reply and closes the connection, so \`enip_attack.pcap\` puts"
+        echo "  each of those on a connection of its own. No implicit (class 0/1) I/O:"
+        echo "  none of these stacks produces it, so there is no UDP 2222 traffic; the"
+        echo "  UDP frames are ListIdentity requests and replies."
+        echo "- OPC UA: asyncua's server (\`src/opcua_server_asyncua.py\`) on"
+        echo "  opc.tcp://127.0.0.10:4840/icsight/ offers None and Basic256Sha256"
+        echo "  Sign/SignAndEncrypt, anonymous and user-name tokens (operator / op-2024);"
+        echo "  namespace 2 (urn:icsight:plant) holds the object Plant with Level (Double,"
+        echo "  changes every 0.5 s), Setpoint (Double, writable), PumpRunning (Boolean),"
+        echo "  Mode (String, writable) and the method StartPump(Boolean) -> Boolean, all"
+        echo "  with string node ids (ns=2;s=Level, ...). The client is node-opcua"
+        echo "  (\`src/opcua_client_nodeopcua.js\`); it asks for the endpoints twice"
+        echo "  (once itself while connecting, once from the script). The server's"
+        echo "  certificate is made with openssl for each run and node-opcua makes its"
+        echo "  own, both in a temporary directory: the encrypted capture cannot be"
+        echo "  decrypted afterwards. The refused password is answered with a"
+        echo "  ServiceFault, not an ERR message: asyncua keeps the channel open."
         echo
         echo "### Attack and normal-polling captures"
         echo
@@ -1121,7 +1408,9 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               modbus_attack_writes modbus_attack_diagnostics modbus_attack_fcscan modbus_attack_unitscan
               modbus_normal_polling s7comm_attack_control s7comm_normal_polling
               dnp3_attack_control dnp3_normal_polling
-              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files it_dns it_smb)
+              baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files it_dns it_smb
+              iec104_c104 iec104_attack enip_cpppo enip_attack
+              opcua_asyncua_nodeopcua opcua_encrypted opcua_attack)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -1134,6 +1423,7 @@ main() {
             s7-attack|s7-poll|dnp3-attack|dnp3-poll|attacks|normal) ;;
             baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
             it-web|it-files|it-dns|it-smb) ;;
+            iec104|iec104-attack|enip|enip-attack|opcua|opcua-encrypted|opcua-attack) ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -1184,6 +1474,13 @@ main() {
             it-files) run_it_files; verify it_files ;;
             it-dns) run_it_dns; verify it_dns ;;
             it-smb) run_it_smb; verify it_smb ;;
+            iec104) run_iec104; verify iec104_c104 ;;
+            iec104-attack) run_iec104_attack; verify iec104_attack ;;
+            enip) run_enip; verify enip_cpppo ;;
+            enip-attack) run_enip_attack; verify enip_attack ;;
+            opcua) run_opcua; verify opcua_asyncua_nodeopcua ;;
+            opcua-encrypted) run_opcua_encrypted; verify opcua_encrypted ;;
+            opcua-attack) run_opcua_attack; verify opcua_attack ;;
             manifest) ;;
         esac
     done
