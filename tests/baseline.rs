@@ -398,3 +398,56 @@ fn iec104_commands_are_reported_with_their_sources() {
         .iter()
         .any(|a| a["src_ip"] == "127.0.0.66" && a["anomaly"]["event"] == "new_pair"));
 }
+
+/// EtherNet/IP: learned on an HMI's session with a Logix-like controller (identity reads,
+/// Forward Opens, tag reads and writes), the baseline knows the controller's identity and
+/// names the intruder's CIP services it never saw — Set Attribute Single, the Identity
+/// object's Reset, the non-volatile storage update — its Forward Open through another route,
+/// and the tags it writes.
+#[test]
+fn enip_services_tags_and_targets_are_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("enip.json");
+    learn(&[pcap("enip_cpppo.pcap")], &base);
+    let learned: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let plc = learned["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "127.0.0.10")
+        .expect("the controller is an asset");
+    assert_eq!(plc["identity"]["product"], "1756-L61/B LOGIX5561", "{plc}");
+    assert_eq!(plc["identity"]["firmware"], "20.11");
+    let again = anomalies(&pcap("enip_cpppo.pcap"), &base);
+    assert!(again.is_empty(), "{again:#?}");
+    let found = anomalies(&pcap("enip_attack.pcap"), &base);
+    let facts: Vec<(String, String)> = found
+        .iter()
+        .filter(|a| a["src_ip"] == "127.0.0.66")
+        .map(|a| {
+            (
+                a["anomaly"]["fact"].as_str().unwrap_or("").to_owned(),
+                a["anomaly"]["observed"].to_string(),
+            )
+        })
+        .collect();
+    let has = |fact: &str, observed: &str| facts.iter().any(|(f, o)| f == fact && o == observed);
+    // class * 256 + service: Set Attribute Single on Identity and TCP/IP Interface, Reset of
+    // Identity, service 0x4b on Non-Volatile Storage.
+    for (fact, observed) in [
+        ("enip.service", "272"),
+        ("enip.service", "62736"),
+        ("enip.service", "261"),
+        ("enip.service", "41291"),
+        (
+            "enip.forward_open_target",
+            "\"port 1 link 3 class 2 instance 1\"",
+        ),
+    ] {
+        assert!(has(fact, observed), "{fact} {observed} not in {facts:#?}");
+    }
+    assert!(
+        facts.iter().any(|(f, _)| f == "enip.tag"),
+        "no tag finding in {facts:#?}"
+    );
+}

@@ -4,7 +4,7 @@
 //! An industrial network repeats itself: the same masters poll the same devices for the same
 //! addresses at the same pace. A [`Watch`] learns that behaviour from the transactions the
 //! protocol loggers decode — per host an [`model::Asset`], per (client, server) pair a
-//! [`model::Pair`] with per-protocol facts ([`modbus`], [`s7comm`], [`dnp3`], [`iec104`]) and its pace —
+//! [`model::Pair`] with per-protocol facts ([`modbus`], [`s7comm`], [`dnp3`], [`iec104`], [`enip`]) and its pace —
 //! or, given a baseline, reports what leaves it as `alert` events with an `anomaly` block.
 //! Hosts that appear or change are written as `asset` events either way.
 //!
@@ -15,6 +15,7 @@
 pub mod anomaly;
 pub mod diff;
 pub mod dnp3;
+pub mod enip;
 pub mod envelope;
 pub mod iec104;
 mod judge;
@@ -430,6 +431,12 @@ impl Watch {
                 dnp3::observe(pair.dnp3.get_or_insert_with(Default::default), f, &mut j),
                 false,
             ),
+            decoders::Tx::Enip(p) => enip::observe(
+                pair.enip.get_or_insert_with(Default::default),
+                identity,
+                p,
+                &mut j,
+            ),
             decoders::Tx::Iec104(a) => iec104::observe(
                 pair.iec104.get_or_insert_with(Default::default),
                 identity,
@@ -790,6 +797,7 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         decoders::Tx::S7commPlus(_) => Protocol::S7commplus,
         decoders::Tx::Dnp3(_) => Protocol::Dnp3,
         decoders::Tx::Iec104(_) => Protocol::Iec104,
+        decoders::Tx::Enip(_) => Protocol::Enip,
         decoders::Tx::Http { .. }
         | decoders::Tx::Dns(_)
         | decoders::Tx::Tls { .. }
@@ -797,8 +805,7 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         | decoders::Tx::Ftp { .. }
         | decoders::Tx::FtpData { .. }
         | decoders::Tx::Smtp { .. }
-        | decoders::Tx::Smb(_)
-        | decoders::Tx::Enip(_) => return None,
+        | decoders::Tx::Smb(_) => return None,
     })
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::envelope::Envelope;
-use super::{dnp3, iec104, modbus, s7comm};
+use super::{dnp3, enip, iec104, modbus, s7comm};
 use icsight_eve::Timestamp;
 
 /// The `format` every baseline file carries.
@@ -93,6 +93,7 @@ pub enum Protocol {
     S7commplus,
     Dnp3,
     Iec104,
+    Enip,
 }
 
 impl Protocol {
@@ -103,6 +104,7 @@ impl Protocol {
             Protocol::S7commplus => "s7commplus",
             Protocol::Dnp3 => "dnp3",
             Protocol::Iec104 => "iec104",
+            Protocol::Enip => "enip",
         }
     }
 }
@@ -426,6 +428,8 @@ pub struct Pair {
     pub dnp3: Option<dnp3::Facts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iec104: Option<iec104::Facts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enip: Option<enip::Facts>,
     /// Repeated requests and the seconds between them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
@@ -447,6 +451,7 @@ impl Pair {
             s7commplus: None,
             dnp3: None,
             iec104: None,
+            enip: None,
             operations: Vec::new(),
             requests_per_minute: None,
         }
@@ -459,6 +464,7 @@ impl Pair {
             Protocol::S7commplus => self.s7commplus.is_some(),
             Protocol::Dnp3 => self.dnp3.is_some(),
             Protocol::Iec104 => self.iec104.is_some(),
+            Protocol::Enip => self.enip.is_some(),
         }
     }
 
@@ -479,6 +485,9 @@ impl Pair {
         if self.iec104.is_some() {
             v.push(Protocol::Iec104);
         }
+        if self.enip.is_some() {
+            v.push(Protocol::Enip);
+        }
         v
     }
 
@@ -488,6 +497,7 @@ impl Pair {
             + self.s7comm.as_ref().map_or(0, s7comm::Facts::points)
             + self.dnp3.as_ref().map_or(0, dnp3::Facts::points)
             + self.iec104.as_ref().map_or(0, iec104::Facts::points)
+            + self.enip.as_ref().map_or(0, enip::Facts::points)
     }
 }
 
