@@ -20,7 +20,7 @@ const NORMAL: &[&str] = &[
 /// The sids of `rules/default/*.rules`, each checked for its technique.
 fn default_sids() -> BTreeSet<u64> {
     let mut sids = BTreeSet::new();
-    for f in ["modbus", "s7comm", "dnp3", "iec104", "it"] {
+    for f in ["modbus", "s7comm", "dnp3", "enip", "iec104", "it"] {
         let text =
             std::fs::read_to_string(root().join(format!("rules/default/{f}.rules"))).unwrap();
         for line in text.lines().filter(|l| l.starts_with("alert")) {

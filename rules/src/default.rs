@@ -3,7 +3,7 @@
 //! its ATT&CK for ICS technique and the capture in `pcaps/` that fires it.
 
 /// (file name, text) of each default rules file.
-pub const SOURCES: [(&str, &str); 5] = [
+pub const SOURCES: [(&str, &str); 6] = [
     (
         "rules/default/modbus.rules",
         include_str!("../default/modbus.rules"),
@@ -15,6 +15,10 @@ pub const SOURCES: [(&str, &str); 5] = [
     (
         "rules/default/dnp3.rules",
         include_str!("../default/dnp3.rules"),
+    ),
+    (
+        "rules/default/enip.rules",
+        include_str!("../default/enip.rules"),
     ),
     (
         "rules/default/iec104.rules",

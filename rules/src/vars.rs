@@ -48,6 +48,7 @@ impl Vars {
             ("MODBUS_PORTS", "502"),
             ("S7_PORTS", "102"),
             ("IEC104_PORTS", "2404"),
+            ("ENIP_PORTS", "44818"),
             ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
             ("FTP_PORTS", "21"),
         ] {
