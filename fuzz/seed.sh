@@ -20,6 +20,7 @@ seed() { # target display-filter field files...
 seed modbus "tcp.len > 0" modbus_pymodbus_libmodbus.pcap modbus_pymodbus_offport.pcap
 seed s7comm "tcp.len > 0" s7comm_snap7.pcap s7comm_snap7_control.pcap
 seed dnp3 "tcp.len > 0 or udp" dnp3_opendnp3.pcap dnp3_opendnp3_udp.pcap
+seed iec104 "tcp.len > 0" iec104_c104.pcap iec104_attack.pcap
 # HTTP and TLS: the IT capture's payloads (a leading byte picks the HTTP harness's segment
 # size); DNS: queries and responses of our own, written out here.
 seed tls "tcp.port == 8443 && tcp.len > 0" it_web_tls.pcap
@@ -90,11 +91,15 @@ cat ../rules/default/*.rules ../tests/rules/classic.rules | grep -v '^#' | grep 
   while IFS= read -r rule; do
     printf '%s\n' "$rule" > "corpus/rules/$(printf '%s' "$rule" | sha1sum | cut -c1-16)"
   done
-# Baselines: learned from the plant's normal recording and from its attack recording.
+# Baselines: learned from the plant's normal recording and from its attack recording, by the
+# sensor built for the tests (release or debug, built when neither is there).
 mkdir -p corpus/baseline
-../target/release/sensor learn ../pcaps/baseline_normal_a.pcap --fresh --no-progress \
+sensor=../target/release/sensor
+[ -x "$sensor" ] || sensor=../target/debug/sensor
+[ -x "$sensor" ] || (cd .. && cargo build -p icsight-sensor --target-dir target)
+"$sensor" learn ../pcaps/baseline_normal_a.pcap --fresh --no-progress \
   --out corpus/baseline/normal_a.json 2>/dev/null
-../target/release/sensor learn ../pcaps/baseline_attack.pcap --fresh --no-progress \
+"$sensor" learn ../pcaps/baseline_attack.pcap --fresh --no-progress \
   --out corpus/baseline/attack.json 2>/dev/null
 # CSAF: small documents of our own (never a published advisory), one per shape of version
 # range vendors write, and the ranges alone as text.

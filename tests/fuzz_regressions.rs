@@ -131,6 +131,11 @@ fn enip_corpus() {
 }
 
 #[test]
+fn iec104_corpus() {
+    replay("iec104", streams::iec104);
+}
+
+#[test]
 fn smb_corpus() {
     replay("smb", streams::smb);
 }

@@ -122,6 +122,17 @@ pub fn enip(data: &[u8]) {
     use decoders::enip::{probe, Cip, EnipParser, Pdu};
     fn read(c: &Cip<'_>, depth: u8) {
         let _ = (c.service(), c.general_status(), c.segments().count());
+        let _ = (
+            c.symbols().count(),
+            c.attribute_list().count(),
+            c.extended_status(),
+        );
+        if let Some(f) = c.forward_open() {
+            let _ = decoders::enip::cip::connection_target(f.path).count();
+        }
+        if let (Some(e), true) = (c.unconnected_send(), depth < 2) {
+            read(&e, depth + 1);
+        }
         if depth < 2 {
             for b in c.bundled() {
                 read(&b, depth + 1);
@@ -133,8 +144,35 @@ pub fn enip(data: &[u8]) {
     }
     read(&Cip::new(data), 0);
     feed::<EnipParser>(data, |_, pdu: Pdu<'_>| {
+        let _ = (pdu.identity(), pdu.list_service(), pdu.session());
         if let Some(c) = pdu.cip() {
             read(&c, 0);
+        }
+    });
+}
+
+/// IEC 104: APDUs framed from the stream, each read to its last element: values, quality,
+/// qualifiers, times, file headers, and the anomaly the sensor would name.
+pub fn iec104(data: &[u8]) {
+    use decoders::iec104::{probe, Apdu, Asdu, Iec104Parser};
+    fn read(a: &Asdu<'_>) {
+        let _ = (a.check(), a.cot(), a.common_address(), a.type_info());
+        for o in a.objects() {
+            let e = o.element;
+            let _ = (e.value().map(|v| v.number()), e.quality(), e.command());
+            let _ = (e.qualifier(), e.time(), e.elapsed(), e.file());
+        }
+    }
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    if let Some(a) = Asdu::new(data) {
+        read(&a);
+    }
+    feed::<Iec104Parser>(data, |_, pdu: Apdu<'_>| {
+        let _ = pdu.anomaly();
+        if let Some(a) = pdu.asdu() {
+            read(&a);
         }
     });
 }
