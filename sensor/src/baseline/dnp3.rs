@@ -47,12 +47,7 @@ impl Facts {
     }
 
     pub fn validate(&self) -> Result<(), (String, String)> {
-        for (i, o) in self.objects.iter().enumerate() {
-            o.points
-                .validate()
-                .map_err(|e| (format!("objects[{i}].points"), e))?;
-        }
-        Ok(())
+        super::ranges::validate_objects(self.objects.iter().map(|o| &o.points))
     }
 }
 

@@ -89,6 +89,18 @@ impl std::fmt::Display for Ranges {
     }
 }
 
+/// The point ranges of a list of objects, each valid, or the first that is not, by place
+/// (`objects[3].points`).
+pub fn validate_objects<'a>(
+    points: impl IntoIterator<Item = &'a Ranges>,
+) -> Result<(), (String, String)> {
+    for (i, r) in points.into_iter().enumerate() {
+        r.validate()
+            .map_err(|e| (format!("objects[{i}].points"), e))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,16 +47,19 @@ impl<T: std::fmt::Display> Serialize for Named<T> {
 /// Device text as sent, printable ASCII kept.
 struct Text<'a>(&'a [u8]);
 
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for &b in self.0.iter().filter(|b| (0x20..0x7f).contains(*b)) {
+            f.write_char(char::from(b))?;
+        }
+        Ok(())
+    }
+}
+
 impl Serialize for Text<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!(
-            "{}",
-            self.0
-                .iter()
-                .filter(|b| (0x20..0x7f).contains(*b))
-                .map(|&b| char::from(b))
-                .collect::<String>()
-        ))
+        s.collect_str(self)
     }
 }
 
@@ -91,20 +94,21 @@ impl Serialize for Path<'_> {
 /// A Logix tag's name: its symbolic segments joined by dots.
 struct Tag<'a>(Cip<'a>);
 
-impl Serialize for Tag<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut name = String::new();
+impl std::fmt::Display for Tag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (i, part) in self.0.symbols().enumerate() {
             if i > 0 {
-                name.push('.');
+                f.write_str(".")?;
             }
-            name.extend(
-                part.iter()
-                    .filter(|b| (0x20..0x7f).contains(*b))
-                    .map(|&b| char::from(b)),
-            );
+            Text(part).fmt(f)?;
         }
-        s.serialize_str(&name)
+        Ok(())
+    }
+}
+
+impl Serialize for Tag<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
