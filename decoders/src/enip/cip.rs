@@ -3,6 +3,10 @@
 //! status, extended status words and data. Read lazily from the borrowed bytes; whatever does
 //! not check reads as absent.
 
+/// An electronic key segment (special logical type, key format 4) and its length.
+const ELECTRONIC_KEY: u8 = 0x34;
+const ELECTRONIC_KEY_LEN: usize = 10;
+
 /// The Multiple Service Packet service.
 pub const MULTIPLE_SERVICE: u8 = 0x0a;
 /// Services a Multiple Service Packet may bundle, read at most.
@@ -62,9 +66,13 @@ impl<'a> Cip<'a> {
         Cip::logical(self.path_and_data().map_or(&[][..], |(p, _)| p))
     }
 
-    /// The logical segments at the start of `path`.
+    /// The logical segments at the start of `path`; an electronic key (0x34, eight octets of
+    /// vendor, device type, product code and revision to match) is stepped over.
     fn logical(mut path: &'a [u8]) -> impl Iterator<Item = Segment> + 'a {
         core::iter::from_fn(move || {
+            if path.first() == Some(&ELECTRONIC_KEY) {
+                path = path.get(ELECTRONIC_KEY_LEN..)?;
+            }
             let &kind = path.first()?;
             if kind >> 5 != 1 {
                 return None;

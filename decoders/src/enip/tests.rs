@@ -249,6 +249,18 @@ fn a_forward_open_and_its_target() {
         (target[0].logical_type, target[0].value),
         (Segment::CLASS, 2)
     );
+    // An electronic key before the target is stepped over.
+    let keyed = [
+        0x01, 0x00, 0x34, 0x04, 1, 0, 0x0c, 0, 0x2d, 0, 0x83, 0x01, 0x20, 0x04, 0x24, 0x65,
+    ];
+    let target: Vec<_> = cip::connection_target(&keyed).collect();
+    assert_eq!(
+        target
+            .iter()
+            .map(|s| (s.logical_type, s.value))
+            .collect::<Vec<_>>(),
+        [(Segment::CLASS, 4), (Segment::INSTANCE, 0x65)]
+    );
     assert_eq!(cip::service_name(0x54, Some(6)), Some("Forward Open"));
     assert_eq!(cip::service_name(0x4e, Some(6)), Some("Forward Close"));
     assert_eq!(

@@ -142,6 +142,8 @@ pub const TYPES: [TypeInfo; 67] = [
 
 /// `F_SG_NA_1`, the one type whose element's length is in the element.
 pub const F_SG_NA_1: u8 = 125;
+/// `F_DR_TA_1`, a directory: the one file-transfer type with one object a file.
+pub const F_DR_TA_1: u8 = 126;
 
 /// A standard type by id.
 pub fn type_info(id: u8) -> Option<&'static TypeInfo> {
@@ -340,7 +342,8 @@ impl<'a> Asdu<'a> {
         if count == 0 {
             return Err(AsduError::NoObjects);
         }
-        if ty.class != Class::Monitor && (self.sequence() || count > 1) {
+        // Only monitored information comes in numbers, and a directory: one object a file.
+        if ty.class != Class::Monitor && ty.id != F_DR_TA_1 && (self.sequence() || count > 1) {
             return Err(AsduError::Structure);
         }
         let actual = self.body().len();

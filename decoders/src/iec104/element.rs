@@ -245,7 +245,7 @@ impl<'a> Element<'a> {
             // SIQ, DIQ: the quality bits share the octet with the value.
             1..=4 | 30 | 31 => self.at(0)? & 0xf0,
             // VTI + QDS.
-            5 | 6 | 32 => self.at(1)?,
+            5 | 6 | 32 => self.at(1)? & 0xf1,
             7 | 8 | 33 | 13 | 14 | 36 | 20 => self.at(4)? & 0xf1,
             9..=12 | 34 | 35 => self.at(2)? & 0xf1,
             // BCR: CY is overflow's counterpart; CA and SQ are not quality.

@@ -234,6 +234,22 @@ fn file_transfer_headers() {
     assert!(a.check().is_ok());
     let f = a.objects().next().unwrap().element.file().unwrap();
     assert_eq!((f.name, f.section, f.length), (3, Some(1), Some(4)));
+    // F_DR_TA_1: a directory of two files, one object each.
+    let mut dir = vec![126, 2, 5, 0, 1, 0];
+    for name in [1u8, 2] {
+        // IOA, NOF, LOF (4096), SOF, CP56Time2a.
+        dir.extend_from_slice(&[name, 0, 0, name, 0, 0, 0x10, 0, 0x00]);
+        dir.extend_from_slice(&[0, 0, 0, 0, 1, 1, 26]);
+    }
+    let b = i_frame(0, 0, &dir);
+    let a = apdu(&b).asdu().unwrap();
+    assert!(a.check().is_ok());
+    let names: Vec<_> = a
+        .objects()
+        .filter_map(|o| o.element.file())
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, [1, 2]);
     // F_FR_NA_1: file 3 of 1000 octets ready.
     let b = i_frame(
         0,
