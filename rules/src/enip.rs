@@ -69,7 +69,7 @@ const NUMBERS: [(&str, Number); 15] = [
 ];
 
 /// The requests of a CIP message: itself, the services a Multiple Service Packet bundles and
-/// the request an Unconnected Send carries.
+/// the request an Unconnected Send carries (one level: what those nest is not looked into).
 fn requests<'a>(c: Cip<'a>) -> impl Iterator<Item = Cip<'a>> {
     core::iter::once(c)
         .chain(c.bundled())
@@ -236,14 +236,25 @@ impl Field {
     }
 }
 
+/// How deep services nested in Multiple Service Packets and Unconnected Sends are looked for:
+/// devices nest one or two levels; a message nesting thousands must not exhaust the stack.
+const MAX_NESTING: u8 = 4;
+
 fn cip_matches(c: &Cip<'_>, service: u8, class: Option<u32>, attribute: Option<u32>) -> bool {
+    nested_matches(c, (service, class, attribute), 0)
+}
+
+fn nested_matches(c: &Cip<'_>, want: (u8, Option<u32>, Option<u32>), depth: u8) -> bool {
+    let (service, class, attribute) = want;
     if c.service() == Some(service) {
         let has = |t: u8, v: u32| c.segments().any(|s| s.logical_type == t && s.value == v);
         return class.is_none_or(|k| has(Segment::CLASS, k))
             && attribute.is_none_or(|a| has(Segment::ATTRIBUTE, a));
     }
-    c.bundled()
-        .any(|b| cip_matches(&b, service, class, attribute))
+    depth < MAX_NESTING
+        && c.bundled()
+            .chain(c.unconnected_send())
+            .any(|b| nested_matches(&b, want, depth + 1))
 }
 
 /// A command's name, for messages.
