@@ -16,6 +16,10 @@ use super::model::{Activity, Identity, OpKey, Protocol, Values};
 const MAX_TAGS: usize = 256;
 /// Forward Open targets kept per pair.
 const MAX_TARGETS: usize = 32;
+/// Services (by class) kept per pair: the classes a client uses are few.
+const MAX_SERVICES: usize = 256;
+/// The largest class a service key keeps apart: 16-bit class ids; 32-bit ones share the top.
+const MAX_CLASS: u32 = 0x00ff_ffff;
 /// Requests read from one message: itself, what it bundles and embeds.
 const MAX_REQUESTS: usize = 64;
 
@@ -67,12 +71,22 @@ pub fn activity(class: u32, service: u8) -> Activity {
     }
 }
 
-/// Whether `name` is the tag `c`'s symbolic segments spell (parts joined by dots).
+/// Whether `name` is the tag `c`'s symbolic segments spell, read as [`tag_name`] writes them
+/// (parts joined by dots, bytes that are not UTF-8 replaced), without building the string.
 fn is_tag(name: &str, c: &Cip<'_>) -> bool {
-    let mut parts = name.split('.');
-    c.symbols()
-        .all(|s| parts.next().is_some_and(|p| p.as_bytes() == s))
-        && parts.next().is_none()
+    let mut chars = name.chars();
+    for (i, part) in c.symbols().enumerate() {
+        if i > 0 && chars.next() != Some('.') {
+            return false;
+        }
+        if !String::from_utf8_lossy(part)
+            .chars()
+            .all(|ch| chars.next() == Some(ch))
+        {
+            return false;
+        }
+    }
+    chars.next().is_none()
 }
 
 fn tag_name(c: &Cip<'_>) -> String {
@@ -83,11 +97,17 @@ fn tag_name(c: &Cip<'_>) -> String {
     parts.join(".")
 }
 
-/// The first value a Write Tag request carries: its CIP data type, then the element count.
+/// The first value a Write Tag request carries: its CIP data type, the element count and (a
+/// Write Tag Fragmented's) the byte offset, then the data. A fragment past the first holds no
+/// first element.
 fn written_value(c: &Cip<'_>) -> Option<f64> {
     let d = c.request_data()?;
     let ty = u16::from_le_bytes(d.get(..2)?.try_into().ok()?);
-    let v = d.get(4..)?;
+    let v = match c.service()? {
+        0x53 if d.get(4..8)? != [0, 0, 0, 0] => return None,
+        0x53 => d.get(8..)?,
+        _ => d.get(4..)?,
+    };
     let int = |n: usize| -> Option<[u8; 8]> {
         let mut b = [0; 8];
         b[..n].copy_from_slice(v.get(..n)?);
@@ -183,9 +203,13 @@ pub fn observe(
             continue;
         };
         let class = c.path_value(Segment::CLASS).unwrap_or(0);
-        let key = class << 8 | u32::from(service);
+        let key = class.min(MAX_CLASS) << 8 | u32::from(service);
         let act = activity(class, service);
         first.get_or_insert((key, act, service));
+        if facts.services.len() >= MAX_SERVICES && facts.services.binary_search(&key).is_err() {
+            j.dropped.operations += 1;
+            continue;
+        }
         j.function(&mut facts.services, key, act, "enip.service", || {
             let name = service_name(service, Some(class))
                 .map_or_else(|| format!("service {service:#04x}"), str::to_owned);

@@ -140,10 +140,16 @@ impl Serialize for ForwardOpenLog<'_> {
     }
 }
 
+/// Levels of Multiple Service Packets and Unconnected Sends logged inside one another; what
+/// nests deeper is left out (devices nest one or two; a hostile message, thousands).
+const MAX_NESTING: u8 = 4;
+
 /// A CIP message; a response's class-specific service is named by its request's `class`.
 struct CipLog<'a> {
     cip: Cip<'a>,
     class: Option<u32>,
+    /// How deep inside other messages this one sits.
+    depth: u8,
 }
 
 impl Serialize for CipLog<'_> {
@@ -170,10 +176,11 @@ impl Serialize for CipLog<'_> {
             if let Some(f) = c.forward_open() {
                 m.serialize_entry("forward_open", &ForwardOpenLog(f))?;
             }
-            if let Some(e) = c.unconnected_send() {
+            if let Some(e) = c.unconnected_send().filter(|_| self.depth < MAX_NESTING) {
                 let embedded = CipLog {
                     cip: e,
                     class: None,
+                    depth: self.depth + 1,
                 };
                 m.serialize_entry("unconnected_send", &embedded)?;
             }
@@ -187,17 +194,23 @@ impl Serialize for CipLog<'_> {
                 }
             }
         }
-        let bundled: Vec<CipLog<'_>> = c
-            .bundled()
-            .map(|b| CipLog {
-                cip: b,
-                class: None,
-            })
-            .collect();
-        if !bundled.is_empty() {
-            m.serialize_entry("multiple", &bundled)?;
+        if c.bundled().next().is_some() && self.depth < MAX_NESTING {
+            m.serialize_entry("multiple", &Bundled(c, self.depth + 1))?;
         }
         m.end()
+    }
+}
+
+/// The services a Multiple Service Packet bundles, each logged at `depth`.
+struct Bundled<'a>(Cip<'a>, u8);
+
+impl Serialize for Bundled<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.bundled().map(|b| CipLog {
+            cip: b,
+            class: None,
+            depth: self.1,
+        }))
     }
 }
 
@@ -269,6 +282,7 @@ impl Serialize for Message<'_> {
                 &CipLog {
                     cip: c,
                     class: self.class,
+                    depth: 0,
                 },
             )?;
         }

@@ -76,6 +76,10 @@ impl Logged for EnipParser {
         }
         ctx.inspect(dir, decoders::Tx::Enip(&pdu), &body);
         match dir {
+            // Commands that get no reply: a NOP, the end of a session.
+            Direction::ToServer if matches!(pdu.command, 0x0000 | 0x0066) => {
+                ctx.event(EventType::Enip, &body);
+            }
             Direction::ToServer => {
                 if state.pending.len() >= MAX_PENDING {
                     if let Some(old) = state.pending.pop_front() {
@@ -102,3 +106,6 @@ impl Logged for EnipParser {
         state.pending.iter().map(Vec::capacity).sum()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -96,13 +96,13 @@ impl Serialize for Objects<'_> {
 
 struct ObjectLog<'a>(Object<'a>);
 
-/// A double point's or double command's state (101, 7.2.6.2 and 7.2.6.16); a regulating
-/// step command's (7.2.6.17).
+/// A double point's or double command's state (101, 7.2.6.2 and 7.2.6.16: a command's 0 and
+/// 3 are not permitted); a regulating step command's (7.2.6.17).
 fn double_state(ty: u8, d: u8) -> &'static str {
     match (ty, d) {
         (47 | 60, 1) => "lower",
         (47 | 60, 2) => "higher",
-        (47 | 60, _) => "not_permitted",
+        (47 | 60, _) | (46 | 59, 0 | 3) => "not_permitted",
         (_, 0) => "intermediate",
         (_, 1) => "off",
         (_, 2) => "on",
