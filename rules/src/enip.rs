@@ -68,14 +68,6 @@ const NUMBERS: [(&str, Number); 15] = [
     ("enip.capabilities", Number::Capabilities),
 ];
 
-/// The requests of a CIP message: itself, the services a Multiple Service Packet bundles and
-/// the request an Unconnected Send carries (one level: what those nest is not looked into).
-fn requests<'a>(c: Cip<'a>) -> impl Iterator<Item = Cip<'a>> {
-    core::iter::once(c)
-        .chain(c.bundled())
-        .chain(c.unconnected_send())
-}
-
 impl Number {
     /// Whether some value of this number in `pdu` matches `m`.
     fn matches(self, pdu: &Pdu<'_>, m: UintMatch) -> bool {
@@ -84,7 +76,7 @@ impl Number {
         let cip = pdu.cip();
         let in_path = |t: u8| {
             cip.is_some_and(|c| {
-                requests(c).any(|r| {
+                c.carried().any(|r| {
                     r.segments()
                         .any(|s| s.logical_type == t && hit(u64::from(s.value)))
                 })
@@ -106,14 +98,17 @@ impl Number {
             Number::CipAttribute => {
                 in_path(Segment::ATTRIBUTE)
                     || cip.is_some_and(|c| {
-                        requests(c).any(|r| r.attribute_list().any(|a| hit(u64::from(a))))
+                        c.carried()
+                            .any(|r| r.attribute_list().any(|a| hit(u64::from(a))))
                     })
             }
             Number::CipStatus => cip.is_some_and(|c| {
-                requests(c).any(|r| r.general_status().is_some_and(|s| hit(u64::from(s))))
+                c.carried()
+                    .any(|r| r.general_status().is_some_and(|s| hit(u64::from(s))))
             }),
             Number::CipExtendedStatus => cip.is_some_and(|c| {
-                requests(c).any(|r| r.extended_status().is_some_and(|s| hit(u64::from(s))))
+                c.carried()
+                    .any(|r| r.extended_status().is_some_and(|s| hit(u64::from(s))))
             }),
             Number::VendorId => id.is_some_and(|i| hit(u64::from(i.vendor_id))),
             Number::DeviceType => id.is_some_and(|i| hit(u64::from(i.device_type))),
@@ -252,8 +247,8 @@ fn nested_matches(c: &Cip<'_>, want: (u8, Option<u32>, Option<u32>), depth: u8) 
             && attribute.is_none_or(|a| has(Segment::ATTRIBUTE, a));
     }
     depth < MAX_NESTING
-        && c.bundled()
-            .chain(c.unconnected_send())
+        && c.carried()
+            .skip(1)
             .any(|b| nested_matches(&b, want, depth + 1))
 }
 

@@ -30,6 +30,18 @@ impl Segment {
     pub const CLASS: u8 = 0;
     pub const INSTANCE: u8 = 1;
     pub const ATTRIBUTE: u8 = 4;
+
+    /// The logical type's name, as EVE's `segment_type` writes it.
+    pub fn name(&self) -> &'static str {
+        match self.logical_type {
+            Segment::CLASS => "class",
+            Segment::INSTANCE => "instance",
+            Segment::ATTRIBUTE => "attribute",
+            2 => "member",
+            3 => "connection_point",
+            _ => "logical",
+        }
+    }
 }
 
 impl<'a> Cip<'a> {
@@ -436,6 +448,14 @@ impl<'a> Cip<'a> {
             .chunks_exact(2)
             .take(count)
             .map(|w| u16::from_le_bytes([w[0], w[1]]))
+    }
+
+    /// The requests this message carries at its first level: itself, the services a Multiple
+    /// Service Packet bundles, and the request an Unconnected Send carries.
+    pub fn carried(&self) -> impl Iterator<Item = Cip<'a>> + 'a {
+        core::iter::once(*self)
+            .chain(self.bundled())
+            .chain(self.unconnected_send())
     }
 
     /// The request an Unconnected Send (service 0x52 to the Connection Manager) carries to

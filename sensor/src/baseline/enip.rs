@@ -147,14 +147,7 @@ fn target(path: &[u8]) -> String {
         rest = rest.get(len..).unwrap_or_default();
     }
     for s in connection_target(path) {
-        let kind = match s.logical_type {
-            Segment::CLASS => "class",
-            Segment::INSTANCE => "instance",
-            Segment::ATTRIBUTE => "attribute",
-            3 => "connection_point",
-            _ => "member",
-        };
-        parts.push(format!("{kind} {}", s.value));
+        parts.push(format!("{} {}", s.name(), s.value));
     }
     parts.join(" ")
 }
@@ -194,10 +187,7 @@ pub fn observe(
     };
     j.from_server = false;
     let mut first = None;
-    let requests = core::iter::once(top)
-        .chain(top.bundled())
-        .chain(top.unconnected_send())
-        .take(MAX_REQUESTS);
+    let requests = top.carried().take(MAX_REQUESTS);
     for c in requests {
         let (Some(service), false) = (c.service(), c.is_response()) else {
             continue;

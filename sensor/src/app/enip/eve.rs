@@ -65,29 +65,24 @@ impl Serialize for Text<'_> {
 
 struct Path<'a>(Cip<'a>);
 
-fn segment_name(t: u8) -> &'static str {
-    match t {
-        Segment::CLASS => "class",
-        Segment::INSTANCE => "instance",
-        Segment::ATTRIBUTE => "attribute",
-        2 => "member",
-        3 => "connection_point",
-        _ => "logical",
-    }
-}
-
 #[derive(Serialize)]
 struct SegmentLog {
     segment_type: &'static str,
     value: u32,
 }
 
+impl From<Segment> for SegmentLog {
+    fn from(s: Segment) -> Self {
+        SegmentLog {
+            segment_type: s.name(),
+            value: s.value,
+        }
+    }
+}
+
 impl Serialize for Path<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.segments().map(|seg| SegmentLog {
-            segment_type: segment_name(seg.logical_type),
-            value: seg.value,
-        }))
+        s.collect_seq(self.0.segments().map(SegmentLog::from))
     }
 }
 
@@ -112,6 +107,15 @@ impl Serialize for Tag<'_> {
     }
 }
 
+/// A connection path's target, after its route.
+struct Target<'a>(&'a [u8]);
+
+impl Serialize for Target<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(cip::connection_target(self.0).map(SegmentLog::from))
+    }
+}
+
 struct ForwardOpenLog<'a>(cip::ForwardOpen<'a>);
 
 impl Serialize for ForwardOpenLog<'_> {
@@ -127,14 +131,8 @@ impl Serialize for ForwardOpenLog<'_> {
         m.serialize_entry("o_t_rpi_us", &f.o_t_rpi)?;
         m.serialize_entry("t_o_rpi_us", &f.t_o_rpi)?;
         m.serialize_entry("transport", &f.transport)?;
-        let target: Vec<SegmentLog> = cip::connection_target(f.path)
-            .map(|seg| SegmentLog {
-                segment_type: segment_name(seg.logical_type),
-                value: seg.value,
-            })
-            .collect();
-        if !target.is_empty() {
-            m.serialize_entry("target", &target)?;
+        if cip::connection_target(f.path).next().is_some() {
+            m.serialize_entry("target", &Target(f.path))?;
         }
         m.end()
     }
