@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use icsight_tests::verify::{tests_under, VerifyTest};
 use icsight_tests::{
     manifest_captures, own_captures, par_map, replay, replay_with, root, shared_pcaps,
-    tshark_fields,
+    tshark_fields, tshark_number,
 };
 use serde_json::Value;
 
@@ -94,13 +94,6 @@ fn suricata_verify_enip_tests_pass() {
 /// Messages per command (`cmd N`) and CIP requests per service (`svc N`).
 type Counts = BTreeMap<String, i64>;
 
-fn hex(v: &str) -> u64 {
-    let v = v.trim();
-    v.strip_prefix("0x")
-        .map_or_else(|| v.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
-        .unwrap_or_else(|| panic!("tshark value {v:?} is not a number"))
-}
-
 fn theirs(pcap: &Path) -> Counts {
     let mut counts = Counts::new();
     let rows = tshark_fields(
@@ -111,7 +104,9 @@ fn theirs(pcap: &Path) -> Counts {
     );
     for row in rows {
         for c in &row[0] {
-            *counts.entry(format!("cmd {}", hex(c))).or_default() += 1;
+            *counts
+                .entry(format!("cmd {}", tshark_number(c)))
+                .or_default() += 1;
         }
         // Every request service — those a Multiple Service Packet bundles and an Unconnected
         // Send embeds included — in frames tshark could dissect whole.
@@ -119,8 +114,10 @@ fn theirs(pcap: &Path) -> Counts {
             continue;
         }
         for (sc, rr) in row[1].iter().zip(&row[2]) {
-            if hex(rr) == 0 {
-                *counts.entry(format!("svc {}", hex(sc) & 0x7f)).or_default() += 1;
+            if tshark_number(rr) == 0 {
+                *counts
+                    .entry(format!("svc {}", tshark_number(sc) & 0x7f))
+                    .or_default() += 1;
             }
         }
     }

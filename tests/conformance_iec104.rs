@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use icsight_tests::{manifest_captures, own_captures, par_map, replay, root, tshark_fields};
+use icsight_tests::{
+    manifest_captures, own_captures, par_map, replay, root, tshark_fields, tshark_number,
+};
 use serde_json::Value;
 
 fn config() -> PathBuf {
@@ -36,13 +38,6 @@ const U_FUNCTIONS: [(&str, u64); 6] = [
     ("testfr_act", 0x10),
     ("testfr_con", 0x20),
 ];
-
-fn hex(v: &str) -> u64 {
-    let v = v.trim();
-    v.strip_prefix("0x")
-        .map_or_else(|| v.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
-        .unwrap_or_else(|| panic!("tshark value {v:?} is not a number"))
-}
 
 fn asdu_key(ty: u64, cause: u64, negative: bool, ca: u64, ioas: &[u64]) -> String {
     format!("I type {ty} cot {cause} pn {negative} ca {ca} ioa {ioas:?}")
@@ -81,7 +76,7 @@ fn theirs(pcap: &Path) -> (Counts, usize) {
             continue;
         }
         for u in &row[1] {
-            let bits = hex(u);
+            let bits = tshark_number(u);
             let name = U_FUNCTIONS
                 .iter()
                 .find(|(_, b)| *b == bits)
@@ -90,12 +85,12 @@ fn theirs(pcap: &Path) -> (Counts, usize) {
         }
         // A frame's ASDUs in order; their objects' addresses come in one list, each ASDU
         // taking as many as its qualifier counts (with SQ too: tshark names each element's).
-        let mut ioas = row[6].iter().map(|v| hex(v));
+        let mut ioas = row[6].iter().map(|v| tshark_number(v));
         for (i, ty) in row[2].iter().enumerate() {
-            let field = |c: usize| row[c].get(i).map(|v| hex(v)).unwrap_or(0);
+            let field = |c: usize| row[c].get(i).map(|v| tshark_number(v)).unwrap_or(0);
             let list: Vec<u64> = ioas.by_ref().take(field(7) as usize).collect();
             let negative = row[4].get(i).is_some_and(|v| v == "1" || v == "True");
-            let key = asdu_key(hex(ty), field(3), negative, field(5), &list);
+            let key = asdu_key(tshark_number(ty), field(3), negative, field(5), &list);
             *counts.entry(key).or_default() += 1;
         }
     }

@@ -117,6 +117,14 @@ pub fn tshark_conversations(pcap: &Path) -> (usize, usize) {
 
 pub mod verify;
 
+/// A number as tshark prints a field: decimal, or hex after `0x`.
+pub fn tshark_number(v: &str) -> u64 {
+    let v = v.trim();
+    v.strip_prefix("0x")
+        .map_or_else(|| v.parse().ok(), |h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or_else(|| panic!("tshark value {v:?} is not a number"))
+}
+
 /// tshark's values of `fields` for every frame that `filter` selects: one row per frame, one
 /// `Vec` per field holding each of its occurrences in that frame (a frame may carry several PDUs).
 /// `extra` is passed before the fields, e.g. `["-d", "tcp.port==5020,mbtcp"]`.
