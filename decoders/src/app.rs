@@ -54,6 +54,7 @@ macro_rules! for_each_protocol {
             Dnp3, dnp3, $crate::dnp3::Dnp3Parser;
             Enip, enip, $crate::enip::EnipParser;
             Iec104, iec104, $crate::iec104::Iec104Parser;
+            Opcua, opcua, $crate::opcua::OpcuaParser;
             Http, http, $crate::http::HttpParser;
             Dns, dns, $crate::dns::DnsParser;
             Tls, tls, $crate::tls::TlsParser;
@@ -151,6 +152,8 @@ pub enum Tx<'p, 'a> {
     Enip(&'p crate::enip::Pdu<'a>),
     /// One IEC 60870-5-104 APDU (I, S or U frame), either way.
     Iec104(&'p crate::iec104::Apdu<'a>),
+    /// One OPC UA message chunk, either way, with the service it begins.
+    Opcua(&'p crate::opcua::Transaction<'a>),
     /// A TLS handshake, as far as it has come.
     Tls {
         tls: &'p crate::tls::Tls,
@@ -198,6 +201,7 @@ impl Tx<'_, '_> {
             Tx::S7comm(_) | Tx::S7commPlus(_) => AppProto::S7comm,
             Tx::Enip(_) => AppProto::Enip,
             Tx::Iec104(_) => AppProto::Iec104,
+            Tx::Opcua(_) => AppProto::Opcua,
             Tx::Http { .. } => AppProto::Http,
             Tx::Dns(_) => AppProto::Dns,
             Tx::Tls { .. } => AppProto::Tls,

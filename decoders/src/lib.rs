@@ -27,6 +27,7 @@ pub mod http;
 pub mod iec104;
 pub mod line;
 pub mod modbus;
+pub mod opcua;
 pub mod s7comm;
 pub mod smb;
 pub mod smtp;
