@@ -1308,7 +1308,15 @@ mod tests {
         assert_eq!(c.sensors[0].grade, 3);
         assert_eq!(
             c.storage.transactions,
-            ["modbus", "s7comm", "s7commplus", "dnp3", "enip", "iec104"]
+            [
+                "modbus",
+                "s7comm",
+                "s7commplus",
+                "dnp3",
+                "enip",
+                "iec104",
+                "opcua"
+            ]
         );
         assert_eq!(token_digest("test"), parse_digest(TOKEN).unwrap());
     }

@@ -19,6 +19,7 @@ pub enum EventType {
     Dnp3,
     Enip,
     Iec104,
+    Opcua,
     Http,
     Dns,
     Tls,
@@ -34,7 +35,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 21] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -46,6 +47,7 @@ impl EventType {
         EventType::Dnp3,
         EventType::Enip,
         EventType::Iec104,
+        EventType::Opcua,
         EventType::Http,
         EventType::Dns,
         EventType::Tls,
@@ -71,6 +73,7 @@ impl EventType {
             EventType::Dnp3 => "dnp3",
             EventType::Enip => "enip",
             EventType::Iec104 => "iec104",
+            EventType::Opcua => "opcua",
             EventType::Http => "http",
             EventType::Dns => "dns",
             EventType::Tls => "tls",
@@ -103,6 +106,7 @@ impl EventType {
                 | EventType::Dnp3
                 | EventType::Enip
                 | EventType::Iec104
+                | EventType::Opcua
                 | EventType::Http
                 | EventType::Dns
                 | EventType::Tls
@@ -126,6 +130,7 @@ impl EventType {
                 | EventType::Dnp3
                 | EventType::Enip
                 | EventType::Iec104
+                | EventType::Opcua
         )
     }
 

@@ -19,6 +19,7 @@ pub mod ftp_data;
 pub mod http;
 pub mod iec104;
 pub mod modbus;
+pub mod opcua;
 pub mod s7comm;
 pub mod smb;
 pub mod smtp;
