@@ -255,6 +255,7 @@ pub struct Ruleset {
     enip: Vec<u32>,
     /// Rules on IEC 104 APDUs, each checked.
     iec104: Vec<u32>,
+    opcua: Vec<u32>,
     /// By [`decoders::smtp::Progress`].
     smtp: [BufferIndex<crate::smtp::Buf>; 2],
     smb: BufferIndex<crate::smb::Buf>,
@@ -375,6 +376,9 @@ impl Ruleset {
                 set.counts.transaction += 1;
             } else if !s.iec104.is_empty() {
                 set.iec104.push(i);
+                set.counts.transaction += 1;
+            } else if !s.opcua.is_empty() {
+                set.opcua.push(i);
                 set.counts.transaction += 1;
             } else if s.has_ftp_data_keywords() {
                 set.ftp_data.push(i);
@@ -544,6 +548,12 @@ impl Ruleset {
             Tx::Iec104(apdu) => {
                 self.evaluate(&self.iec104, pkt, Input::Tx(tx), bits, det, alerts, |r| {
                     r.sig.iec104.iter().all(|f| f.matches(apdu)) && r.sig.inspections.is_empty()
+                });
+                return;
+            }
+            Tx::Opcua(t) => {
+                self.evaluate(&self.opcua, pkt, Input::Tx(tx), bits, det, alerts, |r| {
+                    r.sig.opcua.iter().all(|f| f.matches(t)) && r.sig.inspections.is_empty()
                 });
                 return;
             }
@@ -1027,7 +1037,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         | Tx::Smtp { .. }
         | Tx::Smb(_)
         | Tx::Enip(_)
-        | Tx::Iec104(_) => false,
+        | Tx::Iec104(_)
+        | Tx::Opcua(_) => false,
     }
 }
 

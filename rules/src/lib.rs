@@ -36,6 +36,7 @@ pub mod load;
 pub mod lua;
 pub mod modbus;
 pub mod num;
+pub mod opcua;
 pub mod packet;
 pub mod payload;
 pub mod pcre;

@@ -78,6 +78,8 @@ pub struct Signature {
     pub enip: Vec<crate::enip::Field>,
     /// `iec104_apci_type`, `iec104_asdu_func`, `iec104.*`.
     pub iec104: Vec<crate::iec104::Field>,
+    /// `opcua.*`.
+    pub opcua: Vec<crate::opcua::Field>,
     /// Keywords accepted that change nothing on a passive sensor (`rawbytes`, `target`,
     /// `prefilter`): what a strict load refuses the rule for.
     pub without_effect: Vec<&'static str>,
@@ -130,6 +132,7 @@ impl Signature {
             ftp: Vec::new(),
             enip: Vec::new(),
             iec104: Vec::new(),
+            opcua: Vec::new(),
             without_effect: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
@@ -297,6 +300,9 @@ impl Signature {
                 k if crate::iec104::Field::KEYWORDS.contains(&k) => sig
                     .iec104
                     .push(crate::iec104::Field::parse(k, need()?).map_err(e)?),
+                k if crate::opcua::Field::KEYWORDS.contains(&k) => sig
+                    .opcua
+                    .push(crate::opcua::Field::parse(k, need()?).map_err(e)?),
                 k if crate::ftp::Field::KEYWORDS.contains(&k) => {
                     sig.ftp.push(crate::ftp::Field::parse(k, value).map_err(e)?)
                 }
@@ -586,6 +592,7 @@ impl Signature {
             (self.has_dnp3_keywords(), AppProto::Dnp3),
             (self.has_enip_keywords(), AppProto::Enip),
             (!self.iec104.is_empty(), AppProto::Iec104),
+            (!self.opcua.is_empty(), AppProto::Opcua),
             (self.has_s7_keywords(), AppProto::S7comm),
             (self.has_http_keywords(), AppProto::Http),
             (self.has_dns_keywords(), AppProto::Dns),
@@ -775,6 +782,7 @@ impl Signature {
             || self.has_dnp3_keywords()
             || self.has_enip_keywords()
             || !self.iec104.is_empty()
+            || !self.opcua.is_empty()
             || self.has_s7_keywords()
             || self.has_http_keywords()
             || self.has_dns_keywords()

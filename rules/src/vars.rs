@@ -33,6 +33,8 @@ impl Vars {
             "ENIP_SERVER",
             "IEC104_CLIENT",
             "IEC104_SERVER",
+            "OPCUA_CLIENT",
+            "OPCUA_SERVER",
             "S7_CLIENT",
             "S7_SERVER",
         ] {
@@ -48,6 +50,7 @@ impl Vars {
             ("MODBUS_PORTS", "502"),
             ("S7_PORTS", "102"),
             ("IEC104_PORTS", "2404"),
+            ("OPCUA_PORTS", "4840"),
             ("ENIP_PORTS", "44818"),
             ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
             ("FTP_PORTS", "21"),
