@@ -4,7 +4,8 @@
 //! An industrial network repeats itself: the same masters poll the same devices for the same
 //! addresses at the same pace. A [`Watch`] learns that behaviour from the transactions the
 //! protocol loggers decode — per host an [`model::Asset`], per (client, server) pair a
-//! [`model::Pair`] with per-protocol facts ([`modbus`], [`s7comm`], [`dnp3`], [`iec104`], [`enip`]) and its pace —
+//! [`model::Pair`] with per-protocol facts ([`modbus`], [`s7comm`], [`dnp3`], [`iec104`], [`enip`],
+//! [`opcua`]) and its pace —
 //! or, given a baseline, reports what leaves it as `alert` events with an `anomaly` block.
 //! Hosts that appear or change are written as `asset` events either way.
 //!
@@ -21,6 +22,7 @@ pub mod iec104;
 mod judge;
 pub mod modbus;
 pub mod model;
+pub mod opcua;
 pub mod ranges;
 pub mod s7comm;
 
@@ -443,6 +445,12 @@ impl Watch {
                 a,
                 &mut j,
             ),
+            decoders::Tx::Opcua(t) => opcua::observe(
+                pair.opcua.get_or_insert_with(Default::default),
+                identity,
+                t,
+                &mut j,
+            ),
             // `learned_protocol` let no other transaction this far.
             _ => return false,
         };
@@ -798,6 +806,7 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         decoders::Tx::Dnp3(_) => Protocol::Dnp3,
         decoders::Tx::Iec104(_) => Protocol::Iec104,
         decoders::Tx::Enip(_) => Protocol::Enip,
+        decoders::Tx::Opcua(_) => Protocol::Opcua,
         decoders::Tx::Http { .. }
         | decoders::Tx::Dns(_)
         | decoders::Tx::Tls { .. }

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::envelope::Envelope;
-use super::{dnp3, enip, iec104, modbus, s7comm};
+use super::{dnp3, enip, iec104, modbus, opcua, s7comm};
 use icsight_eve::Timestamp;
 
 /// The `format` every baseline file carries.
@@ -94,6 +94,7 @@ pub enum Protocol {
     Dnp3,
     Iec104,
     Enip,
+    Opcua,
 }
 
 impl Protocol {
@@ -105,6 +106,7 @@ impl Protocol {
             Protocol::Dnp3 => "dnp3",
             Protocol::Iec104 => "iec104",
             Protocol::Enip => "enip",
+            Protocol::Opcua => "opcua",
         }
     }
 }
@@ -236,6 +238,9 @@ pub struct Identity {
     /// IEC 104 common addresses this host reports from (a controlled station's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub iec104_addresses: Vec<u16>,
+    /// An OPC UA server's application URI: the name it is known by across its endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_uri: Option<String>,
 }
 
 /// Longest identity string kept; device strings are short, this bounds a hostile one.
@@ -296,6 +301,7 @@ impl Identity {
             &self.model,
             &self.firmware,
             &self.name,
+            &self.application_uri,
         ]
         .into_iter()
         .flatten()
@@ -430,6 +436,8 @@ pub struct Pair {
     pub iec104: Option<iec104::Facts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enip: Option<enip::Facts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opcua: Option<opcua::Facts>,
     /// Repeated requests and the seconds between them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
@@ -452,6 +460,7 @@ impl Pair {
             dnp3: None,
             iec104: None,
             enip: None,
+            opcua: None,
             operations: Vec::new(),
             requests_per_minute: None,
         }
@@ -465,6 +474,7 @@ impl Pair {
             Protocol::Dnp3 => self.dnp3.is_some(),
             Protocol::Iec104 => self.iec104.is_some(),
             Protocol::Enip => self.enip.is_some(),
+            Protocol::Opcua => self.opcua.is_some(),
         }
     }
 
@@ -488,6 +498,9 @@ impl Pair {
         if self.enip.is_some() {
             v.push(Protocol::Enip);
         }
+        if self.opcua.is_some() {
+            v.push(Protocol::Opcua);
+        }
         v
     }
 
@@ -498,6 +511,7 @@ impl Pair {
             + self.dnp3.as_ref().map_or(0, dnp3::Facts::points)
             + self.iec104.as_ref().map_or(0, iec104::Facts::points)
             + self.enip.as_ref().map_or(0, enip::Facts::points)
+            + self.opcua.as_ref().map_or(0, opcua::Facts::points)
     }
 }
 
