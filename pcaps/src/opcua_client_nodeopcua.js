@@ -3,13 +3,14 @@
 //
 //   node opcua_client_nodeopcua.js URL MODE [PASSWORD]
 //
-// MODE normal:  GetEndpoints; anonymous session: Browse, Read, Write, Call,
-//               CreateSubscription + CreateMonitoredItems and a few Publish
-//               round trips, CloseSession; a session as user "operator";
-//               an ActivateSession with a wrong password (refused); close.
-// MODE encrypted: the same with Basic256Sha256 SignAndEncrypt (no bad login).
-// MODE attack:  anonymous session: Browse of Objects and Plant, Read, Write of
-//               Setpoint and Mode, Call StartPump(false), CloseSession.
+// MODE normal:  GetEndpoints; a session as user "operator" (the plant's HMI never
+//               connects anonymously): Browse, Read, Write, Call,
+//               CreateSubscription + CreateMonitoredItems and a few Publish round
+//               trips, a second Read and Write, CloseSession; close.
+// MODE encrypted: the same with Basic256Sha256 SignAndEncrypt.
+// MODE attack:  three ActivateSessions as "operator" with guessed passwords (each
+//               refused), then an anonymous session: Browse of Objects and Plant,
+//               Read, Write of Setpoint and Mode, Call StartPump(false), CloseSession.
 //
 // The client's own certificate (needed for the encrypted channel) is made by
 // node-opcua in its PKI folder under XDG_CONFIG_HOME; make-captures.sh points
@@ -79,7 +80,17 @@ async function main() {
     say(`endpoints: ${eps.map((e) => `${e.securityPolicyUri.split("#")[1]}/${MessageSecurityMode[e.securityMode]}`).join(", ")}`);
 
     if (mode === "attack") {
+        for (const guess of ["operator", "admin", "op-2023"]) {
+            try {
+                await client.createSession({ type: UserTokenType.UserName, userName: "operator",
+                    password: guess });
+                throw new Error(`the guessed password ${guess} was accepted`);
+            } catch (err) {
+                say(`guess ${guess} refused: ${err.message.split("\n")[0]}`);
+            }
+        }
         const s = await client.createSession();
+        say("anonymous session");
         await browse(s, "ns=0;i=85");
         await browse(s, NS + "Plant");
         await readValues(s, ["Level", "Setpoint", "PumpRunning", "Mode"]);
@@ -92,31 +103,17 @@ async function main() {
         return;
     }
 
-    const s = await client.createSession();
-    say("anonymous session");
-    await browse(s, "ns=0;i=85");
-    await browse(s, NS + "Plant");
-    await readValues(s, ["Level", "Setpoint", "PumpRunning", "Mode"]);
-    await write(s, "Setpoint", DataType.Double, 510.0);
-    await call(s, true);
-    await subscribe(s, 3000);
-    await s.close();
-
     const u = await client.createSession({ type: UserTokenType.UserName, userName: "operator", password });
     say("session as operator");
+    await browse(u, "ns=0;i=85");
+    await browse(u, NS + "Plant");
+    await readValues(u, ["Level", "Setpoint", "PumpRunning", "Mode"]);
+    await write(u, "Setpoint", DataType.Double, 510.0);
+    await call(u, true);
+    await subscribe(u, 3000);
     await readValues(u, ["Level", "Setpoint"]);
     await write(u, "Setpoint", DataType.Double, 505.0);
     await u.close();
-
-    if (!secure) {
-        try {
-            await client.createSession({ type: UserTokenType.UserName, userName: "operator",
-                password: "wrong-password" });
-            throw new Error("a wrong password was accepted");
-        } catch (err) {
-            say(`bad login refused: ${err.message.split("\n")[0]}`);
-        }
-    }
     await client.disconnect();
 }
 
