@@ -451,3 +451,68 @@ fn enip_services_tags_and_targets_are_learned() {
         "no tag finding in {facts:#?}"
     );
 }
+
+/// OPC UA: learned on the HMI's session as "operator" (browse, read, write, call, a
+/// subscription), the baseline knows the server's application description and, on the
+/// intruder's connection, names its guessed user logins, the anonymous session, the Write
+/// and the method Call, and the nodes written and called.
+#[test]
+fn opcua_identities_services_and_nodes_are_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("opcua.json");
+    learn(&[pcap("opcua_asyncua_nodeopcua.pcap")], &base);
+    let learned: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let server = learned["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "127.0.0.10")
+        .expect("the server is an asset");
+    assert_eq!(
+        server["identity"]["application_uri"], "urn:icsight:plant:server",
+        "{server}"
+    );
+    let pair = &learned["pairs"][0]["opcua"];
+    assert_eq!(pair["identities"], serde_json::json!([1]), "{pair}");
+    assert_eq!(pair["users"], serde_json::json!(["operator"]));
+    assert_eq!(pair["policies"], serde_json::json!(["None"]));
+    let again = anomalies(&pcap("opcua_asyncua_nodeopcua.pcap"), &base);
+    assert!(again.is_empty(), "{again:#?}");
+    // The encrypted session teaches nothing new but that the pair opened a secured channel.
+    let secured = anomalies(&pcap("opcua_encrypted.pcap"), &base);
+    let secured: Vec<&str> = secured
+        .iter()
+        .map(|a| a["anomaly"]["fact"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(secured, ["opcua.security_policy"], "{secured:#?}");
+
+    let found = anomalies(&pcap("opcua_attack.pcap"), &base);
+    let facts: Vec<(String, String, String)> = found
+        .iter()
+        .filter(|a| a["src_ip"] == "127.0.0.66")
+        .map(|a| {
+            (
+                a["anomaly"]["event"].as_str().unwrap_or("").to_owned(),
+                a["anomaly"]["fact"].as_str().unwrap_or("").to_owned(),
+                a["anomaly"]["observed"].to_string(),
+            )
+        })
+        .collect();
+    let has = |event: &str, fact: &str, observed: &str| {
+        facts
+            .iter()
+            .any(|(e, f, o)| (event.is_empty() || e == event) && f == fact && o == observed)
+    };
+    for (event, fact, observed) in [
+        ("new_pair", "pair", "[\"127.0.0.66\",\"127.0.0.10\"]"),
+        ("", "opcua.identity", "0"),
+        ("", "opcua.user", "\"operator\""),
+        ("", "opcua.service", "673"),
+        ("plc_control", "opcua.service", "712"),
+    ] {
+        assert!(
+            has(event, fact, observed),
+            "{event} {fact} {observed} not in {facts:#?}"
+        );
+    }
+}

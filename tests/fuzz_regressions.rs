@@ -136,6 +136,11 @@ fn iec104_corpus() {
 }
 
 #[test]
+fn opcua_corpus() {
+    replay("opcua", streams::opcua);
+}
+
+#[test]
 fn smb_corpus() {
     replay("smb", streams::smb);
 }

@@ -1,4 +1,4 @@
-//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP, SMB) on arbitrary bytes, fed as the sensor's
+//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP, SMB, IEC 104, OPC UA) on arbitrary bytes, fed as the sensor's
 //! driver feeds a connection: segments whose size the first byte picks, each to the direction
 //! a bit of it picks, held bytes growing until a PDU frames. Every PDU lies inside what was
 //! held and is non-empty; what each PDU carries is read as the sensor reads it
@@ -173,6 +173,74 @@ pub fn iec104(data: &[u8]) {
         let _ = pdu.anomaly();
         if let Some(a) = pdu.asdu() {
             read(&a);
+        }
+    });
+}
+
+/// OPC UA: chunks framed from the stream (a leading byte steering segments and directions),
+/// each read as the sensor reads it — connection-protocol fields, security headers, the
+/// service and every list of its body; and the bytes read directly as a service body.
+pub fn opcua(data: &[u8]) {
+    use decoders::opcua::{probe, Body, OpcuaParser, Pdu, Service};
+    fn read(s: &Service<'_>) {
+        let _ = (s.name(), s.result(), s.handle(), s.body.nodes().count());
+        match s.body {
+            Body::Endpoints(e) | Body::CreateSessionResponse { endpoints: e, .. } => {
+                let _ = e.iter().count();
+            }
+            Body::ReadResults(r) => {
+                for d in r {
+                    let _ = d.value.map(|v| v.number());
+                }
+            }
+            Body::Write(w) => {
+                for v in w {
+                    let _ = v.value.map(|v| v.type_name());
+                }
+            }
+            Body::Results(r) => {
+                let _ = r.iter().count();
+            }
+            Body::Call(c) => {
+                let _ = c.iter().count();
+            }
+            Body::CallResults(r) => {
+                let _ = r.iter().count();
+            }
+            Body::Browse(b) => {
+                let _ = b.iter().count();
+            }
+            Body::CreateMonitoredItems { items, .. } => {
+                let _ = items.iter().count();
+            }
+            _ => {}
+        }
+        for n in s.body.nodes() {
+            let text = n.to_string();
+            assert!(n.is(&text));
+        }
+    }
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    if let Some(s) = Service::read(data) {
+        read(&s);
+    }
+    feed::<OpcuaParser>(data, |_, pdu| {
+        let Pdu::Message(m) = pdu else {
+            return;
+        };
+        assert!(m.bytes.len() <= decoders::opcua::MAX_KEPT);
+        let _ = (
+            m.anomaly(),
+            m.hello(),
+            m.acknowledge(),
+            m.error(),
+            m.reverse_hello(),
+        );
+        let _ = (m.channel_id(), m.asymmetric(), m.token_id(), m.sequence());
+        if let Some(s) = m.service() {
+            read(&s);
         }
     });
 }

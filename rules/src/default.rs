@@ -3,7 +3,7 @@
 //! its ATT&CK for ICS technique and the capture in `pcaps/` that fires it.
 
 /// (file name, text) of each default rules file.
-pub const SOURCES: [(&str, &str); 6] = [
+pub const SOURCES: [(&str, &str); 7] = [
     (
         "rules/default/modbus.rules",
         include_str!("../default/modbus.rules"),
@@ -23,6 +23,10 @@ pub const SOURCES: [(&str, &str); 6] = [
     (
         "rules/default/iec104.rules",
         include_str!("../default/iec104.rules"),
+    ),
+    (
+        "rules/default/opcua.rules",
+        include_str!("../default/opcua.rules"),
     ),
     (
         "rules/default/it.rules",
