@@ -178,6 +178,16 @@ fn mark(seen: &mut Vec<u64>, candidates: &mut Vec<u32>, rule: u32) {
 }
 
 impl Scratch {
+    /// Room for every rule to be a candidate, made once: a packet matching more patterns than
+    /// any before it must not allocate.
+    fn reserve(&mut self, rules: u32) {
+        let words = rules.div_ceil(64) as usize;
+        if self.seen.len() < words {
+            self.seen.resize(words, 0);
+        }
+        self.candidates.reserve(rules as usize);
+    }
+
     fn mark(&mut self, rule: u32) {
         mark(&mut self.seen, &mut self.candidates, rule);
     }
@@ -223,6 +233,8 @@ pub struct Prefilter {
     regexes: Option<Regexes>,
     always: Vec<u32>,
     patterns: usize,
+    /// One past the highest rule index: what bounds the candidates of one scan.
+    rules: u32,
 }
 
 /// What a rule gives the prefilter.
@@ -240,7 +252,9 @@ impl Prefilter {
             Vec::new(),
         );
         let mut regexes = Vec::new();
+        let mut rules = 0;
         for (rule, e) in entries {
+            rules = rules.max(rule + 1);
             match e {
                 Entry::Pattern {
                     bytes,
@@ -287,6 +301,7 @@ impl Prefilter {
             regexes,
             always,
             patterns,
+            rules,
         }
     }
 
@@ -308,6 +323,7 @@ impl Prefilter {
     /// The candidate rules for `buf`, in ascending order, into `scratch.candidates`.
     pub fn candidates(&self, buf: &[u8], scratch: &mut Scratch) {
         scratch.candidates.clear();
+        scratch.reserve(self.rules);
         for a in [&self.exact, &self.nocase].into_iter().flatten() {
             if buf.is_empty() {
                 break;
