@@ -4,7 +4,8 @@
 //! lookup, reassembly, Modbus framing and EVE serialization — and none either with rules loaded
 //! that match packets (Aho–Corasick and Hyperscan prefilters), transactions and thresholds and
 //! write alerts — nor with a baseline watched: its facts checked, its envelopes and polling
-//! periods judged.
+//! periods judged. An OPC UA session, its sessions followed and its writes alerted on, allocates
+//! nothing either.
 
 mod common;
 
@@ -181,6 +182,105 @@ fn baseline_detection_allocates_nothing() {
         allocations,
         0,
         "{allocations} allocations over {} packets checked against a baseline",
+        frames.len() - warm_up
+    );
+}
+
+/// An OPC UA client's anonymous session after its activation: Writes (which the built-in
+/// rules alert on, the session being anonymous) and Reads, each answered.
+fn opcua_session(rounds: u32) -> Vec<Vec<u8>> {
+    let c = ([10, 1, 1, 10], 40124);
+    let s = ([10, 1, 1, 30], 4840);
+    let (mut cs, mut ss) = (11u32, 70_000u32);
+    let mut out = handshake(c, s, cs, ss).to_vec();
+    cs += 1;
+    ss += 1;
+    let string = |b: &[u8]| [&(b.len() as i32).to_le_bytes()[..], b].concat();
+    let chunk = |body: &[u8], seq: u32| {
+        let mut v = b"MSGF".to_vec();
+        v.extend_from_slice(&(24 + body.len() as u32).to_le_bytes());
+        for n in [5u32, 1, seq, seq] {
+            v.extend_from_slice(&n.to_le_bytes());
+        }
+        v.extend_from_slice(body);
+        v
+    };
+    let request = |id: u16, handle: u32, rest: &[u8]| {
+        let mut v = vec![0x01, 0x00];
+        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(&[0x02, 1, 0, 0x2a, 0, 0, 0]);
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&handle.to_le_bytes());
+        v.extend_from_slice(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0]);
+        v.extend_from_slice(rest);
+        chunk(&v, handle)
+    };
+    let response = |id: u16, handle: u32, rest: &[u8]| {
+        let mut v = vec![0x01, 0x00];
+        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&handle.to_le_bytes());
+        v.extend_from_slice(&[0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]);
+        v.extend_from_slice(rest);
+        chunk(&v, handle)
+    };
+    let node = [&[0x03, 2, 0][..], &string(b"Setpoint")].concat();
+    let activate = {
+        let mut b = [[0xff; 4]; 4].concat();
+        b.extend_from_slice(&[0x01, 0x00, 0x41, 0x01, 0x01]);
+        b.extend_from_slice(&string(&string(b"anonymous")));
+        b.extend_from_slice(&[0xff; 8]);
+        request(467, 1, &b)
+    };
+    let mut send = |bytes: &[u8], up: bool, out: &mut Vec<Vec<u8>>| {
+        if up {
+            out.push(tcp_frame(s, c, ss, cs, 0x18, bytes));
+            ss += bytes.len() as u32;
+        } else {
+            out.push(tcp_frame(c, s, cs, ss, 0x18, bytes));
+            cs += bytes.len() as u32;
+        }
+    };
+    send(&activate, false, &mut out);
+    send(&response(470, 1, &[]), true, &mut out);
+    for round in 0..rounds {
+        let h = 2 + 2 * round;
+        let mut w = 1i32.to_le_bytes().to_vec();
+        w.extend_from_slice(&node);
+        w.extend_from_slice(&[13, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x01, 11]);
+        w.extend_from_slice(&(500.0 + f64::from(round % 7)).to_le_bytes());
+        send(&request(673, h, &w), false, &mut out);
+        send(&response(676, h, &[1, 0, 0, 0, 0, 0, 0, 0]), true, &mut out);
+        let mut r = vec![0; 8];
+        r.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
+        r.extend_from_slice(&node);
+        r.extend_from_slice(&[
+            13, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0xff, 0xff, 0xff, 0xff,
+        ]);
+        send(&request(631, h + 1, &r), false, &mut out);
+        let mut v = vec![1, 0, 0, 0, 0x01, 11];
+        v.extend_from_slice(&497.5f64.to_le_bytes());
+        send(&response(634, h + 1, &v), true, &mut out);
+    }
+    out
+}
+
+#[test]
+fn opcua_sessions_with_rules_allocate_nothing() {
+    let rounds = 4000;
+    let frames = opcua_session(rounds);
+    let warm_up = 40;
+    let (mut pipeline, allocations) = allocations_with_rules(&frames, warm_up, Some(ruleset()));
+    let events = pipeline.eve().counts.opcua;
+    let alerts = pipeline.eve().counts.alert;
+    assert_eq!(events, 2 + 4 * u64::from(rounds), "one event per chunk");
+    assert_eq!(pipeline.stats().app_layer.opcua.anomalies, 0);
+    // The built-in rule on Writes in anonymous sessions fires on every one.
+    assert!(alerts >= u64::from(rounds), "{alerts} alerts");
+    assert_eq!(
+        allocations,
+        0,
+        "{allocations} allocations over {} OPC UA packets, {alerts} alerts",
         frames.len() - warm_up
     );
 }
