@@ -26,6 +26,7 @@ pub mod ftp_data;
 pub mod http;
 pub mod iec104;
 pub mod line;
+pub mod mms;
 pub mod modbus;
 pub mod opcua;
 pub mod s7comm;
