@@ -72,6 +72,29 @@
 #   opcua_attack.pcap             three guessed passwords, then an anonymous session:
 #                                 browse, write, method call
 #
+# IEC 61850 (HMI 127.0.0.5, IED 127.0.0.10, intruder 127.0.0.66; GOOSE and SV on lo's
+# Ethernet, no IP). Server: libiec61850 1.6 (pyiec61850-ng), an IED "PlantLD" built in
+# code (src/iec61850_server_libiec61850.py). Clients: py61850 (pure Python) and
+# iec61850 (Python over iec61850-rust), src/iec61850_client.py; py61850 has no
+# Write, named-variable-list or FileDelete services, so the writes, the data set
+# definition/deletion and the reports go through iec61850-rust, and the intruder's
+# FileDelete is one request built with py61850's own BER encoder over its association:
+#
+#   iec61850_mms.pcap     py61850 and iec61850-rust -> libiec61850 server, TCP 102: initiate,
+#                         GetNameList, GetVariableAccessAttributes, reads, FileDirectory,
+#                         FileOpen/Read/Close, DefineNamedVariableList/Delete..., URCB and
+#                         BRCB enabled (RCB writes only), informationReports, conclude
+#   iec61850_attack.pcap  the same server, the HMI polling (py61850) and the GOOSE
+#                         publisher's heartbeat; the intruder sweeps GetNameList and
+#                         GetVariableAccessAttributes, reads the GoCB, lists files, operates
+#                         SPCSO1 ($CO$SPCSO1$Oper), writes a protection setting (SP) and a
+#                         ctlModel (CF), deletes a fault record (FileDelete), then spoofs GOOSE
+#                         with scapy: stNum +100 (sqNum 0..3) and a sqNum reset
+#                         (pcaps/iec61850_attack.steps.tsv)
+#   iec61850_goose.pcap   libiec61850 GoosePublisher and SVPublisher on lo: 80 Sampled
+#                         Values frames (9-2LE, ethertype 0x88BA), then GOOSE (0x88B8, VLAN
+#                         10) heartbeats and two state changes with their retransmissions
+#
 # and MANIFEST.md is rewritten from what the captures hold.
 #
 # Usage (as root, on Debian 12):
@@ -84,7 +107,7 @@
 #                                               #  baseline-normal-b, baseline-attack, it-web,
 #                                               #  it-files, it-dns, it-smb, iec104, iec104-attack,
 #                                               #  enip, enip-attack, opcua, opcua-encrypted,
-#                                               #  opcua-attack)
+#                                               #  opcua-attack, iec61850, iec61850-attack, goose)
 #   sudo pcaps/make-captures.sh attacks         # the attack / operations captures
 #   sudo pcaps/make-captures.sh normal          # the normal-polling captures
 #   sudo pcaps/make-captures.sh baseline        # the three baseline captures (about 7 min)
@@ -92,6 +115,8 @@
 # Environment:
 #   SKIP_INSTALL=1   do not apt-get/pip anything; fail if something is missing
 #   PYTHON=...       interpreter for the virtualenvs (default /usr/bin/python3)
+#   PYTHON313=...    interpreter (3.13 or newer) for the IEC 61850 virtualenv, which py61850
+#                    0.6 needs (default: python3.13 on PATH, else pyenv's newest 3.13+)
 #
 # it-smb creates the unix user plantsmb (no home, /usr/sbin/nologin) when it is missing.
 #
@@ -99,7 +124,8 @@
 # pkg-config libmodbus-dev python3 python3-venv iproute2 openssl curl
 # openssh-server dnsmasq bind9-dnsutils samba; PyPI packages (pymodbus,
 # python-snap7, yadnp3, pyftpdlib, aiosmtpd, smbprotocol, c104, scapy, cpppo,
-# pycomm3, pylogix, asyncua) into
+# pycomm3, pylogix, asyncua; pyiec61850-ng, py61850, iec61850 only for the IEC 61850
+# scenarios) into
 # virtualenvs under ${XDG_CACHE_HOME:-$HOME/.cache}/icsight-pcaps-venv
 # (never inside the repository), and the npm package node-opcua-client under
 # the same directory (Debian nodejs and npm when node is missing).
@@ -114,8 +140,12 @@ VENV_S7V3=$CACHE/snap7v3 # python-snap7 3.x (pure-Python server with upload/down
 VENV_IEC104=$CACHE/iec104 # c104 (lib60870-C outstation) and scapy (IEC 104 master)
 VENV_ENIP=$CACHE/enip     # cpppo (EtherNet/IP server), pycomm3, pylogix, scapy (clients)
 VENV_OPCUA=$CACHE/opcua   # asyncua (OPC UA server)
+VENV_IEC61850=$CACHE/iec61850 # Python 3.13+: pyiec61850-ng (server, GOOSE/SV), py61850,
+                              # iec61850 (clients), scapy (spoofed GOOSE)
 NODE_OPCUA=$CACHE/node-opcua # npm prefix for node-opcua-client (OPC UA client)
 PYTHON=${PYTHON:-} # resolved after the Debian packages are in place
+PYTHON313=${PYTHON313:-} # resolved only when an IEC 61850 scenario runs
+NEED_IEC61850=""         # set by main when an IEC 61850 scenario is asked for
 
 PYMODBUS_SPEC=${PYMODBUS_SPEC:-pymodbus==3.16.1}
 SNAP7_V2_SPEC=${SNAP7_V2_SPEC:-python-snap7==2.1.0}
@@ -131,6 +161,9 @@ PYCOMM3_SPEC=${PYCOMM3_SPEC:-pycomm3==1.2.16}
 PYLOGIX_SPEC=${PYLOGIX_SPEC:-pylogix==1.1.6}
 ASYNCUA_SPEC=${ASYNCUA_SPEC:-asyncua==2.1.0}
 NODE_OPCUA_VERSION=${NODE_OPCUA_VERSION:-2.182.2}
+PYIEC61850_SPEC=${PYIEC61850_SPEC:-pyiec61850-ng==1.6.1.10}
+PY61850_SPEC=${PY61850_SPEC:-py61850==0.6.0}
+IEC61850_RS_SPEC=${IEC61850_RS_SPEC:-iec61850==0.14.0}
 
 APT_PACKAGES=(tcpdump tshark gcc libc6-dev pkg-config libmodbus-dev python3 python3-venv iproute2
               openssl curl openssh-server dnsmasq bind9-dnsutils samba)
@@ -142,9 +175,10 @@ IT_SCENARIOS=(it-web it-files it-dns it-smb)
 IEC104_SCENARIOS=(iec104 iec104-attack)
 ENIP_SCENARIOS=(enip enip-attack)
 OPCUA_SCENARIOS=(opcua opcua-encrypted opcua-attack)
+IEC61850_SCENARIOS=(iec61850 iec61850-attack goose)
 ALL_SCENARIOS=("${REFERENCE_SCENARIOS[@]}" "${ATTACK_SCENARIOS[@]}" "${NORMAL_SCENARIOS[@]}"
                "${BASELINE_SCENARIOS[@]}" "${IT_SCENARIOS[@]}" "${IEC104_SCENARIOS[@]}"
-               "${ENIP_SCENARIOS[@]}" "${OPCUA_SCENARIOS[@]}")
+               "${ENIP_SCENARIOS[@]}" "${OPCUA_SCENARIOS[@]}" "${IEC61850_SCENARIOS[@]}")
 
 # address plan of the baseline captures (all on lo: Linux routes 127.0.0.0/8 there)
 HMI_ADDR=127.0.0.5
@@ -216,19 +250,28 @@ apt_install_missing() {
     fi
 }
 
-ensure_venv() { # DIR PIP-SPEC...
+pyver_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null; }
+
+ensure_venv() { # [--python INTERPRETER] DIR PIP-SPEC...
+    local py=""
+    if [[ $1 == --python ]]; then py=$2; shift 2; fi
     local dir=$1; shift
-    if [[ ! -x $dir/bin/python ]] || ! "$dir/bin/python" -c 'import sys' 2>/dev/null; then
+    # With --python, a virtualenv made by another Python version is made anew.
+    if [[ ! -x $dir/bin/python ]] || ! "$dir/bin/python" -c 'import sys' 2>/dev/null \
+        || { [[ -n $py ]] && [[ $(pyver_of "$dir/bin/python") != "$(pyver_of "$py")" ]]; }; then
         [[ -n ${SKIP_INSTALL:-} ]] && die "virtualenv $dir missing"
-        if [[ -z $PYTHON ]]; then
-            PYTHON=/usr/bin/python3
-            [[ -x $PYTHON ]] || PYTHON=$(command -v python3 || true)
-            [[ -n $PYTHON ]] || die "no python3 found"
+        if [[ -z $py ]]; then
+            if [[ -z $PYTHON ]]; then
+                PYTHON=/usr/bin/python3
+                [[ -x $PYTHON ]] || PYTHON=$(command -v python3 || true)
+                [[ -n $PYTHON ]] || die "no python3 found"
+            fi
+            py=$PYTHON
         fi
         log "creating virtualenv $dir"
         rm -rf "$dir"
         mkdir -p "$(dirname "$dir")"
-        "$PYTHON" -m venv "$dir"
+        "$py" -m venv "$dir"
     fi
     if ! "$dir/bin/python" - "$@" <<'EOF' 2>/dev/null
 import sys
@@ -265,6 +308,29 @@ ensure_node_opcua() {
         "node-opcua-client@$NODE_OPCUA_VERSION" >&2
 }
 
+python313() { # prints an interpreter of Python 3.13 or newer (py61850 0.6 requires 3.13)
+    local c
+    # Debian 12 ships 3.11; this machine's pyenv has newer ones. Newest first.
+    for c in python3.14 python3.13 \
+        $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -rV); do
+        c=$(command -v "$c" 2>/dev/null) || continue
+        if "$c" -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null; then
+            echo "$c"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_iec61850() {
+    if [[ -z $PYTHON313 ]]; then
+        PYTHON313=$(python313) || die "the IEC 61850 scenarios need Python 3.13 or newer" \
+            "(py61850 0.6 requires it): none found, set PYTHON313"
+    fi
+    ensure_venv --python "$PYTHON313" "$VENV_IEC61850" "$PYIEC61850_SPEC" "$PY61850_SPEC" \
+        "$IEC61850_RS_SPEC" "$SCAPY_SPEC"
+}
+
 install_deps() {
     [[ $(id -u) -eq 0 ]] || die "run as root (tcpdump on lo, ports 102/502, apt-get): sudo $0"
     apt_install_missing
@@ -275,6 +341,10 @@ install_deps() {
     ensure_venv "$VENV_ENIP" "$CPPPO_SPEC" "$PYCOMM3_SPEC" "$PYLOGIX_SPEC" "$SCAPY_SPEC"
     ensure_venv "$VENV_OPCUA" "$ASYNCUA_SPEC"
     ensure_node_opcua
+    # Only when an IEC 61850 scenario runs: its virtualenv needs a Python newer than Debian's.
+    if [[ -n ${NEED_IEC61850:-} ]]; then
+        ensure_iec61850
+    fi
     for c in tcpdump tshark gcc pkg-config ss; do
         command -v "$c" >/dev/null || die "$c not found"
     done
@@ -761,6 +831,140 @@ run_opcua() { run_opcua_scenario opcua_asyncua_nodeopcua normal "$HMI_ADDR"; }
 run_opcua_encrypted() { run_opcua_scenario opcua_encrypted encrypted "$HMI_ADDR"; }
 run_opcua_attack() { run_opcua_scenario opcua_attack attack "$ATTACKER_ADDR"; }
 
+# IEC 61850 scenarios ----------------------------------------------------------
+# Server: libiec61850 1.6 (pyiec61850-ng) on 127.0.0.10:102, the IED "PlantLD" with the
+# domains PlantLDLD0 and PlantLDPROT (model in src/iec61850_server_libiec61850.py) and
+# file services over a directory made here. Clients (src/iec61850_client.py): py61850
+# and iec61850-rust, their source address from bind_source.so. GOOSE and SV: libiec61850's
+# publishers on lo (src/iec61850_goose.py); the intruder's GOOSE frames: scapy
+# (src/iec61850_goose_spoof.py), which takes the publisher's frame off lo and changes it.
+IEC61850_IED_ADDR=127.0.0.10
+IEC61850_LISTEN=5           # iec61850: seconds of reports
+IEC61850_POLL_DURATION=30   # iec61850-attack: the HMI reads every 2 s for this long
+IEC61850_ATTACK_DELAY=8     # iec61850-attack: the intruder's first step this many seconds in
+IEC61850_ATTACK_GAP=1.5
+GOOSE_SV_FILTER="ether proto 0x88b8 or ether proto 0x88ba or (vlan and (ether proto 0x88b8 or ether proto 0x88ba))"
+
+iec61850_files() { # DIR: the IED's file store, made anew: a COMTRADE fault record and a log
+    local d=$1
+    rm -rf "$d"
+    mkdir -p "$d/COMTRADE" "$d/LOGS"
+    cat >"$d/COMTRADE/FDR1_TRIP_001.cfg" <<'EOF'
+PlantLD FDR1,PlantLDLD0,1999
+8,8A,0D
+1,IA,A,FDR1,A,0.01,0,0,-32767,32767,1000,1,P
+2,IB,B,FDR1,A,0.01,0,0,-32767,32767,1000,1,P
+3,IC,C,FDR1,A,0.01,0,0,-32767,32767,1000,1,P
+4,IN,N,FDR1,A,0.01,0,0,-32767,32767,1000,1,P
+5,VA,A,FDR1,kV,0.001,0,0,-32767,32767,11,0.11,P
+6,VB,B,FDR1,kV,0.001,0,0,-32767,32767,11,0.11,P
+7,VC,C,FDR1,kV,0.001,0,0,-32767,32767,11,0.11,P
+8,VN,N,FDR1,kV,0.001,0,0,-32767,32767,11,0.11,P
+50
+1
+4000,160
+01/12/2026,08:15:02.000000
+01/12/2026,08:15:02.020000
+BINARY
+1
+EOF
+    # 160 binary samples: sample number, time (us), 8 channels of int16 (a fault on phase A)
+    "$VENV_IEC61850/bin/python" - "$d/COMTRADE/FDR1_TRIP_001.dat" <<'PY'
+import math, struct, sys
+with open(sys.argv[1], "wb") as f:
+    for n in range(160):
+        ph = 2 * math.pi * n / 80
+        amp = 1200 if n < 80 else 9000
+        ch = [int(amp * math.sin(ph)), int(1200 * math.sin(ph - 2.094)), int(1200 * math.sin(ph + 2.094))]
+        ch.append(sum(ch))
+        vv = [int(9000 * math.sin(ph - k * 2.094)) for k in range(3)]
+        ch += vv + [sum(vv)]
+        f.write(struct.pack("<II8h", n + 1, n * 250, *ch))
+PY
+    printf '%s\n' "2026-12-01 08:15:02.004 PTOC1 Str general" "2026-12-01 08:15:02.084 PTOC1 Op general" \
+        "2026-12-01 08:15:02.130 XCBR1 Pos off" >"$d/LOGS/events.log"
+}
+
+run_iec61850() {
+    iec61850_files "$WORK/iec61850-files"
+    scenario iec61850_mms tcp 102 "tcp port 102" \
+        -- "$VENV_IEC61850/bin/python" "$SRC/iec61850_server_libiec61850.py" --host "$IEC61850_IED_ADDR" \
+        --port 102 --files "$WORK/iec61850-files" \
+        -- env BIND_SOURCE_ADDR="$HMI_ADDR" LD_PRELOAD="$WORK/bind_source.so" \
+        "$VENV_IEC61850/bin/python" "$SRC/iec61850_client.py" --host "$IEC61850_IED_ADDR" --port 102 \
+        --mode hmi --listen "$IEC61850_LISTEN"
+    sed 's/^/    /' "$WORK/iec61850_mms.client.log" >&2
+}
+
+run_iec61850_attack() {
+    # The HMI (127.0.0.5) reads every 2 s for IEC61850_POLL_DURATION s and the GOOSE publisher
+    # sends its heartbeat; meanwhile the intruder (127.0.0.66) steps through recon, a control,
+    # a setting and a configuration write, a FileDelete and two spoofed GOOSE bursts.
+    # pcaps/iec61850_attack.steps.tsv is rewritten from the intruder's step log and the
+    # capture's first frame.
+    local name=iec61850_attack srv goose hmi intruder files=$WORK/iec61850-files
+    log "scenario $name (tcp/102 and GOOSE on lo; HMI $HMI_ADDR, intruder $ATTACKER_ADDR)"
+    port_busy tcp 102 && die "tcp port 102 is already in use"
+    iec61850_files "$files"
+    start_capture "$name" "tcp port 102 or ether proto 0x88b8 or (vlan and ether proto 0x88b8)"
+    start_bg "$WORK/$name.server.log" "$VENV_IEC61850/bin/python" "$SRC/iec61850_server_libiec61850.py" \
+        --host "$IEC61850_IED_ADDR" --port 102 --files "$files"
+    srv=$LAST_PID
+    wait_port tcp 102 "$srv"
+    start_bg "$WORK/$name.goose.log" timeout 120 "$VENV_IEC61850/bin/python" "$SRC/iec61850_goose.py" \
+        --iface lo --mode heartbeat --duration $((IEC61850_POLL_DURATION + 4))
+    goose=$LAST_PID
+    sleep 0.3
+    start_bg "$WORK/$name.hmi.log" timeout 120 env BIND_SOURCE_ADDR="$HMI_ADDR" LD_PRELOAD="$WORK/bind_source.so" \
+        "$VENV_IEC61850/bin/python" "$SRC/iec61850_client.py" --host "$IEC61850_IED_ADDR" --port 102 \
+        --mode poll --duration "$IEC61850_POLL_DURATION" --period 2
+    hmi=$LAST_PID
+    # PYTHONPATH: the intruder imports src/iec61850_goose_spoof.py
+    start_bg "$WORK/$name.intruder.log" timeout 120 sh -c '"$@" >"$0"' "$WORK/$name.steps.out" \
+        env BIND_SOURCE_ADDR="$ATTACKER_ADDR" LD_PRELOAD="$WORK/bind_source.so" PYTHONPATH="$SRC" \
+        "$VENV_IEC61850/bin/python" "$SRC/iec61850_client.py" --host "$IEC61850_IED_ADDR" --port 102 \
+        --mode intruder --delay "$IEC61850_ATTACK_DELAY" --gap "$IEC61850_ATTACK_GAP" --iface lo \
+        --files "$files"
+    intruder=$LAST_PID
+    wait "$intruder" || die "$name: intruder failed (its log follows)"
+    wait "$hmi" || die "$name: HMI failed (its log follows)"
+    wait "$goose" || die "$name: GOOSE publisher failed (its log follows)"
+    sleep 0.3
+    stop_bg "$srv" TERM
+    sed 's/^/    /' "$WORK/$name.intruder.log" "$WORK/$name.hmi.log" "$WORK/$name.server.log" >&2
+    [[ ! -e $files/COMTRADE/FDR1_TRIP_001.dat ]] || die "$name: the FileDelete left the file in place"
+    finish_capture "$name"
+    local t0
+    t0=$(tshark -r "$OUT/$name.pcap" -c 1 -T fields -e frame.time_epoch 2>/dev/null)
+    # GOOSE rows have no IP addresses: those frames go from the publisher's own MAC
+    # (spoofed) to the multicast 01:0c:cd:01:00:01.
+    {
+        printf 'step\ttime_s\tsrc_ip\tdst_ip\tprotocol\twhat\texpect\n'
+        awk -F'\t' -v t0="$t0" -v src="$ATTACKER_ADDR" -v dst="$IEC61850_IED_ADDR" '
+            $1 == "STEP" {
+                goose = ($3 ~ /^goose_/)
+                printf "%s\t%.1f\t%s\t%s\t%s\t%s\t%s\n", $2, $4 - t0, goose ? "-" : src,
+                    goose ? "-" : dst, goose ? "goose" : "mms", $3, $5
+            }' "$WORK/$name.steps.out"
+    } >"$OUT/$name.steps.tsv.tmp"
+    (( $(wc -l <"$OUT/$name.steps.tsv.tmp") == 11 )) || die "$name: expected 10 intruder steps"
+    mv -f "$OUT/$name.steps.tsv.tmp" "$OUT/$name.steps.tsv"
+}
+
+run_goose() {
+    # No server and no IP: libiec61850's publishers write Ethernet frames on lo, where
+    # tcpdump sees each once. SV first (80 frames, about 20 ms), then the GOOSE sequence.
+    local name=iec61850_goose pub
+    log "scenario $name (GOOSE 0x88b8 and SV 0x88ba on lo)"
+    start_capture "$name" "$GOOSE_SV_FILTER"
+    start_bg "$WORK/$name.publisher.log" timeout 120 "$VENV_IEC61850/bin/python" "$SRC/iec61850_goose.py" \
+        --iface lo --mode normal --sv --sv-frames 80
+    pub=$LAST_PID
+    wait "$pub" || die "$name: publisher failed (its log follows)"
+    sed 's/^/    /' "$WORK/$name.publisher.log" >&2
+    finish_capture "$name"
+}
+
 # attack / operations scenarios --------------------------------------------
 run_modbus_writes() {
     # pymodbus treats unit id 0 as broadcast (carried out, never answered).
@@ -918,6 +1122,9 @@ declare -A PROTOS=(
     [opcua_asyncua_nodeopcua]="tcp opcua"
     [opcua_encrypted]="tcp opcua"
     [opcua_attack]="tcp opcua"
+    [iec61850_mms]="tcp tpkt cotp ses pres acse mms"
+    [iec61850_attack]="tcp tpkt cotp ses pres acse mms goose"
+    [iec61850_goose]="goose sv"
 )
 declare -A DECODE_AS=(
     [modbus_pymodbus_offport]="-d tcp.port==5020,mbtcp"
@@ -949,6 +1156,9 @@ declare -A EXTRA_CHECKS=(
     [opcua_asyncua_nodeopcua]="opcua.transport.type==\"HEL\" opcua.transport.type==\"ACK\" opcua.transport.type==\"OPN\" opcua.transport.type==\"CLO\" opcua.servicenodeid.numeric==428 opcua.servicenodeid.numeric==461 opcua.servicenodeid.numeric==467 opcua.servicenodeid.numeric==527 opcua.servicenodeid.numeric==631 opcua.servicenodeid.numeric==673 opcua.servicenodeid.numeric==712 opcua.servicenodeid.numeric==787 opcua.servicenodeid.numeric==751 opcua.servicenodeid.numeric==826 opcua.servicenodeid.numeric==829 opcua.servicenodeid.numeric==847 opcua.servicenodeid.numeric==473 opcua.UserName==\"operator\""
     [opcua_encrypted]="opcua.security.spu==\"http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256\" opcua.security.spu==\"http://opcfoundation.org/UA/SecurityPolicy#None\" opcua.servicenodeid.numeric==428 opcua.transport.type==\"MSG\"&&tcp.srcport!=4840"
     [opcua_attack]="ip.src==127.0.0.66&&opcua.servicenodeid.numeric==467 opcua.ServiceResult==0x801f0000 opcua.servicenodeid.numeric==467&&opcua.PolicyId==\"anonymous\" opcua.servicenodeid.numeric==527 opcua.servicenodeid.numeric==673 opcua.servicenodeid.numeric==712"
+    [iec61850_mms]="cotp.type==0x0e cotp.type==0x0d mms.initiate_RequestPDU_element mms.initiate_ResponsePDU_element mms.confirmedServiceRequest==1&&mms.objectClass==9 mms.confirmedServiceRequest==1&&mms.objectClass==0 mms.confirmedServiceRequest==1&&mms.objectClass==2 mms.confirmedServiceRequest==6 mms.confirmedServiceResponse==6 mms.confirmedServiceRequest==4&&mms.itemId==\"GGIO1\$MX\$AnIn1\$mag\$f\" mms.confirmedServiceRequest==4&&mms.itemId==\"LLN0\$Events\" mms.confirmedServiceRequest==4&&mms.domainId==\"PlantLDPROT\" mms.confirmedServiceRequest==11 mms.confirmedServiceResponse==11 mms.confirmedServiceRequest==12 mms.confirmedServiceRequest==13 mms.confirmedServiceResponse==13 mms.confirmedServiceRequest==77 mms.confirmedServiceRequest==72 mms.confirmedServiceRequest==73&&ip.src==127.0.0.5 mms.fileData mms.confirmedServiceRequest==74 mms.confirmedServiceRequest==5&&mms.itemId==\"LLN0\$RP\$urcbMeas01\$RptEna\" mms.confirmedServiceRequest==5&&mms.itemId==\"LLN0\$BR\$brcbEvents01\$GI\" mms.unconfirmedService==0&&mms.vmd_specific==\"RPT\"&&mms.data.visible-string==\"PlantLDLD0/LLN0\$RP\$urcbMeas01\" mms.unconfirmedService==0&&mms.data.visible-string==\"PlantLDLD0/LLN0\$BR\$brcbEvents01\" mms.conclude_RequestPDU_element mms.conclude_ResponsePDU_element"
+    [iec61850_attack]="ip.src==127.0.0.5&&mms.confirmedServiceRequest==4 ip.src==127.0.0.66&&mms.confirmedServiceRequest==1&&mms.objectClass==9 ip.src==127.0.0.66&&mms.confirmedServiceRequest==6&&mms.itemId==\"PTOC1\" mms.confirmedServiceRequest==4&&mms.itemId==\"LLN0\$GO\$gcbEvents\" ip.src==127.0.0.66&&mms.confirmedServiceRequest==77 mms.confirmedServiceRequest==5&&mms.itemId==\"GGIO1\$CO\$SPCSO1\$Oper\" mms.confirmedServiceRequest==5&&mms.itemId==\"PTOC1\$SP\$StrVal\$setMag\$f\" mms.confirmedServiceRequest==5&&mms.itemId==\"GGIO1\$CF\$SPCSO2\$ctlModel\" mms.confirmedServiceRequest==76&&mms.FileName_item==\"COMTRADE/FDR1_TRIP_001.dat\" mms.confirmedServiceResponse==76 mms.confirmedServiceResponse==5 goose.gocbRef==\"PlantLDLD0/LLN0\$GO\$gcbEvents\" goose.stNum==1&&goose.sqNum>=10 goose.stNum>=101&&goose.sqNum==0 goose.stNum>=101&&goose.sqNum==3 goose.stNum==1&&goose.sqNum==0&&frame.time_relative>5 vlan.id==10&&goose"
+    [iec61850_goose]="goose.gocbRef==\"PlantLDLD0/LLN0\$GO\$gcbEvents\" goose.datSet==\"PlantLDLD0/LLN0\$Events\" goose.appid==0x1000 vlan.id==10&&vlan.priority==4&&goose eth.dst==01:0c:cd:01:00:01 goose.stNum==1&&goose.sqNum==3 goose.stNum==2&&goose.sqNum==0&&goose.timeAllowedtoLive==20 goose.stNum==2&&goose.sqNum==11 goose.stNum==3&&goose.sqNum==0 goose.stNum==3&&goose.sqNum==10 goose.numDatSetEntries==6 sv.svID==\"PlantMU01\" sv.appid==0x4000 eth.type==0x88ba sv.smpCnt==0 sv.smpCnt==79 sv.smpRate==4000 sv.smpSynch==2"
     [iec104_attack]="ip.src==127.0.0.5&&iec60870_asdu.typeid==45 ip.src==127.0.0.66&&iec60870_asdu.typeid==100 iec60870_asdu.typeid==45&&iec60870_asdu.sco.se==1 iec60870_asdu.typeid==45&&iec60870_asdu.causetx==10 iec60870_asdu.typeid==46 iec60870_asdu.typeid==48 iec60870_asdu.typeid==49 iec60870_asdu.typeid==50 iec60870_asdu.typeid==103 iec60870_asdu.typeid==105 iec60870_asdu.typeid==102 iec60870_asdu.typeid==45&&iec60870_asdu.ioa==5000&&iec60870_asdu.causetx==47 iec60870_asdu.typeid==100&&iec60870_asdu.addr==99&&iec60870_asdu.causetx==46 iec60870_asdu.nega==1 iec60870_104.utype==0x04"
 )
 # display filters that must match NO frame (the normal-polling captures must
@@ -961,10 +1171,14 @@ declare -A MUST_NOT=(
     [enip_cpppo]="!(ip.addr==127.0.0.5) cip.genstat>0 tcp.flags.reset==1"
     [opcua_encrypted]="opcua.UserName tcp.flags.reset==1"
     [opcua_asyncua_nodeopcua]="opcua.servicenodeid.numeric==467&&opcua.PolicyId==\"anonymous\" opcua.servicenodeid.numeric==397 opcua.ServiceResult!=0 !(ip.addr==127.0.0.5) tcp.flags.reset==1"
+    [iec61850_mms]="!(ip.addr==127.0.0.5) mms.confirmedServiceRequest==5&&!(mms.itemId~\"^LLN0.(RP|BR).\") mms.confirmedServiceRequest==76 mms.confirmed_ErrorPDU_element mms.rejectPDU_element tcp.flags.reset==1 _ws.malformed"
+    [iec61850_attack]="mms.confirmed_ErrorPDU_element mms.rejectPDU_element tcp.flags.reset==1 _ws.malformed ip.src==127.0.0.5&&mms.confirmedServiceRequest!=4"
+    [iec61850_goose]="ip goose.stNum>3 goose&&!(goose.gocbRef==\"PlantLDLD0/LLN0\$GO\$gcbEvents\") _ws.malformed"
 )
 
 # size limit of a capture (bytes), when it is not 40 kB
-declare -A MAX_BYTES=([opcua_asyncua_nodeopcua]=200000 [opcua_encrypted]=200000 [opcua_attack]=100000)
+declare -A MAX_BYTES=([opcua_asyncua_nodeopcua]=200000 [opcua_encrypted]=200000 [opcua_attack]=100000
+                      [iec61850_attack]=100000)
 
 # The baseline captures are checked frame by frame by src/baseline_check.py
 # (address plan, poll schedule, setpoint writes, attack steps and their
@@ -1033,8 +1247,10 @@ sessions() { # NAME
     local f=$OUT/$1.pcap
     if [[ ${PROTOS[$1]} == tcp* ]]; then
         echo "$(count "$f" "tcp.flags.syn==1 && tcp.flags.ack==0") TCP (SYN..FIN)"
-    else
+    elif [[ ${PROTOS[$1]} == udp* ]]; then
         echo "UDP, $(tshark -r "$f" -T fields -e udp.srcport -e udp.dstport 2>/dev/null | sort -u | wc -l) port pairs"
+    else # layer 2 only (GOOSE, SV): one stream per multicast destination
+        echo "no IP, $(tshark -r "$f" -T fields -e eth.dst 2>/dev/null | sort -u | wc -l) multicast streams"
     fi
 }
 
@@ -1124,6 +1340,7 @@ write_manifest() {
     local m=$OUT/MANIFEST.md.tmp name
     local v_pymodbus v_snap7 v_snap7v3 v_yadnp3 v_libmodbus v_tshark baseline_stacks v_c104 v_scapy
     local v_cpppo v_pycomm3 v_pylogix enip_stacks opcua_stacks
+    local v_pyiec61850="?" v_py61850="?" v_iec61850rs="?" v_scapy61850="?" v_py313="?"
     v_pymodbus=$(pyver "$VENV" pymodbus)
     v_snap7=$(pyver "$VENV" python-snap7)
     v_snap7v3=$(pyver "$VENV_S7V3" python-snap7)
@@ -1135,6 +1352,13 @@ write_manifest() {
     v_pylogix=$(pyver "$VENV_ENIP" pylogix)
     opcua_stacks="node-opcua-client $(node -p "require('$NODE_OPCUA/node_modules/node-opcua-client/package.json').version") (node $(node --version | tr -d v)) ↔ asyncua $(pyver "$VENV_OPCUA" asyncua) server"
     enip_stacks="pycomm3 $v_pycomm3, pylogix $v_pylogix and scapy $(pyver "$VENV_ENIP" scapy) (one client process, \`src/enip_client.py\`) ↔ cpppo $v_cpppo Logix simulator (\`python -m cpppo.server.enip\`)"
+    if [[ -x $VENV_IEC61850/bin/python ]]; then # made only when an IEC 61850 scenario ran
+        v_pyiec61850=$(pyver "$VENV_IEC61850" pyiec61850-ng)
+        v_py61850=$(pyver "$VENV_IEC61850" py61850)
+        v_iec61850rs=$(pyver "$VENV_IEC61850" iec61850)
+        v_scapy61850=$(pyver "$VENV_IEC61850" scapy)
+        v_py313=$("$VENV_IEC61850/bin/python" -c 'import platform; print(platform.python_version())')
+    fi
     v_libmodbus=$(dpkg-query -W -f='${Version}' libmodbus-dev)
     v_tshark=$(tshark --version 2>/dev/null | head -1 | sed 's/^TShark (Wireshark) //; s/ .*//')
     baseline_stacks="HMI: pymodbus $v_pymodbus client ↔ pymodbus $v_pymodbus server (Modbus PLC), python-snap7 $v_snap7 client (native Snap7) ↔ python-snap7 $v_snap7v3 server (S7 PLC, pure Python); separate processes"
@@ -1167,6 +1391,9 @@ write_manifest() {
         [opcua_asyncua_nodeopcua]="$opcua_stacks"
         [opcua_encrypted]="$opcua_stacks"
         [opcua_attack]="$opcua_stacks"
+        [iec61850_mms]="py61850 $v_py61850 (pure Python) and iec61850 $v_iec61850rs (the iec61850-rust client), one process, \`src/iec61850_client.py\` ↔ libiec61850 server (pyiec61850-ng $v_pyiec61850, libiec61850 1.6; \`src/iec61850_server_libiec61850.py\`); CPython $v_py313"
+        [iec61850_attack]="HMI: py61850 $v_py61850; intruder: py61850 $v_py61850, iec61850 $v_iec61850rs (iec61850-rust) and scapy $v_scapy61850, one process ↔ the same libiec61850 server; GOOSE: libiec61850 GoosePublisher (pyiec61850-ng $v_pyiec61850)"
+        [iec61850_goose]="libiec61850 GoosePublisher and SVPublisher (pyiec61850-ng $v_pyiec61850, \`src/iec61850_goose.py\`) on a raw packet socket; no subscriber"
         [enip_attack]="$enip_stacks"
         [iec104_attack]="SCADA master and intruder: scapy $v_scapy IEC 104 layer, separate processes ↔ c104 $v_c104 (lib60870-C) outstation"
         [it_files]="pyftpdlib $(pyver "$VENV" pyftpdlib), OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) sshd and aiosmtpd $(pyver "$VENV" aiosmtpd) ↔ curl $(curl --version | head -1 | cut -d' ' -f2) (libssh2 $(curl --version | grep -o 'libssh2/[0-9.]*' | cut -d/ -f2))"
@@ -1202,6 +1429,9 @@ write_manifest() {
         [opcua_asyncua_nodeopcua]="TCP 4840, 127.0.0.5 → 127.0.0.10"
         [opcua_encrypted]="TCP 4840, 127.0.0.5 → 127.0.0.10"
         [opcua_attack]="TCP 4840, 127.0.0.66 → 127.0.0.10"
+        [iec61850_mms]="TCP 102 (TPKT/COTP/session/presentation/ACSE/MMS), 127.0.0.5 → 127.0.0.10"
+        [iec61850_attack]="TCP 102, 127.0.0.5 and 127.0.0.66 → 127.0.0.10; GOOSE (Ethernet 0x88B8, VLAN 10) to 01:0c:cd:01:00:01"
+        [iec61850_goose]="Ethernet only: GOOSE 0x88B8 in 802.1Q VLAN 10 (priority 4) to 01:0c:cd:01:00:01; SV 0x88BA, untagged, to 01:0c:cd:04:00:01"
     )
     local dnp3_ops="startup: disable unsolicited, integrity poll (class 1/2/3/0, with buffered events), enable unsolicited; unsolicited responses with binary/analog/counter events (g2v1, g32v1, g22v1) and their confirms; integrity poll; disable unsolicited; event poll class 1/2/3 (with events), class 1, 2, 3 and 0 polls, range scan g30v1 0-4, all-objects g1v2; CROB direct operate (latch on) and select/operate (pulse on); analog output direct operate (g41v2 int16) and select/operate (g41v3 float32); event poll (output status events g11v1, g42v1); link status request; cold restart (g52v1 delay reply); enable unsolicited; unsolicited events; integrity poll"
     declare -A CONTENTS=(
@@ -1234,6 +1464,9 @@ write_manifest() {
         [enip_attack]="127.0.0.66: UDP ListIdentity to each of 127.0.0.1-127.0.0.20 (0.15 s apart; only .10 answers). Session 1 (pycomm3): RegisterSession, ListIdentity, Get Attributes All of Identity, Set Attribute Single (0x10) Identity attribute 7 := \"PWNED\" and TCP/IP object (0xF5) attribute 6 := \"evil0\" (both refused: CIP status 0x08), UnRegisterSession. Session 2 (pycomm3): Forward Open (0x54) with connection path port 1 (backplane) slot 3 → Message Router, a connected Get Attribute Single Identity attribute 7, Forward Close. Session 3 (pylogix): Large Forward Open, Read Tag probes and a Multiple Service Packet read of Level, Setpoint, Running; Write Tag Setpoint := 999.0, Level[0] := 9999, Running := 0; Read Tag Counter, then a Multiple Service Packet writing Counter[0..3] := 0; Read Tag Setpoint; Forward Close. Session 4: service 0x4B (NVS Update) to class 0xA1 instance 1 with 6 data bytes. Session 5: Identity Reset (0x05), type 0. cpppo answers the last two with a SendRRData reply without CIP data and closes the connection"
         [iec104_c104]="1 TCP session: STARTDT act/con; TESTFR act/con; C_IC_NA_1 (100) QOI 20 to CA 1: actcon, then cot 20 (SQ=1) M_SP_NA_1 (1) IOA 100-101, M_DP_NA_1 (3) 200-201, M_ME_NA_1 (9) 300-301, M_ME_NB_1 (11) 310-311, M_ME_NC_1 (13) 320-321, M_SP_TB_1 (30) 110, M_ME_TF_1 (36) 330, actterm; C_IC_NA_1 to CA 2: M_SP_NA_1 100, M_ME_NB_1 310, M_ME_NC_1 300; C_CI_NA_1 (101) RQT 5 to CA 1: actcon, M_IT_NA_1 (15) IOA 400-401 cot 37, actterm; $IEC104_LISTEN s of spontaneous data (cot 3, one change a second: CA 1 M_ME_NC_1 320 and M_ME_NB_1 310 each second, M_ME_TF_1 330 every 3rd, M_SP_TB_1 110 every 4th, CA 2 M_ME_NC_1 300 every 5th) with TESTFR act/con in the middle; C_IC_NA_1 to CA 1 again; STOPDT act/con; TCP close. S-frames from the master after 8 I-frames and after each exchange. No commands"
         [iec104_attack]="SCADA 127.0.0.5 for $IEC104_SCADA_DURATION s: STARTDT, C_IC_NA_1 CA 1, C_CI_NA_1 CA 1, C_SC_NA_1 (45) IOA 1001 ON direct (actcon), then C_IC_NA_1 CA 1 about every 5 s, STOPDT. From $IEC104_ATTACK_DELAY s, 127.0.0.66 on its own connection, $IEC104_ATTACK_GAP s apart: STARTDT; C_IC_NA_1 CA 1; C_SC_NA_1 IOA 1000 select (S/E=1) then execute (actcon, actterm); C_SC_NA_1 IOA 1001 OFF direct; C_DC_NA_1 (46) IOA 1100 OFF; C_SE_NA_1 (48) IOA 1200 0.9; C_SE_NB_1 (49) IOA 1201 30000; C_SE_NC_1 (50) IOA 1202 55.0; C_CS_NA_1 (103) clock sync; C_RP_NA_1 (105) QRP 1 (refused: actcon P/N=1, cot 47); C_RD_NA_1 (102) IOA 320 (actcon, M_ME_NC_1 cot 5); C_SC_NA_1 to IOA 5000 (actcon P/N=1, cot 47 unknown IOA); C_IC_NA_1 to CA 99 (actcon P/N=1, cot 46 unknown CA); STOPDT. All CA 1 unless said. Steps and times in \`iec104_attack.steps.tsv\`"
+        [iec61850_mms]="2 TCP sessions. Session 1 (py61850): COTP CR/CC, initiate; GetNameList ×5 (domains PlantLDLD0 and PlantLDPROT; named variables and named variable lists of each); GetVariableAccessAttributes of GGIO1 and LLN0\$DC\$NamPlt; Read of AnIn1, AnIn2 mag.f (MX) and Ind1, Ind2, SPCSO1 stVal (ST) in one request, of LLN0\$DC\$NamPlt, of the data set LLN0\$Events (by its list name) and of PlantLDPROT PTOC1\$SP\$StrVal\$setMag\$f; FileDirectory of / and of COMTRADE/; FileOpen, FileRead, FileClose of COMTRADE/FDR1_TRIP_001.cfg; Conclude. Session 2 (iec61850-rust): initiate; DefineNamedVariableList LLN0\$HmiTrend (AnIn1 and AnIn2 mag.f, Ind1 stVal), GetNamedVariableListAttributes, Read of the list, DeleteNamedVariableList; Read of the URCB urcbMeas01 and Write RptEna true; Read of the BRCB brcbEvents01, Write RptEna true and GI true; $IEC61850_LISTEN s of informationReports (the BRCB's buffered entry and GI report, the URCB's data-change reports every second and integrity reports every 2 s); Write RptEna false to both; Conclude. Writes only to report control blocks; no error"
+        [iec61850_attack]="HMI 127.0.0.5 (py61850), one session for $IEC61850_POLL_DURATION s: a Read of AnIn1, AnIn2, Ind1, Ind2, SPCSO1 every 2 s. GOOSE publisher: stNum 1, a heartbeat every second. From $IEC61850_ATTACK_DELAY s, 127.0.0.66, $IEC61850_ATTACK_GAP s apart: (py61850 session) GetNameList of domains, named variables and lists; GetVariableAccessAttributes of every logical node; Read of LLN0\$GO\$gcbEvents and of the data set LLN0\$Events; FileDirectory of / and COMTRADE/; Conclude. (iec61850-rust session) Write GGIO1\$CO\$SPCSO1\$Oper (ctlVal true: the output is operated), Write PTOC1\$SP\$StrVal\$setMag\$f := 9999.0, Write GGIO1\$CF\$SPCSO2\$ctlModel := 0; Conclude. (py61850 session) FileDelete COMTRADE/FDR1_TRIP_001.dat; Conclude. (scapy) 4 GOOSE frames with the publisher's identity, stNum + 100, sqNum 0-3, Ind1 false and SPCSO1 true; 1 GOOSE frame with the publisher's stNum and sqNum 0. Every MMS request answered with success. Steps and times in \`iec61850_attack.steps.tsv\`"
+        [iec61850_goose]="SV: 80 frames, svID PlantMU01, smpCnt 0-79, smpRate 4000, smpSynch 2, one ASDU of 4 currents and 4 voltages (9-2LE: INT32 + quality each; tshark shows the values with \`-o sv.decode_data_as_phsmeas:TRUE\`). GOOSE gcbEvents (datSet LLN0\$Events, goID gcbEvents, confRev 1, 6 members: Ind1, Ind2, SPCSO1 stVal and q): stNum 1 sqNum 0-3 (1 s heartbeat, timeAllowedtoLive 2000); Ind2 true: stNum 2 sqNum 0-8 (retransmissions 4, 8, 16 ... 512 ms apart, timeAllowedtoLive 20-2000), sqNum 9-11 heartbeats; Ind2 false and SPCSO1 true: stNum 3 sqNum 0-8, sqNum 9-10 heartbeats"
         [it_files]="FTP: RETR of /projects/line1.ap17 (a PLC project file) over EPSV and over PORT, RETR of recipe.txt over PASV, STOR of uploads/recipe.txt, a LIST; SSH: banners, KEXINIT and NEWKEYS both ways, then a refused login; SMTP: EHLO, one message from eng@plant.example to two recipients with line1.ap17 attached (base64)"
     )
 
@@ -1254,6 +1487,7 @@ write_manifest() {
         echo 'sudo pcaps/make-captures.sh normal     # modbus-poll s7-poll dnp3-poll'
         echo 'sudo pcaps/make-captures.sh baseline   # baseline-normal-a baseline-normal-b baseline-attack (about 7 min)'
         echo 'sudo pcaps/make-captures.sh iec104 iec104-attack enip enip-attack opcua opcua-encrypted opcua-attack'
+        echo 'sudo pcaps/make-captures.sh iec61850 iec61850-attack goose'
         echo '```'
         echo
         echo "Python packages go into virtualenvs under"
@@ -1356,6 +1590,34 @@ write_manifest() {
         echo "  own, both in a temporary directory: the encrypted capture cannot be"
         echo "  decrypted afterwards. The refused password is answered with a"
         echo "  ServiceFault, not an ERR message: asyncua keeps the channel open."
+        echo "- IEC 61850: the server is libiec61850 1.6 (\`src/iec61850_server_libiec61850.py\`,"
+        echo "  pyiec61850-ng) with an IED \"PlantLD\" built in code: domain PlantLDLD0 (LLN0 with"
+        echo "  the data sets Events and Measurements, the BRCB brcbEvents01, the URCB urcbMeas01"
+        echo "  and the GoCB gcbEvents; LPHD1; GGIO1 with AnIn1/AnIn2 (MV), Ind1/Ind2 (SPS) and"
+        echo "  SPCSO1/SPCSO2 (SPC, ctlModel 1, direct with normal security)) and domain"
+        echo "  PlantLDPROT (LLN0; PTOC1 with the settings StrVal and OpDlTmms, FC SP). Writes to"
+        echo "  CF, SP and DC are allowed; the file services serve a COMTRADE fault record"
+        echo "  (COMTRADE/FDR1_TRIP_001.cfg and .dat) and LOGS/events.log, made for each run."
+        echo "  Its GoCB is in the model, but the GOOSE frames come from a separate publisher"
+        echo "  (\`src/iec61850_goose.py\`, libiec61850's GoosePublisher) with the same gocbRef,"
+        echo "  datSet, appid and data set. The clients are py61850 (pure Python: association,"
+        echo "  name lists, attributes, reads, file services, Conclude) and iec61850 (the"
+        echo "  iec61850-rust client: the writes, data set definition and deletion, reports);"
+        echo "  libiec61850's own client is not used. py61850 0.6 needs Python 3.13 or newer"
+        echo "  (Debian 12 has 3.11): the script takes one from PATH or pyenv (PYTHON313)."
+        echo "- libiec61850 answers DefineNamedVariableList with [11] IMPLICIT NULL, as ISO 9506"
+        echo "  has it; iec61850-rust 0.14 expects a constructed tag and reports a parse error"
+        echo "  although the list was made: \`src/iec61850_client.py\` accepts that one error"
+        echo "  and checks the list with GetNamedVariableListAttributes (tshark dissects both"
+        echo "  PDUs without complaint). py61850 has no FileDelete: the intruder's is one"
+        echo "  request built with py61850's own BER encoder, over its association."
+        echo "- GOOSE and SV on lo: the frames carry the source MAC 00:00:00:00:00:00 (lo's), and"
+        echo "  each is captured once. The intruder's GOOSE frames (\`src/iec61850_goose_spoof.py\`,"
+        echo "  scapy) are the publisher's own frame, taken off lo, with stNum, sqNum, t,"
+        echo "  timeAllowedtoLive and allData changed: same source MAC, VLAN, appid, gocbRef,"
+        echo "  datSet, goID and confRev. \`iec61850_attack.steps.tsv\` has one row per"
+        echo "  intruder step as \`iec104_attack.steps.tsv\` does; the GOOSE rows have \`-\` as"
+        echo "  addresses (no IP) and protocol \`goose\`."
         echo
         echo "### Attack and normal-polling captures"
         echo
@@ -1412,7 +1674,8 @@ ALL_CAPTURES=(modbus_pymodbus_libmodbus modbus_pymodbus_offport s7comm_snap7 s7c
               dnp3_attack_control dnp3_normal_polling
               baseline_normal_a baseline_normal_b baseline_attack it_web_tls it_files it_dns it_smb
               iec104_c104 iec104_attack enip_cpppo enip_attack
-              opcua_asyncua_nodeopcua opcua_encrypted opcua_attack)
+              opcua_asyncua_nodeopcua opcua_encrypted opcua_attack
+              iec61850_mms iec61850_attack iec61850_goose)
 
 # ----------------------------------------------------------------------------
 main() {
@@ -1426,6 +1689,7 @@ main() {
             baseline-normal-a|baseline-normal-b|baseline-attack|baseline) ;;
             it-web|it-files|it-dns|it-smb) ;;
             iec104|iec104-attack|enip|enip-attack|opcua|opcua-encrypted|opcua-attack) ;;
+            iec61850|iec61850-attack|goose) NEED_IEC61850=1 ;;
             -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
             *) die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})" ;;
         esac
@@ -1483,6 +1747,9 @@ main() {
             opcua) run_opcua; verify opcua_asyncua_nodeopcua ;;
             opcua-encrypted) run_opcua_encrypted; verify opcua_encrypted ;;
             opcua-attack) run_opcua_attack; verify opcua_attack ;;
+            iec61850) run_iec61850; verify iec61850_mms ;;
+            iec61850-attack) run_iec61850_attack; verify iec61850_attack ;;
+            goose) run_goose; verify iec61850_goose ;;
             manifest) ;;
         esac
     done
