@@ -50,6 +50,10 @@ pub fn probe(_dir: Direction, bytes: &[u8]) -> Probe {
     if bytes.len() < tpkt::MIN_LEN {
         return Probe::NeedMore;
     }
+    // Data carrying an ISO session SPDU is MMS on the same transport.
+    if crate::mms::transport::starts_session(bytes) == Some(true) {
+        return Probe::NoMatch;
+    }
     match Tpkt::new_checked(bytes) {
         Ok(Some(t)) if t.cotp_type().is_some() => Probe::Match,
         Ok(Some(_)) | Err(_) => Probe::NoMatch,

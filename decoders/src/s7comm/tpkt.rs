@@ -85,6 +85,11 @@ impl<'a> Tpkt<'a> {
             .map(|buf| Tpkt { buf }))
     }
 
+    /// The whole TPKT as sent.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
     /// Length of the whole TPKT.
     pub fn len(&self) -> usize {
         self.buf.len()

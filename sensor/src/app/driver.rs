@@ -46,6 +46,12 @@ pub trait Logged: StreamParser {
     fn handover(_state: &Self::State) -> Option<usize> {
         None
     }
+
+    /// Bytes of the other protocol the handing PDU held, which may have begun in earlier
+    /// chunks: detection starts on them, then on [`Logged::handover`]'s.
+    fn handover_prefix(_state: &mut Self::State) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 enum Step<E> {
@@ -97,6 +103,11 @@ impl<P: Logged> Driver<P> {
     /// See [`Logged::handover`].
     pub fn handover(&self) -> Option<usize> {
         P::handover(&self.state)
+    }
+
+    /// See [`Logged::handover_prefix`].
+    pub fn handover_prefix(&mut self) -> Vec<u8> {
+        P::handover_prefix(&mut self.state)
     }
 
     pub fn heap_bytes(&self) -> usize {

@@ -18,6 +18,7 @@ pub mod ftp;
 pub mod ftp_data;
 pub mod http;
 pub mod iec104;
+pub mod mms;
 pub mod modbus;
 pub mod opcua;
 pub mod s7comm;
@@ -376,14 +377,24 @@ macro_rules! declare_app_state {
                 };
                 if let (Some(n), Some(bytes)) = (handover, data) {
                     // Another protocol from here on: what was open is over, and detection
-                    // starts on the new protocol's first bytes. The handing protocol was
-                    // HTTP, which is never handed to again, so this recurses once.
+                    // starts on the new protocol's first bytes. The handing protocols are
+                    // HTTP (a tunnel) and S7comm (the connection was MMS), neither ever handed
+                    // to again, so this recurses once.
+                    let prefix = match self {
+                        $(AppState::$variant(d) => d.handover_prefix(),)*
+                        AppState::Detecting { .. } | AppState::None => Vec::new(),
+                    };
                     self.close(ctx);
                     let meta = &mut ctx.here.meta;
                     meta.app_proto_orig = meta.app_proto.take();
                     *self = AppState::detecting();
+                    if !prefix.is_empty() {
+                        self.chunk(dir, Chunk::Data(&prefix), ctx);
+                    }
                     let from = bytes.len().saturating_sub(n);
-                    self.chunk(dir, Chunk::Data(&bytes[from..]), ctx);
+                    if from < bytes.len() {
+                        self.chunk(dir, Chunk::Data(&bytes[from..]), ctx);
+                    }
                 }
             }
 

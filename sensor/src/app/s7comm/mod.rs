@@ -6,6 +6,9 @@
 //! (protocol id 0x32, one `s7comm` event) or an S7comm-plus frame (0x72, one `s7commplus`
 //! event). Jobs wait in a small table by PDU reference so that their ack_data can name the
 //! job's function. The event schema is in `docs/eve/s7comm.md`.
+//!
+//! Port 102 also carries MMS, whose connection request looks like S7's. A data TPDU carrying
+//! an ISO session SPDU hands the connection over to MMS (see [`Logged::handover`]).
 
 mod events;
 mod state;
@@ -36,6 +39,19 @@ impl Logged for S7commParser {
     type State = State;
 
     fn log(state: &mut State, ctx: &mut AppCtx<'_>, dir: Direction, tpkt: Tpkt<'_>) {
+        if let Some(n) = state.handover.as_mut() {
+            // MMS's, as the handing TPKT was.
+            *n += tpkt.len();
+            return;
+        }
+        if tpkt.cotp_type() == Some(CotpType::Data)
+            && !state.reassembler.pending(dir)
+            && decoders::mms::is_mms(tpkt.payload())
+        {
+            state.handover = Some(0);
+            state.handing = tpkt.bytes().to_vec();
+            return;
+        }
         let raw = tpkt.cotp_bytes().get(1).copied().unwrap_or(0);
         let cotp = match Cotp::parse(&tpkt) {
             Ok(c) => c,
@@ -49,6 +65,7 @@ impl Logged for S7commParser {
                     tpdus,
                     jobs,
                     open_unit,
+                    ..
                 } = state;
                 let i = dir.index();
                 tpdus[i] = tpdus[i].saturating_add(1);
@@ -109,6 +126,14 @@ impl Logged for S7commParser {
 
     fn state_heap_bytes(state: &State) -> usize {
         state.reassembler.heap_bytes() + std::mem::size_of::<Jobs>()
+    }
+
+    fn handover(state: &State) -> Option<usize> {
+        state.handover
+    }
+
+    fn handover_prefix(state: &mut State) -> Vec<u8> {
+        std::mem::take(&mut state.handing)
     }
 }
 

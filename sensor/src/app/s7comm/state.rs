@@ -68,6 +68,12 @@ pub struct State {
     /// Data unit reference of a userdata response whose further units are due, per direction:
     /// those units continue its data and carry no SZL header of their own.
     pub open_unit: [Option<u8>; 2],
+    /// The connection turned out to carry MMS: the octets after its first data TPDU that are
+    /// MMS's, for detection to go on with.
+    pub handover: Option<usize>,
+    /// That first TPDU's TPKT, for detection to start on (its header may have come in an
+    /// earlier segment).
+    pub handing: Vec<u8>,
 }
 
 #[cfg(test)]
