@@ -1315,7 +1315,8 @@ mod tests {
                 "dnp3",
                 "enip",
                 "iec104",
-                "opcua"
+                "opcua",
+                "mms"
             ]
         );
         assert_eq!(token_digest("test"), parse_digest(TOKEN).unwrap());

@@ -55,6 +55,7 @@ macro_rules! for_each_protocol {
             Enip, enip, $crate::enip::EnipParser;
             Iec104, iec104, $crate::iec104::Iec104Parser;
             Opcua, opcua, $crate::opcua::OpcuaParser;
+            Mms, mms, $crate::mms::MmsParser;
             Http, http, $crate::http::HttpParser;
             Dns, dns, $crate::dns::DnsParser;
             Tls, tls, $crate::tls::TlsParser;
@@ -154,6 +155,8 @@ pub enum Tx<'p, 'a> {
     Iec104(&'p crate::iec104::Apdu<'a>),
     /// One OPC UA message chunk, either way, with the service it begins.
     Opcua(&'p crate::opcua::Transaction<'a>),
+    /// One MMS TSDU (session, presentation, ACSE and the MMS PDU), either way.
+    Mms(&'p crate::mms::Message<'a>),
     /// A TLS handshake, as far as it has come.
     Tls {
         tls: &'p crate::tls::Tls,
@@ -202,6 +205,7 @@ impl Tx<'_, '_> {
             Tx::Enip(_) => AppProto::Enip,
             Tx::Iec104(_) => AppProto::Iec104,
             Tx::Opcua(_) => AppProto::Opcua,
+            Tx::Mms(_) => AppProto::Mms,
             Tx::Http { .. } => AppProto::Http,
             Tx::Dns(_) => AppProto::Dns,
             Tx::Tls { .. } => AppProto::Tls,

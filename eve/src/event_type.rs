@@ -20,6 +20,7 @@ pub enum EventType {
     Enip,
     Iec104,
     Opcua,
+    Mms,
     Http,
     Dns,
     Tls,
@@ -35,7 +36,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 22] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -48,6 +49,7 @@ impl EventType {
         EventType::Enip,
         EventType::Iec104,
         EventType::Opcua,
+        EventType::Mms,
         EventType::Http,
         EventType::Dns,
         EventType::Tls,
@@ -74,6 +76,7 @@ impl EventType {
             EventType::Enip => "enip",
             EventType::Iec104 => "iec104",
             EventType::Opcua => "opcua",
+            EventType::Mms => "mms",
             EventType::Http => "http",
             EventType::Dns => "dns",
             EventType::Tls => "tls",
@@ -107,6 +110,7 @@ impl EventType {
                 | EventType::Enip
                 | EventType::Iec104
                 | EventType::Opcua
+                | EventType::Mms
                 | EventType::Http
                 | EventType::Dns
                 | EventType::Tls
@@ -131,6 +135,7 @@ impl EventType {
                 | EventType::Enip
                 | EventType::Iec104
                 | EventType::Opcua
+                | EventType::Mms
         )
     }
 

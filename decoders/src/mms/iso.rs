@@ -19,6 +19,8 @@ pub enum Spdu {
     Abort,
     /// Another SI code.
     Other(u8),
+    /// No session layer: an MMS PDU sent bare on COTP.
+    None,
 }
 
 impl Spdu {
@@ -45,6 +47,7 @@ impl Spdu {
             Spdu::Disconnect => "disconnect",
             Spdu::Abort => "abort",
             Spdu::Other(_) => "other",
+            Spdu::None => "none",
         }
     }
 }
@@ -105,6 +108,11 @@ const EXTENDED_USER_DATA: u8 = 194;
 /// not start with a session SPDU.
 pub fn read(tsdu: &[u8]) -> Option<Upper<'_>> {
     let si = *tsdu.first()?;
+    // The SPDUs an MMS association uses, and those of the kernel and duplex functional units
+    // a peer may answer with (expedited data, prepare, not finished, overflow, abort accept).
+    if !matches!(si, 1 | 5 | 7 | 8 | 9 | 10 | 12..=16 | 25 | 26) {
+        return None;
+    }
     let (li, rest) = length(&tsdu[1..])?;
     let params = rest.get(..li)?;
     let after = &rest[li..];
@@ -230,6 +238,8 @@ mod tests {
         assert_eq!((u.spdu, u.acse), (Spdu::Accept, Some(Acse::Aare)));
         assert_eq!(u.mms.map(|m| m[0]), Some(0xa9));
         assert_eq!(read(&[0x01, 0x00, 0x02]), None);
+        // An S7 header is no SPDU.
+        assert_eq!(read(&[0x32, 0x01, 0x00, 0x00]), None);
         assert_eq!(read(&[]), None);
     }
 }

@@ -8,7 +8,8 @@
 //! * [`iso`]: the session, presentation and ACSE layers, read as far as they carry MMS;
 //! * [`pdu`]: the MMS PDU — its kind, invoke id, service, object names (IEC 61850's
 //!   `LD/LN$FC$DO` references), name lists, data values, file names, identification;
-//! * [`ber`]: the Basic Encoding Rules everything above the session layer is written in.
+//! * [`ber`]: the Basic Encoding Rules everything above the session layer is written in;
+//! * [`transport`]: TPKT framing, and the probe that tells MMS from S7 on port 102.
 //!
 //! Whether a connection on port 102 is MMS or S7 is told by its first TSDU: S7 starts with
 //! its protocol id (0x32, or 0x72 for S7comm-plus), MMS with a session SPDU
@@ -17,9 +18,11 @@
 pub mod ber;
 pub mod iso;
 pub mod pdu;
+pub mod transport;
 
 pub use iso::{Acse, Spdu, Upper};
 pub use pdu::{Data, Kind, Mms, ObjectName};
+pub use transport::{probe, MmsParser, PORT};
 
 /// One TSDU read through its upper layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,14 +32,40 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
-    /// Reads a TSDU; `None` when it does not start with a session SPDU.
+    /// Reads a TSDU; `None` when it is neither a session SPDU nor a bare MMS PDU.
     pub fn read(tsdu: &'a [u8]) -> Option<Self> {
-        let upper = iso::read(tsdu)?;
+        if let Some(upper) = iso::read(tsdu) {
+            return Some(Message {
+                upper,
+                mms: upper.mms.and_then(Mms::read),
+            });
+        }
+        let mms = bare(tsdu)?;
         Some(Message {
-            upper,
-            mms: upper.mms.and_then(Mms::read),
+            upper: Upper {
+                spdu: Spdu::None,
+                acse: None,
+                mms: Some(tsdu),
+            },
+            mms: Some(mms),
         })
     }
+}
+
+/// Whether a TSDU is MMS: a session SPDU ([`is_session`]), or an MMS PDU sent bare on COTP
+/// (no session or presentation layer, as some test tools and gateways send it; tshark reads it
+/// too) that fills the TSDU exactly.
+pub fn is_mms(tsdu: &[u8]) -> bool {
+    is_session(tsdu) || bare(tsdu).is_some()
+}
+
+/// A whole TSDU that is one MMS PDU.
+fn bare(tsdu: &[u8]) -> Option<Mms<'_>> {
+    let (_, rest) = ber::Tlv::read(tsdu)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Mms::read(tsdu)
 }
 
 /// Whether a TSDU's first octets are a session SPDU MMS travels in: Give Tokens + Data

@@ -808,6 +808,7 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         decoders::Tx::Enip(_) => Protocol::Enip,
         decoders::Tx::Opcua(_) => Protocol::Opcua,
         decoders::Tx::Http { .. }
+        | decoders::Tx::Mms(_)
         | decoders::Tx::Dns(_)
         | decoders::Tx::Tls { .. }
         | decoders::Tx::Ssh { .. }
