@@ -256,6 +256,7 @@ pub struct Ruleset {
     /// Rules on IEC 104 APDUs, each checked.
     iec104: Vec<u32>,
     opcua: Vec<u32>,
+    mms: Vec<u32>,
     /// By [`decoders::smtp::Progress`].
     smtp: [BufferIndex<crate::smtp::Buf>; 2],
     smb: BufferIndex<crate::smb::Buf>,
@@ -379,6 +380,9 @@ impl Ruleset {
                 set.counts.transaction += 1;
             } else if !s.opcua.is_empty() {
                 set.opcua.push(i);
+                set.counts.transaction += 1;
+            } else if !s.mms.is_empty() {
+                set.mms.push(i);
                 set.counts.transaction += 1;
             } else if s.has_ftp_data_keywords() {
                 set.ftp_data.push(i);
@@ -554,6 +558,12 @@ impl Ruleset {
             Tx::Opcua(t) => {
                 self.evaluate(&self.opcua, pkt, Input::Tx(tx), bits, det, alerts, |r| {
                     r.sig.opcua.iter().all(|f| f.matches(t)) && r.sig.inspections.is_empty()
+                });
+                return;
+            }
+            Tx::Mms(m) => {
+                self.evaluate(&self.mms, pkt, Input::Tx(tx), bits, det, alerts, |r| {
+                    r.sig.mms.iter().all(|f| f.matches(m)) && r.sig.inspections.is_empty()
                 });
                 return;
             }
@@ -1038,7 +1048,8 @@ fn tx_matches(s: &Signature, tx: &Tx<'_, '_>) -> bool {
         | Tx::Smb(_)
         | Tx::Enip(_)
         | Tx::Iec104(_)
-        | Tx::Opcua(_) => false,
+        | Tx::Opcua(_)
+        | Tx::Mms(_) => false,
     }
 }
 

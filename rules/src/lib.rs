@@ -34,6 +34,7 @@ pub mod http;
 pub mod iec104;
 pub mod load;
 pub mod lua;
+pub mod mms;
 pub mod modbus;
 pub mod num;
 pub mod opcua;

@@ -80,6 +80,8 @@ pub struct Signature {
     pub iec104: Vec<crate::iec104::Field>,
     /// `opcua.*`.
     pub opcua: Vec<crate::opcua::Field>,
+    /// `mms_func`, `mms.*`.
+    pub mms: Vec<crate::mms::Field>,
     /// Keywords accepted that change nothing on a passive sensor (`rawbytes`, `target`,
     /// `prefilter`): what a strict load refuses the rule for.
     pub without_effect: Vec<&'static str>,
@@ -133,6 +135,7 @@ impl Signature {
             enip: Vec::new(),
             iec104: Vec::new(),
             opcua: Vec::new(),
+            mms: Vec::new(),
             without_effect: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
@@ -303,6 +306,9 @@ impl Signature {
                 k if crate::opcua::Field::KEYWORDS.contains(&k) => sig
                     .opcua
                     .push(crate::opcua::Field::parse(k, need()?).map_err(e)?),
+                k if crate::mms::Field::KEYWORDS.contains(&k) => sig
+                    .mms
+                    .push(crate::mms::Field::parse(k, need()?).map_err(e)?),
                 k if crate::ftp::Field::KEYWORDS.contains(&k) => {
                     sig.ftp.push(crate::ftp::Field::parse(k, value).map_err(e)?)
                 }
@@ -593,6 +599,7 @@ impl Signature {
             (self.has_enip_keywords(), AppProto::Enip),
             (!self.iec104.is_empty(), AppProto::Iec104),
             (!self.opcua.is_empty(), AppProto::Opcua),
+            (!self.mms.is_empty(), AppProto::Mms),
             (self.has_s7_keywords(), AppProto::S7comm),
             (self.has_http_keywords(), AppProto::Http),
             (self.has_dns_keywords(), AppProto::Dns),
@@ -783,6 +790,7 @@ impl Signature {
             || self.has_enip_keywords()
             || !self.iec104.is_empty()
             || !self.opcua.is_empty()
+            || !self.mms.is_empty()
             || self.has_s7_keywords()
             || self.has_http_keywords()
             || self.has_dns_keywords()

@@ -35,6 +35,8 @@ impl Vars {
             "IEC104_SERVER",
             "OPCUA_CLIENT",
             "OPCUA_SERVER",
+            "MMS_CLIENT",
+            "MMS_SERVER",
             "S7_CLIENT",
             "S7_SERVER",
         ] {
@@ -51,6 +53,7 @@ impl Vars {
             ("S7_PORTS", "102"),
             ("IEC104_PORTS", "2404"),
             ("OPCUA_PORTS", "4840"),
+            ("MMS_PORTS", "102"),
             ("ENIP_PORTS", "44818"),
             ("FILE_DATA_PORTS", "[$HTTP_PORTS,110,143]"),
             ("FTP_PORTS", "21"),
