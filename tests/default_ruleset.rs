@@ -17,12 +17,15 @@ const NORMAL: &[&str] = &[
     "iec104_c104.pcap",
     "opcua_asyncua_nodeopcua.pcap",
     "opcua_encrypted.pcap",
+    "iec61850_mms.pcap",
 ];
 
 /// The sids of `rules/default/*.rules`, each checked for its technique.
 fn default_sids() -> BTreeSet<u64> {
     let mut sids = BTreeSet::new();
-    for f in ["modbus", "s7comm", "dnp3", "enip", "iec104", "opcua", "it"] {
+    for f in [
+        "modbus", "s7comm", "dnp3", "enip", "iec104", "opcua", "mms", "it",
+    ] {
         let text =
             std::fs::read_to_string(root().join(format!("rules/default/{f}.rules"))).unwrap();
         for line in text.lines().filter(|l| l.starts_with("alert")) {

@@ -3,7 +3,7 @@
 //! its ATT&CK for ICS technique and the capture in `pcaps/` that fires it.
 
 /// (file name, text) of each default rules file.
-pub const SOURCES: [(&str, &str); 7] = [
+pub const SOURCES: [(&str, &str); 8] = [
     (
         "rules/default/modbus.rules",
         include_str!("../default/modbus.rules"),
@@ -27,6 +27,10 @@ pub const SOURCES: [(&str, &str); 7] = [
     (
         "rules/default/opcua.rules",
         include_str!("../default/opcua.rules"),
+    ),
+    (
+        "rules/default/mms.rules",
+        include_str!("../default/mms.rules"),
     ),
     (
         "rules/default/it.rules",
