@@ -9,11 +9,11 @@
 //! * where tshark calls frames malformed (types no standard defines, lengths that do not fit)
 //!   or finds an APDU past bytes that are not one, the sensor raised `iec104` anomalies.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use icsight_tests::{
-    manifest_captures, own_captures, par_map, replay, root, tshark_fields, tshark_number,
+    conformance_problems, manifest_captures, own_captures, par_map, replay, root, tshark_fields,
+    tshark_number, Counts,
 };
 use serde_json::Value;
 
@@ -26,9 +26,6 @@ fn captures() -> Vec<PathBuf> {
     out.extend(own_captures("iec104_"));
     out
 }
-
-/// A multiset of what was dissected, keyed by a line describing one frame or ASDU.
-type Counts = BTreeMap<String, i64>;
 
 const U_FUNCTIONS: [(&str, u64); 6] = [
     ("startdt_act", 0x01),
@@ -162,26 +159,15 @@ fn frames_and_asdus_equal_tshark() {
             .filter(|(k, _)| k.starts_with('I'))
             .map(|(_, n)| n)
             .sum::<i64>();
-        if *theirs != ours.counts {
-            let mut diff = Counts::new();
-            for (k, n) in theirs {
-                *diff.entry(k.clone()).or_default() -= n;
-            }
-            for (k, n) in &ours.counts {
-                *diff.entry(k.clone()).or_default() += n;
-            }
-            diff.retain(|_, n| *n != 0);
-            problems.push(format!("{}: ours - tshark {diff:#?}", path.display()));
-        }
-        if *malformed > 0 {
-            malformed_captures += 1;
-            if ours.anomalies == 0 {
-                problems.push(format!(
-                    "{}: tshark calls {malformed} frames malformed, the sensor saw nothing wrong",
-                    path.display()
-                ));
-            }
-        }
+        malformed_captures += usize::from(*malformed > 0);
+        problems.extend(conformance_problems(
+            path,
+            theirs,
+            &ours.counts,
+            &[],
+            *malformed,
+            ours.anomalies,
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(asdus > 300, "only {asdus} ASDUs compared");

@@ -7,10 +7,12 @@
 //! * the named objects (domain and item) equal tshark's, capture by capture;
 //! * every difference is listed in `KNOWN`, with the frames that prove which side is right.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use icsight_tests::{manifest_captures, own_captures, par_map, replay, root, tshark_fields};
+use icsight_tests::{
+    conformance_problems, manifest_captures, own_captures, par_map, replay, root, tshark_fields,
+    Counts, Known,
+};
 
 fn config() -> PathBuf {
     root().join("tests/conformance.toml")
@@ -22,11 +24,8 @@ fn captures() -> Vec<PathBuf> {
     out
 }
 
-/// A multiset of what was dissected.
-type Counts = BTreeMap<String, i64>;
-
 /// Where the sensor and tshark differ, and why: per capture, ours minus tshark's.
-const KNOWN: &[(&str, &[(&str, i64)])] = &[
+const KNOWN: Known<'static> = &[
     // ITI's "MMS - Specific Commands" send MMS bare on COTP. Each ends with a two-octet
     // conclude-RequestPDU (`8b 00`, e.g. frame 16 of mms-killRequest.pcap) that tshark's
     // heuristic leaves as bare COTP data ("DT TPDU (0) EOT").
@@ -177,32 +176,15 @@ fn pdus_and_objects_equal_tshark() {
             .filter(|(k, _)| !k.starts_with("object"))
             .map(|(_, n)| n)
             .sum::<i64>();
-        let mut diff = Counts::new();
-        for (k, n) in theirs {
-            *diff.entry(k.clone()).or_default() -= n;
-        }
-        for (k, n) in &ours.counts {
-            *diff.entry(k.clone()).or_default() += n;
-        }
-        diff.retain(|_, n| *n != 0);
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let known: Counts = KNOWN
-            .iter()
-            .filter(|(f, _)| *f == name)
-            .flat_map(|(_, d)| d.iter().map(|(k, n)| ((*k).to_owned(), *n)))
-            .collect();
-        if diff != known {
-            problems.push(format!("{}: ours - tshark {diff:#?}", path.display()));
-        }
-        if *malformed > 0 {
-            malformed_captures += 1;
-            if ours.anomalies == 0 {
-                problems.push(format!(
-                    "{}: tshark calls {malformed} frames malformed, the sensor saw nothing wrong",
-                    path.display()
-                ));
-            }
-        }
+        malformed_captures += usize::from(*malformed > 0);
+        problems.extend(conformance_problems(
+            path,
+            theirs,
+            &ours.counts,
+            KNOWN,
+            *malformed,
+            ours.anomalies,
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(pdus > 200, "only {pdus} PDUs compared");

@@ -14,10 +14,12 @@
 //! ITI capture (port 12001), a known trigger of a Wireshark freeze, is left out; the
 //! ICSNPP non-standard-port trace is dissected with tshark told the port.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use icsight_tests::{manifest_captures, own_captures, par_map, replay, root, tshark_fields};
+use icsight_tests::{
+    conformance_problems, manifest_captures, own_captures, par_map, replay, root, tshark_fields,
+    Counts, Known,
+};
 use serde_json::Value;
 
 fn config() -> PathBuf {
@@ -53,9 +55,6 @@ fn captures() -> Vec<(PathBuf, Vec<String>)> {
     out
 }
 
-/// A multiset of what was dissected.
-type Counts = BTreeMap<String, i64>;
-
 const FIELDS: [&str; 4] = [
     "opcua.transport.type",
     "opcua.servicenodeid.numeric",
@@ -65,7 +64,7 @@ const FIELDS: [&str; 4] = [
 
 /// Where the sensor and tshark differ, and the frames that show the sensor right: per
 /// capture, what ours minus tshark's is.
-const KNOWN: &[(&str, &[(&str, i64)])] = &[
+const KNOWN: Known<'static> = &[
     // The server's CreateSessionResponse (13,990 octets, frames 12-30 of stream 0) arrives
     // whole, but the client's ACK of 11844 (frame 25) was captured before the segment at
     // 10384 (frame 26), which tshark then calls a spurious retransmission and leaves out of
@@ -199,32 +198,15 @@ fn messages_and_services_equal_tshark() {
         };
         messages += sum("type ");
         services += sum("service ");
-        let mut diff = Counts::new();
-        for (k, n) in theirs {
-            *diff.entry(k.clone()).or_default() -= n;
-        }
-        for (k, n) in &ours.counts {
-            *diff.entry(k.clone()).or_default() += n;
-        }
-        diff.retain(|_, n| *n != 0);
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let known: Counts = KNOWN
-            .iter()
-            .filter(|(f, _)| *f == name)
-            .flat_map(|(_, d)| d.iter().map(|(k, n)| ((*k).to_owned(), *n)))
-            .collect();
-        if diff != known {
-            problems.push(format!("{}: ours - tshark {diff:#?}", path.display()));
-        }
-        if *malformed > 0 {
-            malformed_captures += 1;
-            if ours.anomalies == 0 {
-                problems.push(format!(
-                    "{}: tshark calls {malformed} frames malformed, the sensor saw nothing wrong",
-                    path.display()
-                ));
-            }
-        }
+        malformed_captures += usize::from(*malformed > 0);
+        problems.extend(conformance_problems(
+            path,
+            theirs,
+            &ours.counts,
+            KNOWN,
+            *malformed,
+            ours.anomalies,
+        ));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(services > 1500, "only {services} services compared");

@@ -117,6 +117,50 @@ pub fn tshark_conversations(pcap: &Path) -> (usize, usize) {
 
 pub mod verify;
 
+/// A multiset of what was dissected, keyed by a line describing a PDU or a field's value.
+pub type Counts = std::collections::BTreeMap<String, i64>;
+
+/// Differences tshark and the sensor are known to have, per capture file name: the keys and
+/// what the sensor's count minus tshark's is.
+pub type Known<'a> = &'a [(&'a str, &'a [(&'a str, i64)])];
+
+/// What a capture's comparison with tshark found wrong: counts that differ other than as
+/// `known` lists for it, and malformed frames tshark saw that raised no anomaly.
+pub fn conformance_problems(
+    pcap: &Path,
+    theirs: &Counts,
+    ours: &Counts,
+    known: Known<'_>,
+    malformed: usize,
+    anomalies: usize,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut diff = Counts::new();
+    for (k, n) in theirs {
+        *diff.entry(k.clone()).or_default() -= n;
+    }
+    for (k, n) in ours {
+        *diff.entry(k.clone()).or_default() += n;
+    }
+    diff.retain(|_, n| *n != 0);
+    let name = pcap.file_name().unwrap_or_default().to_string_lossy();
+    let expected: Counts = known
+        .iter()
+        .filter(|(f, _)| *f == name)
+        .flat_map(|(_, d)| d.iter().map(|(k, n)| ((*k).to_owned(), *n)))
+        .collect();
+    if diff != expected {
+        problems.push(format!("{}: ours - tshark {diff:#?}", pcap.display()));
+    }
+    if malformed > 0 && anomalies == 0 {
+        problems.push(format!(
+            "{}: tshark calls {malformed} frames malformed, the sensor saw nothing wrong",
+            pcap.display()
+        ));
+    }
+    problems
+}
+
 /// A number as tshark prints a field: decimal, or hex after `0x`.
 pub fn tshark_number(v: &str) -> u64 {
     let v = v.trim();
