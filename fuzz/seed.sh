@@ -22,6 +22,7 @@ seed s7comm "tcp.len > 0" s7comm_snap7.pcap s7comm_snap7_control.pcap
 seed dnp3 "tcp.len > 0 or udp" dnp3_opendnp3.pcap dnp3_opendnp3_udp.pcap
 seed iec104 "tcp.len > 0" iec104_c104.pcap iec104_attack.pcap
 seed opcua "tcp.len > 0" opcua_asyncua_nodeopcua.pcap opcua_attack.pcap opcua_encrypted.pcap
+seed mms "tcp.len > 0" iec61850_mms.pcap iec61850_attack.pcap
 # HTTP and TLS: the IT capture's payloads (a leading byte picks the HTTP harness's segment
 # size); DNS: queries and responses of our own, written out here.
 seed tls "tcp.port == 8443 && tcp.len > 0" it_web_tls.pcap

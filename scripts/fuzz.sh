@@ -14,14 +14,14 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(modbus s7comm dnp3 pipeline rules baseline csaf http dns tls ssh ftp smtp enip smb iec104 opcua)
+[ ${#targets[@]} -gt 0 ] || targets=(modbus s7comm dnp3 pipeline rules baseline csaf http dns tls ssh ftp smtp enip smb iec104 opcua mms)
 jobs=${FUZZ_JOBS:-2}
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1 # cargo-fuzz needs nightly flags (-Zsanitizer)
 
 cd fuzz
-[ -d corpus/opcua ] || ./seed.sh
+[ -d corpus/mms ] || ./seed.sh
 cargo fuzz build -O
 mkdir -p logs
 

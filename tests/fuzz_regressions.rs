@@ -141,6 +141,11 @@ fn opcua_corpus() {
 }
 
 #[test]
+fn mms_corpus() {
+    replay("mms", streams::mms);
+}
+
+#[test]
 fn smb_corpus() {
     replay("smb", streams::smb);
 }

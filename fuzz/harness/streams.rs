@@ -1,4 +1,4 @@
-//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP, SMB, IEC 104, OPC UA) on arbitrary bytes, fed as the sensor's
+//! Stream protocols (SSH, FTP, SMTP, EtherNet/IP, SMB, IEC 104, OPC UA, MMS) on arbitrary bytes, fed as the sensor's
 //! driver feeds a connection: segments whose size the first byte picks, each to the direction
 //! a bit of it picks, held bytes growing until a PDU frames. Every PDU lies inside what was
 //! held and is non-empty; what each PDU carries is read as the sensor reads it
@@ -241,6 +241,41 @@ pub fn opcua(data: &[u8]) {
         let _ = (m.channel_id(), m.asymmetric(), m.token_id(), m.sequence());
         if let Some(s) = m.service() {
             read(&s);
+        }
+    });
+}
+
+/// MMS: TPKTs framed from the stream, each data TPDU's user data read through the session,
+/// presentation and ACSE layers to the MMS PDU and every list of it; and the bytes read
+/// directly as a TSDU.
+pub fn mms(data: &[u8]) {
+    use decoders::mms::{probe, Message, MmsParser};
+    use decoders::s7comm::Cotp;
+    fn read(tsdu: &[u8]) {
+        let _ = decoders::mms::is_mms(tsdu);
+        let Some(m) = Message::read(tsdu) else {
+            return;
+        };
+        let Some(p) = m.mms else {
+            return;
+        };
+        let _ = (p.invoke_id(), p.service_name(), p.name_list(), p.identify());
+        let _ = (p.initiate(), p.error(), p.reject());
+        for n in p.object_names() {
+            let _ = (n.domain(), n.functional_constraint());
+        }
+        for v in p.values() {
+            let _ = (v.number(), v.type_name());
+        }
+        let _ = p.file_names().count();
+    }
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let _ = probe(dir, data);
+    }
+    read(data);
+    feed::<MmsParser>(data, |_, tpkt| {
+        if let Ok(Cotp::Data { payload, .. }) = Cotp::parse(&tpkt) {
+            read(payload);
         }
     });
 }
