@@ -14,7 +14,7 @@
 
 use decoders::iec104::{asdu, type_by_name, Apci, Apdu, UFunction};
 
-use crate::num::UintMatch;
+use crate::num::{yes_no, UintMatch};
 use crate::KeywordError;
 
 /// An IEC 104 keyword.
@@ -32,17 +32,6 @@ pub enum Field {
     /// S/E set (select) or clear (execute).
     Select(bool),
     UFunction(UFunction),
-}
-
-fn yes_no(keyword: &'static str, v: &str) -> Result<bool, KeywordError> {
-    match v {
-        "yes" | "true" | "1" => Ok(true),
-        "no" | "false" | "0" => Ok(false),
-        _ => Err(KeywordError::Form {
-            keyword,
-            form: "yes or no",
-        }),
-    }
 }
 
 impl Field {

@@ -113,6 +113,18 @@ pub fn parse_number(s: &str) -> Result<u64, KeywordError> {
     r.map_err(|_| KeywordError::NotANumber { value: s.into() })
 }
 
+/// A yes/no keyword value (`yes`, `true`, `1`; `no`, `false`, `0`).
+pub fn yes_no(keyword: &'static str, v: &str) -> Result<bool, KeywordError> {
+    match v {
+        "yes" | "true" | "1" => Ok(true),
+        "no" | "false" | "0" => Ok(false),
+        _ => Err(KeywordError::Form {
+            keyword,
+            form: "yes or no",
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

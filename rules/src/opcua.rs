@@ -23,6 +23,7 @@ use decoders::opcua::{
     service_by_id, service_by_name, status_by_name, MessageType, Protection, TokenType, Transaction,
 };
 
+use crate::num::yes_no;
 use crate::KeywordError;
 
 /// An OPC UA keyword.
@@ -60,17 +61,6 @@ impl Status {
             Status::Uncertain => s >> 30 == 1,
             Status::Bad => s >> 30 >= 2,
         }
-    }
-}
-
-fn yes_no(keyword: &'static str, v: &str) -> Result<bool, KeywordError> {
-    match v {
-        "yes" | "true" | "1" => Ok(true),
-        "no" | "false" | "0" => Ok(false),
-        _ => Err(KeywordError::Form {
-            keyword,
-            form: "yes or no",
-        }),
     }
 }
 

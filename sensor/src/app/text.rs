@@ -22,3 +22,18 @@ impl<T: AsRef<[u8]>> Serialize for Texts<'_, T> {
         s.collect_seq(self.0.iter().map(|t| Text(t.as_ref())))
     }
 }
+
+/// Bytes as lower-case hex (TSAPs, MMS bit and octet strings).
+pub struct Hex<'a>(pub &'a [u8]);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct D<'b>(&'b [u8]);
+        impl std::fmt::Display for D<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+        }
+        s.collect_str(&D(self.0))
+    }
+}

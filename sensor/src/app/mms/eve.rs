@@ -10,7 +10,7 @@ use decoders::Direction;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::app::text::Text;
+use crate::app::text::{Hex, Text};
 
 /// Entries written of one list.
 pub const MAX_LISTED: usize = 64;
@@ -180,21 +180,6 @@ impl Serialize for Value<'_> {
             Data::Other(tag) => m.serialize_entry("tag", &tag)?,
         }
         m.end()
-    }
-}
-
-/// Octets as lower-case hex.
-struct Hex<'a>(&'a [u8]);
-
-impl Serialize for Hex<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct D<'a>(&'a [u8]);
-        impl core::fmt::Display for D<'_> {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-            }
-        }
-        s.collect_str(&D(self.0))
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::app::text::Hex;
 use decoders::s7comm::cotp::{disconnect_reason_name, reject_cause_name, Connect};
 use decoders::s7comm::header::error_class_name;
 use decoders::s7comm::item::{
@@ -35,21 +36,6 @@ impl fmt::Display for Ascii<'_> {
 impl Serialize for Ascii<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
-    }
-}
-
-/// Bytes as lower-case hex (TSAPs).
-pub struct Hex<'a>(pub &'a [u8]);
-
-impl Serialize for Hex<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct D<'b>(&'b [u8]);
-        impl fmt::Display for D<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-            }
-        }
-        s.collect_str(&D(self.0))
     }
 }
 
