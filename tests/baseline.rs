@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use icsight_tests::{replay_with, root, sensor_bin};
+use icsight_tests::{replay_with, root, sensor_bin, shared_pcaps};
 use serde_json::Value;
 
 fn pcap(name: &str) -> PathBuf {
@@ -515,4 +515,109 @@ fn opcua_identities_services_and_nodes_are_learned() {
             "{event} {fact} {observed} not in {facts:#?}"
         );
     }
+}
+
+/// MMS: learned on the HMI's sessions (name lists, attributes, reads, files, a data set, the
+/// report control blocks), the baseline raises nothing on the same recording, and on the
+/// intruder's associations names each MMS step of `pcaps/iec61850_attack.steps.tsv` by the
+/// service or the functional constraint it wrote. The HMI's polling there raises nothing.
+#[test]
+fn mms_services_objects_and_written_constraints_are_learned() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("mms.json");
+    learn(&[pcap("iec61850_mms.pcap")], &base);
+    let learned: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let pair = &learned["pairs"][0]["mms"];
+    assert_eq!(pair["written"], serde_json::json!(["RP", "BR"]), "{pair}");
+    let objects = pair["objects"].as_array().unwrap();
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["id"] == "PlantLDLD0/GGIO1$MX$AnIn1$mag$f"),
+        "{pair}"
+    );
+    // The measured values the HMI read are enveloped under the objects its reads named.
+    let anin1 = objects
+        .iter()
+        .position(|o| o["id"] == "PlantLDLD0/GGIO1$MX$AnIn1$mag$f")
+        .unwrap();
+    assert!(
+        pair["values"][anin1.to_string()]["max"].is_number(),
+        "{pair}"
+    );
+    let again = anomalies(&pcap("iec61850_mms.pcap"), &base);
+    assert!(again.is_empty(), "{again:#?}");
+
+    let found = anomalies(&pcap("iec61850_attack.pcap"), &base);
+    assert!(
+        found.iter().all(|a| a["src_ip"] == "127.0.0.66"),
+        "{found:#?}"
+    );
+    let facts: Vec<(String, String)> = found
+        .iter()
+        .map(|a| {
+            (
+                a["anomaly"]["event"].as_str().unwrap_or("").to_owned(),
+                format!(
+                    "{} {}",
+                    a["anomaly"]["fact"].as_str().unwrap_or(""),
+                    a["anomaly"]["observed"]
+                ),
+            )
+        })
+        .collect();
+    let steps = std::fs::read_to_string(pcap("iec61850_attack.steps.tsv")).unwrap();
+    let mut checked = 0;
+    for line in steps.lines().skip(1) {
+        let what = line.split('\t').nth(5).unwrap();
+        let (event, fact) = match what {
+            "recon_name_lists" => ("new_function", "mms.service 1"),
+            "recon_attributes" => ("new_function", "mms.service 6"),
+            "read_gocb" => ("new_function", "mms.service 4"),
+            "file_directory" => ("new_function", "mms.service 77"),
+            "control_operate" => ("plc_control", "mms.service 5"),
+            "setting_write" => ("programming", "mms.fc_write \"SP\""),
+            "config_write" => ("programming", "mms.fc_write \"CF\""),
+            "file_delete" => ("programming", "mms.service 76"),
+            // GOOSE is not a client's request: the publisher follower reports it.
+            w if w.starts_with("goose_") => continue,
+            w => panic!("step {w} has no expected fact"),
+        };
+        assert!(
+            facts.iter().any(|(e, f)| e == event && f == fact),
+            "step {what}: {event} {fact} not in {facts:#?}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
+
+/// An MMS server's identify response is its identity in the inventory.
+#[test]
+fn mms_identify_names_the_server() {
+    let capture = shared_pcaps().join("iec61850/ITI-ICS-Security-Tools/IEC61850/piccolo.pcap");
+    if !capture.exists() {
+        eprintln!("{}: not in the corpus here, skipped", capture.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("piccolo.json");
+    learn(&[capture], &base);
+    let learned: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let server = learned["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "10.10.0.30")
+        .expect("the server is an asset");
+    let id = &server["identity"];
+    assert_eq!(
+        (&id["vendor"], &id["model"], &id["firmware"]),
+        (
+            &Value::from("INFO TECH"),
+            &Value::from("S61850 for PC"),
+            &Value::from("0.0.1")
+        ),
+        "{server}"
+    );
 }

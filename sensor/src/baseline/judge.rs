@@ -105,6 +105,29 @@ impl Judge<'_> {
         insert_sorted(set, x);
     }
 
+    /// A name in a small learned set of names (users, files, policies): learned while there is
+    /// room, or reported when new.
+    pub fn name(
+        &mut self,
+        set: &mut Vec<String>,
+        name: &str,
+        max: usize,
+        kind: Kind,
+        fact: &'static str,
+        describe: impl FnOnce() -> String,
+    ) {
+        if set.iter().any(|s| s == name) {
+            return;
+        }
+        self.report(|| {
+            let d = detail(&[fact_key(fact), fact_key(name)]);
+            Finding::new(kind, fact, d, describe()).values(name, &*set)
+        });
+        if set.len() < max {
+            set.push(name.to_owned());
+        }
+    }
+
     /// Addresses `first..=last` read or written: learned, or reported when outside the ranges.
     pub fn range(
         &mut self,

@@ -5,7 +5,7 @@
 //! addresses at the same pace. A [`Watch`] learns that behaviour from the transactions the
 //! protocol loggers decode — per host an [`model::Asset`], per (client, server) pair a
 //! [`model::Pair`] with per-protocol facts ([`modbus`], [`s7comm`], [`dnp3`], [`iec104`], [`enip`],
-//! [`opcua`]) and its pace —
+//! [`opcua`], [`mms`]) and its pace —
 //! or, given a baseline, reports what leaves it as `alert` events with an `anomaly` block.
 //! Hosts that appear or change are written as `asset` events either way.
 //!
@@ -20,6 +20,7 @@ pub mod enip;
 pub mod envelope;
 pub mod iec104;
 mod judge;
+pub mod mms;
 pub mod modbus;
 pub mod model;
 pub mod opcua;
@@ -451,6 +452,12 @@ impl Watch {
                 t,
                 &mut j,
             ),
+            decoders::Tx::Mms(m) => mms::observe(
+                pair.mms.get_or_insert_with(Default::default),
+                identity,
+                m,
+                &mut j,
+            ),
             // `learned_protocol` let no other transaction this far.
             _ => return false,
         };
@@ -796,8 +803,8 @@ fn write_asset(eve: &mut EveWriter, ts: Timestamp, a: &Asset, new: bool) {
     eve.write(&Event::unattached(ts, EventType::Asset, body));
 }
 
-/// The protocol a transaction is learned under: the baseline learns Modbus, S7 and DNP3, and
-/// leaves the others to the signatures. The one list of what the baseline reads.
+/// The protocol a transaction is learned under: the baseline learns the industrial protocols,
+/// and leaves the IT ones to the signatures. The one list of what the baseline reads.
 fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
     Some(match tx {
         decoders::Tx::Modbus { .. } => Protocol::Modbus,
@@ -807,8 +814,8 @@ fn learned_protocol(tx: &decoders::Tx<'_, '_>) -> Option<Protocol> {
         decoders::Tx::Iec104(_) => Protocol::Iec104,
         decoders::Tx::Enip(_) => Protocol::Enip,
         decoders::Tx::Opcua(_) => Protocol::Opcua,
+        decoders::Tx::Mms(_) => Protocol::Mms,
         decoders::Tx::Http { .. }
-        | decoders::Tx::Mms(_)
         | decoders::Tx::Dns(_)
         | decoders::Tx::Tls { .. }
         | decoders::Tx::Ssh { .. }

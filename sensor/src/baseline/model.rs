@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::envelope::Envelope;
-use super::{dnp3, enip, iec104, modbus, opcua, s7comm};
+use super::{dnp3, enip, iec104, mms, modbus, opcua, s7comm};
 use icsight_eve::Timestamp;
 
 /// The `format` every baseline file carries.
@@ -95,6 +95,7 @@ pub enum Protocol {
     Iec104,
     Enip,
     Opcua,
+    Mms,
 }
 
 impl Protocol {
@@ -107,6 +108,7 @@ impl Protocol {
             Protocol::Iec104 => "iec104",
             Protocol::Enip => "enip",
             Protocol::Opcua => "opcua",
+            Protocol::Mms => "mms",
         }
     }
 }
@@ -438,6 +440,8 @@ pub struct Pair {
     pub enip: Option<enip::Facts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opcua: Option<opcua::Facts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mms: Option<mms::Facts>,
     /// Repeated requests and the seconds between them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
@@ -461,6 +465,7 @@ impl Pair {
             iec104: None,
             enip: None,
             opcua: None,
+            mms: None,
             operations: Vec::new(),
             requests_per_minute: None,
         }
@@ -475,6 +480,7 @@ impl Pair {
             Protocol::Iec104 => self.iec104.is_some(),
             Protocol::Enip => self.enip.is_some(),
             Protocol::Opcua => self.opcua.is_some(),
+            Protocol::Mms => self.mms.is_some(),
         }
     }
 
@@ -501,6 +507,9 @@ impl Pair {
         if self.opcua.is_some() {
             v.push(Protocol::Opcua);
         }
+        if self.mms.is_some() {
+            v.push(Protocol::Mms);
+        }
         v
     }
 
@@ -512,6 +521,7 @@ impl Pair {
             + self.iec104.as_ref().map_or(0, iec104::Facts::points)
             + self.enip.as_ref().map_or(0, enip::Facts::points)
             + self.opcua.as_ref().map_or(0, opcua::Facts::points)
+            + self.mms.as_ref().map_or(0, mms::Facts::points)
     }
 }
 

@@ -192,44 +192,32 @@ pub fn observe(
     (Some(request), false)
 }
 
+/// A security policy or user name: reported when new even when the service is too (it says
+/// more than the service does).
 fn policy(facts: &mut Facts, name: &str, j: &mut Judge<'_>) {
-    if facts.policies.iter().any(|p| p == name) {
-        return;
-    }
     let fresh = std::mem::replace(&mut j.fresh_function, false);
-    j.report(|| {
-        Finding::new(
-            Kind::NewFunction,
-            "opcua.security_policy",
-            detail(&[fact_key(name)]),
-            format!("OPC UA secure channel with policy {name} not learned for this pair"),
-        )
-        .values(name, &facts.policies)
-    });
+    j.name(
+        &mut facts.policies,
+        name,
+        MAX_POLICIES,
+        Kind::NewFunction,
+        "opcua.security_policy",
+        || format!("OPC UA secure channel with policy {name} not learned for this pair"),
+    );
     j.fresh_function = fresh;
-    if facts.policies.len() < MAX_POLICIES {
-        facts.policies.push(name.to_owned());
-    }
 }
 
 fn user(facts: &mut Facts, name: &str, j: &mut Judge<'_>) {
-    if facts.users.iter().any(|u| u == name) {
-        return;
-    }
     let fresh = std::mem::replace(&mut j.fresh_function, false);
-    j.report(|| {
-        Finding::new(
-            Kind::NewFunction,
-            "opcua.user",
-            detail(&[fact_key(name)]),
-            format!("OPC UA session as user {name} not learned for this pair"),
-        )
-        .values(name, &facts.users)
-    });
+    j.name(
+        &mut facts.users,
+        name,
+        MAX_USERS,
+        Kind::NewFunction,
+        "opcua.user",
+        || format!("OPC UA session as user {name} not learned for this pair"),
+    );
     j.fresh_function = fresh;
-    if facts.users.len() < MAX_USERS {
-        facts.users.push(name.to_owned());
-    }
 }
 
 /// A node used: learned, reported when new or newly written or called; its place in `nodes`.
