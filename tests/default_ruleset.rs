@@ -18,13 +18,14 @@ const NORMAL: &[&str] = &[
     "opcua_asyncua_nodeopcua.pcap",
     "opcua_encrypted.pcap",
     "iec61850_mms.pcap",
+    "iec61850_goose.pcap",
 ];
 
 /// The sids of `rules/default/*.rules`, each checked for its technique.
 fn default_sids() -> BTreeSet<u64> {
     let mut sids = BTreeSet::new();
     for f in [
-        "modbus", "s7comm", "dnp3", "enip", "iec104", "opcua", "mms", "it",
+        "modbus", "s7comm", "dnp3", "enip", "iec104", "opcua", "mms", "goose", "it",
     ] {
         let text =
             std::fs::read_to_string(root().join(format!("rules/default/{f}.rules"))).unwrap();

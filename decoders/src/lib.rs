@@ -23,6 +23,7 @@ pub mod dns;
 pub mod enip;
 pub mod ftp;
 pub mod ftp_data;
+pub mod goose;
 pub mod http;
 pub mod iec104;
 pub mod line;
@@ -33,6 +34,7 @@ pub mod s7comm;
 pub mod smb;
 pub mod smtp;
 pub mod ssh;
+pub mod sv;
 pub mod tls;
 
 pub use app::{AppProto, Direction, Parsed, Probe, StreamParser, Tx};

@@ -21,6 +21,10 @@ pub enum EventType {
     Iec104,
     Opcua,
     Mms,
+    /// An IEC 61850 GOOSE message (Ethernet, no flow).
+    Goose,
+    /// An IEC 61850 Sampled Values stream seen or changed (Ethernet, no flow).
+    Sv,
     Http,
     Dns,
     Tls,
@@ -36,7 +40,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, the sensor's own first, then the transactions in probing order.
-    pub const ALL: [EventType; 22] = [
+    pub const ALL: [EventType; 24] = [
         EventType::Alert,
         EventType::Anomaly,
         EventType::Flow,
@@ -50,6 +54,8 @@ impl EventType {
         EventType::Iec104,
         EventType::Opcua,
         EventType::Mms,
+        EventType::Goose,
+        EventType::Sv,
         EventType::Http,
         EventType::Dns,
         EventType::Tls,
@@ -77,6 +83,8 @@ impl EventType {
             EventType::Iec104 => "iec104",
             EventType::Opcua => "opcua",
             EventType::Mms => "mms",
+            EventType::Goose => "goose",
+            EventType::Sv => "sv",
             EventType::Http => "http",
             EventType::Dns => "dns",
             EventType::Tls => "tls",
@@ -111,6 +119,8 @@ impl EventType {
                 | EventType::Iec104
                 | EventType::Opcua
                 | EventType::Mms
+                | EventType::Goose
+                | EventType::Sv
                 | EventType::Http
                 | EventType::Dns
                 | EventType::Tls
@@ -124,7 +134,8 @@ impl EventType {
     }
 
     /// Whether this is an industrial protocol's transaction: what a collector stores by
-    /// default (the IT protocols' events are many, and their alerts carry them anyway).
+    /// default (the IT protocols' events are many, and their alerts carry them anyway; so are
+    /// GOOSE's, one a heartbeat a publisher, whose anomalies and alerts are stored).
     pub const fn is_industrial(self) -> bool {
         matches!(
             self,

@@ -3,7 +3,7 @@
 //! its ATT&CK for ICS technique and the capture in `pcaps/` that fires it.
 
 /// (file name, text) of each default rules file.
-pub const SOURCES: [(&str, &str); 8] = [
+pub const SOURCES: [(&str, &str); 9] = [
     (
         "rules/default/modbus.rules",
         include_str!("../default/modbus.rules"),
@@ -31,6 +31,10 @@ pub const SOURCES: [(&str, &str); 8] = [
     (
         "rules/default/mms.rules",
         include_str!("../default/mms.rules"),
+    ),
+    (
+        "rules/default/goose.rules",
+        include_str!("../default/goose.rules"),
     ),
     (
         "rules/default/it.rules",

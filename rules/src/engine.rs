@@ -37,6 +37,9 @@ pub enum Transport {
     Udp,
     /// Another IP protocol, by number.
     Other(u8),
+    /// An Ethernet frame that is not IP (GOOSE, Sampled Values), by ethertype: its view's
+    /// addresses are unspecified and its ports 0.
+    Ether(u16),
 }
 
 /// What the rules see of the packet (or transaction) being inspected: its addresses in the
@@ -974,7 +977,10 @@ fn header_matches(rule: &Rule, pkt: &PacketView) -> bool {
     let s = &rule.sig;
     let h = &s.header;
     let proto_ok = match h.protocol {
-        Protocol::Ip => true,
+        Protocol::Ip => !matches!(pkt.transport, Transport::Ether(_)),
+        Protocol::Goose | Protocol::Sv => {
+            h.protocol.ether_type().map(Transport::Ether) == Some(pkt.transport)
+        }
         Protocol::Tcp => pkt.transport == Transport::Tcp,
         Protocol::Udp => pkt.transport == Transport::Udp,
         Protocol::Icmp => matches!(pkt.transport, Transport::Other(1 | 58)),

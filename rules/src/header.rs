@@ -44,6 +44,10 @@ pub enum Protocol {
     FtpData,
     Smtp,
     Smb,
+    /// IEC 61850 GOOSE frames (ethertype 0x88B8): Ethernet only, no addresses or ports.
+    Goose,
+    /// IEC 61850-9-2 Sampled Values frames (ethertype 0x88BA).
+    Sv,
 }
 
 impl Protocol {
@@ -70,6 +74,17 @@ impl Protocol {
             Protocol::FtpData => "ftp-data",
             Protocol::Smtp => "smtp",
             Protocol::Smb => "smb",
+            Protocol::Goose => "goose",
+            Protocol::Sv => "sv",
+        }
+    }
+
+    /// The ethertype of a protocol carried on Ethernet without IP.
+    pub fn ether_type(self) -> Option<u16> {
+        match self {
+            Protocol::Goose => Some(decoders::goose::ETHERTYPE),
+            Protocol::Sv => Some(decoders::sv::ETHERTYPE),
+            _ => None,
         }
     }
 
@@ -78,7 +93,12 @@ impl Protocol {
     pub fn app_proto(self) -> Option<decoders::AppProto> {
         use decoders::AppProto;
         match self {
-            Protocol::Ip | Protocol::Tcp | Protocol::Udp | Protocol::Icmp => None,
+            Protocol::Ip
+            | Protocol::Tcp
+            | Protocol::Udp
+            | Protocol::Icmp
+            | Protocol::Goose
+            | Protocol::Sv => None,
             Protocol::Modbus => Some(AppProto::Modbus),
             Protocol::Dnp3 => Some(AppProto::Dnp3),
             Protocol::Enip => Some(AppProto::Enip),
@@ -119,6 +139,8 @@ impl Protocol {
             "ftp-data" => Protocol::FtpData,
             "smtp" => Protocol::Smtp,
             "smb" => Protocol::Smb,
+            "goose" => Protocol::Goose,
+            "sv" => Protocol::Sv,
             _ => return None,
         })
     }
@@ -335,6 +357,14 @@ impl Header {
         let port = |s: &str| {
             parse_port(s, vars, 0).map_err(|k| Error::keyword_in(line, &format!("port `{s}`"), k))
         };
+        if protocol.ether_type().is_some() && [src, sport, dst, dport].iter().any(|f| **f != "any")
+        {
+            return Err(err(format!(
+                "{} frames carry no IP addresses or ports: write `{} any any -> any any`",
+                protocol.name(),
+                protocol.name()
+            )));
+        }
         Ok(Header {
             action,
             protocol,

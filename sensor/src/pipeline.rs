@@ -7,13 +7,13 @@
 use decoders::{AppProto, Direction};
 use serde::Serialize;
 
-use crate::app::{AppCtx, AppState, Detection};
+use crate::app::{self, AppCtx, AppState, Detection};
 use crate::baseline::Watch;
 use crate::config::Config;
 use crate::decode::defrag::Defrag;
-use crate::decode::{self, DecodeError, Decoded, IpPacket, LinkType, Transport};
+use crate::decode::{self, DecodeError, Decoded, EtherFrame, IpPacket, LinkType, Transport};
 use crate::detect::alert::Place;
-use crate::detect::{Detect, Stage};
+use crate::detect::{Detect, FrameAt, Stage};
 use crate::eve::EveWriter;
 use crate::flow::tcp::{self, TcpSession};
 use crate::flow::{EndReason, Flow, FlowKey, FlowMeta, FlowTable};
@@ -39,6 +39,9 @@ pub struct Pipeline {
     flow_ids: ahash::RandomState,
     /// Where the app layer's findings go: EVE, signatures, baseline.
     out: Stage,
+    /// GOOSE publishers and Sampled Values streams, followed outside any flow.
+    goose: crate::app::goose::Follower,
+    sv: crate::app::sv::Streams,
     stats: Stats,
     first_ts: Option<Timestamp>,
     last_ts: Timestamp,
@@ -146,6 +149,8 @@ impl Pipeline {
                 limits: config.limits,
             },
             stats: Stats::default(),
+            goose: Default::default(),
+            sv: Default::default(),
             first_ts: None,
             last_ts: Timestamp(0),
             last_tick: 0,
@@ -259,7 +264,8 @@ impl Pipeline {
                     self.defrag.recycle(dg);
                 }
             }
-            Ok(Decoded::NotIp) => {}
+            Ok(Decoded::NotIp(Some(f))) => self.ether(ts, f),
+            Ok(Decoded::NotIp(None)) => {}
             Err(e) => self.decode_anomaly(ts, e),
         }
     }
@@ -301,6 +307,29 @@ impl Pipeline {
         let vlan = &ip.vlan[..ip.vlan.iter().filter(|&&v| v != 0).count()];
         self.out
             .flowless_packet((ts, pcap_cnt), &pkt, payload, (vlan, Proto(ip.proto)));
+    }
+
+    /// A frame that is not IP: GOOSE and Sampled Values are read, the rest only counted.
+    fn ether(&mut self, ts: Timestamp, f: EtherFrame<'_>) {
+        let label = match f.ether_type {
+            decoders::goose::ETHERTYPE => "goose",
+            decoders::sv::ETHERTYPE => "sv",
+            _ => return,
+        };
+        let at = FrameAt {
+            ts,
+            pcap_cnt: self.stats.decoder.pkts,
+            vlan: &f.vlan[..f.vlan.iter().filter(|&&v| v != 0).count()],
+            macs: f.macs,
+            ether_type: f.ether_type,
+            label,
+        };
+        let out = &mut self.out;
+        if f.ether_type == decoders::goose::ETHERTYPE {
+            app::goose::frame(&mut self.goose, &mut self.stats.goose, out, &at, f.payload);
+        } else {
+            app::sv::frame(&mut self.sv, &mut self.stats.sv, out, &at, f.payload);
+        }
     }
 
     fn decode_anomaly(&mut self, ts: Timestamp, e: DecodeError) {
@@ -355,7 +384,7 @@ impl Pipeline {
             let place = Place {
                 ts,
                 flow_id: Some(meta.id),
-                tuple: meta.tuple(),
+                tuple: Some(meta.tuple()),
                 vlan: meta.vlan(),
                 pcap_cnt: Some(self.stats.decoder.pkts),
                 app_proto: None,

@@ -78,6 +78,9 @@ pub struct Stats {
     pub flow: FlowStats,
     pub tcp: TcpStats,
     pub app_layer: AppStats,
+    /// GOOSE and Sampled Values, outside any flow.
+    pub goose: crate::app::goose::GooseStats,
+    pub sv: crate::app::sv::SvStats,
     pub detect: crate::detect::DetectStats,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureStats>,

@@ -278,7 +278,8 @@ pub enum Data<'a> {
 }
 
 impl<'a> Data<'a> {
-    fn read(t: Tlv<'a>) -> Option<Self> {
+    /// A Data TLV; `None` when it is not context-specific.
+    pub fn read(t: Tlv<'a>) -> Option<Self> {
         if t.class != Class::Context {
             return None;
         }

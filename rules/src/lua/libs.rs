@@ -231,6 +231,8 @@ fn proto_number(t: Transport) -> u8 {
         Transport::Tcp => 6,
         Transport::Udp => 17,
         Transport::Other(n) => n,
+        // Not IP: no protocol number.
+        Transport::Ether(_) => 0,
     }
 }
 

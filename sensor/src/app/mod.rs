@@ -16,6 +16,7 @@ pub mod expect;
 pub mod fileinfo;
 pub mod ftp;
 pub mod ftp_data;
+pub mod goose;
 pub mod http;
 pub mod iec104;
 pub mod mms;
@@ -25,6 +26,7 @@ pub mod s7comm;
 pub mod smb;
 pub mod smtp;
 pub mod ssh;
+pub mod sv;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod text;

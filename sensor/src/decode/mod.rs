@@ -138,8 +138,21 @@ pub enum Decoded<'a> {
     /// reassembled by [`defrag`] before its flow's transport is read. The first fragment's
     /// transport header is read when it is whole.
     Fragment(IpPacket<'a>),
-    /// Not IP (ARP, LLDP, STP, …): counted, not tracked.
-    NotIp,
+    /// Not IP (ARP, LLDP, STP, GOOSE, …): counted, not tracked; what an Ethernet frame carries
+    /// when the link layer says (GOOSE and Sampled Values are read from it).
+    NotIp(Option<EtherFrame<'a>>),
+}
+
+/// A frame that is not IP, as its link layer carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EtherFrame<'a> {
+    /// The Ethernet addresses, where the link layer has them (Linux cooked captures have none).
+    pub macs: Option<([u8; 6], [u8; 6])>,
+    /// Outer and inner VLAN ids; 0 for none.
+    pub vlan: [u16; 2],
+    /// The ethertype after any VLAN tags.
+    pub ether_type: u16,
+    pub payload: &'a [u8],
 }
 
 /// Counters of what the decoder saw.
@@ -221,14 +234,23 @@ pub fn classify<'a>(
         }
         Some(LaxNetSlice::Arp(_)) => {
             stats.not_ip += 1;
-            return Ok(Decoded::NotIp);
+            return Ok(Decoded::NotIp(None));
         }
         None => {
             if pkt.stop_err.is_some() && is_ip_ether_type(&pkt) {
                 return Err(DecodeError::IpInvalid);
             }
             stats.not_ip += 1;
-            return Ok(Decoded::NotIp);
+            let frame = pkt.ether_payload().map(|p| EtherFrame {
+                macs: match &pkt.link {
+                    Some(LinkSlice::Ethernet2(e)) => Some((e.source(), e.destination())),
+                    _ => None,
+                },
+                vlan,
+                ether_type: p.ether_type.0,
+                payload: p.payload,
+            });
+            return Ok(Decoded::NotIp(frame));
         }
     };
     if payload.incomplete {

@@ -15,7 +15,8 @@ use crate::eve::EveWriter;
 pub struct Place<'a> {
     pub ts: Timestamp,
     pub flow_id: Option<u64>,
-    pub tuple: Tuple,
+    /// `None` for a frame outside IP (GOOSE).
+    pub tuple: Option<Tuple>,
     pub vlan: &'a [u16],
     /// The packet that raised the alert; `None` for alerts raised by time (a silent master)
     /// or by a flow's end.
@@ -33,13 +34,13 @@ impl Place<'_> {
         Place {
             ts,
             flow_id: None,
-            tuple: Tuple {
+            tuple: Some(Tuple {
                 src_ip: src,
                 src_port: None,
                 dest_ip: dst,
                 dest_port: None,
                 proto: Proto(0),
-            },
+            }),
             vlan: &[],
             pcap_cnt: None,
             app_proto: None,
@@ -83,7 +84,7 @@ pub fn write<M: Serialize, X: Serialize, B: Serialize>(
         timestamp: place.ts,
         flow_id: place.flow_id,
         event_type: EventType::Alert,
-        tuple: Some(place.tuple),
+        tuple: place.tuple,
         vlan: place.vlan,
         pcap_cnt: place.pcap_cnt,
         app_proto: place.app_proto,

@@ -12,7 +12,7 @@
 pub mod alert;
 mod stage;
 
-pub use stage::{Here, Stage};
+pub use stage::{FrameAt, Here, Stage};
 
 use std::sync::Arc;
 
@@ -124,10 +124,16 @@ impl Detect {
                 ts,
                 // 0 is no flow's (a raw fragment's).
                 flow_id: (pkt.flow_id != 0).then_some(pkt.flow_id),
-                tuple: tuple(pkt, proto),
+                // A frame outside IP (GOOSE) has no tuple.
+                tuple: (!matches!(pkt.transport, rules::Transport::Ether(_)))
+                    .then(|| tuple(pkt, proto)),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),
-                app_proto: pkt.app_proto.map(decoders::AppProto::label),
+                app_proto: match pkt.transport {
+                    rules::Transport::Ether(decoders::goose::ETHERTYPE) => Some("goose"),
+                    rules::Transport::Ether(_) => Some("sv"),
+                    _ => pkt.app_proto.map(decoders::AppProto::label),
+                },
                 direction: Some(crate::app::direction_name(pkt.dir)),
                 linktype: self.linktype,
             };

@@ -5,6 +5,7 @@
 //! the `app-layer-event` rules. The app layer parses; it decides nothing about alerts.
 
 use std::fmt::Display;
+use std::net::{IpAddr, Ipv4Addr};
 
 use decoders::{AppProto, Direction};
 use icsight_eve::{Event, EventType, Proto, Timestamp};
@@ -13,6 +14,7 @@ use serde::Serialize;
 use super::alert::Place;
 use super::Detect;
 use crate::app::{direction_name, Detection};
+use crate::baseline::model::Mac;
 use crate::baseline::Watch;
 use crate::eve::EveWriter;
 use crate::flow::FlowMeta;
@@ -70,6 +72,60 @@ impl Here<'_> {
             ip: None,
         }
     }
+}
+
+/// Where a frame outside any flow was seen: GOOSE and Sampled Values travel on Ethernet alone.
+pub struct FrameAt<'a> {
+    pub ts: Timestamp,
+    pub pcap_cnt: u64,
+    pub vlan: &'a [u16],
+    /// Source and destination, where the link layer has them.
+    pub macs: Option<([u8; 6], [u8; 6])>,
+    pub ether_type: u16,
+    /// The protocol's name in EVE (`goose`, `sv`).
+    pub label: &'static str,
+}
+
+impl FrameAt<'_> {
+    fn ether(&self) -> Option<Ether> {
+        self.macs.map(|(src, dst)| Ether {
+            src_mac: Mac(src),
+            dest_mac: Mac(dst),
+        })
+    }
+
+    /// What the rules see of the frame: no addresses, no ports, its ethertype.
+    fn view(&self) -> rules::PacketView {
+        let none = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        rules::PacketView {
+            src: none,
+            sport: 0,
+            dst: none,
+            dport: 0,
+            transport: rules::Transport::Ether(self.ether_type),
+            dir: Direction::ToServer,
+            established: false,
+            app_proto: None,
+            flow_id: 0,
+            secs: self.ts.secs(),
+            ip: None,
+        }
+    }
+}
+
+/// EVE's `ether` block.
+#[derive(Serialize)]
+struct Ether {
+    src_mac: Mac,
+    dest_mac: Mac,
+}
+
+#[derive(Serialize)]
+struct FrameBody<B: Serialize> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ether: Option<Ether>,
+    #[serde(flatten)]
+    body: B,
 }
 
 #[derive(Serialize)]
@@ -164,7 +220,7 @@ impl Stage {
             let place = Place {
                 ts: here.ts,
                 flow_id: Some(m.id),
-                tuple: super::tuple(&pkt, m.proto),
+                tuple: Some(super::tuple(&pkt, m.proto)),
                 vlan: m.vlan(),
                 pcap_cnt: Some(here.pcap_cnt),
                 app_proto: m.app_proto.map(AppProto::label),
@@ -296,6 +352,67 @@ impl Stage {
                 .match_event(&pkt, event, here.bits, &mut d.detector, &mut d.alerts);
             self.alerts(here, &pkt, tx);
         }
+    }
+
+    /// An event about an Ethernet frame outside any flow (GOOSE, Sampled Values): no tuple,
+    /// its MACs in `ether` as Suricata writes them.
+    pub fn frame_event<B: Serialize>(&mut self, at: &FrameAt<'_>, event_type: EventType, body: B) {
+        self.eve.write(&Event {
+            timestamp: at.ts,
+            flow_id: None,
+            event_type,
+            tuple: None,
+            vlan: at.vlan,
+            pcap_cnt: Some(at.pcap_cnt),
+            app_proto: Some(at.label),
+            body: FrameBody {
+                ether: at.ether(),
+                body,
+            },
+        });
+    }
+
+    /// An `anomaly` about a frame outside any flow (`goose.st_num_jump`): written, then matched
+    /// against the `app-layer-event` rules of the frame's protocol (`alert goose any any -> any
+    /// any`), whose alerts carry `block` (the frame's `goose` block).
+    pub fn frame_anomaly<B: Serialize>(
+        &mut self,
+        at: &FrameAt<'_>,
+        event: &str,
+        message: &impl Display,
+        block: &B,
+    ) {
+        let name = event.split_once('.').map_or(event, |(_, n)| n);
+        let body = AnomalyBody {
+            anomaly: Anomaly {
+                app_proto: Some(at.label),
+                kind: "applayer",
+                event: name,
+                layer: Some("proto_parser"),
+                direction: direction_name(Direction::ToServer),
+                message,
+            },
+        };
+        self.frame_event(at, EventType::Anomaly, body);
+        if !self.detect.ruleset.has_event_rules() {
+            return;
+        }
+        let pkt = at.view();
+        let d = &mut self.detect;
+        let mut bits = rules::FlowVars::default();
+        d.ruleset
+            .match_event(&pkt, event, &mut bits, &mut d.detector, &mut d.alerts);
+        let app = FrameBody {
+            ether: at.ether(),
+            body: block,
+        };
+        d.write_alerts(
+            &mut self.eve,
+            &pkt,
+            (at.ts, at.pcap_cnt),
+            (at.vlan, Proto(0)),
+            Some(&app),
+        );
     }
 
     /// Write the alerts of the rules that just matched; the flow has alerted if any.

@@ -151,7 +151,8 @@ impl Serialize for Values<'_> {
     }
 }
 
-struct Value<'a>(Data<'a>);
+/// One Data value: its type, and its value (a structure's or array's element count).
+pub struct Value<'a>(pub Data<'a>);
 
 impl Serialize for Value<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

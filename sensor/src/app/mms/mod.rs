@@ -3,7 +3,7 @@
 //! the MMS PDU — is one `mms` event, matched against the rules as it goes. A connection's
 //! setup (COTP CR/CC) was S7comm's until its first data TPDU showed a session SPDU.
 
-mod eve;
+pub mod eve;
 
 use decoders::mms::{Message, MmsParser};
 use decoders::s7comm::{Cotp, CotpType, Reassembler, Tpkt};

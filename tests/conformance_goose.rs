@@ -1,0 +1,233 @@
+//! GOOSE and Sampled Values against tshark, on every GOOSE capture of the public corpus and the
+//! project's own (`pcaps/iec61850_*`):
+//!
+//! * every GOOSE frame tshark dissects in a frame it does not call malformed is one `goose`
+//!   event with the same APPID, gocbRef, datSet, goID, stNum, sqNum, confRev, time allowed to
+//!   live, number of entries and simulation flag — compared as one key per frame — and
+//!   nothing else is;
+//! * the data set members per type (booleans, bit strings, integers …) equal tshark's;
+//! * Sampled Values frames and ASDUs equal tshark's in `stats.sv`, and each stream (svID) is
+//!   announced once by an `sv` event;
+//! * every difference is listed in `KNOWN`, with the frames that prove which side is right.
+
+use std::path::{Path, PathBuf};
+
+use icsight_tests::{
+    conformance_problems, manifest_captures, own_captures, par_map, replay, root, tshark_fields,
+    tshark_number, Counts, Known,
+};
+
+fn config() -> PathBuf {
+    root().join("tests/conformance.toml")
+}
+
+fn captures() -> Vec<PathBuf> {
+    let mut out = manifest_captures(&["goose=", "sv="]);
+    out.extend(own_captures("iec61850_"));
+    out
+}
+
+/// Where the sensor and tshark differ, and why: per capture, ours minus tshark's. None so far.
+const KNOWN: Known<'static> = &[];
+
+/// tshark's name of each member type, by the `mms`/`goose` events' `type`.
+const TYPES: [(&str, &str); 8] = [
+    ("boolean", "goose.boolean"),
+    ("bit_string", "goose.bit_string"),
+    ("integer", "goose.integer"),
+    ("unsigned", "goose.unsigned"),
+    ("floating_point", "goose.floating_point"),
+    ("octet_string", "goose.octet_string"),
+    ("visible_string", "goose.visible_string"),
+    ("utc_time", "goose.utc_time"),
+];
+
+/// The anomalies of frames that do not read.
+const UNREAD: [&str; 4] = [
+    "truncated",
+    "invalid_length",
+    "invalid_pdu",
+    "missing_field",
+];
+
+const FIELDS: [&str; 10] = [
+    "goose.appid",
+    "goose.gocbRef",
+    "goose.datSet",
+    "goose.goID",
+    "goose.stNum",
+    "goose.sqNum",
+    "goose.confRev",
+    "goose.timeAllowedtoLive",
+    "goose.numDatSetEntries",
+    "goose.simulation",
+];
+
+/// One frame's key: every field compared at once.
+fn key(v: [String; 10]) -> String {
+    format!(
+        "goose appid={} gocb={} datset={} goid={} st={} sq={} rev={} ttl={} n={} sim={}",
+        v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
+    )
+}
+
+fn theirs(pcap: &Path) -> (Counts, usize) {
+    let mut counts = Counts::new();
+    for row in tshark_fields(
+        pcap,
+        "goose.goosePdu_element && !_ws.malformed",
+        &FIELDS,
+        &[],
+    ) {
+        let one = |i: usize| row[i].first().cloned().unwrap_or_default();
+        let num = |i: usize| row[i].first().map_or(0, |v| tshark_number(v)).to_string();
+        let sim = row[9].first().is_some_and(|v| v == "1" || v == "True");
+        *counts
+            .entry(key([
+                num(0),
+                one(1),
+                one(2),
+                one(3),
+                num(4),
+                num(5),
+                num(6),
+                num(7),
+                num(8),
+                sim.to_string(),
+            ]))
+            .or_default() += 1;
+    }
+    for (name, field) in TYPES {
+        for row in tshark_fields(
+            pcap,
+            &format!("goose.goosePdu_element && {field} && !_ws.malformed"),
+            &[field],
+            &[],
+        ) {
+            *counts.entry(format!("member {name}")).or_default() += row[0].len() as i64;
+        }
+    }
+    let sv = tshark_fields(pcap, "sv && !_ws.malformed", &["sv.svID"], &[]);
+    if !sv.is_empty() {
+        *counts.entry("sv frames".into()).or_default() += sv.len() as i64;
+        let mut ids = std::collections::BTreeSet::new();
+        for row in &sv {
+            *counts.entry("sv asdus".into()).or_default() += row[0].len() as i64;
+            ids.extend(row[0].iter().cloned());
+        }
+        for id in ids {
+            *counts.entry(format!("sv stream {id}")).or_default() += 1;
+        }
+    }
+    let malformed = tshark_fields(
+        pcap,
+        "(goose || sv) && _ws.malformed",
+        &["frame.number"],
+        &[],
+    );
+    (counts, malformed.len())
+}
+
+struct Ours {
+    counts: Counts,
+    anomalies: usize,
+}
+
+fn ours(pcap: &Path) -> Ours {
+    let r = replay(&[pcap], &config());
+    assert_eq!(r.status, 0, "{}: {}", pcap.display(), r.stderr);
+    let mut counts = Counts::new();
+    let (mut anomalies, mut last_stats) = (0, None);
+    let s = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        v => v.to_string(),
+    };
+    for e in &r.events {
+        let mut add = |k: String, n: i64| {
+            if n != 0 {
+                *counts.entry(k).or_default() += n;
+            }
+        };
+        match e["event_type"].as_str() {
+            // Frames that do not read (the follower's findings are about frames that do).
+            Some("anomaly")
+                if matches!(e["app_proto"].as_str(), Some("goose" | "sv"))
+                    && UNREAD.contains(&e["anomaly"]["event"].as_str().unwrap_or("")) =>
+            {
+                anomalies += 1;
+            }
+            Some("goose") => {
+                let g = &e["goose"];
+                add(
+                    key([
+                        s(&g["appid"]),
+                        s(&g["gocb_ref"]),
+                        s(&g["dat_set"]),
+                        s(&g["go_id"]),
+                        s(&g["st_num"]),
+                        s(&g["sq_num"]),
+                        s(&g["conf_rev"]),
+                        s(&g["time_allowed_to_live"]),
+                        s(&g["num_entries"]),
+                        s(&g["simulation"]),
+                    ]),
+                    1,
+                );
+                for m in g["data"].as_array().into_iter().flatten() {
+                    let t = m["type"].as_str().unwrap_or("");
+                    if TYPES.iter().any(|(n, _)| *n == t) {
+                        add(format!("member {t}"), 1);
+                    }
+                }
+            }
+            Some("sv") if e["sv"]["change"] == "new" => {
+                add(format!("sv stream {}", s(&e["sv"]["sv_id"])), 1);
+            }
+            Some("stats") => last_stats = Some(&e["stats"]["sv"]),
+            _ => {}
+        }
+    }
+    // The counters are cumulative: the last stats event has them all.
+    if let Some(sv) = last_stats {
+        for (k, f) in [("sv frames", "frames"), ("sv asdus", "asdus")] {
+            let n = sv[f].as_i64().unwrap_or(0);
+            if n != 0 {
+                *counts.entry(k.into()).or_default() += n;
+            }
+        }
+    }
+    Ours { counts, anomalies }
+}
+
+#[test]
+fn goose_frames_and_sv_streams_equal_tshark() {
+    let captures = captures();
+    assert!(captures.len() >= 5, "only {} captures", captures.len());
+    let results = par_map(&captures, |p| (theirs(p), ours(p)));
+    let mut problems = Vec::new();
+    let (mut frames, mut sv) = (0, 0);
+    for (path, ((theirs, malformed), ours)) in captures.iter().zip(&results) {
+        frames += theirs
+            .iter()
+            .filter(|(k, _)| k.starts_with("goose "))
+            .map(|(_, n)| n)
+            .sum::<i64>();
+        sv += theirs.get("sv frames").copied().unwrap_or(0);
+        problems.extend(conformance_problems(
+            path,
+            theirs,
+            &ours.counts,
+            KNOWN,
+            *malformed,
+            ours.anomalies,
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(frames > 500, "only {frames} GOOSE frames compared");
+    assert!(sv >= 80, "only {sv} Sampled Values frames compared");
+    eprintln!(
+        "{} captures, {frames} GOOSE frames and {sv} Sampled Values frames equal",
+        captures.len()
+    );
+}
