@@ -231,3 +231,72 @@ fn goose_frames_and_sv_streams_equal_tshark() {
         captures.len()
     );
 }
+
+/// Rules on GOOSE fields fire on exactly the frames tshark's filter on the same fields selects;
+/// a GOOSE rule with addresses, or with anything but frame fields and events, is refused.
+#[test]
+fn goose_rules_fire_on_the_frames_tshark_selects() {
+    let rules = [
+        (
+            r#"goose.gocb_ref:"PlantLDLD0/LLN0$GO$gcbEvents"; goose.st_num:>1;"#,
+            r#"goose.gocbRef == "PlantLDLD0/LLN0$GO$gcbEvents" && goose.stNum > 1"#,
+        ),
+        ("goose.sq_num:0;", "goose.sqNum == 0"),
+        (
+            "goose.appid:0x1000; goose.simulation:no;",
+            "goose.appid == 0x1000 && goose.simulation == 0",
+        ),
+        (
+            "goose.conf_rev:>=1; goose.nds_com:no;",
+            "goose.confRev >= 1 && goose.ndsCom == 0",
+        ),
+        (
+            r#"goose.dat_set:"PlantLDLD0/LLN0$Events";"#,
+            r#"goose.datSet == "PlantLDLD0/LLN0$Events""#,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("goose.rules");
+    let mut text = String::new();
+    for (i, (opts, _)) in rules.iter().enumerate() {
+        text.push_str(&format!(
+            "alert goose any any -> any any (msg:\"goose {i}\"; {opts} sid:{};)\n",
+            100 + i
+        ));
+    }
+    // Refused, each with its line.
+    text.push_str(
+        "alert goose 10.0.0.1 any -> any any (msg:\"address\"; goose.sq_num:0; sid:200;)\n",
+    );
+    text.push_str("alert goose any any -> any any (msg:\"payload\"; content:\"x\"; sid:201;)\n");
+    text.push_str("alert tcp any any -> any any (msg:\"tcp\"; goose.sq_num:0; sid:202;)\n");
+    std::fs::write(&file, text).unwrap();
+    let mut checked = 0;
+    for capture in own_captures("iec61850_") {
+        let r = icsight_tests::replay_with(
+            &[&capture],
+            &config(),
+            &["--rules".as_ref(), file.as_os_str()],
+        );
+        assert_eq!(r.status, 0, "{}", r.stderr);
+        for line in [6, 7, 8] {
+            assert!(
+                r.stderr.contains(&format!("goose.rules:{line}:")),
+                "line {line} not refused: {}",
+                r.stderr
+            );
+        }
+        for (i, (_, filter)) in rules.iter().enumerate() {
+            let theirs = tshark_fields(&capture, filter, &["frame.number"], &[]).len();
+            let ours = r
+                .events
+                .iter()
+                .filter(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == 100 + i)
+                .inspect(|e| assert!(e["src_ip"].is_null() && e["ether"]["dest_mac"].is_string()))
+                .count();
+            assert_eq!(ours, theirs, "{}: rule {i} ({filter})", capture.display());
+            checked += ours;
+        }
+    }
+    assert!(checked > 50, "only {checked} alerts compared");
+}

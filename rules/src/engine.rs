@@ -260,6 +260,8 @@ pub struct Ruleset {
     iec104: Vec<u32>,
     opcua: Vec<u32>,
     mms: Vec<u32>,
+    /// Rules on GOOSE frames' fields, each checked.
+    goose: Vec<u32>,
     /// By [`decoders::smtp::Progress`].
     smtp: [BufferIndex<crate::smtp::Buf>; 2],
     smb: BufferIndex<crate::smb::Buf>,
@@ -363,7 +365,10 @@ impl Ruleset {
         for (i, r) in rules.iter().enumerate() {
             let i = i as u32;
             let s = &r.sig;
-            if s.has_ssh_keywords() {
+            if !s.goose.is_empty() {
+                set.goose.push(i);
+                set.counts.transaction += 1;
+            } else if s.has_ssh_keywords() {
                 ssh[s.ssh_stage() as usize].add(i, keyed!(s, Ssh));
                 set.counts.transaction += 1;
             } else if s.has_ftp_keywords() {
@@ -888,6 +893,25 @@ impl Ruleset {
         if let Some(rules) = self.events.get(event) {
             self.evaluate(rules, pkt, Input::Event(event), bits, det, alerts, |_| true);
         }
+    }
+
+    /// A GOOSE frame against the rules on its fields (`goose.*`). Frames have no flow: no
+    /// flowbits.
+    pub fn match_goose(
+        &self,
+        pkt: &PacketView,
+        g: &decoders::goose::Goose<'_>,
+        det: &mut Detector,
+        alerts: &mut Vec<u32>,
+    ) {
+        if self.goose.is_empty() {
+            return;
+        }
+        let mut bits = FlowVars::default();
+        let input = Input::Payload(&[]);
+        self.evaluate(&self.goose, pkt, input, &mut bits, det, alerts, |r| {
+            r.sig.goose.iter().all(|f| f.matches(g))
+        });
     }
 
     /// Whether any rule listens for application-layer events.

@@ -211,6 +211,10 @@ pub enum Conflict {
     IcsProtocols,
     #[error("ICS keywords in an icmp rule")]
     IcsInIcmp,
+    /// A GOOSE or Sampled Values rule that reads anything but the frame's fields or the
+    /// follower's events.
+    #[error("a {rule} rule reads its frame's fields ({rule}.* keywords) or app-layer-event, nothing else")]
+    FrameRule { rule: &'static str },
     /// A packet-header keyword (`flags`, `ttl`, `itype`…) with ICS transaction keywords or
     /// `flow:only_stream`: one looks at a packet, the other at a transaction or a stream.
     #[error("packet header keywords with transaction or stream-only keywords")]

@@ -29,6 +29,7 @@ pub mod error;
 pub mod flow;
 pub mod flowint;
 pub mod ftp;
+pub mod goose;
 pub mod header;
 pub mod http;
 pub mod iec104;

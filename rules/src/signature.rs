@@ -82,6 +82,8 @@ pub struct Signature {
     pub opcua: Vec<crate::opcua::Field>,
     /// `mms_func`, `mms.*`.
     pub mms: Vec<crate::mms::Field>,
+    /// `goose.*`: fields of a GOOSE frame.
+    pub goose: Vec<crate::goose::Field>,
     /// Keywords accepted that change nothing on a passive sensor (`rawbytes`, `target`,
     /// `prefilter`): what a strict load refuses the rule for.
     pub without_effect: Vec<&'static str>,
@@ -136,6 +138,7 @@ impl Signature {
             iec104: Vec::new(),
             opcua: Vec::new(),
             mms: Vec::new(),
+            goose: Vec::new(),
             without_effect: Vec::new(),
         };
         // The sticky buffer options go to, once one is named; and the buffer the last content
@@ -306,6 +309,14 @@ impl Signature {
                 k if crate::opcua::Field::KEYWORDS.contains(&k) => sig
                     .opcua
                     .push(crate::opcua::Field::parse(k, need()?).map_err(e)?),
+                k if crate::goose::Field::KEYWORDS.contains(&k) => {
+                    let k = crate::goose::Field::KEYWORDS
+                        .into_iter()
+                        .find(|x| *x == k)
+                        .unwrap_or("goose.appid");
+                    sig.goose
+                        .push(crate::goose::Field::parse(k, need()?).map_err(e)?)
+                }
                 k if crate::mms::Field::KEYWORDS.contains(&k) => sig
                     .mms
                     .push(crate::mms::Field::parse(k, need()?).map_err(e)?),
@@ -805,6 +816,28 @@ impl Signature {
 
     /// Combinations no traffic could match, refused at load.
     fn check(&self) -> Result<(), Conflict> {
+        // A frame on Ethernet alone: its fields, or the follower's events, nothing else.
+        let frame = self.header.protocol.ether_type().is_some();
+        if !self.goose.is_empty() && self.header.protocol != Protocol::Goose {
+            return Err(Conflict::Protocol {
+                keywords: "goose",
+                rule: self.header.protocol.name(),
+            });
+        }
+        if frame
+            && (self.is_transactional()
+                || !self.inspections.is_empty()
+                || !self.headers.is_empty()
+                || self.dsize.is_some()
+                || (self.goose.is_empty() && self.app_events.is_empty()))
+        {
+            return Err(Conflict::FrameRule {
+                rule: self.header.protocol.name(),
+            });
+        }
+        if !self.goose.is_empty() && !self.app_events.is_empty() {
+            return Err(Conflict::EventWithTransaction);
+        }
         if !self.headers.is_empty() && (self.is_transactional() || self.flow.only_stream) {
             return Err(Conflict::HeaderNotPacket);
         }

@@ -402,13 +402,31 @@ impl Stage {
         let mut bits = rules::FlowVars::default();
         d.ruleset
             .match_event(&pkt, event, &mut bits, &mut d.detector, &mut d.alerts);
+        self.frame_alerts(at, &pkt, block);
+    }
+
+    /// A GOOSE frame against the rules on its fields; their alerts carry `block`.
+    pub fn goose<B: Serialize>(
+        &mut self,
+        at: &FrameAt<'_>,
+        g: &decoders::goose::Goose<'_>,
+        block: &B,
+    ) {
+        let pkt = at.view();
+        let d = &mut self.detect;
+        d.ruleset
+            .match_goose(&pkt, g, &mut d.detector, &mut d.alerts);
+        self.frame_alerts(at, &pkt, block);
+    }
+
+    fn frame_alerts<B: Serialize>(&mut self, at: &FrameAt<'_>, pkt: &rules::PacketView, block: &B) {
         let app = FrameBody {
             ether: at.ether(),
             body: block,
         };
-        d.write_alerts(
+        self.detect.write_alerts(
             &mut self.eve,
-            &pkt,
+            pkt,
             (at.ts, at.pcap_cnt),
             (at.vlan, Proto(0)),
             Some(&app),

@@ -346,6 +346,7 @@ pub fn frame(
         goose: eve::GooseLog(&g),
     };
     out.frame_event(at, EventType::Goose, &body);
+    out.goose(at, &g, &body);
     let mut found = Findings::default();
     // Without a source MAC (a cooked capture), publishers are told apart by APPID and gocbRef.
     let mac = at.macs.map_or([0; 6], |(src, _)| src);
