@@ -71,6 +71,26 @@ enip_session = (enip(0x65, struct.pack("<HH", 1, 0)) + enip(0x6f, rr(get)) +
 for lead in (0x00, 0x1f, 0xaa):
     open(f"corpus/enip/session_{lead:02x}", "wb").write(bytes([lead]) + enip_session)
 PY
+# GOOSE and Sampled Values: the frames after their ethertype (and VLAN tag), 2-byte lengths.
+mkdir -p corpus/goose
+for f in iec61850_goose.pcap iec61850_attack.pcap; do
+  python3 - "$pcaps/$f" "corpus/goose/$(basename "$f" .pcap)" <<'PY'
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+out = bytearray()
+off = 24
+while off + 16 <= len(data) and len(out) < 30000:
+    caplen = struct.unpack_from('<I', data, off + 8)[0]
+    frame = data[off + 16: off + 16 + caplen]
+    off += 16 + caplen
+    et, at = struct.unpack_from('>H', frame, 12)[0], 14
+    if et == 0x8100:
+        et, at = struct.unpack_from('>H', frame, 16)[0], 18
+    if et in (0x88b8, 0x88ba):
+        out += struct.pack('<H', len(frame) - at) + frame[at:]
+open(sys.argv[2], 'wb').write(out)
+PY
+done
 # Pipeline: link type byte 0 (Ethernet), then each capture's frames with 2-byte lengths.
 mkdir -p corpus/pipeline
 for f in "$pcaps"/*.pcap; do

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(modbus s7comm dnp3 pipeline rules baseline csaf http dns tls ssh ftp smtp enip smb iec104 opcua mms)
+[ ${#targets[@]} -gt 0 ] || targets=(modbus s7comm dnp3 pipeline rules baseline csaf http dns tls ssh ftp smtp enip smb iec104 opcua mms goose)
 jobs=${FUZZ_JOBS:-2}
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use icsight_tests::{
-    conformance_problems, manifest_captures, own_captures, par_map, replay, root, tshark_fields,
-    tshark_number, Counts,
+    compare_captures, manifest_captures, own_captures, replay, root, tshark_fields, tshark_number,
+    Counts,
 };
 use serde_json::Value;
 
@@ -150,26 +150,18 @@ fn ours(pcap: &Path) -> Ours {
 fn frames_and_asdus_equal_tshark() {
     let captures = captures();
     assert!(captures.len() >= 6, "only {} captures", captures.len());
-    let results = par_map(&captures, |p| (theirs(p), ours(p)));
-    let mut problems = Vec::new();
-    let (mut asdus, mut malformed_captures) = (0, 0);
-    for (path, ((theirs, malformed), ours)) in captures.iter().zip(&results) {
-        asdus += theirs
-            .iter()
-            .filter(|(k, _)| k.starts_with('I'))
-            .map(|(_, n)| n)
-            .sum::<i64>();
-        malformed_captures += usize::from(*malformed > 0);
-        problems.extend(conformance_problems(
-            path,
-            theirs,
-            &ours.counts,
-            &[],
-            *malformed,
-            ours.anomalies,
-        ));
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let sides = compare_captures(
+        &captures,
+        |p| p,
+        &[],
+        |p| theirs(p),
+        |p| {
+            let o = ours(p);
+            (o.counts, o.anomalies)
+        },
+    );
+    let asdus: i64 = sides.iter().map(|s| s.theirs_of("I")).sum();
+    let malformed_captures = sides.iter().filter(|s| s.malformed > 0).count();
     assert!(asdus > 300, "only {asdus} ASDUs compared");
     eprintln!(
         "{} captures, {asdus} ASDUs equal; {malformed_captures} with malformed frames, each raising anomalies",

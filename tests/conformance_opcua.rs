@@ -17,8 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use icsight_tests::{
-    conformance_problems, manifest_captures, own_captures, par_map, replay, root, tshark_fields,
-    Counts, Known,
+    compare_captures, manifest_captures, own_captures, replay, root, tshark_fields, Counts, Known,
 };
 use serde_json::Value;
 
@@ -185,30 +184,19 @@ fn ours(pcap: &Path) -> Ours {
 fn messages_and_services_equal_tshark() {
     let captures = captures();
     assert!(captures.len() >= 25, "only {} captures", captures.len());
-    let results = par_map(&captures, |(p, args)| (theirs(p, args), ours(p)));
-    let mut problems = Vec::new();
-    let (mut messages, mut services, mut malformed_captures) = (0, 0, 0);
-    for ((path, _), ((theirs, malformed), ours)) in captures.iter().zip(&results) {
-        let sum = |prefix: &str| -> i64 {
-            theirs
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .map(|(_, n)| n)
-                .sum()
-        };
-        messages += sum("type ");
-        services += sum("service ");
-        malformed_captures += usize::from(*malformed > 0);
-        problems.extend(conformance_problems(
-            path,
-            theirs,
-            &ours.counts,
-            KNOWN,
-            *malformed,
-            ours.anomalies,
-        ));
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let sides = compare_captures(
+        &captures,
+        |(p, _)| p,
+        KNOWN,
+        |(p, args)| theirs(p, args),
+        |(p, _)| {
+            let o = ours(p);
+            (o.counts, o.anomalies)
+        },
+    );
+    let messages: i64 = sides.iter().map(|s| s.theirs_of("type ")).sum();
+    let services: i64 = sides.iter().map(|s| s.theirs_of("service ")).sum();
+    let malformed_captures = sides.iter().filter(|s| s.malformed > 0).count();
     assert!(services > 1500, "only {services} services compared");
     eprintln!(
         "{} captures, {messages} messages and {services} services equal; {malformed_captures} with malformed frames, each raising anomalies",

@@ -17,6 +17,8 @@ mod csaf;
 mod dnp3;
 #[path = "../fuzz/harness/dns.rs"]
 mod dns;
+#[path = "../fuzz/harness/goose.rs"]
+mod goose;
 #[path = "../fuzz/harness/http.rs"]
 mod http;
 #[path = "../fuzz/harness/modbus.rs"]
@@ -143,6 +145,11 @@ fn opcua_corpus() {
 #[test]
 fn mms_corpus() {
     replay("mms", streams::mms);
+}
+
+#[test]
+fn goose_corpus() {
+    replay("goose", goose::run);
 }
 
 #[test]

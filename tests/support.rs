@@ -124,6 +124,57 @@ pub type Counts = std::collections::BTreeMap<String, i64>;
 /// what the sensor's count minus tshark's is.
 pub type Known<'a> = &'a [(&'a str, &'a [(&'a str, i64)])];
 
+/// One capture as tshark and the sensor see it: what each counted, the frames tshark calls
+/// malformed, the anomalies the sensor raised.
+pub struct Sides {
+    pub theirs: Counts,
+    pub malformed: usize,
+    pub ours: Counts,
+    pub anomalies: usize,
+}
+
+impl Sides {
+    /// tshark's count over the keys that start with `prefix`.
+    pub fn theirs_of(&self, prefix: &str) -> i64 {
+        self.theirs
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// Each capture's two sides, compared (two captures at a time): `theirs` gives tshark's counts
+/// and malformed frames, `ours` the sensor's counts and anomalies. Every difference from
+/// `known`, and every malformed frame that raised no anomaly, fails the test, all named at
+/// once. The sides come back for the caller's totals. `path` finds a capture's file in an item.
+pub fn compare_captures<T: Sync>(
+    captures: &[T],
+    path: impl Fn(&T) -> &Path + Sync,
+    known: Known<'_>,
+    theirs: impl Fn(&T) -> (Counts, usize) + Sync,
+    ours: impl Fn(&T) -> (Counts, usize) + Sync,
+) -> Vec<Sides> {
+    let all = par_map(captures, |c| {
+        let ((theirs, malformed), (ours, anomalies)) = (theirs(c), ours(c));
+        Sides {
+            theirs,
+            malformed,
+            ours,
+            anomalies,
+        }
+    });
+    let problems: Vec<String> = captures
+        .iter()
+        .zip(&all)
+        .flat_map(|(c, s)| {
+            conformance_problems(path(c), &s.theirs, &s.ours, known, s.malformed, s.anomalies)
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    all
+}
+
 /// What a capture's comparison with tshark found wrong: counts that differ other than as
 /// `known` lists for it, and malformed frames tshark saw that raised no anomaly.
 pub fn conformance_problems(
@@ -289,4 +340,49 @@ pub fn assert_only_listed<T: PartialEq + std::fmt::Debug>(what: &str, found: &[T
         show(&unexpected),
         show(&gone),
     );
+}
+
+/// Rules of `protocol`, one a `(options, tshark filter)` pair (sids 100, 101 …), replayed over
+/// each of `captures` with `config`: each must fire on exactly the frames tshark's filter
+/// selects. `extra` is appended to the rules file (rules meant to be refused); `check` sees
+/// each replay. Returns how many alerts were compared.
+pub fn rules_against_tshark(
+    captures: &[PathBuf],
+    config: &Path,
+    protocol: &str,
+    rules: &[(&str, &str)],
+    extra: &str,
+    check: impl Fn(&Replay),
+) -> usize {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join(format!("{protocol}.rules"));
+    let mut text: String = rules
+        .iter()
+        .enumerate()
+        .map(|(i, (opts, _))| {
+            let sid = 100 + i;
+            format!(
+                "alert {protocol} any any -> any any (msg:\"{protocol} {i}\"; {opts} sid:{sid};)\n"
+            )
+        })
+        .collect();
+    text.push_str(extra);
+    std::fs::write(&file, text).expect("rules file written");
+    let mut compared = 0;
+    for capture in captures {
+        let r = replay_with(&[capture], config, &["--rules".as_ref(), file.as_os_str()]);
+        assert_eq!(r.status, 0, "{}: {}", capture.display(), r.stderr);
+        check(&r);
+        for (i, (_, filter)) in rules.iter().enumerate() {
+            let theirs = tshark_fields(capture, filter, &["frame.number"], &[]).len();
+            let ours = r
+                .events
+                .iter()
+                .filter(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == 100 + i)
+                .count();
+            assert_eq!(ours, theirs, "{}: rule {i} ({filter})", capture.display());
+            compared += ours;
+        }
+    }
+    compared
 }

@@ -389,7 +389,7 @@ impl Ruleset {
             } else if !s.opcua.is_empty() {
                 set.opcua.push(i);
                 set.counts.transaction += 1;
-            } else if !s.mms.is_empty() {
+            } else if s.has_mms_keywords() {
                 set.mms.push(i);
                 set.counts.transaction += 1;
             } else if s.has_ftp_data_keywords() {
@@ -571,7 +571,10 @@ impl Ruleset {
             }
             Tx::Mms(m) => {
                 self.evaluate(&self.mms, pkt, Input::Tx(tx), bits, det, alerts, |r| {
-                    r.sig.mms.iter().all(|f| f.matches(m)) && r.sig.inspections.is_empty()
+                    r.sig.mms.iter().all(|f| f.matches(m))
+                        && r.sig.inspections.iter().all(|i| {
+                            i.buffer == Buffer::MmsData && m.upper.mms.is_some_and(|b| i.matches(b))
+                        })
                 });
                 return;
             }

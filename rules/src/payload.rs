@@ -24,6 +24,9 @@ pub enum Buffer {
     /// The parameter part of an S7 PDU (`s7comm.param`): where PI service arguments, item
     /// addresses and block names sit that no `s7comm.*` field keyword spells out.
     S7Param,
+    /// The MMS PDU of a TSDU, after the session and presentation layers (`mms_data`, Snort
+    /// 3's): where content looks for what no `mms.*` keyword spells out.
+    MmsData,
     /// A buffer of an HTTP transaction.
     Http(crate::http::Buf),
     /// A name buffer of a DNS message (each name in turn).
@@ -54,6 +57,7 @@ impl Buffer {
             "pkt_data" => Ok(Some(Buffer::Payload)),
             "dnp3_data" | "dnp3.data" => Ok(Some(Buffer::Dnp3Data)),
             "s7comm.param" => Ok(Some(Buffer::S7Param)),
+            "mms_data" | "mms.data" => Ok(Some(Buffer::MmsData)),
             "file.name" | "file_name" => Ok(Some(Buffer::FileName)),
             n if crate::http::Buf::modifier(n).is_none()
                 && crate::http::Buf::sticky(n).is_some() =>

@@ -610,7 +610,7 @@ impl Signature {
             (self.has_enip_keywords(), AppProto::Enip),
             (!self.iec104.is_empty(), AppProto::Iec104),
             (!self.opcua.is_empty(), AppProto::Opcua),
-            (!self.mms.is_empty(), AppProto::Mms),
+            (self.has_mms_keywords(), AppProto::Mms),
             (self.has_s7_keywords(), AppProto::S7comm),
             (self.has_http_keywords(), AppProto::Http),
             (self.has_dns_keywords(), AppProto::Dns),
@@ -633,6 +633,11 @@ impl Signature {
                 .inspections
                 .iter()
                 .any(|i| matches!(i.buffer, Buffer::Enip(_)))
+    }
+
+    /// Whether the rule reads an MMS PDU: a keyword or `mms_data`.
+    pub fn has_mms_keywords(&self) -> bool {
+        !self.mms.is_empty() || self.inspections.iter().any(|i| i.buffer == Buffer::MmsData)
     }
 
     fn has_dnp3_keywords(&self) -> bool {
@@ -801,7 +806,7 @@ impl Signature {
             || self.has_enip_keywords()
             || !self.iec104.is_empty()
             || !self.opcua.is_empty()
-            || !self.mms.is_empty()
+            || self.has_mms_keywords()
             || self.has_s7_keywords()
             || self.has_http_keywords()
             || self.has_dns_keywords()

@@ -5,7 +5,7 @@
 //! that match packets (Aho–Corasick and Hyperscan prefilters), transactions and thresholds and
 //! write alerts — nor with a baseline watched: its facts checked, its envelopes and polling
 //! periods judged. An OPC UA session, its sessions followed and its writes alerted on, allocates
-//! nothing either.
+//! nothing either; nor do GOOSE publishers followed, their spoofing reported and alerted on.
 
 mod common;
 
@@ -123,6 +123,7 @@ alert tcp any 502 -> any any (msg:"exception, relative pcre"; content:"|00 00|";
 alert tcp any any -> any 502 (msg:"FC43 request"; content:"|2b 0e|"; byte_test:1,=,1,0,relative; flowbits:set,seen_mei; sid:4;)
 alert tcp any 502 -> any any (msg:"MEI answer after request"; flowbits:isset,seen_mei; content:"icsight"; sid:5;)
 alert modbus any any -> any any (msg:"reads, thresholded"; modbus: access read; threshold: type threshold, track by_src, count 100, seconds 1; sid:6;)
+alert goose any any -> any any (msg:"tenth heartbeat"; goose.sq_num:10; goose.simulation:no; sid:7;)
 "#;
     let mut sources: Vec<(PathBuf, String)> = rules::default::SOURCES
         .iter()
@@ -282,5 +283,76 @@ fn opcua_sessions_with_rules_allocate_nothing() {
         0,
         "{allocations} allocations over {} OPC UA packets, {alerts} alerts",
         frames.len() - warm_up
+    );
+}
+
+/// A VLAN-tagged GOOSE frame of publisher `p` (its MAC and control block), with `stNum`,
+/// `sqNum` and a time of change of second `st`.
+fn goose_frame(p: u8, st: u32, sq: u32) -> Vec<u8> {
+    fn tlv(tag: u8, v: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag, v.len() as u8];
+        out.extend_from_slice(v);
+        out
+    }
+    let mut pdu = Vec::new();
+    pdu.extend(tlv(0x80, format!("IED{p:03}LD0/LLN0$GO$gcb01").as_bytes()));
+    pdu.extend(tlv(0x81, &2000u16.to_be_bytes()));
+    pdu.extend(tlv(0x82, format!("IED{p:03}LD0/LLN0$Trips").as_bytes()));
+    let mut t = st.to_be_bytes().to_vec();
+    t.extend_from_slice(&[0, 0, 0, 0x0a]);
+    pdu.extend(tlv(0x84, &t));
+    pdu.extend(tlv(0x85, &st.to_be_bytes()));
+    pdu.extend(tlv(0x86, &sq.to_be_bytes()));
+    pdu.extend(tlv(0x87, &[0]));
+    pdu.extend(tlv(0x88, &[1]));
+    pdu.extend(tlv(0x89, &[0]));
+    pdu.extend(tlv(0x8a, &[2]));
+    let mut members = tlv(0x83, &[u8::from(st > 1)]);
+    members.extend(tlv(0x84, &[0x03, 0x00, 0x00]));
+    pdu.extend(tlv(0xab, &members));
+    let apdu = tlv(0x61, &pdu);
+    let mut f = vec![
+        0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01, 0x00, 0x1b, 0x1b, 0x00, 0x00, p,
+    ];
+    f.extend_from_slice(&[0x81, 0x00, 0x80, 0x0a, 0x88, 0xb8, 0x10, p]);
+    f.extend_from_slice(&(8 + apdu.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 0]);
+    f.extend(apdu);
+    f
+}
+
+#[test]
+fn goose_publishers_followed_and_alerted_on_allocate_nothing() {
+    const PUBLISHERS: u8 = 200;
+    let every = |st: u32, sq: u32| (0..PUBLISHERS).map(move |p| goose_frame(p, st, sq));
+    // The publishers first seen (their state allocated) in the warm-up; then heartbeats, a
+    // spoofer jumping each stNum, the genuine frames behind it, a forged sqNum reset, and
+    // heartbeats again.
+    let mut frames: Vec<Vec<u8>> = every(1, 0).collect();
+    let warm_up = frames.len();
+    for sq in 1..=20 {
+        frames.extend(every(1, sq));
+    }
+    frames.extend(every(101, 0));
+    frames.extend(every(1, 21));
+    frames.extend(every(1, 0));
+    for sq in 1..=20 {
+        frames.extend(every(1, sq));
+    }
+    let (mut pipeline, allocations) = allocations_with_rules(&frames, warm_up, Some(ruleset()));
+    let stats = pipeline.stats().goose;
+    assert_eq!(stats.frames, frames.len() as u64);
+    assert_eq!(stats.publishers, u64::from(PUBLISHERS));
+    assert_eq!(stats.anomalies, 3 * u64::from(PUBLISHERS), "{stats:?}");
+    let eve = &pipeline.eve().counts;
+    assert_eq!(eve.goose, frames.len() as u64);
+    // Each publisher's three findings, by the built-in rules, and its two tenth heartbeats.
+    assert_eq!(eve.alert, 5 * u64::from(PUBLISHERS));
+    assert_eq!(
+        allocations,
+        0,
+        "{allocations} allocations over {} GOOSE frames, {} alerts",
+        frames.len() - warm_up,
+        eve.alert
     );
 }

@@ -217,6 +217,7 @@ pub fn buffer<'i>(b: Buffer, input: Input<'i>, pkt: &PacketView) -> Option<&'i [
         (Buffer::Payload, Input::Payload(p)) => Some(p),
         (Buffer::Dnp3Data, Input::Tx(Tx::Dnp3(f))) => Some(f.as_bytes()),
         (Buffer::S7Param, Input::Tx(Tx::S7comm(s))) => Some(s.pdu.param),
+        (Buffer::MmsData, Input::Tx(Tx::Mms(m))) => m.upper.mms,
         (Buffer::Http(h), Input::Tx(Tx::Http { tx, progress })) => {
             h.get(tx, progress.in_response())
         }
