@@ -134,7 +134,9 @@ impl Detect {
                     rules::Transport::Ether(_) => Some("sv"),
                     _ => pkt.app_proto.map(decoders::AppProto::label),
                 },
-                direction: Some(crate::app::direction_name(pkt.dir)),
+                // A frame outside IP goes no way.
+                direction: (!matches!(pkt.transport, rules::Transport::Ether(_)))
+                    .then(|| crate::app::direction_name(pkt.dir)),
                 linktype: self.linktype,
             };
             let record = AlertRecord {

@@ -146,7 +146,9 @@ struct Anomaly<'a, M: Display> {
     event: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     layer: Option<&'static str>,
-    direction: &'static str,
+    /// `None` for a frame outside any flow, which goes no way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<&'static str>,
     #[serde(serialize_with = "display")]
     message: &'a M,
 }
@@ -340,7 +342,7 @@ impl Stage {
                 kind,
                 event: name,
                 layer,
-                direction: direction_name(dir),
+                direction: Some(direction_name(dir)),
                 message,
             },
         };
@@ -389,7 +391,7 @@ impl Stage {
                 kind: "applayer",
                 event: name,
                 layer: Some("proto_parser"),
-                direction: direction_name(Direction::ToServer),
+                direction: None,
                 message,
             },
         };
