@@ -11,7 +11,8 @@
 #
 #   scripts/clickhouse.sh cluster start DIR
 #       a ZooKeeper (DIR/zk) and 2 shards x 2 replicas (DIR/s1r1 DIR/s1r2 DIR/s2r1 DIR/s2r2),
-#       cluster "icsight" (internal replication, macros {shard} and {replica}, ON CLUSTER DDL);
+#       cluster "icsight" (internal replication, macros {shard} and {replica}, ON CLUSTER DDL)
+#       and "icsight_all" (every server its own shard, for DDL on unreplicated tables);
 #       prints the four HTTP URLs, one a line. Restarts what is down, on the same ports.
 #   scripts/clickhouse.sh cluster stop DIR        stop them all
 #   scripts/clickhouse.sh cluster urls DIR        print the four URLs
@@ -186,18 +187,25 @@ CFG
 # What every server of the cluster is told: the shards and replicas, ZooKeeper, where ON
 # CLUSTER queries queue; `node` adds its own macros.
 cluster_xml() { # dir node
-  local dir=$1 node=$2 shards="" s r
+  local dir=$1 node=$2 shards="" all="" s r replica
   for s in 1 2; do
     shards+="      <shard><internal_replication>true</internal_replication>"
     for r in 1 2; do
-      shards+="<replica><host>127.0.0.1</host><port>$(sed -n 2p "$dir/s${s}r${r}/ports")</port></replica>"
+      replica="<replica><host>127.0.0.1</host><port>$(sed -n 2p "$dir/s${s}r${r}/ports")</port></replica>"
+      shards+=$replica
+      all+="      <shard>$replica</shard>"$'\n'
     done
     shards+="</shard>"$'\n'
   done
+  # icsight_all: every server its own shard, for DDL on what each server keeps alone (the
+  # Distributed tables: ClickHouse refuses an ALTER ON CLUSTER of an unreplicated table on a
+  # cluster whose shards replicate).
   cat <<XML
   <remote_servers>
     <icsight>
 $shards    </icsight>
+    <icsight_all>
+$all    </icsight_all>
   </remote_servers>
   <zookeeper>
     <node><host>127.0.0.1</host><port>$(cat "$dir/zk/port")</port></node>

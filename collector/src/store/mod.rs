@@ -23,6 +23,7 @@ use crate::config::{ClickHouseConfig, SensorEntry};
 use crate::event::{Kind, Row};
 
 pub mod audit;
+pub mod cluster;
 pub mod repair;
 pub mod retention;
 pub mod schema;
