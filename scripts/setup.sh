@@ -6,6 +6,7 @@
 #   tcpreplay         replays captures onto a veth pair for the live-capture test
 #   iproute2          network namespaces and veth pairs for that test
 #   clickhouse-server the collector's store; tests start private instances (scripts/clickhouse.sh)
+#   zookeeper, default-jre-headless   the replication of a private ClickHouse cluster (clickhouse.sh cluster)
 #   curl, openssl     the collector tests talk HTTPS to it and check the certificates it issues
 #   chromium, chromium-driver, fonts-noto-cjk  the pages tested in a real headless browser, in Chinese
 #   poppler-utils                     pdftotext, which reads the situation reports' PDFs back in the tests
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 packages=(libpcap-dev libhyperscan-dev pkg-config tshark wireshark-common tcpreplay iproute2 procps
-  clickhouse-server clickhouse-client curl openssl python3 chromium chromium-driver fonts-noto-cjk poppler-utils python3-aiosmtpd)
+  clickhouse-server clickhouse-client zookeeper default-jre-headless curl openssl python3 chromium chromium-driver fonts-noto-cjk poppler-utils python3-aiosmtpd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -67,11 +67,16 @@ impl ClickHouse {
 
     /// Run `sql`; its output (TSV).
     pub fn query(&self, sql: &str) -> String {
+        self.query_with("", sql)
+    }
+
+    /// Run `sql` with `settings` (`insert_distributed_sync=1&…`); its output (TSV).
+    pub fn query_with(&self, settings: &str, sql: &str) -> String {
         let out = Command::new("curl")
             .args([
                 "-sS",
                 "--fail-with-body",
-                &format!("{}/", self.url),
+                &format!("{}/?{settings}", self.url),
                 "--data-binary",
             ])
             .arg(sql)
@@ -99,6 +104,40 @@ impl Drop for ClickHouse {
     fn drop(&mut self) {
         let _ = Command::new(root().join("scripts/clickhouse.sh"))
             .args(["stop", self.dir.to_str().unwrap_or_default()])
+            .output();
+    }
+}
+
+/// A private ClickHouse cluster (`scripts/clickhouse.sh cluster`): a ZooKeeper and 2 shards ×
+/// 2 replicas, clusters `icsight` and `icsight_all`; stopped when dropped.
+pub struct ClickHouseCluster {
+    dir: PathBuf,
+    /// Shard 1's replicas, then shard 2's.
+    pub nodes: Vec<ClickHouse>,
+}
+
+impl ClickHouseCluster {
+    pub fn start(dir: &Path) -> ClickHouseCluster {
+        let dir = dir.join("cluster");
+        let path = dir.to_str().expect("UTF-8 path");
+        let urls = script(&["cluster", "start", path]);
+        let nodes = ["s1r1", "s1r2", "s2r1", "s2r2"]
+            .into_iter()
+            .zip(urls.lines())
+            .map(|(name, url)| ClickHouse {
+                dir: dir.join(name),
+                url: url.to_owned(),
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(nodes.len(), 4, "four servers: {urls}");
+        ClickHouseCluster { dir, nodes }
+    }
+}
+
+impl Drop for ClickHouseCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/clickhouse.sh"))
+            .args(["cluster", "stop", self.dir.to_str().unwrap_or_default()])
             .output();
     }
 }
