@@ -88,6 +88,13 @@ impl Protocol {
         }
     }
 
+    /// The protocol carried on Ethernet without IP under ethertype `t`.
+    pub fn of_ether_type(t: u16) -> Option<Self> {
+        [Protocol::Goose, Protocol::Sv]
+            .into_iter()
+            .find(|p| p.ether_type() == Some(t))
+    }
+
     /// The application protocol a rule of this protocol is about; `None` for the network and
     /// transport protocols.
     pub fn app_proto(self) -> Option<decoders::AppProto> {

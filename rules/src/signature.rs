@@ -309,14 +309,9 @@ impl Signature {
                 k if crate::opcua::Field::KEYWORDS.contains(&k) => sig
                     .opcua
                     .push(crate::opcua::Field::parse(k, need()?).map_err(e)?),
-                k if crate::goose::Field::KEYWORDS.contains(&k) => {
-                    let k = crate::goose::Field::KEYWORDS
-                        .into_iter()
-                        .find(|x| *x == k)
-                        .unwrap_or("goose.appid");
-                    sig.goose
-                        .push(crate::goose::Field::parse(k, need()?).map_err(e)?)
-                }
+                k if crate::goose::Field::KEYWORDS.contains(&k) => sig
+                    .goose
+                    .push(crate::goose::Field::parse(k, need()?).map_err(e)?),
                 k if crate::mms::Field::KEYWORDS.contains(&k) => sig
                     .mms
                     .push(crate::mms::Field::parse(k, need()?).map_err(e)?),

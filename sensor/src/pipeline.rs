@@ -311,24 +311,22 @@ impl Pipeline {
 
     /// A frame that is not IP: GOOSE and Sampled Values are read, the rest only counted.
     fn ether(&mut self, ts: Timestamp, f: EtherFrame<'_>) {
-        let label = match f.ether_type {
-            decoders::goose::ETHERTYPE => "goose",
-            decoders::sv::ETHERTYPE => "sv",
-            _ => return,
-        };
         let at = FrameAt {
             ts,
             pcap_cnt: self.stats.decoder.pkts,
             vlan: &f.vlan[..f.vlan.iter().filter(|&&v| v != 0).count()],
             macs: f.macs,
             ether_type: f.ether_type,
-            label,
         };
         let out = &mut self.out;
-        if f.ether_type == decoders::goose::ETHERTYPE {
-            app::goose::frame(&mut self.goose, &mut self.stats.goose, out, &at, f.payload);
-        } else {
-            app::sv::frame(&mut self.sv, &mut self.stats.sv, out, &at, f.payload);
+        match f.ether_type {
+            decoders::goose::ETHERTYPE => {
+                app::goose::frame(&mut self.goose, &mut self.stats.goose, out, &at, f.payload)
+            }
+            decoders::sv::ETHERTYPE => {
+                app::sv::frame(&mut self.sv, &mut self.stats.sv, out, &at, f.payload)
+            }
+            _ => {}
         }
     }
 

@@ -76,6 +76,17 @@ impl Header {
         Ok((header, apdu))
     }
 
+    /// The header, and the PDU after it, which must be `[APPLICATION tag]` constructed (GOOSE's
+    /// 1, Sampled Values' 0).
+    pub fn read_pdu(b: &[u8], tag: u32) -> Result<(Header, Tlv<'_>), Error> {
+        let (header, apdu) = Header::read(b)?;
+        let (pdu, _) = Tlv::read(apdu).ok_or(Error::InvalidPdu)?;
+        if (pdu.class, pdu.tag, pdu.constructed) != (Class::Application, tag, true) {
+            return Err(Error::InvalidPdu);
+        }
+        Ok((header, pdu))
+    }
+
     /// Edition 2's simulation bit.
     pub fn simulated(&self) -> bool {
         self.reserved1 & 0x8000 != 0
@@ -134,11 +145,7 @@ pub struct Goose<'a> {
 impl<'a> Goose<'a> {
     /// Reads the frame's payload after the ethertype (and any VLAN tag).
     pub fn read(b: &'a [u8]) -> Result<Self, Error> {
-        let (header, apdu) = Header::read(b)?;
-        let (pdu, _) = Tlv::read(apdu).ok_or(Error::InvalidPdu)?;
-        if (pdu.class, pdu.tag, pdu.constructed) != (Class::Application, 1, true) {
-            return Err(Error::InvalidPdu);
-        }
+        let (header, pdu) = Header::read_pdu(b, 1)?;
         let mut g = Goose {
             header,
             gocb_ref: &[],

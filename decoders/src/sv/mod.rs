@@ -8,7 +8,7 @@
 //! is synchronised, and the samples themselves (9-2LE: a 32-bit value and quality each).
 
 use crate::goose::{Error, Header, UtcTime};
-use crate::mms::ber::{Children, Class, Tlv};
+use crate::mms::ber::{Children, Tlv};
 
 /// Sampled Values' ethertype.
 pub const ETHERTYPE: u16 = 0x88BA;
@@ -25,11 +25,7 @@ pub struct Sv<'a> {
 impl<'a> Sv<'a> {
     /// Reads the frame's payload after the ethertype (and any VLAN tag).
     pub fn read(b: &'a [u8]) -> Result<Self, Error> {
-        let (header, apdu) = Header::read(b)?;
-        let (pdu, _) = Tlv::read(apdu).ok_or(Error::InvalidPdu)?;
-        if (pdu.class, pdu.tag, pdu.constructed) != (Class::Application, 0, true) {
-            return Err(Error::InvalidPdu);
-        }
+        let (header, pdu) = Header::read_pdu(b, 0)?;
         let no_asdu = pdu
             .child(0)
             .and_then(|t| t.unsigned())

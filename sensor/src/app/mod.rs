@@ -12,6 +12,7 @@ pub mod dnp3;
 pub mod dns;
 mod driver;
 pub mod enip;
+pub mod ether;
 pub mod expect;
 pub mod fileinfo;
 pub mod ftp;

@@ -222,8 +222,9 @@ pub fn observe(
 }
 
 fn read(facts: &mut Facts, pdu: &Mms<'_>, j: &mut Judge<'_>) {
+    let invoke = pdu.invoke_id();
     let mut r = Read {
-        invoke: pdu.invoke_id().unwrap_or(u32::MAX),
+        invoke: invoke.unwrap_or(u32::MAX),
         ..Read::default()
     };
     let mut all = true;
@@ -236,7 +237,7 @@ fn read(facts: &mut Facts, pdu: &Mms<'_>, j: &mut Judge<'_>) {
             _ => all = false,
         }
     }
-    if all && r.len > 0 && pdu.invoke_id().is_some() {
+    if all && r.len > 0 && invoke.is_some() {
         facts.pending.push(r);
     }
 }

@@ -117,6 +117,11 @@ impl Detect {
         if self.alerts.is_empty() {
             return false;
         }
+        // The ethertype of a frame outside IP.
+        let frame = match pkt.transport {
+            rules::Transport::Ether(t) => Some(t),
+            _ => None,
+        };
         for &i in &self.alerts {
             let rule = self.ruleset.rule(i);
             let s = &rule.sig;
@@ -124,19 +129,15 @@ impl Detect {
                 ts,
                 // 0 is no flow's (a raw fragment's).
                 flow_id: (pkt.flow_id != 0).then_some(pkt.flow_id),
-                // A frame outside IP (GOOSE) has no tuple.
-                tuple: (!matches!(pkt.transport, rules::Transport::Ether(_)))
-                    .then(|| tuple(pkt, proto)),
+                // A frame outside IP (GOOSE) has no tuple and goes no way.
+                tuple: frame.is_none().then(|| tuple(pkt, proto)),
                 vlan,
                 pcap_cnt: Some(pcap_cnt),
-                app_proto: match pkt.transport {
-                    rules::Transport::Ether(decoders::goose::ETHERTYPE) => Some("goose"),
-                    rules::Transport::Ether(_) => Some("sv"),
-                    _ => pkt.app_proto.map(decoders::AppProto::label),
+                app_proto: match frame {
+                    Some(t) => rules::Protocol::of_ether_type(t).map(rules::Protocol::name),
+                    None => pkt.app_proto.map(decoders::AppProto::label),
                 },
-                // A frame outside IP goes no way.
-                direction: (!matches!(pkt.transport, rules::Transport::Ether(_)))
-                    .then(|| crate::app::direction_name(pkt.dir)),
+                direction: frame.is_none().then(|| crate::app::direction_name(pkt.dir)),
                 linktype: self.linktype,
             };
             let record = AlertRecord {

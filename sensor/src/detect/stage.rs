@@ -82,11 +82,14 @@ pub struct FrameAt<'a> {
     /// Source and destination, where the link layer has them.
     pub macs: Option<([u8; 6], [u8; 6])>,
     pub ether_type: u16,
-    /// The protocol's name in EVE (`goose`, `sv`).
-    pub label: &'static str,
 }
 
 impl FrameAt<'_> {
+    /// The protocol's name in EVE (`goose`, `sv`).
+    fn label(&self) -> Option<&'static str> {
+        rules::Protocol::of_ether_type(self.ether_type).map(rules::Protocol::name)
+    }
+
     fn ether(&self) -> Option<Ether> {
         self.macs.map(|(src, dst)| Ether {
             src_mac: Mac(src),
@@ -366,7 +369,7 @@ impl Stage {
             tuple: None,
             vlan: at.vlan,
             pcap_cnt: Some(at.pcap_cnt),
-            app_proto: Some(at.label),
+            app_proto: at.label(),
             body: FrameBody {
                 ether: at.ether(),
                 body,
@@ -387,7 +390,7 @@ impl Stage {
         let name = event.split_once('.').map_or(event, |(_, n)| n);
         let body = AnomalyBody {
             anomaly: Anomaly {
-                app_proto: Some(at.label),
+                app_proto: at.label(),
                 kind: "applayer",
                 event: name,
                 layer: Some("proto_parser"),

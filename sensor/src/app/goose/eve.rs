@@ -16,10 +16,6 @@ pub struct Body<'a> {
     pub goose: GooseLog<'a>,
 }
 
-/// An anomaly of a frame that did not read: no block.
-#[derive(Serialize)]
-pub struct Empty {}
-
 pub struct GooseLog<'a>(pub &'a Goose<'a>);
 
 impl Serialize for GooseLog<'_> {

@@ -21,18 +21,18 @@
 //!
 //! Each anomaly is reported once a minute at most per publisher, so that two sources
 //! alternating under one identity are one finding a minute, not one a heartbeat. At most
-//! `max_publishers` are followed; the rest are counted.
+//! [`MAX_PUBLISHERS`] are followed; frames of the rest are counted.
 
 pub mod eve;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 
-use decoders::goose::{Error, Goose, UtcTime};
+use decoders::goose::{Goose, UtcTime};
 use icsight_eve::EventType;
 use serde::Serialize;
 
+use crate::app::ether::{error_event, Senders, Slot};
 use crate::detect::{FrameAt, Stage};
 
 /// Publishers followed by default; a substation has tens to hundreds.
@@ -111,9 +111,6 @@ impl fmt::Display for Finding {
 /// One publisher as its subscribers know it.
 #[derive(Debug)]
 struct Publisher {
-    mac: [u8; 6],
-    appid: u16,
-    gocb_ref: Box<[u8]>,
     st_num: u32,
     sq_num: u32,
     conf_rev: u32,
@@ -139,11 +136,11 @@ pub struct GooseStats {
     pub anomalies: u64,
 }
 
-/// The publishers followed.
+/// The publishers followed, by source MAC, APPID and gocbRef.
 pub struct Follower {
-    publishers: HashMap<u64, Publisher, ahash::RandomState>,
+    publishers: Senders<Publisher>,
+    /// Digests of the data sets.
     hasher: ahash::RandomState,
-    max: usize,
 }
 
 impl Default for Follower {
@@ -155,18 +152,9 @@ impl Default for Follower {
 impl Follower {
     pub fn new(max: usize) -> Self {
         Follower {
-            publishers: HashMap::default(),
+            publishers: Senders::new(max),
             hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
-            max,
         }
-    }
-
-    fn key(&self, mac: [u8; 6], g: &Goose<'_>) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        h.write(&mac);
-        h.write_u16(g.header.appid);
-        h.write(g.gocb_ref);
-        h.finish()
     }
 
     fn digest(&self, g: &Goose<'_>) -> u64 {
@@ -185,38 +173,25 @@ impl Follower {
         found: &mut Findings,
         stats: &mut GooseStats,
     ) -> bool {
-        let key = self.key(mac, g);
         let data = self.digest(g);
-        let full = self.publishers.len() >= self.max;
-        let p = match self.publishers.get_mut(&key) {
-            // A different publisher under the same key: followed no further.
-            Some(p) if p.mac != mac || p.appid != g.header.appid || *p.gocb_ref != *g.gocb_ref => {
-                stats.publishers_dropped += 1;
-                return false;
-            }
-            Some(p) => p,
-            None if full => {
-                stats.publishers_dropped += 1;
-                return false;
-            }
-            None => {
-                self.publishers.insert(
-                    key,
-                    Publisher {
-                        mac,
-                        appid: g.header.appid,
-                        gocb_ref: g.gocb_ref.into(),
-                        st_num: g.st_num,
-                        sq_num: g.sq_num,
-                        conf_rev: g.conf_rev,
-                        data,
-                        t: g.t,
-                        reported: [None; KINDS],
-                    },
-                );
-                stats.publishers = self.publishers.len() as u64;
+        let first = || Publisher {
+            st_num: g.st_num,
+            sq_num: g.sq_num,
+            conf_rev: g.conf_rev,
+            data,
+            t: g.t,
+            reported: [None; KINDS],
+        };
+        let p = match self.publishers.get(mac, g.header.appid, g.gocb_ref, first) {
+            Slot::Known(p) => p,
+            Slot::New => {
+                stats.publishers = self.publishers.count() as u64;
                 stats.state_changes += 1;
                 return true;
+            }
+            Slot::Dropped => {
+                stats.publishers_dropped += 1;
+                return false;
             }
         };
         let (st, sq) = (g.st_num, g.sq_num);
@@ -306,23 +281,13 @@ impl Findings {
     }
 }
 
-/// The anomaly names of the frames that do not read, by [`Error`].
+/// The anomaly names of the frames that do not read.
 const ERRORS: [&str; 4] = [
     "goose.truncated",
     "goose.invalid_length",
     "goose.invalid_pdu",
     "goose.missing_field",
 ];
-
-/// An error's anomaly name among a protocol's (GOOSE's, Sampled Values').
-pub fn error_event(e: Error, names: &[&'static str; 4]) -> &'static str {
-    names[match e {
-        Error::Truncated => 0,
-        Error::InvalidLength => 1,
-        Error::InvalidPdu => 2,
-        Error::MissingField(_) => 3,
-    }]
-}
 
 /// One GOOSE frame (the payload after the ethertype): logged, followed, its anomalies reported.
 pub fn frame(
@@ -338,7 +303,12 @@ pub fn frame(
         Err(e) => {
             stats.invalid += 1;
             stats.anomalies += 1;
-            out.frame_anomaly(at, error_event(e, &ERRORS), &e, &eve::Empty {});
+            out.frame_anomaly(
+                at,
+                error_event(e, &ERRORS),
+                &e,
+                &crate::app::ether::Empty {},
+            );
             return;
         }
     };

@@ -8,15 +8,12 @@
 //!
 //! Frames and ASDUs are counted in `stats.sv`. At most [`MAX_STREAMS`] streams are followed.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
-
 use decoders::sv::{Asdu, Sv};
 use icsight_eve::EventType;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::app::goose::error_event;
+use crate::app::ether::{error_event, Senders, Slot};
 use crate::app::text::Text;
 use crate::detect::{FrameAt, Stage};
 
@@ -46,27 +43,19 @@ pub struct SvStats {
     pub anomalies: u64,
 }
 
+/// What a stream's `sv` event tells.
 #[derive(Debug)]
 struct Stream {
-    mac: [u8; 6],
-    appid: u16,
-    sv_id: Box<[u8]>,
     conf_rev: u32,
     smp_synch: u8,
 }
 
-/// The streams followed.
-pub struct Streams {
-    streams: HashMap<u64, Stream, ahash::RandomState>,
-    hasher: ahash::RandomState,
-}
+/// The streams followed, by source MAC, APPID and svID.
+pub struct Streams(Senders<Stream>);
 
 impl Default for Streams {
     fn default() -> Self {
-        Streams {
-            streams: HashMap::default(),
-            hasher: ahash::RandomState::with_seeds(5, 6, 7, 8),
-        }
+        Streams(Senders::new(MAX_STREAMS))
     }
 }
 
@@ -85,48 +74,31 @@ enum Change {
 
 impl Streams {
     fn observe(&mut self, mac: [u8; 6], appid: u16, a: &Asdu<'_>, stats: &mut SvStats) -> Change {
-        let mut h = self.hasher.build_hasher();
-        h.write(&mac);
-        h.write_u16(appid);
-        h.write(a.sv_id);
-        let key = h.finish();
-        let full = self.streams.len() >= MAX_STREAMS;
-        match self.streams.get_mut(&key) {
-            Some(s) if s.mac != mac || s.appid != appid || *s.sv_id != *a.sv_id => {
+        let first = || Stream {
+            conf_rev: a.conf_rev,
+            smp_synch: a.smp_synch,
+        };
+        let s = match self.0.get(mac, appid, a.sv_id, first) {
+            Slot::Known(s) => s,
+            Slot::New => {
+                stats.streams = self.0.count() as u64;
+                return Change::New;
+            }
+            Slot::Dropped => {
                 stats.streams_dropped += 1;
-                Change::Same
+                return Change::Same;
             }
-            Some(s) => {
-                if (s.conf_rev, s.smp_synch) == (a.conf_rev, a.smp_synch) {
-                    return Change::Same;
-                }
-                let change = Change::Changed {
-                    sync_lost: (s.smp_synch != 0 && a.smp_synch == 0).then_some(s.smp_synch),
-                    conf_rev: (s.conf_rev != a.conf_rev).then_some(s.conf_rev),
-                };
-                s.conf_rev = a.conf_rev;
-                s.smp_synch = a.smp_synch;
-                change
-            }
-            None if full => {
-                stats.streams_dropped += 1;
-                Change::Same
-            }
-            None => {
-                self.streams.insert(
-                    key,
-                    Stream {
-                        mac,
-                        appid,
-                        sv_id: a.sv_id.into(),
-                        conf_rev: a.conf_rev,
-                        smp_synch: a.smp_synch,
-                    },
-                );
-                stats.streams = self.streams.len() as u64;
-                Change::New
-            }
+        };
+        if (s.conf_rev, s.smp_synch) == (a.conf_rev, a.smp_synch) {
+            return Change::Same;
         }
+        let change = Change::Changed {
+            sync_lost: (s.smp_synch != 0 && a.smp_synch == 0).then_some(s.smp_synch),
+            conf_rev: (s.conf_rev != a.conf_rev).then_some(s.conf_rev),
+        };
+        s.conf_rev = a.conf_rev;
+        s.smp_synch = a.smp_synch;
+        change
     }
 }
 
@@ -188,7 +160,7 @@ pub fn frame(
                 at,
                 error_event(e, &ERRORS),
                 &e,
-                &crate::app::goose::eve::Empty {},
+                &crate::app::ether::Empty {},
             );
             return;
         }
