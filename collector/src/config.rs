@@ -624,6 +624,12 @@ pub struct StorageConfig {
     pub rollup_retention_days: u32,
     /// Seconds between retention runs.
     pub retention_interval_s: u64,
+    /// Rows an event table's insert buffer gathers before it is written at once.
+    pub insert_buffer_rows: usize,
+    /// Milliseconds a buffer waits for more batches after its first.
+    pub insert_linger_ms: u64,
+    /// Insert buffers per event table, each a share of the sensors.
+    pub insert_lanes: usize,
 }
 
 impl Default for StorageConfig {
@@ -637,6 +643,9 @@ impl Default for StorageConfig {
             retention_days: 180,
             rollup_retention_days: 730,
             retention_interval_s: 3600,
+            insert_buffer_rows: 200_000,
+            insert_linger_ms: 5,
+            insert_lanes: 2,
         }
     }
 }
@@ -808,6 +817,25 @@ impl Config {
                     format!("{k:?}: use large, medium, small or micro"),
                 ));
             }
+        }
+        let st = &self.storage;
+        if !(1..=1_000_000).contains(&st.insert_buffer_rows) {
+            return Err((
+                "storage.insert_buffer_rows".into(),
+                format!("{} is not between 1 and 1000000", st.insert_buffer_rows),
+            ));
+        }
+        if !(1..=16).contains(&st.insert_lanes) {
+            return Err((
+                "storage.insert_lanes".into(),
+                format!("{} is not between 1 and 16", st.insert_lanes),
+            ));
+        }
+        if st.insert_linger_ms > 10_000 {
+            return Err((
+                "storage.insert_linger_ms".into(),
+                format!("{} is not between 0 and 10000", st.insert_linger_ms),
+            ));
         }
         let h = &self.hazards;
         if !(h.scan_interval_s >= 1.0 && h.scan_interval_s <= 86_400.0) {
@@ -1347,6 +1375,14 @@ mod tests {
         assert_eq!(c.storage.transactions, ["http", "fileinfo"]);
         let e = parse("[storage]\ntransactions = [\"alert\"]\n").unwrap_err();
         assert!(e.contains("storage.transactions[0]"), "{e}");
+        for (key, bad) in [
+            ("insert_buffer_rows", "0"),
+            ("insert_lanes", "17"),
+            ("insert_linger_ms", "60000"),
+        ] {
+            let e = parse(&format!("[storage]\n{key} = {bad}\n")).unwrap_err();
+            assert!(e.contains(&format!("storage.{key}")), "{e}");
+        }
         let e = parse(&format!(
             "[[sensors]]\nid = \"a\"\nenterprise_id = \"E\"\nprovince = \"P\"\ntoken_sha256 = \"{TOKEN}\"\n\
              [[sensors]]\nid = \"b\"\nenterprise_id = \"E\"\nprovince = \"P\"\ntoken_sha256 = \"{TOKEN}\"\n"

@@ -4,10 +4,12 @@
 //! body is discarded unread; the body is read within the request's time, bounded, decompressed,
 //! bounded again, and handed to the tier: checked whole first
 //! ([`check_batch`]: one bad line refuses the batch with a 4xx naming the line, and nothing of
-//! it is stored), then stored, escalated and forwarded. A batch that was stored before (the
-//! sensor resends what it did not see acknowledged) stores nothing twice: a sensor's batches
-//! are stored one at a time (`Store::store`), each to the end even if its sender hangs up, so
-//! a batch sent again while the first is still being stored waits and finds it stored.
+//! it is stored), then stored, escalated and forwarded. Its rows join the insert buffers of
+//! their tables, shared by every batch of the moment (`store::buffer`), and the answer waits
+//! until those buffers are written: an acknowledged batch is durable. A batch that was stored
+//! before (the sensor resends what it did not see acknowledged) stores nothing twice: it is
+//! stored to the end even if its sender hangs up, and a sensor's rows always go through the
+//! same buffer, one after another, so a copy sent again finds the first.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -192,7 +194,7 @@ async fn accept(
             format!("incident {id} belongs to province {province}"),
         ));
     }
-    let totals = ingest::store_rows(&app.store, &app.metrics, checked.batches)
+    let totals = ingest::store_rows(&app.store, &app.metrics, &checked.batches)
         .await
         .map_err(unavailable)?;
     let arrived: Vec<Incident> = (checked.reports.iter())
@@ -211,11 +213,13 @@ async fn accept(
     .await
     .map_err(unavailable)?;
     app.incidents.live.incidents(&arrived);
-    app.incidents.live.alerts(&checked.alerts);
-    app.incidents
-        .escalate(&checked.alerts, checked.relayed)
-        .await
-        .map_err(unavailable)?;
+    for (_, batch) in &checked.batches {
+        app.incidents.live.alerts(&batch.alerts);
+        app.incidents
+            .escalate(&batch.alerts, checked.relayed)
+            .await
+            .map_err(unavailable)?;
+    }
     ingest::forward(up, &checked.forward);
     for s in checked.sensors {
         app.fleet.relayed(s);

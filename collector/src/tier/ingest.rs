@@ -6,11 +6,13 @@
 //!
 //! [`Incidents::escalate`]: crate::tier::incident::Incidents::escalate
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::auth::Sender;
 use crate::config::{Config, SensorEntry, ServerConfig, TierRole};
-use crate::event::{AlertRow, Envelope, LineError, Row};
+use crate::event::{Envelope, LineError, Row};
 use crate::metrics::{Metrics, Table};
 use crate::store::{Batch, Store};
 use crate::tier::bulletin::Bulletins;
@@ -88,14 +90,13 @@ pub struct Checked {
     /// Events of a kind not stored here (a transaction type not kept).
     pub skipped: usize,
     /// Rows by the sensor they are stored under: one for a sensor, any of its scope for a
-    /// collector below.
-    pub batches: Vec<(SensorEntry, Batch)>,
+    /// collector below. Shared: the store's buffers write them, and the alerts are escalated
+    /// from them once stored.
+    pub batches: Vec<(SensorEntry, Arc<Batch>)>,
     /// Report rows of the tier below.
     pub reports: Vec<Report>,
     /// Lines to spool for the tier above.
     pub forward: Vec<Vec<u8>>,
-    /// Alerts to escalate.
-    pub alerts: Vec<AlertRow>,
     /// Sensors' heartbeats (their `stats` events), for the fleet.
     pub heartbeats: Vec<(SensorEntry, Heartbeat)>,
     /// The tier below's sensors, as it reports them.
@@ -120,9 +121,15 @@ pub fn check_batch(
         relayed: matches!(sender, Sender::Collector(_)),
         ..Checked::default()
     };
-    // (sensor, event id) → line: event ids are unique to their sensor, and a collector's batch
-    // holds many sensors'.
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    // (sensor's batch, event id) → line: event ids are unique to their sensor, and a
+    // collector's batch holds many sensors'. Ids are borrowed from the text.
+    let mut seen: HashMap<(usize, Cow<'_, str>), usize> = HashMap::new();
+    let mut batches: Vec<(SensorEntry, Batch)> = Vec::new();
+    // A sensor speaks for itself on every line: bound once.
+    let sensor = match sender {
+        Sender::Sensor(s) => Some(bound(s, registry)),
+        Sender::Collector(_) => None,
+    };
     for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
         let n = i + 1;
         if raw.iter().all(u8::is_ascii_whitespace) {
@@ -151,10 +158,11 @@ pub fn check_batch(
         };
         // The one read of the line: everything after works on `env`.
         let env = Envelope::parse(line).map_err(refuse)?;
-        let who = match sender {
-            Sender::Sensor(s) => bound(s, registry),
-            Sender::Collector(c) => match report::parse(&env, c).map_err(refuse)? {
-                report::Line::Event(who) => who,
+        let who = match (&sensor, sender) {
+            (Some(s), _) => Cow::Borrowed(s),
+            (None, Sender::Sensor(s)) => Cow::Owned(bound(s, registry)),
+            (None, Sender::Collector(c)) => match report::parse(&env, c).map_err(refuse)? {
+                report::Line::Event(who) => Cow::Owned(who),
                 report::Line::Report(Report::Sensor(s)) => {
                     out.sensors.push(s);
                     continue;
@@ -177,7 +185,15 @@ pub fn check_batch(
             out.skipped += 1;
             continue;
         };
-        if let Some(first) = seen.insert((who.id.clone(), row.event_id().to_owned()), n) {
+        let at = match batches.iter().position(|(w, _)| w.id == who.id) {
+            Some(at) => at,
+            None => {
+                batches.push((who.clone().into_owned(), Batch::default()));
+                batches.len() - 1
+            }
+        };
+        let id = env.event_id.clone().unwrap_or_default();
+        if let Some(first) = seen.insert((at, id), n) {
             return Err(LineFault::new(
                 n,
                 Fault::Invalid,
@@ -190,20 +206,15 @@ pub fn check_batch(
                 out.forward.push(report::forwarded(line, &env, &who));
             }
         }
-        match &row {
-            Row::Alert(a) => out.alerts.push(a.clone()),
-            Row::Stats(s) => out.heartbeats.push((who.clone(), Heartbeat::of(s))),
-            _ => {}
+        if let Row::Stats(s) = &row {
+            out.heartbeats
+                .push((who.clone().into_owned(), Heartbeat::of(s)));
         }
-        match out.batches.iter_mut().find(|(w, _)| w.id == who.id) {
-            Some((_, b)) => b.push(row),
-            None => {
-                let mut b = Batch::default();
-                b.push(row);
-                out.batches.push((who, b));
-            }
-        }
+        batches[at].1.push(row);
     }
+    out.batches = (batches.into_iter())
+        .map(|(who, b)| (who, Arc::new(b)))
+        .collect();
     Ok(out)
 }
 
@@ -246,26 +257,28 @@ pub struct Totals {
     pub duplicates: usize,
 }
 
-/// Store a checked batch's rows, sensor by sensor, each exactly once; counted in `metrics`.
+/// Store a checked batch's rows, all its sensors' at once, each row exactly once; counted in
+/// `metrics`.
 pub async fn store_rows(
     store: &Store,
     metrics: &Metrics,
-    batches: Vec<(SensorEntry, Batch)>,
+    batches: &[(SensorEntry, Arc<Batch>)],
 ) -> clickhouse::error::Result<Totals> {
+    let all = futures_util::future::try_join_all(
+        (batches.iter()).map(|(who, batch)| store.store(who, batch)),
+    )
+    .await?;
     let mut t = Totals::default();
-    for (who, batch) in batches {
-        let stored = store.store(&who, batch).await?;
-        for (kind, s) in &stored {
-            t.stored += s.stored;
-            t.duplicates += s.duplicates;
-            metrics.repaired.inc_by(s.repaired);
-            metrics
-                .stored
-                .get_or_create(&Table {
-                    table: kind.table(),
-                })
-                .inc_by(s.stored as u64);
-        }
+    for (kind, s) in all.iter().flatten() {
+        t.stored += s.stored;
+        t.duplicates += s.duplicates;
+        metrics.repaired.inc_by(s.repaired);
+        metrics
+            .stored
+            .get_or_create(&Table {
+                table: kind.table(),
+            })
+            .inc_by(s.stored as u64);
     }
     Ok(t)
 }
@@ -418,7 +431,6 @@ mod tests {
         assert_eq!(checked.batches.len(), 1);
         assert_eq!(checked.batches[0].0.id, "s1");
         assert_eq!(checked.batches[0].1.alerts.len(), 2);
-        assert_eq!(checked.alerts.len(), 2);
         assert!(checked.forward.is_empty() && checked.reports.is_empty());
         assert!(!checked.relayed);
         // With a tier above, alerts at least as severe as `forward_max_severity` (2) go up.
