@@ -2,13 +2,15 @@
 //! `collector` binary, over HTTPS:
 //!
 //! 1. ingest rate (events/s) and batch latency with 1, 8 and 64 sensors uploading at once,
-//!    each sending zstd batches of 1,000 alerts as a sensor's uplink does (made beforehand);
+//!    each sending zstd batches of 1,000 events as a sensor's uplink does (made beforehand):
+//!    alerts, then flows, then Modbus transactions — what `[storage]` may choose not to keep;
 //! 2. p50/p99 latency of typical analyst queries over 10 M stored alerts (31 provinces,
 //!    1,000 enterprises, 30 days), generated inside ClickHouse.
 //!
 //! `cargo bench -p icsight-collector --bench ingest`; `ICSIGHT_BENCH_ALERTS` changes the
 //! 10 M, `ICSIGHT_BENCH_BATCHES` the batches of each ingest run (default 1,000),
-//! `ICSIGHT_BENCH_UPLOADERS` the runs (default `1,8,64`).
+//! `ICSIGHT_BENCH_UPLOADERS` the runs (default `1,8,64`), `ICSIGHT_BENCH_KINDS` the
+//! event types (default `alert,flow,modbus`).
 
 mod common;
 
@@ -18,33 +20,91 @@ use icsight_eve::Timestamp;
 
 use common::{clickhouse_query, env_or, percentile, sha256, Server, DAY, END};
 
-/// One batch of `n` alerts of `sensor`, as NDJSON.
-fn batch(sensor: usize, enterprise: &str, province: &str, seq: &mut u64, n: usize) -> Vec<u8> {
+/// What a run's batches hold: the event types `[storage]` chooses to keep or not.
+#[derive(Clone, Copy)]
+enum Kind {
+    Alert,
+    Flow,
+    Modbus,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Kind {
+        match s.trim() {
+            "alert" => Kind::Alert,
+            "flow" => Kind::Flow,
+            "modbus" => Kind::Modbus,
+            other => panic!("ICSIGHT_BENCH_KINDS: {other:?}: use alert, flow or modbus"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Alert => "alerts",
+            Kind::Flow => "flows",
+            Kind::Modbus => "modbus transactions",
+        }
+    }
+}
+
+/// One batch of `n` events of `kind` of `sensor`, as NDJSON.
+fn batch(
+    kind: Kind,
+    sensor: usize,
+    enterprise: &str,
+    province: &str,
+    seq: &mut u64,
+    n: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(n * 700);
     for _ in 0..n {
         *seq += 1;
         let s = *seq;
         let t = END - DAY + s % DAY;
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "timestamp": Timestamp(t * 1_000_000 + s % 1_000_000).rfc3339(),
             "event_id": format!("bench{sensor}-{s}"),
             "flow_id": s,
-            "event_type": "alert",
             "src_ip": format!("10.{}.{}.{}", sensor % 256, s % 200, s % 250 + 1),
             "src_port": 40000 + s % 20000,
             "dest_ip": "10.200.0.5",
             "dest_port": 502,
             "proto": "TCP",
             "app_proto": "modbus",
-            "alert": {
-                "action": "allowed", "gid": 1, "signature_id": 9100000 + s % 40, "rev": 1,
-                "signature": format!("ICSIGHT MODBUS write single register (FC6) {}", s % 40),
-                "category": "Write to an Industrial Process Value", "severity": s % 3 + 1,
-                "metadata": { "mitre_attack_ics": ["T0836", "T0855"] },
-            },
             "modbus": { "id": s, "request": { "transaction_id": s % 65536, "unit_id": 1, "function_code": "WrSingleReg", "write": { "address": 5, "data": 550 } } },
             "sensor": { "id": format!("bench-s{sensor}"), "enterprise_id": enterprise, "province": province },
         });
+        let (event_type, part) = match kind {
+            Kind::Alert => (
+                "alert",
+                serde_json::json!({
+                    "action": "allowed", "gid": 1, "signature_id": 9100000 + s % 40, "rev": 1,
+                    "signature": format!("ICSIGHT MODBUS write single register (FC6) {}", s % 40),
+                    "category": "Write to an Industrial Process Value", "severity": s % 3 + 1,
+                    "metadata": { "mitre_attack_ics": ["T0836", "T0855"] },
+                }),
+            ),
+            Kind::Flow => (
+                "flow",
+                serde_json::json!({
+                    "pkts_toserver": s % 50 + 1, "pkts_toclient": s % 40 + 1,
+                    "bytes_toserver": s % 5000 + 60, "bytes_toclient": s % 4000 + 60,
+                    "start": Timestamp((t - 30) * 1_000_000).rfc3339(),
+                    "end": Timestamp(t * 1_000_000).rfc3339(),
+                    "age": 30, "state": "closed", "reason": "timeout", "alerted": false,
+                }),
+            ),
+            Kind::Modbus => ("modbus", serde_json::Value::Null),
+        };
+        line["event_type"] = event_type.into();
+        match kind {
+            Kind::Alert => line["alert"] = part,
+            Kind::Flow => {
+                line["flow"] = part;
+                line.as_object_mut().expect("object").remove("modbus");
+            }
+            Kind::Modbus => {}
+        }
         serde_json::to_writer(&mut out, &line).expect("JSON");
         out.push(b'\n');
     }
@@ -75,81 +135,86 @@ fn main() {
     let server = Server::start(tmp.path(), "bench", "escalation = []\n", &tables);
     let (ch, url, agent) = (&server.ch, &server.url, &server.agent);
 
-    println!(
-        "ingest: {batches} zstd batches of 1,000 alerts (~700 B each) a run, made before it starts, over HTTPS"
-    );
-    println!("sensors  events/s  batches  batch p50 ms  batch p99 ms");
     let runs: String = env_or("ICSIGHT_BENCH_UPLOADERS", "1,8,64".to_owned());
-    for sensors in runs
-        .split(',')
-        .map(|n| n.trim().parse::<usize>().expect("uploaders"))
-    {
-        assert!((1..=64).contains(&sensors), "1 to 64 uploaders");
-        // Each uploader's batches, made and compressed before the clock starts: the
-        // benchmark's own JSON is not the collector's work.
-        let bodies: Vec<Vec<Vec<u8>>> = std::thread::scope(|s| {
-            let makers: Vec<_> = (0..sensors)
-                .map(|i| {
-                    s.spawn(move || {
-                        let enterprise = format!("E{:04}", i / 2);
-                        let province = format!("{}", 110000 + (i / 4) * 10000);
-                        let mut seq = (sensors as u64) << 40;
-                        let mine = batches / sensors + usize::from(i < batches % sensors);
-                        (0..mine)
-                            .map(|_| {
-                                let text = batch(i, &enterprise, &province, &mut seq, 1000);
-                                zstd::bulk::compress(&text, 3).expect("zstd")
-                            })
-                            .collect()
+    let kinds: String = env_or("ICSIGHT_BENCH_KINDS", "alert,flow,modbus".to_owned());
+    for kind in kinds.split(',').map(Kind::parse) {
+        println!(
+        "\ningest of {}: {batches} zstd batches of 1,000 a run, made before it starts, over HTTPS",
+        kind.name()
+    );
+        println!("sensors  events/s  batches  batch p50 ms  batch p99 ms");
+        for sensors in runs
+            .split(',')
+            .map(|n| n.trim().parse::<usize>().expect("uploaders"))
+        {
+            assert!((1..=64).contains(&sensors), "1 to 64 uploaders");
+            // Each uploader's batches, made and compressed before the clock starts: the
+            // benchmark's own JSON is not the collector's work.
+            let bodies: Vec<Vec<Vec<u8>>> = std::thread::scope(|s| {
+                let makers: Vec<_> = (0..sensors)
+                    .map(|i| {
+                        s.spawn(move || {
+                            let enterprise = format!("E{:04}", i / 2);
+                            let province = format!("{}", 110000 + (i / 4) * 10000);
+                            let mut seq = ((sensors as u64) << 40) + ((kind as u64) << 36);
+                            let mine = batches / sensors + usize::from(i < batches % sensors);
+                            (0..mine)
+                                .map(|_| {
+                                    let text =
+                                        batch(kind, i, &enterprise, &province, &mut seq, 1000);
+                                    zstd::bulk::compress(&text, 3).expect("zstd")
+                                })
+                                .collect()
+                        })
+                    })
+                    .collect();
+                makers
+                    .into_iter()
+                    .map(|m| m.join().expect("maker"))
+                    .collect()
+            });
+            let start = std::sync::Arc::new(std::sync::Barrier::new(sensors + 1));
+            let handles: Vec<_> = bodies
+                .into_iter()
+                .enumerate()
+                .map(|(i, mine)| {
+                    let (agent, url, start) = (agent.clone(), url.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let token = format!("Bearer token{i}");
+                        let mut lat = Vec::new();
+                        start.wait();
+                        for body in mine {
+                            let t = Instant::now();
+                            let r = agent
+                                .post(&format!("{url}/v1/ingest"))
+                                .set("Authorization", &token)
+                                .set("Content-Encoding", "zstd")
+                                .send_bytes(&body);
+                            if let Err(e) = r {
+                                panic!("ingest failed: {e}");
+                            }
+                            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        lat
                     })
                 })
                 .collect();
-            makers
-                .into_iter()
-                .map(|m| m.join().expect("maker"))
-                .collect()
-        });
-        let start = std::sync::Arc::new(std::sync::Barrier::new(sensors + 1));
-        let handles: Vec<_> = bodies
-            .into_iter()
-            .enumerate()
-            .map(|(i, mine)| {
-                let (agent, url, start) = (agent.clone(), url.clone(), start.clone());
-                std::thread::spawn(move || {
-                    let token = format!("Bearer token{i}");
-                    let mut lat = Vec::new();
-                    start.wait();
-                    for body in mine {
-                        let t = Instant::now();
-                        let r = agent
-                            .post(&format!("{url}/v1/ingest"))
-                            .set("Authorization", &token)
-                            .set("Content-Encoding", "zstd")
-                            .send_bytes(&body);
-                        if let Err(e) = r {
-                            panic!("ingest failed: {e}");
-                        }
-                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                    }
-                    lat
-                })
-            })
-            .collect();
-        start.wait();
-        let started = Instant::now();
-        let mut lat = Vec::new();
-        for h in handles {
-            lat.extend(h.join().expect("uploader"));
+            start.wait();
+            let started = Instant::now();
+            let mut lat = Vec::new();
+            for h in handles {
+                lat.extend(h.join().expect("uploader"));
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            lat.sort_by(f64::total_cmp);
+            println!(
+                "{sensors:7}  {:8.0}  {:7}  {:12.1}  {:12.1}",
+                lat.len() as f64 * 1000.0 / elapsed,
+                lat.len(),
+                percentile(&lat, 0.5),
+                percentile(&lat, 0.99)
+            );
         }
-        let elapsed = started.elapsed().as_secs_f64();
-        lat.sort_by(f64::total_cmp);
-        println!(
-            "{sensors:7}  {:8.0}  {:7}  {:12.1}  {:12.1}",
-            lat.len() as f64 * 1000.0 / elapsed,
-            lat.len(),
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99)
-        );
     }
 
     // 10 M alerts over 30 days, 31 provinces, 1,000 enterprises, made inside ClickHouse (the

@@ -1373,6 +1373,8 @@ mod tests {
         assert!(e.contains("storage.transactions[0]"), "{e}");
         let c = parse("[storage]\ntransactions = [\"http\", \"fileinfo\"]\n").unwrap();
         assert_eq!(c.storage.transactions, ["http", "fileinfo"]);
+        let c = parse("[storage]\ntransactions = []\n").unwrap();
+        assert!(c.storage.transactions.is_empty());
         let e = parse("[storage]\ntransactions = [\"alert\"]\n").unwrap_err();
         assert!(e.contains("storage.transactions[0]"), "{e}");
         for (key, bad) in [
