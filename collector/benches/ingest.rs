@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use icsight_eve::Timestamp;
 
-use common::{clickhouse_query, env_or, percentile, sha256, Server, DAY, END};
+use common::{batch_summary, clickhouse_query, env_or, sha256, Server, DAY, END};
 
 /// What a run's batches hold: the event types `[storage]` chooses to keep or not.
 #[derive(Clone, Copy)]
@@ -205,15 +205,8 @@ fn main() {
             for h in handles {
                 lat.extend(h.join().expect("uploader"));
             }
-            let elapsed = started.elapsed().as_secs_f64();
-            lat.sort_by(f64::total_cmp);
-            println!(
-                "{sensors:7}  {:8.0}  {:7}  {:12.1}  {:12.1}",
-                lat.len() as f64 * 1000.0 / elapsed,
-                lat.len(),
-                percentile(&lat, 0.5),
-                percentile(&lat, 0.99)
-            );
+            let (rate, n, p50, p99) = batch_summary(lat, started.elapsed().as_secs_f64());
+            println!("{sensors:7}  {rate:8.0}  {n:7}  {p50:12.1}  {p99:12.1}");
         }
     }
 

@@ -15,7 +15,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{clickhouse_query, env_or, percentile, sha256, Server, DAY, END};
+use common::{batch_summary, clickhouse_query, env_or, sha256, Server, DAY, END};
 
 /// Enterprises and key platforms under the national tier.
 const ENTERPRISES: u64 = 100_150;
@@ -116,19 +116,12 @@ fn main() {
             })
         })
         .collect();
-    let mut lat: Vec<f64> = handles
+    let lat: Vec<f64> = handles
         .into_iter()
         .flat_map(|h| h.join().expect("uploader"))
         .collect();
-    let elapsed = started.elapsed().as_secs_f64();
-    lat.sort_by(f64::total_cmp);
-    println!(
-        "{:.0} rows/s, {} batches, batch p50 {:.1} ms, p99 {:.1} ms",
-        lat.len() as f64 * 1000.0 / elapsed,
-        lat.len(),
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99)
-    );
+    let (rate, n, p50, p99) = batch_summary(lat, started.elapsed().as_secs_f64());
+    println!("{rate:.0} rows/s, {n} batches, batch p50 {p50:.1} ms, p99 {p99:.1} ms");
 
     // 30 days of roll-ups: `rows / 2` buckets of enterprises, each reported in two versions.
     let t = Instant::now();

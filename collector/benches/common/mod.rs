@@ -164,6 +164,18 @@ impl Drop for Server {
     }
 }
 
+/// Batches a second, how many, and p50 / p99 of `lat` (ms, one a batch of 1,000), over
+/// `elapsed` seconds.
+pub fn batch_summary(mut lat: Vec<f64>, elapsed: f64) -> (f64, usize, f64, f64) {
+    lat.sort_by(f64::total_cmp);
+    (
+        lat.len() as f64 * 1000.0 / elapsed,
+        lat.len(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+    )
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
