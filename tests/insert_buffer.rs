@@ -107,30 +107,41 @@ fn assert_once(ch: &ClickHouse, db: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_senders_share_inserts_and_every_event_is_stored_once() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let ch = Arc::new(ClickHouse::start(tmp.path()));
-    let submissions = (SENSORS * BATCHES * 2) as u64;
-    let total = submissions * PER_BATCH as u64;
-
-    // Unbounded but for time: the batches of the moment share a buffer.
-    let config = |db: &str| ClickHouseConfig {
+/// A store on a new database `db` of `ch`, its buffers `rows` long (200 ms at most), `lanes` a
+/// table.
+async fn migrated(ch: &ClickHouse, db: &str, rows: usize, lanes: usize) -> Store {
+    let config = ClickHouseConfig {
         url: ch.url.clone(),
         database: db.into(),
         ..ClickHouseConfig::default()
     };
-    let store = Store::new(&config("shared")).with_buffering(Buffering {
-        rows: 1_000_000,
-        linger: Duration::from_millis(200),
-        lanes: 2,
-    });
-    schema::migrate(&store::client(&config("shared")), "shared")
+    schema::migrate(&store::client(&config), db)
         .await
         .expect("migrate");
-    let before = inserts(&ch);
-    let (stored, duplicates) = send_all(&store).await;
-    let used = inserts(&ch) - before;
+    Store::new(&config).with_buffering(Buffering {
+        rows,
+        linger: Duration::from_millis(200),
+        lanes,
+    })
+}
+
+/// [`send_all`], and the INSERTs ClickHouse ran meanwhile.
+async fn send_all_counted(ch: &ClickHouse, store: &Store) -> (usize, usize, u64) {
+    let before = inserts(ch);
+    let (stored, duplicates) = send_all(store).await;
+    (stored, duplicates, inserts(ch) - before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_senders_share_inserts_and_every_event_is_stored_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ch = ClickHouse::start(tmp.path());
+    let submissions = (SENSORS * BATCHES * 2) as u64;
+    let total = submissions * PER_BATCH as u64;
+
+    // Unbounded but for time: the batches of the moment share a buffer.
+    let store = migrated(&ch, "shared", 1_000_000, 2).await;
+    let (stored, duplicates, used) = send_all_counted(&ch, &store).await;
     assert_eq!(stored as u64, distinct());
     assert_eq!((stored + duplicates) as u64, total);
     assert_once(&ch, "shared");
@@ -141,17 +152,8 @@ async fn many_senders_share_inserts_and_every_event_is_stored_once() {
 
     // Bounded by size: no buffer holds more than 1,000 rows (4 batches), so at least one
     // INSERT per 1,000 distinct rows.
-    let store = Store::new(&config("small")).with_buffering(Buffering {
-        rows: 1_000,
-        linger: Duration::from_millis(200),
-        lanes: 3,
-    });
-    schema::migrate(&store::client(&config("small")), "small")
-        .await
-        .expect("migrate");
-    let before = inserts(&ch);
-    let (stored, _) = send_all(&store).await;
-    let used = inserts(&ch) - before;
+    let store = migrated(&ch, "small", 1_000, 3).await;
+    let (stored, _, used) = send_all_counted(&ch, &store).await;
     assert_eq!(stored as u64, distinct());
     assert_once(&ch, "small");
     assert!(

@@ -650,6 +650,19 @@ impl Default for StorageConfig {
     }
 }
 
+/// `value` of `key` within `lo..=hi` (a NaN is not), or the error naming both.
+fn between<T: PartialOrd + Copy + std::fmt::Display>(
+    key: &str,
+    value: T,
+    lo: T,
+    hi: T,
+) -> Result<(), (String, String)> {
+    if (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    Err((key.into(), format!("{value} is not between {lo} and {hi}")))
+}
+
 /// The protocol transaction event types a sensor writes.
 pub fn transaction_types() -> impl Iterator<Item = &'static str> {
     EventType::ALL
@@ -787,12 +800,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), (String, String)> {
         let g = &self.grading;
-        if !(1.0..=86_400.0).contains(&g.interval_s) {
-            return Err((
-                "grading.interval_s".into(),
-                format!("{} is not between 1 and 86400", g.interval_s),
-            ));
-        }
+        between("grading.interval_s", g.interval_s, 1.0, 86_400.0)?;
         if g.grade2_at > g.grade1_at {
             return Err((
                 "grading.grade2_at".into(),
@@ -819,31 +827,16 @@ impl Config {
             }
         }
         let st = &self.storage;
-        if !(1..=1_000_000).contains(&st.insert_buffer_rows) {
-            return Err((
-                "storage.insert_buffer_rows".into(),
-                format!("{} is not between 1 and 1000000", st.insert_buffer_rows),
-            ));
-        }
-        if !(1..=16).contains(&st.insert_lanes) {
-            return Err((
-                "storage.insert_lanes".into(),
-                format!("{} is not between 1 and 16", st.insert_lanes),
-            ));
-        }
-        if st.insert_linger_ms > 10_000 {
-            return Err((
-                "storage.insert_linger_ms".into(),
-                format!("{} is not between 0 and 10000", st.insert_linger_ms),
-            ));
-        }
+        between(
+            "storage.insert_buffer_rows",
+            st.insert_buffer_rows,
+            1,
+            1_000_000,
+        )?;
+        between("storage.insert_lanes", st.insert_lanes, 1, 16)?;
+        between("storage.insert_linger_ms", st.insert_linger_ms, 0, 10_000)?;
         let h = &self.hazards;
-        if !(h.scan_interval_s >= 1.0 && h.scan_interval_s <= 86_400.0) {
-            return Err((
-                "hazards.scan_interval_s".into(),
-                format!("{} is not between 1 and 86400", h.scan_interval_s),
-            ));
-        }
+        between("hazards.scan_interval_s", h.scan_interval_s, 1.0, 86_400.0)?;
         if h.deadline_days.iter().any(|d| *d == 0 || *d > 3650) {
             return Err((
                 "hazards.deadline_days".into(),

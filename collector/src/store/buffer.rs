@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Batch, Error, Keyed, Store, Stored};
+use super::{scope, Batch, BindBatch, Error, Keyed, Scope, Store, Stored, SENSOR_SPAN};
 use crate::config::{SensorEntry, StorageConfig};
 use crate::event::Kind;
 
@@ -231,13 +231,6 @@ async fn run<T: Buffered>(
 /// A buffer's part: whose, and where in the shared batch its rows are.
 type Part<T> = (SensorEntry, Arc<Batch>, fn(&Batch) -> &[T]);
 
-/// A sensor's place in a table's sorting key.
-type Scope<'a> = (&'a str, &'a str, &'a str);
-
-fn scope(who: &SensorEntry) -> Scope<'_> {
-    (&who.province, &who.enterprise_id, &who.id)
-}
-
 /// Seconds between two of a sensor's events that still share a look-up window.
 const WINDOW_GAP: u32 = 300;
 
@@ -322,6 +315,7 @@ impl Store {
                 }
             }
         }
+        let looked_up = started.elapsed();
         let held: HashSet<(Scope<'_>, &str)> =
             held_rows.iter().map(|(a, e)| (*a, e.as_str())).collect();
         // Each row's fate, decided before any moves.
@@ -364,7 +358,6 @@ impl Store {
                 repaired: self.repair(who, kind, &found).await?,
             });
         }
-        let looked_up = started.elapsed();
         let written = fresh.len();
         if !fresh.is_empty() {
             let _shared = match kind {
@@ -403,9 +396,9 @@ impl Store {
                 if !cond.is_empty() {
                     cond.push_str(" OR ");
                 }
-                cond.push_str(
-                    "(province = ? AND enterprise_id = ? AND sensor_id = ? AND ts >= ? AND ts <= ?)",
-                );
+                cond.push('(');
+                cond.push_str(SENSOR_SPAN);
+                cond.push(')');
             }
         }
         let sql = format!(
@@ -414,9 +407,9 @@ impl Store {
             kind.table()
         );
         let mut q = self.client.query(&sql);
-        for ((p, e, s), windows) in lookups {
-            for (lo, hi) in windows {
-                q = q.bind(p).bind(e).bind(s).bind(lo).bind(hi);
+        for (at, windows) in lookups {
+            for &span in windows {
+                q = q.bind_span(*at, span);
             }
         }
         q.fetch_all().await

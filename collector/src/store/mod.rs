@@ -58,25 +58,46 @@ impl Batch {
     }
 }
 
-/// The rows of one sensor's batch, by the table's sorting-key prefix (province, enterprise,
-/// sensor, time) and then by event id: bound with [`BindBatch::bind_batch`]. The ids are a set
-/// (`IN`), not `has(array, …)`, which compares every row with every id.
-pub(crate) const BATCH_EVENTS: &str = "province = ? AND enterprise_id = ? AND sensor_id = ? \
-     AND ts >= ? AND ts <= ? AND event_id IN (SELECT arrayJoin(?))";
+/// A sensor's rows in a span of seconds, by the table's sorting-key prefix (province,
+/// enterprise, sensor, time): a few granules. Bound with [`BindBatch::bind_span`].
+macro_rules! sensor_span {
+    () => {
+        "province = ? AND enterprise_id = ? AND sensor_id = ? AND ts >= ? AND ts <= ?"
+    };
+}
 
-/// Binding [`BATCH_EVENTS`]'s values: the sensor's scope, the batch's time span, its ids.
+/// [`sensor_span!`] for code that builds its own conditions.
+pub(crate) const SENSOR_SPAN: &str = sensor_span!();
+
+/// The rows of one sensor's batch: its span ([`SENSOR_SPAN`]), then its event ids, bound with
+/// [`BindBatch::bind_batch`]. The ids are a set (`IN`), not `has(array, …)`, which compares
+/// every row with every id.
+pub(crate) const BATCH_EVENTS: &str =
+    concat!(sensor_span!(), " AND event_id IN (SELECT arrayJoin(?))");
+
+/// A sensor's place in a table's sorting key: (province, enterprise, sensor).
+pub(crate) type Scope<'a> = (&'a str, &'a str, &'a str);
+
+/// The place of `who`'s rows.
+pub(crate) fn scope(who: &SensorEntry) -> Scope<'_> {
+    (&who.province, &who.enterprise_id, &who.id)
+}
+
+/// Binding [`SENSOR_SPAN`]'s and [`BATCH_EVENTS`]'s values.
 pub(crate) trait BindBatch {
+    /// The sensor's scope and a span of seconds.
+    fn bind_span(self, at: Scope<'_>, span: (u32, u32)) -> Self;
+    /// The sensor's scope, the batch's span, its ids.
     fn bind_batch(self, who: &SensorEntry, span: (u32, u32), ids: &[&str]) -> Self;
 }
 
 impl BindBatch for clickhouse::query::Query {
-    fn bind_batch(self, who: &SensorEntry, (lo, hi): (u32, u32), ids: &[&str]) -> Self {
-        self.bind(&who.province)
-            .bind(&who.enterprise_id)
-            .bind(&who.id)
-            .bind(lo)
-            .bind(hi)
-            .bind(ids)
+    fn bind_span(self, (p, e, s): Scope<'_>, (lo, hi): (u32, u32)) -> Self {
+        self.bind(p).bind(e).bind(s).bind(lo).bind(hi)
+    }
+
+    fn bind_batch(self, who: &SensorEntry, span: (u32, u32), ids: &[&str]) -> Self {
+        self.bind_span(scope(who), span).bind(ids)
     }
 }
 
@@ -137,11 +158,12 @@ keyed!(
 
 impl Store {
     pub fn new(cfg: &ClickHouseConfig) -> Store {
+        let buffering = buffer::Buffering::default();
         Store {
             client: client(cfg).with_database(&cfg.database),
             db: cfg.database.clone(),
-            lanes: Arc::new(buffer::Lanes::new(buffer::Buffering::default().lanes)),
-            buffering: buffer::Buffering::default(),
+            lanes: Arc::new(buffer::Lanes::new(buffering.lanes)),
+            buffering,
             gate: Arc::default(),
         }
     }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::auth::Sender;
-use crate::config::{Config, SensorEntry, ServerConfig, TierRole};
+use crate::config::{CollectorEntry, Config, SensorEntry, ServerConfig, TierRole};
 use crate::event::{Envelope, LineError, Row};
 use crate::metrics::{Metrics, Table};
 use crate::store::{Batch, Store};
@@ -126,9 +126,9 @@ pub fn check_batch(
     let mut seen: HashMap<(usize, Cow<'_, str>), usize> = HashMap::new();
     let mut batches: Vec<(SensorEntry, Batch)> = Vec::new();
     // A sensor speaks for itself on every line: bound once.
-    let sensor = match sender {
-        Sender::Sensor(s) => Some(bound(s, registry)),
-        Sender::Collector(_) => None,
+    let speaker = match sender {
+        Sender::Sensor(s) => Speaker::Sensor(bound(s, registry)),
+        Sender::Collector(c) => Speaker::Collector(c),
     };
     for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
         let n = i + 1;
@@ -158,10 +158,9 @@ pub fn check_batch(
         };
         // The one read of the line: everything after works on `env`.
         let env = Envelope::parse(line).map_err(refuse)?;
-        let who = match (&sensor, sender) {
-            (Some(s), _) => Cow::Borrowed(s),
-            (None, Sender::Sensor(s)) => Cow::Owned(bound(s, registry)),
-            (None, Sender::Collector(c)) => match report::parse(&env, c).map_err(refuse)? {
+        let who = match &speaker {
+            Speaker::Sensor(s) => Cow::Borrowed(s),
+            Speaker::Collector(c) => match report::parse(&env, c).map_err(refuse)? {
                 report::Line::Event(who) => Cow::Owned(who),
                 report::Line::Report(Report::Sensor(s)) => {
                     out.sensors.push(s);
@@ -216,6 +215,13 @@ pub fn check_batch(
         .map(|(who, b)| (who, Arc::new(b)))
         .collect();
     Ok(out)
+}
+
+/// Whose lines a batch holds: a sensor's own, bound to the registry once for all of them, or
+/// a lower collector's, each line saying whose.
+enum Speaker<'a> {
+    Sensor(SensorEntry),
+    Collector(&'a CollectorEntry),
 }
 
 /// An enterprise belongs to one province: a lower tier's row for an id registered here under
